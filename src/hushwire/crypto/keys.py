@@ -1,0 +1,207 @@
+"""Asymmetric keys as SimpleX uses them: Ed25519, Ed448 (signing), X25519, X448 (DH).
+
+Mirrors simplexmq ``Simplex.Messaging.Crypto`` (``Algorithm``, ``encodePubKey`` /
+``decodePubKey``, ``encodePrivKey``): on the wire a public key is the DER of its X.509
+SubjectPublicKeyInfo (smp-relay.md section 1, agent.md section 0) and a private key is
+PKCS#8 DER. Private keys redact themselves in ``repr``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed448, ed25519, x448, x25519
+
+from hushwire.errors import CryptoError, DecodeError
+
+
+class KeyAlg(enum.Enum):
+    ED25519 = "Ed25519"
+    ED448 = "Ed448"
+    X25519 = "X25519"
+    X448 = "X448"
+
+    @property
+    def is_signature(self) -> bool:
+        return self in (KeyAlg.ED25519, KeyAlg.ED448)
+
+    @property
+    def is_dh(self) -> bool:
+        return self in (KeyAlg.X25519, KeyAlg.X448)
+
+    @property
+    def raw_size(self) -> int:
+        return _RAW_SIZE[self]
+
+    @property
+    def signature_size(self) -> int:
+        if self is KeyAlg.ED25519:
+            return 64
+        if self is KeyAlg.ED448:
+            return 114
+        raise ValueError(f"{self.value} does not sign")
+
+
+_RAW_SIZE = {KeyAlg.ED25519: 32, KeyAlg.ED448: 57, KeyAlg.X25519: 32, KeyAlg.X448: 56}
+
+# SubjectPublicKeyInfo DER prefixes (SEQUENCE, AlgorithmIdentifier{OID}, BIT STRING header).
+SPKI_PREFIX: dict[KeyAlg, bytes] = {
+    KeyAlg.ED25519: bytes.fromhex("302a300506032b6570032100"),
+    KeyAlg.ED448: bytes.fromhex("3043300506032b6571033a00"),
+    KeyAlg.X25519: bytes.fromhex("302a300506032b656e032100"),
+    KeyAlg.X448: bytes.fromhex("3042300506032b656f033900"),
+}
+# PKCS#8 (OneAsymmetricKey v0) DER prefixes as cryptography and simplexmq write them.
+PKCS8_PREFIX: dict[KeyAlg, bytes] = {
+    KeyAlg.ED25519: bytes.fromhex("302e020100300506032b657004220420"),
+    KeyAlg.ED448: bytes.fromhex("3047020100300506032b6571043b0439"),
+    KeyAlg.X25519: bytes.fromhex("302e020100300506032b656e04220420"),
+    KeyAlg.X448: bytes.fromhex("3046020100300506032b656f043a0438"),
+}
+
+_PRIV_CLS: dict[KeyAlg, Callable[[bytes], object]] = {
+    KeyAlg.ED25519: ed25519.Ed25519PrivateKey.from_private_bytes,
+    KeyAlg.ED448: ed448.Ed448PrivateKey.from_private_bytes,
+    KeyAlg.X25519: x25519.X25519PrivateKey.from_private_bytes,
+    KeyAlg.X448: x448.X448PrivateKey.from_private_bytes,
+}
+_GEN: dict[KeyAlg, Callable[[], object]] = {
+    KeyAlg.ED25519: ed25519.Ed25519PrivateKey.generate,
+    KeyAlg.ED448: ed448.Ed448PrivateKey.generate,
+    KeyAlg.X25519: x25519.X25519PrivateKey.generate,
+    KeyAlg.X448: x448.X448PrivateKey.generate,
+}
+_PUB_CLS: dict[KeyAlg, Callable[[bytes], object]] = {
+    KeyAlg.ED25519: ed25519.Ed25519PublicKey.from_public_bytes,
+    KeyAlg.ED448: ed448.Ed448PublicKey.from_public_bytes,
+    KeyAlg.X25519: x25519.X25519PublicKey.from_public_bytes,
+    KeyAlg.X448: x448.X448PublicKey.from_public_bytes,
+}
+
+_RAW = serialization.Encoding.Raw
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    """A public key of one of the four algorithms, held as its raw bytes."""
+
+    alg: KeyAlg
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.raw) != self.alg.raw_size:
+            raise ValueError(f"{self.alg.value} public key must be {self.alg.raw_size} bytes")
+
+    def to_der(self) -> bytes:
+        """X.509 SubjectPublicKeyInfo DER, as simplexmq ``encodePubKey`` writes it."""
+        return SPKI_PREFIX[self.alg] + self.raw
+
+    @classmethod
+    def from_der(cls, der: bytes) -> PublicKey:
+        """Parse SPKI DER of any of the four algorithms; anything else is a ``DecodeError``."""
+        for alg, prefix in SPKI_PREFIX.items():
+            if len(der) == len(prefix) + alg.raw_size and der.startswith(prefix):
+                return cls(alg, der[len(prefix) :])
+        raise DecodeError("unsupported or malformed public key")
+
+    def _obj(self) -> object:
+        try:
+            return _PUB_CLS[self.alg](self.raw)
+        except ValueError as e:  # pragma: no cover - sizes are checked at construction
+            raise CryptoError() from e
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        """True iff ``signature`` is a valid signature of ``data`` under this key."""
+        if not self.alg.is_signature or len(signature) != self.alg.signature_size:
+            return False
+        key = self._obj()
+        assert isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
+        try:
+            key.verify(signature, data)
+        except InvalidSignature:
+            return False
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PublicKey):
+            return NotImplemented
+        return self.alg is other.alg and hmac.compare_digest(self.raw, other.raw)
+
+    def __hash__(self) -> int:
+        return hash((self.alg, self.raw))
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateKey:
+    """A private key; ``repr`` never shows its bytes."""
+
+    alg: KeyAlg
+    raw: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.raw) != self.alg.raw_size:
+            raise ValueError(f"{self.alg.value} private key must be {self.alg.raw_size} bytes")
+
+    def __repr__(self) -> str:
+        return f"PrivateKey({self.alg.value}, <redacted>)"
+
+    @classmethod
+    def generate(cls, alg: KeyAlg) -> PrivateKey:
+        key = _GEN[alg]()
+        raw = key.private_bytes(_RAW, serialization.PrivateFormat.Raw, serialization.NoEncryption())  # type: ignore[attr-defined]
+        return cls(alg, bytes(raw))
+
+    def _obj(self) -> object:
+        return _PRIV_CLS[self.alg](self.raw)
+
+    def public(self) -> PublicKey:
+        key = self._obj()
+        raw = key.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)  # type: ignore[attr-defined]
+        return PublicKey(self.alg, bytes(raw))
+
+    def sign(self, data: bytes) -> bytes:
+        if not self.alg.is_signature:
+            raise ValueError(f"{self.alg.value} keys do not sign")
+        key = self._obj()
+        assert isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
+        return key.sign(data)
+
+    def dh(self, peer: PublicKey) -> bytes:
+        """Raw DH output with ``peer`` (same algorithm). A low-order peer key is a CryptoError."""
+        if not self.alg.is_dh or peer.alg is not self.alg:
+            raise ValueError("DH needs two keys of the same DH algorithm")
+        key = self._obj()
+        assert isinstance(key, x25519.X25519PrivateKey | x448.X448PrivateKey)
+        try:
+            if isinstance(key, x25519.X25519PrivateKey):
+                return key.exchange(x25519.X25519PublicKey.from_public_bytes(peer.raw))
+            return key.exchange(x448.X448PublicKey.from_public_bytes(peer.raw))
+        except ValueError as e:
+            raise CryptoError() from e
+
+    def to_der(self) -> bytes:
+        """PKCS#8 DER, as simplexmq ``encodePrivKey`` writes it."""
+        return PKCS8_PREFIX[self.alg] + self.raw
+
+    @classmethod
+    def from_der(cls, der: bytes) -> PrivateKey:
+        for alg, prefix in PKCS8_PREFIX.items():
+            if len(der) == len(prefix) + alg.raw_size and der.startswith(prefix):
+                return cls(alg, der[len(prefix) :])
+        raise DecodeError("unsupported or malformed private key")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPair:
+    public: PublicKey
+    private: PrivateKey = field(repr=False)
+
+    @classmethod
+    def generate(cls, alg: KeyAlg) -> KeyPair:
+        priv = PrivateKey.generate(alg)
+        return cls(priv.public(), priv)
