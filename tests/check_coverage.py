@@ -33,7 +33,9 @@ def main(path: str) -> int:
         pct = 100.0 * covered / total if total else 0.0
         ok = total > 0 and pct >= FLOORS[pkg]
         failed |= not ok
-        print(f"coverage {pkg:9s} {pct:6.2f}% (floor {FLOORS[pkg]:.0f}%) {'ok' if ok else 'TOO LOW'}")
+        print(
+            f"coverage {pkg:9s} {pct:6.2f}% (floor {FLOORS[pkg]:.0f}%) {'ok' if ok else 'TOO LOW'}"
+        )
     return 1 if failed else 0
 
 

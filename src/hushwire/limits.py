@@ -18,7 +18,8 @@ BATCH_OVERHEAD: Final = 2 + 1 + BLOCK_AUTH_TAG_SIZE
 """Pad length (2) + transmission count (1) + reserved block-encryption tag (16)."""
 
 MAX_BATCH_PAYLOAD: Final = SMP_BLOCK_SIZE - BATCH_OVERHEAD
-"""Bytes the Large-prefixed transmissions of one block may total (Protocol.hs batchTransmissions_)."""
+"""What the Large-prefixed transmissions of one block may total
+(Protocol.hs batchTransmissions_)."""
 
 MAX_BATCH_COUNT: Final = 255
 """Transmissions in one block at most (the count is one byte)."""
