@@ -1,0 +1,201 @@
+"""Listening sockets: a WebSocket port and a TLS port serving native SMP and WSS.
+
+The TLS port follows simplexmq's shared web port (``Transport/Server.hs``,
+``rfcs/2024-09-15-shared-port.md``): a client that sends SNI is a browser and gets the
+browser-trusted web certificate; a client without SNI is a native SimpleX client and gets
+the SMP identity chain. After the handshake, ALPN ``smp/1`` (or none) means raw SMP blocks;
+``http/1.1`` means an HTTP request: a WebSocket upgrade, or a plain request for the
+operations endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from websockets.datastructures import Headers
+from websockets.http11 import Request
+from websockets.server import ServerProtocol
+
+from hushwire.limits import SMP_BLOCK_SIZE
+from hushwire.transport.blocks import BlockConn, RawBlockConn, WsBlockConn
+
+log = logging.getLogger("hushwire.transport")
+
+ConnHandler = Callable[[BlockConn], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpReply:
+    status: int
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
+
+
+HttpHandler = Callable[[str], HttpReply | None]
+"""Called with the request path of a non-upgrade HTTP request; None means 404."""
+
+HTTP_HEADER_TIMEOUT = 10.0
+
+
+def smp_tls_context(cert_chain_pem: str, key_pem: str) -> ssl.SSLContext:
+    """Server context with the SMP identity chain (leaf first, then CA)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_chain_pem, key_pem)
+    ctx.set_alpn_protocols(["smp/1", "http/1.1"])
+    ctx.num_tickets = 0
+    ctx.options |= ssl.OP_NO_TICKET
+    return ctx
+
+
+def web_tls_context(cert_pem: str, key_pem: str) -> ssl.SSLContext:
+    """Server context with the browser-trusted web certificate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert_pem, key_pem)
+    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.num_tickets = 0
+    ctx.options |= ssl.OP_NO_TICKET
+    return ctx
+
+
+def shared_port_context(smp_ctx: ssl.SSLContext, web_ctx: ssl.SSLContext | None) -> ssl.SSLContext:
+    """Pick the web certificate for clients that send SNI (browsers)."""
+    if web_ctx is not None:
+
+        def pick(sslobj: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
+            if server_name:
+                sslobj.context = web_ctx
+
+        smp_ctx.sni_callback = pick
+    return smp_ctx
+
+
+async def _http_upgrade(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    http: HttpHandler | None,
+    kind: str,
+) -> WsBlockConn | None:
+    """Read one HTTP request; upgrade it to a WebSocket or answer it and close."""
+    proto = ServerProtocol(max_size=SMP_BLOCK_SIZE)
+    request: Request | None = None
+    pending: list[object] = []
+    while request is None:
+        data = await reader.read(4096)
+        if not data:
+            proto.receive_eof()
+            return None
+        proto.receive_data(data)
+        for ev in proto.events_received():
+            if isinstance(ev, Request):
+                request = ev
+            else:
+                pending.append(ev)
+        if request is None and proto.handshake_exc is not None:
+            for chunk in proto.data_to_send():
+                writer.write(chunk)
+            return None
+    upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+    if not upgrade and http is not None:
+        path = request.path.split("?", 1)[0]
+        reply = http(path)
+        response = proto.reject(reply.status, reply.body) if reply else proto.reject(404, "")
+        if reply is not None:
+            response.headers["Content-Type"] = reply.content_type
+        proto.send_response(response)
+        for chunk in proto.data_to_send():
+            writer.write(chunk)
+        with contextlib.suppress(ConnectionError, OSError):
+            await writer.drain()
+        return None
+    response = proto.accept(request)
+    response.headers = Headers(
+        [(k, v) for k, v in response.headers.raw_items() if k.lower() != "server"]
+    )
+    proto.send_response(response)
+    for chunk in proto.data_to_send():
+        writer.write(chunk)
+    await writer.drain()
+    if response.status_code != 101:
+        return None
+    return WsBlockConn(reader, writer, proto, kind, pending)
+
+
+async def _close_writer(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+
+
+async def _serve_conn(conn: BlockConn, handler: ConnHandler) -> None:
+    try:
+        await handler(conn)
+    except Exception:  # pragma: no cover - the handler must not raise; keep the server up
+        log.exception("connection %s: handler failed", conn.conn_id)
+    finally:
+        await conn.close()
+
+
+async def serve_ws(
+    host: str, port: int, handler: ConnHandler, http: HttpHandler | None = None
+) -> asyncio.Server:
+    """Plain WebSocket port (localhost, or behind a TLS-terminating proxy)."""
+
+    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            conn = await asyncio.wait_for(
+                _http_upgrade(reader, writer, http, "ws"), HTTP_HEADER_TIMEOUT
+            )
+        except (TimeoutError, ConnectionError, OSError):
+            conn = None
+        if conn is None:
+            await _close_writer(writer)
+            return
+        await _serve_conn(conn, handler)
+
+    return await asyncio.start_server(on_client, host, port, limit=SMP_BLOCK_SIZE * 2)
+
+
+async def serve_tls(
+    host: str,
+    port: int,
+    ctx: ssl.SSLContext,
+    handler: ConnHandler,
+    http: HttpHandler | None = None,
+    *,
+    handshake_timeout: float = 30.0,
+) -> asyncio.Server:
+    """TLS port: native SMP (ALPN smp/1 or none) and WSS (ALPN http/1.1) side by side."""
+
+    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sslobj = writer.get_extra_info("ssl_object")
+        alpn = sslobj.selected_alpn_protocol() if sslobj is not None else None
+        conn: BlockConn | None
+        if alpn in (None, "smp/1"):
+            conn = RawBlockConn(reader, writer)
+        else:
+            try:
+                conn = await asyncio.wait_for(
+                    _http_upgrade(reader, writer, http, "wss"), HTTP_HEADER_TIMEOUT
+                )
+            except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
+                conn = None
+            if conn is None:
+                await _close_writer(writer)
+                return
+        await _serve_conn(conn, handler)
+
+    return await asyncio.start_server(
+        on_client,
+        host,
+        port,
+        ssl=ctx,
+        ssl_handshake_timeout=handshake_timeout,
+        limit=SMP_BLOCK_SIZE * 2,
+    )
