@@ -1,0 +1,174 @@
+"""NaCl boxes the way SimpleX uses them: XSalsa20-Poly1305 behind an HSalsa20 key step.
+
+Mirrors simplexmq ``Crypto.hs`` ``cryptoBox``/``xSalsa20`` (C.hs:1318-1322, :1472-1480),
+``cbEncrypt``/``sbEncrypt``/``cbDecrypt``/``sbDecrypt`` (C.hs:1291-1360), ``cbAuthenticate``
+/``cbVerify`` (C.hs:1362-1371) and ``cbNonce`` (C.hs:1395-1401); smp-relay.md sections 2,
+4.3 and 6, agent.md section 4.7.
+
+SimpleX's ``xSalsa20 secret nonce`` runs XSalsa20 under ``HSalsa20(secret, 0^16)``, never
+under ``secret`` itself. So with a raw X25519 output it equals libsodium ``crypto_box``
+(``crypto_box_beforenm`` is exactly that HSalsa20 step), and with a symmetric 32-byte key K
+it equals ``crypto_secretbox`` under ``HSalsa20(K, 0^16)``. This module splits the two
+steps: :func:`dh_box_key` and :func:`sb_key` prepare the 32-byte box key once, and
+:func:`cb_encrypt`/:func:`cb_decrypt` are plain ``crypto_secretbox_easy`` under it (output:
+16-byte Poly1305 tag ‖ ciphertext).
+
+libsodium (through PyNaCl) does the XSalsa20-Poly1305 part; HSalsa20 is written out here
+because PyNaCl does not expose ``crypto_core_hsalsa20``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import struct
+
+import nacl.bindings
+import nacl.exceptions
+
+from hushwire.crypto.keys import KeyAlg, PrivateKey, PublicKey
+from hushwire.crypto.padding import pad, unpad
+from hushwire.errors import CryptoError, DecodeError
+
+KEY_SIZE = 32
+"""Box key and HSalsa20 key size."""
+NONCE_SIZE = 24
+"""XSalsa20 nonce size (C.hs ``CbNonce``)."""
+AUTH_TAG_SIZE = 16
+"""Poly1305 tag size (C.hs ``authTagSize``)."""
+CB_AUTHENTICATOR_SIZE = 64 + AUTH_TAG_SIZE
+"""SHA-512 digest in a box: 80 bytes (C.hs ``cbAuthenticatorSize``)."""
+
+_SIGMA = struct.unpack("<4I", b"expand 32-byte k")
+_WORDS = struct.Struct("<16I")
+_OUT = struct.Struct("<8I")
+_M32 = 0xFFFFFFFF
+
+
+def _rotl(v: int, c: int) -> int:
+    return ((v << c) & _M32) | (v >> (32 - c))
+
+
+def hsalsa20(key: bytes, inp: bytes = bytes(16)) -> bytes:
+    """The HSalsa20 core: 32-byte ``key`` and 16-byte ``inp`` to a 32-byte subkey.
+
+    Twenty Salsa20 rounds without the final addition; the output is words 0, 5, 10, 15
+    and 6..9 (the XSalsa20 paper, section 2; libsodium ``crypto_core_hsalsa20``).
+    """
+    if len(key) != KEY_SIZE or len(inp) != 16:
+        raise ValueError("HSalsa20 takes a 32-byte key and a 16-byte input")
+    k = _WORDS.unpack(key + bytes(32))[:8]
+    n = _WORDS.unpack(inp + bytes(48))[:4]
+    x = [
+        _SIGMA[0], k[0], k[1], k[2],
+        k[3], _SIGMA[1], n[0], n[1],
+        n[2], n[3], _SIGMA[2], k[4],
+        k[5], k[6], k[7], _SIGMA[3],
+    ]  # fmt: skip
+    for _ in range(10):
+        for a, b, c, d in (
+            (0, 4, 8, 12), (5, 9, 13, 1), (10, 14, 2, 6), (15, 3, 7, 11),  # columns
+            (0, 1, 2, 3), (5, 6, 7, 4), (10, 11, 8, 9), (15, 12, 13, 14),  # rows
+        ):  # fmt: skip
+            x[b] ^= _rotl((x[a] + x[d]) & _M32, 7)
+            x[c] ^= _rotl((x[b] + x[a]) & _M32, 9)
+            x[d] ^= _rotl((x[c] + x[b]) & _M32, 13)
+            x[a] ^= _rotl((x[d] + x[c]) & _M32, 18)
+    return _OUT.pack(x[0], x[5], x[10], x[15], x[6], x[7], x[8], x[9])
+
+
+def dh_box_key(peer: PublicKey, own: PrivateKey) -> bytes:
+    """``HSalsa20(X25519(peer, own), 0^16)``: libsodium ``crypto_box_beforenm(peer, own)``.
+
+    The key SimpleX's ``cbEncrypt``/``cbDecrypt``/``cbAuthenticate`` box with. A low-order
+    ``peer`` key (all-zero DH output) is a :class:`CryptoError`; ``ValueError`` if either
+    key is not X25519.
+    """
+    if peer.alg is not KeyAlg.X25519 or own.alg is not KeyAlg.X25519:
+        raise ValueError("crypto_box needs X25519 keys")
+    return hsalsa20(own.dh(peer))
+
+
+def sb_key(secret: bytes) -> bytes:
+    """``HSalsa20(secret, 0^16)``: the box key for a symmetric 32-byte ``SbKey`` or chain key."""
+    return hsalsa20(secret)
+
+
+def cb_nonce(corr_id: bytes) -> bytes:
+    """A 24-byte nonce: ``corr_id`` truncated or right-padded with 0x00 (C.hs ``cbNonce``)."""
+    return corr_id[:NONCE_SIZE].ljust(NONCE_SIZE, b"\x00")
+
+
+def reverse_nonce(nonce: bytes) -> bytes:
+    """The byte-reversed nonce (C.hs ``reverseNonce``; proxy replies, smp-relay.md section 7)."""
+    return nonce[::-1]
+
+
+def _check(key: bytes, nonce: bytes) -> None:
+    if len(key) != KEY_SIZE:
+        raise ValueError("box key must be 32 bytes")
+    if len(nonce) != NONCE_SIZE:
+        raise ValueError("box nonce must be 24 bytes")
+
+
+def cb_encrypt(key: bytes, nonce: bytes, msg: bytes, pad_to: int | None = None) -> bytes:
+    """Box ``msg`` under a prepared ``key``: 16-byte tag ‖ XSalsa20 ciphertext.
+
+    ``key`` comes from :func:`dh_box_key` or :func:`sb_key`. With ``pad_to`` the message is
+    first padded to that many bytes (C.hs ``sbEncrypt_``), so the output is ``pad_to + 16``
+    bytes; ``ValueError`` if it does not fit, or if the key or nonce has the wrong size.
+    """
+    _check(key, nonce)
+    if pad_to is not None:
+        msg = pad(msg, pad_to)
+    return bytes(nacl.bindings.crypto_secretbox_easy(msg, nonce, key))
+
+
+def cb_decrypt(key: bytes, nonce: bytes, data: bytes, *, unpadded: bool = False) -> bytes:
+    """Open a box made by :func:`cb_encrypt`; by default also :func:`unpad` the result.
+
+    Any failure (input shorter than the tag, wrong tag, bad padding) is one opaque
+    :class:`CryptoError` (C.hs ``sbDecryptNoPad_``, ``sbDecrypt_``). ``unpadded=True``
+    returns the opened bytes as they are (C.hs ``cbDecryptNoPad``). ``ValueError`` if the
+    key or nonce has the wrong size (a programming error, not bad input).
+    """
+    _check(key, nonce)
+    if len(data) < AUTH_TAG_SIZE:
+        raise CryptoError()
+    try:
+        opened = bytes(nacl.bindings.crypto_secretbox_open_easy(data, nonce, key))
+    except nacl.exceptions.CryptoError:
+        raise CryptoError() from None
+    if unpadded:
+        return opened
+    try:
+        return unpad(opened)
+    except DecodeError:
+        raise CryptoError() from None
+
+
+def cb_authenticate(peer: PublicKey, own: PrivateKey, nonce: bytes, msg: bytes) -> bytes:
+    """The 80-byte ``CbAuthenticator`` of ``msg``: ``crypto_box(sha512(msg), nonce, peer, own)``.
+
+    SMP v7+ command authorization with an X25519 queue key (C.hs:1366 ``cbAuthenticate``,
+    smp-relay.md section 4.3): the client boxes with its queue key and the server's session
+    key, and the server checks with :func:`cb_verify` from the other side.
+    """
+    return cb_encrypt(dh_box_key(peer, own), nonce, hashlib.sha512(msg).digest())
+
+
+def cb_verify(
+    peer: PublicKey, own: PrivateKey, nonce: bytes, msg: bytes, authenticator: bytes
+) -> bool:
+    """True iff ``authenticator`` is :func:`cb_authenticate` of ``msg`` between these keys.
+
+    Never raises for a bad authenticator or a low-order peer key; the digest comparison is
+    constant-time (C.hs:1371 ``cbVerify``).
+    """
+    if len(authenticator) != CB_AUTHENTICATOR_SIZE:
+        return False
+    try:
+        opened = cb_decrypt(dh_box_key(peer, own), nonce, authenticator, unpadded=True)
+    except CryptoError:
+        return False
+    return hmac.compare_digest(opened, hashlib.sha512(msg).digest())
