@@ -44,3 +44,29 @@ SESSION_ID_SIZE: Final = 32
 
 MIN_CERT_CHAIN: Final = 2
 MAX_CERT_CHAIN: Final = 4
+
+# --- Relay queue store (hushwire.server.store) --------------------------------------------
+
+STORE_MAX_PENDING_WRITES: Final = 4096
+"""Store mutations submitted but not yet committed, at most. A caller beyond this waits for
+room (backpressure); the writer thread commits everything pending in one transaction."""
+
+# --------------------------------------------------------------------------- relay defaults
+# (simplexmq Server/Env/STM.hs and Server/Main.hs defaults unless noted)
+
+RELAY_QUEUE_QUOTA: Final = 128
+"""Messages one queue may hold before senders get QUOTA (Env/STM.hs msgQueueQuota)."""
+RELAY_MESSAGE_EXPIRY_DAYS: Final = 21.0
+RELAY_UNSECURED_QUEUE_EXPIRY_DAYS: Final = 7.0
+"""Messaging queues never secured are removed after this (Hushwire choice)."""
+RELAY_MAX_CONNECTIONS: Final = 10000
+RELAY_HANDSHAKE_TIMEOUT: Final = 120.0
+"""Seconds a client has to send its hello (Server/Main.hs smpHandshakeTimeout)."""
+RELAY_SEND_QUEUE_BLOCKS: Final = 64
+"""Blocks waiting to go to one client; a client that lets more pile up is disconnected."""
+RELAY_COMMANDS_PER_SECOND: Final = 200
+"""Sustained commands per second per connection (token bucket, burst = one second)."""
+RELAY_NEW_QUEUES_PER_MINUTE: Final = 300
+"""NEW commands per minute per connection."""
+RELAY_EXPIRE_INTERVAL: Final = 7200.0
+"""Seconds between expiry sweeps (Env/STM.hs: every 2 hours)."""

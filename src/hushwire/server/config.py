@@ -1,0 +1,146 @@
+"""Relay settings: command-line flags and an optional ``relay.toml``.
+
+Every limit has a default in ``hushwire.limits``; the file may override it. Bad settings
+raise :class:`~hushwire.errors.ConfigError` with a message saying what to change.
+
+Example ``relay.toml``::
+
+    data = "/var/lib/hushwire-relay"
+    ws = "127.0.0.1:5224"            # plain WebSocket (localhost or behind a TLS proxy)
+    tls = "0.0.0.0:5223"             # native SMP (ALPN smp/1) and WSS on one port
+    host = "relay.example.com"       # the host name in the server address
+    web_cert = "/etc/letsencrypt/live/relay.example.com/fullchain.pem"
+    web_key = "/etc/letsencrypt/live/relay.example.com/privkey.pem"
+    log_level = "info"
+
+    [limits]
+    queue_quota = 128                # messages waiting in one queue
+    message_expiry_days = 21
+    unsecured_queue_expiry_days = 7
+    max_connections = 10000
+    handshake_timeout = 120
+    send_queue_blocks = 64
+    commands_per_second = 200
+    new_queues_per_minute = 300
+
+    [auth]
+    new_queues = true                # allow anyone to create queues
+    create_password = ""             # or require this password in NEW
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from hushwire import limits as L
+from hushwire.errors import ConfigError
+
+
+def parse_hostport(text: str, what: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{what} must be HOST:PORT (for example 127.0.0.1:5224), got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayLimits:
+    queue_quota: int = L.RELAY_QUEUE_QUOTA
+    message_expiry_days: float = L.RELAY_MESSAGE_EXPIRY_DAYS
+    unsecured_queue_expiry_days: float = L.RELAY_UNSECURED_QUEUE_EXPIRY_DAYS
+    max_connections: int = L.RELAY_MAX_CONNECTIONS
+    handshake_timeout: float = L.RELAY_HANDSHAKE_TIMEOUT
+    send_queue_blocks: int = L.RELAY_SEND_QUEUE_BLOCKS
+    commands_per_second: int = L.RELAY_COMMANDS_PER_SECOND
+    new_queues_per_minute: int = L.RELAY_NEW_QUEUES_PER_MINUTE
+    expire_interval: float = L.RELAY_EXPIRE_INTERVAL
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    data: Path
+    ws: tuple[str, int] | None = None
+    tls: tuple[str, int] | None = None
+    host: str | None = None
+    web_cert: Path | None = None
+    web_key: Path | None = None
+    log_level: str = "info"
+    new_queues: bool = True
+    create_password: str | None = None
+    limits: RelayLimits = field(default_factory=RelayLimits)
+
+    @property
+    def address_host(self) -> str:
+        """The host written into the server address."""
+        if self.host:
+            return self.host
+        for listen in (self.tls, self.ws):
+            if listen and listen[0] not in ("0.0.0.0", "::", ""):  # noqa: S104
+                return listen[0]
+        return "localhost"
+
+    @property
+    def address_port(self) -> int:
+        listen = self.tls or self.ws
+        assert listen is not None
+        return listen[1]
+
+
+def _limits(raw: dict[str, Any]) -> RelayLimits:
+    known = {f.name: f for f in fields(RelayLimits)}
+    values: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k not in known:
+            raise ConfigError(f"unknown setting [limits] {k}; known: {', '.join(known)}")
+        if not isinstance(v, int | float) or isinstance(v, bool) or v <= 0:
+            raise ConfigError(f"[limits] {k} must be a positive number, got {v!r}")
+        values[k] = v
+    return RelayLimits(**values)
+
+
+def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
+    """Read ``path`` (if given), then apply command-line ``overrides`` that are not None."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError as e:
+            raise ConfigError(f"config file {path} does not exist") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {path} is not valid TOML: {e}") from e
+    limits = _limits(raw.pop("limits", {}))
+    auth = raw.pop("auth", {})
+    for k, v in overrides.items():
+        if v is not None:
+            raw[k] = v
+    allowed = {"data", "ws", "tls", "host", "web_cert", "web_key", "log_level"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    if "data" not in raw:
+        raise ConfigError("say where the relay keeps its data: --data DIR or data = '...'")
+    ws = parse_hostport(str(raw["ws"]), "ws") if raw.get("ws") else None
+    tls = parse_hostport(str(raw["tls"]), "tls") if raw.get("tls") else None
+    if ws is None and tls is None:
+        raise ConfigError("give the relay something to listen on: --ws HOST:PORT and/or --tls")
+    web_cert = Path(raw["web_cert"]) if raw.get("web_cert") else None
+    web_key = Path(raw["web_key"]) if raw.get("web_key") else None
+    if (web_cert is None) != (web_key is None):
+        raise ConfigError("web_cert and web_key go together: give both or neither")
+    cfg = RelayConfig(
+        data=Path(raw["data"]),
+        ws=ws,
+        tls=tls,
+        host=raw.get("host"),
+        web_cert=web_cert,
+        web_key=web_key,
+        log_level=str(raw.get("log_level", "info")),
+        limits=limits,
+    )
+    if auth:
+        password = auth.get("create_password") or None
+        cfg = replace(cfg, new_queues=bool(auth.get("new_queues", True)), create_password=password)
+    return cfg
