@@ -227,3 +227,53 @@ def test_connect_failures_are_transport_errors() -> None:
 
 def test_ssl_module_has_tls_unique() -> None:
     assert "tls-unique" in ssl.CHANNEL_BINDING_TYPES
+
+
+def test_tls_port_without_alpn_sniffs_http_or_smp(tmp_path: Path) -> None:
+    """Clients that offer no ALPN: one that speaks HTTP first gets WebSocket, one that
+    waits for the server (a native SMP client) gets raw blocks."""
+    smp_cert, smp_key, _ = _self_signed(tmp_path, "smp")
+    ctx = shared_port_context(smp_tls_context(smp_cert, smp_key), None)
+    kinds: list[str] = []
+
+    async def handler(conn: BlockConn) -> None:
+        kinds.append(conn.kind)
+        await conn.send_block(block(9))
+        await echo(conn)
+
+    async def main() -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        server = await serve_tls("127.0.0.1", 0, ctx, handler)
+        async with server:
+            port = _port(server)
+            client_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            client_ctx.check_hostname = False
+            client_ctx.verify_mode = ssl.CERT_NONE
+            # Raw SMP without ALPN: the server speaks first after a short wait.
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_ctx)
+            assert await reader.readexactly(SMP_BLOCK_SIZE) == block(9)
+            writer.close()
+            await writer.wait_closed()
+            # WebSocket without ALPN.
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_ctx)
+            proto = ClientProtocol(parse_uri(f"wss://127.0.0.1:{port}/"), max_size=SMP_BLOCK_SIZE)
+            proto.send_request(proto.connect())
+            for chunk in proto.data_to_send():
+                writer.write(chunk)
+            while proto.state.name == "CONNECTING":
+                proto.receive_data(await reader.read(65536))
+            events = proto.events_received()
+            conn = WsBlockConn(reader, writer, proto, "wss", events[1:])
+            assert await conn.recv_block() == block(9)
+            await conn.close()
+            # Neither HTTP nor silence: closed.
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_ctx)
+            writer.write(b"\x00\x01\x02\x03")
+            assert await reader.read(100) == b""
+            writer.close()
+            await writer.wait_closed()
+
+    run(main)
+    assert kinds == ["tls", "wss"]

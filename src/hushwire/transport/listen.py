@@ -40,6 +40,9 @@ HttpHandler = Callable[[str], HttpReply | None]
 """Called with the request path of a non-upgrade HTTP request; None means 404."""
 
 HTTP_HEADER_TIMEOUT = 10.0
+SNIFF_TIMEOUT = 0.5
+"""Without ALPN, a client that speaks first within this time is HTTP; SMP clients wait."""
+HTTP_METHODS = (b"GET ", b"HEAD", b"POST", b"PUT ", b"OPTI")
 
 
 def smp_tls_context(cert_chain_pem: str, key_pem: str) -> ssl.SSLContext:
@@ -81,13 +84,14 @@ async def _http_upgrade(
     writer: asyncio.StreamWriter,
     http: HttpHandler | None,
     kind: str,
+    prefix: bytes = b"",
 ) -> WsBlockConn | None:
     """Read one HTTP request; upgrade it to a WebSocket or answer it and close."""
     proto = ServerProtocol(max_size=SMP_BLOCK_SIZE)
     request: Request | None = None
     pending: list[object] = []
     while request is None:
-        data = await reader.read(4096)
+        data, prefix = (prefix, b"") if prefix else (await reader.read(4096), b"")
         if not data:
             proto.receive_eof()
             return None
@@ -177,12 +181,26 @@ async def serve_tls(
         sslobj = writer.get_extra_info("ssl_object")
         alpn = sslobj.selected_alpn_protocol() if sslobj is not None else None
         conn: BlockConn | None
-        if alpn in (None, "smp/1"):
+        prefix = b""
+        if alpn is None:
+            # No ALPN (e.g. Node's ws, some proxies): HTTP clients speak first, SMP clients
+            # wait for the server hello.
+            try:
+                prefix = await asyncio.wait_for(reader.readexactly(4), SNIFF_TIMEOUT)
+            except TimeoutError:
+                prefix = b""
+            except (asyncio.IncompleteReadError, ConnectionError, OSError, ssl.SSLError):
+                await _close_writer(writer)
+                return
+            if prefix and prefix not in HTTP_METHODS:
+                await _close_writer(writer)
+                return
+        if alpn == "smp/1" or (alpn is None and not prefix):
             conn = RawBlockConn(reader, writer)
         else:
             try:
                 conn = await asyncio.wait_for(
-                    _http_upgrade(reader, writer, http, "wss"), HTTP_HEADER_TIMEOUT
+                    _http_upgrade(reader, writer, http, "wss", prefix), HTTP_HEADER_TIMEOUT
                 )
             except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
                 conn = None
