@@ -150,6 +150,14 @@ class PrivateKey:
     def __repr__(self) -> str:
         return f"PrivateKey({self.alg.value}, <redacted>)"
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PrivateKey):
+            return NotImplemented
+        return self.alg is other.alg and hmac.compare_digest(self.raw, other.raw)
+
+    def __hash__(self) -> int:
+        return hash((self.alg, self.raw))
+
     @classmethod
     def generate(cls, alg: KeyAlg) -> PrivateKey:
         key = _GEN[alg]()
