@@ -285,11 +285,14 @@ def sign_key(online_key: PrivateKey, pub: PublicKey) -> bytes:
 def verify_signed_key(leaf_cert_der: bytes, signed_key_der: bytes) -> PublicKey:
     """The X25519 session key inside ``signed_key_der``, checked against the leaf's key.
 
-    ``DecodeError`` if either input is malformed, uses an unknown signature algorithm or the
-    signed key is not X25519; ``CryptoError`` if the signature does not verify under the
-    leaf certificate's key (T.hs:815-821 ``verifyX509`` then ``x509ToPublic'``).
+    ``DecodeError`` if either input is malformed, the leaf's key is not Ed25519/Ed448, the
+    signature algorithm is unknown or the signed key is not X25519; ``CryptoError`` if the
+    signature does not verify under the leaf certificate's key (T.hs:815-821 ``verifyX509``,
+    then ``x509ToPublic'``).
     """
     leaf = cert_public_key(leaf_cert_der)
+    if not leaf.alg.is_signature:
+        raise DecodeError("leaf certificate key cannot sign")
     items = _der.read_sequence_items(signed_key_der)
     if len(items) != 3:
         raise DecodeError("signed key must have 3 elements")
