@@ -1,0 +1,160 @@
+"""Starting and stopping a relay: identity, store, listeners, expiry, signals.
+
+``hushwire relay --data DIR --ws HOST:PORT [--tls HOST:PORT] [--config relay.toml]``.
+On start the relay prints its server address on a line of its own; SIGTERM or SIGINT stop
+it cleanly (listeners closed, sessions closed, store flushed and closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from hushwire.encoding.strings import b64url_encode
+from hushwire.server.config import RelayConfig
+from hushwire.server.identity import load_or_create_identity, load_or_create_web_cert
+from hushwire.server.relay import Relay
+from hushwire.server.store import SQLiteStore
+from hushwire.smp.address import SMPServer
+from hushwire.transport.listen import (
+    HttpReply,
+    serve_tls,
+    serve_ws,
+    shared_port_context,
+    smp_tls_context,
+    web_tls_context,
+)
+
+log = logging.getLogger("hushwire.relay")
+
+
+@dataclass
+class RunningRelay:
+    relay: Relay
+    servers: list[asyncio.Server]
+    address: SMPServer
+    ws_port: int | None
+    tls_port: int | None
+    _expiry: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self._expiry.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._expiry
+        for s in self.servers:
+            s.close()
+        await self.relay.close_sessions()
+        for s in self.servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(s.wait_closed(), 5)
+        await self.relay.store.close()
+
+
+def _http(relay: Relay) -> Callable[[str], HttpReply | None]:
+    def handle(path: str) -> HttpReply | None:
+        if path == "/healthz":
+            return HttpReply(200, "ok\n")
+        if path == "/metrics":
+            st = relay.store.stats()
+            store = {
+                "queues": st.queues,
+                "messages": st.messages,
+                "bytes": st.bytes,
+                "pending_writes": st.pending_writes,
+                "commits_total": st.commits,
+                "failed_commits_total": st.failed_commits,
+                "commit_seconds_total": st.commit_seconds_total,
+                "max_batch": st.max_batch,
+            }
+            gauges = {"subscriptions": float(len(relay.subscribers))}
+            return HttpReply(200, relay.metrics.render(gauges, store), "text/plain; version=0.0.4")
+        return None
+
+    return handle
+
+
+async def start_relay(config: RelayConfig) -> RunningRelay:
+    """Start listening; the caller stops it with :meth:`RunningRelay.stop`."""
+    identity, created = load_or_create_identity(config.data, common_name=config.address_host)
+    if created:
+        log.info("created a new relay identity in %s", config.data)
+    store = SQLiteStore(config.data / "relay.sqlite3")
+    await store.open()
+    relay = Relay(config, identity, store)
+    http = _http(relay)
+    servers: list[asyncio.Server] = []
+    ws_port = tls_port = None
+    try:
+        if config.ws is not None:
+            srv = await serve_ws(config.ws[0], config.ws[1], relay.handle, http)
+            servers.append(srv)
+            ws_port = int(srv.sockets[0].getsockname()[1])
+        if config.tls is not None:
+            if config.web_cert is not None and config.web_key is not None:
+                web_cert, web_key = config.web_cert, config.web_key
+            else:
+                web_cert, web_key = load_or_create_web_cert(
+                    config.data, [config.address_host, "localhost"]
+                )
+            ctx = shared_port_context(
+                smp_tls_context(str(identity.chain_pem_path), str(identity.key_pem_path)),
+                web_tls_context(str(web_cert), str(web_key)),
+            )
+            srv = await serve_tls(config.tls[0], config.tls[1], ctx, relay.handle, http)
+            servers.append(srv)
+            tls_port = int(srv.sockets[0].getsockname()[1])
+    except BaseException:
+        for s in servers:
+            s.close()
+        await store.close()
+        raise
+    port = tls_port if tls_port is not None else ws_port
+    address = SMPServer((config.address_host,), identity.key_hash, port)
+    expiry = asyncio.create_task(_expire_loop(relay))
+    return RunningRelay(relay, servers, address, ws_port, tls_port, expiry)
+
+
+async def _expire_loop(relay: Relay) -> None:
+    while True:
+        await asyncio.sleep(relay.config.limits.expire_interval)
+        try:
+            msgs, queues = await relay.expire()
+            log.info("expiry: %d messages, %d unsecured queues removed", msgs, queues)
+        except Exception:  # pragma: no cover - keep serving; the next sweep retries
+            log.exception("expiry sweep failed")
+
+
+async def serve_until_stopped(config: RelayConfig, out: TextIO = sys.stdout) -> None:
+    running = await start_relay(config)
+    print(running.address.encode(), file=out, flush=True)
+    if running.ws_port is not None:
+        host = config.ws[0] if config.ws else "127.0.0.1"
+        print(f"WebSocket: ws://{host}:{running.ws_port}", file=out, flush=True)
+    if running.tls_port is not None:
+        print(f"TLS (SMP and WSS): port {running.tls_port}", file=out, flush=True)
+    print(f"key hash: {b64url_encode(running.address.key_hash)}", file=out, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await running.stop()
+
+
+def run(config: RelayConfig) -> None:
+    """Run the relay in the foreground (uvloop where available) until SIGTERM/SIGINT."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency where available
+        asyncio.run(serve_until_stopped(config))
+    else:
+        uvloop.run(serve_until_stopped(config))
