@@ -14,6 +14,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+NODE_STAMP := tests/interop/node_modules/.installed
+
+# The interop peer (npm simplex-js) and its WebSocket package, pinned by package-lock.json.
+$(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/hushwire --version
 	$(VENV)/bin/hushwire --help
@@ -25,7 +32,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest --cov=hushwire --cov-report=term --cov-report=json:.coverage.json
 	$(PY) tests/check_coverage.py .coverage.json
 
