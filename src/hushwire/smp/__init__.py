@@ -30,6 +30,7 @@ All decoders raise only :class:`~hushwire.errors.DecodeError` (or a subclass).
 
 from __future__ import annotations
 
+from hushwire.smp.address import SMPServer
 from hushwire.smp.block import (
     Batch,
     BlockChain,
@@ -97,7 +98,6 @@ from hushwire.smp.commands import (
     QueueLinkData,
     QueueMode,
     ServerNtfCreds,
-    SMPServer,
     SubscriptionMode,
     check_credentials,
     check_response_credentials,

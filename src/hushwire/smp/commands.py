@@ -39,6 +39,7 @@ from hushwire.encoding.binary import (
 )
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all
+from hushwire.smp.address import SMPServer
 from hushwire.smp.errors import CommandError, ErrorType
 from hushwire.smp.hello import CertChainPubKey
 from hushwire.smp.ids import EntityId, LinkId, MsgId, NotifierId, SenderId, ServiceId
@@ -284,35 +285,6 @@ class MsgFlags:
         return cls(notification)
 
 
-@dataclass(frozen=True, slots=True)
-class SMPServer:
-    """Server address inside ``PRXY``: hosts, port and CA key hash (``ProtocolServer``)."""
-
-    hosts: tuple[str, ...]
-    port: str
-    key_hash: bytes
-
-    def __post_init__(self) -> None:
-        if not 1 <= len(self.hosts) <= 255:
-            raise ValueError("SMPServer needs 1..255 hosts")
-        for h in self.hosts:
-            if not host_ok(h.encode("latin-1")):
-                raise ValueError(f"invalid host {h!r}")
-
-    def encode(self) -> bytes:
-        return (
-            non_empty(self.hosts, lambda h: short_string(h.encode("latin-1")))
-            + short_string(self.port.encode("latin-1"))
-            + short_string(self.key_hash)
-        )
-
-    @classmethod
-    def parse(cls, r: SmpReader) -> SMPServer:
-        hosts = r.non_empty(_host)
-        port = r.short_string().decode("latin-1")
-        return cls(tuple(hosts), port, r.short_string())
-
-
 _HOST_FORBIDDEN: Final = frozenset(b"#,;/ \n\r\t")
 
 
@@ -325,7 +297,35 @@ def _host(r: SmpReader) -> str:
     b = r.short_string()
     if not host_ok(b):
         raise DecodeError("bad transport host")
-    return b.decode("latin-1")
+    h = b.decode("latin-1")
+    return h[1:-1] if len(h) > 2 and h[0] == "[" and h[-1] == "]" else h
+
+
+def _enc_host(h: str) -> bytes:
+    return short_string(h.encode("latin-1"))
+
+
+def encode_smp_server(server: SMPServer) -> bytes:
+    """Binary ``ProtocolServer``: NonEmpty shortString hosts, shortString port, key hash.
+
+    An absent port is the empty string, as in the reference; the basic auth is not part of it.
+    """
+    port = b"" if server.port is None else str(server.port).encode()
+    return non_empty(server.hosts, _enc_host) + short_string(port) + short_string(server.key_hash)
+
+
+def parse_smp_server(r: SmpReader) -> tuple[tuple[str, ...], int | None, bytes]:
+    hosts = tuple(r.non_empty(_host))
+    port_b = r.short_string()
+    port: int | None = None
+    if port_b:
+        if not port_b.isdigit() or len(port_b) > 5 or not 0 < int(port_b) < 65536:
+            raise DecodeError("port must be a number from 1 to 65535")
+        port = int(port_b)
+    key_hash = r.short_string()
+    if len(key_hash) != 32:
+        raise DecodeError("key hash must be 32 bytes")
+    return hosts, port, key_hash
 
 
 # --------------------------------------------------------------------------- commands
@@ -595,18 +595,24 @@ class NSUBS(Command):
 
 @dataclass(frozen=True, slots=True)
 class PRXY(Command):
-    """Ask a proxy for a session with a destination server."""
+    """Ask a proxy for a session with a destination server; ``server.basic_auth`` travels
+    as the command's ``Maybe BasicAuth``."""
 
     tag: ClassVar[bytes] = b"PRXY"
     party: ClassVar[Party] = Party.PROXIED_CLIENT
     server: SMPServer
-    basic_auth: bytes | None = None
 
     def __post_init__(self) -> None:
-        _check_basic_auth(self.basic_auth)
+        if self.server.basic_auth is not None:
+            _check_basic_auth(self.server.basic_auth.encode("latin-1"))
+        for h in self.server.hosts:
+            if not host_ok(h.encode("latin-1")):
+                raise ValueError(f"invalid host {h!r}")
 
     def _params(self, version: int) -> bytes:
-        return SP + self.server.encode() + maybe(self.basic_auth, short_string)
+        auth = self.server.basic_auth
+        enc_auth = None if auth is None else auth.encode("latin-1")
+        return SP + encode_smp_server(self.server) + maybe(enc_auth, short_string)
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,8 +693,10 @@ def _p_send(_v: int, r: SmpReader) -> Command:
 
 def _p_prxy(_v: int, r: SmpReader) -> Command:
     r.sp()
-    server = SMPServer.parse(r)
-    return PRXY(server, r.maybe(_basic_auth))
+    hosts, port, key_hash = parse_smp_server(r)
+    auth = r.maybe(_basic_auth)
+    basic_auth = None if auth is None else auth.decode("latin-1")
+    return PRXY(SMPServer(hosts, key_hash, port, basic_auth))
 
 
 def _p_pfwd(_v: int, r: SmpReader) -> Command:
