@@ -27,6 +27,8 @@ def h(s: str) -> bytes:
 @pytest.mark.parametrize("v", V["hsalsa20"], ids=["core1", "core2"])
 def test_hsalsa20_vectors(v: dict[str, Any]) -> None:
     assert n.hsalsa20(h(v["key_hex"]), h(v["in_hex"])) == h(v["out_hex"])
+    # The pure-Python core (the fallback) gives the same bytes as libsodium.
+    assert n._hsalsa20_py(h(v["key_hex"]), h(v["in_hex"])) == h(v["out_hex"])
 
 
 def test_hsalsa20_default_input_and_sizes() -> None:
@@ -183,3 +185,8 @@ def test_cb_round_trip(key: bytes, nonce: bytes, msg: bytes, padded: bool) -> No
         box = n.cb_encrypt(key, nonce, msg)
         assert len(box) == len(msg) + 16
         assert n.cb_decrypt(key, nonce, box, unpadded=True) == msg
+
+
+@given(st.binary(min_size=32, max_size=32), st.binary(min_size=16, max_size=16))
+def test_hsalsa20_python_core_equals_libsodium(key: bytes, inp: bytes) -> None:
+    assert n._hsalsa20_py(key, inp) == n.hsalsa20(key, inp)
