@@ -110,12 +110,20 @@ from hushwire.smp.commands import (
     ServerNtfCreds,
     queue_party,
 )
-from hushwire.smp.errors import CMD, BlockingInfo, CommandError, ErrorType
+from hushwire.smp.errors import (
+    CMD,
+    HANDSHAKE,
+    BlockingInfo,
+    CommandError,
+    ErrorType,
+    HandshakeError,
+)
 from hushwire.smp.hello import (
     CertChainPubKey,
     ClientHello,
     Negotiated,
     ServerHello,
+    ServiceRejected,
     negotiate_server,
 )
 from hushwire.smp.ids import NO_CORR_ID, NO_ENTITY, CorrId, EntityId, MsgId
@@ -136,8 +144,11 @@ from hushwire.transport import BlockConn, ConnectionClosedError, TransportError
 
 log = logging.getLogger("hushwire.relay")
 
-SERVER_VERSIONS: Final = VersionRange(6, 15)
-"""Versions this relay implements every feature of (see the module docs of the relay)."""
+SERVER_VERSIONS: Final = VersionRange(6, 18)
+"""Versions offered: every command and encoding of 6..18 that a client without a service
+certificate uses. Service certificates (v16) are refused in the handshake as the reference
+refuses them without a TLS client certificate; private routing (PRXY/PFWD/RFWD) is answered
+``ERR CMD PROHIBITED``."""
 
 ID_SIZE: Final = 24
 ENCRYPTED_BODY_PAD: Final = 16106
@@ -402,9 +413,14 @@ class Relay:
             log.info("%s: handshake refused: %s", conn.conn_id, result.encode().decode())
             return None
         if client.client_service is not None:
-            # Service certificates (v16) need TLS client certificates: not offered here.
+            # A service certificate must match the TLS client certificate chain
+            # (Transport.hs getClientService); this relay requests none, so the
+            # reference answer applies: 'E' HANDSHAKE BAD_AUTH, then close.
+            refusal = ServiceRejected(HANDSHAKE(HandshakeError.BAD_AUTH))
+            with contextlib.suppress(TransportError, OSError):
+                await conn.send_block(pad_handshake(refusal.encode()))
             self.metrics.handshakes_failed += 1
-            self.metrics.disconnects["service_unsupported"] += 1
+            self.metrics.disconnects["service_refused"] += 1
             return None
         chains = None
         if result.block_encryption:
