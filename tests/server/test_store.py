@@ -1029,3 +1029,53 @@ def test_pending_record_changes_are_seen_by_later_callers(tmp_path: Path) -> Non
 
     with_store(db, body)
     with_store(db, _assert_queue_count(1))
+
+
+def test_waiting_for_room_is_fifo_and_survives_cancellation(tmp_path: Path) -> None:
+    rec = make_rec()
+    rid = rec.recipient_id
+    msgs = [make_msg(i) for i in range(6)]
+
+    async def body(s: SQLiteStore) -> None:
+        await s.create_queue(rec)
+        tasks = [asyncio.ensure_future(s.write_message(rid, m, 100)) for m in msgs]
+        await asyncio.sleep(0)  # the first is submitted, the others wait in line
+        assert s.stats().pending_writes == 1 and len(s._waiters) == 5
+        tasks[2].cancel()  # cancelled while waiting
+        # cancelled just after being given its turn: the turn passes on
+        s._max_pending = 2
+        s._wake()
+        tasks[1].cancel()
+        s._max_pending = 1
+        done = await asyncio.gather(*tasks, return_exceptions=True)
+        assert isinstance(done[1], asyncio.CancelledError)
+        assert isinstance(done[2], asyncio.CancelledError)
+        assert [r for i, r in enumerate(done) if i not in (1, 2)] == [WriteResult.STORED] * 4
+        assert contents(s, rid) == [m for i, m in enumerate(msgs) if i not in (1, 2)]
+        assert s._woken == 0 and not s._waiters
+
+    with_store(tmp_path / "s.db", body, max_pending=1)
+
+
+def test_close_turns_away_callers_waiting_for_room(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    rec = make_rec()
+    rid = rec.recipient_id
+
+    async def main() -> None:
+        s = SQLiteStore(db, max_pending=1)
+        await s.open()
+        await s.create_queue(rec)
+        tasks = [asyncio.ensure_future(s.write_message(rid, make_msg(i), 100)) for i in range(4)]
+        await asyncio.sleep(0)
+        await s.close()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert results[0] is WriteResult.STORED
+        assert all(isinstance(r, StoreClosedError) for r in results[1:])
+
+    asyncio.run(main())
+    with_store(db, lambda s: _assert_size(s, rid, 1))
+
+
+async def _assert_size(s: SQLiteStore, rid: bytes, n: int) -> None:
+    assert s.queue_size(rid) == n

@@ -573,7 +573,8 @@ class SQLiteStore(QueueStore):
         self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._resume = threading.Event()
-        self._room = asyncio.Event()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._woken = 0
         self._pending = 0
         self._open = False
         # stats
@@ -614,7 +615,11 @@ class SQLiteStore(QueueStore):
         if not self._open:
             return
         self._open = False
-        self._room.set()  # callers waiting for room now see the store closed
+        for fut in self._waiters:  # callers waiting for room now see the store closed
+            if not fut.done():
+                fut.set_result(None)
+                self._woken += 1
+        self._waiters.clear()
         self._queue.put(_STOP)
         thread = self._thread
         assert thread is not None
@@ -623,7 +628,8 @@ class SQLiteStore(QueueStore):
     # ----------------------------------------------------------------- writer thread
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, isolation_level=None)
+        # A second process holding the file (another relay) makes open() fail after 1 s.
+        conn = sqlite3.connect(self._path, isolation_level=None, timeout=1.0)
         conn.row_factory = sqlite3.Row
         try:
             conn.execute("PRAGMA locking_mode = EXCLUSIVE")
@@ -786,7 +792,7 @@ class SQLiteStore(QueueStore):
             if saw_stop:
                 self._queue.put(_STOP)
             self._resume.set()
-        self._room.set()
+        self._wake()
 
     def _reset_intended(self) -> None:
         self._intended.clear()
@@ -806,13 +812,45 @@ class SQLiteStore(QueueStore):
     # ----------------------------------------------------------------- submission
 
     async def _wait_room(self) -> None:
+        """Return when one more operation may be submitted; waiters are served in order.
+
+        The caller must decide and submit synchronously after this returns. A woken waiter
+        that finds the room taken goes back to the front of the line.
+        """
+        if not self._open:
+            raise StoreClosedError("the store is not open")
+        if self._pending < self._max_pending and not self._waiters and not self._woken:
+            return
+        assert self._loop is not None
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(fut)
         while True:
+            try:
+                await fut
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled():
+                    self._woken -= 1
+                    self._loop.call_soon(self._wake)  # pass the turn on
+                raise
+            self._woken -= 1
             if not self._open:
                 raise StoreClosedError("the store is not open")
             if self._pending < self._max_pending:
+                # Runs after this caller's synchronous submission: wakes the next one if
+                # there is still room (or if this caller did not need its turn after all).
+                self._loop.call_soon(self._wake)
                 return
-            self._room.clear()
-            await self._room.wait()
+            fut = self._loop.create_future()
+            self._waiters.appendleft(fut)
+
+    def _wake(self) -> None:
+        free = self._max_pending - self._pending - self._woken
+        while free > 0 and self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                self._woken += 1
+                free -= 1
 
     async def _submit(self, sql: _Sql | None, apply: _Apply | None, result: _T) -> _T:
         """Queue one operation (call with room, right after the synchronous decision)."""
