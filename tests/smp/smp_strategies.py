@@ -39,9 +39,7 @@ host = st.text(
     max_size=20,
 )
 der = st.binary(max_size=60).map(lambda b: b"\x30" + bytes([len(b)]) + b)
-cert_keys = st.builds(
-    CertChainPubKey, st.lists(der, min_size=1, max_size=4).map(tuple), der
-)
+cert_keys = st.builds(CertChainPubKey, st.lists(der, min_size=1, max_size=4).map(tuple), der)
 version_ranges = st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF)).map(
     lambda t: VersionRange(min(t), max(t))
 )
@@ -59,9 +57,21 @@ def commands() -> st.SearchStrategy[c.Command]:
             st.none() | st.builds(c.NewNtfCreds, auth_keys, dh_keys),
         ),
         st.sampled_from(
-            [c.SUB(), c.SUBS(), c.LDEL(), c.NDEL(), c.GET(), c.OFF(), c.DEL(), c.QUE(), c.PING(),
-             c.LGET(), c.NSUB(), c.NSUBS()]
-        ),  # fmt: skip
+            [
+                c.SUB(),
+                c.SUBS(),
+                c.LDEL(),
+                c.NDEL(),
+                c.GET(),
+                c.OFF(),
+                c.DEL(),
+                c.QUE(),
+                c.PING(),
+                c.LGET(),
+                c.NSUB(),
+                c.NSUBS(),
+            ]
+        ),
         st.builds(c.KEY, auth_keys),
         st.builds(c.SKEY, auth_keys),
         st.builds(c.LKEY, auth_keys),

@@ -191,7 +191,9 @@ def test_invalid_responses(data: bytes, v: int) -> None:
     with pytest.raises(c.CommandDecodeError) as e:
         c.decode_response(v, data)
     tag = data.split(b" ")[0]
-    assert e.value.error is (CommandError.SYNTAX if tag in c.RESPONSE_TAGS else CommandError.UNKNOWN)
+    assert e.value.error is (
+        CommandError.SYNTAX if tag in c.RESPONSE_TAGS else CommandError.UNKNOWN
+    )
 
 
 def test_ids_queue_mode_bool() -> None:
@@ -221,7 +223,9 @@ def test_new_bad_fields() -> None:
         assert e.value.error is CommandError.SYNTAX
     # the DH key of NEW must be X25519
     with pytest.raises(c.CommandDecodeError):
-        c.decode_command(9, b"NEW " + bytes([44]) + ED.to_der() + bytes([44]) + ED.to_der() + b"0ST")
+        c.decode_command(
+            9, b"NEW " + bytes([44]) + ED.to_der() + bytes([44]) + ED.to_der() + b"0ST"
+        )
 
 
 def test_send_flags_skip_to_space() -> None:
