@@ -64,6 +64,8 @@ RELAY_HANDSHAKE_TIMEOUT: Final = 120.0
 """Seconds a client has to send its hello (Server/Main.hs smpHandshakeTimeout)."""
 RELAY_SEND_QUEUE_BLOCKS: Final = 64
 """Blocks waiting to go to one client; a client that lets more pile up is disconnected."""
+RELAY_SEND_TIMEOUT: Final = 30.0
+"""Seconds one block may wait for a client to read before the client is disconnected."""
 RELAY_COMMANDS_PER_SECOND: Final = 200
 """Sustained commands per second per connection (token bucket, burst = one second)."""
 RELAY_NEW_QUEUES_PER_MINUTE: Final = 300

@@ -20,6 +20,7 @@ Example ``relay.toml``::
     max_connections = 10000
     handshake_timeout = 120
     send_queue_blocks = 64
+    send_timeout = 30
     commands_per_second = 200
     new_queues_per_minute = 300
 
@@ -54,6 +55,7 @@ class RelayLimits:
     max_connections: int = L.RELAY_MAX_CONNECTIONS
     handshake_timeout: float = L.RELAY_HANDSHAKE_TIMEOUT
     send_queue_blocks: int = L.RELAY_SEND_QUEUE_BLOCKS
+    send_timeout: float = L.RELAY_SEND_TIMEOUT
     commands_per_second: int = L.RELAY_COMMANDS_PER_SECOND
     new_queues_per_minute: int = L.RELAY_NEW_QUEUES_PER_MINUTE
     expire_interval: float = L.RELAY_EXPIRE_INTERVAL

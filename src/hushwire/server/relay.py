@@ -254,7 +254,13 @@ class Session:
                         block = self.send_chain.encrypt(part.payload)
                     else:
                         block = pad_block(part.payload)
-                    await self.conn.send_block(block)
+                    await asyncio.wait_for(
+                        self.conn.send_block(block), self.relay.config.limits.send_timeout
+                    )
+        except TimeoutError:
+            self.relay.metrics.disconnects["slow_reader"] += 1
+            log.info("%s: closed: client does not read its messages", self.cid)
+            self.close_now()
         except (ConnectionClosedError, TransportError, OSError):
             self.close_now()
 

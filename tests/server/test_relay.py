@@ -1,0 +1,414 @@
+"""The relay on loopback: real sockets, real TLS and WebSocket, a real SQLite store.
+
+Flows of smp-relay.md section 5 with both kinds of queue keys (Ed25519 signatures as native
+clients use, X25519 CbAuthenticators as simplex-js uses), over native TLS and WebSocket, at
+old and current versions; errors and their precedence; and bad input that must close only
+the offending connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hushwire.client import (
+    ClientConfig,
+    MessageEvent,
+    QueueDeleted,
+    SMPClient,
+    SMPCommandError,
+    SubscriptionEnded,
+    decrypt_message,
+)
+from hushwire.client.handshake import client_handshake
+from hushwire.crypto.keys import KeyAlg, KeyPair
+from hushwire.limits import SMP_BLOCK_SIZE
+from hushwire.server.config import RelayConfig, RelayLimits
+from hushwire.server.run import RunningRelay, start_relay
+from hushwire.smp.block import encode_block, pad_block, unpad_block
+from hushwire.smp.commands import ERR, GET, PING, PONG, SUB, MsgFlags
+from hushwire.smp.errors import CMD, CommandError, ErrorType
+from hushwire.smp.msgbody import RcvMsgBody, RcvMsgQuota
+from hushwire.smp.transmission import (
+    authorized_bytes,
+    decode_server_batch,
+    encode_client_transmission,
+)
+from hushwire.smp.version import VersionRange
+from hushwire.transport import ConnectionClosedError
+from hushwire.transport.connect import connect_ws
+
+NO_PING = ClientConfig(ping_interval=None)
+
+
+def run(coro: Callable[[], Awaitable[None]], timeout: float = 60) -> None:
+    asyncio.run(asyncio.wait_for(coro(), timeout))
+
+
+@asynccontextmanager
+async def relay_at(data: Path, **limits: float) -> AsyncIterator[RunningRelay]:
+    config = RelayConfig(
+        data=data,
+        ws=("127.0.0.1", 0),
+        tls=("127.0.0.1", 0),
+        host="localhost",
+        limits=replace(RelayLimits(), **limits),  # type: ignore[arg-type]
+    )
+    running = await start_relay(config)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def ws_url(r: RunningRelay) -> str:
+    return f"ws://127.0.0.1:{r.ws_port}/"
+
+
+async def connect(
+    r: RunningRelay, *, ws: bool = False, versions: VersionRange | None = None
+) -> SMPClient:
+    server = replace(r.address, hosts=("127.0.0.1",))
+    return await SMPClient.connect(
+        server, ws_url=ws_url(r) if ws else None, version_range=versions, config=NO_PING
+    )
+
+
+async def next_message(c: SMPClient) -> MessageEvent:
+    while True:
+        ev = await asyncio.wait_for(c.events.get(), 10)
+        if isinstance(ev, MessageEvent):
+            return ev
+
+
+@pytest.mark.parametrize(
+    ("ws", "alg", "versions", "fast"),
+    [
+        (False, KeyAlg.ED25519, None, True),  # native TLS, v18, SKEY
+        (False, KeyAlg.ED448, None, False),  # Ed448 keys, KEY by the recipient
+        (True, KeyAlg.X25519, None, True),  # WebSocket, CbAuthenticator, v18
+        (True, KeyAlg.X25519, VersionRange(7, 9), True),  # simplex-js range
+        (True, KeyAlg.ED25519, VersionRange(7, 8), False),  # before SKEY: KEY only
+        (False, KeyAlg.ED25519, VersionRange(7, 10), False),  # no block encryption
+    ],
+)
+def test_queue_lifecycle(
+    tmp_path: Path, ws: bool, alg: KeyAlg, versions: VersionRange | None, fast: bool
+) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            rcv = await connect(r, ws=ws, versions=versions)
+            snd = await connect(r, ws=ws, versions=versions)
+            if versions is None:
+                assert rcv.version == 18 and rcv.block_encryption
+            rk, dh, sk = KeyPair.generate(alg), KeyPair.generate(KeyAlg.X25519), None
+            ids = await rcv.create_queue(rk, dh, messaging=fast)
+            sk = KeyPair.generate(alg)
+            if fast:
+                await snd.secure_sender(ids.snd_id, sk)
+            else:
+                await rcv.secure(ids.rcv_id, rk, sk.public)
+            # Once secured, an unsigned SEND is refused.
+            with pytest.raises(SMPCommandError) as e:
+                await snd.send(ids.snd_id, b"unsigned")
+            assert e.value.error == ErrorType.AUTH
+            bodies = [b"hello", b"#" * 100, os.urandom(2000)]
+            for body in bodies:
+                await snd.send(ids.snd_id, body, key=sk, notification=body == b"hello")
+            ev = await next_message(rcv)
+            got = []
+            msg = ev.msg
+            while msg is not None:
+                plain = decrypt_message(msg, dh, ids.srv_dh_key)
+                assert isinstance(plain, RcvMsgBody)
+                got.append((plain.body, plain.flags))
+                msg = await rcv.ack(ids.rcv_id, rk, msg.msg_id)  # next one comes as the reply
+            assert got == [
+                (bodies[0], MsgFlags(True)),
+                (bodies[1], MsgFlags(False)),
+                (bodies[2], MsgFlags(False)),
+            ]
+            info = await rcv.queue_info(ids.rcv_id, rk)
+            assert info.size == 0 and info.snd
+            await rcv.delete(ids.rcv_id, rk)
+            with pytest.raises(SMPCommandError) as e:
+                await snd.send(ids.snd_id, b"gone", key=sk)
+            assert e.value.error == ErrorType.AUTH
+            await rcv.close()
+            await snd.close()
+
+    run(main)
+
+
+def test_end_and_deld_go_to_the_previous_subscriber(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            a, b, s = await connect(r), await connect(r, ws=True), await connect(r)
+            rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+            ids = await a.create_queue(rk, dh)
+            await s.send(ids.snd_id, b"first")
+            assert (await next_message(a)).msg.msg_id
+            await b.subscribe(ids.rcv_id, rk)
+            ev = await asyncio.wait_for(a.events.get(), 10)
+            assert ev == SubscriptionEnded(ids.rcv_id)
+            # The unacknowledged message is delivered again to the new subscriber.
+            again = await next_message(b)
+            assert decrypt_message(again.msg, dh, ids.srv_dh_key).body == b"first"  # type: ignore[union-attr]
+            # A deletes the queue: B, still subscribed, is told (DELD at v10+).
+            await a.delete(ids.rcv_id, rk)
+            ev = await asyncio.wait_for(b.events.get(), 10)
+            assert ev == QueueDeleted(ids.rcv_id)
+            for c in (a, b, s):
+                await c.close()
+
+    run(main)
+
+
+def test_quota_and_large_messages(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path, queue_quota=3) as r:
+            rcv, snd = await connect(r), await connect(r)
+            rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+            ids = await rcv.create_queue(rk, dh, subscribe=False)
+            for i in range(3):
+                await snd.send(ids.snd_id, b"m%d" % i)
+            for _ in range(2):
+                with pytest.raises(SMPCommandError) as e:
+                    await snd.send(ids.snd_id, b"too many")
+                assert e.value.error == ErrorType.QUOTA
+            with pytest.raises(ValueError):
+                await snd.send(ids.snd_id, b"x" * 20000)
+            # Drain with GET: three messages, then the quota marker.
+            seen: list[object] = []
+            while (msg := await rcv.get(ids.rcv_id, rk)) is not None:
+                seen.append(decrypt_message(msg, dh, ids.srv_dh_key))
+                assert await rcv.ack(ids.rcv_id, rk, msg.msg_id) is None
+            assert [getattr(m, "body", None) for m in seen[:3]] == [b"m0", b"m1", b"m2"]
+            assert isinstance(seen[3], RcvMsgQuota) and len(seen) == 4
+            await snd.send(ids.snd_id, b"room again")
+            # GET then SUB on one connection is prohibited.
+            with pytest.raises(SMPCommandError) as e:
+                await rcv.request(ids.rcv_id, SUB(), rk)
+            assert e.value.error == CMD(CommandError.PROHIBITED)
+            await rcv.close()
+            await snd.close()
+
+    run(main)
+
+
+def test_command_errors(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            c = await connect(r)
+            rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+            ids = await c.create_queue(rk, dh)
+            other = KeyPair.generate(KeyAlg.ED25519)
+            cases: list[tuple[bytes, object, KeyPair | None, ErrorType]] = [
+                (ids.rcv_id, SUB(), other, ErrorType.AUTH),  # wrong key
+                (os.urandom(24), SUB(), rk, ErrorType.AUTH),  # unknown queue
+                (ids.rcv_id, SUB(), None, CMD(CommandError.NO_AUTH)),
+                (b"", GET(), rk, CMD(CommandError.NO_AUTH)),
+                (ids.rcv_id, PING(), None, CMD(CommandError.HAS_AUTH)),
+                (ids.rcv_id, GET(), rk, CMD(CommandError.PROHIBITED)),  # subscribed here
+            ]
+            for entity, cmd, key, expected in cases:
+                with pytest.raises(SMPCommandError) as e:
+                    await c.request(entity, cmd, key)  # type: ignore[arg-type]
+                assert e.value.error == expected, (cmd, expected)
+            with pytest.raises(SMPCommandError) as e:
+                await c.ack(ids.rcv_id, rk, os.urandom(24))
+            assert e.value.error == ErrorType.NO_MSG
+            assert await c.ping() >= 0
+            await c.close()
+
+    run(main)
+
+
+def test_restart_keeps_queues_and_messages(tmp_path: Path) -> None:
+    rk, dh, sk = (KeyPair.generate(a) for a in (KeyAlg.ED25519, KeyAlg.X25519, KeyAlg.ED25519))
+
+    async def first() -> tuple[bytes, bytes, object]:
+        async with relay_at(tmp_path) as r:
+            c = await connect(r)
+            ids = await c.create_queue(rk, dh, subscribe=False)
+            await c.secure_sender(ids.snd_id, sk)
+            for i in range(5):
+                await c.send(ids.snd_id, b"kept %d" % i, key=sk)
+            await c.close()
+            return ids.rcv_id, ids.snd_id, ids.srv_dh_key
+
+    async def second(rid: bytes, sid: bytes, srv_dh: object) -> None:
+        async with relay_at(tmp_path) as r:
+            c = await connect(r, ws=True)
+            await c.subscribe(rid, rk)
+            msg = (await next_message(c)).msg
+            got = []
+            while msg is not None:
+                got.append(decrypt_message(msg, dh, srv_dh).body)  # type: ignore[arg-type, union-attr]
+                msg = await c.ack(rid, rk, msg.msg_id)
+            assert got == [b"kept %d" % i for i in range(5)]
+            await c.close()
+
+    result: list[tuple[bytes, bytes, object]] = []
+
+    async def main() -> None:
+        result.append(await first())
+        await second(*result[0])
+
+    run(main)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+async def _raw_session(r: RunningRelay) -> tuple[object, object]:
+    conn = await connect_ws(ws_url(r))
+    session = await client_handshake(conn, r.address.key_hash, VersionRange(7, 10))
+    return conn, session
+
+
+def test_bad_blocks_and_batches(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            bystander = await connect(r)
+            conn, session = await _raw_session(r)
+            v, sid = session.version, session.session_id  # type: ignore[attr-defined]
+            # Padding that lies about its length, and a batch with trailing bytes: ERR BLOCK.
+            await conn.send_block(b"\xff\xff" + bytes(SMP_BLOCK_SIZE - 2))  # type: ignore[attr-defined]
+            await conn.send_block(pad_block(b"\x01\x00\x01X" + b"trailing"))  # type: ignore[attr-defined]
+            # An unknown command echoes corrId and entity.
+            t = encode_client_transmission(v, sid, b"abcd", b"12345678", b"HELLO")
+            await conn.send_block(encode_block([t]))  # type: ignore[attr-defined]
+            t = encode_client_transmission(v, sid, b"abcd", b"", b"PING")
+            await conn.send_block(encode_block([t]))  # type: ignore[attr-defined]
+            replies: list = []  # type: ignore[type-arg]
+            while len(replies) < 4:
+                block = await conn.recv_block()  # type: ignore[attr-defined]
+                replies += decode_server_batch(unpad_block(block), v, sid)
+            results = [(x.corr_id, x.entity_id, x.result) for x in replies]
+            assert results[0] == (b"", b"", ERR(ErrorType.BLOCK))
+            assert results[1] == (b"", b"", ERR(ErrorType.BLOCK))
+            assert results[2] == (b"abcd", b"12345678", ERR(CMD(CommandError.UNKNOWN)))
+            assert results[3] == (b"abcd", b"", PONG())
+            # A WebSocket message that is not one block closes that connection only.
+            conn._proto.send_binary(b"short")  # type: ignore[attr-defined]
+            conn._flush()  # type: ignore[attr-defined]
+            with pytest.raises(ConnectionClosedError):
+                while True:
+                    await conn.recv_block()  # type: ignore[attr-defined]
+            await conn.close()  # type: ignore[attr-defined]
+            assert await bystander.ping() >= 0
+            await bystander.close()
+
+    run(main)
+
+
+def test_handshake_failures_close_only_that_connection(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path, handshake_timeout=0.5) as r:
+            bystander = await connect(r)
+            # Silent client: closed after the handshake timeout.
+            conn = await connect_ws(ws_url(r))
+            await conn.recv_block()  # the server hello
+            with pytest.raises(ConnectionClosedError):
+                await conn.recv_block()
+            await conn.close()
+            # Wrong key hash: closed without a word.
+            bad = replace(r.address, hosts=("127.0.0.1",), key_hash=bytes(32))
+            from hushwire.client import SMPClientError
+
+            with pytest.raises(SMPClientError):
+                await SMPClient.connect(bad, ws_url=ws_url(r), config=NO_PING)
+            assert r.relay.metrics.disconnects["handshake_timeout"] == 1
+            assert await bystander.ping() >= 0
+            await bystander.close()
+
+    run(main)
+
+
+def test_slow_reader_is_disconnected_without_losing_messages(tmp_path: Path) -> None:
+    async def main() -> None:
+        limits = {"send_queue_blocks": 2, "send_timeout": 0.5, "commands_per_second": 100000}
+        async with relay_at(tmp_path, **limits) as r:
+            rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+            owner = await connect(r)
+            q = await owner.create_queue(rk, dh, subscribe=False)
+            snd = await connect(r)
+            await snd.send(q.snd_id, b"x" * 8000)
+            bystander = await connect(r, ws=True)
+            # A client asks for the same 16 KB message again and again (GET repeats the
+            # head until ACK) and never reads the answers: megabytes pile up for it.
+            conn, session = await _raw_session(r)
+            v, sid = session.version, session.session_id  # type: ignore[attr-defined]
+            blocks = []
+            for _ in range(800):
+                corr = os.urandom(24)
+                cmd = GET().encode(v)
+                sig = rk.private.sign(authorized_bytes(sid, corr, q.rcv_id, cmd))
+                t = encode_client_transmission(v, sid, corr, q.rcv_id, cmd, sig)
+                blocks.append(encode_block([t]))
+            with contextlib.suppress(ConnectionClosedError):
+                for b in blocks:
+                    await asyncio.wait_for(conn.send_block(b), 5)  # type: ignore[attr-defined]
+            for _ in range(200):
+                if r.relay.metrics.disconnects["slow_reader"]:
+                    break
+                assert await bystander.ping() >= 0  # others are served all along
+                await asyncio.sleep(0.05)
+            assert r.relay.metrics.disconnects["slow_reader"] == 1
+            await conn.close()  # type: ignore[attr-defined]
+            # Nothing was lost: the message is still there for a proper reader.
+            msg = await owner.get(q.rcv_id, rk)
+            assert msg is not None
+            assert decrypt_message(msg, dh, q.srv_dh_key).body == b"x" * 8000  # type: ignore[union-attr]
+            for c in (owner, snd, bystander):
+                await c.close()
+
+    run(main)
+
+
+def test_connection_limit(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path, max_connections=2) as r:
+            a, b = await connect(r), await connect(r)
+            from hushwire.client import SMPClientError
+
+            with pytest.raises(SMPClientError):
+                await connect(r)
+            assert r.relay.metrics.disconnects["too_many_connections"] == 1
+            assert await a.ping() >= 0 and await b.ping() >= 0
+            await a.close()
+            await b.close()
+
+    run(main)
+
+
+def test_health_and_metrics(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            c = await connect(r)
+            await c.ping()
+            reader, writer = await asyncio.open_connection("127.0.0.1", r.ws_port)
+            writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"hushwire_store_queues" not in data:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    break
+                data += chunk
+            writer.close()
+            await writer.wait_closed()
+            text = data.decode()
+            assert text.startswith("HTTP/1.1 200")
+            assert 'hushwire_commands_total{command="PING"} 1' in text
+            assert "hushwire_connections_open 1" in text
+            await c.close()
+
+    run(main)
