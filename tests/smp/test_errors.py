@@ -102,3 +102,13 @@ def test_abstract_bases() -> None:
 def test_roundtrip(err: e.ErrorType) -> None:
     data = err.encode()
     assert e.ErrorType.decode(data) == err
+
+
+def test_handshake_word_ends_at_newline() -> None:
+    """``parseRead1`` reads up to a space or a newline (Parsers.hs wordEnd)."""
+    from hushwire.smp._reader import SmpReader
+
+    r = SmpReader(b"HANDSHAKE IDENTITY\nrest")
+    assert e.TransportError.parse(r) == e.HANDSHAKE(e.HandshakeError.IDENTITY)
+    assert r.remaining == 5
+    assert e.TransportError.decode(b"HANDSHAKE PARSE") == e.HANDSHAKE(e.HandshakeError.PARSE)

@@ -10,6 +10,7 @@ from smp_strategies import cert_keys, client_hellos, server_hellos
 
 from conftest import load_vectors
 from hushwire.crypto.keys import KeyAlg, PublicKey
+from hushwire.encoding.strings import b64url_decode
 from hushwire.errors import DecodeError
 from hushwire.smp import hello as h
 from hushwire.smp._reader import SmpReader
@@ -212,3 +213,8 @@ def test_server_hello_roundtrip(hello: h.ServerHello) -> None:
 def test_cert_key_roundtrip(ck: h.CertChainPubKey) -> None:
     r = SmpReader(ck.encode())
     assert h.CertChainPubKey.parse(r) == ck and r.at_end()
+
+
+def test_fixture_key_hash() -> None:
+    """smp-relay.md section 10 / tests/SMPClient.hs:82 testKeyHash = SHA-256 of ca.crt."""
+    assert KH == b64url_decode("LcJUMfVhwD8yxjAiSaDzzGF3-kLG4Uh0Fl_ZIjrRwjI=")

@@ -27,6 +27,13 @@ class SmpReader(Reader):
         end = len(data) if i < 0 else i
         return self.take(end - self._pos)
 
+    def take_word(self) -> bytes:
+        """``takeTill wordEnd``: bytes up to the next space or newline (``Parsers.parseRead1``)."""
+        data = self._data
+        ends = [i for i in (data.find(b" ", self._pos), data.find(b"\n", self._pos)) if i >= 0]
+        end = min(ends) if ends else len(data)
+        return self.take(end - self._pos)
+
     # The combinators below only narrow the callback type to SmpReader.
     def optional(self, dec: Callable[[SmpReader], T]) -> T | None:
         return super().optional(dec)  # type: ignore[arg-type]

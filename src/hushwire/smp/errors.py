@@ -106,7 +106,7 @@ class TransportError:
             return simple
         if w == b"HANDSHAKE":
             r.sp()
-            word = r.take_till_space()
+            word = r.take_word()
             try:
                 return HANDSHAKE(HandshakeError(word.decode("ascii")))
             except (UnicodeDecodeError, ValueError):
