@@ -160,8 +160,9 @@ class BlockChain:
 
     __slots__ = ("_chain",)
 
-    def __init__(self, chain_key: bytes) -> None:
-        self._chain = BlockCipherChain(chain_key)
+    def __init__(self, chain: bytes | BlockCipherChain) -> None:
+        """From a 32-byte chain key, or from a ``hushwire.crypto.kdf.BlockCipherChain``."""
+        self._chain = chain if isinstance(chain, BlockCipherChain) else BlockCipherChain(chain)
 
     def __repr__(self) -> str:
         return "BlockChain(<redacted>)"
@@ -176,9 +177,7 @@ class BlockChain:
         per-connection key (Transport.hs ``blockEncryption``, Crypto.hs ``sbcInit``).
         """
         send, recv = BlockCipherChain.pair(session_id, dh_secret, server=server)
-        a, b = cls.__new__(cls), cls.__new__(cls)
-        a._chain, b._chain = send, recv
-        return a, b
+        return cls(send), cls(recv)
 
     def encrypt(self, payload: bytes) -> bytes:
         """A 16384-byte block: ``tag ‖ secretbox(pad(payload, 16368))``.
