@@ -52,6 +52,7 @@ from hushwire.server.identity import ServerIdentity
 from hushwire.server.metrics import Metrics
 from hushwire.server.store import (
     NotifierRecord,
+    QueueNotFoundError,
     QueueRecord,
     QueueStatus,
     QueueStore,
@@ -543,6 +544,9 @@ class Relay:
             if q.status is QueueStatus.BLOCKED and not isinstance(cmd, DEL | OFF | QUE):
                 return err(_blocked())
             return await self._queue_command(session, req, q)
+        except QueueNotFoundError:
+            # Deleted by another connection while this command waited: as if unknown.
+            return err(ErrorType.AUTH)
         except StoreError:
             log.exception("%s: store failed", session.cid)
             return err(ErrorType.INTERNAL)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import sys
 from collections.abc import Callable
@@ -150,8 +151,25 @@ async def serve_until_stopped(config: RelayConfig, out: TextIO = sys.stdout) -> 
         await running.stop()
 
 
+def raise_file_limit(wanted: int) -> int:
+    """Raise the soft open-files limit towards ``wanted`` (capped by the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def run(config: RelayConfig) -> None:
     """Run the relay in the foreground (uvloop where available) until SIGTERM/SIGINT."""
+    limit = raise_file_limit(config.limits.max_connections + 256)
+    if limit < config.limits.max_connections + 64:
+        log.warning(
+            "open-files limit %d is below max_connections %d: raise it (ulimit -n)",
+            limit,
+            config.limits.max_connections,
+        )
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency where available
