@@ -43,6 +43,7 @@ from hushwire.smp.block import pad_handshake
 from hushwire.smp.commands import ERR, MSG, QueueMode
 from hushwire.smp.errors import CMD, CommandError, ErrorType
 from hushwire.smp.hello import CertChainPubKey, ServerHello
+from hushwire.smp.ids import NO_ENTITY
 from hushwire.smp.msgbody import RcvMsgBody, RcvMsgQuota, pad_rcv_msg_body
 from hushwire.smp.version import VersionRange
 from hushwire.transport.blocks import BlockConn, TransportError
@@ -551,6 +552,18 @@ def test_slow_event_consumer_does_not_hold_up_commands() -> None:
                     got.add(ev.recipient_id)
                 assert got == {i.rcv_id for i in all_ids}
                 assert c.events.maxsize == 1
+
+    run(main)
+
+
+def test_undecodable_block_is_an_error_event() -> None:
+    async def main() -> None:
+        async with await FakeServer().start_ws() as srv:
+            async with await ws_client(srv) as c:
+                await c.ping()
+                await srv.sessions[0].conn.send_block(os.urandom(16384))
+                ev = await next_event(c.events)
+                assert ev == ServerErrorEvent(NO_ENTITY, ErrorType.BLOCK)
 
     run(main)
 
