@@ -412,3 +412,20 @@ def test_health_and_metrics(tmp_path: Path) -> None:
             await c.close()
 
     run(main)
+
+
+def test_command_flood_is_slowed_for_the_flooder_only(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path, commands_per_second=50) as r:
+            flooder, bystander = await connect(r), await connect(r, ws=True)
+            flood = asyncio.gather(*(flooder.ping(timeout=60) for _ in range(200)))
+            await asyncio.sleep(0.2)
+            # The flooder's commands are throttled (200 at 50/s); another client is served
+            # while the flood is still being worked through.
+            assert await bystander.ping() >= 0
+            assert not flood.done()
+            assert len(await flood) == 200  # and every flooded command is answered
+            await flooder.close()
+            await bystander.close()
+
+    run(main)
