@@ -72,3 +72,12 @@ RELAY_NEW_QUEUES_PER_MINUTE: Final = 300
 """NEW commands per minute per connection."""
 RELAY_EXPIRE_INTERVAL: Final = 7200.0
 """Seconds between expiry sweeps (Env/STM.hs: every 2 hours)."""
+
+# --- Agent double ratchet (hushwire.agent.ratchet) ----------------------------------------
+
+RATCHET_MAX_SKIP: Final = 512
+"""Message keys one received message may make the receiver skip in one chain
+(Crypto/Ratchet.hs maxSkip); more is RatchetTooManySkipped."""
+RATCHET_MAX_SKIPPED_KEYS: Final = 2000
+"""Skipped-message keys one ratchet keeps at most, over all its chains (Hushwire cap; simplexmq
+has none). Beyond it the oldest keys are dropped: those messages can no longer be decrypted."""
