@@ -81,3 +81,9 @@ RATCHET_MAX_SKIP: Final = 512
 RATCHET_MAX_SKIPPED_KEYS: Final = 2000
 """Skipped-message keys one ratchet keeps at most, over all its chains (Hushwire cap; simplexmq
 has none). Beyond it the oldest keys are dropped: those messages can no longer be decrypted."""
+
+# --- Agent protocol (hushwire.agent.protocol) ---------------------------------------------
+
+MAX_DECOMPRESSED_SIZE: Final = 65536
+"""A ``Compressed`` zstd frame must declare its content size and decompress to at most this
+many bytes (simplexmq Compression.hs ``limitDecompress1``; agent.md section 5)."""

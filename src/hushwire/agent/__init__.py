@@ -1,0 +1,1 @@
+"""SimpleX agent layer: end-to-end connections over SMP queues (agent.md)."""

@@ -1,0 +1,804 @@
+"""Binary formats of the SimpleX agent protocol (sans-I/O).
+
+Mirrors simplexmq ``Agent/Protocol.hs`` (``AgentMsgEnvelope``, ``AgentMessage``, ``APrivHeader``,
+``AMessage``, ``AMessageReceipt``, ``SMPQueueInfo``), ``Protocol.hs`` (``ClientMsgEnvelope``,
+``PubHeader``, ``ClientMessage``, ``PrivHeader``, ``legacyEncodeServer``), ``Compression.hs``
+(``Compressed``) and ``Agent/Client.hs`` (``agentCbEncrypt``/``agentCbDecrypt``); agent.md
+sections 2.3, 3, 4.2, 4.6 and 5.
+
+Layers, outermost first (agent.md 3.1)::
+
+    ClientMsgEnvelope = PubHeader(Word16 version, Maybe X25519) | nonce(24) | Tail(crypto_box)
+      -> pad(ClientMessage, 15904 | 16000)
+    ClientMessage     = PrivHeader('K' key | '_') | AgentMsgEnvelope
+    AgentMsgEnvelope  = Word16 agentVersion | 'C' | 'M' | 'I' | 'R' ...
+      -> (double ratchet, hushwire.agent.ratchet) -> AgentMessage ('I' | 'D' | 'R' | 'M')
+
+Every ``encode()`` writes exactly what the Haskell ``smpEncode`` writes; every decoder consumes
+the whole input (``parseAll``) and raises only :class:`~hushwire.errors.DecodeError`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import zstandard
+
+from hushwire.agent.ratchet import E2ERatchetParams
+from hushwire.crypto.kdf import sha256
+from hushwire.crypto.keys import KeyAlg, PublicKey
+from hushwire.crypto.nacl import NONCE_SIZE, cb_decrypt, cb_encrypt
+from hushwire.encoding.binary import (
+    Reader,
+    int64,
+    large,
+    maybe,
+    non_empty,
+    parse_all,
+    short_string,
+    word16,
+)
+from hushwire.errors import DecodeError
+from hushwire.limits import MAX_DECOMPRESSED_SIZE
+from hushwire.smp.address import SMPServer
+from hushwire.smp.commands import QueueMode
+from hushwire.smp.version import VersionRange
+
+# --------------------------------------------------------------------------- versions
+
+DUPLEX_HANDSHAKE_SMPA_VERSION: Final = 2
+"""Agent v2: duplex handshake (AgentConnInfoReply carries the reply queues)."""
+RATCHET_SYNC_SMPA_VERSION: Final = 3
+"""Agent v3: ratchet re-synchronisation (AgentRatchetKey, EREADY)."""
+DELIVERY_RCPTS_SMPA_VERSION: Final = 4
+"""Agent v4: delivery receipts (A_RCVD)."""
+PQDR_SMPA_VERSION: Final = 5
+"""Agent v5: post-quantum double ratchet (smaller ratchet paddings when PQ is supported)."""
+SND_AUTH_KEY_SMPA_VERSION: Final = 6
+"""Agent v6: the sender secures reply queues with SKEY."""
+RATCHET_ON_CONF_SMPA_VERSION: Final = 7
+"""Agent v7: the initiator sets up its ratchet when it processes the confirmation."""
+AGENT_VERSIONS: Final = VersionRange(DUPLEX_HANDSHAKE_SMPA_VERSION, RATCHET_ON_CONF_SMPA_VERSION)
+"""Agent (SMPA) versions we speak (Agent/Protocol.hs ``supportedSMPAgentVRange``)."""
+
+INITIAL_SMP_CLIENT_VERSION: Final = 1
+SRV_HOSTNAMES_SMP_CLIENT_VERSION: Final = 2
+"""SMP client v2: several hosts per server in queue addresses."""
+SND_AUTH_KEY_SMP_CLIENT_VERSION: Final = 3
+"""SMP client v3: the sender may secure the queue (SKEY); sndSecure flag in SMPQueueInfo."""
+SHORT_LINKS_SMP_CLIENT_VERSION: Final = 4
+"""SMP client v4: short links; queue mode byte in SMPQueueInfo."""
+SMP_CLIENT_VERSIONS: Final = VersionRange(
+    INITIAL_SMP_CLIENT_VERSION, SHORT_LINKS_SMP_CLIENT_VERSION
+)
+"""Versions of queue addresses and PubHeader (Protocol.hs ``supportedSMPClientVRange``)."""
+
+# --------------------------------------------------------------------------- sizes
+
+E2E_CONFIRMATION_PAD: Final = 15904
+"""Per-queue box padding when the PubHeader carries a key (Protocol.hs e2eEncConfirmationLength)."""
+E2E_MESSAGE_PAD: Final = 16000
+"""Per-queue box padding of every other message (Protocol.hs e2eEncMessageLength)."""
+CONN_INFO_PAD: Final = 14832
+CONN_INFO_PAD_PQ: Final = 11106
+AGENT_MSG_PAD: Final = 15840
+AGENT_MSG_PAD_PQ: Final = 13618
+MAX_LENGTH_PASSTHROUGH: Final = 180
+"""Bodies up to this size are not compressed (Compression.hs maxLengthPassthrough)."""
+COMPRESSION_LEVEL: Final = 3
+COMPRESSED_BODY_TAG: Final = b"X"
+"""Chat body prefix of a compressed batch; the list encoding follows it (agent.md 5)."""
+
+
+def e2e_enc_conn_info_length(agent_version: int, pq_support: bool) -> int:
+    """Ratchet padding of confirmations (Agent/Protocol.hs ``e2eEncConnInfoLength``)."""
+    return CONN_INFO_PAD_PQ if pq_support and agent_version >= PQDR_SMPA_VERSION else CONN_INFO_PAD
+
+
+def e2e_enc_agent_msg_length(agent_version: int, pq_support: bool) -> int:
+    """Ratchet padding of messages (Agent/Protocol.hs ``e2eEncAgentMsgLength``)."""
+    return AGENT_MSG_PAD_PQ if pq_support and agent_version >= PQDR_SMPA_VERSION else AGENT_MSG_PAD
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _key_p(r: Reader, algs: tuple[KeyAlg, ...]) -> PublicKey:
+    key = PublicKey.from_der(r.short_string())
+    if key.alg not in algs:
+        raise DecodeError("unexpected key algorithm")
+    return key
+
+
+def _key_enc(key: PublicKey) -> bytes:
+    return short_string(key.to_der())
+
+
+_X25519: Final = (KeyAlg.X25519,)
+_AUTH_ALGS: Final = (KeyAlg.ED25519, KeyAlg.ED448, KeyAlg.X25519)
+"""``APublicAuthKey`` algorithms (Crypto.hs ``authAlgorithm``)."""
+
+
+def _check_x25519(key: PublicKey | None) -> None:
+    if key is not None and key.alg is not KeyAlg.X25519:
+        raise ValueError("an X25519 key is needed here")
+
+
+# --------------------------------------------------------------------------- SMP server
+
+_DOMAIN: Final = re.compile(r"[!-~]+")
+_DOMAIN_EXCLUDED: Final = frozenset(":#,;/")
+_ONION: Final = re.compile(r"[a-z0-9]*\.onion")
+_IPV4: Final = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)")
+_PORT: Final = re.compile(r"[1-9][0-9]{0,4}")
+
+EXTRA_SMP_SERVER_HOSTS: Final = {
+    "smp4.simplex.im": "o5vmywmrnaxalvz6wi3zicyftgio6psuvyniis6gco6bp6ekl4cqj4id.onion",
+    "smp5.simplex.im": "jjbyvoemxysm7qxap7m5d5m35jzv5qq6gnlv7s4rsn7tdwwmuqciwpid.onion",
+    "smp6.simplex.im": "bylepyau3ty4czmn77q4fglvperknl4bi2eb2fdy2bh4jxtf32kf73yd.onion",
+    "smp8.simplex.im": "beccx4yfxxbvyhqypaavemqurytl6hozr47wfc7uuecacjqdvwpw2xid.onion",
+    "smp9.simplex.im": "jssqzccmrcws6bhmn77vgmhfjmhwlyr3u7puw4erkyoosywgl67slqqd.onion",
+    "smp10.simplex.im": "rb2pbttocvnbrngnwziclp2f4ckjq65kebafws6g4hy22cdaiv5dwjqd.onion",
+}
+"""Onion hosts added to legacy single-host addresses (Agent/Protocol.hs extraSMPServerHosts)."""
+
+
+def _parse_host(raw: bytes) -> str:
+    """A ``TransportHost`` (Transport/Client.hs ``strP`` under ``parseAll``), kept as text.
+
+    IPv4 (each part at most 255), IPv6 (bare or in brackets; brackets are dropped), an onion
+    host (lower-case letters and digits), or a domain without ``:#,;/`` and blanks that does
+    not end in ``.onion``.
+    """
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise DecodeError("host is not ASCII") from None
+    m = _IPV4.match(text)
+    if m and all(int(p) <= 255 for p in m.groups()[:3]):
+        if m.end() != len(text) or int(m.group(4)) > 255:
+            raise DecodeError("invalid IP address")
+        return text
+    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    if ":" in bare:
+        if "%" in bare:
+            raise DecodeError("bad IPv6")
+        try:
+            ipaddress.IPv6Address(bare)
+        except ValueError:
+            raise DecodeError("bad IPv6") from None
+        return bare
+    if _ONION.match(text):
+        if not _ONION.fullmatch(text):
+            raise DecodeError("invalid onion host")
+        return text
+    if not _DOMAIN.fullmatch(text) or _DOMAIN_EXCLUDED & set(text) or text.endswith(".onion"):
+        raise DecodeError("invalid host")
+    return text
+
+
+def _host_enc(host: str) -> bytes:
+    return short_string(host.encode("ascii"))
+
+
+def _port_enc(server: SMPServer) -> bytes:
+    return short_string(b"" if server.port is None else str(server.port).encode())
+
+
+def _port_p(r: Reader) -> int | None:
+    raw = r.short_string()
+    if not raw:
+        return None
+    if not _PORT.fullmatch(raw.decode("latin-1")) or int(raw) > 65535:
+        raise DecodeError("bad port")
+    return int(raw)
+
+
+def _key_hash_p(r: Reader) -> bytes:
+    key_hash = r.short_string()
+    if len(key_hash) != 32:
+        raise DecodeError("key hash must be 32 bytes")
+    return key_hash
+
+
+def encode_smp_server(server: SMPServer, client_version: int) -> bytes:
+    """``SMPServer`` as SMPQueueInfo writes it (Protocol.hs ``ProtocolServer`` Encoding).
+
+    From client version 2: NonEmpty hosts (shortString each) | port shortString (``""`` =
+    default) | keyHash shortString. Version 1 (``legacyEncodeServer``): the first host only.
+    Basic auth is not part of the binary form.
+    """
+    if client_version > INITIAL_SMP_CLIENT_VERSION:
+        hosts = non_empty(server.hosts, _host_enc)
+    else:
+        hosts = _host_enc(server.hosts[0])
+    return hosts + _port_enc(server) + short_string(server.key_hash)
+
+
+def parse_smp_server(r: Reader, client_version: int) -> SMPServer:
+    """Inverse of :func:`encode_smp_server`; a version 1 address of a preset server gains its
+    onion host (``legacyServerP`` + ``updateSMPServerHosts``)."""
+    if client_version > INITIAL_SMP_CLIENT_VERSION:
+        hosts = tuple(r.non_empty(lambda r_: _parse_host(r_.short_string())))
+    else:
+        host = _parse_host(r.short_string())
+        extra = EXTRA_SMP_SERVER_HOSTS.get(host)
+        hosts = (host,) if extra is None else (host, extra)
+    port = _port_p(r)
+    return SMPServer(hosts, _key_hash_p(r), port)
+
+
+# --------------------------------------------------------------------------- SMPQueueInfo
+
+
+def _queue_mode_p(r: Reader) -> QueueMode | None:
+    """``queueModeP``: an optional ``'M'``/``'C'``, else an optional Bool (T = messaging)."""
+    b = r.peek()
+    if b == 0x4D:  # 'M'
+        mode: QueueMode | None = QueueMode.MESSAGING
+    elif b == 0x43:  # 'C'
+        mode = QueueMode.CONTACT
+    elif b == 0x54:  # 'T'
+        mode = QueueMode.MESSAGING
+    elif b == 0x46:  # 'F'
+        mode = QueueMode.CONTACT
+    else:
+        return None
+    r.byte()
+    return mode
+
+
+@dataclass(frozen=True, slots=True)
+class SMPQueueInfo:
+    """A queue address for one SMP client version (agent.md 2.3).
+
+    Encoding by version: >= 4 the mode byte ``M``/``C`` (if any); 3 a ``T`` when the sender
+    may secure the queue; 2 nothing; 1 the legacy single-host server. Reply queues should be
+    written with version 4 and a mode: simplex-js always consumes one byte after the key.
+    """
+
+    client_version: int
+    server: SMPServer
+    sender_id: bytes
+    dh_public_key: PublicKey
+    queue_mode: QueueMode | None = None
+
+    def __post_init__(self) -> None:
+        _check_x25519(self.dh_public_key)
+
+    def encode(self) -> bytes:
+        v = self.client_version
+        addr = (
+            word16(v)
+            + encode_smp_server(self.server, v)
+            + short_string(self.sender_id)
+            + _key_enc(self.dh_public_key)
+        )
+        if v >= SHORT_LINKS_SMP_CLIENT_VERSION:
+            return addr + (b"" if self.queue_mode is None else self.queue_mode.value.encode())
+        if v >= SND_AUTH_KEY_SMP_CLIENT_VERSION and self.queue_mode is QueueMode.MESSAGING:
+            return addr + b"T"
+        return addr
+
+    @classmethod
+    def parse(cls, r: Reader) -> SMPQueueInfo:
+        v = r.word16()
+        server = parse_smp_server(r, v)
+        sender_id = r.short_string()
+        dh_key = _key_p(r, _X25519)
+        return cls(v, server, sender_id, dh_key, _queue_mode_p(r))
+
+    @classmethod
+    def decode(cls, data: bytes) -> SMPQueueInfo:
+        return parse_all(data, cls.parse)
+
+
+# --------------------------------------------------------------------------- per-queue e2e
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMsgEnvelope:
+    """The SEND body: PubHeader (Word16 version, Maybe X25519 key) | nonce(24) | Tail box."""
+
+    ph_version: int
+    e2e_key: PublicKey | None
+    nonce: bytes
+    enc_body: bytes
+
+    def __post_init__(self) -> None:
+        _check_x25519(self.e2e_key)
+        if len(self.nonce) != NONCE_SIZE:
+            raise ValueError("nonce must be 24 bytes")
+
+    def encode(self) -> bytes:
+        return word16(self.ph_version) + maybe(self.e2e_key, _key_enc) + self.nonce + self.enc_body
+
+    @classmethod
+    def parse(cls, r: Reader) -> ClientMsgEnvelope:
+        v = r.word16()
+        key = r.maybe(lambda r_: _key_p(r_, _X25519))
+        return cls(v, key, r.take(NONCE_SIZE), r.tail())
+
+    @classmethod
+    def decode(cls, data: bytes) -> ClientMsgEnvelope:
+        return parse_all(data, cls.parse)
+
+
+def encrypt_client_message(
+    shared_key: bytes, nonce: bytes, client_message: bytes, pad_to: int
+) -> bytes:
+    """``cmEncBody``: crypto_box of ``pad(client_message, pad_to)`` under the per-queue key.
+
+    ``shared_key`` is ``dh_box_key(peer, own)``; ``pad_to`` is :data:`E2E_CONFIRMATION_PAD`
+    when the PubHeader carries a key, else :data:`E2E_MESSAGE_PAD` (``agentCbEncrypt``).
+    """
+    return cb_encrypt(shared_key, nonce, client_message, pad_to)
+
+
+def decrypt_client_message(shared_key: bytes, nonce: bytes, enc_body: bytes) -> bytes:
+    """Open ``cmEncBody`` and unpad it (``agentCbDecrypt``); any failure is ``CryptoError``."""
+    return cb_decrypt(shared_key, nonce, enc_body)
+
+
+@dataclass(frozen=True, slots=True)
+class PHConfirmation:
+    """PrivHeader ``'K'``: the sender's auth key, for the recipient to secure the queue."""
+
+    sender_key: PublicKey
+
+    def __post_init__(self) -> None:
+        if self.sender_key.alg not in _AUTH_ALGS:
+            raise ValueError("auth keys are Ed25519, Ed448 or X25519")
+
+    def encode(self) -> bytes:
+        return b"K" + _key_enc(self.sender_key)
+
+
+@dataclass(frozen=True, slots=True)
+class PHEmpty:
+    """PrivHeader ``'_'``."""
+
+    def encode(self) -> bytes:
+        return b"_"
+
+
+PrivHeader = PHConfirmation | PHEmpty
+
+
+def parse_priv_header(r: Reader) -> PrivHeader:
+    tag = r.byte()
+    if tag == 0x4B:  # 'K'
+        return PHConfirmation(_key_p(r, _AUTH_ALGS))
+    if tag == 0x5F:  # '_'
+        return PHEmpty()
+    raise DecodeError("invalid PrivHeader")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMessage:
+    """The padded plaintext of the per-queue box: PrivHeader | body (rest of the input)."""
+
+    priv_header: PrivHeader
+    body: bytes
+
+    def encode(self) -> bytes:
+        return self.priv_header.encode() + self.body
+
+    @classmethod
+    def parse(cls, r: Reader) -> ClientMessage:
+        return cls(parse_priv_header(r), r.tail())
+
+    @classmethod
+    def decode(cls, data: bytes) -> ClientMessage:
+        return parse_all(data, cls.parse)
+
+
+# --------------------------------------------------------------------------- agent envelopes
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfirmation:
+    """``'C'``: Maybe ratchet parameters (the joiner's; Nothing from the initiator) and the
+    ratchet-encrypted AgentConnInfo/AgentConnInfoReply."""
+
+    agent_version: int
+    e2e: E2ERatchetParams | None
+    enc_conn_info: bytes
+
+    def encode(self) -> bytes:
+        return (
+            word16(self.agent_version)
+            + b"C"
+            + maybe(self.e2e, E2ERatchetParams.encode)
+            + self.enc_conn_info
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AgentMsgEnvelope:
+    """``'M'``: a ratchet-encrypted AgentMessage."""
+
+    agent_version: int
+    enc_agent_message: bytes
+
+    def encode(self) -> bytes:
+        return word16(self.agent_version) + b"M" + self.enc_agent_message
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInvitation:
+    """``'I'``: an invitation link (``Large`` of its text form) and plain connInfo, sent to a
+    contact address. Only the per-queue box protects it. The link text is kept as bytes;
+    ``hushwire.agent.links`` parses it."""
+
+    agent_version: int
+    conn_req: bytes
+    conn_info: bytes
+
+    def encode(self) -> bytes:
+        return word16(self.agent_version) + b"I" + large(self.conn_req) + self.conn_info
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRatchetKey:
+    """``'R'``: new ratchet parameters for ratchet re-synchronisation, and info."""
+
+    agent_version: int
+    e2e: E2ERatchetParams
+    info: bytes
+
+    def encode(self) -> bytes:
+        return word16(self.agent_version) + b"R" + self.e2e.encode() + self.info
+
+
+AgentEnvelope = AgentConfirmation | AgentMsgEnvelope | AgentInvitation | AgentRatchetKey
+
+
+def _parse_agent_envelope(r: Reader) -> AgentEnvelope:
+    v = r.word16()
+    tag = r.byte()
+    if tag == 0x43:  # 'C'
+        e2e = r.maybe(E2ERatchetParams.parse)
+        return AgentConfirmation(v, e2e, r.tail())
+    if tag == 0x4D:  # 'M'
+        return AgentMsgEnvelope(v, r.tail())
+    if tag == 0x49:  # 'I'
+        conn_req = r.large()
+        return AgentInvitation(v, conn_req, r.tail())
+    if tag == 0x52:  # 'R'
+        params = E2ERatchetParams.parse(r)
+        return AgentRatchetKey(v, params, r.tail())
+    raise DecodeError("bad AgentMsgEnvelope")
+
+
+def parse_agent_envelope(data: bytes) -> AgentEnvelope:
+    """Decode the body of a ClientMessage (``AgentMsgEnvelope`` smpP)."""
+    return parse_all(data, _parse_agent_envelope)
+
+
+# --------------------------------------------------------------------------- AMessage
+
+
+@dataclass(frozen=True, slots=True)
+class HELLO:
+    """``'H'``: the first message once the queue is secured (slow handshake)."""
+
+    def encode(self) -> bytes:
+        return b"H"
+
+
+@dataclass(frozen=True, slots=True)
+class A_MSG:
+    """``'M'``: an application message (Tail)."""
+
+    body: bytes
+
+    def encode(self) -> bytes:
+        return b"M" + self.body
+
+
+@dataclass(frozen=True, slots=True)
+class AMessageReceipt:
+    """One receipt: the sender's sndMsgId, SHA-256 of that AgentMessage, ``Large`` info."""
+
+    agent_msg_id: int
+    msg_hash: bytes
+    rcpt_info: bytes
+
+    def encode(self) -> bytes:
+        return int64(self.agent_msg_id) + short_string(self.msg_hash) + large(self.rcpt_info)
+
+    @classmethod
+    def parse(cls, r: Reader) -> AMessageReceipt:
+        return cls(r.int64(), r.short_string(), r.large())
+
+
+@dataclass(frozen=True, slots=True)
+class A_RCVD:
+    """``'V'``: delivery receipts (NonEmpty)."""
+
+    receipts: tuple[AMessageReceipt, ...]
+
+    def __post_init__(self) -> None:
+        if not self.receipts:
+            raise ValueError("A_RCVD needs at least one receipt")
+
+    def encode(self) -> bytes:
+        return b"V" + non_empty(self.receipts, AMessageReceipt.encode)
+
+
+@dataclass(frozen=True, slots=True)
+class EREADY:
+    """``'E'``: ratchet re-synchronisation done; the last decrypted sender message id."""
+
+    last_decrypted_msg_id: int
+
+    def encode(self) -> bytes:
+        return b"E" + int64(self.last_decrypted_msg_id)
+
+
+QUEUE_MESSAGE_TAGS: Final = (b"QC", b"QA", b"QK", b"QU", b"QT")
+"""A_QCONT, QADD, QKEY, QUSE, QTEST: queue rotation and quota (not implemented yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AMessageUnsupported:
+    """A_QCONT / QADD / QKEY / QUSE / QTEST kept as their tag and (validated) encoding."""
+
+    tag: bytes
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        if self.tag not in QUEUE_MESSAGE_TAGS:
+            raise ValueError(f"not a queue message tag: {self.tag!r}")
+
+    def encode(self) -> bytes:
+        return self.tag + self.raw
+
+
+AMessage = HELLO | A_MSG | A_RCVD | EREADY | AMessageUnsupported
+
+
+def _snd_q_addr_p(r: Reader) -> None:
+    """``SndQAddr = (SMPServer, SenderId)``."""
+    parse_smp_server(r, SRV_HOSTNAMES_SMP_CLIENT_VERSION)
+    r.short_string()
+
+
+def _smp_queue_uri_p(r: Reader) -> None:
+    """``SMPQueueUri`` binary: version range | server | senderId | dh key | mode."""
+    VersionRange.parse(r)
+    parse_smp_server(r, SRV_HOSTNAMES_SMP_CLIENT_VERSION)
+    r.short_string()
+    _key_p(r, _X25519)
+    _queue_mode_p(r)
+
+
+def _qadd_item_p(r: Reader) -> None:
+    _smp_queue_uri_p(r)
+    r.maybe(_snd_q_addr_p)
+
+
+def _qkey_item_p(r: Reader) -> None:
+    SMPQueueInfo.parse(r)
+    _key_p(r, _AUTH_ALGS)
+
+
+def _quse_item_p(r: Reader) -> None:
+    _snd_q_addr_p(r)
+    r.bool_()
+
+
+def _check_queue_message(tag: bytes, raw: bytes) -> None:
+    """Validate the body of a queue message as the reference parser would."""
+    r = Reader(raw)
+    if tag == b"QC":
+        _snd_q_addr_p(r)
+    elif tag == b"QA":
+        r.non_empty(_qadd_item_p)
+    elif tag == b"QK":
+        r.non_empty(_qkey_item_p)
+    elif tag == b"QU":
+        r.non_empty(_quse_item_p)
+    else:
+        r.non_empty(_snd_q_addr_p)
+    r.end()
+
+
+def parse_amessage(r: Reader) -> AMessage:
+    """``AMessage`` smpP; A_MSG and the queue messages take the rest of the input."""
+    tag = r.byte()
+    if tag == 0x48:  # 'H'
+        return HELLO()
+    if tag == 0x4D:  # 'M'
+        return A_MSG(r.tail())
+    if tag == 0x56:  # 'V'
+        return A_RCVD(tuple(r.non_empty(AMessageReceipt.parse)))
+    if tag == 0x45:  # 'E'
+        return EREADY(r.int64())
+    if tag == 0x51:  # 'Q'
+        qtag = b"Q" + r.char()
+        if qtag not in QUEUE_MESSAGE_TAGS:
+            raise DecodeError("bad AMsgType")
+        raw = r.tail()
+        _check_queue_message(qtag, raw)
+        return AMessageUnsupported(qtag, raw)
+    raise DecodeError("bad AMsgType")
+
+
+# --------------------------------------------------------------------------- AgentMessage
+
+
+@dataclass(frozen=True, slots=True)
+class APrivHeader:
+    """sndMsgId Int64 | prevMsgHash shortString (SHA-256 of the previous AgentMessage, or
+    empty before the first one)."""
+
+    snd_msg_id: int
+    prev_msg_hash: bytes
+
+    def encode(self) -> bytes:
+        return int64(self.snd_msg_id) + short_string(self.prev_msg_hash)
+
+    @classmethod
+    def parse(cls, r: Reader) -> APrivHeader:
+        return cls(r.int64(), r.short_string())
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConnInfo:
+    """``'I'``: the initiator's confirmation (connInfo, Tail)."""
+
+    conn_info: bytes
+
+    def encode(self) -> bytes:
+        return b"I" + self.conn_info
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConnInfoReply:
+    """``'D'``: the joiner's confirmation: its reply queues (NonEmpty) and connInfo."""
+
+    queues: tuple[SMPQueueInfo, ...]
+    conn_info: bytes
+
+    def __post_init__(self) -> None:
+        if not self.queues:
+            raise ValueError("AgentConnInfoReply needs at least one queue")
+
+    def encode(self) -> bytes:
+        return b"D" + non_empty(self.queues, SMPQueueInfo.encode) + self.conn_info
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRatchetInfo:
+    """``'R'``: info sent with a ratchet re-synchronisation."""
+
+    info: bytes
+
+    def encode(self) -> bytes:
+        return b"R" + self.info
+
+
+@dataclass(frozen=True, slots=True)
+class AgentMessage:
+    """``'M'``: APrivHeader | AMessage."""
+
+    header: APrivHeader
+    message: AMessage
+
+    def encode(self) -> bytes:
+        return b"M" + self.header.encode() + self.message.encode()
+
+
+AgentMessageT = AgentConnInfo | AgentConnInfoReply | AgentRatchetInfo | AgentMessage
+
+
+def _parse_agent_message(r: Reader) -> AgentMessageT:
+    tag = r.byte()
+    if tag == 0x49:  # 'I'
+        return AgentConnInfo(r.tail())
+    if tag == 0x44:  # 'D'
+        queues = tuple(r.non_empty(SMPQueueInfo.parse))
+        return AgentConnInfoReply(queues, r.tail())
+    if tag == 0x52:  # 'R'
+        return AgentRatchetInfo(r.tail())
+    if tag == 0x4D:  # 'M'
+        header = APrivHeader.parse(r)
+        return AgentMessage(header, parse_amessage(r))
+    raise DecodeError("bad AgentMessage")
+
+
+def parse_agent_message(data: bytes) -> AgentMessageT:
+    """Decode a ratchet-decrypted (unpadded) AgentMessage."""
+    return parse_all(data, _parse_agent_message)
+
+
+def agent_message_hash(encoded_agent_message: bytes) -> bytes:
+    """SHA-256 of the whole unpadded AgentMessage: prevMsgHash and receipt msgHash (4.6)."""
+    return sha256(encoded_agent_message)
+
+
+# --------------------------------------------------------------------------- compression
+
+
+@dataclass(frozen=True, slots=True)
+class Passthrough:
+    """``'0'`` shortString: a short body left as it is."""
+
+    data: bytes
+
+    def encode(self) -> bytes:
+        return b"0" + short_string(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class Compressed:
+    """``'1'`` Large: one zstd frame."""
+
+    frame: bytes
+
+    def encode(self) -> bytes:
+        return b"1" + large(self.frame)
+
+
+CompressedBody = Passthrough | Compressed
+
+
+def parse_compressed(r: Reader) -> CompressedBody:
+    tag = r.byte()
+    if tag == 0x30:  # '0'
+        return Passthrough(r.short_string())
+    if tag == 0x31:  # '1'
+        return Compressed(r.large())
+    raise DecodeError("unknown Compressed tag")
+
+
+def compress1(body: bytes) -> CompressedBody:
+    """Passthrough up to 180 bytes, else a level-3 zstd frame with its content size."""
+    if len(body) <= MAX_LENGTH_PASSTHROUGH:
+        return Passthrough(body)
+    return Compressed(zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).compress(body))
+
+
+def decompress1(item: CompressedBody, limit: int = MAX_DECOMPRESSED_SIZE) -> bytes:
+    """``limitDecompress1``: the frame must declare its size, at most ``limit``, and hold
+    exactly one frame of exactly that size; anything else is ``DecodeError``."""
+    if isinstance(item, Passthrough):
+        return item.data
+    frame = item.frame
+    try:
+        size = zstandard.frame_content_size(frame)
+    except zstandard.ZstdError:
+        raise DecodeError("invalid zstd frame") from None
+    if not 0 <= size <= limit:
+        raise DecodeError("compressed size not specified or too large")
+    dctx = zstandard.ZstdDecompressor()
+    try:
+        # One-shot decompression allocates exactly the declared size and fails beyond it.
+        out = dctx.decompress(frame, max_output_size=limit)
+        rest = dctx.decompressobj()
+        rest.decompress(frame)
+    except zstandard.ZstdError:
+        raise DecodeError("invalid zstd frame") from None
+    if len(out) != size or not rest.eof or rest.unused_data:
+        raise DecodeError("invalid zstd frame")
+    return out
+
+
+def compress_compressed_list(bodies: Sequence[bytes]) -> bytes:
+    """NonEmpty of :func:`compress1` (the part after the chat body's ``'X'``)."""
+    return non_empty([compress1(b) for b in bodies], lambda c: c.encode())
+
+
+def decompress_compressed_list(
+    data: bytes, limit: int = MAX_DECOMPRESSED_SIZE
+) -> tuple[bytes, ...]:
+    """Decode and decompress the NonEmpty list after a chat body's ``'X'``; each element is
+    capped at ``limit`` bytes as the reference does."""
+    items = parse_all(data, lambda r: r.non_empty(parse_compressed))
+    return tuple(decompress1(c, limit) for c in items)
