@@ -82,6 +82,21 @@ RATCHET_MAX_SKIPPED_KEYS: Final = 2000
 """Skipped-message keys one ratchet keeps at most, over all its chains (Hushwire cap; simplexmq
 has none). Beyond it the oldest keys are dropped: those messages can no longer be decrypted."""
 
+# --- Agent links and chat messages (hushwire.agent.links, hushwire.chat) ------------------
+
+MAX_LINK_LENGTH: Final = 65535
+"""Characters in a connection link at most (it travels as a ``Large`` in AgentInvitation)."""
+
+CHAT_MAX_ENCODED_MSG_LENGTH: Final = 15602
+"""Largest chat message JSON the app sends (simplex-chat Protocol.hs maxEncodedMsgLength)."""
+CHAT_MAX_ENCODED_INFO_LENGTH: Final = 14694
+"""Largest connInfo JSON (simplex-chat Protocol.hs maxEncodedInfoLength)."""
+CHAT_MAX_DECOMPRESSED_LENGTH: Final = 65536
+"""One element of an ``X`` compressed chat batch decompresses to this at most
+(simplex-chat Protocol.hs maxDecompressedMsgLength; simplexmq limitDecompress1)."""
+CHAT_MAX_BODY_LENGTH: Final = 65536
+"""A chat body handed to the parser is refused above this size."""
+
 # --- Agent protocol (hushwire.agent.protocol) ---------------------------------------------
 
 MAX_DECOMPRESSED_SIZE: Final = 65536
