@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hushwire import __version__
-from hushwire.errors import ConfigError
+from hushwire.errors import ConfigError, DecodeError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +44,76 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument(
         "--log-level", choices=["debug", "info", "warning", "error"], help="default: info"
     )
+
+    bot = sub.add_parser("bot", help="run a bot on the agent")
+    bots = bot.add_subparsers(dest="bot", metavar="BOT", required=True)
+    echo = bots.add_parser(
+        "echo",
+        help="an always-on bot that answers every message with the same text",
+        description=(
+            "Create (or reuse) a contact address on the relay, print it on a line of its "
+            "own, accept every visitor and answer each text message with the same text."
+        ),
+    )
+    echo.add_argument("--data", type=Path, required=True, help="the bot's data directory")
+    echo.add_argument(
+        "--relay", required=True, metavar="SMP_ADDRESS", help="smp://KEYHASH@HOST:PORT"
+    )
+    echo.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
+    echo.add_argument("--name", default="Echo bot", help="the bot's display name")
+    echo.add_argument("--passphrase-env", metavar="VAR", help="encrypt keys with $VAR")
+
+    chat = sub.add_parser(
+        "chat",
+        help="chat in the terminal through a SimpleX contact address or invitation",
+        description=(
+            "Join LINK (simplex:/contact#/?... or https://.../contact#/?...) and chat: lines "
+            "you type are sent; /quit leaves, /end ends the conversation."
+        ),
+    )
+    chat.add_argument("link", help="a SimpleX contact address or one-time invitation link")
+    chat.add_argument(
+        "--data",
+        type=Path,
+        help="where to keep the conversation (default: ~/.local/share/hushwire/chat/<link>)",
+    )
+    chat.add_argument(
+        "--relay",
+        metavar="SMP_ADDRESS",
+        help="relay for your own queue (default: the link's relay)",
+    )
+    chat.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
+    chat.add_argument("--name", default="Visitor", help="the name the other side sees")
     return parser
+
+
+def _run_bot(args: argparse.Namespace) -> int:
+    import os
+
+    from hushwire.bot.echo import main as echo_main
+
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
+    passphrase = os.environ.get(args.passphrase_env) if args.passphrase_env else None
+    if args.passphrase_env and not passphrase:
+        raise ConfigError(f"${args.passphrase_env} is empty: set it to the passphrase")
+    echo_main(args.data, args.relay, args.ws, args.name, passphrase)
+    return 0
+
+
+def _run_chat(args: argparse.Namespace) -> int:
+    import hashlib
+    import os
+
+    from hushwire.bot.terminal import main as chat_main
+
+    logging.basicConfig(level="WARNING", format="%(levelname)s %(message)s")
+    data = args.data
+    if data is None:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+        data = base / "hushwire" / "chat" / hashlib.sha256(args.link.encode()).hexdigest()[:16]
+    data.mkdir(parents=True, exist_ok=True)
+    chat_main(args.link, data, args.relay, args.ws, args.name)
+    return 0
 
 
 def _run_relay(args: argparse.Namespace) -> int:
@@ -79,7 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "relay":
             return _run_relay(args)
-    except ConfigError as e:
+        if args.command == "bot":
+            return _run_bot(args)
+        if args.command == "chat":
+            return _run_chat(args)
+    except (ConfigError, DecodeError) as e:
         print(f"hushwire {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover

@@ -1,0 +1,1037 @@
+"""The agent: end-to-end encrypted duplex connections over SMP queues.
+
+Mirrors simplexmq ``Agent.hs`` for what a website chat needs (agent.md section 1): the owner
+role (a long-lived contact address; every visitor's ``AgentInvitation`` becomes a connection
+with its own queue pair) and the visitor role (join a contact address or a one-time
+invitation), the fast (SKEY) and slow (KEY + HELLO) handshakes, A_MSG, delivery receipts.
+
+Theory of operation
+-------------------
+Every step is *receive -> network preconditions -> commit -> ACK -> events*:
+
+* A message arrives on a queue (``MessageEvent`` of the SMP client). The agent decrypts the
+  server layer, the per-queue e2e layer and, for a connection, the double ratchet. Network
+  preconditions of the step (KEY of our own queue, SKEY of the peer's, NEW of a reply
+  queue) run before the commit and are idempotent or recorded as they complete, so a step
+  interrupted by a crash is simply repeated when the relay delivers the message again.
+* The new connection state (ratchet included), the received message and anything to send
+  are committed in one transaction. Only then is the message acknowledged to the relay.
+* Outgoing messages are encrypted once, stored, and sent in order by a per-connection
+  delivery task that retries on network errors and after restarts; a repeated send carries
+  the same ratchet message, which the peer's ratchet recognises as a duplicate.
+
+Message numbering and hash chain follow agent.md section 1.5: each side's confirmation is
+message 1, later messages carry ``sndMsgId`` and the SHA-256 of the previous AgentMessage.
+
+States of a connection (``ConnState.status``):
+
+* contact address: ``active``.
+* owner/joiner side of a visitor: ``accepting`` -> ``confirmed`` (our confirmation sent,
+  waiting for the visitor's) -> ``connected``; slow path ``confirmed`` -> ``hello`` (KEY done,
+  HELLO sent) -> ``connected`` when the visitor's HELLO arrives.
+* visitor/initiator side: ``joining`` (our queue made, invitation pending) -> ``invited``
+  (waiting for the owner's confirmation) -> ``confirming`` -> ``connected`` once our
+  confirmation is sent (fast) or, slow path, ``wait_hello`` -> ``connected`` after the
+  HELLO exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
+from hushwire.agent.protocol import (
+    A_MSG,
+    A_RCVD,
+    AGENT_VERSIONS,
+    E2E_CONFIRMATION_PAD,
+    E2E_MESSAGE_PAD,
+    HELLO,
+    AgentConfirmation,
+    AgentConnInfo,
+    AgentConnInfoReply,
+    AgentInvitation,
+    AgentMessage,
+    AgentMsgEnvelope,
+    AMessageReceipt,
+    APrivHeader,
+    ClientMessage,
+    ClientMsgEnvelope,
+    PHConfirmation,
+    PHEmpty,
+    SMPQueueInfo,
+    agent_message_hash,
+    decrypt_client_message,
+    encrypt_client_message,
+    parse_agent_envelope,
+    parse_agent_message,
+)
+from hushwire.agent.ratchet import (
+    E2E_VERSIONS,
+    E2ERatchetParams,
+    E2ERatchetParamsUri,
+    Ratchet,
+    RatchetDuplicate,
+    RatchetError,
+    x3dh_initiator,
+    x3dh_joiner,
+)
+from hushwire.agent.store import (
+    AgentStore,
+    ConnState,
+    RcvQueueState,
+    SndMessage,
+    SndQueueState,
+)
+from hushwire.client import (
+    ClientConfig,
+    ConnectionLost,
+    MessageEvent,
+    Reconnected,
+    SMPClientError,
+    SMPCommandError,
+    decrypt_message_with_key,
+)
+from hushwire.client.reconnect import ReconnectingClient
+from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
+from hushwire.crypto.nacl import dh_box_key
+from hushwire.errors import CryptoError, DecodeError, HushwireError
+from hushwire.smp.address import SMPServer
+from hushwire.smp.commands import MSG, QueueMode
+from hushwire.smp.errors import ErrorType
+from hushwire.smp.msgbody import RcvMsgQuota
+from hushwire.smp.version import VersionRange, compatible
+
+log = logging.getLogger("hushwire.agent")
+
+SMP_CLIENT_VERSION = 4
+"""Version of queue addresses and of the PubHeader we write (agent.md section 7)."""
+CONFIRMATION_BODY_PAD = 14832
+MESSAGE_BODY_PAD = 15840
+RECEIPTS_VERSION = 4
+
+
+class AgentError(HushwireError):
+    """A request to the agent that cannot be done; the message says why."""
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRequested:
+    """A visitor asked to connect through our contact address (``info`` is their connInfo)."""
+
+    conn_id: str
+    info: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEstablished:
+    """Both sides can now send; ``info`` is the peer's connInfo (its profile)."""
+
+    conn_id: str
+    info: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """A message from the peer. Call :meth:`Agent.ack_message` once it is safe elsewhere."""
+
+    conn_id: str
+    msg_id: int
+    body: bytes
+    integrity: str
+    """``ok``, or what was wrong with the hash chain (``skipped N``, ``bad hash``...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSent:
+    conn_id: str
+    snd_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptReceived:
+    """The peer's agent got our message ``snd_id``; ``ok`` if its hash matched."""
+
+    conn_id: str
+    snd_id: int
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionDeleted:
+    conn_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentProblem:
+    """Something went wrong that the application may want to show or log."""
+
+    conn_id: str | None
+    message: str
+
+
+AgentEvent = (
+    ConnectionRequested
+    | ConnectionEstablished
+    | MessageReceived
+    | MessageSent
+    | ReceiptReceived
+    | ConnectionDeleted
+    | AgentProblem
+)
+
+
+def _kp(priv_der: bytes) -> KeyPair:
+    priv = PrivateKey.from_der(priv_der)
+    return KeyPair(priv.public(), priv)
+
+
+def _new_key(alg: KeyAlg) -> bytes:
+    return PrivateKey.generate(alg).to_der()
+
+
+class Agent:
+    """One agent: its store, its relay connections and its connections."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        server: SMPServer,
+        *,
+        ws_url: str | None = None,
+        passphrase: str | None = None,
+        client_config: ClientConfig | None = None,
+        auto_accept: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.data_dir = data_dir
+        self.server = server
+        self.ws_url = ws_url
+        self.config = client_config or ClientConfig()
+        self.auto_accept = auto_accept
+        self.clock = clock
+        self.store = AgentStore(data_dir / "agent.sqlite3", passphrase)
+        self.events: asyncio.Queue[AgentEvent] = asyncio.Queue()
+        self._clients: dict[str, ReconnectingClient] = {}
+        self._consumers: list[asyncio.Task[None]] = []
+        self._delivery: dict[str, asyncio.Task[None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._queue_keys: dict[bytes, bytes] = {}
+        self._started = False
+        self._closing = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Connect to the relay, subscribe every queue, resume unfinished work."""
+        self._started = True
+        states = self.store.all_connections()
+        await self._client(self.server)
+        by_server: dict[str, list[RcvQueueState]] = {}
+        for st in states:
+            for q in st.rcv:
+                by_server.setdefault(q.server, []).append(q)
+        for srv, queues in by_server.items():
+            rc = await self._client(SMPServer.parse(srv))
+            results = await asyncio.gather(
+                *(rc.subscribe(q.rcv_id, _kp(q.rcv_auth_key)) for q in queues),
+                return_exceptions=True,
+            )
+            for r in results:
+                if isinstance(r, SMPCommandError):
+                    log.warning("a queue is gone from the relay: %s", r.error)
+                elif isinstance(r, BaseException):
+                    raise r
+        for msg in self.store.unacked_rcv_messages():
+            await self.events.put(MessageReceived(msg.conn_id, msg.id, msg.body, msg.integrity))
+        for st in states:
+            if st.status == "accepting":
+                self._spawn(self._continue_accept(st.conn_id))
+            elif st.status == "confirming":
+                self._spawn(self._continue_confirm(st.conn_id))
+            self._kick(st.conn_id)
+
+    async def stop(self) -> None:
+        self._closing = True
+        tasks = [*self._delivery.values(), *self._consumers]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for rc in self._clients.values():
+            await rc.close()
+        self._clients.clear()
+        self.store.close()
+
+    async def __aenter__(self) -> Agent:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _now(self) -> int:
+        return int(self.clock())
+
+    def _lock(self, conn_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conn_id)
+        if lock is None:
+            lock = self._locks[conn_id] = asyncio.Lock()
+        return lock
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+        self._consumers.append(task)
+
+    # ------------------------------------------------------------------ relays
+
+    def _server_key(self, server: SMPServer) -> str:
+        """Servers are identified by key hash: a link naming our relay's identity on
+        another host or port (simplex-js writes 5223 regardless) uses our transport."""
+        if server.key_hash == self.server.key_hash:
+            return self.server.encode()
+        return server.encode()
+
+    async def _client(self, server: SMPServer) -> ReconnectingClient:
+        key = self._server_key(server)
+        rc = self._clients.get(key)
+        if rc is not None:
+            return rc
+        own = key == self.server.encode()
+        rc = ReconnectingClient(
+            self.server if own else server,
+            ws_url=self.ws_url if own else None,
+            config=self.config,
+        )
+        self._clients[key] = rc
+        delay = 0.5
+        while True:
+            try:
+                await rc.start()
+                break
+            except SMPClientError as e:
+                if self._closing:
+                    raise
+                log.warning("cannot reach %s (%s); retrying", server.hosts[0], e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        self._consumers.append(asyncio.create_task(self._consume(key, rc)))
+        return rc
+
+    async def _consume(self, server: str, rc: ReconnectingClient) -> None:
+        while True:
+            ev = await rc.events.get()
+            try:
+                if isinstance(ev, MessageEvent):
+                    await self._on_message(server, rc, bytes(ev.recipient_id), ev.msg)
+                elif isinstance(ev, Reconnected):
+                    for conn_id in {m.conn_id for m in self.store.pending_snd_messages()}:
+                        self._kick(conn_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # keep consuming; one bad message must not stop the agent
+                log.exception("agent: failed to process an event")
+                await self.events.put(AgentProblem(None, f"internal error: {e}"))
+
+    # ------------------------------------------------------------------ public API
+
+    def address(self) -> str | None:
+        """The contact address link, if one was made."""
+        for st in self.store.all_connections():
+            if st.kind == "contact":
+                return st.link
+        return None
+
+    async def create_address(self, conn_info: bytes) -> tuple[str, str]:
+        """Make (or return the existing) long-lived contact address: ``(conn_id, link)``.
+
+        ``conn_info`` (the owner's profile as a chat message) is sent to every visitor.
+        """
+        for st in self.store.all_connections():
+            if st.kind == "contact":
+                if st.own_info != conn_info:
+                    st.own_info = conn_info
+                    self.store.save(st, self._now())
+                return st.conn_id, st.link
+        conn_id = str(uuid.uuid4())
+        q = await self._new_queue(self.server, mode="C")
+        st = ConnState(
+            conn_id, "contact", "joiner", "active", own_info=conn_info, created_at=self._now()
+        )
+        st.rcv.append(q)
+        st.link = ConnectionRequest(
+            "contact", VersionRange(2, AGENT_VERSIONS.max), (self._queue_uri(q),), None, None
+        ).to_uri()
+        self.store.save(st, self._now())
+        return conn_id, st.link
+
+    async def join(self, link: str, conn_info: bytes) -> str:
+        """Join a contact address or a one-time invitation as its visitor; returns conn_id.
+
+        :class:`ConnectionEstablished` follows once the owner has accepted.
+        """
+        req = parse_link(link)
+        if req.mode == "invitation":
+            return await self._join_invitation(req, conn_info)
+        target = req.queues[0]
+        agent_v = compatible(AGENT_VERSIONS, req.agent_versions)
+        if agent_v is None:
+            raise AgentError("this address needs a newer version of the SimpleX agent")
+        conn_id = str(uuid.uuid4())
+        own_server = target.server if target.server.key_hash == self.server.key_hash else None
+        q = await self._new_queue(own_server or self.server, mode="M")
+        k1, k2 = _new_key(KeyAlg.X448), _new_key(KeyAlg.X448)
+        st = ConnState(
+            conn_id,
+            "duplex",
+            "initiator",
+            "joining",
+            agent_version=agent_v,
+            x3dh_keys=(k1, k2),
+            own_info=conn_info,
+            created_at=self._now(),
+        )
+        st.rcv.append(q)
+        st.snd = SndQueueState(
+            self._server_key(target.server),
+            target.sender_id,
+            target.dh_public_key.to_der(),
+            "C",
+            _new_key(KeyAlg.ED25519),
+            _new_key(KeyAlg.X25519),
+        )
+        e2e = E2ERatchetParamsUri(
+            E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
+        )
+        invitation = ConnectionRequest(
+            "invitation", AGENT_VERSIONS, (self._queue_uri(q),), e2e, None
+        ).to_uri()
+        inv = AgentInvitation(agent_v, invitation.encode(), conn_info).encode()
+        body = self._seal_for_queue(st.snd, ClientMessage(PHEmpty(), inv).encode(), first=True)
+        with self.store.transaction():
+            st.status = "invited"
+            self.store.save(st, self._now())
+            self.store.add_snd_message(
+                SndMessage(conn_id, 0, "invitation", b"", body, "pending", None), self._now()
+            )
+        self._kick(conn_id)
+        return conn_id
+
+    async def create_invitation(self, conn_info: bytes) -> tuple[str, str]:
+        """A one-time invitation link (Flow B): ``(conn_id, link)``."""
+        conn_id = str(uuid.uuid4())
+        q = await self._new_queue(self.server, mode="M")
+        k1, k2 = _new_key(KeyAlg.X448), _new_key(KeyAlg.X448)
+        st = ConnState(
+            conn_id,
+            "duplex",
+            "initiator",
+            "invited",
+            agent_version=AGENT_VERSIONS.max,
+            x3dh_keys=(k1, k2),
+            own_info=conn_info,
+            created_at=self._now(),
+        )
+        st.rcv.append(q)
+        e2e = E2ERatchetParamsUri(
+            E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
+        )
+        st.link = ConnectionRequest(
+            "invitation", AGENT_VERSIONS, (self._queue_uri(q),), e2e, None
+        ).to_uri()
+        self.store.save(st, self._now())
+        return conn_id, st.link
+
+    async def accept(self, conn_id: str, conn_info: bytes | None = None) -> None:
+        """Accept a visitor's request (automatic unless ``auto_accept=False``)."""
+        async with self._lock(conn_id):
+            st = self._load(conn_id)
+            if st.status != "requested":
+                raise AgentError("this connection is not waiting to be accepted")
+            if conn_info is not None:
+                st.own_info = conn_info
+            st.status = "accepting"
+            self.store.save(st, self._now())
+        await self._continue_accept(conn_id)
+
+    async def send(self, conn_id: str, body: bytes) -> int:
+        """Send an application message (A_MSG); returns its id for receipts."""
+        async with self._lock(conn_id):
+            st = self._load(conn_id)
+            early = st.status == "confirming" and st.snd is not None and st.snd.mode == "M"
+            if st.status != "connected" and not early:
+                raise AgentError("the connection is not established yet")
+            snd_id = self._enqueue(st, A_MSG(body), "msg")
+        self._kick(conn_id)
+        return snd_id
+
+    async def ack_message(self, msg_id: int, *, receipt: bool = True) -> None:
+        """The application has stored message ``msg_id``; optionally send a receipt."""
+        msg = self.store.rcv_message(msg_id)
+        if msg is None:
+            return
+        async with self._lock(msg.conn_id):
+            st = self.store.load(msg.conn_id)
+            with self.store.transaction():
+                self.store.ack_rcv_message(msg_id)
+                if receipt and st is not None and st.agent_version >= RECEIPTS_VERSION:
+                    self._enqueue(
+                        st,
+                        A_RCVD((AMessageReceipt(msg.peer_snd_id, msg.msg_hash, b""),)),
+                        "receipt",
+                    )
+        self._kick(msg.conn_id)
+
+    async def delete(self, conn_id: str) -> None:
+        """Delete the connection: its queues on the relay and everything stored about it."""
+        async with self._lock(conn_id):
+            st = self.store.load(conn_id)
+            if st is None:
+                return
+            task = self._delivery.pop(conn_id, None)
+            if task is not None:
+                task.cancel()
+            for q in st.rcv:
+                with contextlib.suppress(SMPClientError):
+                    rc = await self._client(SMPServer.parse(q.server))
+                    await rc.delete(q.rcv_id, _kp(q.rcv_auth_key))
+            self.store.delete_connection(conn_id)
+        await self.events.put(ConnectionDeleted(conn_id))
+
+    def connection(self, conn_id: str) -> ConnState | None:
+        return self.store.load(conn_id)
+
+    def _load(self, conn_id: str) -> ConnState:
+        st = self.store.load(conn_id)
+        if st is None:
+            raise AgentError(f"no connection {conn_id}")
+        return st
+
+    # ------------------------------------------------------------------ queues
+
+    async def _new_queue(self, server: SMPServer, *, mode: str) -> RcvQueueState:
+        rc = await self._client(server)
+        auth, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+        ids = await rc.create_queue(auth, dh, subscribe=True, messaging=mode == "M")
+        return RcvQueueState(
+            self._server_key(server),
+            bytes(ids.rcv_id),
+            bytes(ids.snd_id),
+            auth.private.to_der(),
+            dh.private.to_der(),
+            ids.srv_dh_key.to_der(),
+            _new_key(KeyAlg.X25519),
+            mode,
+        )
+
+    def _queue_uri(self, q: RcvQueueState) -> SMPQueueUri:
+        server = SMPServer.parse(q.server)
+        return SMPQueueUri(
+            VersionRange(1, SMP_CLIENT_VERSION),
+            replace(server, basic_auth=None),
+            q.snd_id,
+            PrivateKey.from_der(q.e2e_key).public(),
+            QueueMode.MESSAGING if q.mode == "M" else QueueMode.CONTACT,
+        )
+
+    def _queue_info(self, q: RcvQueueState) -> SMPQueueInfo:
+        server = SMPServer.parse(q.server)
+        return SMPQueueInfo(
+            SMP_CLIENT_VERSION,
+            replace(server, basic_auth=None),
+            q.snd_id,
+            PrivateKey.from_der(q.e2e_key).public(),
+            QueueMode.MESSAGING if q.mode == "M" else QueueMode.CONTACT,
+        )
+
+    def _queue_box_key(self, q: RcvQueueState) -> bytes:
+        key = self._queue_keys.get(q.rcv_id)
+        if key is None:
+            key = dh_box_key(PublicKey.from_der(q.srv_dh_key), PrivateKey.from_der(q.rcv_dh_key))
+            self._queue_keys[q.rcv_id] = key
+        return key
+
+    # ------------------------------------------------------------------ sealing
+
+    def _seal_for_queue(self, snd: SndQueueState, client_message: bytes, *, first: bool) -> bytes:
+        """The per-queue e2e layer (crypto_box); the first message carries our key.
+
+        Re-encrypts with a new nonce while the result ends in '#': simplex-js strips
+        trailing '#' bytes instead of honouring the pad length (agent.md section 9.10).
+        """
+        own = PrivateKey.from_der(snd.own_e2e_key)
+        shared = dh_box_key(PublicKey.from_der(snd.peer_e2e_key), own)
+        pad = E2E_CONFIRMATION_PAD if first else E2E_MESSAGE_PAD
+        while True:
+            nonce = os.urandom(24)
+            enc = encrypt_client_message(shared, nonce, client_message, pad)
+            env = ClientMsgEnvelope(
+                SMP_CLIENT_VERSION, own.public() if first else None, nonce, enc
+            ).encode()
+            if not env.endswith(b"#"):
+                return env
+
+    def _enqueue(self, st: ConnState, message: object, kind: str) -> int:
+        """Encrypt an AgentMessage with the ratchet and store it for delivery (one commit)."""
+        assert st.snd is not None and st.ratchet is not None
+        snd_id = st.last_snd_id + 1
+        am = AgentMessage(APrivHeader(snd_id, st.last_snd_hash), message).encode()  # type: ignore[arg-type]
+        ratchet = Ratchet.from_json(st.ratchet)
+        enc, ratchet = ratchet.encrypt(am, MESSAGE_BODY_PAD)
+        env = AgentMsgEnvelope(st.agent_version, enc).encode()
+        body = self._seal_for_queue(st.snd, ClientMessage(PHEmpty(), env).encode(), first=False)
+        st.ratchet = ratchet.to_json()
+        st.last_snd_id = snd_id
+        st.last_snd_hash = agent_message_hash(am)
+        with self.store.transaction():
+            self.store.save(st, self._now())
+            self.store.add_snd_message(
+                SndMessage(st.conn_id, snd_id, kind, st.last_snd_hash, body, "pending", None),
+                self._now(),
+            )
+        return snd_id
+
+    # ------------------------------------------------------------------ delivery
+
+    def _kick(self, conn_id: str) -> None:
+        if self._closing:
+            return
+        task = self._delivery.get(conn_id)
+        if task is None or task.done():
+            self._delivery[conn_id] = asyncio.create_task(self._deliver(conn_id))
+
+    async def _deliver(self, conn_id: str) -> None:
+        delay = 0.5
+        while not self._closing:
+            pending = self.store.pending_snd_messages(conn_id)
+            if not pending:
+                return
+            m = pending[0]
+            st = self.store.load(conn_id)
+            if st is None or st.snd is None:
+                return
+            # Invitations go to a contact queue and slow confirmations to a queue the peer
+            # has yet to secure: both unsigned. Everything else is signed.
+            signed = m.kind not in ("invitation", "conf_k")
+            key = _kp(st.snd.snd_auth_key) if signed else None
+            try:
+                rc = await self._client(SMPServer.parse(st.snd.server))
+                await rc.send(st.snd.snd_id, m.body, key=key)
+            except SMPCommandError as e:
+                if e.error == ErrorType.QUOTA:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 60.0)
+                    continue
+                log.warning("%s: message %d refused: %s", conn_id, m.snd_id, e.error)
+                self.store.set_snd_status(conn_id, m.snd_id, "failed")
+                await self.events.put(
+                    AgentProblem(conn_id, f"the relay refused a message: {e.error.encode()!r}")
+                )
+                continue
+            except (ConnectionLost, SMPClientError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            delay = 0.5
+            self.store.set_snd_status(conn_id, m.snd_id, "sent")
+            await self._after_sent(conn_id, m)
+
+    async def _after_sent(self, conn_id: str, m: SndMessage) -> None:
+        events: list[AgentEvent] = []
+        async with self._lock(conn_id):
+            st = self.store.load(conn_id)
+            if st is None:
+                return
+            if m.kind == "conf" and st.role == "initiator" and st.status == "confirming":
+                st.status = "connected"
+                events.append(ConnectionEstablished(conn_id, st.peer_info))
+            elif m.kind == "conf_k" and st.role == "initiator":
+                st.status = "wait_hello"
+            elif m.kind in ("conf", "conf_k") and st.role == "joiner":
+                if st.status == "accepting":
+                    st.status = "confirmed"
+            elif m.kind == "hello_reply" and st.role == "initiator":
+                st.status = "connected"
+                events.append(ConnectionEstablished(conn_id, st.peer_info))
+            elif m.kind == "msg":
+                events.append(MessageSent(conn_id, m.snd_id))
+            if st.snd is not None:
+                st.snd.confirmed = True
+            self.store.save(st, self._now())
+        for ev in events:
+            await self.events.put(ev)
+
+    # ------------------------------------------------------------------ receiving
+
+    async def _on_message(
+        self, server: str, rc: ReconnectingClient, rid: bytes, msg: MSG | None
+    ) -> None:
+        while msg is not None:
+            conn_id = self.store.conn_for_queue(server, rid)
+            if conn_id is None:
+                log.info("message for an unknown queue")
+                return
+            events: list[AgentEvent] = []
+            async with self._lock(conn_id):
+                st = self.store.load(conn_id)
+                if st is None:
+                    return
+                q = next(x for x in st.rcv if x.rcv_id == rid)
+                try:
+                    events = await self._process(st, q, msg)
+                except SMPClientError as e:
+                    # A network step of this message failed: nothing was committed and the
+                    # message is not acknowledged. Subscribe again later to get it again.
+                    log.info("%s: step postponed: %s", conn_id, e)
+                    self._spawn(self._resubscribe_later(rc, q))
+                    return
+                except (DecodeError, CryptoError, RatchetError) as e:
+                    if not isinstance(e, RatchetDuplicate):
+                        log.info("%s: bad message: %s", conn_id, type(e).__name__)
+                        events = [AgentProblem(conn_id, f"a message could not be read: {e}")]
+                try:
+                    msg = await rc.ack(rid, _kp(q.rcv_auth_key), msg.msg_id)
+                except SMPCommandError as e:
+                    if e.error != ErrorType.NO_MSG:
+                        raise
+                    msg = None
+            for ev in events:
+                await self.events.put(ev)
+                if isinstance(ev, ConnectionRequested) and self.auto_accept:
+                    self._spawn(self._continue_accept(ev.conn_id))
+            self._kick(conn_id)
+            if st.status == "accepting":
+                self._spawn(self._continue_accept(conn_id))
+            elif st.status == "confirming":
+                self._spawn(self._continue_confirm(conn_id))
+
+    async def _resubscribe_later(self, rc: ReconnectingClient, q: RcvQueueState) -> None:
+        await asyncio.sleep(2.0)
+        with contextlib.suppress(SMPClientError):
+            await rc.subscribe(q.rcv_id, _kp(q.rcv_auth_key))
+
+    async def _process(self, st: ConnState, q: RcvQueueState, msg: MSG) -> list[AgentEvent]:
+        plain = decrypt_message_with_key(self._queue_box_key(q), msg)
+        if isinstance(plain, RcvMsgQuota):
+            return []
+        env = ClientMsgEnvelope.decode(plain.body)
+        if st.kind == "contact":
+            return self._on_invitation(st, q, env)
+        if env.e2e_key is not None:
+            if q.e2e_shared is not None:
+                return []  # a repeated confirmation: ACK and ignore (Agent.hs)
+            shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
+            cm = ClientMessage.decode(decrypt_client_message(shared, env.nonce, env.enc_body))
+            envelope = parse_agent_envelope(cm.body)
+            if not isinstance(envelope, AgentConfirmation):
+                raise DecodeError("expected a confirmation")
+            return await self._on_confirmation(st, q, shared, cm, envelope)
+        if q.e2e_shared is None:
+            raise DecodeError("a message before the confirmation")
+        cm = ClientMessage.decode(decrypt_client_message(q.e2e_shared, env.nonce, env.enc_body))
+        envelope = parse_agent_envelope(cm.body)
+        if not isinstance(envelope, AgentMsgEnvelope) or st.ratchet is None:
+            raise DecodeError("expected an agent message")
+        ratchet = Ratchet.from_json(st.ratchet)
+        data, ratchet = ratchet.decrypt(envelope.enc_agent_message)
+        am = parse_agent_message(data)
+        if not isinstance(am, AgentMessage):
+            raise DecodeError("expected an agent message")
+        st.ratchet = ratchet.to_json()
+        return await self._on_agent_message(st, q, am, data)
+
+    def _on_invitation(
+        self, contact: ConnState, q: RcvQueueState, env: ClientMsgEnvelope
+    ) -> list[AgentEvent]:
+        if env.e2e_key is None:
+            raise DecodeError("an invitation carries the sender's key")
+        shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
+        cm = ClientMessage.decode(decrypt_client_message(shared, env.nonce, env.enc_body))
+        inv = parse_agent_envelope(cm.body)
+        if not isinstance(inv, AgentInvitation):
+            raise DecodeError("a contact address takes invitations only")
+        req = parse_link(inv.conn_req.decode("utf-8"))
+        if req.mode != "invitation" or req.e2e is None:
+            raise DecodeError("the invitation link is not an invitation")
+        agent_v = compatible(AGENT_VERSIONS, req.agent_versions)
+        if agent_v is None:
+            raise DecodeError("no common agent version")
+        target = req.queues[0]
+        conn_id = str(uuid.uuid4())
+        st = ConnState(
+            conn_id,
+            "duplex",
+            "joiner",
+            "accepting" if self.auto_accept else "requested",
+            agent_version=agent_v,
+            own_info=contact.own_info,
+            peer_info=inv.conn_info,
+            link=inv.conn_req.decode("utf-8"),
+            created_at=self._now(),
+        )
+        st.snd = SndQueueState(
+            self._server_key(target.server),
+            target.sender_id,
+            target.dh_public_key.to_der(),
+            "M" if target.queue_mode is QueueMode.MESSAGING else "C",
+            _new_key(KeyAlg.ED25519),
+            _new_key(KeyAlg.X25519),
+        )
+        self.store.save(st, self._now())
+        return [ConnectionRequested(conn_id, inv.conn_info)]
+
+    async def _continue_accept(self, conn_id: str) -> None:
+        """Owner side (joiner): SKEY the visitor's queue, make our reply queue, confirm."""
+        try:
+            async with self._lock(conn_id):
+                st = self.store.load(conn_id)
+                if st is None or st.status != "accepting" or st.snd is None:
+                    return
+                if st.snd.mode == "M" and not st.snd.secured:
+                    rc = await self._client(SMPServer.parse(st.snd.server))
+                    await rc.secure_sender(st.snd.snd_id, _kp(st.snd.snd_auth_key))
+                    st.snd.secured = True
+                    self.store.save(st, self._now())
+                if not st.rcv:
+                    st.rcv.append(await self._new_queue(self.server, mode="M"))
+                    self.store.save(st, self._now())
+                if self.store.pending_snd_messages(conn_id) or st.snd.confirmed:
+                    return
+                req = parse_link(st.link)
+                assert req.e2e is not None
+                e2e_v = compatible(E2E_VERSIONS, req.e2e.versions)
+                if e2e_v is None:
+                    raise AgentError("no common e2e encryption version")
+                k1, k2 = KeyPair.generate(KeyAlg.X448), KeyPair.generate(KeyAlg.X448)
+                keys = x3dh_joiner(k1.private, k2.private, req.e2e)
+                ratchet = Ratchet.init_joiner(keys, req.e2e.k2, e2e_v)
+                reply = AgentConnInfoReply((self._queue_info(st.rcv[0]),), st.own_info).encode()
+                enc, ratchet = ratchet.encrypt(reply, CONFIRMATION_BODY_PAD)
+                conf = AgentConfirmation(
+                    st.agent_version, E2ERatchetParams(e2e_v, k1.public, k2.public), enc
+                ).encode()
+                fast = st.snd.mode == "M"
+                header = PHEmpty() if fast else PHConfirmation(_kp(st.snd.snd_auth_key).public)
+                body = self._seal_for_queue(
+                    st.snd, ClientMessage(header, conf).encode(), first=True
+                )
+                st.ratchet = ratchet.to_json()
+                st.last_snd_id = 1
+                st.last_snd_hash = agent_message_hash(reply)
+                with self.store.transaction():
+                    self.store.save(st, self._now())
+                    self.store.add_snd_message(
+                        SndMessage(
+                            conn_id,
+                            1,
+                            "conf" if fast else "conf_k",
+                            st.last_snd_hash,
+                            body,
+                            "pending",
+                            None,
+                        ),
+                        self._now(),
+                    )
+        except SMPClientError as e:
+            await self.events.put(AgentProblem(conn_id, f"could not accept yet: {e}"))
+            return
+        self._kick(conn_id)
+
+    async def _on_confirmation(
+        self,
+        st: ConnState,
+        q: RcvQueueState,
+        shared: bytes,
+        cm: ClientMessage,
+        conf: AgentConfirmation,
+    ) -> list[AgentEvent]:
+        events: list[AgentEvent] = []
+        slow_key = cm.priv_header.sender_key if isinstance(cm.priv_header, PHConfirmation) else None
+        if st.role == "initiator":
+            # The owner's (joiner's) confirmation on our queue: X3DH, then its reply queue.
+            if conf.e2e is None or st.x3dh_keys is None:
+                raise DecodeError("the first confirmation carries the ratchet keys")
+            k1, k2 = (PrivateKey.from_der(k) for k in st.x3dh_keys)
+            keys = x3dh_initiator(k1, k2, conf.e2e)
+            ratchet = Ratchet.init_initiator(
+                keys, KeyPair(k2.public(), k2), min(conf.e2e.version, E2E_VERSIONS.max)
+            )
+            data, ratchet = ratchet.decrypt(conf.enc_conn_info)
+            reply = parse_agent_message(data)
+            if not isinstance(reply, AgentConnInfoReply) or not reply.queues:
+                raise DecodeError("the owner's confirmation names its reply queue")
+            if slow_key is not None and not q.secured:
+                rc = await self._client(SMPServer.parse(q.server))
+                await rc.secure(q.rcv_id, _kp(q.rcv_auth_key), slow_key)
+                q.secured = True
+            target = reply.queues[0]
+            st.agent_version = min(st.agent_version or conf.agent_version, conf.agent_version)
+            st.agent_version = max(st.agent_version, AGENT_VERSIONS.min)
+            st.snd = SndQueueState(
+                self._server_key(target.server),
+                target.sender_id,
+                target.dh_public_key.to_der(),
+                "M" if target.queue_mode is QueueMode.MESSAGING else "C",
+                _new_key(KeyAlg.ED25519),
+                _new_key(KeyAlg.X25519),
+            )
+            st.x3dh_keys = None
+            st.peer_info = reply.conn_info
+            st.status = "confirming"
+        else:
+            # The visitor's (initiator's) confirmation on our reply queue.
+            if st.ratchet is None:
+                raise DecodeError("a confirmation before we confirmed")
+            ratchet = Ratchet.from_json(st.ratchet)
+            data, ratchet = ratchet.decrypt(conf.enc_conn_info)
+            info = parse_agent_message(data)
+            if not isinstance(info, AgentConnInfo):
+                raise DecodeError("the visitor's confirmation carries its profile")
+            st.peer_info = info.conn_info or st.peer_info
+            if slow_key is not None:
+                if not q.secured:
+                    rc = await self._client(SMPServer.parse(q.server))
+                    await rc.secure(q.rcv_id, _kp(q.rcv_auth_key), slow_key)
+                    q.secured = True
+                st.slow = True
+                st.status = "hello"
+            else:
+                st.status = "connected"
+                events.append(ConnectionEstablished(st.conn_id, st.peer_info))
+        q.e2e_shared = shared
+        st.ratchet = ratchet.to_json()
+        st.last_rcv_id = 1
+        st.last_rcv_hash = agent_message_hash(data)
+        with self.store.transaction():
+            self.store.save(st, self._now())
+            if st.role == "joiner" and st.slow:
+                self._enqueue(st, HELLO(), "hello")
+        return events
+
+    async def _continue_confirm(self, conn_id: str) -> None:
+        """Visitor side (initiator): SKEY the owner's reply queue and send our confirmation."""
+        try:
+            async with self._lock(conn_id):
+                st = self.store.load(conn_id)
+                if st is None or st.status != "confirming" or st.snd is None:
+                    return
+                if st.snd.confirmed or self.store.pending_snd_messages(conn_id):
+                    return
+                fast = st.snd.mode == "M"
+                if fast and not st.snd.secured:
+                    rc = await self._client(SMPServer.parse(st.snd.server))
+                    await rc.secure_sender(st.snd.snd_id, _kp(st.snd.snd_auth_key))
+                    st.snd.secured = True
+                    self.store.save(st, self._now())
+                assert st.ratchet is not None
+                info = AgentConnInfo(st.own_info).encode()
+                ratchet = Ratchet.from_json(st.ratchet)
+                enc, ratchet = ratchet.encrypt(info, CONFIRMATION_BODY_PAD)
+                conf = AgentConfirmation(st.agent_version, None, enc).encode()
+                header = PHEmpty() if fast else PHConfirmation(_kp(st.snd.snd_auth_key).public)
+                body = self._seal_for_queue(
+                    st.snd, ClientMessage(header, conf).encode(), first=True
+                )
+                st.ratchet = ratchet.to_json()
+                st.last_snd_id = 1
+                st.last_snd_hash = agent_message_hash(info)
+                st.slow = not fast
+                with self.store.transaction():
+                    self.store.save(st, self._now())
+                    self.store.add_snd_message(
+                        SndMessage(
+                            conn_id,
+                            1,
+                            "conf" if fast else "conf_k",
+                            st.last_snd_hash,
+                            body,
+                            "pending",
+                            None,
+                        ),
+                        self._now(),
+                    )
+        except SMPClientError as e:
+            await self.events.put(AgentProblem(conn_id, f"could not confirm yet: {e}"))
+            return
+        self._kick(conn_id)
+
+    async def _on_agent_message(
+        self, st: ConnState, q: RcvQueueState, am: AgentMessage, data: bytes
+    ) -> list[AgentEvent]:
+        events: list[AgentEvent] = []
+        hdr = am.header
+        if hdr.snd_msg_id == st.last_rcv_id + 1 and hdr.prev_msg_hash == st.last_rcv_hash:
+            integrity = "ok"
+        elif hdr.snd_msg_id <= st.last_rcv_id:
+            integrity = f"duplicate {hdr.snd_msg_id}"
+        elif hdr.snd_msg_id > st.last_rcv_id + 1:
+            integrity = f"skipped {hdr.snd_msg_id - st.last_rcv_id - 1}"
+        else:
+            integrity = "bad hash"
+        msg_hash = agent_message_hash(data)
+        st.last_rcv_id = max(st.last_rcv_id, hdr.snd_msg_id)
+        st.last_rcv_hash = msg_hash
+        message = am.message
+        with self.store.transaction():
+            if isinstance(message, HELLO):
+                if st.role == "initiator" and st.status == "wait_hello":
+                    self._enqueue(st, HELLO(), "hello_reply")
+                elif st.role == "joiner" and st.status == "hello":
+                    st.status = "connected"
+                    events.append(ConnectionEstablished(st.conn_id, st.peer_info))
+            elif isinstance(message, A_MSG):
+                msg_id = self.store.add_rcv_message(
+                    st.conn_id, hdr.snd_msg_id, msg_hash, message.body, integrity, self._now()
+                )
+                events.append(MessageReceived(st.conn_id, msg_id, message.body, integrity))
+            elif isinstance(message, A_RCVD):
+                for r in message.receipts:
+                    sent = self.store.snd_message_hash(st.conn_id, r.agent_msg_id)
+                    if sent is None or sent[0] != "msg":
+                        continue
+                    ok = sent[1] == r.msg_hash
+                    self.store.set_receipt(st.conn_id, r.agent_msg_id, "ok" if ok else "bad")
+                    events.append(ReceiptReceived(st.conn_id, r.agent_msg_id, ok))
+            self.store.save(st, self._now())
+        return events
+
+    async def _join_invitation(self, req: ConnectionRequest, conn_info: bytes) -> str:
+        """Flow B: join a one-time invitation (we are the joiner, like the owner in Flow A)."""
+        if req.e2e is None:
+            raise AgentError("the invitation link has no e2e= keys")
+        agent_v = compatible(AGENT_VERSIONS, req.agent_versions)
+        if agent_v is None:
+            raise AgentError("this invitation needs a newer version of the SimpleX agent")
+        target = req.queues[0]
+        conn_id = str(uuid.uuid4())
+        st = ConnState(
+            conn_id,
+            "duplex",
+            "joiner",
+            "accepting",
+            agent_version=agent_v,
+            own_info=conn_info,
+            link=req.to_uri(),
+            created_at=self._now(),
+        )
+        st.snd = SndQueueState(
+            self._server_key(target.server),
+            target.sender_id,
+            target.dh_public_key.to_der(),
+            "M" if target.queue_mode is QueueMode.MESSAGING else "C",
+            _new_key(KeyAlg.ED25519),
+            _new_key(KeyAlg.X25519),
+        )
+        self.store.save(st, self._now())
+        await self._continue_accept(conn_id)
+        return conn_id

@@ -1,0 +1,493 @@
+"""The agent's durable store: connections, queues, ratchets and messages in one SQLite file.
+
+Everything secret (private keys, per-queue secrets, ratchet states, message bodies and the
+peers' profiles) is *sealed* before it is written: with an owner passphrase, AES-256-GCM
+under a key derived with scrypt (salt and a verifier kept in the ``meta`` table); without
+one, as is, in a file created with mode 0600. Ids used to route messages (recipient queue
+ids, connection ids) stay in the clear so messages can be dispatched without unsealing.
+
+Theory of operation: each connection's whole state (:class:`ConnState`) is one sealed JSON
+document, rewritten in the same transaction as whatever the step produced (a received
+message, an outgoing message ready to send). So a ratchet step, the message it decrypted
+and the counters of the hash chain are committed together, before the relay gets the ACK:
+a crash neither loses a message nor decrypts one twice. ``synchronous=FULL`` in WAL mode
+makes a commit survive power loss.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hushwire.errors import ConfigError, CryptoError, HushwireError
+
+SCHEMA_VERSION: Final = 1
+
+_SCHEMA: Final = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE connections (conn_id TEXT PRIMARY KEY, kind TEXT NOT NULL, "
+    "status TEXT NOT NULL, state BLOB NOT NULL, created_at INTEGER NOT NULL, "
+    "updated_at INTEGER NOT NULL)",
+    "CREATE TABLE rcv_index (server TEXT NOT NULL, rcv_id BLOB NOT NULL, "
+    "conn_id TEXT NOT NULL, PRIMARY KEY (server, rcv_id))",
+    "CREATE INDEX rcv_index_conn ON rcv_index (conn_id)",
+    "CREATE TABLE snd_messages (conn_id TEXT NOT NULL, snd_id INTEGER NOT NULL, "
+    "kind TEXT NOT NULL, msg_hash BLOB NOT NULL, body BLOB NOT NULL, "
+    "status TEXT NOT NULL, receipt TEXT, created_at INTEGER NOT NULL, "
+    "PRIMARY KEY (conn_id, snd_id))",
+    "CREATE TABLE rcv_messages (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "conn_id TEXT NOT NULL, peer_snd_id INTEGER NOT NULL, msg_hash BLOB NOT NULL, "
+    "body BLOB NOT NULL, integrity TEXT NOT NULL, app_acked INTEGER NOT NULL DEFAULT 0, "
+    "created_at INTEGER NOT NULL)",
+    "CREATE INDEX rcv_messages_conn ON rcv_messages (conn_id, app_acked)",
+)
+
+SCRYPT_N: Final = 2**15
+SCRYPT_R: Final = 8
+SCRYPT_P: Final = 1
+_VERIFIER: Final = b"hushwire agent store v1"
+
+
+class StoreLockedError(HushwireError):
+    """The store is sealed with a passphrase that was not given or is wrong."""
+
+
+class Sealer:
+    """Seals and opens secret blobs (AES-256-GCM with a passphrase, else identity)."""
+
+    def __init__(self, key: bytes | None) -> None:
+        self._aead = AESGCM(key) if key is not None else None
+
+    @property
+    def encrypted(self) -> bool:
+        return self._aead is not None
+
+    def seal(self, data: bytes) -> bytes:
+        if self._aead is None:
+            return data
+        nonce = os.urandom(12)
+        return b"\x01" + nonce + self._aead.encrypt(nonce, data, None)
+
+    def open(self, blob: bytes) -> bytes:
+        if self._aead is None or not blob:
+            return blob  # plain, or a body erased once it was no longer needed
+        if len(blob) < 29 or blob[0] != 1:
+            raise CryptoError()
+        try:
+            return self._aead.decrypt(blob[1:13], blob[13:], None)
+        except InvalidTag:
+            raise CryptoError() from None
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def _unb64(s: str) -> bytes:
+    return base64.b64decode(s.encode("ascii"), validate=True)
+
+
+@dataclass
+class RcvQueueState:
+    """A queue this agent receives on."""
+
+    server: str
+    """The relay's address (``smp://...``), as the key of the client that serves it."""
+    rcv_id: bytes
+    snd_id: bytes
+    rcv_auth_key: bytes
+    """Recipient auth private key, PKCS#8 DER (Ed25519)."""
+    rcv_dh_key: bytes
+    """Private X25519 key for the server-to-recipient layer (PKCS#8 DER)."""
+    srv_dh_key: bytes
+    """The relay's X25519 public key from IDS (SPKI DER)."""
+    e2e_key: bytes
+    """Private X25519 key whose public half is the queue's ``dh=`` in links (PKCS#8 DER)."""
+    mode: str
+    """``M`` (messaging: the sender secures it) or ``C`` (contact)."""
+    e2e_shared: bytes | None = None
+    """Per-queue box key, set by the peer's first confirmation."""
+    secured: bool = False
+
+
+@dataclass
+class SndQueueState:
+    """The peer's queue this agent sends to."""
+
+    server: str
+    snd_id: bytes
+    peer_e2e_key: bytes
+    """The queue's ``dh=`` public key (SPKI DER)."""
+    mode: str
+    snd_auth_key: bytes
+    """Our sender auth private key (PKCS#8 DER, Ed25519)."""
+    own_e2e_key: bytes
+    """Our per-queue X25519 private key, sent once in the confirmation's PubHeader."""
+    secured: bool = False
+    confirmed: bool = False
+    """Our confirmation (or invitation) went out on it."""
+
+
+@dataclass
+class ConnState:
+    """Everything the agent knows about one connection (sealed as JSON)."""
+
+    conn_id: str
+    kind: str
+    """``contact`` (an address we own), ``invitation`` (a one-time link we made), ``duplex``."""
+    role: str
+    """``initiator`` (made the invitation) or ``joiner`` (used it)."""
+    status: str
+    agent_version: int = 0
+    rcv: list[RcvQueueState] = field(default_factory=list)
+    snd: SndQueueState | None = None
+    ratchet: bytes | None = None
+    """Ratchet state (``Ratchet.to_json()``)."""
+    x3dh_keys: tuple[bytes, bytes] | None = None
+    """Initiator: our two X448 private keys until the peer's confirmation arrives."""
+    own_info: bytes = b""
+    peer_info: bytes = b""
+    link: str = ""
+    """For contact addresses and invitations: the link to give out."""
+    slow: bool = False
+    """The handshake takes the KEY + HELLO path."""
+    last_snd_id: int = 0
+    last_snd_hash: bytes = b""
+    last_rcv_id: int = 0
+    last_rcv_hash: bytes = b""
+    created_at: int = 0
+
+    def to_json(self) -> bytes:
+        def enc(v: Any) -> Any:
+            if isinstance(v, bytes):
+                return {"b": _b64(v)}
+            if isinstance(v, list | tuple):
+                return [enc(x) for x in v]
+            if isinstance(v, RcvQueueState | SndQueueState):
+                return {k: enc(getattr(v, k)) for k in v.__dataclass_fields__}
+            return v
+
+        obj = {k: enc(getattr(self, k)) for k in self.__dataclass_fields__}
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> ConnState:
+        def dec(v: Any) -> Any:
+            if isinstance(v, dict) and set(v) == {"b"}:
+                return _unb64(v["b"])
+            if isinstance(v, list):
+                return [dec(x) for x in v]
+            return v
+
+        obj = {k: dec(v) for k, v in json.loads(data).items()}
+        obj["rcv"] = [RcvQueueState(**{k: dec(v) for k, v in q.items()}) for q in obj["rcv"]]
+        if obj["snd"] is not None:
+            obj["snd"] = SndQueueState(**{k: dec(v) for k, v in obj["snd"].items()})
+        if obj["x3dh_keys"] is not None:
+            obj["x3dh_keys"] = tuple(obj["x3dh_keys"])
+        return cls(**obj)
+
+
+@dataclass(frozen=True, slots=True)
+class SndMessage:
+    conn_id: str
+    snd_id: int
+    kind: str
+    msg_hash: bytes
+    body: bytes
+    """The SMP SEND body, encrypted and ready to go."""
+    status: str
+    receipt: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RcvMessage:
+    id: int
+    conn_id: str
+    peer_snd_id: int
+    msg_hash: bytes
+    body: bytes
+    integrity: str
+    created_at: int
+
+
+class AgentStore:
+    """SQLite store of one agent (one owner or one visitor)."""
+
+    def __init__(self, path: Path, passphrase: str | None = None) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new = not path.exists()
+        if new:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        if new or not self._has_schema():
+            with self.transaction():
+                for stmt in _SCHEMA:
+                    self._db.execute(stmt)
+                self._set_meta("schema_version", str(SCHEMA_VERSION).encode())
+                if passphrase:
+                    new_salt = os.urandom(16)
+                    self._set_meta("scrypt_salt", new_salt)
+                    sealer = Sealer(_derive(passphrase, new_salt))
+                    self._set_meta("verifier", sealer.seal(_VERIFIER))
+        version = int(self._meta("schema_version") or b"0")
+        if version != SCHEMA_VERSION:
+            raise ConfigError(
+                f"{path} was written by another version of Hushwire (schema {version}); "
+                "use that version or restore a backup"
+            )
+        self.sealer: Sealer
+        salt = self._meta("scrypt_salt")
+        if salt is None:
+            if passphrase:
+                raise ConfigError(
+                    f"{path} has no passphrase; start without --passphrase (or move the data "
+                    "directory away to start over with one)"
+                )
+            self.sealer = Sealer(None)
+        else:
+            if not passphrase:
+                raise StoreLockedError(f"{path} is protected by a passphrase: give it")
+            self.sealer = Sealer(_derive(passphrase, salt))
+            try:
+                ok = self.sealer.open(self._meta("verifier") or b"") == _VERIFIER
+            except CryptoError:
+                ok = False
+            if not ok:
+                raise StoreLockedError("wrong passphrase for the agent store")
+
+    def _has_schema(self) -> bool:
+        row = self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        return row is not None
+
+    def _meta(self, key: str) -> bytes | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _set_meta(self, key: str, value: bytes) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic, durable step (nested calls join the outer transaction)."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ settings
+
+    def get_setting(self, key: str) -> bytes | None:
+        blob = self._meta("setting:" + key)
+        return None if blob is None else self.sealer.open(blob)
+
+    def set_setting(self, key: str, value: bytes) -> None:
+        with self.transaction():
+            self._set_meta("setting:" + key, self.sealer.seal(value))
+
+    # ------------------------------------------------------------------ connections
+
+    def save(self, st: ConnState, now: int) -> None:
+        """Insert or replace a connection and index its receive queues."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO connections (conn_id, kind, status, state, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (conn_id) DO UPDATE SET kind=excluded."
+                "kind, status=excluded.status, state=excluded.state, updated_at=excluded."
+                "updated_at",
+                (st.conn_id, st.kind, st.status, self.sealer.seal(st.to_json()), now, now),
+            )
+            self._db.execute("DELETE FROM rcv_index WHERE conn_id=?", (st.conn_id,))
+            for q in st.rcv:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO rcv_index (server, rcv_id, conn_id) VALUES (?, ?, ?)",
+                    (q.server, q.rcv_id, st.conn_id),
+                )
+
+    def load(self, conn_id: str) -> ConnState | None:
+        row = self._db.execute(
+            "SELECT state FROM connections WHERE conn_id=?", (conn_id,)
+        ).fetchone()
+        return None if row is None else ConnState.from_json(self.sealer.open(bytes(row[0])))
+
+    def all_connections(self) -> list[ConnState]:
+        rows = self._db.execute("SELECT state FROM connections ORDER BY created_at").fetchall()
+        return [ConnState.from_json(self.sealer.open(bytes(r[0]))) for r in rows]
+
+    def conn_for_queue(self, server: str, rcv_id: bytes) -> str | None:
+        row = self._db.execute(
+            "SELECT conn_id FROM rcv_index WHERE server=? AND rcv_id=?", (server, rcv_id)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def delete_connection(self, conn_id: str) -> None:
+        with self.transaction():
+            for table in ("connections", "rcv_index", "snd_messages", "rcv_messages"):
+                self._db.execute(f"DELETE FROM {table} WHERE conn_id=?", (conn_id,))  # noqa: S608
+
+    # ------------------------------------------------------------------ messages
+
+    def add_snd_message(self, m: SndMessage, now: int) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO snd_messages (conn_id, snd_id, kind, msg_hash, body, status, "
+                "receipt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    m.conn_id,
+                    m.snd_id,
+                    m.kind,
+                    m.msg_hash,
+                    self.sealer.seal(m.body),
+                    m.status,
+                    m.receipt,
+                    now,
+                ),
+            )
+
+    def pending_snd_messages(self, conn_id: str | None = None) -> list[SndMessage]:
+        sql = (
+            "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages "
+            "WHERE status='pending'"
+        )
+        args: tuple[str, ...] = ()
+        if conn_id is not None:
+            sql += " AND conn_id=?"
+            args = (conn_id,)
+        rows = self._db.execute(sql + " ORDER BY conn_id, snd_id", args).fetchall()
+        return [
+            SndMessage(
+                str(r[0]),
+                int(r[1]),
+                str(r[2]),
+                bytes(r[3]),
+                self.sealer.open(bytes(r[4])),
+                str(r[5]),
+                r[6],
+            )
+            for r in rows
+        ]
+
+    def set_snd_status(self, conn_id: str, snd_id: int, status: str) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE snd_messages SET status=? WHERE conn_id=? AND snd_id=?",
+                (status, conn_id, snd_id),
+            )
+            if status == "sent":
+                # The encrypted body is no longer needed once the relay has it.
+                self._db.execute(
+                    "UPDATE snd_messages SET body=x'' WHERE conn_id=? AND snd_id=?",
+                    (conn_id, snd_id),
+                )
+
+    def snd_message_hash(self, conn_id: str, snd_id: int) -> tuple[str, bytes] | None:
+        row = self._db.execute(
+            "SELECT kind, msg_hash FROM snd_messages WHERE conn_id=? AND snd_id=?",
+            (conn_id, snd_id),
+        ).fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def set_receipt(self, conn_id: str, snd_id: int, receipt: str) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE snd_messages SET receipt=? WHERE conn_id=? AND snd_id=?",
+                (receipt, conn_id, snd_id),
+            )
+
+    def add_rcv_message(
+        self,
+        conn_id: str,
+        peer_snd_id: int,
+        msg_hash: bytes,
+        body: bytes,
+        integrity: str,
+        now: int,
+    ) -> int:
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO rcv_messages (conn_id, peer_snd_id, msg_hash, body, integrity, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (conn_id, peer_snd_id, msg_hash, self.sealer.seal(body), integrity, now),
+            )
+            assert cur.lastrowid is not None
+            return int(cur.lastrowid)
+
+    def unacked_rcv_messages(self) -> list[RcvMessage]:
+        rows = self._db.execute(
+            "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at "
+            "FROM rcv_messages WHERE app_acked=0 ORDER BY id"
+        ).fetchall()
+        return [
+            RcvMessage(
+                int(r[0]),
+                str(r[1]),
+                int(r[2]),
+                bytes(r[3]),
+                self.sealer.open(bytes(r[4])),
+                str(r[5]),
+                int(r[6]),
+            )
+            for r in rows
+        ]
+
+    def rcv_message(self, msg_id: int) -> RcvMessage | None:
+        r = self._db.execute(
+            "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at "
+            "FROM rcv_messages WHERE id=?",
+            (msg_id,),
+        ).fetchone()
+        if r is None:
+            return None
+        return RcvMessage(
+            int(r[0]),
+            str(r[1]),
+            int(r[2]),
+            bytes(r[3]),
+            self.sealer.open(bytes(r[4])),
+            str(r[5]),
+            int(r[6]),
+        )
+
+    def ack_rcv_message(self, msg_id: int) -> None:
+        """The application has the message: its body is no longer kept here."""
+        with self.transaction():
+            self._db.execute("UPDATE rcv_messages SET app_acked=1, body=x'' WHERE id=?", (msg_id,))
+
+
+def _derive(passphrase: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(
+        passphrase.encode("utf-8"),
+        salt=salt,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        maxmem=128 * 1024 * 1024,
+        dklen=32,
+    )

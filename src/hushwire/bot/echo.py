@@ -1,0 +1,92 @@
+"""``hushwire bot echo``: an always-on owner that answers every text with the same text.
+
+It creates (or reuses) its contact address, prints it on a line of its own, accepts every
+visitor, and echoes each ``x.msg.new`` text. A visitor that ends the conversation
+(``x.direct.del``) is deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from hushwire.agent.agent import (
+    Agent,
+    AgentProblem,
+    ConnectionDeleted,
+    ConnectionEstablished,
+    ConnectionRequested,
+    MessageReceived,
+)
+from hushwire.bot.common import chat_events, profile_info, text_message
+from hushwire.chat.messages import XDirectDel, XMsgNew
+from hushwire.smp.address import SMPServer
+
+log = logging.getLogger("hushwire.bot")
+
+
+async def run_echo_bot(
+    data: Path,
+    relay: SMPServer,
+    *,
+    ws_url: str | None = None,
+    name: str = "Echo bot",
+    passphrase: str | None = None,
+    out: TextIO = sys.stdout,
+    stop: asyncio.Event | None = None,
+) -> None:
+    agent = Agent(data, relay, ws_url=ws_url, passphrase=passphrase)
+    await agent.start()
+    try:
+        _, link = await agent.create_address(profile_info(name))
+        print(link, file=out, flush=True)
+        stop = stop or asyncio.Event()
+        waiter = asyncio.ensure_future(stop.wait())
+        while not stop.is_set():
+            getter = asyncio.ensure_future(agent.events.get())
+            done, _ = await asyncio.wait({getter, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            await _handle(agent, getter.result())
+        waiter.cancel()
+    finally:
+        await agent.stop()
+
+
+async def _handle(agent: Agent, ev: object) -> None:
+    if isinstance(ev, ConnectionRequested):
+        log.info("%s: a visitor asks to connect", ev.conn_id[:8])
+    elif isinstance(ev, ConnectionEstablished):
+        log.info("%s: connected", ev.conn_id[:8])
+    elif isinstance(ev, MessageReceived):
+        delete = False
+        for chat in chat_events(ev):
+            if isinstance(chat, XMsgNew) and chat.text:
+                await agent.send(ev.conn_id, text_message(chat.text))
+            elif isinstance(chat, XDirectDel):
+                delete = True
+        await agent.ack_message(ev.msg_id, receipt=True)
+        if delete:
+            await agent.delete(ev.conn_id)
+    elif isinstance(ev, ConnectionDeleted):
+        log.info("%s: deleted", ev.conn_id[:8])
+    elif isinstance(ev, AgentProblem):
+        log.warning("%s: %s", (ev.conn_id or "-")[:8], ev.message)
+
+
+def main(data: Path, relay: str, ws_url: str | None, name: str, passphrase: str | None) -> None:
+    server = SMPServer.parse(relay)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_echo_bot(data, server, ws_url=ws_url, name=name, passphrase=passphrase, stop=stop)
+
+    asyncio.run(go())

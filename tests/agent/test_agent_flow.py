@@ -1,0 +1,132 @@
+"""Python visitor <-> Python owner through a real relay on loopback (agent.md section 1).
+
+The owner makes a contact address; visitors join it (fast SKEY path), exchange messages
+and receipts; the owner and the relay restart in the middle and the conversation goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from hushwire.agent.agent import (
+    Agent,
+    AgentEvent,
+    ConnectionEstablished,
+    ConnectionRequested,
+    MessageReceived,
+    ReceiptReceived,
+)
+from hushwire.client import ClientConfig
+from hushwire.server.config import RelayConfig
+from hushwire.server.run import RunningRelay, start_relay
+
+E = TypeVar("E")
+CFG = ClientConfig(ping_interval=None, command_timeout=10)
+
+
+def run(coro: Callable[[], Awaitable[None]], timeout: float = 90) -> None:
+    asyncio.run(asyncio.wait_for(coro(), timeout))
+
+
+@asynccontextmanager
+async def relay_at(data: Path, ws_port: int = 0) -> AsyncIterator[RunningRelay]:
+    running = await start_relay(RelayConfig(data=data, ws=("127.0.0.1", ws_port), host="127.0.0.1"))
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def agent_for(r: RunningRelay, data: Path) -> Agent:
+    return Agent(data, r.address, ws_url=f"ws://127.0.0.1:{r.ws_port}/", client_config=CFG)
+
+
+async def wait_for(agent: Agent, kind: type[E], pred: Callable[[E], bool] = lambda e: True) -> E:
+    while True:
+        ev: AgentEvent = await asyncio.wait_for(agent.events.get(), 15)
+        if isinstance(ev, kind) and pred(ev):
+            return ev
+
+
+def test_visitor_and_owner_talk_with_receipts(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            owner = agent_for(r, tmp_path / "owner")
+            visitor = agent_for(r, tmp_path / "visitor")
+            await owner.start()
+            await visitor.start()
+            _, link = await owner.create_address(b'{"event":"x.info","owner":1}')
+            assert link.startswith("simplex:/contact#/?v=2-7&smp=")
+            v_conn = await visitor.join(link, b'{"event":"x.info","visitor":1}')
+            req = await wait_for(owner, ConnectionRequested)
+            assert req.info == b'{"event":"x.info","visitor":1}'
+            est_o = await wait_for(owner, ConnectionEstablished)
+            est_v = await wait_for(visitor, ConnectionEstablished)
+            assert est_v.conn_id == v_conn and est_v.info == b'{"event":"x.info","owner":1}'
+            o_conn = est_o.conn_id
+            for i in range(3):
+                await visitor.send(v_conn, b"hello %d" % i)
+            got = [await wait_for(owner, MessageReceived) for _ in range(3)]
+            assert [m.body for m in got] == [b"hello 0", b"hello 1", b"hello 2"]
+            assert all(m.integrity == "ok" for m in got)
+            for m in got:
+                await owner.ack_message(m.msg_id, receipt=True)
+            receipts = [await wait_for(visitor, ReceiptReceived) for _ in range(3)]
+            assert all(rc.ok for rc in receipts)
+            sid = await owner.send(o_conn, b"welcome")
+            reply = await wait_for(visitor, MessageReceived)
+            assert reply.body == b"welcome" and reply.integrity == "ok"
+            await visitor.ack_message(reply.msg_id)
+            rcpt = await wait_for(owner, ReceiptReceived)
+            assert rcpt.snd_id == sid and rcpt.ok
+            await owner.stop()
+            await visitor.stop()
+
+    run(main)
+
+
+def test_owner_and_relay_restart_mid_conversation(tmp_path: Path) -> None:
+    async def main() -> None:
+        r = await start_relay(RelayConfig(data=tmp_path / "relay", ws=("127.0.0.1", 0)))
+        port = r.ws_port
+        assert port is not None
+        owner = agent_for(r, tmp_path / "owner")
+        visitor = agent_for(r, tmp_path / "visitor")
+        await owner.start()
+        await visitor.start()
+        _, link = await owner.create_address(b"owner")
+        v_conn = await visitor.join(link, b"visitor")
+        await wait_for(owner, ConnectionEstablished)
+        await wait_for(visitor, ConnectionEstablished)
+        await visitor.send(v_conn, b"before")
+        m = await wait_for(owner, MessageReceived)
+        await owner.ack_message(m.msg_id)
+        # The owner goes away; the visitor keeps writing; the owner comes back.
+        await owner.stop()
+        await visitor.send(v_conn, b"while away")
+        owner = agent_for(r, tmp_path / "owner")
+        await owner.start()
+        m = await wait_for(owner, MessageReceived)
+        assert m.body == b"while away"
+        await owner.ack_message(m.msg_id)
+        o_conn = m.conn_id
+        # The relay restarts on the same port: both reconnect and resubscribe.
+        await r.stop()
+        r = await start_relay(
+            RelayConfig(data=tmp_path / "relay", ws=("127.0.0.1", port), host="127.0.0.1")
+        )
+        await owner.send(o_conn, b"after the relay restart")
+        m2 = await wait_for(visitor, MessageReceived)
+        assert m2.body == b"after the relay restart"
+        await visitor.send(v_conn, b"and back")
+        m3 = await wait_for(owner, MessageReceived)
+        assert m3.body == b"and back" and m3.integrity == "ok"
+        await owner.stop()
+        await visitor.stop()
+        await r.stop()
+
+    run(main, 120)
