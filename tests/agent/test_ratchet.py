@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -810,3 +813,80 @@ def test_fuzz_mutated(live: tuple[Ratchet, list[bytes]], data: st.DataObject) ->
         alice.decrypt(bytes(msg))
     except ANY_ERROR:
         pass
+
+
+# --------------------------------------------------------------------------- simplex-js
+
+SJ_DIR = Path(__file__).resolve().parents[1] / "interop"
+SJ_SCRIPT = r"""
+const readline = require("readline");
+const log = console.log; console.log = () => {};
+const sj = require("simplex-js");
+const h = (s) => Uint8Array.from(Buffer.from(s, "hex"));
+const x = (b) => Buffer.from(b).toString("hex");
+const kp = (priv, pub) => ({ privateKey: h(priv), publicKey: h(pub) });
+const lines = readline.createInterface({ input: process.stdin });
+let state = null;
+lines.on("line", (line) => {
+  const m = JSON.parse(line);
+  let out = {};
+  if (m.op === "conf") {
+    const a1 = kp(m.a1, m.a1pub), a2 = kp(m.a2, m.a2pub);
+    const params = sj.x3dhReceiver(a1, a2, h(m.b1pub), h(m.b2pub));
+    const r = sj.decryptEncConnInfo(sj.initRcvRatchet(params, a2), h(m.enc));
+    state = r.updatedState;
+    const replies = [];
+    for (const t of m.replies) {
+      const e = sj.rcEncrypt(state, new TextEncoder().encode(t), 15840);
+      state = e.updatedState;
+      replies.push(x(e.encrypted));
+    }
+    out = { body: x(r.agentMessage), replies };
+  } else {
+    const r = sj.rcDecrypt(state, h(m.enc));
+    state = r.updatedState;
+    out = { body: x(r.agentMessage) };
+  }
+  process.stdout.write(JSON.stringify(out) + "\n");
+});
+"""
+
+
+def test_simplex_js_both_directions() -> None:
+    """Our joiner against simplex-js 1.0.0 as initiator: confirmation, replies, next chain."""
+    node = shutil.which("node")
+    if node is None or not (SJ_DIR / "node_modules" / "simplex-js").is_dir():
+        pytest.skip("node and tests/interop/node_modules (make test) are needed")
+    c = V["confirmation"]
+    joiner = Ratchet.init_joiner(vector_keys(), priv("a2").public(), 3, dh_pair=pair("b3"))
+    enc, joiner = joiner.encrypt(c["body"].encode(), c["pad_to"])
+    hexes = {f"{k}": priv(k).raw.hex() for k in ("a1", "a2")}
+    pubs = {f"{k}pub": priv(k).public().raw.hex() for k in ("a1", "a2", "b1", "b2")}
+    proc = subprocess.Popen(
+        [node, "-e", SJ_SCRIPT],
+        cwd=SJ_DIR,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def call(msg: dict[str, Any]) -> Any:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps(msg) + "\n")
+        proc.stdin.flush()
+        return json.loads(proc.stdout.readline())
+
+    try:
+        out = call({"op": "conf", "enc": enc.hex(), "replies": ["r1", "r2"], **hexes, **pubs})
+        assert bytes.fromhex(out["body"]) == c["body"].encode()
+        r2, r1 = (bytes.fromhex(r) for r in reversed(out["replies"]))
+        joiner = recv(joiner, r2, "r2")  # out of order: r1's key is skipped
+        joiner = recv(joiner, r1, "r1")
+        for text in ("after step", "same chain"):
+            enc, joiner = joiner.encrypt(text.encode(), 15840)
+            assert bytes.fromhex(call({"op": "msg", "enc": enc.hex()})["body"]) == text.encode()
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        proc.stdout.close()
