@@ -130,3 +130,55 @@ def test_owner_and_relay_restart_mid_conversation(tmp_path: Path) -> None:
         await r.stop()
 
     run(main, 120)
+
+
+def test_slow_handshake_with_key_and_hello(tmp_path: Path) -> None:
+    """A reply queue the visitor may not secure: 'K' confirmation, KEY, HELLO both ways."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            owner = agent_for(r, tmp_path / "owner")
+            owner._reply_mode = "C"
+            visitor = agent_for(r, tmp_path / "visitor")
+            await owner.start()
+            await visitor.start()
+            _, link = await owner.create_address(b"owner")
+            v_conn = await visitor.join(link, b"visitor")
+            o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
+            await wait_for(visitor, ConnectionEstablished)
+            o_state, v_state = owner.connection(o_conn), visitor.connection(v_conn)
+            assert o_state is not None and v_state is not None
+            assert o_state.slow and v_state.slow
+            # Confirmation is message 1 and each HELLO is message 2 (agent.md section 1.5).
+            assert (o_state.last_snd_id, v_state.last_snd_id) == (2, 2)
+            await visitor.send(v_conn, b"after hello")
+            m = await wait_for(owner, MessageReceived)
+            assert m.body == b"after hello" and m.integrity == "ok"
+            await owner.send(o_conn, b"reply")
+            m2 = await wait_for(visitor, MessageReceived)
+            assert m2.body == b"reply" and m2.integrity == "ok"
+            await owner.stop()
+            await visitor.stop()
+
+    run(main)
+
+
+def test_deleting_a_connection_removes_its_queues(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            owner = agent_for(r, tmp_path / "owner")
+            visitor = agent_for(r, tmp_path / "visitor")
+            await owner.start()
+            await visitor.start()
+            _, link = await owner.create_address(b"owner")
+            v_conn = await visitor.join(link, b"visitor")
+            await wait_for(owner, ConnectionEstablished)
+            await wait_for(visitor, ConnectionEstablished)
+            queues = r.relay.store.stats().queues
+            await visitor.delete(v_conn)
+            assert visitor.connection(v_conn) is None
+            assert r.relay.store.stats().queues == queues - 1
+            await owner.stop()
+            await visitor.stop()
+
+    run(main)

@@ -102,6 +102,7 @@ from hushwire.client import (
 )
 from hushwire.client.reconnect import ReconnectingClient
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
+from hushwire.crypto.kdf import sha256
 from hushwire.crypto.nacl import dh_box_key
 from hushwire.errors import CryptoError, DecodeError, HushwireError
 from hushwire.smp.address import SMPServer
@@ -117,6 +118,8 @@ SMP_CLIENT_VERSION = 4
 CONFIRMATION_BODY_PAD = 14832
 MESSAGE_BODY_PAD = 15840
 RECEIPTS_VERSION = 4
+SEEN_HASHES = 64
+"""Recent received message hashes kept per connection to recognise redeliveries."""
 
 
 class AgentError(HushwireError):
@@ -230,6 +233,9 @@ class Agent:
         self._queue_keys: dict[bytes, bytes] = {}
         self._started = False
         self._closing = False
+        self._reply_mode = "M"
+        """Mode of the reply queues we make: ``M`` lets the peer secure them (SKEY, the
+        fast handshake); ``C`` makes peers take the slow KEY + HELLO path (tests use it)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -237,6 +243,10 @@ class Agent:
         """Connect to the relay, subscribe every queue, resume unfinished work."""
         self._started = True
         states = self.store.all_connections()
+        # Messages stored but not yet taken by the application are handed over first,
+        # before subscribing lets new ones in (so none is handed over twice).
+        for msg in self.store.unacked_rcv_messages():
+            await self.events.put(MessageReceived(msg.conn_id, msg.id, msg.body, msg.integrity))
         await self._client(self.server)
         by_server: dict[str, list[RcvQueueState]] = {}
         for st in states:
@@ -253,8 +263,6 @@ class Agent:
                     log.warning("a queue is gone from the relay: %s", r.error)
                 elif isinstance(r, BaseException):
                     raise r
-        for msg in self.store.unacked_rcv_messages():
-            await self.events.put(MessageReceived(msg.conn_id, msg.id, msg.body, msg.integrity))
         for st in states:
             if st.status == "accepting":
                 self._spawn(self._continue_accept(st.conn_id))
@@ -742,12 +750,16 @@ class Agent:
         envelope = parse_agent_envelope(cm.body)
         if not isinstance(envelope, AgentMsgEnvelope) or st.ratchet is None:
             raise DecodeError("expected an agent message")
+        seen = sha256(envelope.enc_agent_message)
+        if seen in st.seen:
+            return []  # delivered again after a lost ACK: already processed
         ratchet = Ratchet.from_json(st.ratchet)
         data, ratchet = ratchet.decrypt(envelope.enc_agent_message)
         am = parse_agent_message(data)
         if not isinstance(am, AgentMessage):
             raise DecodeError("expected an agent message")
         st.ratchet = ratchet.to_json()
+        st.seen = [*st.seen[-(SEEN_HASHES - 1) :], seen]
         return await self._on_agent_message(st, q, am, data)
 
     def _on_invitation(
@@ -803,7 +815,7 @@ class Agent:
                     st.snd.secured = True
                     self.store.save(st, self._now())
                 if not st.rcv:
-                    st.rcv.append(await self._new_queue(self.server, mode="M"))
+                    st.rcv.append(await self._new_queue(self.server, mode=self._reply_mode))
                     self.store.save(st, self._now())
                 if self.store.pending_snd_messages(conn_id) or st.snd.confirmed:
                     return

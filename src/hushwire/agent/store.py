@@ -167,6 +167,9 @@ class ConnState:
     last_rcv_id: int = 0
     last_rcv_hash: bytes = b""
     created_at: int = 0
+    seen: list[bytes] = field(default_factory=list)
+    """SHA-256 of the most recent encrypted agent messages received, to recognise a
+    redelivery (a relay delivers again what was not acknowledged) before the ratchet."""
 
     def to_json(self) -> bytes:
         def enc(v: Any) -> Any:
