@@ -101,8 +101,8 @@ from hushwire.client import (
     decrypt_message_with_key,
 )
 from hushwire.client.reconnect import ReconnectingClient
-from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.crypto.kdf import sha256
+from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.crypto.nacl import dh_box_key
 from hushwire.errors import CryptoError, DecodeError, HushwireError
 from hushwire.smp.address import SMPServer
