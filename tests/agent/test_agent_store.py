@@ -1,0 +1,75 @@
+"""hushwire.agent.store on a real SQLite file: sealing with a passphrase, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hushwire.agent.store import (
+    AgentStore,
+    ConnState,
+    RcvQueueState,
+    SndMessage,
+    SndQueueState,
+    StoreLockedError,
+)
+from hushwire.errors import ConfigError
+
+SECRET = b"PRIVATE-KEY-BYTES-\x00\x01"
+
+
+def _state() -> ConnState:
+    st = ConnState("c1", "duplex", "joiner", "connected", agent_version=7, created_at=5)
+    st.rcv.append(
+        RcvQueueState("smp://x@h", b"r" * 24, b"s" * 24, SECRET, b"dh", b"srv", b"e2e", "M")
+    )
+    st.snd = SndQueueState("smp://x@h", b"t" * 24, b"peer", "M", SECRET, b"own")
+    st.ratchet = b'{"ratchet":1}'
+    st.peer_info = b'{"displayName":"Ada Lovelace"}'
+    st.seen = [b"h" * 32]
+    return st
+
+
+@pytest.mark.parametrize("passphrase", [None, "correct horse"])
+def test_round_trip_and_restart(tmp_path: Path, passphrase: str | None) -> None:
+    path = tmp_path / "agent.sqlite3"
+    store = AgentStore(path, passphrase)
+    store.save(_state(), 10)
+    store.add_snd_message(SndMessage("c1", 2, "msg", b"h" * 32, b"body", "pending", None), 11)
+    rid = store.add_rcv_message("c1", 2, b"m" * 32, b"hello Ada", "ok", 12)
+    store.close()
+    store = AgentStore(path, passphrase)
+    assert store.load("c1") == _state()
+    assert store.conn_for_queue("smp://x@h", b"r" * 24) == "c1"
+    assert [m.body for m in store.pending_snd_messages()] == [b"body"]
+    assert [(m.id, m.body) for m in store.unacked_rcv_messages()] == [(rid, b"hello Ada")]
+    store.ack_rcv_message(rid)
+    assert store.unacked_rcv_messages() == []
+    store.delete_connection("c1")
+    assert store.load("c1") is None and store.conn_for_queue("smp://x@h", b"r" * 24) is None
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("agent.sqlite3*"))
+    # With a passphrase nothing secret is on disk in the clear.
+    if passphrase:
+        assert SECRET not in raw and b"Ada" not in raw and b"hello" not in raw
+
+
+def test_passphrase_is_required_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "agent.sqlite3"
+    AgentStore(path, "right").close()
+    with pytest.raises(StoreLockedError, match="protected by a passphrase"):
+        AgentStore(path, None)
+    with pytest.raises(StoreLockedError, match="wrong passphrase"):
+        AgentStore(path, "wrong")
+    AgentStore(path, "right").close()
+    plain = tmp_path / "plain.sqlite3"
+    AgentStore(plain).close()
+    with pytest.raises(ConfigError, match="has no passphrase"):
+        AgentStore(plain, "late")
+
+
+def test_store_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "agent.sqlite3"
+    AgentStore(path).close()
+    assert path.stat().st_mode & 0o077 == 0
