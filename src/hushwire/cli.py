@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
     echo.add_argument("--name", default="Echo bot", help="the bot's display name")
     echo.add_argument("--passphrase-env", metavar="VAR", help="encrypt keys with $VAR")
+    echo.add_argument("--qr", action="store_true", help="also draw the address as a QR code")
 
     chat = sub.add_parser(
         "chat",
@@ -96,7 +97,7 @@ def _run_bot(args: argparse.Namespace) -> int:
     passphrase = os.environ.get(args.passphrase_env) if args.passphrase_env else None
     if args.passphrase_env and not passphrase:
         raise ConfigError(f"${args.passphrase_env} is empty: set it to the passphrase")
-    echo_main(args.data, args.relay, args.ws, args.name, passphrase)
+    echo_main(args.data, args.relay, args.ws, args.name, passphrase, args.qr)
     return 0
 
 

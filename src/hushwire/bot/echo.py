@@ -22,6 +22,7 @@ from hushwire.agent.agent import (
     ConnectionRequested,
     MessageReceived,
 )
+from hushwire.agent.qr import qr_terminal
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.messages import XDirectDel, XMsgNew
 from hushwire.smp.address import SMPServer
@@ -38,12 +39,15 @@ async def run_echo_bot(
     passphrase: str | None = None,
     out: TextIO = sys.stdout,
     stop: asyncio.Event | None = None,
+    qr: bool = False,
 ) -> None:
     agent = Agent(data, relay, ws_url=ws_url, passphrase=passphrase)
     await agent.start()
     try:
         _, link = await agent.create_address(profile_info(name))
         print(link, file=out, flush=True)
+        if qr:
+            print(qr_terminal(link), file=sys.stderr, flush=True)
         stop = stop or asyncio.Event()
         waiter = asyncio.ensure_future(stop.wait())
         while not stop.is_set():
@@ -79,7 +83,14 @@ async def _handle(agent: Agent, ev: object) -> None:
         log.warning("%s: %s", (ev.conn_id or "-")[:8], ev.message)
 
 
-def main(data: Path, relay: str, ws_url: str | None, name: str, passphrase: str | None) -> None:
+def main(
+    data: Path,
+    relay: str,
+    ws_url: str | None,
+    name: str,
+    passphrase: str | None,
+    qr: bool = False,
+) -> None:
     server = SMPServer.parse(relay)
 
     async def go() -> None:
