@@ -410,14 +410,7 @@ class Agent:
             created_at=self._now(),
         )
         st.rcv.append(q)
-        st.snd = SndQueueState(
-            self._server_key(target.server),
-            target.sender_id,
-            target.dh_public_key.to_der(),
-            "C",
-            _new_key(KeyAlg.ED25519),
-            _new_key(KeyAlg.X25519),
-        )
+        st.snd = self._snd_queue(target, mode="C")
         e2e = E2ERatchetParamsUri(
             E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
         )
@@ -540,6 +533,21 @@ class Agent:
             ids.srv_dh_key.to_der(),
             _new_key(KeyAlg.X25519),
             mode,
+        )
+
+    def _snd_queue(
+        self, target: SMPQueueUri | SMPQueueInfo, mode: str | None = None
+    ) -> SndQueueState:
+        """The peer's queue we will send to, with fresh sender and per-queue keys."""
+        if mode is None:
+            mode = "M" if target.queue_mode is QueueMode.MESSAGING else "C"
+        return SndQueueState(
+            self._server_key(target.server),
+            target.sender_id,
+            target.dh_public_key.to_der(),
+            mode,
+            _new_key(KeyAlg.ED25519),
+            _new_key(KeyAlg.X25519),
         )
 
     def _queue_uri(self, q: RcvQueueState) -> SMPQueueUri:
@@ -791,14 +799,7 @@ class Agent:
             link=inv.conn_req.decode("utf-8"),
             created_at=self._now(),
         )
-        st.snd = SndQueueState(
-            self._server_key(target.server),
-            target.sender_id,
-            target.dh_public_key.to_der(),
-            "M" if target.queue_mode is QueueMode.MESSAGING else "C",
-            _new_key(KeyAlg.ED25519),
-            _new_key(KeyAlg.X25519),
-        )
+        st.snd = self._snd_queue(target)
         self.store.save(st, self._now())
         return [ConnectionRequested(conn_id, inv.conn_info)]
 
@@ -889,14 +890,7 @@ class Agent:
             target = reply.queues[0]
             st.agent_version = min(st.agent_version or conf.agent_version, conf.agent_version)
             st.agent_version = max(st.agent_version, AGENT_VERSIONS.min)
-            st.snd = SndQueueState(
-                self._server_key(target.server),
-                target.sender_id,
-                target.dh_public_key.to_der(),
-                "M" if target.queue_mode is QueueMode.MESSAGING else "C",
-                _new_key(KeyAlg.ED25519),
-                _new_key(KeyAlg.X25519),
-            )
+            st.snd = self._snd_queue(target)
             st.x3dh_keys = None
             st.peer_info = reply.conn_info
             st.status = "confirming"
@@ -1036,14 +1030,7 @@ class Agent:
             link=req.to_uri(),
             created_at=self._now(),
         )
-        st.snd = SndQueueState(
-            self._server_key(target.server),
-            target.sender_id,
-            target.dh_public_key.to_der(),
-            "M" if target.queue_mode is QueueMode.MESSAGING else "C",
-            _new_key(KeyAlg.ED25519),
-            _new_key(KeyAlg.X25519),
-        )
+        st.snd = self._snd_queue(target)
         self.store.save(st, self._now())
         await self._continue_accept(conn_id)
         return conn_id
