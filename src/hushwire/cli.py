@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hushwire import __version__
 from hushwire.errors import ConfigError, DecodeError
+from hushwire.inbox.cli import add_inbox_parser, run_inbox_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
     chat.add_argument("--name", default="Visitor", help="the name the other side sees")
+    add_inbox_parser(sub)
     return parser
 
 
@@ -153,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_bot(args)
         if args.command == "chat":
             return _run_chat(args)
+        if args.command == "inbox":
+            return run_inbox_command(args)
     except (ConfigError, DecodeError) as e:
         print(f"hushwire {args.command}: {e}", file=sys.stderr)
         return 2

@@ -1,0 +1,78 @@
+"""``hushwire inbox``: the owner's app as a long-lived service, and terminal commands that
+talk to the running service (``list``, ``read``, ``reply``, ``end``, ``link``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from hushwire.errors import ConfigError
+
+SUBCOMMANDS = ("serve", "list", "read", "reply", "end", "link")
+
+
+def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``hushwire inbox`` on the top-level sub-command table."""
+    inbox = sub.add_parser(
+        "inbox",
+        help="the site owner's inbox: a local web UI and terminal commands",
+        description=(
+            "Without a sub-command: run the inbox service. On the first run it creates the "
+            "owner's contact address on the relay and prints it with its QR code; then it "
+            "serves a web UI on 127.0.0.1 behind a login link. The sub-commands list, read, "
+            "reply, end and link talk to the running service (for a server over SSH)."
+        ),
+    )
+    inbox.add_argument("--data", type=Path, required=True, help="the inbox's data directory")
+    inbox.add_argument("--relay", metavar="SMP_ADDRESS", help="smp://KEYHASH@HOST:PORT")
+    inbox.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
+    inbox.add_argument("--name", default=None, help='the name visitors see (default "Support")')
+    inbox.add_argument(
+        "--ui-port", type=int, default=0, help="port of the web UI on 127.0.0.1 (0: any free)"
+    )
+    inbox.add_argument("--passphrase-env", metavar="VAR", help="encrypt keys with $VAR")
+    inbox.add_argument("--no-qr", action="store_true", help="do not draw the address QR code")
+    inbox.add_argument(
+        "action",
+        nargs="?",
+        default="serve",
+        choices=SUBCOMMANDS,
+        help="list | read CONV | reply CONV TEXT | end CONV | link (default: run the service)",
+    )
+    inbox.add_argument("args", nargs="*", help="CONV (an id prefix from `list`) and TEXT")
+
+
+def run_inbox_command(args: argparse.Namespace) -> int:
+    if args.action == "serve":
+        return _serve(args)
+    from hushwire.inbox.remote import run_remote
+
+    return run_remote(args.data, args.action, list(args.args), sys.stdout)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hushwire.inbox.service import serve_forever
+
+    if args.args:
+        raise ConfigError(f"unexpected arguments: {' '.join(args.args)}")
+    if not args.relay:
+        raise ConfigError(
+            "give the relay: hushwire inbox --data DIR --relay smp://KEYHASH@HOST:PORT"
+        )
+    passphrase = os.environ.get(args.passphrase_env) if args.passphrase_env else None
+    if args.passphrase_env and not passphrase:
+        raise ConfigError(f"${args.passphrase_env} is empty: set it to the passphrase")
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve_forever(
+        args.data,
+        args.relay,
+        ws_url=args.ws,
+        name=args.name,
+        ui_port=args.ui_port,
+        passphrase=passphrase,
+        qr=not args.no_qr,
+    )
+    return 0
