@@ -1,0 +1,20 @@
+/**
+ * Entry point of the dedicated crypto Web Worker. Every key and every cryptographic operation
+ * of the widget lives here; the page talks to it only through the messages of rpc.ts.
+ */
+
+import { parseRequest } from "./rpc.js";
+import { WorkerService } from "./worker/service.js";
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const service = new WorkerService(
+  (m) => self.postMessage(m),
+  (url) => new WebSocket(url),
+);
+
+self.addEventListener("message", (ev: MessageEvent<unknown>) => {
+  const req = parseRequest(ev.data);
+  if (req === null) return; // not ours: ignore
+  void service.handle(req);
+});
