@@ -54,7 +54,7 @@ def run_inbox_command(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from hushwire.inbox.service import serve_forever
+    from hushwire.inbox.run import serve_forever
 
     if args.args:
         raise ConfigError(f"unexpected arguments: {' '.join(args.args)}")

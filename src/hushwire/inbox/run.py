@@ -1,0 +1,108 @@
+"""Running the inbox as a service: start the agent and the web UI, print what the owner
+needs (address, QR code, embed snippet, login link), stop cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from hushwire.agent.qr import qr_terminal
+from hushwire.client import ClientConfig
+from hushwire.inbox.auth import login_link, remove_service_file, write_service_file
+from hushwire.inbox.service import WIDGET_NOTE, InboxService
+from hushwire.inbox.web import WebServer, start_web
+from hushwire.smp.address import SMPServer
+
+
+@dataclass
+class RunningInbox:
+    service: InboxService
+    web: WebServer
+
+    @property
+    def login_link(self) -> str:
+        return login_link(self.web.port, self.service.secret)
+
+    async def stop(self) -> None:
+        await self.web.stop()
+        remove_service_file(self.service.data)
+        await self.service.stop()
+
+
+async def start_inbox(
+    data: Path,
+    relay: SMPServer,
+    *,
+    ws_url: str | None = None,
+    name: str | None = None,
+    ui_port: int = 0,
+    passphrase: str | None = None,
+    client_config: ClientConfig | None = None,
+) -> RunningInbox:
+    service = InboxService(
+        data, relay, ws_url=ws_url, name=name, passphrase=passphrase, client_config=client_config
+    )
+    await service.start()
+    try:
+        web = await start_web(service, ui_port)
+    except BaseException:
+        await service.stop()
+        raise
+    write_service_file(data, web.port)
+    return RunningInbox(service, web)
+
+
+def print_banner(
+    inbox: RunningInbox, out: TextIO, *, qr: bool = True, show_login: bool = True
+) -> None:
+    s = inbox.service
+    print(f"Contact address ({s.name}):", file=out)
+    print(s.address, file=out)
+    if qr:
+        print(qr_terminal(s.address), file=out, end="")
+    if s.snippet:
+        print("Widget embed snippet (paste into your site's pages):", file=out)
+        print(s.snippet, file=out)
+    else:
+        print(WIDGET_NOTE, file=out)
+    print(f"Inbox web UI: {inbox.web.url} (this machine only)", file=out)
+    if show_login:
+        print(f"Log in: {inbox.login_link}", file=out)
+    else:
+        print(f"Log in: run `hushwire inbox link --data {s.data}` for the login link", file=out)
+    out.flush()
+
+
+def serve_forever(
+    data: Path,
+    relay: str,
+    *,
+    ws_url: str | None = None,
+    name: str | None = None,
+    ui_port: int = 0,
+    passphrase: str | None = None,
+    qr: bool = True,
+    out: TextIO = sys.stdout,
+) -> None:
+    server = SMPServer.parse(relay)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        inbox = await start_inbox(
+            data, server, ws_url=ws_url, name=name, ui_port=ui_port, passphrase=passphrase
+        )
+        try:
+            # The login link holds the secret: printed on a terminal, not into a log.
+            print_banner(inbox, out, qr=qr, show_login=out.isatty())
+            await stop.wait()
+        finally:
+            await inbox.stop()
+
+    asyncio.run(go())

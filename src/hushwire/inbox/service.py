@@ -1,0 +1,417 @@
+"""The inbox service: one owner :class:`~hushwire.agent.agent.Agent`, the inbox's history
+store, and the live updates the web UI subscribes to.
+
+Theory of operation
+-------------------
+One task reads the agent's events in order:
+
+* ``ConnectionRequested`` / ``ConnectionEstablished``: the conversation is created (or moved
+  to ``online``) with the visitor's display name from its profile (``x.info`` or
+  ``x.contact``).
+* ``MessageReceived``: each ``x.msg.new`` is stored in ``inbox.sqlite3`` *first*; only then
+  is the agent told to acknowledge it (with a delivery receipt), so a crash in between hands
+  the message over again and the store recognises it. ``x.direct.del`` (the visitor ended
+  the conversation) marks it ``ended`` and deletes the agent's connection; the owner keeps
+  the history until they delete it.
+* ``MessageSent`` / ``ReceiptReceived``: the owner's message moves to ``sent`` /
+  ``delivered``.
+
+Every change is published to the subscribers (the web UI's WebSockets) as a small JSON
+object. Replies and ending a conversation come from the web API or the terminal commands,
+which run on the same event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hushwire.agent.agent import (
+    Agent,
+    AgentError,
+    AgentEvent,
+    AgentProblem,
+    ConnectionDeleted,
+    ConnectionEstablished,
+    ConnectionRequested,
+    MessageReceived,
+    MessageSent,
+    ReceiptReceived,
+)
+from hushwire.chat.messages import (
+    ChatMessageTooLarge,
+    XContact,
+    XDirectDel,
+    XInfo,
+    XMsgNew,
+    hushwire_profile,
+    interpret,
+    parse_chat_body,
+    parse_chat_elements,
+    x_direct_del,
+    x_info,
+    x_msg_new_text,
+)
+from hushwire.client import ClientConfig
+from hushwire.errors import DecodeError, HushwireError
+from hushwire.inbox.auth import load_or_create_secret
+from hushwire.inbox.store import Conversation, InboxStore, Message
+from hushwire.smp.address import SMPServer
+
+log = logging.getLogger("hushwire.inbox")
+
+DEFAULT_NAME = "Support"
+END_SEND_TIMEOUT = 10.0
+"""How long ending a conversation waits for ``x.direct.del`` to reach the relay."""
+SUBSCRIBER_QUEUE = 1000
+"""Updates buffered per WebSocket; a slower one is told to reload (``resync``)."""
+WIDGET_NOTE = (
+    "The widget embed snippet needs the widget build (hushwire.widget and "
+    "static/hushwire-widget.js), which is not installed yet: once it is, restart the inbox "
+    "and the snippet appears here."
+)
+REPLY_MAX_CHARS = 5000
+
+
+class InboxError(HushwireError):
+    """A request to the inbox that cannot be done; the message says what to do."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def profile_name(info: bytes) -> str | None:
+    """The display name in a connInfo (``x.info`` or ``x.contact``), if it has one."""
+    try:
+        messages = parse_chat_body(info)
+    except DecodeError:
+        return None
+    for m in messages:
+        try:
+            ev = interpret(m)
+        except DecodeError:
+            continue
+        if isinstance(ev, XInfo | XContact):
+            return ev.profile.display_name
+    return None
+
+
+class Subscriber:
+    """One live-update listener (a WebSocket of the web UI)."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SUBSCRIBER_QUEUE)
+
+    def push(self, update: dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait(update)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait({"type": "resync"})
+
+
+class InboxService:
+    """The owner's end: agent, history, live updates. ``start`` then ``stop``."""
+
+    def __init__(
+        self,
+        data: Path,
+        relay: SMPServer,
+        *,
+        ws_url: str | None = None,
+        name: str | None = None,
+        passphrase: str | None = None,
+        client_config: ClientConfig | None = None,
+        widget_relay: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        data.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.chmod(data, 0o700)
+        self.data = data
+        self.relay = relay
+        self.clock = clock
+        self.widget_relay = widget_relay or ws_url or relay.encode()
+        self.agent = Agent(
+            data, relay, ws_url=ws_url, passphrase=passphrase, client_config=client_config
+        )
+        self.store = InboxStore(data / "inbox.sqlite3")
+        self.secret = load_or_create_secret(data)
+        stored = self.store.get_meta("name")
+        self.name = name or stored or DEFAULT_NAME
+        if self.name != stored:
+            self.store.set_meta("name", self.name)
+        self.address = ""
+        self.snippet: str | None = None
+        self._subscribers: set[Subscriber] = set()
+        self._sent: dict[tuple[str, int], asyncio.Future[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self.agent.start()
+        info = x_info(hushwire_profile(self.name)).encode_conn_info()
+        _, self.address = await self.agent.create_address(info)
+        self._reconcile()
+        self.snippet = await widget_snippet(self.address, self.widget_relay)
+        self._task = asyncio.create_task(self._consume())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for fut in self._sent.values():
+            fut.cancel()
+        await self.agent.stop()
+        self.store.close()
+
+    def _reconcile(self) -> None:
+        """Conversations the agent has but the history lacks (a lost inbox.sqlite3) are
+        added; ones whose connection is gone are marked ended."""
+        now = self.clock()
+        known = self.store.conversation_ids()
+        live = set()
+        for st in self.agent.store.all_connections():
+            if st.kind != "duplex":
+                continue
+            live.add(st.conn_id)
+            status = "online" if st.status == "connected" else "connecting"
+            if st.conn_id not in known:
+                name = profile_name(st.peer_info or b"") if st.peer_info else None
+                self.store.upsert_conversation(st.conn_id, name, status, now)
+        for conv_id in known - live:
+            self.store.set_status(conv_id, "ended", now)
+
+    # ------------------------------------------------------------------ updates
+
+    def subscribe(self) -> Subscriber:
+        sub = Subscriber()
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+
+    def _publish(self, update: dict[str, Any]) -> None:
+        for sub in list(self._subscribers):
+            sub.push(update)
+
+    def _publish_conversation(self, conv_id: str) -> None:
+        conv = self.store.conversation(conv_id)
+        if conv is not None:
+            self._publish({"type": "conversation", "conversation": conv.to_json()})
+
+    def _publish_message(self, msg: Message) -> None:
+        self._publish({"type": "message", "message": msg.to_json()})
+        self._publish_conversation(msg.conv_id)
+
+    # ------------------------------------------------------------------ agent events
+
+    async def _consume(self) -> None:
+        while True:
+            ev = await self.agent.events.get()
+            try:
+                await self._handle(ev)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad event must not stop the inbox
+                log.exception("inbox: failed to handle an agent event")
+
+    async def _handle(self, ev: AgentEvent) -> None:
+        now = self.clock()
+        if isinstance(ev, ConnectionRequested):
+            self.store.upsert_conversation(ev.conn_id, profile_name(ev.info), "connecting", now)
+            self._publish_conversation(ev.conn_id)
+            log.info("%s: a visitor asks to connect", ev.conn_id[:8])
+        elif isinstance(ev, ConnectionEstablished):
+            self.store.upsert_conversation(ev.conn_id, profile_name(ev.info), "online", now)
+            self._publish_conversation(ev.conn_id)
+            log.info("%s: connected", ev.conn_id[:8])
+        elif isinstance(ev, MessageReceived):
+            await self._on_message(ev, now)
+        elif isinstance(ev, MessageSent):
+            fut = self._sent.pop((ev.conn_id, ev.snd_id), None)
+            if fut is not None and not fut.done():
+                fut.set_result(None)
+            self._delivery(ev.conn_id, ev.snd_id, "sent")
+        elif isinstance(ev, ReceiptReceived):
+            if ev.ok:
+                self._delivery(ev.conn_id, ev.snd_id, "delivered")
+        elif isinstance(ev, ConnectionDeleted):
+            if self.store.set_status(ev.conn_id, "ended", now):
+                self._publish_conversation(ev.conn_id)
+        elif isinstance(ev, AgentProblem):
+            log.warning("%s: %s", (ev.conn_id or "-")[:8], ev.message)
+
+    def _delivery(self, conv_id: str, snd_id: int, state: str) -> None:
+        msg = self.store.set_delivery(conv_id, snd_id, state)
+        if msg is not None:
+            self._publish({"type": "message", "message": msg.to_json()})
+
+    async def _on_message(self, ev: MessageReceived, now: float) -> None:
+        if self.store.conversation(ev.conn_id) is None:
+            st = self.agent.connection(ev.conn_id)
+            name = profile_name(st.peer_info) if st is not None and st.peer_info else None
+            self.store.upsert_conversation(ev.conn_id, name, "online", now)
+        content = False
+        ended = False
+        for part, item in enumerate(parse_chat_elements(ev.body)):
+            if isinstance(item, DecodeError):
+                log.info("%s: a chat message could not be read", ev.conn_id[:8])
+                continue
+            try:
+                chat = interpret(item)
+            except DecodeError:
+                continue
+            if isinstance(chat, XMsgNew):
+                content = True
+                text = chat.text if chat.text else f"[{chat.content_type}]"
+                msg = self.store.add_incoming(ev.conn_id, ev.msg_id, part, text, now)
+                if msg is not None:
+                    self._publish_message(msg)
+            elif isinstance(chat, XInfo):
+                self.store.upsert_conversation(ev.conn_id, chat.profile.display_name, "online", now)
+                self._publish_conversation(ev.conn_id)
+            elif isinstance(chat, XDirectDel):
+                ended = True
+        # Stored above: now the agent may acknowledge it (and tell the visitor).
+        await self.agent.ack_message(ev.msg_id, receipt=content)
+        if ended:
+            self.store.set_status(ev.conn_id, "ended", now)
+            self._publish_conversation(ev.conn_id)
+            log.info("%s: the visitor ended the conversation", ev.conn_id[:8])
+            await self.agent.delete(ev.conn_id)
+
+    # ------------------------------------------------------------------ requests
+
+    def resolve(self, ref: str) -> str:
+        """A conversation id from an id or a unique id prefix."""
+        ref = ref.strip()
+        if not ref:
+            raise InboxError("name a conversation: its id or the start of it (see `list`)")
+        found = self.store.find_conversations(ref)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise InboxError(f"no conversation {ref!r}: see the list for ids", 404)
+        raise InboxError(f"{ref!r} matches {len(found)} conversations: give more of the id")
+
+    def conversations(self) -> list[Conversation]:
+        return self.store.conversations()
+
+    def conversation(self, conv_id: str) -> tuple[Conversation, list[Message]]:
+        conv = self.store.conversation(conv_id)
+        if conv is None:
+            raise InboxError("no such conversation", 404)
+        return conv, self.store.messages(conv_id)
+
+    def mark_read(self, conv_id: str) -> None:
+        if self.store.mark_read(conv_id):
+            self._publish_conversation(conv_id)
+
+    async def reply(self, conv_id: str, text: str) -> Message:
+        conv = self.store.conversation(conv_id)
+        if conv is None:
+            raise InboxError("no such conversation", 404)
+        if not text.strip():
+            raise InboxError("write something to send")
+        if len(text) > REPLY_MAX_CHARS:
+            raise InboxError(f"the reply is longer than {REPLY_MAX_CHARS} characters: shorten it")
+        if conv.status == "ended":
+            raise InboxError(
+                "this conversation has ended: the visitor can no longer be reached", 409
+            )
+        try:
+            body = x_msg_new_text(text, os.urandom(12)).encode()
+        except ChatMessageTooLarge as e:
+            raise InboxError(str(e), 413) from e
+        try:
+            snd_id = await self.agent.send(conv_id, body)
+        except AgentError as e:
+            raise InboxError(f"cannot send yet: {e}", 409) from e
+        msg = self.store.add_outgoing(conv_id, snd_id, text, self.clock())
+        self._publish_message(msg)
+        return msg
+
+    async def end(self, conv_id: str) -> None:
+        """End the conversation: tell the visitor (``x.direct.del``), delete the connection
+        and its queues, erase the local history."""
+        if self.store.conversation(conv_id) is None:
+            raise InboxError("no such conversation", 404)
+        st = self.agent.connection(conv_id)
+        if st is not None and st.status == "connected":
+            loop = asyncio.get_running_loop()
+            try:
+                snd_id = await self.agent.send(conv_id, x_direct_del().encode())
+            except AgentError:
+                pass
+            else:
+                fut = self._sent.setdefault((conv_id, snd_id), loop.create_future())
+                try:
+                    await asyncio.wait_for(asyncio.shield(fut), END_SEND_TIMEOUT)
+                except TimeoutError:
+                    log.warning("%s: ending before the relay took the notice", conv_id[:8])
+                finally:
+                    self._sent.pop((conv_id, snd_id), None)
+        if st is not None:
+            await self.agent.delete(conv_id)
+        self.store.delete_conversation(conv_id)
+        self._publish({"type": "deleted", "id": conv_id})
+        log.info("%s: ended and erased by the owner", conv_id[:8])
+
+    def search(self, text: str) -> list[dict[str, Any]]:
+        if not text.strip():
+            return []
+        return [{**m.to_json(), "name": name} for m, name in self.store.search(text.strip())]
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "address": self.address,
+            "snippet": self.snippet,
+            "snippet_note": None if self.snippet else WIDGET_NOTE,
+            "data": str(self.data.resolve()),
+        }
+
+
+async def widget_snippet(address: str, relay_url: str) -> str | None:
+    """The widget embed snippet from ``hushwire widget snippet``, when the widget is built;
+    None otherwise (the UI and the terminal then show :data:`WIDGET_NOTE`)."""
+    if importlib.util.find_spec("hushwire.widget") is None:
+        return None
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hushwire",
+            "widget",
+            "snippet",
+            "--address",
+            address,
+            "--relay",
+            relay_url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), 30)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            return None
+    except OSError:
+        return None
+    text = out.decode("utf-8", "replace").strip()
+    return text if proc.returncode == 0 and text else None

@@ -1,0 +1,268 @@
+"""The inbox's own history: ``inbox.sqlite3`` in the data directory.
+
+One row per conversation (the agent's connection id, the visitor's display name, its state
+and unread count) and one per message (direction, text, time, delivery state). The agent's
+``agent.sqlite3`` stays the source of truth for keys and ratchets; this store holds what the
+owner reads. A received message is written here *before* the agent is told to acknowledge
+it, so a crash between the two hands it over again and ``agent_msg_id`` (unique) makes the
+second write a no-op.
+
+States of a conversation: ``connecting`` (a visitor asked, the handshake is running),
+``online`` (the connection is up: messages flow both ways), ``ended`` (the visitor ended
+it or its queues are gone; the history is kept until the owner deletes it).
+
+Delivery states of an owner's message: ``pending`` (stored, not yet on the relay), ``sent``
+(the relay has it), ``delivered`` (the visitor's agent sent a receipt), ``failed``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+NAME_MAX = 100
+"""Longest visitor name kept (characters); a longer one is cut."""
+
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE conversations (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
+    "status TEXT NOT NULL, unread INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, "
+    "updated_at REAL NOT NULL)",
+    "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, conv_id TEXT NOT NULL "
+    "REFERENCES conversations(id) ON DELETE CASCADE, direction TEXT NOT NULL, "
+    "text TEXT NOT NULL, at REAL NOT NULL, state TEXT NOT NULL, snd_id INTEGER, "
+    "agent_msg_id INTEGER, part INTEGER NOT NULL DEFAULT 0, UNIQUE (agent_msg_id, part))",
+    "CREATE INDEX messages_conv ON messages (conv_id, id)",
+    "CREATE INDEX messages_snd ON messages (conv_id, snd_id)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    name: str
+    status: str
+    unread: int
+    created_at: float
+    updated_at: float
+    last_text: str | None
+    last_direction: str | None
+    last_at: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    conv_id: str
+    direction: str
+    """``in`` (from the visitor) or ``out`` (the owner's)."""
+    text: str
+    at: float
+    state: str
+    """``received`` for ``in``; ``pending``, ``sent``, ``delivered`` or ``failed`` for ``out``."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def clean_name(name: str) -> str:
+    """A visitor's display name as shown: printable, at most :data:`NAME_MAX` characters."""
+    shown = "".join(c for c in name if c.isprintable()).strip()[:NAME_MAX]
+    return shown or "Visitor"
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+_CONV_SELECT = (
+    "SELECT c.id, c.name, c.status, c.unread, c.created_at, c.updated_at, "
+    "m.text, m.direction, m.at FROM conversations c LEFT JOIN messages m ON m.id = "
+    "(SELECT MAX(id) FROM messages WHERE conv_id = c.id)"
+)
+
+
+class InboxStore:
+    """SQLite store of conversations and messages; used from one thread (the event loop)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            with self.transaction():
+                for stmt in _SCHEMA:
+                    self._db.execute(stmt)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        elif version != SCHEMA_VERSION:
+            raise RuntimeError(f"{path} has schema {version}; this Hushwire reads {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -------------------------------------------------------------- conversations
+
+    def upsert_conversation(self, conv_id: str, name: str | None, status: str, now: float) -> bool:
+        """Create the conversation or update its state (and its name when given); True if
+        it was created."""
+        row = self._db.execute(
+            "SELECT status FROM conversations WHERE id = ?", (conv_id,)
+        ).fetchone()
+        if row is None:
+            self._db.execute(
+                "INSERT INTO conversations (id, name, status, unread, created_at, updated_at) "
+                "VALUES (?, ?, ?, 0, ?, ?)",
+                (conv_id, clean_name(name or ""), status, now, now),
+            )
+            return True
+        if name is not None:
+            self._db.execute(
+                "UPDATE conversations SET name = ? WHERE id = ?", (clean_name(name), conv_id)
+            )
+        if row[0] != "ended" or status == "ended":
+            self._db.execute(
+                "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
+                (status, now, conv_id),
+            )
+        return False
+
+    def set_status(self, conv_id: str, status: str, now: float) -> bool:
+        cur = self._db.execute(
+            "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ? AND status != ?",
+            (status, now, conv_id, status),
+        )
+        return cur.rowcount > 0
+
+    def conversation(self, conv_id: str) -> Conversation | None:
+        row = self._db.execute(_CONV_SELECT + " WHERE c.id = ?", (conv_id,)).fetchone()
+        return Conversation(*row) if row else None
+
+    def conversations(self) -> list[Conversation]:
+        rows = self._db.execute(
+            _CONV_SELECT + " ORDER BY COALESCE(m.at, c.updated_at) DESC, c.created_at DESC"
+        ).fetchall()
+        return [Conversation(*r) for r in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def conversation_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT id FROM conversations")}
+
+    def find_conversations(self, prefix: str) -> list[str]:
+        """Ids starting with ``prefix`` (what the terminal commands accept)."""
+        rows = self._db.execute(
+            "SELECT id FROM conversations WHERE substr(id, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return [r[0] for r in rows]
+
+    def mark_read(self, conv_id: str) -> bool:
+        cur = self._db.execute(
+            "UPDATE conversations SET unread = 0 WHERE id = ? AND unread != 0", (conv_id,)
+        )
+        return cur.rowcount > 0
+
+    def delete_conversation(self, conv_id: str) -> bool:
+        """Erase the conversation and its whole history."""
+        with self.transaction():
+            self._db.execute("DELETE FROM messages WHERE conv_id = ?", (conv_id,))
+            cur = self._db.execute("DELETE FROM conversations WHERE id = ?", (conv_id,))
+        return cur.rowcount > 0
+
+    # -------------------------------------------------------------- messages
+
+    def add_incoming(
+        self, conv_id: str, agent_msg_id: int, part: int, text: str, now: float
+    ) -> Message | None:
+        """Store a visitor's message (``part`` of a batch); None if it was stored before."""
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO messages (conv_id, direction, text, at, state, "
+                "agent_msg_id, part) VALUES (?, 'in', ?, ?, 'received', ?, ?)",
+                (conv_id, text, now, agent_msg_id, part),
+            )
+            if cur.rowcount == 0:
+                return None
+            self._db.execute(
+                "UPDATE conversations SET unread = unread + 1, updated_at = ? WHERE id = ?",
+                (now, conv_id),
+            )
+        assert cur.lastrowid is not None
+        return Message(cur.lastrowid, conv_id, "in", text, now, "received")
+
+    def add_outgoing(self, conv_id: str, snd_id: int, text: str, now: float) -> Message:
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO messages (conv_id, direction, text, at, state, snd_id) "
+                "VALUES (?, 'out', ?, ?, 'pending', ?)",
+                (conv_id, text, now, snd_id),
+            )
+            self._db.execute(
+                "UPDATE conversations SET unread = 0, updated_at = ? WHERE id = ?",
+                (now, conv_id),
+            )
+        assert cur.lastrowid is not None
+        return Message(cur.lastrowid, conv_id, "out", text, now, "pending")
+
+    def set_delivery(self, conv_id: str, snd_id: int, state: str) -> Message | None:
+        """Move an owner's message forward (pending -> sent -> delivered); never back."""
+        order = {"pending": 0, "sent": 1, "failed": 1, "delivered": 2}
+        row = self._db.execute(
+            "SELECT id, state FROM messages WHERE conv_id = ? AND snd_id = ? AND direction = 'out'",
+            (conv_id, snd_id),
+        ).fetchone()
+        if row is None or order.get(row[1], 0) >= order[state]:
+            return None
+        self._db.execute("UPDATE messages SET state = ? WHERE id = ?", (state, row[0]))
+        return self.message(row[0])
+
+    def message(self, msg_id: int) -> Message | None:
+        row = self._db.execute(
+            "SELECT id, conv_id, direction, text, at, state FROM messages WHERE id = ?", (msg_id,)
+        ).fetchone()
+        return Message(*row) if row else None
+
+    def messages(self, conv_id: str) -> list[Message]:
+        rows = self._db.execute(
+            "SELECT id, conv_id, direction, text, at, state FROM messages WHERE conv_id = ? "
+            "ORDER BY id",
+            (conv_id,),
+        )
+        return [Message(*r) for r in rows]
+
+    def search(self, text: str, limit: int = 100) -> list[tuple[Message, str]]:
+        """Messages whose text contains ``text`` (case-insensitive for ASCII), newest first,
+        each with its conversation's name."""
+        rows = self._db.execute(
+            "SELECT m.id, m.conv_id, m.direction, m.text, m.at, m.state, c.name FROM messages m "
+            "JOIN conversations c ON c.id = m.conv_id WHERE m.text LIKE ? ESCAPE '\\' "
+            "ORDER BY m.id DESC LIMIT ?",
+            (_like_pattern(text), limit),
+        )
+        return [(Message(*r[:6]), r[6]) for r in rows]
