@@ -28,6 +28,8 @@ export class HushwireWidget {
   readonly #pending = new Map<number, Pending>();
   readonly #listeners = new Set<(e: WorkerEvent) => void>();
   #nextId = 1;
+  #heard = false;
+  #failed: WidgetError | null = null;
 
   constructor() {
     const url = URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
@@ -39,10 +41,25 @@ export class HushwireWidget {
       URL.revokeObjectURL(url);
     }
     this.#worker.addEventListener("message", (ev: MessageEvent<unknown>) => this.#onReply(ev.data));
-    this.#worker.addEventListener("error", () => this.#failAll(new WidgetError("the crypto worker failed")));
+    // A CSP that forbids blob: workers does not throw above in every browser: Chromium reports
+    // it here, asynchronously. Either way the widget stops; crypto never moves to the page.
+    this.#worker.addEventListener("error", (ev: Event) => {
+      ev.preventDefault();
+      this.#fail(
+        new WidgetError(
+          this.#heard ? "the crypto worker failed" : "the browser refused the widget's crypto worker (a CSP needs worker-src blob:)",
+        ),
+      );
+    });
+  }
+
+  /** Why the widget stopped working, or null while it works. */
+  get failure(): WidgetError | null {
+    return this.#failed;
   }
 
   #onReply(data: unknown): void {
+    this.#heard = true;
     const r = parseReply(data);
     if (r === null) return;
     if ("event" in r) {
@@ -56,12 +73,15 @@ export class HushwireWidget {
     else p.reject(new WidgetError(r.error));
   }
 
-  #failAll(e: Error): void {
+  #fail(e: WidgetError): void {
+    if (this.#failed === null) this.#failed = e;
     for (const p of this.#pending.values()) p.reject(e);
     this.#pending.clear();
+    this.#worker.terminate();
   }
 
   #call<K extends keyof Results>(req: Request & { op: K }): Promise<Results[K]> {
+    if (this.#failed !== null) return Promise.reject(this.#failed);
     const id = this.#nextId++;
     return new Promise<Results[K]>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (r: Results[keyof Results]) => void, reject });

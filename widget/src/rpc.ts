@@ -20,7 +20,7 @@ export type WorkerRequest =
   | { id: number; op: "close" };
 
 export type WorkerEvent =
-  | { event: "status"; status: "connected" | "disconnected" | "reconnected" | "closed"; detail: string }
+  | { event: "status"; status: "ready" | "connected" | "disconnected" | "reconnected" | "closed"; detail: string }
   | { event: "lag"; ms: number };
 
 export type WorkerReply =
@@ -64,7 +64,7 @@ export function parseReply(x: unknown): WorkerReply | null {
   }
   if (x.event === "status" && typeof x.status === "string" && typeof x.detail === "string") {
     const s = x.status;
-    if (s === "connected" || s === "disconnected" || s === "reconnected" || s === "closed") {
+    if (s === "ready" || s === "connected" || s === "disconnected" || s === "reconnected" || s === "closed") {
       return { event: "status", status: s, detail: x.detail };
     }
     return null;

@@ -18,3 +18,5 @@ self.addEventListener("message", (ev: MessageEvent<unknown>) => {
   if (req === null) return; // not ours: ignore
   void service.handle(req);
 });
+
+self.postMessage({ event: "status", status: "ready", detail: "crypto worker started" });
