@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean widget widget-test chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,39 @@ NODE_STAMP := tests/interop/node_modules/.installed
 $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
+
+WIDGET_STAMP := widget/node_modules/.installed
+WIDGET_JS    := src/hushwire/static/hushwire-widget.js
+WIDGET_SRC   := $(shell find widget/src widget/scripts -type f) widget/package.json \
+                widget/package-lock.json widget/tsconfig.json
+
+# The widget's toolchain and runtime dependencies, pinned by widget/package-lock.json.
+$(WIDGET_STAMP): widget/package.json widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WIDGET_STAMP)
+
+# The one-file widget bundle the Python package ships. It is committed; widget-test fails if
+# it is not the build of the current sources.
+$(WIDGET_JS): $(WIDGET_STAMP) $(WIDGET_SRC)
+	cd widget && npm run --silent build
+
+widget: $(WIDGET_JS)
+
+# Type-check, unit tests on tests/vectors and the relay integration test (needs the venv's
+# relay), then the bundle check (size budget, up to date).
+widget-test: $(STAMP) $(WIDGET_STAMP)
+	cd widget && npm run --silent typecheck
+	cd widget && npm test --silent
+	cd widget && npm run --silent build:check
+
+# Debian's chromium for the browser tests (Playwright's own download does not work here).
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium)"; \
+	else \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
+	fi
 
 demo: $(STAMP)
 	$(VENV)/bin/hushwire --version
@@ -36,10 +69,10 @@ pytest: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest --cov=hushwire --cov-report=term --cov-report=json:.coverage.json
 	$(PY) tests/check_coverage.py .coverage.json
 
-test: lint typecheck pytest
+test: lint typecheck pytest widget-test
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.json widget/node_modules
