@@ -89,6 +89,17 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def _harden(request: web.Request, headers: Any) -> None:
+    headers["Content-Security-Policy"] = _csp(request.host)
+    headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    if request.path.startswith("/api/") or request.path in ("/login", "/logout", "/qr.svg"):
+        headers["Cache-Control"] = "no-store"
+
+
 @web.middleware
 async def _security(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not _host_ok(request):
@@ -99,16 +110,10 @@ async def _security(request: web.Request, handler: Handler) -> web.StreamRespons
         try:
             resp = await handler(request)
         except web.HTTPException as e:
-            resp = e
+            _harden(request, e.headers)
+            raise
     if not resp.prepared:
-        resp.headers["Content-Security-Policy"] = _csp(request.host)
-        resp.headers["X-Frame-Options"] = "DENY"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "no-referrer"
-        resp.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        resp.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-        if request.path.startswith("/api/") or request.path in ("/login", "/qr.svg"):
-            resp.headers["Cache-Control"] = "no-store"
+        _harden(request, resp.headers)
     return resp
 
 
@@ -180,7 +185,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             status=403,
             text="This login link is not valid: use the link the inbox printed.",
         )
-    resp = web.HTTPSeeOther("/")
+    resp = web.Response(status=303, headers={"Location": "/"})
     resp.set_cookie(
         COOKIE_NAME,
         new_session(service.secret),
@@ -195,7 +200,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     if not _origin_ok(request):
         return _error(403, "cross-origin request refused")
-    resp = web.HTTPSeeOther("/")
+    resp = web.Response(status=303, headers={"Location": "/"})
     resp.del_cookie(COOKIE_NAME, path="/")
     return resp
 
