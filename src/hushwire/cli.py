@@ -45,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument(
         "--log-level", choices=["debug", "info", "warning", "error"], help="default: info"
     )
+    relay.add_argument(
+        "--ack-next-as-push",
+        action="store_true",
+        default=None,
+        help=(
+            "answer ACK with OK and push the next message separately, for clients such as "
+            "simplex-js 1.0.0 that accept only OK (default: the next message is ACK's reply)"
+        ),
+    )
 
     bot = sub.add_parser("bot", help="run a bot on the agent")
     bots = bot.add_subparsers(dest="bot", metavar="BOT", required=True)
@@ -132,6 +141,7 @@ def _run_relay(args: argparse.Namespace) -> int:
         web_cert=str(args.web_cert) if args.web_cert else None,
         web_key=str(args.web_key) if args.web_key else None,
         log_level=args.log_level,
+        ack_next_as_push=args.ack_next_as_push,
     )
     logging.basicConfig(
         level=config.log_level.upper(),

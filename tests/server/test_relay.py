@@ -29,8 +29,9 @@ from hushwire.client import (
 )
 from hushwire.client.handshake import client_handshake
 from hushwire.crypto.keys import KeyAlg, KeyPair
+from hushwire.errors import ConfigError
 from hushwire.limits import SMP_BLOCK_SIZE
-from hushwire.server.config import RelayConfig, RelayLimits
+from hushwire.server.config import RelayConfig, RelayLimits, load_config
 from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.block import encode_block, pad_block, unpad_block
 from hushwire.smp.commands import ERR, GET, PING, PONG, SUB, MsgFlags
@@ -429,3 +430,46 @@ def test_command_flood_is_slowed_for_the_flooder_only(tmp_path: Path) -> None:
             await bystander.close()
 
     run(main)
+
+
+def test_ack_next_as_push(tmp_path: Path) -> None:
+    """With the switch, ACK gets OK and the next message follows as a push (simplex-js)."""
+
+    async def main() -> None:
+        config = RelayConfig(
+            data=tmp_path, ws=("127.0.0.1", 0), host="localhost", ack_next_as_push=True
+        )
+        r = await start_relay(config)
+        try:
+            rcv = await connect(r, ws=True, versions=VersionRange(7, 9))
+            snd = await connect(r, ws=True, versions=VersionRange(7, 9))
+            rk, dh, sk = (KeyPair.generate(KeyAlg.X25519) for _ in range(3))
+            ids = await rcv.create_queue(rk, dh, messaging=True)
+            await snd.secure_sender(ids.snd_id, sk)
+            for body in (b"one", b"two", b"three"):
+                await snd.send(ids.snd_id, body, key=sk)
+            got = []
+            for _ in range(3):
+                msg = (await next_message(rcv)).msg
+                got.append(decrypt_message(msg, dh, ids.srv_dh_key).body)  # type: ignore[union-attr]
+                assert await rcv.ack(ids.rcv_id, rk, msg.msg_id) is None  # OK, never a MSG
+            assert got == [b"one", b"two", b"three"]
+            assert (await rcv.queue_info(ids.rcv_id, rk)).size == 0
+            await rcv.close()
+            await snd.close()
+        finally:
+            await r.stop()
+
+    run(main)
+
+
+def test_ack_next_as_push_setting(tmp_path: Path) -> None:
+    base = {"data": str(tmp_path), "ws": "127.0.0.1:0"}
+    assert not load_config(None, **base).ack_next_as_push
+    assert load_config(None, **base, ack_next_as_push=True).ack_next_as_push
+    toml = tmp_path / "relay.toml"
+    toml.write_text("ack_next_as_push = true\n")
+    assert load_config(toml, **base).ack_next_as_push
+    toml.write_text('ack_next_as_push = "yes"\n')
+    with pytest.raises(ConfigError, match="ack_next_as_push must be true or false"):
+        load_config(toml, **base)

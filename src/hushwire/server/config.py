@@ -12,6 +12,7 @@ Example ``relay.toml``::
     web_cert = "/etc/letsencrypt/live/relay.example.com/fullchain.pem"
     web_key = "/etc/letsencrypt/live/relay.example.com/privkey.pem"
     log_level = "info"
+    ack_next_as_push = false         # true: ACK gets OK, the next message follows as a push
 
     [limits]
     queue_quota = 128                # messages waiting in one queue
@@ -72,6 +73,11 @@ class RelayConfig:
     log_level: str = "info"
     new_queues: bool = True
     create_password: str | None = None
+    ack_next_as_push: bool = False
+    """Answer ACK with ``OK`` and push the next message separately (empty corrId) instead
+    of sending it as ACK's reply (the reference). Native clients accept both
+    (``Client.hs ackSMPMessage``); simplex-js 1.0.0 accepts only ``OK`` and otherwise loses
+    the message and every later one on that queue (tests/interop/README.md Q3)."""
     limits: RelayLimits = field(default_factory=RelayLimits)
 
     @property
@@ -118,7 +124,7 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     for k, v in overrides.items():
         if v is not None:
             raw[k] = v
-    allowed = {"data", "ws", "tls", "host", "web_cert", "web_key", "log_level"}
+    allowed = {"data", "ws", "tls", "host", "web_cert", "web_key", "log_level", "ack_next_as_push"}
     unknown = set(raw) - allowed
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
@@ -132,6 +138,9 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     web_key = Path(raw["web_key"]) if raw.get("web_key") else None
     if (web_cert is None) != (web_key is None):
         raise ConfigError("web_cert and web_key go together: give both or neither")
+    ack_push = raw.get("ack_next_as_push", False)
+    if not isinstance(ack_push, bool):
+        raise ConfigError(f"ack_next_as_push must be true or false, got {ack_push!r}")
     cfg = RelayConfig(
         data=Path(raw["data"]),
         ws=ws,
@@ -140,6 +149,7 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
         web_cert=web_cert,
         web_key=web_key,
         log_level=str(raw.get("log_level", "info")),
+        ack_next_as_push=ack_push,
         limits=limits,
     )
     if auth:

@@ -23,7 +23,9 @@ atomically; here decisions and commits are separated by the group commit, so del
 re-checked after every commit instead).
 
 Replies wait for durability: ``OK`` to SEND is sent only after the message is committed;
-ACK's reply (the next message, or ``OK``) only after the deletion is committed.
+ACK's reply (the next message, or ``OK``) only after the deletion is committed. With
+``ack_next_as_push`` (for simplex-js, which takes only ``OK``) ACK gets ``OK`` and the next
+message follows at once as a push.
 
 A session whose outgoing buffer grows past its cap (a reader that does not read) is closed,
 so it can never delay another client's data; the messages it was given stay in the store
@@ -862,7 +864,11 @@ class Relay:
             return [(req.corr_id, req.entity_id, OK())]
         sub.delivered = head.msg_id
         sub.delivered_ts = int(self.clock())
-        return [(req.corr_id, req.entity_id, self._encrypt_msg(current, head))]
+        msg = self._encrypt_msg(current, head)
+        if self.config.ack_next_as_push:
+            # Same delivery, two transmissions: OK for the ACK, then the message as a push.
+            return [(req.corr_id, req.entity_id, OK()), (NO_CORR_ID, req.entity_id, msg)]
+        return [(req.corr_id, req.entity_id, msg)]
 
     # ------------------------------------------------------------------ QUE, NKEY
 
