@@ -10,10 +10,13 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import pytest
 
 from hushwire.agent.agent import (
     Agent,
+    AgentError,
     AgentEvent,
     ConnectionEstablished,
     ConnectionRequested,
@@ -178,6 +181,50 @@ def test_deleting_a_connection_removes_its_queues(tmp_path: Path) -> None:
             await visitor.delete(v_conn)
             assert visitor.connection(v_conn) is None
             assert r.relay.store.stats().queues == queues - 1
+            await owner.stop()
+            await visitor.stop()
+
+    run(main)
+
+
+def test_joiner_sends_while_waiting_for_the_reply_hello(tmp_path: Path) -> None:
+    """Slow path: the owner has sent HELLO and may talk before the visitor's HELLO is back.
+
+    simplex-js sends the texts typed before the connection was up ahead of its HELLO reply,
+    so the owner answers them in this state (tests/interop/test_simplex_js_visitor.py).
+    """
+
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            owner = agent_for(r, tmp_path / "owner")
+            owner._reply_mode = "C"
+            visitor = agent_for(r, tmp_path / "visitor")
+            enqueue = visitor._enqueue
+
+            def no_hello_reply(st: Any, message: Any, kind: str) -> int:
+                return 0 if kind == "hello_reply" else enqueue(st, message, kind)
+
+            visitor._enqueue = no_hello_reply  # type: ignore[method-assign]
+            await owner.start()
+            await visitor.start()
+            _, link = await owner.create_address(b"owner")
+            v_conn = await visitor.join(link, b"visitor")
+            o_conn = (await wait_for(owner, ConnectionRequested)).conn_id
+            for _ in range(500):
+                o_state = owner.connection(o_conn)
+                if o_state is not None and o_state.status == "hello":
+                    break
+                await asyncio.sleep(0.01)
+            assert o_state is not None and o_state.status == "hello"
+            await owner.send(o_conn, b"before your hello")
+            m = await wait_for(visitor, MessageReceived)
+            assert m.conn_id == v_conn and m.body == b"before your hello"
+            assert m.integrity == "ok"
+            # The initiator cannot: its queue may not be secured yet.
+            v_state = visitor.connection(v_conn)
+            assert v_state is not None and v_state.status == "wait_hello"
+            with pytest.raises(AgentError):
+                await visitor.send(v_conn, b"too early")
             await owner.stop()
             await visitor.stop()
 

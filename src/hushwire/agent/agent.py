@@ -470,7 +470,12 @@ class Agent:
         async with self._lock(conn_id):
             st = self._load(conn_id)
             early = st.status == "confirming" and st.snd is not None and st.snd.mode == "M"
-            if st.status != "connected" and not early:
+            # A joiner on the slow path has queued its HELLO and waits for the reply HELLO:
+            # the peer gets ours first, and may already be talking (simplex-js sends the
+            # texts typed before the connection was up ahead of its HELLO reply). The
+            # reference lets a duplex connection send before CON (Agent.hs sendMessage).
+            waiting_hello = st.status == "hello" and st.role == "joiner"
+            if st.status != "connected" and not early and not waiting_hello:
                 raise AgentError("the connection is not established yet")
             snd_id = self._enqueue(st, A_MSG(body), "msg")
         self._kick(conn_id)
