@@ -16,11 +16,13 @@ from typing import TextIO
 
 from hushwire.agent.agent import (
     Agent,
+    AgentError,
     AgentProblem,
     ConnectionDeleted,
     ConnectionEstablished,
     ConnectionRequested,
     MessageReceived,
+    ReceiptReceived,
 )
 from hushwire.agent.qr import qr_terminal
 from hushwire.bot.common import chat_events, profile_info, text_message
@@ -56,7 +58,10 @@ async def run_echo_bot(
             if getter not in done:
                 getter.cancel()
                 break
-            await _handle(agent, getter.result())
+            try:
+                await _handle(agent, getter.result())
+            except AgentError as e:  # one conversation's trouble must not stop the bot
+                log.warning("%s", e)
         waiter.cancel()
     finally:
         await agent.stop()
@@ -68,6 +73,8 @@ async def _handle(agent: Agent, ev: object) -> None:
     elif isinstance(ev, ConnectionEstablished):
         log.info("%s: connected", ev.conn_id[:8])
     elif isinstance(ev, MessageReceived):
+        if ev.integrity != "ok":
+            log.warning("%s: message %d: %s", ev.conn_id[:8], ev.msg_id, ev.integrity)
         delete = False
         for chat in chat_events(ev):
             if isinstance(chat, XMsgNew) and chat.text:
@@ -77,6 +84,9 @@ async def _handle(agent: Agent, ev: object) -> None:
         await agent.ack_message(ev.msg_id, receipt=True)
         if delete:
             await agent.delete(ev.conn_id)
+    elif isinstance(ev, ReceiptReceived):
+        verdict = "" if ev.ok else " (hash mismatch)"
+        log.info("%s: receipt for message %d%s", ev.conn_id[:8], ev.snd_id, verdict)
     elif isinstance(ev, ConnectionDeleted):
         log.info("%s: deleted", ev.conn_id[:8])
     elif isinstance(ev, AgentProblem):
