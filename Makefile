@@ -65,7 +65,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP) $(NODE_STAMP)
+pytest: $(STAMP) $(NODE_STAMP) chromium
 	$(PY) -m pytest --cov=hushwire --cov-report=term --cov-report=json:.coverage.json
 	$(PY) tests/check_coverage.py .coverage.json
 

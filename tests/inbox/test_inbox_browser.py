@@ -1,0 +1,120 @@
+"""The inbox web UI in Chromium (Debian's package, driven by Playwright): log in, see the
+conversation, read a visitor's message (HTML shown as text), reply with the keyboard-named
+controls, see the delivered tick."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from test_inbox_service import (
+    XSS,
+    chat_text,
+    relay_and_inbox,
+    run,
+    say,
+    visitor_joins,
+    wait_for,
+)
+
+from hushwire.agent.agent import MessageReceived
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = Path("/tmp/hushwire-inbox.png")
+
+# On CI (`make test`) both are installed, so a missing one fails instead of skipping.
+if not os.environ.get("CI"):
+    pytest.importorskip("playwright.async_api")
+if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
+    pytest.skip("needs Debian's chromium: run `make chromium`", allow_module_level=True)
+
+
+def test_owner_reads_and_replies_in_chromium(tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async def main() -> None:
+        async with relay_and_inbox(tmp_path) as (r, inbox):
+            visitor, v_conn = await visitor_joins(r, tmp_path, inbox, name="Ada")
+            async with async_playwright() as p:
+                ctx = await p.chromium.launch_persistent_context(
+                    str(tmp_path / "chromium-profile"),
+                    executable_path=CHROMIUM,
+                    args=ARGS,
+                    headless=True,
+                    viewport={"width": 1100, "height": 700},
+                )
+                try:
+                    page = ctx.pages[0] if ctx.pages else await ctx.new_page()
+                    errors: list[str] = []
+                    page.on("pageerror", lambda e: errors.append(str(e)))
+                    page.on("dialog", lambda d: errors.append(f"dialog: {d.message}"))
+                    await page.goto(inbox.login_link)
+                    assert page.url == f"http://127.0.0.1:{inbox.web.port}/"
+                    convs = page.get_by_role("list", name="Conversations")
+                    await expect(convs).to_be_visible()
+                    item = convs.get_by_role("link", name="Ada")
+                    await expect(item).to_be_visible()
+                    await expect(page.get_by_role("status")).to_have_text("Live")
+
+                    # The visitor writes, HTML included: it arrives live, unread, as text.
+                    await visitor.send(v_conn, say("Hello! Do you ship to Norway?"))
+                    await visitor.send(v_conn, say(XSS))
+                    await expect(item).to_contain_text(XSS)
+                    await expect(item.locator(".badge")).to_have_text("2")
+                    await item.click()
+                    log = page.get_by_role("log", name="Messages")
+                    await expect(log.locator(".msg.in")).to_have_count(2)
+                    await expect(log.locator(".msg-text").last).to_have_text(XSS)
+                    assert await page.locator("img").count() == 1  # only the settings QR code
+                    await expect(item.locator(".badge")).to_have_count(0)
+
+                    # The owner replies with the named controls.
+                    reply_box = page.get_by_role("textbox", name="Reply")
+                    await reply_box.fill("Yes, we ship to Norway <3")
+                    await page.get_by_role("button", name="Send").click()
+                    await expect(reply_box).to_have_value("")
+                    got = await wait_for(visitor, MessageReceived)
+                    assert chat_text(got) == "Yes, we ship to Norway <3"
+                    await visitor.ack_message(got.msg_id, receipt=True)
+                    out = log.locator(".msg.out")
+                    await expect(out.locator(".msg-text")).to_have_text("Yes, we ship to Norway <3")
+                    await expect(out.locator(".tick")).to_have_attribute("data-state", "delivered")
+                    await expect(out.locator(".tick")).to_have_text("✓✓")
+
+                    # Enter sends too (keyboard only).
+                    await reply_box.fill("Anything else?")
+                    await reply_box.press("Enter")
+                    got = await wait_for(visitor, MessageReceived)
+                    assert chat_text(got) == "Anything else?"
+                    await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+                    # Search and settings.
+                    await page.get_by_role("searchbox", name="Search messages").fill("norway")
+                    await page.keyboard.press("Enter")
+                    await expect(page.locator("#results li")).to_have_count(2)
+                    await page.get_by_role("link", name="Settings").click()
+                    await expect(page.locator("#address")).to_have_value(inbox.service.address)
+                    qr_ok = await page.locator("#qr").evaluate("i => i.complete && i.naturalWidth")
+                    assert qr_ok
+                    await expect(page.locator("#snippet-note")).to_contain_text("widget")
+                    await page.screenshot(path=str(SCREENSHOT.with_name("hushwire-settings.png")))
+                    assert errors == []
+                finally:
+                    await ctx.close()
+            await visitor.stop()
+
+    run(main, 180)
+
+
+def test_chromium_is_installed_where_the_makefile_puts_it() -> None:
+    assert shutil.which("chromium") or Path(CHROMIUM).exists()
