@@ -473,3 +473,46 @@ def test_ack_next_as_push_setting(tmp_path: Path) -> None:
     toml.write_text('ack_next_as_push = "yes"\n')
     with pytest.raises(ConfigError, match="ack_next_as_push must be true or false"):
         load_config(toml, **base)
+
+
+def test_no_message_is_delivered_twice_while_sends_and_acks_race(tmp_path: Path) -> None:
+    """A SEND that commits while an ACK's deletion is still being committed must not push
+    the message being acknowledged again (one message in flight per queue)."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path, commands_per_second=100000) as r:
+            rcv, snd = await connect(r), await connect(r, ws=True)
+            rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+            ids = await rcv.create_queue(rk, dh)
+            total = 150
+
+            async def sender() -> None:
+                for chunk in range(0, total, 10):
+                    await asyncio.gather(
+                        *(snd.send(ids.snd_id, b"m%03d" % i) for i in range(chunk, chunk + 10))
+                    )
+
+            sending = asyncio.create_task(sender())
+            seen_ids: list[bytes] = []
+            bodies: list[bytes] = []
+            msg = (await next_message(rcv)).msg
+            while True:
+                seen_ids.append(msg.msg_id)
+                plain = decrypt_message(msg, dh, ids.srv_dh_key)
+                assert isinstance(plain, RcvMsgBody)
+                bodies.append(plain.body)
+                if len(bodies) == total:
+                    break
+                nxt = await rcv.ack(ids.rcv_id, rk, msg.msg_id)
+                msg = nxt if nxt is not None else (await next_message(rcv)).msg
+            await rcv.ack(ids.rcv_id, rk, msg.msg_id)
+            await sending
+            assert len(set(seen_ids)) == len(seen_ids), "a message was delivered twice"
+            assert sorted(bodies) == [b"m%03d" % i for i in range(total)]
+            # Within one sender connection, order is kept.
+            assert bodies == sorted(bodies)
+            assert rcv.events.empty()
+            await rcv.close()
+            await snd.close()
+
+    run(main)

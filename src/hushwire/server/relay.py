@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import logging
@@ -154,6 +155,8 @@ refuses them without a TLS client certificate; private routing (PRXY/PFWD/RFWD) 
 ``ERR CMD PROHIBITED``."""
 
 ID_SIZE: Final = 24
+PIPELINED_BLOCKS: Final = 8
+"""Blocks of one connection whose commands may be in progress at once."""
 ENCRYPTED_BODY_PAD: Final = 16106
 
 # Dummy keys for constant-time verification of unknown queues (Server.hs dummyKey*).
@@ -207,6 +210,11 @@ class Session:
         self._tokens_at = time.monotonic()
         self._new_tokens = float(relay.config.limits.new_queues_per_minute)
         self._new_at = time.monotonic()
+        self._pipeline = asyncio.Semaphore(PIPELINED_BLOCKS)
+        self._tail: asyncio.Task[None] | None = None
+        self._chains: dict[
+            bytes, tuple[asyncio.Future[list[Reply]] | None, list[asyncio.Future[list[Reply]]]]
+        ] = {}
 
     # ------------------------------------------------------------------ output
 
@@ -257,9 +265,8 @@ class Session:
                         block = self.send_chain.encrypt(part.payload)
                     else:
                         block = pad_block(part.payload)
-                    await asyncio.wait_for(
-                        self.conn.send_block(block), self.relay.config.limits.send_timeout
-                    )
+                    async with asyncio.timeout(self.relay.config.limits.send_timeout):
+                        await self.conn.send_block(block)
         except TimeoutError:
             self.relay.metrics.disconnects["slow_reader"] += 1
             log.info("%s: closed: client does not read its messages", self.cid)
@@ -304,15 +311,72 @@ class Session:
             else:
                 reqs = decode_client_batch(payload, self.version, self.session_id)
             await self._throttle(len(reqs))
-            for req in reqs:
-                if isinstance(req, RequestError):
-                    self.relay.count_error(req.error)
-                    self.push(req.corr_id, req.entity_id, ERR(req.error))
-                    continue
-                for corr, ent, msg in await self.relay.process(self, req):
-                    self.push(corr, ent, msg)
+            await self._pipeline.acquire()
+            tasks = [self._start(req) for req in reqs]
+            self._tail = asyncio.create_task(self._respond(self._tail, tasks))
             if not self._drained.is_set():
                 await self._drained.wait()
+
+    # Pipelining: the commands of a block start at once, in order, so that their store
+    # writes share group commits instead of waiting for one commit each. Responses still
+    # go out in request order (each block's responder waits for the previous one), and
+    # commands on one entity id keep their order: a command waits for the previous command
+    # on that id, except that consecutive SENDs run together (the store keeps their order).
+
+    def _start(self, req: ClientRequest | RequestError) -> asyncio.Future[list[Reply]]:
+        if isinstance(req, RequestError):
+            self.relay.count_error(req.error)
+            done: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
+            done.set_result([(req.corr_id, req.entity_id, ERR(req.error))])
+            return done
+        key = bytes(req.entity_id)
+        barrier, sends = self._chains.get(key, (None, []))
+        is_send = isinstance(req.command, SEND)
+        waits = [barrier] if is_send else [barrier, *sends]
+        task = asyncio.create_task(self._run(req, [w for w in waits if w is not None]))
+        if is_send:
+            self._chains[key] = (barrier, [*sends, task])
+        else:
+            self._chains[key] = (task, [])
+        task.add_done_callback(functools.partial(self._forget, key))
+        return task
+
+    def _forget(self, key: bytes, task: asyncio.Future[list[Reply]]) -> None:
+        chain = self._chains.get(key)
+        if chain is not None and chain[0] in (None, task) and all(t.done() for t in chain[1]):
+            if chain[0] is None or chain[0].done():
+                del self._chains[key]
+
+    async def _run(
+        self, req: ClientRequest, waits: list[asyncio.Future[list[Reply]]]
+    ) -> list[Reply]:
+        if waits:
+            await asyncio.wait(waits)
+        try:
+            return await self.relay.process(self, req)
+        except Exception:  # pragma: no cover - a bug must not take the session down
+            log.exception("%s: command failed", self.cid)
+            return [(req.corr_id, req.entity_id, ERR(ErrorType.INTERNAL))]
+
+    async def _respond(
+        self, previous: asyncio.Task[None] | None, tasks: list[asyncio.Future[list[Reply]]]
+    ) -> None:
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])
+            for t in tasks:
+                await asyncio.wait([t])
+                if t.cancelled() or t.exception() is not None:
+                    continue
+                for corr, ent, msg in t.result():
+                    self.push(corr, ent, msg)
+        finally:
+            self._pipeline.release()
+
+    async def settle(self) -> None:
+        """Let commands already started finish (their writes are committed either way)."""
+        if self._tail is not None:
+            await asyncio.wait([self._tail], timeout=10)
 
     def end_subscription(self, rid: bytes, deleted: bool) -> None:
         """Another session took the queue (END) or deleted it (DELD)."""
@@ -369,6 +433,7 @@ class Relay:
             try:
                 await session.reader()
             finally:
+                await session.settle()
                 session.close_now()
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -851,16 +916,20 @@ class Relay:
         ):
             self.count_error(ErrorType.NO_MSG)
             return [(req.corr_id, req.entity_id, ERR(ErrorType.NO_MSG))]
-        sub.delivered = None
+        # ``delivered`` stays set until the deletion has committed: until then the store
+        # still shows the message as the head, and a SEND committing meanwhile must not
+        # push it again (try_deliver skips a subscription with a message in flight).
         if await self.store.delete_head(rid, delivered):
             self.metrics.messages_acked += 1
+        if sub.delivered == delivered:
+            sub.delivered = None
         if sub.prohibit:
             return [(req.corr_id, req.entity_id, OK())]
         head = self.store.peek(rid)
         current = self.store.get_by_recipient(rid)
         if head is None or current is None or session.subs.get(rid) is not sub:
             return [(req.corr_id, req.entity_id, OK())]
-        if sub.delivered is not None:  # delivered meanwhile by a committed SEND
+        if sub.delivered is not None:  # pragma: no cover - commands of a queue are serialised
             return [(req.corr_id, req.entity_id, OK())]
         sub.delivered = head.msg_id
         sub.delivered_ts = int(self.clock())
