@@ -285,6 +285,8 @@ def test_login_secret_and_cookie_rules(tmp_path: Path) -> None:
             data = tmp_path / "inbox"
             secret_file = data / "secret"
             assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+            assert stat.S_IMODE((data / "inbox.sqlite3").stat().st_mode) == 0o600
+            assert stat.S_IMODE(data.stat().st_mode) == 0o700
             secret = inbox.service.secret
             assert secret_file.read_text().strip() == secret and len(secret) >= 40
             assert service_port(data) == inbox.web.port
@@ -418,3 +420,41 @@ def test_terminal_commands_say_when_the_service_is_not_running(tmp_path: Path) -
         assert "the inbox service is not running: start it with `hushwire inbox --data" in (
             proc.stderr
         )
+
+
+def test_the_secret_is_not_sent_to_another_program_on_a_stale_port(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    seen: list[str] = []
+
+    class Impostor(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(f"{self.path} {self.headers}")
+            body = json.dumps({"proof": "0" * 64, "conversations": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Impostor)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        (tmp_path / "secret").write_text("s3cret-s3cret-s3cret-s3cret\n")
+        port = server.server_address[1]
+        (tmp_path / "service.json").write_text(json.dumps({"port": port, "pid": 1}))
+        proc = subprocess.run(
+            [sys.executable, "-m", "hushwire", "inbox", "list", "--data", str(tmp_path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert proc.returncode == 2 and "not running" in proc.stderr
+    assert seen and all("s3cret" not in s for s in seen)

@@ -8,7 +8,9 @@
   survives a restart of the service, and dies with the secret or after
   :data:`SESSION_DAYS` days.
 * ``DIR/service.json``: the running service's port and process id, for the terminal
-  commands; removed when the service stops.
+  commands; removed when the service stops. Before sending the secret, a command asks the
+  port to prove it knows the secret (:func:`service_proof`), so a stale file whose port
+  another program has taken does not leak it.
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ def valid_session(cookie: str, secret: str, now: float | None = None) -> bool:
         return False
     age = (time.time() if now is None else now) - int(parts[0])
     return -300 <= age <= SESSION_DAYS * 86400
+
+
+def service_proof(secret: str, nonce: str) -> str:
+    """What the running service answers to ``nonce``: proves it knows the secret, so the
+    terminal commands never hand the secret to some other program that took the port."""
+    key = hashlib.sha256(b"hushwire inbox proof\x00" + secret.encode("utf-8")).digest()
+    return hmac.new(key, nonce.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def write_service_file(data: Path, port: int) -> None:

@@ -7,7 +7,9 @@ bearer token. Text from visitors is printed with control characters made visible
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 import time
 import urllib.error
 import urllib.parse
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hushwire.errors import ConfigError
-from hushwire.inbox.auth import login_link, read_secret, service_port
+from hushwire.inbox.auth import login_link, read_secret, service_port, service_proof
 
 TIMEOUT = 30.0
 
@@ -32,16 +34,7 @@ def _not_running(data: Path) -> ConfigError:
     )
 
 
-def _call(data: Path, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    port, secret = service_port(data), read_secret(data)
-    if port is None or secret is None:
-        raise _not_running(data)
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
-    )
+def _request(req: urllib.request.Request, data: Path) -> Any:
     try:
         with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310
             return json.loads(resp.read())
@@ -53,8 +46,36 @@ def _call(data: Path, method: str, path: str, body: dict[str, Any] | None = None
         finally:
             e.close()
         raise ConfigError(message) from None
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+    except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError) as e:
         raise _not_running(data) from e
+
+
+def _verify(data: Path, port: int, secret: str) -> None:
+    """The program on ``port`` must prove it knows the secret before it is sent there."""
+    nonce = secrets.token_hex(16)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/proof?nonce={nonce}")
+    try:
+        proof = _request(req, data).get("proof")
+    except ConfigError:
+        raise _not_running(data) from None
+    if not isinstance(proof, str) or not hmac.compare_digest(
+        proof.encode(), service_proof(secret, nonce).encode()
+    ):
+        raise _not_running(data)
+
+
+def _call(data: Path, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    port, secret = service_port(data), read_secret(data)
+    if port is None or secret is None:
+        raise _not_running(data)
+    _verify(data, port, secret)
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+    )
+    return _request(req, data)
 
 
 def _when(at: float) -> str:

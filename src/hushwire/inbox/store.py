@@ -17,6 +17,7 @@ Delivery states of an owner's message: ``pending`` (stored, not yet on the relay
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,6 +97,10 @@ class InboxStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        for suffix in ("", "-wal", "-shm"):  # the history is private: owner only
+            part = path.with_name(path.name + suffix)
+            os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.chmod(part, 0o600)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")

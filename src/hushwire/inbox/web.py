@@ -29,7 +29,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from hushwire.agent.qr import qr_svg
-from hushwire.inbox.auth import COOKIE_NAME, SESSION_DAYS, new_session, same_secret, valid_session
+from hushwire.inbox.auth import (
+    COOKIE_NAME,
+    SESSION_DAYS,
+    new_session,
+    same_secret,
+    service_proof,
+    valid_session,
+)
 from hushwire.inbox.service import InboxError, InboxService
 
 log = logging.getLogger("hushwire.inbox.web")
@@ -208,6 +215,14 @@ async def logout(request: web.Request) -> web.StreamResponse:
 # ---------------------------------------------------------------------- API
 
 
+async def api_proof(request: web.Request) -> web.StreamResponse:
+    """Unauthenticated: proves to a terminal command that this is the inbox (see auth)."""
+    nonce = request.query.get("nonce", "")
+    if not 16 <= len(nonce) <= 128:
+        return _error(400, "give a nonce of 16 to 128 characters")
+    return web.json_response({"proof": service_proof(_service(request).secret, nonce)})
+
+
 @_api
 async def api_conversations(request: web.Request) -> web.StreamResponse:
     convs = _service(request).conversations()
@@ -300,6 +315,7 @@ def make_app(service: InboxService) -> web.Application:
     app.router.add_post("/logout", logout)
     app.router.add_get("/qr.svg", qr)
     app.router.add_get("/ws", websocket)
+    app.router.add_get("/api/proof", api_proof)
     app.router.add_get("/api/conversations", api_conversations)
     app.router.add_get("/api/conversations/{id}", api_conversation)
     app.router.add_post("/api/conversations/{id}/read", api_read)
