@@ -458,3 +458,63 @@ def test_the_secret_is_not_sent_to_another_program_on_a_stale_port(tmp_path: Pat
         thread.join()
     assert proc.returncode == 2 and "not running" in proc.stderr
     assert seen and all("s3cret" not in s for s in seen)
+
+
+def test_the_service_as_a_process_and_the_terminal_commands_in_process(tmp_path: Path) -> None:
+    import io
+    import signal
+
+    from hushwire.errors import ConfigError
+    from hushwire.inbox.remote import run_remote
+
+    async def main() -> None:
+        r = await start_relay(
+            RelayConfig(data=tmp_path / "relay", ws=("127.0.0.1", 0), host="127.0.0.1")
+        )
+        data = tmp_path / "inbox"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hushwire", "inbox", "--data", str(data),
+            "--relay", r.address.encode(), "--ws", ws_url(r), "--name", "Desk",
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            lines: list[str] = []
+            while not lines or not lines[-1].startswith("Log in:"):
+                line = await asyncio.wait_for(proc.stdout.readline(), 30)
+                assert line, lines
+                lines.append(line.decode().rstrip("\n"))
+            assert lines[0] == "Contact address (Desk):"
+            assert lines[1].startswith("simplex:/contact#/?v=2-7&smp=")
+            assert WIDGET_NOTE in lines
+            # Not a terminal: the secret is not printed, the way to get the link is.
+            assert (
+                lines[-1] == f"Log in: run `hushwire inbox link --data {data}` for the login link"
+            )
+
+            async def remote(*args: str) -> str:
+                out = io.StringIO()
+                code = await asyncio.to_thread(run_remote, data, args[0], list(args[1:]), out)
+                assert code == 0
+                return out.getvalue()
+
+            assert await remote("list") == "No conversations yet.\n"
+            link = await remote("link")
+            assert link.startswith("http://127.0.0.1:") and "/login?token=" in link
+            for bad in (("read",), ("reply", "x"), ("end", "a", "b")):
+                try:
+                    await remote(*bad)
+                except ConfigError as e:
+                    assert "usage: hushwire inbox" in str(e)
+                else:
+                    raise AssertionError(bad)
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+            assert not (data / "service.json").exists()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            await r.stop()
+
+    run(main)
