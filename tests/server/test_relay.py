@@ -480,7 +480,7 @@ def test_no_message_is_delivered_twice_while_sends_and_acks_race(tmp_path: Path)
     the message being acknowledged again (one message in flight per queue)."""
 
     async def main() -> None:
-        async with relay_at(tmp_path, commands_per_second=100000) as r:
+        async with relay_at(tmp_path, commands_per_second=100000, queue_quota=1000) as r:
             rcv, snd = await connect(r), await connect(r, ws=True)
             rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
             ids = await rcv.create_queue(rk, dh)

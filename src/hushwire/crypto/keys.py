@@ -13,6 +13,8 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import nacl.bindings
+import nacl.exceptions
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed448, ed25519, x448, x25519
@@ -119,6 +121,14 @@ class PublicKey:
         """True iff ``signature`` is a valid signature of ``data`` under this key."""
         if not self.alg.is_signature or len(signature) != self.alg.signature_size:
             return False
+        if self.alg is KeyAlg.ED25519:
+            # libsodium verifies Ed25519 about twice as fast as OpenSSL 3.0 here (the relay
+            # verifies every SEND and ACK); both follow RFC 8032 for honest signatures.
+            try:
+                nacl.bindings.crypto_sign_open(signature + data, self.raw)
+            except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError):
+                return False
+            return True
         key = self._obj()
         assert isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
         try:
