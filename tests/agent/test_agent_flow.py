@@ -229,3 +229,40 @@ def test_joiner_sends_while_waiting_for_the_reply_hello(tmp_path: Path) -> None:
             await visitor.stop()
 
     run(main)
+
+
+def test_a_repeated_invitation_does_not_make_a_second_connection(tmp_path: Path) -> None:
+    async def main() -> None:
+        from hushwire.agent.links import parse_link
+        from hushwire.client import SMPClient
+
+        async with relay_at(tmp_path / "relay") as r:
+            owner = agent_for(r, tmp_path / "owner")
+            visitor = agent_for(r, tmp_path / "visitor")
+            await owner.start()
+            await visitor.start()
+            _, link = await owner.create_address(b"owner")
+            await visitor.join(link, b"visitor")
+            (invitation,) = visitor.store.pending_snd_messages()  # before it goes out
+            await wait_for(owner, ConnectionEstablished)
+            # The same invitation arrives again (as after a lost ACK) ...
+            contact = parse_link(link).queues[0]
+            raw = await SMPClient.connect(r.address, ws_url=f"ws://127.0.0.1:{r.ws_port}/")
+            await raw.send(contact.sender_id, invitation.body)
+            await raw.close()
+            # ... then another visitor joins: the owner sees exactly one new request.
+            second = agent_for(r, tmp_path / "second")
+            await second.start()
+            await second.join(link, b"second visitor")
+            requests = []
+            while True:
+                ev = await asyncio.wait_for(owner.events.get(), 15)
+                if isinstance(ev, ConnectionRequested):
+                    requests.append(ev.info)
+                if isinstance(ev, ConnectionEstablished):
+                    break
+            assert requests == [b"second visitor"]
+            for a in (owner, visitor, second):
+                await a.stop()
+
+    run(main)

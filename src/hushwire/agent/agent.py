@@ -299,6 +299,7 @@ class Agent:
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+        self._consumers = [t for t in self._consumers if not t.done()]
         self._consumers.append(task)
 
     # ------------------------------------------------------------------ relays
@@ -780,6 +781,11 @@ class Agent:
     ) -> list[AgentEvent]:
         if env.e2e_key is None:
             raise DecodeError("an invitation carries the sender's key")
+        # The same invitation delivered again (its ACK was lost) must not become a second
+        # connection: it is recognised by the hash of its encrypted body.
+        seen = sha256(env.enc_body)
+        if seen in contact.seen:
+            return []
         shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
         cm = ClientMessage.decode(decrypt_client_message(shared, env.nonce, env.enc_body))
         inv = parse_agent_envelope(cm.body)
@@ -805,7 +811,10 @@ class Agent:
             created_at=self._now(),
         )
         st.snd = self._snd_queue(target)
-        self.store.save(st, self._now())
+        contact.seen = [*contact.seen[-(SEEN_HASHES - 1) :], seen]
+        with self.store.transaction():
+            self.store.save(st, self._now())
+            self.store.save(contact, self._now())
         return [ConnectionRequested(conn_id, inv.conn_info)]
 
     async def _continue_accept(self, conn_id: str) -> None:
