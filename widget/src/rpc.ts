@@ -2,14 +2,58 @@
  * The message protocol between the page (main.ts) and the crypto worker (worker.ts).
  *
  * Only plain, structured-cloneable data crosses: commands in, results and events out. Keys,
- * key material and ciphertext never do; the page sees connection status and (later) chat
+ * key material and protocol ciphertext never do; the page sees connection status and chat
  * text only. Every message is validated on arrival ({@link parseRequest}, {@link parseReply}).
+ *
+ * The visitor's chat (page side: ui/panel.ts; worker side: agent/ and chat.ts):
+ *
+ * - `join(address, relayUrl, name, seal)`: join the owner's contact address through the relay's
+ *   WebSocket URL, introducing ourselves as `name` ("" = anonymous). Resolves once the request
+ *   is on its way; the event `connected` follows when the owner accepted (from then on a
+ *   message is deliverable). `seal` is null, or (resume on) a non-extractable AES-GCM CryptoKey
+ *   that the page keeps in IndexedDB: the worker then posts `sealed` with its session state
+ *   encrypted under that key after every change, and the page stores it as it is.
+ * - `send(text)` resolves with the agent's message id once the relay took the message (one
+ *   tick); the event `receipt` with that id means the owner's device got it (two ticks).
+ *   It rejects while the relay is unreachable: the page keeps the text and sends it again
+ *   after `status` `reconnected`.
+ * - `end()` sends `x.direct.del` and deletes the visitor's queues; then `ended` (by "self").
+ * - `restore(relayUrl, key, sealed)` opens a sealed state after a reload, reconnects and
+ *   resubscribes, and returns the owner's name and the transcript kept in the state.
+ * - events: `message` (the owner's text; the worker acknowledges it with a receipt itself),
+ *   `receipt`, `ended` (by "peer" after the owner's `x.direct.del`), `sealed`, plus `status`
+ *   and `lag` (keepalive round trip, shown as connection quality).
  */
+
+/** Longest text the page may send (characters); the x.msg.new JSON must fit one SMP message. */
+export const MAX_SEND_TEXT = 4096;
+/** Longest text accepted from the worker in a `message` event or a transcript item. */
+export const MAX_RECV_TEXT = 16384;
+/** Largest sealed state the page stores. */
+export const MAX_SEALED = 1 << 20;
+/** Longest contact address the page hands over (characters). */
+export const MAX_ADDRESS = 8192;
+/** Most transcript items a restored state carries. */
+export const MAX_TRANSCRIPT = 500;
+
+/** One message of a restored conversation. */
+export interface TranscriptItem {
+  dir: "in" | "out";
+  text: string;
+  /** The agent's message id: for "out", the id a later `receipt` names. */
+  msgId: number;
+  /** "out" only: "sent" (the relay took it) or "delivered" (receipt came). */
+  delivered: boolean;
+}
 
 export interface Results {
   connect: { version: number };
   ping: { lag: number };
   close: null;
+  join: null;
+  send: { msgId: number };
+  end: null;
+  restore: { peer: string; transcript: TranscriptItem[] };
 }
 
 export type Op = keyof Results;
@@ -17,11 +61,25 @@ export type Op = keyof Results;
 export type WorkerRequest =
   | { id: number; op: "connect"; server: string; wsUrl: string }
   | { id: number; op: "ping" }
-  | { id: number; op: "close" };
+  | { id: number; op: "close" }
+  | { id: number; op: "join"; address: string; relayUrl: string; name: string; seal: CryptoKey | null }
+  | { id: number; op: "send"; text: string }
+  | { id: number; op: "end" }
+  | { id: number; op: "restore"; relayUrl: string; key: CryptoKey; sealed: ArrayBuffer };
 
 export type WorkerEvent =
   | { event: "status"; status: "ready" | "connected" | "disconnected" | "reconnected" | "closed"; detail: string }
-  | { event: "lag"; ms: number };
+  | { event: "lag"; ms: number }
+  /** The owner accepted: the chat is established and a message sent now is deliverable. */
+  | { event: "connected"; peer: string }
+  /** A text from the owner (already acknowledged with a receipt by the worker). */
+  | { event: "message"; msgId: number; text: string }
+  /** The owner's device received our message `msgId`. */
+  | { event: "receipt"; msgId: number }
+  /** The conversation is over: ended by us (`end`) or by the owner (`x.direct.del`). */
+  | { event: "ended"; by: "self" | "peer" }
+  /** The session state, encrypted under the `seal` key (resume on only): store it as it is. */
+  | { event: "sealed"; data: ArrayBuffer };
 
 export type WorkerReply =
   | { id: number; ok: true; result: Results[Op] }
@@ -38,6 +96,26 @@ function shortText(x: unknown): x is string {
   return typeof x === "string" && x.length > 0 && x.length <= MAX_TEXT;
 }
 
+function msgId(x: unknown): x is number {
+  return typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+}
+
+/** A non-extractable AES-GCM key (the only kind the page hands over for sealing). */
+function sealKey(x: unknown): x is CryptoKey {
+  return typeof CryptoKey !== "undefined" && x instanceof CryptoKey && x.algorithm.name === "AES-GCM" && !x.extractable;
+}
+
+function sealedData(x: unknown): x is ArrayBuffer {
+  return x instanceof ArrayBuffer && x.byteLength > 0 && x.byteLength <= MAX_SEALED;
+}
+
+/** A transcript item from a restored state, or null. */
+export function parseTranscriptItem(x: unknown): TranscriptItem | null {
+  if (!isRecord(x) || (x.dir !== "in" && x.dir !== "out") || !msgId(x.msgId)) return null;
+  if (typeof x.text !== "string" || x.text.length > MAX_RECV_TEXT || typeof x.delivered !== "boolean") return null;
+  return { dir: x.dir, text: x.text, msgId: x.msgId, delivered: x.delivered };
+}
+
 /** A request from the page, or null if it is not one. */
 export function parseRequest(x: unknown): WorkerRequest | null {
   if (!isRecord(x) || typeof x.id !== "number" || !Number.isSafeInteger(x.id)) return null;
@@ -49,6 +127,17 @@ export function parseRequest(x: unknown): WorkerRequest | null {
       return { id, op: "ping" };
     case "close":
       return { id, op: "close" };
+    case "join":
+      if (typeof x.address !== "string" || x.address.length === 0 || x.address.length > MAX_ADDRESS || !shortText(x.relayUrl) || typeof x.name !== "string" || x.name.length > 100) return null;
+      if (x.seal !== null && !sealKey(x.seal)) return null;
+      return { id, op: "join", address: x.address, relayUrl: x.relayUrl, name: x.name, seal: x.seal };
+    case "send":
+      return typeof x.text === "string" && x.text.length > 0 && x.text.length <= MAX_SEND_TEXT ? { id, op: "send", text: x.text } : null;
+    case "end":
+      return { id, op: "end" };
+    case "restore":
+      if (!shortText(x.relayUrl) || !sealKey(x.key) || !sealedData(x.sealed)) return null;
+      return { id, op: "restore", relayUrl: x.relayUrl, key: x.key, sealed: x.sealed };
     default:
       return null;
   }
@@ -69,6 +158,22 @@ export function parseReply(x: unknown): WorkerReply | null {
     }
     return null;
   }
-  if (x.event === "lag" && typeof x.ms === "number") return { event: "lag", ms: x.ms };
-  return null;
+  switch (x.event) {
+    case "lag":
+      return typeof x.ms === "number" && Number.isFinite(x.ms) && x.ms >= 0 ? { event: "lag", ms: x.ms } : null;
+    case "connected":
+      return typeof x.peer === "string" && x.peer.length <= MAX_TEXT ? { event: "connected", peer: x.peer } : null;
+    case "message":
+      return msgId(x.msgId) && typeof x.text === "string" && x.text.length <= MAX_RECV_TEXT
+        ? { event: "message", msgId: x.msgId, text: x.text }
+        : null;
+    case "receipt":
+      return msgId(x.msgId) ? { event: "receipt", msgId: x.msgId } : null;
+    case "ended":
+      return x.by === "self" || x.by === "peer" ? { event: "ended", by: x.by } : null;
+    case "sealed":
+      return sealedData(x.data) ? { event: "sealed", data: x.data } : null;
+    default:
+      return null;
+  }
 }

@@ -73,6 +73,9 @@ export class WorkerService {
         this.#event({ event: "status", status: "closed", detail: "closed by the page" });
         return null;
       }
+      default:
+        // TODO(worker): join, send, end and restore (the visitor's agent; see rpc.ts).
+        throw new Error(`${req.op}: not implemented by this worker yet`);
     }
   }
 }
