@@ -1,5 +1,5 @@
 # Hushwire: two commands do all set-up on a fresh clone.
-#   make demo   create .venv, install, run the demo
+#   make demo   create .venv, install, run the demo (relay, inbox, website on 127.0.0.1)
 #   make test   create .venv, install everything the suite needs, lint, type-check, test
 PYTHON ?= python3
 VENV   := .venv
@@ -55,8 +55,7 @@ chromium:
 	fi
 
 demo: $(STAMP)
-	$(VENV)/bin/hushwire --version
-	$(VENV)/bin/hushwire --help
+	$(VENV)/bin/hushwire demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

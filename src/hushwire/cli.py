@@ -96,7 +96,28 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
     chat.add_argument("--name", default="Visitor", help="the name the other side sees")
     add_inbox_parser(sub)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run a relay, an inbox and a demo website on 127.0.0.1",
+        description=(
+            "Start a relay, an owner inbox and a small website that embeds the chat widget, "
+            "all on 127.0.0.1, and print their URLs. Open the website and the inbox in two "
+            "tabs to hold an end-to-end encrypted conversation. Ctrl-C stops everything."
+        ),
+    )
+    demo.add_argument(
+        "--data", type=Path, default=Path(".hushwire-demo"), help="default: ./.hushwire-demo"
+    )
+    demo.add_argument("--no-open", action="store_true", help="do not open a browser")
     return parser
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from hushwire.demo.run import main as demo_main
+
+    demo_main(args.data, not args.no_open)
+    return 0
 
 
 def _run_bot(args: argparse.Namespace) -> int:
@@ -165,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_bot(args)
         if args.command == "chat":
             return _run_chat(args)
+        if args.command == "demo":
+            return _run_demo(args)
         if args.command == "inbox":
             return run_inbox_command(args)
     except (ConfigError, DecodeError) as e:

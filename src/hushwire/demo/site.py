@@ -1,0 +1,99 @@
+"""The demo website: one page of a made-up bakery that embeds the widget, served on
+127.0.0.1 under the strict Content Security Policy a real site would use."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from dataclasses import dataclass
+from importlib import resources
+
+from aiohttp import web
+
+BUNDLE = "hushwire-widget.js"
+
+
+def _static(name: str) -> bytes:
+    return resources.files("hushwire.static").joinpath(name).read_bytes()
+
+
+def sri(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+
+
+def site_csp(relay_ws: str) -> str:
+    """What a host page needs for the widget (docs/widget.md): its script (SRI-pinned),
+    a blob: worker for the keys, and a WebSocket to the relay; nothing inline."""
+    return (
+        "default-src 'none'; script-src 'self'; worker-src blob:; "
+        f"connect-src {relay_ws}; style-src 'self'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSite:
+    address: str
+    relay_ws: str
+
+    def page(self) -> str:
+        bundle = _static(BUNDLE)
+        a = html.escape
+        return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tiny Bakery · Hushwire demo</title>
+<link rel="stylesheet" href="/site.css">
+</head>
+<body>
+<header><h1>Tiny Bakery</h1><p>Sourdough, rye and cinnamon buns, baked at dawn.</p></header>
+<main>
+<div class="card hint">
+<p><strong>Hushwire demo.</strong> Press <em>Open chat</em> at the bottom right and write
+to the bakery. Read and answer in the inbox tab. Everything you type is end-to-end
+encrypted between this page and the inbox: the relay in between sees only padded
+ciphertext.</p>
+</div>
+<div class="card"><h2>Order for Saturday</h2>
+<p>Tell us what you would like and when you will come by; we will confirm in the chat.</p>
+</div>
+<div class="card"><h2>Allergies?</h2>
+<p>Ask us anything: your question goes to the baker, not to a chat company.</p>
+</div>
+</main>
+<script src="/{BUNDLE}" integrity="{sri(bundle)}" crossorigin="anonymous"
+ data-address="{a(self.address)}" data-relay="{a(self.relay_ws)}" async></script>
+</body>
+</html>
+"""
+
+    def app(self) -> web.Application:
+        page = self.page().encode()
+        csp = site_csp(self.relay_ws)
+
+        def respond(body: bytes, content_type: str) -> web.Response:
+            resp = web.Response(body=body, content_type=content_type)
+            resp.headers["Content-Security-Policy"] = csp
+            resp.headers["X-Content-Type-Options"] = "nosniff"
+            resp.headers["Referrer-Policy"] = "no-referrer"
+            return resp
+
+        async def index(_: web.Request) -> web.Response:
+            return respond(page, "text/html")
+
+        async def bundle(_: web.Request) -> web.Response:
+            resp = respond(_static(BUNDLE), "text/javascript")
+            resp.headers["Access-Control-Allow-Origin"] = "*"
+            return resp
+
+        async def css(_: web.Request) -> web.Response:
+            return respond(_static("demo/site.css"), "text/css")
+
+        app = web.Application()
+        app.router.add_get("/", index)
+        app.router.add_get(f"/{BUNDLE}", bundle)
+        app.router.add_get("/site.css", css)
+        return app
