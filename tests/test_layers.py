@@ -24,6 +24,7 @@ RANK = {
     "chat": 7,
     "inbox": 8,
     "shop": 8,
+    "widget": 8,
     "bot": 8,
     "rooms": 8,
     "demo": 9,

@@ -11,6 +11,7 @@ from pathlib import Path
 from hushwire import __version__
 from hushwire.errors import ConfigError, DecodeError
 from hushwire.inbox.cli import add_inbox_parser, run_inbox_command
+from hushwire.widget import add_widget_parser, run_widget_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
     chat.add_argument("--name", default="Visitor", help="the name the other side sees")
     add_inbox_parser(sub)
+    add_widget_parser(sub)
 
     demo = sub.add_parser(
         "demo",
@@ -190,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_demo(args)
         if args.command == "inbox":
             return run_inbox_command(args)
+        if args.command == "widget":
+            return run_widget_command(args)
     except (ConfigError, DecodeError) as e:
         print(f"hushwire {args.command}: {e}", file=sys.stderr)
         return 2

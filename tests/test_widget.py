@@ -1,0 +1,108 @@
+"""``hushwire widget snippet``: the embed tag with the shipped bundle's SRI hash."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html.parser
+import subprocess
+import sys
+from importlib import resources
+
+import pytest
+
+from hushwire.cli import main
+from hushwire.errors import ConfigError
+from hushwire.widget import SnippetOptions, snippet, sri_hash
+
+LINK = "simplex:/contact#/?v=2-7&smp=smp%3A%2F%2Fabc%40relay.example.com%2Fq1%23%2F%3Fk%3Dx"
+RELAY = "wss://relay.example.com/"
+
+
+class _Tags(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _parse(text: str) -> dict[str, str | None]:
+    p = _Tags()
+    p.feed(text)
+    assert [t for t, _ in p.tags] == ["script"]
+    return p.tags[0][1]
+
+
+def _shipped() -> bytes:
+    return resources.files("hushwire.static").joinpath("hushwire-widget.js").read_bytes()
+
+
+def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["widget", "snippet", "--address", LINK, "--relay", RELAY]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.endswith("></script>\n")
+    attrs = _parse(out)
+    digest = base64.b64encode(hashlib.sha384(_shipped()).digest()).decode()
+    assert attrs == {
+        "src": "/hushwire-widget.js",
+        "integrity": f"sha384-{digest}",
+        "crossorigin": "anonymous",
+        "data-address": LINK,
+        "data-relay": RELAY,
+        "async": None,
+    }
+    # The link's & is escaped in the markup and comes back whole from a parser.
+    assert "&amp;smp=" in out
+
+
+def test_options_and_escaping() -> None:
+    hostile = 'https://cdn.example.com/w.js?a=1&b="><img src=x onerror=alert(1)>'
+    text = snippet(
+        SnippetOptions(LINK, RELAY, src=hostile, lang="de", ask_name=True, resume=True),
+        bundle=b"x",
+    )
+    assert "<img" not in text and '"><' not in text
+    attrs = _parse(text)
+    assert attrs["src"] == hostile
+    assert attrs["integrity"] == sri_hash(b"x")
+    assert attrs["data-lang"] == "de"
+    assert "data-ask-name" in attrs and "data-resume" in attrs
+
+
+def test_sri_hash_known_value() -> None:
+    # printf '' | openssl dgst -sha384 -binary | base64
+    assert sri_hash(b"") == (
+        "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb"
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "relay", "src", "what"),
+    [
+        ("https://example.com/", RELAY, "/w.js", "--address"),
+        (LINK, "https://relay.example.com/", "/w.js", "--relay"),
+        (LINK, "wss://", "/w.js", "--relay"),
+        (LINK, RELAY, "javascript:alert(1)", "--src"),
+    ],
+)
+def test_bad_input_is_a_clear_error(address: str, relay: str, src: str, what: str) -> None:
+    with pytest.raises(ConfigError, match=what):
+        snippet(SnippetOptions(address, relay, src=src), bundle=b"x")
+
+
+def test_cli_reports_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["widget", "snippet", "--address", "nope", "--relay", RELAY]) == 2
+    assert "hushwire widget: --address must be a contact address" in capsys.readouterr().err
+
+
+def test_as_a_process() -> None:
+    cmd = [sys.executable, "-m", "hushwire", "widget", "snippet", "--address", LINK]
+    out = subprocess.run(
+        [*cmd, "--relay", RELAY, "--src", "https://cdn.example.com/hushwire-widget.js"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert _parse(out.stdout)["src"] == "https://cdn.example.com/hushwire-widget.js"
