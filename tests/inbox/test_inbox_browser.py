@@ -106,7 +106,9 @@ def test_owner_reads_and_replies_in_chromium(tmp_path: Path) -> None:
                     await expect(page.locator("#address")).to_have_value(inbox.service.address)
                     qr_ok = await page.locator("#qr").evaluate("i => i.complete && i.naturalWidth")
                     assert qr_ok
-                    await expect(page.locator("#snippet-note")).to_contain_text("widget")
+                    # The widget is built: the settings page shows its embed snippet.
+                    await expect(page.locator("#snippet")).to_contain_text("<script")
+                    await expect(page.locator("#snippet")).to_contain_text("integrity=")
                     await page.screenshot(path=str(SCREENSHOT.with_name("hushwire-settings.png")))
                     assert errors == []
                 finally:

@@ -213,12 +213,15 @@ def test_a_visitor_conversation_from_hello_to_end(tmp_path: Path) -> None:
                 async with session.get(f"{base(inbox)}/api/search", params={"q": "%"}) as s:
                     assert (await s.json())["results"] == []
 
-                # Settings: the address, its QR code as an SVG image, the widget note.
+                # Settings: the address, its QR code as an SVG image, the widget snippet.
                 async with session.get(f"{base(inbox)}/api/settings") as resp:
                     settings = await resp.json()
                 assert settings["address"] == service.address
                 assert settings["name"] == "Acme support"
-                assert settings["snippet"] is None and settings["snippet_note"] == WIDGET_NOTE
+                # The widget is built, so the settings carry its embed snippet.
+                assert settings["snippet_note"] is None
+                assert settings["snippet"].startswith('<script src="/hushwire-widget.js"')
+                assert 'integrity="sha384-' in settings["snippet"]
                 async with session.get(f"{base(inbox)}/qr.svg") as resp:
                     assert resp.content_type == "image/svg+xml"
                     assert (await resp.text()).lstrip().startswith("<svg")
@@ -371,7 +374,8 @@ def test_banner_names_the_address_and_the_missing_widget(tmp_path: Path) -> None
             out = io.StringIO()
             print_banner(inbox, out, qr=True, show_login=False)
             text = out.getvalue()
-            assert inbox.service.address in text and WIDGET_NOTE in text
+            assert inbox.service.address in text and WIDGET_NOTE not in text
+            assert inbox.service.snippet is not None and inbox.service.snippet in text
             assert inbox.service.secret not in text
             assert "hushwire inbox link --data" in text
             out = io.StringIO()
@@ -486,7 +490,8 @@ def test_the_service_as_a_process_and_the_terminal_commands_in_process(tmp_path:
                 lines.append(line.decode().rstrip("\n"))
             assert lines[0] == "Contact address (Desk):"
             assert lines[1].startswith("simplex:/contact#/?v=2-7&smp=")
-            assert WIDGET_NOTE in lines
+            assert WIDGET_NOTE not in lines
+            assert any(x.startswith('<script src="/hushwire-widget.js"') for x in lines)
             # Not a terminal: the secret is not printed, the way to get the link is.
             assert (
                 lines[-1] == f"Log in: run `hushwire inbox link --data {data}` for the login link"

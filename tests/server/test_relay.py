@@ -45,6 +45,7 @@ from hushwire.smp.transmission import (
 from hushwire.smp.version import VersionRange
 from hushwire.transport import ConnectionClosedError
 from hushwire.transport.connect import connect_ws
+from hushwire.transport.wsframes import OP_BINARY
 
 NO_PING = ClientConfig(ping_interval=None)
 
@@ -299,8 +300,7 @@ def test_bad_blocks_and_batches(tmp_path: Path) -> None:
             assert results[2] == (b"abcd", b"12345678", ERR(CMD(CommandError.UNKNOWN)))
             assert results[3] == (b"abcd", b"", PONG())
             # A WebSocket message that is not one block closes that connection only.
-            conn._proto.send_binary(b"short")  # type: ignore[attr-defined]
-            conn._flush()  # type: ignore[attr-defined]
+            conn.send_raw_frame(OP_BINARY, b"short")  # type: ignore[attr-defined]
             with pytest.raises(ConnectionClosedError):
                 while True:
                     await conn.recv_block()  # type: ignore[attr-defined]

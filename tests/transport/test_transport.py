@@ -13,7 +13,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from websockets.frames import Frame, Opcode
 
 from hushwire.limits import SMP_BLOCK_SIZE
 from hushwire.transport import BadBlockError, BlockConn, ConnectionClosedError
@@ -21,12 +20,14 @@ from hushwire.transport.blocks import WsBlockConn
 from hushwire.transport.connect import connect_tls, connect_ws, peer_certificate
 from hushwire.transport.listen import (
     HttpReply,
+    read_http_head,
     serve_tls,
     serve_ws,
     shared_port_context,
     smp_tls_context,
     web_tls_context,
 )
+from hushwire.transport.wsframes import OP_BINARY, OP_CONT, OP_TEXT
 
 
 def _self_signed(tmp: Path, name: str) -> tuple[str, str, bytes]:
@@ -116,23 +117,21 @@ def test_ws_refuses_wrong_sizes_and_text() -> None:
         async with server:
             url = f"ws://127.0.0.1:{_port(server)}/"
             for payload, opcode in [
-                (b"x" * 100, Opcode.BINARY),
-                (b"x" * (SMP_BLOCK_SIZE + 1), Opcode.BINARY),
-                (b"hello", Opcode.TEXT),
+                (b"x" * 100, OP_BINARY),
+                (b"x" * (SMP_BLOCK_SIZE + 1), OP_BINARY),
+                (b"hello", OP_TEXT),
             ]:
                 conn = await connect_ws(url)
                 assert isinstance(conn, WsBlockConn)
-                conn._proto.send_frame(Frame(opcode, payload))
-                conn._flush()
+                conn.send_raw_frame(opcode, payload)
                 with pytest.raises(ConnectionClosedError):
                     await conn.recv_block()
                 await conn.close()
             # A block split over two frames is still one block.
             conn = await connect_ws(url)
             assert isinstance(conn, WsBlockConn)
-            conn._proto.send_frame(Frame(Opcode.BINARY, b"a" * 1000, fin=False))
-            conn._proto.send_frame(Frame(Opcode.CONT, b"a" * (SMP_BLOCK_SIZE - 1000)))
-            conn._flush()
+            conn.send_raw_frame(OP_BINARY, b"a" * 1000, fin=False)
+            conn.send_raw_frame(OP_CONT, b"a" * (SMP_BLOCK_SIZE - 1000))
             await asyncio.sleep(0.2)
             await conn.close()
             await asyncio.sleep(0.1)
@@ -262,10 +261,10 @@ def test_tls_port_without_alpn_sniffs_http_or_smp(tmp_path: Path) -> None:
             proto.send_request(proto.connect())
             for chunk in proto.data_to_send():
                 writer.write(chunk)
-            while proto.state.name == "CONNECTING":
-                proto.receive_data(await reader.read(65536))
-            events = proto.events_received()
-            conn = WsBlockConn(reader, writer, proto, "wss", events[1:])
+            head, leftover = await read_http_head(reader)
+            proto.receive_data(head)
+            assert proto.state.name == "OPEN"
+            conn = WsBlockConn(reader, writer, client=True, kind="wss", leftover=leftover)
             assert await conn.recv_block() == block(9)
             await conn.close()
             # Neither HTTP nor silence: closed.

@@ -14,11 +14,20 @@ import itertools
 import ssl
 from collections import deque
 
-from websockets.frames import Frame, Opcode
-from websockets.protocol import Protocol, State
-
 from hushwire.errors import HushwireError
 from hushwire.limits import SMP_BLOCK_SIZE
+from hushwire.transport.wsframes import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameError,
+    FrameReader,
+    close_payload,
+    encode_frame,
+)
 
 _ids = itertools.count(1)
 
@@ -133,95 +142,98 @@ class RawBlockConn(BlockConn):
 
 
 class WsBlockConn(BlockConn):
-    """One binary WebSocket message per block, on the websockets sans-I/O protocol core."""
+    """One binary WebSocket message per block (RFC 6455 framing via :mod:`wsframes`)."""
 
     def __init__(
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        protocol: Protocol,
+        *,
+        client: bool,
         kind: str = "ws",
-        pending: list[object] | None = None,
+        leftover: bytes = b"",
     ) -> None:
         super().__init__(writer, kind)
         self._reader = reader
-        self._proto = protocol
+        self._client = client
+        self._frames = FrameReader(masked=not client, max_payload=SMP_BLOCK_SIZE)
         self._ready: deque[bytes] = deque()
         self._partial: bytearray | None = None
         self._send_lock = asyncio.Lock()
-        self._bad: BadBlockError | None = None
-        if pending:
-            # Frames that arrived in the same read as the HTTP handshake.
-            try:
-                self._take_frames(pending)
-            except BadBlockError as e:
-                self._bad = e
+        self._close_sent = False
+        self._leftover = leftover
 
-    def _flush(self) -> None:
-        for chunk in self._proto.data_to_send():
-            if chunk:
-                self._writer.write(chunk)
-            else:
-                with contextlib.suppress(OSError, RuntimeError):
-                    self._writer.write_eof()
+    def send_raw_frame(self, opcode: int, payload: bytes, *, fin: bool = True) -> None:
+        """Write one frame as it is (tests use it to send malformed traffic)."""
+        self._writer.write(encode_frame(opcode, payload, fin=fin, mask=self._client))
 
-    def _take_frames(self, events: list[object] | None = None) -> None:
-        for ev in self._proto.events_received() if events is None else events:
-            if not isinstance(ev, Frame):  # pragma: no cover - only frames after the handshake
-                continue
-            if ev.opcode is Opcode.BINARY or (
-                ev.opcode is Opcode.CONT and self._partial is not None
-            ):
-                buf = self._partial if ev.opcode is Opcode.CONT else bytearray()
+    def _send_close(self, code: int) -> None:
+        if not self._close_sent:
+            self._close_sent = True
+            with contextlib.suppress(Exception):
+                self.send_raw_frame(OP_CLOSE, close_payload(code))
+
+    def _take(self, data: bytes) -> None:
+        for f in self._frames.feed(data):
+            if f.opcode == OP_BINARY or (f.opcode == OP_CONT and self._partial is not None):
+                buf = self._partial if f.opcode == OP_CONT else bytearray()
                 assert buf is not None
-                if len(buf) + len(ev.data) > SMP_BLOCK_SIZE:
+                if len(buf) + len(f.payload) > SMP_BLOCK_SIZE:
                     raise BadBlockError("WebSocket message larger than a block")
-                buf += ev.data
-                if ev.fin:
+                buf += f.payload
+                if f.fin:
                     self._partial = None
                     if len(buf) != SMP_BLOCK_SIZE:
                         raise BadBlockError(f"WebSocket message of {len(buf)} bytes")
                     self._ready.append(bytes(buf))
                 else:
                     self._partial = buf
-            elif ev.opcode in (Opcode.TEXT, Opcode.CONT):
+            elif f.opcode in (OP_TEXT, OP_CONT):
                 raise BadBlockError("text WebSocket message")
-            # PING is answered by the protocol core; PONG and CLOSE need nothing here.
+            elif f.opcode == OP_PING:
+                self.send_raw_frame(OP_PONG, f.payload)
+            elif f.opcode == OP_CLOSE:
+                self._send_close(1000)
+                raise ConnectionClosedError("peer closed the WebSocket")
+            # PONG needs nothing.
 
     async def recv_block(self) -> bytes:
-        if self._bad is not None and not self._ready:
-            raise self._bad
         while not self._ready:
-            if self._closed or self._proto.state is State.CLOSED:
-                self._closed = True
+            if self._closed:
                 raise ConnectionClosedError("closed")
+            if self._leftover:
+                data, self._leftover = self._leftover, b""
+            else:
+                try:
+                    data = await self._reader.read(READ_CHUNK)
+                except (ConnectionError, OSError, ssl.SSLError) as e:
+                    self._closed = True
+                    raise ConnectionClosedError(str(e)) from e
+                if not data:
+                    self._closed = True
+                    raise ConnectionClosedError("peer closed")
             try:
-                data = await self._reader.read(READ_CHUNK)
-            except (ConnectionError, OSError, ssl.SSLError) as e:
+                self._take(data)
+            except BadBlockError:
+                self._send_close(1003)
                 self._closed = True
-                raise ConnectionClosedError(str(e)) from e
-            if not data:
-                self._proto.receive_eof()
+                raise
+            except FrameError as e:
+                self._send_close(e.code)
                 self._closed = True
-                raise ConnectionClosedError("peer closed")
-            self._proto.receive_data(data)
-            try:
-                self._take_frames()
-            finally:
-                self._flush()
-            if self._proto.state in (State.CLOSING, State.CLOSED) and not self._ready:
+                raise ConnectionClosedError(f"WebSocket framing error: {e}") from None
+            except ConnectionClosedError:
                 self._closed = True
-                raise ConnectionClosedError("peer closed the WebSocket")
+                raise
         return self._ready.popleft()
 
     async def send_block(self, block: bytes) -> None:
         if len(block) != SMP_BLOCK_SIZE:
             raise ValueError("a block is exactly 16384 bytes")
-        if self._closed or self._proto.state is not State.OPEN:
+        if self._closed or self._close_sent:
             raise ConnectionClosedError("closed")
         try:
-            self._proto.send_binary(block)
-            self._flush()
+            self.send_raw_frame(OP_BINARY, block)
             async with self._send_lock:
                 await self._writer.drain()
         except (ConnectionError, OSError, ssl.SSLError) as e:
@@ -229,8 +241,6 @@ class WsBlockConn(BlockConn):
             raise ConnectionClosedError(str(e)) from e
 
     async def close(self) -> None:
-        if not self._closed and self._proto.state is State.OPEN:
-            with contextlib.suppress(Exception):
-                self._proto.send_close()
-                self._flush()
+        if not self._released:
+            self._send_close(1000)
         await super().close()

@@ -19,11 +19,11 @@ from websockets.uri import parse_uri
 from hushwire.limits import SMP_BLOCK_SIZE
 from hushwire.transport.blocks import (
     BlockConn,
-    ConnectionClosedError,
     RawBlockConn,
     TransportError,
     WsBlockConn,
 )
+from hushwire.transport.listen import read_http_head
 
 
 def client_tls_context(alpn: list[str]) -> ssl.SSLContext:
@@ -82,36 +82,20 @@ async def connect_ws(url: str, *, timeout: float = 10.0) -> BlockConn:
     proto.send_request(request)
     for chunk in proto.data_to_send():
         writer.write(chunk)
-    pending: list[object] = []
     try:
-        response = await asyncio.wait_for(_read_response(reader, proto, pending), timeout)
+        head, leftover = await asyncio.wait_for(read_http_head(reader), timeout)
     except (OSError, TimeoutError) as e:
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
         raise TransportError(f"WebSocket handshake with {url} failed: {e}") from e
+    proto.receive_data(head)
+    response = next((ev for ev in proto.events_received() if isinstance(ev, Response)), None)
     if response is None or response.status_code != 101 or proto.handshake_exc is not None:
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
         raise TransportError(f"WebSocket handshake with {url} was refused")
-    return WsBlockConn(reader, writer, proto, "wss" if uri.secure else "ws", pending)
-
-
-async def _read_response(
-    reader: asyncio.StreamReader, proto: ClientProtocol, pending: list[object]
-) -> Response | None:
-    response: Response | None = None
-    while response is None:
-        data = await reader.read(SMP_BLOCK_SIZE * 2)
-        if not data:
-            raise ConnectionClosedError("closed during the WebSocket handshake")
-        proto.receive_data(data)
-        for ev in proto.events_received():
-            if isinstance(ev, Response):
-                response = ev
-            elif response is not None:
-                pending.append(ev)
-        if response is None and proto.handshake_exc is not None:
-            return None
-    return response
+    return WsBlockConn(
+        reader, writer, client=True, kind="wss" if uri.secure else "ws", leftover=leftover
+    )

@@ -79,6 +79,30 @@ def shared_port_context(smp_ctx: ssl.SSLContext, web_ctx: ssl.SSLContext | None)
     return smp_ctx
 
 
+HTTP_HEAD_LIMIT = 8192
+"""Bytes an HTTP request head may take before the connection is refused."""
+
+
+async def read_http_head(reader: asyncio.StreamReader, first: bytes = b"") -> tuple[bytes, bytes]:
+    """Read up to the blank line ending an HTTP head: ``(head, bytes after it)``.
+
+    Only the head goes to the websockets core; frames that follow it in the same read are
+    left for this package's own framing. Raises ``ConnectionError`` on EOF or an oversized
+    head.
+    """
+    buf = bytearray(first)
+    while True:
+        end = buf.find(b"\r\n\r\n")
+        if end >= 0:
+            return bytes(buf[: end + 4]), bytes(buf[end + 4 :])
+        if len(buf) > HTTP_HEAD_LIMIT:
+            raise ConnectionError("HTTP head too large")
+        data = await reader.read(4096)
+        if not data:
+            raise ConnectionError("closed during the HTTP head")
+        buf += data
+
+
 async def _http_upgrade(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
@@ -88,23 +112,13 @@ async def _http_upgrade(
 ) -> WsBlockConn | None:
     """Read one HTTP request; upgrade it to a WebSocket or answer it and close."""
     proto = ServerProtocol(max_size=SMP_BLOCK_SIZE)
-    request: Request | None = None
-    pending: list[object] = []
-    while request is None:
-        data, prefix = (prefix, b"") if prefix else (await reader.read(4096), b"")
-        if not data:
-            proto.receive_eof()
-            return None
-        proto.receive_data(data)
-        for ev in proto.events_received():
-            if isinstance(ev, Request):
-                request = ev
-            else:
-                pending.append(ev)
-        if request is None and proto.handshake_exc is not None:
-            for chunk in proto.data_to_send():
-                writer.write(chunk)
-            return None
+    head, leftover = await read_http_head(reader, prefix)
+    proto.receive_data(head)
+    request = next((ev for ev in proto.events_received() if isinstance(ev, Request)), None)
+    if request is None:
+        for chunk in proto.data_to_send():
+            writer.write(chunk)
+        return None
     upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
     if not upgrade and http is not None:
         path = request.path.split("?", 1)[0]
@@ -128,7 +142,7 @@ async def _http_upgrade(
     await writer.drain()
     if response.status_code != 101:
         return None
-    return WsBlockConn(reader, writer, proto, kind, pending)
+    return WsBlockConn(reader, writer, client=False, kind=kind, leftover=leftover)
 
 
 async def _close_writer(writer: asyncio.StreamWriter) -> None:
