@@ -1,20 +1,25 @@
 /**
- * The widget's page side: starts the crypto worker and talks to it. No key, no cryptography
- * and no protocol code runs here (none is even bundled into this part); the worker does it all.
+ * The widget's page side: starts the crypto worker, talks to it, and shows the chat UI
+ * (ui/panel.ts) in a Shadow DOM on one host element. No key, no cryptography and no protocol
+ * code runs here (none is even bundled into this part); the worker does it all.
  *
  * The worker is created from a Blob of its bundled source, which build.mjs embeds here as a
  * string, so the widget is one file and its SRI hash covers the worker too. Pages with a
- * strict CSP must allow `worker-src blob:`; if the browser refuses the worker, the widget
- * fails closed (it never falls back to running crypto on the page).
+ * strict CSP must allow `worker-src blob:` (and, enforcing Trusted Types, the policy name
+ * `hushwire`); if the browser refuses the worker, the widget fails closed (it never falls
+ * back to running crypto on the page).
  *
- * Use: `<script src=".../hushwire-widget.js" data-relay="smp://KEYHASH@host" data-ws="wss://host/"
- * integrity="sha384-..." crossorigin="anonymous"></script>` connects on load; or from code,
- * `const w = window.Hushwire.create(); await w.connect(relay, wsUrl)`.
+ * Embed (docs/widget.md): `<script src=".../hushwire-widget.js" integrity="sha384-..."
+ * crossorigin="anonymous" data-address="LINK" data-relay="wss://relay/" async></script>`,
+ * optionally with `data-lang="de"`, `data-ask-name` and `data-resume`. From code:
+ * `window.Hushwire.widget.open()`, or `window.Hushwire.create()` for the bare worker client.
  */
 
 import workerSource from "virtual:hushwire-worker";
 
-import { parseReply, type Results, type WorkerEvent, type WorkerRequest } from "./rpc.js";
+import { parseReply, parseTranscriptItem, type Results, type WorkerEvent, type WorkerRequest } from "./rpc.js";
+import { ChatWidget, type Backend } from "./ui/panel.js";
+import { SessionStore } from "./ui/resume.js";
 
 type Pending = { resolve: (r: Results[keyof Results]) => void; reject: (e: Error) => void };
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
@@ -23,7 +28,29 @@ export class WidgetError extends Error {
   override name = "WidgetError";
 }
 
-export class HushwireWidget {
+const REFUSED = "the browser refused the widget's crypto worker (a CSP needs worker-src blob:)";
+
+interface TrustedTypesLike {
+  createPolicy(name: string, rules: { createScriptURL: (s: string) => string }): { createScriptURL(s: string): unknown };
+}
+
+let policy: { createScriptURL(s: string): unknown } | null | undefined;
+
+/** The worker's blob: URL, as a TrustedScriptURL where Trusted Types are available. */
+function workerURL(url: string): string {
+  if (policy === undefined) {
+    const tt = (globalThis as { trustedTypes?: TrustedTypesLike }).trustedTypes;
+    try {
+      // Only ever blob: URLs this file made; a page enforcing Trusted Types lists `hushwire`.
+      policy = tt?.createPolicy("hushwire", { createScriptURL: (s) => (s.startsWith("blob:") ? s : "about:invalid") }) ?? null;
+    } catch {
+      policy = null;
+    }
+  }
+  return (policy === null ? url : policy.createScriptURL(url)) as string;
+}
+
+export class HushwireWidget implements Backend {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   readonly #listeners = new Set<(e: WorkerEvent) => void>();
@@ -34,9 +61,9 @@ export class HushwireWidget {
   constructor() {
     const url = URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
     try {
-      this.#worker = new Worker(url, { name: "hushwire-crypto" });
+      this.#worker = new Worker(workerURL(url), { name: "hushwire-crypto" });
     } catch {
-      throw new WidgetError("the browser refused the widget's crypto worker (a CSP needs worker-src blob:)");
+      throw new WidgetError(REFUSED);
     } finally {
       URL.revokeObjectURL(url);
     }
@@ -45,11 +72,7 @@ export class HushwireWidget {
     // it here, asynchronously. Either way the widget stops; crypto never moves to the page.
     this.#worker.addEventListener("error", (ev: Event) => {
       ev.preventDefault();
-      this.#fail(
-        new WidgetError(
-          this.#heard ? "the crypto worker failed" : "the browser refused the widget's crypto worker (a CSP needs worker-src blob:)",
-        ),
-      );
+      this.#fail(new WidgetError(this.#heard ? "the crypto worker failed" : REFUSED));
     });
   }
 
@@ -89,7 +112,7 @@ export class HushwireWidget {
     });
   }
 
-  /** Status and keepalive events from the worker; returns a function that removes the listener. */
+  /** Status, keepalive and chat events from the worker; returns a function that removes the listener. */
   on(listener: (e: WorkerEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -100,6 +123,26 @@ export class HushwireWidget {
     return this.#call({ op: "connect", server, wsUrl });
   }
 
+  /** Join the owner's contact address through the relay's WebSocket URL (see rpc.ts). */
+  join(address: string, relayUrl: string, name: string, seal: CryptoKey | null): Promise<Results["join"]> {
+    return this.#call({ op: "join", address, relayUrl, name, seal });
+  }
+
+  send(text: string): Promise<Results["send"]> {
+    return this.#call({ op: "send", text });
+  }
+
+  end(): Promise<Results["end"]> {
+    return this.#call({ op: "end" });
+  }
+
+  async restore(relayUrl: string, key: CryptoKey, sealed: ArrayBuffer): Promise<Results["restore"]> {
+    const r = await this.#call({ op: "restore", relayUrl, key, sealed });
+    // Validate what crosses: the transcript is shown as text, items of any other shape are dropped.
+    const items = Array.isArray(r?.transcript) ? r.transcript.map(parseTranscriptItem) : [];
+    return { peer: typeof r?.peer === "string" ? r.peer.slice(0, 200) : "", transcript: items.filter((x) => x !== null) };
+  }
+
   ping(): Promise<Results["ping"]> {
     return this.#call({ op: "ping" });
   }
@@ -108,24 +151,41 @@ export class HushwireWidget {
     await this.#call({ op: "close" });
     this.#worker.terminate();
   }
+
+  /** Stop the worker now (its keys go with it). */
+  dispose(): void {
+    this.#fail(new WidgetError("the widget was closed"));
+  }
 }
 
 declare global {
   interface Window {
-    Hushwire?: { create: () => HushwireWidget; instance: HushwireWidget | null };
+    Hushwire?: { create: () => HushwireWidget; widget: ChatWidget | null };
   }
 }
 
-const api = { create: (): HushwireWidget => new HushwireWidget(), instance: null as HushwireWidget | null };
+const api = { create: (): HushwireWidget => new HushwireWidget(), widget: null as ChatWidget | null };
 window.Hushwire = api;
 
+/** A data attribute that is on unless absent or "false". */
+function flag(v: string | undefined): boolean {
+  return v !== undefined && v !== "false";
+}
+
 const script = document.currentScript;
-if (script instanceof HTMLScriptElement) {
-  const relay = script.dataset.relay;
-  const ws = script.dataset.ws;
-  if (relay !== undefined && ws !== undefined) {
-    const w = api.create();
-    api.instance = w;
-    w.connect(relay, ws).catch(() => undefined);
-  }
+if (script instanceof HTMLScriptElement && script.dataset.address !== undefined && script.dataset.relay !== undefined) {
+  const d = script.dataset;
+  const address = d.address ?? "";
+  const relay = d.relay ?? "";
+  const mount = (): void => {
+    const host = document.createElement("div");
+    host.setAttribute("data-hushwire", "");
+    document.body.append(host);
+    const store = flag(d.resume) && typeof indexedDB !== "undefined" ? new SessionStore(address) : null;
+    const w = new ChatWidget(host, { address, relay, lang: d.lang, askName: flag(d.askName), store }, api.create, navigator.languages);
+    api.widget = w;
+    void w.resume();
+  };
+  if (document.body !== null) mount();
+  else document.addEventListener("DOMContentLoaded", mount, { once: true });
 }
