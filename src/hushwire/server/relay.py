@@ -350,8 +350,9 @@ class Session:
     async def _run(
         self, req: ClientRequest, waits: list[asyncio.Future[list[Reply]]]
     ) -> list[Reply]:
-        if waits:
-            await asyncio.wait(waits)
+        for w in waits:
+            with contextlib.suppress(BaseException):
+                await w
         try:
             return await self.relay.process(self, req)
         except Exception:  # pragma: no cover - a bug must not take the session down
@@ -363,12 +364,14 @@ class Session:
     ) -> None:
         try:
             if previous is not None:
-                await asyncio.wait([previous])
+                with contextlib.suppress(BaseException):
+                    await previous
             for t in tasks:
-                await asyncio.wait([t])
-                if t.cancelled() or t.exception() is not None:
+                try:
+                    replies = await t
+                except Exception:  # pragma: no cover - _run answers INTERNAL instead
                     continue
-                for corr, ent, msg in t.result():
+                for corr, ent, msg in replies:
                     self.push(corr, ent, msg)
         finally:
             self._pipeline.release()
