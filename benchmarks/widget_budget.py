@@ -1,0 +1,269 @@
+"""Widget budgets: bundle size, and time from clicking "Open chat" to a deliverable message.
+
+1. Bundle: the shipped ``hushwire/static/hushwire-widget.js``, raw and gzipped (level 9;
+   Node's zlib in ``widget/scripts/size.mjs`` may differ by a few hundred bytes), against
+   the 60 KB gzipped budget.
+2. Connect time in Chromium (Debian's package, driven by Playwright) on 127.0.0.1, with the
+   owner online (a Python owner ``Agent`` in this process, a relay as its own process): from
+   the click on "Open chat" to the widget's chat phase (the worker's ``connected`` event:
+   from then on a message sent is deliverable), measured inside the page with
+   ``performance.now()``; each round is a new page and a new visitor. Beside it, in the
+   same run:
+   - floor: a bare WebSocket from the same page to the same relay, from ``new WebSocket``
+     to the relay's first frame (its SMP hello): one connection set-up, no crypto;
+   - the crypto worker's start alone (``Hushwire.create()`` to its ``ready`` event);
+   - the same join done by a Python visitor ``Agent`` in this process (join() to
+     ConnectionEstablished), i.e. the protocol's round trips without the browser.
+
+Prints figures only; nothing is asserted (tests never assert on time).
+
+    .venv/bin/python benchmarks/widget_budget.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import http.server
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hushwire.agent.agent import Agent, ConnectionEstablished
+from hushwire.bot.common import profile_info
+from hushwire.smp.address import SMPServer
+from hushwire.widget import SnippetOptions, bundle_bytes, snippet
+
+BUDGET_GZIP = 60 * 1024
+BUDGET_CONNECT_MS = 300
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+OPEN_TO_CHAT = """() => new Promise((resolve) => {
+  const root = document.querySelector("[data-hushwire]").shadowRoot;
+  const panel = root.querySelector(".panel");
+  const done = () => {
+    const s = panel.dataset.state;
+    if (s === "chat") { mo.disconnect(); resolve(performance.now() - t0); }
+    else if (s === "failed") {
+      mo.disconnect(); resolve("failed: " + root.querySelector("[role=status]").textContent);
+    }
+  };
+  const mo = new MutationObserver(done);
+  mo.observe(panel, { attributes: true, attributeFilter: ["data-state"] });
+  const t0 = performance.now();
+  root.querySelector(".launcher").click();
+  setTimeout(() => resolve("timeout"), 20000);
+})"""
+
+WS_FLOOR = """(url) => new Promise((resolve) => {
+  const t0 = performance.now();
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  ws.onmessage = () => { resolve(performance.now() - t0); ws.close(); };
+  ws.onerror = () => resolve(-1);
+})"""
+
+WORKER_START = """() => new Promise((resolve) => {
+  const t0 = performance.now();
+  const w = window.Hushwire.create();
+  w.on((e) => { if (e.event === "status" && e.status === "ready") {
+    resolve(performance.now() - t0); w.dispose(); } });
+})"""
+
+
+def bundle_report() -> None:
+    data = bundle_bytes()
+    gz = len(gzip.compress(data, 9))
+    verdict = "within" if gz <= BUDGET_GZIP else "OVER"
+    print(
+        f"bundle: {len(data)} bytes raw, {gz} bytes gzipped = {gz / 1024:.1f} KB; "
+        f"budget {BUDGET_GZIP / 1024:.0f} KB gzipped: {verdict} "
+        f"({(BUDGET_GZIP - gz) / 1024:+.1f} KB left)"
+    )
+
+
+@contextmanager
+def relay(tmp: Path) -> Iterator[tuple[SMPServer, int]]:
+    args = [sys.executable, "-m", "hushwire", "relay", "--data", str(tmp / "relay")]
+    args += ["--host", "localhost", "--ws", "127.0.0.1:0", "--log-level", "warning"]
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    assert proc.stdout is not None
+    lines = []
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"relay did not start: {lines}")
+        lines.append(line.strip())
+        if line.startswith("key hash:"):
+            break
+    m = re.search(r"WebSocket: ws://[^:]+:(\d+)", "\n".join(lines))
+    assert m is not None, lines
+    try:
+        yield SMPServer.parse(lines[0]), int(m.group(1))
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        proc.stdout.close()
+
+
+@contextmanager
+def page_server(page: bytes, csp: str) -> Iterator[str]:
+    bundle = bundle_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body, ctype = (
+                (bundle, "text/javascript")
+                if self.path == "/hushwire-widget.js"
+                else (page, "text/html; charset=utf-8")
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Security-Policy", csp)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}/"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def summary(name: str, xs: list[float]) -> str:
+    if not xs:
+        return f"{name}: no measurement"
+    return (
+        f"{name}: median {statistics.median(xs):.1f} ms "
+        f"(min {min(xs):.1f}, max {max(xs):.1f}, n={len(xs)})"
+    )
+
+
+async def drain(agent: Agent) -> None:
+    while True:
+        await agent.events.get()
+
+
+async def connect_times(tmp: Path, rounds: int) -> None:
+    from playwright.async_api import async_playwright
+
+    with relay(tmp) as (server, ws_port):
+        ws_url = f"ws://127.0.0.1:{ws_port}/"
+        owner = Agent(tmp / "owner", server, ws_url=ws_url)
+        await owner.start()
+        drainer = asyncio.create_task(drain(owner))
+        _, link = await owner.create_address(profile_info("Benchmark owner"))
+        tag = snippet(SnippetOptions(link, ws_url))
+        page_html = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench</title>'
+            f"</head><body><h1>bench</h1>{tag}</body></html>"
+        ).encode()
+        csp = (
+            "default-src 'none'; script-src 'self'; worker-src blob:; "
+            f"connect-src ws://127.0.0.1:{ws_port}; style-src 'none'; "
+            "require-trusted-types-for 'script'; trusted-types hushwire"
+        )
+        widget_ms: list[float] = []
+        floor_ms: list[float] = []
+        worker_ms: list[float] = []
+        python_ms: list[float] = []
+        failure = ""
+        with page_server(page_html, csp) as url:
+            async with async_playwright() as p:
+                ctx = await p.chromium.launch_persistent_context(
+                    str(tmp / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True
+                )
+                try:
+                    for i in range(rounds + 1):  # round 0 warms up Chromium and the relay
+                        page = await ctx.new_page()
+                        await page.goto(url)
+                        await page.wait_for_function("window.Hushwire && window.Hushwire.widget")
+                        floor: Any = await page.evaluate(WS_FLOOR, ws_url)
+                        worker: Any = await page.evaluate(WORKER_START)
+                        t: Any = await page.evaluate(OPEN_TO_CHAT)
+                        await page.close()
+                        if i == 0:
+                            continue
+                        floor_ms.append(floor)
+                        worker_ms.append(worker)
+                        if isinstance(t, str):
+                            failure = t
+                        else:
+                            widget_ms.append(t)
+                finally:
+                    await ctx.close()
+        for i in range(rounds):
+            visitor = Agent(tmp / f"py-visitor-{i}", server, ws_url=ws_url)
+            await visitor.start()
+            t0 = time.perf_counter()
+            await visitor.join(link, profile_info("Python visitor"))
+            while not isinstance(await visitor.events.get(), ConnectionEstablished):
+                pass
+            python_ms.append((time.perf_counter() - t0) * 1000)
+            await visitor.stop()
+        drainer.cancel()
+        await owner.stop()
+
+    print(f"connect, Chromium {await chromium_version()}, loopback, owner online:")
+    if widget_ms:
+        print("  " + summary("widget: click 'Open chat' -> chat (message deliverable)", widget_ms))
+        verdict = "within" if statistics.median(widget_ms) <= BUDGET_CONNECT_MS else "OVER"
+        print(f"    budget {BUDGET_CONNECT_MS} ms: {verdict}")
+    else:
+        print(f"  widget: not measurable: {failure or 'no round finished'}")
+    print("  " + summary("floor: bare WebSocket to the relay, open -> first frame", floor_ms))
+    print("  " + summary("crypto worker start (create -> ready)", worker_ms))
+    print("  " + summary("Python visitor Agent join -> ConnectionEstablished", python_ms))
+
+
+async def chromium_version() -> str:
+    out = await asyncio.to_thread(
+        subprocess.run, [CHROMIUM, "--version"], capture_output=True, text=True
+    )
+    return out.stdout.strip().removeprefix("Chromium ").split(" ")[0] or "?"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    bundle_report()
+    if not Path(CHROMIUM).exists():
+        print("connect: skipped, no Chromium at /usr/bin/chromium (make chromium)")
+        return
+    with tempfile.TemporaryDirectory(prefix="hushwire-widget-bench-") as tmp:
+        asyncio.run(connect_times(Path(tmp), args.rounds))
+
+
+if __name__ == "__main__":
+    main()
