@@ -213,16 +213,32 @@ class Owner:
             pass
 
 
+@dataclass
+class Relay:
+    """The relay process, stopped and started again on the same port by a test."""
+
+    proc: RelayProcess
+    data: Path
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.proc.stop)
+
+    async def start_again(self) -> None:
+        port = self.proc.ws_port or 0
+        self.proc = await asyncio.to_thread(start_relay, self.data, tls=False, ws_port=port)
+
+
 @asynccontextmanager
-async def relay_and_owner(tmp: Path) -> AsyncIterator[tuple[RelayProcess, Owner, str]]:
-    relay = await asyncio.to_thread(start_relay, tmp / "relay", tls=False)
-    owner = Owner(Agent(tmp / "owner", relay.address, ws_url=relay.ws_url, client_config=OWNER_CFG))
+async def relay_and_owner(tmp: Path) -> AsyncIterator[tuple[RelayProcess, Owner, str, Relay]]:
+    relay = Relay(await asyncio.to_thread(start_relay, tmp / "relay", tls=False), tmp / "relay")
+    r = relay.proc
+    owner = Owner(Agent(tmp / "owner", r.address, ws_url=r.ws_url, client_config=OWNER_CFG))
     try:
         link = await owner.start()
-        yield relay, owner, link
+        yield r, owner, link, relay
     finally:
         await owner.stop()
-        await asyncio.to_thread(relay.stop)
+        await relay.stop()
 
 
 @asynccontextmanager
@@ -287,7 +303,7 @@ def test_visitor_chats_through_the_relay_across_a_restart(tmp_path: Path) -> Non
     from playwright.async_api import expect
 
     async def main() -> None:
-        async with relay_and_owner(tmp_path) as (relay, owner, link):
+        async with relay_and_owner(tmp_path) as (relay, owner, link, restartable):
             with page_server() as site:
                 site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
                 opts = SnippetOptions(link, relay.ws_url, ask_name=True, lang="en")
@@ -337,8 +353,7 @@ def test_visitor_chats_through_the_relay_across_a_restart(tmp_path: Path) -> Non
                     await page.set_viewport_size({"width": 1100, "height": 760})
 
                     # The relay goes away: the widget says so and queues what is typed.
-                    port = relay.ws_port
-                    await asyncio.to_thread(relay.stop)
+                    await restartable.stop()
                     await expect(status).to_contain_text("Offline")
                     await field.fill("Typed while offline")
                     await field.press("Enter")
@@ -348,9 +363,7 @@ def test_visitor_chats_through_the_relay_across_a_restart(tmp_path: Path) -> Non
                     await expect(queued).to_have_attribute("data-state", "queued")
 
                     # Back on the same port: reconnect, resubscribe, the queue goes out.
-                    relay = await asyncio.to_thread(
-                        start_relay, tmp_path / "relay", tls=False, ws_port=port or 0
-                    )
+                    await restartable.start_again()
                     assert owner.texts.empty()
                     assert await owner.next_text(40) == "Typed while offline"
                     await expect(queued).to_have_attribute("data-state", "delivered")
@@ -382,7 +395,7 @@ def test_hostile_content_from_the_owner_renders_inert(tmp_path: Path) -> None:
     from playwright.async_api import expect
 
     async def main() -> None:
-        async with relay_and_owner(tmp_path) as (relay, owner, link):
+        async with relay_and_owner(tmp_path) as (relay, owner, link, _):
             with page_server() as site:
                 site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
                 site.host_page(snippet(SnippetOptions(link, relay.ws_url)))
@@ -430,7 +443,7 @@ def test_resume_after_reload(tmp_path: Path) -> None:
     from playwright.async_api import expect
 
     async def main() -> None:
-        async with relay_and_owner(tmp_path) as (relay, owner, link):
+        async with relay_and_owner(tmp_path) as (relay, owner, link, _):
             with page_server() as site:
                 site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
                 site.host_page(snippet(SnippetOptions(link, relay.ws_url, resume=True)))
