@@ -70,6 +70,8 @@ export class ChatWidget {
   readonly #t: Strings;
   readonly #newBackend: () => Backend;
   #backend: Backend | null = null;
+  /** A worker started ahead on the visitor's intent (pointer or focus on the launcher). */
+  #spare: Backend | null = null;
   #unsubscribe: (() => void) | null = null;
   #phase: Phase = "idle";
   #online = false;
@@ -114,6 +116,7 @@ export class ChatWidget {
     this.#badge = h("span", { class: "badge", "aria-hidden": "true", hidden: true });
     this.#launcher = h("button", { type: "button", class: "launcher", "aria-label": t.open, "aria-expanded": "false", "aria-controls": "hw-panel" }, icon(CHAT_ICON), this.#badge);
     this.#launcher.addEventListener("click", () => (this.#open ? this.close() : this.open()));
+    for (const ev of ["pointerenter", "focus", "touchstart"]) this.#launcher.addEventListener(ev, () => this.prewarm(), { passive: true });
 
     this.#sub = h("span", {}, t.secure);
     const head = h("div", { class: "head" }, h("div", {}, h("h2", { id: "hw-title" }, t.title), h("p", {}, icon(LOCK_ICON), this.#sub)));
@@ -193,6 +196,20 @@ export class ChatWidget {
     if (inside || this.root.activeElement === this.#launcher) this.#launcher.focus();
   }
 
+  /**
+   * Start the crypto worker before the click (it parses its code and gets ready, with no
+   * network), so opening the chat does not wait for that. Called on pointer or focus on
+   * the launcher; a no-op once a worker exists.
+   */
+  prewarm(): void {
+    if (this.#phase !== "idle" || this.#backend !== null || this.#spare !== null) return;
+    try {
+      this.#spare = this.#newBackend();
+    } catch {
+      // the same failure shows, with its reason, when the chat is opened
+    }
+  }
+
   /** Reopen a sealed session after a reload (resume on). Falls back to idle if it fails. */
   async resume(): Promise<void> {
     const store = this.#cfg.store;
@@ -239,7 +256,8 @@ export class ChatWidget {
   }
 
   #attach(): Backend {
-    const b = this.#newBackend();
+    const b = this.#spare ?? this.#newBackend();
+    this.#spare = null;
     this.#backend = b;
     this.#unsubscribe = b.on((e) => this.#onEvent(e));
     return b;
