@@ -31,7 +31,7 @@ from hushwire.agent.agent import (
     ReceiptReceived,
 )
 from hushwire.bot.common import chat_events, profile_info, text_message
-from hushwire.chat.messages import XDirectDel, XMsgNew
+from hushwire.chat.messages import XDirectDel, XMsgNew, x_direct_del
 from hushwire.client import ClientConfig
 from hushwire.inbox.service import profile_name
 from hushwire.widget import SnippetOptions, bundle_bytes, snippet
@@ -59,6 +59,19 @@ if not os.environ.get("CI"):
     pytest.importorskip("playwright.async_api")
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
     pytest.skip("needs Debian's chromium: run `make chromium`", allow_module_level=True)
+
+
+STORED_SESSIONS = """() => new Promise((resolve, reject) => {
+  const r = indexedDB.open("hushwire");
+  r.onsuccess = () => {
+    const g = r.result.transaction("sessions").objectStore("sessions")
+      .getAll();
+    g.onsuccess = () => resolve(g.result.map((s) => ({
+      extractable: s.key.extractable, alg: s.key.algorithm.name,
+      sealed: s.sealed instanceof ArrayBuffer })));
+    g.onerror = () => reject(g.error);
+  };
+})"""
 
 
 def strict_csp(relay_ws: str, *, worker_blob: bool = True) -> str:
@@ -204,6 +217,11 @@ class Owner:
     async def say(self, text: str) -> int:
         assert self.conn is not None, "no visitor yet"
         return await self.agent.send(self.conn, text_message(text))
+
+    async def end(self) -> None:
+        """End the conversation from the owner's side, as the inbox does."""
+        assert self.conn is not None, "no visitor yet"
+        await self.agent.send(self.conn, x_direct_del().encode())
 
     async def next_text(self, timeout: float = 20) -> str:
         return await asyncio.wait_for(self.texts.get(), timeout)
@@ -431,6 +449,14 @@ def test_hostile_content_from_the_owner_renders_inert(tmp_path: Path) -> None:
                     )
                     assert body == ["MAIN", "SCRIPT", "DIV*"]
                     await page.screenshot(path=str(SHOTS / "hushwire-widget-hostile.png"))
+
+                    # The owner ends the conversation: the widget says so and offers a new one.
+                    await owner.end()
+                    await expect(log.locator(".note")).to_have_text(["The conversation was ended."])
+                    await expect(page.get_by_role("textbox", name="Message")).to_be_hidden()
+                    await expect(
+                        page.get_by_role("button", name="Start a new chat")
+                    ).to_be_visible()
                     await csp_clean(page, site)
                     assert errors == []
 
@@ -458,18 +484,15 @@ def test_resume_after_reload(tmp_path: Path) -> None:
                     await owner.say("Got it")
                     log = page.get_by_role("log", name="Messages")
                     await expect(log.locator(".msg.in .text")).to_have_text(["Got it"])
-                    stored = await page.evaluate(
-                        """() => new Promise((resolve, reject) => {
-                          const r = indexedDB.open("hushwire");
-                          r.onsuccess = () => {
-                            const g = r.result.transaction("sessions").objectStore("sessions")
-                              .getAll();
-                            g.onsuccess = () => resolve(g.result.map((s) => ({
-                              extractable: s.key.extractable, alg: s.key.algorithm.name,
-                              sealed: s.sealed instanceof ArrayBuffer })));
-                            g.onerror = () => reject(g.error);
-                          };
-                        })"""
+                    stored = None
+                    for _ in range(50):  # the worker seals after a change; IndexedDB is async
+                        stored = await page.evaluate(STORED_SESSIONS)
+                        if stored and all(x["sealed"] for x in stored):
+                            break
+                        await asyncio.sleep(0.1)
+                    assert stored, "no session record in IndexedDB (page side of data-resume)"
+                    assert stored[0]["sealed"], (
+                        "the worker never posted its sealed state (rpc.ts event `sealed`)"
                     )
                     assert stored == [{"extractable": False, "alg": "AES-GCM", "sealed": True}]
 

@@ -326,7 +326,6 @@ export class ChatWidget {
         this.#online = true;
         this.#peer = e.peer;
         this.#render();
-        if (this.#open) this.#focusInside();
         this.#measure();
         void this.#flush();
         return;
