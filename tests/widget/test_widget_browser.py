@@ -14,6 +14,7 @@ import asyncio
 import http.server
 import json
 import os
+import re
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -361,7 +362,10 @@ def test_visitor_chats_through_the_relay_across_a_restart(tmp_path: Path) -> Non
                         ["Yes, two loaves left."]
                     )
                     await owner.receipt_for(sid)
-                    await expect(status).to_contain_text("ms)")  # quality from the lag
+                    # Quality from the keepalive lag, outside the live region.
+                    await expect(page.locator(".qt")).to_have_text(
+                        re.compile(r" · good \(\d+ ms\)")
+                    )
 
                     await page.screenshot(path=str(SHOTS / "hushwire-widget.png"))
                     await page.set_viewport_size({"width": 320, "height": 640})
@@ -390,6 +394,16 @@ def test_visitor_chats_through_the_relay_across_a_restart(tmp_path: Path) -> Non
                     await expect(log.locator(".msg.in .text")).to_have_text(
                         ["Yes, two loaves left.", "Welcome back."]
                     )
+                    # Closed panel: a new message shows as an unread count on the button.
+                    await field.press("Escape")
+                    await expect(launcher).to_be_focused()
+                    await owner.say("Are you still there?")
+                    badge = launcher.locator(".badge")
+                    await expect(badge).to_have_text("1")
+                    await expect(launcher).to_have_attribute("title", "1 unread")
+                    await launcher.click()
+                    await expect(badge).to_be_hidden()
+                    await expect(field).to_be_focused()
                     await field.fill("Thanks, I'll come by at 5.")
                     await page.get_by_role("button", name="Send").click()
                     assert await owner.next_text() == "Thanks, I'll come by at 5."

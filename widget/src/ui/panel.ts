@@ -95,6 +95,8 @@ export class ChatWidget {
   readonly #sub: HTMLSpanElement;
   readonly #bar: HTMLDivElement;
   readonly #state: HTMLSpanElement;
+  /** The quality text: not in the live region, so a new lag figure is not announced. */
+  readonly #qt: HTMLSpanElement;
   readonly #q: HTMLSpanElement;
   readonly #end: HTMLButtonElement;
   readonly #nameForm: HTMLFormElement;
@@ -120,11 +122,12 @@ export class ChatWidget {
 
     this.#sub = h("span", {}, t.secure);
     const head = h("div", { class: "head" }, h("div", {}, h("h2", { id: "hw-title" }, t.title), h("p", {}, icon(LOCK_ICON), this.#sub)));
-    this.#state = h("span", { class: "state", role: "status" });
+    this.#state = h("span", { role: "status" });
+    this.#qt = h("span", { class: "qt" });
     this.#q = h("span", { class: "q", "aria-hidden": "true", "data-q": "0" }, h("i"), h("i"), h("i"));
     this.#end = h("button", { type: "button", class: "link" }, t.end);
     this.#end.addEventListener("click", () => void this.end());
-    const bar = h("div", { class: "bar" }, this.#q, this.#state, this.#end);
+    const bar = h("div", { class: "bar" }, this.#q, h("span", { class: "state" }, this.#state, this.#qt), this.#end);
     this.#bar = bar;
 
     this.#name = h("input", { id: "hw-name", type: "text", autocomplete: "name", maxlength: "100", "aria-describedby": "hw-name-hint" });
@@ -481,10 +484,14 @@ export class ChatWidget {
 
     let q = 0;
     let state: string;
+    let qt = "";
     if (p === "chat") {
       if (this.#online) {
-        if (this.#lag !== null) q = qualityOf(this.#lag);
-        state = q > 0 ? `${t.online} · ${t.quality[q - 1] ?? ""} (${Math.round(this.#lag ?? 0)} ms)` : t.online;
+        state = t.online;
+        if (this.#lag !== null) {
+          q = qualityOf(this.#lag);
+          qt = ` · ${t.quality[q - 1] ?? ""} (${Math.round(this.#lag)} ms)`;
+        }
       } else state = t.offline;
     } else if (p === "connecting") state = this.#asked ? t.waiting : t.connecting;
     else if (p === "restoring") state = t.restoring;
@@ -494,5 +501,6 @@ export class ChatWidget {
     this.#q.dataset.q = String(q);
     this.#q.hidden = p !== "chat";
     if (this.#state.textContent !== state) this.#state.textContent = state;
+    this.#qt.textContent = qt;
   }
 }
