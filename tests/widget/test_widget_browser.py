@@ -75,7 +75,7 @@ STORED_SESSIONS = """() => new Promise((resolve, reject) => {
 })"""
 
 
-def strict_csp(relay_ws: str, *, worker_blob: bool = True) -> str:
+def strict_csp(relay_ws: str, *, worker_blob: bool = True, tt_policy: str = "hushwire") -> str:
     """The policy docs/widget.md gives a host page, as strict as it gets: no inline script or
     style at all (style-src 'none'), Trusted Types enforced, violations reported."""
     worker = "worker-src blob:; " if worker_blob else ""
@@ -83,7 +83,7 @@ def strict_csp(relay_ws: str, *, worker_blob: bool = True) -> str:
         "default-src 'none'; script-src 'self'; "
         f"{worker}connect-src {relay_ws}; style-src 'none'; img-src 'none'; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
-        "require-trusted-types-for 'script'; trusted-types hushwire; report-uri /csp-report"
+        f"require-trusted-types-for 'script'; trusted-types {tt_policy}; report-uri /csp-report"
     )
 
 
@@ -569,22 +569,32 @@ def test_keyboard_focus_language_and_narrow_screen(tmp_path: Path) -> None:
     run(main, 60)
 
 
-def test_fails_closed_without_worker_src_blob(tmp_path: Path) -> None:
-    """A CSP that refuses blob: workers stops the widget with a message that says why; it
-    never runs the crypto on the page instead."""
+@pytest.mark.parametrize(
+    ("csp", "reason", "directive"),
+    [
+        ({"worker_blob": False}, "worker-src blob:", "worker-src"),
+        ({"tt_policy": "other"}, "trusted-types hushwire", "trusted-types"),
+    ],
+    ids=["no-blob-worker", "no-trusted-types-policy"],
+)
+def test_fails_closed_when_the_csp_refuses_the_worker(
+    tmp_path: Path, csp: dict[str, Any], reason: str, directive: str
+) -> None:
+    """A CSP that refuses the blob: worker (or its Trusted Types policy) stops the widget with
+    a message that says what the page must allow; the crypto never runs on the page instead."""
     from playwright.async_api import expect
 
     async def main() -> None:
         with page_server() as site:
-            site.csp = strict_csp("ws://127.0.0.1:9", worker_blob=False)
+            site.csp = strict_csp("ws://127.0.0.1:9", **csp)
             site.host_page(snippet(SnippetOptions("simplex:/contact#/?v=2-7", "ws://127.0.0.1:9/")))
             async with chromium(tmp_path) as ctx:
                 page, _ = await open_page(ctx, site)
                 await page.get_by_role("button", name="Open chat").click()
-                await expect(page.get_by_role("status")).to_contain_text("worker-src blob:")
+                await expect(page.get_by_role("status")).to_contain_text(reason)
                 await expect(page.get_by_role("button", name="Start a new chat")).to_be_visible()
                 await page.wait_for_timeout(300)
                 violations = await page.evaluate("window.__csp")
-                assert any(v.startswith("worker-src blob") for v in violations), violations
+                assert any(v.startswith(directive) for v in violations), violations
 
     run(main, 60)

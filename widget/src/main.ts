@@ -35,6 +35,8 @@ interface TrustedTypesLike {
 }
 
 let policy: { createScriptURL(s: string): unknown } | null | undefined;
+/** The page enforces Trusted Types and did not allow the policy name `hushwire`. */
+let policyRefused = false;
 
 /** The worker's blob: URL, as a TrustedScriptURL where Trusted Types are available. */
 function workerURL(url: string): string {
@@ -45,6 +47,7 @@ function workerURL(url: string): string {
       policy = tt?.createPolicy("hushwire", { createScriptURL: (s) => (s.startsWith("blob:") ? s : "about:invalid") }) ?? null;
     } catch {
       policy = null;
+      policyRefused = true;
     }
   }
   return (policy === null ? url : policy.createScriptURL(url)) as string;
@@ -63,7 +66,7 @@ export class HushwireWidget implements Backend {
     try {
       this.#worker = new Worker(workerURL(url), { name: "hushwire-crypto" });
     } catch {
-      throw new WidgetError(REFUSED);
+      throw new WidgetError(policyRefused ? "the page's Trusted Types policy refused the widget's crypto worker (a CSP needs trusted-types hushwire)" : REFUSED);
     } finally {
       URL.revokeObjectURL(url);
     }
