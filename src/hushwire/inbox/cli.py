@@ -29,6 +29,12 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     inbox.add_argument("--data", type=Path, required=True, help="the inbox's data directory")
     inbox.add_argument("--relay", metavar="SMP_ADDRESS", help="smp://KEYHASH@HOST:PORT")
     inbox.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
+    inbox.add_argument(
+        "--widget-relay",
+        metavar="URL",
+        help="the relay's WebSocket URL as visitors' browsers reach it, for the embed snippet "
+        "(default: --ws), e.g. wss://relay.example.com",
+    )
     inbox.add_argument("--name", default=None, help='the name visitors see (default "Support")')
     inbox.add_argument(
         "--ui-port", type=int, default=0, help="port of the web UI on 127.0.0.1 (0: any free)"
@@ -70,6 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
         args.data,
         args.relay,
         ws_url=args.ws,
+        widget_relay=args.widget_relay,
         name=args.name,
         ui_port=args.ui_port,
         passphrase=passphrase,

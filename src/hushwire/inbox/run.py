@@ -42,9 +42,16 @@ async def start_inbox(
     ui_port: int = 0,
     passphrase: str | None = None,
     client_config: ClientConfig | None = None,
+    widget_relay: str | None = None,
 ) -> RunningInbox:
     service = InboxService(
-        data, relay, ws_url=ws_url, name=name, passphrase=passphrase, client_config=client_config
+        data,
+        relay,
+        ws_url=ws_url,
+        name=name,
+        passphrase=passphrase,
+        client_config=client_config,
+        widget_relay=widget_relay,
     )
     await service.start()
     try:
@@ -82,6 +89,7 @@ def serve_forever(
     relay: str,
     *,
     ws_url: str | None = None,
+    widget_relay: str | None = None,
     name: str | None = None,
     ui_port: int = 0,
     passphrase: str | None = None,
@@ -96,7 +104,13 @@ def serve_forever(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         inbox = await start_inbox(
-            data, server, ws_url=ws_url, name=name, ui_port=ui_port, passphrase=passphrase
+            data,
+            server,
+            ws_url=ws_url,
+            name=name,
+            ui_port=ui_port,
+            passphrase=passphrase,
+            widget_relay=widget_relay,
         )
         try:
             # The login link holds the secret: printed on a terminal, not into a log.

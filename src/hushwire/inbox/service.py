@@ -74,9 +74,9 @@ END_SEND_TIMEOUT = 10.0
 SUBSCRIBER_QUEUE = 1000
 """Updates buffered per WebSocket; a slower one is told to reload (``resync``)."""
 WIDGET_NOTE = (
-    "The widget embed snippet needs the widget build (hushwire.widget and "
-    "static/hushwire-widget.js), which is not installed yet: once it is, restart the inbox "
-    "and the snippet appears here."
+    "The widget embed snippet needs the relay's WebSocket URL as browsers reach it: restart "
+    "the inbox with --widget-relay wss://relay.example.com (or --ws ws://127.0.0.1:PORT on "
+    "this machine), and the snippet appears here."
 )
 REPLY_MAX_CHARS = 5000
 
