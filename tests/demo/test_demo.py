@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from hushwire.demo.run import RunningDemo, run_demo
-from hushwire.demo.site import BUNDLE, sri
+from hushwire.widget import bundle_bytes, sri_hash
 
 
 def test_demo_serves_a_site_that_embeds_the_widget_for_the_inbox(tmp_path: Path) -> None:
@@ -49,10 +49,7 @@ def test_demo_serves_a_site_that_embeds_the_widget_for_the_inbox(tmp_path: Path)
     assert (
         "Content-Security-Policy: default-src 'none'; script-src 'self'; worker-src blob:;" in page
     )
-    from importlib import resources
-
-    bundle = resources.files("hushwire.static").joinpath(BUNDLE).read_bytes()
-    assert f'integrity="{sri(bundle)}"' in page
+    assert f'integrity="{sri_hash(bundle_bytes())}"' in page
     assert f'data-relay="{seen["relay_ws"]}"' in page
     assert 'data-address="simplex:/contact#/?v=2-7&amp;smp=' in page
     assert str(seen["address"]).startswith("simplex:/contact#/?v=2-7&smp=")

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
 from dataclasses import dataclass
 from importlib import resources
 
 from aiohttp import web
+
+from hushwire.widget import SnippetOptions, bundle_bytes, snippet
 
 BUNDLE = "hushwire-widget.js"
 
@@ -18,17 +17,15 @@ def _static(name: str) -> bytes:
     return resources.files("hushwire.static").joinpath(name).read_bytes()
 
 
-def sri(data: bytes) -> str:
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
-
-
 def site_csp(relay_ws: str) -> str:
-    """What a host page needs for the widget (docs/widget.md): its script (SRI-pinned),
-    a blob: worker for the keys, and a WebSocket to the relay; nothing inline."""
+    """The policy docs/widget.md gives a host page (plus the page's own stylesheet): the
+    widget's script (SRI-pinned), a blob: worker for the keys, a WebSocket to the relay,
+    nothing inline, Trusted Types enforced."""
     return (
         "default-src 'none'; script-src 'self'; worker-src blob:; "
-        f"connect-src {relay_ws}; style-src 'self'; img-src 'self' data:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        f"connect-src {relay_ws}; style-src 'self'; img-src 'none'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+        "require-trusted-types-for 'script'; trusted-types hushwire"
     )
 
 
@@ -38,8 +35,7 @@ class DemoSite:
     relay_ws: str
 
     def page(self) -> str:
-        bundle = _static(BUNDLE)
-        a = html.escape
+        tag = snippet(SnippetOptions(self.address, self.relay_ws, src=f"/{BUNDLE}", ask_name=True))
         return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -64,8 +60,7 @@ ciphertext.</p>
 <p>Ask us anything: your question goes to the baker, not to a chat company.</p>
 </div>
 </main>
-<script src="/{BUNDLE}" integrity="{sri(bundle)}" crossorigin="anonymous"
- data-address="{a(self.address)}" data-relay="{a(self.relay_ws)}" async></script>
+{tag}
 </body>
 </html>
 """
@@ -85,7 +80,7 @@ ciphertext.</p>
             return respond(page, "text/html")
 
         async def bundle(_: web.Request) -> web.Response:
-            resp = respond(_static(BUNDLE), "text/javascript")
+            resp = respond(bundle_bytes(), "text/javascript")
             resp.headers["Access-Control-Allow-Origin"] = "*"
             return resp
 
