@@ -32,3 +32,18 @@ export const SESSION_ID_SIZE = 32;
 
 export const MIN_CERT_CHAIN = 2;
 export const MAX_CERT_CHAIN = 4;
+
+/** Message keys one received message may make the receiver skip in one chain (Ratchet.hs maxSkip). */
+export const RATCHET_MAX_SKIP = 512;
+/** Skipped-message keys one ratchet keeps at most over all chains; the oldest are dropped beyond it. */
+export const RATCHET_MAX_SKIPPED_KEYS = 2000;
+/** Characters in a connection link at most (it travels as a Large in AgentInvitation). */
+export const MAX_LINK_LENGTH = 65535;
+/** Largest chat message JSON (simplex-chat Protocol.hs maxEncodedMsgLength). */
+export const CHAT_MAX_ENCODED_MSG_LENGTH = 15602;
+/** Largest connInfo JSON (simplex-chat Protocol.hs maxEncodedInfoLength). */
+export const CHAT_MAX_ENCODED_INFO_LENGTH = 14694;
+/** A chat body handed to the parser is refused above this size. */
+export const CHAT_MAX_BODY_LENGTH = 65536;
+/** A Compressed zstd frame must declare its size and decompress to at most this (limitDecompress1). */
+export const MAX_DECOMPRESSED_SIZE = 65536;
