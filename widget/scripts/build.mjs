@@ -34,7 +34,9 @@ const common = {
   absWorkingDir: ROOT,
 };
 
-const worker = await esbuild.build({ ...common, entryPoints: ["src/worker.ts"] });
+// The worker's own license comments would be duplicated inside the embedded string: the
+// banner of the bundle names every bundled package instead.
+const worker = await esbuild.build({ ...common, entryPoints: ["src/worker.ts"], legalComments: "none" });
 const workerSource = worker.outputFiles[0].text;
 
 const embedWorker = {
@@ -52,7 +54,7 @@ const main = await esbuild.build({
   ...common,
   entryPoints: ["src/main.ts"],
   plugins: [embedWorker],
-  banner: { js: "/*! Hushwire widget (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: MIT License (c) Paul Miller (paulmillr.com) */" },
+  banner: { js: "/*! Hushwire widget (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: MIT License (c) Paul Miller (paulmillr.com); fzstd: MIT License (c) Arjun Barrett */" },
 });
 const bundle = main.outputFiles[0].contents;
 

@@ -1,0 +1,230 @@
+/**
+ * The TypeScript visitor against the Python reference:
+ *
+ * - cross-checks made by a small Python script: a Python joiner's (owner's) confirmation and
+ *   message that the TS initiator must decrypt, the TS reply that Python must decrypt, the TS
+ *   ratchet state that Python loads byte for byte;
+ * - the Node integration test: the real relay (`hushwire relay`, ws:// and TLS) and the echo
+ *   bot (`hushwire bot echo`); the worker service (the widget's worker code, with the `ws`
+ *   package as WebSocket) joins the bot's contact address, sends three texts (HTML,
+ *   non-ASCII), gets the echoes and the receipts, ends the conversation (x.direct.del + DEL);
+ *   then both processes get SIGTERM and must exit cleanly.
+ */
+
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+
+import { toHex, utf8, Reader } from "../src/encoding.js";
+import { KeyPair } from "../src/crypto/keys.js";
+import { E2ERatchetParams, Ratchet, x3dhInitiator } from "../src/agent/ratchet.js";
+import { ratchetToJSON } from "../src/agent/ratchet_json.js";
+import { parseRequest, type WorkerEvent, type WorkerReply } from "../src/rpc.js";
+import { WorkerService } from "../src/worker/service.js";
+import type { WebSocketLike } from "../src/smp/client.js";
+import { h, REPO_ROOT } from "./vectors.js";
+
+const PYTHON = REPO_ROOT + ".venv/bin/python";
+const HUSHWIRE = REPO_ROOT + ".venv/bin/hushwire";
+
+// --------------------------------------------------------------------------- cross-checks
+
+const PY = String.raw`
+import json, sys
+from hushwire.agent.ratchet import E2E_VERSIONS, E2ERatchetParams, E2ERatchetParamsUri, Ratchet, x3dh_joiner
+from hushwire.crypto.keys import KeyAlg, KeyPair, PublicKey
+req = json.load(sys.stdin)
+out = {}
+if req["op"] == "owner":
+    inv = E2ERatchetParamsUri(E2E_VERSIONS, PublicKey(KeyAlg.X448, bytes.fromhex(req["a1"])), PublicKey(KeyAlg.X448, bytes.fromhex(req["a2"])))
+    b1, b2 = KeyPair.generate(KeyAlg.X448), KeyPair.generate(KeyAlg.X448)
+    r = Ratchet.init_joiner(x3dh_joiner(b1.private, b2.private, inv), inv.k2, 3)
+    enc1, r = r.encrypt(bytes.fromhex(req["conf"]), 14832)
+    enc2, r = r.encrypt(bytes.fromhex(req["msg"]), 15840)
+    out = {"params": E2ERatchetParams(3, b1.public, b2.public).encode().hex(), "enc1": enc1.hex(), "enc2": enc2.hex(), "state": r.to_json().decode()}
+elif req["op"] == "decrypt":
+    r = Ratchet.from_json(req["state"].encode())
+    pt, r = r.decrypt(bytes.fromhex(req["enc"]))
+    out = {"pt": pt.hex()}
+elif req["op"] == "reload":
+    out = {"json": Ratchet.from_json(req["state"].encode()).to_json().decode()}
+json.dump(out, sys.stdout)
+`;
+
+function py<T>(req: object): T {
+  return JSON.parse(execFileSync(PYTHON, ["-c", PY], { input: JSON.stringify(req), encoding: "utf8" })) as T;
+}
+
+describe.runIf(existsSync(PYTHON))("cross-check with hushwire.agent.ratchet", () => {
+  it("a Python owner's confirmation and message decrypt in TS; the TS reply decrypts in Python; states move both ways", async () => {
+    const a1 = KeyPair.generate("X448");
+    const a2 = KeyPair.generate("X448");
+    const conf = utf8('D{"event":"x.info"}');
+    const msg = utf8("M\u00e9\u00e8 hello");
+    const o = py<{ params: string; enc1: string; enc2: string; state: string }>({
+      op: "owner",
+      a1: toHex(a1.public.raw),
+      a2: toHex(a2.public.raw),
+      conf: toHex(conf),
+      msg: toHex(msg),
+    });
+    const params = E2ERatchetParams.parse(new Reader(h(o.params)));
+    let r = Ratchet.initInitiator(x3dhInitiator(a1.private, a2.private, params), a2, 3);
+    let pt: Uint8Array;
+    [pt, r] = await r.decrypt(h(o.enc1));
+    expect(toHex(pt)).toBe(toHex(conf));
+    [pt, r] = await r.decrypt(h(o.enc2));
+    expect(toHex(pt)).toBe(toHex(msg));
+    const reply = utf8("M reply from the widget \ud83d\ude00");
+    let enc: Uint8Array;
+    [enc, r] = await r.encrypt(reply, 15840);
+    expect(py<{ pt: string }>({ op: "decrypt", state: o.state, enc: toHex(enc) }).pt).toBe(toHex(reply));
+    const state = ratchetToJSON(r);
+    expect(py<{ json: string }>({ op: "reload", state }).json).toBe(state);
+  });
+});
+
+// --------------------------------------------------------------------------- the echo bot
+
+interface Proc {
+  proc: ChildProcess;
+  out: string;
+}
+
+function start(args: string[], ready: RegExp, what: string): Promise<Proc & { match: RegExpExecArray }> {
+  const proc = spawn(HUSHWIRE, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
+  const p: Proc = { proc, out: "" };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`${what} did not start: ${p.out}`));
+    }, 30000);
+    proc.stdout!.setEncoding("utf8");
+    proc.stderr!.setEncoding("utf8");
+    proc.stderr!.on("data", (c: string) => {
+      p.out += c;
+    });
+    proc.stdout!.on("data", (c: string) => {
+      p.out += c;
+      const m = ready.exec(p.out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve({ ...p, match: m, proc });
+      }
+    });
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${p.out}`));
+    });
+  });
+}
+
+function stop(p: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (p.exitCode !== null) return resolve(p.exitCode);
+    const kill = setTimeout(() => p.kill("SIGKILL"), 20000);
+    p.once("exit", (code) => {
+      clearTimeout(kill);
+      resolve(code);
+    });
+    p.kill("SIGTERM");
+  });
+}
+
+/** The worker's replies and events, awaitable. */
+class Inbox {
+  readonly items: WorkerReply[] = [];
+  #waiters: { pred: (m: WorkerReply) => boolean; resolve: (m: WorkerReply) => void }[] = [];
+
+  post = (m: WorkerReply): void => {
+    this.items.push(m);
+    for (const w of [...this.#waiters]) {
+      if (w.pred(m)) {
+        this.#waiters.splice(this.#waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
+    }
+  };
+
+  wait(pred: (m: WorkerReply) => boolean, what: string, ms = 20000): Promise<WorkerReply> {
+    const found = this.items.find(pred);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+      this.#waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  events<E extends WorkerEvent["event"]>(event: E): Extract<WorkerEvent, { event: E }>[] {
+    return this.items.filter((m) => "event" in m && m.event === event) as Extract<WorkerEvent, { event: E }>[];
+  }
+}
+
+const TEXTS = ['<b>bold</b> & <script>alert("x")</script>', "Grüße aus Köln, 你好, привет 🙂", "plain text, the third"];
+
+describe.runIf(existsSync(HUSHWIRE))("the TS visitor chats with the Python echo bot over ws://", () => {
+  it("joins, sends three texts, gets the echoes and receipts, ends the conversation", async () => {
+    const data = mkdtempSync(join(tmpdir(), "hushwire-widget-visitor-"));
+    let relay: ChildProcess | null = null;
+    let bot: ChildProcess | null = null;
+    try {
+      const r = await start(["relay", "--data", join(data, "relay"), "--ws", "127.0.0.1:0", "--tls", "127.0.0.1:0", "--host", "localhost"], /^(smp:\/\/\S+)$[\s\S]*WebSocket: (ws:\/\/\S+)/m, "relay");
+      relay = r.proc;
+      const address = r.match[1]!;
+      const wsUrl = r.match[2]!.replace(/\/$/, "");
+      const b = await start(["bot", "echo", "--data", join(data, "bot"), "--relay", address, "--ws", wsUrl], /^(simplex:\S+)$/m, "echo bot");
+      bot = b.proc;
+      const link = b.match[1]!;
+
+      const inbox = new Inbox();
+      const service = new WorkerService(inbox.post, (url) => new WebSocket(url) as unknown as WebSocketLike);
+      let nextId = 1;
+      const call = async (req: Record<string, unknown>): Promise<unknown> => {
+        const id = nextId++;
+        const parsed = parseRequest({ ...req, id });
+        expect(parsed, `request ${String(req.op)} is valid`).not.toBeNull();
+        void service.handle(parsed!);
+        const reply = (await inbox.wait((m) => "id" in m && m.id === id, `reply to ${String(req.op)}`, 30000)) as WorkerReply & { id: number };
+        if (!("ok" in reply) || !reply.ok) throw new Error(`${String(req.op)} failed: ${"error" in reply ? reply.error : "?"}`);
+        return reply.result;
+      };
+
+      await call({ op: "join", address: link, relayUrl: wsUrl + "/", name: "Ada", seal: null });
+      const connected = await inbox.wait((m) => "event" in m && m.event === "connected", "connected");
+      expect(connected).toEqual({ event: "connected", peer: "Echo bot" });
+
+      const ids: number[] = [];
+      for (const text of TEXTS) ids.push(((await call({ op: "send", text })) as { msgId: number }).msgId);
+      expect(ids).toEqual([2, 3, 4]); // our confirmation is message 1 (agent.md 1.5)
+      for (let i = 0; i < TEXTS.length; i++) {
+        await inbox.wait(() => inbox.events("message").length > i, `echo ${i + 1}`);
+        await inbox.wait(() => inbox.events("receipt").some((e) => e.msgId === ids[i]), `receipt ${ids[i]}`);
+      }
+      expect(inbox.events("message").map((e) => e.text)).toEqual(TEXTS);
+      expect(inbox.events("receipt").map((e) => e.msgId).sort()).toEqual(ids);
+
+      expect(await call({ op: "ping" })).toHaveProperty("lag");
+      await call({ op: "end" });
+      expect(inbox.events("ended")).toEqual([{ event: "ended", by: "self" }]);
+      await expect(call({ op: "send", text: "after the end" })).rejects.toThrow("not in a conversation");
+      // the bot saw the visitor leave and deleted the conversation
+      await new Promise((res) => setTimeout(res, 1500));
+    } finally {
+      const botCode = bot === null ? 0 : await stop(bot);
+      const relayCode = relay === null ? 0 : await stop(relay);
+      rmSync(data, { recursive: true, force: true });
+      expect(botCode).toBe(0);
+      expect(relayCode).toBe(0);
+    }
+  }, 90000);
+});
