@@ -95,8 +95,8 @@ interface Proc {
   out: string;
 }
 
-function start(args: string[], ready: RegExp, what: string): Promise<Proc & { match: RegExpExecArray }> {
-  const proc = spawn(HUSHWIRE, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
+function start(args: string[], ready: RegExp, what: string, cmd = HUSHWIRE): Promise<Proc & { match: RegExpExecArray }> {
+  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
   const p: Proc = { proc, out: "" };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -172,59 +172,97 @@ class Inbox {
 
 const TEXTS = ['<b>bold</b> & <script>alert("x")</script>', "Grüße aus Köln, 你好, привет 🙂", "plain text, the third"];
 
-describe.runIf(existsSync(HUSHWIRE))("the TS visitor chats with the Python echo bot over ws://", () => {
-  it("joins, sends three texts, gets the echoes and receipts, ends the conversation", async () => {
-    const data = mkdtempSync(join(tmpdir(), "hushwire-widget-visitor-"));
-    let relay: ChildProcess | null = null;
-    let bot: ChildProcess | null = null;
-    try {
-      const r = await start(["relay", "--data", join(data, "relay"), "--ws", "127.0.0.1:0", "--tls", "127.0.0.1:0", "--host", "localhost"], /^(smp:\/\/\S+)$[\s\S]*WebSocket: (ws:\/\/\S+)/m, "relay");
-      relay = r.proc;
-      const address = r.match[1]!;
-      const wsUrl = r.match[2]!.replace(/\/$/, "");
-      const b = await start(["bot", "echo", "--data", join(data, "bot"), "--relay", address, "--ws", wsUrl], /^(simplex:\S+)$/m, "echo bot");
-      bot = b.proc;
-      const link = b.match[1]!;
+/** A Python owner whose reply queues are in contact mode: the visitor must take the slow path. */
+const SLOW_OWNER = String.raw`
+import asyncio, sys
+from pathlib import Path
+from hushwire.agent.agent import Agent, MessageReceived
+from hushwire.bot.common import chat_events, profile_info, text_message
+from hushwire.chat.messages import XMsgNew
+from hushwire.smp.address import SMPServer
 
-      const inbox = new Inbox();
-      const service = new WorkerService(inbox.post, (url) => new WebSocket(url) as unknown as WebSocketLike);
-      let nextId = 1;
-      const call = async (req: Record<string, unknown>): Promise<unknown> => {
-        const id = nextId++;
-        const parsed = parseRequest({ ...req, id });
-        expect(parsed, `request ${String(req.op)} is valid`).not.toBeNull();
-        void service.handle(parsed!);
-        const reply = (await inbox.wait((m) => "id" in m && m.id === id, `reply to ${String(req.op)}`, 30000)) as WorkerReply & { id: number };
-        if (!("ok" in reply) || !reply.ok) throw new Error(`${String(req.op)} failed: ${"error" in reply ? reply.error : "?"}`);
-        return reply.result;
-      };
+async def main():
+    agent = Agent(Path(sys.argv[1]), SMPServer.parse(sys.argv[2]), ws_url=sys.argv[3])
+    agent._reply_mode = "C"  # the owner's reply queue cannot be secured by the visitor: 'K' + HELLO
+    await agent.start()
+    _, link = await agent.create_address(profile_info("Slow owner"))
+    print(link, flush=True)
+    while True:
+        ev = await agent.events.get()
+        if isinstance(ev, MessageReceived):
+            for chat in chat_events(ev):
+                if isinstance(chat, XMsgNew) and chat.text:
+                    await agent.send(ev.conn_id, text_message(chat.text))
+            await agent.ack_message(ev.msg_id, receipt=True)
 
-      await call({ op: "join", address: link, relayUrl: wsUrl + "/", name: "Ada", seal: null });
-      const connected = await inbox.wait((m) => "event" in m && m.event === "connected", "connected");
-      expect(connected).toEqual({ event: "connected", peer: "Echo bot" });
+asyncio.run(main())
+`;
 
-      const ids: number[] = [];
-      for (const text of TEXTS) ids.push(((await call({ op: "send", text })) as { msgId: number }).msgId);
-      expect(ids).toEqual([2, 3, 4]); // our confirmation is message 1 (agent.md 1.5)
-      for (let i = 0; i < TEXTS.length; i++) {
-        await inbox.wait(() => inbox.events("message").length > i, `echo ${i + 1}`);
-        await inbox.wait(() => inbox.events("receipt").some((e) => e.msgId === ids[i]), `receipt ${ids[i]}`);
-      }
-      expect(inbox.events("message").map((e) => e.text)).toEqual(TEXTS);
-      expect(inbox.events("receipt").map((e) => e.msgId).sort()).toEqual(ids);
+async function chat(ownerArgs: (address: string, wsUrl: string, data: string) => [string, string[]], peer: string, cleanExit: boolean): Promise<void> {
+  const data = mkdtempSync(join(tmpdir(), "hushwire-widget-visitor-"));
+  let relay: ChildProcess | null = null;
+  let owner: ChildProcess | null = null;
+  let ownerCode: number | null = 0;
+  let relayCode: number | null = 0;
+  try {
+    const r = await start(["relay", "--data", join(data, "relay"), "--ws", "127.0.0.1:0", "--tls", "127.0.0.1:0", "--host", "localhost"], /^(smp:\/\/\S+)$[\s\S]*WebSocket: (ws:\/\/\S+)/m, "relay");
+    relay = r.proc;
+    const address = r.match[1]!;
+    const wsUrl = r.match[2]!.replace(/\/$/, "");
+    const [cmd, args] = ownerArgs(address, wsUrl, join(data, "owner"));
+    const b = await start(args, /^(simplex:\S+)$/m, "owner", cmd);
+    owner = b.proc;
+    const link = b.match[1]!;
 
-      expect(await call({ op: "ping" })).toHaveProperty("lag");
-      await call({ op: "end" });
-      expect(inbox.events("ended")).toEqual([{ event: "ended", by: "self" }]);
-      await expect(call({ op: "send", text: "after the end" })).rejects.toThrow("not in a conversation");
-      // the bot saw the visitor leave and deleted the conversation
-      await new Promise((res) => setTimeout(res, 1500));
-    } finally {
-      const botCode = bot === null ? 0 : await stop(bot);
-      const relayCode = relay === null ? 0 : await stop(relay);
-      rmSync(data, { recursive: true, force: true });
-      expect(botCode).toBe(0);
-      expect(relayCode).toBe(0);
+    const inbox = new Inbox();
+    const service = new WorkerService(inbox.post, (url) => new WebSocket(url) as unknown as WebSocketLike);
+    let nextId = 1;
+    const call = async (req: Record<string, unknown>): Promise<unknown> => {
+      const id = nextId++;
+      const parsed = parseRequest({ ...req, id });
+      expect(parsed, `request ${String(req.op)} is valid`).not.toBeNull();
+      void service.handle(parsed!);
+      const reply = (await inbox.wait((m) => "id" in m && m.id === id, `reply to ${String(req.op)}`, 30000)) as WorkerReply & { id: number };
+      if (!("ok" in reply) || !reply.ok) throw new Error(`${String(req.op)} failed: ${"error" in reply ? reply.error : "?"}`);
+      return reply.result;
+    };
+
+    await call({ op: "join", address: link, relayUrl: wsUrl + "/", name: "Ada", seal: null });
+    const connected = await inbox.wait((m) => "event" in m && m.event === "connected", "connected");
+    expect(connected).toEqual({ event: "connected", peer });
+
+    const ids: number[] = [];
+    for (const text of TEXTS) ids.push(((await call({ op: "send", text })) as { msgId: number }).msgId);
+    // our confirmation is message 1 (agent.md 1.5); on the slow path our HELLO reply is 2
+    const first = peer === "Slow owner" ? 3 : 2;
+    expect(ids).toEqual([first, first + 1, first + 2]);
+    for (let i = 0; i < TEXTS.length; i++) {
+      await inbox.wait(() => inbox.events("message").length > i, `echo ${i + 1}`);
+      await inbox.wait(() => inbox.events("receipt").some((e) => e.msgId === ids[i]), `receipt ${ids[i]}`);
     }
+    expect(inbox.events("message").map((e) => e.text)).toEqual(TEXTS);
+    expect(inbox.events("receipt").map((e) => e.msgId).sort()).toEqual(ids);
+
+    expect(await call({ op: "ping" })).toHaveProperty("lag");
+    await call({ op: "end" });
+    expect(inbox.events("ended")).toEqual([{ event: "ended", by: "self" }]);
+    await expect(call({ op: "send", text: "after the end" })).rejects.toThrow("not in a conversation");
+    await new Promise((res) => setTimeout(res, 1000)); // the owner sees the visitor leave
+  } finally {
+    if (owner !== null) ownerCode = await stop(owner);
+    if (relay !== null) relayCode = await stop(relay);
+    rmSync(data, { recursive: true, force: true });
+  }
+  if (cleanExit) expect(ownerCode).toBe(0);
+  expect(relayCode).toBe(0);
+}
+
+describe.runIf(existsSync(HUSHWIRE))("the TS visitor against Python owners over ws://", () => {
+  it("the echo bot (fast handshake): three texts, echoes, receipts, end; both processes exit on SIGTERM", async () => {
+    await chat((address, wsUrl, data) => [HUSHWIRE, ["bot", "echo", "--data", data, "--relay", address, "--ws", wsUrl]], "Echo bot", true);
+  }, 90000);
+
+  it("an owner whose reply queue is in contact mode (slow handshake: 'K', KEY, HELLO both ways)", async () => {
+    await chat((address, wsUrl, data) => [PYTHON, ["-c", SLOW_OWNER, data, address, wsUrl]], "Slow owner", false);
   }, 90000);
 });
