@@ -470,7 +470,13 @@ class Agent:
         """Send an application message (A_MSG); returns its id for receipts."""
         async with self._lock(conn_id):
             st = self._load(conn_id)
-            early = st.status == "confirming" and st.snd is not None and st.snd.mode == "M"
+            # Before our own confirmation is queued (it takes message id 1) nothing may go out.
+            early = (
+                st.status == "confirming"
+                and st.snd is not None
+                and st.snd.mode == "M"
+                and st.last_snd_id >= 1
+            )
             # A joiner on the slow path has queued its HELLO and waits for the reply HELLO:
             # the peer gets ours first, and may already be talking (simplex-js sends the
             # texts typed before the connection was up ahead of its HELLO reply). The
@@ -888,6 +894,8 @@ class Agent:
             # The owner's (joiner's) confirmation on our queue: X3DH, then its reply queue.
             if conf.e2e is None or st.x3dh_keys is None:
                 raise DecodeError("the first confirmation carries the ratchet keys")
+            if conf.e2e.version < E2E_VERSIONS.min:
+                raise DecodeError(f"e2e encryption version {conf.e2e.version} is not supported")
             k1, k2 = (PrivateKey.from_der(k) for k in st.x3dh_keys)
             keys = x3dh_initiator(k1, k2, conf.e2e)
             ratchet = Ratchet.init_initiator(
