@@ -370,6 +370,7 @@ class Session:
                 try:
                     replies = await t
                 except Exception:  # pragma: no cover - _run answers INTERNAL instead
+                    log.exception("%s: a command failed", self.cid)
                     continue
                 for corr, ent, msg in replies:
                     self.push(corr, ent, msg)
