@@ -943,14 +943,6 @@ export class ReconnectingClient {
     return (await this.waitConnected()).ack(rid, key, msgId);
   }
 
-  async get(rid: Bytes, key: KeyPair): Promise<MsgResponse | null> {
-    return (await this.waitConnected()).get(rid, key);
-  }
-
-  async suspend(rid: Bytes, key: KeyPair): Promise<void> {
-    return (await this.waitConnected()).suspend(rid, key);
-  }
-
   async delete(rid: Bytes, key: KeyPair): Promise<void> {
     return (await this.waitConnected()).delete(rid, key);
   }
