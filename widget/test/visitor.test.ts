@@ -257,6 +257,107 @@ async function chat(ownerArgs: (address: string, wsUrl: string, data: string) =>
   expect(relayCode).toBe(0);
 }
 
+/** A worker service whose sockets can be frozen: from then on nothing it writes reaches the relay. */
+function frozenService(inbox: Inbox): { service: WorkerService; freeze: () => void; call: (req: Record<string, unknown>) => Promise<unknown> } {
+  let frozen = false;
+  const sockets: WebSocket[] = [];
+  const service = new WorkerService((m) => inbox.post(m), (url) => {
+    const ws = new WebSocket(url);
+    sockets.push(ws);
+    return {
+      get binaryType() {
+        return ws.binaryType;
+      },
+      set binaryType(t: string) {
+        ws.binaryType = t as "arraybuffer";
+      },
+      get readyState() {
+        return ws.readyState;
+      },
+      send: (data: Uint8Array) => {
+        if (!frozen) ws.send(data);
+      },
+      close: (code?: number, reason?: string) => ws.close(code, reason),
+      addEventListener: (type: "open" | "close" | "error" | "message", l: (ev: object) => void) => ws.addEventListener(type, l),
+    } as WebSocketLike;
+  });
+  let nextId = 1;
+  const call = async (req: Record<string, unknown>): Promise<unknown> => {
+    const id = nextId++;
+    const parsed = parseRequest({ ...req, id });
+    expect(parsed, `request ${String(req.op)} is valid`).not.toBeNull();
+    void service.handle(parsed!);
+    const reply = (await inbox.wait((m) => "id" in m && m.id === id, `reply to ${String(req.op)}`, 30000)) as WorkerReply & { id: number };
+    if (!("ok" in reply) || !reply.ok) throw new Error(`${String(req.op)} failed: ${"error" in reply ? reply.error : "?"}`);
+    return reply.result;
+  };
+  return { service, freeze: () => (frozen = true), call };
+}
+
+describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot", () => {
+  it("a sealed session opens in a new worker; the echo received but not acknowledged before the reload counts once", async () => {
+    const data = mkdtempSync(join(tmpdir(), "hushwire-widget-resume-"));
+    let relay: ChildProcess | null = null;
+    let owner: ChildProcess | null = null;
+    try {
+      const r = await start(["relay", "--data", join(data, "relay"), "--ws", "127.0.0.1:0", "--tls", "127.0.0.1:0", "--host", "localhost"], /^(smp:\/\/\S+)$[\s\S]*WebSocket: (ws:\/\/\S+)/m, "relay");
+      relay = r.proc;
+      const wsUrl = r.match[2]!.replace(/\/$/, "") + "/";
+      const b = await start(["bot", "echo", "--data", join(data, "owner"), "--relay", r.match[1]!, "--ws", wsUrl], /^(simplex:\S+)$/m, "owner");
+      owner = b.proc;
+      const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+
+      // The first page: join, one text, its echo. The state sealed after the echo (posted
+      // before its ACK) is the last one the page stores: the worker is frozen right then.
+      const inbox1 = new Inbox();
+      const w1 = frozenService(inbox1);
+      let sawEcho = false;
+      let sealed: ArrayBuffer | null = null;
+      const post = inbox1.post;
+      inbox1.post = (m) => {
+        if ("event" in m && m.event === "message") sawEcho = true;
+        if ("event" in m && m.event === "sealed" && sealed === null && sawEcho) {
+          w1.freeze();
+          sealed = m.data;
+        }
+        post(m);
+      };
+      await w1.call({ op: "join", address: b.match[1]!, relayUrl: wsUrl, name: "Ada", seal: key });
+      await inbox1.wait((m) => "event" in m && m.event === "connected", "connected");
+      const id1 = ((await w1.call({ op: "send", text: "before the reload" })) as { msgId: number }).msgId;
+      await inbox1.wait(() => sealed !== null, "the state sealed after the echo");
+      expect(inbox1.events("message").map((e) => e.text)).toEqual(["before the reload"]);
+      await w1.call({ op: "close" });
+
+      // The reload: a new worker with the stored state.
+      const inbox2 = new Inbox();
+      const w2 = frozenService(inbox2);
+      await expect(w2.call({ op: "restore", relayUrl: wsUrl, key: await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]), sealed: sealed! })).rejects.toThrow("does not open");
+      const restored = (await w2.call({ op: "restore", relayUrl: wsUrl, key, sealed: sealed! })) as { peer: string; transcript: { dir: string; text: string; msgId: number }[] };
+      expect(restored.peer).toBe("Echo bot");
+      expect(restored.transcript.map((x) => [x.dir, x.text])).toEqual([
+        ["out", "before the reload"],
+        ["in", "before the reload"],
+      ]);
+      expect(restored.transcript[0]!.msgId).toBe(id1);
+      // The relay delivers the unacknowledged echo again: recognised, acknowledged, not shown twice.
+      const id2 = ((await w2.call({ op: "send", text: "after the reload" })) as { msgId: number }).msgId;
+      expect(id2).toBeGreaterThan(id1);
+      await inbox2.wait(() => inbox2.events("message").length > 0, "the echo after the reload");
+      await inbox2.wait(() => inbox2.events("receipt").some((e) => e.msgId === id2), `receipt ${id2}`);
+      await new Promise((res) => setTimeout(res, 500));
+      expect(inbox2.events("message").map((e) => e.text)).toEqual(["after the reload"]);
+      expect(inbox2.events("sealed").length).toBeGreaterThan(0);
+      await w2.call({ op: "end" });
+      expect(inbox2.events("ended")).toEqual([{ event: "ended", by: "self" }]);
+    } finally {
+      if (owner !== null) await stop(owner);
+      if (relay !== null) await stop(relay);
+      rmSync(data, { recursive: true, force: true });
+    }
+  }, 90000);
+});
+
 describe.runIf(existsSync(HUSHWIRE))("the TS visitor against Python owners over ws://", () => {
   it("the echo bot (fast handshake): three texts, echoes, receipts, end; both processes exit on SIGTERM", async () => {
     await chat((address, wsUrl, data) => [HUSHWIRE, ["bot", "echo", "--data", data, "--relay", address, "--ws", wsUrl]], "Echo bot", true);

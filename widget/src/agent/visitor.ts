@@ -27,7 +27,7 @@
  * Nothing here logs; no key or text leaves except through the caller's callbacks.
  */
 
-import type { Bytes } from "../encoding.js";
+import { base64urlDecode, base64urlEncode, type Bytes } from "../encoding.js";
 import { DecodeError, HushwireError } from "../errors.js";
 import { constantTimeEqual } from "../crypto/ct.js";
 import { sha256 } from "../crypto/hash.js";
@@ -64,6 +64,7 @@ import {
   type SMPQueueInfo,
 } from "./protocol.js";
 import { E2E_VERSIONS, E2ERatchetParamsUri, Ratchet, RatchetDuplicate, x3dhInitiator } from "./ratchet.js";
+import { ratchetFromJSON, ratchetToJSON } from "./ratchet_json.js";
 
 /** What the visitor needs of an SMP client; ReconnectingClient fits. */
 export interface AgentClient {
@@ -132,7 +133,10 @@ interface Waiting {
   message: AMessage;
   kind: Kind;
   done: (id: number) => void;
+  queued: ((id: number) => void) | undefined;
 }
+
+const b64 = (x: Bytes): string => base64urlEncode(x);
 
 function sameServer(a: SMPServer, b: SMPServer): boolean {
   return constantTimeEqual(a.keyHash, b.keyHash);
@@ -143,6 +147,7 @@ export class Visitor {
   readonly #onEvent: (e: VisitorEvent) => void;
   readonly #ownInfo: Bytes;
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #persist: () => Promise<void>;
   #status: VisitorStatus = "new";
   #agentVersion = AGENT_VERSIONS.max;
   #x3dh: [KeyPair, KeyPair] | null = null;
@@ -168,11 +173,20 @@ export class Visitor {
   #sentWaiters = new Map<number, (ok: boolean) => void>();
   #unlisten: (() => void) | null = null;
 
-  constructor(client: AgentClient, ownInfo: Bytes, onEvent: (e: VisitorEvent) => void, opts: { sleep?: (ms: number) => Promise<void> } = {}) {
+  /**
+   * `persist` (resume on) stores {@link Visitor.state}; it is awaited, one step at a time, before
+   * anything that depends on the state goes out: each SEND (the ratchet and the counters that
+   * made it) and each ACK (the message it acknowledges, processed), so a state restored after a
+   * reload never sends new bytes under a key it already used and never loses nor repeats a
+   * message (redelivered after a reload, it is recognised by its hash).
+   */
+  constructor(client: AgentClient, ownInfo: Bytes, onEvent: (e: VisitorEvent) => void, opts: { sleep?: (ms: number) => Promise<void>; persist?: () => Promise<void> } = {}) {
     this.#client = client;
     this.#ownInfo = ownInfo;
     this.#onEvent = onEvent;
     this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const persist = opts.persist;
+    this.#persist = persist === undefined ? () => Promise.resolve() : () => this.#serial(persist);
   }
 
   get status(): VisitorStatus {
@@ -246,11 +260,14 @@ export class Visitor {
 
   // ------------------------------------------------------------------ sending
 
-  /** Send an A_MSG; resolves with its id once the relay took it. */
-  send(body: Bytes): Promise<number> {
+  /**
+   * Send an A_MSG; resolves with its id once the relay took it. `queued` learns the id as soon
+   * as the message is encrypted (before the state is persisted and the message sent).
+   */
+  send(body: Bytes, queued?: (id: number) => void): Promise<number> {
     if (this.#status === "ended") return Promise.reject(new VisitorError("the conversation has ended"));
     if (this.#status === "new") return Promise.reject(new VisitorError("not joined yet"));
-    return this.#enqueue({ tag: "A_MSG", body }, "msg").then(async (id) => {
+    return this.#enqueue({ tag: "A_MSG", body }, "msg", queued).then(async (id) => {
       if (!(await this.#whenSent(id))) throw new VisitorError("the relay refused the message");
       return id;
     });
@@ -261,13 +278,13 @@ export class Visitor {
   }
 
   /** Encrypt now if the handshake allows it, else wait (in order) until it does; resolves with the id. */
-  #enqueue(message: AMessage, kind: Kind): Promise<number> {
+  #enqueue(message: AMessage, kind: Kind, queued?: (id: number) => void): Promise<number> {
     return new Promise((done, fail) => {
       this.#serial(async () => {
         if (this.#status === "ended") fail(new VisitorError("the conversation has ended"));
-        else if (this.#open && this.#waiting.length === 0) done(await this.#encryptOut(message, kind));
+        else if (this.#open && this.#waiting.length === 0) done(await this.#encryptOut(message, kind, queued));
         else if (this.#waiting.length >= MAX_WAITING) fail(new VisitorError("too many messages waiting"));
-        else this.#waiting.push({ message, kind, done });
+        else this.#waiting.push({ message, kind, done, queued });
       }).catch(fail);
     });
   }
@@ -275,11 +292,11 @@ export class Visitor {
   /** (Under the lock.) Messages may be encrypted from now on: the waiting ones first. */
   async #openUp(): Promise<void> {
     this.#open = true;
-    for (const w of this.#waiting.splice(0)) w.done(await this.#encryptOut(w.message, w.kind));
+    for (const w of this.#waiting.splice(0)) w.done(await this.#encryptOut(w.message, w.kind, w.queued));
   }
 
   /** (Under the lock.) Encrypt an AgentMessage and queue it: message ids and hashes chain here. */
-  async #encryptOut(message: AMessage, kind: Kind): Promise<number> {
+  async #encryptOut(message: AMessage, kind: Kind, queued?: (id: number) => void): Promise<number> {
     const snd = this.#snd!;
     const id = this.#lastSndId + 1;
     const am = encodeAMsg({ sndMsgId: BigInt(id), prevMsgHash: this.#lastSndHash }, message);
@@ -293,6 +310,7 @@ export class Visitor {
       this.#sent.set(id, this.#lastSndHash);
       if (this.#sent.size > SENT_HASHES) this.#sent.delete(this.#sent.keys().next().value!);
     }
+    queued?.(id);
     this.#outbox.push({ id, kind, body, to: snd.senderId, signed: true });
     void this.#deliver();
     return id;
@@ -324,6 +342,7 @@ export class Visitor {
       while (this.#outbox.length > 0 && this.#status !== "ended") {
         const m = this.#outbox[0]!;
         try {
+          await this.#persist();
           await this.#client.send(m.to, m.body, { key: m.signed ? this.#snd!.auth : null });
         } catch (e) {
           if (e instanceof SMPCommandError && e.error.tag !== "QUOTA") {
@@ -345,6 +364,7 @@ export class Visitor {
     } finally {
       this.#delivering = false;
     }
+    void this.#persist();
   }
 
   #settle(id: number, ok: boolean): void {
@@ -388,6 +408,7 @@ export class Visitor {
         if (!(e instanceof RatchetDuplicate)) this.#emit({ type: "problem", message: e instanceof HushwireError ? e.name : "internal error" });
       }
       try {
+        await this.#persist();
         msg = await this.#client.ack(rcv.rcvId, rcv.auth, msg.msgId);
       } catch {
         msg = null; // NO_MSG, or the connection dropped: the relay delivers it again
@@ -526,6 +547,118 @@ export class Visitor {
     this.#lastSndHash = agentMessageHash(info);
     this.#outbox.push({ id: 1, kind: fast ? "conf" : "conf_k", body, to: snd.senderId, signed: fast });
     if (fast) await this.#openUp();
+    void this.#deliver();
+  }
+
+  // ------------------------------------------------------------------ resume after reload
+
+  /**
+   * Everything needed to go on after a reload, as JSON-able data: queues and their keys, the
+   * ratchet (ratchet_json.ts), counters and hash chains, the recent message hashes, the owner's
+   * connInfo and the encrypted messages not yet sent. It holds every secret of the
+   * conversation: seal it, never log it. Messages still waiting for the handshake are not in it.
+   */
+  state(): unknown {
+    const rcv = this.#rcv!;
+    const snd = this.#snd;
+    const raw = (k: KeyPair | PrivateKey): string => b64(("private" in k ? k.private : k).exportRaw());
+    return {
+      s: this.#status,
+      v: this.#agentVersion,
+      o: this.#open,
+      x: this.#x3dh?.map(raw) ?? null,
+      r: [b64(rcv.rcvId), b64(rcv.sndId), raw(rcv.auth), raw(rcv.dh), b64(rcv.boxKey), raw(rcv.e2e), rcv.shared && b64(rcv.shared), rcv.secured],
+      q: snd && [b64(snd.senderId), b64(snd.peerE2e.raw), snd.mode, raw(snd.auth), raw(snd.e2e), snd.secured],
+      k: this.#ratchet && ratchetToJSON(this.#ratchet),
+      i: b64(this.#peerInfo),
+      n: [this.#lastSndId, b64(this.#lastSndHash), this.#lastRcvId, b64(this.#lastRcvHash)],
+      h: this.#seen.map(b64),
+      m: [...this.#sent].map(([id, hash]) => [id, b64(hash)]),
+      b: this.#outbox.map((m) => [m.id, m.kind, b64(m.body), b64(m.to), m.signed]),
+    };
+  }
+
+  /**
+   * Take a {@link Visitor.state} (on `server`, the relay of the contact address), before
+   * {@link Visitor.resume}: anything malformed is a DecodeError, and nothing was sent.
+   */
+  load(state: unknown, server: SMPServer): void {
+    if (this.#status !== "new") throw new VisitorError("already joined");
+    const bad = (): never => {
+      throw new DecodeError("invalid session state");
+    };
+    const arr = (x: unknown, n: number): unknown[] => (Array.isArray(x) && x.length === n ? x : bad());
+    const list = (x: unknown, max: number): unknown[] => (Array.isArray(x) && x.length <= max ? x : bad());
+    const bytes = (x: unknown): Bytes => (x === "" ? new Uint8Array(0) : typeof x === "string" ? base64urlDecode(x) : bad());
+    const sized = (x: unknown, n = 32): Bytes => {
+      const b = bytes(x);
+      return b.length === n ? b : bad();
+    };
+    const num = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : bad());
+    const bool = (x: unknown): boolean => (typeof x === "boolean" ? x : bad());
+    const pair = (x: unknown, alg: "Ed25519" | "X25519" | "X448"): KeyPair => new KeyPair(new PrivateKey(alg, sized(x, alg === "X448" ? 56 : 32)));
+    const d = (typeof state === "object" && state !== null ? state : bad()) as Record<string, unknown>;
+    const status = d.s;
+    if (status !== "invited" && status !== "confirming" && status !== "wait_hello" && status !== "connected") return bad();
+    const [rcvId, sndId, auth, dh, boxKey, e2e, shared, secured] = arr(d.r, 8);
+    this.#rcv = {
+      server: { ...server, basicAuth: null },
+      rcvId: bytes(rcvId),
+      sndId: bytes(sndId),
+      auth: pair(auth, "Ed25519"),
+      dh: pair(dh, "X25519"),
+      boxKey: sized(boxKey),
+      e2e: pair(e2e, "X25519"),
+      shared: shared === null ? null : sized(shared),
+      secured: bool(secured),
+    };
+    this.#x3dh = d.x === null ? null : (arr(d.x, 2).map((k) => pair(k, "X448")) as [KeyPair, KeyPair]);
+    if (d.q !== null) {
+      const [senderId, peerE2e, mode, sAuth, sE2e, sSecured] = arr(d.q, 6);
+      this.#snd = {
+        senderId: bytes(senderId),
+        peerE2e: new PublicKey("X25519", sized(peerE2e)),
+        mode: mode === "M" || mode === "C" ? mode : bad(),
+        auth: pair(sAuth, "Ed25519"),
+        e2e: pair(sE2e, "X25519").private,
+        secured: bool(sSecured),
+      };
+    }
+    this.#ratchet = d.k === null ? null : typeof d.k === "string" ? ratchetFromJSON(d.k) : bad();
+    // from "confirming" on, the owner's queue and the ratchet exist; before, our X3DH keys
+    if (status === "invited" ? this.#x3dh === null : this.#snd === null || this.#ratchet === null || this.#rcv.shared === null) bad();
+    this.#agentVersion = AGENT_VERSIONS.contains(num(d.v)) ? (d.v as number) : bad();
+    this.#open = bool(d.o);
+    this.#peerInfo = bytes(d.i);
+    const [sId, sHash, rId, rHash] = arr(d.n, 4);
+    this.#lastSndId = num(sId);
+    this.#lastSndHash = bytes(sHash);
+    this.#lastRcvId = num(rId);
+    this.#lastRcvHash = bytes(rHash);
+    this.#seen = list(d.h, SEEN_HASHES).map((x) => sized(x));
+    this.#sent = new Map(list(d.m, SENT_HASHES).map((e) => {
+      const [id, hash] = arr(e, 2);
+      return [num(id), sized(hash)];
+    }));
+    this.#outbox = list(d.b, 1000).map((e) => {
+      const [id, kind, body, to, signed] = arr(e, 5);
+      if (!["invitation", "conf", "conf_k", "hello_reply", "msg", "receipt"].includes(kind as string)) bad();
+      return { id: num(id), kind: kind as Kind, body: bytes(body), to: bytes(to), signed: bool(signed) };
+    });
+    this.#status = status;
+  }
+
+  /**
+   * Go on from a loaded state: our queue is subscribed again (the relay redelivers what we did
+   * not acknowledge; what we processed is recognised by its hash) and what was not sent yet
+   * goes out.
+   */
+  async resume(): Promise<void> {
+    const rcv = this.#rcv!;
+    this.#listen();
+    await this.#client.subscribe(rcv.rcvId, rcv.auth);
+    // the owner's confirmation was read, ours not queued yet: queue it now
+    if (this.#status === "confirming" && this.#lastSndId === 0) void this.#serial(() => this.#confirm());
     void this.#deliver();
   }
 
