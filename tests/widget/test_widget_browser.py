@@ -369,6 +369,10 @@ def test_visitor_chats_through_the_relay_across_a_restart(tmp_path: Path) -> Non
 
                     await page.screenshot(path=str(SHOTS / "hushwire-widget.png"))
                     await page.set_viewport_size({"width": 320, "height": 640})
+                    # below 360 px the figure is hidden: the quality stays on the state's line
+                    await expect(page.locator(".qt .ms")).to_be_hidden()
+                    state_box = await page.locator(".bar .state").bounding_box()
+                    assert state_box is not None and state_box["height"] < 24
                     await page.screenshot(path=str(SHOTS / "hushwire-widget-320.png"))
                     box = await page.locator(".panel").bounding_box()
                     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320

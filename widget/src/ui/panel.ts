@@ -485,12 +485,14 @@ export class ChatWidget {
     let q = 0;
     let state: string;
     let qt = "";
+    let ms = "";
     if (p === "chat") {
       if (this.#online) {
         state = t.online;
         if (this.#lag !== null) {
           q = qualityOf(this.#lag);
-          qt = ` · ${t.quality[q - 1] ?? ""} (${Math.round(this.#lag)} ms)`;
+          qt = ` · ${t.quality[q - 1] ?? ""}`;
+          ms = ` (${Math.round(this.#lag)} ms)`;
         }
       } else state = t.offline;
     } else if (p === "connecting") state = this.#asked ? t.waiting : t.connecting;
@@ -501,6 +503,7 @@ export class ChatWidget {
     this.#q.dataset.q = String(q);
     this.#q.hidden = p !== "chat";
     if (this.#state.textContent !== state) this.#state.textContent = state;
-    this.#qt.textContent = qt;
+    // the figure in its own span: below 360 px it is hidden, so the line does not wrap
+    this.#qt.replaceChildren(qt, h("span", { class: "ms" }, ms));
   }
 }

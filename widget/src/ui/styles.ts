@@ -62,6 +62,7 @@ textarea{flex:1;min-width:0;height:42px;max-height:120px;padding:9px 11px;resize
 .center{align-self:center}
 @media (max-width:480px){:host{right:8px;bottom:8px}
 .panel{position:fixed;top:8px;right:8px;bottom:76px;left:8px;width:auto;height:auto;max-width:none;max-height:none}}
+@media (max-width:359px){.ms{display:none}}
 @media (prefers-reduced-motion:reduce){*,*::before,*::after{animation:none!important;transition:none!important;scroll-behavior:auto!important}}
 @media (forced-colors:active){.launcher,.send,.btn,.msg{border:1px solid CanvasText}}
 `;
