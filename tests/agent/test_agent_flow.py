@@ -266,3 +266,50 @@ def test_a_repeated_invitation_does_not_make_a_second_connection(tmp_path: Path)
                 await a.stop()
 
     run(main)
+
+
+def test_owner_confirmation_before_the_invitation_send_is_recorded(tmp_path: Path) -> None:
+    """The owner's confirmation can arrive before the visitor has recorded its invitation as
+    sent; recording it must not mark the owner's reply queue as already confirmed."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            owner = agent_for(r, tmp_path / "owner")
+            visitor = agent_for(r, tmp_path / "visitor")
+            original_sent, original_confirm = visitor._after_sent, visitor._continue_confirm
+            recorded = asyncio.Event()
+
+            async def late_sent(conn_id: str, m: object) -> None:
+                if getattr(m, "kind", "") == "invitation":
+                    await wait_for_status(visitor, conn_id, "confirming")
+                await original_sent(conn_id, m)  # type: ignore[arg-type]
+                if getattr(m, "kind", "") == "invitation":
+                    recorded.set()
+
+            async def late_confirm(conn_id: str) -> None:
+                await recorded.wait()  # the invitation is recorded as sent first
+                await original_confirm(conn_id)
+
+            visitor._after_sent = late_sent  # type: ignore[method-assign]
+            visitor._continue_confirm = late_confirm  # type: ignore[method-assign]
+            await owner.start()
+            await visitor.start()
+            _, link = await owner.create_address(b"owner")
+            v_conn = await visitor.join(link, b"visitor")
+            await wait_for(owner, ConnectionEstablished)
+            await wait_for(visitor, ConnectionEstablished)
+            st = visitor.connection(v_conn)
+            assert st is not None and st.status == "connected"
+            await owner.stop()
+            await visitor.stop()
+
+    run(main)
+
+
+async def wait_for_status(agent: Agent, conn_id: str, status: str) -> None:
+    for _ in range(500):
+        st = agent.connection(conn_id)
+        if st is not None and st.status == status:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{conn_id} never reached {status}")

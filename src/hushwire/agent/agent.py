@@ -299,8 +299,14 @@ class Agent:
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+        task.add_done_callback(self._task_done)
         self._consumers = [t for t in self._consumers if not t.done()]
         self._consumers.append(task)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("agent: a background step failed", exc_info=task.exception())
+            self.events.put_nowait(AgentProblem(None, f"internal error: {task.exception()}"))
 
     # ------------------------------------------------------------------ relays
 
@@ -693,7 +699,10 @@ class Agent:
                 events.append(ConnectionEstablished(conn_id, st.peer_info))
             elif m.kind == "msg":
                 events.append(MessageSent(conn_id, m.snd_id))
-            if st.snd is not None:
+            # Only a confirmation marks the current send queue as confirmed: an invitation
+            # went to the contact queue, and by now st.snd may already be the owner's reply
+            # queue (its confirmation can arrive before this runs).
+            if m.kind in ("conf", "conf_k") and st.snd is not None:
                 st.snd.confirmed = True
             self.store.save(st, self._now())
         for ev in events:
