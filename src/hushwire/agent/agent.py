@@ -862,32 +862,32 @@ class Agent:
                 conf = AgentConfirmation(
                     st.agent_version, E2ERatchetParams(e2e_v, k1.public, k2.public), enc
                 ).encode()
-                fast = st.snd.mode == "M"
-                header = PHEmpty() if fast else PHConfirmation(_kp(st.snd.snd_auth_key).public)
-                body = self._seal_for_queue(
-                    st.snd, ClientMessage(header, conf).encode(), first=True
-                )
-                st.ratchet = ratchet.to_json()
-                st.last_snd_id = 1
-                st.last_snd_hash = agent_message_hash(reply)
-                with self.store.transaction():
-                    self.store.save(st, self._now())
-                    self.store.add_snd_message(
-                        SndMessage(
-                            conn_id,
-                            1,
-                            "conf" if fast else "conf_k",
-                            st.last_snd_hash,
-                            body,
-                            "pending",
-                            None,
-                        ),
-                        self._now(),
-                    )
+                self._store_confirmation(st, ratchet, conf, reply)
         except SMPClientError as e:
             await self.events.put(AgentProblem(conn_id, f"could not accept yet: {e}"))
             return
         self._kick(conn_id)
+
+    def _store_confirmation(
+        self, st: ConnState, ratchet: Ratchet, conf: bytes, agent_message: bytes
+    ) -> None:
+        """Seal our confirmation for the peer's queue and store it with the new ratchet
+        state, as message 1 of the hash chain (agent.md section 1.5), in one commit. The
+        fast path ('_') signs its SEND after SKEY; the slow one ('K') carries our key."""
+        assert st.snd is not None
+        fast = st.snd.mode == "M"
+        header = PHEmpty() if fast else PHConfirmation(_kp(st.snd.snd_auth_key).public)
+        body = self._seal_for_queue(st.snd, ClientMessage(header, conf).encode(), first=True)
+        st.ratchet = ratchet.to_json()
+        st.last_snd_id = 1
+        st.last_snd_hash = agent_message_hash(agent_message)
+        kind = "conf" if fast else "conf_k"
+        with self.store.transaction():
+            self.store.save(st, self._now())
+            self.store.add_snd_message(
+                SndMessage(st.conn_id, 1, kind, st.last_snd_hash, body, "pending", None),
+                self._now(),
+            )
 
     async def _on_confirmation(
         self,
@@ -975,28 +975,8 @@ class Agent:
                 ratchet = Ratchet.from_json(st.ratchet)
                 enc, ratchet = ratchet.encrypt(info, CONFIRMATION_BODY_PAD)
                 conf = AgentConfirmation(st.agent_version, None, enc).encode()
-                header = PHEmpty() if fast else PHConfirmation(_kp(st.snd.snd_auth_key).public)
-                body = self._seal_for_queue(
-                    st.snd, ClientMessage(header, conf).encode(), first=True
-                )
-                st.ratchet = ratchet.to_json()
-                st.last_snd_id = 1
-                st.last_snd_hash = agent_message_hash(info)
                 st.slow = not fast
-                with self.store.transaction():
-                    self.store.save(st, self._now())
-                    self.store.add_snd_message(
-                        SndMessage(
-                            conn_id,
-                            1,
-                            "conf" if fast else "conf_k",
-                            st.last_snd_hash,
-                            body,
-                            "pending",
-                            None,
-                        ),
-                        self._now(),
-                    )
+                self._store_confirmation(st, ratchet, conf, info)
         except SMPClientError as e:
             await self.events.put(AgentProblem(conn_id, f"could not confirm yet: {e}"))
             return
