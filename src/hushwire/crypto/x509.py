@@ -378,7 +378,7 @@ def cert_to_pem(cert_der: bytes) -> bytes:
 
 
 def key_to_pem(key: PrivateKey) -> bytes:
-    """Unencrypted PKCS#8 PEM (``BEGIN PRIVATE KEY``), as ``openssl genpkey`` writes it."""
+    """Unencrypted PKCS#8 PEM (a ``PRIVATE KEY`` block), as ``openssl genpkey`` writes it."""
     return serialization.load_der_private_key(key.to_der(), None).private_bytes(
         _PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
