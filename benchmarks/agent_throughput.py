@@ -29,13 +29,11 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
-import ctypes
 import gc
 import json
 import multiprocessing as mp
 import os
 import pstats
-import resource
 import selectors
 import shutil
 import signal
@@ -50,6 +48,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from _procs import Children, cpu_seconds, fsync_ms, rss_kb
+from _procs import die_with_parent as _die_with_parent
+from _procs import raise_nofile as _raise_nofile
 
 from hushwire.agent.agent import (
     CONFIRMATION_BODY_PAD,
@@ -94,7 +96,6 @@ from hushwire.crypto.padding import pad
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import MSG
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 RELAY_LIMITS = {
     "queue_quota": 1000,
     "commands_per_second": 1000000,
@@ -120,86 +121,6 @@ HANDSHAKE_STEPS = (
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def _die_with_parent() -> None:
-    """Linux PR_SET_PDEATHSIG: get SIGTERM if the benchmark dies without cleaning up."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
-
-
-def _raise_nofile() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-def fsync_ms(directory: Path, n: int = 20) -> float:
-    path = directory / "fsync-probe"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        start = time.perf_counter()
-        for _ in range(n):
-            os.write(fd, bytes(4096))
-            os.fsync(fd)
-        return 1000 * (time.perf_counter() - start) / n
-    finally:
-        os.close(fd)
-        path.unlink()
-
-
-class Children:
-    """Every process this script starts; all are stopped on exit, error or Ctrl-C."""
-
-    def __init__(self) -> None:
-        self.popens: list[subprocess.Popen[bytes]] = []
-        self.procs: list[mp.process.BaseProcess] = []
-
-    def stop_popen(self, p: subprocess.Popen[bytes], timeout: float = 30) -> int:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-        try:
-            code = p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            code = p.wait()
-        if p.stdout:
-            p.stdout.close()
-        with contextlib.suppress(ValueError):
-            self.popens.remove(p)
-        return code
-
-    def stop_proc(self, p: mp.process.BaseProcess, timeout: float = 10) -> None:
-        p.join(timeout)
-        if p.is_alive():
-            p.terminate()
-            p.join(5)
-        if p.is_alive():
-            p.kill()
-            p.join()
-        with contextlib.suppress(ValueError):
-            self.procs.remove(p)
-
-    def stop_all(self) -> None:
-        for p in list(self.procs):
-            if p.is_alive():
-                p.terminate()
-            self.stop_proc(p, 5)
-        for q in list(self.popens):
-            self.stop_popen(q, 15)
 
 
 @dataclass

@@ -27,11 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import multiprocessing as mp
 import os
 import pstats
-import resource
 import selectors
 import signal
 import struct
@@ -46,6 +44,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from _procs import CLK_TCK, Children, cpu_seconds, fsync_ms, rss_kb
+from _procs import die_with_parent as _die_with_parent
+from _procs import raise_nofile as _raise_nofile
 
 from hushwire.client import ClientConfig, MessageEvent, SMPClient, decrypt_message_with_key
 from hushwire.client.client import queue_dh_key
@@ -70,7 +72,6 @@ CPU_TARGET = 1.5
 IDLE_TARGET_KB = 20.0
 SMP_VERSION = 18
 ENCRYPTED_BODY_PAD = 16106
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 STAMP = struct.Struct(">QQ")  # send time (ns, CLOCK_MONOTONIC), sequence number
 RELAY_LIMITS = {
     "queue_quota": 100000,
@@ -83,26 +84,6 @@ RELAY_LIMITS = {
 # --------------------------------------------------------------------------- processes
 
 
-def _die_with_parent() -> None:
-    """Linux PR_SET_PDEATHSIG: get SIGTERM if the benchmark dies without cleaning up."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
-
-
-def _raise_nofile() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of the whole process (all threads), from /proc/PID/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
 def thread_cpu(pid: int) -> dict[int, float]:
     """CPU seconds of each thread of ``pid``."""
     out: dict[int, float] = {}
@@ -111,13 +92,6 @@ def thread_cpu(pid: int) -> dict[int, float]:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
             out[int(task.name)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
     return out
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 def nofile_limit(pid: int) -> str:
@@ -151,62 +125,6 @@ def scrape_metrics(ws_url: str) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             out[name] = float(value)
     return out
-
-
-def fsync_ms(directory: Path, n: int = 30) -> float:
-    """Mean latency of a 4 KB append + fsync in ``directory`` (what each commit pays)."""
-    path = directory / "fsync-probe"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        start = time.perf_counter()
-        for _ in range(n):
-            os.write(fd, bytes(4096))
-            os.fsync(fd)
-        return 1000 * (time.perf_counter() - start) / n
-    finally:
-        os.close(fd)
-        path.unlink()
-
-
-class Children:
-    """Every process this script starts; all are stopped on exit, error or Ctrl-C."""
-
-    def __init__(self) -> None:
-        self.popens: list[subprocess.Popen[bytes]] = []
-        self.procs: list[mp.process.BaseProcess] = []
-
-    def stop_popen(self, p: subprocess.Popen[bytes], timeout: float = 30) -> int:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-        try:
-            code = p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            code = p.wait()
-        if p.stdout:
-            p.stdout.close()
-        with contextlib.suppress(ValueError):
-            self.popens.remove(p)
-        return code
-
-    def stop_proc(self, p: mp.process.BaseProcess, timeout: float = 10) -> None:
-        p.join(timeout)
-        if p.is_alive():
-            p.terminate()
-            p.join(5)
-        if p.is_alive():
-            p.kill()
-            p.join()
-        with contextlib.suppress(ValueError):
-            self.procs.remove(p)
-
-    def stop_all(self) -> None:
-        for p in list(self.procs):
-            if p.is_alive():
-                p.terminate()
-            self.stop_proc(p, 5)
-        for q in list(self.popens):
-            self.stop_popen(q, 15)
 
 
 @dataclass

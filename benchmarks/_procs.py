@@ -1,0 +1,100 @@
+"""Process helpers shared by the benchmarks: CPU and memory from /proc, an fsync probe,
+and the bookkeeping that stops every child process on exit, error or Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing as mp
+import os
+import resource
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def die_with_parent() -> None:
+    """Linux PR_SET_PDEATHSIG: get SIGTERM if the benchmark dies without cleaning up."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def raise_nofile() -> int:
+    """Raise the soft open-files limit to the hard one; return the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the whole process (all threads), from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def fsync_ms(directory: Path, n: int = 30) -> float:
+    """Mean latency of a 4 KB append + fsync in ``directory`` (what each commit pays)."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        start = time.perf_counter()
+        for _ in range(n):
+            os.write(fd, bytes(4096))
+            os.fsync(fd)
+        return 1000 * (time.perf_counter() - start) / n
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
+class Children:
+    """Every process a benchmark starts; all are stopped on exit, error or Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.popens: list[subprocess.Popen[bytes]] = []
+        self.procs: list[mp.process.BaseProcess] = []
+
+    def stop_popen(self, p: subprocess.Popen[bytes], timeout: float = 30) -> int:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+        try:
+            code = p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            code = p.wait()
+        if p.stdout:
+            p.stdout.close()
+        with contextlib.suppress(ValueError):
+            self.popens.remove(p)
+        return code
+
+    def stop_proc(self, p: mp.process.BaseProcess, timeout: float = 10) -> None:
+        p.join(timeout)
+        if p.is_alive():
+            p.terminate()
+            p.join(5)
+        if p.is_alive():
+            p.kill()
+            p.join()
+        with contextlib.suppress(ValueError):
+            self.procs.remove(p)
+
+    def stop_all(self) -> None:
+        for p in list(self.procs):
+            if p.is_alive():
+                p.terminate()
+            self.stop_proc(p, 5)
+        for q in list(self.popens):
+            self.stop_popen(q, 15)
