@@ -1,0 +1,334 @@
+"""The SQLite store backend: one file, stdlib ``sqlite3``, committed by the writer thread.
+
+:class:`SQLiteStore` is the embedded :class:`~hushwire.server.store.contract.QueueStore` the
+relay runs with: the memory mirror of ``hushwire.server.store.mirror`` over a journal that
+turns each batch of changes into one SQLite transaction on the thread of
+``hushwire.server.store.writer``. It plays the part of simplexmq's
+``Simplex.Messaging.Server.QueueStore.Postgres`` / journal message store for a single
+process; see docs/architecture.md.
+
+*Durability.* ``journal_mode=WAL`` with ``synchronous=FULL``: SQLite fsyncs the WAL on every
+commit, so a committed transaction survives not only ``kill -9`` of the process (for which
+``NORMAL`` would suffice, the WAL pages being in the OS page cache) but also an OS crash or
+power loss (``NORMAL`` in WAL mode may lose the last commits there). Group commit pays one
+fsync per batch, not per write, which makes ``FULL`` affordable. ``locking_mode=EXCLUSIVE``
+keeps a second relay process from opening the same file while this one runs (the memory mirror
+assumes it is the only writer).
+
+*Failed commit.* The transaction is rolled back, so disk holds none of the batch. If COMMIT
+itself reports an I/O error after SQLite wrote the WAL, the change may still be on disk after
+a restart: memory may then be *behind* disk, never ahead (``hushwire.server.store.mirror``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final
+
+from hushwire.limits import STORE_MAX_PENDING_WRITES
+from hushwire.server.store.contract import (
+    AppendMessage,
+    Change,
+    CommitHook,
+    DeleteMessages,
+    DeleteQueue,
+    NotifierRecord,
+    PutQueue,
+    QueueRecord,
+    QueueStatus,
+    StoredMessage,
+    StoreError,
+)
+from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
+from hushwire.server.store.writer import GroupCommitWriter
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+SCHEMA_VERSION: Final = 1
+"""Version of the SQLite schema this code writes; kept in the ``meta`` table."""
+
+_SCHEMA: Final = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE queues (
+        recipient_id BLOB PRIMARY KEY,
+        sender_id BLOB NOT NULL UNIQUE,
+        recipient_keys BLOB NOT NULL,
+        rcv_dh_secret BLOB NOT NULL,
+        sender_key BLOB,
+        queue_mode TEXT,
+        status TEXT NOT NULL,
+        notifier_id BLOB UNIQUE,
+        ntf_key BLOB,
+        rcv_ntf_dh_secret BLOB,
+        link_id BLOB UNIQUE,
+        link_fixed_data BLOB,
+        link_user_data BLOB,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY,
+        recipient_id BLOB NOT NULL,
+        msg_id BLOB NOT NULL,
+        ts INTEGER NOT NULL,
+        notification INTEGER NOT NULL,
+        is_quota INTEGER NOT NULL,
+        body BLOB NOT NULL
+    )""",
+    "CREATE INDEX messages_by_queue ON messages (recipient_id, seq)",
+)
+
+_INSERT_QUEUE: Final = (
+    "INSERT INTO queues (recipient_id, sender_id, recipient_keys, rcv_dh_secret, sender_key, "
+    "queue_mode, status, notifier_id, ntf_key, rcv_ntf_dh_secret, link_id, link_fixed_data, "
+    "link_user_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT_QUEUES: Final = (
+    "SELECT recipient_id, sender_id, recipient_keys, rcv_dh_secret, sender_key, queue_mode, "
+    "status, notifier_id, ntf_key, rcv_ntf_dh_secret, link_id, link_fixed_data, link_user_data, "
+    "created_at, updated_at FROM queues"
+)
+_UPDATE_QUEUE: Final = (
+    "UPDATE queues SET sender_id = ?, recipient_keys = ?, rcv_dh_secret = ?, sender_key = ?, "
+    "queue_mode = ?, status = ?, notifier_id = ?, ntf_key = ?, rcv_ntf_dh_secret = ?, "
+    "link_id = ?, link_fixed_data = ?, link_user_data = ?, created_at = ?, updated_at = ? "
+    "WHERE recipient_id = ?"
+)
+_INSERT_MESSAGE: Final = (
+    "INSERT INTO messages (seq, recipient_id, msg_id, ts, notification, is_quota, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT_MESSAGES: Final = (
+    "SELECT seq, recipient_id, msg_id, ts, notification, is_quota, body FROM messages ORDER BY seq"
+)
+
+_Row = tuple[object, ...]
+
+
+def _encode_keys(keys: tuple[bytes, ...]) -> bytes:
+    out = bytearray()
+    for k in keys:
+        out += len(k).to_bytes(2, "big") + k
+    return bytes(out)
+
+
+def _decode_keys(data: bytes) -> tuple[bytes, ...]:
+    keys: list[bytes] = []
+    i = 0
+    while i < len(data):
+        n = int.from_bytes(data[i : i + 2], "big")
+        keys.append(data[i + 2 : i + 2 + n])
+        i += 2 + n
+    return tuple(keys)
+
+
+def _queue_row(r: QueueRecord) -> _Row:
+    n = r.notifier
+    fixed, user = r.link_data if r.link_data is not None else (None, None)
+    return (
+        r.recipient_id,
+        r.sender_id,
+        _encode_keys(r.recipient_keys),
+        r.rcv_dh_secret,
+        r.sender_key,
+        r.queue_mode,
+        r.status.value,
+        n.notifier_id if n else None,
+        n.ntf_key if n else None,
+        n.rcv_ntf_dh_secret if n else None,
+        r.link_id,
+        fixed,
+        user,
+        r.created_at,
+        r.updated_at,
+    )
+
+
+def _record_from_row(row: sqlite3.Row) -> QueueRecord:
+    notifier = None
+    if row["notifier_id"] is not None:
+        notifier = NotifierRecord(row["notifier_id"], row["ntf_key"], row["rcv_ntf_dh_secret"])
+    link_data = None
+    if row["link_id"] is not None:
+        link_data = (row["link_fixed_data"], row["link_user_data"])
+    return QueueRecord(
+        recipient_id=row["recipient_id"],
+        sender_id=row["sender_id"],
+        recipient_keys=_decode_keys(row["recipient_keys"]),
+        rcv_dh_secret=row["rcv_dh_secret"],
+        sender_key=row["sender_key"],
+        queue_mode=row["queue_mode"],
+        status=QueueStatus(row["status"]),
+        notifier=notifier,
+        link_id=row["link_id"],
+        link_data=link_data,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _execute(conn: sqlite3.Connection, change: Change) -> None:
+    """Run the SQL of one change (inside the batch's transaction)."""
+    if isinstance(change, PutQueue):
+        row = _queue_row(change.rec)
+        if change.new:
+            conn.execute(_INSERT_QUEUE, row)
+        else:
+            conn.execute(_UPDATE_QUEUE, (*row[1:], row[0]))
+    elif isinstance(change, DeleteQueue):
+        conn.execute("DELETE FROM messages WHERE recipient_id = ?", (change.recipient_id,))
+        conn.execute("DELETE FROM queues WHERE recipient_id = ?", (change.recipient_id,))
+    elif isinstance(change, AppendMessage):
+        m = change.msg
+        conn.execute(
+            _INSERT_MESSAGE,
+            (
+                change.seq,
+                change.recipient_id,
+                m.msg_id,
+                m.ts,
+                m.flags_notification,
+                m.is_quota,
+                m.body,
+            ),
+        )
+    else:
+        assert isinstance(change, DeleteMessages)
+        conn.executemany("DELETE FROM messages WHERE seq = ?", [(s,) for s in change.seqs])
+
+
+class _SQLiteJournal(Journal):
+    """Opens, loads and commits one SQLite file on a :class:`GroupCommitWriter` thread."""
+
+    def __init__(self, path: Path, before_commit: CommitHook | None) -> None:
+        self._path = path
+        self._before_commit = before_commit
+        self._writer: GroupCommitWriter[sqlite3.Connection] = GroupCommitWriter(
+            f"hushwire-store {path.name}",
+            connect=self._connect_and_load,
+            commit=self._commit,
+            disconnect=sqlite3.Connection.close,
+        )
+
+    async def start(self, done: BatchDone) -> Snapshot:
+        return await self._writer.start(done)
+
+    def submit(self, op: PendingOp) -> None:
+        self._writer.submit(op)
+
+    def take_queued(self) -> list[PendingOp]:
+        return self._writer.take_queued()
+
+    def resume(self) -> None:
+        self._writer.resume()
+
+    async def stop(self) -> None:
+        await self._writer.stop()
+
+    # ----------------------------------------------------------------- on the writer thread
+
+    def _connect_and_load(self) -> tuple[sqlite3.Connection, Snapshot]:
+        conn = self._connect()
+        try:
+            return conn, self._load(conn)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        # A second process holding the file (another relay) makes open() fail after 1 s.
+        conn = sqlite3.connect(self._path, isolation_level=None, timeout=1.0)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"{self._path}: cannot use WAL journal mode (got {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("BEGIN IMMEDIATE")
+            has_meta = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+            ).fetchone()
+            if has_meta is None:
+                for stmt in _SCHEMA:
+                    conn.execute(stmt)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            else:
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                version = int(row[0]) if row is not None else 0
+                if version != SCHEMA_VERSION:
+                    # Migrations from older versions go here when there are any.
+                    raise StoreError(
+                        f"{self._path}: store schema version {version}, this relay "
+                        f"understands {SCHEMA_VERSION}; use a matching Hushwire version"
+                    )
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            conn.close()
+            raise StoreError(
+                f"{self._path}: cannot open the store ({e}); is another relay using it, "
+                "or is it not a Hushwire relay store?"
+            ) from e
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _load(conn: sqlite3.Connection) -> Snapshot:
+        records: dict[bytes, QueueRecord] = {}
+        for row in conn.execute(_SELECT_QUEUES):
+            rec = _record_from_row(row)
+            records[rec.recipient_id] = rec
+        messages: list[tuple[int, bytes, StoredMessage]] = []
+        next_seq = 1
+        for seq, rid, msg_id, ts, ntf, is_quota, body in conn.execute(_SELECT_MESSAGES):
+            next_seq = seq + 1
+            messages.append((seq, rid, StoredMessage(msg_id, ts, bool(ntf), body, bool(is_quota))))
+        return Snapshot(records, messages, next_seq)
+
+    def _commit(self, conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for change in changes:
+                _execute(conn, change)
+            if self._before_commit is not None:
+                self._before_commit(changes)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+
+
+class SQLiteStore(MirroredStore):
+    """:class:`QueueStore` on one SQLite file, with a memory mirror and group commit.
+
+    ``clock`` returns the current time in seconds (``updated_at`` of changed records);
+    ``max_pending`` caps mutations in flight (default ``STORE_MAX_PENDING_WRITES``);
+    ``before_commit`` is the failure-injection seam of
+    :data:`~hushwire.server.store.contract.CommitHook` (tests only).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_pending: int = STORE_MAX_PENDING_WRITES,
+        before_commit: CommitHook | None = None,
+    ) -> None:
+        self._path = Path(path)
+        super().__init__(
+            _SQLiteJournal(self._path, before_commit), clock=clock, max_pending=max_pending
+        )
+
+    @property
+    def path(self) -> Path:
+        return self._path
