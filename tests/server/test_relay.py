@@ -1,9 +1,9 @@
 """The relay on loopback: real sockets, real TLS and WebSocket, a real SQLite store.
 
-Flows of smp-relay.md section 5 with both kinds of queue keys (Ed25519 signatures as native
-clients use, X25519 CbAuthenticators as simplex-js uses), over native TLS and WebSocket, at
-old and current versions; errors and their precedence; and bad input that must close only
-the offending connection.
+The SMP command flows (docs/protocol/smp.md) with both kinds of queue keys (Ed25519
+signatures as native clients use, X25519 CbAuthenticators as simplex-js uses), over native
+TLS and WebSocket, at old and current versions; errors and their precedence; and bad input
+that must close only the offending connection.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The relay's identity: offline CA and online certificate, made once and kept.
 
-As ``smp-server init`` does it (simplexmq ``Server/CLI.hs``, smp-relay.md section 8): on the
-first start an Ed448 CA (the identity; its SHA-256 fingerprint is the key hash in the
+As ``smp-server init`` does it (simplexmq ``Simplex.Messaging.Server.CLI``; docs/protocol/smp.md):
+on the first start an Ed448 CA (the identity; its SHA-256 fingerprint is the key hash in the
 server address) and an online certificate signed by it are written to the data directory.
 Later starts load them; they are never regenerated silently. A half-present identity (a
 certificate without its key, say) stops the relay with a message saying what to restore.

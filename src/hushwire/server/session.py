@@ -1,0 +1,291 @@
+"""Session I/O: one client connection after the handshake, its reader, writer and throttles.
+
+Mirrors simplexmq ``Simplex.Messaging.Server`` ``runClient`` / ``receive`` / ``send`` over
+``hushwire.transport``; the commands themselves run in ``hushwire.server.dispatch``. See
+docs/protocol/smp.md (transport blocks, batching) and docs/architecture.md.
+
+Theory of operation
+-------------------
+A :class:`Session` runs one reader loop and one writer task. The reader decrypts (v11+) and
+decodes each block's batch, hands its commands to the :class:`CommandRunner` **in order** and
+queues the response transmissions; the writer packs everything queued into as few blocks as
+possible. Commands of one connection therefore keep their order; commands of different
+connections interleave only at store awaits.
+
+Pipelining: the commands of a block start at once, in order, so that their store writes share
+group commits instead of waiting for one commit each. Responses still go out in request order
+(each block's responder waits for the previous one), and commands on one entity id keep their
+order: a command waits for the previous command on that id, except that consecutive SENDs run
+together (the store keeps their order). At most ``PIPELINED_BLOCKS`` blocks are in progress.
+
+A flooding client is slowed down by its own :class:`TokenBucket` (commands per second, NEW per
+minute), never anyone else. A session whose outgoing buffer grows past its cap (a reader that
+does not read) is closed, so it can never delay another client's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Final, Protocol
+
+from hushwire.crypto.keys import PrivateKey
+from hushwire.errors import DecodeError
+from hushwire.limits import SMP_BLOCK_SIZE
+from hushwire.server.config import RelayLimits
+from hushwire.server.dispatch import Reply, Sub
+from hushwire.server.metrics import Metrics
+from hushwire.smp.block import Batch, BlockChain, batch_transmissions, pad_block, unpad_block
+from hushwire.smp.commands import ERR, SEND, BrokerMsg
+from hushwire.smp.errors import ErrorType
+from hushwire.smp.ids import NO_CORR_ID, NO_ENTITY
+from hushwire.smp.transmission import (
+    ClientRequest,
+    RequestError,
+    decode_client_batch,
+    encode_server_transmission,
+)
+from hushwire.transport import BlockConn, ConnectionClosedError, TransportError
+
+__all__ = ["PIPELINED_BLOCKS", "CommandRunner", "Session", "TokenBucket"]
+
+log = logging.getLogger("hushwire.relay")
+
+PIPELINED_BLOCKS: Final = 8
+"""Blocks of one connection whose commands may be in progress at once."""
+
+
+class TokenBucket:
+    """``capacity`` tokens, refilled at ``capacity`` per ``period`` seconds (burst = capacity).
+
+    :meth:`take` is pure bookkeeping (it returns how long the caller should wait);
+    :meth:`acquire` also waits. ``clock`` is monotonic seconds.
+    """
+
+    __slots__ = ("_at", "_capacity", "_clock", "_period", "_tokens")
+
+    def __init__(
+        self, capacity: float, period: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if capacity <= 0 or period <= 0:
+            raise ValueError("a token bucket needs a positive capacity and period")
+        self._capacity = float(capacity)
+        self._period = float(period)
+        self._clock = clock
+        self._tokens = float(capacity)
+        self._at = clock()
+
+    def take(self, n: float = 1) -> float:
+        """Take ``n`` tokens (going into debt if need be); return the seconds to wait."""
+        now = self._clock()
+        refill = (now - self._at) * self._capacity / self._period
+        self._tokens = min(self._capacity, self._tokens + refill)
+        self._at = now
+        self._tokens -= n
+        if self._tokens < 0:
+            return -self._tokens * self._period / self._capacity
+        return 0.0
+
+    async def acquire(self, n: float = 1) -> None:
+        """Take ``n`` tokens and wait until the debt, if any, is paid."""
+        delay = self.take(n)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class CommandRunner(Protocol):
+    """What a session hands its commands to (the relay, over ``hushwire.server.dispatch``)."""
+
+    async def process(self, session: Session, req: ClientRequest) -> list[Reply]:
+        """Run one command; the transmissions to send back, in order."""
+
+    def count_error(self, e: ErrorType) -> None:
+        """Count an error answered without running a command."""
+
+
+class Session:
+    """One client connection after the handshake (a :class:`~hushwire.server.dispatch.Client`)."""
+
+    def __init__(
+        self,
+        runner: CommandRunner,
+        limits: RelayLimits,
+        metrics: Metrics,
+        conn: BlockConn,
+        version: int,
+        session_id: bytes,
+        session_key: PrivateKey,
+        chains: tuple[BlockChain, BlockChain] | None,
+    ) -> None:
+        self.runner = runner
+        self.limits = limits
+        self.metrics = metrics
+        self.conn = conn
+        self.cid = conn.conn_id
+        self.version = version
+        self.session_id = session_id
+        self.session_key = session_key
+        self.send_chain: BlockChain | None = chains[0] if chains else None
+        self.recv_chain: BlockChain | None = chains[1] if chains else None
+        self.subs: dict[bytes, Sub] = {}
+        self._out: list[bytes] = []
+        self._out_bytes = 0
+        self._wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._closing = False
+        self._commands = TokenBucket(limits.commands_per_second, 1.0)
+        self._new_queues = TokenBucket(limits.new_queues_per_minute, 60.0)
+        self._pipeline = asyncio.Semaphore(PIPELINED_BLOCKS)
+        self._tail: asyncio.Task[None] | None = None
+        self._chains: dict[
+            bytes, tuple[asyncio.Future[list[Reply]] | None, list[asyncio.Future[list[Reply]]]]
+        ] = {}
+
+    # ------------------------------------------------------------------ output
+
+    @property
+    def _soft_cap(self) -> int:
+        return self.limits.send_queue_blocks * SMP_BLOCK_SIZE // 2
+
+    @property
+    def _hard_cap(self) -> int:
+        return self.limits.send_queue_blocks * SMP_BLOCK_SIZE
+
+    def push(self, corr_id: bytes, entity_id: bytes, msg: BrokerMsg) -> None:
+        """Queue one transmission; a session that lets too much pile up is closed."""
+        if self._closing:
+            return
+        t = encode_server_transmission(self.version, self.session_id, corr_id, entity_id, msg)
+        self._out.append(t)
+        self._out_bytes += len(t)
+        self._wake.set()
+        if self._out_bytes >= self._soft_cap:
+            self._drained.clear()
+        if self._out_bytes > self._hard_cap:
+            self.metrics.disconnects["slow_reader"] += 1
+            log.info("%s: closed: client does not read its messages", self.cid)
+            self.close_now()
+
+    def close_now(self) -> None:
+        self._closing = True
+        self._wake.set()
+        self._drained.set()
+        self.conn.abort()
+
+    async def writer(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                if self._closing:
+                    return
+                items, self._out = self._out, []
+                self._out_bytes = 0
+                self._drained.set()
+                for part in batch_transmissions(items):
+                    if not isinstance(part, Batch):  # pragma: no cover - responses always fit
+                        log.error("%s: a response did not fit in a block", self.cid)
+                        continue
+                    if self.send_chain is not None:
+                        block = self.send_chain.encrypt(part.payload)
+                    else:
+                        block = pad_block(part.payload)
+                    async with asyncio.timeout(self.limits.send_timeout):
+                        await self.conn.send_block(block)
+        except TimeoutError:
+            self.metrics.disconnects["slow_reader"] += 1
+            log.info("%s: closed: client does not read its messages", self.cid)
+            self.close_now()
+        except (ConnectionClosedError, TransportError, OSError):
+            self.close_now()
+
+    # ------------------------------------------------------------------ input
+
+    async def throttle_new(self) -> None:
+        """NEW is limited per minute on top of the command rate."""
+        await self._new_queues.acquire()
+
+    async def reader(self) -> None:
+        while not self._closing:
+            block = await self.conn.recv_block()
+            try:
+                if self.recv_chain is not None:
+                    payload = self.recv_chain.decrypt(block)
+                else:
+                    payload = unpad_block(block)
+            except DecodeError:
+                reqs: list[ClientRequest | RequestError] = [
+                    RequestError(NO_CORR_ID, NO_ENTITY, ErrorType.BLOCK)
+                ]
+            else:
+                reqs = decode_client_batch(payload, self.version, self.session_id)
+            await self._commands.acquire(len(reqs))
+            await self._pipeline.acquire()
+            tasks = [self._start(req) for req in reqs]
+            self._tail = asyncio.create_task(self._respond(self._tail, tasks))
+            if not self._drained.is_set():
+                await self._drained.wait()
+
+    def _start(self, req: ClientRequest | RequestError) -> asyncio.Future[list[Reply]]:
+        if isinstance(req, RequestError):
+            self.runner.count_error(req.error)
+            done: asyncio.Future[list[Reply]] = asyncio.get_running_loop().create_future()
+            done.set_result([(req.corr_id, req.entity_id, ERR(req.error))])
+            return done
+        key = bytes(req.entity_id)
+        barrier, sends = self._chains.get(key, (None, []))
+        is_send = isinstance(req.command, SEND)
+        waits = [barrier] if is_send else [barrier, *sends]
+        task = asyncio.create_task(self._run(req, [w for w in waits if w is not None]))
+        if is_send:
+            self._chains[key] = (barrier, [*sends, task])
+        else:
+            self._chains[key] = (task, [])
+        task.add_done_callback(functools.partial(self._forget, key))
+        return task
+
+    def _forget(self, key: bytes, task: asyncio.Future[list[Reply]]) -> None:
+        chain = self._chains.get(key)
+        if chain is not None and chain[0] in (None, task) and all(t.done() for t in chain[1]):
+            if chain[0] is None or chain[0].done():
+                del self._chains[key]
+
+    async def _run(
+        self, req: ClientRequest, waits: list[asyncio.Future[list[Reply]]]
+    ) -> list[Reply]:
+        for w in waits:
+            with contextlib.suppress(BaseException):
+                await w
+        try:
+            return await self.runner.process(self, req)
+        except Exception:  # pragma: no cover - a bug must not take the session down
+            log.exception("%s: command failed", self.cid)
+            return [(req.corr_id, req.entity_id, ERR(ErrorType.INTERNAL))]
+
+    async def _respond(
+        self, previous: asyncio.Task[None] | None, tasks: list[asyncio.Future[list[Reply]]]
+    ) -> None:
+        try:
+            if previous is not None:
+                with contextlib.suppress(BaseException):
+                    await previous
+            for t in tasks:
+                try:
+                    replies = await t
+                except Exception:  # pragma: no cover - _run answers INTERNAL instead
+                    log.exception("%s: a command failed", self.cid)
+                    continue
+                for corr, ent, msg in replies:
+                    self.push(corr, ent, msg)
+        finally:
+            self._pipeline.release()
+
+    async def settle(self) -> None:
+        """Let commands already started finish (their writes are committed either way)."""
+        if self._tail is not None:
+            await asyncio.wait([self._tail], timeout=10)
