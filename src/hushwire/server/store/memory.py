@@ -5,7 +5,8 @@ whose "disk" is a :class:`MemoryBacking`: plain dictionaries that receive each c
 of changes. Nothing survives the process, but a backing outlives the store that wrote it, so
 closing a store and opening another on the same backing is a restart: the contract tests check
 that the changes alone rebuild the state, as they would for SQLite or PostgreSQL (simplexmq's
-``Simplex.Messaging.Server.QueueStore.STM`` without its journal; see docs/architecture.md).
+``Server.QueueStore.STM`` and ``Server.MsgStore.STM`` without a store log; see
+docs/architecture.md).
 
 Batches commit on the event loop, after the submitting callers yield (``call_soon``), so
 concurrent mutations still share one commit and every rule of the mirror (decisions against

@@ -3,9 +3,10 @@
 :class:`SQLiteStore` is the embedded :class:`~hushwire.server.store.contract.QueueStore` the
 relay runs with: the memory mirror of ``hushwire.server.store.mirror`` over a journal that
 turns each batch of changes into one SQLite transaction on the thread of
-``hushwire.server.store.writer``. It plays the part of simplexmq's
-``Simplex.Messaging.Server.QueueStore.Postgres`` / journal message store for a single
-process; see docs/architecture.md.
+``hushwire.server.store.writer``. It plays the part of simplexmq's durable backends
+(``Server.QueueStore.Postgres`` with ``Server.MsgStore.Postgres``, or the STM store with
+``Server.StoreLog`` and ``Server.MsgStore.Journal``) for a single process; see
+docs/architecture.md.
 
 *Durability.* ``journal_mode=WAL`` with ``synchronous=FULL``: SQLite fsyncs the WAL on every
 commit, so a committed transaction survives not only ``kill -9`` of the process (for which

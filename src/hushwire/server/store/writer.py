@@ -2,8 +2,9 @@
 
 A blocking database driver (stdlib ``sqlite3`` today) runs on this thread only, so the event
 loop never waits for a disk. It is the durable half of the group commit described in
-``hushwire.server.store.mirror`` (simplexmq has no equivalent: its STM store journals to a
-log file; see docs/architecture.md).
+``hushwire.server.store.mirror`` (simplexmq needs none: its STM store appends to
+``Server.StoreLog`` and ``Server.MsgStore.Journal`` files, and ``Server.QueueStore.Postgres``
+uses a connection pool; see docs/architecture.md).
 
 Theory of operation
 -------------------
