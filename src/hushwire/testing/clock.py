@@ -12,6 +12,7 @@ Hand its methods to the time seams the package already has:
 - ``load_or_create_identity(..., now=clock.now())``.
 
 Event-loop timers (``asyncio.sleep``, ``asyncio.timeout``) are not driven by this clock.
+A test utility of Hushwire's own; it has no simplexmq counterpart.
 """
 
 from __future__ import annotations

@@ -40,10 +40,11 @@ from hushwire.client import (
 from hushwire.crypto import x509
 from hushwire.crypto.keys import KeyAlg, PrivateKey
 from hushwire.errors import DecodeError
+from hushwire.server import store as stores
 from hushwire.server.config import RelayConfig
 from hushwire.server.identity import ServerIdentity
-from hushwire.server.relay import SERVER_VERSIONS, Relay
-from hushwire.server.store import QueueStore, SQLiteStore
+from hushwire.server.relay import Relay
+from hushwire.server.store import QueueStore
 from hushwire.smp.address import SMPServer
 from hushwire.smp.block import pad_handshake, unpad_handshake
 from hushwire.smp.hello import ClientHello, ServerHello
@@ -108,8 +109,9 @@ class FakeIdentity:
 
 
 def new_store(scratch: Path) -> QueueStore:
-    """The store an in-memory relay keeps its queues in when it is given none."""
-    return SQLiteStore(scratch / "relay.sqlite3")
+    """The store an in-memory relay keeps its queues in when it is given none (``scratch``
+    is a directory of its own, removed when the relay closes)."""
+    return stores.SQLiteStore(scratch / "relay.sqlite3")
 
 
 def rewrite_server_hello(rewrite: Callable[[ServerHello], ServerHello]) -> BlockFilter:
@@ -178,8 +180,9 @@ class MemoryRelay:
     """A real relay served over in-memory connections; ``async with`` starts and stops it.
 
     The relay owns ``store`` (default: :func:`new_store`): it is opened by :meth:`start` and
-    closed by :meth:`close`. ``to_client`` / ``to_server`` are block filters for every
-    connection dialled later; :meth:`dial` and :meth:`connect` take their own.
+    closed by :meth:`close`. ``versions`` replaces the SMP versions the relay offers.
+    ``to_client`` / ``to_server`` are block filters for every connection dialled later;
+    :meth:`dial` and :meth:`connect` take their own.
     """
 
     def __init__(
@@ -188,7 +191,7 @@ class MemoryRelay:
         store: QueueStore | None = None,
         identity: FakeIdentity | None = None,
         config: RelayConfig | None = None,
-        versions: VersionRange = SERVER_VERSIONS,
+        versions: VersionRange | None = None,
         clock: Callable[[], float] = time.time,
         host: str = "127.0.0.1",
         to_client: BlockFilter | None = None,
@@ -199,7 +202,10 @@ class MemoryRelay:
         self.store = store if store is not None else new_store(self._scratch)
         cfg = config or RelayConfig(data=self._scratch, host=host)
         server_identity = self.identity.server_identity(self._scratch / "identity")
-        self.relay = Relay(cfg, server_identity, self.store, clock=clock, versions=versions)
+        if versions is None:  # the relay's own range
+            self.relay = Relay(cfg, server_identity, self.store, clock=clock)
+        else:
+            self.relay = Relay(cfg, server_identity, self.store, clock=clock, versions=versions)
         self.address = SMPServer((host,), self.identity.key_hash)
         self.to_client = to_client
         self.to_server = to_server

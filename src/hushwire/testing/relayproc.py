@@ -10,7 +10,8 @@ The one helper the tests and the benchmarks use to run a real relay process. The
 
 :func:`parse_relay_startup` reads those lines; :func:`start_relay_process` starts the relay
 with the interpreter running this code (``python -m hushwire relay``) and waits for them.
-No sockets are opened here: the ports are the relay's own.
+No sockets are opened here: the ports are the relay's own. The start-up lines are
+Hushwire's (simplexmq's ``smp-server`` prints its own), so this has no simplexmq counterpart.
 """
 
 from __future__ import annotations
