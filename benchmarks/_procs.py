@@ -1,5 +1,6 @@
 """Process helpers shared by the benchmarks: CPU and memory from /proc, an fsync probe,
-and the bookkeeping that stops every child process on exit, error or Ctrl-C."""
+the bookkeeping that stops every child process on exit, error or Ctrl-C, and starting a
+relay process (through ``hushwire.testing.start_relay_process``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import resource
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from hushwire.testing import RelayProcess, start_relay_process
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -98,3 +102,36 @@ class Children:
             self.stop_proc(p, 5)
         for q in list(self.popens):
             self.stop_popen(q, 15)
+
+
+def start_relay(
+    children: Children,
+    data: Path,
+    limits: Mapping[str, float],
+    *,
+    interpreter_args: Sequence[str] = (),
+) -> RelayProcess:
+    """A relay on a WebSocket port of 127.0.0.1 with ``limits`` in its ``relay.toml``, its
+    log in ``data/relay.log``, in a session of its own (Ctrl-C reaches only the benchmark,
+    which stops it) and registered in ``children``."""
+    data.mkdir(parents=True)
+    config = data / "relay.toml"
+    config.write_text("[limits]\n" + "".join(f"{k} = {v}\n" for k, v in limits.items()))
+    log_path = data / "relay.log"
+    with log_path.open("wb") as log:
+        try:
+            relay = start_relay_process(
+                data,
+                ws=True,
+                tls=False,
+                host=None,
+                extra=["--config", str(config)],
+                interpreter_args=interpreter_args,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=die_with_parent,
+            )
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}\n{log_path.read_text()[-2000:]}") from None
+    children.popens.append(relay.proc)
+    return relay

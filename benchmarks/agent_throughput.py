@@ -34,7 +34,6 @@ import json
 import multiprocessing as mp
 import os
 import pstats
-import selectors
 import shutil
 import signal
 import statistics
@@ -52,6 +51,7 @@ from typing import Any
 from _procs import Children, cpu_seconds, fsync_ms, rss_kb
 from _procs import die_with_parent as _die_with_parent
 from _procs import raise_nofile as _raise_nofile
+from _procs import start_relay as _start_relay
 
 from hushwire.agent.agent import (
     CONFIRMATION_BODY_PAD,
@@ -135,40 +135,8 @@ class Relay:
 
 
 def start_relay(children: Children, data: Path) -> Relay:
-    data.mkdir(parents=True)
-    config = data / "relay.toml"
-    config.write_text("[limits]\n" + "".join(f"{k} = {v}\n" for k, v in RELAY_LIMITS.items()))
-    args = [sys.executable, "-m", "hushwire", "relay", "--data", str(data)]
-    args += ["--ws", "127.0.0.1:0", "--config", str(config)]
-    log = (data / "relay.log").open("wb")
-    proc = subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        start_new_session=True,  # Ctrl-C reaches only this script, which stops the relay
-        preexec_fn=_die_with_parent,
-    )
-    log.close()
-    children.popens.append(proc)
-    assert proc.stdout is not None
-    buf = b""
-    deadline = time.monotonic() + 60
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while b"key hash:" not in buf and time.monotonic() < deadline:
-            if not sel.select(deadline - time.monotonic()):
-                break
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buf += chunk
-    lines = buf.decode().splitlines()
-    ws = [ln.split()[-1] for ln in lines if ln.startswith("WebSocket: ")]
-    if not lines or not lines[0].startswith("smp://") or not ws:
-        children.stop_popen(proc)
-        raise RuntimeError(f"relay did not start: {buf!r}\n{(data / 'relay.log').read_text()}")
-    return Relay(proc, lines[0], ws[0] + "/")
+    relay = _start_relay(children, data, RELAY_LIMITS)
+    return Relay(relay.proc, relay.address.encode(), relay.ws_url)
 
 
 def run_child(main: Callable[[], Any]) -> None:

@@ -30,7 +30,6 @@ import contextlib
 import multiprocessing as mp
 import os
 import pstats
-import selectors
 import signal
 import struct
 import subprocess
@@ -48,6 +47,7 @@ from typing import Any
 from _procs import CLK_TCK, Children, cpu_seconds, fsync_ms, rss_kb
 from _procs import die_with_parent as _die_with_parent
 from _procs import raise_nofile as _raise_nofile
+from _procs import start_relay as _start_relay
 
 from hushwire.client import ClientConfig, MessageEvent, SMPClient, decrypt_message_with_key
 from hushwire.client.client import queue_dh_key
@@ -140,42 +140,9 @@ class Relay:
 
 
 def start_relay(children: Children, data: Path, profile_out: Path | None = None) -> Relay:
-    data.mkdir(parents=True)
-    config = data / "relay.toml"
-    config.write_text("[limits]\n" + "".join(f"{k} = {v}\n" for k, v in RELAY_LIMITS.items()))
     prefix = ["-m", "cProfile", "-o", str(profile_out)] if profile_out else []
-    args = [sys.executable, *prefix, "-m", "hushwire", "relay"]
-    args += ["--data", str(data), "--ws", "127.0.0.1:0", "--config", str(config)]
-    log = (data / "relay.log").open("wb")
-    proc = subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        start_new_session=True,  # Ctrl-C reaches only this script, which stops the relay
-        preexec_fn=_die_with_parent,
-    )
-    log.close()
-    children.popens.append(proc)
-    assert proc.stdout is not None
-    buf = b""
-    deadline = time.monotonic() + 60
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        while b"key hash:" not in buf and time.monotonic() < deadline:
-            if not sel.select(deadline - time.monotonic()):
-                break
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buf += chunk
-    lines = buf.decode().splitlines()
-    ws = [ln.split()[-1] for ln in lines if ln.startswith("WebSocket: ")]
-    if not lines or not lines[0].startswith("smp://") or not ws:
-        children.stop_popen(proc)
-        log_tail = (data / "relay.log").read_text()[-2000:]
-        raise RuntimeError(f"relay did not start: {buf!r}\n{log_tail}")
-    return Relay(proc, lines[0], ws[0] + "/", data)
+    relay = _start_relay(children, data, RELAY_LIMITS, interpreter_args=prefix)
+    return Relay(relay.proc, relay.address.encode(), relay.ws_url, data)
 
 
 def _mp() -> Any:

@@ -28,11 +28,8 @@ import argparse
 import asyncio
 import gzip
 import http.server
-import os
-import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -44,6 +41,7 @@ from typing import Any
 from hushwire.agent.agent import Agent, ConnectionEstablished
 from hushwire.bot.common import profile_info
 from hushwire.smp.address import SMPServer
+from hushwire.testing import start_relay_process
 from hushwire.widget import SnippetOptions, bundle_bytes, snippet
 
 BUDGET_GZIP = 60 * 1024
@@ -113,32 +111,10 @@ def bundle_report() -> None:
 
 @contextmanager
 def relay(tmp: Path) -> Iterator[tuple[SMPServer, int]]:
-    args = [sys.executable, "-m", "hushwire", "relay", "--data", str(tmp / "relay")]
-    args += ["--host", "localhost", "--ws", "127.0.0.1:0", "--log-level", "warning"]
-    proc = subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )
-    assert proc.stdout is not None
-    lines = []
-    while True:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"relay did not start: {lines}")
-        lines.append(line.strip())
-        if line.startswith("key hash:"):
-            break
-    m = re.search(r"WebSocket: ws://[^:]+:(\d+)", "\n".join(lines))
-    assert m is not None, lines
-    try:
-        yield SMPServer.parse(lines[0]), int(m.group(1))
-    finally:
-        proc.terminate()
-        proc.wait(20)
-        proc.stdout.close()
+    extra = ["--log-level", "warning"]
+    with start_relay_process(tmp / "relay", tls=False, extra=extra) as proc:
+        assert proc.ws_port is not None
+        yield proc.address, proc.ws_port
 
 
 @contextmanager

@@ -8,11 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from relayproc import start_relay
+from hushwire.testing import start_relay_process
 
 
 def test_terminal_chat_talks_to_the_echo_bot(tmp_path: Path) -> None:
-    relay = start_relay(tmp_path / "relay")
+    relay = start_relay_process(tmp_path / "relay")
     bot = subprocess.Popen(
         [
             sys.executable, "-m", "hushwire", "bot", "echo",

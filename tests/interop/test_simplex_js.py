@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from relayproc import start_relay
+from hushwire.testing import start_relay_process
 
 HERE = Path(__file__).parent
 EXPECTED_QUIRKS = ["KEY", "SKEY", "ACK", "SUB", "DEL"]
@@ -32,7 +32,7 @@ def node() -> str:
 
 
 def test_simplex_js_queue_lifecycle_over_wss(node: str, tmp_path: Path) -> None:
-    relay = start_relay(tmp_path / "relay", ws=False)
+    relay = start_relay_process(tmp_path / "relay", ws=False)
     try:
         out = subprocess.run(
             [node, "smp_flow.mjs", relay.address.encode()],

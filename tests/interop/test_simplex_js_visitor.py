@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from relayproc import RelayProcess, start_relay
+from hushwire.testing import RelayProcess, start_relay_process
 
 HERE = Path(__file__).parent
 TEXTS = [
@@ -82,7 +82,7 @@ def _stop(proc: subprocess.Popen[str]) -> int:
 
 
 def test_simplex_js_visitor_chats_with_the_echo_bot(node: str, tmp_path: Path) -> None:
-    relay = start_relay(tmp_path / "relay", ws=True, tls=True, extra=["--ack-next-as-push"])
+    relay = start_relay_process(tmp_path / "relay", ws=True, tls=True, extra=["--ack-next-as-push"])
     bot_code: int | None = None
     try:
         with open(tmp_path / "bot.log", "w") as log:
