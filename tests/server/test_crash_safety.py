@@ -12,7 +12,8 @@ from hushwire.client import ClientConfig, SMPClient, SMPClientError, decrypt_mes
 from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.smp.commands import IDS
 from hushwire.smp.msgbody import RcvMsgBody
-from relayproc import RelayProcess, start_relay
+from hushwire.testing import RelayProcess
+from hushwire.testing import start_relay_process as start_relay
 
 SENDERS = 8
 QUEUES = 4

@@ -35,8 +35,9 @@ from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.messages import XDirectDel, XMsgNew, x_direct_del
 from hushwire.client import ClientConfig
 from hushwire.inbox.service import profile_name
+from hushwire.testing import RelayProcess
+from hushwire.testing import start_relay_process as start_relay
 from hushwire.widget import SnippetOptions, bundle_bytes, snippet
-from relayproc import RelayProcess, start_relay
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

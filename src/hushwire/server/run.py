@@ -133,17 +133,20 @@ async def _expire_loop(relay: Relay) -> None:
 
 async def serve_until_stopped(config: RelayConfig, out: TextIO = sys.stdout) -> None:
     running = await start_relay(config)
-    print(running.address.encode(), file=out, flush=True)
-    if running.ws_port is not None:
-        host = config.ws[0] if config.ws else "127.0.0.1"
-        print(f"WebSocket: ws://{host}:{running.ws_port}", file=out, flush=True)
-    if running.tls_port is not None:
-        print(f"TLS (SMP and WSS): port {running.tls_port}", file=out, flush=True)
-    print(f"key hash: {b64url_encode(running.address.key_hash)}", file=out, flush=True)
+    # The handlers go in before the start-up lines: whoever reads those lines may stop the
+    # relay at once, and that must be a clean stop, not death by the default SIGTERM action.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    print(running.address.encode(), file=out, flush=True)
+    if running.ws_port is not None:
+        host = config.ws[0] if config.ws else "127.0.0.1"
+        shown = f"[{host}]" if ":" in host else host
+        print(f"WebSocket: ws://{shown}:{running.ws_port}", file=out, flush=True)
+    if running.tls_port is not None:
+        print(f"TLS (SMP and WSS): port {running.tls_port}", file=out, flush=True)
+    print(f"key hash: {b64url_encode(running.address.key_hash)}", file=out, flush=True)
     try:
         await stop.wait()
     finally:

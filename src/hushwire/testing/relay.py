@@ -109,9 +109,11 @@ class FakeIdentity:
 
 
 def new_store(scratch: Path) -> QueueStore:
-    """The store an in-memory relay keeps its queues in when it is given none (``scratch``
-    is a directory of its own, removed when the relay closes)."""
-    return stores.SQLiteStore(scratch / "relay.sqlite3")
+    """The store an in-memory relay keeps its queues in when it is given none: the memory
+    backend (``scratch``, a directory of its own removed when the relay closes, holds only
+    the relay's identity files)."""
+    del scratch
+    return stores.MemoryStore()
 
 
 def rewrite_server_hello(rewrite: Callable[[ServerHello], ServerHello]) -> BlockFilter:
