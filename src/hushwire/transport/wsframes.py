@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from hushwire.errors import DecodeError
+
 
 def _apply_mask_py(data: bytes, mask: bytes) -> bytes:
     n = len(data)
@@ -42,7 +44,7 @@ _U16 = struct.Struct(">H")
 _U64 = struct.Struct(">Q")
 
 
-class FrameError(Exception):
+class FrameError(DecodeError):
     """The peer broke the framing; ``code`` is the close code to send (RFC 6455 7.4.1)."""
 
     def __init__(self, message: str, code: int = 1002) -> None:
