@@ -7,11 +7,11 @@ Mirrors simplexmq's certificate handling:
   subjectKeyIdentifier, authorityKeyIdentifier keyid, critical basicConstraints CA:true, and
   an online (leaf) certificate ``CN=<host>`` with basicConstraints CA:FALSE, keyUsage
   digitalSignature + nonRepudiation + keyAgreement, extendedKeyUsage serverAuth, signed by
-  the CA; both valid 999999 days, both Ed448 by default (smp-relay.md section 8);
+  the CA; both valid 999999 days, both Ed448 by default (docs/protocol/smp.md, "Server identity");
 - the key hash (server fingerprint) is SHA-256 of the CA certificate's DER
   (``Transport/Server.hs`` ``loadFileFingerprint``, C.hs ``signedFingerprint``);
 - the server hello's ``signedKey`` is an X.509 ``SignedExact`` of the X25519 SPKI made with
-  the online key (C.hs:1193 ``signX509``, T.hs ``CertChainPubKey``; smp-relay.md section 3.1)
+  the online key (C.hs:1193 ``signX509``, T.hs ``CertChainPubKey``; docs/protocol/smp.md, "Hellos")
   and is checked against the leaf certificate's key (T.hs:815-821, C.hs ``verifyX509``);
 - chain validation as ``Transport/Client.hs`` ``validateCertificateChain`` with
   ``Transport/Shared.hs`` ``chainIdCaCerts``/``x509validate``: 2..4 certificates, leaf first;
