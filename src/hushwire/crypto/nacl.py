@@ -240,9 +240,9 @@ def cb_decrypt(key: bytes, nonce: bytes, data: bytes, *, unpadded: bool = False)
 def cb_authenticate(peer: PublicKey, own: PrivateKey, nonce: bytes, msg: bytes) -> bytes:
     """The 80-byte ``CbAuthenticator`` of ``msg``: ``crypto_box(sha512(msg), nonce, peer, own)``.
 
-    SMP v7+ command authorization with an X25519 queue key (C.hs:1366 ``cbAuthenticate``,
-    docs/protocol/smp.md, "Authorization"): the client boxes with its queue key and the server's session
-    key, and the server checks with :func:`cb_verify` from the other side.
+    SMP v7+ command authorization with an X25519 queue key (C.hs:1366 ``cbAuthenticate``;
+    docs/protocol/smp.md, "Authorization"): the client boxes with its queue key and the
+    server's session key, and the server checks with :func:`cb_verify` from the other side.
     """
     return cb_encrypt(dh_box_key(peer, own), nonce, hashlib.sha512(msg).digest())
 
