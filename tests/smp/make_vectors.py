@@ -10,6 +10,8 @@ that read these files check the codec against an independent transcription.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import enum
 import hashlib
 import json
 import sys
@@ -21,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from smp_cases import (
     CERT_CA,
     CERT_LEAF,
+    COMMANDS,
     ED448_SPKI,
     ED_SPKI,
     KEY_HASH,
@@ -29,15 +32,20 @@ from smp_cases import (
     MSG_ID,
     NID_,
     NONCE,
+    RESPONSES,
     RID,
     SID,
     SIGNED_KEY,
     SVC_ID,
     VERSIONS,
     X_SPKI,
+    decoded_command,
+    decoded_response,
 )
 
+from hushwire.crypto.keys import PublicKey
 from hushwire.encoding.binary import int64, large, short_string, word16
+from hushwire.smp.commands import QRContact, QRMessaging
 
 OUT = Path(__file__).resolve().parents[1] / "vectors"
 
@@ -244,6 +252,41 @@ RESPONSE_NAMES = [
 ]
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+def plain(x: Any) -> Any:
+    """A value as language-neutral JSON, shaped as simplexmq names its fields (camelCase):
+    bytes and keys (SPKI DER) as hex, enums as their wire letters or names, each command,
+    response and error with its ``tag``. The widget's tests compare their decoded values with
+    this form (``toPlain`` in widget/test/smp.test.ts), so no value table is mirrored by hand.
+    """
+    if x is None or isinstance(x, bool | int | str):
+        return x
+    if isinstance(x, bytes):
+        return x.hex()
+    if isinstance(x, PublicKey):
+        return x.to_der().hex()
+    if isinstance(x, enum.Enum):
+        return x.value
+    if isinstance(x, tuple | list):
+        return [plain(i) for i in x]
+    if isinstance(x, QRMessaging | QRContact):
+        return {"mode": "M" if isinstance(x, QRMessaging) else "C", "link": plain(x.link)}
+    assert dataclasses.is_dataclass(x) and not isinstance(x, type), f"no JSON form for {x!r}"
+    out: dict[str, Any] = {}
+    tag = getattr(type(x), "tag", None)
+    if isinstance(tag, bytes):  # commands and responses
+        out["tag"] = tag.decode()
+    elif type(x).__name__.isupper():  # error constructors: CMD, BLOCKED, PROXY, ...
+        out["tag"] = type(x).__name__
+    for f in dataclasses.fields(x):
+        out[_camel(f.name)] = plain(getattr(x, f.name))
+    return out
+
+
 def commands_file() -> dict[str, Any]:
     return {
         "source": (
@@ -257,13 +300,27 @@ def commands_file() -> dict[str, Any]:
             "x25519_spki_hex": X_SPKI.hex(),
             "ed448_spki_hex": ED448_SPKI.hex(),
         },
+        "values": {
+            "commands": {n: plain(COMMANDS[n]) for n in COMMAND_NAMES},
+            "responses": {n: plain(RESPONSES[n]) for n in RESPONSE_NAMES},
+        },
         "commands": [
-            {"name": n, "version": v, "hex": cmd_bytes(n, v).hex()}
+            {
+                "name": n,
+                "version": v,
+                "hex": cmd_bytes(n, v).hex(),
+                "decoded": plain(decoded_command(n, v)),
+            }
             for n in COMMAND_NAMES
             for v in VERSIONS
         ],
         "responses": [
-            {"name": n, "version": v, "hex": resp_bytes(n, v).hex()}
+            {
+                "name": n,
+                "version": v,
+                "hex": resp_bytes(n, v).hex(),
+                "decoded": plain(decoded_response(n, v)),
+            }
             for n in RESPONSE_NAMES
             for v in VERSIONS
         ],
