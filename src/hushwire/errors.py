@@ -26,7 +26,8 @@ Policy for the exceptions that are not in this tree (see also docs/architecture.
   X25519 is needed, an empty list that must be non-empty). They are never raised for bytes
   that came from the network (that is :class:`DecodeError`) or for what a person typed
   (that is :class:`ConfigError`), so catching them is never part of normal operation.
-- ``RuntimeError`` means an object was used out of order (a reconnect loop started twice).
+- ``RuntimeError`` means an object was used out of order (a reconnect loop started twice);
+  ``NotImplementedError`` marks the abstract methods of an interface.
 - ``asyncio.CancelledError``, ``KeyboardInterrupt`` and ``SystemExit`` pass through
   untouched: cancellation is how tasks stop, and the command line ends with ``SystemExit``.
 - ``OSError`` (and ``ssl.SSLError``) from the operating system is caught at the transport
@@ -34,6 +35,8 @@ Policy for the exceptions that are not in this tree (see also docs/architecture.
   ``hushwire.client.ConnectFailed``/``ConnectionLost``; file-system errors from the stores
   of the applications (a read-only data directory, a full disk) escape as they are, since
   the message of the operating system is the clearest one.
+
+tests/test_errors.py checks that every exception class in the package is in this tree.
 """
 
 from __future__ import annotations
