@@ -1,8 +1,10 @@
 """Client connectors: ``ws://``, ``wss://`` and native SMP over TLS (ALPN ``smp/1``).
 
-The server is authenticated by the SMP handshake (the certificate chain in the server
-hello must hash to the address's key hash), not by a CA, so TLS certificate verification
-is off here and the caller checks the identity.
+Mirrors simplexmq ``Simplex.Messaging.Transport.Client`` (``runTransportClient``; the
+WebSocket client side of ``Transport.WebSockets``). The server is authenticated by the SMP
+handshake (the certificate chain in the server hello must hash to the address's key hash,
+docs/protocol/smp.md, "Hellos"), not by a CA, so TLS certificate verification is off here
+and the caller checks the identity.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ The upgrade itself is done by the websockets sans-I/O core; after it, this small
 carries the frames. It keeps nothing between frames but unparsed bytes (the generic core
 keeps the last frame's payload alive in its parser, about 16 KB per idle connection),
 accepts only what an SMP block connection needs (no extensions, payloads up to one block,
-control frames up to 125 bytes) and raises :class:`FrameError` on anything else.
+control frames up to 125 bytes) and raises :class:`FrameError` on anything else, as
+simplexmq ``Simplex.Messaging.Transport.WebSockets`` configures its WebSocket library (no
+compression, one block per binary message; docs/protocol/smp.md, "Blocks and batches").
 """
 
 from __future__ import annotations
