@@ -42,7 +42,7 @@ def test_hkdf_vectors(v: dict[str, Any]) -> None:
     assert out == h(v["out_hex"])
 
 
-def test_ratchet_values_from_agent_brief() -> None:
+def test_ratchet_values_cross_checked_with_simplex_js() -> None:
     """Spot-check the JSON: X3DH, rootKdf and chainKdf values cross-checked with simplex-js."""
     x3, root, chain = (h(v["out_hex"]) for v in V["hkdf_sha512"])
     assert x3[64:].hex() == "f20cb97b24dde534ee73dd29ad5480a87637b7a7c79f524bfa99811dec8c13c8"
