@@ -36,7 +36,7 @@ Policy for the exceptions that are not in this tree (see also docs/architecture.
   of the applications (a read-only data directory, a full disk) escape as they are, since
   the message of the operating system is the clearest one.
 
-tests/test_errors.py checks that every exception class in the package is in this tree.
+tests/test_error_tree.py checks that every exception class in the package is in this tree.
 """
 
 from __future__ import annotations

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import warnings
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509 as cx509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hushwire.crypto import _der
@@ -80,9 +82,16 @@ def _signing_key(key: PrivateKey) -> _EdPrivate:
 
 
 def _load(cert_der: bytes) -> cx509.Certificate:
-    """Parse a certificate eagerly enough that later field access does not fail."""
+    """Parse a certificate eagerly enough that later field access does not fail.
+
+    A serial number that is not positive (RFC 5280 forbids it, the reference does not check)
+    makes ``cryptography`` warn; the warning is for the library's users, not for a peer's
+    bytes, so it is silenced here and such a certificate is read like any other.
+    """
     try:
-        cert = cx509.load_der_x509_certificate(cert_der)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            cert = cx509.load_der_x509_certificate(cert_der)
         _ = cert.version, cert.extensions, cert.not_valid_before_utc, cert.not_valid_after_utc
         _ = cert.subject, cert.issuer
     except _PARSE_ERRORS:
