@@ -26,6 +26,8 @@ GENERATORS: dict[str, Path] = {
     "smp": TESTS / "smp" / "make_vectors.py",
     "agent_msgheader": VECTORS / "generators" / "agent_msgheader.py",
     "computed": VECTORS / "generators" / "computed.py",
+    "agent_ratchet": VECTORS / "generators" / "agent_ratchet.py",
+    "regression": VECTORS / "generators" / "regression.py",
 }
 """Generator name -> script. Each script's ``render()`` returns the files it owns."""
 
@@ -34,10 +36,7 @@ KEPT: dict[str, str] = {
     "simplex-js; hand-transcribed",
     "agent_protocol.json": "hand-assembled agent envelopes (script not kept); values "
     "cross-checked against simplexmq Agent/Protocol.hs layouts",
-    "agent_ratchet.json": "X3DH and ratchet values cross-checked against simplex-js 1.0.0",
     "agent_transcripts.json": "connection handshake transcripts, written by hand",
-    "chat_messages.json": "JSON strings from simplex-chat tests/ProtocolTests.hs",
-    "crypto_x509.json": "certificates from simplexmq tests/fixtures and generated ones",
 }
 """Vector files with no generator, and why."""
 
