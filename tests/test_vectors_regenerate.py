@@ -28,14 +28,13 @@ GENERATORS: dict[str, Path] = {
     "computed": VECTORS / "generators" / "computed.py",
     "agent_ratchet": VECTORS / "generators" / "agent_ratchet.py",
     "regression": VECTORS / "generators" / "regression.py",
+    "agent_protocol": VECTORS / "generators" / "agent_protocol.py",
 }
 """Generator name -> script. Each script's ``render()`` returns the files it owns."""
 
 KEPT: dict[str, str] = {
     "agent_links.json": "links from simplexmq tests/AgentTests/ConnectionRequestTests.hs and "
     "simplex-js; hand-transcribed",
-    "agent_protocol.json": "hand-assembled agent envelopes (script not kept); values "
-    "cross-checked against simplexmq Agent/Protocol.hs layouts",
     "agent_transcripts.json": "connection handshake transcripts, written by hand",
 }
 """Vector files with no generator, and why."""
