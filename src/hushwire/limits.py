@@ -101,4 +101,4 @@ CHAT_MAX_BODY_LENGTH: Final = 65536
 
 MAX_DECOMPRESSED_SIZE: Final = 65536
 """A ``Compressed`` zstd frame must declare its content size and decompress to at most this
-many bytes (simplexmq Compression.hs ``limitDecompress1``; agent.md section 5)."""
+many bytes (simplexmq Compression.hs ``limitDecompress1``; docs/protocol/agent.md)."""

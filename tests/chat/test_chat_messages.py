@@ -94,7 +94,7 @@ def test_exact_encodings(case: dict[str, Any]) -> None:
     assert parse_chat_body(data) == [msg]
 
 
-def test_agent_md_8_4_body() -> None:
+def test_confirmation_conn_info_body() -> None:
     body = x_info(Profile("test")).encode_conn_info()
     assert b"I" + body == (
         b'I{"v":"1-16","event":"x.info","params":{"profile":{"displayName":"test","fullName":""}}}'

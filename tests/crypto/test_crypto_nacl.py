@@ -71,7 +71,7 @@ def test_sb_vector() -> None:
 
 
 def test_symmetric_box_is_not_plain_secretbox() -> None:
-    """SimpleX's sbEncrypt keys XSalsa20 with HSalsa20(K), never with K (smp-relay.md 9.5)."""
+    """SimpleX's sbEncrypt keys XSalsa20 with HSalsa20(K), never with K (docs/protocol/smp.md)."""
     v = V["sb"]
     raw_key, nonce, msg = h(v["sb_key_hex"]), h(v["nonce_hex"]), h(v["msg_hex"])
     plain = bytes(nacl.bindings.crypto_secretbox_easy(msg, nonce, raw_key))

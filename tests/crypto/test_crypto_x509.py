@@ -490,3 +490,13 @@ def test_unknown_key_algorithm_in_certificate() -> None:
     odd = srv.replace(spki_oid, bytes.fromhex("3043300506032b6572033a00"))
     with pytest.raises(DecodeError):
         x.cert_public_key(odd)
+
+
+def test_negative_serial_is_read_without_a_warning() -> None:
+    """cryptography warns on a serial that is not positive; a peer's bytes must not make the
+    decoder warn (warnings are errors here), only return a key or raise DecodeError."""
+    der = bytearray(fixture("server.crt"))
+    at = der.index(b"\xa0\x03\x02\x01\x02\x02") + 6  # version, then the serial's length
+    der[at + 1] |= 0x80  # the sign bit of the serial's first content byte
+    key = x.cert_public_key(bytes(der))
+    assert key == x.cert_public_key(fixture("server.crt"))

@@ -2,7 +2,7 @@
 
 Decoders of structure (keys, padding, DER, certificates) may raise only ``DecodeError``;
 decryption and verification may raise only the opaque ``CryptoError`` (or return False).
-Certificate chain validation may raise either (ARCHITECTURE.md section 6, convention 4).
+Certificate chain validation may raise either (docs/architecture.md, "Errors").
 """
 
 from __future__ import annotations

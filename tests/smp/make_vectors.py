@@ -1,5 +1,7 @@
 """Write tests/vectors/smp_*.json. Run: .venv/bin/python tests/smp/make_vectors.py
 
+tests/test_vectors_regenerate.py runs :func:`render` and diffs it with the committed files.
+
 Every byte string here is assembled by hand from the layouts in simplexmq Protocol.hs /
 Transport.hs (with the encoding primitives only), never by ``hushwire.smp``, so the tests
 that read these files check the codec against an independent transcription.
@@ -8,6 +10,8 @@ that read these files check the codec against an independent transcription.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import enum
 import hashlib
 import json
 import sys
@@ -19,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from smp_cases import (
     CERT_CA,
     CERT_LEAF,
+    COMMANDS,
     ED448_SPKI,
     ED_SPKI,
     KEY_HASH,
@@ -27,15 +32,20 @@ from smp_cases import (
     MSG_ID,
     NID_,
     NONCE,
+    RESPONSES,
     RID,
     SID,
     SIGNED_KEY,
     SVC_ID,
     VERSIONS,
     X_SPKI,
+    decoded_command,
+    decoded_response,
 )
 
+from hushwire.crypto.keys import PublicKey
 from hushwire.encoding.binary import int64, large, short_string, word16
+from hushwire.smp.commands import QRContact, QRMessaging
 
 OUT = Path(__file__).resolve().parents[1] / "vectors"
 
@@ -242,26 +252,75 @@ RESPONSE_NAMES = [
 ]
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+def plain(x: Any) -> Any:
+    """A value as language-neutral JSON, shaped as simplexmq names its fields (camelCase):
+    bytes and keys (SPKI DER) as hex, enums as their wire letters or names, each command,
+    response and error with its ``tag``. The widget's tests compare their decoded values with
+    this form (``toPlain`` in widget/test/smp.test.ts), so no value table is mirrored by hand.
+    """
+    if x is None or isinstance(x, bool | int | str):
+        return x
+    if isinstance(x, bytes):
+        return x.hex()
+    if isinstance(x, PublicKey):
+        return x.to_der().hex()
+    if isinstance(x, enum.Enum):
+        return x.value
+    if isinstance(x, tuple | list):
+        return [plain(i) for i in x]
+    if isinstance(x, QRMessaging | QRContact):
+        return {"mode": "M" if isinstance(x, QRMessaging) else "C", "link": plain(x.link)}
+    assert dataclasses.is_dataclass(x) and not isinstance(x, type), f"no JSON form for {x!r}"
+    out: dict[str, Any] = {}
+    tag = getattr(type(x), "tag", None)
+    if isinstance(tag, bytes):  # commands and responses
+        out["tag"] = tag.decode()
+    elif type(x).__name__.isupper():  # error constructors: CMD, BLOCKED, PROXY, ...
+        out["tag"] = type(x).__name__
+    for f in dataclasses.fields(x):
+        out[_camel(f.name)] = plain(getattr(x, f.name))
+    return out
+
+
 def commands_file() -> dict[str, Any]:
     return {
         "source": (
             "Hand-assembled from simplexmq src/Simplex/Messaging/Protocol.hs encodeProtocol / "
             "protocolP (Command p, BrokerMsg) and the version constants of Transport.hs:172-225; "
             "keys: tests/ServerTests.hs:1422-1426 samplePubKey / sampleDhPubKey; NEW v9 form "
-            "matches the 97-byte simplex-js NEW (smp-relay.md section 10)"
+            "matches the 97-byte NEW of simplex-js (GoChat smp-web/src/__tests__/commands.test.ts)"
         ),
         "keys": {
             "ed25519_spki_hex": ED_SPKI.hex(),
             "x25519_spki_hex": X_SPKI.hex(),
             "ed448_spki_hex": ED448_SPKI.hex(),
         },
+        "values": {
+            "commands": {n: plain(COMMANDS[n]) for n in COMMAND_NAMES},
+            "responses": {n: plain(RESPONSES[n]) for n in RESPONSE_NAMES},
+        },
         "commands": [
-            {"name": n, "version": v, "hex": cmd_bytes(n, v).hex()}
+            {
+                "name": n,
+                "version": v,
+                "hex": cmd_bytes(n, v).hex(),
+                "decoded": plain(decoded_command(n, v)),
+            }
             for n in COMMAND_NAMES
             for v in VERSIONS
         ],
         "responses": [
-            {"name": n, "version": v, "hex": resp_bytes(n, v).hex()}
+            {
+                "name": n,
+                "version": v,
+                "hex": resp_bytes(n, v).hex(),
+                "decoded": plain(decoded_response(n, v)),
+            }
             for n in RESPONSE_NAMES
             for v in VERSIONS
         ],
@@ -383,7 +442,7 @@ def transmissions_file() -> dict[str, Any]:
                     "hex": out.hex(),
                 }
             )
-    # smp-relay.md section 10 "CbAuthenticator" row (libsodium-computed; regression only).
+    # CbAuthenticator of PING with fixed keys (computed with libsodium; regression only).
     cb = {
         "server_session_priv_hex": "11" * 32,
         "queue_priv_hex": "22" * 32,
@@ -400,8 +459,8 @@ def transmissions_file() -> dict[str, Any]:
     return {
         "source": (
             "Hand-assembled from simplexmq Protocol.hs transmissionP / tEncodeAuth / "
-            "encodeTransmission / encodeTransmissionForAuth (smp-relay.md 4.1-4.2); "
-            "cb_authenticator: smp-relay.md section 10 (computed with libsodium there; regression)"
+            "encodeTransmission / encodeTransmissionForAuth; "
+            "cb_authenticator: Crypto.hs cbAuthenticate with fixed keys (libsodium; regression)"
         ),
         "session_id_hex": SESS.hex(),
         "client": client,
@@ -616,7 +675,7 @@ def errors_file() -> dict[str, Any]:
         "source": (
             "simplexmq Protocol.hs:1947-2090 instance Encoding ErrorType / CommandError / "
             "ProxyError / BrokerErrorType / NetworkError, Protocol.hs:1603-1615 BlockingInfo, "
-            "Transport.hs:675-719 TransportError; smp-relay.md section 5.1 'Error text'"
+            "Transport.hs:675-719 TransportError"
         ),
         "canonical_hex": [h(s) for s in canonical],
         "noncanonical_hex": [[h(a), h(b)] for a, b in noncanonical],
@@ -638,11 +697,11 @@ def blocks_file() -> dict[str, Any]:
     two = b"\x02" + lg(ping) + lg(b"\x00\x00\x00PONG")
     return {
         "source": (
-            "PING block: smp-relay.md section 10 (derived from Transport.hs tPutBlock, Protocol.hs "
-            "batchTransmissions_); batching scenarios: simplexmq tests/CoreTests/BatchingTests.hs "
+            "PING block: derived from Transport.hs tPutBlock, Protocol.hs "
+            "batchTransmissions_; batching scenarios: simplexmq tests/CoreTests/BatchingTests.hs "
             "(transmission sizes as built there: v6 Ed25519 SUB/SEND with 32-byte session id, v18 "
-            "Ed25519 SUB, v18 X25519 CbAuthenticator SEND, 24-byte ids); block chain: smp-relay.md "
-            "section 10 (computed with Python HKDF / pure-Python HSalsa20 + PyNaCl there)"
+            "Ed25519 SUB, v18 X25519 CbAuthenticator SEND, 24-byte ids); block chain: inputs of "
+            "smp-web tests/SMPWebTests.hs, computed with HKDF / HSalsa20 + PyNaCl (regression)"
         ),
         "ping_block": {
             "corr_id_hex": corr.hex(),
@@ -799,8 +858,8 @@ def hello_file() -> dict[str, Any]:
             "Hand-assembled from simplexmq Transport.hs:592-672 (SMPClientHandshake, "
             "SMPServerHandshake, CertChainPubKey, SMPServerHandshakeResponse); certificates: "
             "simplexmq tests/fixtures server.crt + ca.crt (tests/vectors/fixtures); real v6 hello: "
-            "GoChat smp-web/src/__tests__/handshake.test.ts:173-205 via smp-relay.md section 10; "
-            "1105-byte hello content: smp-relay.md section 3.1"
+            "GoChat smp-web/src/__tests__/handshake.test.ts:173-205; "
+            "1105-byte hello content with the simplexmq fixtures"
         ),
         "real_v6_hello_hex": (b"\x00\x06\x00\x06\x20" + sid).hex(),
         "session_id_hex": sid.hex(),
@@ -910,7 +969,8 @@ def versions_file() -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def render() -> dict[str, str]:
+    """File name -> exact file text (what :func:`main` writes)."""
     files = {
         "smp_commands.json": commands_file(),
         "smp_transmissions.json": transmissions_file(),
@@ -921,8 +981,12 @@ def main() -> None:
         "smp_msgbody.json": msgbody_file(),
         "smp_versions.json": versions_file(),
     }
-    for name, data in files.items():
-        (OUT / name).write_text(json.dumps(data, indent=1) + "\n")
+    return {name: json.dumps(data, indent=1) + "\n" for name, data in files.items()}
+
+
+def main() -> None:
+    for name, text in render().items():
+        (OUT / name).write_text(text)
         print("wrote", OUT / name)
 
 

@@ -209,16 +209,16 @@ def test_tls_port_serves_native_smp_and_wss_by_sni(tmp_path: Path) -> None:
 
 
 def test_connect_failures_are_transport_errors() -> None:
-    from hushwire.transport import TransportError
+    from hushwire.transport import TransportFailure
 
     async def main() -> None:
         server = await serve_ws("127.0.0.1", 0, echo)
         port = _port(server)
         server.close()
         await server.wait_closed()
-        with pytest.raises(TransportError):
+        with pytest.raises(TransportFailure):
             await connect_ws(f"ws://127.0.0.1:{port}/")
-        with pytest.raises(TransportError):
+        with pytest.raises(TransportFailure):
             await connect_tls("127.0.0.1", port)
 
     run(main)

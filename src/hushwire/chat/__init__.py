@@ -1,6 +1,6 @@
 """Chat layer: the JSON chat messages SimpleX apps carry inside agent messages.
 
 Sans-I/O. Mirrors simplex-chat ``src/Simplex/Chat/Protocol.hs`` (``AppMessageJson``,
-``parseChatMessages``, ``ChatMsgEvent``) and ``Types.hs`` (``Profile``); agent.md section 6.
+``parseChatMessages``, ``ChatMsgEvent``) and ``Types.hs`` (``Profile``); docs/protocol/chat.md.
 The public API lives in :mod:`hushwire.chat.messages`.
 """

@@ -2,7 +2,7 @@
 
 Mirrors simplex-chat ``Protocol.hs`` (``AppMessageJson``, ``parseChatMessages``,
 ``appJsonToCM``, ``chatToAppMessage``, ``maxEncodedMsgLength``/``maxEncodedInfoLength``),
-``Types.hs`` (``Profile``); agent.md section 6. Compressed batches are decoded by
+``Types.hs`` (``Profile``); docs/protocol/chat.md. Compressed batches are decoded by
 :func:`hushwire.agent.protocol.decompress_compressed_list` (simplexmq ``Compression.hs``).
 
 A chat body is one of::
@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 CHAT_VERSIONS: Final = VersionRange(1, 16)
-"""Chat versions Hushwire offers (agent.md section 7; 16 = short-link data)."""
+"""Chat versions Hushwire offers (docs/protocol/chat.md; 16 = short-link data)."""
 CHAT_INITIAL_VERSIONS: Final = VersionRange(1, 1)
 """What a message without ``v`` means (``chatInitialVRange``)."""
 

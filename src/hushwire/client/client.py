@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Client.hs`` (``getProtocolClient``, ``sendProtocolCommand``,
 ``processMsg``, the ``send``/``receive``/``monitor`` threads) on top of the sans-I/O codec in
-:mod:`hushwire.smp`; smp-relay.md sections 2-6.
+:mod:`hushwire.smp`; docs/protocol/smp.md.
 
 Theory of operation. :meth:`SMPClient.connect` dials the server (native TLS with ALPN
 ``smp/1``, or a ``ws://``/``wss://`` URL), runs the handshake (:mod:`.handshake`) and starts
@@ -111,7 +111,7 @@ from hushwire.smp.transmission import (
     encode_client_transmission,
 )
 from hushwire.smp.version import VersionRange, max_message_length
-from hushwire.transport.blocks import BlockConn, TransportError
+from hushwire.transport.blocks import BlockConn, TransportFailure
 from hushwire.transport.connect import connect_tls, connect_ws
 
 log = logging.getLogger("hushwire.client")
@@ -355,7 +355,7 @@ class SMPClient:
             raise
         except SMPClientError as e:
             await self._shutdown(e)
-        except TransportError as e:
+        except TransportFailure as e:
             await self._shutdown(ConnectionLost(f"connection lost: {e}"))
         except Exception as e:  # a bug: end this session rather than hang the callers
             log.exception("%s: client task failed", self._conn.conn_id)
@@ -650,12 +650,12 @@ async def _dial(server: SMPServer, ws_url: str | None, timeout: float) -> BlockC
     if ws_url is not None:
         try:
             return await connect_ws(ws_url, timeout=timeout)
-        except TransportError as e:
+        except TransportFailure as e:
             raise ConnectFailed(str(e)) from e
     errors: list[str] = []
     for host in server.hosts:
         try:
             return await connect_tls(host, server.effective_port, timeout=timeout)
-        except TransportError as e:
+        except TransportFailure as e:
             errors.append(str(e))
     raise ConnectFailed("; ".join(errors))

@@ -1,6 +1,6 @@
 """Client side of the SMP transport handshake (simplexmq ``Transport.hs`` ``smpClientHandshake``).
 
-Theory of operation (smp-relay.md section 3): the server speaks first. The client
+Theory of operation (docs/protocol/smp.md, "Hellos"): the server speaks first. The client
 
 1. reads the server hello (padded, never batched or encrypted);
 2. on native TLS, requires the hello's session id to equal the TLS channel binding
@@ -43,7 +43,7 @@ from hushwire.smp.version import (
     CURRENT_SMP_VERSION,
     VersionRange,
 )
-from hushwire.transport.blocks import BlockConn, TransportError
+from hushwire.transport.blocks import BlockConn, TransportFailure
 from hushwire.transport.connect import peer_certificate
 
 CLIENT_VERSION_RANGE: Final = VersionRange(AUTH_CMDS_VERSION, CURRENT_SMP_VERSION)
@@ -86,7 +86,7 @@ async def client_handshake(
         raise ValueError("this client needs SMP v7 or later (server key in the hello)")
     try:
         block = await conn.recv_block()
-    except TransportError as e:
+    except TransportFailure as e:
         raise ConnectionLost(f"connection closed before the server hello: {e}") from e
     try:
         hello = ServerHello.decode(unpad_handshake(block))
@@ -135,7 +135,7 @@ async def client_handshake(
     reply = ClientHello(version, key_hash, session_key=own.public)
     try:
         await conn.send_block(pad_handshake(reply.encode()))
-    except TransportError as e:
+    except TransportFailure as e:
         raise ConnectionLost(f"connection closed during the handshake: {e}") from e
 
     session = Session(

@@ -2,8 +2,8 @@
 
 Mirrors simplexmq ``Simplex.Messaging.Crypto`` (``C.hs``) and the X.509 handling of
 ``Server/CLI.hs``, ``Transport/Server.hs``, ``Transport/Client.hs`` and
-``Transport/Shared.hs`` (smp-relay.md sections 1, 2, 3.1, 4.3, 6 and 8; agent.md sections 0
-and 4). Modules:
+``Transport/Shared.hs`` (docs/protocol/smp.md and docs/protocol/agent.md describe where each
+primitive is used). Modules:
 
 - :mod:`hushwire.crypto.keys`: Ed25519/Ed448/X25519/X448 keys and their DER forms.
 - :mod:`hushwire.crypto.padding`: ``pad``/``unpad`` (C.hs ``pad``/``unPad``).

@@ -1,7 +1,7 @@
 """AES-256-GCM with SimpleX's 16-byte IV and 16-byte tag.
 
 Mirrors simplexmq ``Crypto.hs`` ``encryptAEAD``/``decryptAEAD`` (C.hs:1030-1060), used by
-the double ratchet (agent.md sections 4.1 and 4.4). A 16-byte IV is standard GCM: the
+the double ratchet (docs/protocol/agent.md, "Double ratchet"). A 16-byte IV is standard GCM: the
 initial counter block is GHASH-derived (NIST SP 800-38D), which ``cryptography``'s
 ``AESGCM`` does for any nonce of 8..128 bytes; noble's ``gcm`` in the widget agrees.
 

@@ -1,4 +1,4 @@
-"""Constant-time comparison of secrets (ARCHITECTURE.md section 6, convention 6).
+"""Constant-time comparison of secrets (docs/architecture.md, "Conventions").
 
 simplexmq uses ``Data.ByteArray.constEq`` for tags and key hashes; this is its Python
 counterpart. The running time depends only on the lengths, never on where bytes differ.

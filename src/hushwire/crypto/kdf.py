@@ -3,7 +3,7 @@
 Mirrors simplexmq ``Crypto.hs`` ``sha256Hash``/``sha512Hash`` (C.hs:1011-1018), ``hkdf``
 (C.hs:1466-1470), ``sbcInit``/``sbcHkdf`` (C.hs:1452-1464) and the block encryption of
 ``Transport.hs`` ``tPutBlock``/``tGetBlock``/``blockEncryption`` (T.hs:722-745, :865-873);
-smp-relay.md section 2.
+docs/protocol/smp.md, "Block encryption".
 
 Theory of operation of :class:`BlockCipherChain`: after a v11+ handshake both ends derive
 ``(ck1, ck2) = HKDF-SHA512(salt = sessionId, ikm = X25519 secret, "SimpleXSbChainInit", 64)``.

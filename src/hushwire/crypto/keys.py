@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Simplex.Messaging.Crypto`` (``Algorithm``, ``encodePubKey`` /
 ``decodePubKey``, ``encodePrivKey``): on the wire a public key is the DER of its X.509
-SubjectPublicKeyInfo (smp-relay.md section 1, agent.md section 0) and a private key is
+SubjectPublicKeyInfo (docs/protocol/smp.md, "Encoding primitives") and a private key is
 PKCS#8 DER. Private keys redact themselves in ``repr``.
 """
 

@@ -2,8 +2,8 @@
 
 Mirrors simplexmq ``Crypto.hs`` ``cryptoBox``/``xSalsa20`` (C.hs:1318-1322, :1472-1480),
 ``cbEncrypt``/``sbEncrypt``/``cbDecrypt``/``sbDecrypt`` (C.hs:1291-1360), ``cbAuthenticate``
-/``cbVerify`` (C.hs:1362-1371) and ``cbNonce`` (C.hs:1395-1401); smp-relay.md sections 2,
-4.3 and 6, agent.md section 4.7.
+/``cbVerify`` (C.hs:1362-1371) and ``cbNonce`` (C.hs:1395-1401); docs/protocol/smp.md (block
+encryption, authorization, message delivery) and docs/protocol/agent.md (envelopes).
 
 SimpleX's ``xSalsa20 secret nonce`` runs XSalsa20 under ``HSalsa20(secret, 0^16)``, never
 under ``secret`` itself. So with a raw X25519 output it equals libsodium ``crypto_box``
@@ -190,7 +190,7 @@ def cb_nonce(corr_id: bytes) -> bytes:
 
 
 def reverse_nonce(nonce: bytes) -> bytes:
-    """The byte-reversed nonce (C.hs ``reverseNonce``; proxy replies, smp-relay.md section 7)."""
+    """The byte-reversed nonce (C.hs ``reverseNonce``; proxy replies, docs/protocol/smp.md)."""
     return nonce[::-1]
 
 
@@ -240,9 +240,9 @@ def cb_decrypt(key: bytes, nonce: bytes, data: bytes, *, unpadded: bool = False)
 def cb_authenticate(peer: PublicKey, own: PrivateKey, nonce: bytes, msg: bytes) -> bytes:
     """The 80-byte ``CbAuthenticator`` of ``msg``: ``crypto_box(sha512(msg), nonce, peer, own)``.
 
-    SMP v7+ command authorization with an X25519 queue key (C.hs:1366 ``cbAuthenticate``,
-    smp-relay.md section 4.3): the client boxes with its queue key and the server's session
-    key, and the server checks with :func:`cb_verify` from the other side.
+    SMP v7+ command authorization with an X25519 queue key (C.hs:1366 ``cbAuthenticate``;
+    docs/protocol/smp.md, "Authorization"): the client boxes with its queue key and the
+    server's session key, and the server checks with :func:`cb_verify` from the other side.
     """
     return cb_encrypt(dh_box_key(peer, own), nonce, hashlib.sha512(msg).digest())
 

@@ -1,7 +1,7 @@
 """SimpleX padding: ``Word16 length ‖ message ‖ '#' fill``.
 
-Mirrors simplexmq ``Crypto.hs`` ``pad``/``unPad`` (C.hs:1082-1096; smp-relay.md section 1,
-agent.md section 0). ``unpad`` reads the length and ignores whatever follows, so the reader
+Mirrors simplexmq ``Crypto.hs`` ``pad``/``unPad`` (C.hs:1082-1096; docs/protocol/smp.md,
+"Encoding primitives"). ``unpad`` reads the length and ignores whatever follows, so the reader
 never needs to know the padded size.
 """
 
@@ -11,7 +11,7 @@ from hushwire.errors import DecodeError
 from hushwire.limits import MAX_PAD_MESSAGE
 
 PAD_BYTE = b"#"
-"""Fill byte (0x23), not 0x00 (smp-relay.md section 9, gotcha 1)."""
+"""Fill byte (0x23), not 0x00 (docs/protocol/smp.md, "Encoding primitives")."""
 
 
 def pad(msg: bytes, size: int) -> bytes:

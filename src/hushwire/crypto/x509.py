@@ -7,11 +7,11 @@ Mirrors simplexmq's certificate handling:
   subjectKeyIdentifier, authorityKeyIdentifier keyid, critical basicConstraints CA:true, and
   an online (leaf) certificate ``CN=<host>`` with basicConstraints CA:FALSE, keyUsage
   digitalSignature + nonRepudiation + keyAgreement, extendedKeyUsage serverAuth, signed by
-  the CA; both valid 999999 days, both Ed448 by default (smp-relay.md section 8);
+  the CA; both valid 999999 days, both Ed448 by default (docs/protocol/smp.md, "Server identity");
 - the key hash (server fingerprint) is SHA-256 of the CA certificate's DER
   (``Transport/Server.hs`` ``loadFileFingerprint``, C.hs ``signedFingerprint``);
 - the server hello's ``signedKey`` is an X.509 ``SignedExact`` of the X25519 SPKI made with
-  the online key (C.hs:1193 ``signX509``, T.hs ``CertChainPubKey``; smp-relay.md section 3.1)
+  the online key (C.hs:1193 ``signX509``, T.hs ``CertChainPubKey``; docs/protocol/smp.md, "Hellos")
   and is checked against the leaf certificate's key (T.hs:815-821, C.hs ``verifyX509``);
 - chain validation as ``Transport/Client.hs`` ``validateCertificateChain`` with
   ``Transport/Shared.hs`` ``chainIdCaCerts``/``x509validate``: 2..4 certificates, leaf first;
@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import warnings
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509 as cx509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hushwire.crypto import _der
@@ -80,9 +82,16 @@ def _signing_key(key: PrivateKey) -> _EdPrivate:
 
 
 def _load(cert_der: bytes) -> cx509.Certificate:
-    """Parse a certificate eagerly enough that later field access does not fail."""
+    """Parse a certificate eagerly enough that later field access does not fail.
+
+    A serial number that is not positive (RFC 5280 forbids it, the reference does not check)
+    makes ``cryptography`` warn; the warning is for the library's users, not for a peer's
+    bytes, so it is silenced here and such a certificate is read like any other.
+    """
     try:
-        cert = cx509.load_der_x509_certificate(cert_der)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            cert = cx509.load_der_x509_certificate(cert_der)
         _ = cert.version, cert.extensions, cert.not_valid_before_utc, cert.not_valid_after_utc
         _ = cert.subject, cert.issuer
     except _PARSE_ERRORS:

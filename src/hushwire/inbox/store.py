@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from hushwire.errors import ConfigError
+
 SCHEMA_VERSION = 1
 NAME_MAX = 100
 """Longest visitor name kept (characters); a longer one is cut."""
@@ -112,7 +114,10 @@ class InboxStore:
                     self._db.execute(stmt)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:
-            raise RuntimeError(f"{path} has schema {version}; this Hushwire reads {SCHEMA_VERSION}")
+            raise ConfigError(
+                f"{path} has schema {version}; this Hushwire reads {SCHEMA_VERSION}: "
+                "run the Hushwire version that wrote it, or restore a matching backup"
+            )
 
     def close(self) -> None:
         self._db.close()

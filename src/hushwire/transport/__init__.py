@@ -16,6 +16,13 @@ from hushwire.transport.blocks import (
     BlockConn,
     ConnectionClosedError,
     TransportError,
+    TransportFailure,
 )
 
-__all__ = ["BadBlockError", "BlockConn", "ConnectionClosedError", "TransportError"]
+__all__ = [
+    "BadBlockError",
+    "BlockConn",
+    "ConnectionClosedError",
+    "TransportError",  # transitional alias of TransportFailure, removed at the issue 9 merge
+    "TransportFailure",
+]

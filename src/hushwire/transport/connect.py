@@ -1,8 +1,10 @@
 """Client connectors: ``ws://``, ``wss://`` and native SMP over TLS (ALPN ``smp/1``).
 
-The server is authenticated by the SMP handshake (the certificate chain in the server
-hello must hash to the address's key hash), not by a CA, so TLS certificate verification
-is off here and the caller checks the identity.
+Mirrors simplexmq ``Simplex.Messaging.Transport.Client`` (``runTransportClient``; the
+WebSocket client side of ``Transport.WebSockets``). The server is authenticated by the SMP
+handshake (the certificate chain in the server hello must hash to the address's key hash,
+docs/protocol/smp.md, "Hellos"), not by a CA, so TLS certificate verification is off here
+and the caller checks the identity.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from hushwire.limits import SMP_BLOCK_SIZE
 from hushwire.transport.blocks import (
     BlockConn,
     RawBlockConn,
-    TransportError,
+    TransportFailure,
     WsBlockConn,
 )
 from hushwire.transport.listen import read_http_head
@@ -55,7 +57,7 @@ async def connect_tls(host: str, port: int, *, timeout: float = 10.0) -> BlockCo
             timeout,
         )
     except (OSError, ssl.SSLError, TimeoutError) as e:
-        raise TransportError(f"cannot connect to {host}:{port}: {e}") from e
+        raise TransportFailure(f"cannot connect to {host}:{port}: {e}") from e
     return RawBlockConn(reader, writer)
 
 
@@ -76,7 +78,7 @@ async def connect_ws(url: str, *, timeout: float = 10.0) -> BlockConn:
             timeout,
         )
     except (OSError, ssl.SSLError, TimeoutError) as e:
-        raise TransportError(f"cannot connect to {url}: {e}") from e
+        raise TransportFailure(f"cannot connect to {url}: {e}") from e
     proto = ClientProtocol(uri, max_size=SMP_BLOCK_SIZE)
     request = proto.connect()
     proto.send_request(request)
@@ -88,14 +90,14 @@ async def connect_ws(url: str, *, timeout: float = 10.0) -> BlockConn:
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
-        raise TransportError(f"WebSocket handshake with {url} failed: {e}") from e
+        raise TransportFailure(f"WebSocket handshake with {url} failed: {e}") from e
     proto.receive_data(head)
     response = next((ev for ev in proto.events_received() if isinstance(ev, Response)), None)
     if response is None or response.status_code != 101 or proto.handshake_exc is not None:
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
-        raise TransportError(f"WebSocket handshake with {url} was refused")
+        raise TransportFailure(f"WebSocket handshake with {url} was refused")
     return WsBlockConn(
         reader, writer, client=True, kind="wss" if uri.secure else "ws", leftover=leftover
     )

@@ -4,7 +4,9 @@ The upgrade itself is done by the websockets sans-I/O core; after it, this small
 carries the frames. It keeps nothing between frames but unparsed bytes (the generic core
 keeps the last frame's payload alive in its parser, about 16 KB per idle connection),
 accepts only what an SMP block connection needs (no extensions, payloads up to one block,
-control frames up to 125 bytes) and raises :class:`FrameError` on anything else.
+control frames up to 125 bytes) and raises :class:`FrameError` on anything else, as
+simplexmq ``Simplex.Messaging.Transport.WebSockets`` configures its WebSocket library (no
+compression, one block per binary message; docs/protocol/smp.md, "Blocks and batches").
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
+
+from hushwire.errors import DecodeError
 
 
 def _apply_mask_py(data: bytes, mask: bytes) -> bytes:
@@ -42,7 +46,7 @@ _U16 = struct.Struct(">H")
 _U64 = struct.Struct(">Q")
 
 
-class FrameError(Exception):
+class FrameError(DecodeError):
     """The peer broke the framing; ``code`` is the close code to send (RFC 6455 7.4.1)."""
 
     def __init__(self, message: str, code: int = 1002) -> None:
