@@ -49,7 +49,7 @@ from hushwire.smp.hello import (
 )
 from hushwire.smp.transmission import ClientRequest
 from hushwire.smp.version import LEGACY_SERVER_RANGE, SUPPORTED_SMP_RANGE, VersionRange
-from hushwire.transport import BlockConn, ConnectionClosedError, TransportError
+from hushwire.transport import BlockConn, ConnectionClosedError, TransportFailure
 
 __all__ = ["Relay"]
 
@@ -127,7 +127,7 @@ class Relay:
                 writer.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await writer
-        except (ConnectionClosedError, TransportError, OSError):
+        except (ConnectionClosedError, TransportFailure, OSError):
             pass
         except Exception:  # pragma: no cover - a bug must not take the relay down
             log.exception("%s: session failed", conn.conn_id)
@@ -174,7 +174,7 @@ class Relay:
             # (Transport.hs getClientService); this relay requests none, so the
             # reference answer applies: 'E' HANDSHAKE BAD_AUTH, then close.
             refusal = ServiceRejected(HANDSHAKE(HandshakeError.BAD_AUTH))
-            with contextlib.suppress(TransportError, OSError):
+            with contextlib.suppress(TransportFailure, OSError):
                 await conn.send_block(pad_handshake(refusal.encode()))
             self.metrics.handshakes_failed += 1
             self.metrics.disconnects["service_refused"] += 1

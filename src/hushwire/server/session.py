@@ -49,7 +49,7 @@ from hushwire.smp.transmission import (
     decode_client_batch,
     encode_server_transmission,
 )
-from hushwire.transport import BlockConn, ConnectionClosedError, TransportError
+from hushwire.transport import BlockConn, ConnectionClosedError, TransportFailure
 
 __all__ = ["PIPELINED_BLOCKS", "CommandRunner", "Session", "TokenBucket"]
 
@@ -201,7 +201,7 @@ class Session:
             self.metrics.disconnects["slow_reader"] += 1
             log.info("%s: closed: client does not read its messages", self.cid)
             self.close_now()
-        except (ConnectionClosedError, TransportError, OSError):
+        except (ConnectionClosedError, TransportFailure, OSError):
             self.close_now()
 
     # ------------------------------------------------------------------ input

@@ -15,7 +15,6 @@ from hushwire.transport.blocks import (
     BadBlockError,
     BlockConn,
     ConnectionClosedError,
-    TransportError,
     TransportFailure,
 )
 
@@ -23,6 +22,5 @@ __all__ = [
     "BadBlockError",
     "BlockConn",
     "ConnectionClosedError",
-    "TransportError",  # transitional alias of TransportFailure, removed at the issue 9 merge
     "TransportFailure",
 ]

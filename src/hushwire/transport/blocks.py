@@ -50,11 +50,6 @@ class BadBlockError(TransportFailure):
     """The peer sent something that is not exactly one block."""
 
 
-# Transitional alias: server/relay.py and tests/client still import the old name. The lead
-# deletes this line at merge once they import TransportFailure (issue 9).
-TransportError = TransportFailure
-
-
 def next_conn_id(prefix: str) -> str:
     return f"{prefix}{next(_ids)}"
 
