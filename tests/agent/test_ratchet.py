@@ -1,4 +1,4 @@
-"""hushwire.agent.ratchet: X3DH, e2e params and the double ratchet (agent.md 4.3-4.5, 8.4).
+"""hushwire.agent.ratchet: X3DH, e2e params and the double ratchet (docs/protocol/agent.md).
 
 Scenarios mirror simplexmq tests/AgentTests/DoubleRatchetTests.hs (testEncryptDecrypt,
 testSkippedMessages, testManyMessages, testSkippedAfterRatchetAdvance); its fixed JSON
@@ -100,7 +100,7 @@ def exchange(s: Ratchet, r: Ratchet, text: str) -> tuple[Ratchet, Ratchet]:
     return s, recv(r, enc, text)
 
 
-# --------------------------------------------------------------------------- agent.md 8.4
+# --------------------------------------------------------------------------- fixed examples
 
 
 def test_vector_public_keys() -> None:
@@ -333,7 +333,7 @@ def test_v2_peer_keeps_v2() -> None:
 
 
 def test_version_raise() -> None:
-    # agent.md 4.4 step 3: a header with a higher msgMaxVersion raises the current version.
+    # A header with a higher msgMaxVersion raises the current version.
     initiator, joiner = make_pair(2)
     enc, joiner = send(joiner, "conf")
     assert enc[0] == 123  # v2 framing

@@ -8,7 +8,7 @@
 //
 // CONTACT_LINK is the owner's simplex:/contact#/?v=2-7&smp=... link. The
 // optional server URL becomes simplex-js's `serverUrl`: it replaces host:port
-// for every SMP connection (README.md, "Corrections", agent.md §10 q. 9).
+// for every SMP connection (README.md, "Corrections").
 //
 // Output: one JSON object per line on stdout, one per step, then a SUMMARY
 // line. simplex-js's console.log output is buffered and written to stderr on

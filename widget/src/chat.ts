@@ -2,7 +2,7 @@
  * Chat messages: the JSON envelope, profiles, and the events a 1:1 chat needs.
  *
  * Mirrors src/hushwire/chat/messages.py (simplex-chat Protocol.hs AppMessageJson,
- * parseChatMessages, appJsonToCM; Types.hs Profile; agent.md section 6). A chat body is one of
+ * parseChatMessages, appJsonToCM; Types.hs Profile; docs/protocol/chat.md). A chat body is one of
  *
  *     {...}                 one JSON message
  *     [{...},{...}]         a JSON batch (apps send it from chat version 9)
@@ -21,7 +21,7 @@ import { VersionRange } from "./smp/version.js";
 import { decompressCompressedList } from "./agent/protocol.js";
 import { formatVersionRange, parseVersionRange } from "./agent/strings.js";
 
-/** Chat versions Hushwire offers (agent.md section 7). */
+/** Chat versions Hushwire offers (docs/protocol/chat.md). */
 export const CHAT_VERSIONS = new VersionRange(1, 16);
 /** What a message without `v` means. */
 export const CHAT_INITIAL_VERSIONS = new VersionRange(1, 1);

@@ -3,8 +3,9 @@
 Mirrors simplexmq ``Crypto/Ratchet.hs`` (``E2ERatchetParams``, ``E2ERatchetParamsUri``,
 ``pqX3dhSnd``/``pqX3dhRcv``/``pqX3dh``, ``initSndRatchet``/``initRcvRatchet``,
 ``rcEncryptHeader``/``rcEncryptMsg``, ``rcDecrypt``, ``rootKdf``/``chainKdf``) and
-``protocol/pqdr.md``; agent.md sections 0, 3.2, 4.3-4.5, 7 and 9. Post-quantum KEM is declined
-(agent.md 4.5): our params and headers carry no KEM, received KEM fields are parsed and ignored.
+simplexmq's ``protocol/pqdr.md``; see docs/protocol/agent.md ("X3DH", "Double ratchet",
+"MsgHeader"). Post-quantum KEM is declined: our params and headers carry no KEM, received KEM
+fields are parsed and ignored.
 
 Theory of operation. The *initiator* publishes ``(k1, k2)`` in its invitation, the *joiner*
 answers with its own ``(k1, k2)``; both run X3DH (three X448 DHs, HKDF-SHA512 "SimpleXX3DH")
@@ -630,7 +631,7 @@ class Ratchet:
     ) -> tuple[bytes, Ratchet]:
         rc = self
         if hdr.max_version > rc.current_version:
-            # agent.md 4.4 step 3: the peer supports more; raise ours up to our maximum.
+            # The peer supports more (docs/protocol/agent.md, "Double ratchet"); raise ours up to our maximum.
             raised = max(rc.current_version, min(hdr.max_version, rc.max_version))
             rc = replace(rc, current_version=raised)
         added: list[tuple[bytes, list[tuple[int, bytes, bytes]]]] = []

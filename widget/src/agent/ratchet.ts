@@ -3,7 +3,7 @@
  *
  * Mirrors src/hushwire/agent/ratchet.py (simplexmq Crypto/Ratchet.hs E2ERatchetParams,
  * E2ERatchetParamsUri, pqX3dhSnd/pqX3dhRcv, initSndRatchet/initRcvRatchet, rcEncryptHeader/
- * rcEncryptMsg, rcDecrypt, rootKdf/chainKdf; agent.md sections 3.2, 4.3-4.5, 8.4). Post-quantum
+ * rcEncryptMsg, rcDecrypt, rootKdf/chainKdf; docs/protocol/agent.md, "X3DH", "Double ratchet"). Post-quantum
  * KEM is declined: our params and headers carry none; received KEM fields are skipped.
  *
  * Theory of operation. The initiator (the widget: it sends the invitation) publishes (k1, k2);
@@ -447,7 +447,7 @@ export class Ratchet {
     let rc: Ratchet = this;
     const cur = rc.#f.currentVersion;
     if (hdr.maxVersion > cur) {
-      // agent.md 4.4 step 3: the peer supports more; raise ours up to our maximum.
+      // The peer supports more (docs/protocol/agent.md, "Double ratchet"); raise ours up to our maximum.
       rc = rc.#with({ currentVersion: Math.max(cur, Math.min(hdr.maxVersion, rc.#f.maxVersion)) });
     }
     const added: Added = [];

@@ -1,5 +1,5 @@
 /**
- * Constant-time comparison of secrets and identities (ARCHITECTURE.md section 6, convention 6;
+ * Constant-time comparison of secrets and identities (docs/architecture.md, "Conventions";
  * src/hushwire/crypto/ct.py). The running time depends only on the lengths.
  */
 

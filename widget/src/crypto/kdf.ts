@@ -2,7 +2,7 @@
  * HKDF-SHA512 and the SMP v11 block-encryption chain.
  *
  * Mirrors src/hushwire/crypto/kdf.py (simplexmq Crypto.hs `hkdf`, `sbcInit`/`sbcHkdf`;
- * Transport.hs `tPutBlock`/`tGetBlock`/`blockEncryption`; smp-relay.md section 2).
+ * Transport.hs `tPutBlock`/`tGetBlock`/`blockEncryption`; docs/protocol/smp.md, "Block encryption").
  *
  * Theory of operation of {@link BlockCipherChain}: after a v11+ handshake both ends derive
  * `(ck1, ck2) = HKDF-SHA512(salt = sessionId, ikm = X25519 secret, "SimpleXSbChainInit", 64)`.

@@ -3,7 +3,7 @@
  *
  * Mirrors src/hushwire/crypto/nacl.py (simplexmq Crypto.hs `cryptoBox`/`xSalsa20`,
  * `cbEncrypt`/`sbEncrypt`/`cbDecrypt`/`sbDecrypt`, `cbAuthenticate`/`cbVerify`, `cbNonce`;
- * smp-relay.md sections 2, 4.3 and 6).
+ * docs/protocol/smp.md, "Block encryption" and "Delivery").
  *
  * SimpleX's `xSalsa20 secret nonce` runs XSalsa20 under `HSalsa20(secret, 0^16)`, never under
  * `secret` itself. So with a raw X25519 output it equals libsodium `crypto_box` (beforenm is

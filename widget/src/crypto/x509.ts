@@ -3,7 +3,7 @@
  *
  * Mirrors the client half of src/hushwire/crypto/x509.py (simplexmq
  * `Transport/Client.hs` validateCertificateChain, `Transport/Shared.hs` chainIdCaCerts /
- * x509validate, `Transport.hs:815-821` with C.hs verifyX509; smp-relay.md sections 3.1, 8):
+ * x509validate, `Transport.hs:815-821` with C.hs verifyX509; docs/protocol/smp.md, "Hellos" and "Server identity"):
  *
  * - the key hash is SHA-256 of the identity (CA) certificate's DER;
  * - a chain is 2..4 certificates, leaf first; the second is the identity certificate whose
