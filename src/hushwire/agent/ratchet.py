@@ -631,7 +631,7 @@ class Ratchet:
     ) -> tuple[bytes, Ratchet]:
         rc = self
         if hdr.max_version > rc.current_version:
-            # The peer supports more (docs/protocol/agent.md, "Double ratchet"); raise ours up to our maximum.
+            # The peer supports more (docs/protocol/agent.md); raise ours up to our maximum.
             raised = max(rc.current_version, min(hdr.max_version, rc.max_version))
             rc = replace(rc, current_version=raised)
         added: list[tuple[bytes, list[tuple[int, bytes, bytes]]]] = []
