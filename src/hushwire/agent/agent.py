@@ -31,6 +31,11 @@ Message numbering and the hash chain follow simplexmq ``Simplex.Messaging.Agent.
 each side's confirmation is message 1, later messages carry ``sndMsgId`` and the SHA-256 of
 the previous AgentMessage. The states of a connection are listed in
 :mod:`hushwire.agent.machine`.
+
+This module is over 800 lines because it is one thing: the single async shell that carries out
+every effect of the table, for both roles, against the relay clients and the store; each
+method is one step of the handshake or of the message flow, and none holds a decision of its
+own that the table does not make.
 """
 
 from __future__ import annotations
@@ -46,38 +51,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hushwire.agent import sealing
+from hushwire.agent import machine, sealing
 from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
-from hushwire.agent.machine import (
-    Accept,
-    AcceptStep,
-    ConfirmationReceived,
-    ConfirmStep,
-    ConnStatus,
-    Continue,
-    CreateReplyQueue,
-    Emit,
-    HelloReceived,
-    InvitationReceived,
-    Join,
-    MarkConfirmed,
-    NewConnection,
-    OpenConfirmation,
-    OpenInvitation,
-    Refuse,
-    SecureRcvQueue,
-    SecureSndQueue,
-    SendConfirmation,
-    SendHello,
-    SendInvitation,
-    Sent,
-    SetSlow,
-    SndKind,
-    Transition,
-    UserSend,
-    continuation,
-    step,
-)
+from hushwire.agent.machine import ConnStatus, SndKind, step
 from hushwire.agent.outbox import Outbox
 from hushwire.agent.protocol import (
     A_MSG,
@@ -227,10 +203,10 @@ _REFUSALS = {
 }
 
 
-def _refused(t: Transition, exc: type[HushwireError], **facts: Any) -> None:
+def _refused(t: machine.Transition, exc: type[HushwireError], **facts: Any) -> None:
     """Raise ``exc`` if the transition refuses its input."""
     for e in t.effects:
-        if isinstance(e, Refuse):
+        if isinstance(e, machine.Refuse):
             raise exc(_REFUSALS[e.reason].format(status=t.status, **facts))
 
 
@@ -357,10 +333,10 @@ class Agent:
 
     def _continue(self, conn_id: str, status: str) -> None:
         """Go on with the handshake step of a connection in ``status``, in the background."""
-        nxt = continuation(status)
-        if nxt == AcceptStep.NAME:
+        nxt = machine.continuation(status)
+        if nxt == machine.AcceptStep.NAME:
             self._spawn(self._continue_accept(conn_id))
-        elif nxt == ConfirmStep.NAME:
+        elif nxt == machine.ConfirmStep.NAME:
             self._spawn(self._continue_confirm(conn_id))
 
     def _kick(self, conn_id: str) -> None:
@@ -460,7 +436,7 @@ class Agent:
         return conn_id, st.link
 
     async def join(self, link: str, conn_info: bytes) -> str:
-        """Join a contact address or a one-time invitation as its visitor; returns conn_id.
+        """machine.Join a contact address or a one-time invitation as its visitor; returns conn_id.
 
         :class:`ConnectionEstablished` follows once the owner has accepted.
         """
@@ -487,11 +463,11 @@ class Agent:
         )
         st.rcv.append(q)
         st.snd = self._snd_queue(target, mode="C")
-        t = step(st.role, st.status, Join())
+        t = step(st.role, st.status, machine.Join())
         _refused(t, AgentError)
         body = b""
         for e in t.effects:
-            if isinstance(e, SendInvitation):
+            if isinstance(e, machine.SendInvitation):
                 e2e = E2ERatchetParamsUri(
                     E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
                 )
@@ -538,23 +514,23 @@ class Agent:
         return conn_id, st.link
 
     async def accept(self, conn_id: str, conn_info: bytes | None = None) -> None:
-        """Accept a visitor's request (automatic unless ``auto_accept=False``)."""
+        """machine.Accept a visitor's request (automatic unless ``auto_accept=False``)."""
         async with self._lock(conn_id):
             st = self._load(conn_id)
-            t = step(st.role, st.status, Accept())
+            t = step(st.role, st.status, machine.Accept())
             _refused(t, AgentError)
             if conn_info is not None:
                 st.own_info = conn_info
             st.status = t.status
             self.store.save(st, self._now())
-        if Continue() in t.effects:
+        if machine.Continue() in t.effects:
             await self._continue_accept(conn_id)
 
     async def send(self, conn_id: str, body: bytes) -> int:
         """Send an application message (A_MSG); returns its id for receipts."""
         async with self._lock(conn_id):
             st = self._load(conn_id)
-            t = step(st.role, st.status, UserSend(_fast(st), st.last_snd_id))
+            t = step(st.role, st.status, machine.UserSend(_fast(st), st.last_snd_id))
             _refused(t, AgentError)
             snd_id = self._enqueue(st, A_MSG(body), SndKind.MSG)
         self._kick(conn_id)
@@ -655,7 +631,7 @@ class Agent:
     def _queue_box_key(self, q: RcvQueueState) -> bytes:
         key = self._queue_keys.get(q.rcv_id)
         if key is None:
-            key = dh_box_key(PublicKey.from_der(q.srv_dh_key), PrivateKey.from_der(q.rcv_dh_key))
+            key = sealing.queue_key(q.srv_dh_key, q.rcv_dh_key)
             self._queue_keys[q.rcv_id] = key
         return key
 
@@ -725,14 +701,14 @@ class Agent:
             st = self.store.load(conn_id)
             if st is None:
                 return
-            t = step(st.role, st.status, Sent(m.kind))
+            t = step(st.role, st.status, machine.Sent(m.kind))
             st.status = t.status
             for e in t.effects:
-                if isinstance(e, MarkConfirmed) and st.snd is not None:
+                if isinstance(e, machine.MarkConfirmed) and st.snd is not None:
                     st.snd.confirmed = True
-                elif isinstance(e, Emit) and e.event == "established":
+                elif isinstance(e, machine.Emit) and e.event == "established":
                     events.append(ConnectionEstablished(conn_id, st.peer_info))
-                elif isinstance(e, Emit) and e.event == "sent":
+                elif isinstance(e, machine.Emit) and e.event == "sent":
                     events.append(MessageSent(conn_id, m.snd_id))
             self.store.save(st, self._now())
         for ev in events:
@@ -825,7 +801,9 @@ class Agent:
         t = step(
             contact.role,
             contact.status,
-            InvitationReceived(redelivered=seen in contact.seen, auto_accept=self.auto_accept),
+            machine.InvitationReceived(
+                redelivered=seen in contact.seen, auto_accept=self.auto_accept
+            ),
         )
         _refused(t, DecodeError)
         events: list[AgentEvent] = []
@@ -834,7 +812,7 @@ class Agent:
         target: SMPQueueUri | None = None
         agent_v = 0
         for e in t.effects:
-            if isinstance(e, OpenInvitation):
+            if isinstance(e, machine.OpenInvitation):
                 shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
                 invitation = parse_agent_envelope(sealing.open_client_message(shared, env).body)
                 if not isinstance(invitation, AgentInvitation):
@@ -846,7 +824,7 @@ class Agent:
                 if v is None:
                     raise DecodeError("no common agent version")
                 inv, target, agent_v = invitation, req.queues[0], v
-            elif isinstance(e, NewConnection):
+            elif isinstance(e, machine.NewConnection):
                 assert inv is not None and target is not None
                 st = ConnState(
                     str(uuid.uuid4()),
@@ -860,9 +838,9 @@ class Agent:
                     created_at=self._now(),
                 )
                 st.snd = self._snd_queue(target)
-            elif isinstance(e, Emit) and st is not None and inv is not None:
+            elif isinstance(e, machine.Emit) and st is not None and inv is not None:
                 events.append(ConnectionRequested(st.conn_id, inv.conn_info))
-            elif isinstance(e, Continue) and st is not None:
+            elif isinstance(e, machine.Continue) and st is not None:
                 continues.append(st.conn_id)
         if st is None:
             return events
@@ -884,19 +862,19 @@ class Agent:
                 t = step(
                     st.role,
                     st.status,
-                    AcceptStep(_fast(st), snd.secured, bool(st.rcv), queued),
+                    machine.AcceptStep(_fast(st), snd.secured, bool(st.rcv), queued),
                 )
                 confirmed = False
                 for e in t.effects:
-                    if isinstance(e, SecureSndQueue):
+                    if isinstance(e, machine.SecureSndQueue):
                         rc = await self._client(SMPServer.parse(snd.server))
                         await rc.secure_sender(snd.snd_id, _kp(snd.snd_auth_key))
                         snd.secured = True
                         self.store.save(st, self._now())
-                    elif isinstance(e, CreateReplyQueue):
+                    elif isinstance(e, machine.CreateReplyQueue):
                         st.rcv.append(await self._new_queue(self.server, mode=self._reply_mode))
                         self.store.save(st, self._now())
-                    elif isinstance(e, SendConfirmation):
+                    elif isinstance(e, machine.SendConfirmation):
                         self._joiner_confirmation(st, e.kind)
                         confirmed = True
                 if not confirmed:
@@ -924,7 +902,7 @@ class Agent:
     ) -> list[AgentEvent]:
         if q.e2e_shared is not None:
             # a repeated confirmation: ACK and ignore (Agent.hs), without decrypting it
-            t = step(st.role, st.status, ConfirmationReceived(True, False, q.secured))
+            t = step(st.role, st.status, machine.ConfirmationReceived(True, False, q.secured))
             _refused(t, DecodeError)
             return []
         shared = dh_box_key(e2e_key, PrivateKey.from_der(q.e2e_key))
@@ -937,7 +915,7 @@ class Agent:
         t = step(
             st.role,
             st.status,
-            ConfirmationReceived(
+            machine.ConfirmationReceived(
                 False, slow_key is not None, q.secured, version, st.ratchet is not None
             ),
         )
@@ -947,18 +925,18 @@ class Agent:
         ratchet: Ratchet | None = None
         hello: str | None = None
         for e in t.effects:
-            if isinstance(e, OpenConfirmation):
+            if isinstance(e, machine.OpenConfirmation):
                 data, ratchet = self._open_confirmation(st, conf)
-            elif isinstance(e, SecureRcvQueue):
+            elif isinstance(e, machine.SecureRcvQueue):
                 assert slow_key is not None
                 rc = await self._client(SMPServer.parse(q.server))
                 await rc.secure(q.rcv_id, _kp(q.rcv_auth_key), slow_key)
                 q.secured = True
-            elif isinstance(e, SetSlow):
+            elif isinstance(e, machine.SetSlow):
                 st.slow = e.slow
-            elif isinstance(e, SendHello):
+            elif isinstance(e, machine.SendHello):
                 hello = e.kind
-            elif isinstance(e, Emit) and e.event == "established":
+            elif isinstance(e, machine.Emit) and e.event == "established":
                 events.append(ConnectionEstablished(st.conn_id, st.peer_info))
         assert ratchet is not None
         st.status = t.status
@@ -1007,17 +985,17 @@ class Agent:
                     return
                 snd = st.snd
                 queued = snd.confirmed or bool(self.store.pending_snd_messages(conn_id))
-                t = step(st.role, st.status, ConfirmStep(_fast(st), snd.secured, queued))
+                t = step(st.role, st.status, machine.ConfirmStep(_fast(st), snd.secured, queued))
                 confirmed = False
                 for e in t.effects:
-                    if isinstance(e, SecureSndQueue):
+                    if isinstance(e, machine.SecureSndQueue):
                         rc = await self._client(SMPServer.parse(snd.server))
                         await rc.secure_sender(snd.snd_id, _kp(snd.snd_auth_key))
                         snd.secured = True
                         self.store.save(st, self._now())
-                    elif isinstance(e, SetSlow):
+                    elif isinstance(e, machine.SetSlow):
                         st.slow = e.slow
-                    elif isinstance(e, SendConfirmation):
+                    elif isinstance(e, machine.SendConfirmation):
                         assert st.ratchet is not None
                         info = AgentConnInfo(st.own_info).encode()
                         cm, ratchet = sealing.initiator_confirmation(
@@ -1054,12 +1032,12 @@ class Agent:
         message = am.message
         with self.store.transaction():
             if isinstance(message, HELLO):
-                t = step(st.role, st.status, HelloReceived(_fast(st), st.last_snd_id))
+                t = step(st.role, st.status, machine.HelloReceived(_fast(st), st.last_snd_id))
                 st.status = t.status
                 for e in t.effects:
-                    if isinstance(e, SendHello):
+                    if isinstance(e, machine.SendHello):
                         self._enqueue(st, HELLO(), e.kind)
-                    elif isinstance(e, Emit) and e.event == "established":
+                    elif isinstance(e, machine.Emit) and e.event == "established":
                         events.append(ConnectionEstablished(st.conn_id, st.peer_info))
             elif isinstance(message, A_MSG):
                 msg_id = self.store.add_rcv_message(

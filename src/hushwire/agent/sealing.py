@@ -58,7 +58,8 @@ __all__ = [
 
 
 def queue_key(peer_public: bytes, own_private: bytes) -> bytes:
-    """The per-queue box key of layer 2, from DER keys (SPKI, PKCS#8)."""
+    """A NaCl box key from DER keys (SPKI, PKCS#8): the server layer's key of one of our
+    queues (the relay's key from IDS, our private key)."""
     return dh_box_key(PublicKey.from_der(peer_public), PrivateKey.from_der(own_private))
 
 
