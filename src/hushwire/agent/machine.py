@@ -3,8 +3,8 @@
 Mirrors the connection states of simplexmq ``Simplex.Messaging.Agent`` (``joinConnSrv``,
 ``smpConfirmation``, ``secureConfirmQueue``, ``helloMsg``, the delivery worker's ``AM_CONF_``
 and ``AM_HELLO_`` handling) for what a website chat needs; docs/protocol/agent.md describes the
-handshakes. The widget's visitor (widget/src/agent/machine.ts) follows the same table for the
-initiator role; tests/vectors/agent_transcripts.json holds the transcripts both run.
+handshakes. widget/src/agent/machine.ts ports the initiator rows for the widget's visitor;
+tests/vectors/agent_transcripts.json holds the transcripts both run.
 
 Theory of operation
 -------------------

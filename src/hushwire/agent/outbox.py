@@ -55,8 +55,10 @@ class Outbox:
         client: Callable[[SMPServer], Awaitable[ReconnectingClient]],
         after_sent: Callable[[str, SndMessage], Awaitable[None]],
         report: Callable[[str, str], Awaitable[None]],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
+        self._sleep = sleep
         self._client = client
         self._after_sent = after_sent
         self._report = report
@@ -100,7 +102,7 @@ class Outbox:
                 await rc.send(st.snd.snd_id, m.body, key=key)
             except SMPCommandError as e:
                 if e.error == ErrorType.QUOTA:
-                    await asyncio.sleep(delay)
+                    await self._sleep(delay)
                     delay = min(delay * 2, RETRY_MAX_QUOTA)
                     continue
                 log.warning("%s: message %d refused: %s", conn_id, m.snd_id, e.error)
@@ -108,7 +110,7 @@ class Outbox:
                 await self._report(conn_id, f"the relay refused a message: {e.error.encode()!r}")
                 continue
             except (ConnectionLost, SMPClientError):
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_NETWORK)
                 continue
             delay = RETRY_FIRST
