@@ -88,6 +88,7 @@ from hushwire.agent.ratchet import (
     RatchetDuplicate,
     RatchetError,
 )
+from hushwire.agent.sealing import key_pair
 from hushwire.agent.store import (
     AgentStore,
     ConnState,
@@ -210,11 +211,6 @@ def _refused(t: machine.Transition, exc: type[HushwireError], **facts: Any) -> N
             raise exc(_REFUSALS[e.reason].format(status=t.status, **facts))
 
 
-def _kp(priv_der: bytes) -> KeyPair:
-    priv = PrivateKey.from_der(priv_der)
-    return KeyPair(priv.public(), priv)
-
-
 def _new_key(alg: KeyAlg) -> bytes:
     return PrivateKey.generate(alg).to_der()
 
@@ -280,7 +276,7 @@ class Agent:
         for srv, queues in by_server.items():
             rc = await self._client(SMPServer.parse(srv))
             results = await asyncio.gather(
-                *(rc.subscribe(q.rcv_id, _kp(q.rcv_auth_key)) for q in queues),
+                *(rc.subscribe(q.rcv_id, key_pair(q.rcv_auth_key)) for q in queues),
                 return_exceptions=True,
             )
             for r in results:
@@ -563,7 +559,7 @@ class Agent:
             for q in st.rcv:
                 with contextlib.suppress(SMPClientError):
                     rc = await self._client(SMPServer.parse(q.server))
-                    await rc.delete(q.rcv_id, _kp(q.rcv_auth_key))
+                    await rc.delete(q.rcv_id, key_pair(q.rcv_auth_key))
             self.store.delete_connection(conn_id)
         await self.events.put(ConnectionDeleted(conn_id))
 
@@ -669,7 +665,7 @@ class Agent:
         assert st.snd is not None
         if kind == SndKind.CONF:
             return PHEmpty()
-        return PHConfirmation(_kp(st.snd.snd_auth_key).public)
+        return PHConfirmation(key_pair(st.snd.snd_auth_key).public)
 
     def _store_confirmation(
         self,
@@ -744,7 +740,7 @@ class Agent:
                         log.info("%s: bad message: %s", conn_id, type(e).__name__)
                         events = [AgentProblem(conn_id, f"a message could not be read: {e}")]
                 try:
-                    msg = await rc.ack(rid, _kp(q.rcv_auth_key), msg.msg_id)
+                    msg = await rc.ack(rid, key_pair(q.rcv_auth_key), msg.msg_id)
                 except SMPCommandError as e:
                     if e.error != ErrorType.NO_MSG:
                         raise
@@ -759,7 +755,7 @@ class Agent:
     async def _resubscribe_later(self, rc: ReconnectingClient, q: RcvQueueState) -> None:
         await asyncio.sleep(2.0)
         with contextlib.suppress(SMPClientError):
-            await rc.subscribe(q.rcv_id, _kp(q.rcv_auth_key))
+            await rc.subscribe(q.rcv_id, key_pair(q.rcv_auth_key))
 
     async def _process(
         self, st: ConnState, q: RcvQueueState, msg: MSG, continues: list[str]
@@ -868,7 +864,7 @@ class Agent:
                 for e in t.effects:
                     if isinstance(e, machine.SecureSndQueue):
                         rc = await self._client(SMPServer.parse(snd.server))
-                        await rc.secure_sender(snd.snd_id, _kp(snd.snd_auth_key))
+                        await rc.secure_sender(snd.snd_id, key_pair(snd.snd_auth_key))
                         snd.secured = True
                         self.store.save(st, self._now())
                     elif isinstance(e, machine.CreateReplyQueue):
@@ -930,7 +926,7 @@ class Agent:
             elif isinstance(e, machine.SecureRcvQueue):
                 assert slow_key is not None
                 rc = await self._client(SMPServer.parse(q.server))
-                await rc.secure(q.rcv_id, _kp(q.rcv_auth_key), slow_key)
+                await rc.secure(q.rcv_id, key_pair(q.rcv_auth_key), slow_key)
                 q.secured = True
             elif isinstance(e, machine.SetSlow):
                 st.slow = e.slow
@@ -990,7 +986,7 @@ class Agent:
                 for e in t.effects:
                     if isinstance(e, machine.SecureSndQueue):
                         rc = await self._client(SMPServer.parse(snd.server))
-                        await rc.secure_sender(snd.snd_id, _kp(snd.snd_auth_key))
+                        await rc.secure_sender(snd.snd_id, key_pair(snd.snd_auth_key))
                         snd.secured = True
                         self.store.save(st, self._now())
                     elif isinstance(e, machine.SetSlow):

@@ -488,9 +488,9 @@ _HELLO_REPLIED: Final = (ConnStatus.CONFIRMING, ConnStatus.WAIT_HELLO)
 _NOT_ESTABLISHED: Final = _refuse("not_established")
 
 _J, _I = Role.JOINER, Role.INITIATOR
-S = ConnStatus
-_JOINER_STATUSES: Final = (S.REQUESTED, S.ACCEPTING, S.CONFIRMED, S.HELLO, S.CONNECTED)
-_INITIATOR_STATUSES: Final = (S.JOINING, S.INVITED, S.CONFIRMING, S.WAIT_HELLO, S.CONNECTED)
+_S = ConnStatus
+_JOINER_STATUSES: Final = (_S.REQUESTED, _S.ACCEPTING, _S.CONFIRMED, _S.HELLO, _S.CONNECTED)
+_INITIATOR_STATUSES: Final = (_S.JOINING, _S.INVITED, _S.CONFIRMING, _S.WAIT_HELLO, _S.CONNECTED)
 
 
 def _send_ok(status: ConnStatus, inp: Any) -> Transition:
@@ -499,37 +499,37 @@ def _send_ok(status: ConnStatus, inp: Any) -> Transition:
 
 TABLE: Final[Mapping[tuple[Role, ConnStatus, type], Rule]] = {
     # contact address
-    (_J, S.ACTIVE, InvitationReceived): _invitation,
-    (_J, S.ACTIVE, UserSend): _NOT_ESTABLISHED,
-    (_J, S.ACTIVE, Accept): _refuse("not_requested"),
+    (_J, _S.ACTIVE, InvitationReceived): _invitation,
+    (_J, _S.ACTIVE, UserSend): _NOT_ESTABLISHED,
+    (_J, _S.ACTIVE, Accept): _refuse("not_requested"),
     # joiner (the owner's side of a visitor)
     **{(_J, s, Accept): _refuse("not_requested") for s in _JOINER_STATUSES},
-    (_J, S.REQUESTED, Accept): _to(S.ACCEPTING, Continue()),
+    (_J, _S.REQUESTED, Accept): _to(_S.ACCEPTING, Continue()),
     **{(_J, s, AcceptStep): _stay for s in _JOINER_STATUSES},
-    (_J, S.ACCEPTING, AcceptStep): _accept_step,
+    (_J, _S.ACCEPTING, AcceptStep): _accept_step,
     **{(_J, s, ConfirmationReceived): _joiner_confirmation for s in _JOINER_STATUSES},
     **{(_J, s, HelloReceived): _stay for s in _JOINER_STATUSES},
-    (_J, S.HELLO, HelloReceived): _to(S.CONNECTED, Emit("established")),
-    **{(_J, s, Sent): _sent(_J) for s in (S.ACTIVE, *_JOINER_STATUSES)},
+    (_J, _S.HELLO, HelloReceived): _to(_S.CONNECTED, Emit("established")),
+    **{(_J, s, Sent): _sent(_J) for s in (_S.ACTIVE, *_JOINER_STATUSES)},
     **{(_J, s, UserSend): _NOT_ESTABLISHED for s in _JOINER_STATUSES},
     # A joiner on the slow path has queued its HELLO and waits for the reply HELLO: the peer
     # gets ours first and may already be talking (Agent.hs sendMessage lets a duplex
     # connection send before CON).
-    (_J, S.HELLO, UserSend): _send_ok,
-    (_J, S.CONNECTED, UserSend): _send_ok,
+    (_J, _S.HELLO, UserSend): _send_ok,
+    (_J, _S.CONNECTED, UserSend): _send_ok,
     # initiator (the visitor)
-    (_I, S.JOINING, Join): _to(S.INVITED, SendInvitation()),
+    (_I, _S.JOINING, Join): _to(_S.INVITED, SendInvitation()),
     **{(_I, s, Accept): _refuse("not_requested") for s in _INITIATOR_STATUSES},
     **{(_I, s, ConfirmationReceived): _initiator_confirmation for s in _INITIATOR_STATUSES},
     **{(_I, s, ConfirmStep): _stay for s in _INITIATOR_STATUSES},
-    (_I, S.CONFIRMING, ConfirmStep): _confirm_step,
+    (_I, _S.CONFIRMING, ConfirmStep): _confirm_step,
     **{(_I, s, HelloReceived): _stay for s in _INITIATOR_STATUSES},
-    (_I, S.CONFIRMING, HelloReceived): _hello_while_confirming,
-    (_I, S.WAIT_HELLO, HelloReceived): _to(S.WAIT_HELLO, SendHello(SndKind.HELLO_REPLY)),
+    (_I, _S.CONFIRMING, HelloReceived): _hello_while_confirming,
+    (_I, _S.WAIT_HELLO, HelloReceived): _to(_S.WAIT_HELLO, SendHello(SndKind.HELLO_REPLY)),
     **{(_I, s, Sent): _sent(_I) for s in _INITIATOR_STATUSES},
     **{(_I, s, UserSend): _NOT_ESTABLISHED for s in _INITIATOR_STATUSES},
-    (_I, S.CONFIRMING, UserSend): _user_send,
-    (_I, S.CONNECTED, UserSend): _send_ok,
+    (_I, _S.CONFIRMING, UserSend): _user_send,
+    (_I, _S.CONNECTED, UserSend): _send_ok,
 }
 """The one transition table: ``(role, status, type of input) -> rule``; a rule maps the
 current status and the input's facts to a :class:`Transition`."""

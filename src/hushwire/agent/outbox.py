@@ -24,10 +24,10 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from hushwire.agent.machine import signed
+from hushwire.agent.sealing import key_pair
 from hushwire.agent.store import AgentStore, SndMessage
 from hushwire.client import ConnectionLost, SMPClientError, SMPCommandError
 from hushwire.client.reconnect import ReconnectingClient
-from hushwire.crypto.keys import KeyPair, PrivateKey
 from hushwire.smp.address import SMPServer
 from hushwire.smp.errors import ErrorType
 
@@ -39,11 +39,6 @@ RETRY_FIRST: Final = 0.5
 """Seconds before the first retry of a SEND; the delay doubles on every further failure."""
 RETRY_MAX_NETWORK: Final = 30.0
 RETRY_MAX_QUOTA: Final = 60.0
-
-
-def _key_pair(priv_der: bytes) -> KeyPair:
-    priv = PrivateKey.from_der(priv_der)
-    return KeyPair(priv.public(), priv)
 
 
 class Outbox:
@@ -96,7 +91,7 @@ class Outbox:
             st = self._store.load(conn_id)
             if st is None or st.snd is None:
                 return
-            key = _key_pair(st.snd.snd_auth_key) if signed(m.kind) else None
+            key = key_pair(st.snd.snd_auth_key) if signed(m.kind) else None
             try:
                 rc = await self._client(SMPServer.parse(st.snd.server))
                 await rc.send(st.snd.snd_id, m.body, key=key)

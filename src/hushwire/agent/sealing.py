@@ -48,6 +48,7 @@ from hushwire.crypto.nacl import NONCE_SIZE, dh_box_key
 __all__ = [
     "initiator_confirmation",
     "joiner_confirmation",
+    "key_pair",
     "open_agent_message",
     "open_client_message",
     "open_initiator_confirmation",
@@ -55,6 +56,12 @@ __all__ = [
     "seal_agent_message",
     "seal_client_message",
 ]
+
+
+def key_pair(private_der: bytes) -> KeyPair:
+    """The key pair of a stored private key (PKCS#8 DER)."""
+    priv = PrivateKey.from_der(private_der)
+    return KeyPair(priv.public(), priv)
 
 
 def queue_key(peer_public: bytes, own_private: bytes) -> bytes:
