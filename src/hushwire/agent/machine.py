@@ -26,6 +26,9 @@ States::
                                                     \\-> wait_hello -> connected (slow, KEY + HELLO)
 
 The status strings are the ones stored in the agent's SQLite store (``ConnState.status``).
+One rule comes from the widget's visitor: on the slow path an initiator still ``confirming``
+(the relay's OK for its 'K' confirmation not processed yet) answers the owner's HELLO
+as it would in ``wait_hello``, instead of dropping it.
 Receiving application messages and receipts (A_MSG, A_RCVD) changes no status and is not in
 the table.
 """
