@@ -1,4 +1,4 @@
-"""Python visitor <-> Python owner through a real relay on loopback (agent.md section 1).
+"""Python visitor <-> Python owner through a real relay on loopback (docs/protocol/agent.md).
 
 The owner makes a contact address; visitors join it (fast SKEY path), exchange messages
 and receipts; the owner and the relay restart in the middle and the conversation goes on.
@@ -152,7 +152,7 @@ def test_slow_handshake_with_key_and_hello(tmp_path: Path) -> None:
             o_state, v_state = owner.connection(o_conn), visitor.connection(v_conn)
             assert o_state is not None and v_state is not None
             assert o_state.slow and v_state.slow
-            # Confirmation is message 1 and each HELLO is message 2 (agent.md section 1.5).
+            # Confirmation is message 1 and each HELLO is message 2 (docs/protocol/agent.md).
             assert (o_state.last_snd_id, v_state.last_snd_id) == (2, 2)
             await visitor.send(v_conn, b"after hello")
             m = await wait_for(owner, MessageReceived)

@@ -73,3 +73,31 @@ def test_store_file_is_private(tmp_path: Path) -> None:
     path = tmp_path / "agent.sqlite3"
     AgentStore(path).close()
     assert path.stat().st_mode & 0o077 == 0
+
+
+def test_statuses_are_stored_as_today_s_strings(tmp_path: Path) -> None:
+    """A status from the state machine is stored as its plain string; a database written
+    before the table existed (plain strings) reads back as the same statuses."""
+    import json
+    import sqlite3
+
+    from hushwire.agent.machine import ConnStatus, SndKind
+
+    path = tmp_path / "agent.sqlite3"
+    store = AgentStore(path)
+    st = _state()
+    st.status = ConnStatus.WAIT_HELLO
+    store.save(st, 10)
+    store.add_snd_message(SndMessage("c1", 1, SndKind.CONF_K, b"h", b"b", "pending", None), 11)
+    store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT status FROM connections").fetchall() == [("wait_hello",)]
+    assert db.execute("SELECT kind FROM snd_messages").fetchall() == [("conf_k",)]
+    state = json.loads(db.execute("SELECT state FROM connections").fetchone()[0])
+    assert state["status"] == "wait_hello"
+    db.close()
+    store = AgentStore(path)
+    loaded = store.load("c1")
+    assert loaded is not None and ConnStatus(loaded.status) is ConnStatus.WAIT_HELLO
+    assert [m.kind for m in store.pending_snd_messages()] == ["conf_k"]
+    store.close()

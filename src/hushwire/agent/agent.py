@@ -1,9 +1,16 @@
-"""The agent: end-to-end encrypted duplex connections over SMP queues.
+"""The agent: end-to-end encrypted duplex connections over SMP queues (the async shell).
 
-Mirrors simplexmq ``Agent.hs`` for what a website chat needs (agent.md section 1): the owner
-role (a long-lived contact address; every visitor's ``AgentInvitation`` becomes a connection
-with its own queue pair) and the visitor role (join a contact address or a one-time
-invitation), the fast (SKEY) and slow (KEY + HELLO) handshakes, A_MSG, delivery receipts.
+Mirrors simplexmq ``Simplex.Messaging.Agent`` for what a website chat needs
+(docs/protocol/agent.md): the owner role (a long-lived contact address; every visitor's
+``AgentInvitation`` becomes a connection with its own queue pair) and the visitor role (join
+a contact address or a one-time invitation), the fast (SKEY) and slow (KEY + HELLO)
+handshakes, A_MSG, delivery receipts.
+
+The logic of a connection's handshake is data: :mod:`hushwire.agent.machine` decides, for
+each input, the new status and the effects; this module carries them out (relay clients,
+per-connection locks, background tasks, the durable store). The encryption layers are
+sealed and opened by :mod:`hushwire.agent.sealing`; :mod:`hushwire.agent.outbox` delivers
+what is stored for sending.
 
 Theory of operation
 -------------------
@@ -20,19 +27,15 @@ Every step is *receive -> network preconditions -> commit -> ACK -> events*:
   delivery task that retries on network errors and after restarts; a repeated send carries
   the same ratchet message, which the peer's ratchet recognises as a duplicate.
 
-Message numbering and hash chain follow agent.md section 1.5: each side's confirmation is
-message 1, later messages carry ``sndMsgId`` and the SHA-256 of the previous AgentMessage.
+Message numbering and the hash chain follow simplexmq ``Simplex.Messaging.Agent.Protocol``:
+each side's confirmation is message 1, later messages carry ``sndMsgId`` and the SHA-256 of
+the previous AgentMessage. The states of a connection are listed in
+:mod:`hushwire.agent.machine`.
 
-States of a connection (``ConnState.status``):
-
-* contact address: ``active``.
-* owner/joiner side of a visitor: ``accepting`` -> ``confirmed`` (our confirmation sent,
-  waiting for the visitor's) -> ``connected``; slow path ``confirmed`` -> ``hello`` (KEY done,
-  HELLO sent) -> ``connected`` when the visitor's HELLO arrives.
-* visitor/initiator side: ``joining`` (our queue made, invitation pending) -> ``invited``
-  (waiting for the owner's confirmation) -> ``confirming`` -> ``connected`` once our
-  confirmation is sent (fast) or, slow path, ``wait_hello`` -> ``connected`` after the
-  HELLO exchange.
+This module is over 800 lines because it is one thing: the single async shell that carries out
+every effect of the table, for both roles, against the relay clients and the store; each
+method is one step of the handshake or of the message flow, and none holds a decision of its
+own that the table does not make.
 """
 
 from __future__ import annotations
@@ -46,15 +49,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from hushwire.agent import machine, sealing
 from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
+from hushwire.agent.machine import ConnStatus, SndKind, step
+from hushwire.agent.outbox import Outbox
 from hushwire.agent.protocol import (
     A_MSG,
     A_RCVD,
     AGENT_VERSIONS,
-    E2E_CONFIRMATION_PAD,
-    E2E_MESSAGE_PAD,
+    DELIVERY_RCPTS_SMPA_VERSION,
+    DUPLEX_HANDSHAKE_SMPA_VERSION,
     HELLO,
+    SMP_CLIENT_VERSIONS,
     AgentConfirmation,
     AgentConnInfo,
     AgentConnInfoReply,
@@ -67,23 +75,20 @@ from hushwire.agent.protocol import (
     ClientMsgEnvelope,
     PHConfirmation,
     PHEmpty,
+    PrivHeader,
     SMPQueueInfo,
     agent_message_hash,
-    decrypt_client_message,
-    encrypt_client_message,
     parse_agent_envelope,
     parse_agent_message,
 )
 from hushwire.agent.ratchet import (
     E2E_VERSIONS,
-    E2ERatchetParams,
     E2ERatchetParamsUri,
     Ratchet,
     RatchetDuplicate,
     RatchetError,
-    x3dh_initiator,
-    x3dh_joiner,
 )
+from hushwire.agent.sealing import key_pair
 from hushwire.agent.store import (
     AgentStore,
     ConnState,
@@ -93,7 +98,6 @@ from hushwire.agent.store import (
 )
 from hushwire.client import (
     ClientConfig,
-    ConnectionLost,
     MessageEvent,
     Reconnected,
     SMPClientError,
@@ -113,11 +117,6 @@ from hushwire.smp.version import VersionRange, compatible
 
 log = logging.getLogger("hushwire.agent")
 
-SMP_CLIENT_VERSION = 4
-"""Version of queue addresses and of the PubHeader we write (agent.md section 7)."""
-CONFIRMATION_BODY_PAD = 14832
-MESSAGE_BODY_PAD = 15840
-RECEIPTS_VERSION = 4
 SEEN_HASHES = 64
 """Recent received message hashes kept per connection to recognise redeliveries."""
 
@@ -195,13 +194,30 @@ AgentEvent = (
 )
 
 
-def _kp(priv_der: bytes) -> KeyPair:
-    priv = PrivateKey.from_der(priv_der)
-    return KeyPair(priv.public(), priv)
+_REFUSALS = {
+    "no_keys": "the first confirmation carries the ratchet keys",
+    "e2e_version": "e2e encryption version {version} is not supported",
+    "early_confirmation": "a confirmation before we confirmed",
+    "not_established": "the connection is not established yet",
+    "not_requested": "this connection is not waiting to be accepted",
+    "illegal": "not possible in status {status}",
+}
+
+
+def _refused(t: machine.Transition, exc: type[HushwireError], **facts: Any) -> None:
+    """Raise ``exc`` if the transition refuses its input."""
+    for e in t.effects:
+        if isinstance(e, machine.Refuse):
+            raise exc(_REFUSALS[e.reason].format(status=t.status, **facts))
 
 
 def _new_key(alg: KeyAlg) -> bytes:
     return PrivateKey.generate(alg).to_der()
+
+
+def _fast(st: ConnState) -> bool:
+    """Our send queue is in messaging mode (we secure it with SKEY: the fast handshake)."""
+    return st.snd is not None and st.snd.mode == "M"
 
 
 class Agent:
@@ -228,7 +244,12 @@ class Agent:
         self.events: asyncio.Queue[AgentEvent] = asyncio.Queue()
         self._clients: dict[str, ReconnectingClient] = {}
         self._consumers: list[asyncio.Task[None]] = []
-        self._delivery: dict[str, asyncio.Task[None]] = {}
+        self._outbox = Outbox(
+            self.store,
+            self._client,
+            lambda conn_id, m: self._after_sent(conn_id, m),
+            self._report,
+        )
         self._locks: dict[str, asyncio.Lock] = {}
         self._queue_keys: dict[bytes, bytes] = {}
         self._started = False
@@ -255,7 +276,7 @@ class Agent:
         for srv, queues in by_server.items():
             rc = await self._client(SMPServer.parse(srv))
             results = await asyncio.gather(
-                *(rc.subscribe(q.rcv_id, _kp(q.rcv_auth_key)) for q in queues),
+                *(rc.subscribe(q.rcv_id, key_pair(q.rcv_auth_key)) for q in queues),
                 return_exceptions=True,
             )
             for r in results:
@@ -264,15 +285,13 @@ class Agent:
                 elif isinstance(r, BaseException):
                     raise r
         for st in states:
-            if st.status == "accepting":
-                self._spawn(self._continue_accept(st.conn_id))
-            elif st.status == "confirming":
-                self._spawn(self._continue_confirm(st.conn_id))
+            self._continue(st.conn_id, st.status)
             self._kick(st.conn_id)
 
     async def stop(self) -> None:
         self._closing = True
-        tasks = [*self._delivery.values(), *self._consumers]
+        self._outbox.closing = True
+        tasks = [*self._outbox.tasks(), *self._consumers]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -307,6 +326,20 @@ class Agent:
         if not task.cancelled() and task.exception() is not None:
             log.error("agent: a background step failed", exc_info=task.exception())
             self.events.put_nowait(AgentProblem(None, f"internal error: {task.exception()}"))
+
+    def _continue(self, conn_id: str, status: str) -> None:
+        """Go on with the handshake step of a connection in ``status``, in the background."""
+        nxt = machine.continuation(status)
+        if nxt == machine.AcceptStep.NAME:
+            self._spawn(self._continue_accept(conn_id))
+        elif nxt == machine.ConfirmStep.NAME:
+            self._spawn(self._continue_confirm(conn_id))
+
+    def _kick(self, conn_id: str) -> None:
+        self._outbox.kick(conn_id)
+
+    async def _report(self, conn_id: str, message: str) -> None:
+        await self.events.put(AgentProblem(conn_id, message))
 
     # ------------------------------------------------------------------ relays
 
@@ -350,8 +383,7 @@ class Agent:
                 if isinstance(ev, MessageEvent):
                     await self._on_message(server, rc, bytes(ev.recipient_id), ev.msg)
                 elif isinstance(ev, Reconnected):
-                    for conn_id in {m.conn_id for m in self.store.pending_snd_messages()}:
-                        self._kick(conn_id)
+                    self._outbox.kick_pending()
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # keep consuming; one bad message must not stop the agent
@@ -381,17 +413,26 @@ class Agent:
         conn_id = str(uuid.uuid4())
         q = await self._new_queue(self.server, mode="C")
         st = ConnState(
-            conn_id, "contact", "joiner", "active", own_info=conn_info, created_at=self._now()
+            conn_id,
+            "contact",
+            "joiner",
+            ConnStatus.ACTIVE,
+            own_info=conn_info,
+            created_at=self._now(),
         )
         st.rcv.append(q)
         st.link = ConnectionRequest(
-            "contact", VersionRange(2, AGENT_VERSIONS.max), (self._queue_uri(q),), None, None
+            "contact",
+            VersionRange(DUPLEX_HANDSHAKE_SMPA_VERSION, AGENT_VERSIONS.max),
+            (self._queue_uri(q),),
+            None,
+            None,
         ).to_uri()
         self.store.save(st, self._now())
         return conn_id, st.link
 
     async def join(self, link: str, conn_info: bytes) -> str:
-        """Join a contact address or a one-time invitation as its visitor; returns conn_id.
+        """machine.Join a contact address or a one-time invitation as its visitor; returns conn_id.
 
         :class:`ConnectionEstablished` follows once the owner has accepted.
         """
@@ -410,7 +451,7 @@ class Agent:
             conn_id,
             "duplex",
             "initiator",
-            "joining",
+            ConnStatus.JOINING,
             agent_version=agent_v,
             x3dh_keys=(k1, k2),
             own_info=conn_info,
@@ -418,19 +459,27 @@ class Agent:
         )
         st.rcv.append(q)
         st.snd = self._snd_queue(target, mode="C")
-        e2e = E2ERatchetParamsUri(
-            E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
-        )
-        invitation = ConnectionRequest(
-            "invitation", AGENT_VERSIONS, (self._queue_uri(q),), e2e, None
-        ).to_uri()
-        inv = AgentInvitation(agent_v, invitation.encode(), conn_info).encode()
-        body = self._seal_for_queue(st.snd, ClientMessage(PHEmpty(), inv).encode(), first=True)
+        t = step(st.role, st.status, machine.Join())
+        _refused(t, AgentError)
+        body = b""
+        for e in t.effects:
+            if isinstance(e, machine.SendInvitation):
+                e2e = E2ERatchetParamsUri(
+                    E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
+                )
+                invitation = ConnectionRequest(
+                    "invitation", AGENT_VERSIONS, (self._queue_uri(q),), e2e, None
+                ).to_uri()
+                inv = AgentInvitation(agent_v, invitation.encode(), conn_info).encode()
+                body = self._seal_for_queue(
+                    st.snd, ClientMessage(PHEmpty(), inv).encode(), first=True
+                )
         with self.store.transaction():
-            st.status = "invited"
+            st.status = t.status
             self.store.save(st, self._now())
             self.store.add_snd_message(
-                SndMessage(conn_id, 0, "invitation", b"", body, "pending", None), self._now()
+                SndMessage(conn_id, 0, SndKind.INVITATION, b"", body, "pending", None),
+                self._now(),
             )
         self._kick(conn_id)
         return conn_id
@@ -444,7 +493,7 @@ class Agent:
             conn_id,
             "duplex",
             "initiator",
-            "invited",
+            ConnStatus.INVITED,
             agent_version=AGENT_VERSIONS.max,
             x3dh_keys=(k1, k2),
             own_info=conn_info,
@@ -461,36 +510,25 @@ class Agent:
         return conn_id, st.link
 
     async def accept(self, conn_id: str, conn_info: bytes | None = None) -> None:
-        """Accept a visitor's request (automatic unless ``auto_accept=False``)."""
+        """machine.Accept a visitor's request (automatic unless ``auto_accept=False``)."""
         async with self._lock(conn_id):
             st = self._load(conn_id)
-            if st.status != "requested":
-                raise AgentError("this connection is not waiting to be accepted")
+            t = step(st.role, st.status, machine.Accept())
+            _refused(t, AgentError)
             if conn_info is not None:
                 st.own_info = conn_info
-            st.status = "accepting"
+            st.status = t.status
             self.store.save(st, self._now())
-        await self._continue_accept(conn_id)
+        if machine.Continue() in t.effects:
+            await self._continue_accept(conn_id)
 
     async def send(self, conn_id: str, body: bytes) -> int:
         """Send an application message (A_MSG); returns its id for receipts."""
         async with self._lock(conn_id):
             st = self._load(conn_id)
-            # Before our own confirmation is queued (it takes message id 1) nothing may go out.
-            early = (
-                st.status == "confirming"
-                and st.snd is not None
-                and st.snd.mode == "M"
-                and st.last_snd_id >= 1
-            )
-            # A joiner on the slow path has queued its HELLO and waits for the reply HELLO:
-            # the peer gets ours first, and may already be talking (simplex-js sends the
-            # texts typed before the connection was up ahead of its HELLO reply). The
-            # reference lets a duplex connection send before CON (Agent.hs sendMessage).
-            waiting_hello = st.status == "hello" and st.role == "joiner"
-            if st.status != "connected" and not early and not waiting_hello:
-                raise AgentError("the connection is not established yet")
-            snd_id = self._enqueue(st, A_MSG(body), "msg")
+            t = step(st.role, st.status, machine.UserSend(_fast(st), st.last_snd_id))
+            _refused(t, AgentError)
+            snd_id = self._enqueue(st, A_MSG(body), SndKind.MSG)
         self._kick(conn_id)
         return snd_id
 
@@ -503,11 +541,11 @@ class Agent:
             st = self.store.load(msg.conn_id)
             with self.store.transaction():
                 self.store.ack_rcv_message(msg_id)
-                if receipt and st is not None and st.agent_version >= RECEIPTS_VERSION:
+                if receipt and st is not None and st.agent_version >= DELIVERY_RCPTS_SMPA_VERSION:
                     self._enqueue(
                         st,
                         A_RCVD((AMessageReceipt(msg.peer_snd_id, msg.msg_hash, b""),)),
-                        "receipt",
+                        SndKind.RECEIPT,
                     )
         self._kick(msg.conn_id)
 
@@ -517,13 +555,11 @@ class Agent:
             st = self.store.load(conn_id)
             if st is None:
                 return
-            task = self._delivery.pop(conn_id, None)
-            if task is not None:
-                task.cancel()
+            self._outbox.cancel(conn_id)
             for q in st.rcv:
                 with contextlib.suppress(SMPClientError):
                     rc = await self._client(SMPServer.parse(q.server))
-                    await rc.delete(q.rcv_id, _kp(q.rcv_auth_key))
+                    await rc.delete(q.rcv_id, key_pair(q.rcv_auth_key))
             self.store.delete_connection(conn_id)
         await self.events.put(ConnectionDeleted(conn_id))
 
@@ -571,7 +607,7 @@ class Agent:
     def _queue_uri(self, q: RcvQueueState) -> SMPQueueUri:
         server = SMPServer.parse(q.server)
         return SMPQueueUri(
-            VersionRange(1, SMP_CLIENT_VERSION),
+            SMP_CLIENT_VERSIONS,
             replace(server, basic_auth=None),
             q.snd_id,
             PrivateKey.from_der(q.e2e_key).public(),
@@ -581,7 +617,7 @@ class Agent:
     def _queue_info(self, q: RcvQueueState) -> SMPQueueInfo:
         server = SMPServer.parse(q.server)
         return SMPQueueInfo(
-            SMP_CLIENT_VERSION,
+            SMP_CLIENT_VERSIONS.max,
             replace(server, basic_auth=None),
             q.snd_id,
             PrivateKey.from_der(q.e2e_key).public(),
@@ -591,39 +627,27 @@ class Agent:
     def _queue_box_key(self, q: RcvQueueState) -> bytes:
         key = self._queue_keys.get(q.rcv_id)
         if key is None:
-            key = dh_box_key(PublicKey.from_der(q.srv_dh_key), PrivateKey.from_der(q.rcv_dh_key))
+            key = sealing.queue_key(q.srv_dh_key, q.rcv_dh_key)
             self._queue_keys[q.rcv_id] = key
         return key
 
     # ------------------------------------------------------------------ sealing
 
     def _seal_for_queue(self, snd: SndQueueState, client_message: bytes, *, first: bool) -> bytes:
-        """The per-queue e2e layer (crypto_box); the first message carries our key.
-
-        Re-encrypts with a new nonce while the result ends in '#': simplex-js strips
-        trailing '#' bytes instead of honouring the pad length (agent.md section 9.10).
-        """
-        own = PrivateKey.from_der(snd.own_e2e_key)
-        shared = dh_box_key(PublicKey.from_der(snd.peer_e2e_key), own)
-        pad = E2E_CONFIRMATION_PAD if first else E2E_MESSAGE_PAD
-        while True:
-            nonce = os.urandom(24)
-            enc = encrypt_client_message(shared, nonce, client_message, pad)
-            env = ClientMsgEnvelope(
-                SMP_CLIENT_VERSION, own.public() if first else None, nonce, enc
-            ).encode()
-            if not env.endswith(b"#"):
-                return env
+        """The per-queue e2e layer for ``snd`` (the first message carries our key)."""
+        return sealing.seal_client_message(
+            snd.peer_e2e_key, snd.own_e2e_key, client_message, first=first, random_bytes=os.urandom
+        )
 
     def _enqueue(self, st: ConnState, message: object, kind: str) -> int:
         """Encrypt an AgentMessage with the ratchet and store it for delivery (one commit)."""
         assert st.snd is not None and st.ratchet is not None
         snd_id = st.last_snd_id + 1
         am = AgentMessage(APrivHeader(snd_id, st.last_snd_hash), message).encode()  # type: ignore[arg-type]
-        ratchet = Ratchet.from_json(st.ratchet)
-        enc, ratchet = ratchet.encrypt(am, MESSAGE_BODY_PAD)
-        env = AgentMsgEnvelope(st.agent_version, enc).encode()
-        body = self._seal_for_queue(st.snd, ClientMessage(PHEmpty(), env).encode(), first=False)
+        cm, ratchet = sealing.seal_agent_message(
+            Ratchet.from_json(st.ratchet), am, st.agent_version
+        )
+        body = self._seal_for_queue(st.snd, cm, first=False)
         st.ratchet = ratchet.to_json()
         st.last_snd_id = snd_id
         st.last_snd_hash = agent_message_hash(am)
@@ -635,50 +659,37 @@ class Agent:
             )
         return snd_id
 
+    def _confirmation_header(self, st: ConnState, kind: str) -> PrivHeader:
+        """The fast confirmation ('_') is signed after SKEY; the slow one ('K') carries our
+        sender key for the peer's KEY."""
+        assert st.snd is not None
+        if kind == SndKind.CONF:
+            return PHEmpty()
+        return PHConfirmation(key_pair(st.snd.snd_auth_key).public)
+
+    def _store_confirmation(
+        self,
+        st: ConnState,
+        ratchet: Ratchet,
+        client_message: bytes,
+        agent_message: bytes,
+        kind: str,
+    ) -> None:
+        """Seal our confirmation for the peer's queue and store it with the new ratchet
+        state, as message 1 of the hash chain, in one commit."""
+        assert st.snd is not None
+        body = self._seal_for_queue(st.snd, client_message, first=True)
+        st.ratchet = ratchet.to_json()
+        st.last_snd_id = 1
+        st.last_snd_hash = agent_message_hash(agent_message)
+        with self.store.transaction():
+            self.store.save(st, self._now())
+            self.store.add_snd_message(
+                SndMessage(st.conn_id, 1, kind, st.last_snd_hash, body, "pending", None),
+                self._now(),
+            )
+
     # ------------------------------------------------------------------ delivery
-
-    def _kick(self, conn_id: str) -> None:
-        if self._closing:
-            return
-        task = self._delivery.get(conn_id)
-        if task is None or task.done():
-            self._delivery[conn_id] = asyncio.create_task(self._deliver(conn_id))
-
-    async def _deliver(self, conn_id: str) -> None:
-        delay = 0.5
-        while not self._closing:
-            pending = self.store.pending_snd_messages(conn_id)
-            if not pending:
-                return
-            m = pending[0]
-            st = self.store.load(conn_id)
-            if st is None or st.snd is None:
-                return
-            # Invitations go to a contact queue and slow confirmations to a queue the peer
-            # has yet to secure: both unsigned. Everything else is signed.
-            signed = m.kind not in ("invitation", "conf_k")
-            key = _kp(st.snd.snd_auth_key) if signed else None
-            try:
-                rc = await self._client(SMPServer.parse(st.snd.server))
-                await rc.send(st.snd.snd_id, m.body, key=key)
-            except SMPCommandError as e:
-                if e.error == ErrorType.QUOTA:
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 60.0)
-                    continue
-                log.warning("%s: message %d refused: %s", conn_id, m.snd_id, e.error)
-                self.store.set_snd_status(conn_id, m.snd_id, "failed")
-                await self.events.put(
-                    AgentProblem(conn_id, f"the relay refused a message: {e.error.encode()!r}")
-                )
-                continue
-            except (ConnectionLost, SMPClientError):
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
-            delay = 0.5
-            self.store.set_snd_status(conn_id, m.snd_id, "sent")
-            await self._after_sent(conn_id, m)
 
     async def _after_sent(self, conn_id: str, m: SndMessage) -> None:
         events: list[AgentEvent] = []
@@ -686,24 +697,15 @@ class Agent:
             st = self.store.load(conn_id)
             if st is None:
                 return
-            if m.kind == "conf" and st.role == "initiator" and st.status == "confirming":
-                st.status = "connected"
-                events.append(ConnectionEstablished(conn_id, st.peer_info))
-            elif m.kind == "conf_k" and st.role == "initiator":
-                st.status = "wait_hello"
-            elif m.kind in ("conf", "conf_k") and st.role == "joiner":
-                if st.status == "accepting":
-                    st.status = "confirmed"
-            elif m.kind == "hello_reply" and st.role == "initiator":
-                st.status = "connected"
-                events.append(ConnectionEstablished(conn_id, st.peer_info))
-            elif m.kind == "msg":
-                events.append(MessageSent(conn_id, m.snd_id))
-            # Only a confirmation marks the current send queue as confirmed: an invitation
-            # went to the contact queue, and by now st.snd may already be the owner's reply
-            # queue (its confirmation can arrive before this runs).
-            if m.kind in ("conf", "conf_k") and st.snd is not None:
-                st.snd.confirmed = True
+            t = step(st.role, st.status, machine.Sent(m.kind))
+            st.status = t.status
+            for e in t.effects:
+                if isinstance(e, machine.MarkConfirmed) and st.snd is not None:
+                    st.snd.confirmed = True
+                elif isinstance(e, machine.Emit) and e.event == "established":
+                    events.append(ConnectionEstablished(conn_id, st.peer_info))
+                elif isinstance(e, machine.Emit) and e.event == "sent":
+                    events.append(MessageSent(conn_id, m.snd_id))
             self.store.save(st, self._now())
         for ev in events:
             await self.events.put(ev)
@@ -719,13 +721,14 @@ class Agent:
                 log.info("message for an unknown queue")
                 return
             events: list[AgentEvent] = []
+            continues: list[str] = []
             async with self._lock(conn_id):
                 st = self.store.load(conn_id)
                 if st is None:
                     return
                 q = next(x for x in st.rcv if x.rcv_id == rid)
                 try:
-                    events = await self._process(st, q, msg)
+                    events = await self._process(st, q, msg, continues)
                 except SMPClientError as e:
                     # A network step of this message failed: nothing was committed and the
                     # message is not acknowledged. Subscribe again later to get it again.
@@ -737,53 +740,45 @@ class Agent:
                         log.info("%s: bad message: %s", conn_id, type(e).__name__)
                         events = [AgentProblem(conn_id, f"a message could not be read: {e}")]
                 try:
-                    msg = await rc.ack(rid, _kp(q.rcv_auth_key), msg.msg_id)
+                    msg = await rc.ack(rid, key_pair(q.rcv_auth_key), msg.msg_id)
                 except SMPCommandError as e:
                     if e.error != ErrorType.NO_MSG:
                         raise
                     msg = None
             for ev in events:
                 await self.events.put(ev)
-                if isinstance(ev, ConnectionRequested) and self.auto_accept:
+                if isinstance(ev, ConnectionRequested) and ev.conn_id in continues:
                     self._spawn(self._continue_accept(ev.conn_id))
             self._kick(conn_id)
-            if st.status == "accepting":
-                self._spawn(self._continue_accept(conn_id))
-            elif st.status == "confirming":
-                self._spawn(self._continue_confirm(conn_id))
+            self._continue(conn_id, st.status)
 
     async def _resubscribe_later(self, rc: ReconnectingClient, q: RcvQueueState) -> None:
         await asyncio.sleep(2.0)
         with contextlib.suppress(SMPClientError):
-            await rc.subscribe(q.rcv_id, _kp(q.rcv_auth_key))
+            await rc.subscribe(q.rcv_id, key_pair(q.rcv_auth_key))
 
-    async def _process(self, st: ConnState, q: RcvQueueState, msg: MSG) -> list[AgentEvent]:
+    async def _process(
+        self, st: ConnState, q: RcvQueueState, msg: MSG, continues: list[str]
+    ) -> list[AgentEvent]:
         plain = decrypt_message_with_key(self._queue_box_key(q), msg)
         if isinstance(plain, RcvMsgQuota):
             return []
         env = ClientMsgEnvelope.decode(plain.body)
         if st.kind == "contact":
-            return self._on_invitation(st, q, env)
+            return self._on_invitation(st, q, env, continues)
         if env.e2e_key is not None:
-            if q.e2e_shared is not None:
-                return []  # a repeated confirmation: ACK and ignore (Agent.hs)
-            shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
-            cm = ClientMessage.decode(decrypt_client_message(shared, env.nonce, env.enc_body))
-            envelope = parse_agent_envelope(cm.body)
-            if not isinstance(envelope, AgentConfirmation):
-                raise DecodeError("expected a confirmation")
-            return await self._on_confirmation(st, q, shared, cm, envelope)
+            return await self._on_confirmation(st, q, env, env.e2e_key)
         if q.e2e_shared is None:
             raise DecodeError("a message before the confirmation")
-        cm = ClientMessage.decode(decrypt_client_message(q.e2e_shared, env.nonce, env.enc_body))
-        envelope = parse_agent_envelope(cm.body)
+        envelope = parse_agent_envelope(sealing.open_client_message(q.e2e_shared, env).body)
         if not isinstance(envelope, AgentMsgEnvelope) or st.ratchet is None:
             raise DecodeError("expected an agent message")
         seen = sha256(envelope.enc_agent_message)
         if seen in st.seen:
             return []  # delivered again after a lost ACK: already processed
-        ratchet = Ratchet.from_json(st.ratchet)
-        data, ratchet = ratchet.decrypt(envelope.enc_agent_message)
+        data, ratchet = sealing.open_agent_message(
+            Ratchet.from_json(st.ratchet), envelope.enc_agent_message
+        )
         am = parse_agent_message(data)
         if not isinstance(am, AgentMessage):
             raise DecodeError("expected an agent message")
@@ -792,191 +787,223 @@ class Agent:
         return await self._on_agent_message(st, q, am, data)
 
     def _on_invitation(
-        self, contact: ConnState, q: RcvQueueState, env: ClientMsgEnvelope
+        self, contact: ConnState, q: RcvQueueState, env: ClientMsgEnvelope, continues: list[str]
     ) -> list[AgentEvent]:
         if env.e2e_key is None:
             raise DecodeError("an invitation carries the sender's key")
-        # The same invitation delivered again (its ACK was lost) must not become a second
-        # connection: it is recognised by the hash of its encrypted body.
+        # A redelivered invitation (its ACK was lost) is recognised by the hash of its
+        # encrypted body.
         seen = sha256(env.enc_body)
-        if seen in contact.seen:
-            return []
-        shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
-        cm = ClientMessage.decode(decrypt_client_message(shared, env.nonce, env.enc_body))
-        inv = parse_agent_envelope(cm.body)
-        if not isinstance(inv, AgentInvitation):
-            raise DecodeError("a contact address takes invitations only")
-        req = parse_link(inv.conn_req.decode("utf-8"))
-        if req.mode != "invitation" or req.e2e is None:
-            raise DecodeError("the invitation link is not an invitation")
-        agent_v = compatible(AGENT_VERSIONS, req.agent_versions)
-        if agent_v is None:
-            raise DecodeError("no common agent version")
-        target = req.queues[0]
-        conn_id = str(uuid.uuid4())
-        st = ConnState(
-            conn_id,
-            "duplex",
-            "joiner",
-            "accepting" if self.auto_accept else "requested",
-            agent_version=agent_v,
-            own_info=contact.own_info,
-            peer_info=inv.conn_info,
-            link=inv.conn_req.decode("utf-8"),
-            created_at=self._now(),
+        t = step(
+            contact.role,
+            contact.status,
+            machine.InvitationReceived(
+                redelivered=seen in contact.seen, auto_accept=self.auto_accept
+            ),
         )
-        st.snd = self._snd_queue(target)
+        _refused(t, DecodeError)
+        events: list[AgentEvent] = []
+        st: ConnState | None = None
+        inv: AgentInvitation | None = None
+        target: SMPQueueUri | None = None
+        agent_v = 0
+        for e in t.effects:
+            if isinstance(e, machine.OpenInvitation):
+                shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
+                invitation = parse_agent_envelope(sealing.open_client_message(shared, env).body)
+                if not isinstance(invitation, AgentInvitation):
+                    raise DecodeError("a contact address takes invitations only")
+                req = parse_link(invitation.conn_req.decode("utf-8"))
+                if req.mode != "invitation" or req.e2e is None:
+                    raise DecodeError("the invitation link is not an invitation")
+                v = compatible(AGENT_VERSIONS, req.agent_versions)
+                if v is None:
+                    raise DecodeError("no common agent version")
+                inv, target, agent_v = invitation, req.queues[0], v
+            elif isinstance(e, machine.NewConnection):
+                assert inv is not None and target is not None
+                st = ConnState(
+                    str(uuid.uuid4()),
+                    "duplex",
+                    "joiner",
+                    e.status,
+                    agent_version=agent_v,
+                    own_info=contact.own_info,
+                    peer_info=inv.conn_info,
+                    link=inv.conn_req.decode("utf-8"),
+                    created_at=self._now(),
+                )
+                st.snd = self._snd_queue(target)
+            elif isinstance(e, machine.Emit) and st is not None and inv is not None:
+                events.append(ConnectionRequested(st.conn_id, inv.conn_info))
+            elif isinstance(e, machine.Continue) and st is not None:
+                continues.append(st.conn_id)
+        if st is None:
+            return events
         contact.seen = [*contact.seen[-(SEEN_HASHES - 1) :], seen]
         with self.store.transaction():
             self.store.save(st, self._now())
             self.store.save(contact, self._now())
-        return [ConnectionRequested(conn_id, inv.conn_info)]
+        return events
 
     async def _continue_accept(self, conn_id: str) -> None:
         """Owner side (joiner): SKEY the visitor's queue, make our reply queue, confirm."""
         try:
             async with self._lock(conn_id):
                 st = self.store.load(conn_id)
-                if st is None or st.status != "accepting" or st.snd is None:
+                if st is None or st.snd is None:
                     return
-                if st.snd.mode == "M" and not st.snd.secured:
-                    rc = await self._client(SMPServer.parse(st.snd.server))
-                    await rc.secure_sender(st.snd.snd_id, _kp(st.snd.snd_auth_key))
-                    st.snd.secured = True
-                    self.store.save(st, self._now())
-                if not st.rcv:
-                    st.rcv.append(await self._new_queue(self.server, mode=self._reply_mode))
-                    self.store.save(st, self._now())
-                if self.store.pending_snd_messages(conn_id) or st.snd.confirmed:
+                snd = st.snd
+                queued = snd.confirmed or bool(self.store.pending_snd_messages(conn_id))
+                t = step(
+                    st.role,
+                    st.status,
+                    machine.AcceptStep(_fast(st), snd.secured, bool(st.rcv), queued),
+                )
+                confirmed = False
+                for e in t.effects:
+                    if isinstance(e, machine.SecureSndQueue):
+                        rc = await self._client(SMPServer.parse(snd.server))
+                        await rc.secure_sender(snd.snd_id, key_pair(snd.snd_auth_key))
+                        snd.secured = True
+                        self.store.save(st, self._now())
+                    elif isinstance(e, machine.CreateReplyQueue):
+                        st.rcv.append(await self._new_queue(self.server, mode=self._reply_mode))
+                        self.store.save(st, self._now())
+                    elif isinstance(e, machine.SendConfirmation):
+                        self._joiner_confirmation(st, e.kind)
+                        confirmed = True
+                if not confirmed:
                     return
-                req = parse_link(st.link)
-                assert req.e2e is not None
-                e2e_v = compatible(E2E_VERSIONS, req.e2e.versions)
-                if e2e_v is None:
-                    raise AgentError("no common e2e encryption version")
-                k1, k2 = KeyPair.generate(KeyAlg.X448), KeyPair.generate(KeyAlg.X448)
-                keys = x3dh_joiner(k1.private, k2.private, req.e2e)
-                ratchet = Ratchet.init_joiner(keys, req.e2e.k2, e2e_v)
-                reply = AgentConnInfoReply((self._queue_info(st.rcv[0]),), st.own_info).encode()
-                enc, ratchet = ratchet.encrypt(reply, CONFIRMATION_BODY_PAD)
-                conf = AgentConfirmation(
-                    st.agent_version, E2ERatchetParams(e2e_v, k1.public, k2.public), enc
-                ).encode()
-                self._store_confirmation(st, ratchet, conf, reply)
         except SMPClientError as e:
             await self.events.put(AgentProblem(conn_id, f"could not accept yet: {e}"))
             return
         self._kick(conn_id)
 
-    def _store_confirmation(
-        self, st: ConnState, ratchet: Ratchet, conf: bytes, agent_message: bytes
-    ) -> None:
-        """Seal our confirmation for the peer's queue and store it with the new ratchet
-        state, as message 1 of the hash chain (agent.md section 1.5), in one commit. The
-        fast path ('_') signs its SEND after SKEY; the slow one ('K') carries our key."""
-        assert st.snd is not None
-        fast = st.snd.mode == "M"
-        header = PHEmpty() if fast else PHConfirmation(_kp(st.snd.snd_auth_key).public)
-        body = self._seal_for_queue(st.snd, ClientMessage(header, conf).encode(), first=True)
-        st.ratchet = ratchet.to_json()
-        st.last_snd_id = 1
-        st.last_snd_hash = agent_message_hash(agent_message)
-        kind = "conf" if fast else "conf_k"
-        with self.store.transaction():
-            self.store.save(st, self._now())
-            self.store.add_snd_message(
-                SndMessage(st.conn_id, 1, kind, st.last_snd_hash, body, "pending", None),
-                self._now(),
-            )
+    def _joiner_confirmation(self, st: ConnState, kind: str) -> None:
+        req = parse_link(st.link)
+        assert req.e2e is not None
+        e2e_v = compatible(E2E_VERSIONS, req.e2e.versions)
+        if e2e_v is None:
+            raise AgentError("no common e2e encryption version")
+        keys = KeyPair.generate(KeyAlg.X448), KeyPair.generate(KeyAlg.X448)
+        reply = AgentConnInfoReply((self._queue_info(st.rcv[0]),), st.own_info).encode()
+        cm, ratchet = sealing.joiner_confirmation(
+            req.e2e, e2e_v, st.agent_version, reply, keys, self._confirmation_header(st, kind)
+        )
+        self._store_confirmation(st, ratchet, cm, reply, kind)
 
     async def _on_confirmation(
-        self,
-        st: ConnState,
-        q: RcvQueueState,
-        shared: bytes,
-        cm: ClientMessage,
-        conf: AgentConfirmation,
+        self, st: ConnState, q: RcvQueueState, env: ClientMsgEnvelope, e2e_key: PublicKey
     ) -> list[AgentEvent]:
-        events: list[AgentEvent] = []
+        if q.e2e_shared is not None:
+            # a repeated confirmation: ACK and ignore (Agent.hs), without decrypting it
+            t = step(st.role, st.status, machine.ConfirmationReceived(True, False, q.secured))
+            _refused(t, DecodeError)
+            return []
+        shared = dh_box_key(e2e_key, PrivateKey.from_der(q.e2e_key))
+        cm = sealing.open_client_message(shared, env)
+        conf = parse_agent_envelope(cm.body)
+        if not isinstance(conf, AgentConfirmation):
+            raise DecodeError("expected a confirmation")
         slow_key = cm.priv_header.sender_key if isinstance(cm.priv_header, PHConfirmation) else None
-        if st.role == "initiator":
-            # The owner's (joiner's) confirmation on our queue: X3DH, then its reply queue.
-            if conf.e2e is None or st.x3dh_keys is None:
-                raise DecodeError("the first confirmation carries the ratchet keys")
-            if conf.e2e.version < E2E_VERSIONS.min:
-                raise DecodeError(f"e2e encryption version {conf.e2e.version} is not supported")
-            k1, k2 = (PrivateKey.from_der(k) for k in st.x3dh_keys)
-            keys = x3dh_initiator(k1, k2, conf.e2e)
-            ratchet = Ratchet.init_initiator(
-                keys, KeyPair(k2.public(), k2), min(conf.e2e.version, E2E_VERSIONS.max)
-            )
-            data, ratchet = ratchet.decrypt(conf.enc_conn_info)
-            reply = parse_agent_message(data)
-            if not isinstance(reply, AgentConnInfoReply) or not reply.queues:
-                raise DecodeError("the owner's confirmation names its reply queue")
-            if slow_key is not None and not q.secured:
+        version = None if conf.e2e is None else conf.e2e.version
+        t = step(
+            st.role,
+            st.status,
+            machine.ConfirmationReceived(
+                False, slow_key is not None, q.secured, version, st.ratchet is not None
+            ),
+        )
+        _refused(t, DecodeError, version=version)
+        events: list[AgentEvent] = []
+        data = b""
+        ratchet: Ratchet | None = None
+        hello: str | None = None
+        for e in t.effects:
+            if isinstance(e, machine.OpenConfirmation):
+                data, ratchet = self._open_confirmation(st, conf)
+            elif isinstance(e, machine.SecureRcvQueue):
+                assert slow_key is not None
                 rc = await self._client(SMPServer.parse(q.server))
-                await rc.secure(q.rcv_id, _kp(q.rcv_auth_key), slow_key)
+                await rc.secure(q.rcv_id, key_pair(q.rcv_auth_key), slow_key)
                 q.secured = True
-            target = reply.queues[0]
-            st.agent_version = min(st.agent_version or conf.agent_version, conf.agent_version)
-            st.agent_version = max(st.agent_version, AGENT_VERSIONS.min)
-            st.snd = self._snd_queue(target)
-            st.x3dh_keys = None
-            st.peer_info = reply.conn_info
-            st.status = "confirming"
-        else:
-            # The visitor's (initiator's) confirmation on our reply queue.
-            if st.ratchet is None:
-                raise DecodeError("a confirmation before we confirmed")
-            ratchet = Ratchet.from_json(st.ratchet)
-            data, ratchet = ratchet.decrypt(conf.enc_conn_info)
-            info = parse_agent_message(data)
-            if not isinstance(info, AgentConnInfo):
-                raise DecodeError("the visitor's confirmation carries its profile")
-            st.peer_info = info.conn_info or st.peer_info
-            if slow_key is not None:
-                if not q.secured:
-                    rc = await self._client(SMPServer.parse(q.server))
-                    await rc.secure(q.rcv_id, _kp(q.rcv_auth_key), slow_key)
-                    q.secured = True
-                st.slow = True
-                st.status = "hello"
-            else:
-                st.status = "connected"
+            elif isinstance(e, machine.SetSlow):
+                st.slow = e.slow
+            elif isinstance(e, machine.SendHello):
+                hello = e.kind
+            elif isinstance(e, machine.Emit) and e.event == "established":
                 events.append(ConnectionEstablished(st.conn_id, st.peer_info))
+        assert ratchet is not None
+        st.status = t.status
         q.e2e_shared = shared
         st.ratchet = ratchet.to_json()
         st.last_rcv_id = 1
         st.last_rcv_hash = agent_message_hash(data)
         with self.store.transaction():
             self.store.save(st, self._now())
-            if st.role == "joiner" and st.slow:
-                self._enqueue(st, HELLO(), "hello")
+            if hello is not None:
+                self._enqueue(st, HELLO(), hello)
         return events
+
+    def _open_confirmation(self, st: ConnState, conf: AgentConfirmation) -> tuple[bytes, Ratchet]:
+        """Open the peer's confirmation and take what it carries into ``st``."""
+        if st.role == "initiator":
+            # The owner's (joiner's) confirmation on our queue: X3DH, then its reply queue.
+            assert st.x3dh_keys is not None
+            data, ratchet = sealing.open_initiator_confirmation(conf, st.x3dh_keys)
+            reply = parse_agent_message(data)
+            if not isinstance(reply, AgentConnInfoReply) or not reply.queues:
+                raise DecodeError("the owner's confirmation names its reply queue")
+            st.agent_version = min(st.agent_version or conf.agent_version, conf.agent_version)
+            st.agent_version = max(st.agent_version, AGENT_VERSIONS.min)
+            st.snd = self._snd_queue(reply.queues[0])
+            st.x3dh_keys = None
+            st.peer_info = reply.conn_info
+            return data, ratchet
+        # The visitor's (initiator's) confirmation on our reply queue.
+        assert st.ratchet is not None
+        data, ratchet = sealing.open_agent_message(
+            Ratchet.from_json(st.ratchet), conf.enc_conn_info
+        )
+        info = parse_agent_message(data)
+        if not isinstance(info, AgentConnInfo):
+            raise DecodeError("the visitor's confirmation carries its profile")
+        st.peer_info = info.conn_info or st.peer_info
+        return data, ratchet
 
     async def _continue_confirm(self, conn_id: str) -> None:
         """Visitor side (initiator): SKEY the owner's reply queue and send our confirmation."""
         try:
             async with self._lock(conn_id):
                 st = self.store.load(conn_id)
-                if st is None or st.status != "confirming" or st.snd is None:
+                if st is None or st.snd is None:
                     return
-                if st.snd.confirmed or self.store.pending_snd_messages(conn_id):
+                snd = st.snd
+                queued = snd.confirmed or bool(self.store.pending_snd_messages(conn_id))
+                t = step(st.role, st.status, machine.ConfirmStep(_fast(st), snd.secured, queued))
+                confirmed = False
+                for e in t.effects:
+                    if isinstance(e, machine.SecureSndQueue):
+                        rc = await self._client(SMPServer.parse(snd.server))
+                        await rc.secure_sender(snd.snd_id, key_pair(snd.snd_auth_key))
+                        snd.secured = True
+                        self.store.save(st, self._now())
+                    elif isinstance(e, machine.SetSlow):
+                        st.slow = e.slow
+                    elif isinstance(e, machine.SendConfirmation):
+                        assert st.ratchet is not None
+                        info = AgentConnInfo(st.own_info).encode()
+                        cm, ratchet = sealing.initiator_confirmation(
+                            Ratchet.from_json(st.ratchet),
+                            info,
+                            st.agent_version,
+                            self._confirmation_header(st, e.kind),
+                        )
+                        self._store_confirmation(st, ratchet, cm, info, e.kind)
+                        confirmed = True
+                if not confirmed:
                     return
-                fast = st.snd.mode == "M"
-                if fast and not st.snd.secured:
-                    rc = await self._client(SMPServer.parse(st.snd.server))
-                    await rc.secure_sender(st.snd.snd_id, _kp(st.snd.snd_auth_key))
-                    st.snd.secured = True
-                    self.store.save(st, self._now())
-                assert st.ratchet is not None
-                info = AgentConnInfo(st.own_info).encode()
-                ratchet = Ratchet.from_json(st.ratchet)
-                enc, ratchet = ratchet.encrypt(info, CONFIRMATION_BODY_PAD)
-                conf = AgentConfirmation(st.agent_version, None, enc).encode()
-                st.slow = not fast
-                self._store_confirmation(st, ratchet, conf, info)
         except SMPClientError as e:
             await self.events.put(AgentProblem(conn_id, f"could not confirm yet: {e}"))
             return
@@ -1001,11 +1028,13 @@ class Agent:
         message = am.message
         with self.store.transaction():
             if isinstance(message, HELLO):
-                if st.role == "initiator" and st.status == "wait_hello":
-                    self._enqueue(st, HELLO(), "hello_reply")
-                elif st.role == "joiner" and st.status == "hello":
-                    st.status = "connected"
-                    events.append(ConnectionEstablished(st.conn_id, st.peer_info))
+                t = step(st.role, st.status, machine.HelloReceived(_fast(st), st.last_snd_id))
+                st.status = t.status
+                for e in t.effects:
+                    if isinstance(e, machine.SendHello):
+                        self._enqueue(st, HELLO(), e.kind)
+                    elif isinstance(e, machine.Emit) and e.event == "established":
+                        events.append(ConnectionEstablished(st.conn_id, st.peer_info))
             elif isinstance(message, A_MSG):
                 msg_id = self.store.add_rcv_message(
                     st.conn_id, hdr.snd_msg_id, msg_hash, message.body, integrity, self._now()
@@ -1014,7 +1043,7 @@ class Agent:
             elif isinstance(message, A_RCVD):
                 for r in message.receipts:
                     sent = self.store.snd_message_hash(st.conn_id, r.agent_msg_id)
-                    if sent is None or sent[0] != "msg":
+                    if sent is None or sent[0] != SndKind.MSG:
                         continue
                     ok = sent[1] == r.msg_hash
                     self.store.set_receipt(st.conn_id, r.agent_msg_id, "ok" if ok else "bad")
@@ -1035,7 +1064,7 @@ class Agent:
             conn_id,
             "duplex",
             "joiner",
-            "accepting",
+            ConnStatus.ACCEPTING,
             agent_version=agent_v,
             own_info=conn_info,
             link=req.to_uri(),

@@ -1,9 +1,9 @@
 /**
  * The visitor's end of one connection: it joins an owner's contact address and chats.
  *
- * Mirrors the initiator role of src/hushwire/agent/agent.py (simplexmq Agent.hs joinConnSrv,
- * smpConfirmation, secureConfirmQueue, helloMsg, the delivery worker; agent.md sections 1.2,
- * 1.4, 1.5, 3.4, 6.3).
+ * Mirrors the initiator role of src/hushwire/agent/agent.py (simplexmq Simplex.Messaging.Agent
+ * joinConnSrv, smpConfirmation, secureConfirmQueue, helloMsg, the delivery worker;
+ * docs/protocol/agent.md).
  *
  * Theory of operation. {@link Visitor.join} makes our receive queue (NEW, messaging mode, so the
  * owner may secure it with SKEY) and X448 keys k1, k2, and sends an AgentInvitation to the
@@ -318,7 +318,8 @@ export class Visitor {
 
   /**
    * The per-queue e2e layer (crypto_box); the first message carries our key. Encrypted again
-   * with a new nonce while the result ends in '#' (simplex-js strips trailing '#', agent.md 9.10).
+   * with a new nonce while the result ends in '#' (simplex-js strips trailing '#'
+   * instead of honouring the pad length).
    */
   #seal(peer: PublicKey, own: PrivateKey, clientMessage: Bytes, first: boolean): Bytes {
     const shared = dhBoxKey(peer, own);

@@ -1,0 +1,619 @@
+"""The agent's connection state machine, as data (pure: no I/O, no clock, no randomness).
+
+Mirrors the connection states of simplexmq ``Simplex.Messaging.Agent`` (``joinConnSrv``,
+``smpConfirmation``, ``secureConfirmQueue``, ``helloMsg``, the delivery worker's ``AM_CONF_``
+and ``AM_HELLO_`` handling) for what a website chat needs; docs/protocol/agent.md describes the
+handshakes. widget/src/agent/machine.ts ports the initiator rows for the widget's visitor;
+tests/vectors/agent_transcripts.json holds the transcripts both run.
+
+Theory of operation
+-------------------
+A connection has a :class:`Role` (``initiator``: made the invitation, the visitor;
+``joiner``: used it, the owner's side; a contact address is a joiner in status ``active``)
+and a :class:`ConnStatus`. :func:`step` looks ``(role, status, type(input))`` up in the one
+table :data:`TABLE` and returns a :class:`Transition`: the new status and the effects, as
+values, in the order the shell (``hushwire.agent.agent``) must carry them out. Inputs carry
+the few facts a rule needs (is our send queue in messaging mode, is our confirmation queued,
+...), so a rule never looks anything up. A combination the table does not list is refused
+(:class:`Refuse` ``illegal``), never an exception.
+
+States::
+
+    contact address      active
+    joiner (owner side)  [requested] -> accepting -> confirmed -> connected
+                                                   \\-> hello (slow: KEY, HELLO sent) -> connected
+    initiator (visitor)  joining -> invited -> confirming -> connected          (fast, SKEY)
+                                                    \\-> wait_hello -> connected (slow, KEY + HELLO)
+
+The status strings are the ones stored in the agent's SQLite store (``ConnState.status``).
+One rule comes from the widget's visitor: on the slow path an initiator still ``confirming``
+(the relay's OK for its 'K' confirmation not processed yet) answers the owner's HELLO
+as it would in ``wait_hello``, instead of dropping it.
+Receiving application messages and receipts (A_MSG, A_RCVD) changes no status and is not in
+the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
+from typing import Any, ClassVar, Final
+
+from hushwire.agent.ratchet import E2E_VERSIONS
+
+__all__ = [
+    "TABLE",
+    "Accept",
+    "AcceptStep",
+    "ConfirmStep",
+    "ConfirmationReceived",
+    "ConnStatus",
+    "Continue",
+    "CreateReplyQueue",
+    "Effect",
+    "Emit",
+    "HelloReceived",
+    "Input",
+    "InvitationReceived",
+    "Join",
+    "MarkConfirmed",
+    "NewConnection",
+    "OpenConfirmation",
+    "OpenInvitation",
+    "Refuse",
+    "Role",
+    "SecureRcvQueue",
+    "SecureSndQueue",
+    "SendConfirmation",
+    "SendHello",
+    "SendInvitation",
+    "SendMessage",
+    "Sent",
+    "SetSlow",
+    "SndKind",
+    "Transition",
+    "UserSend",
+    "continuation",
+    "effect_from_json",
+    "effect_to_json",
+    "input_from_json",
+    "signed",
+    "step",
+]
+
+
+class Role(StrEnum):
+    INITIATOR = "initiator"
+    JOINER = "joiner"
+
+
+class ConnStatus(StrEnum):
+    """Status of a connection; the values are the strings the agent store keeps."""
+
+    ACTIVE = "active"
+    REQUESTED = "requested"
+    ACCEPTING = "accepting"
+    CONFIRMED = "confirmed"
+    HELLO = "hello"
+    CONNECTED = "connected"
+    JOINING = "joining"
+    INVITED = "invited"
+    CONFIRMING = "confirming"
+    WAIT_HELLO = "wait_hello"
+
+
+class SndKind(StrEnum):
+    """What an outgoing message is (stored with it in ``snd_messages.kind``)."""
+
+    INVITATION = "invitation"
+    CONF = "conf"
+    """Our confirmation on the fast path (PrivHeader '_', signed after SKEY)."""
+    CONF_K = "conf_k"
+    """Our confirmation on the slow path (PrivHeader 'K' with our key, unsigned)."""
+    HELLO = "hello"
+    HELLO_REPLY = "hello_reply"
+    MSG = "msg"
+    RECEIPT = "receipt"
+
+
+def signed(kind: str) -> bool:
+    """Whether SEND of a message of ``kind`` is signed with our sender key: an invitation goes
+    to a contact queue and a slow confirmation to a queue the peer has yet to secure."""
+    return kind not in (SndKind.INVITATION, SndKind.CONF_K)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Initiator: our queue is made; send the invitation to the contact address."""
+
+    NAME: ClassVar[str] = "join"
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationReceived:
+    """A contact address received an AgentInvitation (``redelivered``: its hash was seen)."""
+
+    NAME: ClassVar[str] = "invitation"
+    redelivered: bool
+    auto_accept: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Accept:
+    """The application accepts a visitor's request."""
+
+    NAME: ClassVar[str] = "accept"
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptStep:
+    """Joiner: go on with the handshake (after a request, a message, a restart)."""
+
+    NAME: ClassVar[str] = "accept_step"
+    fast: bool
+    """The peer's queue is in messaging mode: we secure it (SKEY)."""
+    secured: bool
+    has_reply_queue: bool
+    queued: bool
+    """Our confirmation is queued or already went out."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationReceived:
+    """The peer's AgentConfirmation arrived on our queue."""
+
+    NAME: ClassVar[str] = "confirmation"
+    repeated: bool
+    """Our queue already has its per-queue key: this one was processed before (the other
+    facts are then not looked at; the agent does not even decrypt it)."""
+    slow: bool
+    """PrivHeader 'K': we must secure our queue with the peer's key (KEY)."""
+    rcv_secured: bool
+    e2e_version: int | None = None
+    """Initiator: the e2e version of the ratchet keys it carries (None: no keys)."""
+    ratchet: bool = False
+    """Joiner: our own confirmation (and so our ratchet) exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmStep:
+    """Initiator: go on with the handshake after the owner's confirmation."""
+
+    NAME: ClassVar[str] = "confirm_step"
+    fast: bool
+    secured: bool
+    queued: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HelloReceived:
+    """The peer's HELLO (``fast``: our send queue is in messaging mode; ``last_snd_id``:
+    AgentMessages we numbered so far, the confirmation being 1)."""
+
+    NAME: ClassVar[str] = "hello"
+    fast: bool
+    last_snd_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The relay took our message of ``kind``."""
+
+    NAME: ClassVar[str] = "sent"
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserSend:
+    """The application asks to send a message."""
+
+    NAME: ClassVar[str] = "send"
+    fast: bool
+    last_snd_id: int
+
+
+Input = (
+    Join
+    | InvitationReceived
+    | Accept
+    | AcceptStep
+    | ConfirmationReceived
+    | ConfirmStep
+    | HelloReceived
+    | Sent
+    | UserSend
+)
+
+# --------------------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True, slots=True)
+class Refuse:
+    """The input is refused; the state is unchanged. ``reason`` is one of ``no_keys``,
+    ``e2e_version``, ``early_confirmation``, ``not_established``, ``not_requested`` or
+    ``illegal`` (a combination the table does not list)."""
+
+    NAME: ClassVar[str] = "refuse"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvitation:
+    """Decrypt and check the invitation (its link, agent version)."""
+
+    NAME: ClassVar[str] = "open_invitation"
+
+
+@dataclass(frozen=True, slots=True)
+class NewConnection:
+    """Store a new joiner connection for the visitor, in ``status``."""
+
+    NAME: ClassVar[str] = "new_connection"
+    status: ConnStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    """Run the connection's handshake step (:func:`continuation`) in the background."""
+
+    NAME: ClassVar[str] = "continue"
+
+
+@dataclass(frozen=True, slots=True)
+class SecureSndQueue:
+    """SKEY: secure the peer's queue with our sender key."""
+
+    NAME: ClassVar[str] = "secure_snd"
+
+
+@dataclass(frozen=True, slots=True)
+class SecureRcvQueue:
+    """KEY: secure our queue with the key the peer sent in its 'K' confirmation."""
+
+    NAME: ClassVar[str] = "secure_rcv"
+
+
+@dataclass(frozen=True, slots=True)
+class CreateReplyQueue:
+    """NEW: make our reply queue (joiner)."""
+
+    NAME: ClassVar[str] = "reply_queue"
+
+
+@dataclass(frozen=True, slots=True)
+class SendInvitation:
+    NAME: ClassVar[str] = "send_invitation"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenConfirmation:
+    """Decrypt the confirmation's ratchet part (initiator: after X3DH) and take its
+    connection info (the joiner's reply queue, the peer's profile)."""
+
+    NAME: ClassVar[str] = "open_confirmation"
+
+
+@dataclass(frozen=True, slots=True)
+class SetSlow:
+    """Record whether the handshake takes the slow KEY + HELLO path."""
+
+    NAME: ClassVar[str] = "set_slow"
+    slow: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SendConfirmation:
+    """Seal and queue our confirmation, message 1 (``kind`` ``conf`` or ``conf_k``)."""
+
+    NAME: ClassVar[str] = "send_confirmation"
+    kind: SndKind
+
+
+@dataclass(frozen=True, slots=True)
+class SendHello:
+    """Queue HELLO (``kind`` ``hello``, or ``hello_reply`` answering the peer's)."""
+
+    NAME: ClassVar[str] = "send_hello"
+    kind: SndKind
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    """Queue the application's message."""
+
+    NAME: ClassVar[str] = "send_message"
+
+
+@dataclass(frozen=True, slots=True)
+class MarkConfirmed:
+    """Our confirmation went out on the current send queue."""
+
+    NAME: ClassVar[str] = "mark_confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Tell the application: ``requested``, ``established`` or ``sent``."""
+
+    NAME: ClassVar[str] = "emit"
+    event: str
+
+
+Effect = (
+    Refuse
+    | OpenInvitation
+    | NewConnection
+    | Continue
+    | SecureSndQueue
+    | SecureRcvQueue
+    | CreateReplyQueue
+    | SendInvitation
+    | OpenConfirmation
+    | SetSlow
+    | SendConfirmation
+    | SendHello
+    | SendMessage
+    | MarkConfirmed
+    | Emit
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    status: str
+    """The new status: a :class:`ConnStatus`, or an unknown status given to :func:`step`
+    handed back unchanged."""
+    effects: tuple[Effect, ...] = ()
+
+
+# --------------------------------------------------------------------------- rules
+
+Rule = Callable[[ConnStatus, Any], Transition]
+
+
+def _stay(status: ConnStatus, inp: Any) -> Transition:
+    return Transition(status)
+
+
+def _to(new: ConnStatus, *effects: Effect) -> Rule:
+    return lambda status, inp: Transition(new, effects)
+
+
+def _refuse(reason: str) -> Rule:
+    return lambda status, inp: Transition(status, (Refuse(reason),))
+
+
+def _invitation(status: ConnStatus, inp: InvitationReceived) -> Transition:
+    # The same invitation delivered again (its ACK was lost) must not become a second
+    # connection.
+    if inp.redelivered:
+        return Transition(status)
+    if not inp.auto_accept:
+        return Transition(
+            status, (OpenInvitation(), NewConnection(ConnStatus.REQUESTED), Emit("requested"))
+        )
+    return Transition(
+        status,
+        (OpenInvitation(), NewConnection(ConnStatus.ACCEPTING), Emit("requested"), Continue()),
+    )
+
+
+def _accept_step(status: ConnStatus, inp: AcceptStep) -> Transition:
+    effects: list[Effect] = []
+    if inp.fast and not inp.secured:
+        effects.append(SecureSndQueue())
+    if not inp.has_reply_queue:
+        effects.append(CreateReplyQueue())
+    if not inp.queued:
+        effects.append(SendConfirmation(SndKind.CONF if inp.fast else SndKind.CONF_K))
+    return Transition(status, tuple(effects))
+
+
+def _initiator_confirmation(status: ConnStatus, inp: ConfirmationReceived) -> Transition:
+    if inp.repeated:
+        return Transition(status)  # a repeated confirmation: ACK and ignore
+    if status is not ConnStatus.INVITED or inp.e2e_version is None:
+        return Transition(status, (Refuse("no_keys"),))
+    if inp.e2e_version < E2E_VERSIONS.min:
+        return Transition(status, (Refuse("e2e_version"),))
+    effects: tuple[Effect, ...] = (OpenConfirmation(),)
+    if inp.slow and not inp.rcv_secured:
+        effects += (SecureRcvQueue(),)
+    return Transition(ConnStatus.CONFIRMING, effects)
+
+
+def _joiner_confirmation(status: ConnStatus, inp: ConfirmationReceived) -> Transition:
+    if inp.repeated:
+        return Transition(status)
+    if not inp.ratchet:
+        return Transition(status, (Refuse("early_confirmation"),))
+    if not inp.slow:
+        return Transition(ConnStatus.CONNECTED, (OpenConfirmation(), Emit("established")))
+    effects: tuple[Effect, ...] = (OpenConfirmation(),)
+    if not inp.rcv_secured:
+        effects += (SecureRcvQueue(),)
+    return Transition(ConnStatus.HELLO, (*effects, SetSlow(True), SendHello(SndKind.HELLO)))
+
+
+def _confirm_step(status: ConnStatus, inp: ConfirmStep) -> Transition:
+    if inp.queued:
+        return Transition(status)
+    effects: tuple[Effect, ...] = ()
+    if inp.fast and not inp.secured:
+        effects = (SecureSndQueue(),)
+    kind = SndKind.CONF if inp.fast else SndKind.CONF_K
+    return Transition(status, (*effects, SetSlow(not inp.fast), SendConfirmation(kind)))
+
+
+def _hello_while_confirming(status: ConnStatus, inp: HelloReceived) -> Transition:
+    # Slow path: the owner KEYed our queue and says HELLO while the OK for our 'K'
+    # confirmation (queued as message 1) may still be on its way: answer it already.
+    if not inp.fast and inp.last_snd_id == 1:
+        return Transition(status, (SendHello(SndKind.HELLO_REPLY),))
+    return Transition(status)
+
+
+def _sent(role: Role) -> Rule:
+    def rule(status: ConnStatus, inp: Sent) -> Transition:
+        kind = inp.kind
+        if kind == SndKind.MSG:
+            return Transition(status, (Emit("sent"),))
+        if kind == SndKind.HELLO_REPLY and role is Role.INITIATOR and status in _HELLO_REPLIED:
+            return Transition(ConnStatus.CONNECTED, (Emit("established"),))
+        if kind not in (SndKind.CONF, SndKind.CONF_K):
+            # An invitation went to the contact queue: it confirms nothing (by now the send
+            # queue may already be the owner's reply queue).
+            return Transition(status)
+        if role is Role.JOINER:
+            new = ConnStatus.CONFIRMED if status is ConnStatus.ACCEPTING else status
+            return Transition(new, (MarkConfirmed(),))
+        if status is not ConnStatus.CONFIRMING:
+            return Transition(status, (MarkConfirmed(),))
+        if kind == SndKind.CONF:
+            return Transition(ConnStatus.CONNECTED, (MarkConfirmed(), Emit("established")))
+        return Transition(ConnStatus.WAIT_HELLO, (MarkConfirmed(),))
+
+    return rule
+
+
+def _user_send(status: ConnStatus, inp: UserSend) -> Transition:
+    # Before our own confirmation is queued (it takes message id 1) nothing may go out.
+    if status is ConnStatus.CONFIRMING and inp.fast and inp.last_snd_id >= 1:
+        return Transition(status, (SendMessage(),))
+    return _NOT_ESTABLISHED(status, inp)
+
+
+_HELLO_REPLIED: Final = (ConnStatus.CONFIRMING, ConnStatus.WAIT_HELLO)
+_NOT_ESTABLISHED: Final = _refuse("not_established")
+
+_J, _I = Role.JOINER, Role.INITIATOR
+_S = ConnStatus
+_JOINER_STATUSES: Final = (_S.REQUESTED, _S.ACCEPTING, _S.CONFIRMED, _S.HELLO, _S.CONNECTED)
+_INITIATOR_STATUSES: Final = (_S.JOINING, _S.INVITED, _S.CONFIRMING, _S.WAIT_HELLO, _S.CONNECTED)
+
+
+def _send_ok(status: ConnStatus, inp: Any) -> Transition:
+    return Transition(status, (SendMessage(),))
+
+
+TABLE: Final[Mapping[tuple[Role, ConnStatus, type], Rule]] = {
+    # contact address
+    (_J, _S.ACTIVE, InvitationReceived): _invitation,
+    (_J, _S.ACTIVE, UserSend): _NOT_ESTABLISHED,
+    (_J, _S.ACTIVE, Accept): _refuse("not_requested"),
+    # joiner (the owner's side of a visitor)
+    **{(_J, s, Accept): _refuse("not_requested") for s in _JOINER_STATUSES},
+    (_J, _S.REQUESTED, Accept): _to(_S.ACCEPTING, Continue()),
+    **{(_J, s, AcceptStep): _stay for s in _JOINER_STATUSES},
+    (_J, _S.ACCEPTING, AcceptStep): _accept_step,
+    **{(_J, s, ConfirmationReceived): _joiner_confirmation for s in _JOINER_STATUSES},
+    **{(_J, s, HelloReceived): _stay for s in _JOINER_STATUSES},
+    (_J, _S.HELLO, HelloReceived): _to(_S.CONNECTED, Emit("established")),
+    **{(_J, s, Sent): _sent(_J) for s in (_S.ACTIVE, *_JOINER_STATUSES)},
+    **{(_J, s, UserSend): _NOT_ESTABLISHED for s in _JOINER_STATUSES},
+    # A joiner on the slow path has queued its HELLO and waits for the reply HELLO: the peer
+    # gets ours first and may already be talking (Agent.hs sendMessage lets a duplex
+    # connection send before CON).
+    (_J, _S.HELLO, UserSend): _send_ok,
+    (_J, _S.CONNECTED, UserSend): _send_ok,
+    # initiator (the visitor)
+    (_I, _S.JOINING, Join): _to(_S.INVITED, SendInvitation()),
+    **{(_I, s, Accept): _refuse("not_requested") for s in _INITIATOR_STATUSES},
+    **{(_I, s, ConfirmationReceived): _initiator_confirmation for s in _INITIATOR_STATUSES},
+    **{(_I, s, ConfirmStep): _stay for s in _INITIATOR_STATUSES},
+    (_I, _S.CONFIRMING, ConfirmStep): _confirm_step,
+    **{(_I, s, HelloReceived): _stay for s in _INITIATOR_STATUSES},
+    (_I, _S.CONFIRMING, HelloReceived): _hello_while_confirming,
+    (_I, _S.WAIT_HELLO, HelloReceived): _to(_S.WAIT_HELLO, SendHello(SndKind.HELLO_REPLY)),
+    **{(_I, s, Sent): _sent(_I) for s in _INITIATOR_STATUSES},
+    **{(_I, s, UserSend): _NOT_ESTABLISHED for s in _INITIATOR_STATUSES},
+    (_I, _S.CONFIRMING, UserSend): _user_send,
+    (_I, _S.CONNECTED, UserSend): _send_ok,
+}
+"""The one transition table: ``(role, status, type of input) -> rule``; a rule maps the
+current status and the input's facts to a :class:`Transition`."""
+
+
+def step(role: str, status: str, inp: Input) -> Transition:
+    """The transition for ``inp`` in ``(role, status)``; never raises for any input.
+
+    ``role`` and ``status`` may be the stored strings. An unknown one, or a combination the
+    table does not list, keeps the status and refuses (``Refuse("illegal")``).
+    """
+    try:
+        r, s = Role(role), ConnStatus(status)
+    except ValueError:
+        return Transition(status, (Refuse("illegal"),))
+    rule = TABLE.get((r, s, type(inp)))
+    if rule is None:
+        return Transition(s, (Refuse("illegal"),))
+    return rule(s, inp)
+
+
+def continuation(status: str) -> str | None:
+    """The handshake step a connection in ``status`` goes on with after each received
+    message and at start-up: ``accept_step`` (joiner), ``confirm_step`` (initiator)."""
+    if status == ConnStatus.ACCEPTING:
+        return AcceptStep.NAME
+    if status == ConnStatus.CONFIRMING:
+        return ConfirmStep.NAME
+    return None
+
+
+# --------------------------------------------------------------------------- JSON (vectors)
+
+_INPUTS: Final[dict[str, type]] = {
+    c.NAME: c
+    for c in (
+        Join,
+        InvitationReceived,
+        Accept,
+        AcceptStep,
+        ConfirmationReceived,
+        ConfirmStep,
+        HelloReceived,
+        Sent,
+        UserSend,
+    )
+}
+_EFFECTS: Final[dict[str, type]] = {
+    c.NAME: c
+    for c in (
+        Refuse,
+        OpenInvitation,
+        NewConnection,
+        Continue,
+        SecureSndQueue,
+        SecureRcvQueue,
+        CreateReplyQueue,
+        SendInvitation,
+        OpenConfirmation,
+        SetSlow,
+        SendConfirmation,
+        SendHello,
+        SendMessage,
+        MarkConfirmed,
+        Emit,
+    )
+}
+
+
+def input_from_json(obj: Mapping[str, Any]) -> Input:
+    """An input from its transcript form ``{"input": name, field: value, ...}``."""
+    cls = _INPUTS[obj["input"]]
+    args = {f.name: obj[f.name] for f in fields(cls) if f.name in obj}
+    return cls(**args)  # type: ignore[no-any-return]
+
+
+def effect_to_json(e: Effect) -> list[Any]:
+    """An effect in transcript form: ``[name, *field values]``."""
+    return [e.NAME, *(str(v) if isinstance(v, StrEnum) else v for v in asdict(e).values())]
+
+
+def effect_from_json(obj: list[Any]) -> Effect:
+    cls = _EFFECTS[obj[0]]
+    return cls(*obj[1:])  # type: ignore[no-any-return]
