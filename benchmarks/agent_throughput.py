@@ -54,9 +54,6 @@ from _procs import raise_nofile as _raise_nofile
 from _procs import start_relay as _start_relay
 
 from hushwire.agent.agent import (
-    CONFIRMATION_BODY_PAD,
-    MESSAGE_BODY_PAD,
-    SMP_CLIENT_VERSION,
     Agent,
     AgentProblem,
     ConnectionEstablished,
@@ -67,6 +64,7 @@ from hushwire.agent.agent import (
 from hushwire.agent.protocol import (
     A_MSG,
     E2E_MESSAGE_PAD,
+    SMP_CLIENT_VERSIONS,
     AgentMessage,
     AgentMsgEnvelope,
     APrivHeader,
@@ -79,6 +77,8 @@ from hushwire.agent.protocol import (
     parse_agent_envelope,
     parse_agent_message,
 )
+from hushwire.agent.protocol import AGENT_MSG_PAD as MESSAGE_BODY_PAD
+from hushwire.agent.protocol import CONN_INFO_PAD as CONFIRMATION_BODY_PAD
 from hushwire.agent.ratchet import (
     E2E_VERSIONS,
     HEADER_PAD,
@@ -323,7 +323,7 @@ def bench_crypto(iters: int) -> int:
         cm = ClientMessage(PHEmpty(), env).encode()
         nonce = os.urandom(24)
         sealed = ClientMsgEnvelope(
-            SMP_CLIENT_VERSION, None, nonce, encrypt_client_message(snd_key, nonce, cm, 16000)
+            SMP_CLIENT_VERSIONS.max, None, nonce, encrypt_client_message(snd_key, nonce, cm, 16000)
         ).encode()
         sealed_len[0] = len(sealed)
         # the owner's side
