@@ -561,6 +561,30 @@ def test_pkey_answer() -> None:
     assert px.ERR_TRANSPORT_VERSION.encode() == b"PROXY BROKER TRANSPORT VERSION"
 
 
+def test_pkey_answer_with_a_proxy_capped_session() -> None:
+    """D offers 6..12: P (a proxy) caps its own range at 10, so the session range is 6..10."""
+    from hushwire.smp.hello import Negotiated, negotiate_client
+
+    ck = CertChainPubKey((b"\x30\x00", b"\x30\x00"), b"\x30\x00")
+    n = negotiate_client(
+        VersionRange(6, 12),
+        VersionRange(6, 18),
+        server_has_key=True,
+        client_has_key=True,
+        proxy_server=True,
+    )
+    assert isinstance(n, Negotiated) and n.version == 10
+    got = px.pkey_answer(SESSION_ID, n.version, n.version_range, ck)
+    assert got == PKEY(SESSION_ID, VersionRange(8, 10), ck)
+
+
+def test_destination_key_ignores_the_password() -> None:
+    a = SMPServer(("a.onion", "a.example"), bytes(32), None, "pw")
+    b = SMPServer(("a.onion", "a.example"), bytes(32), None, None)
+    c = SMPServer(("a.onion", "a.example"), bytes(32), 5223, None)
+    assert px.destination_key(a) == px.destination_key(b) != px.destination_key(c)
+
+
 def test_pfwd_check() -> None:
     assert px.pfwd_check(None, True) == px.ERR_NO_SESSION
     assert px.pfwd_check(7, True) == px.ERR_TRANSPORT_VERSION

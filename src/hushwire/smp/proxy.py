@@ -73,6 +73,7 @@ from hushwire.encoding.binary import short_string, word16
 from hushwire.errors import CryptoError, DecodeError
 from hushwire.limits import MAX_SHORT_STRING
 from hushwire.smp._reader import SmpReader, parse_all
+from hushwire.smp.address import SMPServer
 from hushwire.smp.block import decode_batch, encode_batch
 from hushwire.smp.commands import (
     ERR,
@@ -403,22 +404,35 @@ def prxy_allowed(allow_proxy: bool, queue_password: str | None, given: str | Non
 
 def pkey_answer(
     session_id: bytes,
-    dest_version: int,
-    dest_range: VersionRange,
+    session_version: int,
+    session_range: VersionRange,
     cert_key: CertChainPubKey | None,
 ) -> PKEY | ErrorType:
     """Proxy: the PKEY for a connected P-D session, or the error (Server.hs ``proxyResp``).
 
-    ``dest_version`` is the agreed P-D version, ``dest_range`` the range D offered in its
-    hello, ``cert_key`` D's chain and signed session key (None if D sent none). The range
-    sent is D's range capped to 8..17, so D cannot tell client versions apart.
+    ``session_version`` and ``session_range`` are the P-D session's agreed version and
+    range as P's handshake computed them (``thServerVRange``:
+    :attr:`~hushwire.smp.hello.Negotiated.version_range` of ``negotiate_client(...,
+    proxy_server=True)``, i.e. D's offered range within P's, which P caps at v10 when D's
+    max is below v14), not D's offered range. ``cert_key`` is D's chain and signed session
+    key from its hello (None if D sent none). The range sent is capped to 8..17 so that D
+    cannot tell client versions apart (``proxiedSMPRelayVRange``).
     """
-    vr = dest_range.intersect(PROXIED_SMP_RANGE)
-    if vr is None or dest_version < SENDING_PROXY_VERSION:
+    vr = session_range.intersect(PROXIED_SMP_RANGE)
+    if vr is None or session_version < SENDING_PROXY_VERSION:
         return ERR_TRANSPORT_VERSION
     if cert_key is None:
         return ERR_TRANSPORT_NO_AUTH
     return PKEY(session_id, vr, cert_key)
+
+
+def destination_key(server: SMPServer) -> tuple[tuple[str, ...], int | None, bytes]:
+    """Proxy: the key of its one-session-per-destination pool: all hosts, port, key hash.
+
+    The reference keys ``smpClients`` by the whole ``ProtocolServer`` (every host, the port
+    as given, the key hash); the PRXY password is not part of it.
+    """
+    return server.hosts, server.port, server.key_hash
 
 
 def pfwd_check(dest_version: int | None, has_session_secret: bool) -> ErrorType | None:
