@@ -693,3 +693,25 @@ def test_programming_errors_are_value_errors() -> None:
         px.unwrap_rres(b"short", N2, RRES(b""))
     with pytest.raises(ValueError, match="32 bytes"):
         px.open_rfwd(RFWD(b""), N2, server_key=D_PRIV, session_key=b"k", session_id=SESSION_ID)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200))
+def test_decoders_raise_only_decode_error(data: bytes) -> None:
+    for dec in (px.FwdTransmission.decode, px.FwdResponse.decode):
+        try:
+            dec(data)
+        except DecodeError:
+            pass
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=30))
+def test_garbage_never_raises_at_the_destination_or_proxy(data: bytes, corr: bytes) -> None:
+    res = px.open_rfwd(
+        RFWD(data), corr, server_key=D_PRIV, session_key=D_SESSION_KEY, session_id=SESSION_ID
+    )
+    assert res == ErrorType.CRYPTO
+    assert px.proxy_reply(P_SESSION_KEY, N2, RRES(data)) == ERR(ErrorType.CRYPTO)
+    with pytest.raises(CryptoError):
+        px.open_forwarded_response(_sealed(), PRES(data), SESSION_ID)
