@@ -101,6 +101,7 @@ from hushwire.smp.commands import (
     SubscriptionMode,
 )
 from hushwire.smp.errors import ErrorType
+from hushwire.smp.hello import CertChainPubKey
 from hushwire.smp.ids import NO_ENTITY, CorrId, EntityId, MsgId, RecipientId, SenderId
 from hushwire.smp.msgbody import RcvMsgBody, RcvMsgQuota, unpad_rcv_msg_body
 from hushwire.smp.queue_info import QueueInfo
@@ -147,6 +148,8 @@ class ClientConfig:
     """Events waiting for room in a full ``events`` queue before the connection is closed."""
     wall_clock: Callable[[], datetime] = field(default=_utc_now, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    proxy_server: bool = False
+    """Set by a relay connecting to a destination for private routing (hello flag)."""
 
     def __post_init__(self) -> None:
         if self.ping_count < 1:
@@ -255,7 +258,11 @@ class SMPClient:
                 conn = await _dial(server, ws_url, cfg.connect_timeout)
                 try:
                     session = await client_handshake(
-                        conn, server.key_hash, cfg.version_range, now=cfg.wall_clock
+                        conn,
+                        server.key_hash,
+                        cfg.version_range,
+                        now=cfg.wall_clock,
+                        proxy_server=cfg.proxy_server,
                     )
                 except BaseException:
                     await conn.close()
@@ -305,6 +312,21 @@ class SMPClient:
     @property
     def block_encryption(self) -> bool:
         return self._session.block_encryption
+
+    @property
+    def version_range(self) -> VersionRange:
+        """The version range the handshake agreed (``thServerVRange``)."""
+        return self._session.version_range
+
+    @property
+    def server_cert_key(self) -> CertChainPubKey | None:
+        """The server's certificate chain and signed session key from its hello."""
+        return self._session.cert_key
+
+    @property
+    def session_box_key(self) -> bytes | None:
+        """The handshake secret as a box key (what a proxy seals ``RFWD`` with)."""
+        return self._session.box_key
 
     @property
     def transport_kind(self) -> str:
@@ -499,24 +521,26 @@ class SMPClient:
         key: KeyPair | None = None,
         *,
         timeout: float | None = None,
+        corr_id: bytes | None = None,
     ) -> BrokerMsg:
         """Send ``command`` for ``entity_id``, authorized with ``key``; return the answer.
 
         ``ERR`` raises :class:`SMPCommandError`; no answer within ``timeout`` (default the
-        configured command timeout) raises :class:`ResponseTimeout`.
+        configured command timeout) raises :class:`ResponseTimeout`. ``corr_id`` (default
+        24 random bytes) is given by private routing, where it is also a nonce.
         """
         if self._closing:
             assert self.close_reason is not None
             raise ConnectionLost(str(self.close_reason))
-        corr_id = CorrId(os.urandom(CORR_ID_SIZE))
+        cid = CorrId(os.urandom(CORR_ID_SIZE) if corr_id is None else corr_id)
         cmd = command.encode(self._session.version)
-        auth = b"" if key is None else self._authorize(key, corr_id, entity_id, cmd)
+        auth = b"" if key is None else self._authorize(key, cid, entity_id, cmd)
         t = encode_client_transmission(
-            self._session.version, self._session.session_id, corr_id, entity_id, cmd, auth
+            self._session.version, self._session.session_id, cid, entity_id, cmd, auth
         )
         fut: asyncio.Future[BrokerMsg] = asyncio.get_running_loop().create_future()
-        self._pending[corr_id] = _Request(EntityId(entity_id), fut)
-        self._send_queue.append((corr_id, t))
+        self._pending[cid] = _Request(EntityId(entity_id), fut)
+        self._send_queue.append((cid, t))
         self._send_ready.set()
         try:
             async with asyncio.timeout(timeout or self.config.command_timeout):
@@ -526,7 +550,7 @@ class SMPClient:
                 f"no answer to {command.tag.decode()} from {self.server}"
             ) from None
         finally:
-            self._pending.pop(corr_id, None)
+            self._pending.pop(cid, None)
         if isinstance(result, ERR):
             raise SMPCommandError(result.error)
         return result

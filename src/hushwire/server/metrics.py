@@ -20,6 +20,8 @@ class Metrics:
     messages_out: int = 0
     messages_acked: int = 0
     messages_expired: int = 0
+    forwarded_received: int = 0
+    """RFWD received (private routing, as the destination; simplexmq ``pMsgFwdsRecv``)."""
     commands: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     disconnects: Counter[str] = field(default_factory=Counter)
@@ -44,6 +46,12 @@ class Metrics:
         metric("messages_out_total", "counter", "Messages delivered (MSG).", self.messages_out)
         metric("messages_acked_total", "counter", "Messages acknowledged.", self.messages_acked)
         metric("messages_expired_total", "counter", "Messages expired.", self.messages_expired)
+        metric(
+            "forwarded_received_total",
+            "counter",
+            "Forwarded commands received from proxies (RFWD).",
+            self.forwarded_received,
+        )
         for cmd, n in sorted(self.commands.items()):
             metric("commands_total", "counter", "Commands by type.", n, f'{{command="{cmd}"}}')
         for err, n in sorted(self.errors.items()):

@@ -51,6 +51,7 @@ from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.crypto.nacl import cb_encrypt, cb_nonce, cb_verify, dh_box_key
 from hushwire.errors import DecodeError
 from hushwire.server.config import RelayConfig
+from hushwire.server.forward import process_rfwd
 from hushwire.server.identity import ServerIdentity
 from hushwire.server.metrics import Metrics
 from hushwire.server.store import (
@@ -99,6 +100,7 @@ from hushwire.smp.commands import (
     PING,
     PONG,
     QUE,
+    RFWD,
     RKEY,
     SEND,
     SKEY,
@@ -197,6 +199,7 @@ class Session:
         self.version = version
         self.session_id = session_id
         self.session_key = session_key
+        self.session_box_key: bytes | None = None  # private routing: see server/forward.py
         self.send_chain: BlockChain | None = chains[0] if chains else None
         self.recv_chain: BlockChain | None = chains[1] if chains else None
         self.subs: dict[bytes, Sub] = {}
@@ -505,7 +508,10 @@ class Relay:
             assert client.session_key is not None
             dh = session_key.private.dh(client.session_key)
             chains = BlockChain.pair(session_id, dh, server=True)
-        return Session(self, conn, result.version, session_id, session_key.private, chains)
+        session = Session(self, conn, result.version, session_id, session_key.private, chains)
+        if client.session_key is not None:  # private routing: the RFWD box key
+            session.session_box_key = dh_box_key(client.session_key, session_key.private)
+        return session
 
     # ------------------------------------------------------------------ authorization
 
@@ -601,9 +607,11 @@ class Relay:
             return err(ErrorType.SERVICE)
         if isinstance(cmd, PING):
             return [(corr, NO_ENTITY, PONG())]
+        if isinstance(cmd, RFWD):  # private routing, as the destination
+            return await process_rfwd(self, session, req, cmd)
         party = queue_party(cmd)
         if party is None and not isinstance(cmd, NEW):
-            # Proxy commands (PRXY, PFWD, RFWD) and service subscriptions: not served here.
+            # Service subscriptions (and PRXY/PFWD when not proxying): not served here.
             return err(CMD(CommandError.PROHIBITED))
         q = self._lookup(party, ent) if party is not None else None
         if not self._authorized(session, req, q):
