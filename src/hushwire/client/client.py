@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
+from hushwire.client import proxy
 from hushwire.client.errors import (
     ConnectFailed,
     ConnectionLost,
@@ -104,6 +105,7 @@ from hushwire.smp.errors import ErrorType
 from hushwire.smp.hello import CertChainPubKey
 from hushwire.smp.ids import NO_ENTITY, CorrId, EntityId, MsgId, RecipientId, SenderId
 from hushwire.smp.msgbody import RcvMsgBody, RcvMsgQuota, unpad_rcv_msg_body
+from hushwire.smp.proxy import ProxiedRelay
 from hushwire.smp.queue_info import QueueInfo
 from hushwire.smp.transmission import (
     ServerTransmission,
@@ -149,7 +151,8 @@ class ClientConfig:
     wall_clock: Callable[[], datetime] = field(default=_utc_now, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     proxy_server: bool = False
-    """Set by a relay connecting to a destination for private routing (hello flag)."""
+    """Set by a relay connecting to a destination for private routing: the hello flag,
+    and TLS 1.2 with ChaCha20 (see :func:`~hushwire.transport.connect.connect_tls`)."""
 
     def __post_init__(self) -> None:
         if self.ping_count < 1:
@@ -255,7 +258,7 @@ class SMPClient:
             cfg = replace(cfg, connect_timeout=timeout)
         try:
             async with asyncio.timeout(cfg.connect_timeout):
-                conn = await _dial(server, ws_url, cfg.connect_timeout)
+                conn = await _dial(server, ws_url, cfg.connect_timeout, cfg.proxy_server)
                 try:
                     session = await client_handshake(
                         conn,
@@ -660,6 +663,26 @@ class SMPClient:
         """``QUE``: the server's debugging view of the queue."""
         return (await self._expect(INFO, rid, QUE(), key)).info
 
+    # ------------------------------------------------------------------ private routing
+
+    async def proxy_session(
+        self, destination: SMPServer, *, password: str | None = None
+    ) -> ProxiedRelay:
+        """``PRXY``: a session with ``destination`` through this relay (see :mod:`.proxy`)."""
+        return await proxy.proxy_session(self, destination, password=password)
+
+    async def send_via_proxy(
+        self,
+        relay: ProxiedRelay,
+        sid: bytes,
+        body: bytes,
+        *,
+        key: KeyPair | None = None,
+        notification: bool = False,
+    ) -> None:
+        """``SEND`` to queue ``sid`` of the destination of ``relay``, through this relay."""
+        await proxy.send_via_proxy(self, relay, sid, body, key=key, notification=notification)
+
     async def ping(self, *, timeout: float | None = None) -> float:
         """``PING``: return the round trip to ``PONG`` in seconds."""
         clock = self.config.clock
@@ -670,7 +693,9 @@ class SMPClient:
         return max(0.0, clock() - start)
 
 
-async def _dial(server: SMPServer, ws_url: str | None, timeout: float) -> BlockConn:
+async def _dial(
+    server: SMPServer, ws_url: str | None, timeout: float, proxy_server: bool = False
+) -> BlockConn:
     if ws_url is not None:
         try:
             return await connect_ws(ws_url, timeout=timeout)
@@ -679,7 +704,9 @@ async def _dial(server: SMPServer, ws_url: str | None, timeout: float) -> BlockC
     errors: list[str] = []
     for host in server.hosts:
         try:
-            return await connect_tls(host, server.effective_port, timeout=timeout)
+            return await connect_tls(
+                host, server.effective_port, timeout=timeout, tls12_chacha=proxy_server
+            )
         except TransportError as e:
             errors.append(str(e))
     raise ConnectFailed("; ".join(errors))

@@ -25,6 +25,9 @@ class Metrics:
     commands: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     disconnects: Counter[str] = field(default_factory=Counter)
+    proxy_commands: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Private routing as the proxy: (PRXY|PFWD, request|success|error_connect|
+    error_compat|error_other), as simplexmq ``pRelays``/``pMsgFwds``."""
 
     def render(self, gauges: dict[str, float], store: dict[str, float]) -> str:
         lines: list[str] = []
@@ -52,6 +55,14 @@ class Metrics:
             "Forwarded commands received from proxies (RFWD).",
             self.forwarded_received,
         )
+        for (cmd, result), n in sorted(self.proxy_commands.items()):
+            metric(
+                "proxy_commands_total",
+                "counter",
+                "Private routing as the proxy, by command and result.",
+                n,
+                f'{{command="{cmd}",result="{result}"}}',
+            )
         for cmd, n in sorted(self.commands.items()):
             metric("commands_total", "counter", "Commands by type.", n, f'{{command="{cmd}"}}')
         for err, n in sorted(self.errors.items()):

@@ -54,6 +54,7 @@ from hushwire.server.config import RelayConfig
 from hushwire.server.forward import process_rfwd
 from hushwire.server.identity import ServerIdentity
 from hushwire.server.metrics import Metrics
+from hushwire.server.proxy import ProxyPool
 from hushwire.server.store import (
     NotifierRecord,
     QueueNotFoundError,
@@ -97,8 +98,10 @@ from hushwire.smp.commands import (
     NSUB,
     OFF,
     OK,
+    PFWD,
     PING,
     PONG,
+    PRXY,
     QUE,
     RFWD,
     RKEY,
@@ -153,8 +156,8 @@ log = logging.getLogger("hushwire.relay")
 SERVER_VERSIONS: Final = VersionRange(6, 18)
 """Versions offered: every command and encoding of 6..18 that a client without a service
 certificate uses. Service certificates (v16) are refused in the handshake as the reference
-refuses them without a TLS client certificate; private routing (PRXY/PFWD/RFWD) is answered
-``ERR CMD PROHIBITED``."""
+refuses them without a TLS client certificate. Private routing: PRXY/PFWD in
+server/proxy.py, RFWD in server/forward.py."""
 
 ID_SIZE: Final = 24
 PIPELINED_BLOCKS: Final = 8
@@ -413,6 +416,7 @@ class Relay:
         self.ntf_subscribers: dict[bytes, Session] = {}
         self.sessions: set[Session] = set()
         self._conn_tasks: set[asyncio.Task[None]] = set()
+        self.proxy = ProxyPool(config, self.metrics)  # private routing: server/proxy.py
 
     # ------------------------------------------------------------------ connections
 
@@ -609,6 +613,8 @@ class Relay:
             return [(corr, NO_ENTITY, PONG())]
         if isinstance(cmd, RFWD):  # private routing, as the destination
             return await process_rfwd(self, session, req, cmd)
+        if isinstance(cmd, PRXY | PFWD):  # private routing, as the proxy
+            return await self.proxy.handle(session, req)
         party = queue_party(cmd)
         if party is None and not isinstance(cmd, NEW):
             # Service subscriptions (and PRXY/PFWD when not proxying): not served here.
@@ -1002,6 +1008,7 @@ class Relay:
         return msgs, queues
 
     async def close_sessions(self) -> None:
+        await self.proxy.close()
         for s in list(self.sessions):
             s.close_now()
         tasks = list(self._conn_tasks)
