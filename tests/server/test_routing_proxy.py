@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from hushwire.cli import build_parser
 from hushwire.client import ClientConfig, MessageEvent, SMPClient, SMPCommandError, decrypt_message
 from hushwire.client.proxy import proxied_request
 from hushwire.crypto.keys import KeyAlg, KeyPair
-from hushwire.server.config import RelayConfig
+from hushwire.errors import ConfigError
+from hushwire.server import relay as relay_module
+from hushwire.server.config import RelayConfig, RelayLimits, load_config
 from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import SKEY
@@ -148,6 +151,12 @@ def test_proxy_error_cases(tmp_path: Path) -> None:
                 with pytest.raises(SMPCommandError) as ei:
                     await snd.send_via_proxy(session, os.urandom(24), b"x")
                 assert ei.value.error == PROXY(ProxyError.NO_SESSION)
+                m = a.relay.metrics.proxy_commands
+                assert m[("PRXY", "request")] == 5
+                assert m[("PRXY", "error_connect")] == 2  # NETWORK, then NETWORK cached
+                assert m[("PRXY", "error_other")] == 2  # IDENTITY, HOST
+                assert m[("PRXY", "success")] == 1
+                assert m[("PFWD", "request")] == m[("PFWD", "error_connect")] == 2
 
     run(main)
 
@@ -166,7 +175,9 @@ def test_proxy_password_and_refusal(tmp_path: Path) -> None:
                 session = await snd.proxy_session(address(b), password="secret")
                 assert session.basic_auth == "secret"
                 assert await proxy_error(snd_c, address(b)) == basic_auth
-            assert c.relay.metrics.proxy_commands[("PRXY", "error_other")] == 1
+            assert a.relay.metrics.proxy_commands[("PRXY", "request")] == 1
+            assert c.relay.metrics.proxy_commands[("PRXY", "request")] == 0
+            assert c.relay.metrics.errors["PROXY"] == 1
             assert b.relay.metrics.connections_total == 1  # only A's proxy connection
 
     run(main)
@@ -178,3 +189,74 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_concurrent_prxy_share_one_connection(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay(tmp_path / "a") as a, relay(tmp_path / "b") as b:
+            async with await connect(a) as s1, await connect(a) as s2:
+                sessions = await asyncio.gather(
+                    *(c.proxy_session(address(b)) for c in (s1, s2, s1, s2))
+                )
+                assert len({s.session_id for s in sessions}) == 1
+            assert b.relay.metrics.connections_total == 1
+
+    run(main)
+
+
+def test_proxy_timeouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A destination that never completes TLS, and one that never answers RFWD."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # accept TCP, say nothing
+        writer.close()
+
+    release = asyncio.Event()
+
+    async def never(*args: object) -> list[object]:
+        await release.wait()
+        return []
+
+    async def main() -> None:
+        limits = replace(RelayLimits(), proxy_connect_timeout=0.5)
+        async with relay(tmp_path / "a", limits=limits) as a, relay(tmp_path / "b") as b:
+            mute = await asyncio.start_server(silent, "127.0.0.1", 0)
+            port = int(mute.sockets[0].getsockname()[1])
+            try:
+                async with await connect(a) as snd:
+                    dest = replace(address(b), port=port)
+                    assert await proxy_error(snd, dest) == PROXY(BROKER(BrokerErrorType.TIMEOUT))
+                    pool = a.relay.proxy
+                    pool._client_config = replace(pool._client_config, command_timeout=0.5)
+                    session = await snd.proxy_session(address(b))
+                    monkeypatch.setattr(relay_module, "process_rfwd", never)
+                    with pytest.raises(SMPCommandError) as ei:
+                        await snd.send_via_proxy(session, os.urandom(24), b"x")
+                    assert ei.value.error == PROXY(BROKER(BrokerErrorType.TIMEOUT))
+                    m = a.relay.metrics.proxy_commands
+                    assert m[("PRXY", "error_connect")] == 1
+                    assert m[("PFWD", "error_other")] == 1
+            finally:
+                release.set()
+                mute.close()
+
+    run(main)
+
+
+def test_proxy_settings(tmp_path: Path) -> None:
+    base = {"data": str(tmp_path), "ws": "127.0.0.1:0"}
+    cfg = load_config(None, **base)
+    assert cfg.allow_proxy and cfg.proxy_password is None
+    assert not load_config(None, **base, proxy=False).allow_proxy
+    toml = tmp_path / "relay.toml"
+    toml.write_text('proxy = false\n[auth]\nproxy_password = "pw"\n')
+    cfg = load_config(toml, **base)
+    assert not cfg.allow_proxy and cfg.proxy_password == "pw"
+    assert load_config(toml, **base, proxy=True).allow_proxy
+    toml.write_text('proxy = "no"\n')
+    with pytest.raises(ConfigError, match="proxy must be true or false"):
+        load_config(toml, **base)
+    parser = build_parser()
+    assert parser.parse_args(["relay", "--no-proxy"]).proxy is False
+    assert parser.parse_args(["relay", "--proxy"]).proxy is True
+    assert parser.parse_args(["relay"]).proxy is None

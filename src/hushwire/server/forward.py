@@ -39,7 +39,6 @@ async def process_rfwd(
 ) -> list[Reply]:
     """Answer one ``RFWD`` received on ``session``: ``RRES`` or ``ERR``, with the RFWD's
     corrId and an empty entity."""
-    relay.metrics.forwarded_received += 1
     corr = req.corr_id
     fwd = open_rfwd(
         cmd,
@@ -63,6 +62,7 @@ async def process_rfwd(
     if isinstance(sealed, ErrorType):
         relay.count_error(sealed)
         return [(corr, NO_ENTITY, ERR(sealed))]
+    relay.metrics.forwarded_received += 1  # answered RRES (Server.hs pMsgFwdsRecv)
     return [(corr, NO_ENTITY, sealed)]
 
 

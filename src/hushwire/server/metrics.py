@@ -21,7 +21,7 @@ class Metrics:
     messages_acked: int = 0
     messages_expired: int = 0
     forwarded_received: int = 0
-    """RFWD received (private routing, as the destination; simplexmq ``pMsgFwdsRecv``)."""
+    """RFWD answered with RRES (private routing, as the destination; ``pMsgFwdsRecv``)."""
     commands: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     disconnects: Counter[str] = field(default_factory=Counter)

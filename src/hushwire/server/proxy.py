@@ -72,6 +72,7 @@ from hushwire.smp.errors import (
     BROKER,
     HANDSHAKE,
     NETWORK,
+    PROTOCOL,
     PROXY,
     TRANSPORT,
     BrokerErrorType,
@@ -83,6 +84,9 @@ from hushwire.smp.errors import (
 from hushwire.smp.ids import NO_ENTITY
 from hushwire.smp.proxy import (
     ERR_BASIC_AUTH,
+    ERR_NO_SESSION,
+    ERR_TRANSPORT_NO_AUTH,
+    ERR_TRANSPORT_VERSION,
     destination_key,
     pfwd_check,
     pkey_answer,
@@ -130,13 +134,17 @@ def connect_error(e: BaseException) -> ErrorType:
     return ErrorType.INTERNAL
 
 
-def _result_kind(e: ErrorType) -> str:
-    """The metrics bucket of a failed proxy command (simplexmq ``ProxyStats``)."""
-    if e in (ERR_TIMEOUT, ERR_NETWORK, ERR_HOST):
+def _result_kind(command: str, e: ErrorType) -> str:
+    """The metrics bucket of a proxy command answered with ``e`` (simplexmq ``ProxyStats``
+    as Server.hs counts them): a session that is gone counts as a connection error; for
+    PFWD the destination's own error (``PROXY PROTOCOL``) is a success, any other failure
+    "other"; for PRXY a network failure or timeout is a connection error, a destination
+    that cannot do private routing a compatibility error."""
+    if e == ERR_NO_SESSION or (command == "PRXY" and e in (ERR_TIMEOUT, ERR_NETWORK)):
         return "error_connect"
-    if e == PROXY(BROKER(TRANSPORT(TransportError.VERSION))) or e == PROXY(
-        BROKER(TRANSPORT(TransportError.NO_AUTH))
-    ):
+    if command == "PFWD" and isinstance(e, PROXY) and isinstance(e.error, PROTOCOL):
+        return "success"
+    if e in (ERR_TRANSPORT_VERSION, ERR_TRANSPORT_NO_AUTH):
         return "error_compat"
     return "error_other"
 
@@ -179,11 +187,12 @@ class ProxyPool:
         return await self._pfwd(session, req, cmd)
 
     async def _prxy(self, session: Session, req: ClientRequest, cmd: PRXY) -> list[Reply]:
-        self._count("PRXY", "request")
         cfg = self.config
         password = cfg.proxy_password if cfg.proxy_password is not None else cfg.create_password
         if not prxy_allowed(cfg.allow_proxy, password, cmd.server.basic_auth):
-            return [self._fail("PRXY", req, ERR_BASIC_AUTH)]
+            self.metrics.errors["PROXY"] += 1  # refused: not counted as a proxy request
+            return [(req.corr_id, req.entity_id, ERR(ERR_BASIC_AUTH))]
+        self._count("PRXY", "request")
         found = self._lookup(cmd.server)
         if not isinstance(found, asyncio.Task):
             return [self._pkey("PRXY", req, found)]
@@ -251,11 +260,11 @@ class ProxyPool:
         if isinstance(reply, PRES):
             self._count("PFWD", "success")
         elif isinstance(reply, ERR):
-            self._count("PFWD", _result_kind(reply.error))
+            self._count("PFWD", _result_kind("PFWD", reply.error))
         session.push(req.corr_id, req.entity_id, reply)
 
     def _fail(self, kind: str, req: ClientRequest, e: ErrorType) -> Reply:
-        self._count(kind, _result_kind(e))
+        self._count(kind, _result_kind(kind, e))
         key = "PROXY" if isinstance(e, PROXY) else e.encode().split(b" ")[0].decode()
         self.metrics.errors[key] += 1
         return (req.corr_id, req.entity_id, ERR(e))
