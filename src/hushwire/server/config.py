@@ -25,6 +25,8 @@ Example ``relay.toml``::
     send_timeout = 30
     commands_per_second = 200
     new_queues_per_minute = 300
+    proxy_connect_timeout = 25       # private routing: reaching a destination relay
+    proxy_forward_timeout = 15       # ... and its answer to a forwarded command
 
     [auth]
     new_queues = true                # allow anyone to create queues
