@@ -8,6 +8,7 @@ byte, without a second relay.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,7 +26,11 @@ from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.commands import (
     ERR,
     GET,
+    IDS,
     LGET,
+    LKEY,
+    LNK,
+    NEW,
     OK,
     PING,
     RFWD,
@@ -33,10 +38,15 @@ from hushwire.smp.commands import (
     SEND,
     SKEY,
     Command,
+    ContactLink,
+    MessagingLink,
     MsgFlags,
+    QRContact,
+    QRMessaging,
+    QueueLinkData,
 )
 from hushwire.smp.errors import CMD, CommandError, ErrorType
-from hushwire.smp.ids import NO_ENTITY
+from hushwire.smp.ids import NO_ENTITY, LinkId, SenderId
 from hushwire.smp.msgbody import RcvMsgBody
 from hushwire.smp.proxy import (
     ERR_TRANSPORT_NO_AUTH,
@@ -199,5 +209,44 @@ def test_rfwd_needs_the_proxy_hello_key(tmp_path: Path) -> None:
                 with pytest.raises(SMPCommandError) as ei:
                     await px.request(NO_ENTITY, RFWD(os.urandom(64)), corr_id=os.urandom(24))
                 assert ei.value.error == ERR_TRANSPORT_NO_AUTH
+
+    run(main)
+
+
+def test_forwarded_lkey_and_lget(tmp_path: Path) -> None:
+    """Short links through a proxy: LKEY secures a messaging queue, LGET reads a contact
+    queue's link data; both answer LNK inside RRES."""
+
+    async def main() -> None:
+        async with relay(tmp_path) as r:
+            async with await connect(r) as rcv, await connect(r, proxy=True) as px:
+                dest = proxied(px)
+                rkey, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+                data = QueueLinkData(b"fixed data", b"user data")
+                # a messaging queue with a link: the sender id is derived from the corrId
+                corr = os.urandom(24)
+                sid = SenderId(hashlib.sha3_384(corr).digest()[:24])
+                new = NEW(
+                    rkey.public, dh.public, queue_req_data=QRMessaging(MessagingLink(sid, data))
+                )
+                ids = await rcv.request(NO_ENTITY, new, rkey, corr_id=corr)
+                assert isinstance(ids, IDS) and ids.link_id is not None
+                skey = KeyPair.generate(KeyAlg.ED25519)
+                t = await forward(px, dest, ids.link_id, LKEY(skey.public), skey)
+                assert t.result == LNK(sid, data) and t.entity_id == ids.link_id
+                t = await forward(px, dest, sid, SEND(MsgFlags(False), b"after LKEY"), skey)
+                assert t.result == OK()
+                # a contact queue with a link: anyone may LGET it
+                corr2 = os.urandom(24)
+                sid2 = SenderId(hashlib.sha3_384(corr2).digest()[:24])
+                link_id = LinkId(os.urandom(24))
+                contact = QRContact(ContactLink(link_id, sid2, data))
+                new2 = NEW(rkey.public, dh.public, queue_req_data=contact)
+                await rcv.request(NO_ENTITY, new2, rkey, corr_id=corr2)
+                t = await forward(px, dest, link_id, LGET())
+                assert t.result == LNK(sid2, data)
+                # LGET on the messaging queue's link is refused, as directly
+                t = await forward(px, dest, ids.link_id, LGET())
+                assert t.result == ERR(ErrorType.AUTH)
 
     run(main)
