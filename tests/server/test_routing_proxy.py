@@ -19,6 +19,8 @@ from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.errors import ConfigError
 from hushwire.server import relay as relay_module
 from hushwire.server.config import RelayConfig, RelayLimits, load_config
+from hushwire.server.metrics import Metrics
+from hushwire.server.proxy import ProxyPool, _Destination
 from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import SKEY
@@ -264,3 +266,34 @@ def test_proxy_settings(tmp_path: Path) -> None:
     assert parser.parse_args(["relay", "--no-proxy"]).proxy is False
     assert parser.parse_args(["relay", "--proxy"]).proxy is True
     assert parser.parse_args(["relay"]).proxy is None
+
+
+def test_failed_destinations_are_forgotten_after_30_seconds(tmp_path: Path) -> None:
+    async def main() -> None:
+        now = [1000.0]
+        cfg = RelayConfig(data=tmp_path, ws=("127.0.0.1", 0))
+        pool = ProxyPool(cfg, Metrics(), clock=lambda: now[0])
+        err = PROXY(BROKER(NETWORK(NetworkError.FAILED)))
+        for i in range(1023):
+            key = ((f"h{i}.example",), 5223, bytes(32))
+            pool._dests[key] = _Destination(error=err, retry_at=now[0] + 30)
+        closed = SMPServer(("127.0.0.1",), bytes(32), _free_port())
+        now[0] += 29
+        assert await proxy_task(pool._lookup(closed)) == err  # 1024th entry: nothing expired
+        assert len(pool._dests) == 1024
+        assert pool._lookup(closed) == err  # cached
+        now[0] += 2
+        task = pool._lookup(replace(closed, port=_free_port()))  # sweeps the expired ones
+        assert len(pool._dests) == 2
+        assert await proxy_task(task) == err
+        assert pool._lookup(closed) == err  # still within its 30 s
+        now[0] += 30
+        assert isinstance(pool._lookup(closed), asyncio.Task)  # its 30 s are over: retried
+        await pool.close()
+
+    run(main)
+
+
+async def proxy_task(found: object) -> object:
+    assert isinstance(found, asyncio.Task)
+    return await found

@@ -106,6 +106,8 @@ ERR_NETWORK = PROXY(BROKER(NETWORK(NetworkError.FAILED)))
 ERR_HOST = PROXY(BROKER(BrokerErrorType.HOST))
 
 DestKey = tuple[tuple[str, ...], int | None, bytes]
+_PRUNE_AT = 1024
+"""Pool entries at which expired failures are swept out."""
 
 
 @dataclass(slots=True)
@@ -303,6 +305,8 @@ class ProxyPool:
                 return d.task
             if d.error is not None and self.clock() < d.retry_at:
                 return d.error
+        if len(self._dests) >= _PRUNE_AT:
+            self._prune()
         d = _Destination()
         self._dests[key] = d
         d.task = asyncio.create_task(self._connect(key, d, server))
@@ -330,6 +334,15 @@ class ProxyPool:
         self._tasks.add(watch)
         watch.add_done_callback(self._tasks.discard)
         return client
+
+    def _prune(self) -> None:
+        """Forget failures whose 30 seconds are over (the pool stays bounded by the rate
+        at which clients can make the relay try new destinations)."""
+        now = self.clock()
+        for k, d in list(self._dests.items()):
+            idle = d.client is None and (d.task is None or d.task.done())
+            if idle and now >= d.retry_at:
+                del self._dests[k]
 
     def _failed(self, d: _Destination, e: ErrorType) -> ErrorType:
         d.error = e
