@@ -49,7 +49,7 @@ from typing import Final
 from hushwire.crypto import x509
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.crypto.nacl import cb_encrypt, cb_nonce, cb_verify, dh_box_key
-from hushwire.errors import DecodeError
+from hushwire.errors import CryptoError, DecodeError
 from hushwire.server.config import RelayConfig
 from hushwire.server.forward import process_rfwd
 from hushwire.server.identity import ServerIdentity
@@ -514,7 +514,8 @@ class Relay:
             chains = BlockChain.pair(session_id, dh, server=True)
         session = Session(self, conn, result.version, session_id, session_key.private, chains)
         if client.session_key is not None:  # private routing: the RFWD box key
-            session.session_box_key = dh_box_key(client.session_key, session_key.private)
+            with contextlib.suppress(CryptoError):  # a low-order key: no RFWD on this session
+                session.session_box_key = dh_box_key(client.session_key, session_key.private)
         return session
 
     # ------------------------------------------------------------------ authorization
@@ -617,7 +618,7 @@ class Relay:
             return await self.proxy.handle(session, req)
         party = queue_party(cmd)
         if party is None and not isinstance(cmd, NEW):
-            # Service subscriptions (and PRXY/PFWD when not proxying): not served here.
+            # Service subscriptions: not served here.
             return err(CMD(CommandError.PROHIBITED))
         q = self._lookup(party, ent) if party is not None else None
         if not self._authorized(session, req, q):
