@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", choices=["debug", "info", "warning", "error"], help="default: info"
     )
     relay.add_argument(
+        "--proxy",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="forward senders' commands to other relays (private routing; default: on)",
+    )
+    relay.add_argument(
         "--ack-next-as-push",
         action="store_true",
         default=None,
@@ -165,6 +171,7 @@ def _run_relay(args: argparse.Namespace) -> int:
         web_key=str(args.web_key) if args.web_key else None,
         log_level=args.log_level,
         ack_next_as_push=args.ack_next_as_push,
+        proxy=args.proxy,
     )
     logging.basicConfig(
         level=config.log_level.upper(),

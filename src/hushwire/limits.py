@@ -102,3 +102,17 @@ CHAT_MAX_BODY_LENGTH: Final = 65536
 MAX_DECOMPRESSED_SIZE: Final = 65536
 """A ``Compressed`` zstd frame must declare its content size and decompress to at most this
 many bytes (simplexmq Compression.hs ``limitDecompress1``; docs/protocol/agent.md)."""
+
+# --- Relay as a private-routing proxy (hushwire.server.proxy) -----------------------------
+
+RELAY_PROXY_CONNECT_TIMEOUT: Final = 25.0
+"""Seconds a proxy relay gives a destination to connect and complete the SMP handshake
+(simplexmq ``defaultNetworkConfig`` ``tcpConnectTimeout``); then ``PROXY BROKER TIMEOUT``."""
+RELAY_PROXY_FORWARD_TIMEOUT: Final = 15.0
+"""Seconds a proxy relay waits for the destination's ``RRES`` (``tcpTimeout``)."""
+RELAY_PROXY_ERROR_SECONDS: Final = 30.0
+"""A destination that failed to connect is answered with the same error for this long
+(simplexmq ``persistErrorInterval``)."""
+RELAY_PROXY_CLIENT_CONCURRENCY: Final = 32
+"""Forwarded commands (PRXY waiting to connect, PFWD) one client connection may have in
+flight; more wait (simplexmq ``clientConcurrency``)."""

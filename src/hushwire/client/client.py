@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
+from hushwire.client import proxy
 from hushwire.client.errors import (
     ConnectFailed,
     ConnectionLost,
@@ -101,8 +102,10 @@ from hushwire.smp.commands import (
     SubscriptionMode,
 )
 from hushwire.smp.errors import ErrorType
+from hushwire.smp.hello import CertChainPubKey
 from hushwire.smp.ids import NO_ENTITY, CorrId, EntityId, MsgId, RecipientId, SenderId
 from hushwire.smp.msgbody import RcvMsgBody, RcvMsgQuota, unpad_rcv_msg_body
+from hushwire.smp.proxy import ProxiedRelay
 from hushwire.smp.queue_info import QueueInfo
 from hushwire.smp.transmission import (
     ServerTransmission,
@@ -147,6 +150,9 @@ class ClientConfig:
     """Events waiting for room in a full ``events`` queue before the connection is closed."""
     wall_clock: Callable[[], datetime] = field(default=_utc_now, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    proxy_server: bool = False
+    """Set by a relay connecting to a destination for private routing: the hello flag,
+    and TLS 1.2 with ChaCha20 (see :func:`~hushwire.transport.connect.connect_tls`)."""
 
     def __post_init__(self) -> None:
         if self.ping_count < 1:
@@ -252,10 +258,14 @@ class SMPClient:
             cfg = replace(cfg, connect_timeout=timeout)
         try:
             async with asyncio.timeout(cfg.connect_timeout):
-                conn = await _dial(server, ws_url, cfg.connect_timeout)
+                conn = await _dial(server, ws_url, cfg.connect_timeout, cfg.proxy_server)
                 try:
                     session = await client_handshake(
-                        conn, server.key_hash, cfg.version_range, now=cfg.wall_clock
+                        conn,
+                        server.key_hash,
+                        cfg.version_range,
+                        now=cfg.wall_clock,
+                        proxy_server=cfg.proxy_server,
                     )
                 except BaseException:
                     await conn.close()
@@ -305,6 +315,21 @@ class SMPClient:
     @property
     def block_encryption(self) -> bool:
         return self._session.block_encryption
+
+    @property
+    def version_range(self) -> VersionRange:
+        """The version range the handshake agreed (``thServerVRange``)."""
+        return self._session.version_range
+
+    @property
+    def server_cert_key(self) -> CertChainPubKey | None:
+        """The server's certificate chain and signed session key from its hello."""
+        return self._session.cert_key
+
+    @property
+    def session_box_key(self) -> bytes | None:
+        """The handshake secret as a box key (what a proxy seals ``RFWD`` with)."""
+        return self._session.box_key
 
     @property
     def transport_kind(self) -> str:
@@ -499,24 +524,26 @@ class SMPClient:
         key: KeyPair | None = None,
         *,
         timeout: float | None = None,
+        corr_id: bytes | None = None,
     ) -> BrokerMsg:
         """Send ``command`` for ``entity_id``, authorized with ``key``; return the answer.
 
         ``ERR`` raises :class:`SMPCommandError`; no answer within ``timeout`` (default the
-        configured command timeout) raises :class:`ResponseTimeout`.
+        configured command timeout) raises :class:`ResponseTimeout`. ``corr_id`` (default
+        24 random bytes) is given by private routing, where it is also a nonce.
         """
         if self._closing:
             assert self.close_reason is not None
             raise ConnectionLost(str(self.close_reason))
-        corr_id = CorrId(os.urandom(CORR_ID_SIZE))
+        cid = CorrId(os.urandom(CORR_ID_SIZE) if corr_id is None else corr_id)
         cmd = command.encode(self._session.version)
-        auth = b"" if key is None else self._authorize(key, corr_id, entity_id, cmd)
+        auth = b"" if key is None else self._authorize(key, cid, entity_id, cmd)
         t = encode_client_transmission(
-            self._session.version, self._session.session_id, corr_id, entity_id, cmd, auth
+            self._session.version, self._session.session_id, cid, entity_id, cmd, auth
         )
         fut: asyncio.Future[BrokerMsg] = asyncio.get_running_loop().create_future()
-        self._pending[corr_id] = _Request(EntityId(entity_id), fut)
-        self._send_queue.append((corr_id, t))
+        self._pending[cid] = _Request(EntityId(entity_id), fut)
+        self._send_queue.append((cid, t))
         self._send_ready.set()
         try:
             async with asyncio.timeout(timeout or self.config.command_timeout):
@@ -526,7 +553,7 @@ class SMPClient:
                 f"no answer to {command.tag.decode()} from {self.server}"
             ) from None
         finally:
-            self._pending.pop(corr_id, None)
+            self._pending.pop(cid, None)
         if isinstance(result, ERR):
             raise SMPCommandError(result.error)
         return result
@@ -636,6 +663,26 @@ class SMPClient:
         """``QUE``: the server's debugging view of the queue."""
         return (await self._expect(INFO, rid, QUE(), key)).info
 
+    # ------------------------------------------------------------------ private routing
+
+    async def proxy_session(
+        self, destination: SMPServer, *, password: str | None = None
+    ) -> ProxiedRelay:
+        """``PRXY``: a session with ``destination`` through this relay (see :mod:`.proxy`)."""
+        return await proxy.proxy_session(self, destination, password=password)
+
+    async def send_via_proxy(
+        self,
+        relay: ProxiedRelay,
+        sid: bytes,
+        body: bytes,
+        *,
+        key: KeyPair | None = None,
+        notification: bool = False,
+    ) -> None:
+        """``SEND`` to queue ``sid`` of the destination of ``relay``, through this relay."""
+        await proxy.send_via_proxy(self, relay, sid, body, key=key, notification=notification)
+
     async def ping(self, *, timeout: float | None = None) -> float:
         """``PING``: return the round trip to ``PONG`` in seconds."""
         clock = self.config.clock
@@ -646,7 +693,9 @@ class SMPClient:
         return max(0.0, clock() - start)
 
 
-async def _dial(server: SMPServer, ws_url: str | None, timeout: float) -> BlockConn:
+async def _dial(
+    server: SMPServer, ws_url: str | None, timeout: float, proxy_server: bool = False
+) -> BlockConn:
     if ws_url is not None:
         try:
             return await connect_ws(ws_url, timeout=timeout)
@@ -655,7 +704,9 @@ async def _dial(server: SMPServer, ws_url: str | None, timeout: float) -> BlockC
     errors: list[str] = []
     for host in server.hosts:
         try:
-            return await connect_tls(host, server.effective_port, timeout=timeout)
+            return await connect_tls(
+                host, server.effective_port, timeout=timeout, tls12_chacha=proxy_server
+            )
         except TransportFailure as e:
             errors.append(str(e))
     raise ConnectFailed("; ".join(errors))

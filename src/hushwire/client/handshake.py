@@ -34,9 +34,16 @@ from hushwire.crypto import x509
 from hushwire.crypto.ct import equal
 from hushwire.crypto.kdf import sha256
 from hushwire.crypto.keys import KeyAlg, KeyPair, PublicKey
+from hushwire.crypto.nacl import dh_box_key
 from hushwire.errors import CryptoError, DecodeError
 from hushwire.smp.block import BlockChain, pad_handshake, unpad_handshake
-from hushwire.smp.hello import ClientHello, Negotiated, ServerHello, negotiate_client
+from hushwire.smp.hello import (
+    CertChainPubKey,
+    ClientHello,
+    Negotiated,
+    ServerHello,
+    negotiate_client,
+)
 from hushwire.smp.ids import SessionId
 from hushwire.smp.version import (
     AUTH_CMDS_VERSION,
@@ -61,6 +68,11 @@ class Session:
     """The server's per-connection X25519 key (CbAuthenticator peer key)."""
     send_chain: BlockChain | None = field(default=None, repr=False)
     recv_chain: BlockChain | None = field(default=None, repr=False)
+    cert_key: CertChainPubKey | None = field(default=None, repr=False)
+    """The server's certificate chain and signed session key, as its hello sent them."""
+    box_key: bytes | None = field(default=None, repr=False)
+    """``HSalsa20(X25519(server key, client key))``: the handshake secret a proxy boxes
+    ``RFWD`` with (simplexmq ``thAuth`` ``sessSecret``)."""
 
     @property
     def block_encryption(self) -> bool:
@@ -77,10 +89,13 @@ async def client_handshake(
     version_range: VersionRange = CLIENT_VERSION_RANGE,
     *,
     now: Callable[[], datetime] = _utc_now,
+    proxy_server: bool = False,
 ) -> Session:
     """Run the handshake on a fresh connection; raise :class:`HandshakeFailed` on any failure.
 
-    The caller closes ``conn`` when this raises.
+    ``proxy_server`` is set by a relay connecting to a destination for private routing
+    (v14+ hello flag; no block encryption, and at most v10 with a destination older than
+    v14). The caller closes ``conn`` when this raises.
     """
     if version_range.min < AUTH_CMDS_VERSION:
         raise ValueError("this client needs SMP v7 or later (server key in the hello)")
@@ -102,6 +117,7 @@ async def client_handshake(
         version_range,
         server_has_key=hello.cert_key is not None,
         client_has_key=True,
+        proxy_server=proxy_server,
     )
     if not isinstance(negotiated, Negotiated):
         raise VersionMismatch(
@@ -132,7 +148,7 @@ async def client_handshake(
         raise HandshakeFailed("the server's session key is not signed by its certificate") from e
 
     own = KeyPair.generate(KeyAlg.X25519)
-    reply = ClientHello(version, key_hash, session_key=own.public)
+    reply = ClientHello(version, key_hash, session_key=own.public, proxy_server=proxy_server)
     try:
         await conn.send_block(pad_handshake(reply.encode()))
     except TransportFailure as e:
@@ -143,7 +159,12 @@ async def client_handshake(
         negotiated.version_range,
         SessionId(hello.session_id),
         server_key,
+        cert_key=ck,
     )
+    try:
+        session.box_key = dh_box_key(server_key, own.private)
+    except CryptoError as e:
+        raise HandshakeFailed("the server's session key is not usable") from e
     if negotiated.block_encryption:
         try:
             secret = own.private.dh(server_key)

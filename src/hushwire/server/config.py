@@ -13,6 +13,7 @@ Example ``relay.toml``::
     web_key = "/etc/letsencrypt/live/relay.example.com/privkey.pem"
     log_level = "info"
     ack_next_as_push = false         # true: ACK gets OK, the next message follows as a push
+    proxy = true                     # forward senders' commands to other relays (PRXY/PFWD)
 
     [limits]
     queue_quota = 128                # messages waiting in one queue
@@ -24,10 +25,13 @@ Example ``relay.toml``::
     send_timeout = 30
     commands_per_second = 200
     new_queues_per_minute = 300
+    proxy_connect_timeout = 25       # private routing: reaching a destination relay
+    proxy_forward_timeout = 15       # ... and its answer to a forwarded command
 
     [auth]
     new_queues = true                # allow anyone to create queues
     create_password = ""             # or require this password in NEW
+    proxy_password = ""              # PRXY password (default: create_password, as simplexmq)
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class RelayLimits:
     commands_per_second: int = L.RELAY_COMMANDS_PER_SECOND
     new_queues_per_minute: int = L.RELAY_NEW_QUEUES_PER_MINUTE
     expire_interval: float = L.RELAY_EXPIRE_INTERVAL
+    proxy_connect_timeout: float = L.RELAY_PROXY_CONNECT_TIMEOUT
+    proxy_forward_timeout: float = L.RELAY_PROXY_FORWARD_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +85,10 @@ class RelayConfig:
     (``Client.hs ackSMPMessage``); simplex-js 1.0.0 accepts only ``OK`` and otherwise loses
     the message and every later one on that queue (tests/interop/README.md Q3)."""
     limits: RelayLimits = field(default_factory=RelayLimits)
+    allow_proxy: bool = True
+    """Forward senders' commands to other relays (private routing: PRXY, PFWD)."""
+    proxy_password: str | None = None
+    """Password a client must give in PRXY; None: ``create_password`` (as simplexmq)."""
 
     @property
     def address_host(self) -> str:
@@ -124,7 +134,10 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     for k, v in overrides.items():
         if v is not None:
             raw[k] = v
-    allowed = {"data", "ws", "tls", "host", "web_cert", "web_key", "log_level", "ack_next_as_push"}
+    allowed = {
+        *("data", "ws", "tls", "host", "web_cert", "web_key", "log_level", "ack_next_as_push"),
+        "proxy",
+    }
     unknown = set(raw) - allowed
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
@@ -155,4 +168,12 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     if auth:
         password = auth.get("create_password") or None
         cfg = replace(cfg, new_queues=bool(auth.get("new_queues", True)), create_password=password)
-    return cfg
+    return _proxy_settings(cfg, raw.get("proxy", True), auth.get("proxy_password"))
+
+
+def _proxy_settings(cfg: RelayConfig, allow: Any, password: Any) -> RelayConfig:
+    if not isinstance(allow, bool):
+        raise ConfigError(f"proxy must be true or false, got {allow!r}")
+    if password is not None and not isinstance(password, str):
+        raise ConfigError("[auth] proxy_password must be a string")
+    return replace(cfg, allow_proxy=allow, proxy_password=password or None)

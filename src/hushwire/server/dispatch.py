@@ -206,7 +206,7 @@ class Dispatcher:
             return [(corr, NO_ENTITY, PONG())]
         party = queue_party(cmd)
         if party is None and not isinstance(cmd, NEW):
-            # Proxy commands (PRXY, PFWD, RFWD) and service subscriptions: not served here.
+            # Service subscriptions: not served here (private routing is wired in relay.py).
             return err(CMD(CommandError.PROHIBITED))
         q = auth.lookup(self.store, party, ent) if party is not None else None
         if not auth.authorized(client.session_key, req, q):

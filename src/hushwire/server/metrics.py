@@ -20,9 +20,14 @@ class Metrics:
     messages_out: int = 0
     messages_acked: int = 0
     messages_expired: int = 0
+    forwarded_received: int = 0
+    """RFWD answered with RRES (private routing, as the destination; ``pMsgFwdsRecv``)."""
     commands: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     disconnects: Counter[str] = field(default_factory=Counter)
+    proxy_commands: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Private routing as the proxy: (PRXY|PFWD, request|success|error_connect|
+    error_compat|error_other), as simplexmq ``pRelays``/``pMsgFwds``."""
 
     def render(self, gauges: dict[str, float], store: dict[str, float]) -> str:
         lines: list[str] = []
@@ -44,6 +49,20 @@ class Metrics:
         metric("messages_out_total", "counter", "Messages delivered (MSG).", self.messages_out)
         metric("messages_acked_total", "counter", "Messages acknowledged.", self.messages_acked)
         metric("messages_expired_total", "counter", "Messages expired.", self.messages_expired)
+        metric(
+            "forwarded_received_total",
+            "counter",
+            "Forwarded commands received from proxies (RFWD).",
+            self.forwarded_received,
+        )
+        for (cmd, result), n in sorted(self.proxy_commands.items()):
+            metric(
+                "proxy_commands_total",
+                "counter",
+                "Private routing as the proxy, by command and result.",
+                n,
+                f'{{command="{cmd}",result="{result}"}}',
+            )
         for cmd, n in sorted(self.commands.items()):
             metric("commands_total", "counter", "Commands by type.", n, f'{{command="{cmd}"}}')
         for err, n in sorted(self.errors.items()):

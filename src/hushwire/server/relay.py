@@ -29,15 +29,19 @@ from collections.abc import Callable
 
 from hushwire.crypto import x509
 from hushwire.crypto.keys import KeyAlg, KeyPair
-from hushwire.errors import DecodeError
+from hushwire.crypto.nacl import dh_box_key
+from hushwire.errors import CryptoError, DecodeError
 from hushwire.limits import SESSION_ID_SIZE
 from hushwire.server.config import RelayConfig
 from hushwire.server.dispatch import Client, Dispatcher, Reply
+from hushwire.server.forward import process_rfwd
 from hushwire.server.identity import ServerIdentity
 from hushwire.server.metrics import Metrics
+from hushwire.server.proxy import ProxyPool
 from hushwire.server.session import Session
 from hushwire.server.store import QueueStore
 from hushwire.smp.block import BlockChain, pad_handshake, unpad_handshake
+from hushwire.smp.commands import PFWD, PRXY, RFWD
 from hushwire.smp.errors import HANDSHAKE, ErrorType, HandshakeError
 from hushwire.smp.hello import (
     CertChainPubKey,
@@ -77,6 +81,8 @@ class Relay:
         self.dispatcher = Dispatcher(config, store, self.metrics, clock=clock)
         self.sessions: set[Session] = set()
         self._conn_tasks: set[asyncio.Task[None]] = set()
+        self.proxy = ProxyPool(config, self.metrics)
+        """Private routing as the proxy (PRXY, PFWD): hushwire.server.proxy."""
 
     @property
     def subscribers(self) -> dict[bytes, Client]:
@@ -92,7 +98,17 @@ class Relay:
         self.dispatcher.count_error(e)
 
     async def process(self, session: Session, req: ClientRequest) -> list[Reply]:
-        """Run one command of ``session`` (the session's :class:`CommandRunner` side)."""
+        """Run one command of ``session`` (the session's :class:`CommandRunner` side).
+
+        Private routing is wired here, around the store logic of dispatch: ``RFWD`` as the
+        destination (:mod:`hushwire.server.forward`, whose inner command comes back through
+        this method), ``PRXY``/``PFWD`` as the proxy (:mod:`hushwire.server.proxy`)."""
+        cmd = req.command
+        if isinstance(cmd, RFWD | PRXY | PFWD) and req.service_sig is None:
+            self.metrics.commands[cmd.tag.decode()] += 1
+            if isinstance(cmd, RFWD):
+                return await process_rfwd(self, session, req, cmd)
+            return await self.proxy.handle(session, req)
         return await self.dispatcher.process(session, req)
 
     def try_deliver(self, rid: bytes) -> None:
@@ -184,7 +200,7 @@ class Relay:
             assert client.session_key is not None
             dh = session_key.private.dh(client.session_key)
             chains = BlockChain.pair(session_id, dh, server=True)
-        return Session(
+        session = Session(
             self,
             self.config.limits,
             self.metrics,
@@ -194,6 +210,10 @@ class Relay:
             session_key.private,
             chains,
         )
+        if client.session_key is not None:  # private routing: the RFWD box key
+            with contextlib.suppress(CryptoError):  # a low-order key: no RFWD on this session
+                session.session_box_key = dh_box_key(client.session_key, session_key.private)
+        return session
 
     # ------------------------------------------------------------------ housekeeping
 
@@ -209,6 +229,7 @@ class Relay:
         return msgs, queues
 
     async def close_sessions(self) -> None:
+        await self.proxy.close()
         for s in list(self.sessions):
             s.close_now()
         tasks = list(self._conn_tasks)

@@ -129,6 +129,8 @@ class Session:
         self.version = version
         self.session_id = session_id
         self.session_key = session_key
+        self.session_box_key: bytes | None = None
+        """The box key of private routing (``RFWD``), when the client hello carried a key."""
         self.send_chain: BlockChain | None = chains[0] if chains else None
         self.recv_chain: BlockChain | None = chains[1] if chains else None
         self.subs: dict[bytes, Sub] = {}

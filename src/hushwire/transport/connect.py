@@ -46,9 +46,23 @@ def peer_certificate(conn: BlockConn) -> bytes | None:
     return bytes(cert) if cert else None
 
 
-async def connect_tls(host: str, port: int, *, timeout: float = 10.0) -> BlockConn:
-    """Native SMP over TLS, no SNI (a native client), ALPN smp/1."""
+async def connect_tls(
+    host: str, port: int, *, timeout: float = 10.0, tls12_chacha: bool = False
+) -> BlockConn:
+    """Native SMP over TLS, no SNI (a native client), ALPN smp/1.
+
+    ``tls12_chacha``: TLS 1.2 with ECDHE-ECDSA-CHACHA20-POLY1305 only, one of the two
+    suites simplexmq offers (Transport.hs ``supportedParameters``). A private-routing proxy
+    uses it for its link to a destination: the destination's session id is this
+    connection's channel binding, and ``PFWD`` carries it; TLS 1.2's 12 bytes (32 with
+    the reference's TLS 1.3 suite) fit in a block, the 48 bytes of the TLS 1.3 suite this
+    library would otherwise get (``TLS_AES_256_GCM_SHA384``; the TLS 1.3 suite cannot be
+    chosen from Python) do not.
+    """
     ctx = client_tls_context(["smp/1"])
+    if tls12_chacha:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("ECDHE-ECDSA-CHACHA20-POLY1305")
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(
