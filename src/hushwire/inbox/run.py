@@ -62,6 +62,13 @@ async def start_inbox(
             client_config=client_config,
             widget_relay=widget_relay,
         )
+        # The history is sealed with the agent store's key under a passphrase.
+        try:
+            service.store.use_sealer(service.agent.store.sealer)
+        except BaseException:
+            service.store.close()
+            service.agent.store.close()
+            raise
         await service.start()
         try:
             web = await start_web(service, ui_port)
