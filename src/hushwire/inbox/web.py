@@ -13,6 +13,13 @@ SECRET``; both are compared in constant time. Further rules:
 
 Message text travels as JSON strings and the page writes it with ``textContent``: it is
 never HTML.
+
+The session cookie is half a session (see :mod:`hushwire.inbox.auth`): alone it opens the
+page shell and the QR code only, because browsers also send it to other servers on
+127.0.0.1; API calls need the page's key as well (``X-Hushwire-Key``; the WebSocket offers
+it as a sub-protocol), and ``/logout`` revokes the session on the server. Failed logins
+are rate-limited per client address, a request head must arrive within
+:data:`HEADER_TIMEOUT` seconds, and malformed credentials or over-nested JSON get 400.
 """
 
 from __future__ import annotations
