@@ -377,7 +377,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("copy-snippet").addEventListener("click", (e) => copy($("snippet").textContent, e.currentTarget));
   document.addEventListener("visibilitychange", markRead);
   window.addEventListener("hashchange", route);
-  $("logout-form").addEventListener("submit", () => localStorage.removeItem(KEY_STORE));
+  // A plain form post would carry "Origin: null" under our no-referrer policy (and be
+  // refused as cross-origin): log out with fetch, which names our origin.
+  $("logout-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loggedOut();
+  });
   setupNotifications();
   claimKey()
     .catch(() => {})
