@@ -11,7 +11,15 @@ from pathlib import Path
 import aiohttp
 from test_inbox_service import base, relay_and_inbox, run
 
-from hushwire.inbox.auth import KEY_HEADER, WS_PROTOCOL, LoginLimiter, cookie_name
+from hushwire.inbox.auth import (
+    CLAIM_SECONDS,
+    KEY_HEADER,
+    SESSION_DAYS,
+    WS_PROTOCOL,
+    LoginLimiter,
+    SessionTable,
+    cookie_name,
+)
 from hushwire.inbox.run import RunningInbox
 from hushwire.inbox.web import start_web
 
@@ -200,3 +208,29 @@ def test_the_login_limiter_forgets_and_stays_bounded() -> None:
     for i in range(1000):
         limiter.failed(f"10.0.{i // 256}.{i % 256}")
     assert len(limiter) <= 8
+
+
+def test_the_session_table_hands_the_key_out_once_binds_origins_and_stays_bounded() -> None:
+    now = [1000.0]
+    table = SessionTable(clock=lambda: now[0], max_sessions=3)
+    origin = "http://127.0.0.1:8765"
+    cookie = table.create(origin)
+    assert table.page_ok(cookie, origin) and not table.page_ok(cookie, "http://localhost:8765")
+    assert table.claim(cookie, "http://localhost:8765") is None  # another origin
+    key = table.claim(cookie, origin)
+    assert key is not None and table.claim(cookie, origin) is None  # once
+    assert table.valid(cookie, key, origin)
+    assert not table.valid(cookie, key + "x", origin) and not table.valid(cookie, "é", origin)
+    assert not table.valid(cookie + "x", key, origin) and not table.valid(None, key, origin)
+    # A key not claimed soon after login is never handed out.
+    late = table.create(origin)
+    now[0] += CLAIM_SECONDS + 1
+    assert table.claim(late, origin) is None
+    # Revoked, expired, or pushed out by newer logins: gone.
+    assert table.revoke(cookie) and not table.valid(cookie, key, origin)
+    old = table.create(origin)
+    now[0] += SESSION_DAYS * 86400 + 1
+    assert not table.page_ok(old, origin)
+    for _ in range(10):
+        table.create(origin)
+    assert len(table) == 3
