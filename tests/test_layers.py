@@ -58,13 +58,14 @@ ENCODING = BASE | {"encoding"}
 CRYPTO = ENCODING | {"crypto"}
 SMP = CRYPTO | {"smp"}
 TRANSPORT = SMP | {"transport"}
-BELOW_APPS = TRANSPORT | {"client", "agent", "chat"}
+BELOW_APPS = TRANSPORT | {"client", "agent", "chat", "datadir"}
 """What applications build on: everything but the relay, which runs as its own process."""
 
 ALLOWED: dict[str, frozenset[str]] = {
     "__init__": frozenset(),
     "errors": frozenset(),
     "limits": frozenset(),
+    "datadir": BASE,  # the data-directory lock the apps share
     "encoding": BASE,
     "crypto": ENCODING,
     "smp": CRYPTO,

@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
     chat.add_argument("--name", default="Visitor", help="the name the other side sees")
+    chat.add_argument(
+        "--passphrase-env", metavar="VAR", help="encrypt the conversation's keys with $VAR"
+    )
     add_inbox_parser(sub)
     add_widget_parser(sub)
 
@@ -129,15 +132,11 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_bot(args: argparse.Namespace) -> int:
-    import os
 
     from hushwire.bot.echo import main as echo_main
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    passphrase = os.environ.get(args.passphrase_env) if args.passphrase_env else None
-    if args.passphrase_env and not passphrase:
-        raise ConfigError(f"${args.passphrase_env} is empty: set it to the passphrase")
-    echo_main(args.data, args.relay, args.ws, args.name, passphrase, args.qr)
+    echo_main(args.data, args.relay, args.ws, args.name, _passphrase(args), args.qr)
     return 0
 
 
@@ -153,8 +152,20 @@ def _run_chat(args: argparse.Namespace) -> int:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
         data = base / "hushwire" / "chat" / hashlib.sha256(args.link.encode()).hexdigest()[:16]
     data.mkdir(parents=True, exist_ok=True)
-    chat_main(args.link, data, args.relay, args.ws, args.name)
+    chat_main(args.link, data, args.relay, args.ws, args.name, _passphrase(args))
     return 0
+
+
+def _passphrase(args: argparse.Namespace) -> str | None:
+    """The passphrase named by ``--passphrase-env``, or None; an empty variable is an error."""
+    import os
+
+    if not args.passphrase_env:
+        return None
+    passphrase = os.environ.get(args.passphrase_env)
+    if not passphrase:
+        raise ConfigError(f"${args.passphrase_env} is empty: set it to the passphrase")
+    return passphrase
 
 
 def _run_relay(args: argparse.Namespace) -> int:

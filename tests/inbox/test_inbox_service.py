@@ -36,7 +36,7 @@ from hushwire.chat.messages import (
     x_msg_new_text,
 )
 from hushwire.client import ClientConfig
-from hushwire.inbox.auth import COOKIE_NAME, service_port
+from hushwire.inbox.auth import KEY_HEADER, WS_PROTOCOL, cookie_name, service_port
 from hushwire.inbox.run import RunningInbox, print_banner, start_inbox
 from hushwire.inbox.service import WIDGET_NOTE
 from hushwire.server.config import RelayConfig
@@ -110,10 +110,22 @@ def chat_text(ev: MessageReceived) -> str | None:
 
 
 async def logged_in(inbox: RunningInbox) -> aiohttp.ClientSession:
+    """A browser after login: the session cookie, and the key the page claims (sent on
+    every request, as the page does)."""
     session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     async with session.get(inbox.login_link, allow_redirects=False) as resp:
         assert resp.status == 303
+    async with session.post(
+        f"{base(inbox)}/api/session", json={}, headers={"Origin": base(inbox)}
+    ) as resp:
+        assert resp.status == 200
+        session.headers[KEY_HEADER] = (await resp.json())["key"]
     return session
+
+
+def ws_protocols(session: aiohttp.ClientSession) -> tuple[str, str]:
+    """The page's WebSocket sub-protocols: ours, and the session key."""
+    return (WS_PROTOCOL, f"k.{session.headers[KEY_HEADER]}")
 
 
 def base(inbox: RunningInbox) -> str:
@@ -170,7 +182,9 @@ def test_a_visitor_conversation_from_hello_to_end(tmp_path: Path) -> None:
 
                 # Live updates: the WebSocket pushes the next message.
                 origin = {"Origin": base(inbox)}
-                async with session.ws_connect(f"{base(inbox)}/ws", headers=origin) as ws:
+                async with session.ws_connect(
+                    f"{base(inbox)}/ws", headers=origin, protocols=ws_protocols(session)
+                ) as ws:
                     await visitor.send(v_conn, say("third"))
                     while True:
                         update = await asyncio.wait_for(ws.receive_json(), 20)
@@ -319,7 +333,7 @@ def test_login_secret_and_cookie_rules(tmp_path: Path) -> None:
                     assert resp.status == 403 and "Set-Cookie" not in resp.headers
                 assert len(jar) == 0
                 # A made-up session cookie is refused.
-                anon.cookie_jar.update_cookies({COOKIE_NAME: "1.abc.def"})
+                anon.cookie_jar.update_cookies({cookie_name(inbox.web.port): "1.abc.def"})
                 async with anon.get(f"{url}/api/conversations") as resp:
                     assert resp.status == 401
                 # The right token: an HttpOnly, SameSite=Strict session that is not the secret.
@@ -327,8 +341,13 @@ def test_login_secret_and_cookie_rules(tmp_path: Path) -> None:
                     assert r.status == 303 and r.headers["Location"] == "/"
                     set_cookie = r.headers["Set-Cookie"]
                 assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
-                session_value = r.cookies[COOKIE_NAME].value
+                session_value = r.cookies[cookie_name(inbox.web.port)].value
                 assert secret not in session_value
+                # The page claims the key that goes with the cookie (see auth).
+                async with anon.post(
+                    f"{url}/api/session", json={}, headers={"Origin": url}
+                ) as resp:
+                    anon.headers[KEY_HEADER] = (await resp.json())["key"]
                 async with anon.get(f"{url}/api/conversations") as resp:
                     assert resp.status == 200
                     assert resp.headers["Cache-Control"] == "no-store"

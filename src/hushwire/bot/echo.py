@@ -27,6 +27,7 @@ from hushwire.agent.agent import (
 from hushwire.agent.qr import qr_terminal
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.messages import XDirectDel, XMsgNew
+from hushwire.datadir import lock_data_dir
 from hushwire.smp.address import SMPServer
 
 log = logging.getLogger("hushwire.bot")
@@ -42,6 +43,23 @@ async def run_echo_bot(
     out: TextIO = sys.stdout,
     stop: asyncio.Event | None = None,
     qr: bool = False,
+) -> None:
+    lock = lock_data_dir(data)  # one process per data directory
+    try:
+        await _serve(data, relay, ws_url, name, passphrase, out, stop, qr)
+    finally:
+        lock.release()
+
+
+async def _serve(
+    data: Path,
+    relay: SMPServer,
+    ws_url: str | None,
+    name: str,
+    passphrase: str | None,
+    out: TextIO,
+    stop: asyncio.Event | None,
+    qr: bool,
 ) -> None:
     agent = Agent(data, relay, ws_url=ws_url, passphrase=passphrase)
     await agent.start()

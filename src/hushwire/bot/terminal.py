@@ -25,6 +25,7 @@ from hushwire.agent.agent import (
 from hushwire.agent.links import parse_link
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.messages import XDirectDel, XMsgNew, x_direct_del
+from hushwire.datadir import lock_data_dir
 from hushwire.smp.address import SMPServer
 
 log = logging.getLogger("hushwire.chat")
@@ -44,10 +45,28 @@ async def run_chat(
     name: str = "Visitor",
     lines: asyncio.Queue[str | None],
     out: TextIO = sys.stdout,
+    passphrase: str | None = None,
 ) -> None:
     req = parse_link(link)
     server = relay or req.queues[0].server
-    agent = Agent(data, server, ws_url=ws_url)
+    lock = lock_data_dir(data)  # one process per data directory
+    try:
+        await _chat(link, data, server, ws_url, name, lines, out, passphrase)
+    finally:
+        lock.release()
+
+
+async def _chat(
+    link: str,
+    data: Path,
+    server: SMPServer,
+    ws_url: str | None,
+    name: str,
+    lines: asyncio.Queue[str | None],
+    out: TextIO,
+    passphrase: str | None,
+) -> None:
+    agent = Agent(data, server, ws_url=ws_url, passphrase=passphrase)
     await agent.start()
     try:
         state_file = data / "chat-connection"
@@ -121,7 +140,14 @@ async def run_chat(
         await agent.stop()
 
 
-def main(link: str, data: Path, relay: str | None, ws_url: str | None, name: str) -> None:
+def main(
+    link: str,
+    data: Path,
+    relay: str | None,
+    ws_url: str | None,
+    name: str,
+    passphrase: str | None = None,
+) -> None:
     async def go() -> None:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
@@ -139,6 +165,7 @@ def main(link: str, data: Path, relay: str | None, ws_url: str | None, name: str
             ws_url=ws_url,
             name=name,
             lines=lines,
+            passphrase=passphrase,
         )
 
     asyncio.run(go())

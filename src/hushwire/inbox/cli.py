@@ -39,7 +39,9 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     inbox.add_argument(
         "--ui-port", type=int, default=0, help="port of the web UI on 127.0.0.1 (0: any free)"
     )
-    inbox.add_argument("--passphrase-env", metavar="VAR", help="encrypt keys with $VAR")
+    inbox.add_argument(
+        "--passphrase-env", metavar="VAR", help="encrypt keys and the history with $VAR"
+    )
     inbox.add_argument("--no-qr", action="store_true", help="do not draw the address QR code")
     inbox.add_argument(
         "action",

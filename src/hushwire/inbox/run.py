@@ -12,6 +12,7 @@ from typing import TextIO
 
 from hushwire.agent.qr import qr_terminal
 from hushwire.client import ClientConfig
+from hushwire.datadir import DataDirLock, lock_data_dir
 from hushwire.inbox.auth import login_link, remove_service_file, write_service_file
 from hushwire.inbox.service import WIDGET_NOTE, InboxService
 from hushwire.inbox.web import WebServer, start_web
@@ -22,15 +23,19 @@ from hushwire.smp.address import SMPServer
 class RunningInbox:
     service: InboxService
     web: WebServer
+    lock: DataDirLock
 
     @property
     def login_link(self) -> str:
         return login_link(self.web.port, self.service.secret)
 
     async def stop(self) -> None:
-        await self.web.stop()
-        remove_service_file(self.service.data)
-        await self.service.stop()
+        try:
+            await self.web.stop()
+            remove_service_file(self.service.data)
+            await self.service.stop()
+        finally:
+            self.lock.release()
 
 
 async def start_inbox(
@@ -44,23 +49,37 @@ async def start_inbox(
     client_config: ClientConfig | None = None,
     widget_relay: str | None = None,
 ) -> RunningInbox:
-    service = InboxService(
-        data,
-        relay,
-        ws_url=ws_url,
-        name=name,
-        passphrase=passphrase,
-        client_config=client_config,
-        widget_relay=widget_relay,
-    )
-    await service.start()
+    # First of all: one process per data directory (a second one must not touch the
+    # agent store, nor write or remove the service file of the one that runs).
+    lock = lock_data_dir(data)
     try:
-        web = await start_web(service, ui_port)
+        service = InboxService(
+            data,
+            relay,
+            ws_url=ws_url,
+            name=name,
+            passphrase=passphrase,
+            client_config=client_config,
+            widget_relay=widget_relay,
+        )
+        # The history is sealed with the agent store's key under a passphrase.
+        try:
+            service.store.use_sealer(service.agent.store.sealer)
+        except BaseException:
+            service.store.close()
+            service.agent.store.close()
+            raise
+        await service.start()
+        try:
+            web = await start_web(service, ui_port)
+        except BaseException:
+            await service.stop()
+            raise
     except BaseException:
-        await service.stop()
+        lock.release()
         raise
     write_service_file(data, web.port)
-    return RunningInbox(service, web)
+    return RunningInbox(service, web, lock)
 
 
 def print_banner(

@@ -13,6 +13,15 @@ it or its queues are gone; the history is kept until the owner deletes it).
 
 Delivery states of an owner's message: ``pending`` (stored, not yet on the relay), ``sent``
 (the relay has it), ``delivered`` (the visitor's agent sent a receipt), ``failed``.
+
+At rest: under an owner passphrase (``--passphrase-env``) visitors' names and message texts
+are sealed with the agent store's :class:`~hushwire.agent.store.Sealer` (AES-256-GCM under
+the key the agent derives from the passphrase; :meth:`InboxStore.use_sealer`); a verifier
+in ``meta`` refuses another key, and a plain history from an earlier version is sealed on
+the first start. Search then runs over the opened texts in Python. With or without a
+passphrase, ``secure_delete`` zeroes erased rows and free pages, and erasing a
+conversation ends with ``wal_checkpoint(TRUNCATE)``: its text survives neither in the
+file nor in the WAL.
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hushwire.errors import ConfigError
+from hushwire.agent.store import Sealer
+from hushwire.errors import ConfigError, CryptoError
 
 SCHEMA_VERSION = 1
 NAME_MAX = 100
@@ -82,9 +92,14 @@ def clean_name(name: str) -> str:
     return shown or "Visitor"
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_SEAL_CHECK = b"hushwire inbox history v1"
+"""Sealed into ``meta`` as ``seal_check``: proves the key at the next start."""
+
+
+def _fold(text: str) -> str:
+    """Case folding as SQLite's LIKE does it: ASCII letters only."""
+    return text.translate(_ASCII_LOWER)
 
 
 _CONV_SELECT = (
@@ -104,6 +119,8 @@ class InboxStore:
             os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))
             os.chmod(part, 0o600)
         self._db = sqlite3.connect(path, isolation_level=None)
+        self._sealer = Sealer(None)
+        self._db.execute("PRAGMA secure_delete=ON")  # erased text is zeroed, not just freed
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -121,6 +138,69 @@ class InboxStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def use_sealer(self, sealer: Sealer) -> None:
+        """Seal names and texts with ``sealer`` from now on (before anything else is read or
+        written). A history sealed with another key, or sealed while ``sealer`` is plain,
+        is refused; a plain history is sealed now."""
+        check = self._db.execute("SELECT value FROM meta WHERE key = 'seal_check'").fetchone()
+        if check is not None:
+            try:
+                ok = sealer.encrypted and sealer.open(bytes(check[0])) == _SEAL_CHECK
+            except CryptoError:
+                ok = False
+            if not ok:
+                raise ConfigError(
+                    f"{self.path} is sealed with another passphrase than the one given: "
+                    "start with the passphrase it was made with"
+                )
+            self._sealer = sealer
+            return
+        if not sealer.encrypted:
+            return
+        self._sealer = sealer
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('seal_check', ?)",
+                (sealer.seal(_SEAL_CHECK),),
+            )
+            for cid, name in self._db.execute(
+                "SELECT id, name FROM conversations WHERE typeof(name) = 'text'"
+            ).fetchall():
+                self._db.execute(
+                    "UPDATE conversations SET name = ? WHERE id = ?", (self._seal(name), cid)
+                )
+            for mid, text in self._db.execute(
+                "SELECT id, text FROM messages WHERE typeof(text) = 'text'"
+            ).fetchall():
+                self._db.execute(
+                    "UPDATE messages SET text = ? WHERE id = ?", (self._seal(text), mid)
+                )
+        self._checkpoint()
+
+    def _seal(self, text: str) -> str | bytes:
+        return self._sealer.seal(text.encode("utf-8")) if self._sealer.encrypted else text
+
+    def _open(self, value: object) -> str:
+        if isinstance(value, bytes):
+            return self._sealer.open(value).decode("utf-8")
+        return str(value)
+
+    def _conv(self, row: Any) -> Conversation:
+        r = list(row)
+        r[1] = self._open(r[1])
+        if r[6] is not None:
+            r[6] = self._open(r[6])
+        return Conversation(*r)
+
+    def _msg(self, row: Any) -> Message:
+        r = list(row)
+        r[3] = self._open(r[3])
+        return Message(*r)
+
+    def _checkpoint(self) -> None:
+        """Move the WAL into the file and empty it, so erased text is not left in it."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -144,12 +224,13 @@ class InboxStore:
             self._db.execute(
                 "INSERT INTO conversations (id, name, status, unread, created_at, updated_at) "
                 "VALUES (?, ?, ?, 0, ?, ?)",
-                (conv_id, clean_name(name or ""), status, now, now),
+                (conv_id, self._seal(clean_name(name or "")), status, now, now),
             )
             return True
         if name is not None:
             self._db.execute(
-                "UPDATE conversations SET name = ? WHERE id = ?", (clean_name(name), conv_id)
+                "UPDATE conversations SET name = ? WHERE id = ?",
+                (self._seal(clean_name(name)), conv_id),
             )
         if row[0] != "ended" or status == "ended":
             self._db.execute(
@@ -167,13 +248,13 @@ class InboxStore:
 
     def conversation(self, conv_id: str) -> Conversation | None:
         row = self._db.execute(_CONV_SELECT + " WHERE c.id = ?", (conv_id,)).fetchone()
-        return Conversation(*row) if row else None
+        return self._conv(row) if row else None
 
     def conversations(self) -> list[Conversation]:
         rows = self._db.execute(
             _CONV_SELECT + " ORDER BY COALESCE(m.at, c.updated_at) DESC, c.created_at DESC"
         ).fetchall()
-        return [Conversation(*r) for r in rows]
+        return [self._conv(r) for r in rows]
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -203,6 +284,7 @@ class InboxStore:
         with self.transaction():
             self._db.execute("DELETE FROM messages WHERE conv_id = ?", (conv_id,))
             cur = self._db.execute("DELETE FROM conversations WHERE id = ?", (conv_id,))
+        self._checkpoint()
         return cur.rowcount > 0
 
     # -------------------------------------------------------------- messages
@@ -215,7 +297,7 @@ class InboxStore:
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO messages (conv_id, direction, text, at, state, "
                 "agent_msg_id, part) VALUES (?, 'in', ?, ?, 'received', ?, ?)",
-                (conv_id, text, now, agent_msg_id, part),
+                (conv_id, self._seal(text), now, agent_msg_id, part),
             )
             if cur.rowcount == 0:
                 return None
@@ -231,7 +313,7 @@ class InboxStore:
             cur = self._db.execute(
                 "INSERT INTO messages (conv_id, direction, text, at, state, snd_id) "
                 "VALUES (?, 'out', ?, ?, 'pending', ?)",
-                (conv_id, text, now, snd_id),
+                (conv_id, self._seal(text), now, snd_id),
             )
             self._db.execute(
                 "UPDATE conversations SET unread = 0, updated_at = ? WHERE id = ?",
@@ -256,7 +338,7 @@ class InboxStore:
         row = self._db.execute(
             "SELECT id, conv_id, direction, text, at, state FROM messages WHERE id = ?", (msg_id,)
         ).fetchone()
-        return Message(*row) if row else None
+        return self._msg(row) if row else None
 
     def messages(self, conv_id: str) -> list[Message]:
         rows = self._db.execute(
@@ -264,15 +346,22 @@ class InboxStore:
             "ORDER BY id",
             (conv_id,),
         )
-        return [Message(*r) for r in rows]
+        return [self._msg(r) for r in rows]
 
     def search(self, text: str, limit: int = 100) -> list[tuple[Message, str]]:
         """Messages whose text contains ``text`` (case-insensitive for ASCII), newest first,
         each with its conversation's name."""
+        # Over the opened texts (sealed ones cannot be matched in SQL), newest first.
+        needle = _fold(text)
         rows = self._db.execute(
             "SELECT m.id, m.conv_id, m.direction, m.text, m.at, m.state, c.name FROM messages m "
-            "JOIN conversations c ON c.id = m.conv_id WHERE m.text LIKE ? ESCAPE '\\' "
-            "ORDER BY m.id DESC LIMIT ?",
-            (_like_pattern(text), limit),
+            "JOIN conversations c ON c.id = m.conv_id ORDER BY m.id DESC"
         )
-        return [(Message(*r[:6]), r[6]) for r in rows]
+        found: list[tuple[Message, str]] = []
+        for r in rows:
+            msg = self._msg(r[:6])
+            if needle in _fold(msg.text):
+                found.append((msg, self._open(r[6])))
+                if len(found) >= limit:
+                    break
+        return found

@@ -13,6 +13,13 @@ SECRET``; both are compared in constant time. Further rules:
 
 Message text travels as JSON strings and the page writes it with ``textContent``: it is
 never HTML.
+
+The session cookie is half a session (see :mod:`hushwire.inbox.auth`): alone it opens the
+page shell and the QR code only, because browsers also send it to other servers on
+127.0.0.1; API calls need the page's key as well (``X-Hushwire-Key``; the WebSocket offers
+it as a sub-protocol), and ``/logout`` revokes the session on the server. Failed logins
+are rate-limited per client address, a request head must arrive within
+:data:`HEADER_TIMEOUT` seconds, and malformed credentials or over-nested JSON get 400.
 """
 
 from __future__ import annotations
@@ -29,13 +36,16 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from hushwire.agent.qr import qr_svg
+from hushwire.errors import HushwireError
 from hushwire.inbox.auth import (
-    COOKIE_NAME,
+    KEY_HEADER,
     SESSION_DAYS,
-    new_session,
+    WS_PROTOCOL,
+    LoginLimiter,
+    SessionTable,
+    cookie_name,
     same_secret,
     service_proof,
-    valid_session,
 )
 from hushwire.inbox.service import InboxError, InboxService
 
@@ -49,9 +59,22 @@ STATIC = {
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 MAX_BODY = 64 * 1024
+HEADER_TIMEOUT = 15.0
+"""Seconds a connection may take to send a whole request head (and to idle between
+requests): slow-header clients (slowloris) are cut off."""
 
 SERVICE_KEY: web.AppKey[InboxService] = web.AppKey("service", InboxService)
 PORT_KEY: web.AppKey[list[int]] = web.AppKey("port", list)
+SESSIONS_KEY: web.AppKey[SessionTable] = web.AppKey("sessions", SessionTable)
+LIMITER_KEY: web.AppKey[LoginLimiter] = web.AppKey("limiter", LoginLimiter)
+
+
+class _Refused(HushwireError):
+    """A request refused before its handler runs; the middleware answers ``response``."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 def _asset(name: str) -> bytes:
@@ -80,16 +103,54 @@ def _origin_ok(request: web.Request) -> bool:
     return origin is not None and origin == f"http://{request.host}"
 
 
-def _authorised(request: web.Request) -> str | None:
-    """``cookie``, ``bearer`` or None."""
-    secret = request.app[SERVICE_KEY].secret
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer ") and same_secret(auth[7:].strip(), secret):
-        return "bearer"
-    cookie = request.cookies.get(COOKIE_NAME)
-    if cookie and valid_session(cookie, secret):
-        return "cookie"
+def _own_origin(request: web.Request) -> str:
+    return f"http://{request.host}"
+
+
+def _cookie(request: web.Request) -> str | None:
+    return request.cookies.get(cookie_name(_port(request)))
+
+
+def _check_limit(request: web.Request) -> None:
+    wait = request.app[LIMITER_KEY].retry_after(request.remote or "")
+    if wait:
+        resp = _error(429, "too many failed logins from this address: try again later")
+        resp.headers["Retry-After"] = str(wait)
+        raise _Refused(resp)
+
+
+def _failed(request: web.Request) -> None:
+    request.app[LIMITER_KEY].failed(request.remote or "")
+
+
+def _authorised(request: web.Request, key: str | None = None) -> str | None:
+    """``session`` (the cookie and the page's key), ``bearer`` (the install secret, for the
+    terminal commands) or None. Raises :class:`_Refused` for a malformed header (400) and
+    for an address out of login tries (429)."""
+    auth = request.headers.get("Authorization")
+    key = request.headers.get(KEY_HEADER) if key is None else key
+    for value in (auth, key):
+        if value is not None and not value.isascii():
+            raise _Refused(_error(400, "credentials must be ASCII"))
+    if auth is not None:
+        _check_limit(request)
+        if auth.startswith("Bearer ") and same_secret(
+            auth[7:].strip(), request.app[SERVICE_KEY].secret
+        ):
+            return "bearer"
+        _failed(request)
+        return None
+    if key:
+        _check_limit(request)
+        if request.app[SESSIONS_KEY].valid(_cookie(request), key, _own_origin(request)):
+            return "session"
+        _failed(request)
     return None
+
+
+def _page_ok(request: web.Request) -> bool:
+    """The session cookie alone: enough for the page shell and the QR code only."""
+    return request.app[SESSIONS_KEY].page_ok(_cookie(request), _own_origin(request))
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -116,6 +177,8 @@ async def _security(request: web.Request, handler: Handler) -> web.StreamRespons
     else:
         try:
             resp = await handler(request)
+        except _Refused as e:
+            resp = e.response
         except web.HTTPException as e:
             _harden(request, e.headers)
             raise
@@ -131,7 +194,7 @@ def _api(handler: Handler) -> Handler:
         how = _authorised(request)
         if how is None:
             return _error(401, "not logged in: open the login link the inbox printed")
-        if how == "cookie" and request.method != "GET" and not _origin_ok(request):
+        if how == "session" and request.method != "GET" and not _origin_ok(request):
             return _error(403, "cross-origin request refused")
         try:
             return await handler(request)
@@ -148,8 +211,8 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         raise InboxError("request too large", 413)
     try:
         body = json.loads(await request.text())
-    except ValueError as e:
-        raise InboxError("the request body is not JSON") from e
+    except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
+        raise InboxError("the request body is not JSON (or is nested too deeply)") from e
     if not isinstance(body, dict):
         raise InboxError("the request body must be a JSON object")
     return body
@@ -163,7 +226,7 @@ def _service(request: web.Request) -> InboxService:
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    if _authorised(request) != "cookie":
+    if not _page_ok(request):
         return web.Response(
             status=401,
             content_type="text/html",
@@ -186,16 +249,18 @@ async def static(request: web.Request) -> web.StreamResponse:
 
 async def login(request: web.Request) -> web.StreamResponse:
     service = _service(request)
+    _check_limit(request)
     token = request.query.get("token", "")
     if not token or not same_secret(token, service.secret):
+        _failed(request)
         return web.Response(
             status=403,
             text="This login link is not valid: use the link the inbox printed.",
         )
     resp = web.Response(status=303, headers={"Location": "/"})
     resp.set_cookie(
-        COOKIE_NAME,
-        new_session(service.secret),
+        cookie_name(_port(request)),
+        request.app[SESSIONS_KEY].create(_own_origin(request)),
         max_age=SESSION_DAYS * 86400,
         path="/",
         httponly=True,
@@ -207,9 +272,20 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     if not _origin_ok(request):
         return _error(403, "cross-origin request refused")
+    request.app[SESSIONS_KEY].revoke(_cookie(request))
     resp = web.Response(status=303, headers={"Location": "/"})
-    resp.del_cookie(COOKIE_NAME, path="/")
+    resp.del_cookie(cookie_name(_port(request)), path="/")
     return resp
+
+
+async def api_session(request: web.Request) -> web.StreamResponse:
+    """The page claims its session key, once, right after login (see auth)."""
+    if not _origin_ok(request):
+        return _error(403, "cross-origin request refused")
+    key = request.app[SESSIONS_KEY].claim(_cookie(request), _own_origin(request))
+    if key is None:
+        return _error(403, "no session key to hand out: open the login link again")
+    return web.json_response({"key": key})
 
 
 # ---------------------------------------------------------------------- API
@@ -273,17 +349,22 @@ async def api_settings(request: web.Request) -> web.StreamResponse:
     return web.json_response(_service(request).settings())
 
 
-@_api
 async def qr(request: web.Request) -> web.StreamResponse:
+    # The contact address is public (it goes on the website): the cookie alone suffices,
+    # as for an <img> the page cannot add its key.
+    if not _page_ok(request) and _authorised(request) is None:
+        return _error(401, "not logged in: open the login link the inbox printed")
     svg = qr_svg(_service(request).address, scale=6)
     return web.Response(text=svg, content_type="image/svg+xml", charset="utf-8")
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
-    if _authorised(request) != "cookie" or not _origin_ok(request):
+    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+    key = next((p[2:] for p in offered if p.startswith("k.")), "")
+    if not key or _authorised(request, key) != "session" or not _origin_ok(request):
         return _error(401, "not logged in")
     service = _service(request)
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096)
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=4096, protocols=(WS_PROTOCOL,))
     await ws.prepare(request)
     sub = service.subscribe()
 
@@ -309,6 +390,8 @@ def make_app(service: InboxService) -> web.Application:
     app = web.Application(middlewares=[_security], client_max_size=MAX_BODY)
     app[SERVICE_KEY] = service
     app[PORT_KEY] = [0]
+    app[SESSIONS_KEY] = SessionTable()
+    app[LIMITER_KEY] = LoginLimiter()
     app.router.add_get("/", index)
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/login", login)
@@ -316,6 +399,7 @@ def make_app(service: InboxService) -> web.Application:
     app.router.add_get("/qr.svg", qr)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/api/proof", api_proof)
+    app.router.add_post("/api/session", api_session)
     app.router.add_get("/api/conversations", api_conversations)
     app.router.add_get("/api/conversations/{id}", api_conversation)
     app.router.add_post("/api/conversations/{id}/read", api_read)
@@ -339,10 +423,18 @@ class WebServer:
         await self.runner.cleanup()
 
 
-async def start_web(service: InboxService, port: int = 0) -> WebServer:
-    """Serve the UI on 127.0.0.1:``port`` (0: a free port); the port is in the result."""
+async def start_web(
+    service: InboxService, port: int = 0, *, header_timeout: float = HEADER_TIMEOUT
+) -> WebServer:
+    """Serve the UI on 127.0.0.1:``port`` (0: a free port); the port is in the result.
+
+    ``header_timeout`` is aiohttp's keep-alive timer, which also runs from the moment a
+    connection opens until its request head is complete: a client that trickles its
+    headers is closed after that many seconds."""
     app = make_app(service)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=2, keepalive_timeout=header_timeout
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

@@ -25,15 +25,39 @@ function el(tag, cls, text) {
   return node;
 }
 
+// The session has two halves: the HttpOnly cookie, which the browser also sends to other
+// servers on 127.0.0.1 (cookies ignore ports), and this key, which the page claims once
+// right after login and keeps in this origin's storage (no other port can read it).
+const KEY_STORE = "hushwire-inbox-key";
+let sessionKey = localStorage.getItem(KEY_STORE) || "";
+
+async function claimKey() {
+  const resp = await fetch("/api/session", { method: "POST", credentials: "same-origin" });
+  if (resp.ok) {
+    const data = await resp.json().catch(() => ({}));
+    if (typeof data.key === "string") {
+      sessionKey = data.key;
+      localStorage.setItem(KEY_STORE, sessionKey);
+    }
+  }
+}
+
+// Without a working key the cookie is of no use: end it and show the login page.
+async function loggedOut() {
+  localStorage.removeItem(KEY_STORE);
+  await fetch("/logout", { method: "POST", credentials: "same-origin" }).catch(() => {});
+  location.replace("/");
+}
+
 async function api(method, path, body) {
-  const init = { method, credentials: "same-origin", headers: {} };
+  const init = { method, credentials: "same-origin", headers: { "X-Hushwire-Key": sessionKey } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   const resp = await fetch(path, init);
   if (resp.status === 401) {
-    location.reload();
+    loggedOut();
     throw new Error("not logged in");
   }
   const data = await resp.json().catch(() => ({}));
@@ -296,7 +320,7 @@ function notify(m) {
 let retry = 500;
 
 function connect() {
-  const ws = new WebSocket(`ws://${location.host}/ws`);
+  const ws = new WebSocket(`ws://${location.host}/ws`, ["hushwire", `k.${sessionKey}`]);
   ws.onopen = () => {
     retry = 500;
     $("live").textContent = "Live";
@@ -353,7 +377,18 @@ document.addEventListener("DOMContentLoaded", () => {
   $("copy-snippet").addEventListener("click", (e) => copy($("snippet").textContent, e.currentTarget));
   document.addEventListener("visibilitychange", markRead);
   window.addEventListener("hashchange", route);
+  // A plain form post would carry "Origin: null" under our no-referrer policy (and be
+  // refused as cross-origin): log out with fetch, which names our origin.
+  $("logout-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loggedOut();
+  });
   setupNotifications();
-  loadConversations().then(route, route);
-  connect();
+  claimKey()
+    .catch(() => {})
+    .then(() => {
+      if (!sessionKey) return loggedOut();
+      loadConversations().then(route, route);
+      connect();
+    });
 });

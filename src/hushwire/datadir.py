@@ -1,0 +1,72 @@
+"""One process per data directory: an advisory lock on ``DIR/lock``.
+
+``hushwire inbox``, ``hushwire bot`` and ``hushwire chat`` each own their data directory:
+two processes on one agent store would both subscribe to the same queues (the relay keeps
+one subscriber and ends the other) and both write the same rows. So the first process
+takes an exclusive ``flock`` on ``DIR/lock`` and holds it for its whole life (the lock dies
+with the open file, so a crash frees it); the file holds the holder's process id, which a
+second process names in its one-line refusal. The file itself is never deleted: removing
+it would let a third process lock a new file while the first still holds the old one.
+
+No simplexmq module stands for this: the reference agent keeps its store in one SQLite
+file opened by one process, and this is how Hushwire makes that true.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from hushwire.errors import ConfigError
+
+LOCK_FILE: Final = "lock"
+
+
+class DataDirInUse(ConfigError):
+    """Another process holds the data directory."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataDirLock:
+    """A held lock; :meth:`release` (or the process's exit) frees it."""
+
+    path: Path
+    fd: int
+
+    def release(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def lock_data_dir(data: Path) -> DataDirLock:
+    """Lock ``data`` (created 0700 if missing) for this process, or raise
+    :class:`DataDirInUse` naming the process that holds it."""
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _holder(fd)
+        os.close(fd)
+        who = f"pid {holder}" if holder else "pid unknown"
+        raise DataDirInUse(
+            f"{data} is in use by another Hushwire process ({who}): stop that process "
+            "first, or give this one another --data directory"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return DataDirLock(path, fd)
+
+
+def _holder(fd: int) -> int | None:
+    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
