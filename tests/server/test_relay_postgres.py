@@ -121,3 +121,25 @@ def test_store_setting() -> None:
     assert load_config(None, data="/d", ws="127.0.0.1:1").store is None
     with pytest.raises(ConfigError, match="postgresql://"):
         load_config(None, data="/d", ws="127.0.0.1:1", store="mysql://u@h/db")
+
+
+def test_sqlite_relay_needs_no_postgres_driver(tmp_path: Path) -> None:
+    """``make demo`` needs nothing but SQLite: with asyncpg absent the relay module and the
+    store package import, and asking for PostgreSQL says what to install."""
+    code = (
+        "import sys; sys.modules['asyncpg'] = None\n"
+        "from pathlib import Path\n"
+        "from hushwire.server import run, store\n"
+        "from hushwire.server.config import load_config\n"
+        "assert 'hushwire.server.store.postgres' not in sys.modules\n"
+        f"cfg = load_config(None, data={str(tmp_path)!r}, ws='127.0.0.1:0')\n"
+        "assert isinstance(run.make_store(cfg), store.SQLiteStore)\n"
+        "try:\n"
+        "    run.make_store(load_config(None, data='/d', ws='h:1', store='postgresql://h/d'))\n"
+        "except store.StoreError as e:\n"
+        "    print(e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "pip install 'hushwire[postgres]'" in done.stdout
