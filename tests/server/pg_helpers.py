@@ -3,8 +3,9 @@
 :func:`pg_server` starts it on first use: ``initdb`` in a new temporary directory, then
 ``postgres`` listening on 127.0.0.1 on a free port, its unix socket in that directory, with
 ``fsync`` on (the store's durability is what is under test) and ``trust`` authentication for
-the test user. It is stopped (fast shutdown) and its directory removed when the test process
-exits. It never touches a system cluster or service.
+the test user. It is stopped (immediate shutdown: no checkpoint, the data is thrown away) and
+its directory removed when the test process exits. It never touches a system cluster or
+service.
 
 PostgreSQL refuses to run as root, and the tests run as root in CI: then ``initdb`` and
 ``postgres`` run as the ``postgres`` user that Debian's package creates (else ``nobody``),
@@ -94,12 +95,14 @@ class PgServer:
     def new_database(self) -> str:
         """Create an empty database; return its DSN."""
         name = "t_" + uuid.uuid4().hex[:16]
-        sql(self.dsn(), f'CREATE DATABASE "{name}"')
+        # Not waiting for the creation's WAL flush makes it ~4x faster; the stores under
+        # test still commit with synchronous_commit on (they set it for their sessions).
+        sql(self.dsn(), f'CREATE DATABASE "{name}"', settings={"synchronous_commit": "off"})
         return self.dsn(name)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            self.proc.send_signal(signal.SIGQUIT)  # immediate: its data is thrown away
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
@@ -190,11 +193,11 @@ def start_server() -> PgServer:
             time.sleep(0.05)
 
 
-def sql(dsn: str, query: str, *args: Any) -> list[Any]:
+def sql(dsn: str, query: str, *args: Any, settings: dict[str, str] | None = None) -> list[Any]:
     """Run one statement on a new connection (from synchronous test code); its rows."""
 
     async def main() -> list[Any]:
-        conn = await asyncpg.connect(dsn, timeout=5)
+        conn = await asyncpg.connect(dsn, timeout=5, server_settings=settings)
         try:
             return list(await conn.fetch(query, *args))
         finally:
