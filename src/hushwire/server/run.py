@@ -85,6 +85,7 @@ def _http(relay: Relay) -> Callable[[str], HttpReply | None]:
 def make_store(config: RelayConfig) -> MirroredStore:
     """The store ``config`` names: SQLite under ``data`` unless ``store`` is a PostgreSQL URI."""
     if config.store is None:
+        config.data.mkdir(parents=True, exist_ok=True)
         return SQLiteStore(config.data / "relay.sqlite3")
     try:
         from hushwire.server.store.postgres import PostgresStore

@@ -100,7 +100,7 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 PG_SCHEMA_VERSION: Final = len(MIGRATIONS)
 """Version of the PostgreSQL schema this code writes."""
 
-_LOCK_KEY: Final = 0x68757368_77697265 - (1 << 63)
+_LOCK_KEY: Final = 0x68757368_77697265
 """Advisory lock (per database) held by the relay that owns the store ("hushwire")."""
 
 CONNECT_TIMEOUT: Final = 10.0
