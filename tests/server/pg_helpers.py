@@ -115,7 +115,8 @@ def start_server() -> PgServer:
     """initdb + postgres in a new temporary directory (see the module docstring)."""
     bindir = server_bin_dir()
     account = _run_as()
-    root = Path(tempfile.mkdtemp(prefix="hw-pg-"))
+    # As another account, a directory every user can traverse (TMPDIR may be root's own).
+    root = Path(tempfile.mkdtemp(prefix="hw-pg-", dir="/tmp" if account is not None else None))
     (root / "sock").mkdir()
     if account is not None:
         for p in (root, root / "sock"):
