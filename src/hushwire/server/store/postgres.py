@@ -17,6 +17,13 @@ refused with :class:`~hushwire.server.store.contract.StoreError`; several proces
 one address need a store that decides in the database instead (a later step, with the
 cross-process delivery it needs).
 
+*Driver.* asyncpg, on the event loop (no thread): for this store's pattern (small
+transactions of batched inserts and deletes of ~200-byte rows) it measured the least client
+CPU per transaction of the drivers tried: about 0.75 ms for 64 inserts + 64 deletes against
+1.4-2.6 ms for psycopg 3 (sync, sync pipelined or async pipelined), 0.5-0.7 ms against
+0.7-1.4 ms for 16 + 16, and about the same for one row; wall time is the commit's WAL flush
+for all of them.
+
 *Durability.* A batch is one transaction, committed with ``synchronous_commit = on`` (set
 for the session whatever the server default is): a mutation's awaitable returns only after
 PostgreSQL has flushed its WAL record, so it survives a crash of the relay, of PostgreSQL or
