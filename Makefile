@@ -83,7 +83,7 @@ test: lint typecheck pytest widget-test
 
 # Figures for the issue notes; each script prints its own baseline. BENCH_ARGS=--quick for a
 # short run (scripts without --quick ignore it).
-bench: $(STAMP)
+bench: $(STAMP) postgresql
 	@for b in benchmarks/*.py; do \
 		echo "== $$b"; \
 		if grep -q -- '--quick' $$b; then $(PY) $$b $(BENCH_ARGS) || exit 1; \
