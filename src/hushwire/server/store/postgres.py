@@ -150,6 +150,16 @@ def redact_dsn(dsn: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _scrub(dsn: str, error: BaseException) -> str:
+    """An error's text with the DSN's password (if any) replaced by ``***``."""
+    text = str(error)
+    try:
+        password = urlsplit(dsn).password
+    except ValueError:
+        return text
+    return text.replace(password, "***") if password else text
+
+
 def _queue_row(r: QueueRecord) -> tuple[object, ...]:
     n = r.notifier
     fixed, user = r.link_data if r.link_data is not None else (None, None)
@@ -263,7 +273,9 @@ class _PostgresJournal(Journal):
                 },
             )
         except Exception as e:
-            raise StoreError(f"cannot reach the PostgreSQL store {where}: {e}") from e
+            raise StoreError(
+                f"cannot reach the PostgreSQL store {where}: {_scrub(self._dsn, e)}"
+            ) from e
         try:
             if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
                 raise StoreError(
@@ -276,7 +288,9 @@ class _PostgresJournal(Journal):
             raise
         except Exception as e:
             await conn.close()
-            raise StoreError(f"cannot open the PostgreSQL store {where}: {e}") from e
+            raise StoreError(
+                f"cannot open the PostgreSQL store {where}: {_scrub(self._dsn, e)}"
+            ) from e
         return conn
 
     @staticmethod
@@ -324,7 +338,7 @@ class _PostgresJournal(Journal):
             snapshot = await self._load(conn)
         except Exception as e:
             await conn.close()
-            raise StoreError(f"cannot load the PostgreSQL store: {e}") from e
+            raise StoreError(f"cannot load the PostgreSQL store: {_scrub(self._dsn, e)}") from e
         self._conn = conn
         self._done = done
         self._task = asyncio.create_task(self._run(), name="hushwire-store postgres")
