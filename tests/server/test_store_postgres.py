@@ -13,7 +13,7 @@ import pytest
 from pg_helpers import pg_server, sql
 from store_helpers import make_msg, make_rec
 
-from hushwire.server.store import StoreError, WriteResult
+from hushwire.server.store import StoreError, WriteResult, postgres
 from hushwire.server.store.postgres import PG_SCHEMA_VERSION, PostgresStore, redact_dsn
 
 
@@ -47,7 +47,8 @@ def test_missing_database_is_a_clear_error() -> None:
     asyncio.run(main())
 
 
-def test_one_process_owns_a_store() -> None:
+def test_one_process_owns_a_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres, "OWNER_LOCK_WAIT", 0.2)
     dsn = pg_server().new_database()
 
     async def main() -> None:
@@ -60,6 +61,25 @@ def test_one_process_owns_a_store() -> None:
             await first.close()
         second = PostgresStore(dsn)  # the lock went with the first one's connection
         await second.open()
+        await second.close()
+
+    asyncio.run(main())
+
+
+def test_a_new_owner_waits_for_the_old_one_to_go() -> None:
+    """A relay restarted while the server still holds its predecessor's session (as right
+    after a crash) gets the store once that session ends, within ``OWNER_LOCK_WAIT``."""
+    dsn = pg_server().new_database()
+
+    async def main() -> None:
+        first = PostgresStore(dsn)
+        await first.open()
+        second = PostgresStore(dsn)
+        opening = asyncio.ensure_future(second.open())
+        await asyncio.sleep(0.3)
+        assert not opening.done()
+        await first.close()
+        await asyncio.wait_for(opening, postgres.OWNER_LOCK_WAIT)
         await second.close()
 
     asyncio.run(main())

@@ -12,8 +12,9 @@ docs/relay.md.
 head) is taken in memory against the intended view, so this backend keeps exactly the
 semantics, and passes exactly the tests, of the SQLite one, and PostgreSQL only sees batched
 writes. The price: **one relay process owns a database at a time**, as with SQLite. The
-store takes a session-level advisory lock on open and a second relay on the same database is
-refused with :class:`~hushwire.server.store.contract.StoreError`; several processes serving
+store takes a session-level advisory lock on open (waiting up to :data:`OWNER_LOCK_WAIT` for a
+crashed predecessor's session to end) and a second relay on the same database is refused with
+:class:`~hushwire.server.store.contract.StoreError`; several processes serving
 one address need a store that decides in the database instead (a later step, with the
 cross-process delivery it needs).
 
@@ -112,6 +113,19 @@ _LOCK_KEY: Final = 0x68757368_77697265
 
 CONNECT_TIMEOUT: Final = 10.0
 """Seconds to wait for the database when connecting."""
+
+OWNER_LOCK_WAIT: float = 5.0
+"""Seconds to wait for the owner lock: a relay restarted right after a crash may find the
+server still closing the dead one's connection."""
+
+_SESSION: Final = {
+    "synchronous_commit": "on",
+    "application_name": "hushwire-relay",
+    # A relay whose machine vanished (no FIN) releases the owner lock within about a minute.
+    "tcp_keepalives_idle": "30",
+    "tcp_keepalives_interval": "10",
+    "tcp_keepalives_count": "3",
+}
 
 _INSERT_QUEUE: Final = (
     "INSERT INTO queues (recipient_id, sender_id, recipient_keys, rcv_dh_secret, sender_key, "
@@ -267,21 +281,14 @@ class _PostgresJournal(Journal):
             conn = await asyncpg.connect(
                 self._dsn,
                 timeout=CONNECT_TIMEOUT,
-                server_settings={
-                    "synchronous_commit": "on",
-                    "application_name": "hushwire-relay",
-                },
+                server_settings=_SESSION,
             )
         except Exception as e:
             raise StoreError(
                 f"cannot reach the PostgreSQL store {where}: {_scrub(self._dsn, e)}"
             ) from e
         try:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
-                raise StoreError(
-                    f"the PostgreSQL store {where} is in use by another relay process "
-                    "(one process owns a store)"
-                )
+            await self._lock(conn, where)
             await self._migrate(conn, where)
         except StoreError:
             await conn.close()
@@ -292,6 +299,20 @@ class _PostgresJournal(Journal):
                 f"cannot open the PostgreSQL store {where}: {_scrub(self._dsn, e)}"
             ) from e
         return conn
+
+    @staticmethod
+    async def _lock(conn: Any, where: str) -> None:
+        """Take the owner lock (held by this session until it ends), waiting a little."""
+        wait_ms = str(max(1, int(OWNER_LOCK_WAIT * 1000)))
+        await conn.execute("SELECT set_config('lock_timeout', $1, false)", wait_ms)
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        except asyncpg.LockNotAvailableError:
+            raise StoreError(
+                f"the PostgreSQL store {where} is in use by another relay process "
+                "(one process owns a store)"
+            ) from None
+        await conn.execute("SELECT set_config('lock_timeout', '0', false)")
 
     @staticmethod
     async def _migrate(conn: Any, where: str) -> None:
