@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean widget widget-test chromium
+.PHONY: demo test lint typecheck pytest bench clean widget widget-test chromium postgresql
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,17 @@ chromium:
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
 	fi
 
+# Debian's PostgreSQL server binaries (/usr/lib/postgresql/<ver>/bin) for the PostgreSQL store
+# tests: they start their own throwaway server in a temporary directory, never the Debian
+# cluster service. `make demo` does not need it (the relay's default store is SQLite).
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "postgresql: $$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"; \
+	else \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y postgresql; \
+	fi
+
 demo: $(STAMP)
 	$(VENV)/bin/hushwire demo $(DEMO_ARGS)
 
@@ -64,7 +75,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP) $(NODE_STAMP) chromium
+pytest: $(STAMP) $(NODE_STAMP) chromium postgresql
 	$(PY) -m pytest --cov=hushwire --cov-report=term --cov-report=json:.coverage.json
 	$(PY) tests/check_coverage.py .coverage.json
 
@@ -72,7 +83,7 @@ test: lint typecheck pytest widget-test
 
 # Figures for the issue notes; each script prints its own baseline. BENCH_ARGS=--quick for a
 # short run (scripts without --quick ignore it).
-bench: $(STAMP)
+bench: $(STAMP) postgresql
 	@for b in benchmarks/*.py; do \
 		echo "== $$b"; \
 		if grep -q -- '--quick' $$b; then $(PY) $$b $(BENCH_ARGS) || exit 1; \

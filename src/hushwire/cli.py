@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument("--host", help="host name to put in the server address")
     relay.add_argument("--web-cert", type=Path, help="browser-trusted certificate (PEM) for WSS")
     relay.add_argument("--web-key", type=Path, help="its private key (PEM)")
+    relay.add_argument(
+        "--store",
+        metavar="URI",
+        help="keep queues in PostgreSQL at postgresql://USER@HOST/DB (needs hushwire[postgres]); "
+        "default: SQLite under --data",
+    )
     relay.add_argument("--config", type=Path, help="relay.toml with these and more settings")
     relay.add_argument(
         "--log-level", choices=["debug", "info", "warning", "error"], help="default: info"
@@ -183,6 +189,7 @@ def _run_relay(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         ack_next_as_push=args.ack_next_as_push,
         proxy=args.proxy,
+        store=args.store,
     )
     logging.basicConfig(
         level=config.log_level.upper(),

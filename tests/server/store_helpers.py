@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pg_helpers import pg_server, sql
+
 from hushwire.server.store import (
     MemoryBacking,
     MemoryStore,
@@ -23,6 +25,7 @@ from hushwire.server.store import (
     SQLiteStore,
     StoredMessage,
 )
+from hushwire.server.store.postgres import PostgresStore
 
 T = TypeVar("T")
 NOW = 1_700_000_000
@@ -86,9 +89,23 @@ def memory_backend(tmp: Path) -> Backend:
     return Backend("memory", lambda **kw: MemoryStore(backing, **kw), backing.message_ids)
 
 
+def postgres_backend(tmp: Path) -> Backend:
+    """A fresh database on the run's throwaway server (``pg_helpers``)."""
+    dsn = pg_server().new_database()
+
+    def durable() -> dict[bytes, list[bytes]]:
+        out: dict[bytes, list[bytes]] = {}
+        for rid, mid in sql(dsn, "SELECT recipient_id, msg_id FROM messages ORDER BY seq"):
+            out.setdefault(rid, []).append(mid)
+        return out
+
+    return Backend("postgres", lambda **kw: PostgresStore(dsn, **kw), durable)
+
+
 BACKENDS: dict[str, Callable[[Path], Backend]] = {
     "memory": memory_backend,
     "sqlite": sqlite_backend,
+    "postgres": postgres_backend,
 }
 
 

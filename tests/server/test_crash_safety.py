@@ -1,5 +1,6 @@
 """kill -9 the relay during a sustained send: every message that got OK is delivered after
-the restart, none is lost, none appears twice, nothing appears that was not sent."""
+the restart, none is lost, none appears twice, nothing appears that was not sent. Run on the
+default SQLite store and on PostgreSQL (``--store``, the throwaway server of ``pg_helpers``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import asyncio
 import contextlib
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
+from pg_helpers import pg_server
 
 from hushwire.client import ClientConfig, SMPClient, SMPClientError, decrypt_message
 from hushwire.crypto.keys import KeyAlg, KeyPair
@@ -33,17 +37,23 @@ async def _connect(relay: RelayProcess) -> SMPClient:
     )
 
 
-def test_kill_9_during_sustained_send_loses_no_acknowledged_message(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_kill_9_during_sustained_send_loses_no_acknowledged_message(
+    tmp_path: Path, store: str
+) -> None:
     data = tmp_path / "relay"
     config = tmp_path / "relay.toml"
     config.write_text("[limits]\nqueue_quota = 100000\ncommands_per_second = 100000\n")
+    extra = ["--config", str(config)]
+    if store == "postgres":
+        extra += ["--store", pg_server().new_database()]
     rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
     acknowledged: set[bytes] = set()
     attempted: set[bytes] = set()
     queues: list[IDS] = []
 
     async def phase1() -> None:
-        relay = start_relay(data, tls=False, extra=["--config", str(config)])
+        relay = start_relay(data, tls=False, extra=extra)
         try:
             owner = await _connect(relay)
             for _ in range(QUEUES):
@@ -76,7 +86,7 @@ def test_kill_9_during_sustained_send_loses_no_acknowledged_message(tmp_path: Pa
         assert relay.proc.returncode == -9
 
     async def phase2() -> list[bytes]:
-        relay = start_relay(data, tls=False, extra=["--config", str(config)])
+        relay = start_relay(data, tls=False, extra=extra)
         try:
             c = await _connect(relay)
             got: list[bytes] = []

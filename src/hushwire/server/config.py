@@ -6,6 +6,7 @@ raise :class:`~hushwire.errors.ConfigError` with a message saying what to change
 Example ``relay.toml``::
 
     data = "/var/lib/hushwire-relay"
+    # store = "postgresql://hushwire@db.internal/hushwire"  # default: SQLite file under data
     ws = "127.0.0.1:5224"            # plain WebSocket (localhost or behind a TLS proxy)
     tls = "0.0.0.0:5223"             # native SMP (ALPN smp/1) and WSS on one port
     host = "relay.example.com"       # the host name in the server address
@@ -79,6 +80,9 @@ class RelayConfig:
     log_level: str = "info"
     new_queues: bool = True
     create_password: str | None = None
+    store: str | None = None
+    """Queue store: ``None`` for the SQLite file ``relay.sqlite3`` under ``data`` (the
+    default), or a ``postgresql://`` URI (``hushwire.server.store.postgres``)."""
     ack_next_as_push: bool = False
     """Answer ACK with ``OK`` and push the next message separately (empty corrId) instead
     of sending it as ACK's reply (the reference). Native clients accept both
@@ -136,7 +140,7 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
             raw[k] = v
     allowed = {
         *("data", "ws", "tls", "host", "web_cert", "web_key", "log_level", "ack_next_as_push"),
-        "proxy",
+        *("proxy", "store"),
     }
     unknown = set(raw) - allowed
     if unknown:
@@ -154,6 +158,11 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     ack_push = raw.get("ack_next_as_push", False)
     if not isinstance(ack_push, bool):
         raise ConfigError(f"ack_next_as_push must be true or false, got {ack_push!r}")
+    store = raw.get("store") or None
+    if store is not None and not str(store).startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"store must be a postgresql:// URI (or left out for SQLite under data), got {store!r}"
+        )
     cfg = RelayConfig(
         data=Path(raw["data"]),
         ws=ws,
@@ -163,6 +172,7 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
         web_key=web_key,
         log_level=str(raw.get("log_level", "info")),
         ack_next_as_push=ack_push,
+        store=None if store is None else str(store),
         limits=limits,
     )
     if auth:

@@ -1,8 +1,10 @@
 """Starting and stopping a relay: identity, store, listeners, expiry, signals.
 
-``hushwire relay --data DIR --ws HOST:PORT [--tls HOST:PORT] [--config relay.toml]``.
-On start the relay prints its server address on a line of its own; SIGTERM or SIGINT stop
-it cleanly (listeners closed, sessions closed, store flushed and closed).
+``hushwire relay --data DIR --ws HOST:PORT [--tls HOST:PORT] [--store postgresql://...]
+[--config relay.toml]``. On start the relay prints its server address on a line of its own;
+SIGTERM or SIGINT stop it cleanly (listeners closed, sessions closed, store flushed and
+closed). A store that cannot be opened (PostgreSQL unreachable, file in use) is one line on
+stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ import logging
 import resource
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from hushwire.encoding.strings import b64url_encode
 from hushwire.server.config import RelayConfig
 from hushwire.server.identity import load_or_create_identity, load_or_create_web_cert
 from hushwire.server.relay import Relay
-from hushwire.server.store import SQLiteStore
+from hushwire.server.store import MirroredStore, SQLiteStore, StoreError
 from hushwire.smp.address import SMPServer
 from hushwire.transport.listen import (
     HttpReply,
@@ -80,13 +82,31 @@ def _http(relay: Relay) -> Callable[[str], HttpReply | None]:
     return handle
 
 
+def make_store(config: RelayConfig) -> MirroredStore:
+    """The store ``config`` names: SQLite under ``data`` unless ``store`` is a PostgreSQL URI."""
+    if config.store is None:
+        config.data.mkdir(parents=True, exist_ok=True)
+        return SQLiteStore(config.data / "relay.sqlite3")
+    try:
+        from hushwire.server.store.postgres import PostgresStore
+    except ImportError as e:
+        raise StoreError(
+            f"the PostgreSQL store needs the asyncpg driver: pip install 'hushwire[postgres]' ({e})"
+        ) from e
+    return PostgresStore(config.store)
+
+
 async def start_relay(config: RelayConfig) -> RunningRelay:
     """Start listening; the caller stops it with :meth:`RunningRelay.stop`."""
-    identity, created = load_or_create_identity(config.data, common_name=config.address_host)
+    store = make_store(config)
+    await store.open()  # first: an unusable store leaves no new identity behind
+    try:
+        identity, created = load_or_create_identity(config.data, common_name=config.address_host)
+    except BaseException:
+        await store.close()
+        raise
     if created:
         log.info("created a new relay identity in %s", config.data)
-    store = SQLiteStore(config.data / "relay.sqlite3")
-    await store.open()
     relay = Relay(config, identity, store)
     http = _http(relay)
     servers: list[asyncio.Server] = []
@@ -176,6 +196,11 @@ def run(config: RelayConfig) -> None:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency where available
-        asyncio.run(serve_until_stopped(config))
+        runner: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run
     else:
-        uvloop.run(serve_until_stopped(config))
+        runner = uvloop.run
+    try:
+        runner(serve_until_stopped(config))
+    except StoreError as e:
+        print(f"hushwire relay: {e}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None

@@ -6,7 +6,9 @@
   and group commit, shared by every backend;
 - ``writer``: the group-commit writer thread of blocking database drivers;
 - ``memory``: :class:`MemoryStore`, no disk (tests, ``hushwire.testing``, reference);
-- ``sqlite``: :class:`SQLiteStore`, the embedded durable backend the relay runs with.
+- ``sqlite``: :class:`SQLiteStore`, the embedded durable backend the relay runs with;
+- ``postgres``: ``PostgresStore`` (``--store postgresql://...``), imported from its module
+  only, so that the optional ``asyncpg`` driver is needed only by relays that use it.
 
 Mirrors simplexmq ``Simplex.Messaging.Server.QueueStore`` and
 ``Simplex.Messaging.Server.MsgStore``; see docs/protocol/smp.md and docs/architecture.md.
