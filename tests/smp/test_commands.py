@@ -18,6 +18,7 @@ from hushwire.smp.address import SMPServer
 from hushwire.smp.errors import CommandError, ErrorType
 from hushwire.smp.ids import EntityId, MsgId
 from hushwire.smp.queue_info import QueueInfo
+from hushwire.smp.tagged import tag_table
 
 V = load_vectors("smp_commands.json")
 X = PublicKey.from_der(bytes.fromhex(V["keys"]["x25519_spki_hex"]))
@@ -329,3 +330,10 @@ def test_msg_id_type() -> None:
 
 def test_err_for_version() -> None:
     assert c.ERR(ErrorType.QUOTA).encode(6) == b"ERR QUOTA"
+
+
+def test_tables_are_built_from_the_classes() -> None:
+    assert all(c.COMMANDS[cls.tag] is cls for cls in c.COMMANDS.values())
+    assert c.COMMAND_TAGS == frozenset(c.COMMANDS)
+    with pytest.raises(ValueError, match="used twice"):
+        tag_table([c.SUB, c.SUB])

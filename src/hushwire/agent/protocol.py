@@ -20,8 +20,6 @@ the whole input (``parseAll``) and raises only :class:`~hushwire.errors.DecodeEr
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -30,7 +28,7 @@ import zstandard
 
 from hushwire.agent.ratchet import E2ERatchetParams
 from hushwire.crypto.kdf import sha256
-from hushwire.crypto.keys import KeyAlg, PublicKey
+from hushwire.crypto.keys import PublicKey
 from hushwire.crypto.nacl import NONCE_SIZE, cb_decrypt, cb_encrypt
 from hushwire.encoding.binary import (
     Reader,
@@ -45,7 +43,14 @@ from hushwire.encoding.binary import (
 from hushwire.errors import DecodeError
 from hushwire.limits import MAX_DECOMPRESSED_SIZE
 from hushwire.smp.address import SMPServer
-from hushwire.smp.commands import QueueMode
+from hushwire.smp.fields import (
+    QueueMode,
+    check_auth_key,
+    check_dh_key,
+    encode_key,
+    parse_auth_key,
+    parse_dh_key,
+)
 from hushwire.smp.version import VersionRange
 
 # --------------------------------------------------------------------------- versions
@@ -104,132 +109,21 @@ def e2e_enc_agent_msg_length(agent_version: int, pq_support: bool) -> int:
     return AGENT_MSG_PAD_PQ if pq_support and agent_version >= PQDR_SMPA_VERSION else AGENT_MSG_PAD
 
 
-# --------------------------------------------------------------------------- keys
-
-
-def _key_p(r: Reader, algs: tuple[KeyAlg, ...]) -> PublicKey:
-    key = PublicKey.from_der(r.short_string())
-    if key.alg not in algs:
-        raise DecodeError("unexpected key algorithm")
-    return key
-
-
-def _key_enc(key: PublicKey) -> bytes:
-    return short_string(key.to_der())
-
-
-_X25519: Final = (KeyAlg.X25519,)
-_AUTH_ALGS: Final = (KeyAlg.ED25519, KeyAlg.ED448, KeyAlg.X25519)
-"""``APublicAuthKey`` algorithms (Crypto.hs ``authAlgorithm``)."""
-
-
-def _check_x25519(key: PublicKey | None) -> None:
-    if key is not None and key.alg is not KeyAlg.X25519:
-        raise ValueError("an X25519 key is needed here")
-
-
 # --------------------------------------------------------------------------- SMP server
-
-_DOMAIN: Final = re.compile(r"[!-~]+")
-_DOMAIN_EXCLUDED: Final = frozenset(":#,;/")
-_ONION: Final = re.compile(r"[a-z0-9]*\.onion")
-_IPV4: Final = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)")
-_PORT: Final = re.compile(r"[1-9][0-9]{0,4}")
-
-EXTRA_SMP_SERVER_HOSTS: Final = {
-    "smp4.simplex.im": "o5vmywmrnaxalvz6wi3zicyftgio6psuvyniis6gco6bp6ekl4cqj4id.onion",
-    "smp5.simplex.im": "jjbyvoemxysm7qxap7m5d5m35jzv5qq6gnlv7s4rsn7tdwwmuqciwpid.onion",
-    "smp6.simplex.im": "bylepyau3ty4czmn77q4fglvperknl4bi2eb2fdy2bh4jxtf32kf73yd.onion",
-    "smp8.simplex.im": "beccx4yfxxbvyhqypaavemqurytl6hozr47wfc7uuecacjqdvwpw2xid.onion",
-    "smp9.simplex.im": "jssqzccmrcws6bhmn77vgmhfjmhwlyr3u7puw4erkyoosywgl67slqqd.onion",
-    "smp10.simplex.im": "rb2pbttocvnbrngnwziclp2f4ckjq65kebafws6g4hy22cdaiv5dwjqd.onion",
-}
-"""Onion hosts added to legacy single-host addresses (Agent/Protocol.hs extraSMPServerHosts)."""
-
-
-def _parse_host(raw: bytes) -> str:
-    """A ``TransportHost`` (Transport/Client.hs ``strP`` under ``parseAll``), kept as text.
-
-    IPv4 (each part at most 255), IPv6 (bare or in brackets; brackets are dropped), an onion
-    host (lower-case letters and digits), or a domain without ``:#,;/`` and blanks that does
-    not end in ``.onion``.
-    """
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        raise DecodeError("host is not ASCII") from None
-    m = _IPV4.match(text)
-    if m and all(int(p) <= 255 for p in m.groups()[:3]):
-        if m.end() != len(text) or int(m.group(4)) > 255:
-            raise DecodeError("invalid IP address")
-        return text
-    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
-    if ":" in bare:
-        if "%" in bare:
-            raise DecodeError("bad IPv6")
-        try:
-            ipaddress.IPv6Address(bare)
-        except ValueError:
-            raise DecodeError("bad IPv6") from None
-        return bare
-    if _ONION.match(text):
-        if not _ONION.fullmatch(text):
-            raise DecodeError("invalid onion host")
-        return text
-    if not _DOMAIN.fullmatch(text) or _DOMAIN_EXCLUDED & set(text) or text.endswith(".onion"):
-        raise DecodeError("invalid host")
-    return text
-
-
-def _host_enc(host: str) -> bytes:
-    return short_string(host.encode("ascii"))
-
-
-def _port_enc(server: SMPServer) -> bytes:
-    return short_string(b"" if server.port is None else str(server.port).encode())
-
-
-def _port_p(r: Reader) -> int | None:
-    raw = r.short_string()
-    if not raw:
-        return None
-    if not _PORT.fullmatch(raw.decode("latin-1")) or int(raw) > 65535:
-        raise DecodeError("bad port")
-    return int(raw)
-
-
-def _key_hash_p(r: Reader) -> bytes:
-    key_hash = r.short_string()
-    if len(key_hash) != 32:
-        raise DecodeError("key hash must be 32 bytes")
-    return key_hash
 
 
 def encode_smp_server(server: SMPServer, client_version: int) -> bytes:
     """``SMPServer`` as SMPQueueInfo writes it (Protocol.hs ``ProtocolServer`` Encoding).
 
-    From client version 2: NonEmpty hosts (shortString each) | port shortString (``""`` =
-    default) | keyHash shortString. Version 1 (``legacyEncodeServer``): the first host only.
-    Basic auth is not part of the binary form.
+    From client version 2: NonEmpty hosts | port | keyHash; version 1 (``legacyEncodeServer``):
+    the first host only. The codec is :meth:`SMPServer.encode_binary`.
     """
-    if client_version > INITIAL_SMP_CLIENT_VERSION:
-        hosts = non_empty(server.hosts, _host_enc)
-    else:
-        hosts = _host_enc(server.hosts[0])
-    return hosts + _port_enc(server) + short_string(server.key_hash)
+    return server.encode_binary(legacy=client_version <= INITIAL_SMP_CLIENT_VERSION)
 
 
 def parse_smp_server(r: Reader, client_version: int) -> SMPServer:
-    """Inverse of :func:`encode_smp_server`; a version 1 address of a preset server gains its
-    onion host (``legacyServerP`` + ``updateSMPServerHosts``)."""
-    if client_version > INITIAL_SMP_CLIENT_VERSION:
-        hosts = tuple(r.non_empty(lambda r_: _parse_host(r_.short_string())))
-    else:
-        host = _parse_host(r.short_string())
-        extra = EXTRA_SMP_SERVER_HOSTS.get(host)
-        hosts = (host,) if extra is None else (host, extra)
-    port = _port_p(r)
-    return SMPServer(hosts, _key_hash_p(r), port)
+    """Inverse of :func:`encode_smp_server` (:meth:`SMPServer.parse_binary`)."""
+    return SMPServer.parse_binary(r, legacy=client_version <= INITIAL_SMP_CLIENT_VERSION)
 
 
 # --------------------------------------------------------------------------- SMPQueueInfo
@@ -268,7 +162,7 @@ class SMPQueueInfo:
     queue_mode: QueueMode | None = None
 
     def __post_init__(self) -> None:
-        _check_x25519(self.dh_public_key)
+        check_dh_key(self.dh_public_key)
 
     def encode(self) -> bytes:
         v = self.client_version
@@ -276,7 +170,7 @@ class SMPQueueInfo:
             word16(v)
             + encode_smp_server(self.server, v)
             + short_string(self.sender_id)
-            + _key_enc(self.dh_public_key)
+            + encode_key(self.dh_public_key)
         )
         if v >= SHORT_LINKS_SMP_CLIENT_VERSION:
             return addr + (b"" if self.queue_mode is None else self.queue_mode.value.encode())
@@ -289,7 +183,7 @@ class SMPQueueInfo:
         v = r.word16()
         server = parse_smp_server(r, v)
         sender_id = r.short_string()
-        dh_key = _key_p(r, _X25519)
+        dh_key = parse_dh_key(r)
         return cls(v, server, sender_id, dh_key, _queue_mode_p(r))
 
     @classmethod
@@ -310,17 +204,19 @@ class ClientMsgEnvelope:
     enc_body: bytes
 
     def __post_init__(self) -> None:
-        _check_x25519(self.e2e_key)
+        check_dh_key(self.e2e_key)
         if len(self.nonce) != NONCE_SIZE:
             raise ValueError("nonce must be 24 bytes")
 
     def encode(self) -> bytes:
-        return word16(self.ph_version) + maybe(self.e2e_key, _key_enc) + self.nonce + self.enc_body
+        return (
+            word16(self.ph_version) + maybe(self.e2e_key, encode_key) + self.nonce + self.enc_body
+        )
 
     @classmethod
     def parse(cls, r: Reader) -> ClientMsgEnvelope:
         v = r.word16()
-        key = r.maybe(lambda r_: _key_p(r_, _X25519))
+        key = r.maybe(lambda r_: parse_dh_key(r_))
         return cls(v, key, r.take(NONCE_SIZE), r.tail())
 
     @classmethod
@@ -351,11 +247,10 @@ class PHConfirmation:
     sender_key: PublicKey
 
     def __post_init__(self) -> None:
-        if self.sender_key.alg not in _AUTH_ALGS:
-            raise ValueError("auth keys are Ed25519, Ed448 or X25519")
+        check_auth_key(self.sender_key)
 
     def encode(self) -> bytes:
-        return b"K" + _key_enc(self.sender_key)
+        return b"K" + encode_key(self.sender_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +267,7 @@ PrivHeader = PHConfirmation | PHEmpty
 def parse_priv_header(r: Reader) -> PrivHeader:
     tag = r.byte()
     if tag == 0x4B:  # 'K'
-        return PHConfirmation(_key_p(r, _AUTH_ALGS))
+        return PHConfirmation(parse_auth_key(r))
     if tag == 0x5F:  # '_'
         return PHEmpty()
     raise DecodeError("invalid PrivHeader")
@@ -574,7 +469,7 @@ def _smp_queue_uri_p(r: Reader) -> None:
     VersionRange.parse(r)
     parse_smp_server(r, SRV_HOSTNAMES_SMP_CLIENT_VERSION)
     r.short_string()
-    _key_p(r, _X25519)
+    parse_dh_key(r)
     _queue_mode_p(r)
 
 
@@ -585,7 +480,7 @@ def _qadd_item_p(r: Reader) -> None:
 
 def _qkey_item_p(r: Reader) -> None:
     SMPQueueInfo.parse(r)
-    _key_p(r, _AUTH_ALGS)
+    parse_auth_key(r)
 
 
 def _quse_item_p(r: Reader) -> None:

@@ -20,7 +20,7 @@ from hushwire.crypto.padding import pad, unpad
 from hushwire.encoding.binary import int64
 from hushwire.limits import ENCRYPTED_MSG_BODY_PAD, MAX_MESSAGE_LENGTH_V6
 from hushwire.smp._reader import SmpReader, parse_all
-from hushwire.smp.commands import MsgFlags
+from hushwire.smp.fields import MsgFlags
 
 QUOTA_TAG: Final = b"QUOTA"
 MAX_RCV_BODY: Final = MAX_MESSAGE_LENGTH_V6

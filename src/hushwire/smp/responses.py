@@ -1,0 +1,366 @@
+"""SMP server responses and events (``BrokerMsg``), each class with its tag, encoder and decoder.
+
+Mirrors simplexmq ``Simplex.Messaging.Protocol`` (``BrokerMsg``, ``BrokerMsgTag``, the
+``ProtocolEncoding`` instance of ``BrokerMsg``, ``checkCredentials`` for responses); see
+docs/protocol/smp.md.
+
+Each response class carries its wire ``tag``, ``encode(version)`` (tag and parameters) and
+``parse(version, reader)`` (the parameters after the tag); :data:`RESPONSES`, the table
+:func:`decode_response` dispatches on, is built from the classes. Encodings that change with
+the negotiated version: ``IDS`` (v6-8 / v9-14 / v15 / v16 / v17+), ``SOK`` (sent as ``OK``
+below v16), ``DELD`` (sent as ``END`` below v10) and ``ERR`` (see
+:meth:`~hushwire.smp.errors.ErrorType.for_version`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Final, Self
+
+from hushwire.crypto.keys import PublicKey
+from hushwire.crypto.nacl import NONCE_SIZE
+from hushwire.encoding.binary import bool_, int64, maybe, short_string
+from hushwire.smp._reader import SmpReader
+from hushwire.smp.errors import CommandError, ErrorType
+from hushwire.smp.fields import (
+    SP,
+    QueueLinkData,
+    QueueMode,
+    ServerNtfCreds,
+    check_dh_key,
+    encode_entity,
+    encode_key,
+    encode_mode,
+    parse_dh_key,
+    parse_entity,
+)
+from hushwire.smp.hello import CertChainPubKey
+from hushwire.smp.ids import EntityId, LinkId, MsgId, NotifierId, SenderId, ServiceId
+from hushwire.smp.queue_info import QueueInfo
+from hushwire.smp.tagged import Tagged, decode_tagged, tag_table
+from hushwire.smp.version import (
+    DELETED_EVENT_VERSION,
+    NEW_NTF_CREDS_VERSION,
+    SERVICE_CERTS_VERSION,
+    SHORT_LINKS_VERSION,
+    SND_AUTH_KEY_VERSION,
+    VersionRange,
+)
+
+# --------------------------------------------------------------------------- responses
+
+
+class BrokerMsg(Tagged):
+    """A server response or event. ``tag`` is per class."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IDS(BrokerMsg):
+    """Queue created. At v9-14 ``queue_mode`` travels as a Bool (messaging or contact)."""
+
+    tag: ClassVar[bytes] = b"IDS"
+    rcv_id: EntityId
+    snd_id: EntityId
+    srv_dh_key: PublicKey
+    queue_mode: QueueMode | None = None
+    link_id: LinkId | None = None
+    service_id: ServiceId | None = None
+    server_ntf_creds: ServerNtfCreds | None = None
+
+    def __post_init__(self) -> None:
+        check_dh_key(self.srv_dh_key)
+
+    def _params(self, version: int) -> bytes:
+        out = SP + short_string(self.rcv_id) + short_string(self.snd_id)
+        out += encode_key(self.srv_dh_key)
+        if version >= SHORT_LINKS_VERSION:
+            out += maybe(self.queue_mode, encode_mode) + maybe(self.link_id, encode_entity)
+            if version >= SERVICE_CERTS_VERSION:
+                out += maybe(self.service_id, encode_entity)
+                if version >= NEW_NTF_CREDS_VERSION:
+                    out += maybe(self.server_ntf_creds, ServerNtfCreds.encode)
+        elif version >= SND_AUTH_KEY_VERSION:
+            out += bool_(self.queue_mode is QueueMode.MESSAGING)
+        return out
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> IDS:
+        r.sp()
+        rcv_id = parse_entity(r)
+        snd_id = parse_entity(r)
+        key = parse_dh_key(r)
+        mode = link_id = service_id = creds = None
+        if version >= SHORT_LINKS_VERSION:
+            mode = r.maybe(QueueMode.parse)
+            link_id = r.maybe(parse_entity)
+            if version >= SERVICE_CERTS_VERSION:
+                service_id = r.maybe(parse_entity)
+                if version >= NEW_NTF_CREDS_VERSION:
+                    creds = r.maybe(ServerNtfCreds.parse)
+        elif version >= SND_AUTH_KEY_VERSION:
+            mode = QueueMode.MESSAGING if r.bool_() else QueueMode.CONTACT
+        return cls(rcv_id, snd_id, key, mode, link_id, service_id, creds)
+
+
+@dataclass(frozen=True, slots=True)
+class LNK(BrokerMsg):
+    tag: ClassVar[bytes] = b"LNK"
+    sender_id: SenderId
+    data: QueueLinkData
+
+    def _params(self, version: int) -> bytes:
+        return SP + short_string(self.sender_id) + self.data.encode()
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> LNK:
+        r.sp()
+        return cls(parse_entity(r), QueueLinkData.parse(r))
+
+
+@dataclass(frozen=True, slots=True)
+class SOK(BrokerMsg):
+    """Subscribed (v16+); sent as plain ``OK`` below v16 (it parses at any version)."""
+
+    tag: ClassVar[bytes] = b"SOK"
+    service_id: ServiceId | None = None
+
+    def encode(self, version: int) -> bytes:
+        if version < SERVICE_CERTS_VERSION:
+            return OK.tag
+        return self.tag + SP + maybe(self.service_id, encode_entity)
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> SOK:
+        r.sp()
+        return cls(r.maybe(parse_entity))
+
+
+@dataclass(frozen=True, slots=True)
+class _Count(BrokerMsg):
+    """A response carrying one Int64 count."""
+
+    count: int
+
+    def _params(self, version: int) -> bytes:
+        return SP + int64(self.count)
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> Self:
+        r.sp()
+        return cls(r.int64())
+
+
+@dataclass(frozen=True, slots=True)
+class SOKS(_Count):
+    """Service queues subscribed."""
+
+    tag: ClassVar[bytes] = b"SOKS"
+
+
+@dataclass(frozen=True, slots=True)
+class MSG(BrokerMsg):
+    """A message: id, then the encrypted body with no separator."""
+
+    tag: ClassVar[bytes] = b"MSG"
+    msg_id: MsgId
+    body: bytes
+
+    def _params(self, version: int) -> bytes:
+        return SP + short_string(self.msg_id) + self.body
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> MSG:
+        r.sp()
+        msg_id = MsgId(r.short_string())
+        return cls(msg_id, r.tail())
+
+
+@dataclass(frozen=True, slots=True)
+class NID(BrokerMsg):
+    tag: ClassVar[bytes] = b"NID"
+    notifier_id: NotifierId
+    srv_ntf_dh_key: PublicKey
+
+    def __post_init__(self) -> None:
+        check_dh_key(self.srv_ntf_dh_key)
+
+    def _params(self, version: int) -> bytes:
+        return SP + ServerNtfCreds(self.notifier_id, self.srv_ntf_dh_key).encode()
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> NID:
+        r.sp()
+        creds = ServerNtfCreds.parse(r)
+        return cls(creds.notifier_id, creds.dh_key)
+
+
+@dataclass(frozen=True, slots=True)
+class NMSG(BrokerMsg):
+    """Notification: 24 raw nonce bytes, then the encrypted metadata as a shortString."""
+
+    tag: ClassVar[bytes] = b"NMSG"
+    nonce: bytes
+    enc_meta: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.nonce) != NONCE_SIZE:
+            raise ValueError("NMSG nonce must be 24 bytes")
+
+    def _params(self, version: int) -> bytes:
+        return SP + self.nonce + short_string(self.enc_meta)
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> NMSG:
+        r.sp()
+        nonce = r.take(NONCE_SIZE)
+        return cls(nonce, r.short_string())
+
+
+@dataclass(frozen=True, slots=True)
+class PKEY(BrokerMsg):
+    """Proxy's answer to PRXY: destination session id, version range and signed key."""
+
+    tag: ClassVar[bytes] = b"PKEY"
+    session_id: bytes
+    version_range: VersionRange
+    cert_key: CertChainPubKey
+
+    def _params(self, version: int) -> bytes:
+        return (
+            SP
+            + short_string(self.session_id)
+            + self.version_range.encode()
+            + (self.cert_key.encode())
+        )
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> PKEY:
+        r.sp()
+        sid = r.short_string()
+        vr = VersionRange.parse(r)
+        return cls(sid, vr, CertChainPubKey.parse(r))
+
+
+@dataclass(frozen=True, slots=True)
+class RRES(BrokerMsg):
+    """Destination to proxy: the encrypted forwarded response."""
+
+    tag: ClassVar[bytes] = b"RRES"
+    enc_fwd_response: bytes
+
+    def _params(self, version: int) -> bytes:
+        return SP + self.enc_fwd_response
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> RRES:
+        r.sp()
+        return cls(r.tail())
+
+
+@dataclass(frozen=True, slots=True)
+class PRES(BrokerMsg):
+    """Proxy to client: the response of the destination, encrypted for the client."""
+
+    tag: ClassVar[bytes] = b"PRES"
+    enc_response: bytes
+
+    def _params(self, version: int) -> bytes:
+        return SP + self.enc_response
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> PRES:
+        r.sp()
+        return cls(r.tail())
+
+
+@dataclass(frozen=True, slots=True)
+class END(BrokerMsg):
+    tag: ClassVar[bytes] = b"END"
+
+
+@dataclass(frozen=True, slots=True)
+class ENDS(_Count):
+    """Service subscriptions ended."""
+
+    tag: ClassVar[bytes] = b"ENDS"
+
+
+@dataclass(frozen=True, slots=True)
+class DELD(BrokerMsg):
+    """Queue deleted by another connection (v10+); sent as ``END`` below v10."""
+
+    tag: ClassVar[bytes] = b"DELD"
+
+    def encode(self, version: int) -> bytes:
+        return self.tag if version >= DELETED_EVENT_VERSION else END.tag
+
+
+@dataclass(frozen=True, slots=True)
+class INFO(BrokerMsg):
+    tag: ClassVar[bytes] = b"INFO"
+    info: QueueInfo
+
+    def _params(self, version: int) -> bytes:
+        return SP + self.info.to_json()
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> INFO:
+        r.sp()
+        return cls(QueueInfo.from_json(r.tail()))
+
+
+@dataclass(frozen=True, slots=True)
+class OK(BrokerMsg):
+    tag: ClassVar[bytes] = b"OK"
+
+
+@dataclass(frozen=True, slots=True)
+class ERR(BrokerMsg):
+    """An error; encoded as a peer of the version understands it (``for_version``)."""
+
+    tag: ClassVar[bytes] = b"ERR"
+    error: ErrorType
+
+    def _params(self, version: int) -> bytes:
+        return SP + self.error.for_version(version).encode()
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> ERR:
+        r.sp()
+        return cls(ErrorType.parse(r))
+
+
+@dataclass(frozen=True, slots=True)
+class PONG(BrokerMsg):
+    tag: ClassVar[bytes] = b"PONG"
+
+
+RESPONSES: Final[dict[bytes, type[BrokerMsg]]] = tag_table(
+    (IDS, LNK, SOK, SOKS, MSG, NID, NMSG, PKEY, RRES, PRES, END, ENDS, DELD, INFO, OK, ERR, PONG)
+)
+"""``tag -> response class``."""
+
+RESPONSE_TAGS: Final = frozenset(RESPONSES)
+
+
+def decode_response(version: int, data: bytes) -> BrokerMsg:
+    """Decode a server response received at ``version``.
+
+    Raises :class:`CommandDecodeError` (``UNKNOWN`` for the tag, ``SYNTAX`` for parameters).
+    """
+    return decode_tagged(RESPONSES, version, data)
+
+
+def check_response_credentials(msg: BrokerMsg, entity_id: bytes) -> CommandError | None:
+    """Entity shape of a response (``checkCredentials`` for ``BrokerMsg``); None when fine.
+
+    IDS and ERR: any entity. PONG, PKEY, RRES: no entity (else HAS_AUTH). Others: entity
+    required (else NO_ENTITY).
+    """
+    if isinstance(msg, IDS | ERR):
+        return None
+    if isinstance(msg, PONG | PKEY | RRES):
+        return CommandError.HAS_AUTH if entity_id else None
+    return None if entity_id else CommandError.NO_ENTITY

@@ -1,0 +1,79 @@
+"""What every SMP command and response shares: a class-level tag, the encoder of the tag and
+parameters, the decoder of the parameters, and the table and dispatcher built from the classes.
+
+Mirrors simplexmq ``Simplex.Messaging.Protocol`` (``ProtocolEncoding``: ``encodeProtocol``,
+``protocolP``, ``parseProtocol``; ``CommandTag`` / ``BrokerMsgTag``); see docs/protocol/smp.md.
+:mod:`hushwire.smp.commands` and :mod:`hushwire.smp.responses` build their tables with
+:func:`tag_table` from their classes and decode with :func:`decode_tagged`, so a tag, its
+class, its encoder and its decoder are written in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import ClassVar, Self, TypeVar
+
+from hushwire.errors import DecodeError
+from hushwire.smp._reader import SmpReader, parse_all
+from hushwire.smp.errors import CommandError
+
+
+class CommandDecodeError(DecodeError):
+    """A command or response that does not decode; ``error`` is what to answer (``ERR CMD``)."""
+
+    def __init__(self, error: CommandError) -> None:
+        super().__init__(f"CMD {error.value}")
+        self.error = error
+
+
+class Tagged:
+    """Base of commands and responses: a class-level wire ``tag``, the encoder of the tag and
+    parameters, and the decoder of the parameters (by default: none)."""
+
+    __slots__ = ()
+
+    tag: ClassVar[bytes]
+
+    def encode(self, version: int) -> bytes:
+        """Tag and parameters as sent at the negotiated ``version``."""
+        return self.tag + self._params(version)
+
+    def _params(self, version: int) -> bytes:
+        return b""
+
+    @classmethod
+    def parse(cls, version: int, r: SmpReader) -> Self:
+        """The parameters after the tag, as sent at ``version``."""
+        return cls()
+
+
+_T = TypeVar("_T", bound=Tagged)
+
+
+def tag_table(classes: Iterable[type[_T]]) -> dict[bytes, type[_T]]:
+    """``tag -> class`` built from the classes; a repeated tag is a programming error."""
+    table: dict[bytes, type[_T]] = {}
+    for cls in classes:
+        if cls.tag in table:
+            raise ValueError(f"tag {cls.tag!r} used twice")
+        table[cls.tag] = cls
+    return table
+
+
+def decode_tagged(
+    table: Mapping[bytes, type[_T]],
+    version: int,
+    data: bytes,
+    accept: Callable[[type[_T]], bool] = lambda _cls: True,
+) -> _T:
+    """``parseProtocol``: the tag picks the class (``CMD UNKNOWN`` if none, or if ``accept``
+    refuses it), whose decoder must consume the rest exactly (else ``CMD SYNTAX``)."""
+    i = data.find(b" ")
+    tag = data if i < 0 else data[:i]
+    cls = table.get(tag)
+    if cls is None or not accept(cls):
+        raise CommandDecodeError(CommandError.UNKNOWN)
+    try:
+        return parse_all(data[len(tag) :], lambda r: cls.parse(version, r))
+    except DecodeError:
+        raise CommandDecodeError(CommandError.SYNTAX) from None
