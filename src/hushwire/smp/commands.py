@@ -25,15 +25,21 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import ClassVar, Final, Self
+from typing import Any, ClassVar, Final
 
 from hushwire.crypto.keys import PublicKey
-from hushwire.encoding.binary import bool_, maybe, non_empty, short_string, word16
+from hushwire.encoding.binary import bool_, maybe, short_string
 from hushwire.smp._reader import SmpReader
 from hushwire.smp.address import SMPServer, basic_auth_ok, host_ok
 from hushwire.smp.errors import CommandError
 from hushwire.smp.fields import (
-    SP,
+    AUTH_KEY,
+    AUTH_KEYS,
+    DH_KEY,
+    LINK_DATA,
+    SHORT_STRING,
+    TAIL,
+    WORD16,
     ContactLink,
     MessagingLink,
     MsgFlags,
@@ -52,7 +58,6 @@ from hushwire.smp.fields import (
     parse_auth_key,
     parse_basic_auth,
     parse_dh_key,
-    parse_entity,
     parse_queue_req_data,
 )
 from hushwire.smp.ids import LinkId, MsgId
@@ -79,7 +84,7 @@ from hushwire.smp.responses import (
     check_response_credentials,
     decode_response,
 )
-from hushwire.smp.tagged import CommandDecodeError, Tagged, decode_tagged, tag_table
+from hushwire.smp.tagged import SP, CommandDecodeError, Param, Tagged, decode_tagged, tag_table
 from hushwire.smp.version import NEW_NTF_CREDS_VERSION, SHORT_LINKS_VERSION, SND_AUTH_KEY_VERSION
 
 __all__ = [
@@ -125,18 +130,21 @@ class Command(Tagged):
 class _SenderKeyCommand(Command):
     """A command whose one parameter is an auth key (KEY, SKEY, LKEY)."""
 
+    params: ClassVar[tuple[Param[Any], ...]] = (AUTH_KEY,)
     sender_key: PublicKey
 
     def __post_init__(self) -> None:
         check_auth_key(self.sender_key)
 
-    def _params(self, version: int) -> bytes:
-        return SP + encode_key(self.sender_key)
 
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> Self:
-        r.sp()
-        return cls(parse_auth_key(r))
+def _flags_then_space(r: SmpReader) -> MsgFlags:
+    flags = MsgFlags.parse(r)
+    r.sp()
+    return flags
+
+
+_FLAGS_THEN_SPACE: Final = Param(lambda f: f.encode() + SP, _flags_then_space)
+"""SEND's flags and the space before its body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +237,7 @@ class RKEY(Command):
 
     tag: ClassVar[bytes] = b"RKEY"
     party: ClassVar[Party] = Party.RECIPIENT
+    params: ClassVar[tuple[Param[Any], ...]] = (AUTH_KEYS,)
     keys: tuple[PublicKey, ...]
 
     def __post_init__(self) -> None:
@@ -237,29 +246,14 @@ class RKEY(Command):
         for k in self.keys:
             check_auth_key(k)
 
-    def _params(self, version: int) -> bytes:
-        return SP + non_empty(self.keys, encode_key)
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> RKEY:
-        r.sp()
-        return cls(tuple(r.non_empty(parse_auth_key)))
-
 
 @dataclass(frozen=True, slots=True)
 class LSET(Command):
     tag: ClassVar[bytes] = b"LSET"
     party: ClassVar[Party] = Party.RECIPIENT
+    params: ClassVar[tuple[Param[Any], ...]] = (SHORT_STRING, LINK_DATA)
     link_id: LinkId
     data: QueueLinkData
-
-    def _params(self, version: int) -> bytes:
-        return SP + short_string(self.link_id) + self.data.encode()
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> LSET:
-        r.sp()
-        return cls(parse_entity(r), QueueLinkData.parse(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,21 +266,13 @@ class LDEL(Command):
 class NKEY(Command):
     tag: ClassVar[bytes] = b"NKEY"
     party: ClassVar[Party] = Party.RECIPIENT
+    params: ClassVar[tuple[Param[Any], ...]] = (AUTH_KEY, DH_KEY)
     ntf_auth_key: PublicKey
     ntf_dh_key: PublicKey
 
     def __post_init__(self) -> None:
         check_auth_key(self.ntf_auth_key)
         check_dh_key(self.ntf_dh_key)
-
-    def _params(self, version: int) -> bytes:
-        return SP + NewNtfCreds(self.ntf_auth_key, self.ntf_dh_key).encode()
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> NKEY:
-        r.sp()
-        creds = NewNtfCreds.parse(r)
-        return cls(creds.auth_key, creds.dh_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,15 +291,8 @@ class GET(Command):
 class ACK(Command):
     tag: ClassVar[bytes] = b"ACK"
     party: ClassVar[Party] = Party.RECIPIENT
+    params: ClassVar[tuple[Param[Any], ...]] = (SHORT_STRING,)
     msg_id: MsgId
-
-    def _params(self, version: int) -> bytes:
-        return SP + short_string(self.msg_id)
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> ACK:
-        r.sp()
-        return cls(MsgId(r.short_string()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,18 +325,9 @@ class SKEY(_SenderKeyCommand):
 class SEND(Command):
     tag: ClassVar[bytes] = b"SEND"
     party: ClassVar[Party] = Party.SENDER
+    params: ClassVar[tuple[Param[Any], ...]] = (_FLAGS_THEN_SPACE, TAIL)
     flags: MsgFlags
     body: bytes
-
-    def _params(self, version: int) -> bytes:
-        return SP + self.flags.encode() + SP + self.body
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> SEND:
-        r.sp()
-        flags = MsgFlags.parse(r)
-        r.sp()
-        return cls(flags, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,22 +397,13 @@ class PFWD(Command):
 
     tag: ClassVar[bytes] = b"PFWD"
     party: ClassVar[Party] = Party.PROXIED_CLIENT
+    params: ClassVar[tuple[Param[Any], ...]] = (WORD16, DH_KEY, TAIL)
     version: int
     key: PublicKey
     enc_transmission: bytes
 
     def __post_init__(self) -> None:
         check_dh_key(self.key)
-
-    def _params(self, version: int) -> bytes:
-        return SP + word16(self.version) + encode_key(self.key) + self.enc_transmission
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> PFWD:
-        r.sp()
-        v = r.word16()
-        key = parse_dh_key(r)
-        return cls(v, key, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,15 +412,8 @@ class RFWD(Command):
 
     tag: ClassVar[bytes] = b"RFWD"
     party: ClassVar[Party] = Party.PROXY_SERVICE
+    params: ClassVar[tuple[Param[Any], ...]] = (TAIL,)
     enc_fwd_transmission: bytes
-
-    def _params(self, version: int) -> bytes:
-        return SP + self.enc_fwd_transmission
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> RFWD:
-        r.sp()
-        return cls(r.tail())
 
 
 _COMMAND_CLASSES: Final[tuple[type[Command], ...]] = (

@@ -15,13 +15,21 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from hushwire.crypto.keys import KeyAlg, PublicKey
-from hushwire.encoding.binary import Reader, bool_, large, maybe, short_string
+from hushwire.encoding.binary import (
+    Reader,
+    bool_,
+    int64,
+    large,
+    maybe,
+    non_empty,
+    short_string,
+    word16,
+)
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader
 from hushwire.smp.address import basic_auth_ok
 from hushwire.smp.ids import EntityId, LinkId, NotifierId, SenderId
-
-SP: Final = b" "
+from hushwire.smp.tagged import Param
 
 AUTH_KEY_ALGS: Final = (KeyAlg.ED25519, KeyAlg.ED448, KeyAlg.X25519)
 """``APublicAuthKey`` algorithms (Crypto.hs ``authAlgorithm``)."""
@@ -264,3 +272,24 @@ class MsgFlags:
         notification = r.bool_()
         r.take_till_space()
         return cls(notification)
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def _enc_auth_keys(keys: tuple[PublicKey, ...]) -> bytes:
+    return non_empty(keys, encode_key)
+
+
+def _parse_auth_keys(r: SmpReader) -> tuple[PublicKey, ...]:
+    return tuple(r.non_empty(parse_auth_key))
+
+
+SHORT_STRING: Final[Param[bytes]] = Param(short_string, SmpReader.short_string)
+TAIL: Final[Param[bytes]] = Param(bytes, SmpReader.tail)
+INT64: Final[Param[int]] = Param(int64, SmpReader.int64)
+WORD16: Final[Param[int]] = Param(word16, SmpReader.word16)
+AUTH_KEY: Final = Param(encode_key, parse_auth_key)
+DH_KEY: Final = Param(encode_key, parse_dh_key)
+AUTH_KEYS: Final = Param(_enc_auth_keys, _parse_auth_keys)
+LINK_DATA: Final = Param(QueueLinkData.encode, QueueLinkData.parse)

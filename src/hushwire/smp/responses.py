@@ -15,15 +15,19 @@ below v16), ``DELD`` (sent as ``END`` below v10) and ``ERR`` (see
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Final, Self
+from typing import Any, ClassVar, Final
 
 from hushwire.crypto.keys import PublicKey
 from hushwire.crypto.nacl import NONCE_SIZE
-from hushwire.encoding.binary import bool_, int64, maybe, short_string
+from hushwire.encoding.binary import bool_, maybe, short_string
 from hushwire.smp._reader import SmpReader
 from hushwire.smp.errors import CommandError, ErrorType
 from hushwire.smp.fields import (
-    SP,
+    DH_KEY,
+    INT64,
+    LINK_DATA,
+    SHORT_STRING,
+    TAIL,
     QueueLinkData,
     QueueMode,
     ServerNtfCreds,
@@ -37,7 +41,7 @@ from hushwire.smp.fields import (
 from hushwire.smp.hello import CertChainPubKey
 from hushwire.smp.ids import EntityId, LinkId, MsgId, NotifierId, SenderId, ServiceId
 from hushwire.smp.queue_info import QueueInfo
-from hushwire.smp.tagged import Tagged, decode_tagged, tag_table
+from hushwire.smp.tagged import SP, Param, Tagged, decode_tagged, tag_table
 from hushwire.smp.version import (
     DELETED_EVENT_VERSION,
     NEW_NTF_CREDS_VERSION,
@@ -46,6 +50,14 @@ from hushwire.smp.version import (
     SND_AUTH_KEY_VERSION,
     VersionRange,
 )
+
+# --------------------------------------------------------------------------- parameters
+
+_NONCE: Final = Param(bytes, lambda r: r.take(NONCE_SIZE))
+_VERSION_RANGE: Final = Param(VersionRange.encode, VersionRange.parse)
+_CERT_KEY: Final = Param(CertChainPubKey.encode, CertChainPubKey.parse)
+_QUEUE_INFO: Final = Param(QueueInfo.to_json, lambda r: QueueInfo.from_json(r.tail()))
+_MAYBE_ENTITY: Final = Param(lambda e: maybe(e, encode_entity), lambda r: r.maybe(parse_entity))
 
 # --------------------------------------------------------------------------- responses
 
@@ -107,16 +119,9 @@ class IDS(BrokerMsg):
 @dataclass(frozen=True, slots=True)
 class LNK(BrokerMsg):
     tag: ClassVar[bytes] = b"LNK"
+    params: ClassVar[tuple[Param[Any], ...]] = (SHORT_STRING, LINK_DATA)
     sender_id: SenderId
     data: QueueLinkData
-
-    def _params(self, version: int) -> bytes:
-        return SP + short_string(self.sender_id) + self.data.encode()
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> LNK:
-        r.sp()
-        return cls(parse_entity(r), QueueLinkData.parse(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +129,7 @@ class SOK(BrokerMsg):
     """Subscribed (v16+); sent as plain ``OK`` below v16 (it parses at any version)."""
 
     tag: ClassVar[bytes] = b"SOK"
+    params: ClassVar[tuple[Param[Any], ...]] = (_MAYBE_ENTITY,)
     service_id: ServiceId | None = None
 
     def encode(self, version: int) -> bytes:
@@ -131,32 +137,14 @@ class SOK(BrokerMsg):
             return OK.tag
         return self.tag + SP + maybe(self.service_id, encode_entity)
 
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> SOK:
-        r.sp()
-        return cls(r.maybe(parse_entity))
-
 
 @dataclass(frozen=True, slots=True)
-class _Count(BrokerMsg):
-    """A response carrying one Int64 count."""
-
-    count: int
-
-    def _params(self, version: int) -> bytes:
-        return SP + int64(self.count)
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> Self:
-        r.sp()
-        return cls(r.int64())
-
-
-@dataclass(frozen=True, slots=True)
-class SOKS(_Count):
+class SOKS(BrokerMsg):
     """Service queues subscribed."""
 
     tag: ClassVar[bytes] = b"SOKS"
+    params: ClassVar[tuple[Param[Any], ...]] = (INT64,)
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,36 +152,20 @@ class MSG(BrokerMsg):
     """A message: id, then the encrypted body with no separator."""
 
     tag: ClassVar[bytes] = b"MSG"
+    params: ClassVar[tuple[Param[Any], ...]] = (SHORT_STRING, TAIL)
     msg_id: MsgId
     body: bytes
-
-    def _params(self, version: int) -> bytes:
-        return SP + short_string(self.msg_id) + self.body
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> MSG:
-        r.sp()
-        msg_id = MsgId(r.short_string())
-        return cls(msg_id, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class NID(BrokerMsg):
     tag: ClassVar[bytes] = b"NID"
+    params: ClassVar[tuple[Param[Any], ...]] = (SHORT_STRING, DH_KEY)
     notifier_id: NotifierId
     srv_ntf_dh_key: PublicKey
 
     def __post_init__(self) -> None:
         check_dh_key(self.srv_ntf_dh_key)
-
-    def _params(self, version: int) -> bytes:
-        return SP + ServerNtfCreds(self.notifier_id, self.srv_ntf_dh_key).encode()
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> NID:
-        r.sp()
-        creds = ServerNtfCreds.parse(r)
-        return cls(creds.notifier_id, creds.dh_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +173,7 @@ class NMSG(BrokerMsg):
     """Notification: 24 raw nonce bytes, then the encrypted metadata as a shortString."""
 
     tag: ClassVar[bytes] = b"NMSG"
+    params: ClassVar[tuple[Param[Any], ...]] = (_NONCE, SHORT_STRING)
     nonce: bytes
     enc_meta: bytes
 
@@ -208,39 +181,16 @@ class NMSG(BrokerMsg):
         if len(self.nonce) != NONCE_SIZE:
             raise ValueError("NMSG nonce must be 24 bytes")
 
-    def _params(self, version: int) -> bytes:
-        return SP + self.nonce + short_string(self.enc_meta)
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> NMSG:
-        r.sp()
-        nonce = r.take(NONCE_SIZE)
-        return cls(nonce, r.short_string())
-
 
 @dataclass(frozen=True, slots=True)
 class PKEY(BrokerMsg):
     """Proxy's answer to PRXY: destination session id, version range and signed key."""
 
     tag: ClassVar[bytes] = b"PKEY"
+    params: ClassVar[tuple[Param[Any], ...]] = (SHORT_STRING, _VERSION_RANGE, _CERT_KEY)
     session_id: bytes
     version_range: VersionRange
     cert_key: CertChainPubKey
-
-    def _params(self, version: int) -> bytes:
-        return (
-            SP
-            + short_string(self.session_id)
-            + self.version_range.encode()
-            + (self.cert_key.encode())
-        )
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> PKEY:
-        r.sp()
-        sid = r.short_string()
-        vr = VersionRange.parse(r)
-        return cls(sid, vr, CertChainPubKey.parse(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,15 +198,8 @@ class RRES(BrokerMsg):
     """Destination to proxy: the encrypted forwarded response."""
 
     tag: ClassVar[bytes] = b"RRES"
+    params: ClassVar[tuple[Param[Any], ...]] = (TAIL,)
     enc_fwd_response: bytes
-
-    def _params(self, version: int) -> bytes:
-        return SP + self.enc_fwd_response
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> RRES:
-        r.sp()
-        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,15 +207,8 @@ class PRES(BrokerMsg):
     """Proxy to client: the response of the destination, encrypted for the client."""
 
     tag: ClassVar[bytes] = b"PRES"
+    params: ClassVar[tuple[Param[Any], ...]] = (TAIL,)
     enc_response: bytes
-
-    def _params(self, version: int) -> bytes:
-        return SP + self.enc_response
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> PRES:
-        r.sp()
-        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,10 +217,12 @@ class END(BrokerMsg):
 
 
 @dataclass(frozen=True, slots=True)
-class ENDS(_Count):
+class ENDS(BrokerMsg):
     """Service subscriptions ended."""
 
     tag: ClassVar[bytes] = b"ENDS"
+    params: ClassVar[tuple[Param[Any], ...]] = (INT64,)
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,15 +238,8 @@ class DELD(BrokerMsg):
 @dataclass(frozen=True, slots=True)
 class INFO(BrokerMsg):
     tag: ClassVar[bytes] = b"INFO"
+    params: ClassVar[tuple[Param[Any], ...]] = (_QUEUE_INFO,)
     info: QueueInfo
-
-    def _params(self, version: int) -> bytes:
-        return SP + self.info.to_json()
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> INFO:
-        r.sp()
-        return cls(QueueInfo.from_json(r.tail()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,15 +252,11 @@ class ERR(BrokerMsg):
     """An error; encoded as a peer of the version understands it (``for_version``)."""
 
     tag: ClassVar[bytes] = b"ERR"
+    params: ClassVar[tuple[Param[Any], ...]] = (Param(ErrorType.encode, ErrorType.parse),)
     error: ErrorType
 
     def _params(self, version: int) -> bytes:
         return SP + self.error.for_version(version).encode()
-
-    @classmethod
-    def parse(cls, version: int, r: SmpReader) -> ERR:
-        r.sp()
-        return cls(ErrorType.parse(r))
 
 
 @dataclass(frozen=True, slots=True)

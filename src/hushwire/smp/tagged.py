@@ -10,12 +10,18 @@ class, its encoder and its decoder are written in one place.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from typing import ClassVar, Self, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, Generic, Self, TypeVar, cast
 
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all
 from hushwire.smp.errors import CommandError
+
+SP: Final = b" "
+
+_V = TypeVar("_V")
 
 
 class CommandDecodeError(DecodeError):
@@ -26,25 +32,43 @@ class CommandDecodeError(DecodeError):
         self.error = error
 
 
+@dataclass(frozen=True, slots=True)
+class Param(Generic[_V]):
+    """The codec of one parameter: its encoder and its decoder, side by side."""
+
+    encode: Callable[[_V], bytes]
+    parse: Callable[[SmpReader], _V]
+
+
 class Tagged:
-    """Base of commands and responses: a class-level wire ``tag``, the encoder of the tag and
-    parameters, and the decoder of the parameters (by default: none)."""
+    """Base of commands and responses: a class-level wire ``tag`` and ``params``, one
+    :class:`Param` per dataclass field in field order. The default encoder writes the tag,
+    then (when there are parameters) a space and each parameter; the default decoder reads
+    them back in the same order. Classes whose encoding depends on the version override
+    :meth:`_params` and :meth:`parse`."""
 
     __slots__ = ()
 
     tag: ClassVar[bytes]
+    params: ClassVar[tuple[Param[Any], ...]] = ()
 
     def encode(self, version: int) -> bytes:
         """Tag and parameters as sent at the negotiated ``version``."""
         return self.tag + self._params(version)
 
     def _params(self, version: int) -> bytes:
-        return b""
+        if not self.params:
+            return b""
+        values = (getattr(self, f.name) for f in dataclasses.fields(cast(Any, self)))
+        return SP + b"".join(p.encode(v) for p, v in zip(self.params, values, strict=True))
 
     @classmethod
     def parse(cls, version: int, r: SmpReader) -> Self:
         """The parameters after the tag, as sent at ``version``."""
-        return cls()
+        if not cls.params:
+            return cls()
+        r.sp()
+        return cast(Self, cast(Any, cls)(*(p.parse(r) for p in cls.params)))
 
 
 _T = TypeVar("_T", bound=Tagged)
