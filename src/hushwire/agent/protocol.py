@@ -3,10 +3,11 @@
 Mirrors simplexmq ``Agent/Protocol.hs`` (``AgentMsgEnvelope``, ``AgentMessage``, ``APrivHeader``,
 ``AMessage``, ``AMessageReceipt``, ``SMPQueueInfo``), ``Protocol.hs`` (``ClientMsgEnvelope``,
 ``PubHeader``, ``ClientMessage``, ``PrivHeader``, ``legacyEncodeServer``), ``Compression.hs``
-(``Compressed``) and ``Agent/Client.hs`` (``agentCbEncrypt``/``agentCbDecrypt``); agent.md
-sections 2.3, 3, 4.2, 4.6 and 5.
+(``Compressed``) and ``Agent/Client.hs`` (``agentCbEncrypt``/``agentCbDecrypt``); see
+docs/protocol/agent.md. Server addresses use :mod:`hushwire.smp.address`, keys and queue modes
+:mod:`hushwire.smp.fields`, version ranges :class:`~hushwire.smp.version.VersionRange`.
 
-Layers, outermost first (agent.md 3.1)::
+Layers, outermost first::
 
     ClientMsgEnvelope = PubHeader(Word16 version, Maybe X25519) | nonce(24) | Tail(crypto_box)
       -> pad(ClientMessage, 15904 | 16000)
@@ -96,7 +97,7 @@ MAX_LENGTH_PASSTHROUGH: Final = 180
 """Bodies up to this size are not compressed (Compression.hs maxLengthPassthrough)."""
 COMPRESSION_LEVEL: Final = 3
 COMPRESSED_BODY_TAG: Final = b"X"
-"""Chat body prefix of a compressed batch; the list encoding follows it (agent.md 5)."""
+"""Chat body prefix of a compressed batch; the list encoding follows it."""
 
 
 def e2e_enc_conn_info_length(agent_version: int, pq_support: bool) -> int:
@@ -148,7 +149,7 @@ def _queue_mode_p(r: Reader) -> QueueMode | None:
 
 @dataclass(frozen=True, slots=True)
 class SMPQueueInfo:
-    """A queue address for one SMP client version (agent.md 2.3).
+    """A queue address for one SMP client version (``SMPQueueInfo``).
 
     Encoding by version: >= 4 the mode byte ``M``/``C`` (if any); 3 a ``T`` when the sender
     may secure the queue; 2 nothing; 1 the legacy single-host server. Reply queues should be

@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Client.hs`` (``getProtocolClient``, ``sendProtocolCommand``,
 ``processMsg``, the ``send``/``receive``/``monitor`` threads) on top of the sans-I/O codec in
-:mod:`hushwire.smp`; smp-relay.md sections 2-6.
+:mod:`hushwire.smp`; see docs/protocol/smp.md.
 
 Theory of operation. :meth:`SMPClient.connect` dials the server (native TLS with ALPN
 ``smp/1``, or a ``ws://``/``wss://`` URL), runs the handshake (:mod:`.handshake`) and starts

@@ -1,6 +1,6 @@
 """Client side of the SMP transport handshake (simplexmq ``Transport.hs`` ``smpClientHandshake``).
 
-Theory of operation (smp-relay.md section 3): the server speaks first. The client
+Theory of operation (docs/protocol/smp.md, handshake): the server speaks first. The client
 
 1. reads the server hello (padded, never batched or encrypted);
 2. on native TLS, requires the hello's session id to equal the TLS channel binding

@@ -1,6 +1,6 @@
 """SMP binary primitives: encoders and a bounded reader.
 
-Mirrors simplexmq ``Simplex.Messaging.Encoding`` (smp-relay.md section 1, agent.md section 0):
+Mirrors simplexmq ``Simplex.Messaging.Encoding`` (docs/protocol/smp.md, docs/protocol/agent.md):
 Word16/Word32/Word64 big-endian, Int64 two's complement big-endian, SystemTime as Int64
 seconds, shortString (1 length byte), Large (Word16 length), Tail (rest of input),
 Bool as ASCII ``T``/``F``, Maybe as ASCII ``0``/``1``, lists and NonEmpty with a count byte.

@@ -1,7 +1,7 @@
 """Sans-I/O SimpleX Messaging Protocol (SMP) codec: the wire layer of the relay and client.
 
-Mirrors simplexmq ``Protocol.hs``, ``Transport.hs`` and ``Version.hs`` (smp-relay.md
-sections 1-6). No sockets, no clocks, no randomness: callers pass time and random bytes in.
+Mirrors simplexmq ``Protocol.hs``, ``Transport.hs`` and ``Version.hs`` (see
+docs/protocol/smp.md). No sockets, no clocks, no randomness: callers pass time and random bytes in.
 
 Modules and main names (re-exported here):
 

@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Protocol.hs`` (``ErrorType``, ``CommandError``, ``ProxyError``,
 ``BrokerErrorType``, ``NetworkError``, ``BlockingInfo`` and their ``Encoding`` instances) and
-``Transport.hs`` (``TransportError``, ``HandshakeError``); smp-relay.md section 5.1 "Error text".
+``Transport.hs`` (``TransportError``, ``HandshakeError``); see docs/protocol/smp.md (errors).
 
 Each sum type is a small class hierarchy: nullary variants are singletons reachable from the
 base class (``ErrorType.AUTH``, ``TransportError.BLOCK``), variants with a payload are frozen

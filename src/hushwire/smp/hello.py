@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Transport.hs`` (``SMPServerHandshake``, ``SMPClientHandshake``,
 ``SMPServerHandshakeResponse``, ``CertChainPubKey``, ``smpServerHandshake``,
-``smpClientHandshake``, ``blockEncryption``); smp-relay.md section 3.
+``smpClientHandshake``, ``blockEncryption``); see docs/protocol/smp.md (handshake).
 
 Handshake messages are parsed leniently: trailing bytes are ignored to allow extensions
 (``getHandshake``). The certificate chain and the signed session key are kept as opaque DER

@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Protocol.hs`` ``encodeRcvMsgBody`` / ``RcvMsgBody`` (server side) and
 ``clientRcvMsgBodyP`` / ``ClientRcvMsgBody`` (client side), with ``Crypto.hs``
-``padMaxLenBS``; smp-relay.md section 6. Unpadded forms::
+``padMaxLenBS``; see docs/protocol/smp.md (message bodies). Unpadded forms::
 
     message: Int64 timestamp ‖ flags ('T'/'F') ‖ ' ' ‖ SEND body verbatim     (10 + |body|)
     quota:   "QUOTA" ‖ ' ' ‖ Int64 timestamp                                   (14 bytes)

@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Protocol.hs`` (``transmissionP``, ``tEncodeAuth``, ``decodeTAuthBytes``,
 ``encodeTransmission``, ``encodeTransmissionForAuth``, ``tDecodeServer``, ``tDecodeClient``);
-smp-relay.md sections 4.1-4.4.
+see docs/protocol/smp.md (transmissions).
 
 Client to server::
 
@@ -196,6 +196,20 @@ def encode_server_transmission(
 # --------------------------------------------------------------------------- server side
 
 
+def _parse_in_session(
+    data: bytes, version: int, session_id: bytes
+) -> RawTransmission | tuple[CorrId, ErrorType]:
+    """:func:`parse_transmission` and, below v7, the session id check (constant time); on
+    failure the corrId to answer with and the error (``BLOCK`` or ``SESSION``)."""
+    try:
+        raw = parse_transmission(data, version, session_id)
+    except DecodeError:
+        return NO_CORR_ID, ErrorType.BLOCK
+    if version < AUTH_CMDS_VERSION and not hmac.compare_digest(raw.session_id, session_id):
+        return raw.corr_id, ErrorType.SESSION
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class ClientRequest:
     """A client transmission that passed parsing and the credential-shape check."""
@@ -227,12 +241,9 @@ def decode_client_transmission(
     data: bytes, version: int, session_id: bytes
 ) -> ClientRequest | RequestError:
     """Server side: decode one client transmission (``tDecodeServer``); never raises."""
-    try:
-        raw = parse_transmission(data, version, session_id)
-    except DecodeError:
-        return RequestError(NO_CORR_ID, NO_ENTITY, ErrorType.BLOCK)
-    if version < AUTH_CMDS_VERSION and not hmac.compare_digest(raw.session_id, session_id):
-        return RequestError(raw.corr_id, NO_ENTITY, ErrorType.SESSION)
+    raw = _parse_in_session(data, version, session_id)
+    if isinstance(raw, tuple):
+        return RequestError(raw[0], NO_ENTITY, raw[1])
     try:
         auth = decode_auth(raw.auth)
     except DecodeError:
@@ -276,12 +287,9 @@ class ServerTransmission:
 
 def decode_server_transmission(data: bytes, version: int, session_id: bytes) -> ServerTransmission:
     """Client side: decode one server transmission; never raises."""
-    try:
-        raw = parse_transmission(data, version, session_id)
-    except DecodeError:
-        return ServerTransmission(NO_CORR_ID, NO_ENTITY, ErrorType.BLOCK)
-    if version < AUTH_CMDS_VERSION and not hmac.compare_digest(raw.session_id, session_id):
-        return ServerTransmission(raw.corr_id, NO_ENTITY, ErrorType.SESSION)
+    raw = _parse_in_session(data, version, session_id)
+    if isinstance(raw, tuple):
+        return ServerTransmission(raw[0], NO_ENTITY, raw[1])
     try:
         msg = decode_response(version, raw.command)
     except CommandDecodeError as e:
