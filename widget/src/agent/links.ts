@@ -3,7 +3,7 @@
  *
  * Mirrors src/hushwire/agent/links.py (simplexmq Agent/Protocol.hs SMPQueueUri and
  * ConnectionRequestUri StrEncoding, connReqUriP, updateSMPServerHosts; Agent/QueryString.hs;
- * agent.md sections 2.1 and 2.4):
+ * docs/protocol/agent.md):
  *
  *     smp://<keyHash>@<host>[,<host>...][:<port>]/<senderId>#/?v=1-4&dh=<key>&q=m&k=s&srv=<hosts>
  *     simplex:/contact#/?v=2-7&smp=<queue URI>[;<queue URI>...][&data=<json>]

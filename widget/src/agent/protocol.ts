@@ -4,7 +4,8 @@
  * Mirrors src/hushwire/agent/protocol.py (simplexmq Agent/Protocol.hs AgentMsgEnvelope,
  * AgentMessage, APrivHeader, AMessage, AMessageReceipt, SMPQueueInfo; Protocol.hs
  * ClientMsgEnvelope, PubHeader, ClientMessage, PrivHeader; Compression.hs; Agent/Client.hs
- * agentCbEncrypt/agentCbDecrypt; agent.md sections 2.3, 3, 4.2, 4.6 and 5). Layers, outermost first:
+ * agentCbEncrypt/agentCbDecrypt; see docs/protocol/agent.md). Type names match the Python
+ * ones (AgentConfirmation, AgentInvitation, SMPQueueInfo, ...). Layers, outermost first:
  *
  *     ClientMsgEnvelope = PubHeader(Word16 version, Maybe X25519) | nonce(24) | Tail(crypto_box)
  *       -> pad(ClientMessage, 15904 | 16000)
@@ -119,7 +120,7 @@ function queueModeP(r: Reader): QueueMode | null {
   return mode;
 }
 
-/** A queue address for one SMP client version (agent.md 2.3). */
+/** A queue address for one SMP client version (SMPQueueInfo). */
 export interface SMPQueueInfo {
   clientVersion: number;
   server: SMPServer;
@@ -184,7 +185,10 @@ export function decryptClientMessage(sharedKey: Bytes, nonce: Bytes, encBody: By
   return cbDecrypt(sharedKey, nonce, encBody);
 }
 
-export type PrivHeader = { tag: "K"; senderKey: PublicKey } | { tag: "_" };
+export type PrivHeader = PHConfirmation | PHEmpty;
+/** PrivHeader 'K': the sender's auth key, for the recipient to secure the queue. */
+export type PHConfirmation = { tag: "K"; senderKey: PublicKey };
+export type PHEmpty = { tag: "_" };
 
 /** The padded plaintext of the per-queue box: PrivHeader | body (the rest). */
 export interface ClientMessage {
@@ -215,11 +219,15 @@ export function decodeClientMessage(data: Bytes): ClientMessage {
 
 // --------------------------------------------------------------------------- agent envelopes
 
-export type AgentEnvelope =
-  | { tag: "C"; agentVersion: number; e2e: E2ERatchetParams | null; encConnInfo: Bytes }
-  | { tag: "M"; agentVersion: number; encAgentMessage: Bytes }
-  | { tag: "I"; agentVersion: number; connReq: Bytes; connInfo: Bytes }
-  | { tag: "R"; agentVersion: number; e2e: E2ERatchetParams; info: Bytes };
+export type AgentEnvelope = AgentConfirmation | AgentMsgEnvelope | AgentInvitation | AgentRatchetKey;
+/** 'C': the joiner's ratchet parameters (null from the initiator) and the encrypted connInfo. */
+export type AgentConfirmation = { tag: "C"; agentVersion: number; e2e: E2ERatchetParams | null; encConnInfo: Bytes };
+/** 'M': a ratchet-encrypted AgentMessage. */
+export type AgentMsgEnvelope = { tag: "M"; agentVersion: number; encAgentMessage: Bytes };
+/** 'I': an invitation link and plain connInfo, sent to a contact address. */
+export type AgentInvitation = { tag: "I"; agentVersion: number; connReq: Bytes; connInfo: Bytes };
+/** 'R': new ratchet parameters for ratchet re-synchronisation. */
+export type AgentRatchetKey = { tag: "R"; agentVersion: number; e2e: E2ERatchetParams; info: Bytes };
 
 export function encodeAgentEnvelope(e: AgentEnvelope): Bytes {
   return encode((w) => {
@@ -275,12 +283,13 @@ export interface AMessageReceipt {
 
 export type QueueMessageTag = "QC" | "QA" | "QK" | "QU" | "QT";
 
-export type AMessage =
-  | { tag: "HELLO" }
-  | { tag: "A_MSG"; body: Bytes }
-  | { tag: "A_RCVD"; receipts: AMessageReceipt[] }
-  | { tag: "EREADY"; lastDecryptedMsgId: bigint }
-  | { tag: "QUEUE"; qtag: QueueMessageTag; raw: Bytes };
+export type AMessage = HELLO | A_MSG | A_RCVD | EREADY | AMessageUnsupported;
+export type HELLO = { tag: "HELLO" };
+export type A_MSG = { tag: "A_MSG"; body: Bytes };
+export type A_RCVD = { tag: "A_RCVD"; receipts: AMessageReceipt[] };
+export type EREADY = { tag: "EREADY"; lastDecryptedMsgId: bigint };
+/** A_QCONT / QADD / QKEY / QUSE / QTEST kept as their tag and (validated) encoding. */
+export type AMessageUnsupported = { tag: "QUEUE"; qtag: QueueMessageTag; raw: Bytes };
 
 function encodeAMessage(w: Writer, m: AMessage): void {
   switch (m.tag) {
@@ -343,11 +352,16 @@ export interface APrivHeader {
   prevMsgHash: Bytes;
 }
 
-export type AgentMessage =
-  | { tag: "I"; connInfo: Bytes } // AgentConnInfo: the initiator's confirmation
-  | { tag: "D"; queues: SMPQueueInfo[]; connInfo: Bytes } // AgentConnInfoReply: the joiner's
-  | { tag: "R"; info: Bytes } // AgentRatchetInfo
-  | { tag: "M"; header: APrivHeader; message: AMessage };
+/** Every AgentMessage (Python's AgentMessageT; Python's AgentMessage is {@link AgentMessageM}). */
+export type AgentMessage = AgentConnInfo | AgentConnInfoReply | AgentRatchetInfo | AgentMessageM;
+export type AgentMessageT = AgentMessage;
+/** 'I': the initiator's confirmation. */
+export type AgentConnInfo = { tag: "I"; connInfo: Bytes };
+/** 'D': the joiner's confirmation: its reply queues and connInfo. */
+export type AgentConnInfoReply = { tag: "D"; queues: SMPQueueInfo[]; connInfo: Bytes };
+export type AgentRatchetInfo = { tag: "R"; info: Bytes };
+/** 'M': APrivHeader | AMessage. */
+export type AgentMessageM = { tag: "M"; header: APrivHeader; message: AMessage };
 
 export function encodeAgentMessage(m: AgentMessage): Bytes {
   if (m.tag === "M") return encodeAMsg(m.header, m.message);
@@ -390,14 +404,18 @@ export function parseAgentMessage(data: Bytes): AgentMessage {
   });
 }
 
-/** SHA-256 of the whole unpadded AgentMessage: prevMsgHash and receipt msgHash (agent.md 4.6). */
+/** SHA-256 of the whole unpadded AgentMessage: prevMsgHash and receipt msgHash. */
 export function agentMessageHash(encodedAgentMessage: Bytes): Bytes {
   return sha256(encodedAgentMessage);
 }
 
 // --------------------------------------------------------------------------- compression
 
-export type CompressedBody = { tag: "0"; data: Bytes } | { tag: "1"; frame: Bytes };
+export type CompressedBody = Passthrough | Compressed;
+/** '0' shortString: a short body left as it is. */
+export type Passthrough = { tag: "0"; data: Bytes };
+/** '1' Large: one zstd frame. */
+export type Compressed = { tag: "1"; frame: Bytes };
 
 export function parseCompressed(r: Reader): CompressedBody {
   const tag = r.byte();

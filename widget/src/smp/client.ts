@@ -3,7 +3,7 @@
  * encryption, typed commands, events, keepalive, and a reconnecting wrapper.
  *
  * Mirrors src/hushwire/client/{handshake,client,reconnect}.py (simplexmq Client.hs,
- * Transport.hs smpClientHandshake; smp-relay.md sections 2-6) on top of the sans-I/O codec
+ * Transport.hs smpClientHandshake; docs/protocol/smp.md) on top of the sans-I/O codec
  * in this folder. It runs inside the crypto Web Worker (WebSocket exists there), so keys and
  * every cryptographic operation stay off the page's main thread.
  *
