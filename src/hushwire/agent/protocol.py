@@ -21,9 +21,9 @@ the whole input (``parseAll``) and raises only :class:`~hushwire.errors.DecodeEr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
 import zstandard
 
@@ -38,6 +38,7 @@ from hushwire.encoding.binary import (
     maybe,
     non_empty,
     parse_all,
+    parser_for_tag,
     short_string,
     word16,
 )
@@ -245,33 +246,43 @@ def decrypt_client_message(shared_key: bytes, nonce: bytes, enc_body: bytes) -> 
 class PHConfirmation:
     """PrivHeader ``'K'``: the sender's auth key, for the recipient to secure the queue."""
 
+    TAG: ClassVar[bytes] = b"K"
     sender_key: PublicKey
 
     def __post_init__(self) -> None:
         check_auth_key(self.sender_key)
 
     def encode(self) -> bytes:
-        return b"K" + encode_key(self.sender_key)
+        return self.TAG + encode_key(self.sender_key)
+
+    @classmethod
+    def parse(cls, r: Reader) -> PHConfirmation:
+        return cls(parse_auth_key(r))
 
 
 @dataclass(frozen=True, slots=True)
 class PHEmpty:
     """PrivHeader ``'_'``."""
 
+    TAG: ClassVar[bytes] = b"_"
+
     def encode(self) -> bytes:
-        return b"_"
+        return self.TAG
+
+    @classmethod
+    def parse(cls, r: Reader) -> PHEmpty:
+        return cls()
 
 
 PrivHeader = PHConfirmation | PHEmpty
+_PRIV_HEADERS: Final[dict[bytes, Callable[[Reader], PrivHeader]]] = {
+    PHConfirmation.TAG: PHConfirmation.parse,
+    PHEmpty.TAG: PHEmpty.parse,
+}
 
 
 def parse_priv_header(r: Reader) -> PrivHeader:
-    tag = r.byte()
-    if tag == 0x4B:  # 'K'
-        return PHConfirmation(parse_auth_key(r))
-    if tag == 0x5F:  # '_'
-        return PHEmpty()
-    raise DecodeError("invalid PrivHeader")
+    return parser_for_tag(r, _PRIV_HEADERS, "PrivHeader")(r)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,28 +312,35 @@ class AgentConfirmation:
     """``'C'``: Maybe ratchet parameters (the joiner's; Nothing from the initiator) and the
     ratchet-encrypted AgentConnInfo/AgentConnInfoReply."""
 
+    TAG: ClassVar[bytes] = b"C"
     agent_version: int
     e2e: E2ERatchetParams | None
     enc_conn_info: bytes
 
     def encode(self) -> bytes:
-        return (
-            word16(self.agent_version)
-            + b"C"
-            + maybe(self.e2e, E2ERatchetParams.encode)
-            + self.enc_conn_info
-        )
+        head = word16(self.agent_version) + self.TAG
+        return head + maybe(self.e2e, E2ERatchetParams.encode) + self.enc_conn_info
+
+    @classmethod
+    def parse(cls, v: int, r: Reader) -> AgentConfirmation:
+        e2e = r.maybe(E2ERatchetParams.parse)
+        return cls(v, e2e, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentMsgEnvelope:
     """``'M'``: a ratchet-encrypted AgentMessage."""
 
+    TAG: ClassVar[bytes] = b"M"
     agent_version: int
     enc_agent_message: bytes
 
     def encode(self) -> bytes:
-        return word16(self.agent_version) + b"M" + self.enc_agent_message
+        return word16(self.agent_version) + self.TAG + self.enc_agent_message
+
+    @classmethod
+    def parse(cls, v: int, r: Reader) -> AgentMsgEnvelope:
+        return cls(v, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,44 +349,52 @@ class AgentInvitation:
     contact address. Only the per-queue box protects it. The link text is kept as bytes;
     ``hushwire.agent.links`` parses it."""
 
+    TAG: ClassVar[bytes] = b"I"
     agent_version: int
     conn_req: bytes
     conn_info: bytes
 
     def encode(self) -> bytes:
-        return word16(self.agent_version) + b"I" + large(self.conn_req) + self.conn_info
+        return word16(self.agent_version) + self.TAG + large(self.conn_req) + self.conn_info
+
+    @classmethod
+    def parse(cls, v: int, r: Reader) -> AgentInvitation:
+        conn_req = r.large()
+        return cls(v, conn_req, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentRatchetKey:
     """``'R'``: new ratchet parameters for ratchet re-synchronisation, and info."""
 
+    TAG: ClassVar[bytes] = b"R"
     agent_version: int
     e2e: E2ERatchetParams
     info: bytes
 
     def encode(self) -> bytes:
-        return word16(self.agent_version) + b"R" + self.e2e.encode() + self.info
+        return word16(self.agent_version) + self.TAG + self.e2e.encode() + self.info
+
+    @classmethod
+    def parse(cls, v: int, r: Reader) -> AgentRatchetKey:
+        params = E2ERatchetParams.parse(r)
+        return cls(v, params, r.tail())
 
 
 AgentEnvelope = AgentConfirmation | AgentMsgEnvelope | AgentInvitation | AgentRatchetKey
 
 
+_ENVELOPES: Final[dict[bytes, Callable[[int, Reader], AgentEnvelope]]] = {
+    AgentConfirmation.TAG: AgentConfirmation.parse,
+    AgentMsgEnvelope.TAG: AgentMsgEnvelope.parse,
+    AgentInvitation.TAG: AgentInvitation.parse,
+    AgentRatchetKey.TAG: AgentRatchetKey.parse,
+}
+
+
 def _parse_agent_envelope(r: Reader) -> AgentEnvelope:
     v = r.word16()
-    tag = r.byte()
-    if tag == 0x43:  # 'C'
-        e2e = r.maybe(E2ERatchetParams.parse)
-        return AgentConfirmation(v, e2e, r.tail())
-    if tag == 0x4D:  # 'M'
-        return AgentMsgEnvelope(v, r.tail())
-    if tag == 0x49:  # 'I'
-        conn_req = r.large()
-        return AgentInvitation(v, conn_req, r.tail())
-    if tag == 0x52:  # 'R'
-        params = E2ERatchetParams.parse(r)
-        return AgentRatchetKey(v, params, r.tail())
-    raise DecodeError("bad AgentMsgEnvelope")
+    return parser_for_tag(r, _ENVELOPES, "AgentMsgEnvelope")(v, r)
 
 
 def parse_agent_envelope(data: bytes) -> AgentEnvelope:
@@ -383,18 +409,29 @@ def parse_agent_envelope(data: bytes) -> AgentEnvelope:
 class HELLO:
     """``'H'``: the first message once the queue is secured (slow handshake)."""
 
+    TAG: ClassVar[bytes] = b"H"
+
     def encode(self) -> bytes:
-        return b"H"
+        return self.TAG
+
+    @classmethod
+    def parse(cls, r: Reader) -> HELLO:
+        return cls()
 
 
 @dataclass(frozen=True, slots=True)
 class A_MSG:
     """``'M'``: an application message (Tail)."""
 
+    TAG: ClassVar[bytes] = b"M"
     body: bytes
 
     def encode(self) -> bytes:
-        return b"M" + self.body
+        return self.TAG + self.body
+
+    @classmethod
+    def parse(cls, r: Reader) -> A_MSG:
+        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +454,7 @@ class AMessageReceipt:
 class A_RCVD:
     """``'V'``: delivery receipts (NonEmpty)."""
 
+    TAG: ClassVar[bytes] = b"V"
     receipts: tuple[AMessageReceipt, ...]
 
     def __post_init__(self) -> None:
@@ -424,17 +462,26 @@ class A_RCVD:
             raise ValueError("A_RCVD needs at least one receipt")
 
     def encode(self) -> bytes:
-        return b"V" + non_empty(self.receipts, AMessageReceipt.encode)
+        return self.TAG + non_empty(self.receipts, AMessageReceipt.encode)
+
+    @classmethod
+    def parse(cls, r: Reader) -> A_RCVD:
+        return cls(tuple(r.non_empty(AMessageReceipt.parse)))
 
 
 @dataclass(frozen=True, slots=True)
 class EREADY:
     """``'E'``: ratchet re-synchronisation done; the last decrypted sender message id."""
 
+    TAG: ClassVar[bytes] = b"E"
     last_decrypted_msg_id: int
 
     def encode(self) -> bytes:
-        return b"E" + int64(self.last_decrypted_msg_id)
+        return self.TAG + int64(self.last_decrypted_msg_id)
+
+    @classmethod
+    def parse(cls, r: Reader) -> EREADY:
+        return cls(r.int64())
 
 
 QUEUE_MESSAGE_TAGS: Final = (b"QC", b"QA", b"QK", b"QU", b"QT")
@@ -445,6 +492,7 @@ QUEUE_MESSAGE_TAGS: Final = (b"QC", b"QA", b"QK", b"QU", b"QT")
 class AMessageUnsupported:
     """A_QCONT / QADD / QKEY / QUSE / QTEST kept as their tag and (validated) encoding."""
 
+    TAG: ClassVar[bytes] = b"Q"
     tag: bytes
     raw: bytes
 
@@ -454,6 +502,17 @@ class AMessageUnsupported:
 
     def encode(self) -> bytes:
         return self.tag + self.raw
+
+    @classmethod
+    def parse(cls, r: Reader) -> AMessageUnsupported:
+        """After the ``'Q'``: the second tag character, then a body the reference would
+        accept (:func:`_check_queue_message`)."""
+        qtag = cls.TAG + r.char()
+        if qtag not in QUEUE_MESSAGE_TAGS:
+            raise DecodeError("bad AMsgType")
+        raw = r.tail()
+        _check_queue_message(qtag, raw)
+        return cls(qtag, raw)
 
 
 AMessage = HELLO | A_MSG | A_RCVD | EREADY | AMessageUnsupported
@@ -505,25 +564,18 @@ def _check_queue_message(tag: bytes, raw: bytes) -> None:
     r.end()
 
 
+_AMESSAGES: Final[dict[bytes, Callable[[Reader], AMessage]]] = {
+    HELLO.TAG: HELLO.parse,
+    A_MSG.TAG: A_MSG.parse,
+    A_RCVD.TAG: A_RCVD.parse,
+    EREADY.TAG: EREADY.parse,
+    AMessageUnsupported.TAG: AMessageUnsupported.parse,
+}
+
+
 def parse_amessage(r: Reader) -> AMessage:
     """``AMessage`` smpP; A_MSG and the queue messages take the rest of the input."""
-    tag = r.byte()
-    if tag == 0x48:  # 'H'
-        return HELLO()
-    if tag == 0x4D:  # 'M'
-        return A_MSG(r.tail())
-    if tag == 0x56:  # 'V'
-        return A_RCVD(tuple(r.non_empty(AMessageReceipt.parse)))
-    if tag == 0x45:  # 'E'
-        return EREADY(r.int64())
-    if tag == 0x51:  # 'Q'
-        qtag = b"Q" + r.char()
-        if qtag not in QUEUE_MESSAGE_TAGS:
-            raise DecodeError("bad AMsgType")
-        raw = r.tail()
-        _check_queue_message(qtag, raw)
-        return AMessageUnsupported(qtag, raw)
-    raise DecodeError("bad AMsgType")
+    return parser_for_tag(r, _AMESSAGES, "AMsgType")(r)
 
 
 # --------------------------------------------------------------------------- AgentMessage
@@ -549,16 +601,22 @@ class APrivHeader:
 class AgentConnInfo:
     """``'I'``: the initiator's confirmation (connInfo, Tail)."""
 
+    TAG: ClassVar[bytes] = b"I"
     conn_info: bytes
 
     def encode(self) -> bytes:
-        return b"I" + self.conn_info
+        return self.TAG + self.conn_info
+
+    @classmethod
+    def parse(cls, r: Reader) -> AgentConnInfo:
+        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentConnInfoReply:
     """``'D'``: the joiner's confirmation: its reply queues (NonEmpty) and connInfo."""
 
+    TAG: ClassVar[bytes] = b"D"
     queues: tuple[SMPQueueInfo, ...]
     conn_info: bytes
 
@@ -567,46 +625,59 @@ class AgentConnInfoReply:
             raise ValueError("AgentConnInfoReply needs at least one queue")
 
     def encode(self) -> bytes:
-        return b"D" + non_empty(self.queues, SMPQueueInfo.encode) + self.conn_info
+        return self.TAG + non_empty(self.queues, SMPQueueInfo.encode) + self.conn_info
+
+    @classmethod
+    def parse(cls, r: Reader) -> AgentConnInfoReply:
+        queues = tuple(r.non_empty(SMPQueueInfo.parse))
+        return cls(queues, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentRatchetInfo:
     """``'R'``: info sent with a ratchet re-synchronisation."""
 
+    TAG: ClassVar[bytes] = b"R"
     info: bytes
 
     def encode(self) -> bytes:
-        return b"R" + self.info
+        return self.TAG + self.info
+
+    @classmethod
+    def parse(cls, r: Reader) -> AgentRatchetInfo:
+        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentMessage:
     """``'M'``: APrivHeader | AMessage."""
 
+    TAG: ClassVar[bytes] = b"M"
     header: APrivHeader
     message: AMessage
 
     def encode(self) -> bytes:
-        return b"M" + self.header.encode() + self.message.encode()
+        return self.TAG + self.header.encode() + self.message.encode()
+
+    @classmethod
+    def parse(cls, r: Reader) -> AgentMessage:
+        header = APrivHeader.parse(r)
+        return cls(header, parse_amessage(r))
 
 
 AgentMessageT = AgentConnInfo | AgentConnInfoReply | AgentRatchetInfo | AgentMessage
 
 
+_AGENT_MESSAGES: Final[dict[bytes, Callable[[Reader], AgentMessageT]]] = {
+    AgentConnInfo.TAG: AgentConnInfo.parse,
+    AgentConnInfoReply.TAG: AgentConnInfoReply.parse,
+    AgentRatchetInfo.TAG: AgentRatchetInfo.parse,
+    AgentMessage.TAG: AgentMessage.parse,
+}
+
+
 def _parse_agent_message(r: Reader) -> AgentMessageT:
-    tag = r.byte()
-    if tag == 0x49:  # 'I'
-        return AgentConnInfo(r.tail())
-    if tag == 0x44:  # 'D'
-        queues = tuple(r.non_empty(SMPQueueInfo.parse))
-        return AgentConnInfoReply(queues, r.tail())
-    if tag == 0x52:  # 'R'
-        return AgentRatchetInfo(r.tail())
-    if tag == 0x4D:  # 'M'
-        header = APrivHeader.parse(r)
-        return AgentMessage(header, parse_amessage(r))
-    raise DecodeError("bad AgentMessage")
+    return parser_for_tag(r, _AGENT_MESSAGES, "AgentMessage")(r)
 
 
 def parse_agent_message(data: bytes) -> AgentMessageT:
@@ -626,32 +697,43 @@ def agent_message_hash(encoded_agent_message: bytes) -> bytes:
 class Passthrough:
     """``'0'`` shortString: a short body left as it is."""
 
+    TAG: ClassVar[bytes] = b"0"
     data: bytes
 
     def encode(self) -> bytes:
-        return b"0" + short_string(self.data)
+        return self.TAG + short_string(self.data)
+
+    @classmethod
+    def parse(cls, r: Reader) -> Passthrough:
+        return cls(r.short_string())
 
 
 @dataclass(frozen=True, slots=True)
 class Compressed:
     """``'1'`` Large: one zstd frame."""
 
+    TAG: ClassVar[bytes] = b"1"
     frame: bytes
 
     def encode(self) -> bytes:
-        return b"1" + large(self.frame)
+        return self.TAG + large(self.frame)
+
+    @classmethod
+    def parse(cls, r: Reader) -> Compressed:
+        return cls(r.large())
 
 
 CompressedBody = Passthrough | Compressed
 
 
+_COMPRESSED: Final[dict[bytes, Callable[[Reader], CompressedBody]]] = {
+    Passthrough.TAG: Passthrough.parse,
+    Compressed.TAG: Compressed.parse,
+}
+
+
 def parse_compressed(r: Reader) -> CompressedBody:
-    tag = r.byte()
-    if tag == 0x30:  # '0'
-        return Passthrough(r.short_string())
-    if tag == 0x31:  # '1'
-        return Compressed(r.large())
-    raise DecodeError("unknown Compressed tag")
+    return parser_for_tag(r, _COMPRESSED, "Compressed tag")(r)
 
 
 def compress1(body: bytes) -> CompressedBody:

@@ -12,7 +12,7 @@ checked against what remains before anything is read.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from hushwire.errors import DecodeError
@@ -211,6 +211,15 @@ class Reader:
         except DecodeError:
             self._pos = saved
             return None
+
+
+def parser_for_tag(r: Reader, parsers: Mapping[bytes, T], what: str) -> T:
+    """A sum type whose constructors start with a one-character tag: read the tag and return
+    what ``parsers`` holds for it (the decoder of the rest); an unknown tag is ``bad <what>``."""
+    parser = parsers.get(r.char())
+    if parser is None:
+        raise DecodeError(f"bad {what}")
+    return parser
 
 
 def parse_all(data: bytes, dec: Callable[[Reader], T]) -> T:
