@@ -17,7 +17,7 @@ import { base64urlDecode, base64urlEncode, type Bytes } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { PublicKey } from "../crypto/keys.js";
 import { MAX_LINK_LENGTH } from "../limits.js";
-import { parseSMPServer, type SMPServer } from "../smp/address.js";
+import { formatHosts, parseLocation, withExtraHosts, type SMPServer } from "../smp/address.js";
 import type { QueueMode } from "../smp/commands.js";
 import { VersionRange } from "../smp/version.js";
 import { E2ERatchetParamsUri } from "./ratchet.js";
@@ -38,17 +38,12 @@ export const SHORT_LINK_MESSAGE =
   "this is a SimpleX short link; Hushwire needs the full link for now: in the SimpleX app, " +
   "share the address as a full link (or use the long link from the QR code)";
 
-/**
- * Onion hosts added to legacy (v1) single-host addresses of SimpleX's preset servers
- * (extraSMPServerHosts, updateSMPServerHosts). Empty in the widget, which cannot reach onion
- * hosts anyway; `./presets.js` fills it (the tests import it to match the reference exactly).
- */
-export const EXTRA_HOSTS: Record<string, string> = {};
+/** Onion hosts of preset servers (kept in smp/address.ts; `./presets.js` fills it). */
+export { EXTRA_HOSTS } from "../smp/address.js";
 
 const APP_HOST = /^[^:#,;/ ]+(?::[0-9]{1,5})?$/;
 const SHORT_TYPE = /^(?:[acgrACGR]|i)\/?#/;
 const WHITESPACE = /\s/;
-const PLACEHOLDER_KEY_HASH = base64urlEncode(new Uint8Array(32));
 
 /** A connection link is malformed or cannot be used; the message says what to do. */
 export class LinkError extends DecodeError {
@@ -61,8 +56,7 @@ function linkRange(text: string): VersionRange {
 
 function parseHosts(location: string): { hosts: string[]; port: number | null } {
   try {
-    const s = parseSMPServer(`smp://${PLACEHOLDER_KEY_HASH}@${location}`);
-    return { hosts: [...s.hosts], port: s.port };
+    return parseLocation(location);
   } catch (e) {
     throw new LinkError("bad server host or port in the link");
   }
@@ -72,10 +66,6 @@ function parseExtraHost(text: string): string {
   const { hosts, port } = parseHosts(text);
   if (port !== null || hosts.length !== 1) throw new LinkError("bad host in the srv= list of the link");
   return hosts[0]!;
-}
-
-function encodeHosts(hosts: readonly string[]): string {
-  return hosts.map((h) => (h.includes(":") ? `[${h}]` : h)).join(",");
 }
 
 function decodeB64(text: string, what: string): Bytes {
@@ -120,14 +110,14 @@ export class SMPQueueUri {
     const port = srv.port === null ? "" : `:${srv.port}`;
     const legacy = this.versions.min < SRV_HOSTNAMES_VERSION;
     const hosts = legacy ? srv.hosts.slice(0, 1) : srv.hosts;
-    const authority = `smp://${base64urlEncode(srv.keyHash)}@${encodeHosts(hosts)}${port}`;
+    const authority = `smp://${base64urlEncode(srv.keyHash)}@${formatHosts(hosts)}${port}`;
     const params: Query = [
       ["v", formatVersionRange(this.versions)],
       ["dh", base64urlEncode(this.dhPublicKey.toDer())],
     ];
     if (this.queueMode !== null) params.push(["q", this.queueMode === "M" ? "m" : "c"]);
     if (this.senderCanSecure && this.versions.min < SHORT_LINKS_VERSION) params.push(["k", "s"]);
-    if (legacy && srv.hosts.length > 1) params.push(["srv", encodeHosts(srv.hosts.slice(1))]);
+    if (legacy && srv.hosts.length > 1) params.push(["srv", formatHosts(srv.hosts.slice(1))]);
     return `${authority}/${base64urlEncode(this.senderId)}#/?${renderQuery(params)}`;
   }
 
@@ -179,10 +169,7 @@ export class SMPQueueUri {
     }
     const dhKey = decodeDhKey(dhText);
     let all = [...hosts, ...extra];
-    if (versions.max < SRV_HOSTNAMES_VERSION && all.length === 1) {
-      const onion = EXTRA_HOSTS[all[0]!];
-      if (onion !== undefined) all = [all[0]!, onion];
-    }
+    if (versions.max < SRV_HOSTNAMES_VERSION) all = withExtraHosts(all);
     return new SMPQueueUri(versions, { hosts: all, keyHash: keyHash, port, basicAuth: null }, senderId, dhKey, mode);
   }
 }

@@ -19,16 +19,15 @@
 
 import { decompress as zstdDecompress } from "fzstd";
 
-import { encode, parseAll, Reader, Writer, latin1, latin1Decode, type Bytes } from "../encoding.js";
+import { encode, parseAll, Reader, Writer, type Bytes } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { sha256 } from "../crypto/hash.js";
 import { PublicKey, type KeyAlg } from "../crypto/keys.js";
 import { cbDecrypt, cbEncrypt, NONCE_SIZE } from "../crypto/nacl.js";
 import { MAX_DECOMPRESSED_SIZE } from "../limits.js";
-import type { SMPServer } from "../smp/address.js";
+import { encodeServerBinary, parseServerBinary, type SMPServer } from "../smp/address.js";
 import type { QueueMode } from "../smp/commands.js";
 import { VersionRange } from "../smp/version.js";
-import { EXTRA_HOSTS } from "./links.js";
 import { E2ERatchetParams, encodeE2EParams } from "./ratchet.js";
 
 // --------------------------------------------------------------------------- versions and sizes
@@ -66,45 +65,13 @@ const AUTH_ALGS: readonly KeyAlg[] = ["Ed25519", "Ed448", "X25519"];
 
 // --------------------------------------------------------------------------- SMP server (binary)
 
-/**
- * A TransportHost kept as text (brackets of an IPv6 address dropped). The reference parses
- * IPv4, IPv6, onion and domain forms; the widget only compares and prints hosts (it connects
- * through its own WebSocket URL), so it checks for printable ASCII without separators.
- */
-function parseHost(raw: Bytes): string {
-  const text = latin1Decode(raw);
-  const bare = /^\[.*\]$/.test(text) ? text.slice(1, -1) : text;
-  if (!/^[!-~]+$/.test(bare) || /[#,;/@[\]]/.test(bare)) throw new DecodeError("invalid host");
-  return bare;
-}
-
-/** SMPServer as SMPQueueInfo writes it: v2+ NonEmpty hosts | port ("" = default) | keyHash; v1 one host. */
+/** SMPServer as SMPQueueInfo writes it (smp/address.ts): v2+ all hosts, v1 one host. */
 export function encodeSMPServerBinary(w: Writer, server: SMPServer, clientVersion: number): void {
-  const host = (w2: Writer, h: string): void => void w2.shortString(latin1(h));
-  if (clientVersion > INITIAL_SMP_CLIENT_VERSION) w.nonEmpty(server.hosts, host);
-  else host(w, server.hosts[0]!);
-  w.shortString(latin1(server.port === null ? "" : String(server.port)));
-  w.shortString(server.keyHash);
+  encodeServerBinary(w, server, clientVersion <= INITIAL_SMP_CLIENT_VERSION);
 }
 
 export function parseSMPServerBinary(r: Reader, clientVersion: number): SMPServer {
-  let hosts: string[];
-  if (clientVersion > INITIAL_SMP_CLIENT_VERSION) {
-    hosts = r.nonEmpty((x) => parseHost(x.shortString()));
-  } else {
-    const host = parseHost(r.shortString());
-    const extra = EXTRA_HOSTS[host];
-    hosts = extra === undefined ? [host] : [host, extra];
-  }
-  const rawPort = latin1Decode(r.shortString());
-  let port: number | null = null;
-  if (rawPort !== "") {
-    if (!/^[1-9][0-9]{0,4}$/.test(rawPort) || Number(rawPort) > 65535) throw new DecodeError("bad port");
-    port = Number(rawPort);
-  }
-  const keyHash = r.shortString();
-  if (keyHash.length !== 32) throw new DecodeError("key hash must be 32 bytes");
-  return { hosts, keyHash, port, basicAuth: null };
+  return parseServerBinary(r, clientVersion <= INITIAL_SMP_CLIENT_VERSION);
 }
 
 // --------------------------------------------------------------------------- SMPQueueInfo
