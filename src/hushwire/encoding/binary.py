@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from hushwire.errors import DecodeError
 
@@ -25,13 +25,16 @@ _W64 = struct.Struct(">Q")
 _I64 = struct.Struct(">q")
 
 SPACE = b" "
+WORD16_MAX: Final = 0xFFFF
+INT64_MIN: Final = -(1 << 63)
+INT64_MAX: Final = (1 << 63) - 1
 
 
 # --------------------------------------------------------------------------- encoders
 
 
 def word16(n: int) -> bytes:
-    if not 0 <= n <= 0xFFFF:
+    if not 0 <= n <= WORD16_MAX:
         raise ValueError(f"Word16 out of range: {n}")
     return _W16.pack(n)
 
@@ -49,7 +52,7 @@ def word64(n: int) -> bytes:
 
 
 def int64(n: int) -> bytes:
-    if not -(1 << 63) <= n < (1 << 63):
+    if not INT64_MIN <= n <= INT64_MAX:
         raise ValueError(f"Int64 out of range: {n}")
     return _I64.pack(n)
 
@@ -66,7 +69,7 @@ def short_string(b: bytes) -> bytes:
 
 
 def large(b: bytes) -> bytes:
-    if len(b) > 0xFFFF:
+    if len(b) > WORD16_MAX:
         raise ValueError(f"Large longer than 65535 bytes: {len(b)}")
     return _W16.pack(len(b)) + b
 

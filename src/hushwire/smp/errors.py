@@ -22,13 +22,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Final, Self, TypeVar
 
-from hushwire.encoding.binary import short_string
+from hushwire.encoding.binary import INT64_MAX, INT64_MIN, short_string
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all, try_literal
 from hushwire.smp.version import BLOCKED_ENTITY_VERSION, CLIENT_NOTICES_VERSION
-
-_INT64_MIN: Final = -(1 << 63)
-_INT64_MAX: Final = (1 << 63) - 1
 
 
 def _qmark(e: UnicodeError) -> tuple[str, int]:
@@ -406,7 +403,7 @@ class ClientNotice:
     ttl: int | None = None
 
     def __post_init__(self) -> None:
-        if self.ttl is not None and not _INT64_MIN <= self.ttl <= _INT64_MAX:
+        if self.ttl is not None and not INT64_MIN <= self.ttl <= INT64_MAX:
             raise ValueError("ttl out of Int64 range")
 
     def to_json(self) -> bytes:
@@ -418,7 +415,7 @@ class ClientNotice:
         ttl = obj.get("ttl")
         if ttl is None:
             return cls(None)
-        if type(ttl) is not int or not _INT64_MIN <= ttl <= _INT64_MAX:
+        if type(ttl) is not int or not INT64_MIN <= ttl <= INT64_MAX:
             raise DecodeError("bad ClientNotice ttl")
         return cls(ttl)
 

@@ -12,14 +12,12 @@ import enum
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
+from hushwire.encoding.binary import INT64_MAX, INT64_MIN
 from hushwire.errors import DecodeError
 
 E = TypeVar("E", bound=enum.Enum)
-
-_INT_MIN: Final = -(1 << 63)
-_INT_MAX: Final = (1 << 63) - 1
 
 
 class QSubThread(enum.Enum):
@@ -145,7 +143,7 @@ def _bool(v: object) -> bool:
 
 
 def _int(v: object) -> int:
-    if type(v) is not int or not _INT_MIN <= v <= _INT_MAX:
+    if type(v) is not int or not INT64_MIN <= v <= INT64_MAX:
         raise DecodeError("JSON integer expected")
     return v
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from hushwire.crypto.keys import KeyAlg
+from hushwire.crypto.nacl import CB_AUTHENTICATOR_SIZE
 from hushwire.encoding.binary import short_string
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all
@@ -50,10 +51,8 @@ from hushwire.smp.errors import CMD, ErrorType
 from hushwire.smp.ids import NO_CORR_ID, NO_ENTITY, CorrId, EntityId
 from hushwire.smp.version import AUTH_CMDS_VERSION, SERVICE_CERTS_VERSION
 
-CB_AUTHENTICATOR_SIZE: Final = 80
-"""sha512 (64) + Poly1305 tag (16) (Crypto.hs ``cbAuthenticatorSize``)."""
-ED25519_SIGNATURE_SIZE: Final = 64
-ED448_SIGNATURE_SIZE: Final = 114
+ED25519_SIGNATURE_SIZE: Final = KeyAlg.ED25519.signature_size
+ED448_SIGNATURE_SIZE: Final = KeyAlg.ED448.signature_size
 
 
 class AuthKind(enum.Enum):

@@ -17,11 +17,10 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from hushwire.encoding.binary import Reader, word16
+from hushwire.encoding.binary import WORD16_MAX, Reader, word16
 from hushwire.errors import DecodeError
 from hushwire.limits import MAX_MESSAGE_LENGTH_V6, MAX_MESSAGE_LENGTH_V8, MAX_MESSAGE_LENGTH_V11
 
-_WORD16_MAX: Final = 0xFFFF
 _VRANGE_TEXT: Final = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?")
 
 # Feature versions (Transport.hs, "SMP protocol version history").
@@ -64,7 +63,7 @@ class VersionRange:
     max: int
 
     def __post_init__(self) -> None:
-        if not (0 <= self.min <= _WORD16_MAX and 0 <= self.max <= _WORD16_MAX):
+        if not (0 <= self.min <= WORD16_MAX and 0 <= self.max <= WORD16_MAX):
             raise ValueError(f"version out of Word16 range: {self.min}..{self.max}")
         if self.min > self.max:
             raise ValueError(f"invalid version range {self.min}..{self.max}")
@@ -92,7 +91,7 @@ class VersionRange:
             raise DecodeError(f"bad version range {text[:20]!r}: expected a number or a-b")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo
-        if hi > _WORD16_MAX or lo > hi:
+        if hi > WORD16_MAX or lo > hi:
             raise DecodeError(f"bad version range {text[:20]!r}")
         return cls(lo, hi)
 
