@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import codecs
 import enum
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Final, Self, TypeVar
 
 from hushwire.encoding.binary import INT64_MAX, INT64_MIN, short_string
+from hushwire.encoding.strict_json import loads_object
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all, try_literal
 from hushwire.smp.version import BLOCKED_ENTITY_VERSION, CLIENT_NOTICES_VERSION
@@ -411,27 +411,13 @@ class ClientNotice:
 
     @classmethod
     def from_json(cls, data: bytes) -> ClientNotice:
-        obj = _json_object(data)
+        obj = loads_object(data)
         ttl = obj.get("ttl")
         if ttl is None:
             return cls(None)
         if type(ttl) is not int or not INT64_MIN <= ttl <= INT64_MAX:
             raise DecodeError("bad ClientNotice ttl")
         return cls(ttl)
-
-
-def _reject_constant(_: str) -> object:
-    raise DecodeError("invalid JSON constant")
-
-
-def _json_object(data: bytes) -> dict[str, object]:
-    try:
-        v = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DecodeError("invalid JSON") from None
-    if not isinstance(v, dict):
-        raise DecodeError("JSON object expected")
-    return v
 
 
 @dataclass(frozen=True, slots=True)

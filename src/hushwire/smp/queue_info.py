@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from hushwire.encoding.binary import INT64_MAX, INT64_MIN
+from hushwire.encoding.strict_json import as_object, loads_object
 from hushwire.errors import DecodeError
 
 E = TypeVar("E", bound=enum.Enum)
@@ -76,16 +77,16 @@ class QueueInfo:
 
     @classmethod
     def from_json(cls, data: bytes) -> QueueInfo:
-        obj = _object(_loads(data))
+        obj = loads_object(data)
         sub_obj = obj.get("qiSub")
         sub = None
         if sub_obj is not None:
-            s = _object(sub_obj)
+            s = as_object(sub_obj)
             sub = QSub(_enum(QSubThread, s.get("qSubThread")), _opt_str(s.get("qDelivered")))
         msg_obj = obj.get("qiMsg")
         msg = None
         if msg_obj is not None:
-            m = _object(msg_obj)
+            m = as_object(msg_obj)
             msg = MsgInfo(
                 _str(m.get("msgId")),
                 parse_utc(_str(m.get("msgTs"))),
@@ -117,23 +118,6 @@ def parse_utc(s: str) -> int:
         return int(dt.timestamp() // 1)
     except (OverflowError, OSError):  # pragma: no cover - platform limits
         raise DecodeError("timestamp out of range") from None
-
-
-def _reject_constant(_: str) -> object:
-    raise DecodeError("invalid JSON constant")
-
-
-def _loads(data: bytes) -> object:
-    try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DecodeError("invalid JSON") from None
-
-
-def _object(v: object) -> dict[str, object]:
-    if not isinstance(v, dict):
-        raise DecodeError("JSON object expected")
-    return v
 
 
 def _bool(v: object) -> bool:
