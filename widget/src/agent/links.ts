@@ -20,19 +20,23 @@ import { MAX_LINK_LENGTH } from "../limits.js";
 import { formatHosts, parseLocation, withExtraHosts, type SMPServer } from "../smp/address.js";
 import type { QueueMode } from "../smp/commands.js";
 import { VersionRange } from "../smp/version.js";
+import {
+  AGENT_VERSIONS,
+  DUPLEX_HANDSHAKE_SMPA_VERSION,
+  INITIAL_SMP_CLIENT_VERSION,
+  SHORT_LINKS_SMP_CLIENT_VERSION,
+  SMP_CLIENT_VERSIONS,
+  SRV_HOSTNAMES_SMP_CLIENT_VERSION,
+} from "./protocol.js";
 import { E2ERatchetParamsUri } from "./ratchet.js";
 import { formatVersionRange, parseQuery, parseVersionRange, queryParam, renderQuery, type Query } from "./strings.js";
 
 export type ConnectionMode = "invitation" | "contact";
 
 /** Agent versions a link offers (supportedSMPAgentVRange). */
-export const AGENT_LINK_VERSIONS = new VersionRange(2, 7);
+export const AGENT_LINK_VERSIONS = AGENT_VERSIONS;
 /** SMP client versions a queue URI offers (supportedSMPClientVRange). */
-export const SMP_CLIENT_VERSIONS = new VersionRange(1, 4);
-
-const MIN_AGENT_VERSION = 2;
-const SRV_HOSTNAMES_VERSION = 2;
-const SHORT_LINKS_VERSION = 4;
+export { SMP_CLIENT_VERSIONS };
 
 export const SHORT_LINK_MESSAGE =
   "this is a SimpleX short link; Hushwire needs the full link for now: in the SimpleX app, " +
@@ -108,7 +112,7 @@ export class SMPQueueUri {
   toStr(): string {
     const srv = this.server;
     const port = srv.port === null ? "" : `:${srv.port}`;
-    const legacy = this.versions.min < SRV_HOSTNAMES_VERSION;
+    const legacy = this.versions.min < SRV_HOSTNAMES_SMP_CLIENT_VERSION;
     const hosts = legacy ? srv.hosts.slice(0, 1) : srv.hosts;
     const authority = `smp://${base64urlEncode(srv.keyHash)}@${formatHosts(hosts)}${port}`;
     const params: Query = [
@@ -116,7 +120,7 @@ export class SMPQueueUri {
       ["dh", base64urlEncode(this.dhPublicKey.toDer())],
     ];
     if (this.queueMode !== null) params.push(["q", this.queueMode === "M" ? "m" : "c"]);
-    if (this.senderCanSecure && this.versions.min < SHORT_LINKS_VERSION) params.push(["k", "s"]);
+    if (this.senderCanSecure && this.versions.min < SHORT_LINKS_SMP_CLIENT_VERSION) params.push(["k", "s"]);
     if (legacy && srv.hosts.length > 1) params.push(["srv", formatHosts(srv.hosts.slice(1))]);
     return `${authority}/${base64urlEncode(this.senderId)}#/?${renderQuery(params)}`;
   }
@@ -164,12 +168,12 @@ export class SMPQueueUri {
       else if (q === "c") mode = "C";
       else if (queryParam(pairs, "k") === "s") mode = "M";
     } else {
-      versions = new VersionRange(1, 1);
+      versions = new VersionRange(INITIAL_SMP_CLIENT_VERSION, INITIAL_SMP_CLIENT_VERSION);
       dhText = fragment;
     }
     const dhKey = decodeDhKey(dhText);
     let all = [...hosts, ...extra];
-    if (versions.max < SRV_HOSTNAMES_VERSION) all = withExtraHosts(all);
+    if (versions.max < SRV_HOSTNAMES_SMP_CLIENT_VERSION) all = withExtraHosts(all);
     return new SMPQueueUri(versions, { hosts: all, keyHash: keyHash, port, basicAuth: null }, senderId, dhKey, mode);
   }
 }
@@ -257,7 +261,7 @@ export function parseLink(input: string): ConnectionRequest {
   const queues = smp.split(";").map((q) => SMPQueueUri.parseStr(q));
   const clientData = queryParam(pairs, "data");
   if (mode === "contact") {
-    const lo = Math.max(MIN_AGENT_VERSION, versions.min);
+    const lo = Math.max(DUPLEX_HANDSHAKE_SMPA_VERSION, versions.min) // minSupportedSMPAgentVersion;
     versions = new VersionRange(lo, Math.max(lo, versions.max));
     return new ConnectionRequest("contact", versions, queues, null, clientData);
   }

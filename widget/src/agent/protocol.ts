@@ -38,9 +38,13 @@ export const PQDR_SMPA_VERSION = 5;
 export const RATCHET_ON_CONF_SMPA_VERSION = 7;
 /** Agent (SMPA) versions we speak (supportedSMPAgentVRange). */
 export const AGENT_VERSIONS = new VersionRange(DUPLEX_HANDSHAKE_SMPA_VERSION, RATCHET_ON_CONF_SMPA_VERSION);
-const INITIAL_SMP_CLIENT_VERSION = 1;
+export const INITIAL_SMP_CLIENT_VERSION = 1;
+/** SMP client v2: several hosts per server in queue addresses. */
+export const SRV_HOSTNAMES_SMP_CLIENT_VERSION = 2;
 const SND_AUTH_KEY_SMP_CLIENT_VERSION = 3;
-const SHORT_LINKS_SMP_CLIENT_VERSION = 4;
+export const SHORT_LINKS_SMP_CLIENT_VERSION = 4;
+/** Versions of queue addresses (supportedSMPClientVRange). */
+export const SMP_CLIENT_VERSIONS = new VersionRange(INITIAL_SMP_CLIENT_VERSION, SHORT_LINKS_SMP_CLIENT_VERSION);
 /** Version of queue addresses and of the PubHeader we write. */
 export const SMP_CLIENT_VERSION = SHORT_LINKS_SMP_CLIENT_VERSION;
 
