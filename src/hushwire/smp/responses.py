@@ -57,6 +57,7 @@ _NONCE: Final = Param(bytes, lambda r: r.take(NONCE_SIZE))
 _VERSION_RANGE: Final = Param(VersionRange.encode, VersionRange.parse)
 _CERT_KEY: Final = Param(CertChainPubKey.encode, CertChainPubKey.parse)
 _QUEUE_INFO: Final = Param(QueueInfo.to_json, lambda r: QueueInfo.from_json(r.tail()))
+_ERROR: Final[Param[ErrorType]] = Param(lambda e: e.encode(), ErrorType.parse)
 _MAYBE_ENTITY: Final = Param(lambda e: maybe(e, encode_entity), lambda r: r.maybe(parse_entity))
 
 # --------------------------------------------------------------------------- responses
@@ -135,7 +136,7 @@ class SOK(BrokerMsg):
     def encode(self, version: int) -> bytes:
         if version < SERVICE_CERTS_VERSION:
             return OK.tag
-        return self.tag + SP + maybe(self.service_id, encode_entity)
+        return BrokerMsg.encode(self, version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,11 +253,11 @@ class ERR(BrokerMsg):
     """An error; encoded as a peer of the version understands it (``for_version``)."""
 
     tag: ClassVar[bytes] = b"ERR"
-    params: ClassVar[tuple[Param[Any], ...]] = (Param(ErrorType.encode, ErrorType.parse),)
+    params: ClassVar[tuple[Param[Any], ...]] = (_ERROR,)
     error: ErrorType
 
     def _params(self, version: int) -> bytes:
-        return SP + self.error.for_version(version).encode()
+        return SP + _ERROR.encode(self.error.for_version(version))
 
 
 @dataclass(frozen=True, slots=True)
