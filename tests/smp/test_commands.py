@@ -60,7 +60,7 @@ def test_response_vectors(row: dict[str, Any]) -> None:
 
 
 def test_new_v9_is_97_bytes() -> None:
-    """smp-relay.md section 10: simplex-js NEW in v9 form is 97 bytes and ends in '0ST'."""
+    """simplex-js NEW in v9 form is 97 bytes and ends in '0ST'."""
     data = c.NEW(X, X, None, c.SubscriptionMode.SUBSCRIBE, c.QRMessaging()).encode(9)
     assert len(data) == 97
     assert data.startswith(b"NEW \x2c") and data.endswith(b"0ST")
@@ -113,7 +113,7 @@ def test_parties() -> None:
 
 
 CRED = [
-    # command, has_auth, entity -> error (Protocol.hs:1722-1756; smp-relay.md 4.4 table)
+    # command, has_auth, entity -> error (Protocol.hs checkCredentials)
     ("NEW basic", True, b"", None),
     ("NEW basic", False, b"", "NO_AUTH"),
     ("NEW basic", True, b"q", "HAS_AUTH"),
