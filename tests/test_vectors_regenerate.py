@@ -24,6 +24,7 @@ VECTORS = TESTS / "vectors"
 
 GENERATORS: dict[str, Path] = {
     "smp": TESTS / "smp" / "make_vectors.py",
+    "smp_proxy": TESTS / "smp" / "make_proxy_vectors.py",
     "agent_msgheader": VECTORS / "generators" / "agent_msgheader.py",
     "computed": VECTORS / "generators" / "computed.py",
     "agent_ratchet": VECTORS / "generators" / "agent_ratchet.py",

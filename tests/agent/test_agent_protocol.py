@@ -1,5 +1,5 @@
-"""hushwire.agent.protocol: agent.md 3.2 byte diagrams both ways, per-queue boxes, zstd bodies,
-Hypothesis round trips and fuzz (random and mutated bytes: only DecodeError)."""
+"""hushwire.agent.protocol: the byte diagrams of docs/protocol/agent.md both ways, per-queue
+boxes, zstd bodies, Hypothesis round trips and fuzz (random and mutated bytes: only DecodeError)."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def test_smp_queue_info_v1_writes_first_host_only() -> None:
 
 def test_smp_queue_info_swallows_a_mode_like_byte() -> None:
     # queueModeP is greedy: after a v2 queue a connInfo starting with 'M' loses that byte,
-    # exactly as in the reference (agent.md 2.3: emit v4 with a mode byte).
+    # exactly as in the reference (emit v4 with a mode byte).
     q = SMPQueueInfo(2, SERVER, b"sid", DH_KEY, None)
     msg = parse_agent_message(b"D\x01" + q.encode() + b"Mhello")
     assert isinstance(msg, AgentConnInfoReply)

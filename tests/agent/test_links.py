@@ -1,4 +1,4 @@
-"""hushwire.agent.links: queue URIs and full links byte-exact both ways (agent.md 8.1-8.2,
+"""hushwire.agent.links: queue URIs and full links byte-exact both ways (docs/protocol/agent.md,
 simplexmq ConnectionRequestTests.hs), legacy forms, short links refused, errors, fuzz."""
 
 from __future__ import annotations

@@ -145,3 +145,14 @@ def test_optional_rewinds() -> None:
     assert r.optional(b.Reader.short_string) is None
     assert r.pos == 0
     assert r.optional(b.Reader.byte) == 5
+
+
+def test_parser_for_tag() -> None:
+    parsers = {b"A": "after A", b"B": "after B"}
+    r = b.Reader(b"Bx")
+    assert b.parser_for_tag(r, parsers, "Thing") == "after B"
+    assert r.pos == 1
+    with pytest.raises(DecodeError, match="bad Thing"):
+        b.parser_for_tag(b.Reader(b"C"), parsers, "Thing")
+    with pytest.raises(DecodeError):
+        b.parser_for_tag(b.Reader(b""), parsers, "Thing")

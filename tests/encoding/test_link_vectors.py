@@ -1,4 +1,4 @@
-"""agent.md section 8 link examples at the encoding layer: two rounds of percent-encoding,
+"""Link examples (docs/protocol/agent.md) at the encoding layer: two rounds of percent-encoding,
 query strings, base64url ids and the SPKI of the queue's DH key."""
 
 from __future__ import annotations

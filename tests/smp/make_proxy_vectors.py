@@ -113,18 +113,20 @@ def case(
     }
 
 
-# The brief's 63-byte PRXY example, checked against a hand assembly below.
-BRIEF_PRXY = bytes.fromhex(
+# A 63-byte PRXY example (simplexmq tests/SMPProxyTests.hs testSMPServer2),
+# checked against a hand assembly below.
+FIXED_PRXY = bytes.fromhex(
     "505258592001093132372e302e302e310435303032202dc25431f561c03f32c6"
     "302249a0f3cc6177fa42c6e14874165fd9223ad1c2323107636f7272656374"
 )
 
 
-def main() -> None:
+def render() -> dict[str, str]:
+    """The vector file this script owns, by name (tests/test_vectors_regenerate.py)."""
     kh2 = bytes.fromhex("2dc25431f561c03f32c6302249a0f3cc6177fa42c6e14874165fd9223ad1c232")
-    assert BRIEF_PRXY == b"PRXY \x01" + ss(b"127.0.0.1") + ss(b"5002") + ss(kh2) + b"1" + ss(
+    assert FIXED_PRXY == b"PRXY \x01" + ss(b"127.0.0.1") + ss(b"5002") + ss(kh2) + b"1" + ss(
         b"correct"
-    ), BRIEF_PRXY.hex()
+    ), FIXED_PRXY.hex()
     ed_pub, _ = sodium.crypto_sign_seed_keypair(SND_ED_SEED)
     skey = b"SKEY " + ss(ED25519_SPKI + bytes(ed_pub))
     data = {
@@ -135,7 +137,7 @@ def main() -> None:
             "processForwardedCommand, Protocol.hs FwdTransmission / FwdResponse / "
             "paddedProxiedTLength / tEncodeBatch1, Crypto.hs cbEncrypt / cbEncryptNoPad / "
             "reverseNonce / cbAuthenticate (simplexmq 92598c2, 6.5.5.0). PRXY: the inputs of "
-            "simplexmq smp-web tests/SMPWebTests.hs 'encodePRXY' and the brief's 63-byte example "
+            "simplexmq smp-web tests/SMPWebTests.hs 'encodePRXY' and its 63-byte PRXY "
             "(tests/SMPProxyTests.hs testSMPServer2, password 'correct'). Regression values: "
             "simplexmq's own tests compare live encodings only and pin no bytes."
         ),
@@ -176,11 +178,16 @@ def main() -> None:
                     "2dc25431f561c03f32c6302249a0f3cc6177fa42c6e14874165fd9223ad1c232"
                 ),
                 "basic_auth": "correct",
-                "command_hex": BRIEF_PRXY.hex(),
+                "command_hex": FIXED_PRXY.hex(),
             },
         ],
     }
-    OUT.write_text(json.dumps(data, indent=2) + "\n")
+    return {OUT.name: json.dumps(data, indent=2) + "\n"}
+
+
+def main() -> None:
+    for name, text in render().items():
+        (OUT.parent / name).write_text(text)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hushwire.crypto.keys import KeyAlg, PublicKey
 from hushwire.smp import commands as c
 from hushwire.smp import errors as e
-from hushwire.smp.address import SMPServer
+from hushwire.smp.address import SMPServer, host_ok
 from hushwire.smp.hello import CertChainPubKey, ClientHello, ClientService, ServerHello, ServiceRole
 from hushwire.smp.ids import EntityId, MsgId
 from hushwire.smp.queue_info import MsgInfo, MsgType, QSub, QSubThread, QueueInfo
@@ -31,12 +31,11 @@ qrd = st.one_of(
     st.builds(c.QRMessaging, st.none() | st.builds(c.MessagingLink, ids, link_data)),
     st.builds(c.QRContact, st.none() | st.builds(c.ContactLink, ids, ids, link_data)),
 )
-host = st.text(
-    alphabet=st.characters(min_codepoint=0x21, max_codepoint=0xFF).filter(
-        lambda ch: ch not in "#,;/[]" and ch != "\xa0"
-    ),
-    min_size=1,
-    max_size=20,
+# Hosts of the one transport-host grammar (hushwire.smp.address.parse_host).
+host = st.one_of(
+    st.from_regex(r"[!-~]{1,20}", fullmatch=True).filter(host_ok),
+    st.ip_addresses().map(str),
+    st.from_regex(r"[a-z2-7]{16}\.onion", fullmatch=True),
 )
 der = st.binary(max_size=60).map(lambda b: b"\x30" + bytes([len(b)]) + b)
 cert_keys = st.builds(CertChainPubKey, st.lists(der, min_size=1, max_size=4).map(tuple), der)

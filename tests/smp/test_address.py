@@ -6,8 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hushwire.encoding.binary import parse_all
 from hushwire.errors import DecodeError
-from hushwire.smp.address import DEFAULT_SMP_PORT, SMPServer
+from hushwire.smp.address import (
+    DEFAULT_SMP_PORT,
+    EXTRA_SMP_SERVER_HOSTS,
+    SMPServer,
+    host_ok,
+    parse_host,
+    parse_port,
+    with_extra_hosts,
+)
 
 KH = bytes.fromhex("2dc25431f561c03f32c6302249a0f3cc6177fa42c6e14874165fd9223ad1c232")
 KH_B64 = "LcJUMfVhwD8yxjAiSaDzzGF3-kLG4Uh0Fl_ZIjrRwjI="
@@ -84,3 +93,88 @@ def test_fuzz_only_decode_error(text: str) -> None:
         SMPServer.parse("smp://" + text)
     except DecodeError:
         pass
+
+
+def test_badly_padded_key_hash() -> None:
+    with pytest.raises(DecodeError, match="not base64url"):
+        SMPServer.parse("smp://AAAA=@h")
+
+
+# --------------------------------------------------------------------------- host grammar
+
+
+@pytest.mark.parametrize(
+    ("host", "parsed"),
+    [
+        ("1.2.3.4", "1.2.3.4"),
+        ("300.1.1.1", "300.1.1.1"),  # not an IPv4 address: a domain name
+        ("1.2.3.x", "1.2.3.x"),
+        ("::1", "::1"),
+        ("[fe80::1:2]", "fe80::1:2"),
+        ("abc.onion", "abc.onion"),
+        ("smp.example.com", "smp.example.com"),
+        ("[abc]", "[abc]"),
+    ],
+)
+def test_host_grammar_accepts(host: str, parsed: str) -> None:
+    assert parse_host(host) == parsed
+    assert host_ok(host)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "",
+        "1.2.3.4x",
+        "1.2.3.256",
+        "a:b",
+        "fe80::1%eth0",
+        "ABC.onion",
+        "a.b.onion",
+        "abc.onionx",
+        "a/b",
+        "é",
+    ],
+)
+def test_host_grammar_rejects(host: str) -> None:
+    with pytest.raises(DecodeError):
+        parse_host(host)
+    assert not host_ok(host)
+
+
+def test_text_form_checks_each_host() -> None:
+    with pytest.raises(DecodeError, match="invalid host"):
+        SMPServer.parse(f"smp://{KH_B64}@ABC.onion")
+    assert SMPServer.parse(f"smp://{KH_B64}@a,[::1]:1").hosts == ("a", "::1")
+
+
+@pytest.mark.parametrize("port", ["0", "05223", "65536", "x", ""])
+def test_port_grammar(port: str) -> None:
+    with pytest.raises(DecodeError, match="port must be"):
+        parse_port(port)
+
+
+# --------------------------------------------------------------------------- binary form
+
+
+def test_binary_form_and_legacy_form() -> None:
+    s = SMPServer(("smp5.simplex.im", "::1"), KH, 443)
+    enc = s.encode_binary()
+    assert enc == b"\x02\x0fsmp5.simplex.im\x03::1\x03443\x20" + KH
+    assert parse_all(enc, SMPServer.parse_binary) == s
+    legacy = s.encode_binary(legacy=True)
+    assert legacy == b"\x0fsmp5.simplex.im\x03443\x20" + KH
+    # A legacy address of a preset server gains its onion host.
+    back = parse_all(legacy, lambda r: SMPServer.parse_binary(r, legacy=True))
+    assert back.hosts == ("smp5.simplex.im", EXTRA_SMP_SERVER_HOSTS["smp5.simplex.im"])
+    assert with_extra_hosts(("a", "b")) == ("a", "b")
+
+
+def test_binary_host_must_be_ascii() -> None:
+    with pytest.raises(DecodeError, match="ASCII"):
+        parse_all(b"\x01\x02\xc3\xa9\x00\x20" + KH, SMPServer.parse_binary)
+
+
+def test_with_basic_auth() -> None:
+    s = SMPServer(("h",), KH)
+    assert s.with_basic_auth("pw") == SMPServer(("h",), KH, None, "pw")

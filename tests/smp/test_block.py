@@ -130,7 +130,7 @@ def test_batcher_invariants(sizes: list[int]) -> None:
 
 
 def test_block_chain_vectors() -> None:
-    """smp-relay.md section 10 values (computed there with Python HKDF)."""
+    """Known values (computed independently with Python HKDF)."""
     ch = V["block_chain"]
     ck1, ck2 = sb_chain_init(
         bytes.fromhex(ch["session_id_hex"]), bytes.fromhex(ch["dh_secret_hex"])

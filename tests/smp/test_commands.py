@@ -18,6 +18,7 @@ from hushwire.smp.address import SMPServer
 from hushwire.smp.errors import CommandError, ErrorType
 from hushwire.smp.ids import EntityId, MsgId
 from hushwire.smp.queue_info import QueueInfo
+from hushwire.smp.tagged import tag_table
 
 V = load_vectors("smp_commands.json")
 X = PublicKey.from_der(bytes.fromhex(V["keys"]["x25519_spki_hex"]))
@@ -59,7 +60,7 @@ def test_response_vectors(row: dict[str, Any]) -> None:
 
 
 def test_new_v9_is_97_bytes() -> None:
-    """smp-relay.md section 10: simplex-js NEW in v9 form is 97 bytes and ends in '0ST'."""
+    """simplex-js NEW in v9 form is 97 bytes and ends in '0ST'."""
     data = c.NEW(X, X, None, c.SubscriptionMode.SUBSCRIBE, c.QRMessaging()).encode(9)
     assert len(data) == 97
     assert data.startswith(b"NEW \x2c") and data.endswith(b"0ST")
@@ -112,7 +113,7 @@ def test_parties() -> None:
 
 
 CRED = [
-    # command, has_auth, entity -> error (Protocol.hs:1722-1756; smp-relay.md 4.4 table)
+    # command, has_auth, entity -> error (Protocol.hs checkCredentials)
     ("NEW basic", True, b"", None),
     ("NEW basic", False, b"", "NO_AUTH"),
     ("NEW basic", True, b"q", "HAS_AUTH"),
@@ -329,3 +330,10 @@ def test_msg_id_type() -> None:
 
 def test_err_for_version() -> None:
     assert c.ERR(ErrorType.QUOTA).encode(6) == b"ERR QUOTA"
+
+
+def test_tables_are_built_from_the_classes() -> None:
+    assert all(c.COMMANDS[cls.tag] is cls for cls in c.COMMANDS.values())
+    assert c.COMMAND_TAGS == frozenset(c.COMMANDS)
+    with pytest.raises(ValueError, match="used twice"):
+        tag_table([c.SUB, c.SUB])

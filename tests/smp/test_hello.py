@@ -46,7 +46,7 @@ def test_server_hellos(row: dict[str, Any]) -> None:
     assert h.ServerHello.decode(data) == expect
     assert h.ServerHello.decode(data + b"future extension") == expect
     if row["with_cert_key"]:
-        assert len(data) == 1105  # smp-relay.md 3.1: hello content with the SMQ fixtures
+        assert len(data) == 1105  # hello content with the SMQ fixtures
         assert CK.chain_length_ok()
         # a broken chain is treated as absent (attoparsec `optional`), not as an error
         assert h.ServerHello.decode(data[:-1]) == h.ServerHello(vr, SID, None)
@@ -216,5 +216,5 @@ def test_cert_key_roundtrip(ck: h.CertChainPubKey) -> None:
 
 
 def test_fixture_key_hash() -> None:
-    """smp-relay.md section 10 / tests/SMPClient.hs:82 testKeyHash = SHA-256 of ca.crt."""
+    """simplexmq tests/SMPClient.hs testKeyHash = SHA-256 of ca.crt."""
     assert KH == b64url_decode("LcJUMfVhwD8yxjAiSaDzzGF3-kLG4Uh0Fl_ZIjrRwjI=")

@@ -111,7 +111,7 @@ def test_server_syntax_table(row: dict[str, Any]) -> None:
 
 
 def test_cb_authenticator_over_authorized_bytes() -> None:
-    """smp-relay.md section 10: authorized bytes and the libsodium authenticator of PING."""
+    """Known values: authorized bytes and the libsodium authenticator of PING."""
     cb = V["cb_authenticator"]
     sess, corr = bytes.fromhex(cb["session_id_hex"]), bytes.fromhex(cb["corr_id_hex"])
     cmd = bytes.fromhex(cb["command_hex"])

@@ -98,3 +98,13 @@ def test_compatible_is_in_both(a: int, b: int, c: int, d: int) -> None:
     else:
         assert r1.max < r2.min or r2.max < r1.min
     assert parse_all(r1.encode(), v.VersionRange.parse) == r1
+
+
+def test_text_form() -> None:
+    assert v.VersionRange.parse_str("2-7") == v.VersionRange(2, 7)
+    assert v.VersionRange.parse_str("3") == v.VersionRange(3, 3)
+    assert v.VersionRange(3, 3).to_str() == "3"
+    assert v.VersionRange(1, 16).to_str() == "1-16"
+    for bad in ["", "a", "1-", "-1", "3-2", "70000", "1-70000", "123456", "1-2-3", " 1"]:
+        with pytest.raises(DecodeError, match="bad version range"):
+            v.VersionRange.parse_str(bad)

@@ -2,7 +2,7 @@
  * SMP binary primitives: a bounded Reader, a Writer, and the string encodings the widget needs.
  *
  * Mirrors src/hushwire/encoding/binary.py and strings.py (simplexmq
- * `Simplex.Messaging.Encoding`, smp-relay.md section 1): Word16/Word32/Word64 big-endian,
+ * `Simplex.Messaging.Encoding`, docs/protocol/smp.md): Word16/Word32/Word64 big-endian,
  * Int64 two's complement big-endian (as `bigint`), SystemTime as Int64 seconds, shortString
  * (1 length byte), Large (Word16 length), Tail (rest of input), Bool as ASCII `T`/`F`, Maybe
  * as ASCII `0`/`1`, lists and NonEmpty with a count byte.

@@ -1,6 +1,6 @@
 /**
  * The visitor's agent layers against the shared vectors, both directions, byte for byte:
- * agent_links.json, agent_ratchet.json (agent.md 8.4 exactly) and agent_protocol.json.
+ * agent_links.json, agent_ratchet.json (the reference ratchet test, exactly) and agent_protocol.json.
  */
 
 import { describe, expect, it } from "vitest";
@@ -222,7 +222,7 @@ function initiatorFor(version: number, maxVersion = 3): Ratchet {
   return Ratchet.initInitiator(keys, pair("a2"), version, { maxVersion });
 }
 
-describe("agent_ratchet.json (agent.md 8.4)", () => {
+describe("agent_ratchet.json", () => {
   it("public keys from the labels", () => {
     for (const [label, pub] of Object.entries(R.public_keys)) expect(toHex(priv448(label).public().raw)).toBe(pub);
   });

@@ -33,6 +33,7 @@ import {
   type TransportError,
 } from "../src/smp/errors.js";
 import { parseAll } from "../src/smp/reader.js";
+import { encodeServerBinary, formatHosts, parseLocation, parseServerBinary, withExtraHosts } from "../src/smp/address.js";
 import {
   chainLengthOk,
   decodeClientHello,
@@ -515,5 +516,28 @@ describe("smp_msgbody.json", () => {
     expect(toHex(padded.subarray(0, V.padded.hex_prefix.length / 2))).toBe(V.padded.hex_prefix);
     expect(toHex(sha256(padded))).toBe(V.padded.sha256);
     expect(unpadRcvMsgBody(padded)).toEqual(m);
+  });
+});
+
+// ------------------------------------------------------------------------------ server addresses
+
+describe("SMPServer codec (smp/address.ts)", () => {
+  const kh = new Uint8Array(32).fill(7);
+
+  it("reads hosts and port of the text form, and writes them back", () => {
+    expect(parseLocation("a.example,[::1]:5223")).toEqual({ hosts: ["a.example", "::1"], port: 5223 });
+    expect(parseLocation("h")).toEqual({ hosts: ["h"], port: null });
+    expect(formatHosts(["a.example", "::1"])).toBe("a.example,[::1]");
+    for (const bad of ["", "h:0", "h:x", "h/"]) expect(() => parseLocation(bad)).toThrow(DecodeError);
+  });
+
+  it("writes and reads the binary form, legacy with one host", () => {
+    const s = { hosts: ["a.example", "b.example"], keyHash: kh, port: 443, basicAuth: null };
+    const full = encode((w) => encodeServerBinary(w, s, false));
+    expect(parseAll(full, (r) => parseServerBinary(r, false))).toEqual(s);
+    const legacy = encode((w) => encodeServerBinary(w, s, true));
+    expect(toHex(legacy)).toBe(toHex(concat(latin1("\x09a.example\x03443\x20"), kh)));
+    expect(parseAll(legacy, (r) => parseServerBinary(r, true)).hosts).toEqual(["a.example"]);
+    expect(withExtraHosts(["a", "b"])).toEqual(["a", "b"]);
   });
 });

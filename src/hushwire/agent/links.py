@@ -2,7 +2,9 @@
 
 Mirrors simplexmq ``Agent/Protocol.hs`` (``SMPQueueUri`` StrEncoding, ``ConnectionRequestUri``
 StrEncoding, ``connReqUriP``, ``updateSMPServerHosts``, ``AConnShortLink`` strP) and
-``Agent/QueryString.hs``; agent.md section 2.1 (full links) and 2.4 (short links).
+``Agent/QueryString.hs``; see docs/protocol/agent.md (connection links). Servers, hosts and
+ports are read and written by :mod:`hushwire.smp.address`, version ranges by
+:class:`~hushwire.smp.version.VersionRange`, versions come from :mod:`hushwire.agent.protocol`.
 
 Forms::
 
@@ -22,6 +24,14 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from hushwire.agent.protocol import (
+    AGENT_VERSIONS,
+    DUPLEX_HANDSHAKE_SMPA_VERSION,
+    INITIAL_SMP_CLIENT_VERSION,
+    SHORT_LINKS_SMP_CLIENT_VERSION,
+    SMP_CLIENT_VERSIONS,
+    SRV_HOSTNAMES_SMP_CLIENT_VERSION,
+)
 from hushwire.agent.ratchet import E2ERatchetParamsUri
 from hushwire.crypto.keys import KeyAlg, PublicKey
 from hushwire.encoding.strings import (
@@ -33,7 +43,13 @@ from hushwire.encoding.strings import (
 )
 from hushwire.errors import DecodeError
 from hushwire.limits import MAX_LINK_LENGTH
-from hushwire.smp.address import SMPServer
+from hushwire.smp.address import (
+    KEY_HASH_SIZE,
+    SMPServer,
+    format_hosts,
+    parse_location,
+    with_extra_hosts,
+)
 from hushwire.smp.commands import QueueMode
 from hushwire.smp.version import VersionRange
 
@@ -52,37 +68,17 @@ __all__ = [
 
 ConnectionMode = Literal["invitation", "contact"]
 
-AGENT_LINK_VERSIONS: Final = VersionRange(2, 7)
-"""Agent versions a link offers today (agent.md section 7, ``supportedSMPAgentVRange``)."""
-SMP_CLIENT_VERSIONS: Final = VersionRange(1, 4)
-"""SMP client versions a queue URI offers (``supportedSMPClientVRange``)."""
-
-_MIN_AGENT_VERSION: Final = 2  # minSupportedSMPAgentVersion: contact links are raised to it
-_SRV_HOSTNAMES_VERSION: Final = 2  # srvHostnamesSMPClientVersion: all hosts in the authority
-_SHORT_LINKS_VERSION: Final = 4  # shortLinksSMPClientVersion: "k=s" no longer written
+AGENT_LINK_VERSIONS: Final = AGENT_VERSIONS
+"""Agent versions a link offers today (``supportedSMPAgentVRange``)."""
 
 SHORT_LINK_MESSAGE: Final = (
     "this is a SimpleX short link; Hushwire needs the full link for now: in the SimpleX app, "
     "share the address as a full link (or use the long link from the QR code)"
 )
 
-# Preset servers whose v1 queue URIs get their onion host added (Protocol.hs
-# extraSMPServerHosts, used by updateSMPServerHosts).
-_EXTRA_HOSTS: Final = {
-    "smp4.simplex.im": "o5vmywmrnaxalvz6wi3zicyftgio6psuvyniis6gco6bp6ekl4cqj4id.onion",
-    "smp5.simplex.im": "jjbyvoemxysm7qxap7m5d5m35jzv5qq6gnlv7s4rsn7tdwwmuqciwpid.onion",
-    "smp6.simplex.im": "bylepyau3ty4czmn77q4fglvperknl4bi2eb2fdy2bh4jxtf32kf73yd.onion",
-    "smp8.simplex.im": "beccx4yfxxbvyhqypaavemqurytl6hozr47wfc7uuecacjqdvwpw2xid.onion",
-    "smp9.simplex.im": "jssqzccmrcws6bhmn77vgmhfjmhwlyr3u7puw4erkyoosywgl67slqqd.onion",
-    "smp10.simplex.im": "rb2pbttocvnbrngnwziclp2f4ckjq65kebafws6g4hy22cdaiv5dwjqd.onion",
-}
-
-_VRANGE = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?")
 _APP_HOST = re.compile(r"[^:#,;/ ]+(?::[0-9]{1,5})?")  # ServiceScheme.hs SrvLoc
 _SHORT_TYPE = re.compile(r"(?:[acgrACGR]|i)/?#")  # AConnShortLink strP: type, [/], '#'
 _WHITESPACE = re.compile(r"\s")
-# Any valid key hash lets SMPServer.parse read the hosts and port of an authority.
-_PLACEHOLDER_KEY_HASH: Final = b64url_encode(bytes(32))
 
 
 class LinkError(DecodeError):
@@ -90,26 +86,22 @@ class LinkError(DecodeError):
 
 
 def parse_version_range(text: str) -> VersionRange:
-    """``"a-b"`` or ``"a"`` (Version.hs ``VersionRange`` StrEncoding)."""
-    m = _VRANGE.fullmatch(text)
-    if m is None:
-        raise LinkError(f"bad version range {text[:20]!r}: expected a number or a-b")
-    lo = int(m.group(1))
-    hi = int(m.group(2)) if m.group(2) is not None else lo
-    if hi > 0xFFFF or lo > hi:
-        raise LinkError(f"bad version range {text[:20]!r}")
-    return VersionRange(lo, hi)
+    """``"a-b"`` or ``"a"`` (:meth:`VersionRange.parse_str`), failing with :class:`LinkError`."""
+    try:
+        return VersionRange.parse_str(text)
+    except DecodeError as e:
+        raise LinkError(str(e)) from None
 
 
 def format_version_range(vr: VersionRange) -> str:
-    return str(vr.min) if vr.min == vr.max else f"{vr.min}-{vr.max}"
+    return vr.to_str()
 
 
 def _make_server(hosts: tuple[str, ...], key_hash: bytes, port: int | None) -> SMPServer:
     """An ``SMPServer`` as the link names it. simplexmq accepts a key hash of any length
     in a link (its tests use 4 bytes); SMPServer checks for 32, so other lengths are set
     without that check: the client's identity check refuses such a server anyway."""
-    if len(key_hash) == 32:
+    if len(key_hash) == KEY_HASH_SIZE:
         return SMPServer(hosts, key_hash, port)
     server = object.__new__(SMPServer)
     for name, value in (
@@ -124,10 +116,9 @@ def _make_server(hosts: tuple[str, ...], key_hash: bytes, port: int | None) -> S
 
 def _parse_hosts(location: str) -> tuple[tuple[str, ...], int | None]:
     try:
-        parsed = SMPServer.parse(f"smp://{_PLACEHOLDER_KEY_HASH}@{location}")
-    except (DecodeError, ValueError) as e:
+        return parse_location(location)
+    except DecodeError as e:
         raise LinkError(f"bad server host or port in the link: {e}") from e
-    return parsed.hosts, parsed.port
 
 
 def _parse_extra_host(text: str) -> str:
@@ -135,10 +126,6 @@ def _parse_extra_host(text: str) -> str:
     if port is not None or len(hosts) != 1:
         raise LinkError("bad host in the srv= list of the link")
     return hosts[0]
-
-
-def _encode_hosts(hosts: tuple[str, ...]) -> str:
-    return ",".join(f"[{h}]" if ":" in h else h for h in hosts)
 
 
 def _decode_b64(text: str, what: str) -> bytes:
@@ -184,19 +171,19 @@ class SMPQueueUri:
         """The string form, byte for byte as simplexmq ``strEncode`` writes it."""
         srv = self.server
         port = "" if srv.port is None else f":{srv.port}"
-        legacy = self.versions.min < _SRV_HOSTNAMES_VERSION
+        legacy = self.versions.min < SRV_HOSTNAMES_SMP_CLIENT_VERSION
         hosts = srv.hosts[:1] if legacy else srv.hosts
-        authority = f"smp://{b64url_encode(srv.key_hash)}@{_encode_hosts(hosts)}{port}"
+        authority = f"smp://{b64url_encode(srv.key_hash)}@{format_hosts(hosts)}{port}"
         params = [
             ("v", format_version_range(self.versions)),
             ("dh", b64url_encode(self.dh_public_key.to_der())),
         ]
         if self.queue_mode is not None:
             params.append(("q", "m" if self.queue_mode is QueueMode.MESSAGING else "c"))
-        if self.sender_can_secure and self.versions.min < _SHORT_LINKS_VERSION:
+        if self.sender_can_secure and self.versions.min < SHORT_LINKS_SMP_CLIENT_VERSION:
             params.append(("k", "s"))
         if legacy and len(srv.hosts) > 1:
-            params.append(("srv", _encode_hosts(srv.hosts[1:])))
+            params.append(("srv", format_hosts(srv.hosts[1:])))
         return f"{authority}/{b64url_encode(self.sender_id)}#/?{render_query(params)}"
 
     @classmethod
@@ -248,14 +235,12 @@ class SMPQueueUri:
             elif query_param(pairs, "k") == "s":
                 mode = QueueMode.MESSAGING
         else:
-            versions = VersionRange(1, 1)
+            versions = VersionRange(INITIAL_SMP_CLIENT_VERSION, INITIAL_SMP_CLIENT_VERSION)
             dh_text = fragment
         dh_key = _decode_dh_key(dh_text)
         all_hosts = hosts + extra
-        if versions.max < _SRV_HOSTNAMES_VERSION and len(all_hosts) == 1:
-            onion = _EXTRA_HOSTS.get(all_hosts[0])
-            if onion is not None:
-                all_hosts = (all_hosts[0], onion)
+        if versions.max < SRV_HOSTNAMES_SMP_CLIENT_VERSION:
+            all_hosts = with_extra_hosts(all_hosts)
         return cls(versions, _make_server(all_hosts, key_hash, port), sender_id, dh_key, mode)
 
 
@@ -359,7 +344,7 @@ def parse_link(text: str) -> ConnectionRequest:
     queues = tuple(SMPQueueUri.parse_str(q) for q in smp.split(";"))
     client_data = query_param(pairs, "data")
     if mode == "contact":
-        lo = max(_MIN_AGENT_VERSION, versions.min)
+        lo = max(DUPLEX_HANDSHAKE_SMPA_VERSION, versions.min)  # minSupportedSMPAgentVersion
         versions = VersionRange(lo, max(lo, versions.max))
         return ConnectionRequest("contact", versions, queues, None, client_data)
     e2e_text = query_param(pairs, "e2e")

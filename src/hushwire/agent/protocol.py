@@ -3,10 +3,11 @@
 Mirrors simplexmq ``Agent/Protocol.hs`` (``AgentMsgEnvelope``, ``AgentMessage``, ``APrivHeader``,
 ``AMessage``, ``AMessageReceipt``, ``SMPQueueInfo``), ``Protocol.hs`` (``ClientMsgEnvelope``,
 ``PubHeader``, ``ClientMessage``, ``PrivHeader``, ``legacyEncodeServer``), ``Compression.hs``
-(``Compressed``) and ``Agent/Client.hs`` (``agentCbEncrypt``/``agentCbDecrypt``); agent.md
-sections 2.3, 3, 4.2, 4.6 and 5.
+(``Compressed``) and ``Agent/Client.hs`` (``agentCbEncrypt``/``agentCbDecrypt``); see
+docs/protocol/agent.md. Server addresses use :mod:`hushwire.smp.address`, keys and queue modes
+:mod:`hushwire.smp.fields`, version ranges :class:`~hushwire.smp.version.VersionRange`.
 
-Layers, outermost first (agent.md 3.1)::
+Layers, outermost first::
 
     ClientMsgEnvelope = PubHeader(Word16 version, Maybe X25519) | nonce(24) | Tail(crypto_box)
       -> pad(ClientMessage, 15904 | 16000)
@@ -20,17 +21,15 @@ the whole input (``parseAll``) and raises only :class:`~hushwire.errors.DecodeEr
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
 import zstandard
 
 from hushwire.agent.ratchet import E2ERatchetParams
 from hushwire.crypto.kdf import sha256
-from hushwire.crypto.keys import KeyAlg, PublicKey
+from hushwire.crypto.keys import PublicKey
 from hushwire.crypto.nacl import NONCE_SIZE, cb_decrypt, cb_encrypt
 from hushwire.encoding.binary import (
     Reader,
@@ -39,13 +38,21 @@ from hushwire.encoding.binary import (
     maybe,
     non_empty,
     parse_all,
+    parser_for_tag,
     short_string,
     word16,
 )
 from hushwire.errors import DecodeError
 from hushwire.limits import MAX_DECOMPRESSED_SIZE
 from hushwire.smp.address import SMPServer
-from hushwire.smp.commands import QueueMode
+from hushwire.smp.fields import (
+    QueueMode,
+    check_auth_key,
+    check_dh_key,
+    encode_key,
+    parse_auth_key,
+    parse_dh_key,
+)
 from hushwire.smp.version import VersionRange
 
 # --------------------------------------------------------------------------- versions
@@ -91,7 +98,7 @@ MAX_LENGTH_PASSTHROUGH: Final = 180
 """Bodies up to this size are not compressed (Compression.hs maxLengthPassthrough)."""
 COMPRESSION_LEVEL: Final = 3
 COMPRESSED_BODY_TAG: Final = b"X"
-"""Chat body prefix of a compressed batch; the list encoding follows it (agent.md 5)."""
+"""Chat body prefix of a compressed batch; the list encoding follows it."""
 
 
 def e2e_enc_conn_info_length(agent_version: int, pq_support: bool) -> int:
@@ -104,132 +111,21 @@ def e2e_enc_agent_msg_length(agent_version: int, pq_support: bool) -> int:
     return AGENT_MSG_PAD_PQ if pq_support and agent_version >= PQDR_SMPA_VERSION else AGENT_MSG_PAD
 
 
-# --------------------------------------------------------------------------- keys
-
-
-def _key_p(r: Reader, algs: tuple[KeyAlg, ...]) -> PublicKey:
-    key = PublicKey.from_der(r.short_string())
-    if key.alg not in algs:
-        raise DecodeError("unexpected key algorithm")
-    return key
-
-
-def _key_enc(key: PublicKey) -> bytes:
-    return short_string(key.to_der())
-
-
-_X25519: Final = (KeyAlg.X25519,)
-_AUTH_ALGS: Final = (KeyAlg.ED25519, KeyAlg.ED448, KeyAlg.X25519)
-"""``APublicAuthKey`` algorithms (Crypto.hs ``authAlgorithm``)."""
-
-
-def _check_x25519(key: PublicKey | None) -> None:
-    if key is not None and key.alg is not KeyAlg.X25519:
-        raise ValueError("an X25519 key is needed here")
-
-
 # --------------------------------------------------------------------------- SMP server
-
-_DOMAIN: Final = re.compile(r"[!-~]+")
-_DOMAIN_EXCLUDED: Final = frozenset(":#,;/")
-_ONION: Final = re.compile(r"[a-z0-9]*\.onion")
-_IPV4: Final = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)")
-_PORT: Final = re.compile(r"[1-9][0-9]{0,4}")
-
-EXTRA_SMP_SERVER_HOSTS: Final = {
-    "smp4.simplex.im": "o5vmywmrnaxalvz6wi3zicyftgio6psuvyniis6gco6bp6ekl4cqj4id.onion",
-    "smp5.simplex.im": "jjbyvoemxysm7qxap7m5d5m35jzv5qq6gnlv7s4rsn7tdwwmuqciwpid.onion",
-    "smp6.simplex.im": "bylepyau3ty4czmn77q4fglvperknl4bi2eb2fdy2bh4jxtf32kf73yd.onion",
-    "smp8.simplex.im": "beccx4yfxxbvyhqypaavemqurytl6hozr47wfc7uuecacjqdvwpw2xid.onion",
-    "smp9.simplex.im": "jssqzccmrcws6bhmn77vgmhfjmhwlyr3u7puw4erkyoosywgl67slqqd.onion",
-    "smp10.simplex.im": "rb2pbttocvnbrngnwziclp2f4ckjq65kebafws6g4hy22cdaiv5dwjqd.onion",
-}
-"""Onion hosts added to legacy single-host addresses (Agent/Protocol.hs extraSMPServerHosts)."""
-
-
-def _parse_host(raw: bytes) -> str:
-    """A ``TransportHost`` (Transport/Client.hs ``strP`` under ``parseAll``), kept as text.
-
-    IPv4 (each part at most 255), IPv6 (bare or in brackets; brackets are dropped), an onion
-    host (lower-case letters and digits), or a domain without ``:#,;/`` and blanks that does
-    not end in ``.onion``.
-    """
-    try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError:
-        raise DecodeError("host is not ASCII") from None
-    m = _IPV4.match(text)
-    if m and all(int(p) <= 255 for p in m.groups()[:3]):
-        if m.end() != len(text) or int(m.group(4)) > 255:
-            raise DecodeError("invalid IP address")
-        return text
-    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
-    if ":" in bare:
-        if "%" in bare:
-            raise DecodeError("bad IPv6")
-        try:
-            ipaddress.IPv6Address(bare)
-        except ValueError:
-            raise DecodeError("bad IPv6") from None
-        return bare
-    if _ONION.match(text):
-        if not _ONION.fullmatch(text):
-            raise DecodeError("invalid onion host")
-        return text
-    if not _DOMAIN.fullmatch(text) or _DOMAIN_EXCLUDED & set(text) or text.endswith(".onion"):
-        raise DecodeError("invalid host")
-    return text
-
-
-def _host_enc(host: str) -> bytes:
-    return short_string(host.encode("ascii"))
-
-
-def _port_enc(server: SMPServer) -> bytes:
-    return short_string(b"" if server.port is None else str(server.port).encode())
-
-
-def _port_p(r: Reader) -> int | None:
-    raw = r.short_string()
-    if not raw:
-        return None
-    if not _PORT.fullmatch(raw.decode("latin-1")) or int(raw) > 65535:
-        raise DecodeError("bad port")
-    return int(raw)
-
-
-def _key_hash_p(r: Reader) -> bytes:
-    key_hash = r.short_string()
-    if len(key_hash) != 32:
-        raise DecodeError("key hash must be 32 bytes")
-    return key_hash
 
 
 def encode_smp_server(server: SMPServer, client_version: int) -> bytes:
     """``SMPServer`` as SMPQueueInfo writes it (Protocol.hs ``ProtocolServer`` Encoding).
 
-    From client version 2: NonEmpty hosts (shortString each) | port shortString (``""`` =
-    default) | keyHash shortString. Version 1 (``legacyEncodeServer``): the first host only.
-    Basic auth is not part of the binary form.
+    From client version 2: NonEmpty hosts | port | keyHash; version 1 (``legacyEncodeServer``):
+    the first host only. The codec is :meth:`SMPServer.encode_binary`.
     """
-    if client_version > INITIAL_SMP_CLIENT_VERSION:
-        hosts = non_empty(server.hosts, _host_enc)
-    else:
-        hosts = _host_enc(server.hosts[0])
-    return hosts + _port_enc(server) + short_string(server.key_hash)
+    return server.encode_binary(legacy=client_version <= INITIAL_SMP_CLIENT_VERSION)
 
 
 def parse_smp_server(r: Reader, client_version: int) -> SMPServer:
-    """Inverse of :func:`encode_smp_server`; a version 1 address of a preset server gains its
-    onion host (``legacyServerP`` + ``updateSMPServerHosts``)."""
-    if client_version > INITIAL_SMP_CLIENT_VERSION:
-        hosts = tuple(r.non_empty(lambda r_: _parse_host(r_.short_string())))
-    else:
-        host = _parse_host(r.short_string())
-        extra = EXTRA_SMP_SERVER_HOSTS.get(host)
-        hosts = (host,) if extra is None else (host, extra)
-    port = _port_p(r)
-    return SMPServer(hosts, _key_hash_p(r), port)
+    """Inverse of :func:`encode_smp_server` (:meth:`SMPServer.parse_binary`)."""
+    return SMPServer.parse_binary(r, legacy=client_version <= INITIAL_SMP_CLIENT_VERSION)
 
 
 # --------------------------------------------------------------------------- SMPQueueInfo
@@ -254,7 +150,7 @@ def _queue_mode_p(r: Reader) -> QueueMode | None:
 
 @dataclass(frozen=True, slots=True)
 class SMPQueueInfo:
-    """A queue address for one SMP client version (agent.md 2.3).
+    """A queue address for one SMP client version (``SMPQueueInfo``).
 
     Encoding by version: >= 4 the mode byte ``M``/``C`` (if any); 3 a ``T`` when the sender
     may secure the queue; 2 nothing; 1 the legacy single-host server. Reply queues should be
@@ -268,7 +164,7 @@ class SMPQueueInfo:
     queue_mode: QueueMode | None = None
 
     def __post_init__(self) -> None:
-        _check_x25519(self.dh_public_key)
+        check_dh_key(self.dh_public_key)
 
     def encode(self) -> bytes:
         v = self.client_version
@@ -276,7 +172,7 @@ class SMPQueueInfo:
             word16(v)
             + encode_smp_server(self.server, v)
             + short_string(self.sender_id)
-            + _key_enc(self.dh_public_key)
+            + encode_key(self.dh_public_key)
         )
         if v >= SHORT_LINKS_SMP_CLIENT_VERSION:
             return addr + (b"" if self.queue_mode is None else self.queue_mode.value.encode())
@@ -289,7 +185,7 @@ class SMPQueueInfo:
         v = r.word16()
         server = parse_smp_server(r, v)
         sender_id = r.short_string()
-        dh_key = _key_p(r, _X25519)
+        dh_key = parse_dh_key(r)
         return cls(v, server, sender_id, dh_key, _queue_mode_p(r))
 
     @classmethod
@@ -310,17 +206,19 @@ class ClientMsgEnvelope:
     enc_body: bytes
 
     def __post_init__(self) -> None:
-        _check_x25519(self.e2e_key)
+        check_dh_key(self.e2e_key)
         if len(self.nonce) != NONCE_SIZE:
             raise ValueError("nonce must be 24 bytes")
 
     def encode(self) -> bytes:
-        return word16(self.ph_version) + maybe(self.e2e_key, _key_enc) + self.nonce + self.enc_body
+        return (
+            word16(self.ph_version) + maybe(self.e2e_key, encode_key) + self.nonce + self.enc_body
+        )
 
     @classmethod
     def parse(cls, r: Reader) -> ClientMsgEnvelope:
         v = r.word16()
-        key = r.maybe(lambda r_: _key_p(r_, _X25519))
+        key = r.maybe(lambda r_: parse_dh_key(r_))
         return cls(v, key, r.take(NONCE_SIZE), r.tail())
 
     @classmethod
@@ -348,34 +246,43 @@ def decrypt_client_message(shared_key: bytes, nonce: bytes, enc_body: bytes) -> 
 class PHConfirmation:
     """PrivHeader ``'K'``: the sender's auth key, for the recipient to secure the queue."""
 
+    TAG: ClassVar[bytes] = b"K"
     sender_key: PublicKey
 
     def __post_init__(self) -> None:
-        if self.sender_key.alg not in _AUTH_ALGS:
-            raise ValueError("auth keys are Ed25519, Ed448 or X25519")
+        check_auth_key(self.sender_key)
 
     def encode(self) -> bytes:
-        return b"K" + _key_enc(self.sender_key)
+        return self.TAG + encode_key(self.sender_key)
+
+    @classmethod
+    def parse(cls, r: Reader) -> PHConfirmation:
+        return cls(parse_auth_key(r))
 
 
 @dataclass(frozen=True, slots=True)
 class PHEmpty:
     """PrivHeader ``'_'``."""
 
+    TAG: ClassVar[bytes] = b"_"
+
     def encode(self) -> bytes:
-        return b"_"
+        return self.TAG
+
+    @classmethod
+    def parse(cls, r: Reader) -> PHEmpty:
+        return cls()
 
 
 PrivHeader = PHConfirmation | PHEmpty
+_PRIV_HEADERS: Final[dict[bytes, Callable[[Reader], PrivHeader]]] = {
+    PHConfirmation.TAG: PHConfirmation.parse,
+    PHEmpty.TAG: PHEmpty.parse,
+}
 
 
 def parse_priv_header(r: Reader) -> PrivHeader:
-    tag = r.byte()
-    if tag == 0x4B:  # 'K'
-        return PHConfirmation(_key_p(r, _AUTH_ALGS))
-    if tag == 0x5F:  # '_'
-        return PHEmpty()
-    raise DecodeError("invalid PrivHeader")
+    return parser_for_tag(r, _PRIV_HEADERS, "PrivHeader")(r)
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,28 +312,35 @@ class AgentConfirmation:
     """``'C'``: Maybe ratchet parameters (the joiner's; Nothing from the initiator) and the
     ratchet-encrypted AgentConnInfo/AgentConnInfoReply."""
 
+    TAG: ClassVar[bytes] = b"C"
     agent_version: int
     e2e: E2ERatchetParams | None
     enc_conn_info: bytes
 
     def encode(self) -> bytes:
-        return (
-            word16(self.agent_version)
-            + b"C"
-            + maybe(self.e2e, E2ERatchetParams.encode)
-            + self.enc_conn_info
-        )
+        head = word16(self.agent_version) + self.TAG
+        return head + maybe(self.e2e, E2ERatchetParams.encode) + self.enc_conn_info
+
+    @classmethod
+    def parse(cls, v: int, r: Reader) -> AgentConfirmation:
+        e2e = r.maybe(E2ERatchetParams.parse)
+        return cls(v, e2e, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentMsgEnvelope:
     """``'M'``: a ratchet-encrypted AgentMessage."""
 
+    TAG: ClassVar[bytes] = b"M"
     agent_version: int
     enc_agent_message: bytes
 
     def encode(self) -> bytes:
-        return word16(self.agent_version) + b"M" + self.enc_agent_message
+        return word16(self.agent_version) + self.TAG + self.enc_agent_message
+
+    @classmethod
+    def parse(cls, v: int, r: Reader) -> AgentMsgEnvelope:
+        return cls(v, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,44 +349,52 @@ class AgentInvitation:
     contact address. Only the per-queue box protects it. The link text is kept as bytes;
     ``hushwire.agent.links`` parses it."""
 
+    TAG: ClassVar[bytes] = b"I"
     agent_version: int
     conn_req: bytes
     conn_info: bytes
 
     def encode(self) -> bytes:
-        return word16(self.agent_version) + b"I" + large(self.conn_req) + self.conn_info
+        return word16(self.agent_version) + self.TAG + large(self.conn_req) + self.conn_info
+
+    @classmethod
+    def parse(cls, v: int, r: Reader) -> AgentInvitation:
+        conn_req = r.large()
+        return cls(v, conn_req, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentRatchetKey:
     """``'R'``: new ratchet parameters for ratchet re-synchronisation, and info."""
 
+    TAG: ClassVar[bytes] = b"R"
     agent_version: int
     e2e: E2ERatchetParams
     info: bytes
 
     def encode(self) -> bytes:
-        return word16(self.agent_version) + b"R" + self.e2e.encode() + self.info
+        return word16(self.agent_version) + self.TAG + self.e2e.encode() + self.info
+
+    @classmethod
+    def parse(cls, v: int, r: Reader) -> AgentRatchetKey:
+        params = E2ERatchetParams.parse(r)
+        return cls(v, params, r.tail())
 
 
 AgentEnvelope = AgentConfirmation | AgentMsgEnvelope | AgentInvitation | AgentRatchetKey
 
 
+_ENVELOPES: Final[dict[bytes, Callable[[int, Reader], AgentEnvelope]]] = {
+    AgentConfirmation.TAG: AgentConfirmation.parse,
+    AgentMsgEnvelope.TAG: AgentMsgEnvelope.parse,
+    AgentInvitation.TAG: AgentInvitation.parse,
+    AgentRatchetKey.TAG: AgentRatchetKey.parse,
+}
+
+
 def _parse_agent_envelope(r: Reader) -> AgentEnvelope:
     v = r.word16()
-    tag = r.byte()
-    if tag == 0x43:  # 'C'
-        e2e = r.maybe(E2ERatchetParams.parse)
-        return AgentConfirmation(v, e2e, r.tail())
-    if tag == 0x4D:  # 'M'
-        return AgentMsgEnvelope(v, r.tail())
-    if tag == 0x49:  # 'I'
-        conn_req = r.large()
-        return AgentInvitation(v, conn_req, r.tail())
-    if tag == 0x52:  # 'R'
-        params = E2ERatchetParams.parse(r)
-        return AgentRatchetKey(v, params, r.tail())
-    raise DecodeError("bad AgentMsgEnvelope")
+    return parser_for_tag(r, _ENVELOPES, "AgentMsgEnvelope")(v, r)
 
 
 def parse_agent_envelope(data: bytes) -> AgentEnvelope:
@@ -487,18 +409,29 @@ def parse_agent_envelope(data: bytes) -> AgentEnvelope:
 class HELLO:
     """``'H'``: the first message once the queue is secured (slow handshake)."""
 
+    TAG: ClassVar[bytes] = b"H"
+
     def encode(self) -> bytes:
-        return b"H"
+        return self.TAG
+
+    @classmethod
+    def parse(cls, r: Reader) -> HELLO:
+        return cls()
 
 
 @dataclass(frozen=True, slots=True)
 class A_MSG:
     """``'M'``: an application message (Tail)."""
 
+    TAG: ClassVar[bytes] = b"M"
     body: bytes
 
     def encode(self) -> bytes:
-        return b"M" + self.body
+        return self.TAG + self.body
+
+    @classmethod
+    def parse(cls, r: Reader) -> A_MSG:
+        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,6 +454,7 @@ class AMessageReceipt:
 class A_RCVD:
     """``'V'``: delivery receipts (NonEmpty)."""
 
+    TAG: ClassVar[bytes] = b"V"
     receipts: tuple[AMessageReceipt, ...]
 
     def __post_init__(self) -> None:
@@ -528,17 +462,26 @@ class A_RCVD:
             raise ValueError("A_RCVD needs at least one receipt")
 
     def encode(self) -> bytes:
-        return b"V" + non_empty(self.receipts, AMessageReceipt.encode)
+        return self.TAG + non_empty(self.receipts, AMessageReceipt.encode)
+
+    @classmethod
+    def parse(cls, r: Reader) -> A_RCVD:
+        return cls(tuple(r.non_empty(AMessageReceipt.parse)))
 
 
 @dataclass(frozen=True, slots=True)
 class EREADY:
     """``'E'``: ratchet re-synchronisation done; the last decrypted sender message id."""
 
+    TAG: ClassVar[bytes] = b"E"
     last_decrypted_msg_id: int
 
     def encode(self) -> bytes:
-        return b"E" + int64(self.last_decrypted_msg_id)
+        return self.TAG + int64(self.last_decrypted_msg_id)
+
+    @classmethod
+    def parse(cls, r: Reader) -> EREADY:
+        return cls(r.int64())
 
 
 QUEUE_MESSAGE_TAGS: Final = (b"QC", b"QA", b"QK", b"QU", b"QT")
@@ -549,6 +492,7 @@ QUEUE_MESSAGE_TAGS: Final = (b"QC", b"QA", b"QK", b"QU", b"QT")
 class AMessageUnsupported:
     """A_QCONT / QADD / QKEY / QUSE / QTEST kept as their tag and (validated) encoding."""
 
+    TAG: ClassVar[bytes] = b"Q"
     tag: bytes
     raw: bytes
 
@@ -558,6 +502,17 @@ class AMessageUnsupported:
 
     def encode(self) -> bytes:
         return self.tag + self.raw
+
+    @classmethod
+    def parse(cls, r: Reader) -> AMessageUnsupported:
+        """After the ``'Q'``: the second tag character, then a body the reference would
+        accept (:func:`_check_queue_message`)."""
+        qtag = cls.TAG + r.char()
+        if qtag not in QUEUE_MESSAGE_TAGS:
+            raise DecodeError("bad AMsgType")
+        raw = r.tail()
+        _check_queue_message(qtag, raw)
+        return cls(qtag, raw)
 
 
 AMessage = HELLO | A_MSG | A_RCVD | EREADY | AMessageUnsupported
@@ -574,7 +529,7 @@ def _smp_queue_uri_p(r: Reader) -> None:
     VersionRange.parse(r)
     parse_smp_server(r, SRV_HOSTNAMES_SMP_CLIENT_VERSION)
     r.short_string()
-    _key_p(r, _X25519)
+    parse_dh_key(r)
     _queue_mode_p(r)
 
 
@@ -585,7 +540,7 @@ def _qadd_item_p(r: Reader) -> None:
 
 def _qkey_item_p(r: Reader) -> None:
     SMPQueueInfo.parse(r)
-    _key_p(r, _AUTH_ALGS)
+    parse_auth_key(r)
 
 
 def _quse_item_p(r: Reader) -> None:
@@ -609,25 +564,18 @@ def _check_queue_message(tag: bytes, raw: bytes) -> None:
     r.end()
 
 
+_AMESSAGES: Final[dict[bytes, Callable[[Reader], AMessage]]] = {
+    HELLO.TAG: HELLO.parse,
+    A_MSG.TAG: A_MSG.parse,
+    A_RCVD.TAG: A_RCVD.parse,
+    EREADY.TAG: EREADY.parse,
+    AMessageUnsupported.TAG: AMessageUnsupported.parse,
+}
+
+
 def parse_amessage(r: Reader) -> AMessage:
     """``AMessage`` smpP; A_MSG and the queue messages take the rest of the input."""
-    tag = r.byte()
-    if tag == 0x48:  # 'H'
-        return HELLO()
-    if tag == 0x4D:  # 'M'
-        return A_MSG(r.tail())
-    if tag == 0x56:  # 'V'
-        return A_RCVD(tuple(r.non_empty(AMessageReceipt.parse)))
-    if tag == 0x45:  # 'E'
-        return EREADY(r.int64())
-    if tag == 0x51:  # 'Q'
-        qtag = b"Q" + r.char()
-        if qtag not in QUEUE_MESSAGE_TAGS:
-            raise DecodeError("bad AMsgType")
-        raw = r.tail()
-        _check_queue_message(qtag, raw)
-        return AMessageUnsupported(qtag, raw)
-    raise DecodeError("bad AMsgType")
+    return parser_for_tag(r, _AMESSAGES, "AMsgType")(r)
 
 
 # --------------------------------------------------------------------------- AgentMessage
@@ -653,16 +601,22 @@ class APrivHeader:
 class AgentConnInfo:
     """``'I'``: the initiator's confirmation (connInfo, Tail)."""
 
+    TAG: ClassVar[bytes] = b"I"
     conn_info: bytes
 
     def encode(self) -> bytes:
-        return b"I" + self.conn_info
+        return self.TAG + self.conn_info
+
+    @classmethod
+    def parse(cls, r: Reader) -> AgentConnInfo:
+        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentConnInfoReply:
     """``'D'``: the joiner's confirmation: its reply queues (NonEmpty) and connInfo."""
 
+    TAG: ClassVar[bytes] = b"D"
     queues: tuple[SMPQueueInfo, ...]
     conn_info: bytes
 
@@ -671,46 +625,59 @@ class AgentConnInfoReply:
             raise ValueError("AgentConnInfoReply needs at least one queue")
 
     def encode(self) -> bytes:
-        return b"D" + non_empty(self.queues, SMPQueueInfo.encode) + self.conn_info
+        return self.TAG + non_empty(self.queues, SMPQueueInfo.encode) + self.conn_info
+
+    @classmethod
+    def parse(cls, r: Reader) -> AgentConnInfoReply:
+        queues = tuple(r.non_empty(SMPQueueInfo.parse))
+        return cls(queues, r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentRatchetInfo:
     """``'R'``: info sent with a ratchet re-synchronisation."""
 
+    TAG: ClassVar[bytes] = b"R"
     info: bytes
 
     def encode(self) -> bytes:
-        return b"R" + self.info
+        return self.TAG + self.info
+
+    @classmethod
+    def parse(cls, r: Reader) -> AgentRatchetInfo:
+        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
 class AgentMessage:
     """``'M'``: APrivHeader | AMessage."""
 
+    TAG: ClassVar[bytes] = b"M"
     header: APrivHeader
     message: AMessage
 
     def encode(self) -> bytes:
-        return b"M" + self.header.encode() + self.message.encode()
+        return self.TAG + self.header.encode() + self.message.encode()
+
+    @classmethod
+    def parse(cls, r: Reader) -> AgentMessage:
+        header = APrivHeader.parse(r)
+        return cls(header, parse_amessage(r))
 
 
 AgentMessageT = AgentConnInfo | AgentConnInfoReply | AgentRatchetInfo | AgentMessage
 
 
+_AGENT_MESSAGES: Final[dict[bytes, Callable[[Reader], AgentMessageT]]] = {
+    AgentConnInfo.TAG: AgentConnInfo.parse,
+    AgentConnInfoReply.TAG: AgentConnInfoReply.parse,
+    AgentRatchetInfo.TAG: AgentRatchetInfo.parse,
+    AgentMessage.TAG: AgentMessage.parse,
+}
+
+
 def _parse_agent_message(r: Reader) -> AgentMessageT:
-    tag = r.byte()
-    if tag == 0x49:  # 'I'
-        return AgentConnInfo(r.tail())
-    if tag == 0x44:  # 'D'
-        queues = tuple(r.non_empty(SMPQueueInfo.parse))
-        return AgentConnInfoReply(queues, r.tail())
-    if tag == 0x52:  # 'R'
-        return AgentRatchetInfo(r.tail())
-    if tag == 0x4D:  # 'M'
-        header = APrivHeader.parse(r)
-        return AgentMessage(header, parse_amessage(r))
-    raise DecodeError("bad AgentMessage")
+    return parser_for_tag(r, _AGENT_MESSAGES, "AgentMessage")(r)
 
 
 def parse_agent_message(data: bytes) -> AgentMessageT:
@@ -730,32 +697,43 @@ def agent_message_hash(encoded_agent_message: bytes) -> bytes:
 class Passthrough:
     """``'0'`` shortString: a short body left as it is."""
 
+    TAG: ClassVar[bytes] = b"0"
     data: bytes
 
     def encode(self) -> bytes:
-        return b"0" + short_string(self.data)
+        return self.TAG + short_string(self.data)
+
+    @classmethod
+    def parse(cls, r: Reader) -> Passthrough:
+        return cls(r.short_string())
 
 
 @dataclass(frozen=True, slots=True)
 class Compressed:
     """``'1'`` Large: one zstd frame."""
 
+    TAG: ClassVar[bytes] = b"1"
     frame: bytes
 
     def encode(self) -> bytes:
-        return b"1" + large(self.frame)
+        return self.TAG + large(self.frame)
+
+    @classmethod
+    def parse(cls, r: Reader) -> Compressed:
+        return cls(r.large())
 
 
 CompressedBody = Passthrough | Compressed
 
 
+_COMPRESSED: Final[dict[bytes, Callable[[Reader], CompressedBody]]] = {
+    Passthrough.TAG: Passthrough.parse,
+    Compressed.TAG: Compressed.parse,
+}
+
+
 def parse_compressed(r: Reader) -> CompressedBody:
-    tag = r.byte()
-    if tag == 0x30:  # '0'
-        return Passthrough(r.short_string())
-    if tag == 0x31:  # '1'
-        return Compressed(r.large())
-    raise DecodeError("unknown Compressed tag")
+    return parser_for_tag(r, _COMPRESSED, "Compressed tag")(r)
 
 
 def compress1(body: bytes) -> CompressedBody:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -193,21 +192,6 @@ def chain_kdf(ck: bytes) -> tuple[bytes, bytes, bytes, bytes]:
     return ck2, mk, ivs[:16], ivs[16:]
 
 
-def _parse_vrange_str(s: str) -> VersionRange:
-    m = re.fullmatch(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", s)
-    if m is None:
-        raise DecodeError(f"e2e params: invalid version range {s!r}")
-    lo = int(m.group(1))
-    hi = int(m.group(2)) if m.group(2) is not None else lo
-    if hi > 0xFFFF or lo > hi:
-        raise DecodeError(f"e2e params: invalid version range {s!r}")
-    return VersionRange(lo, hi)
-
-
-def _vrange_str(vr: VersionRange) -> str:
-    return str(vr.min) if vr.min == vr.max else f"{vr.min}-{vr.max}"
-
-
 # --------------------------------------------------------------------------- e2e params
 
 
@@ -270,7 +254,7 @@ class E2ERatchetParamsUri:
 
     def to_str(self) -> str:
         keys = f"{b64url_encode(self.k1.to_der())},{b64url_encode(self.k2.to_der())}"
-        return f"v={_vrange_str(self.versions)}&x3dh={keys}"
+        return f"v={self.versions.to_str()}&x3dh={keys}"
 
     @classmethod
     def parse_str(cls, text: str) -> E2ERatchetParamsUri:
@@ -278,7 +262,10 @@ class E2ERatchetParamsUri:
         v = query_param(query, "v")
         if v is None:
             raise DecodeError("e2e params: no 'v' (version range) parameter")
-        versions = _parse_vrange_str(v)
+        try:
+            versions = VersionRange.parse_str(v)
+        except DecodeError as e:
+            raise DecodeError(f"e2e params: {e}") from None
         x3dh = query_param(query, "x3dh")
         if x3dh is None:
             raise DecodeError("e2e params: no 'x3dh' (keys) parameter")

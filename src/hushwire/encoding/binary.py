@@ -1,6 +1,6 @@
 """SMP binary primitives: encoders and a bounded reader.
 
-Mirrors simplexmq ``Simplex.Messaging.Encoding`` (smp-relay.md section 1, agent.md section 0):
+Mirrors simplexmq ``Simplex.Messaging.Encoding`` (docs/protocol/smp.md, docs/protocol/agent.md):
 Word16/Word32/Word64 big-endian, Int64 two's complement big-endian, SystemTime as Int64
 seconds, shortString (1 length byte), Large (Word16 length), Tail (rest of input),
 Bool as ASCII ``T``/``F``, Maybe as ASCII ``0``/``1``, lists and NonEmpty with a count byte.
@@ -12,8 +12,8 @@ checked against what remains before anything is read.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Final, TypeVar
 
 from hushwire.errors import DecodeError
 
@@ -25,13 +25,16 @@ _W64 = struct.Struct(">Q")
 _I64 = struct.Struct(">q")
 
 SPACE = b" "
+WORD16_MAX: Final = 0xFFFF
+INT64_MIN: Final = -(1 << 63)
+INT64_MAX: Final = (1 << 63) - 1
 
 
 # --------------------------------------------------------------------------- encoders
 
 
 def word16(n: int) -> bytes:
-    if not 0 <= n <= 0xFFFF:
+    if not 0 <= n <= WORD16_MAX:
         raise ValueError(f"Word16 out of range: {n}")
     return _W16.pack(n)
 
@@ -49,7 +52,7 @@ def word64(n: int) -> bytes:
 
 
 def int64(n: int) -> bytes:
-    if not -(1 << 63) <= n < (1 << 63):
+    if not INT64_MIN <= n <= INT64_MAX:
         raise ValueError(f"Int64 out of range: {n}")
     return _I64.pack(n)
 
@@ -66,7 +69,7 @@ def short_string(b: bytes) -> bytes:
 
 
 def large(b: bytes) -> bytes:
-    if len(b) > 0xFFFF:
+    if len(b) > WORD16_MAX:
         raise ValueError(f"Large longer than 65535 bytes: {len(b)}")
     return _W16.pack(len(b)) + b
 
@@ -211,6 +214,15 @@ class Reader:
         except DecodeError:
             self._pos = saved
             return None
+
+
+def parser_for_tag(r: Reader, parsers: Mapping[bytes, T], what: str) -> T:
+    """A sum type whose constructors start with a one-character tag: read the tag and return
+    what ``parsers`` holds for it (the decoder of the rest); an unknown tag is ``bad <what>``."""
+    parser = parsers.get(r.char())
+    if parser is None:
+        raise DecodeError(f"bad {what}")
+    return parser
 
 
 def parse_all(data: bytes, dec: Callable[[Reader], T]) -> T:

@@ -3,7 +3,7 @@
 - base64url: simplexmq writes it with ``=`` padding and accepts it without
   (``Encoding/String.hs`` ``base64urlP``).
 - percent-encoding: as http-types ``urlEncode``/``renderSimpleQuery``: only
-  ``A-Z a-z 0-9 - _ . ~`` stay literal (agent.md section 2.1, ``Agent/QueryString.hs``).
+  ``A-Z a-z 0-9 - _ . ~`` stay literal (docs/protocol/agent.md, ``Agent/QueryString.hs``).
 - query strings: ``name=value`` pairs joined by ``&``; the parser splits on ``&`` and
   ``;`` and decodes ``+`` as a space, as http-types ``parseSimpleQuery`` does.
 """

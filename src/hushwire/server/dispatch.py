@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey
-from hushwire.crypto.nacl import cb_encrypt, dh_box_key
+from hushwire.crypto.nacl import NONCE_SIZE, cb_encrypt, dh_box_key
 from hushwire.encoding.binary import int64, short_string
 from hushwire.encoding.strings import b64url_encode
 from hushwire.limits import ENCRYPTED_MSG_BODY_PAD, MSG_ID_SIZE, QUEUE_ID_SIZE
@@ -75,7 +75,6 @@ from hushwire.smp.commands import (
     NID,
     NKEY,
     NMSG,
-    NONCE_SIZE,
     NSUB,
     OFF,
     OK,

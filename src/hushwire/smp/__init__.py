@@ -1,19 +1,25 @@
 """Sans-I/O SimpleX Messaging Protocol (SMP) codec: the wire layer of the relay and client.
 
-Mirrors simplexmq ``Protocol.hs``, ``Transport.hs`` and ``Version.hs`` (smp-relay.md
-sections 1-6). No sockets, no clocks, no randomness: callers pass time and random bytes in.
+Mirrors simplexmq ``Protocol.hs``, ``Transport.hs`` and ``Version.hs`` (see
+docs/protocol/smp.md). No sockets, no clocks, no randomness: callers pass time and random bytes in.
 
 Modules and main names (re-exported here):
 
-- :mod:`.version`: ``VersionRange``, ``compatible``, feature versions
-  (``SND_AUTH_KEY_VERSION`` = 9 ... ``CLIENT_NOTICES_VERSION`` = 18), ``max_message_length``.
+- :mod:`.version`: ``VersionRange`` (binary and ``"a-b"`` text forms), ``compatible``,
+  feature versions (``SND_AUTH_KEY_VERSION`` = 9 ... ``CLIENT_NOTICES_VERSION`` = 18),
+  ``max_message_length``.
+- :mod:`.address`: ``SMPServer`` (text and binary forms), the one host and port grammar
+  (``parse_host``, ``parse_port``), ``basic_auth_ok``, the preset servers' onion hosts.
 - :mod:`.errors`: ``ErrorType`` (``ErrorType.AUTH``, ``CMD(CommandError.SYNTAX)``,
   ``BLOCKED(BlockingInfo(...))``, ``STORE``, ``PROXY``), ``CommandError``,
   ``TransportError``, ``HandshakeError``, ``ProxyError``, ``BrokerErrorType``.
-- :mod:`.commands`: client commands (``NEW`` ... ``RFWD``) and server responses (``IDS`` ...
-  ``PONG``), each with ``encode(version)``; ``decode_command``, ``decode_response``
-  (raise ``CommandDecodeError`` carrying UNKNOWN or SYNTAX), ``Party``,
-  ``check_credentials``, ``queue_party``.
+- :mod:`.commands`: client commands (``NEW`` ... ``RFWD``), ``decode_command``, ``Party``,
+  ``check_credentials``, ``queue_party``; it also re-exports the responses and fields.
+- :mod:`.responses`: server responses (``IDS`` ... ``PONG``), ``decode_response``.
+- :mod:`.tagged`: what commands and responses share: the class-level tag, ``Param`` (one
+  parameter's encoder and decoder), the tables built from the classes, ``CommandDecodeError``
+  (carrying UNKNOWN or SYNTAX).
+- :mod:`.fields`: the field types (keys, ``QueueMode``, ``MsgFlags``, link data ...).
 - :mod:`.transmission`: ``authorized_bytes``, ``encode_client_transmission``,
   ``encode_server_transmission``, ``decode_client_transmission`` /
   ``decode_client_batch`` (server side, return ``ClientRequest | RequestError``),

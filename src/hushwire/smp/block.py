@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Transport.hs`` (``tPutBlock``, ``tGetBlock``, ``sendHandshake``,
 ``getHandshake``) and ``Protocol.hs`` (``batchTransmissions_``, ``tEncodeForBatch``,
-``tParse``); smp-relay.md section 2.
+``tParse``); see docs/protocol/smp.md (transport blocks).
 
 Every block is exactly 16384 bytes. After the handshake a block carries a *batch*::
 

@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Protocol.hs`` (``ErrorType``, ``CommandError``, ``ProxyError``,
 ``BrokerErrorType``, ``NetworkError``, ``BlockingInfo`` and their ``Encoding`` instances) and
-``Transport.hs`` (``TransportError``, ``HandshakeError``); smp-relay.md section 5.1 "Error text".
+``Transport.hs`` (``TransportError``, ``HandshakeError``); see docs/protocol/smp.md (errors).
 
 Each sum type is a small class hierarchy: nullary variants are singletons reachable from the
 base class (``ErrorType.AUTH``, ``TransportError.BLOCK``), variants with a payload are frozen
@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import codecs
 import enum
-import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Self, TypeVar
 
-from hushwire.encoding.binary import short_string
+from hushwire.encoding.binary import INT64_MAX, INT64_MIN, short_string
+from hushwire.encoding.strict_json import loads_object
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all, try_literal
 from hushwire.smp.version import BLOCKED_ENTITY_VERSION, CLIENT_NOTICES_VERSION
-
-_INT64_MIN: Final = -(1 << 63)
-_INT64_MAX: Final = (1 << 63) - 1
 
 
 def _qmark(e: UnicodeError) -> tuple[str, int]:
@@ -81,6 +79,70 @@ class BlockingReason(enum.Enum):
     CONTENT = "content"
 
 
+# --------------------------------------------------------------------------- shared shapes
+
+_T = TypeVar("_T")
+_SP: Final = b" "
+
+
+def _parse_word_sum(
+    r: SmpReader,
+    nullary: Mapping[bytes, _T],
+    variants: Mapping[bytes, Callable[[SmpReader], _T]],
+    what: str,
+) -> _T:
+    """A sum type sent as a word (``takeTill (== ' ')``): a nullary variant by its word, else
+    the variant whose word it is parses what follows (its space and payload)."""
+    w = r.take_till_space()
+    simple = nullary.get(w)
+    if simple is not None:
+        return simple
+    variant = variants.get(w)
+    if variant is None:
+        raise DecodeError(f"bad {what}")
+    return variant(r)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class _Nullary:
+    """A variant without payload, sent as its word; one singleton per word, reachable as an
+    attribute of its sum type (``ErrorType.AUTH``)."""
+
+    tag: str
+    _family: ClassVar[str]
+
+    def __repr__(self) -> str:
+        return f"{self._family}.{self.tag}"
+
+    def encode(self) -> bytes:
+        return self.tag.encode()
+
+
+def _register(base: type[_T], cls: Callable[[str], _T], names: Iterable[str]) -> dict[bytes, _T]:
+    """Make the singletons of ``names`` and set each as ``base.<name>``."""
+    table: dict[bytes, _T] = {}
+    for name in names:
+        table[name.encode()] = inst = cls(name)
+        setattr(base, name, inst)
+    return table
+
+
+@dataclass(frozen=True, slots=True)
+class _TextVariant:
+    """A variant whose payload is a shortString (``CONNECT``, ``RESPONSE`` ...)."""
+
+    WORD: ClassVar[bytes]
+    text: bytes
+
+    def encode(self) -> bytes:
+        return self.WORD + _SP + short_string(self.text)
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> Self:
+        r.sp()
+        return cls(r.short_string())
+
+
 # --------------------------------------------------------------------------- TransportError
 
 
@@ -100,47 +162,42 @@ class TransportError:
 
     @staticmethod
     def parse(r: SmpReader) -> TransportError:
-        w = r.take_till_space()
-        simple = _TRANSPORT_SIMPLE.get(w)
-        if simple is not None:
-            return simple
-        if w == b"HANDSHAKE":
-            r.sp()
-            word = r.take_word()
-            try:
-                return HANDSHAKE(HandshakeError(word.decode("ascii")))
-            except (UnicodeDecodeError, ValueError):
-                raise DecodeError("bad HandshakeError") from None
-        raise DecodeError("bad TransportError")
+        return _parse_word_sum(r, _TRANSPORT_SIMPLE, _TRANSPORT_VARIANTS, "TransportError")
 
     @staticmethod
     def decode(data: bytes) -> TransportError:
         return parse_all(data, TransportError.parse)
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class SimpleTransportError(TransportError):
-    tag: str
-
-    def __repr__(self) -> str:
-        return f"TransportError.{self.tag}"
-
-    def encode(self) -> bytes:
-        return self.tag.encode()
+class SimpleTransportError(_Nullary, TransportError):
+    __slots__ = ()
+    _family = "TransportError"
 
 
 @dataclass(frozen=True, slots=True)
 class HANDSHAKE(TransportError):
+    WORD: ClassVar[bytes] = b"HANDSHAKE"
     error: HandshakeError
 
     def encode(self) -> bytes:
-        return b"HANDSHAKE " + self.error.value.encode()
+        return self.WORD + _SP + self.error.value.encode()
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> HANDSHAKE:
+        r.sp()
+        word = r.take_word()
+        try:
+            return cls(HandshakeError(word.decode("ascii")))
+        except (UnicodeDecodeError, ValueError):
+            raise DecodeError("bad HandshakeError") from None
 
 
-_TRANSPORT_SIMPLE: dict[bytes, TransportError] = {}
-for _t in ("BLOCK", "VERSION", "LARGE_MSG", "SESSION", "NO_AUTH"):
-    _TRANSPORT_SIMPLE[_t.encode()] = SimpleTransportError(_t)
-    setattr(TransportError, _t, _TRANSPORT_SIMPLE[_t.encode()])
+_TRANSPORT_SIMPLE: Final[dict[bytes, TransportError]] = _register(
+    TransportError, SimpleTransportError, ("BLOCK", "VERSION", "LARGE_MSG", "SESSION", "NO_AUTH")
+)
+_TRANSPORT_VARIANTS: Final[dict[bytes, Callable[[SmpReader], TransportError]]] = {
+    HANDSHAKE.WORD: HANDSHAKE.parse_payload,
+}
 
 
 # --------------------------------------------------------------------------- NetworkError
@@ -160,61 +217,37 @@ class NetworkError:
 
     @staticmethod
     def parse(r: SmpReader) -> NetworkError:
-        w = r.take_till_space()
-        simple = _NETWORK_SIMPLE.get(w)
-        if simple is not None:
-            return simple
-        cls = _NETWORK_TEXT.get(w)
-        if cls is None:
-            raise DecodeError("bad NetworkError")
-        r.sp()
-        return cls(r.short_string())
+        return _parse_word_sum(r, _NETWORK_SIMPLE, _NETWORK_VARIANTS, "NetworkError")
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class SimpleNetworkError(NetworkError):
-    tag: str
-
-    def __repr__(self) -> str:
-        return f"NetworkError.{self.tag}"
-
-    def encode(self) -> bytes:
-        return self.tag.encode()
+class SimpleNetworkError(_Nullary, NetworkError):
+    __slots__ = ()
+    _family = "NetworkError"
 
 
-@dataclass(frozen=True, slots=True)
-class CONNECT(NetworkError):
-    text: bytes
-
-    def encode(self) -> bytes:
-        return b"CONNECT " + short_string(self.text)
+class CONNECT(_TextVariant, NetworkError):
+    __slots__ = ()
+    WORD = b"CONNECT"
 
 
-@dataclass(frozen=True, slots=True)
-class TLS(NetworkError):
-    text: bytes
-
-    def encode(self) -> bytes:
-        return b"TLS " + short_string(self.text)
+class TLS(_TextVariant, NetworkError):
+    __slots__ = ()
+    WORD = b"TLS"
 
 
-@dataclass(frozen=True, slots=True)
-class SUBSCRIBE(NetworkError):
-    text: bytes
-
-    def encode(self) -> bytes:
-        return b"SUBSCRIBE " + short_string(self.text)
+class SUBSCRIBE(_TextVariant, NetworkError):
+    __slots__ = ()
+    WORD = b"SUBSCRIBE"
 
 
-_NETWORK_TEXT: dict[bytes, type[CONNECT] | type[TLS] | type[SUBSCRIBE]] = {
-    b"CONNECT": CONNECT,
-    b"TLS": TLS,
-    b"SUBSCRIBE": SUBSCRIBE,
+_NETWORK_SIMPLE: Final[dict[bytes, NetworkError]] = _register(
+    NetworkError, SimpleNetworkError, ("UNKNOWNCA", "FAILED", "TIMEOUT")
+)
+_NETWORK_VARIANTS: Final[dict[bytes, Callable[[SmpReader], NetworkError]]] = {
+    CONNECT.WORD: CONNECT.parse_payload,
+    TLS.WORD: TLS.parse_payload,
+    SUBSCRIBE.WORD: SUBSCRIBE.parse_payload,
 }
-_NETWORK_SIMPLE: dict[bytes, NetworkError] = {}
-for _t in ("UNKNOWNCA", "FAILED", "TIMEOUT"):
-    _NETWORK_SIMPLE[_t.encode()] = SimpleNetworkError(_t)
-    setattr(NetworkError, _t, _NETWORK_SIMPLE[_t.encode()])
 
 
 # --------------------------------------------------------------------------- BrokerErrorType
@@ -234,24 +267,22 @@ class BrokerErrorType:
 
     @staticmethod
     def parse(r: SmpReader) -> BrokerErrorType:
-        w = r.take_till_space()
-        simple = _BROKER_SIMPLE.get(w)
-        if simple is not None:
-            return simple
-        if w == b"RESPONSE":
-            r.sp()
-            return RESPONSE(r.short_string())
-        if w == b"UNEXPECTED":
-            r.sp()
-            return UNEXPECTED(r.short_string())
-        if w == b"TRANSPORT":
-            r.sp()
-            return TRANSPORT(TransportError.parse(r))
-        if w == b"NETWORK":
-            # `_smpP <|> pure NEFailedError`: the detail is optional on the wire.
-            detail = r.optional(_space_network_error)
-            return NETWORK(NetworkError.FAILED if detail is None else detail)
-        raise DecodeError("bad BrokerErrorType")
+        return _parse_word_sum(r, _BROKER_SIMPLE, _BROKER_VARIANTS, "BrokerErrorType")
+
+
+class SimpleBrokerError(_Nullary, BrokerErrorType):
+    __slots__ = ()
+    _family = "BrokerErrorType"
+
+
+class RESPONSE(_TextVariant, BrokerErrorType):
+    __slots__ = ()
+    WORD = b"RESPONSE"
+
+
+class UNEXPECTED(_TextVariant, BrokerErrorType):
+    __slots__ = ()
+    WORD = b"UNEXPECTED"
 
 
 def _space_network_error(r: SmpReader) -> NetworkError:
@@ -259,55 +290,46 @@ def _space_network_error(r: SmpReader) -> NetworkError:
     return NetworkError.parse(r)
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class SimpleBrokerError(BrokerErrorType):
-    tag: str
-
-    def __repr__(self) -> str:
-        return f"BrokerErrorType.{self.tag}"
-
-    def encode(self) -> bytes:
-        return self.tag.encode()
-
-
-@dataclass(frozen=True, slots=True)
-class RESPONSE(BrokerErrorType):
-    text: bytes
-
-    def encode(self) -> bytes:
-        return b"RESPONSE " + short_string(self.text)
-
-
-@dataclass(frozen=True, slots=True)
-class UNEXPECTED(BrokerErrorType):
-    text: bytes
-
-    def encode(self) -> bytes:
-        return b"UNEXPECTED " + short_string(self.text)
-
-
 @dataclass(frozen=True, slots=True)
 class NETWORK(BrokerErrorType):
     """Always encoded as bare ``NETWORK`` (the detail is dropped, as the reference does)."""
 
+    WORD: ClassVar[bytes] = b"NETWORK"
     error: NetworkError = NetworkError.FAILED
 
     def encode(self) -> bytes:
-        return b"NETWORK"
+        return self.WORD
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> NETWORK:
+        # `_smpP <|> pure NEFailedError`: the detail is optional on the wire.
+        detail = r.optional(_space_network_error)
+        return cls(NetworkError.FAILED if detail is None else detail)
 
 
 @dataclass(frozen=True, slots=True)
 class TRANSPORT(BrokerErrorType):
+    WORD: ClassVar[bytes] = b"TRANSPORT"
     error: TransportError
 
     def encode(self) -> bytes:
-        return b"TRANSPORT " + self.error.encode()
+        return self.WORD + _SP + self.error.encode()
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> TRANSPORT:
+        r.sp()
+        return cls(TransportError.parse(r))
 
 
-_BROKER_SIMPLE: dict[bytes, BrokerErrorType] = {}
-for _t in ("TIMEOUT", "HOST", "NO_SERVICE"):
-    _BROKER_SIMPLE[_t.encode()] = SimpleBrokerError(_t)
-    setattr(BrokerErrorType, _t, _BROKER_SIMPLE[_t.encode()])
+_BROKER_SIMPLE: Final[dict[bytes, BrokerErrorType]] = _register(
+    BrokerErrorType, SimpleBrokerError, ("TIMEOUT", "HOST", "NO_SERVICE")
+)
+_BROKER_VARIANTS: Final[dict[bytes, Callable[[SmpReader], BrokerErrorType]]] = {
+    RESPONSE.WORD: RESPONSE.parse_payload,
+    UNEXPECTED.WORD: UNEXPECTED.parse_payload,
+    TRANSPORT.WORD: TRANSPORT.parse_payload,
+    NETWORK.WORD: NETWORK.parse_payload,
+}
 
 
 # --------------------------------------------------------------------------- ProxyError
@@ -326,50 +348,49 @@ class ProxyError:
 
     @staticmethod
     def parse(r: SmpReader) -> ProxyError:
-        w = r.take_till_space()
-        simple = _PROXY_SIMPLE.get(w)
-        if simple is not None:
-            return simple
-        if w == b"PROTOCOL":
-            r.sp()
-            return PROTOCOL(ErrorType.parse(r))
-        if w == b"BROKER":
-            r.sp()
-            return BROKER(BrokerErrorType.parse(r))
-        raise DecodeError("bad ProxyError")
+        return _parse_word_sum(r, _PROXY_SIMPLE, _PROXY_VARIANTS, "ProxyError")
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class SimpleProxyError(ProxyError):
-    tag: str
-
-    def __repr__(self) -> str:
-        return f"ProxyError.{self.tag}"
-
-    def encode(self) -> bytes:
-        return self.tag.encode()
+class SimpleProxyError(_Nullary, ProxyError):
+    __slots__ = ()
+    _family = "ProxyError"
 
 
 @dataclass(frozen=True, slots=True)
 class PROTOCOL(ProxyError):
+    WORD: ClassVar[bytes] = b"PROTOCOL"
     error: ErrorType
 
     def encode(self) -> bytes:
-        return b"PROTOCOL " + self.error.encode()
+        return self.WORD + _SP + self.error.encode()
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> PROTOCOL:
+        r.sp()
+        return cls(ErrorType.parse(r))
 
 
 @dataclass(frozen=True, slots=True)
 class BROKER(ProxyError):
+    WORD: ClassVar[bytes] = b"BROKER"
     error: BrokerErrorType
 
     def encode(self) -> bytes:
-        return b"BROKER " + self.error.encode()
+        return self.WORD + _SP + self.error.encode()
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> BROKER:
+        r.sp()
+        return cls(BrokerErrorType.parse(r))
 
 
-_PROXY_SIMPLE: dict[bytes, ProxyError] = {}
-for _t in ("BASIC_AUTH", "NO_SESSION"):
-    _PROXY_SIMPLE[_t.encode()] = SimpleProxyError(_t)
-    setattr(ProxyError, _t, _PROXY_SIMPLE[_t.encode()])
+_PROXY_SIMPLE: Final[dict[bytes, ProxyError]] = _register(
+    ProxyError, SimpleProxyError, ("BASIC_AUTH", "NO_SESSION")
+)
+_PROXY_VARIANTS: Final[dict[bytes, Callable[[SmpReader], ProxyError]]] = {
+    PROTOCOL.WORD: PROTOCOL.parse_payload,
+    BROKER.WORD: BROKER.parse_payload,
+}
 
 
 # --------------------------------------------------------------------------- BlockingInfo
@@ -382,7 +403,7 @@ class ClientNotice:
     ttl: int | None = None
 
     def __post_init__(self) -> None:
-        if self.ttl is not None and not _INT64_MIN <= self.ttl <= _INT64_MAX:
+        if self.ttl is not None and not INT64_MIN <= self.ttl <= INT64_MAX:
             raise ValueError("ttl out of Int64 range")
 
     def to_json(self) -> bytes:
@@ -390,27 +411,13 @@ class ClientNotice:
 
     @classmethod
     def from_json(cls, data: bytes) -> ClientNotice:
-        obj = _json_object(data)
+        obj = loads_object(data)
         ttl = obj.get("ttl")
         if ttl is None:
             return cls(None)
-        if type(ttl) is not int or not _INT64_MIN <= ttl <= _INT64_MAX:
+        if type(ttl) is not int or not INT64_MIN <= ttl <= INT64_MAX:
             raise DecodeError("bad ClientNotice ttl")
         return cls(ttl)
-
-
-def _reject_constant(_: str) -> object:
-    raise DecodeError("invalid JSON constant")
-
-
-def _json_object(data: bytes) -> dict[str, object]:
-    try:
-        v = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DecodeError("invalid JSON") from None
-    if not isinstance(v, dict):
-        raise DecodeError("JSON object expected")
-    return v
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,62 +478,58 @@ class ErrorType:
 
     @staticmethod
     def parse(r: SmpReader) -> ErrorType:
-        w = r.take_till_space()
-        simple = _ERROR_SIMPLE.get(w)
-        if simple is not None:
-            return simple
-        if w == b"CMD":
-            r.sp()
-            return CMD(CommandError.parse(r))
-        if w == b"PROXY":
-            r.sp()
-            return PROXY(ProxyError.parse(r))
-        if w == b"BLOCKED":
-            r.sp()
-            return BLOCKED(BlockingInfo.parse(r))
-        if w == b"STORE":
-            r.sp()
-            return STORE(safe_decode_utf8(r.tail()))
-        raise DecodeError("bad ErrorType")
+        return _parse_word_sum(r, _ERROR_SIMPLE, _ERROR_VARIANTS, "ErrorType")
 
     @staticmethod
     def decode(data: bytes) -> ErrorType:
         return parse_all(data, ErrorType.parse)
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class SimpleError(ErrorType):
-    tag: str
-
-    def __repr__(self) -> str:
-        return f"ErrorType.{self.tag}"
-
-    def encode(self) -> bytes:
-        return self.tag.encode()
+class SimpleError(_Nullary, ErrorType):
+    __slots__ = ()
+    _family = "ErrorType"
 
 
 @dataclass(frozen=True, slots=True)
 class CMD(ErrorType):
+    WORD: ClassVar[bytes] = b"CMD"
     error: CommandError
 
     def encode(self) -> bytes:
-        return b"CMD " + self.error.encode()
+        return self.WORD + _SP + self.error.encode()
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> CMD:
+        r.sp()
+        return cls(CommandError.parse(r))
 
 
 @dataclass(frozen=True, slots=True)
 class PROXY(ErrorType):
+    WORD: ClassVar[bytes] = b"PROXY"
     error: ProxyError
 
     def encode(self) -> bytes:
-        return b"PROXY " + self.error.encode()
+        return self.WORD + _SP + self.error.encode()
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> PROXY:
+        r.sp()
+        return cls(ProxyError.parse(r))
 
 
 @dataclass(frozen=True, slots=True)
 class BLOCKED(ErrorType):
+    WORD: ClassVar[bytes] = b"BLOCKED"
     info: BlockingInfo
 
     def encode(self) -> bytes:
-        return b"BLOCKED " + self.info.encode()
+        return self.WORD + _SP + self.info.encode()
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> BLOCKED:
+        r.sp()
+        return cls(BlockingInfo.parse(r))
 
     def for_version(self, v: int) -> ErrorType:
         if v < BLOCKED_ENTITY_VERSION:
@@ -538,27 +541,26 @@ class BLOCKED(ErrorType):
 
 @dataclass(frozen=True, slots=True)
 class STORE(ErrorType):
+    WORD: ClassVar[bytes] = b"STORE"
     text: str
 
     def encode(self) -> bytes:
-        return b"STORE " + self.text.encode("utf-8")
+        return self.WORD + _SP + self.text.encode("utf-8")
+
+    @classmethod
+    def parse_payload(cls, r: SmpReader) -> STORE:
+        r.sp()
+        return cls(safe_decode_utf8(r.tail()))
 
 
-_ERROR_SIMPLE: dict[bytes, ErrorType] = {}
-for _t in (
-    "BLOCK",
-    "SESSION",
-    "AUTH",
-    "SERVICE",
-    "CRYPTO",
-    "QUOTA",
-    "NO_MSG",
-    "LARGE_MSG",
-    "EXPIRED",
-    "INTERNAL",
-    "DUPLICATE_",
-):
-    _ERROR_SIMPLE[_t.encode()] = SimpleError(_t)
-    setattr(ErrorType, _t, _ERROR_SIMPLE[_t.encode()])
-
-del _t
+_ERROR_SIMPLE: Final[dict[bytes, ErrorType]] = _register(
+    ErrorType,
+    SimpleError,
+    "BLOCK SESSION AUTH SERVICE CRYPTO QUOTA NO_MSG LARGE_MSG EXPIRED INTERNAL DUPLICATE_".split(),
+)
+_ERROR_VARIANTS: Final[dict[bytes, Callable[[SmpReader], ErrorType]]] = {
+    CMD.WORD: CMD.parse_payload,
+    PROXY.WORD: PROXY.parse_payload,
+    BLOCKED.WORD: BLOCKED.parse_payload,
+    STORE.WORD: STORE.parse_payload,
+}

@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Transport.hs`` (``SMPServerHandshake``, ``SMPClientHandshake``,
 ``SMPServerHandshakeResponse``, ``CertChainPubKey``, ``smpServerHandshake``,
-``smpClientHandshake``, ``blockEncryption``); smp-relay.md section 3.
+``smpClientHandshake``, ``blockEncryption``); see docs/protocol/smp.md (handshake).
 
 Handshake messages are parsed leniently: trailing bytes are ignored to allow extensions
 (``getHandshake``). The certificate chain and the signed session key are kept as opaque DER
@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import enum
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar, Final
 
 from hushwire.crypto.keys import KeyAlg, PublicKey
-from hushwire.encoding.binary import bool_, large, maybe, short_string, word16
+from hushwire.encoding.binary import bool_, large, maybe, parser_for_tag, short_string, word16
 from hushwire.errors import DecodeError
 from hushwire.limits import MAX_CERT_CHAIN, MIN_CERT_CHAIN
 from hushwire.smp._reader import SmpReader, parse_lenient
@@ -215,32 +217,41 @@ class ClientHello:
 class ServiceAccepted:
     """``'R' serviceId``: third handshake block when the client sent a service certificate."""
 
+    TAG: ClassVar[bytes] = b"R"
     service_id: bytes
 
     def encode(self) -> bytes:
-        return b"R" + short_string(self.service_id)
+        return self.TAG + short_string(self.service_id)
+
+    @classmethod
+    def parse(cls, r: SmpReader) -> ServiceAccepted:
+        return cls(r.short_string())
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceRejected:
     """``'E' transportError``: the service certificate was refused."""
 
+    TAG: ClassVar[bytes] = b"E"
     error: TransportError
 
     def encode(self) -> bytes:
-        return b"E" + self.error.encode()
+        return self.TAG + self.error.encode()
+
+    @classmethod
+    def parse(cls, r: SmpReader) -> ServiceRejected:
+        return cls(TransportError.parse(r))
 
 
 ServiceResponse = ServiceAccepted | ServiceRejected
+_SERVICE_RESPONSES: Final[dict[bytes, Callable[[SmpReader], ServiceResponse]]] = {
+    ServiceAccepted.TAG: ServiceAccepted.parse,
+    ServiceRejected.TAG: ServiceRejected.parse,
+}
 
 
 def _service_response(r: SmpReader) -> ServiceResponse:
-    c = r.char()
-    if c == b"R":
-        return ServiceAccepted(r.short_string())
-    if c == b"E":
-        return ServiceRejected(TransportError.parse(r))
-    raise DecodeError("bad SMPServerHandshakeResponse")
+    return parser_for_tag(r, _SERVICE_RESPONSES, "SMPServerHandshakeResponse")(r)
 
 
 def decode_service_response(data: bytes) -> ServiceResponse:

@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Protocol.hs`` ``encodeRcvMsgBody`` / ``RcvMsgBody`` (server side) and
 ``clientRcvMsgBodyP`` / ``ClientRcvMsgBody`` (client side), with ``Crypto.hs``
-``padMaxLenBS``; smp-relay.md section 6. Unpadded forms::
+``padMaxLenBS``; see docs/protocol/smp.md (message bodies). Unpadded forms::
 
     message: Int64 timestamp ‖ flags ('T'/'F') ‖ ' ' ‖ SEND body verbatim     (10 + |body|)
     quota:   "QUOTA" ‖ ' ' ‖ Int64 timestamp                                   (14 bytes)
@@ -20,7 +20,7 @@ from hushwire.crypto.padding import pad, unpad
 from hushwire.encoding.binary import int64
 from hushwire.limits import ENCRYPTED_MSG_BODY_PAD, MAX_MESSAGE_LENGTH_V6
 from hushwire.smp._reader import SmpReader, parse_all
-from hushwire.smp.commands import MsgFlags
+from hushwire.smp.fields import MsgFlags
 
 QUOTA_TAG: Final = b"QUOTA"
 MAX_RCV_BODY: Final = MAX_MESSAGE_LENGTH_V6

@@ -12,14 +12,13 @@ import enum
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
+from hushwire.encoding.binary import INT64_MAX, INT64_MIN
+from hushwire.encoding.strict_json import as_object, loads_object
 from hushwire.errors import DecodeError
 
 E = TypeVar("E", bound=enum.Enum)
-
-_INT_MIN: Final = -(1 << 63)
-_INT_MAX: Final = (1 << 63) - 1
 
 
 class QSubThread(enum.Enum):
@@ -78,16 +77,16 @@ class QueueInfo:
 
     @classmethod
     def from_json(cls, data: bytes) -> QueueInfo:
-        obj = _object(_loads(data))
+        obj = loads_object(data)
         sub_obj = obj.get("qiSub")
         sub = None
         if sub_obj is not None:
-            s = _object(sub_obj)
+            s = as_object(sub_obj)
             sub = QSub(_enum(QSubThread, s.get("qSubThread")), _opt_str(s.get("qDelivered")))
         msg_obj = obj.get("qiMsg")
         msg = None
         if msg_obj is not None:
-            m = _object(msg_obj)
+            m = as_object(msg_obj)
             msg = MsgInfo(
                 _str(m.get("msgId")),
                 parse_utc(_str(m.get("msgTs"))),
@@ -121,23 +120,6 @@ def parse_utc(s: str) -> int:
         raise DecodeError("timestamp out of range") from None
 
 
-def _reject_constant(_: str) -> object:
-    raise DecodeError("invalid JSON constant")
-
-
-def _loads(data: bytes) -> object:
-    try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DecodeError("invalid JSON") from None
-
-
-def _object(v: object) -> dict[str, object]:
-    if not isinstance(v, dict):
-        raise DecodeError("JSON object expected")
-    return v
-
-
 def _bool(v: object) -> bool:
     if not isinstance(v, bool):
         raise DecodeError("JSON boolean expected")
@@ -145,7 +127,7 @@ def _bool(v: object) -> bool:
 
 
 def _int(v: object) -> int:
-    if type(v) is not int or not _INT_MIN <= v <= _INT_MAX:
+    if type(v) is not int or not INT64_MIN <= v <= INT64_MAX:
         raise DecodeError("JSON integer expected")
     return v
 

@@ -2,7 +2,7 @@
 
 Mirrors simplexmq ``Protocol.hs`` (``transmissionP``, ``tEncodeAuth``, ``decodeTAuthBytes``,
 ``encodeTransmission``, ``encodeTransmissionForAuth``, ``tDecodeServer``, ``tDecodeClient``);
-smp-relay.md sections 4.1-4.4.
+see docs/protocol/smp.md (transmissions).
 
 Client to server::
 
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from hushwire.crypto.keys import KeyAlg
+from hushwire.crypto.nacl import CB_AUTHENTICATOR_SIZE
 from hushwire.encoding.binary import short_string
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all
@@ -50,10 +51,8 @@ from hushwire.smp.errors import CMD, ErrorType
 from hushwire.smp.ids import NO_CORR_ID, NO_ENTITY, CorrId, EntityId
 from hushwire.smp.version import AUTH_CMDS_VERSION, SERVICE_CERTS_VERSION
 
-CB_AUTHENTICATOR_SIZE: Final = 80
-"""sha512 (64) + Poly1305 tag (16) (Crypto.hs ``cbAuthenticatorSize``)."""
-ED25519_SIGNATURE_SIZE: Final = 64
-ED448_SIGNATURE_SIZE: Final = 114
+ED25519_SIGNATURE_SIZE: Final = KeyAlg.ED25519.signature_size
+ED448_SIGNATURE_SIZE: Final = KeyAlg.ED448.signature_size
 
 
 class AuthKind(enum.Enum):
@@ -196,6 +195,20 @@ def encode_server_transmission(
 # --------------------------------------------------------------------------- server side
 
 
+def _parse_in_session(
+    data: bytes, version: int, session_id: bytes
+) -> RawTransmission | tuple[CorrId, ErrorType]:
+    """:func:`parse_transmission` and, below v7, the session id check (constant time); on
+    failure the corrId to answer with and the error (``BLOCK`` or ``SESSION``)."""
+    try:
+        raw = parse_transmission(data, version, session_id)
+    except DecodeError:
+        return NO_CORR_ID, ErrorType.BLOCK
+    if version < AUTH_CMDS_VERSION and not hmac.compare_digest(raw.session_id, session_id):
+        return raw.corr_id, ErrorType.SESSION
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class ClientRequest:
     """A client transmission that passed parsing and the credential-shape check."""
@@ -227,12 +240,9 @@ def decode_client_transmission(
     data: bytes, version: int, session_id: bytes
 ) -> ClientRequest | RequestError:
     """Server side: decode one client transmission (``tDecodeServer``); never raises."""
-    try:
-        raw = parse_transmission(data, version, session_id)
-    except DecodeError:
-        return RequestError(NO_CORR_ID, NO_ENTITY, ErrorType.BLOCK)
-    if version < AUTH_CMDS_VERSION and not hmac.compare_digest(raw.session_id, session_id):
-        return RequestError(raw.corr_id, NO_ENTITY, ErrorType.SESSION)
+    raw = _parse_in_session(data, version, session_id)
+    if isinstance(raw, tuple):
+        return RequestError(raw[0], NO_ENTITY, raw[1])
     try:
         auth = decode_auth(raw.auth)
     except DecodeError:
@@ -276,12 +286,9 @@ class ServerTransmission:
 
 def decode_server_transmission(data: bytes, version: int, session_id: bytes) -> ServerTransmission:
     """Client side: decode one server transmission; never raises."""
-    try:
-        raw = parse_transmission(data, version, session_id)
-    except DecodeError:
-        return ServerTransmission(NO_CORR_ID, NO_ENTITY, ErrorType.BLOCK)
-    if version < AUTH_CMDS_VERSION and not hmac.compare_digest(raw.session_id, session_id):
-        return ServerTransmission(raw.corr_id, NO_ENTITY, ErrorType.SESSION)
+    raw = _parse_in_session(data, version, session_id)
+    if isinstance(raw, tuple):
+        return ServerTransmission(raw[0], NO_ENTITY, raw[1])
     try:
         msg = decode_response(version, raw.command)
     except CommandDecodeError as e:

@@ -1,20 +1,27 @@
 """SMP protocol versions and version ranges.
 
 Mirrors simplexmq ``Simplex.Messaging.Version`` (``VersionRange``, ``compatibleVersion``,
-``compatibleVRange``, ``compatibleVRange'``) and the version constants of
-``Simplex.Messaging.Transport`` (smp-relay.md section 0, version history).
+``compatibleVRange``, ``compatibleVRange'``, the binary and the text encodings of
+``VersionRange``) and the version constants of ``Simplex.Messaging.Transport`` (its "SMP
+protocol version history"); see docs/protocol/smp.md.
 
 A version is a plain ``int`` (Word16 on the wire); a :class:`VersionRange` is a validated
-``min <= max`` pair encoded as two Word16.
+``min <= max`` pair encoded as two Word16 in binary, and as ``"a-b"`` (or ``"a"`` when both
+ends are equal) in links (``v=2-7``). Every version range in the package is read and written
+by this class.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
-from hushwire.encoding.binary import Reader, word16
+from hushwire.encoding.binary import WORD16_MAX, Reader, word16
 from hushwire.errors import DecodeError
+from hushwire.limits import MAX_MESSAGE_LENGTH_V6, MAX_MESSAGE_LENGTH_V8, MAX_MESSAGE_LENGTH_V11
+
+_VRANGE_TEXT: Final = re.compile(r"([0-9]{1,5})(?:-([0-9]{1,5}))?")
 
 # Feature versions (Transport.hs, "SMP protocol version history").
 SUB_MODE_VERSION: Final = 6
@@ -56,7 +63,7 @@ class VersionRange:
     max: int
 
     def __post_init__(self) -> None:
-        if not (0 <= self.min <= 0xFFFF and 0 <= self.max <= 0xFFFF):
+        if not (0 <= self.min <= WORD16_MAX and 0 <= self.max <= WORD16_MAX):
             raise ValueError(f"version out of Word16 range: {self.min}..{self.max}")
         if self.min > self.max:
             raise ValueError(f"invalid version range {self.min}..{self.max}")
@@ -70,6 +77,22 @@ class VersionRange:
         hi = r.word16()
         if lo > hi:
             raise DecodeError("invalid version range")
+        return cls(lo, hi)
+
+    def to_str(self) -> str:
+        """Text form (Version.hs ``VersionRange`` StrEncoding): ``"a-b"``, or ``"a"``."""
+        return str(self.min) if self.min == self.max else f"{self.min}-{self.max}"
+
+    @classmethod
+    def parse_str(cls, text: str) -> VersionRange:
+        """Inverse of :meth:`to_str`; anything else raises :class:`DecodeError`."""
+        m = _VRANGE_TEXT.fullmatch(text)
+        if m is None:
+            raise DecodeError(f"bad version range {text[:20]!r}: expected a number or a-b")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi > WORD16_MAX or lo > hi:
+            raise DecodeError(f"bad version range {text[:20]!r}")
         return cls(lo, hi)
 
     def __contains__(self, v: object) -> bool:
@@ -101,7 +124,7 @@ PROXIED_SMP_RANGE: Final = VersionRange(SENDING_PROXY_VERSION, PROXIED_SMP_VERSI
 def max_message_length(v: int) -> int:
     """Largest SEND body for the sender's version (Protocol.hs ``maxMessageLength``)."""
     if v >= ENCRYPTED_BLOCK_VERSION:
-        return 16048
+        return MAX_MESSAGE_LENGTH_V11
     if v >= SENDING_PROXY_VERSION:
-        return 16064
-    return 16088
+        return MAX_MESSAGE_LENGTH_V8
+    return MAX_MESSAGE_LENGTH_V6

@@ -3,7 +3,7 @@
  *
  * Mirrors src/hushwire/agent/links.py (simplexmq Agent/Protocol.hs SMPQueueUri and
  * ConnectionRequestUri StrEncoding, connReqUriP, updateSMPServerHosts; Agent/QueryString.hs;
- * agent.md sections 2.1 and 2.4):
+ * docs/protocol/agent.md):
  *
  *     smp://<keyHash>@<host>[,<host>...][:<port>]/<senderId>#/?v=1-4&dh=<key>&q=m&k=s&srv=<hosts>
  *     simplex:/contact#/?v=2-7&smp=<queue URI>[;<queue URI>...][&data=<json>]
@@ -17,38 +17,37 @@ import { base64urlDecode, base64urlEncode, type Bytes } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { PublicKey } from "../crypto/keys.js";
 import { MAX_LINK_LENGTH } from "../limits.js";
-import { parseSMPServer, type SMPServer } from "../smp/address.js";
+import { formatHosts, parseLocation, withExtraHosts, type SMPServer } from "../smp/address.js";
 import type { QueueMode } from "../smp/commands.js";
 import { VersionRange } from "../smp/version.js";
+import {
+  AGENT_VERSIONS,
+  DUPLEX_HANDSHAKE_SMPA_VERSION,
+  INITIAL_SMP_CLIENT_VERSION,
+  SHORT_LINKS_SMP_CLIENT_VERSION,
+  SMP_CLIENT_VERSIONS,
+  SRV_HOSTNAMES_SMP_CLIENT_VERSION,
+} from "./protocol.js";
 import { E2ERatchetParamsUri } from "./ratchet.js";
 import { formatVersionRange, parseQuery, parseVersionRange, queryParam, renderQuery, type Query } from "./strings.js";
 
 export type ConnectionMode = "invitation" | "contact";
 
 /** Agent versions a link offers (supportedSMPAgentVRange). */
-export const AGENT_LINK_VERSIONS = new VersionRange(2, 7);
+export const AGENT_LINK_VERSIONS = AGENT_VERSIONS;
 /** SMP client versions a queue URI offers (supportedSMPClientVRange). */
-export const SMP_CLIENT_VERSIONS = new VersionRange(1, 4);
-
-const MIN_AGENT_VERSION = 2;
-const SRV_HOSTNAMES_VERSION = 2;
-const SHORT_LINKS_VERSION = 4;
+export { SMP_CLIENT_VERSIONS };
 
 export const SHORT_LINK_MESSAGE =
   "this is a SimpleX short link; Hushwire needs the full link for now: in the SimpleX app, " +
   "share the address as a full link (or use the long link from the QR code)";
 
-/**
- * Onion hosts added to legacy (v1) single-host addresses of SimpleX's preset servers
- * (extraSMPServerHosts, updateSMPServerHosts). Empty in the widget, which cannot reach onion
- * hosts anyway; `./presets.js` fills it (the tests import it to match the reference exactly).
- */
-export const EXTRA_HOSTS: Record<string, string> = {};
+/** Onion hosts of preset servers (kept in smp/address.ts; `./presets.js` fills it). */
+export { EXTRA_HOSTS } from "../smp/address.js";
 
 const APP_HOST = /^[^:#,;/ ]+(?::[0-9]{1,5})?$/;
 const SHORT_TYPE = /^(?:[acgrACGR]|i)\/?#/;
 const WHITESPACE = /\s/;
-const PLACEHOLDER_KEY_HASH = base64urlEncode(new Uint8Array(32));
 
 /** A connection link is malformed or cannot be used; the message says what to do. */
 export class LinkError extends DecodeError {
@@ -61,8 +60,7 @@ function linkRange(text: string): VersionRange {
 
 function parseHosts(location: string): { hosts: string[]; port: number | null } {
   try {
-    const s = parseSMPServer(`smp://${PLACEHOLDER_KEY_HASH}@${location}`);
-    return { hosts: [...s.hosts], port: s.port };
+    return parseLocation(location);
   } catch (e) {
     throw new LinkError("bad server host or port in the link");
   }
@@ -72,10 +70,6 @@ function parseExtraHost(text: string): string {
   const { hosts, port } = parseHosts(text);
   if (port !== null || hosts.length !== 1) throw new LinkError("bad host in the srv= list of the link");
   return hosts[0]!;
-}
-
-function encodeHosts(hosts: readonly string[]): string {
-  return hosts.map((h) => (h.includes(":") ? `[${h}]` : h)).join(",");
 }
 
 function decodeB64(text: string, what: string): Bytes {
@@ -118,16 +112,16 @@ export class SMPQueueUri {
   toStr(): string {
     const srv = this.server;
     const port = srv.port === null ? "" : `:${srv.port}`;
-    const legacy = this.versions.min < SRV_HOSTNAMES_VERSION;
+    const legacy = this.versions.min < SRV_HOSTNAMES_SMP_CLIENT_VERSION;
     const hosts = legacy ? srv.hosts.slice(0, 1) : srv.hosts;
-    const authority = `smp://${base64urlEncode(srv.keyHash)}@${encodeHosts(hosts)}${port}`;
+    const authority = `smp://${base64urlEncode(srv.keyHash)}@${formatHosts(hosts)}${port}`;
     const params: Query = [
       ["v", formatVersionRange(this.versions)],
       ["dh", base64urlEncode(this.dhPublicKey.toDer())],
     ];
     if (this.queueMode !== null) params.push(["q", this.queueMode === "M" ? "m" : "c"]);
-    if (this.senderCanSecure && this.versions.min < SHORT_LINKS_VERSION) params.push(["k", "s"]);
-    if (legacy && srv.hosts.length > 1) params.push(["srv", encodeHosts(srv.hosts.slice(1))]);
+    if (this.senderCanSecure && this.versions.min < SHORT_LINKS_SMP_CLIENT_VERSION) params.push(["k", "s"]);
+    if (legacy && srv.hosts.length > 1) params.push(["srv", formatHosts(srv.hosts.slice(1))]);
     return `${authority}/${base64urlEncode(this.senderId)}#/?${renderQuery(params)}`;
   }
 
@@ -174,15 +168,12 @@ export class SMPQueueUri {
       else if (q === "c") mode = "C";
       else if (queryParam(pairs, "k") === "s") mode = "M";
     } else {
-      versions = new VersionRange(1, 1);
+      versions = new VersionRange(INITIAL_SMP_CLIENT_VERSION, INITIAL_SMP_CLIENT_VERSION);
       dhText = fragment;
     }
     const dhKey = decodeDhKey(dhText);
     let all = [...hosts, ...extra];
-    if (versions.max < SRV_HOSTNAMES_VERSION && all.length === 1) {
-      const onion = EXTRA_HOSTS[all[0]!];
-      if (onion !== undefined) all = [all[0]!, onion];
-    }
+    if (versions.max < SRV_HOSTNAMES_SMP_CLIENT_VERSION) all = withExtraHosts(all);
     return new SMPQueueUri(versions, { hosts: all, keyHash: keyHash, port, basicAuth: null }, senderId, dhKey, mode);
   }
 }
@@ -270,7 +261,7 @@ export function parseLink(input: string): ConnectionRequest {
   const queues = smp.split(";").map((q) => SMPQueueUri.parseStr(q));
   const clientData = queryParam(pairs, "data");
   if (mode === "contact") {
-    const lo = Math.max(MIN_AGENT_VERSION, versions.min);
+    const lo = Math.max(DUPLEX_HANDSHAKE_SMPA_VERSION, versions.min) // minSupportedSMPAgentVersion;
     versions = new VersionRange(lo, Math.max(lo, versions.max));
     return new ConnectionRequest("contact", versions, queues, null, clientData);
   }

@@ -4,7 +4,8 @@
  * Mirrors src/hushwire/agent/protocol.py (simplexmq Agent/Protocol.hs AgentMsgEnvelope,
  * AgentMessage, APrivHeader, AMessage, AMessageReceipt, SMPQueueInfo; Protocol.hs
  * ClientMsgEnvelope, PubHeader, ClientMessage, PrivHeader; Compression.hs; Agent/Client.hs
- * agentCbEncrypt/agentCbDecrypt; agent.md sections 2.3, 3, 4.2, 4.6 and 5). Layers, outermost first:
+ * agentCbEncrypt/agentCbDecrypt; see docs/protocol/agent.md). Type names match the Python
+ * ones (AgentConfirmation, AgentInvitation, SMPQueueInfo, ...). Layers, outermost first:
  *
  *     ClientMsgEnvelope = PubHeader(Word16 version, Maybe X25519) | nonce(24) | Tail(crypto_box)
  *       -> pad(ClientMessage, 15904 | 16000)
@@ -18,16 +19,15 @@
 
 import { decompress as zstdDecompress } from "fzstd";
 
-import { encode, parseAll, Reader, Writer, latin1, latin1Decode, type Bytes } from "../encoding.js";
+import { encode, parseAll, Reader, Writer, type Bytes } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { sha256 } from "../crypto/hash.js";
 import { PublicKey, type KeyAlg } from "../crypto/keys.js";
 import { cbDecrypt, cbEncrypt, NONCE_SIZE } from "../crypto/nacl.js";
 import { MAX_DECOMPRESSED_SIZE } from "../limits.js";
-import type { SMPServer } from "../smp/address.js";
+import { encodeServerBinary, parseServerBinary, type SMPServer } from "../smp/address.js";
 import type { QueueMode } from "../smp/commands.js";
 import { VersionRange } from "../smp/version.js";
-import { EXTRA_HOSTS } from "./links.js";
 import { E2ERatchetParams, encodeE2EParams } from "./ratchet.js";
 
 // --------------------------------------------------------------------------- versions and sizes
@@ -38,9 +38,13 @@ export const PQDR_SMPA_VERSION = 5;
 export const RATCHET_ON_CONF_SMPA_VERSION = 7;
 /** Agent (SMPA) versions we speak (supportedSMPAgentVRange). */
 export const AGENT_VERSIONS = new VersionRange(DUPLEX_HANDSHAKE_SMPA_VERSION, RATCHET_ON_CONF_SMPA_VERSION);
-const INITIAL_SMP_CLIENT_VERSION = 1;
+export const INITIAL_SMP_CLIENT_VERSION = 1;
+/** SMP client v2: several hosts per server in queue addresses. */
+export const SRV_HOSTNAMES_SMP_CLIENT_VERSION = 2;
 const SND_AUTH_KEY_SMP_CLIENT_VERSION = 3;
-const SHORT_LINKS_SMP_CLIENT_VERSION = 4;
+export const SHORT_LINKS_SMP_CLIENT_VERSION = 4;
+/** Versions of queue addresses (supportedSMPClientVRange). */
+export const SMP_CLIENT_VERSIONS = new VersionRange(INITIAL_SMP_CLIENT_VERSION, SHORT_LINKS_SMP_CLIENT_VERSION);
 /** Version of queue addresses and of the PubHeader we write. */
 export const SMP_CLIENT_VERSION = SHORT_LINKS_SMP_CLIENT_VERSION;
 
@@ -65,45 +69,13 @@ const AUTH_ALGS: readonly KeyAlg[] = ["Ed25519", "Ed448", "X25519"];
 
 // --------------------------------------------------------------------------- SMP server (binary)
 
-/**
- * A TransportHost kept as text (brackets of an IPv6 address dropped). The reference parses
- * IPv4, IPv6, onion and domain forms; the widget only compares and prints hosts (it connects
- * through its own WebSocket URL), so it checks for printable ASCII without separators.
- */
-function parseHost(raw: Bytes): string {
-  const text = latin1Decode(raw);
-  const bare = /^\[.*\]$/.test(text) ? text.slice(1, -1) : text;
-  if (!/^[!-~]+$/.test(bare) || /[#,;/@[\]]/.test(bare)) throw new DecodeError("invalid host");
-  return bare;
-}
-
-/** SMPServer as SMPQueueInfo writes it: v2+ NonEmpty hosts | port ("" = default) | keyHash; v1 one host. */
+/** SMPServer as SMPQueueInfo writes it (smp/address.ts): v2+ all hosts, v1 one host. */
 export function encodeSMPServerBinary(w: Writer, server: SMPServer, clientVersion: number): void {
-  const host = (w2: Writer, h: string): void => void w2.shortString(latin1(h));
-  if (clientVersion > INITIAL_SMP_CLIENT_VERSION) w.nonEmpty(server.hosts, host);
-  else host(w, server.hosts[0]!);
-  w.shortString(latin1(server.port === null ? "" : String(server.port)));
-  w.shortString(server.keyHash);
+  encodeServerBinary(w, server, clientVersion <= INITIAL_SMP_CLIENT_VERSION);
 }
 
 export function parseSMPServerBinary(r: Reader, clientVersion: number): SMPServer {
-  let hosts: string[];
-  if (clientVersion > INITIAL_SMP_CLIENT_VERSION) {
-    hosts = r.nonEmpty((x) => parseHost(x.shortString()));
-  } else {
-    const host = parseHost(r.shortString());
-    const extra = EXTRA_HOSTS[host];
-    hosts = extra === undefined ? [host] : [host, extra];
-  }
-  const rawPort = latin1Decode(r.shortString());
-  let port: number | null = null;
-  if (rawPort !== "") {
-    if (!/^[1-9][0-9]{0,4}$/.test(rawPort) || Number(rawPort) > 65535) throw new DecodeError("bad port");
-    port = Number(rawPort);
-  }
-  const keyHash = r.shortString();
-  if (keyHash.length !== 32) throw new DecodeError("key hash must be 32 bytes");
-  return { hosts, keyHash, port, basicAuth: null };
+  return parseServerBinary(r, clientVersion <= INITIAL_SMP_CLIENT_VERSION);
 }
 
 // --------------------------------------------------------------------------- SMPQueueInfo
@@ -119,7 +91,7 @@ function queueModeP(r: Reader): QueueMode | null {
   return mode;
 }
 
-/** A queue address for one SMP client version (agent.md 2.3). */
+/** A queue address for one SMP client version (SMPQueueInfo). */
 export interface SMPQueueInfo {
   clientVersion: number;
   server: SMPServer;
@@ -184,7 +156,10 @@ export function decryptClientMessage(sharedKey: Bytes, nonce: Bytes, encBody: By
   return cbDecrypt(sharedKey, nonce, encBody);
 }
 
-export type PrivHeader = { tag: "K"; senderKey: PublicKey } | { tag: "_" };
+export type PrivHeader = PHConfirmation | PHEmpty;
+/** PrivHeader 'K': the sender's auth key, for the recipient to secure the queue. */
+export type PHConfirmation = { tag: "K"; senderKey: PublicKey };
+export type PHEmpty = { tag: "_" };
 
 /** The padded plaintext of the per-queue box: PrivHeader | body (the rest). */
 export interface ClientMessage {
@@ -215,11 +190,15 @@ export function decodeClientMessage(data: Bytes): ClientMessage {
 
 // --------------------------------------------------------------------------- agent envelopes
 
-export type AgentEnvelope =
-  | { tag: "C"; agentVersion: number; e2e: E2ERatchetParams | null; encConnInfo: Bytes }
-  | { tag: "M"; agentVersion: number; encAgentMessage: Bytes }
-  | { tag: "I"; agentVersion: number; connReq: Bytes; connInfo: Bytes }
-  | { tag: "R"; agentVersion: number; e2e: E2ERatchetParams; info: Bytes };
+export type AgentEnvelope = AgentConfirmation | AgentMsgEnvelope | AgentInvitation | AgentRatchetKey;
+/** 'C': the joiner's ratchet parameters (null from the initiator) and the encrypted connInfo. */
+export type AgentConfirmation = { tag: "C"; agentVersion: number; e2e: E2ERatchetParams | null; encConnInfo: Bytes };
+/** 'M': a ratchet-encrypted AgentMessage. */
+export type AgentMsgEnvelope = { tag: "M"; agentVersion: number; encAgentMessage: Bytes };
+/** 'I': an invitation link and plain connInfo, sent to a contact address. */
+export type AgentInvitation = { tag: "I"; agentVersion: number; connReq: Bytes; connInfo: Bytes };
+/** 'R': new ratchet parameters for ratchet re-synchronisation. */
+export type AgentRatchetKey = { tag: "R"; agentVersion: number; e2e: E2ERatchetParams; info: Bytes };
 
 export function encodeAgentEnvelope(e: AgentEnvelope): Bytes {
   return encode((w) => {
@@ -275,12 +254,13 @@ export interface AMessageReceipt {
 
 export type QueueMessageTag = "QC" | "QA" | "QK" | "QU" | "QT";
 
-export type AMessage =
-  | { tag: "HELLO" }
-  | { tag: "A_MSG"; body: Bytes }
-  | { tag: "A_RCVD"; receipts: AMessageReceipt[] }
-  | { tag: "EREADY"; lastDecryptedMsgId: bigint }
-  | { tag: "QUEUE"; qtag: QueueMessageTag; raw: Bytes };
+export type AMessage = HELLO | A_MSG | A_RCVD | EREADY | AMessageUnsupported;
+export type HELLO = { tag: "HELLO" };
+export type A_MSG = { tag: "A_MSG"; body: Bytes };
+export type A_RCVD = { tag: "A_RCVD"; receipts: AMessageReceipt[] };
+export type EREADY = { tag: "EREADY"; lastDecryptedMsgId: bigint };
+/** A_QCONT / QADD / QKEY / QUSE / QTEST kept as their tag and (validated) encoding. */
+export type AMessageUnsupported = { tag: "QUEUE"; qtag: QueueMessageTag; raw: Bytes };
 
 function encodeAMessage(w: Writer, m: AMessage): void {
   switch (m.tag) {
@@ -343,11 +323,16 @@ export interface APrivHeader {
   prevMsgHash: Bytes;
 }
 
-export type AgentMessage =
-  | { tag: "I"; connInfo: Bytes } // AgentConnInfo: the initiator's confirmation
-  | { tag: "D"; queues: SMPQueueInfo[]; connInfo: Bytes } // AgentConnInfoReply: the joiner's
-  | { tag: "R"; info: Bytes } // AgentRatchetInfo
-  | { tag: "M"; header: APrivHeader; message: AMessage };
+/** Every AgentMessage (Python's AgentMessageT; Python's AgentMessage is {@link AgentMessageM}). */
+export type AgentMessage = AgentConnInfo | AgentConnInfoReply | AgentRatchetInfo | AgentMessageM;
+export type AgentMessageT = AgentMessage;
+/** 'I': the initiator's confirmation. */
+export type AgentConnInfo = { tag: "I"; connInfo: Bytes };
+/** 'D': the joiner's confirmation: its reply queues and connInfo. */
+export type AgentConnInfoReply = { tag: "D"; queues: SMPQueueInfo[]; connInfo: Bytes };
+export type AgentRatchetInfo = { tag: "R"; info: Bytes };
+/** 'M': APrivHeader | AMessage. */
+export type AgentMessageM = { tag: "M"; header: APrivHeader; message: AMessage };
 
 export function encodeAgentMessage(m: AgentMessage): Bytes {
   if (m.tag === "M") return encodeAMsg(m.header, m.message);
@@ -390,14 +375,18 @@ export function parseAgentMessage(data: Bytes): AgentMessage {
   });
 }
 
-/** SHA-256 of the whole unpadded AgentMessage: prevMsgHash and receipt msgHash (agent.md 4.6). */
+/** SHA-256 of the whole unpadded AgentMessage: prevMsgHash and receipt msgHash. */
 export function agentMessageHash(encodedAgentMessage: Bytes): Bytes {
   return sha256(encodedAgentMessage);
 }
 
 // --------------------------------------------------------------------------- compression
 
-export type CompressedBody = { tag: "0"; data: Bytes } | { tag: "1"; frame: Bytes };
+export type CompressedBody = Passthrough | Compressed;
+/** '0' shortString: a short body left as it is. */
+export type Passthrough = { tag: "0"; data: Bytes };
+/** '1' Large: one zstd frame. */
+export type Compressed = { tag: "1"; frame: Bytes };
 
 export function parseCompressed(r: Reader): CompressedBody {
   const tag = r.byte();

@@ -1,11 +1,18 @@
 /**
- * SMP server addresses: `smp://<keyHash>[:<basicAuth>]@<host>[,<host>...][:<port>]`
- * (src/hushwire/smp/address.py; simplexmq Protocol.hs strEncodeServer/serverStrP). The key
- * hash is the SHA-256 fingerprint of the server's CA certificate in base64url.
+ * SMP server addresses, the widget's one codec of SMPServer (src/hushwire/smp/address.py;
+ * simplexmq Protocol.hs ProtocolServer StrEncoding and Encoding, legacyEncodeServer,
+ * Agent/Protocol.hs extraSMPServerHosts; docs/protocol/smp.md):
+ *
+ * - text: `smp://<keyHash>[:<basicAuth>]@<host>[,<host>...][:<port>]`, the key hash being the
+ *   SHA-256 fingerprint of the server's CA certificate in base64url;
+ * - binary (queue addresses): NonEmpty shortString hosts | port ("" = default) | keyHash; the
+ *   legacy form (SMP client version 1) carries one host.
+ *
+ * Links (agent/links.ts) and queue addresses (agent/protocol.ts) read and write servers here.
  */
 
 import { DecodeError } from "../errors.js";
-import { base64urlDecode, base64urlEncode } from "../encoding.js";
+import { base64urlDecode, base64urlEncode, latin1, latin1Decode, type Bytes, type Reader, type Writer } from "../encoding.js";
 
 export const DEFAULT_SMP_PORT = 5223;
 
@@ -41,6 +48,23 @@ export function parseSMPServer(text: string): SMPServer {
   if (auth !== null && (!AUTH_OK.test(auth) || /[@:/]/.test(auth))) {
     throw new DecodeError("invalid character in the server password");
   }
+  const { hosts, port } = parseLocation(location);
+  return { hosts, keyHash, port, basicAuth: auth };
+}
+
+export function encodeSMPServer(s: SMPServer): string {
+  const auth = s.basicAuth ? `:${s.basicAuth}` : "";
+  const port = s.port !== null ? `:${s.port}` : "";
+  return `smp://${base64urlEncode(s.keyHash)}${auth}@${formatHosts(s.hosts)}${port}`;
+}
+
+/** Hosts as the text form writes them: comma-separated, IPv6 in brackets. */
+export function formatHosts(hosts: readonly string[]): string {
+  return hosts.map((h) => (h.includes(":") ? `[${h}]` : h)).join(",");
+}
+
+/** `<host>[,<host>...][:<port>]`: what follows the `@` of the text form. */
+export function parseLocation(location: string): { hosts: string[]; port: number | null } {
   const hosts: string[] = [];
   let pos = 0;
   for (;;) {
@@ -64,12 +88,55 @@ export function parseSMPServer(text: string): SMPServer {
     }
     port = Number(portText);
   }
-  return { hosts, keyHash, port, basicAuth: auth };
+  return { hosts, port };
 }
 
-export function encodeSMPServer(s: SMPServer): string {
-  const hosts = s.hosts.map((h) => (h.includes(":") ? `[${h}]` : h)).join(",");
-  const auth = s.basicAuth ? `:${s.basicAuth}` : "";
-  const port = s.port !== null ? `:${s.port}` : "";
-  return `smp://${base64urlEncode(s.keyHash)}${auth}@${hosts}${port}`;
+/**
+ * Onion hosts added to legacy (v1) single-host addresses of SimpleX's preset servers
+ * (extraSMPServerHosts, updateSMPServerHosts). Empty in the widget, which cannot reach onion
+ * hosts anyway; agent/presets.ts fills it (the tests import it to match the reference exactly).
+ */
+export const EXTRA_HOSTS: Record<string, string> = {};
+
+/** A legacy single-host address of a preset server gains its onion host. */
+export function withExtraHosts(hosts: string[]): string[] {
+  const onion = hosts.length === 1 ? EXTRA_HOSTS[hosts[0]!] : undefined;
+  return onion === undefined ? hosts : [hosts[0]!, onion];
+}
+
+// --------------------------------------------------------------------------- binary form
+
+/**
+ * A TransportHost kept as text (brackets of an IPv6 address dropped). The reference parses
+ * IPv4, IPv6, onion and domain forms; the widget only compares and prints hosts (it connects
+ * through its own WebSocket URL), so it checks for printable ASCII without separators.
+ */
+function parseHost(raw: Bytes): string {
+  const text = latin1Decode(raw);
+  const bare = /^\[.*\]$/.test(text) ? text.slice(1, -1) : text;
+  if (!/^[!-~]+$/.test(bare) || /[#,;/@[\]]/.test(bare)) throw new DecodeError("invalid host");
+  return bare;
+}
+
+/** Binary ProtocolServer; `legacy` writes the first host only (legacyEncodeServer). */
+export function encodeServerBinary(w: Writer, server: SMPServer, legacy: boolean): void {
+  const host = (w2: Writer, h: string): void => void w2.shortString(latin1(h));
+  if (legacy) host(w, server.hosts[0]!);
+  else w.nonEmpty(server.hosts, host);
+  w.shortString(latin1(server.port === null ? "" : String(server.port)));
+  w.shortString(server.keyHash);
+}
+
+/** Inverse of {@link encodeServerBinary}; a legacy address may gain its onion host. */
+export function parseServerBinary(r: Reader, legacy: boolean): SMPServer {
+  const hosts = legacy ? withExtraHosts([parseHost(r.shortString())]) : r.nonEmpty((x) => parseHost(x.shortString()));
+  const rawPort = latin1Decode(r.shortString());
+  let port: number | null = null;
+  if (rawPort !== "") {
+    if (!/^[1-9][0-9]{0,4}$/.test(rawPort) || Number(rawPort) > 65535) throw new DecodeError("bad port");
+    port = Number(rawPort);
+  }
+  const keyHash = r.shortString();
+  if (keyHash.length !== 32) throw new DecodeError("key hash must be 32 bytes");
+  return { hosts, keyHash, port, basicAuth: null };
 }

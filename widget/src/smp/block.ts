@@ -1,7 +1,7 @@
 /**
  * SMP transport blocks: batches, padding, the batcher and v11+ block encryption
  * (src/hushwire/smp/block.py; simplexmq Transport.hs tPutBlock/tGetBlock, Protocol.hs
- * batchTransmissions_/tEncodeForBatch/tParse; smp-relay.md section 2).
+ * batchTransmissions_/tEncodeForBatch/tParse; docs/protocol/smp.md).
  *
  * Every block is exactly 16384 bytes. After the handshake a block carries a batch
  * `count (1..255) ‖ Large(t1) ‖ ... ‖ Large(tn)` padded to 16384 bytes, or from v11 (when

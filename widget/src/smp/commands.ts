@@ -1,7 +1,7 @@
 /**
  * The SMP commands and server responses the visitor uses, with per-version encodings
  * (src/hushwire/smp/commands.py; simplexmq Protocol.hs Command/BrokerMsg encodeProtocol /
- * protocolP, checkCredentials; smp-relay.md sections 4.4 and 5.1).
+ * protocolP, checkCredentials; docs/protocol/smp.md).
  *
  * Commands: NEW, KEY, SKEY, SUB, SEND, ACK, GET, OFF, DEL, PING, and the short-link client
  * commands LKEY/LGET. Responses: IDS, LNK, MSG, OK, SOK, END, DELD, PONG, ERR. Any other
@@ -171,6 +171,21 @@ export type Command =
   | { tag: "SUB" | "GET" | "OFF" | "DEL" | "PING" | "LGET" };
 
 export type CommandTag = Command["tag"];
+
+// One name per command, as in src/hushwire/smp/commands.py (a grep for the spec name finds both).
+type CommandOf<T extends CommandTag> = Extract<Command, { tag: T }>;
+export type NEW = CommandOf<"NEW">;
+export type KEY = CommandOf<"KEY">;
+export type SKEY = CommandOf<"SKEY">;
+export type LKEY = CommandOf<"LKEY">;
+export type SEND = CommandOf<"SEND">;
+export type ACK = CommandOf<"ACK">;
+export type SUB = { tag: "SUB" };
+export type GET = { tag: "GET" };
+export type OFF = { tag: "OFF" };
+export type DEL = { tag: "DEL" };
+export type PING = { tag: "PING" };
+export type LGET = { tag: "LGET" };
 
 /** Tag and parameters of `cmd` as sent at the negotiated `version`. */
 export function encodeCommand(version: number, cmd: Command): Uint8Array {
@@ -345,6 +360,18 @@ export type BrokerMsg =
   | { tag: "OK" | "END" | "DELD" | "PONG" };
 
 export type BrokerMsgTag = BrokerMsg["tag"];
+
+// One name per response, as in src/hushwire/smp/responses.py.
+type ResponseOf<T extends BrokerMsgTag> = Extract<BrokerMsg, { tag: T }>;
+export type IDS = ResponseOf<"IDS">;
+export type LNK = ResponseOf<"LNK">;
+export type SOK = ResponseOf<"SOK">;
+export type MSG = ResponseOf<"MSG">;
+export type ERR = ResponseOf<"ERR">;
+export type OK = { tag: "OK" };
+export type END = { tag: "END" };
+export type DELD = { tag: "DELD" };
+export type PONG = { tag: "PONG" };
 
 /** The error as a peer of version `v` is sent it (only BLOCKED changes). */
 function errorForVersion(e: ErrorType, v: number): ErrorType {

@@ -1,7 +1,7 @@
 /**
  * SMP error types and their text encodings (src/hushwire/smp/errors.py; simplexmq
  * Protocol.hs ErrorType/CommandError/ProxyError/BrokerErrorType/NetworkError/BlockingInfo and
- * Transport.hs TransportError/HandshakeError; smp-relay.md section 5.1).
+ * Transport.hs TransportError/HandshakeError; docs/protocol/smp.md).
  *
  * Each sum type is a tagged union; `encodeX` writes the wire text, `parseX` reads it.
  */

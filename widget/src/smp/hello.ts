@@ -1,7 +1,7 @@
 /**
  * SMP transport handshake messages and client-side version negotiation
  * (src/hushwire/smp/hello.py; simplexmq Transport.hs SMPServerHandshake, SMPClientHandshake,
- * SMPServerHandshakeResponse, CertChainPubKey, smpClientHandshake; smp-relay.md section 3).
+ * SMPServerHandshakeResponse, CertChainPubKey, smpClientHandshake; docs/protocol/smp.md).
  *
  * Handshake messages are parsed leniently: trailing bytes are ignored to allow extensions.
  * Certificates and the signed key stay opaque DER here (only their outer framing is

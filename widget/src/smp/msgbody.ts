@@ -1,7 +1,7 @@
 /**
  * The plaintext a server encrypts for the recipient inside MSG (src/hushwire/smp/msgbody.py;
  * simplexmq Protocol.hs encodeRcvMsgBody / clientRcvMsgBodyP, Crypto.hs padMaxLenBS;
- * smp-relay.md section 6). Unpadded forms:
+ * docs/protocol/smp.md). Unpadded forms:
  *
  *     message: Int64 timestamp ‖ flags ('T'/'F') ‖ ' ' ‖ SEND body verbatim     (10 + |body|)
  *     quota:   "QUOTA" ‖ ' ' ‖ Int64 timestamp                                   (14 bytes)

@@ -2,7 +2,7 @@
  * SMP transmissions: layout, authorized bytes and the decode pipelines
  * (src/hushwire/smp/transmission.py; simplexmq Protocol.hs transmissionP, tEncodeAuth,
  * encodeTransmission, encodeTransmissionForAuth, tDecodeServer, tDecodeClient;
- * smp-relay.md sections 4.1-4.4).
+ * docs/protocol/smp.md).
  *
  * Client to server:
  *
