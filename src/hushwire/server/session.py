@@ -6,7 +6,8 @@ docs/protocol/smp.md (transport blocks, batching) and docs/architecture.md.
 
 Theory of operation
 -------------------
-A :class:`Session` runs one reader loop and one writer task. The reader decrypts (v11+) and
+A :class:`Session` runs one reader loop and, from its first transmission out, one writer task
+(an idle connection has none). The reader decrypts (v11+) and
 decodes each block's batch, hands its commands to the :class:`CommandRunner` **in order** and
 queues the response transmissions; the writer packs everything queued into as few blocks as
 possible. Commands of one connection therefore keep their order; commands of different
@@ -181,6 +182,7 @@ class Session:
         self._new_queues = TokenBucket(limits.new_queues_per_minute, 60.0)
         self._blocks_in_progress = 0
         self._pipeline_free = Signal()
+        self._writer_task: asyncio.Task[None] | None = None
         self._answers: list[tuple[asyncio.Future[list[Reply]], bool]] = []
         """Commands started and not yet answered, in request order; True ends a block."""
         self._chains: dict[
@@ -205,6 +207,9 @@ class Session:
         self._out.append(t)
         self._out_bytes += len(t)
         self._wake.set()
+        if self._writer_task is None:
+            # Started with the first transmission: an idle connection holds no writer task.
+            self._writer_task = asyncio.get_running_loop().create_task(self.writer())
         if self._out_bytes >= self._soft_cap:
             self._drained.clear()
         if self._out_bytes > self._hard_cap:
@@ -218,7 +223,16 @@ class Session:
         self._drained.set()
         self.conn.abort()
 
+    async def stop_writer(self) -> None:
+        """Stop the writer task, if one was started (after :meth:`close_now`)."""
+        task, self._writer_task = self._writer_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
     async def writer(self) -> None:
+        """Send what :meth:`push` queued until the session closes (started by ``push``)."""
         try:
             while True:
                 await self._wake.wait()
