@@ -174,6 +174,19 @@ def expect(p: mp.process.BaseProcess, pipe: Connection, timeout: float, what: st
     raise TimeoutError(f"no answer from {what} in {timeout:.0f} s")
 
 
+FIGURES: dict[str, float | None] = {}
+"""This run's figures by name, printed last as one ``RESULT`` line (see :func:`print_result`)."""
+
+
+def print_result() -> None:
+    """The machine-readable last line: ``RESULT`` and a JSON object of :data:`FIGURES`."""
+    import json
+    import math
+
+    clean = {k: v if v is None or math.isfinite(v) else None for k, v in FIGURES.items()}
+    print("RESULT " + json.dumps(clean, sort_keys=True), flush=True)
+
+
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
@@ -278,6 +291,12 @@ async def bench_setup(relay: Relay, tmp: Path, joins: int) -> None:
         f"  -> set-up is {statistics.median(both) / (rtt * n_rt):.1f}x the floor; "
         f"{statistics.median(both) - rtt * n_rt:.1f} ms is agent work (crypto, SQLite "
         "commits with fsync) and relay work per command"
+    )
+    FIGURES.update(
+        join_ms=statistics.median(both),
+        ping_rtt_ms=rtt,
+        join_round_trips=n_rt,
+        join_vs_rtt=statistics.median(both) / (rtt * n_rt),
     )
 
 
@@ -913,6 +932,14 @@ def bench_owner(children: Children, relay: Relay, tmp: Path, args: Any, body_siz
         f"{100 * agent_rate / (total / results['serial']):.0f}% of the raw serial floor, "
         f"{100 * agent_rate / (total / results['concurrent']):.0f}% of the raw concurrent floor"
     )
+    FIGURES.update(
+        owner_msgs_per_s=agent_rate,
+        owner_joins_per_s=n / joins_s,
+        raw_serial_msgs_per_s=total / results["serial"],
+        raw_concurrent_msgs_per_s=total / results["concurrent"],
+        owner_vs_raw_serial=agent_rate / (total / results["serial"]),
+        owner_vs_raw_concurrent=agent_rate / (total / results["concurrent"]),
+    )
 
 
 # --------------------------------------------------------------------------- main
@@ -961,6 +988,7 @@ def main() -> None:
         signal.signal(signal.SIGTERM, prev)
         children.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
+    print_result()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,18 @@ from pathlib import Path
 from hushwire.limits import STORE_MAX_PENDING_WRITES
 from hushwire.server.store import QueueRecord, SQLiteStore, StoredMessage, WriteResult
 
+FIGURES: dict[str, float | None] = {}
+"""This run's figures by name, printed last as one ``RESULT`` line (see :func:`print_result`)."""
+
+
+def print_result() -> None:
+    """The machine-readable last line: ``RESULT`` and a JSON object of :data:`FIGURES`."""
+    import json
+    import math
+
+    clean = {k: v if v is None or math.isfinite(v) else None for k, v in FIGURES.items()}
+    print("RESULT " + json.dumps(clean, sort_keys=True), flush=True)
+
 
 async def run(path: Path, max_pending: int, senders: int, writes: int, body: int) -> None:
     store = SQLiteStore(path, max_pending=max_pending)
@@ -45,6 +57,10 @@ async def run(path: Path, max_pending: int, senders: int, writes: int, body: int
         commits = st.commits - base.commits
         mean_ms = 1000 * (st.commit_seconds_total - base.commit_seconds_total) / max(commits, 1)
         label = "group commit" if max_pending > 1 else "one commit per write (baseline)"
+        kind = "group" if max_pending > 1 else "baseline"
+        FIGURES[f"{kind}_writes_per_s"] = total / elapsed
+        FIGURES[f"{kind}_writes_per_commit"] = total / max(commits, 1)
+        FIGURES[f"{kind}_commit_ms"] = mean_ms
         print(
             f"{label:32s} {total / elapsed:10.0f} writes/s  {total} writes in {elapsed:6.2f} s  "
             f"{commits:6d} commits  {total / max(commits, 1):6.1f} writes/commit  "
@@ -69,6 +85,10 @@ def main() -> None:
             asyncio.run(
                 run(Path(tmp) / f"{name}.db", max_pending, args.senders, args.writes, args.body)
             )
+    group, baseline = FIGURES.get("group_writes_per_s"), FIGURES.get("baseline_writes_per_s")
+    if group and baseline:
+        FIGURES["group_vs_baseline"] = group / baseline
+    print_result()
 
 
 if __name__ == "__main__":

@@ -98,9 +98,23 @@ WORKER_START = """() => new Promise((resolve) => {
 })"""
 
 
+FIGURES: dict[str, float | None] = {}
+"""This run's figures by name, printed last as one ``RESULT`` line (see :func:`print_result`)."""
+
+
+def print_result() -> None:
+    """The machine-readable last line: ``RESULT`` and a JSON object of :data:`FIGURES`."""
+    import json
+    import math
+
+    clean = {k: v if v is None or math.isfinite(v) else None for k, v in FIGURES.items()}
+    print("RESULT " + json.dumps(clean, sort_keys=True), flush=True)
+
+
 def bundle_report() -> None:
     data = bundle_bytes()
     gz = len(gzip.compress(data, 9))
+    FIGURES.update(widget_bundle_gzip_bytes=gz, widget_bundle_raw_bytes=len(data))
     verdict = "within" if gz <= BUDGET_GZIP else "OVER"
     print(
         f"bundle: {len(data)} bytes raw, {gz} bytes gzipped = {gz / 1024:.1f} KB; "
@@ -239,6 +253,14 @@ async def connect_times(tmp: Path, rounds: int) -> None:
     print("  " + summary("floor: bare WebSocket to the relay, open -> first frame", floor_ms))
     print("  " + summary("crypto worker start (create -> ready)", worker_ms))
     print("  " + summary("Python visitor Agent join -> ConnectionEstablished", python_ms))
+    for key, xs in (
+        ("widget_connect_cold_ms", widget_ms),
+        ("widget_connect_intent_ms", intent_ms),
+        ("ws_open_floor_ms", floor_ms),
+        ("worker_start_ms", worker_ms),
+        ("python_join_ms", python_ms),
+    ):
+        FIGURES[key] = statistics.median(xs) if xs else None
 
 
 async def chromium_version() -> str:
@@ -255,9 +277,10 @@ def main() -> None:
     bundle_report()
     if not Path(CHROMIUM).exists():
         print("connect: skipped, no Chromium at /usr/bin/chromium (make chromium)")
-        return
-    with tempfile.TemporaryDirectory(prefix="hushwire-widget-bench-") as tmp:
-        asyncio.run(connect_times(Path(tmp), args.rounds))
+    else:
+        with tempfile.TemporaryDirectory(prefix="hushwire-widget-bench-") as tmp:
+            asyncio.run(connect_times(Path(tmp), args.rounds))
+    print_result()
 
 
 if __name__ == "__main__":

@@ -262,3 +262,19 @@ def cb_verify(
     except CryptoError:
         return False
     return hmac.compare_digest(opened, hashlib.sha512(msg).digest())
+
+
+def cb_verify_with_key(box_key: bytes, nonce: bytes, msg: bytes, authenticator: bytes) -> bool:
+    """:func:`cb_verify` with the box key already prepared (``dh_box_key(peer, own)``).
+
+    Same answer as ``cb_verify(peer, own, ...)`` for the same keys; lets a caller that checks
+    many authenticators between the same two keys (the relay: one queue key, one session key)
+    do the X25519 step once. Never raises for a bad authenticator.
+    """
+    if len(authenticator) != CB_AUTHENTICATOR_SIZE:
+        return False
+    try:
+        opened = cb_decrypt(box_key, nonce, authenticator, unpadded=True)
+    except CryptoError:
+        return False
+    return hmac.compare_digest(opened, hashlib.sha512(msg).digest())

@@ -146,6 +146,8 @@ class Client(Protocol):
     """The relay's per-connection X25519 key (``CbAuthenticator`` checks)."""
     subs: dict[bytes, Sub]
     """This client's subscriptions by recipient id."""
+    # Optional: a ``box_keys`` attribute (``auth.BoxKeys``) caches this client's X25519
+    # authenticator box keys; a client without one is checked without the cache.
 
     def push(self, corr_id: bytes, entity_id: bytes, msg: BrokerMsg) -> None:
         """Queue one transmission to this client (a push, or a late reply)."""
@@ -208,7 +210,7 @@ class Dispatcher:
             # Service subscriptions: not served here (private routing is wired in relay.py).
             return err(CMD(CommandError.PROHIBITED))
         q = auth.lookup(self.store, party, ent) if party is not None else None
-        if not auth.authorized(client.session_key, req, q):
+        if not auth.authorized(client.session_key, req, q, getattr(client, "box_keys", None)):
             return err(ErrorType.AUTH)
         try:
             if isinstance(cmd, NEW):

@@ -134,15 +134,12 @@ class Relay:
                 return
             self.sessions.add(session)
             log.debug("%s: session v%d", conn.conn_id, session.version)
-            writer = asyncio.create_task(session.writer())
             try:
                 await session.reader()
             finally:
                 await session.settle()
                 session.close_now()
-                writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await writer
+                await session.stop_writer()
         except (ConnectionClosedError, TransportFailure, OSError):
             pass
         except Exception:  # pragma: no cover - a bug must not take the relay down

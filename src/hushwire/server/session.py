@@ -6,7 +6,8 @@ docs/protocol/smp.md (transport blocks, batching) and docs/architecture.md.
 
 Theory of operation
 -------------------
-A :class:`Session` runs one reader loop and one writer task. The reader decrypts (v11+) and
+A :class:`Session` runs one reader loop and, from its first transmission out, one writer task
+(an idle connection has none). The reader decrypts (v11+) and
 decodes each block's batch, hands its commands to the :class:`CommandRunner` **in order** and
 queues the response transmissions; the writer packs everything queued into as few blocks as
 possible. Commands of one connection therefore keep their order; commands of different
@@ -14,7 +15,8 @@ connections interleave only at store awaits.
 
 Pipelining: the commands of a block start at once, in order, so that their store writes share
 group commits instead of waiting for one commit each. Responses still go out in request order
-(each block's responder waits for the previous one), and commands on one entity id keep their
+(a command's replies are pushed once it and every command before it have finished; no task per
+block, only a done callback per command), and commands on one entity id keep their
 order: a command waits for the previous command on that id, except that consecutive SENDs run
 together (the store keeps their order). At most ``PIPELINED_BLOCKS`` blocks are in progress.
 
@@ -36,6 +38,7 @@ from typing import Final, Protocol
 from hushwire.crypto.keys import PrivateKey
 from hushwire.errors import DecodeError
 from hushwire.limits import SMP_BLOCK_SIZE
+from hushwire.server.auth import BoxKeys
 from hushwire.server.config import RelayLimits
 from hushwire.server.dispatch import Reply, Sub
 from hushwire.server.metrics import Metrics
@@ -51,7 +54,7 @@ from hushwire.smp.transmission import (
 )
 from hushwire.transport import BlockConn, ConnectionClosedError, TransportFailure
 
-__all__ = ["PIPELINED_BLOCKS", "CommandRunner", "Session", "TokenBucket"]
+__all__ = ["PIPELINED_BLOCKS", "CommandRunner", "Session", "Signal", "TokenBucket"]
 
 log = logging.getLogger("hushwire.relay")
 
@@ -97,6 +100,43 @@ class TokenBucket:
             await asyncio.sleep(delay)
 
 
+class Signal:
+    """A flag a task can wait for: ``asyncio.Event`` for one waiter, without its deque.
+
+    Every connection holds three of these, most of them idle; an ``Event`` (with its waiter
+    deque) costs about 1 KB of memory, this under 0.1 KB. ``wait`` may be awaited by one task
+    at a time.
+    """
+
+    __slots__ = ("_flag", "_waiter")
+
+    def __init__(self, flag: bool = False) -> None:
+        self._flag = flag
+        self._waiter: asyncio.Future[None] | None = None
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        self._flag = True
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._flag = False
+
+    async def wait(self) -> None:
+        """Return once the flag is set (at once if it is)."""
+        while not self._flag:
+            waiter = self._waiter
+            if waiter is None or waiter.done():
+                waiter = self._waiter = asyncio.get_running_loop().create_future()
+            await waiter
+
+
 class CommandRunner(Protocol):
     """What a session hands its commands to (the relay, over ``hushwire.server.dispatch``)."""
 
@@ -134,16 +174,20 @@ class Session:
         self.send_chain: BlockChain | None = chains[0] if chains else None
         self.recv_chain: BlockChain | None = chains[1] if chains else None
         self.subs: dict[bytes, Sub] = {}
+        self.box_keys: BoxKeys = {}
+        """X25519 authenticator box keys of this connection (``hushwire.server.auth``)."""
         self._out: list[bytes] = []
         self._out_bytes = 0
-        self._wake = asyncio.Event()
-        self._drained = asyncio.Event()
-        self._drained.set()
+        self._wake = Signal()
+        self._drained = Signal(True)
         self._closing = False
         self._commands = TokenBucket(limits.commands_per_second, 1.0)
         self._new_queues = TokenBucket(limits.new_queues_per_minute, 60.0)
-        self._pipeline = asyncio.Semaphore(PIPELINED_BLOCKS)
-        self._tail: asyncio.Task[None] | None = None
+        self._blocks_in_progress = 0
+        self._pipeline_free = Signal()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._answers: list[tuple[asyncio.Future[list[Reply]], bool]] = []
+        """Commands started and not yet answered, in request order; True ends a block."""
         self._chains: dict[
             bytes, tuple[asyncio.Future[list[Reply]] | None, list[asyncio.Future[list[Reply]]]]
         ] = {}
@@ -166,6 +210,9 @@ class Session:
         self._out.append(t)
         self._out_bytes += len(t)
         self._wake.set()
+        if self._writer_task is None:
+            # Started with the first transmission: an idle connection holds no writer task.
+            self._writer_task = asyncio.get_running_loop().create_task(self.writer())
         if self._out_bytes >= self._soft_cap:
             self._drained.clear()
         if self._out_bytes > self._hard_cap:
@@ -179,7 +226,16 @@ class Session:
         self._drained.set()
         self.conn.abort()
 
+    async def stop_writer(self) -> None:
+        """Stop the writer task, if one was started (after :meth:`close_now`)."""
+        task, self._writer_task = self._writer_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
     async def writer(self) -> None:
+        """Send what :meth:`push` queued until the session closes (started by ``push``)."""
         try:
             while True:
                 await self._wake.wait()
@@ -189,16 +245,17 @@ class Session:
                 items, self._out = self._out, []
                 self._out_bytes = 0
                 self._drained.set()
+                blocks: list[bytes] = []
                 for part in batch_transmissions(items):
                     if not isinstance(part, Batch):  # pragma: no cover - responses always fit
                         log.error("%s: a response did not fit in a block", self.cid)
                         continue
                     if self.send_chain is not None:
-                        block = self.send_chain.encrypt(part.payload)
+                        blocks.append(self.send_chain.encrypt(part.payload))
                     else:
-                        block = pad_block(part.payload)
-                    async with asyncio.timeout(self.limits.send_timeout):
-                        await self.conn.send_block(block)
+                        blocks.append(pad_block(part.payload))
+                async with asyncio.timeout(self.limits.send_timeout):
+                    await self.conn.send_blocks(blocks)
         except TimeoutError:
             self.metrics.disconnects["slow_reader"] += 1
             log.info("%s: closed: client does not read its messages", self.cid)
@@ -226,12 +283,38 @@ class Session:
                 ]
             else:
                 reqs = decode_client_batch(payload, self.version, self.session_id)
-            await self._commands.acquire(len(reqs))
-            await self._pipeline.acquire()
-            tasks = [self._start(req) for req in reqs]
-            self._tail = asyncio.create_task(self._respond(self._tail, tasks))
+            delay = self._commands.take(len(reqs))
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._blocks_in_progress >= PIPELINED_BLOCKS:
+                self._pipeline_free.clear()
+                await self._pipeline_free.wait()
+            self._blocks_in_progress += 1
+            last = len(reqs) - 1
+            for i, req in enumerate(reqs):
+                fut = self._start(req)
+                self._answers.append((fut, i == last))
+                fut.add_done_callback(self._answer_ready)
             if not self._drained.is_set():
                 await self._drained.wait()
+
+    def _answer_ready(self, _: asyncio.Future[list[Reply]]) -> None:
+        """Push the replies of every finished command at the head, in request order."""
+        answers = self._answers
+        while answers and answers[0][0].done():
+            fut, ends_block = answers.pop(0)
+            if fut.cancelled():
+                replies: list[Reply] = []
+            elif (exc := fut.exception()) is not None:  # pragma: no cover - _run answers
+                log.error("%s: a command failed", self.cid, exc_info=exc)
+                replies = []
+            else:
+                replies = fut.result()
+            for corr, ent, msg in replies:
+                self.push(corr, ent, msg)
+            if ends_block:
+                self._blocks_in_progress -= 1
+                self._pipeline_free.set()
 
     def _start(self, req: ClientRequest | RequestError) -> asyncio.Future[list[Reply]]:
         if isinstance(req, RequestError):
@@ -269,25 +352,8 @@ class Session:
             log.exception("%s: command failed", self.cid)
             return [(req.corr_id, req.entity_id, ERR(ErrorType.INTERNAL))]
 
-    async def _respond(
-        self, previous: asyncio.Task[None] | None, tasks: list[asyncio.Future[list[Reply]]]
-    ) -> None:
-        try:
-            if previous is not None:
-                with contextlib.suppress(BaseException):
-                    await previous
-            for t in tasks:
-                try:
-                    replies = await t
-                except Exception:  # pragma: no cover - _run answers INTERNAL instead
-                    log.exception("%s: a command failed", self.cid)
-                    continue
-                for corr, ent, msg in replies:
-                    self.push(corr, ent, msg)
-        finally:
-            self._pipeline.release()
-
     async def settle(self) -> None:
         """Let commands already started finish (their writes are committed either way)."""
-        if self._tail is not None:
-            await asyncio.wait([self._tail], timeout=10)
+        pending = [fut for fut, _ in self._answers]
+        if pending:
+            await asyncio.wait(pending, timeout=10)

@@ -144,6 +144,20 @@ class RawBlockConn(BlockConn):
             self._closed = True
             raise ConnectionClosedError(str(e)) from e
 
+    async def send_blocks(self, blocks: list[bytes]) -> None:
+        """Write every block, then wait for the socket once."""
+        if any(len(b) != SMP_BLOCK_SIZE for b in blocks):
+            raise ValueError("a block is exactly 16384 bytes")
+        if self._closed:
+            raise ConnectionClosedError("closed")
+        try:
+            for block in blocks:
+                self._writer.write(block)
+            await self._writer.drain()
+        except (ConnectionError, OSError, ssl.SSLError) as e:
+            self._closed = True
+            raise ConnectionClosedError(str(e)) from e
+
 
 class WsBlockConn(BlockConn):
     """One binary WebSocket message per block (RFC 6455 framing via :mod:`wsframes`)."""
@@ -179,7 +193,15 @@ class WsBlockConn(BlockConn):
 
     def _take(self, data: bytes) -> None:
         for f in self._frames.feed(data):
-            if f.opcode == OP_BINARY or (f.opcode == OP_CONT and self._partial is not None):
+            if f.opcode == OP_BINARY and f.fin:
+                # A whole message in one frame (the usual case): no reassembly copy.
+                if len(f.payload) > SMP_BLOCK_SIZE:
+                    raise BadBlockError("WebSocket message larger than a block")
+                self._partial = None
+                if len(f.payload) != SMP_BLOCK_SIZE:
+                    raise BadBlockError(f"WebSocket message of {len(f.payload)} bytes")
+                self._ready.append(f.payload)
+            elif f.opcode == OP_BINARY or (f.opcode == OP_CONT and self._partial is not None):
                 buf = self._partial if f.opcode == OP_CONT else bytearray()
                 assert buf is not None
                 if len(buf) + len(f.payload) > SMP_BLOCK_SIZE:
@@ -238,6 +260,21 @@ class WsBlockConn(BlockConn):
             raise ConnectionClosedError("closed")
         try:
             self.send_raw_frame(OP_BINARY, block)
+            async with self._send_lock:
+                await self._writer.drain()
+        except (ConnectionError, OSError, ssl.SSLError) as e:
+            self._closed = True
+            raise ConnectionClosedError(str(e)) from e
+
+    async def send_blocks(self, blocks: list[bytes]) -> None:
+        """Write every block's frame, then wait for the socket once."""
+        if any(len(b) != SMP_BLOCK_SIZE for b in blocks):
+            raise ValueError("a block is exactly 16384 bytes")
+        if self._closed or self._close_sent:
+            raise ConnectionClosedError("closed")
+        try:
+            for block in blocks:
+                self.send_raw_frame(OP_BINARY, block)
             async with self._send_lock:
                 await self._writer.drain()
         except (ConnectionError, OSError, ssl.SSLError) as e:

@@ -20,13 +20,13 @@ from typing import Final
 from hushwire.errors import DecodeError
 
 
-def _apply_mask_py(data: bytes, mask: bytes) -> bytes:
+def _apply_mask_py(data: bytes | memoryview, mask: bytes) -> bytes:
     n = len(data)
     key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
     return (int.from_bytes(data, "big") ^ key).to_bytes(n, "big")
 
 
-_apply_mask: Callable[[bytes, bytes], bytes]
+_apply_mask: Callable[[bytes | memoryview, bytes], bytes]
 try:
     from websockets.speedups import apply_mask as _apply_mask
 except ImportError:  # pragma: no cover - the C speed-up ships with websockets wheels
@@ -144,10 +144,11 @@ class FrameReader:
             pos += 4
         if len(buf) < pos + n:
             return None
-        payload = bytes(buf[pos : pos + n])
+        # One copy out of the buffer (unmasking copies anyway); the view is released before
+        # the buffer is resized.
+        with memoryview(buf) as view, view[pos : pos + n] as part:
+            payload = _apply_mask(part, key) if masked else bytes(part)
         del buf[: pos + n]
-        if masked:
-            payload = _apply_mask(payload, key)
         return WsFrame(opcode, fin, payload)
 
     def take_over(self, leftover: bytes) -> None:

@@ -9,7 +9,9 @@ uses a connection pool; see docs/architecture.md).
 Theory of operation
 -------------------
 The thread opens the connection and loads the committed state (handed to the loop through
-:meth:`GroupCommitWriter.start`). Then it blocks for the first operation, takes everything
+:meth:`GroupCommitWriter.start`). Operations submitted on the loop are collected and handed
+to the thread once per loop iteration (one queue put and at most one thread wake-up for all
+the commands that iteration ran). The thread blocks for the first hand-off, takes everything
 else queued, and calls ``commit(conn, changes)`` once for the whole batch (which runs one
 transaction: all or nothing). The outcome goes back to the loop with one
 ``call_soon_threadsafe``. While a commit runs, new operations queue up for the next batch, so
@@ -60,7 +62,10 @@ class GroupCommitWriter(Generic[_C]):
         self._connect = connect
         self._commit = commit
         self._disconnect = disconnect
-        self._queue: queue.SimpleQueue[PendingOp | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[PendingOp] | None] = queue.SimpleQueue()
+        self._outbox: list[PendingOp] = []
+        """Submitted this loop iteration, not yet handed to the thread."""
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._resume = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -68,7 +73,7 @@ class GroupCommitWriter(Generic[_C]):
         """Start the thread; return the loaded state. Batches are reported to ``done``."""
         if self._thread is not None:
             raise RuntimeError("writer already started")
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         ready: ThreadFuture[Snapshot] = ThreadFuture()
         self._thread = threading.Thread(
             target=self._main, args=(loop, ready, done), name=self._name, daemon=True
@@ -77,7 +82,16 @@ class GroupCommitWriter(Generic[_C]):
         return await asyncio.wrap_future(ready)
 
     def submit(self, op: PendingOp) -> None:
-        self._queue.put(op)
+        """Queue ``op`` (on the loop); it reaches the thread at the end of this iteration."""
+        if not self._outbox:
+            assert self._loop is not None, "writer not started"
+            self._loop.call_soon(self._hand_off)
+        self._outbox.append(op)
+
+    def _hand_off(self) -> None:
+        ops, self._outbox = self._outbox, []
+        if ops:
+            self._queue.put(ops)
 
     def take_queued(self) -> list[PendingOp]:
         """Remove what is queued (call on the loop after a failure); a stop stays queued."""
@@ -91,7 +105,9 @@ class GroupCommitWriter(Generic[_C]):
             if item is _STOP:
                 saw_stop = True
             else:
-                taken.append(item)
+                taken.extend(item)
+        taken.extend(self._outbox)
+        self._outbox = []
         if saw_stop:
             self._queue.put(_STOP)
         return taken
@@ -104,6 +120,7 @@ class GroupCommitWriter(Generic[_C]):
         thread = self._thread
         if thread is None:
             return
+        self._hand_off()
         self._queue.put(_STOP)
         await asyncio.to_thread(thread.join)
 
@@ -124,7 +141,7 @@ class GroupCommitWriter(Generic[_C]):
                 first = self._queue.get()
                 if first is _STOP:
                     break
-                batch = [first]
+                batch = list(first)
                 while True:
                     try:
                         item = self._queue.get_nowait()
@@ -133,7 +150,7 @@ class GroupCommitWriter(Generic[_C]):
                     if item is _STOP:
                         stop = True
                         break
-                    batch.append(item)
+                    batch.extend(item)
                 seconds, error = self._run_batch(conn, batch)
                 try:
                     loop.call_soon_threadsafe(done, batch, seconds, error)
