@@ -27,6 +27,10 @@ consumed message key whose body failed to authenticate; we never change state on
 Errors: malformed input is :class:`~hushwire.errors.DecodeError`; a body that fails to
 authenticate is the opaque :class:`~hushwire.errors.CryptoError`; ratchet-level failures are
 :class:`RatchetError` subclasses (simplexmq ``CERatchet*``).
+
+The module is over 800 lines because it is one thing: the ratchet's wire forms (parameters,
+header, message) and the state machine that produces and consumes them share their keys and
+versions so closely that splitting them would only move the coupling into imports.
 """
 
 from __future__ import annotations
