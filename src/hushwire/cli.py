@@ -11,6 +11,7 @@ from pathlib import Path
 from hushwire import __version__
 from hushwire.errors import ConfigError, DecodeError
 from hushwire.inbox.cli import add_inbox_parser, run_inbox_command
+from hushwire.rooms.cli import add_room_parser, run_room_command
 from hushwire.widget import add_widget_parser, run_widget_command
 
 
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
     chat.add_argument("--name", default="Visitor", help="the name the other side sees")
     add_inbox_parser(sub)
+    add_room_parser(sub)
     add_widget_parser(sub)
 
     demo = sub.add_parser(
@@ -192,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_demo(args)
         if args.command == "inbox":
             return run_inbox_command(args)
+        if args.command == "room":
+            return run_room_command(args)
         if args.command == "widget":
             return run_widget_command(args)
     except (ConfigError, DecodeError) as e:

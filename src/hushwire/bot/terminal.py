@@ -3,15 +3,23 @@
 Lines typed are sent; messages from the other side are printed as they arrive, as plain
 text. ``/quit`` leaves (the conversation is kept in ``--data``); ``/end`` ends it: the
 other side is told (``x.direct.del``) and the queues are deleted.
+
+A room's group link is joined the same way: when the host's acceptance carries
+``x.grp.link.inv`` the chat becomes a member of that group (:mod:`hushwire.chat.group_member`,
+kept in ``room-member.json`` in ``--data``, written before each message is acknowledged) and
+prints each message as ``< AUTHOR: text``; ``/end`` leaves the room (``x.grp.leave``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -24,7 +32,29 @@ from hushwire.agent.agent import (
 )
 from hushwire.agent.links import parse_link
 from hushwire.bot.common import chat_events, profile_info, text_message
-from hushwire.chat.messages import XDirectDel, XMsgNew, x_direct_del
+from hushwire.chat.group_member import GroupMember
+from hushwire.chat.group_state import (
+    Deleted,
+    Edited,
+    GroupDeleted,
+    MemberJoined,
+    MemberLeft,
+    Output,
+    Posted,
+    Refused,
+    Send,
+)
+from hushwire.chat.group_types import format_msg_ts
+from hushwire.chat.groups import XGrpLinkInv, interpret_group
+from hushwire.chat.messages import (
+    Profile,
+    XDirectDel,
+    XMsgNew,
+    encode_batch,
+    parse_chat_body,
+    x_direct_del,
+)
+from hushwire.errors import DecodeError
 from hushwire.smp.address import SMPServer
 
 log = logging.getLogger("hushwire.chat")
@@ -33,6 +63,80 @@ log = logging.getLogger("hushwire.chat")
 def _printable(text: str) -> str:
     """Message text is shown as text: control characters are made visible, never obeyed."""
     return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
+
+
+class _Room:
+    """The member's side of a room this chat joined, saved in ``room-member.json``."""
+
+    def __init__(self, path: Path, group: GroupMember, out: TextIO) -> None:
+        self.path = path
+        self.group = group
+        self.out = out
+
+    @classmethod
+    def load(cls, path: Path, out: TextIO) -> _Room | None:
+        if not path.exists():
+            return None
+        return cls(path, GroupMember.from_json(json.loads(path.read_text())), out)
+
+    @classmethod
+    def from_acceptance(cls, path: Path, info: bytes, name: str, out: TextIO) -> _Room | None:
+        """The room, if the host's acceptance (``info``) is a group link invitation."""
+        try:
+            (msg,) = parse_chat_body(info)
+            inv = interpret_group(msg)
+        except (DecodeError, ValueError):
+            return None
+        if not isinstance(inv, XGrpLinkInv):
+            return None
+        room = cls(path, GroupMember.from_invitation(inv.invitation, Profile(name)), out)
+        room.save()
+        return room
+
+    def save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("w") as f:
+            json.dump(self.group.to_json(), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def show(self, outputs: list[Output]) -> list[bytes]:
+        """Print what the outputs show; return the bodies to send to the host."""
+        sends: list[bytes] = []
+        for o in outputs:
+            line = None
+            if isinstance(o, Send):
+                body = (
+                    o.messages[0].encode()
+                    if len(o.messages) == 1
+                    else encode_batch(list(o.messages))
+                )
+                sends.append(body)
+            elif isinstance(o, Posted) and o.author != self.group.me.member_id:
+                line = (
+                    f"* {o.author_name} is typing..." if o.live else f"< {o.author_name}: {o.text}"
+                )
+            elif isinstance(o, Edited) and not o.live:
+                m = self.group.member(o.author)
+                line = f"< {m.name if m else '?'}: {o.text}"
+            elif isinstance(o, Deleted):
+                line = "* a message was deleted"
+            elif isinstance(o, MemberJoined):
+                line = f"* {o.name} joined"
+            elif isinstance(o, MemberLeft):
+                line = f"* {o.name} left" if o.by is None else f"* {o.name} was removed"
+            elif isinstance(o, GroupDeleted):
+                line = "* the room was deleted"
+            elif isinstance(o, Refused):
+                log.warning("refused %s: %s", o.event, o.reason)
+            if line is not None:
+                print(_printable(line), file=self.out, flush=True)
+        return sends
+
+
+def _now() -> str:
+    return format_msg_ts(datetime.now(UTC))
 
 
 async def run_chat(
@@ -58,6 +162,8 @@ async def run_chat(
             state_file.write_text(conn_id)
             print("Joining... (waiting for the other side to accept)", file=out, flush=True)
         connected = asyncio.Event()
+        room_file = data / "room-member.json"
+        room = _Room.load(room_file, out)
         st = agent.connection(conn_id)
         if st is not None and st.status == "connected":
             connected.set()
@@ -68,15 +174,37 @@ async def run_chat(
             )
 
         async def receive() -> None:
+            nonlocal room
             while True:
                 ev = await agent.events.get()
                 if isinstance(ev, ConnectionEstablished) and ev.conn_id == conn_id:
+                    room = _Room.from_acceptance(room_file, ev.info, name, out)
                     connected.set()
+                    if room is not None:
+                        print(
+                            f"Joined the room {_printable(room.group.profile.display_name)}. "
+                            "Type a message and press Enter; /quit to leave, /end to leave "
+                            "the room.",
+                            file=out,
+                            flush=True,
+                        )
+                        continue
                     print(
                         "Connected. Type a message and press Enter; /quit to leave, /end to end.",
                         file=out,
                         flush=True,
                     )
+                elif isinstance(ev, MessageReceived) and room is not None:
+                    try:
+                        msgs = parse_chat_body(ev.body)
+                    except DecodeError as e:
+                        log.warning("undecodable message: %s", e)
+                        msgs = []
+                    shown = room.show(room.group.receive(room.group.host_id, msgs, _now()))
+                    room.save()
+                    await agent.ack_message(ev.msg_id, receipt=False)
+                    for body in shown:
+                        await agent.send(conn_id, body)
                 elif isinstance(ev, MessageReceived):
                     for chat in chat_events(ev):
                         if isinstance(chat, XMsgNew) and chat.text is not None:
@@ -97,7 +225,12 @@ async def run_chat(
                     break
                 if line.strip() == "/end":
                     with contextlib.suppress(Exception):
-                        await agent.send(conn_id, x_direct_del().encode())
+                        if room is not None:
+                            for body in room.show(room.group.leave()):
+                                await agent.send(conn_id, body)
+                            room_file.unlink(missing_ok=True)
+                        else:
+                            await agent.send(conn_id, x_direct_del().encode())
                         await asyncio.sleep(0.5)
                     await agent.delete(conn_id)
                     state_file.unlink(missing_ok=True)
@@ -112,6 +245,13 @@ async def run_chat(
                         flush=True,
                     )
                     await connected.wait()
+                if room is not None:
+                    text = line.rstrip("\n")
+                    bodies = room.show(room.group.post(text, os.urandom(12), _now()))
+                    room.save()
+                    for body in bodies:
+                        await agent.send(conn_id, body)
+                    continue
                 await agent.send(conn_id, text_message(line.rstrip("\n")))
         finally:
             receiver.cancel()

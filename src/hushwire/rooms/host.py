@@ -1,0 +1,302 @@
+"""``hushwire room host``: a room (a SimpleX group) hosted behind one group link.
+
+The host is the group's owner. Its group link is an ordinary contact address whose link
+carries ``data={"type":"group","groupLinkId":…}`` (so SimpleX apps know it is a group) and
+whose acceptances carry ``x.grp.link.inv`` (so any joiner, Hushwire's ``hushwire chat`` or a
+SimpleX app, becomes a member). The group logic is :mod:`hushwire.chat.group_host`; this
+module carries it out on the agent (the pattern of simplex-chat ``Library/Subscriber.hs``
+for a group link's host; docs/architecture.md):
+
+* ``ConnectionRequested`` (the joiner's ``x.contact``/``x.info``) -> admit the member,
+  commit, accept with ``x.grp.link.inv``. Joiners older than chat version 3 are refused.
+* ``ConnectionEstablished`` -> greet, announce, send history (the last N messages).
+* ``MessageReceived`` -> apply and forward to the other members, commit, send, then ACK.
+
+Members are served as a star: the host forwards every member's messages to every other
+member (``x.grp.msg.forward``) and sends no introductions, so members hold one connection
+each. While the host is offline its joiners' requests wait on the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from hushwire.agent.agent import (
+    Agent,
+    AgentError,
+    AgentProblem,
+    ConnectionDeleted,
+    ConnectionEstablished,
+    ConnectionRequested,
+    MessageReceived,
+)
+from hushwire.agent.links import parse_link
+from hushwire.agent.qr import qr_terminal
+from hushwire.chat.group_host import GroupHost
+from hushwire.chat.group_state import Disconnect, GroupFull, Output, Refused, Send
+from hushwire.chat.group_types import format_msg_ts
+from hushwire.chat.groups import XGrpMsgNew
+from hushwire.chat.messages import (
+    ChatMessage,
+    Profile,
+    XContact,
+    XInfo,
+    encode_batch,
+    interpret,
+    parse_chat_body,
+    x_info,
+)
+from hushwire.encoding.strings import b64url_encode
+from hushwire.errors import DecodeError, HushwireError
+from hushwire.limits import GROUP_HISTORY_DEFAULT, GROUP_MAX_FORWARD_LENGTH
+from hushwire.rooms.store import RoomStore
+from hushwire.smp.address import SMPServer
+
+__all__ = ["RoomHost", "bodies", "main", "run_room_host"]
+
+log = logging.getLogger("hushwire.rooms")
+
+_FAST_LINK_JOIN_VERSION = 3
+"""Joiners below this chat version use the legacy contact path (``groupFastLinkJoinVersion``)."""
+
+
+def now_ts() -> str:
+    return format_msg_ts(datetime.now(UTC))
+
+
+def bodies(messages: tuple[ChatMessage, ...]) -> list[bytes]:
+    """The chat bodies for ``messages``: JSON batches packed up to the forward size cap, a
+    message alone when it does not fit with others."""
+    out: list[bytes] = []
+    batch: list[ChatMessage] = []
+    for msg in messages:
+        if batch and len(encode_batch([*batch, msg], max_size=1 << 30)) > GROUP_MAX_FORWARD_LENGTH:
+            out.append(_body(batch))
+            batch = []
+        batch.append(msg)
+    if batch:
+        out.append(_body(batch))
+    return out
+
+
+def _body(batch: list[ChatMessage]) -> bytes:
+    if len(batch) == 1:
+        return batch[0].encode(max_size=GROUP_MAX_FORWARD_LENGTH)
+    return encode_batch(batch, max_size=GROUP_MAX_FORWARD_LENGTH)
+
+
+class RoomHost:
+    """A running room: the agent, the room store and the group state."""
+
+    def __init__(self, agent: Agent, store: RoomStore, group: GroupHost) -> None:
+        self.agent = agent
+        self.store = store
+        self.group = group
+
+    @classmethod
+    def open(
+        cls, agent: Agent, data: Path, name: str, history: int = GROUP_HISTORY_DEFAULT
+    ) -> RoomHost:
+        """The room in ``data``, created on first run (``name`` and ``history`` then; later
+        runs update the history size)."""
+        store = RoomStore(data / "room.sqlite3")
+        state = store.load("group")
+        if state is None:
+            group = GroupHost.create(name, Profile(name), os.urandom(12), history=history)
+            store.commit(group.to_json(), [])
+        else:
+            group = GroupHost.from_json(state)
+            group.history = history
+        return cls(agent, store, group)
+
+    async def link(self) -> str:
+        """The group link (created on first run): the contact address with group data."""
+        _, address = await self.agent.create_address(x_info(self.group.me.profile).encode())
+        link_id = self.store.load("group_link_id")
+        if link_id is None:
+            link_id = b64url_encode(os.urandom(16))
+            self.store.save_value("group_link_id", link_id)
+        data = json.dumps({"type": "group", "groupLinkId": link_id}, separators=(",", ":"))
+        req = parse_link(address)
+        return replace(req, client_data=data).to_uri()
+
+    # ------------------------------------------------------------------ steps
+
+    async def flush(self) -> None:
+        """Hand every committed body to the agent (after a crash too)."""
+        for outbox_id, conn_id, body in self.store.outbox():
+            try:
+                await self.agent.send(conn_id, body)
+            except AgentError as e:  # a member whose connection is gone
+                log.info("%s: not sent: %s", conn_id[:8], e)
+            self.store.sent(outbox_id)
+
+    def _commit(
+        self,
+        outputs: list[Output],
+        *,
+        link: tuple[str, bytes] | None = None,
+        unlink: str | None = None,
+    ) -> list[str]:
+        sends: list[tuple[str, bytes]] = []
+        drop: list[str] = []
+        for o in outputs:
+            if isinstance(o, Send):
+                conn = self.store.conn_of(o.to)
+                if conn is not None:
+                    sends.extend((conn, b) for b in bodies(o.messages))
+            elif isinstance(o, Disconnect):
+                conn = self.store.conn_of(o.member_id)
+                if conn is not None:
+                    drop.append(conn)
+            elif isinstance(o, Refused):
+                log.warning(
+                    "refused %s from member %s: %s", o.event, b64url_encode(o.sender), o.reason
+                )
+        self.store.commit(self.group.to_json(), sends, link=link, unlink=unlink)
+        return drop
+
+    async def _disconnect(self, conns: list[str]) -> None:
+        for conn in conns:
+            await self.flush()
+            await self.agent.delete(conn)
+
+    async def on_request(self, ev: ConnectionRequested) -> None:
+        try:
+            (msg,) = parse_chat_body(ev.info)
+            hello = interpret(msg)
+        except (DecodeError, ValueError):
+            log.warning("%s: a join request without a profile, ignored", ev.conn_id[:8])
+            return
+        if not isinstance(hello, XContact | XInfo):
+            log.warning("%s: a join request with %s, ignored", ev.conn_id[:8], msg.event)
+            return
+        if msg.chat_versions.max < _FAST_LINK_JOIN_VERSION:
+            log.warning("%s: a joiner with chat version %s, too old", ev.conn_id[:8], msg.versions)
+            return
+        member_id = self.store.member_of(ev.conn_id) or os.urandom(12)
+        try:
+            conn_info = self.group.admit(member_id, hello.profile, msg.chat_versions)
+        except GroupFull as e:
+            log.warning("%s: %s", ev.conn_id[:8], e)
+            return
+        self._commit([], link=(ev.conn_id, member_id))
+        await self.agent.accept(ev.conn_id, conn_info.encode_conn_info())
+
+    async def on_connected(self, ev: ConnectionEstablished) -> None:
+        member_id = self.store.member_of(ev.conn_id)
+        if member_id is None:
+            return
+        drop = self._commit(self.group.connected(member_id))
+        await self.flush()
+        await self._disconnect(drop)
+
+    async def on_message(self, ev: MessageReceived) -> None:
+        member_id = self.store.member_of(ev.conn_id)
+        outputs: list[Output] = []
+        if member_id is not None:
+            try:
+                messages = parse_chat_body(ev.body)
+            except DecodeError as e:
+                log.warning("%s: undecodable message: %s", ev.conn_id[:8], e)
+                messages = []
+            outputs = self.group.receive(member_id, messages, now_ts())
+        drop = self._commit(outputs)
+        await self.flush()
+        await self.agent.ack_message(ev.msg_id, receipt=False)
+        await self._disconnect(drop)
+
+    async def post(self, text: str) -> None:
+        """The host writes to the room."""
+        msg_id = os.urandom(12)
+        XGrpMsgNew({"type": "text", "text": text}, msg_id).to_message().encode()  # size check
+        self._commit(self.group.post(text, msg_id, now_ts()))
+        await self.flush()
+
+    async def handle(self, ev: object) -> None:
+        if isinstance(ev, ConnectionRequested):
+            await self.on_request(ev)
+        elif isinstance(ev, ConnectionEstablished):
+            await self.on_connected(ev)
+        elif isinstance(ev, MessageReceived):
+            await self.on_message(ev)
+        elif isinstance(ev, ConnectionDeleted):
+            log.info("%s: deleted", ev.conn_id[:8])
+        elif isinstance(ev, AgentProblem):
+            log.warning("%s: %s", (ev.conn_id or "-")[:8], ev.message)
+
+
+async def run_room_host(
+    data: Path,
+    relay: SMPServer,
+    *,
+    name: str,
+    ws_url: str | None = None,
+    history: int = GROUP_HISTORY_DEFAULT,
+    out: TextIO = sys.stdout,
+    stop: asyncio.Event | None = None,
+    qr: bool = False,
+    lines: asyncio.Queue[str | None] | None = None,
+) -> None:
+    """Host the room in ``data`` until ``stop`` is set; lines from ``lines`` are posted to
+    the room as the host."""
+    data.mkdir(parents=True, exist_ok=True)
+    agent = Agent(data, relay, ws_url=ws_url, auto_accept=False)
+    await agent.start()
+    room = RoomHost.open(agent, data, name, history)
+    try:
+        link = await room.link()
+        print(link, file=out, flush=True)
+        if qr:
+            print(qr_terminal(link), file=sys.stderr, flush=True)
+        await room.flush()
+        stop = stop or asyncio.Event()
+        waiter = asyncio.ensure_future(stop.wait())
+        reader = asyncio.ensure_future(lines.get()) if lines is not None else None
+        while not stop.is_set():
+            getter = asyncio.ensure_future(agent.events.get())
+            waits = {getter, waiter} | ({reader} if reader is not None else set())
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if reader is not None and reader in done:
+                line = reader.result()
+                reader = None
+                if line is not None and line.strip() and lines is not None:
+                    await room.post(line.rstrip("\n"))
+                    reader = asyncio.ensure_future(lines.get())
+            if getter not in done:
+                getter.cancel()
+                continue
+            try:
+                await room.handle(getter.result())
+            except HushwireError as e:  # one member's trouble must not stop the room
+                log.warning("%s", e)
+        waiter.cancel()
+        if reader is not None:
+            reader.cancel()
+    finally:
+        await agent.stop()
+        room.store.close()
+
+
+def main(data: Path, relay: str, ws_url: str | None, name: str, history: int, qr: bool) -> None:
+    server = SMPServer.parse(relay)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_room_host(
+            data, server, name=name, ws_url=ws_url, history=history, stop=stop, qr=qr
+        )
+
+    asyncio.run(go())

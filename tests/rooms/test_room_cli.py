@@ -1,0 +1,142 @@
+"""``hushwire room host`` and ``hushwire chat`` as a user runs them: a relay, a room host and
+several members, each its own process, talking through loopback."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from hushwire.testing import start_relay_process
+
+TIMEOUT = 60
+
+
+class Proc:
+    """A process whose stdout lines are read by a thread into a queue."""
+
+    def __init__(self, args: list[str], *, stdin: bool = False) -> None:
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "hushwire", *args],
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.p.stdout is not None
+        for line in self.p.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def expect(self, predicate: object, what: str) -> str:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.seen.append(line)
+            if callable(predicate) and predicate(line):
+                return line
+        raise AssertionError(f"no {what}; saw {self.seen}")
+
+    def say(self, text: str) -> None:
+        assert self.p.stdin is not None
+        self.p.stdin.write(text + "\n")
+        self.p.stdin.flush()
+
+    def stop(self) -> None:
+        if self.p.stdin is not None:
+            try:
+                self.say("/quit")
+                self.p.stdin.close()
+            except BrokenPipeError:  # pragma: no cover
+                pass
+            try:
+                self.p.wait(30)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                self.p.kill()
+        else:
+            self.p.terminate()
+            self.p.wait(30)
+        if self.p.stdout is not None:
+            self.p.stdout.close()
+
+
+def test_three_members_talk_and_a_late_joiner_gets_the_last_ten(tmp_path: Path) -> None:
+    relay = start_relay_process(tmp_path / "relay")
+    procs: list[Proc] = []
+    try:
+        host = Proc(
+            [
+                "room", "host", "--data", str(tmp_path / "host"), "--relay",
+                relay.address.encode(), "--ws", relay.ws_url, "--name", "Lobby",
+            ]
+        )  # fmt: skip
+        procs.append(host)
+        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+        assert "data=" in link and "group" in link
+
+        def join(name: str) -> Proc:
+            member = Proc(
+                [
+                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
+                    "--name", name,
+                ],
+                stdin=True,
+            )  # fmt: skip
+            procs.append(member)
+            member.expect(lambda x: x.startswith("Joined the room Lobby"), f"{name} joined")
+            return member
+
+        ada, bob, cy = join("ada"), join("bob"), join("cy")
+        ada.expect(lambda x: x == "* cy joined", "ada sees cy join")
+        ada.say("hello from ada")
+        for other in (bob, cy):
+            other.expect(lambda x: x == "< ada: hello from ada", "ada's message")
+        bob.say("bob here")
+        for other in (ada, cy):
+            other.expect(lambda x: x == "< bob: bob here", "bob's message")
+        cy.say("and cy")
+        for other in (ada, bob):
+            other.expect(lambda x: x == "< cy: and cy", "cy's message")
+        # nine more: twelve messages in all, each seen before the next is sent
+        speakers = [(ada, "ada"), (bob, "bob"), (cy, "cy")]
+        for i in range(3, 12):
+            who, name = speakers[i % 3]
+            listener = speakers[(i + 1) % 3][0]
+            who.say(f"message {i}")
+            listener.expect(lambda x, n=name, i=i: x == f"< {n}: message {i}", f"message {i}")
+        assert ada.seen[:2] == [
+            "Joining... (waiting for the other side to accept)",
+            "Joined the room Lobby. Type a message and press Enter; /quit to leave, /end to "
+            "leave the room.",
+        ]
+        assert all(x.startswith(("* ", "< ")) for x in ada.seen[2:]), ada.seen
+
+        dee = join("dee")
+        texts = ["< ada: hello from ada", "< bob: bob here", "< cy: and cy"] + [
+            f"< {speakers[i % 3][1]}: message {i}" for i in range(3, 12)
+        ]
+        got = [dee.expect(lambda x: x.startswith("< "), f"history {k}") for k in range(10)]
+        assert got == texts[2:]
+        # and the room goes on with the late joiner in it
+        dee.say("hi all")
+        for other in (ada, bob, cy):
+            other.expect(lambda x: x == "< dee: hi all", "dee's message")
+        time.sleep(1)
+        assert [x for x in dee.seen if x.startswith("< ")] == texts[2:]
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        assert relay.stop() == 0
