@@ -140,3 +140,49 @@ def test_three_members_talk_and_a_late_joiner_gets_the_last_ten(tmp_path: Path) 
         for p in reversed(procs):
             p.stop()
         assert relay.stop() == 0
+
+
+def test_room_survives_a_host_restart(tmp_path: Path) -> None:
+    relay = start_relay_process(tmp_path / "relay")
+    host_args = [
+        "room", "host", "--data", str(tmp_path / "host"), "--relay", relay.address.encode(),
+        "--ws", relay.ws_url, "--name", "Lobby", "--history", "5",
+    ]  # fmt: skip
+    procs: list[Proc] = []
+    try:
+        host = Proc(host_args)
+        procs.append(host)
+        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+
+        def join(name: str) -> Proc:
+            member = Proc(
+                [
+                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
+                    "--name", name,
+                ],
+                stdin=True,
+            )  # fmt: skip
+            procs.append(member)
+            return member
+
+        ada = join("ada")
+        ada.expect(lambda x: x.startswith("Joined the room"), "ada joined")
+        bob = join("bob")
+        bob.expect(lambda x: x.startswith("Joined the room"), "bob joined")
+        ada.expect(lambda x: x == "* bob joined", "ada sees bob")
+        host.stop()
+        # while the host is away: a message waits on the relay, and so does a joiner
+        ada.say("while you were away")
+        cy = join("cy")
+        cy.expect(lambda x: x.startswith("Joining..."), "cy waits")
+        host = Proc(host_args)
+        procs.append(host)
+        assert host.expect(lambda x: x.startswith("simplex:"), "link again") == link
+        bob.expect(lambda x: x == "< ada: while you were away", "the held message")
+        cy.expect(lambda x: x.startswith("Joined the room"), "cy joined after the restart")
+        cy.expect(lambda x: x == "< ada: while you were away", "history after the restart")
+    finally:
+        for p in reversed(procs):
+            if p.p.poll() is None:
+                p.stop()
+        assert relay.stop() == 0
