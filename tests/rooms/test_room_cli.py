@@ -175,10 +175,12 @@ def test_room_survives_a_host_restart(tmp_path: Path) -> None:
         ada.say("while you were away")
         cy = join("cy")
         cy.expect(lambda x: x.startswith("Joining..."), "cy waits")
-        host = Proc(host_args)
+        host = Proc(host_args, stdin=True)
         procs.append(host)
         assert host.expect(lambda x: x.startswith("simplex:"), "link again") == link
         bob.expect(lambda x: x == "< ada: while you were away", "the held message")
+        host.say("the host is back")
+        ada.expect(lambda x: x == "< Lobby: the host is back", "the host's own message")
         cy.expect(lambda x: x.startswith("Joined the room"), "cy joined after the restart")
         cy.expect(lambda x: x == "< ada: while you were away", "history after the restart")
     finally:

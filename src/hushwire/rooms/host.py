@@ -12,6 +12,9 @@ for a group link's host; docs/architecture.md):
 * ``ConnectionEstablished`` -> greet, announce, send history (the last N messages).
 * ``MessageReceived`` -> apply and forward to the other members, commit, send, then ACK.
 
+Lines typed on the host's standard input are posted to the room as the host; ``/quit``
+stops hosting.
+
 Members are served as a star: the host forwards every member's messages to every other
 member (``x.grp.msg.forward``) and sends no introductions, so members hold one connection
 each. While the host is offline its joiners' requests wait on the relay.
@@ -25,6 +28,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -269,8 +273,11 @@ async def run_room_host(
             if reader is not None and reader in done:
                 line = reader.result()
                 reader = None
-                if line is not None and line.strip() and lines is not None:
-                    await room.post(line.rstrip("\n"))
+                if line is not None and line.strip() == "/quit":
+                    stop.set()
+                elif line is not None and lines is not None:
+                    if line.strip():
+                        await room.post(line.rstrip("\n"))
                     reader = asyncio.ensure_future(lines.get())
             if getter not in done:
                 getter.cancel()
@@ -295,8 +302,23 @@ def main(data: Path, relay: str, ws_url: str | None, name: str, history: int, qr
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def read_stdin() -> None:
+            for line in sys.stdin:
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+
+        threading.Thread(target=read_stdin, daemon=True).start()
         await run_room_host(
-            data, server, name=name, ws_url=ws_url, history=history, stop=stop, qr=qr
+            data,
+            server,
+            name=name,
+            ws_url=ws_url,
+            history=history,
+            stop=stop,
+            qr=qr,
+            lines=lines,
         )
 
     asyncio.run(go())
