@@ -28,7 +28,8 @@ class Proc:
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         assert self.p.stdout is not None
@@ -54,6 +55,14 @@ class Proc:
         assert self.p.stdin is not None
         self.p.stdin.write(text + "\n")
         self.p.stdin.flush()
+
+    def kill(self) -> None:
+        """kill -9, then close its pipe once the reader has seen its end."""
+        self.p.kill()
+        self.p.wait(30)
+        self.reader.join(30)
+        if self.p.stdout is not None:
+            self.p.stdout.close()
 
     def stop(self) -> None:
         if self.p.stdin is not None:
@@ -183,6 +192,50 @@ def test_room_survives_a_host_restart(tmp_path: Path) -> None:
         ada.expect(lambda x: x == "< Lobby: the host is back", "the host's own message")
         cy.expect(lambda x: x.startswith("Joined the room"), "cy joined after the restart")
         cy.expect(lambda x: x == "< ada: while you were away", "history after the restart")
+    finally:
+        for p in reversed(procs):
+            if p.p.poll() is None:
+                p.stop()
+        assert relay.stop() == 0
+
+
+def test_kill_9_of_the_host_during_joins_leaves_nobody_stuck(tmp_path: Path) -> None:
+    relay = start_relay_process(tmp_path / "relay")
+    host_args = [
+        "room", "host", "--data", str(tmp_path / "host"), "--relay", relay.address.encode(),
+        "--ws", relay.ws_url, "--name", "Lobby",
+    ]  # fmt: skip
+    procs: list[Proc] = []
+    try:
+        host = Proc(host_args)
+        procs.append(host)
+        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+        members = []
+        for name in ("ada", "bob", "cy"):
+            member = Proc(
+                [
+                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
+                    "--name", name,
+                ],
+                stdin=True,
+            )  # fmt: skip
+            procs.append(member)
+            members.append(member)
+        # the host dies somewhere in the middle of the three joins
+        time.sleep(0.8)
+        host.kill()
+        host = Proc(host_args)
+        procs.append(host)
+        host.expect(lambda x: x.startswith("simplex:"), "link again")
+        for m in members:
+            m.expect(lambda x: x.startswith("Joined the room"), "joined after the crash")
+        members[0].say("all here?")
+        for m in members[1:]:
+            m.expect(lambda x: x == "< ada: all here?", "ada's message once")
+        members[1].say("yes")
+        members[0].expect(lambda x: x == "< bob: yes", "bob's answer")
+        for m in members[1:]:
+            assert m.seen.count("< ada: all here?") == 1
     finally:
         for p in reversed(procs):
             if p.p.poll() is None:

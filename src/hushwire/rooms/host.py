@@ -44,6 +44,7 @@ from hushwire.agent.agent import (
     MessageReceived,
 )
 from hushwire.agent.links import parse_link
+from hushwire.agent.machine import ConnStatus
 from hushwire.agent.qr import qr_terminal
 from hushwire.chat.group_host import GroupHost
 from hushwire.chat.group_state import Disconnect, GroupFull, Output, Refused, Send
@@ -132,6 +133,22 @@ class RoomHost:
         data = json.dumps({"type": "group", "groupLinkId": link_id}, separators=(",", ":"))
         req = parse_link(address)
         return replace(req, client_data=data).to_uri()
+
+    async def recover(self) -> None:
+        """Redo the steps a crash may have cut between the agent's commit and ours: join
+        requests the agent stored but we never accepted, and connections the agent
+        completed but we never greeted (the agent replays unacknowledged messages itself)."""
+        for st in self.agent.store.all_connections():
+            try:
+                if st.status == ConnStatus.REQUESTED and st.peer_info:
+                    await self.on_request(ConnectionRequested(st.conn_id, st.peer_info))
+                elif st.status == ConnStatus.CONNECTED:
+                    member_id = self.store.member_of(st.conn_id)
+                    member = None if member_id is None else self.group.members.get(member_id)
+                    if member is not None and member.status == "accepted":
+                        await self.on_connected(ConnectionEstablished(st.conn_id, b""))
+            except HushwireError as e:  # e.g. the agent went on with it meanwhile
+                log.info("%s: recovery: %s", st.conn_id[:8], e)
 
     # ------------------------------------------------------------------ steps
 
@@ -263,6 +280,7 @@ async def run_room_host(
         if qr:
             print(qr_terminal(link), file=sys.stderr, flush=True)
         await room.flush()
+        await room.recover()
         stop = stop or asyncio.Event()
         waiter = asyncio.ensure_future(stop.wait())
         reader = asyncio.ensure_future(lines.get()) if lines is not None else None
