@@ -3,6 +3,7 @@ several members, each its own process, talking through loopback."""
 
 from __future__ import annotations
 
+import json
 import queue
 import subprocess
 import sys
@@ -236,6 +237,58 @@ def test_kill_9_of_the_host_during_joins_leaves_nobody_stuck(tmp_path: Path) -> 
         members[0].expect(lambda x: x == "< bob: yes", "bob's answer")
         for m in members[1:]:
             assert m.seen.count("< ada: all here?") == 1
+    finally:
+        for p in reversed(procs):
+            if p.p.poll() is None:
+                p.stop()
+        assert relay.stop() == 0
+
+
+def test_clear_history_and_remove_from_the_host(tmp_path: Path) -> None:
+    relay = start_relay_process(tmp_path / "relay")
+    procs: list[Proc] = []
+    try:
+        host = Proc(
+            [
+                "room", "host", "--data", str(tmp_path / "host"), "--relay",
+                relay.address.encode(), "--ws", relay.ws_url, "--name", "Lobby",
+            ],
+            stdin=True,
+        )  # fmt: skip
+        procs.append(host)
+        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+
+        def join(name: str) -> Proc:
+            member = Proc(
+                [
+                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
+                    "--name", name,
+                ],
+                stdin=True,
+            )  # fmt: skip
+            procs.append(member)
+            member.expect(lambda x: x.startswith("Joined the room"), f"{name} joined")
+            return member
+
+        ada, bob = join("ada"), join("bob")
+        ada.expect(lambda x: x == "* bob joined", "ada sees bob")
+        for i in range(3):
+            ada.say(f"note {i}")
+            bob.expect(lambda x, i=i: x == f"< ada: note {i}", f"note {i}")
+        host.say("/clear")
+        host.expect(lambda x: x == "* history cleared for everybody", "cleared")
+        for m in (ada, bob):
+            m.expect(lambda x: x == "* 3 messages were deleted", "the clear")
+        cy = join("cy")
+        host.say("/remove bob")
+        host.expect(lambda x: x == "* bob removed", "removed")
+        bob.expect(lambda x: x == "* bob was removed", "bob told")
+        ada.expect(lambda x: x == "* bob was removed", "ada told")
+        ada.say("after")
+        cy.expect(lambda x: x == "< ada: after", "a message after the clear")
+        assert [x for x in cy.seen if x.startswith("< ")] == ["< ada: after"]
+        state = json.loads((tmp_path / "ada" / "room-member.json").read_text())
+        assert [item["msg"]["params"]["content"]["text"] for item in state["log"]] == ["after"]
     finally:
         for p in reversed(procs):
             if p.p.poll() is None:

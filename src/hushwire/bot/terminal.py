@@ -104,6 +104,7 @@ class _Room:
     def show(self, outputs: list[Output]) -> list[bytes]:
         """Print what the outputs show; return the bodies to send to the host."""
         sends: list[bytes] = []
+        deleted = 0
         for o in outputs:
             line = None
             if isinstance(o, Send):
@@ -121,7 +122,7 @@ class _Room:
                 m = self.group.member(o.author)
                 line = f"< {m.name if m else '?'}: {o.text}"
             elif isinstance(o, Deleted):
-                line = "* a message was deleted"
+                deleted += 1
             elif isinstance(o, MemberJoined):
                 line = f"* {o.name} joined"
             elif isinstance(o, MemberLeft):
@@ -132,6 +133,9 @@ class _Room:
                 log.warning("refused %s: %s", o.event, o.reason)
             if line is not None:
                 print(_printable(line), file=self.out, flush=True)
+        if deleted:
+            what = "a message was" if deleted == 1 else f"{deleted} messages were"
+            print(f"* {what} deleted", file=self.out, flush=True)
         return sends
 
 

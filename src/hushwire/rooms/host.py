@@ -12,8 +12,9 @@ for a group link's host; docs/architecture.md):
 * ``ConnectionEstablished`` -> greet, announce, send history (the last N messages).
 * ``MessageReceived`` -> apply and forward to the other members, commit, send, then ACK.
 
-Lines typed on the host's standard input are posted to the room as the host; ``/quit``
-stops hosting.
+Lines typed on the host's standard input are posted to the room as the host; ``/clear``
+deletes every message for everybody, ``/remove NAME`` removes a member, ``/members`` lists
+them, ``/quit`` stops hosting.
 
 Members are served as a star: the host forwards every member's messages to every other
 member (``x.grp.msg.forward``) and sends no introductions, so members hold one connection
@@ -42,6 +43,7 @@ from hushwire.agent.agent import (
     ConnectionEstablished,
     ConnectionRequested,
     MessageReceived,
+    MessageSent,
 )
 from hushwire.agent.links import parse_link
 from hushwire.agent.machine import ConnStatus
@@ -106,6 +108,11 @@ class RoomHost:
         self.agent = agent
         self.store = store
         self.group = group
+        self._last_sent: dict[str, int] = {}
+        """The last message id handed to the agent per connection."""
+        self._delete_after: dict[str, int] = {}
+        """Connections to delete once this message of theirs is sent (the member's
+        removal or the group's deletion must reach them first)."""
 
     @classmethod
     def open(
@@ -156,7 +163,7 @@ class RoomHost:
         """Hand every committed body to the agent (after a crash too)."""
         for outbox_id, conn_id, body in self.store.outbox():
             try:
-                await self.agent.send(conn_id, body)
+                self._last_sent[conn_id] = await self.agent.send(conn_id, body)
             except AgentError as e:  # a member whose connection is gone
                 log.info("%s: not sent: %s", conn_id[:8], e)
             self.store.sent(outbox_id)
@@ -187,9 +194,14 @@ class RoomHost:
         return drop
 
     async def _disconnect(self, conns: list[str]) -> None:
+        """Delete these connections, each once what was last sent on it has left."""
+        await self.flush()
         for conn in conns:
-            await self.flush()
-            await self.agent.delete(conn)
+            last = self._last_sent.get(conn)
+            if last is None:
+                await self.agent.delete(conn)
+            else:
+                self._delete_after[conn] = last
 
     async def on_request(self, ev: ConnectionRequested) -> None:
         try:
@@ -243,6 +255,30 @@ class RoomHost:
         self._commit(self.group.post(text, msg_id, now_ts()))
         await self.flush()
 
+    async def command(self, line: str, out: TextIO) -> None:
+        """A line typed on the host: ``/clear`` deletes every message for everybody,
+        ``/remove NAME`` removes a member, ``/members`` lists them; anything else is posted."""
+        words = line.split(maxsplit=1)
+        if words and words[0] == "/clear":
+            drop = self._commit(self.group.clear_history())
+            await self.flush()
+            await self._disconnect(drop)
+            print("* history cleared for everybody", file=out, flush=True)
+        elif words and words[0] == "/remove" and len(words) == 2:
+            found = [m for m in self.group.current_members() if m.name == words[1].strip()]
+            if not found:
+                print(f"* no member {words[1].strip()!r}", file=out, flush=True)
+            for m in found:
+                drop = self._commit(self.group.remove(m.member_id))
+                await self.flush()
+                await self._disconnect(drop)
+                print(f"* {m.name} removed", file=out, flush=True)
+        elif words and words[0] == "/members":
+            for m in self.group.current_members():
+                print(f"* {m.name} ({m.role}, {m.status})", file=out, flush=True)
+        else:
+            await self.post(line)
+
     async def handle(self, ev: object) -> None:
         if isinstance(ev, ConnectionRequested):
             await self.on_request(ev)
@@ -250,6 +286,10 @@ class RoomHost:
             await self.on_connected(ev)
         elif isinstance(ev, MessageReceived):
             await self.on_message(ev)
+        elif isinstance(ev, MessageSent):
+            if self._delete_after.get(ev.conn_id, ev.snd_id + 1) <= ev.snd_id:
+                del self._delete_after[ev.conn_id]
+                await self.agent.delete(ev.conn_id)
         elif isinstance(ev, ConnectionDeleted):
             log.info("%s: deleted", ev.conn_id[:8])
         elif isinstance(ev, AgentProblem):
@@ -295,7 +335,7 @@ async def run_room_host(
                     stop.set()
                 elif line is not None and lines is not None:
                     if line.strip():
-                        await room.post(line.rstrip("\n"))
+                        await room.command(line.rstrip("\n"), out)
                     reader = asyncio.ensure_future(lines.get())
             if getter not in done:
                 getter.cancel()
