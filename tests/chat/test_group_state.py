@@ -5,6 +5,7 @@ clear history, leave/remove/delete and persistence."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,12 +13,14 @@ import pytest
 from hushwire.chat.group_host import GroupHost
 from hushwire.chat.group_member import GroupMember
 from hushwire.chat.group_state import (
+    CreateInvitation,
     Deleted,
     Disconnect,
     Edited,
     GroupDeleted,
     GroupFull,
     HistoryCleared,
+    JoinMember,
     MemberJoined,
     MemberLeft,
     Output,
@@ -31,6 +34,7 @@ from hushwire.chat.groups import (
     XGrpLinkInv,
     XGrpMemCon,
     XGrpMemDel,
+    XGrpMemIntro,
     XGrpMemInv,
     XGrpMsgForward,
     XGrpMsgNew,
@@ -89,11 +93,10 @@ class Room:
                 if who == HOST_ID:
                     if o.to in self.dropped:
                         continue
-                    more = self.members[o.to].receive(HOST_ID, msgs, TS)
-                    queue.extend((o.to, x) for x in more)
+                    self.run(o.to, self.members[o.to].receive(HOST_ID, msgs, TS))
                 else:
                     assert o.to == HOST_ID
-                    queue.extend((HOST_ID, x) for x in self.host.receive(who, msgs, TS))
+                    self.run(HOST_ID, self.host.receive(who, msgs, TS))
             elif isinstance(o, Refused):
                 self.refused.append(o)
             elif not isinstance(o, Disconnect):
@@ -350,3 +353,110 @@ def test_messages_from_strangers_and_unknown_events_are_refused() -> None:
     assert r.event == "x.grp.mem.intro"  # type: ignore[union-attr]
     (r,) = room.host.receive(a, [ChatMessage("x.msg.del", {"msgId": 5})], TS)
     assert isinstance(r, Refused) and r.reason.startswith("malformed")
+
+
+class MeshRoom(Room):
+    """A room whose host introduces and whose members take introductions up: invitations
+    and joins are simulated, ``x.grp.mem.con`` reports can be held back."""
+
+    def __init__(self) -> None:
+        super().__init__(introduce=True)
+        self.links: dict[str, tuple[bytes, bytes]] = {}
+        self.hold_con = False
+        self.held: list[tuple[bytes, Output]] = []
+
+    def join(self, name: str) -> bytes:
+        self.n += 1
+        mid = bytes([self.n]) * 16
+        conn_info = self.host.admit(mid, Profile(name), CHAT_VERSIONS)
+        inv = interpret_group(conn_info)
+        assert isinstance(inv, XGrpLinkInv)
+        self.members[mid] = GroupMember.from_invitation(
+            inv.invitation, Profile(name), take_intros=True
+        )
+        self.shown[mid] = []
+        self.run(HOST_ID, self.host.connected(mid))
+        return mid
+
+    def run(self, who: bytes, outputs: list[Output]) -> None:
+        queue = [(who, o) for o in outputs]
+        while queue:
+            who, o = queue.pop(0)
+            if isinstance(o, CreateInvitation):
+                link = f"inv:{len(self.links)}"
+                self.links[link] = (who, o.member_id)
+                queue.extend(
+                    (who, x) for x in self.members[who].invitation_created(o.member_id, link)
+                )
+            elif isinstance(o, JoinMember):
+                inviter, invitee = self.links[o.conn_req]
+                assert invitee == who and inviter == o.member_id
+                queue.extend((who, x) for x in self.members[who].member_connected(inviter))
+                queue.extend((inviter, x) for x in self.members[inviter].member_connected(who))
+            elif (
+                isinstance(o, Send)
+                and self.hold_con
+                and any(m.event == "x.grp.mem.con" for m in o.messages)
+            ):
+                self.held.append((who, o))
+            elif isinstance(o, Send) and who != HOST_ID and o.to != HOST_ID:
+                msgs = _wire(o.messages)
+                queue.extend((o.to, x) for x in self.members[o.to].receive(who, msgs, TS))
+            else:
+                super().run(who, [o])
+
+    def release(self) -> None:
+        held, self.held = self.held, []
+        self.hold_con = False
+        for who, o in held:
+            self.run(who, [o])
+
+
+def test_introductions_connect_members_and_the_host_stops_forwarding() -> None:
+    room = MeshRoom()
+    a, b = room.join("alice"), room.join("bob")
+    assert room.members[a].direct_members() == [b]
+    assert room.members[b].direct_members() == [a]
+    assert frozenset((a, b)) in room.host.connected_pairs
+    outputs = room.host.receive(
+        a, [XGrpMsgNew({"type": "text", "text": "direct"}, b"D" * 12).to_message()], TS
+    )
+    assert not any(isinstance(o, Send) for o in outputs)  # b has it from a directly
+    room.say(a, "hello bob", b"h" * 12)
+    assert room.texts(b) == ["alice: hello bob"]
+    assert room.refused == []
+
+
+def test_a_forward_arrives_once_when_the_direct_connection_completes_at_the_same_moment() -> None:
+    room = MeshRoom()
+    a = room.join("alice")
+    room.hold_con = True  # the host does not know yet that a and b are connected
+    b = room.join("bob")
+    assert room.members[a].direct_members() == [b]
+    assert frozenset((a, b)) not in room.host.connected_pairs  # so the host forwards too
+    room.say(a, "racing", b"r" * 12)  # goes to b directly and, forwarded, through the host
+    room.release()
+    room.say(a, "after", b"s" * 12)
+    assert room.texts(b) == ["alice: racing", "alice: after"]
+    assert frozenset((a, b)) in room.host.connected_pairs
+
+
+def test_introductions_are_checked() -> None:
+    room = MeshRoom()
+    a, b = room.join("alice"), room.join("bob")
+    member = room.members[b]
+    info = room.host.members[a].info()
+    intro = XGrpMemIntro(replace(info, member_id=b"\x77" * 16, versions=None)).to_message()
+    (r,) = member.receive(HOST_ID, [intro], TS)
+    assert r == Refused(HOST_ID, "x.grp.mem.intro", "an introduction needs a version range")
+    (r,) = member.receive(a, [XGrpMemIntro(info).to_message()], TS)
+    assert r == Refused(a, "x.grp.mem.intro", "only the admin host introduces")
+    # a member not connected directly cannot send as itself
+    (r,) = member.receive(
+        b"\x78" * 16, [XGrpMsgNew({"type": "text", "text": "x"}).to_message()], TS
+    )
+    assert r.reason == "not a connected member"  # type: ignore[union-attr]
+    assert member.invitation_created(b"\x79" * 16, "inv:x") == []
+    assert member.member_connected(b"\x79" * 16) == []
+    restored = GroupMember.from_json(json.loads(json.dumps(member.to_json())))
+    assert restored.take_intros and restored.direct_members() == [a]

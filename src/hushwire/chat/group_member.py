@@ -11,7 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from hushwire.chat.group_state import (
+    CreateInvitation,
     Disconnect,
+    JoinMember,
+    MemberJoined,
     MemberRecord,
     Output,
     Refused,
@@ -21,14 +24,21 @@ from hushwire.chat.group_state import (
 from hushwire.chat.group_types import (
     GroupLinkInvitation,
     GroupProfile,
+    IntroInvitation,
     Role,
     name_from_member_id,
     redacted_profile,
+    role_rank,
 )
 from hushwire.chat.groups import (
     FORWARDABLE_EVENTS,
     XGrpLeave,
     XGrpLinkMem,
+    XGrpMemCon,
+    XGrpMemFwd,
+    XGrpMemInfo,
+    XGrpMemIntro,
+    XGrpMemInv,
     XGrpMsgForward,
     XGrpMsgNew,
     interpret_group,
@@ -45,16 +55,29 @@ __all__ = ["GroupMember"]
 
 class GroupMember(_Group):
     """A member's side of a group joined through a group link: created from the host's
-    ``x.grp.link.inv``; connected to the host only (introductions to other members are
-    not taken up: every message reaches it through the host's forwards)."""
+    ``x.grp.link.inv``. With ``take_intros`` it also takes up introductions (the joiner
+    makes an invitation per introduced member, a pre-member joins the invitations the host
+    forwards, both report the new connection to the host, and messages then go to directly
+    connected members as well as to the host); without, it ignores them and everything
+    reaches it through the host's forwards."""
 
-    def __init__(self, profile: GroupProfile, me: MemberRecord, host: MemberRecord) -> None:
+    def __init__(
+        self,
+        profile: GroupProfile,
+        me: MemberRecord,
+        host: MemberRecord,
+        *,
+        take_intros: bool = False,
+    ) -> None:
         super().__init__(profile, me)
         self.host_id = host.member_id
         self.members[host.member_id] = host
+        self.take_intros = take_intros
 
     @classmethod
-    def from_invitation(cls, inv: GroupLinkInvitation, my_profile: Profile) -> GroupMember:
+    def from_invitation(
+        cls, inv: GroupLinkInvitation, my_profile: Profile, *, take_intros: bool = False
+    ) -> GroupMember:
         """The group as the ``x.grp.link.inv`` of the host's confirmation describes it."""
         host = MemberRecord(
             inv.from_member.member_id,
@@ -69,7 +92,7 @@ class GroupMember(_Group):
             "connected",
             CHAT_VERSIONS,
         )
-        return cls(inv.group_profile, me, host)
+        return cls(inv.group_profile, me, host, take_intros=take_intros)
 
     def receive(self, sender: bytes, messages: list[ChatMessage], ts: str) -> list[Output]:
         """Messages that arrived on the connection to member ``sender`` at ``ts``."""
@@ -94,11 +117,78 @@ class GroupMember(_Group):
             return []
         if msg.event == "x.grp.msg.forward":
             return self._forwarded(sender, msg)
-        if msg.event in ("x.grp.mem.intro", "x.grp.mem.fwd", "x.grp.link.inv"):
-            return []  # introductions are not taken up (see the class docstring)
+        if msg.event in ("x.grp.mem.intro", "x.grp.mem.fwd"):
+            return self._introduction(sender, msg) if self.take_intros else []
         if msg.event not in FORWARDABLE_EVENTS:
             return [Refused(sender, msg.event, "not a group event")]
+        if sender != self.host_id:
+            m = self.members.get(sender)
+            if m is None or m.status != "connected":
+                return [Refused(sender, msg.event, "not a connected member")]
         return self.apply(sender, msg, ts)
+
+    # --- introductions
+
+    def _my_info(self) -> ChatMessage:
+        return XGrpMemInfo(self.me.member_id, self.me.profile).to_message()
+
+    def _introduction(self, sender: bytes, msg: ChatMessage) -> list[Output]:
+        if sender != self.host_id or self._rank(sender) < Role.ADMIN:
+            return [Refused(sender, msg.event, "only the admin host introduces")]
+        try:
+            event = interpret_group(msg)
+        except DecodeError as e:
+            return [Refused(sender, msg.event, f"malformed: {e}")]
+        if isinstance(event, XGrpMemIntro):
+            info = event.info
+            if info.versions is None or info.versions.max < 2:
+                return [Refused(sender, msg.event, "an introduction needs a version range")]
+            known = self.member(info.member_id)
+            if known is not None and known.status != "unknown":
+                return []
+            self.members[info.member_id] = MemberRecord(
+                info.member_id, info.role, info.profile, "introduced", info.versions
+            )
+            return [
+                CreateInvitation(info.member_id, self._my_info()),
+                MemberJoined(info.member_id, info.profile.display_name),
+            ]
+        assert isinstance(event, XGrpMemFwd)
+        info = event.info
+        if self._rank(sender) < role_rank(info.role):
+            return [Refused(sender, msg.event, "no role to introduce this member")]
+        known = self.member(info.member_id)
+        if known is not None and known.status in ("connected", "left", "removed"):
+            return []
+        record = MemberRecord(info.member_id, info.role, info.profile, "intro-inv", info.versions)
+        self.members[info.member_id] = record
+        return [JoinMember(info.member_id, event.intro.group_conn_req, self._my_info())]
+
+    def invitation_created(self, member_id: bytes, conn_req: str) -> list[Output]:
+        """The invitation for introduced member ``member_id`` exists: send it to the host."""
+        m = self.members.get(member_id)
+        if m is None or m.status != "introduced":
+            return []
+        self.members[member_id] = replace(m, status="intro-inv")
+        inv = XGrpMemInv(member_id, IntroInvitation(conn_req)).to_message()
+        return [Send(self.host_id, (inv,))]
+
+    def member_connected(self, member_id: bytes) -> list[Output]:
+        """The direct connection to ``member_id`` is up: tell the host, which stops
+        forwarding between the two of us."""
+        m = self.members.get(member_id)
+        if m is None or m.status != "intro-inv":
+            return []
+        self.members[member_id] = replace(m, status="connected")
+        return [Send(self.host_id, (XGrpMemCon(member_id).to_message(),))]
+
+    def direct_members(self) -> list[bytes]:
+        """Members other than the host this member is directly connected to."""
+        return [
+            m.member_id
+            for m in self.members.values()
+            if m.status == "connected" and m.member_id != self.host_id
+        ]
 
     def _forwarded(self, sender: bytes, msg: ChatMessage) -> list[Output]:
         if self._rank(sender) < Role.ADMIN:
@@ -123,15 +213,19 @@ class GroupMember(_Group):
         msg = XGrpMsgNew({"type": "text", "text": text}, msg_id).to_message()
         if self.deleted:
             return []
-        return [Send(self.host_id, (msg,)), *self.apply(self.me.member_id, msg, ts)]
+        sends = [Send(to, (msg,)) for to in [self.host_id, *self.direct_members()]]
+        return [*sends, *self.apply(self.me.member_id, msg, ts)]
 
     def leave(self) -> list[Output]:
         self.deleted = True
-        return [Send(self.host_id, (XGrpLeave().to_message(),)), Disconnect(self.host_id)]
+        leave = XGrpLeave().to_message()
+        everyone = [self.host_id, *self.direct_members()]
+        return [*(Send(to, (leave,)) for to in everyone), *(Disconnect(to) for to in everyone)]
 
     def to_json(self) -> dict[str, Any]:
         out = self._core_json()
         out["host"] = b64url_encode(self.host_id)
+        out["take_intros"] = self.take_intros
         return out
 
     @classmethod
@@ -140,7 +234,10 @@ class GroupMember(_Group):
         members = [MemberRecord.from_json(m) for m in obj["members"]]
         host = next(m for m in members if m.member_id == host_id)
         member = cls(
-            GroupProfile.from_json(obj["profile"]), MemberRecord.from_json(obj["me"]), host
+            GroupProfile.from_json(obj["profile"]),
+            MemberRecord.from_json(obj["me"]),
+            host,
+            take_intros=obj.get("take_intros", False),
         )
         member._load_core(obj)
         return member

@@ -30,6 +30,10 @@ and :class:`Refused` (an event the sender had no role for, to be logged without 
   the host's ``x.grp.link.inv``. Forwarded messages are accepted only from an admin host;
   their authors become members (named by the forward) when unknown. A message seen twice
   (directly and forwarded, or redelivered) is dropped by (author, shared message id).
+  With ``take_intros`` it takes up introductions: :class:`CreateInvitation` for each
+  introduced member (its link goes to the host in ``x.grp.mem.inv``), :class:`JoinMember`
+  for each invitation the host forwards, and ``x.grp.mem.con`` to the host once connected;
+  it then sends to its directly connected members as well as to the host.
 * Both sides apply content and admin events with the app's role checks: sending needs
   ``author`` or above (observers only read); deleting someone else's message needs
   ``moderator`` and not below the author; announcing, removing and changing roles need
@@ -80,12 +84,14 @@ from hushwire.limits import (
 from hushwire.smp.version import VersionRange
 
 __all__ = [
+    "CreateInvitation",
     "Deleted",
     "Disconnect",
     "Edited",
     "GroupDeleted",
     "GroupFull",
     "HistoryCleared",
+    "JoinMember",
     "LogItem",
     "MemberJoined",
     "MemberLeft",
@@ -106,6 +112,25 @@ class Send:
 
     to: bytes
     messages: tuple[ChatMessage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateInvitation:
+    """Make a one-time invitation for the introduced member ``member_id`` with connInfo
+    ``conn_info``; report its link with ``GroupMember.invitation_created``."""
+
+    member_id: bytes
+    conn_info: ChatMessage
+
+
+@dataclass(frozen=True, slots=True)
+class JoinMember:
+    """Join member ``member_id``'s invitation ``conn_req`` with connInfo ``conn_info``;
+    report the connection with ``GroupMember.member_connected``."""
+
+    member_id: bytes
+    conn_req: str
+    conn_info: ChatMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +214,8 @@ class HistoryCleared:
 
 Output = (
     Send
+    | CreateInvitation
+    | JoinMember
     | Disconnect
     | Refused
     | Posted
