@@ -288,7 +288,63 @@ def test_clear_history_and_remove_from_the_host(tmp_path: Path) -> None:
         cy.expect(lambda x: x == "< ada: after", "a message after the clear")
         assert [x for x in cy.seen if x.startswith("< ")] == ["< ada: after"]
         state = json.loads((tmp_path / "ada" / "room-member.json").read_text())
-        assert [item["msg"]["params"]["content"]["text"] for item in state["log"]] == ["after"]
+        assert [item["msg"]["params"]["content"]["text"] for item in state["group"]["log"]] == [
+            "after"
+        ]
+    finally:
+        for p in reversed(procs):
+            if p.p.poll() is None:
+                p.stop()
+        assert relay.stop() == 0
+
+
+def test_introduced_members_talk_while_the_host_is_away(tmp_path: Path) -> None:
+    relay = start_relay_process(tmp_path / "relay")
+    host_args = [
+        "room", "host", "--data", str(tmp_path / "host"), "--relay", relay.address.encode(),
+        "--ws", relay.ws_url, "--name", "Lobby", "--introduce",
+    ]  # fmt: skip
+    procs: list[Proc] = []
+    try:
+        host = Proc(host_args)
+        procs.append(host)
+        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+
+        def join(name: str) -> Proc:
+            member = Proc(
+                [
+                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
+                    "--name", name,
+                ],
+                stdin=True,
+            )  # fmt: skip
+            procs.append(member)
+            member.expect(lambda x: x.startswith("Joined the room"), f"{name} joined")
+            return member
+
+        ada = join("ada")
+        bob = join("bob")
+        bob.expect(lambda x: x == "* ada joined", "bob is introduced to ada")
+        ada.expect(lambda x: x == "* bob joined", "ada hears of bob")
+        ada.say("via the host or directly")
+        bob.expect(lambda x: x == "< ada: via the host or directly", "first message")
+        # wait until both report the direct connection to the host
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            state = json.loads((tmp_path / "bob" / "room-member.json").read_text())
+            statuses = [m["status"] for m in state["group"]["members"]]
+            if len(state["conns"]) == 1 and statuses.count("connected") == 2:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"bob never connected to ada directly: {state}")
+        time.sleep(1)
+        host.stop()
+        ada.say("the host is gone")
+        bob.expect(lambda x: x == "< ada: the host is gone", "a direct message")
+        bob.say("we still talk")
+        ada.expect(lambda x: x == "< bob: we still talk", "a direct answer")
+        assert bob.seen.count("< ada: via the host or directly") == 1
     finally:
         for p in reversed(procs):
             if p.p.poll() is None:

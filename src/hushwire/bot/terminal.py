@@ -34,9 +34,11 @@ from hushwire.agent.links import parse_link
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.group_member import GroupMember
 from hushwire.chat.group_state import (
+    CreateInvitation,
     Deleted,
     Edited,
     GroupDeleted,
+    JoinMember,
     MemberJoined,
     MemberLeft,
     Output,
@@ -54,6 +56,7 @@ from hushwire.chat.messages import (
     parse_chat_body,
     x_direct_del,
 )
+from hushwire.encoding.strings import b64url_decode, b64url_encode
 from hushwire.errors import DecodeError
 from hushwire.smp.address import SMPServer
 
@@ -66,18 +69,25 @@ def _printable(text: str) -> str:
 
 
 class _Room:
-    """The member's side of a room this chat joined, saved in ``room-member.json``."""
+    """The member's side of a room this chat joined, saved in ``room-member.json`` with
+    which agent connection leads to which member (the host's is the chat's own)."""
 
-    def __init__(self, path: Path, group: GroupMember, out: TextIO) -> None:
+    def __init__(
+        self, path: Path, group: GroupMember, out: TextIO, conns: dict[str, bytes]
+    ) -> None:
         self.path = path
         self.group = group
         self.out = out
+        self.conns = conns
+        """Connections to members other than the host (made by introductions)."""
 
     @classmethod
     def load(cls, path: Path, out: TextIO) -> _Room | None:
         if not path.exists():
             return None
-        return cls(path, GroupMember.from_json(json.loads(path.read_text())), out)
+        saved = json.loads(path.read_text())
+        conns = {c: b64url_decode(m) for c, m in saved.get("conns", {}).items()}
+        return cls(path, GroupMember.from_json(saved["group"]), out, conns)
 
     @classmethod
     def from_acceptance(cls, path: Path, info: bytes, name: str, out: TextIO) -> _Room | None:
@@ -89,21 +99,32 @@ class _Room:
             return None
         if not isinstance(inv, XGrpLinkInv):
             return None
-        room = cls(path, GroupMember.from_invitation(inv.invitation, Profile(name)), out)
+        group = GroupMember.from_invitation(inv.invitation, Profile(name), take_intros=True)
+        room = cls(path, group, out, {})
         room.save()
         return room
 
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
+        saved = {
+            "group": self.group.to_json(),
+            "conns": {c: b64url_encode(m) for c, m in self.conns.items()},
+        }
         with tmp.open("w") as f:
-            json.dump(self.group.to_json(), f)
+            json.dump(saved, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
 
-    def show(self, outputs: list[Output]) -> list[bytes]:
-        """Print what the outputs show; return the bodies to send to the host."""
-        sends: list[bytes] = []
+    def sender_of(self, conn_id: str, host_conn: str) -> bytes | None:
+        return self.group.host_id if conn_id == host_conn else self.conns.get(conn_id)
+
+    async def carry(self, agent: Agent, host_conn: str, outputs: list[Output]) -> None:
+        """Print what the outputs show and carry out their effects on the agent (the
+        state is saved first)."""
+        self.save()
+        conn_of = {m: c for c, m in self.conns.items()}
+        conn_of[self.group.host_id] = host_conn
         deleted = 0
         for o in outputs:
             line = None
@@ -113,11 +134,19 @@ class _Room:
                     if len(o.messages) == 1
                     else encode_batch(list(o.messages))
                 )
-                sends.append(body)
+                if o.to in conn_of:
+                    await agent.send(conn_of[o.to], body)
+            elif isinstance(o, CreateInvitation):
+                conn_id, link = await agent.create_invitation(o.conn_info.encode_conn_info())
+                self.conns[conn_id] = o.member_id
+                await self.carry(agent, host_conn, self.group.invitation_created(o.member_id, link))
+            elif isinstance(o, JoinMember):
+                conn_id = await agent.join(o.conn_req, o.conn_info.encode_conn_info())
+                self.conns[conn_id] = o.member_id
+                self.save()
             elif isinstance(o, Posted) and o.author != self.group.me.member_id:
-                line = (
-                    f"* {o.author_name} is typing..." if o.live else f"< {o.author_name}: {o.text}"
-                )
+                who = o.author_name
+                line = f"* {who} is typing..." if o.live else f"< {who}: {o.text}"
             elif isinstance(o, Edited) and not o.live:
                 m = self.group.member(o.author)
                 line = f"< {m.name if m else '?'}: {o.text}"
@@ -136,7 +165,6 @@ class _Room:
         if deleted:
             what = "a message was" if deleted == 1 else f"{deleted} messages were"
             print(f"* {what} deleted", file=self.out, flush=True)
-        return sends
 
 
 def _now() -> str:
@@ -198,17 +226,20 @@ async def run_chat(
                         file=out,
                         flush=True,
                     )
+                elif isinstance(ev, ConnectionEstablished) and room is not None:
+                    member_id = room.conns.get(ev.conn_id)
+                    if member_id is not None:
+                        await room.carry(agent, conn_id, room.group.member_connected(member_id))
                 elif isinstance(ev, MessageReceived) and room is not None:
+                    sender = room.sender_of(ev.conn_id, conn_id)
                     try:
                         msgs = parse_chat_body(ev.body)
                     except DecodeError as e:
                         log.warning("undecodable message: %s", e)
                         msgs = []
-                    shown = room.show(room.group.receive(room.group.host_id, msgs, _now()))
-                    room.save()
+                    if sender is not None:
+                        await room.carry(agent, conn_id, room.group.receive(sender, msgs, _now()))
                     await agent.ack_message(ev.msg_id, receipt=False)
-                    for body in shown:
-                        await agent.send(conn_id, body)
                 elif isinstance(ev, MessageReceived):
                     for chat in chat_events(ev):
                         if isinstance(chat, XMsgNew) and chat.text is not None:
@@ -230,8 +261,7 @@ async def run_chat(
                 if line.strip() == "/end":
                     with contextlib.suppress(Exception):
                         if room is not None:
-                            for body in room.show(room.group.leave()):
-                                await agent.send(conn_id, body)
+                            await room.carry(agent, conn_id, room.group.leave())
                             room_file.unlink(missing_ok=True)
                         else:
                             await agent.send(conn_id, x_direct_del().encode())
@@ -251,10 +281,7 @@ async def run_chat(
                     await connected.wait()
                 if room is not None:
                     text = line.rstrip("\n")
-                    bodies = room.show(room.group.post(text, os.urandom(12), _now()))
-                    room.save()
-                    for body in bodies:
-                        await agent.send(conn_id, body)
+                    await room.carry(agent, conn_id, room.group.post(text, os.urandom(12), _now()))
                     continue
                 await agent.send(conn_id, text_message(line.rstrip("\n")))
         finally:

@@ -41,6 +41,11 @@ def add_room_parser(sub: Any) -> None:
         f"at most {GROUP_HISTORY_MAX})",
     )
     host.add_argument("--qr", action="store_true", help="also draw the link as a QR code")
+    host.add_argument(
+        "--introduce",
+        action="store_true",
+        help="introduce members to each other, so that they also talk directly",
+    )
 
 
 def run_room_command(args: argparse.Namespace) -> int:
@@ -49,5 +54,5 @@ def run_room_command(args: argparse.Namespace) -> int:
     if not 0 <= args.history <= GROUP_HISTORY_MAX:
         raise ConfigError(f"--history is 0 to {GROUP_HISTORY_MAX}")
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    main(args.data, args.relay, args.ws, args.name, args.history, args.qr)
+    main(args.data, args.relay, args.ws, args.name, args.history, args.qr, args.introduce)
     return 0

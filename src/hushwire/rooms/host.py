@@ -16,9 +16,12 @@ Lines typed on the host's standard input are posted to the room as the host; ``/
 deletes every message for everybody, ``/remove NAME`` removes a member, ``/members`` lists
 them, ``/quit`` stops hosting.
 
-Members are served as a star: the host forwards every member's messages to every other
-member (``x.grp.msg.forward``) and sends no introductions, so members hold one connection
-each. While the host is offline its joiners' requests wait on the relay.
+Members are served as a star by default: the host forwards every member's messages to
+every other member (``x.grp.msg.forward``) and sends no introductions, so members hold one
+connection each. With ``--introduce`` the host also introduces each joiner to the members
+(``x.grp.mem.intro``/``inv``/``fwd``); pairs that connect directly talk without the host,
+which stops forwarding between them once they report it (``x.grp.mem.con``).
+While the host is offline its joiners' requests wait on the relay.
 """
 
 from __future__ import annotations
@@ -116,18 +119,24 @@ class RoomHost:
 
     @classmethod
     def open(
-        cls, agent: Agent, data: Path, name: str, history: int = GROUP_HISTORY_DEFAULT
+        cls,
+        agent: Agent,
+        data: Path,
+        name: str,
+        history: int = GROUP_HISTORY_DEFAULT,
+        introduce: bool = False,
     ) -> RoomHost:
-        """The room in ``data``, created on first run (``name`` and ``history`` then; later
-        runs update the history size)."""
+        """The room in ``data``, created on first run (``name`` then; every run sets the
+        history size and whether members are introduced to each other)."""
         store = RoomStore(data / "room.sqlite3")
         state = store.load("group")
         if state is None:
             group = GroupHost.create(name, Profile(name), os.urandom(12), history=history)
-            store.commit(group.to_json(), [])
         else:
             group = GroupHost.from_json(state)
             group.history = history
+        group.introduce = introduce
+        store.commit(group.to_json(), [])
         return cls(agent, store, group)
 
     async def link(self) -> str:
@@ -307,13 +316,14 @@ async def run_room_host(
     stop: asyncio.Event | None = None,
     qr: bool = False,
     lines: asyncio.Queue[str | None] | None = None,
+    introduce: bool = False,
 ) -> None:
     """Host the room in ``data`` until ``stop`` is set; lines from ``lines`` are posted to
     the room as the host."""
     data.mkdir(parents=True, exist_ok=True)
     agent = Agent(data, relay, ws_url=ws_url, auto_accept=False)
     await agent.start()
-    room = RoomHost.open(agent, data, name, history)
+    room = RoomHost.open(agent, data, name, history, introduce)
     try:
         link = await room.link()
         print(link, file=out, flush=True)
@@ -352,7 +362,15 @@ async def run_room_host(
         room.store.close()
 
 
-def main(data: Path, relay: str, ws_url: str | None, name: str, history: int, qr: bool) -> None:
+def main(
+    data: Path,
+    relay: str,
+    ws_url: str | None,
+    name: str,
+    history: int,
+    qr: bool,
+    introduce: bool = False,
+) -> None:
     server = SMPServer.parse(relay)
 
     async def go() -> None:
@@ -377,6 +395,7 @@ def main(data: Path, relay: str, ws_url: str | None, name: str, history: int, qr
             stop=stop,
             qr=qr,
             lines=lines,
+            introduce=introduce,
         )
 
     asyncio.run(go())
