@@ -8,6 +8,8 @@ A room's group link is joined the same way: when the host's acceptance carries
 ``x.grp.link.inv`` the chat becomes a member of that group (:mod:`hushwire.chat.group_member`,
 kept in ``room-member.json`` in ``--data``, written before each message is acknowledged) and
 prints each message as ``< AUTHOR: text``; ``/end`` leaves the room (``x.grp.leave``).
+When the host introduces members, the chat takes the introductions up and opens a
+connection per member (each recorded in ``room-member.json``).
 """
 
 from __future__ import annotations
