@@ -51,6 +51,7 @@ from hushwire.chat.messages import (
     parse_chat_body,
     x_info,
 )
+from hushwire.limits import GROUP_MAX_HISTORY_BYTES
 
 HOST_ID = b"H" * 16
 TS = "2025-01-01T00:00:00Z"
@@ -460,3 +461,13 @@ def test_introductions_are_checked() -> None:
     assert member.member_connected(b"\x79" * 16) == []
     restored = GroupMember.from_json(json.loads(json.dumps(member.to_json())))
     assert restored.take_intros and restored.direct_members() == [a]
+
+
+def test_kept_messages_are_bounded_in_bytes() -> None:
+    host = GroupHost.create("room", Profile("host"), HOST_ID)
+    for i in range(80):
+        host.post("x" * 15000, i.to_bytes(12, "big"), TS)
+    sizes = [len(x.message.encode()) for x in host.log]
+    assert sum(sizes) <= GROUP_MAX_HISTORY_BYTES < sum(sizes) + sizes[0]
+    assert host.log[-1].message.msg_id == (79).to_bytes(12, "big")
+    assert len(host.log) < 80

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hushwire.chat.groups import XGrpMsgForward, XGrpMsgNew
 from hushwire.chat.messages import parse_chat_body
+from hushwire.cli import main as cli_main
 from hushwire.limits import GROUP_MAX_FORWARD_LENGTH
 from hushwire.rooms.host import bodies
 from hushwire.rooms.store import RoomStore
@@ -46,3 +49,18 @@ def test_store_commits_state_links_and_outbox_together(tmp_path: Path) -> None:
     again.save_value("group_link_id", "abc")
     assert again.load("group_link_id") == "abc"
     again.close()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [("--history", "101", "--history is 0 to 100"), ("--max-members", "0", "at least 1")],
+)
+def test_room_host_refuses_bad_bounds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str
+) -> None:
+    argv = [
+        "room", "host", "--data", str(tmp_path), "--relay", "smp://AAAA@localhost:5223",
+        "--name", "r", flag, value,
+    ]  # fmt: skip
+    assert cli_main(argv) == 2
+    assert message in capsys.readouterr().err

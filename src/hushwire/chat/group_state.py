@@ -79,6 +79,7 @@ from hushwire.encoding.strings import b64url_decode, b64url_encode
 from hushwire.errors import DecodeError
 from hushwire.limits import (
     GROUP_HISTORY_MAX,
+    GROUP_MAX_HISTORY_BYTES,
     GROUP_MAX_SEEN_MSG_IDS,
 )
 from hushwire.smp.version import VersionRange
@@ -373,8 +374,17 @@ class _Group:
         return None
 
     def _keep(self, item: LogItem) -> None:
+        """Keep a message: at most ``log_limit`` of them and ``GROUP_MAX_HISTORY_BYTES`` of
+        encoded messages, the oldest going first."""
         self.log.append(item)
         del self.log[: max(0, len(self.log) - self.log_limit)]
+        sizes = [len(x.message.encode(max_size=GROUP_MAX_HISTORY_BYTES)) for x in self.log]
+        total = sum(sizes)
+        drop = 0
+        while total > GROUP_MAX_HISTORY_BYTES and drop < len(sizes) - 1:
+            total -= sizes[drop]
+            drop += 1
+        del self.log[:drop]
 
     def apply(self, author: bytes, msg: ChatMessage, ts: str) -> list[Output]:
         """Apply one event of ``author`` (already authenticated as the sender, directly or

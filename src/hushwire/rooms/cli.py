@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hushwire.errors import ConfigError
-from hushwire.limits import GROUP_HISTORY_DEFAULT, GROUP_HISTORY_MAX
+from hushwire.limits import GROUP_HISTORY_DEFAULT, GROUP_HISTORY_MAX, GROUP_MAX_MEMBERS_DEFAULT
 
 __all__ = ["add_room_parser", "run_room_command"]
 
@@ -40,6 +40,13 @@ def add_room_parser(sub: Any) -> None:
         help=f"messages sent to a new member (default {GROUP_HISTORY_DEFAULT}, "
         f"at most {GROUP_HISTORY_MAX})",
     )
+    host.add_argument(
+        "--max-members",
+        type=int,
+        default=GROUP_MAX_MEMBERS_DEFAULT,
+        metavar="N",
+        help=f"members the room admits (default {GROUP_MAX_MEMBERS_DEFAULT})",
+    )
     host.add_argument("--qr", action="store_true", help="also draw the link as a QR code")
     host.add_argument(
         "--introduce",
@@ -53,6 +60,17 @@ def run_room_command(args: argparse.Namespace) -> int:
 
     if not 0 <= args.history <= GROUP_HISTORY_MAX:
         raise ConfigError(f"--history is 0 to {GROUP_HISTORY_MAX}")
+    if args.max_members < 1:
+        raise ConfigError("--max-members is at least 1")
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    main(args.data, args.relay, args.ws, args.name, args.history, args.qr, args.introduce)
+    main(
+        args.data,
+        args.relay,
+        args.ws,
+        args.name,
+        args.history,
+        args.qr,
+        args.introduce,
+        args.max_members,
+    )
     return 0

@@ -67,7 +67,11 @@ from hushwire.chat.messages import (
 )
 from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError, HushwireError
-from hushwire.limits import GROUP_HISTORY_DEFAULT, GROUP_MAX_FORWARD_LENGTH
+from hushwire.limits import (
+    GROUP_HISTORY_DEFAULT,
+    GROUP_MAX_FORWARD_LENGTH,
+    GROUP_MAX_MEMBERS_DEFAULT,
+)
 from hushwire.rooms.store import RoomStore
 from hushwire.smp.address import SMPServer
 
@@ -125,6 +129,7 @@ class RoomHost:
         name: str,
         history: int = GROUP_HISTORY_DEFAULT,
         introduce: bool = False,
+        max_members: int = GROUP_MAX_MEMBERS_DEFAULT,
     ) -> RoomHost:
         """The room in ``data``, created on first run (``name`` then; every run sets the
         history size and whether members are introduced to each other)."""
@@ -136,6 +141,7 @@ class RoomHost:
             group = GroupHost.from_json(state)
             group.history = history
         group.introduce = introduce
+        group.max_members = max_members
         store.commit(group.to_json(), [])
         return cls(agent, store, group)
 
@@ -317,13 +323,14 @@ async def run_room_host(
     qr: bool = False,
     lines: asyncio.Queue[str | None] | None = None,
     introduce: bool = False,
+    max_members: int = GROUP_MAX_MEMBERS_DEFAULT,
 ) -> None:
     """Host the room in ``data`` until ``stop`` is set; lines from ``lines`` are posted to
     the room as the host."""
     data.mkdir(parents=True, exist_ok=True)
     agent = Agent(data, relay, ws_url=ws_url, auto_accept=False)
     await agent.start()
-    room = RoomHost.open(agent, data, name, history, introduce)
+    room = RoomHost.open(agent, data, name, history, introduce, max_members)
     try:
         link = await room.link()
         print(link, file=out, flush=True)
@@ -370,6 +377,7 @@ def main(
     history: int,
     qr: bool,
     introduce: bool = False,
+    max_members: int = GROUP_MAX_MEMBERS_DEFAULT,
 ) -> None:
     server = SMPServer.parse(relay)
 
@@ -396,6 +404,7 @@ def main(
             qr=qr,
             lines=lines,
             introduce=introduce,
+            max_members=max_members,
         )
 
     asyncio.run(go())
