@@ -9,7 +9,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from conftest import load_vectors
 from hushwire.chat.group_host import GroupHost
 from hushwire.chat.group_member import GroupMember
 from hushwire.chat.group_state import (
@@ -390,6 +393,8 @@ class MeshRoom(Room):
                     (who, x) for x in self.members[who].invitation_created(o.member_id, link)
                 )
             elif isinstance(o, JoinMember):
+                if o.conn_req not in self.links:  # a link no member made: nobody answers
+                    continue
                 inviter, invitee = self.links[o.conn_req]
                 assert invitee == who and inviter == o.member_id
                 queue.extend((who, x) for x in self.members[who].member_connected(inviter))
@@ -471,3 +476,33 @@ def test_kept_messages_are_bounded_in_bytes() -> None:
     assert sum(sizes) <= GROUP_MAX_HISTORY_BYTES < sum(sizes) + sizes[0]
     assert host.log[-1].message.msg_id == (79).to_bytes(12, "big")
     assert len(host.log) < 80
+
+
+VECTOR_MESSAGES = [
+    parse_chat_body(c["json"].encode())[0] for c in load_vectors("chat_groups.json")["cases"]
+]
+junk = st.one_of(st.none(), st.integers(), st.text(max_size=6), st.just({}), st.just([]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.sampled_from(VECTOR_MESSAGES), st.data()), max_size=12)
+)
+def test_any_event_from_anyone_never_breaks_host_or_members(steps: list[Any]) -> None:
+    room = MeshRoom()
+    ids = [room.join("alice"), room.join("bob"), HOST_ID, b"\x5a" * 16]
+    for who, msg, data in steps:
+        params = dict(msg.params)
+        if params and data.draw(st.booleans()):
+            params[data.draw(st.sampled_from(sorted(params)))] = data.draw(junk)
+        mutated = ChatMessage(msg.event, params, msg.msg_id)
+        sender = ids[who]
+        if sender == HOST_ID:
+            for m in room.members.values():
+                room.run(HOST_ID, [Send(m.me.member_id, (mutated,))])
+        elif sender in room.members:
+            room.run(sender, [Send(HOST_ID, (mutated,))])
+        else:
+            room.host.receive(sender, [mutated], TS)
+    for side in (room.host, *room.members.values()):
+        json.dumps(side.to_json())
