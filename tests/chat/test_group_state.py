@@ -55,6 +55,7 @@ from hushwire.chat.messages import (
     x_info,
 )
 from hushwire.limits import GROUP_MAX_HISTORY_BYTES
+from hushwire.smp.version import VersionRange
 
 HOST_ID = b"H" * 16
 TS = "2025-01-01T00:00:00Z"
@@ -138,6 +139,16 @@ def test_late_joiner_gets_exactly_the_last_n() -> None:
     d = room.join("dave")
     names = ["alice", "bob", "carol"]
     assert room.texts(d) == [f"{names[i % 3]}: message {i}" for i in range(2, 12)]
+
+
+def test_no_history_for_members_older_than_chat_version_5() -> None:
+    room = Room()
+    a = room.join("alice")
+    room.say(a, "x", b"x" * 12)
+    old = b"\x42" * 16
+    room.host.admit(old, Profile("old"), VersionRange(1, 4))
+    sends = [o for o in room.host.connected(old) if isinstance(o, Send) and o.to == old]
+    assert [m.event for o in sends for m in o.messages] == ["x.grp.link.mem"]
 
 
 def test_history_size_is_configurable_and_capped() -> None:

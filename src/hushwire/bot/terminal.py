@@ -45,6 +45,7 @@ from hushwire.chat.group_state import (
     MemberLeft,
     Output,
     Posted,
+    Reacted,
     Refused,
     Send,
 )
@@ -154,6 +155,9 @@ class _Room:
                 line = f"< {m.name if m else '?'}: {o.text}"
             elif isinstance(o, Deleted):
                 deleted += 1
+            elif isinstance(o, Reacted) and o.add:
+                m = self.group.member(o.by)
+                line = f"* {m.name if m else '?'} reacted {o.reaction}"
             elif isinstance(o, MemberJoined):
                 line = f"* {o.name} joined"
             elif isinstance(o, MemberLeft):

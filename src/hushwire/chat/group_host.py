@@ -156,7 +156,9 @@ class GroupHost(_Group):
                 intros.append(XGrpMemIntro(info).to_message())
             if intros:
                 out.append(Send(member_id, tuple(intros)))
-        history = [_forward_of(x) for x in self.log[-self.history :]] if self.history else []
+        # history goes to members that take batches (chat version 5, ``batchSendVersion``)
+        takes_history = self.history and (m.versions is None or m.versions.max >= 5)
+        history = [_forward_of(x) for x in self.log[-self.history :]] if takes_history else []
         if history:
             out.append(Send(member_id, tuple(history)))
         out.append(MemberJoined(member_id, m.name))
