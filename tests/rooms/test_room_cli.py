@@ -350,3 +350,45 @@ def test_introduced_members_talk_while_the_host_is_away(tmp_path: Path) -> None:
             if p.p.poll() is None:
                 p.stop()
         assert relay.stop() == 0
+
+
+def test_room_survives_a_relay_restart(tmp_path: Path) -> None:
+    relay = start_relay_process(tmp_path / "relay")
+    ports = {"ws_port": relay.ws_port or 0, "tls_port": relay.tls_port or 0}
+    procs: list[Proc] = []
+    try:
+        host = Proc(
+            [
+                "room", "host", "--data", str(tmp_path / "host"), "--relay",
+                relay.address.encode(), "--ws", relay.ws_url, "--name", "Lobby",
+            ]
+        )  # fmt: skip
+        procs.append(host)
+        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+        members = []
+        for name in ("ada", "bob"):
+            member = Proc(
+                [
+                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
+                    "--name", name,
+                ],
+                stdin=True,
+            )  # fmt: skip
+            procs.append(member)
+            member.expect(lambda x: x.startswith("Joined the room"), f"{name} joined")
+            members.append(member)
+        ada, bob = members
+        ada.say("before")
+        bob.expect(lambda x: x == "< ada: before", "before the restart")
+        assert relay.stop() == 0
+        relay = start_relay_process(tmp_path / "relay", **ports)
+        ada.say("after")
+        bob.expect(lambda x: x == "< ada: after", "after the restart")
+        bob.say("still here")
+        ada.expect(lambda x: x == "< bob: still here", "the answer")
+        assert bob.seen.count("< ada: before") == 1
+    finally:
+        for p in reversed(procs):
+            if p.p.poll() is None:
+                p.stop()
+        assert relay.stop() == 0
