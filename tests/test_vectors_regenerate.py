@@ -37,6 +37,8 @@ KEPT: dict[str, str] = {
     "agent_links.json": "links from simplexmq tests/AgentTests/ConnectionRequestTests.hs and "
     "simplex-js; hand-transcribed",
     "agent_transcripts.json": "connection handshake transcripts, written by hand",
+    "chat_groups.json": "group events: simplex-chat tests/ProtocolTests.hs strings and forms "
+    "built from simplex-chat's encoder, hand-transcribed (each case names its source)",
 }
 """Vector files with no generator, and why."""
 

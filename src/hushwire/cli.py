@@ -11,6 +11,7 @@ from pathlib import Path
 from hushwire import __version__
 from hushwire.errors import ConfigError, DecodeError
 from hushwire.inbox.cli import add_inbox_parser, run_inbox_command
+from hushwire.rooms.cli import add_room_parser, run_room_command
 from hushwire.widget import add_widget_parser, run_widget_command
 
 
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--passphrase-env", metavar="VAR", help="encrypt the conversation's keys with $VAR"
     )
     add_inbox_parser(sub)
+    add_room_parser(sub)
     add_widget_parser(sub)
 
     demo = sub.add_parser(
@@ -217,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_demo(args)
         if args.command == "inbox":
             return run_inbox_command(args)
+        if args.command == "room":
+            return run_room_command(args)
         if args.command == "widget":
             return run_widget_command(args)
     except (ConfigError, DecodeError) as e:

@@ -116,3 +116,25 @@ RELAY_PROXY_ERROR_SECONDS: Final = 30.0
 RELAY_PROXY_CLIENT_CONCURRENCY: Final = 32
 """Forwarded commands (PRXY waiting to connect, PFWD) one client connection may have in
 flight; more wait (simplexmq ``clientConcurrency``)."""
+
+# --- Groups and rooms (hushwire.chat.groups, hushwire.chat.group_state, hushwire.rooms) ---
+
+GROUP_MAX_MEMBER_ID_LENGTH: Final = 64
+"""Bytes in a member id at most (the app's are 16; Hushwire cap, the app has none)."""
+GROUP_MAX_MEMBER_NAME_LENGTH: Final = 1024
+"""Characters in the author name of a forwarded message at most (the app sends at most 17)."""
+GROUP_MAX_FORWARD_LENGTH: Final = 15764
+"""Largest ``x.grp.msg.forward`` JSON: a full chat message plus the forward wrapper
+(simplex-chat Protocol.hs: 15780 minus the 16-byte agent overhead)."""
+GROUP_HISTORY_DEFAULT: Final = 10
+"""Messages a room sends a new member by default."""
+GROUP_HISTORY_MAX: Final = 100
+"""Messages a room sends a new member at most (simplex-chat sendHistory's 100 items)."""
+GROUP_MAX_MEMBERS_DEFAULT: Final = 100
+"""Members a room admits by default (configurable)."""
+GROUP_MAX_PENDING_INTRODUCTIONS: Final = 1000
+"""Introductions a host keeps open (sent, not yet reported connected) at most."""
+GROUP_MAX_SEEN_MSG_IDS: Final = 4096
+"""Shared message ids a member remembers per author for duplicate detection."""
+GROUP_MAX_HISTORY_BYTES: Final = 1_000_000
+"""Encoded bytes of kept history at most; the oldest messages go first."""

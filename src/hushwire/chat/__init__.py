@@ -2,5 +2,6 @@
 
 Sans-I/O. Mirrors simplex-chat ``src/Simplex/Chat/Protocol.hs`` (``AppMessageJson``,
 ``parseChatMessages``, ``ChatMsgEvent``) and ``Types.hs`` (``Profile``); docs/protocol/chat.md.
-The public API lives in :mod:`hushwire.chat.messages`.
+The public API lives in :mod:`hushwire.chat.messages` (envelope, 1:1 events),
+:mod:`hushwire.chat.group_types` and :mod:`hushwire.chat.groups` (group records and events).
 """
