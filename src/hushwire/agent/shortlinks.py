@@ -25,6 +25,8 @@ names only its host: a preset server whose key hash :func:`restore_short_link` f
 Each data blob on the server is ``nonce ‖ secretbox(pad(shortString(sig) ‖ data))`` under
 the derived key, 2048 bytes for the fixed data and 13824 for the user data; the fixed data is
 signed by the link's root key, the user data by the root key or (contact links) an owner key.
+The module is one thing, the short link's format, and runs past 800 lines only by the
+preset-server table and the link data records it must carry.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from hushwire.agent.links import ConnectionRequest, LinkError, SMPQueueUri
+from hushwire.agent.links import ConnectionRequest, LinkError, SMPQueueUri, parse_link
 from hushwire.agent.protocol import SHORT_LINKS_SMP_CLIENT_VERSION, SND_AUTH_KEY_SMP_CLIENT_VERSION
 from hushwire.agent.ratchet import E2ERatchetParamsUri
 from hushwire.crypto.kdf import hkdf_sha512
@@ -45,6 +47,7 @@ from hushwire.crypto.nacl import NONCE_SIZE, cb_decrypt, cb_encrypt, sb_key
 from hushwire.encoding.binary import Reader, large, list_, non_empty, parse_all, short_string
 from hushwire.encoding.strings import b64url_decode, b64url_encode, parse_query, query_param
 from hushwire.errors import CryptoError, DecodeError
+from hushwire.limits import MAX_LINK_LENGTH
 from hushwire.smp.address import KEY_HASH_SIZE, SMPServer, format_hosts, parse_host, parse_port
 from hushwire.smp.commands import QueueMode
 from hushwire.smp.version import VersionRange
@@ -52,23 +55,36 @@ from hushwire.smp.version import VersionRange
 __all__ = [
     "CONTACT_LINK_TYPES",
     "FIXED_DATA_PADDED_LENGTH",
+    "LINK_ID_SIZE",
     "LINK_KEY_SIZE",
     "PRESET_SERVERS",
     "USER_DATA_PADDED_LENGTH",
     "ContactLinkData",
+    "ContactLinkType",
+    "EncryptedLinkData",
     "FixedLinkData",
     "InvitationLinkData",
+    "LinkData",
+    "LinkScheme",
     "LinkServer",
     "OwnerAuth",
+    "PreparedLink",
     "ShortLink",
+    "check_link_server",
     "contact_link_kdf",
     "decode_conn_request",
+    "decode_link_data",
     "decrypt_link_data",
     "encode_conn_request",
     "encrypt_link_blob",
+    "encrypt_user_data",
     "invitation_link_kdf",
     "is_short_link",
+    "link_box_key",
     "new_owner_auth",
+    "parse_any_link",
+    "parse_conn_request",
+    "prepare_link_data",
     "restore_short_link",
     "sender_id_for_corr_id",
     "shorten_short_link",
@@ -97,118 +113,54 @@ _PRESET_PORTS: Final = (None, 443, 5223)
 """A server with no port matches a link port of "", 443 or 5223 (``isPresetServer``)."""
 
 
-def _onion_pair(key_hash: str, host: str, onion: str) -> SMPServer:
-    return SMPServer((host, onion), b64url_decode(key_hash))
-
-
-PRESET_SERVERS: Final[tuple[SMPServer, ...]] = (
-    # simplex-chat Operators/Presets.hs allPresetServers: enabled, disabled, Flux, testing.
-    _onion_pair(
-        "0YuTwO05YJWS8rkjn9eLJDjQhFKvIYd8d4xG8X1blIU=",
-        "smp8.simplex.im",
-        "beccx4yfxxbvyhqypaavemqurytl6hozr47wfc7uuecacjqdvwpw2xid.onion",
-    ),
-    _onion_pair(
-        "SkIkI6EPd2D63F4xFKfHk7I1UGZVNn6k1QWZ5rcyr6w=",
-        "smp9.simplex.im",
-        "jssqzccmrcws6bhmn77vgmhfjmhwlyr3u7puw4erkyoosywgl67slqqd.onion",
-    ),
-    _onion_pair(
-        "6iIcWT_dF2zN_w5xzZEY7HI2Prbh3ldP07YTyDexPjE=",
-        "smp10.simplex.im",
-        "rb2pbttocvnbrngnwziclp2f4ckjq65kebafws6g4hy22cdaiv5dwjqd.onion",
-    ),
-    _onion_pair(
-        "1OwYGt-yqOfe2IyVHhxz3ohqo3aCCMjtB-8wn4X_aoY=",
-        "smp11.simplex.im",
-        "6ioorbm6i3yxmuoezrhjk6f6qgkc4syabh7m3so74xunb5nzr4pwgfqd.onion",
-    ),
-    _onion_pair(
-        "UkMFNAXLXeAAe0beCa4w6X_zp18PwxSaSjY17BKUGXQ=",
-        "smp12.simplex.im",
-        "ie42b5weq7zdkghocs3mgxdjeuycheeqqmksntj57rmejagmg4eor5yd.onion",
-    ),
-    _onion_pair(
-        "enEkec4hlR3UtKx2NMpOUK_K4ZuDxjWBO1d9Y4YXVaA=",
-        "smp14.simplex.im",
-        "aspkyu2sopsnizbyfabtsicikr2s4r3ti35jogbcekhm3fsoeyjvgrid.onion",
-    ),
-    _onion_pair(
-        "h--vW7ZSkXPeOUpfxlFGgauQmXNFOzGoizak7Ult7cw=",
-        "smp15.simplex.im",
-        "oauu4bgijybyhczbnxtlggo6hiubahmeutaqineuyy23aojpih3dajad.onion",
-    ),
-    _onion_pair(
-        "hejn2gVIqNU6xjtGM3OwQeuk8ZEbDXVJXAlnSBJBWUA=",
-        "smp16.simplex.im",
-        "p3ktngodzi6qrf7w64mmde3syuzrv57y55hxabqcq3l5p6oi7yzze6qd.onion",
-    ),
-    _onion_pair(
-        "ZKe4uxF4Z_aLJJOEsC-Y6hSkXgQS5-oc442JQGkyP8M=",
-        "smp17.simplex.im",
-        "ogtwfxyi3h2h5weftjjpjmxclhb5ugufa5rcyrmg7j4xlch7qsr5nuqd.onion",
-    ),
-    _onion_pair(
-        "PtsqghzQKU83kYTlQ1VKg996dW4Cw4x_bvpKmiv8uns=",
-        "smp18.simplex.im",
-        "lyqpnwbs2zqfr45jqkncwpywpbtq7jrhxnib5qddtr6npjyezuwd3nqd.onion",
-    ),
-    _onion_pair(
-        "N_McQS3F9TGoh4ER0QstUf55kGnNSd-wXfNPZ7HukcM=",
-        "smp19.simplex.im",
-        "i53bbtoqhlc365k6kxzwdp5w3cdt433s7bwh3y32rcbml2vztiyyz5id.onion",
-    ),
-    _onion_pair(
-        "u2dS9sG8nMNURyZwqASV4yROM28Er0luVTx5X1CsMrU=",
-        "smp4.simplex.im",
-        "o5vmywmrnaxalvz6wi3zicyftgio6psuvyniis6gco6bp6ekl4cqj4id.onion",
-    ),
-    _onion_pair(
-        "hpq7_4gGJiilmz5Rf-CswuU5kZGkm_zOIooSw6yALRg=",
-        "smp5.simplex.im",
-        "jjbyvoemxysm7qxap7m5d5m35jzv5qq6gnlv7s4rsn7tdwwmuqciwpid.onion",
-    ),
-    _onion_pair(
-        "PQUV2eL0t7OStZOoAsPEV2QYWt4-xilbakvGUGOItUo=",
-        "smp6.simplex.im",
-        "bylepyau3ty4czmn77q4fglvperknl4bi2eb2fdy2bh4jxtf32kf73yd.onion",
-    ),
-    _onion_pair(
-        "xQW_ufMkGE20UrTlBl8QqceG1tbuylXhr9VOLPyRJmw=",
-        "smp1.simplexonflux.com",
-        "qb4yoanyl4p7o33yrknv4rs6qo7ugeb2tu2zo66sbebezs4cpyosarid.onion",
-    ),
-    _onion_pair(
-        "LDnWZVlAUInmjmdpQQoIo6FUinRXGe0q3zi5okXDE4s=",
-        "smp2.simplexonflux.com",
-        "yiqtuh3q4x7hgovkomafsod52wvfjucdljqbbipg5sdssnklgongxbqd.onion",
-    ),
-    _onion_pair(
-        "1jne379u7IDJSxAvXbWb_JgoE7iabcslX0LBF22Rej0=",
-        "smp3.simplexonflux.com",
-        "a5lm4k7ufei66cdck6fy63r4lmkqy3dekmmb7jkfdm5ivi6kfaojshad.onion",
-    ),
-    _onion_pair(
-        "xmAmqj75I9mWrUihLUlI0ZuNLXlIwFIlHRq5Pb6cHAU=",
-        "smp4.simplexonflux.com",
-        "qpcz2axyy66u26hfdd2e23uohcf3y6c36mn7dcuilcgnwjasnrvnxjqd.onion",
-    ),
-    _onion_pair(
-        "rWvBYyTamuRCBYb_KAn-nsejg879ndhiTg5Sq3k0xWA=",
-        "smp5.simplexonflux.com",
-        "4ao347qwiuluyd45xunmii4skjigzuuox53hpdsgbwxqafd4yrticead.onion",
-    ),
-    _onion_pair(
-        "PN7-uqLBToqlf1NxHEaiL35lV2vBpXq8Nj8BW11bU48=",
-        "smp6.simplexonflux.com",
-        "hury6ot3ymebbr2535mlp7gcxzrjpc6oujhtfxcfh2m4fal4xw5fq6qd.onion",
-    ),
-    _onion_pair(
-        "8Af90NX2TTkKEJAF1RCg69P_Odg2Z-6_J6DOKUqK3rQ=",
-        "smp7.simplex.im",
-        "dbxqutskmmbkbrs7ofi7pmopeyhgi5cxbjbh4ummgmep4r6bz4cbrcid.onion",
-    ),
+_PRESET_ADDRESSES: Final = (
+    # simplex-chat Operators/Presets.hs allPresetServers: enabled, disabled, Flux, testing
+    "smp://0YuTwO05YJWS8rkjn9eLJDjQhFKvIYd8d4xG8X1blIU=@smp8.simplex.im,"
+    "beccx4yfxxbvyhqypaavemqurytl6hozr47wfc7uuecacjqdvwpw2xid.onion",
+    "smp://SkIkI6EPd2D63F4xFKfHk7I1UGZVNn6k1QWZ5rcyr6w=@smp9.simplex.im,"
+    "jssqzccmrcws6bhmn77vgmhfjmhwlyr3u7puw4erkyoosywgl67slqqd.onion",
+    "smp://6iIcWT_dF2zN_w5xzZEY7HI2Prbh3ldP07YTyDexPjE=@smp10.simplex.im,"
+    "rb2pbttocvnbrngnwziclp2f4ckjq65kebafws6g4hy22cdaiv5dwjqd.onion",
+    "smp://1OwYGt-yqOfe2IyVHhxz3ohqo3aCCMjtB-8wn4X_aoY=@smp11.simplex.im,"
+    "6ioorbm6i3yxmuoezrhjk6f6qgkc4syabh7m3so74xunb5nzr4pwgfqd.onion",
+    "smp://UkMFNAXLXeAAe0beCa4w6X_zp18PwxSaSjY17BKUGXQ=@smp12.simplex.im,"
+    "ie42b5weq7zdkghocs3mgxdjeuycheeqqmksntj57rmejagmg4eor5yd.onion",
+    "smp://enEkec4hlR3UtKx2NMpOUK_K4ZuDxjWBO1d9Y4YXVaA=@smp14.simplex.im,"
+    "aspkyu2sopsnizbyfabtsicikr2s4r3ti35jogbcekhm3fsoeyjvgrid.onion",
+    "smp://h--vW7ZSkXPeOUpfxlFGgauQmXNFOzGoizak7Ult7cw=@smp15.simplex.im,"
+    "oauu4bgijybyhczbnxtlggo6hiubahmeutaqineuyy23aojpih3dajad.onion",
+    "smp://hejn2gVIqNU6xjtGM3OwQeuk8ZEbDXVJXAlnSBJBWUA=@smp16.simplex.im,"
+    "p3ktngodzi6qrf7w64mmde3syuzrv57y55hxabqcq3l5p6oi7yzze6qd.onion",
+    "smp://ZKe4uxF4Z_aLJJOEsC-Y6hSkXgQS5-oc442JQGkyP8M=@smp17.simplex.im,"
+    "ogtwfxyi3h2h5weftjjpjmxclhb5ugufa5rcyrmg7j4xlch7qsr5nuqd.onion",
+    "smp://PtsqghzQKU83kYTlQ1VKg996dW4Cw4x_bvpKmiv8uns=@smp18.simplex.im,"
+    "lyqpnwbs2zqfr45jqkncwpywpbtq7jrhxnib5qddtr6npjyezuwd3nqd.onion",
+    "smp://N_McQS3F9TGoh4ER0QstUf55kGnNSd-wXfNPZ7HukcM=@smp19.simplex.im,"
+    "i53bbtoqhlc365k6kxzwdp5w3cdt433s7bwh3y32rcbml2vztiyyz5id.onion",
+    "smp://u2dS9sG8nMNURyZwqASV4yROM28Er0luVTx5X1CsMrU=@smp4.simplex.im,"
+    "o5vmywmrnaxalvz6wi3zicyftgio6psuvyniis6gco6bp6ekl4cqj4id.onion",
+    "smp://hpq7_4gGJiilmz5Rf-CswuU5kZGkm_zOIooSw6yALRg=@smp5.simplex.im,"
+    "jjbyvoemxysm7qxap7m5d5m35jzv5qq6gnlv7s4rsn7tdwwmuqciwpid.onion",
+    "smp://PQUV2eL0t7OStZOoAsPEV2QYWt4-xilbakvGUGOItUo=@smp6.simplex.im,"
+    "bylepyau3ty4czmn77q4fglvperknl4bi2eb2fdy2bh4jxtf32kf73yd.onion",
+    "smp://xQW_ufMkGE20UrTlBl8QqceG1tbuylXhr9VOLPyRJmw=@smp1.simplexonflux.com,"
+    "qb4yoanyl4p7o33yrknv4rs6qo7ugeb2tu2zo66sbebezs4cpyosarid.onion",
+    "smp://LDnWZVlAUInmjmdpQQoIo6FUinRXGe0q3zi5okXDE4s=@smp2.simplexonflux.com,"
+    "yiqtuh3q4x7hgovkomafsod52wvfjucdljqbbipg5sdssnklgongxbqd.onion",
+    "smp://1jne379u7IDJSxAvXbWb_JgoE7iabcslX0LBF22Rej0=@smp3.simplexonflux.com,"
+    "a5lm4k7ufei66cdck6fy63r4lmkqy3dekmmb7jkfdm5ivi6kfaojshad.onion",
+    "smp://xmAmqj75I9mWrUihLUlI0ZuNLXlIwFIlHRq5Pb6cHAU=@smp4.simplexonflux.com,"
+    "qpcz2axyy66u26hfdd2e23uohcf3y6c36mn7dcuilcgnwjasnrvnxjqd.onion",
+    "smp://rWvBYyTamuRCBYb_KAn-nsejg879ndhiTg5Sq3k0xWA=@smp5.simplexonflux.com,"
+    "4ao347qwiuluyd45xunmii4skjigzuuox53hpdsgbwxqafd4yrticead.onion",
+    "smp://PN7-uqLBToqlf1NxHEaiL35lV2vBpXq8Nj8BW11bU48=@smp6.simplexonflux.com,"
+    "hury6ot3ymebbr2535mlp7gcxzrjpc6oujhtfxcfh2m4fal4xw5fq6qd.onion",
+    "smp://8Af90NX2TTkKEJAF1RCg69P_Odg2Z-6_J6DOKUqK3rQ=@smp7.simplex.im,"
+    "dbxqutskmmbkbrs7ofi7pmopeyhgi5cxbjbh4ummgmep4r6bz4cbrcid.onion",
 )
+
+PRESET_SERVERS: Final = tuple(SMPServer.parse(a) for a in _PRESET_ADDRESSES)
+"""Servers whose short links may name only their first host (``allPresetServers``)."""
 
 
 # --------------------------------------------------------------------------- link server
@@ -433,6 +385,17 @@ def is_short_link(text: str) -> bool:
     if len(path) < 2 or not (path[0] == "i" or path[0].upper() in CONTACT_LINK_TYPES):
         return False
     return path[1] == "#" or path[1:3] == "/#"
+
+
+def parse_any_link(text: str) -> ConnectionRequest | ShortLink:
+    """A full link as :func:`~hushwire.agent.links.parse_link` reads it, or a short link (any
+    form simplexmq accepts) as a :class:`ShortLink`; :class:`LinkError` for anything else."""
+    stripped = text.strip()
+    if len(stripped) > MAX_LINK_LENGTH:
+        raise LinkError(f"the link is too long ({len(stripped)} characters)")
+    if is_short_link(stripped):
+        return ShortLink.parse(stripped)
+    return parse_link(stripped)
 
 
 # --------------------------------------------------------------------------- preset servers
