@@ -50,7 +50,7 @@ from hushwire.agent.shortlinks import (
     shorten_short_link,
     validate_link_owners,
 )
-from hushwire.client import ClientConfig, SMPCommandError
+from hushwire.client import ClientConfig, SMPClient, SMPCommandError
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import QueueMode
@@ -394,3 +394,29 @@ def test_links_vector_short_links_parse() -> None:
     links = json.loads((Path(__file__).parents[1] / "vectors" / "agent_links.json").read_text())
     for text in links["short_links"]:
         assert isinstance(ShortLink.parse(text), ShortLink)
+
+
+def test_resolve_link_text_and_password_stays_out_of_the_link() -> None:
+    from hushwire.agent.shortlink_client import resolve_link_text
+
+    async def body() -> None:
+        async with MemoryRelay() as relay:
+            server = relay.address.with_basic_auth("secret")
+            async with await relay.connect(config=QUIET, server=server) as owner:
+                created = await create_contact_address(owner, b"{}")
+                assert created.conn_request.queues[0].server.basic_auth is None
+                assert "secret" not in created.link.to_str()
+                seen: list[SMPServer] = []
+                async with await relay.connect(config=QUIET) as visitor:
+
+                    async def client_for(s: SMPServer) -> SMPClient:
+                        seen.append(s)
+                        return visitor
+
+                    got = await resolve_link_text(client_for, created.link.to_str())
+                    assert got.conn_request == created.conn_request
+                    assert seen == [relay.address]
+                with pytest.raises(LinkError, match="identity"):
+                    await resolve_link_text(client_for, "https://example.com/a#" + "A" * 43)
+
+    run(body)

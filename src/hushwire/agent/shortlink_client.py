@@ -16,13 +16,14 @@ data is committed before the queue exists: the sender id inside the fixed data i
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from hushwire.agent.links import ConnectionRequest, LinkError, SMPQueueUri
 from hushwire.agent.protocol import AGENT_VERSIONS, SMP_CLIENT_VERSIONS
 from hushwire.agent.shortlinks import (
     FIXED_DATA_PADDED_LENGTH,
+    PRESET_SERVERS,
     ContactLinkData,
     EncryptedLinkData,
     FixedLinkData,
@@ -36,6 +37,7 @@ from hushwire.agent.shortlinks import (
     encrypt_link_blob,
     encrypt_user_data,
     invitation_link_kdf,
+    restore_short_link,
     sender_id_for_corr_id,
     sign_data,
 )
@@ -43,6 +45,7 @@ from hushwire.client.client import SMPClient
 from hushwire.client.errors import UnexpectedResponse
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.limits import CORR_ID_SIZE
+from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import (
     IDS,
     LDEL,
@@ -72,6 +75,7 @@ __all__ = [
     "delete_link_data",
     "resolve_contact_link",
     "resolve_invitation_link",
+    "resolve_link_text",
     "resolve_short_link",
     "update_user_data",
 ]
@@ -159,8 +163,9 @@ async def create_queue_with_link(
     corr_id = os.urandom(CORR_ID_SIZE)
     sender_id = sender_id_for_corr_id(corr_id)
     server = client.server
+    link_server = replace(server, basic_auth=None)  # a link never carries the password
     mode = QueueMode.CONTACT if contact else QueueMode.MESSAGING
-    queue = SMPQueueUri(SMP_CLIENT_VERSIONS, server, sender_id, e2e_dh.public, mode)
+    queue = SMPQueueUri(SMP_CLIENT_VERSIONS, link_server, sender_id, e2e_dh.public, mode)
     req = build_request(queue)
     if (req.mode == "contact") != contact:
         raise ValueError("the user data's mode differs from the request's")
@@ -199,10 +204,9 @@ async def create_queue_with_link(
         link_id = ids.link_id
     if subscribe:
         client.subscriptions[RecipientId(ids.rcv_id)] = rcv_auth
-    link_server = LinkServer.from_smp_server(server)
     link = ShortLink(
         scheme,
-        link_server,
+        LinkServer.from_smp_server(link_server),
         link_key,
         "A" if contact else None,
         None if contact else link_id,
@@ -302,3 +306,20 @@ async def resolve_short_link(
             raise ValueError("resolving an invitation link needs the sender key")
         return await resolve_invitation_link(client, link, sender_key)
     return await resolve_contact_link(client, link)
+
+
+async def resolve_link_text(
+    client_for: Callable[[SMPServer], Awaitable[SMPClient]],
+    text: str,
+    *,
+    sender_key: KeyPair | None = None,
+    presets: Sequence[SMPServer] = PRESET_SERVERS,
+) -> ResolvedLink:
+    """Parse a short link, restore a preset shorthand, get a client for its server with
+    ``client_for`` (the agent's per-server connection) and resolve it.
+
+    :class:`LinkError` if the text is not a short link or its server cannot be identified.
+    """
+    link = restore_short_link(ShortLink.parse(text), presets)
+    client = await client_for(link.server.to_smp_server())
+    return await resolve_short_link(client, link, sender_key)
