@@ -420,3 +420,23 @@ def test_resolve_link_text_and_password_stays_out_of_the_link() -> None:
                     await resolve_link_text(client_for, "https://example.com/a#" + "A" * 43)
 
     run(body)
+
+
+def test_contact_data_with_relay_links_round_trips() -> None:
+    """The relay links of simplexmq tests/AgentTests/ShortLinkTests.hs:72-75 in the
+    ``relays`` list of UserContactData, signed by an owner key."""
+    case = V["shorten_restore"][0]
+    relays = (ShortLink.parse(case["full"]), ShortLink.parse(case["short"]))
+    root_ = PrivateKey.generate(KeyAlg.ED25519)
+    owner_key, owner = new_owner_auth(b"member", root_)
+    _, req, _ = _vector_contact()
+    user = ContactLinkData(AGENT_VERSIONS, b"updated user data", True, (owner,), relays)
+    p = prepare_link_data(root_, AGENT_VERSIONS, req, user)
+    from hushwire.agent.shortlinks import encrypt_user_data
+
+    box = contact_link_kdf(p.link_key)[1]
+    by_owner = EncryptedLinkData(p.encrypted.fixed, encrypt_user_data(box, owner_key, user))
+    link = ShortLink("https", LinkServer.from_smp_server(req.queues[0].server), p.link_key)
+    _, got = decrypt_link_data(link, by_owner)
+    assert isinstance(got, ContactLinkData)
+    assert got.relays == relays and got.owners == (owner,)
