@@ -30,6 +30,7 @@ GENERATORS: dict[str, Path] = {
     "agent_ratchet": VECTORS / "generators" / "agent_ratchet.py",
     "regression": VECTORS / "generators" / "regression.py",
     "agent_protocol": VECTORS / "generators" / "agent_protocol.py",
+    "agent_shortlinks": VECTORS / "generators" / "agent_shortlinks.py",
 }
 """Generator name -> script. Each script's ``render()`` returns the files it owns."""
 

@@ -14,8 +14,10 @@ Forms::
 
 Each query value is percent-encoded once more than the text it carries, so the base64 ``=``
 of a queue's ``dh`` key reads ``%253D`` in a full link. Short links (``/a#``, ``/c#``,
-``/g#``, ``/r#``, ``/i#``) are recognised and refused with a clear :class:`LinkError`:
-resolving them needs a server round trip (LGET) that Hushwire does not do yet.
+``/g#``, ``/r#``, ``/i#``) are refused by :func:`parse_link` with a clear :class:`LinkError`:
+resolving one needs a server round trip. :func:`hushwire.agent.shortlinks.parse_any_link`
+reads both kinds, and :mod:`hushwire.agent.shortlink_client` resolves a short link to the
+full request this module describes.
 """
 
 from __future__ import annotations
