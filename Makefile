@@ -31,15 +31,17 @@ $(WIDGET_STAMP): widget/package.json widget/package-lock.json
 	cd widget && npm ci --no-audit --no-fund --loglevel=error
 	touch $(WIDGET_STAMP)
 
-# The one-file widget bundle the Python package ships. It is committed; widget-test fails if
-# it is not the build of the current sources.
+# The widget the Python package ships: the core bundle and its modules
+# (src/hushwire/static/hushwire-widget-*.js, loaded on demand), written together by one build.
+# They are committed; widget-test (build:check) fails if any of them is not the build of the
+# current sources, or if a module file is left over from an older build.
 $(WIDGET_JS): $(WIDGET_STAMP) $(WIDGET_SRC)
 	cd widget && npm run --silent build
 
 widget: $(WIDGET_JS)
 
 # Type-check, unit tests on tests/vectors and the relay integration test (needs the venv's
-# relay), then the bundle check (size budget, up to date).
+# relay), then the bundle check (core size budget; core and modules up to date).
 widget-test: $(STAMP) $(WIDGET_STAMP)
 	cd widget && npm run --silent typecheck
 	cd widget && npm test --silent

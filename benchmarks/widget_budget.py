@@ -1,8 +1,9 @@
 """Widget budgets: bundle size, and time from clicking "Open chat" to a deliverable message.
 
-1. Bundle: the shipped ``hushwire/static/hushwire-widget.js``, raw and gzipped (level 9;
+1. Bundle: the shipped core ``hushwire/static/hushwire-widget.js``, raw and gzipped (level 9;
    Node's zlib in ``widget/scripts/size.mjs`` may differ by a few hundred bytes), against
-   the 60 KB gzipped budget.
+   the 58 KB gzipped budget (goal 55 KB), and each module ``hushwire-widget-<name>.js``
+   (loaded on demand, not counted).
 2. Connect time in Chromium (Debian's package, driven by Playwright) on 127.0.0.1, with the
    owner online (a Python owner ``Agent`` in this process, a relay as its own process): from
    the click on "Open chat" to the widget's chat phase (the worker's ``connected`` event:
@@ -42,9 +43,9 @@ from hushwire.agent.agent import Agent, ConnectionEstablished
 from hushwire.bot.common import profile_info
 from hushwire.smp.address import SMPServer
 from hushwire.testing import start_relay_process
-from hushwire.widget import SnippetOptions, bundle_bytes, snippet
+from hushwire.widget import SnippetOptions, bundle_bytes, module_files, snippet, widget_file
 
-BUDGET_GZIP = 60 * 1024
+BUDGET_GZIP = 58 * 1024
 BUDGET_CONNECT_MS = 300
 INTENT_MS = 250
 CHROMIUM = "/usr/bin/chromium"
@@ -117,10 +118,13 @@ def bundle_report() -> None:
     FIGURES.update(widget_bundle_gzip_bytes=gz, widget_bundle_raw_bytes=len(data))
     verdict = "within" if gz <= BUDGET_GZIP else "OVER"
     print(
-        f"bundle: {len(data)} bytes raw, {gz} bytes gzipped = {gz / 1024:.1f} KB; "
+        f"core bundle: {len(data)} bytes raw, {gz} bytes gzipped = {gz / 1024:.1f} KB; "
         f"budget {BUDGET_GZIP / 1024:.0f} KB gzipped: {verdict} "
         f"({(BUDGET_GZIP - gz) / 1024:+.1f} KB left)"
     )
+    for name, body in module_files().items():
+        mgz = len(gzip.compress(body, 9))
+        print(f"  module {name}: {len(body)} bytes raw, {mgz} bytes gzipped (on demand)")
 
 
 @contextmanager
@@ -133,13 +137,12 @@ def relay(tmp: Path) -> Iterator[tuple[SMPServer, int]]:
 
 @contextmanager
 def page_server(page: bytes, csp: str) -> Iterator[str]:
-    bundle = bundle_bytes()
-
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            file = widget_file(self.path.removeprefix("/"))  # the bundle and its modules
             body, ctype = (
-                (bundle, "text/javascript")
-                if self.path == "/hushwire-widget.js"
+                (file, "text/javascript")
+                if file is not None
                 else (page, "text/html; charset=utf-8")
             )
             self.send_response(200)

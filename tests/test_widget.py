@@ -13,7 +13,7 @@ import pytest
 
 from hushwire.cli import main
 from hushwire.errors import ConfigError
-from hushwire.widget import SnippetOptions, snippet, sri_hash
+from hushwire.widget import SnippetOptions, module_files, snippet, sri_hash, widget_file
 
 LINK = "simplex:/contact#/?v=2-7&smp=smp%3A%2F%2Fabc%40relay.example.com%2Fq1%23%2F%3Fk%3Dx"
 RELAY = "wss://relay.example.com/"
@@ -35,6 +35,13 @@ def _parse(text: str) -> dict[str, str | None]:
     return p.tags[0][1]
 
 
+def _link(text: str) -> dict[str, str | None]:
+    p = _Tags()
+    p.feed(text)
+    assert [t for t, _ in p.tags] == ["link"]
+    return p.tags[0][1]
+
+
 def _shipped() -> bytes:
     return resources.files("hushwire.static").joinpath("hushwire-widget.js").read_bytes()
 
@@ -42,8 +49,9 @@ def _shipped() -> bytes:
 def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["widget", "snippet", "--address", LINK, "--relay", RELAY]) == 0
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.endswith("></script>\n")
-    attrs = _parse(out)
+    tag, *rest = out.splitlines()
+    assert tag.endswith("></script>")
+    attrs = _parse(tag)
     digest = base64.b64encode(hashlib.sha384(_shipped()).digest()).decode()
     assert attrs == {
         "src": "/hushwire-widget.js",
@@ -55,6 +63,42 @@ def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> 
     }
     # The link's & is escaped in the markup and comes back whole from a parser.
     assert "&amp;smp=" in out
+    # Then one comment per shipped module, with the hash the core loads it with; no preload.
+    modules = module_files()
+    assert set(modules) == {"de", "resume", "zstd"}
+    assert rest == [
+        f"<!-- module {name}: serve /hushwire-widget-{name}.js too ({sri_hash(body)}) -->"
+        for name, body in modules.items()
+    ]
+    # The core carries the same hashes (it checks the modules with them).
+    for body in modules.values():
+        assert sri_hash(body).encode() in _shipped()
+
+
+def test_modules_preloaded_when_the_embed_needs_them() -> None:
+    mods = {"de": b"d", "resume": b"r", "zstd": b"z"}
+    src = "https://cdn.example.com/w/hushwire-widget.js?v=1"
+    text = snippet(SnippetOptions(LINK, RELAY, src=src, lang="de", resume=True), b"x", mods)
+    lines = text.split("\n")
+    assert [_link(x) for x in lines[1:3]] == [
+        {
+            "rel": "preload",
+            "as": "script",
+            "href": f"https://cdn.example.com/w/hushwire-widget-{name}.js",
+            "integrity": sri_hash(mods[name]),
+            "crossorigin": "anonymous",
+        }
+        for name in ("de", "resume")
+    ]
+    assert len(lines) == 6 and all(x.startswith("<!-- module ") for x in lines[3:])
+    assert "preload" not in snippet(SnippetOptions(LINK, RELAY, lang="en"), b"x", mods)
+
+
+def test_widget_file_serves_only_the_bundle_and_its_modules() -> None:
+    assert widget_file("hushwire-widget.js") == _shipped()
+    assert widget_file("hushwire-widget-zstd.js") == module_files()["zstd"]
+    for name in ("hushwire-widget-nope.js", "demo/site.css", "../widget.py", "index.html"):
+        assert widget_file(name) is None
 
 
 def test_options_and_escaping() -> None:
@@ -62,6 +106,7 @@ def test_options_and_escaping() -> None:
     text = snippet(
         SnippetOptions(LINK, RELAY, src=hostile, lang="de", ask_name=True, resume=True),
         bundle=b"x",
+        modules={},
     )
     assert "<img" not in text and '"><' not in text
     attrs = _parse(text)

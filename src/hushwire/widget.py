@@ -5,6 +5,12 @@ for the widget bundle this package ships (``hushwire/static/hushwire-widget.js``
 its Subresource Integrity hash (SHA-384), so a changed copy of the file on a CDN or a
 compromised host does not run. Every attribute value is HTML-escaped. See docs/widget.md for
 the Content-Security-Policy the host page needs.
+
+The bundle is the widget's core; its optional parts are modules next to it
+(``hushwire-widget-<name>.js``, loaded on demand). The core carries each module's SHA-384
+hash and loads it with that ``integrity``; the snippet prints them too: a ``preload`` link for
+each module the embed loads with the page (``--lang de``, ``--resume``) and a comment line
+naming every module file the site must serve with its hash.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from typing import TextIO
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from hushwire.errors import ConfigError
 
 BUNDLE_NAME = "hushwire-widget.js"
 DEFAULT_SRC = "/" + BUNDLE_NAME
 LANGUAGES = ("en", "de")
+MODULE_PREFIX = "hushwire-widget-"
 
 
 def bundle_bytes() -> bytes:
@@ -35,6 +42,25 @@ def bundle_bytes() -> bytes:
             f"the widget bundle {BUNDLE_NAME} is missing from this installation: "
             "build it with `make widget`"
         ) from e
+
+
+def module_files() -> dict[str, bytes]:
+    """The widget's modules shipped in this package, by module name (``de`` for
+    ``hushwire-widget-de.js``)."""
+    found: dict[str, bytes] = {}
+    for f in resources.files("hushwire.static").iterdir():
+        if f.name.startswith(MODULE_PREFIX) and f.name.endswith(".js") and f.is_file():
+            found[f.name[len(MODULE_PREFIX) : -len(".js")]] = f.read_bytes()
+    return dict(sorted(found.items()))
+
+
+def widget_file(name: str) -> bytes | None:
+    """The shipped file ``name`` (the bundle or a module) for a server, or None."""
+    if name == BUNDLE_NAME:
+        return bundle_bytes()
+    if name.startswith(MODULE_PREFIX) and name.endswith(".js"):
+        return module_files().get(name[len(MODULE_PREFIX) : -len(".js")])
+    return None
 
 
 def sri_hash(data: bytes) -> str:
@@ -71,10 +97,20 @@ def _check(opts: SnippetOptions) -> None:
         raise ConfigError(f"--lang must be one of {', '.join(LANGUAGES)}")
 
 
-def snippet(opts: SnippetOptions, bundle: bytes | None = None) -> str:
-    """The embed tag for the shipped bundle (or ``bundle``), attributes HTML-escaped."""
+def _tag(name: str, attrs: list[tuple[str, str | None]], close: bool) -> str:
+    text = " ".join(k if v is None else f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs)
+    return f"<{name} {text}></{name}>" if close else f"<{name} {text}>"
+
+
+def snippet(
+    opts: SnippetOptions, bundle: bytes | None = None, modules: dict[str, bytes] | None = None
+) -> str:
+    """The embed tag for the shipped bundle (or ``bundle``), attributes HTML-escaped, then a
+    ``preload`` link for each module the embed loads with the page and one comment line per
+    module file (of the package, or ``modules``) with its hash. The first line is the tag."""
     _check(opts)
     data = bundle_bytes() if bundle is None else bundle
+    mods = module_files() if modules is None else modules
     attrs: list[tuple[str, str | None]] = [
         ("src", opts.src),
         ("integrity", sri_hash(data)),
@@ -89,8 +125,29 @@ def snippet(opts: SnippetOptions, bundle: bytes | None = None) -> str:
     if opts.resume:
         attrs.append(("data-resume", None))
     attrs.append(("async", None))
-    text = " ".join(k if v is None else f'{k}="{html.escape(v, quote=True)}"' for k, v in attrs)
-    return f"<script {text}></script>"
+    lines = [_tag("script", attrs, close=True)]
+    with_page = {opts.lang, "resume" if opts.resume else None}
+    for name, body in mods.items():
+        url = urljoin(opts.src, MODULE_PREFIX + name + ".js")
+        if name in with_page:
+            lines.append(
+                _tag(
+                    "link",
+                    [
+                        ("rel", "preload"),
+                        ("as", "script"),
+                        ("href", url),
+                        ("integrity", sri_hash(body)),
+                        ("crossorigin", "anonymous"),
+                    ],
+                    close=False,
+                )
+            )
+    for name, body in mods.items():
+        url = urljoin(opts.src, MODULE_PREFIX + name + ".js")
+        text = html.escape(f"module {name}: serve {url} too ({sri_hash(body)})", quote=True)
+        lines.append(f"<!-- {text.replace('--', '&#45;&#45;')} -->")
+    return "\n".join(lines)
 
 
 def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,8 +160,9 @@ def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=(
             "Print the <script> tag that embeds the widget bundle shipped with this "
             "version, pinned by its SHA-384 integrity hash. Serve hushwire-widget.js at "
-            "--src (it is in this package: hushwire/static/); docs/widget.md gives the "
-            "Content-Security-Policy the page needs."
+            "--src and its modules hushwire-widget-*.js next to it (they are in this package: "
+            "hushwire/static/; the lines after the tag name them with their hashes); "
+            "docs/widget.md gives the Content-Security-Policy the page needs."
         ),
     )
     snip.add_argument("--address", required=True, metavar="LINK", help="the contact address")

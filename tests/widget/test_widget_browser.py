@@ -31,13 +31,14 @@ from hushwire.agent.agent import (
     MessageReceived,
     ReceiptReceived,
 )
+from hushwire.agent.protocol import compress_compressed_list
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.messages import XDirectDel, XMsgNew, x_direct_del
 from hushwire.client import ClientConfig
 from hushwire.inbox.service import profile_name
 from hushwire.testing import RelayProcess
 from hushwire.testing import start_relay_process as start_relay
-from hushwire.widget import SnippetOptions, bundle_bytes, snippet
+from hushwire.widget import SnippetOptions, snippet, widget_file
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -137,8 +138,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(self.site.body, "text/html; charset=utf-8")
         elif path == "/probe.js":
             self._send(PROBE, "text/javascript")
-        elif path == "/hushwire-widget.js":
-            self._send(bundle_bytes(), "text/javascript")
+        elif (file := widget_file(path.removeprefix("/"))) is not None:
+            self._send(file, "text/javascript")  # the bundle and its modules
         else:
             self.send_error(404)
 
@@ -468,6 +469,15 @@ def test_hostile_content_from_the_owner_renders_inert(tmp_path: Path) -> None:
                     )
                     assert body == ["MAIN", "SCRIPT", "DIV*"]
                     await page.screenshot(path=str(SHOTS / "hushwire-widget-hostile.png"))
+
+                    # A long message in a zstd-compressed batch ('X'): the crypto worker
+                    # decompresses it with its zstd module (hushwire-widget-zstd.js).
+                    long = "compressed-" * 40 + "end"
+                    assert owner.conn is not None
+                    await owner.agent.send(
+                        owner.conn, b"X" + compress_compressed_list([text_message(long)])
+                    )
+                    await expect(log.locator(".msg.in .text").last).to_have_text(long)
 
                     # The owner ends the conversation: the widget says so and offers a new one.
                     await owner.end()

@@ -4,22 +4,26 @@
  * code runs here (none is even bundled into this part); the worker does it all.
  *
  * The worker is created from a Blob of its bundled source, which build.mjs embeds here as a
- * string, so the widget is one file and its SRI hash covers the worker too. Pages with a
+ * string, so the core's SRI hash covers the worker too; the worker's zstd module
+ * (modules.ts, SRI-checked by the browser) goes in front of it in the same Blob. Pages with a
  * strict CSP must allow `worker-src blob:` (and, enforcing Trusted Types, the policy name
  * `hushwire`); if the browser refuses the worker, the widget fails closed (it never falls
  * back to running crypto on the page).
  *
  * Embed (docs/widget.md): `<script src=".../hushwire-widget.js" integrity="sha384-..."
  * crossorigin="anonymous" data-address="LINK" data-relay="wss://relay/" async></script>`,
- * optionally with `data-lang="de"`, `data-ask-name` and `data-resume`. From code:
+ * optionally with `data-lang="de"`, `data-ask-name` and `data-resume` (German strings and the
+ * resume store are modules, loaded before the widget mounts when the embed needs them). From code:
  * `window.Hushwire.widget.open()`, or `window.Hushwire.create()` for the bare worker client.
  */
 
 import workerSource from "virtual:hushwire-worker";
 
+import { define, isModuleURL, load } from "./modules.js";
 import { parseReply, parseTranscriptItem, type Results, type WorkerEvent, type WorkerRequest } from "./rpc.js";
 import { ChatWidget, type Backend } from "./ui/panel.js";
-import { SessionStore } from "./ui/resume.js";
+import type { SessionStore } from "./ui/resume.js";
+import { addStrings, chooseLanguage, STRINGS, type Strings } from "./ui/strings.js";
 
 type Pending = { resolve: (r: Results[keyof Results]) => void; reject: (e: Error) => void };
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
@@ -29,6 +33,7 @@ export class WidgetError extends Error {
 }
 
 const REFUSED = "the browser refused the widget's crypto worker (a CSP needs worker-src blob:)";
+const TT_REFUSED = "the page's Trusted Types policy refused the widget's crypto worker (a CSP needs trusted-types hushwire)";
 
 interface TrustedTypesLike {
   createPolicy(name: string, rules: { createScriptURL: (s: string) => string }): { createScriptURL(s: string): unknown };
@@ -38,13 +43,14 @@ let policy: { createScriptURL(s: string): unknown } | null | undefined;
 /** The page enforces Trusted Types and did not allow the policy name `hushwire`. */
 let policyRefused = false;
 
-/** The worker's blob: URL, as a TrustedScriptURL where Trusted Types are available. */
-function workerURL(url: string): string {
+/** The worker's blob: URL or a module's URL, as a TrustedScriptURL where Trusted Types are available. */
+function scriptURL(url: string): string {
   if (policy === undefined) {
     const tt = (globalThis as { trustedTypes?: TrustedTypesLike }).trustedTypes;
     try {
-      // Only ever blob: URLs this file made; a page enforcing Trusted Types lists `hushwire`.
-      policy = tt?.createPolicy("hushwire", { createScriptURL: (s) => (s.startsWith("blob:") ? s : "about:invalid") }) ?? null;
+      // Only ever blob: URLs this file made and the modules' URLs (modules.ts); a page
+      // enforcing Trusted Types lists `hushwire`.
+      policy = tt?.createPolicy("hushwire", { createScriptURL: (s) => (s.startsWith("blob:") || isModuleURL(s) ? s : "about:invalid") }) ?? null;
     } catch {
       policy = null;
       policyRefused = true;
@@ -54,29 +60,47 @@ function workerURL(url: string): string {
 }
 
 export class HushwireWidget implements Backend {
-  readonly #worker: Worker;
+  #worker: Worker | null = null;
+  /** Requests made before the worker started (it waits for its modules). */
+  #early: WorkerRequest[] = [];
   readonly #pending = new Map<number, Pending>();
   readonly #listeners = new Set<(e: WorkerEvent) => void>();
   #nextId = 1;
   #heard = false;
   #failed: WidgetError | null = null;
 
-  constructor() {
-    const url = URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
+  /**
+   * `modules`: the sources of the worker's modules (modules.ts), which run in the worker before
+   * its own code; the worker starts when they are here, and requests wait for it.
+   */
+  constructor(modules: Promise<readonly string[]> = Promise.resolve([])) {
+    modules.then(
+      (m) => this.#start(m),
+      (e: unknown) => this.#fail(new WidgetError(policyRefused ? TT_REFUSED : e instanceof Error ? e.message : "a module did not load")),
+    );
+  }
+
+  #start(modules: readonly string[]): void {
+    if (this.#failed !== null) return;
+    const url = URL.createObjectURL(new Blob([...modules, workerSource], { type: "text/javascript" }));
+    let worker: Worker;
     try {
-      this.#worker = new Worker(workerURL(url), { name: "hushwire-crypto" });
+      worker = new Worker(scriptURL(url), { name: "hushwire-crypto" });
     } catch {
-      throw new WidgetError(policyRefused ? "the page's Trusted Types policy refused the widget's crypto worker (a CSP needs trusted-types hushwire)" : REFUSED);
+      this.#fail(new WidgetError(policyRefused ? TT_REFUSED : REFUSED));
+      return;
     } finally {
       URL.revokeObjectURL(url);
     }
-    this.#worker.addEventListener("message", (ev: MessageEvent<unknown>) => this.#onReply(ev.data));
+    this.#worker = worker;
+    worker.addEventListener("message", (ev: MessageEvent<unknown>) => this.#onReply(ev.data));
     // A CSP that forbids blob: workers does not throw above in every browser: Chromium reports
     // it here, asynchronously. Either way the widget stops; crypto never moves to the page.
-    this.#worker.addEventListener("error", (ev: Event) => {
+    worker.addEventListener("error", (ev: Event) => {
       ev.preventDefault();
       this.#fail(new WidgetError(this.#heard ? "the crypto worker failed" : REFUSED));
     });
+    for (const r of this.#early.splice(0)) worker.postMessage(r);
   }
 
   /** Why the widget stopped working, or null while it works. */
@@ -103,7 +127,8 @@ export class HushwireWidget implements Backend {
     if (this.#failed === null) this.#failed = e;
     for (const p of this.#pending.values()) p.reject(e);
     this.#pending.clear();
-    this.#worker.terminate();
+    this.#early.length = 0;
+    this.#worker?.terminate();
   }
 
   #call<K extends keyof Results>(req: Request & { op: K }): Promise<Results[K]> {
@@ -111,7 +136,9 @@ export class HushwireWidget implements Backend {
     const id = this.#nextId++;
     return new Promise<Results[K]>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (r: Results[keyof Results]) => void, reject });
-      this.#worker.postMessage({ ...req, id });
+      const r = { ...req, id } as WorkerRequest;
+      if (this.#worker === null) this.#early.push(r);
+      else this.#worker.postMessage(r);
     });
   }
 
@@ -152,7 +179,7 @@ export class HushwireWidget implements Backend {
 
   async close(): Promise<void> {
     await this.#call({ op: "close" });
-    this.#worker.terminate();
+    this.#worker?.terminate();
   }
 
   /** Stop the worker now (its keys go with it). */
@@ -163,11 +190,21 @@ export class HushwireWidget implements Backend {
 
 declare global {
   interface Window {
-    Hushwire?: { create: () => HushwireWidget; widget: ChatWidget | null };
+    Hushwire?: { create: () => HushwireWidget; widget: ChatWidget | null; define: (name: string, value: unknown) => void };
   }
 }
 
-const api = { create: (): HushwireWidget => new HushwireWidget(), widget: null as ChatWidget | null };
+/** Load module `name` (modules.ts). */
+function module<T>(name: string): Promise<T> {
+  return load<T>(name, scriptURL);
+}
+
+const api = {
+  // The worker's zstd module loads with the worker (intent or click), not with the page.
+  create: (): HushwireWidget => new HushwireWidget(module<string>("zstd").then((z) => [z])),
+  widget: null as ChatWidget | null,
+  define,
+};
 window.Hushwire = api;
 
 /** A data attribute that is on unless absent or "false". */
@@ -180,15 +217,22 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   const d = script.dataset;
   const address = d.address ?? "";
   const relay = d.relay ?? "";
-  const mount = (): void => {
+  // The modules this embed needs from the start: German strings, the resume store. Without
+  // them (a file not served) the widget speaks English and does not resume.
+  const lang = chooseLanguage(d.lang, navigator.languages);
+  const strings = STRINGS[lang] === undefined ? module<Strings>(lang).then((s) => addStrings(lang, s)) : null;
+  const resume = flag(d.resume) && typeof indexedDB !== "undefined" ? module<typeof SessionStore>("resume") : null;
+  const mount = async (): Promise<void> => {
+    await strings?.catch(() => undefined);
+    const Store = resume === null ? null : await resume.catch(() => null);
     const host = document.createElement("div");
     host.setAttribute("data-hushwire", "");
     document.body.append(host);
-    const store = flag(d.resume) && typeof indexedDB !== "undefined" ? new SessionStore(address) : null;
+    const store = Store === null ? null : new Store(address);
     const w = new ChatWidget(host, { address, relay, lang: d.lang, askName: flag(d.askName), store }, api.create, navigator.languages);
     api.widget = w;
     void w.resume();
   };
-  if (document.body !== null) mount();
-  else document.addEventListener("DOMContentLoaded", mount, { once: true });
+  if (document.body !== null) void mount();
+  else document.addEventListener("DOMContentLoaded", () => void mount(), { once: true });
 }

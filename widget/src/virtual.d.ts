@@ -3,3 +3,9 @@ declare module "virtual:hushwire-worker" {
   const source: string;
   export default source;
 }
+
+/** The SRI hash (sha384-...) of each module file, by name, computed at build time (scripts/build.mjs). */
+declare module "virtual:hushwire-modules" {
+  const hashes: Readonly<Record<string, string>>;
+  export default hashes;
+}

@@ -8,7 +8,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from hushwire.widget import SnippetOptions, bundle_bytes, snippet
+from hushwire.widget import SnippetOptions, module_files, snippet, widget_file
 
 BUNDLE = "hushwire-widget.js"
 
@@ -79,8 +79,11 @@ ciphertext.</p>
         async def index(_: web.Request) -> web.Response:
             return respond(page, "text/html")
 
-        async def bundle(_: web.Request) -> web.Response:
-            resp = respond(bundle_bytes(), "text/javascript")
+        async def bundle(req: web.Request) -> web.Response:
+            body = widget_file(req.path.removeprefix("/"))
+            if body is None:  # pragma: no cover - only the routes below lead here
+                raise web.HTTPNotFound()
+            resp = respond(body, "text/javascript")
             resp.headers["Access-Control-Allow-Origin"] = "*"
             return resp
 
@@ -90,5 +93,7 @@ ciphertext.</p>
         app = web.Application()
         app.router.add_get("/", index)
         app.router.add_get(f"/{BUNDLE}", bundle)
+        for name in module_files():  # the bundle's modules, next to it
+            app.router.add_get(f"/hushwire-widget-{name}.js", bundle)
         app.router.add_get("/site.css", css)
         return app

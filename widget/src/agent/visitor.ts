@@ -65,6 +65,7 @@ import {
 } from "./protocol.js";
 import { E2E_VERSIONS, E2ERatchetParamsUri, Ratchet, RatchetDuplicate, x3dhInitiator } from "./ratchet.js";
 import { ratchetFromJSON, ratchetToJSON } from "./ratchet_json.js";
+import { has, step, type Transition } from "./machine.js";
 
 /** What the visitor needs of an SMP client; ReconnectingClient fits. */
 export interface AgentClient {
@@ -164,8 +165,6 @@ export class Visitor {
   #sent = new Map<number, Bytes>();
   #outbox: Outgoing[] = [];
   #waiting: Waiting[] = [];
-  /** AgentMessages may be encrypted now (fast: our confirmation is queued; slow: HELLO answered). */
-  #open = false;
   #delivering = false;
   #rx: Promise<void> = Promise.resolve();
   /** Every step that reads or writes the ratchet and the counters runs alone, in order. */
@@ -251,7 +250,7 @@ export class Visitor {
     const invitation = new ConnectionRequest("invitation", AGENT_VERSIONS, [ownUri], new E2ERatchetParamsUri(E2E_VERSIONS, k1.public, k2.public)).toUri();
     const inv = encodeAgentEnvelope({ tag: "I", agentVersion: agentV, connReq: new TextEncoder().encode(invitation), connInfo: this.#ownInfo });
     const body = this.#seal(target.dhPublicKey, PrivateKey.generate("X25519"), encodeClientMessage({ privHeader: { tag: "_" }, body: inv }), true);
-    this.#status = "invited";
+    this.#status = step("joining", { input: "join" })[0] as VisitorStatus;
     const sent = this.#whenSent(0);
     this.#outbox.push({ id: 0, kind: "invitation", body, to: target.senderId, signed: false });
     void this.#deliver();
@@ -282,17 +281,26 @@ export class Visitor {
     return new Promise((done, fail) => {
       this.#serial(async () => {
         if (this.#status === "ended") fail(new VisitorError("the conversation has ended"));
-        else if (this.#open && this.#waiting.length === 0) done(await this.#encryptOut(message, kind, queued));
+        else if (this.#canSend() && this.#waiting.length === 0) done(await this.#encryptOut(message, kind, queued));
         else if (this.#waiting.length >= MAX_WAITING) fail(new VisitorError("too many messages waiting"));
         else this.#waiting.push({ message, kind, done, queued });
       }).catch(fail);
     });
   }
 
-  /** (Under the lock.) Messages may be encrypted from now on: the waiting ones first. */
+  /** AgentMessages may be encrypted now (the table's answer to a send). */
+  #canSend(): boolean {
+    return has(this.#step("send"), "send_message");
+  }
+
+  /** The table's transition for `input` with the facts of our send queue. */
+  #step(input: string): Transition {
+    return step(this.#status, { input, fast: this.#snd?.mode === "M", last_snd_id: this.#lastSndId });
+  }
+
+  /** (Under the lock.) If messages may be encrypted now, the waiting ones go first. */
   async #openUp(): Promise<void> {
-    this.#open = true;
-    for (const w of this.#waiting.splice(0)) w.done(await this.#encryptOut(w.message, w.kind, w.queued));
+    if (this.#canSend()) for (const w of this.#waiting.splice(0)) w.done(await this.#encryptOut(w.message, w.kind, w.queued));
   }
 
   /** (Under the lock.) Encrypt an AgentMessage and queue it: message ids and hashes chain here. */
@@ -377,14 +385,12 @@ export class Visitor {
   }
 
   #afterSent(m: Outgoing): void {
-    if (m.kind === "conf" && this.#status === "confirming") {
-      this.#status = "connected";
+    const t = step(this.#status, { input: "sent", kind: m.kind });
+    this.#status = t[0] as VisitorStatus;
+    if (has(t, "emit:established")) {
       this.#emit({ type: "connected", peerInfo: this.#peerInfo });
-    } else if (m.kind === "conf_k" && this.#status === "confirming") {
-      this.#status = "wait_hello";
-    } else if (m.kind === "hello_reply" && this.#status === "wait_hello") {
-      this.#status = "connected";
-      this.#emit({ type: "connected", peerInfo: this.#peerInfo });
+      // slow path: what waited for the HELLO exchange goes now
+      void this.#serial(() => this.#openUp());
     }
     this.#settle(m.id, true);
   }
@@ -455,9 +461,8 @@ export class Visitor {
       case "HELLO":
         // The owner KEYed our queue and says HELLO (slow path); the OK for our confirmation
         // may still be on its way, so "confirming" with it queued counts too.
-        if (this.#status === "wait_hello" || (this.#status === "confirming" && this.#snd?.mode === "C" && this.#lastSndId >= 1 && !this.#open)) {
+        if (has(this.#step("hello"), "send_hello")) {
           await this.#encryptOut({ tag: "HELLO" }, "hello_reply");
-          await this.#openUp();
         }
         return;
       case "A_MSG":
@@ -482,21 +487,22 @@ export class Visitor {
   async #onConfirmation(shared: Bytes, cm: ClientMessage): Promise<void> {
     const ae = parseAgentEnvelope(cm.body);
     if (ae.tag !== "C") throw new DecodeError("expected a confirmation");
-    if (this.#status !== "invited" || this.#x3dh === null) throw new DecodeError("unexpected confirmation");
-    if (ae.e2e === null) throw new DecodeError("confirmation without keys");
-    const version = Math.min(ae.e2e.version, E2E_VERSIONS.max);
-    if (!E2E_VERSIONS.contains(version)) throw new DecodeError("e2e version not supported");
-    const [k1, k2] = this.#x3dh;
-    const keys = x3dhInitiator(k1.private, k2.private, ae.e2e);
+    const rcv = this.#rcv!;
+    const t = step(this.#status, { input: "confirmation", slow: cm.privHeader.tag === "K", rcv_secured: rcv.secured, e2e_version: ae.e2e?.version });
+    // refused: no keys (or used already), an e2e version we do not support
+    if (has(t, "refuse")) throw new DecodeError(`confirmation ${t[1]}`);
+    const e2e = ae.e2e!;
+    const version = Math.min(e2e.version, E2E_VERSIONS.max);
+    const [k1, k2] = this.#x3dh!;
+    const keys = x3dhInitiator(k1.private, k2.private, e2e);
     const [data, ratchet] = await Ratchet.initInitiator(keys, k2, version).decrypt(ae.encConnInfo);
     const reply = parseAgentMessage(data);
     if (reply.tag !== "D") throw new DecodeError("confirmation without reply queue");
     const target: SMPQueueInfo = reply.queues[0]!;
-    const rcv = this.#rcv!;
     if (!sameServer(target.server, rcv.server)) {
       throw new VisitorError("the owner's reply queue is on another relay; the widget talks to one relay");
     }
-    if (cm.privHeader.tag === "K" && !rcv.secured) {
+    if (cm.privHeader.tag === "K" && has(t, "secure_rcv")) {
       await this.#client.secure(rcv.rcvId, rcv.auth, cm.privHeader.senderKey);
       rcv.secured = true;
     }
@@ -515,16 +521,17 @@ export class Visitor {
     this.#ratchet = ratchet;
     this.#lastRcvId = 1;
     this.#lastRcvHash = agentMessageHash(data);
-    this.#status = "confirming";
+    this.#status = t[0] as VisitorStatus;
     void this.#serial(() => this.#confirm());
   }
 
   /** (Under the lock.) SKEY the owner's reply queue (fast) and queue our confirmation, message 1. */
   async #confirm(): Promise<void> {
     const snd = this.#snd!;
-    const fast = snd.mode === "M";
+    const t = step(this.#status, { input: "confirm_step", fast: snd.mode === "M", secured: snd.secured, queued: this.#lastSndId > 0 });
+    const fast = has(t, "send_confirmation:conf ");
     let delay = 500;
-    while (fast && !snd.secured && this.#status === "confirming") {
+    while (has(t, "secure_snd") && !snd.secured && this.#status === "confirming") {
       try {
         await this.#client.secureSender(snd.senderId, snd.auth);
         snd.secured = true;
@@ -537,7 +544,7 @@ export class Visitor {
         delay = Math.min(delay * 2, 30000);
       }
     }
-    if (this.#status !== "confirming") return;
+    if (this.#status !== "confirming" || !has(t, "send_confirmation")) return;
     const info = encodeConnInfoMsg(this.#ownInfo);
     const [enc, ratchet] = await this.#ratchet!.encrypt(info, CONN_INFO_PAD);
     const conf = encodeAgentEnvelope({ tag: "C", agentVersion: this.#agentVersion, e2e: null, encConnInfo: enc });
@@ -566,7 +573,6 @@ export class Visitor {
     return {
       s: this.#status,
       v: this.#agentVersion,
-      o: this.#open,
       x: this.#x3dh?.map(raw) ?? null,
       r: [b64(rcv.rcvId), b64(rcv.sndId), raw(rcv.auth), raw(rcv.dh), b64(rcv.boxKey), raw(rcv.e2e), rcv.shared && b64(rcv.shared), rcv.secured],
       q: snd && [b64(snd.senderId), b64(snd.peerE2e.raw), snd.mode, raw(snd.auth), raw(snd.e2e), snd.secured],
@@ -629,7 +635,6 @@ export class Visitor {
     // from "confirming" on, the owner's queue and the ratchet exist; before, our X3DH keys
     if (status === "invited" ? this.#x3dh === null : this.#snd === null || this.#ratchet === null || this.#rcv.shared === null) bad();
     this.#agentVersion = AGENT_VERSIONS.contains(num(d.v)) ? (d.v as number) : bad();
-    this.#open = bool(d.o);
     this.#peerInfo = bytes(d.i);
     const [sId, sHash, rId, rHash] = arr(d.n, 4);
     this.#lastSndId = num(sId);

@@ -1,7 +1,10 @@
 /**
- * Every string the widget shows, in a table: English and German. The language comes from the
- * embed's `data-lang`, else the browser's preferred languages, else English.
+ * Every string the widget shows, in a table: English here, German in strings_de.ts. The
+ * language comes from the embed's `data-lang`, else the browser's preferred languages, else
+ * English.
  */
+
+import { de } from "./strings_de.js";
 
 export interface Strings {
   open: string;
@@ -69,40 +72,31 @@ const en: Strings = {
   endFailed: "The conversation could not be ended now. Try again when you are connected.",
 };
 
-const de: Strings = {
-  open: "Chat öffnen",
-  close: "Chat schließen",
-  title: "Chat",
-  secure: "Ende-zu-Ende-verschlüsselt",
-  nameLabel: "Ihr Name (optional)",
-  nameHint: "Wird Ihrem Gegenüber angezeigt. Leer lassen, um anonym zu bleiben.",
-  start: "Chat beginnen",
-  anonymous: "Anonym bleiben",
-  messages: "Nachrichten",
-  message: "Nachricht",
-  send: "Senden",
-  end: "Unterhaltung beenden",
-  ended: "Sie haben diese Unterhaltung beendet.",
-  endedByPeer: "Die Unterhaltung wurde beendet.",
-  newChat: "Neuen Chat beginnen",
-  connecting: "Verbindung wird hergestellt…",
-  waiting: "Warten auf Antwort…",
-  online: "Verbunden",
-  offline: "Offline: Nachrichten werden gesendet, sobald die Verbindung zurück ist",
-  restoring: "Ihre Unterhaltung wird wiederhergestellt…",
-  failed: "Der Chat konnte nicht starten",
-  quality: ["schlecht", "mittel", "gut"],
-  you: "Sie",
-  owner: "Antwort",
-  queued: "Wartet auf Versand",
-  sent: "Gesendet",
-  delivered: "Zugestellt",
-  unread: "ungelesen",
-  endedState: "Unterhaltung beendet",
-  endFailed: "Die Unterhaltung konnte gerade nicht beendet werden. Versuchen Sie es erneut, wenn Sie verbunden sind.",
-};
+/**
+ * The tables at hand. English is always in the bundle; German is a module of its own that the
+ * widget loads on demand (modules.ts): the build (scripts/build.mjs) puts an empty stand-in
+ * for `./strings_de.js` into the core, and the loaded module adds its table with
+ * {@link addStrings}. Imported directly (tests), both are here.
+ */
+export const STRINGS: Record<string, Strings> = { en };
 
-export const STRINGS: Readonly<Record<string, Strings>> = { en, de };
+/** Every language the widget speaks, loaded or not. */
+export const LANGUAGES: readonly string[] = ["en", "de"];
+
+export function addStrings(lang: string, s: Strings): void {
+  STRINGS[lang] = s;
+}
+
+if (de !== undefined) addStrings("de", de);
+
+/** The base language (of {@link LANGUAGES}) for `lang` or else the browser's languages. */
+export function chooseLanguage(lang: string | undefined, browser: readonly string[]): string {
+  for (const tag of [lang ?? "", ...browser]) {
+    const base = tag.toLowerCase().split("-")[0] ?? "";
+    if (LANGUAGES.includes(base)) return base;
+  }
+  return "en";
+}
 
 /** The table for `lang` (a BCP 47 tag, e.g. from data-lang), else for the browser's languages. */
 export function pickStrings(lang: string | undefined, browser: readonly string[]): { lang: string; s: Strings } {

@@ -1,0 +1,36 @@
+/** The German table of ui/strings.ts (a module loaded on demand in the bundle: modules.ts). */
+
+import type { Strings } from "./strings.js";
+
+export const de: Strings = {
+  open: "Chat öffnen",
+  close: "Chat schließen",
+  title: "Chat",
+  secure: "Ende-zu-Ende-verschlüsselt",
+  nameLabel: "Ihr Name (optional)",
+  nameHint: "Wird Ihrem Gegenüber angezeigt. Leer lassen, um anonym zu bleiben.",
+  start: "Chat beginnen",
+  anonymous: "Anonym bleiben",
+  messages: "Nachrichten",
+  message: "Nachricht",
+  send: "Senden",
+  end: "Unterhaltung beenden",
+  ended: "Sie haben diese Unterhaltung beendet.",
+  endedByPeer: "Die Unterhaltung wurde beendet.",
+  newChat: "Neuen Chat beginnen",
+  connecting: "Verbindung wird hergestellt…",
+  waiting: "Warten auf Antwort…",
+  online: "Verbunden",
+  offline: "Offline: Nachrichten werden gesendet, sobald die Verbindung zurück ist",
+  restoring: "Ihre Unterhaltung wird wiederhergestellt…",
+  failed: "Der Chat konnte nicht starten",
+  quality: ["schlecht", "mittel", "gut"],
+  you: "Sie",
+  owner: "Antwort",
+  queued: "Wartet auf Versand",
+  sent: "Gesendet",
+  delivered: "Zugestellt",
+  unread: "ungelesen",
+  endedState: "Unterhaltung beendet",
+  endFailed: "Die Unterhaltung konnte gerade nicht beendet werden. Versuchen Sie es erneut, wenn Sie verbunden sind.",
+};
