@@ -88,6 +88,15 @@ _PUB_CLS: dict[KeyAlg, Callable[[bytes], object]] = {
 _RAW = serialization.Encoding.Raw
 
 
+def _split_der(der: bytes, prefixes: dict[KeyAlg, bytes], what: str) -> tuple[KeyAlg, bytes]:
+    """The algorithm and raw key of ``der``: one of ``prefixes`` then a raw key of that
+    algorithm's size; anything else is a ``DecodeError``."""
+    for alg, prefix in prefixes.items():
+        if len(der) == len(prefix) + alg.raw_size and der.startswith(prefix):
+            return alg, der[len(prefix) :]
+    raise DecodeError(f"unsupported or malformed {what} key")
+
+
 @dataclass(frozen=True, slots=True)
 class PublicKey:
     """A public key of one of the four algorithms, held as its raw bytes."""
@@ -106,10 +115,7 @@ class PublicKey:
     @classmethod
     def from_der(cls, der: bytes) -> PublicKey:
         """Parse SPKI DER of any of the four algorithms; anything else is a ``DecodeError``."""
-        for alg, prefix in SPKI_PREFIX.items():
-            if len(der) == len(prefix) + alg.raw_size and der.startswith(prefix):
-                return cls(alg, der[len(prefix) :])
-        raise DecodeError("unsupported or malformed public key")
+        return cls(*_split_der(der, SPKI_PREFIX, "public"))
 
     def _obj(self) -> object:
         try:
@@ -208,10 +214,7 @@ class PrivateKey:
 
     @classmethod
     def from_der(cls, der: bytes) -> PrivateKey:
-        for alg, prefix in PKCS8_PREFIX.items():
-            if len(der) == len(prefix) + alg.raw_size and der.startswith(prefix):
-                return cls(alg, der[len(prefix) :])
-        raise DecodeError("unsupported or malformed private key")
+        return cls(*_split_der(der, PKCS8_PREFIX, "private"))
 
 
 @dataclass(frozen=True, slots=True)
