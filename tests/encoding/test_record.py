@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 
@@ -14,6 +14,7 @@ from hushwire.encoding.record import (
     SHORT_STRING,
     TAIL,
     Field,
+    Fields,
     TaggedRecord,
     non_empty_field,
     tag_parsers,
@@ -23,7 +24,7 @@ from hushwire.errors import DecodeError
 
 @dataclass(frozen=True, slots=True)
 class _Pair(TaggedRecord):
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (INT64, SHORT_STRING)
+    FIELDS: ClassVar[Fields] = (INT64, SHORT_STRING)
     n: int
     s: bytes
 
@@ -31,7 +32,7 @@ class _Pair(TaggedRecord):
 @dataclass(frozen=True, slots=True)
 class _Tagged(TaggedRecord):
     TAG: ClassVar[bytes] = b"X"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (
+    FIELDS: ClassVar[Fields] = (
         non_empty_field(Field(_Pair.encode, _Pair.parse)),
         LARGE,
         TAIL,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final
 
 import zstandard
 
@@ -50,6 +50,7 @@ from hushwire.encoding.record import (
     SHORT_STRING,
     TAIL,
     Field,
+    Fields,
     TaggedRecord,
     non_empty_field,
     tag_parsers,
@@ -259,7 +260,7 @@ class PHConfirmation(TaggedRecord):
     """PrivHeader ``'K'``: the sender's auth key, for the recipient to secure the queue."""
 
     TAG: ClassVar[bytes] = b"K"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (Field(encode_key, parse_auth_key),)
+    FIELDS: ClassVar[Fields] = (Field(encode_key, parse_auth_key),)
     sender_key: PublicKey
 
     def __post_init__(self) -> None:
@@ -415,7 +416,7 @@ class A_MSG(TaggedRecord):
     """``'M'``: an application message (Tail)."""
 
     TAG: ClassVar[bytes] = b"M"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (TAIL,)
+    FIELDS: ClassVar[Fields] = (TAIL,)
     body: bytes
 
 
@@ -423,7 +424,7 @@ class A_MSG(TaggedRecord):
 class AMessageReceipt(TaggedRecord):
     """One receipt: the sender's sndMsgId, SHA-256 of that AgentMessage, ``Large`` info."""
 
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (INT64, SHORT_STRING, LARGE)
+    FIELDS: ClassVar[Fields] = (INT64, SHORT_STRING, LARGE)
     agent_msg_id: int
     msg_hash: bytes
     rcpt_info: bytes
@@ -434,7 +435,7 @@ class A_RCVD(TaggedRecord):
     """``'V'``: delivery receipts (NonEmpty)."""
 
     TAG: ClassVar[bytes] = b"V"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (
+    FIELDS: ClassVar[Fields] = (
         non_empty_field(Field(AMessageReceipt.encode, AMessageReceipt.parse)),
     )
     receipts: tuple[AMessageReceipt, ...]
@@ -449,7 +450,7 @@ class EREADY(TaggedRecord):
     """``'E'``: ratchet re-synchronisation done; the last decrypted sender message id."""
 
     TAG: ClassVar[bytes] = b"E"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (INT64,)
+    FIELDS: ClassVar[Fields] = (INT64,)
     last_decrypted_msg_id: int
 
 
@@ -551,7 +552,7 @@ class APrivHeader(TaggedRecord):
     """sndMsgId Int64 | prevMsgHash shortString (SHA-256 of the previous AgentMessage, or
     empty before the first one)."""
 
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (INT64, SHORT_STRING)
+    FIELDS: ClassVar[Fields] = (INT64, SHORT_STRING)
     snd_msg_id: int
     prev_msg_hash: bytes
 
@@ -561,7 +562,7 @@ class AgentConnInfo(TaggedRecord):
     """``'I'``: the initiator's confirmation (connInfo, Tail)."""
 
     TAG: ClassVar[bytes] = b"I"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (TAIL,)
+    FIELDS: ClassVar[Fields] = (TAIL,)
     conn_info: bytes
 
 
@@ -570,7 +571,7 @@ class AgentConnInfoReply(TaggedRecord):
     """``'D'``: the joiner's confirmation: its reply queues (NonEmpty) and connInfo."""
 
     TAG: ClassVar[bytes] = b"D"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (
+    FIELDS: ClassVar[Fields] = (
         non_empty_field(Field(SMPQueueInfo.encode, SMPQueueInfo.parse)),
         TAIL,
     )
@@ -587,7 +588,7 @@ class AgentRatchetInfo(TaggedRecord):
     """``'R'``: info sent with a ratchet re-synchronisation."""
 
     TAG: ClassVar[bytes] = b"R"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (TAIL,)
+    FIELDS: ClassVar[Fields] = (TAIL,)
     info: bytes
 
 
@@ -596,7 +597,7 @@ class AgentMessage(TaggedRecord):
     """``'M'``: APrivHeader | AMessage."""
 
     TAG: ClassVar[bytes] = b"M"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (
+    FIELDS: ClassVar[Fields] = (
         Field(APrivHeader.encode, APrivHeader.parse),
         Field(lambda m: m.encode(), parse_amessage),
     )
@@ -634,7 +635,7 @@ class Passthrough(TaggedRecord):
     """``'0'`` shortString: a short body left as it is."""
 
     TAG: ClassVar[bytes] = b"0"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (SHORT_STRING,)
+    FIELDS: ClassVar[Fields] = (SHORT_STRING,)
     data: bytes
 
 
@@ -643,7 +644,7 @@ class Compressed(TaggedRecord):
     """``'1'`` Large: one zstd frame."""
 
     TAG: ClassVar[bytes] = b"1"
-    FIELDS: ClassVar[tuple[Field[Any], ...]] = (LARGE,)
+    FIELDS: ClassVar[Fields] = (LARGE,)
     frame: bytes
 
 

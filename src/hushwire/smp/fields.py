@@ -18,13 +18,12 @@ from hushwire.crypto.keys import KeyAlg, PublicKey
 from hushwire.encoding.binary import (
     Reader,
     bool_,
-    int64,
     large,
     maybe,
     non_empty,
     short_string,
-    word16,
 )
+from hushwire.encoding.record import Field
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader
 from hushwire.smp.address import basic_auth_ok
@@ -285,11 +284,7 @@ def _parse_auth_keys(r: SmpReader) -> tuple[PublicKey, ...]:
     return tuple(r.non_empty(parse_auth_key))
 
 
-SHORT_STRING: Final[Param[bytes]] = Param(short_string, SmpReader.short_string)
-TAIL: Final[Param[bytes]] = Param(bytes, SmpReader.tail)
-INT64: Final[Param[int]] = Param(int64, SmpReader.int64)
-WORD16: Final[Param[int]] = Param(word16, SmpReader.word16)
-AUTH_KEY: Final = Param(encode_key, parse_auth_key)
-DH_KEY: Final = Param(encode_key, parse_dh_key)
-AUTH_KEYS: Final = Param(_enc_auth_keys, _parse_auth_keys)
-LINK_DATA: Final = Param(QueueLinkData.encode, QueueLinkData.parse)
+AUTH_KEY: Final[Param[PublicKey]] = Field(encode_key, parse_auth_key)
+DH_KEY: Final[Param[PublicKey]] = Field(encode_key, parse_dh_key)
+AUTH_KEYS: Final[Param[tuple[PublicKey, ...]]] = Field(_enc_auth_keys, _parse_auth_keys)
+LINK_DATA: Final[Param[QueueLinkData]] = Field(QueueLinkData.encode, QueueLinkData.parse)
