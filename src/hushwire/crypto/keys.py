@@ -97,8 +97,25 @@ def _split_der(der: bytes, prefixes: dict[KeyAlg, bytes], what: str) -> tuple[Ke
     raise DecodeError(f"unsupported or malformed {what} key")
 
 
-@dataclass(frozen=True, slots=True)
-class PublicKey:
+class _KeyValue:
+    """Equality of keys of one kind: same algorithm and (constant-time) same raw bytes."""
+
+    __slots__ = ()
+
+    alg: KeyAlg
+    raw: bytes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.alg is other.alg and hmac.compare_digest(self.raw, other.raw)
+
+    def __hash__(self) -> int:
+        return hash((self.alg, self.raw))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PublicKey(_KeyValue):
     """A public key of one of the four algorithms, held as its raw bytes."""
 
     alg: KeyAlg
@@ -143,17 +160,9 @@ class PublicKey:
             return False
         return True
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PublicKey):
-            return NotImplemented
-        return self.alg is other.alg and hmac.compare_digest(self.raw, other.raw)
 
-    def __hash__(self) -> int:
-        return hash((self.alg, self.raw))
-
-
-@dataclass(frozen=True, slots=True)
-class PrivateKey:
+@dataclass(frozen=True, slots=True, eq=False)
+class PrivateKey(_KeyValue):
     """A private key; ``repr`` never shows its bytes."""
 
     alg: KeyAlg
@@ -165,14 +174,6 @@ class PrivateKey:
 
     def __repr__(self) -> str:
         return f"PrivateKey({self.alg.value}, <redacted>)"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PrivateKey):
-            return NotImplemented
-        return self.alg is other.alg and hmac.compare_digest(self.raw, other.raw)
-
-    def __hash__(self) -> int:
-        return hash((self.alg, self.raw))
 
     @classmethod
     def generate(cls, alg: KeyAlg) -> PrivateKey:
