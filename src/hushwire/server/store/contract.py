@@ -26,6 +26,10 @@ flight, which the relay's subscription state enforces (``hushwire.server.dispatc
 *Durable changes.* A mutation is persisted as a short list of :data:`Change` values (put a
 queue record, delete a queue, append a message, delete messages); a backend turns them into
 its own statements. :data:`CommitHook` is the seam through which tests make a commit fail.
+
+*SQL rows.* The SQL backends keep a queue record in the same ``queues`` columns;
+:func:`queue_row` and :func:`queue_from_row` map between the two once (each backend stores the
+recipient-key list its own way).
 """
 
 from __future__ import annotations
