@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Final
 
 from hushwire import __version__
 from hushwire.errors import ConfigError, DecodeError
@@ -202,6 +203,18 @@ def _run_relay(args: argparse.Namespace) -> int:
     return 0
 
 
+_COMMANDS: Final[dict[str, Callable[[argparse.Namespace], int]]] = {
+    "relay": _run_relay,
+    "bot": _run_bot,
+    "chat": _run_chat,
+    "demo": _run_demo,
+    "inbox": run_inbox_command,
+    "room": run_room_command,
+    "widget": run_widget_command,
+}
+"""The function that runs each sub-command (argparse yields only these names)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -209,26 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        if args.command == "relay":
-            return _run_relay(args)
-        if args.command == "bot":
-            return _run_bot(args)
-        if args.command == "chat":
-            return _run_chat(args)
-        if args.command == "demo":
-            return _run_demo(args)
-        if args.command == "inbox":
-            return run_inbox_command(args)
-        if args.command == "room":
-            return run_room_command(args)
-        if args.command == "widget":
-            return run_widget_command(args)
+        return _COMMANDS[args.command](args)
     except (ConfigError, DecodeError) as e:
         print(f"hushwire {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover
         return 130
-    return 0  # pragma: no cover - argparse only yields known commands
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,14 +8,19 @@ with the open file, so a crash frees it); the file holds the holder's process id
 second process names in its one-line refusal. The file itself is never deleted: removing
 it would let a third process lock a new file while the first still holds the old one.
 
+The long-running apps also share :func:`stop_on_signals`, the event SIGTERM or SIGINT sets
+to stop them cleanly (with the lock released and the store closed).
+
 No simplexmq module stands for this: the reference agent keeps its store in one SQLite
 file opened by one process, and this is how Hushwire makes that true.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -31,7 +36,8 @@ class DataDirInUse(ConfigError):
 
 @dataclass(frozen=True, slots=True)
 class DataDirLock:
-    """A held lock; :meth:`release` (or the process's exit) frees it."""
+    """A held lock; :meth:`release`, leaving its ``with`` block or the process's exit frees
+    it."""
 
     path: Path
     fd: int
@@ -41,6 +47,12 @@ class DataDirLock:
             os.close(self.fd)
         except OSError:
             pass
+
+    def __enter__(self) -> DataDirLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def lock_data_dir(data: Path) -> DataDirLock:
@@ -70,3 +82,13 @@ def lock_data_dir(data: Path) -> DataDirLock:
 def _holder(fd: int) -> int | None:
     text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
     return int(text) if text.isdigit() else None
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event that SIGTERM or SIGINT sets (call it in the running event loop): a
+    long-running app waits on it, then shuts down."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

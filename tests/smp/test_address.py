@@ -78,7 +78,13 @@ def test_constructor_checks() -> None:
 
 
 @given(
-    st.lists(st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True), min_size=1, max_size=3),
+    st.lists(
+        # "0.0.0.0a" and the like are no host (an IPv4 address followed by junk, refused by
+        # the reference's parser too): only hosts of the grammar round-trip.
+        st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True).filter(host_ok),
+        min_size=1,
+        max_size=3,
+    ),
     st.binary(min_size=32, max_size=32),
     st.none() | st.integers(1, 65535),
 )

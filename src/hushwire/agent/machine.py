@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, get_args
 
 from hushwire.agent.ratchet import E2E_VERSIONS
 
@@ -566,40 +566,8 @@ def continuation(status: str) -> str | None:
 
 # --------------------------------------------------------------------------- JSON (vectors)
 
-_INPUTS: Final[dict[str, type]] = {
-    c.NAME: c
-    for c in (
-        Join,
-        InvitationReceived,
-        Accept,
-        AcceptStep,
-        ConfirmationReceived,
-        ConfirmStep,
-        HelloReceived,
-        Sent,
-        UserSend,
-    )
-}
-_EFFECTS: Final[dict[str, type]] = {
-    c.NAME: c
-    for c in (
-        Refuse,
-        OpenInvitation,
-        NewConnection,
-        Continue,
-        SecureSndQueue,
-        SecureRcvQueue,
-        CreateReplyQueue,
-        SendInvitation,
-        OpenConfirmation,
-        SetSlow,
-        SendConfirmation,
-        SendHello,
-        SendMessage,
-        MarkConfirmed,
-        Emit,
-    )
-}
+_INPUTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Input)}
+_EFFECTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Effect)}
 
 
 def input_from_json(obj: Mapping[str, Any]) -> Input:

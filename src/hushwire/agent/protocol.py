@@ -16,7 +16,10 @@ Layers, outermost first::
       -> (double ratchet, hushwire.agent.ratchet) -> AgentMessage ('I' | 'D' | 'R' | 'M')
 
 Every ``encode()`` writes exactly what the Haskell ``smpEncode`` writes; every decoder consumes
-the whole input (``parseAll``) and raises only :class:`~hushwire.errors.DecodeError`.
+the whole input (``parseAll``) and raises only :class:`~hushwire.errors.DecodeError`. A type
+written field by field after its tag is a :class:`~hushwire.encoding.record.TaggedRecord`: its
+``FIELDS`` list is both its encoder and its decoder, and the tag tables are built from the
+classes.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ from hushwire.crypto.keys import PublicKey
 from hushwire.crypto.nacl import NONCE_SIZE, cb_decrypt, cb_encrypt
 from hushwire.encoding.binary import (
     Reader,
-    int64,
     large,
     maybe,
     non_empty,
@@ -41,6 +43,17 @@ from hushwire.encoding.binary import (
     parser_for_tag,
     short_string,
     word16,
+)
+from hushwire.encoding.record import (
+    INT64,
+    LARGE,
+    SHORT_STRING,
+    TAIL,
+    Field,
+    Fields,
+    TaggedRecord,
+    non_empty_field,
+    tag_parsers,
 )
 from hushwire.errors import DecodeError
 from hushwire.limits import MAX_DECOMPRESSED_SIZE
@@ -243,42 +256,28 @@ def decrypt_client_message(shared_key: bytes, nonce: bytes, enc_body: bytes) -> 
 
 
 @dataclass(frozen=True, slots=True)
-class PHConfirmation:
+class PHConfirmation(TaggedRecord):
     """PrivHeader ``'K'``: the sender's auth key, for the recipient to secure the queue."""
 
     TAG: ClassVar[bytes] = b"K"
+    FIELDS: ClassVar[Fields] = (Field(encode_key, parse_auth_key),)
     sender_key: PublicKey
 
     def __post_init__(self) -> None:
         check_auth_key(self.sender_key)
 
-    def encode(self) -> bytes:
-        return self.TAG + encode_key(self.sender_key)
-
-    @classmethod
-    def parse(cls, r: Reader) -> PHConfirmation:
-        return cls(parse_auth_key(r))
-
 
 @dataclass(frozen=True, slots=True)
-class PHEmpty:
+class PHEmpty(TaggedRecord):
     """PrivHeader ``'_'``."""
 
     TAG: ClassVar[bytes] = b"_"
 
-    def encode(self) -> bytes:
-        return self.TAG
-
-    @classmethod
-    def parse(cls, r: Reader) -> PHEmpty:
-        return cls()
-
 
 PrivHeader = PHConfirmation | PHEmpty
-_PRIV_HEADERS: Final[dict[bytes, Callable[[Reader], PrivHeader]]] = {
-    PHConfirmation.TAG: PHConfirmation.parse,
-    PHEmpty.TAG: PHEmpty.parse,
-}
+_PRIV_HEADERS: Final[dict[bytes, Callable[[Reader], PrivHeader]]] = tag_parsers(
+    (PHConfirmation, PHEmpty)
+)
 
 
 def parse_priv_header(r: Reader) -> PrivHeader:
@@ -406,82 +405,53 @@ def parse_agent_envelope(data: bytes) -> AgentEnvelope:
 
 
 @dataclass(frozen=True, slots=True)
-class HELLO:
+class HELLO(TaggedRecord):
     """``'H'``: the first message once the queue is secured (slow handshake)."""
 
     TAG: ClassVar[bytes] = b"H"
 
-    def encode(self) -> bytes:
-        return self.TAG
-
-    @classmethod
-    def parse(cls, r: Reader) -> HELLO:
-        return cls()
-
 
 @dataclass(frozen=True, slots=True)
-class A_MSG:
+class A_MSG(TaggedRecord):
     """``'M'``: an application message (Tail)."""
 
     TAG: ClassVar[bytes] = b"M"
+    FIELDS: ClassVar[Fields] = (TAIL,)
     body: bytes
-
-    def encode(self) -> bytes:
-        return self.TAG + self.body
-
-    @classmethod
-    def parse(cls, r: Reader) -> A_MSG:
-        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
-class AMessageReceipt:
+class AMessageReceipt(TaggedRecord):
     """One receipt: the sender's sndMsgId, SHA-256 of that AgentMessage, ``Large`` info."""
 
+    FIELDS: ClassVar[Fields] = (INT64, SHORT_STRING, LARGE)
     agent_msg_id: int
     msg_hash: bytes
     rcpt_info: bytes
 
-    def encode(self) -> bytes:
-        return int64(self.agent_msg_id) + short_string(self.msg_hash) + large(self.rcpt_info)
-
-    @classmethod
-    def parse(cls, r: Reader) -> AMessageReceipt:
-        return cls(r.int64(), r.short_string(), r.large())
-
 
 @dataclass(frozen=True, slots=True)
-class A_RCVD:
+class A_RCVD(TaggedRecord):
     """``'V'``: delivery receipts (NonEmpty)."""
 
     TAG: ClassVar[bytes] = b"V"
+    FIELDS: ClassVar[Fields] = (
+        non_empty_field(Field(AMessageReceipt.encode, AMessageReceipt.parse)),
+    )
     receipts: tuple[AMessageReceipt, ...]
 
     def __post_init__(self) -> None:
         if not self.receipts:
             raise ValueError("A_RCVD needs at least one receipt")
 
-    def encode(self) -> bytes:
-        return self.TAG + non_empty(self.receipts, AMessageReceipt.encode)
-
-    @classmethod
-    def parse(cls, r: Reader) -> A_RCVD:
-        return cls(tuple(r.non_empty(AMessageReceipt.parse)))
-
 
 @dataclass(frozen=True, slots=True)
-class EREADY:
+class EREADY(TaggedRecord):
     """``'E'``: ratchet re-synchronisation done; the last decrypted sender message id."""
 
     TAG: ClassVar[bytes] = b"E"
+    FIELDS: ClassVar[Fields] = (INT64,)
     last_decrypted_msg_id: int
-
-    def encode(self) -> bytes:
-        return self.TAG + int64(self.last_decrypted_msg_id)
-
-    @classmethod
-    def parse(cls, r: Reader) -> EREADY:
-        return cls(r.int64())
 
 
 QUEUE_MESSAGE_TAGS: Final = (b"QC", b"QA", b"QK", b"QU", b"QT")
@@ -489,7 +459,7 @@ QUEUE_MESSAGE_TAGS: Final = (b"QC", b"QA", b"QK", b"QU", b"QT")
 
 
 @dataclass(frozen=True, slots=True)
-class AMessageUnsupported:
+class AMessageUnsupported(TaggedRecord):
     """A_QCONT / QADD / QKEY / QUSE / QTEST kept as their tag and (validated) encoding."""
 
     TAG: ClassVar[bytes] = b"Q"
@@ -564,13 +534,9 @@ def _check_queue_message(tag: bytes, raw: bytes) -> None:
     r.end()
 
 
-_AMESSAGES: Final[dict[bytes, Callable[[Reader], AMessage]]] = {
-    HELLO.TAG: HELLO.parse,
-    A_MSG.TAG: A_MSG.parse,
-    A_RCVD.TAG: A_RCVD.parse,
-    EREADY.TAG: EREADY.parse,
-    AMessageUnsupported.TAG: AMessageUnsupported.parse,
-}
+_AMESSAGES: Final[dict[bytes, Callable[[Reader], AMessage]]] = tag_parsers(
+    (HELLO, A_MSG, A_RCVD, EREADY, AMessageUnsupported)
+)
 
 
 def parse_amessage(r: Reader) -> AMessage:
@@ -582,41 +548,33 @@ def parse_amessage(r: Reader) -> AMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class APrivHeader:
+class APrivHeader(TaggedRecord):
     """sndMsgId Int64 | prevMsgHash shortString (SHA-256 of the previous AgentMessage, or
     empty before the first one)."""
 
+    FIELDS: ClassVar[Fields] = (INT64, SHORT_STRING)
     snd_msg_id: int
     prev_msg_hash: bytes
 
-    def encode(self) -> bytes:
-        return int64(self.snd_msg_id) + short_string(self.prev_msg_hash)
-
-    @classmethod
-    def parse(cls, r: Reader) -> APrivHeader:
-        return cls(r.int64(), r.short_string())
-
 
 @dataclass(frozen=True, slots=True)
-class AgentConnInfo:
+class AgentConnInfo(TaggedRecord):
     """``'I'``: the initiator's confirmation (connInfo, Tail)."""
 
     TAG: ClassVar[bytes] = b"I"
+    FIELDS: ClassVar[Fields] = (TAIL,)
     conn_info: bytes
-
-    def encode(self) -> bytes:
-        return self.TAG + self.conn_info
-
-    @classmethod
-    def parse(cls, r: Reader) -> AgentConnInfo:
-        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
-class AgentConnInfoReply:
+class AgentConnInfoReply(TaggedRecord):
     """``'D'``: the joiner's confirmation: its reply queues (NonEmpty) and connInfo."""
 
     TAG: ClassVar[bytes] = b"D"
+    FIELDS: ClassVar[Fields] = (
+        non_empty_field(Field(SMPQueueInfo.encode, SMPQueueInfo.parse)),
+        TAIL,
+    )
     queues: tuple[SMPQueueInfo, ...]
     conn_info: bytes
 
@@ -624,56 +582,35 @@ class AgentConnInfoReply:
         if not self.queues:
             raise ValueError("AgentConnInfoReply needs at least one queue")
 
-    def encode(self) -> bytes:
-        return self.TAG + non_empty(self.queues, SMPQueueInfo.encode) + self.conn_info
-
-    @classmethod
-    def parse(cls, r: Reader) -> AgentConnInfoReply:
-        queues = tuple(r.non_empty(SMPQueueInfo.parse))
-        return cls(queues, r.tail())
-
 
 @dataclass(frozen=True, slots=True)
-class AgentRatchetInfo:
+class AgentRatchetInfo(TaggedRecord):
     """``'R'``: info sent with a ratchet re-synchronisation."""
 
     TAG: ClassVar[bytes] = b"R"
+    FIELDS: ClassVar[Fields] = (TAIL,)
     info: bytes
-
-    def encode(self) -> bytes:
-        return self.TAG + self.info
-
-    @classmethod
-    def parse(cls, r: Reader) -> AgentRatchetInfo:
-        return cls(r.tail())
 
 
 @dataclass(frozen=True, slots=True)
-class AgentMessage:
+class AgentMessage(TaggedRecord):
     """``'M'``: APrivHeader | AMessage."""
 
     TAG: ClassVar[bytes] = b"M"
+    FIELDS: ClassVar[Fields] = (
+        Field(APrivHeader.encode, APrivHeader.parse),
+        Field(lambda m: m.encode(), parse_amessage),
+    )
     header: APrivHeader
     message: AMessage
-
-    def encode(self) -> bytes:
-        return self.TAG + self.header.encode() + self.message.encode()
-
-    @classmethod
-    def parse(cls, r: Reader) -> AgentMessage:
-        header = APrivHeader.parse(r)
-        return cls(header, parse_amessage(r))
 
 
 AgentMessageT = AgentConnInfo | AgentConnInfoReply | AgentRatchetInfo | AgentMessage
 
 
-_AGENT_MESSAGES: Final[dict[bytes, Callable[[Reader], AgentMessageT]]] = {
-    AgentConnInfo.TAG: AgentConnInfo.parse,
-    AgentConnInfoReply.TAG: AgentConnInfoReply.parse,
-    AgentRatchetInfo.TAG: AgentRatchetInfo.parse,
-    AgentMessage.TAG: AgentMessage.parse,
-}
+_AGENT_MESSAGES: Final[dict[bytes, Callable[[Reader], AgentMessageT]]] = tag_parsers(
+    (AgentConnInfo, AgentConnInfoReply, AgentRatchetInfo, AgentMessage)
+)
 
 
 def _parse_agent_message(r: Reader) -> AgentMessageT:
@@ -694,42 +631,29 @@ def agent_message_hash(encoded_agent_message: bytes) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class Passthrough:
+class Passthrough(TaggedRecord):
     """``'0'`` shortString: a short body left as it is."""
 
     TAG: ClassVar[bytes] = b"0"
+    FIELDS: ClassVar[Fields] = (SHORT_STRING,)
     data: bytes
-
-    def encode(self) -> bytes:
-        return self.TAG + short_string(self.data)
-
-    @classmethod
-    def parse(cls, r: Reader) -> Passthrough:
-        return cls(r.short_string())
 
 
 @dataclass(frozen=True, slots=True)
-class Compressed:
+class Compressed(TaggedRecord):
     """``'1'`` Large: one zstd frame."""
 
     TAG: ClassVar[bytes] = b"1"
+    FIELDS: ClassVar[Fields] = (LARGE,)
     frame: bytes
-
-    def encode(self) -> bytes:
-        return self.TAG + large(self.frame)
-
-    @classmethod
-    def parse(cls, r: Reader) -> Compressed:
-        return cls(r.large())
 
 
 CompressedBody = Passthrough | Compressed
 
 
-_COMPRESSED: Final[dict[bytes, Callable[[Reader], CompressedBody]]] = {
-    Passthrough.TAG: Passthrough.parse,
-    Compressed.TAG: Compressed.parse,
-}
+_COMPRESSED: Final[dict[bytes, Callable[[Reader], CompressedBody]]] = tag_parsers(
+    (Passthrough, Compressed)
+)
 
 
 def parse_compressed(r: Reader) -> CompressedBody:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -27,7 +26,7 @@ from hushwire.agent.agent import (
 from hushwire.agent.qr import qr_terminal
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.messages import XDirectDel, XMsgNew
-from hushwire.datadir import lock_data_dir
+from hushwire.datadir import lock_data_dir, stop_on_signals
 from hushwire.smp.address import SMPServer
 
 log = logging.getLogger("hushwire.bot")
@@ -44,11 +43,8 @@ async def run_echo_bot(
     stop: asyncio.Event | None = None,
     qr: bool = False,
 ) -> None:
-    lock = lock_data_dir(data)  # one process per data directory
-    try:
+    with lock_data_dir(data):  # one process per data directory
         await _serve(data, relay, ws_url, name, passphrase, out, stop, qr)
-    finally:
-        lock.release()
 
 
 async def _serve(
@@ -122,10 +118,7 @@ def main(
     server = SMPServer.parse(relay)
 
     async def go() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         await run_echo_bot(data, server, ws_url=ws_url, name=name, passphrase=passphrase, stop=stop)
 
     asyncio.run(go())

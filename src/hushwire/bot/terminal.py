@@ -191,11 +191,8 @@ async def run_chat(
 ) -> None:
     req = parse_link(link)
     server = relay or req.queues[0].server
-    lock = lock_data_dir(data)  # one process per data directory
-    try:
+    with lock_data_dir(data):  # one process per data directory
         await _chat(link, data, server, ws_url, name, lines, out, passphrase)
-    finally:
-        lock.release()
 
 
 async def _chat(

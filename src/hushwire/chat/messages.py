@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from hushwire.agent.protocol import decompress_compressed_list
 from hushwire.encoding.strings import b64url_decode, b64url_encode
@@ -106,11 +106,19 @@ def _is_version(text: str) -> bool:
 # ----------------------------------------------------------------------------- profile
 
 
-def _opt_str(obj: dict[str, Any], key: str) -> str | None:
+_V = TypeVar("_V")
+
+
+def _optional(obj: dict[str, Any], key: str, kind: type[_V], error: str) -> _V | None:
+    """``obj[key]`` if it is a ``kind``, None if absent or null; else ``DecodeError(error)``."""
     value = obj.get(key)
-    if value is None or isinstance(value, str):
+    if value is None or isinstance(value, kind):
         return value
-    raise DecodeError(f"profile field {key} must be a string")
+    raise DecodeError(error)
+
+
+def _opt_str(obj: dict[str, Any], key: str) -> str | None:
+    return _optional(obj, key, str, f"profile field {key} must be a string")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +158,9 @@ class Profile:
             raise DecodeError("a profile needs a displayName string")
         if not isinstance(full_name, str):
             raise DecodeError("a profile needs a fullName string")
-        preferences = obj.get("preferences")
-        if preferences is not None and not isinstance(preferences, dict):
-            raise DecodeError("profile preferences must be a JSON object")
+        preferences = _optional(
+            obj, "preferences", dict, "profile preferences must be a JSON object"
+        )
         return cls(
             display_name,
             full_name,
@@ -311,15 +319,9 @@ def _envelope(value: object) -> ChatMessage:
         raise DecodeError("a chat message needs an event name starting with x")
     if not isinstance(params, dict):
         raise DecodeError("a chat message needs a params object")
-    v = value.get("v")
-    if v is not None and not isinstance(v, str):
-        raise DecodeError("chat message v must be a string")
-    msg_id_text = value.get("msgId")
-    msg_id: bytes | None = None
-    if msg_id_text is not None:
-        if not isinstance(msg_id_text, str):
-            raise DecodeError("chat message msgId must be a string")
-        msg_id = b64url_decode(msg_id_text)
+    v = _optional(value, "v", str, "chat message v must be a string")
+    msg_id_text = _optional(value, "msgId", str, "chat message msgId must be a string")
+    msg_id = None if msg_id_text is None else b64url_decode(msg_id_text)
     return ChatMessage(event, params, msg_id, None if v is None else _parse_range(v))
 
 
@@ -431,21 +433,15 @@ ChatEvent = XInfo | XContact | XMsgNew | XDirectDel | XOk | XUnknown
 
 
 def _opt_id(params: dict[str, Any], key: str) -> bytes | None:
-    value = params.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise DecodeError(f"{key} must be a base64url string")
-    return b64url_decode(value)
+    text = _optional(params, key, str, f"{key} must be a base64url string")
+    return None if text is None else b64url_decode(text)
 
 
 def _content(value: object) -> dict[str, Any]:
     """``MsgContent`` FromJSON: an object with a string ``type``; text needs ``text``."""
     if not isinstance(value, dict) or not isinstance(value.get("type"), str):
         raise DecodeError("message content must be an object with a type")
-    text = value.get("text")
-    if text is not None and not isinstance(text, str):
-        raise DecodeError("message content text must be a string")
+    text = _optional(value, "text", str, "message content text must be a string")
     if value["type"] == "text" and text is None:
         raise DecodeError("text content needs text")
     return value

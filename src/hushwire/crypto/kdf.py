@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Self
 
 from hushwire.crypto.nacl import AUTH_TAG_SIZE, cb_decrypt, cb_encrypt, sb_key
 from hushwire.crypto.padding import pad
@@ -98,13 +99,12 @@ class BlockCipherChain:
         self._ck = chain_key
 
     def __repr__(self) -> str:
-        return "BlockCipherChain(<redacted>)"
+        return f"{type(self).__name__}(<redacted>)"
 
     @classmethod
-    def pair(
-        cls, session_id: bytes, dh_secret: bytes, *, server: bool
-    ) -> tuple[BlockCipherChain, BlockCipherChain]:
-        """``(send, receive)`` chains for one end of a connection (T.hs ``blockEncryption``)."""
+    def pair(cls, session_id: bytes, dh_secret: bytes, *, server: bool) -> tuple[Self, Self]:
+        """``(send, receive)`` chains for one end of a connection: the server sends with
+        ``ck1``, the client with ``ck2`` (T.hs ``blockEncryption``)."""
         ck1, ck2 = sb_chain_init(session_id, dh_secret)
         if not server:
             ck1, ck2 = ck2, ck1

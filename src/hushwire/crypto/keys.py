@@ -88,8 +88,34 @@ _PUB_CLS: dict[KeyAlg, Callable[[bytes], object]] = {
 _RAW = serialization.Encoding.Raw
 
 
-@dataclass(frozen=True, slots=True)
-class PublicKey:
+def _split_der(der: bytes, prefixes: dict[KeyAlg, bytes], what: str) -> tuple[KeyAlg, bytes]:
+    """The algorithm and raw key of ``der``: one of ``prefixes`` then a raw key of that
+    algorithm's size; anything else is a ``DecodeError``."""
+    for alg, prefix in prefixes.items():
+        if len(der) == len(prefix) + alg.raw_size and der.startswith(prefix):
+            return alg, der[len(prefix) :]
+    raise DecodeError(f"unsupported or malformed {what} key")
+
+
+class _KeyValue:
+    """Equality of keys of one kind: same algorithm and (constant-time) same raw bytes."""
+
+    __slots__ = ()
+
+    alg: KeyAlg
+    raw: bytes
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self.alg is other.alg and hmac.compare_digest(self.raw, other.raw)
+
+    def __hash__(self) -> int:
+        return hash((self.alg, self.raw))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PublicKey(_KeyValue):
     """A public key of one of the four algorithms, held as its raw bytes."""
 
     alg: KeyAlg
@@ -106,10 +132,7 @@ class PublicKey:
     @classmethod
     def from_der(cls, der: bytes) -> PublicKey:
         """Parse SPKI DER of any of the four algorithms; anything else is a ``DecodeError``."""
-        for alg, prefix in SPKI_PREFIX.items():
-            if len(der) == len(prefix) + alg.raw_size and der.startswith(prefix):
-                return cls(alg, der[len(prefix) :])
-        raise DecodeError("unsupported or malformed public key")
+        return cls(*_split_der(der, SPKI_PREFIX, "public"))
 
     def _obj(self) -> object:
         try:
@@ -137,17 +160,9 @@ class PublicKey:
             return False
         return True
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PublicKey):
-            return NotImplemented
-        return self.alg is other.alg and hmac.compare_digest(self.raw, other.raw)
 
-    def __hash__(self) -> int:
-        return hash((self.alg, self.raw))
-
-
-@dataclass(frozen=True, slots=True)
-class PrivateKey:
+@dataclass(frozen=True, slots=True, eq=False)
+class PrivateKey(_KeyValue):
     """A private key; ``repr`` never shows its bytes."""
 
     alg: KeyAlg
@@ -159,14 +174,6 @@ class PrivateKey:
 
     def __repr__(self) -> str:
         return f"PrivateKey({self.alg.value}, <redacted>)"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PrivateKey):
-            return NotImplemented
-        return self.alg is other.alg and hmac.compare_digest(self.raw, other.raw)
-
-    def __hash__(self) -> int:
-        return hash((self.alg, self.raw))
 
     @classmethod
     def generate(cls, alg: KeyAlg) -> PrivateKey:
@@ -208,10 +215,7 @@ class PrivateKey:
 
     @classmethod
     def from_der(cls, der: bytes) -> PrivateKey:
-        for alg, prefix in PKCS8_PREFIX.items():
-            if len(der) == len(prefix) + alg.raw_size and der.startswith(prefix):
-                return cls(alg, der[len(prefix) :])
-        raise DecodeError("unsupported or malformed private key")
+        return cls(*_split_der(der, PKCS8_PREFIX, "private"))
 
 
 @dataclass(frozen=True, slots=True)

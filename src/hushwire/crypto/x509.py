@@ -34,6 +34,7 @@ from cryptography import x509 as cx509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -118,6 +119,26 @@ def _new_key(alg: KeyAlg, key: PrivateKey | None) -> PrivateKey:
 # --------------------------------------------------------------------------- generation
 
 
+def _builder(
+    subject: cx509.Name,
+    issuer: cx509.Name,
+    public_key: CertificatePublicKeyTypes,
+    serial: int | None,
+    not_before: datetime,
+    not_after: datetime,
+) -> cx509.CertificateBuilder:
+    """A certificate builder with its names, key, serial (None: random) and validity set."""
+    return (
+        cx509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(serial if serial is not None else cx509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+
+
 def generate_ca(
     alg: KeyAlg = KeyAlg.ED448,
     *,
@@ -142,13 +163,7 @@ def generate_ca(
     )
     ski = cx509.SubjectKeyIdentifier.from_public_key(sk.public_key())
     cert = (
-        cx509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(sk.public_key())
-        .serial_number(serial if serial is not None else cx509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=days))
+        _builder(name, name, sk.public_key(), serial, start, start + timedelta(days=days))
         .add_extension(ski, critical=False)
         .add_extension(
             cx509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
@@ -186,14 +201,9 @@ def generate_online_cert(
         aki = cx509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski)
     except cx509.ExtensionNotFound:
         aki = cx509.AuthorityKeyIdentifier.from_issuer_public_key(ca_sk.public_key())
+    subject = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
-        cx509.CertificateBuilder()
-        .subject_name(cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-        .issuer_name(ca.subject)
-        .public_key(sk.public_key())
-        .serial_number(serial if serial is not None else cx509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=days))
+        _builder(subject, ca.subject, sk.public_key(), serial, start, start + timedelta(days=days))
         .add_extension(cx509.BasicConstraints(ca=False, path_length=None), critical=False)
         .add_extension(
             cx509.KeyUsage(
@@ -241,14 +251,9 @@ def generate_web_cert(
         names.append(cx509.IPAddress(ipaddress.IPv4Address("127.0.0.1")))
     cn = hostnames[0] if hostnames else "localhost"
     name = cx509.Name([cx509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    end = start + timedelta(days=days)
     cert = (
-        cx509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(sk.public_key())
-        .serial_number(cx509.random_serial_number())
-        .not_valid_before(start - timedelta(minutes=5))
-        .not_valid_after(start + timedelta(days=days))
+        _builder(name, name, sk.public_key(), None, start - timedelta(minutes=5), end)
         .add_extension(cx509.SubjectAlternativeName(names), critical=False)
         .add_extension(cx509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(cx509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)

@@ -4,7 +4,6 @@ needs (address, QR code, embed snippet, login link), stop cleanly on SIGTERM/SIG
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import TextIO
 
 from hushwire.agent.qr import qr_terminal
 from hushwire.client import ClientConfig
-from hushwire.datadir import DataDirLock, lock_data_dir
+from hushwire.datadir import DataDirLock, lock_data_dir, stop_on_signals
 from hushwire.inbox.auth import login_link, remove_service_file, write_service_file
 from hushwire.inbox.service import WIDGET_NOTE, InboxService
 from hushwire.inbox.web import WebServer, start_web
@@ -118,10 +117,7 @@ def serve_forever(
     server = SMPServer.parse(relay)
 
     async def go() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop = stop_on_signals()
         inbox = await start_inbox(
             data,
             server,

@@ -28,8 +28,34 @@ WEB_CERT = "web.crt"
 WEB_KEY = "web.key"
 
 
+class IdentityCerts:
+    """What clients see of a relay identity, from its CA and online certificates (DER):
+    the key hash of the server address and the chain of the server hello. Mixed into the
+    identity records (``ServerIdentity``, the test relay's ``FakeIdentity``)."""
+
+    __slots__ = ()
+
+    ca_cert: bytes
+    online_cert: bytes
+
+    @property
+    def key_hash(self) -> bytes:
+        """The identity in the server address: SHA-256 of the CA certificate."""
+        return x509.key_hash(self.ca_cert)
+
+    @property
+    def cert_chain(self) -> tuple[bytes, bytes]:
+        """Leaf first, then the identity (CA) certificate, as the server hello carries them."""
+        return (self.online_cert, self.ca_cert)
+
+    @property
+    def chain_pem(self) -> bytes:
+        """The same chain as PEM, for TLS."""
+        return x509.cert_to_pem(self.online_cert) + x509.cert_to_pem(self.ca_cert)
+
+
 @dataclass(frozen=True, slots=True)
-class ServerIdentity:
+class ServerIdentity(IdentityCerts):
     ca_cert: bytes
     """DER of the identity (CA) certificate."""
     online_cert: bytes
@@ -38,15 +64,6 @@ class ServerIdentity:
     chain_pem_path: Path
     """PEM file with the online certificate then the CA certificate (for TLS)."""
     key_pem_path: Path
-
-    @property
-    def key_hash(self) -> bytes:
-        return x509.key_hash(self.ca_cert)
-
-    @property
-    def cert_chain(self) -> tuple[bytes, bytes]:
-        """Leaf first, then the identity certificate, as sent in the server hello."""
-        return (self.online_cert, self.ca_cert)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -109,12 +126,11 @@ def load_or_create_identity(
     if x509.cert_public_key(online_der) != online_key.public():
         raise ConfigError(f"{paths[SERVER_KEY]} is not the key of {paths[SERVER_CERT]}")
     chain = data_dir / "chain.pem"
-    chain_bytes = x509.cert_to_pem(online_der) + x509.cert_to_pem(ca_der)
-    if not chain.exists() or chain.read_bytes() != chain_bytes:
-        tmp = chain.with_suffix(".tmp")
-        tmp.write_bytes(chain_bytes)
-        tmp.replace(chain)
     identity = ServerIdentity(ca_der, online_der, online_key, chain, paths[SERVER_KEY])
+    if not chain.exists() or chain.read_bytes() != identity.chain_pem:
+        tmp = chain.with_suffix(".tmp")
+        tmp.write_bytes(identity.chain_pem)
+        tmp.replace(chain)
     return identity, created
 
 

@@ -151,46 +151,31 @@ def batch_transmissions(
 # --------------------------------------------------------------------------- v11+ encryption
 
 
-class BlockChain:
-    """One direction of v11+ block encryption (chain state; mutable; repr redacted).
+class BlockChain(BlockCipherChain):
+    """One direction of v11+ block encryption of SMP blocks (chain state; mutable; repr
+    redacted): :class:`~hushwire.crypto.kdf.BlockCipherChain` at the block size, with its
+    failures as ``DecodeError``. Made from a 32-byte chain key, or in pairs by :meth:`pair`
+    from the raw X25519 output of the client's hello key and the server's per-connection key
+    (Transport.hs ``blockEncryption``, Crypto.hs ``sbcInit``).
 
     Each call advances the chain by one ``sbcHkdf`` step, also when decryption fails, as the
     reference does (the failed block is answered with ``ERR BLOCK``, the session goes on).
     """
 
-    __slots__ = ("_chain",)
-
-    def __init__(self, chain: bytes | BlockCipherChain) -> None:
-        """From a 32-byte chain key, or from a ``hushwire.crypto.kdf.BlockCipherChain``."""
-        self._chain = chain if isinstance(chain, BlockCipherChain) else BlockCipherChain(chain)
-
-    def __repr__(self) -> str:
-        return "BlockChain(<redacted>)"
-
-    @classmethod
-    def pair(
-        cls, session_id: bytes, dh_secret: bytes, *, server: bool
-    ) -> tuple[BlockChain, BlockChain]:
-        """``(send, receive)`` chains of one end: the server sends with ck1, the client ck2.
-
-        ``dh_secret`` is the raw X25519 output of the client's hello key and the server's
-        per-connection key (Transport.hs ``blockEncryption``, Crypto.hs ``sbcInit``).
-        """
-        send, recv = BlockCipherChain.pair(session_id, dh_secret, server=server)
-        return cls(send), cls(recv)
+    __slots__ = ()
 
     def encrypt(self, payload: bytes) -> bytes:
         """A 16384-byte block: ``tag ‖ secretbox(pad(payload, 16368))``.
 
         ValueError (chain not advanced) if the payload does not fit.
         """
-        return self._chain.encrypt_block(payload, SMP_BLOCK_SIZE)
+        return self.encrypt_block(payload, SMP_BLOCK_SIZE)
 
     def decrypt(self, block: bytes) -> bytes:
         """The unpadded payload of an encrypted block; DecodeError if it does not open."""
         if len(block) != SMP_BLOCK_SIZE:
             raise DecodeError(f"block must be {SMP_BLOCK_SIZE} bytes, got {len(block)}")
         try:
-            return self._chain.decrypt_block(block)
+            return self.decrypt_block(block)
         except CryptoError:
             raise DecodeError("block does not decrypt") from None

@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Final
 
 from hushwire.crypto.keys import PublicKey
 from hushwire.encoding.binary import bool_, maybe, short_string
+from hushwire.encoding.record import SHORT_STRING, TAIL, WORD16, Field
 from hushwire.smp._reader import SmpReader
 from hushwire.smp.address import SMPServer, basic_auth_ok, host_ok
 from hushwire.smp.errors import CommandError
@@ -37,9 +38,6 @@ from hushwire.smp.fields import (
     AUTH_KEYS,
     DH_KEY,
     LINK_DATA,
-    SHORT_STRING,
-    TAIL,
-    WORD16,
     ContactLink,
     MessagingLink,
     MsgFlags,
@@ -143,7 +141,7 @@ def _flags_then_space(r: SmpReader) -> MsgFlags:
     return flags
 
 
-_FLAGS_THEN_SPACE: Final = Param(lambda f: f.encode() + SP, _flags_then_space)
+_FLAGS_THEN_SPACE: Final[Param[Any]] = Field(lambda f: f.encode() + SP, _flags_then_space)
 """SEND's flags and the space before its body."""
 
 

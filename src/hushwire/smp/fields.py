@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import ClassVar, Final, TypeVar
 
 from hushwire.crypto.keys import KeyAlg, PublicKey
 from hushwire.encoding.binary import (
     Reader,
     bool_,
-    int64,
-    large,
     maybe,
     non_empty,
     short_string,
-    word16,
 )
+from hushwire.encoding.record import LARGE, SHORT_STRING, Field, Fields, TaggedRecord
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader
 from hushwire.smp.address import basic_auth_ok
@@ -57,6 +55,10 @@ def parse_dh_key(r: Reader) -> PublicKey:
     if k.alg is not KeyAlg.X25519:
         raise DecodeError("X25519 key expected")
     return k
+
+
+AUTH_KEY: Final[Field[PublicKey, Reader]] = Field(encode_key, parse_auth_key)
+DH_KEY: Final[Field[PublicKey, Reader]] = Field(encode_key, parse_dh_key)
 
 
 def check_auth_key(k: PublicKey) -> None:
@@ -134,45 +136,30 @@ class QueueMode(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class QueueLinkData:
+class QueueLinkData(TaggedRecord):
     """Encrypted fixed and user data of a short link (two ``Large`` fields)."""
 
+    FIELDS: ClassVar[Fields] = (LARGE, LARGE)
     fixed: bytes
     user: bytes
 
-    def encode(self) -> bytes:
-        return large(self.fixed) + large(self.user)
 
-    @classmethod
-    def parse(cls, r: SmpReader) -> QueueLinkData:
-        return cls(r.large(), r.large())
+LINK_DATA: Final[Field[QueueLinkData, Reader]] = Field(QueueLinkData.encode, QueueLinkData.parse)
 
 
 @dataclass(frozen=True, slots=True)
-class MessagingLink:
+class MessagingLink(TaggedRecord):
+    FIELDS: ClassVar[Fields] = (SHORT_STRING, LINK_DATA)
     sender_id: SenderId
     data: QueueLinkData
 
-    def encode(self) -> bytes:
-        return short_string(self.sender_id) + self.data.encode()
-
-    @classmethod
-    def parse(cls, r: SmpReader) -> MessagingLink:
-        return cls(parse_entity(r), QueueLinkData.parse(r))
-
 
 @dataclass(frozen=True, slots=True)
-class ContactLink:
+class ContactLink(TaggedRecord):
+    FIELDS: ClassVar[Fields] = (SHORT_STRING, SHORT_STRING, LINK_DATA)
     link_id: LinkId
     sender_id: SenderId
     data: QueueLinkData
-
-    def encode(self) -> bytes:
-        return short_string(self.link_id) + short_string(self.sender_id) + self.data.encode()
-
-    @classmethod
-    def parse(cls, r: SmpReader) -> ContactLink:
-        return cls(parse_entity(r), parse_entity(r), QueueLinkData.parse(r))
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,9 +206,10 @@ def parse_queue_req_data(r: SmpReader) -> QueueReqData:
 
 
 @dataclass(frozen=True, slots=True)
-class NewNtfCreds:
+class NewNtfCreds(TaggedRecord):
     """Notifier credentials created with the queue (v17+)."""
 
+    FIELDS: ClassVar[Fields] = (AUTH_KEY, DH_KEY)
     auth_key: PublicKey
     dh_key: PublicKey
 
@@ -229,30 +217,17 @@ class NewNtfCreds:
         check_auth_key(self.auth_key)
         check_dh_key(self.dh_key)
 
-    def encode(self) -> bytes:
-        return encode_key(self.auth_key) + encode_key(self.dh_key)
-
-    @classmethod
-    def parse(cls, r: SmpReader) -> NewNtfCreds:
-        return cls(parse_auth_key(r), parse_dh_key(r))
-
 
 @dataclass(frozen=True, slots=True)
-class ServerNtfCreds:
+class ServerNtfCreds(TaggedRecord):
     """The notifier id and the server's notification DH key (``NID``, v17+ ``IDS``)."""
 
+    FIELDS: ClassVar[Fields] = (SHORT_STRING, DH_KEY)
     notifier_id: NotifierId
     dh_key: PublicKey
 
     def __post_init__(self) -> None:
         check_dh_key(self.dh_key)
-
-    def encode(self) -> bytes:
-        return short_string(self.notifier_id) + encode_key(self.dh_key)
-
-    @classmethod
-    def parse(cls, r: SmpReader) -> ServerNtfCreds:
-        return cls(parse_entity(r), parse_dh_key(r))
 
 
 # --------------------------------------------------------------------------- message flags
@@ -285,11 +260,4 @@ def _parse_auth_keys(r: SmpReader) -> tuple[PublicKey, ...]:
     return tuple(r.non_empty(parse_auth_key))
 
 
-SHORT_STRING: Final[Param[bytes]] = Param(short_string, SmpReader.short_string)
-TAIL: Final[Param[bytes]] = Param(bytes, SmpReader.tail)
-INT64: Final[Param[int]] = Param(int64, SmpReader.int64)
-WORD16: Final[Param[int]] = Param(word16, SmpReader.word16)
-AUTH_KEY: Final = Param(encode_key, parse_auth_key)
-DH_KEY: Final = Param(encode_key, parse_dh_key)
-AUTH_KEYS: Final = Param(_enc_auth_keys, _parse_auth_keys)
-LINK_DATA: Final = Param(QueueLinkData.encode, QueueLinkData.parse)
+AUTH_KEYS: Final[Param[tuple[PublicKey, ...]]] = Field(_enc_auth_keys, _parse_auth_keys)

@@ -88,9 +88,6 @@ from hushwire.smp.commands import (
     SKEY,
     BrokerMsg,
     Command,
-    CommandDecodeError,
-    check_credentials,
-    decode_command,
     parse_dh_key,
 )
 from hushwire.smp.errors import (
@@ -114,7 +111,7 @@ from hushwire.smp.transmission import (
     ClientRequest,
     RequestError,
     ServerTransmission,
-    decode_auth,
+    decode_request,
     decode_server_batch,
     parse_transmission,
 )
@@ -551,20 +548,10 @@ def decode_forwarded_transmission(
         raw = parse_transmission(data, max(version, AUTH_CMDS_VERSION), session_id)
     except DecodeError:
         return RequestError(NO_CORR_ID, NO_ENTITY, ErrorType.BLOCK)
-    try:
-        auth = decode_auth(raw.auth)
-    except DecodeError:
-        return RequestError(raw.corr_id, NO_ENTITY, ErrorType.BLOCK)
-    try:
-        cmd = decode_command(version, raw.command)
-    except CommandDecodeError as e:
-        return RequestError(raw.corr_id, raw.entity_id, CMD(e.error))
-    bad = check_credentials(cmd, auth is not None, raw.entity_id)
-    if bad is not None:
-        return RequestError(raw.corr_id, raw.entity_id, CMD(bad))
-    if not forwarded_command_allowed(cmd):
-        return RequestError(raw.corr_id, raw.entity_id, CMD(CommandError.PROHIBITED))
-    return ClientRequest(raw.corr_id, raw.entity_id, cmd, auth, raw.service_sig, raw.authorized)
+    req = decode_request(raw, version)
+    if isinstance(req, ClientRequest) and not forwarded_command_allowed(req.command):
+        return RequestError(req.corr_id, req.entity_id, CMD(CommandError.PROHIBITED))
+    return req
 
 
 def open_rfwd(

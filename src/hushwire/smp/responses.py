@@ -20,14 +20,12 @@ from typing import Any, ClassVar, Final
 from hushwire.crypto.keys import PublicKey
 from hushwire.crypto.nacl import NONCE_SIZE
 from hushwire.encoding.binary import bool_, maybe, short_string
+from hushwire.encoding.record import INT64, SHORT_STRING, TAIL, Field
 from hushwire.smp._reader import SmpReader
 from hushwire.smp.errors import CommandError, ErrorType
 from hushwire.smp.fields import (
     DH_KEY,
-    INT64,
     LINK_DATA,
-    SHORT_STRING,
-    TAIL,
     QueueLinkData,
     QueueMode,
     ServerNtfCreds,
@@ -53,12 +51,14 @@ from hushwire.smp.version import (
 
 # --------------------------------------------------------------------------- parameters
 
-_NONCE: Final = Param(bytes, lambda r: r.take(NONCE_SIZE))
-_VERSION_RANGE: Final = Param(VersionRange.encode, VersionRange.parse)
-_CERT_KEY: Final = Param(CertChainPubKey.encode, CertChainPubKey.parse)
-_QUEUE_INFO: Final = Param(QueueInfo.to_json, lambda r: QueueInfo.from_json(r.tail()))
-_ERROR: Final[Param[ErrorType]] = Param(lambda e: e.encode(), ErrorType.parse)
-_MAYBE_ENTITY: Final = Param(lambda e: maybe(e, encode_entity), lambda r: r.maybe(parse_entity))
+_NONCE: Final[Param[Any]] = Field(bytes, lambda r: r.take(NONCE_SIZE))
+_VERSION_RANGE: Final[Param[Any]] = Field(VersionRange.encode, VersionRange.parse)
+_CERT_KEY: Final[Param[Any]] = Field(CertChainPubKey.encode, CertChainPubKey.parse)
+_QUEUE_INFO: Final[Param[Any]] = Field(QueueInfo.to_json, lambda r: QueueInfo.from_json(r.tail()))
+_ERROR: Final[Param[ErrorType]] = Field(lambda e: e.encode(), ErrorType.parse)
+_MAYBE_ENTITY: Final[Param[Any]] = Field(
+    lambda e: maybe(e, encode_entity), lambda r: r.maybe(parse_entity)
+)
 
 # --------------------------------------------------------------------------- responses
 

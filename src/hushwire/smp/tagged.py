@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar, Final, Generic, Self, TypeVar, cast
+from typing import Any, ClassVar, Final, Self, TypeAlias, TypeVar, cast
 
+from hushwire.encoding.record import Field
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all
 from hushwire.smp.errors import CommandError
@@ -32,12 +32,9 @@ class CommandDecodeError(DecodeError):
         self.error = error
 
 
-@dataclass(frozen=True, slots=True)
-class Param(Generic[_V]):
-    """The codec of one parameter: its encoder and its decoder, side by side."""
-
-    encode: Callable[[_V], bytes]
-    parse: Callable[[SmpReader], _V]
+Param: TypeAlias = Field[_V, SmpReader]
+"""The codec of one parameter (:class:`~hushwire.encoding.record.Field`): its encoder and
+its decoder, which may use the SMP reader's helpers."""
 
 
 class Tagged:

@@ -243,6 +243,16 @@ def decode_client_transmission(
     raw = _parse_in_session(data, version, session_id)
     if isinstance(raw, tuple):
         return RequestError(raw[0], NO_ENTITY, raw[1])
+    return decode_request(raw, version)
+
+
+def decode_request(raw: RawTransmission, version: int) -> ClientRequest | RequestError:
+    """The command of a parsed client transmission, after its auth and credential shape.
+
+    Precedence: bad auth length -> ``BLOCK`` (corrId kept); unknown or malformed command ->
+    ``CMD UNKNOWN|SYNTAX``; credential shape -> ``CMD NO_AUTH|HAS_AUTH|NO_ENTITY``. Never
+    raises.
+    """
     try:
         auth = decode_auth(raw.auth)
     except DecodeError:

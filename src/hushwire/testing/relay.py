@@ -42,7 +42,7 @@ from hushwire.crypto.keys import KeyAlg, PrivateKey
 from hushwire.errors import DecodeError
 from hushwire.server import store as stores
 from hushwire.server.config import RelayConfig
-from hushwire.server.identity import ServerIdentity
+from hushwire.server.identity import IdentityCerts, ServerIdentity
 from hushwire.server.relay import Relay
 from hushwire.server.store import QueueStore
 from hushwire.smp.address import SMPServer
@@ -60,7 +60,7 @@ def _cert_start(now: datetime | None) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class FakeIdentity:
+class FakeIdentity(IdentityCerts):
     """A relay identity made in memory: the CA and online certificates and both keys."""
 
     ca_cert: bytes
@@ -79,16 +79,6 @@ class FakeIdentity:
         online, online_key = x509.generate_online_cert(ca, ca_key, alg, host, now=start)
         return cls(ca, ca_key, online, online_key)
 
-    @property
-    def key_hash(self) -> bytes:
-        """The identity in the server address: SHA-256 of the CA certificate."""
-        return x509.key_hash(self.ca_cert)
-
-    @property
-    def cert_chain(self) -> tuple[bytes, bytes]:
-        """Leaf first, then the CA, as the server hello carries them."""
-        return (self.online_cert, self.ca_cert)
-
     def another_online(
         self, *, host: str = "127.0.0.1", now: datetime | None = None
     ) -> tuple[bytes, PrivateKey]:
@@ -101,7 +91,7 @@ class FakeIdentity:
         directory.mkdir(parents=True, exist_ok=True)
         chain = directory / "chain.pem"
         key = directory / "server.key"
-        chain.write_bytes(x509.cert_to_pem(self.online_cert) + x509.cert_to_pem(self.ca_cert))
+        chain.write_bytes(self.chain_pem)
         fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(x509.key_to_pem(self.online_key))

@@ -26,6 +26,10 @@ flight, which the relay's subscription state enforces (``hushwire.server.dispatc
 *Durable changes.* A mutation is persisted as a short list of :data:`Change` values (put a
 queue record, delete a queue, append a message, delete messages); a backend turns them into
 its own statements. :data:`CommitHook` is the seam through which tests make a commit fail.
+
+*SQL rows.* The SQL backends keep a queue record in the same ``queues`` columns;
+:func:`queue_row` and :func:`queue_from_row` map between the two once (each backend stores the
+recipient-key list its own way).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import enum
 import hmac
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Final
+from typing import Any, Final, Protocol
 
 from hushwire.errors import HushwireError
 from hushwire.limits import MAX_MESSAGE_LENGTH_V6, MSG_ID_SIZE, QUEUE_ID_SIZE
@@ -53,6 +57,7 @@ __all__ = [
     "QueueRecord",
     "QueueStatus",
     "QueueStore",
+    "Row",
     "StoreClosedError",
     "StoreError",
     "StoreStats",
@@ -63,6 +68,8 @@ __all__ = [
     "expired_prefix",
     "head_matches",
     "link_update_allowed",
+    "queue_from_row",
+    "queue_row",
     "quota_decision",
     "secured_with",
     "unsecured_expired",
@@ -310,6 +317,65 @@ def secured_with(rec: QueueRecord, sender_key: bytes) -> QueueRecord | None:
     if rec.sender_key is not None:
         return None
     return replace(rec, sender_key=sender_key)
+
+
+# --------------------------------------------------------------------------- SQL rows
+
+
+class Row(Protocol):
+    """A result row read by column name (``sqlite3.Row``, ``asyncpg.Record``)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def queue_row(rec: QueueRecord, recipient_keys: object) -> tuple[object, ...]:
+    """The ``queues`` columns of a record, in the SQL backends' order (recipient id, sender
+    id, recipient keys, DH secret, sender key, mode, status, notifier id, notifier key, NMSG
+    DH secret, link id, fixed and user link data, created, updated); ``recipient_keys`` as
+    the backend stores the list."""
+    n = rec.notifier
+    fixed, user = rec.link_data if rec.link_data is not None else (None, None)
+    return (
+        rec.recipient_id,
+        rec.sender_id,
+        recipient_keys,
+        rec.rcv_dh_secret,
+        rec.sender_key,
+        rec.queue_mode,
+        rec.status.value,
+        n.notifier_id if n else None,
+        n.ntf_key if n else None,
+        n.rcv_ntf_dh_secret if n else None,
+        rec.link_id,
+        fixed,
+        user,
+        rec.created_at,
+        rec.updated_at,
+    )
+
+
+def queue_from_row(row: Row, recipient_keys: tuple[bytes, ...]) -> QueueRecord:
+    """The record a ``queues`` row holds; ``recipient_keys`` decoded by the backend."""
+    notifier = None
+    if row["notifier_id"] is not None:
+        notifier = NotifierRecord(row["notifier_id"], row["ntf_key"], row["rcv_ntf_dh_secret"])
+    link_data = None
+    if row["link_id"] is not None:
+        link_data = (row["link_fixed_data"], row["link_user_data"])
+    return QueueRecord(
+        recipient_id=row["recipient_id"],
+        sender_id=row["sender_id"],
+        recipient_keys=recipient_keys,
+        rcv_dh_secret=row["rcv_dh_secret"],
+        sender_key=row["sender_key"],
+        queue_mode=row["queue_mode"],
+        status=QueueStatus(row["status"]),
+        notifier=notifier,
+        link_id=row["link_id"],
+        link_data=link_data,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 # --------------------------------------------------------------------------- interface

@@ -60,12 +60,12 @@ from hushwire.server.store.contract import (
     CommitHook,
     DeleteMessages,
     DeleteQueue,
-    NotifierRecord,
     PutQueue,
     QueueRecord,
-    QueueStatus,
     StoredMessage,
     StoreError,
+    queue_from_row,
+    queue_row,
 )
 from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
 
@@ -174,51 +174,6 @@ def _scrub(dsn: str, error: BaseException) -> str:
     return text.replace(password, "***") if password else text
 
 
-def _queue_row(r: QueueRecord) -> tuple[object, ...]:
-    n = r.notifier
-    fixed, user = r.link_data if r.link_data is not None else (None, None)
-    return (
-        r.recipient_id,
-        r.sender_id,
-        list(r.recipient_keys),
-        r.rcv_dh_secret,
-        r.sender_key,
-        r.queue_mode,
-        r.status.value,
-        n.notifier_id if n else None,
-        n.ntf_key if n else None,
-        n.rcv_ntf_dh_secret if n else None,
-        r.link_id,
-        fixed,
-        user,
-        r.created_at,
-        r.updated_at,
-    )
-
-
-def _record_from_row(row: Any) -> QueueRecord:
-    notifier = None
-    if row["notifier_id"] is not None:
-        notifier = NotifierRecord(row["notifier_id"], row["ntf_key"], row["rcv_ntf_dh_secret"])
-    link_data = None
-    if row["link_id"] is not None:
-        link_data = (row["link_fixed_data"], row["link_user_data"])
-    return QueueRecord(
-        recipient_id=row["recipient_id"],
-        sender_id=row["sender_id"],
-        recipient_keys=tuple(row["recipient_keys"]),
-        rcv_dh_secret=row["rcv_dh_secret"],
-        sender_key=row["sender_key"],
-        queue_mode=row["queue_mode"],
-        status=QueueStatus(row["status"]),
-        notifier=notifier,
-        link_id=row["link_id"],
-        link_data=link_data,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
 async def _execute(conn: Any, changes: Sequence[Change]) -> None:
     """Run the SQL of a batch's changes in order (inside its transaction); runs of appended
     messages go as one pipelined ``executemany``, runs of deletions as one statement."""
@@ -251,7 +206,7 @@ async def _execute(conn: Any, changes: Sequence[Change]) -> None:
             await conn.execute(_DELETE_MESSAGES, seqs)
             continue
         if isinstance(change, PutQueue):
-            row = _queue_row(change.rec)
+            row = queue_row(change.rec, list(change.rec.recipient_keys))
             await conn.execute(_INSERT_QUEUE if change.new else _UPDATE_QUEUE, *row)
         else:
             assert isinstance(change, DeleteQueue)
@@ -338,7 +293,7 @@ class _PostgresJournal(Journal):
     async def _load(conn: Any) -> Snapshot:
         records: dict[bytes, QueueRecord] = {}
         for row in await conn.fetch(_SELECT_QUEUES):
-            rec = _record_from_row(row)
+            rec = queue_from_row(row, tuple(row["recipient_keys"]))
             records[rec.recipient_id] = rec
         messages: list[tuple[int, bytes, StoredMessage]] = []
         next_seq = 1
