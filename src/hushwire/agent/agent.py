@@ -759,15 +759,18 @@ class Agent:
             if st is None:
                 return
             t = step(st.role, st.status, machine.Sent(m.kind))
+            changed = t.status != st.status
             st.status = t.status
             for e in t.effects:
                 if isinstance(e, machine.MarkConfirmed) and st.snd is not None:
+                    changed = changed or not st.snd.confirmed
                     st.snd.confirmed = True
                 elif isinstance(e, machine.Emit) and e.event == "established":
                     events.append(ConnectionEstablished(conn_id, st.peer_info))
                 elif isinstance(e, machine.Emit) and e.event == "sent":
                     events.append(MessageSent(conn_id, m.snd_id))
-            self.store.save(st, self._now())
+            if changed:
+                self.store.save(st, self._now())
         if events:
             await self.store.durable()  # what the events tell is committed first
         for ev in events:

@@ -36,12 +36,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import copy
 import hashlib
 import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -191,25 +192,26 @@ class ConnState:
 
     def to_json(self) -> bytes:
         def enc(v: Any) -> Any:
-            if isinstance(v, bytes):
+            t = type(v)
+            if t is bytes:
                 return {"b": _b64(v)}
-            if isinstance(v, list | tuple):
+            if t is list or t is tuple:
                 return [enc(x) for x in v]
-            if isinstance(v, RcvQueueState | SndQueueState):
-                return {k: enc(getattr(v, k)) for k in v.__dataclass_fields__}
+            if t is RcvQueueState or t is SndQueueState:
+                return {k: enc(x) for k, x in vars(v).items()}
             return v
 
-        obj = {k: enc(getattr(self, k)) for k in self.__dataclass_fields__}
+        # vars() of a dataclass lists the fields in their order (set by __init__)
+        obj = {k: enc(v) for k, v in vars(self).items()}
         return json.dumps(obj, separators=(",", ":")).encode()
 
     def copy(self) -> ConnState:
         """An independent copy (queues and lists copied; bytes are immutable)."""
-        return replace(
-            self,
-            rcv=[replace(q) for q in self.rcv],
-            snd=None if self.snd is None else replace(self.snd),
-            seen=list(self.seen),
-        )
+        c = copy.copy(self)
+        c.rcv = [copy.copy(q) for q in self.rcv]
+        c.snd = copy.copy(self.snd)
+        c.seen = list(self.seen)
+        return c
 
     @classmethod
     def from_json(cls, data: bytes) -> ConnState:
