@@ -775,6 +775,9 @@ class Agent:
             await self.store.durable()  # what the events tell is committed first
         for ev in events:
             await self.events.put(ev)
+        # A handshake step that found this message still pending (the peer's answer came
+        # in before the relay's OK was processed) goes on now.
+        self._continue(conn_id, st.status)
 
     # ------------------------------------------------------------------ receiving
 
