@@ -755,12 +755,14 @@ class Agent:
     async def _after_sent(self, conn_id: str, m: SndMessage) -> None:
         events: list[AgentEvent] = []
         async with self._lock(conn_id):
-            st = self.store.load(conn_id)
-            if st is None:
+            cur = self.store.peek(conn_id)
+            if cur is None:
                 return
-            t = step(st.role, st.status, machine.Sent(m.kind))
+            t = step(cur.role, cur.status, machine.Sent(m.kind))
+            st = cur if not t.effects and t.status == cur.status else cur.copy()
             changed = t.status != st.status
-            st.status = t.status
+            if changed:
+                st.status = t.status
             for e in t.effects:
                 if isinstance(e, machine.MarkConfirmed) and st.snd is not None:
                     changed = changed or not st.snd.confirmed

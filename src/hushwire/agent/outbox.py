@@ -95,7 +95,7 @@ class Outbox:
             m = self._store.next_snd_message(conn_id)
             if m is None:
                 return
-            st = self._store.load(conn_id)
+            st = self._store.peek(conn_id)
             if st is None or st.snd is None:
                 return
             key = self._key_pair(st.snd.snd_auth_key) if signed(m.kind) else None

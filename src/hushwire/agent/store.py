@@ -37,6 +37,7 @@ import asyncio
 import base64
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -111,6 +112,17 @@ class Sealer:
 
 def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
+
+
+class _Seen(list[bytes]):
+    """Marks ``ConnState.seen`` for :meth:`ConnState.to_json`."""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _b64_hash(h: bytes) -> str:
+    """Base64 of a received message hash (not a secret), cached: a connection writes the same
+    hashes with every step."""
+    return _b64(h)
 
 
 def _unb64(s: str) -> bytes:
@@ -197,12 +209,14 @@ class ConnState:
                 return {"b": _b64(v)}
             if t is list or t is tuple:
                 return [enc(x) for x in v]
+            if t is _Seen:
+                return [{"b": _b64_hash(h)} for h in v]
             if t is RcvQueueState or t is SndQueueState:
                 return {k: enc(x) for k, x in vars(v).items()}
             return v
 
         # vars() of a dataclass lists the fields in their order (set by __init__)
-        obj = {k: enc(v) for k, v in vars(self).items()}
+        obj = {k: enc(_Seen(v) if k == "seen" else v) for k, v in vars(self).items()}
         return json.dumps(obj, separators=(",", ":")).encode()
 
     def copy(self) -> ConnState:
@@ -457,6 +471,12 @@ class AgentStore:
 
     def load(self, conn_id: str) -> ConnState | None:
         """A copy of the connection's state (from memory once read or written)."""
+        st = self.peek(conn_id)
+        return None if st is None else st.copy()
+
+    def peek(self, conn_id: str) -> ConnState | None:
+        """The connection's state in the memory view itself, to read only (never change it:
+        change a copy from :meth:`load` and :meth:`save` it)."""
         st = self._states.get(conn_id)
         if st is None:
             row = self._db.execute(
@@ -466,7 +486,7 @@ class AgentStore:
                 return None
             st = ConnState.from_json(self.sealer.open(bytes(row[0])))
             self._states[conn_id] = st
-        return st.copy()
+        return st
 
     def all_connections(self) -> list[ConnState]:
         rows = self._db.execute(
