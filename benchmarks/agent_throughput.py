@@ -5,8 +5,9 @@ Everything runs on 127.0.0.1 in this one run, each figure next to a floor measur
 1. Connection set-up: a Python visitor agent joins the owner's contact address through a
    relay (``python -m hushwire relay`` as its own process), timed from ``join()`` to
    ``ConnectionEstablished`` on both sides. Floor: the round trip of one SMP PING over the
-   same WebSocket times the sequential relay round trips of the fast (SKEY) handshake,
-   counted from ``src/hushwire/agent/agent.py`` (and checked by counting the commands sent).
+   same WebSocket times the 10 commands of the fast (SKEY) handshake run one after the other
+   (checked by counting the commands sent); agent.py overlaps some of them, in fewer
+   sequential steps (``HANDSHAKE_STEPS``), so the floor stays the same reference.
 2. Per-message crypto of one A_MSG in this process: ratchet encrypt + per-queue crypto_box,
    then per-queue open + ratchet decrypt. Floor: the same two NaCl boxes and the four raw
    AES-GCM calls without the ratchet (no KDF, no header, no parsing).

@@ -14,18 +14,25 @@ what is stored for sending.
 
 Theory of operation
 -------------------
-Every step is *receive -> network preconditions -> commit -> ACK -> events*:
+Every step is *receive -> network preconditions -> commit -> events -> ACK*:
 
-* A message arrives on a queue (``MessageEvent`` of the SMP client). The agent decrypts the
-  server layer, the per-queue e2e layer and, for a connection, the double ratchet. Network
-  preconditions of the step (KEY of our own queue, SKEY of the peer's, NEW of a reply
-  queue) run before the commit and are idempotent or recorded as they complete, so a step
-  interrupted by a crash is simply repeated when the relay delivers the message again.
+* A message arrives on a queue (``MessageEvent`` of the SMP client) and gets its own task:
+  messages of different connections are processed at the same time, those of one connection
+  one after the other (its lock, taken in arrival order). The agent decrypts the server
+  layer, the per-queue e2e layer and, for a connection, the double ratchet (kept live in
+  memory; its JSON is written with every step). Network preconditions of the step (KEY of
+  our own queue, SKEY of the peer's, NEW of a reply queue; SKEY and NEW together) run before
+  the commit and are idempotent or recorded as they complete, so a step interrupted by a
+  crash is simply repeated when the relay delivers the message again.
 * The new connection state (ratchet included), the received message and anything to send
-  are committed in one transaction. Only then is the message acknowledged to the relay.
+  are written in one transaction, and the task waits for the store's next group commit
+  (:meth:`AgentStore.durable`, shared by every connection's steps). Only then are the events
+  handed to the application and the message acknowledged to the relay; a message delivered
+  again after a lost ACK is recognised by its hash and only acknowledged.
 * Outgoing messages are encrypted once, stored, and sent in order by a per-connection
-  delivery task that retries on network errors and after restarts; a repeated send carries
-  the same ratchet message, which the peer's ratchet recognises as a duplicate.
+  delivery task that retries on network errors and after restarts, and never sends what is
+  not committed yet; a repeated send carries the same ratchet message, which the peer's
+  ratchet recognises as a duplicate.
 
 Message numbering and the hash chain follow simplexmq ``Simplex.Messaging.Agent.Protocol``:
 each side's confirmation is message 1, later messages carry ``sndMsgId`` and the SHA-256 of
