@@ -648,7 +648,7 @@ def raw_recipient_main(address: str, ws_url: str, n: int, pipe: Connection) -> N
                 if not isinstance(ev, MessageEvent):
                     continue
                 rid = bytes(ev.recipient_id)
-                if state["mode"] == "serial":  # like Agent._consume: one message at a time
+                if state["mode"] == "serial":  # one at a time (the old agent)
                     await drain(rid, ev.msg)
                 else:
                     t = asyncio.create_task(drain(rid, ev.msg))
@@ -934,7 +934,7 @@ def bench_owner(
     )
     for mode, secs in results.items():
         how = (
-            "one message at a time, awaiting each ACK (Agent._consume's discipline)"
+            "one message at a time, awaiting each ACK (as the agent did before)"
             if mode == "serial"
             else "ACKs of different queues concurrently"
         )
