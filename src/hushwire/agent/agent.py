@@ -602,7 +602,7 @@ class Agent:
                     rc = await self._client(SMPServer.parse(q.server))
                     await rc.delete(q.rcv_id, self._key_pair(q.rcv_auth_key))
             self.store.delete_connection(conn_id)
-            self._ratchets.pop(conn_id, None)
+            self._forget_secrets(st)
         await self.store.durable()
         await self.events.put(ConnectionDeleted(conn_id))
 
@@ -686,6 +686,16 @@ class Agent:
         return sealing.seal_client_message_with_key(
             box[0], box[1] if first else None, client_message, random_bytes=os.urandom
         )
+
+    def _forget_secrets(self, st: ConnState) -> None:
+        """Drop what memory holds of a deleted connection's keys and ratchet."""
+        self._ratchets.pop(st.conn_id, None)
+        for q in st.rcv:
+            self._keys.pop(q.rcv_auth_key, None)
+            self._queue_keys.pop(q.rcv_id, None)
+        if st.snd is not None:
+            self._keys.pop(st.snd.snd_auth_key, None)
+            self._boxes.pop((st.snd.peer_e2e_key, st.snd.own_e2e_key), None)
 
     def _key_pair(self, private_der: bytes) -> KeyPair:
         pair = self._keys.get(private_der)
