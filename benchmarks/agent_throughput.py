@@ -5,8 +5,9 @@ Everything runs on 127.0.0.1 in this one run, each figure next to a floor measur
 1. Connection set-up: a Python visitor agent joins the owner's contact address through a
    relay (``python -m hushwire relay`` as its own process), timed from ``join()`` to
    ``ConnectionEstablished`` on both sides. Floor: the round trip of one SMP PING over the
-   same WebSocket times the sequential relay round trips of the fast (SKEY) handshake,
-   counted from ``src/hushwire/agent/agent.py`` (and checked by counting the commands sent).
+   same WebSocket times the 10 commands of the fast (SKEY) handshake run one after the other
+   (checked by counting the commands sent); agent.py overlaps some of them, in fewer
+   sequential steps (``HANDSHAKE_STEPS``), so the floor stays the same reference.
 2. Per-message crypto of one A_MSG in this process: ratchet encrypt + per-queue crypto_box,
    then per-queue open + ratchet decrypt. Floor: the same two NaCl boxes and the four raw
    AES-GCM calls without the ratchet (no KDF, no header, no parsing).
@@ -17,7 +18,10 @@ Everything runs on 127.0.0.1 in this one run, each figure next to a floor measur
    the same relay between raw ``SMPClient`` senders and one raw ``SMPClient`` recipient.
    If the owner is slow it is profiled (cProfile) in an extra round after the measurements.
 
-Prints figures only; nothing is asserted.
+Prints figures only; nothing is asserted. The last line is ``RESULT`` followed by a JSON
+object of the figures: ``join_vs_rtt`` (median set-up time / 10 PING round trips, the
+reference of the fast handshake run step after step), ``owner_vs_raw_concurrent`` (the owner's
+messages per second / the raw recipient's with concurrent ACKs), and the figures behind them.
 
     .venv/bin/python benchmarks/agent_throughput.py [--visitors N] [--quick] [--messages M]
         [--joins J] [--workers W] [--echo] [--tmp DIR] [--profile auto|always|never]
@@ -104,19 +108,19 @@ RELAY_LIMITS = {
 }
 AGENT_CFG = ClientConfig(ping_interval=None, command_timeout=60)
 
-# The fast (SKEY) handshake, step by step as agent.py runs it. Every step waits for the one
-# before; a SEND and the MSG the relay pushes to the recipient make one round trip together.
+# The fast (SKEY) handshake as simplexmq's agent runs it, one command after the other: the
+# reference of the set-up figure (join_vs_rtt = set-up time / REFERENCE_ROUND_TRIPS PINGs).
+REFERENCE_ROUND_TRIPS = 10
+# The same handshake, step by step as agent.py runs it. Every step waits for the one before;
+# commands within a step go out together; a SEND and the MSG the relay pushes to the
+# recipient make one round trip together.
 HANDSHAKE_STEPS = (
     ("visitor", "NEW its queue (join -> _new_queue)"),
-    ("visitor", "SEND AgentInvitation to the contact queue -> MSG to owner (_deliver)"),
-    ("owner", "ACK the invitation (_on_message awaits it before _continue_accept)"),
-    ("owner", "SKEY the visitor's queue (_continue_accept)"),
-    ("owner", "NEW the reply queue (_continue_accept)"),
-    ("owner", "SEND confirmation -> MSG to visitor (_deliver)"),
-    ("visitor", "ACK the confirmation (_on_message, before _continue_confirm)"),
-    ("visitor", "SKEY the owner's reply queue (_continue_confirm)"),
-    ("visitor", "SEND confirmation: OK = visitor established; MSG to owner (_deliver)"),
-    ("owner", "ACK the visitor's confirmation: owner established (events after ACK)"),
+    ("visitor", "SEND AgentInvitation to the contact queue -> MSG to owner (Outbox)"),
+    ("owner", "SKEY the visitor's queue + NEW the reply queue (_secure_and_create) + ACK"),
+    ("owner", "SEND confirmation -> MSG to visitor (Outbox)"),
+    ("visitor", "SKEY the owner's reply queue (_continue_confirm) + ACK the confirmation"),
+    ("visitor", "SEND confirmation: OK = visitor established; MSG to owner = owner established"),
 )
 
 
@@ -174,19 +178,6 @@ def expect(p: mp.process.BaseProcess, pipe: Connection, timeout: float, what: st
     raise TimeoutError(f"no answer from {what} in {timeout:.0f} s")
 
 
-FIGURES: dict[str, float | None] = {}
-"""This run's figures by name, printed last as one ``RESULT`` line (see :func:`print_result`)."""
-
-
-def print_result() -> None:
-    """The machine-readable last line: ``RESULT`` and a JSON object of :data:`FIGURES`."""
-    import json
-    import math
-
-    clean = {k: v if v is None or math.isfinite(v) else None for k, v in FIGURES.items()}
-    print("RESULT " + json.dumps(clean, sort_keys=True), flush=True)
-
-
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
@@ -211,7 +202,7 @@ async def events_to_futures(
             print(f"  agent problem: {ev.message}", flush=True)
 
 
-async def bench_setup(relay: Relay, tmp: Path, joins: int) -> None:
+async def bench_setup(relay: Relay, tmp: Path, joins: int) -> dict[str, float]:
     server = SMPServer.parse(relay.address)
     owner = Agent(tmp / "s1-owner", server, ws_url=relay.ws_url, client_config=AGENT_CFG)
     visitor = Agent(tmp / "s1-visitor", server, ws_url=relay.ws_url, client_config=AGENT_CFG)
@@ -237,6 +228,7 @@ async def bench_setup(relay: Relay, tmp: Path, joins: int) -> None:
         o_side: list[float] = []
         loop = asyncio.get_running_loop()
         SMPClient.request = counting  # type: ignore[method-assign]
+        commits0 = 0
         try:
             for i in range(joins + 1):
                 t0 = time.perf_counter()
@@ -245,12 +237,14 @@ async def bench_setup(relay: Relay, tmp: Path, joins: int) -> None:
                 to = await asyncio.wait_for(o_any.get(), 30)
                 if i == 0:  # warm-up (imports, first use of every code path)
                     counts.clear()
+                    commits0 = _commits(owner) + _commits(visitor)
                     continue
                 v_side.append(1000 * (tv - t0))
                 o_side.append(1000 * (to - t0))
                 both.append(1000 * (max(tv, to) - t0))
         finally:
             SMPClient.request = original  # type: ignore[method-assign]
+        commits = (_commits(owner) + _commits(visitor) - commits0) / joins
         ping_client = await SMPClient.connect(server, ws_url=relay.ws_url, config=AGENT_CFG)
         for _ in range(20):
             await ping_client.ping()
@@ -264,16 +258,19 @@ async def bench_setup(relay: Relay, tmp: Path, joins: int) -> None:
         await owner.stop()
         await visitor.stop()
     rtt = statistics.median(rtts)
-    n_rt = len(HANDSHAKE_STEPS)
+    n_rt = REFERENCE_ROUND_TRIPS
     print(f"\n== 1. Connection set-up: {joins} sequential joins (+1 warm-up), both agents here")
-    print(f"  sequential relay round trips of the fast handshake (agent.py): {n_rt}")
+    print(
+        f"  sequential relay round trips of the fast handshake: {n_rt} one command after the "
+        f"other (the reference), {len(HANDSHAKE_STEPS)} as agent.py runs it:"
+    )
     for i, (who, step) in enumerate(HANDSHAKE_STEPS, 1):
         print(f"    {i:2}. {who:7} {step}")
     per_join = {k: v / joins for k, v in sorted(counts.items())}
     print(
         "  commands sent per join (counted): "
         + ", ".join(f"{k} {v:g}" for k, v in per_join.items())
-        + f" = {sum(per_join.values()):g}"
+        + f" = {sum(per_join.values()):g}; SQLite commits per join (both agents): {commits:g}"
     )
     print(
         f"  join() -> established on both sides: median {statistics.median(both):.1f} ms, "
@@ -289,15 +286,21 @@ async def bench_setup(relay: Relay, tmp: Path, joins: int) -> None:
     )
     print(
         f"  -> set-up is {statistics.median(both) / (rtt * n_rt):.1f}x the floor; "
-        f"{statistics.median(both) - rtt * n_rt:.1f} ms is agent work (crypto, SQLite "
-        "commits with fsync) and relay work per command"
+        f"{statistics.median(both) - rtt * len(HANDSHAKE_STEPS):.1f} ms beyond agent.py's "
+        f"{len(HANDSHAKE_STEPS)} round trips is agent work (crypto, SQLite commits with fsync) "
+        "and relay work per command"
     )
-    FIGURES.update(
-        join_ms=statistics.median(both),
-        ping_rtt_ms=rtt,
-        join_round_trips=n_rt,
-        join_vs_rtt=statistics.median(both) / (rtt * n_rt),
-    )
+    return {
+        "join_ms": round(statistics.median(both), 2),
+        "rtt_ms": round(rtt, 3),
+        "join_vs_rtt": round(statistics.median(both) / (rtt * n_rt), 2),
+        "join_round_trips": len(HANDSHAKE_STEPS),
+        "join_commits": round(commits, 1),
+    }
+
+
+def _commits(agent: Agent) -> int:
+    return int(getattr(agent.store, "commits", 0))
 
 
 # --------------------------------------------------------------------------- 2. crypto
@@ -459,7 +462,9 @@ def owner_main(address: str, ws_url: str, data: str, echo: bool, pipe: Connectio
                 )
             if state["want_msgs"] >= 0 and state["msgs"] >= state["want_msgs"]:
                 state["want_msgs"] = -1
-                pipe.send(("msgs", t_first[0] if t_first else 0.0, time.monotonic()))
+                pipe.send(
+                    ("msgs", t_first[0] if t_first else 0.0, time.monotonic(), _commits(agent))
+                )
 
         async def consume() -> None:
             while True:
@@ -489,6 +494,7 @@ def owner_main(address: str, ws_url: str, data: str, echo: bool, pipe: Connectio
                 elif cmd[0] == "expect_msgs":
                     state["want_msgs"] = state["msgs"] + cmd[1]
                     t_first.clear()
+                    pipe.send(("commits", _commits(agent)))
                 elif cmd[0] == "gc":
                     gc.collect()
                     pipe.send(("gc",))
@@ -642,7 +648,7 @@ def raw_recipient_main(address: str, ws_url: str, n: int, pipe: Connection) -> N
                 if not isinstance(ev, MessageEvent):
                     continue
                 rid = bytes(ev.recipient_id)
-                if state["mode"] == "serial":  # like Agent._consume: one message at a time
+                if state["mode"] == "serial":  # one at a time (the old agent)
                     await drain(rid, ev.msg)
                 else:
                     t = asyncio.create_task(drain(rid, ev.msg))
@@ -762,7 +768,9 @@ def print_profile(path: Path, per: int, unit: str, top: int = 22) -> None:
                 break
 
 
-def bench_owner(children: Children, relay: Relay, tmp: Path, args: Any, body_size: int) -> None:
+def bench_owner(
+    children: Children, relay: Relay, tmp: Path, args: Any, body_size: int
+) -> dict[str, float]:
     n, m, w = args.visitors, args.messages, args.workers
     print(
         f"\n== 3. One owner agent, {n} visitor connections from {w} visitor processes "
@@ -830,6 +838,7 @@ def bench_owner(children: Children, relay: Relay, tmp: Path, args: Any, body_siz
         # ---- messages
         total = n * m
         opipe.send(("expect_msgs", total))
+        _, commits0 = expect(owner, opipe, 30, "owner")
         cpu0, t0 = cpu_seconds(opid), time.monotonic()
         for _, pipe in visitors:
             pipe.send(("send", m))
@@ -837,7 +846,7 @@ def bench_owner(children: Children, relay: Relay, tmp: Path, args: Any, body_siz
             expect(p, pipe, args.timeout, f"visitor {i} sending")
             for i, (p, pipe) in enumerate(visitors)
         ]
-        _, o_first, o_last = expect(owner, opipe, args.timeout, "owner receiving")
+        _, o_first, o_last, commits1 = expect(owner, opipe, args.timeout, "owner receiving")
         cpu1 = cpu_seconds(opid)
         rss2 = rss_kb(opid)
         t_enq = max(s[2] for s in sent) - t0
@@ -853,7 +862,9 @@ def bench_owner(children: Children, relay: Relay, tmp: Path, args: Any, body_siz
         print(
             f"    visitors took {t_enq:.2f} s to enqueue (send(): ratchet + SQLite commit); "
             f"owner CPU {cpu1 - cpu0:.2f} s = {1e6 * (cpu1 - cpu0) / total:.0f} us per message "
-            f"({100 * (cpu1 - cpu0) / o_secs:.0f}% of a core); owner VmRSS now {rss2} KB"
+            f"({100 * (cpu1 - cpu0) / o_secs:.0f}% of a core); owner VmRSS now {rss2} KB; "
+            f"owner SQLite commits {commits1 - commits0} = "
+            f"{(commits1 - commits0) / total:.2f} per message"
         )
         # ---- profile
         slow = agent_rate < 500 or joins_s / n > 0.02
@@ -870,6 +881,7 @@ def bench_owner(children: Children, relay: Relay, tmp: Path, args: Any, body_siz
                 expect(p, pipe, args.timeout, f"visitor {i} joins (profiled)")
             expect(owner, opipe, args.timeout, "owner establishing (profiled)")
             opipe.send(("expect_msgs", n + sum(extra)))
+            expect(owner, opipe, 30, "owner")
             for _, pipe in visitors:
                 pipe.send(("send", 1))
             for i, (p, pipe) in enumerate(visitors):
@@ -922,7 +934,7 @@ def bench_owner(children: Children, relay: Relay, tmp: Path, args: Any, body_siz
     )
     for mode, secs in results.items():
         how = (
-            "one message at a time, awaiting each ACK (Agent._consume's discipline)"
+            "one message at a time, awaiting each ACK (as the agent did before)"
             if mode == "serial"
             else "ACKs of different queues concurrently"
         )
@@ -932,14 +944,13 @@ def bench_owner(children: Children, relay: Relay, tmp: Path, args: Any, body_siz
         f"{100 * agent_rate / (total / results['serial']):.0f}% of the raw serial floor, "
         f"{100 * agent_rate / (total / results['concurrent']):.0f}% of the raw concurrent floor"
     )
-    FIGURES.update(
-        owner_msgs_per_s=agent_rate,
-        owner_joins_per_s=n / joins_s,
-        raw_serial_msgs_per_s=total / results["serial"],
-        raw_concurrent_msgs_per_s=total / results["concurrent"],
-        owner_vs_raw_serial=agent_rate / (total / results["serial"]),
-        owner_vs_raw_concurrent=agent_rate / (total / results["concurrent"]),
-    )
+    return {
+        "owner_msgs_per_s": round(agent_rate, 1),
+        "raw_serial_msgs_per_s": round(total / results["serial"], 1),
+        "raw_concurrent_msgs_per_s": round(total / results["concurrent"], 1),
+        "owner_vs_raw_concurrent": round(agent_rate / (total / results["concurrent"]), 3),
+        "owner_joins_per_s": round(n / joins_s, 1),
+    }
 
 
 # --------------------------------------------------------------------------- main
@@ -980,15 +991,15 @@ def main() -> None:
         )
         relay = start_relay(children, tmp / "relay")
         print(f"  relay pid {relay.pid}, {relay.ws_url}, limits {json.dumps(RELAY_LIMITS)}")
-        asyncio.run(bench_setup(relay, tmp, args.joins))
+        result = asyncio.run(bench_setup(relay, tmp, args.joins))
         body_size = bench_crypto(args.iters)
-        bench_owner(children, relay, tmp, args, body_size)
+        result |= bench_owner(children, relay, tmp, args, body_size)
         print(f"\n  total run time {time.monotonic() - started:.0f} s")
+        print("RESULT " + json.dumps(result, sort_keys=True), flush=True)
     finally:
         signal.signal(signal.SIGTERM, prev)
         children.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
-    print_result()
 
 
 if __name__ == "__main__":

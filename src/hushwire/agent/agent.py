@@ -14,18 +14,25 @@ what is stored for sending.
 
 Theory of operation
 -------------------
-Every step is *receive -> network preconditions -> commit -> ACK -> events*:
+Every step is *receive -> network preconditions -> commit -> events -> ACK*:
 
-* A message arrives on a queue (``MessageEvent`` of the SMP client). The agent decrypts the
-  server layer, the per-queue e2e layer and, for a connection, the double ratchet. Network
-  preconditions of the step (KEY of our own queue, SKEY of the peer's, NEW of a reply
-  queue) run before the commit and are idempotent or recorded as they complete, so a step
-  interrupted by a crash is simply repeated when the relay delivers the message again.
+* A message arrives on a queue (``MessageEvent`` of the SMP client) and gets its own task:
+  messages of different connections are processed at the same time, those of one connection
+  one after the other (its lock, taken in arrival order). The agent decrypts the server
+  layer, the per-queue e2e layer and, for a connection, the double ratchet (kept live in
+  memory; its JSON is written with every step). Network preconditions of the step (KEY of
+  our own queue, SKEY of the peer's, NEW of a reply queue; SKEY and NEW together) run before
+  the commit and are idempotent or recorded as they complete, so a step interrupted by a
+  crash is simply repeated when the relay delivers the message again.
 * The new connection state (ratchet included), the received message and anything to send
-  are committed in one transaction. Only then is the message acknowledged to the relay.
+  are written in one transaction, and the task waits for the store's next group commit
+  (:meth:`AgentStore.durable`, shared by every connection's steps). Only then are the events
+  handed to the application and the message acknowledged to the relay; a message delivered
+  again after a lost ACK is recognised by its hash and only acknowledged.
 * Outgoing messages are encrypted once, stored, and sent in order by a per-connection
-  delivery task that retries on network errors and after restarts; a repeated send carries
-  the same ratchet message, which the peer's ratchet recognises as a duplicate.
+  delivery task that retries on network errors and after restarts, and never sends what is
+  not committed yet; a repeated send carries the same ratchet message, which the peer's
+  ratchet recognises as a duplicate.
 
 Message numbering and the hash chain follow simplexmq ``Simplex.Messaging.Agent.Protocol``:
 each side's confirmation is message 1, later messages carry ``sndMsgId`` and the SHA-256 of
@@ -244,14 +251,23 @@ class Agent:
         self.events: asyncio.Queue[AgentEvent] = asyncio.Queue()
         self._clients: dict[str, ReconnectingClient] = {}
         self._consumers: list[asyncio.Task[None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self._outbox = Outbox(
             self.store,
             self._client,
             lambda conn_id, m: self._after_sent(conn_id, m),
             self._report,
+            key_pair=self._key_pair,
         )
         self._locks: dict[str, asyncio.Lock] = {}
         self._queue_keys: dict[bytes, bytes] = {}
+        self._ratchets: dict[str, tuple[bytes, Ratchet]] = {}
+        """conn_id -> (stored ratchet JSON, the Ratchet it holds): the live ratchet stays in
+        memory; the JSON is its write-ahead copy (valid while it equals the stored one)."""
+        self._keys: dict[bytes, KeyPair] = {}
+        """Stored private key (DER) -> key pair, so signing does not re-derive the public key."""
+        self._boxes: dict[tuple[bytes, bytes], tuple[bytes, PublicKey]] = {}
+        """(peer dh= key, our e2e key) -> (the per-queue box key, our public key)."""
         self._started = False
         self._closing = False
         self._reply_mode = "M"
@@ -263,6 +279,7 @@ class Agent:
     async def start(self) -> None:
         """Connect to the relay, subscribe every queue, resume unfinished work."""
         self._started = True
+        self.store.defer_commits()
         states = self.store.all_connections()
         # Messages stored but not yet taken by the application are handed over first,
         # before subscribing lets new ones in (so none is handed over twice).
@@ -276,7 +293,7 @@ class Agent:
         for srv, queues in by_server.items():
             rc = await self._client(SMPServer.parse(srv))
             results = await asyncio.gather(
-                *(rc.subscribe(q.rcv_id, key_pair(q.rcv_auth_key)) for q in queues),
+                *(rc.subscribe(q.rcv_id, self._key_pair(q.rcv_auth_key)) for q in queues),
                 return_exceptions=True,
             )
             for r in results:
@@ -291,7 +308,7 @@ class Agent:
     async def stop(self) -> None:
         self._closing = True
         self._outbox.closing = True
-        tasks = [*self._outbox.tasks(), *self._consumers]
+        tasks = [*self._outbox.tasks(), *self._consumers, *self._tasks]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -319,10 +336,10 @@ class Agent:
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
         task.add_done_callback(self._task_done)
-        self._consumers = [t for t in self._consumers if not t.done()]
-        self._consumers.append(task)
+        self._tasks.add(task)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("agent: a background step failed", exc_info=task.exception())
             self.events.put_nowait(AgentProblem(None, f"internal error: {task.exception()}"))
@@ -377,11 +394,19 @@ class Agent:
         return rc
 
     async def _consume(self, server: str, rc: ReconnectingClient) -> None:
+        """Hand every message to its own task: different connections' messages are
+        processed concurrently (their commits share group commits), one connection's in
+        order (its lock is taken in arrival order; the relay sends a queue's next message
+        only after the ACK of the one before)."""
         while True:
             ev = await rc.events.get()
             try:
                 if isinstance(ev, MessageEvent):
-                    await self._on_message(server, rc, bytes(ev.recipient_id), ev.msg)
+                    task = asyncio.create_task(
+                        self._handle(server, rc, bytes(ev.recipient_id), ev.msg)
+                    )
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
                 elif isinstance(ev, Reconnected):
                     self._outbox.kick_pending()
             except asyncio.CancelledError:
@@ -389,6 +414,15 @@ class Agent:
             except Exception as e:  # keep consuming; one bad message must not stop the agent
                 log.exception("agent: failed to process an event")
                 await self.events.put(AgentProblem(None, f"internal error: {e}"))
+
+    async def _handle(self, server: str, rc: ReconnectingClient, rid: bytes, msg: MSG) -> None:
+        try:
+            await self._on_message(server, rc, rid, msg)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # one bad message must not stop the agent
+            log.exception("agent: failed to process an event")
+            await self.events.put(AgentProblem(None, f"internal error: {e}"))
 
     # ------------------------------------------------------------------ public API
 
@@ -409,6 +443,7 @@ class Agent:
                 if st.own_info != conn_info:
                     st.own_info = conn_info
                     self.store.save(st, self._now())
+                    await self.store.durable()
                 return st.conn_id, st.link
         conn_id = str(uuid.uuid4())
         q = await self._new_queue(self.server, mode="C")
@@ -429,6 +464,7 @@ class Agent:
             None,
         ).to_uri()
         self.store.save(st, self._now())
+        await self.store.durable()
         return conn_id, st.link
 
     async def join(self, link: str, conn_info: bytes) -> str:
@@ -482,6 +518,7 @@ class Agent:
                 self._now(),
             )
         self._kick(conn_id)
+        await self.store.durable()
         return conn_id
 
     async def create_invitation(self, conn_info: bytes) -> tuple[str, str]:
@@ -507,6 +544,7 @@ class Agent:
             "invitation", AGENT_VERSIONS, (self._queue_uri(q),), e2e, None
         ).to_uri()
         self.store.save(st, self._now())
+        await self.store.durable()
         return conn_id, st.link
 
     async def accept(self, conn_id: str, conn_info: bytes | None = None) -> None:
@@ -519,6 +557,7 @@ class Agent:
                 st.own_info = conn_info
             st.status = t.status
             self.store.save(st, self._now())
+        await self.store.durable()
         if machine.Continue() in t.effects:
             await self._continue_accept(conn_id)
 
@@ -530,6 +569,7 @@ class Agent:
             _refused(t, AgentError)
             snd_id = self._enqueue(st, A_MSG(body), SndKind.MSG)
         self._kick(conn_id)
+        await self.store.durable()
         return snd_id
 
     async def ack_message(self, msg_id: int, *, receipt: bool = True) -> None:
@@ -548,6 +588,7 @@ class Agent:
                         SndKind.RECEIPT,
                     )
         self._kick(msg.conn_id)
+        await self.store.durable()
 
     async def delete(self, conn_id: str) -> None:
         """Delete the connection: its queues on the relay and everything stored about it."""
@@ -559,8 +600,10 @@ class Agent:
             for q in st.rcv:
                 with contextlib.suppress(SMPClientError):
                     rc = await self._client(SMPServer.parse(q.server))
-                    await rc.delete(q.rcv_id, key_pair(q.rcv_auth_key))
+                    await rc.delete(q.rcv_id, self._key_pair(q.rcv_auth_key))
             self.store.delete_connection(conn_id)
+            self._forget_secrets(st)
+        await self.store.durable()
         await self.events.put(ConnectionDeleted(conn_id))
 
     def connection(self, conn_id: str) -> ConnState | None:
@@ -635,20 +678,55 @@ class Agent:
 
     def _seal_for_queue(self, snd: SndQueueState, client_message: bytes, *, first: bool) -> bytes:
         """The per-queue e2e layer for ``snd`` (the first message carries our key)."""
-        return sealing.seal_client_message(
-            snd.peer_e2e_key, snd.own_e2e_key, client_message, first=first, random_bytes=os.urandom
+        box = self._boxes.get((snd.peer_e2e_key, snd.own_e2e_key))
+        if box is None:
+            own = PrivateKey.from_der(snd.own_e2e_key)
+            shared = dh_box_key(PublicKey.from_der(snd.peer_e2e_key), own)
+            box = self._boxes[(snd.peer_e2e_key, snd.own_e2e_key)] = (shared, own.public())
+        return sealing.seal_client_message_with_key(
+            box[0], box[1] if first else None, client_message, random_bytes=os.urandom
         )
+
+    def _forget_secrets(self, st: ConnState) -> None:
+        """Drop what memory holds of a deleted connection's keys and ratchet."""
+        self._ratchets.pop(st.conn_id, None)
+        for q in st.rcv:
+            self._keys.pop(q.rcv_auth_key, None)
+            self._queue_keys.pop(q.rcv_id, None)
+        if st.snd is not None:
+            self._keys.pop(st.snd.snd_auth_key, None)
+            self._boxes.pop((st.snd.peer_e2e_key, st.snd.own_e2e_key), None)
+
+    def _key_pair(self, private_der: bytes) -> KeyPair:
+        pair = self._keys.get(private_der)
+        if pair is None:
+            pair = self._keys[private_der] = key_pair(private_der)
+        return pair
+
+    def _ratchet(self, st: ConnState) -> Ratchet:
+        """The connection's ratchet: the live one in memory unless the stored state differs
+        (then, and after a restart, it is read from the stored JSON)."""
+        assert st.ratchet is not None
+        cached = self._ratchets.get(st.conn_id)
+        if cached is not None and (cached[0] is st.ratchet or cached[0] == st.ratchet):
+            return cached[1]
+        ratchet = Ratchet.from_json(st.ratchet)
+        self._ratchets[st.conn_id] = (st.ratchet, ratchet)
+        return ratchet
+
+    def _set_ratchet(self, st: ConnState, ratchet: Ratchet) -> None:
+        """The ratchet after a step: its JSON goes into ``st`` (written with the step)."""
+        st.ratchet = ratchet.to_json()
+        self._ratchets[st.conn_id] = (st.ratchet, ratchet)
 
     def _enqueue(self, st: ConnState, message: object, kind: str) -> int:
         """Encrypt an AgentMessage with the ratchet and store it for delivery (one commit)."""
         assert st.snd is not None and st.ratchet is not None
         snd_id = st.last_snd_id + 1
         am = AgentMessage(APrivHeader(snd_id, st.last_snd_hash), message).encode()  # type: ignore[arg-type]
-        cm, ratchet = sealing.seal_agent_message(
-            Ratchet.from_json(st.ratchet), am, st.agent_version
-        )
+        cm, ratchet = sealing.seal_agent_message(self._ratchet(st), am, st.agent_version)
         body = self._seal_for_queue(st.snd, cm, first=False)
-        st.ratchet = ratchet.to_json()
+        self._set_ratchet(st, ratchet)
         st.last_snd_id = snd_id
         st.last_snd_hash = agent_message_hash(am)
         with self.store.transaction():
@@ -665,7 +743,7 @@ class Agent:
         assert st.snd is not None
         if kind == SndKind.CONF:
             return PHEmpty()
-        return PHConfirmation(key_pair(st.snd.snd_auth_key).public)
+        return PHConfirmation(self._key_pair(st.snd.snd_auth_key).public)
 
     def _store_confirmation(
         self,
@@ -679,7 +757,7 @@ class Agent:
         state, as message 1 of the hash chain, in one commit."""
         assert st.snd is not None
         body = self._seal_for_queue(st.snd, client_message, first=True)
-        st.ratchet = ratchet.to_json()
+        self._set_ratchet(st, ratchet)
         st.last_snd_id = 1
         st.last_snd_hash = agent_message_hash(agent_message)
         with self.store.transaction():
@@ -694,21 +772,31 @@ class Agent:
     async def _after_sent(self, conn_id: str, m: SndMessage) -> None:
         events: list[AgentEvent] = []
         async with self._lock(conn_id):
-            st = self.store.load(conn_id)
-            if st is None:
+            cur = self.store.peek(conn_id)
+            if cur is None:
                 return
-            t = step(st.role, st.status, machine.Sent(m.kind))
-            st.status = t.status
+            t = step(cur.role, cur.status, machine.Sent(m.kind))
+            st = cur if not t.effects and t.status == cur.status else cur.copy()
+            changed = t.status != st.status
+            if changed:
+                st.status = t.status
             for e in t.effects:
                 if isinstance(e, machine.MarkConfirmed) and st.snd is not None:
+                    changed = changed or not st.snd.confirmed
                     st.snd.confirmed = True
                 elif isinstance(e, machine.Emit) and e.event == "established":
                     events.append(ConnectionEstablished(conn_id, st.peer_info))
                 elif isinstance(e, machine.Emit) and e.event == "sent":
                     events.append(MessageSent(conn_id, m.snd_id))
-            self.store.save(st, self._now())
+            if changed:
+                self.store.save(st, self._now())
+        if events:
+            await self.store.durable()  # what the events tell is committed first
         for ev in events:
             await self.events.put(ev)
+        # A handshake step that found this message still pending (the peer's answer came
+        # in before the relay's OK was processed) goes on now.
+        self._continue(conn_id, st.status)
 
     # ------------------------------------------------------------------ receiving
 
@@ -739,23 +827,27 @@ class Agent:
                     if not isinstance(e, RatchetDuplicate):
                         log.info("%s: bad message: %s", conn_id, type(e).__name__)
                         events = [AgentProblem(conn_id, f"a message could not be read: {e}")]
-                try:
-                    msg = await rc.ack(rid, key_pair(q.rcv_auth_key), msg.msg_id)
-                except SMPCommandError as e:
-                    if e.error != ErrorType.NO_MSG:
-                        raise
-                    msg = None
-            for ev in events:
-                await self.events.put(ev)
-                if isinstance(ev, ConnectionRequested) and ev.conn_id in continues:
-                    self._spawn(self._continue_accept(ev.conn_id))
+                # The step is committed (with other connections' steps: group commit)
+                # before anything leaves: its events, the next handshake step, the ACK.
+                await self.store.durable()
+                for ev in events:
+                    self.events.put_nowait(ev)
+                    if isinstance(ev, ConnectionRequested) and ev.conn_id in continues:
+                        self._spawn(self._continue_accept(ev.conn_id))
             self._kick(conn_id)
             self._continue(conn_id, st.status)
+            # Outside the lock: the application may ack the message while this ACK travels.
+            try:
+                msg = await rc.ack(rid, self._key_pair(q.rcv_auth_key), msg.msg_id)
+            except SMPCommandError as e:
+                if e.error != ErrorType.NO_MSG:
+                    raise
+                msg = None
 
     async def _resubscribe_later(self, rc: ReconnectingClient, q: RcvQueueState) -> None:
         await asyncio.sleep(2.0)
         with contextlib.suppress(SMPClientError):
-            await rc.subscribe(q.rcv_id, key_pair(q.rcv_auth_key))
+            await rc.subscribe(q.rcv_id, self._key_pair(q.rcv_auth_key))
 
     async def _process(
         self, st: ConnState, q: RcvQueueState, msg: MSG, continues: list[str]
@@ -776,13 +868,11 @@ class Agent:
         seen = sha256(envelope.enc_agent_message)
         if seen in st.seen:
             return []  # delivered again after a lost ACK: already processed
-        data, ratchet = sealing.open_agent_message(
-            Ratchet.from_json(st.ratchet), envelope.enc_agent_message
-        )
+        data, ratchet = sealing.open_agent_message(self._ratchet(st), envelope.enc_agent_message)
         am = parse_agent_message(data)
         if not isinstance(am, AgentMessage):
             raise DecodeError("expected an agent message")
-        st.ratchet = ratchet.to_json()
+        self._set_ratchet(st, ratchet)
         st.seen = [*st.seen[-(SEEN_HASHES - 1) :], seen]
         return await self._on_agent_message(st, q, am, data)
 
@@ -854,23 +944,16 @@ class Agent:
                 if st is None or st.snd is None:
                     return
                 snd = st.snd
-                queued = snd.confirmed or bool(self.store.pending_snd_messages(conn_id))
+                queued = snd.confirmed or self.store.next_snd_message(conn_id) is not None
                 t = step(
                     st.role,
                     st.status,
                     machine.AcceptStep(_fast(st), snd.secured, bool(st.rcv), queued),
                 )
+                await self._secure_and_create(st, snd, t.effects)
                 confirmed = False
                 for e in t.effects:
-                    if isinstance(e, machine.SecureSndQueue):
-                        rc = await self._client(SMPServer.parse(snd.server))
-                        await rc.secure_sender(snd.snd_id, key_pair(snd.snd_auth_key))
-                        snd.secured = True
-                        self.store.save(st, self._now())
-                    elif isinstance(e, machine.CreateReplyQueue):
-                        st.rcv.append(await self._new_queue(self.server, mode=self._reply_mode))
-                        self.store.save(st, self._now())
-                    elif isinstance(e, machine.SendConfirmation):
+                    if isinstance(e, machine.SendConfirmation):
                         self._joiner_confirmation(st, e.kind)
                         confirmed = True
                 if not confirmed:
@@ -879,6 +962,34 @@ class Agent:
             await self.events.put(AgentProblem(conn_id, f"could not accept yet: {e}"))
             return
         self._kick(conn_id)
+
+    async def _secure_and_create(
+        self, st: ConnState, snd: SndQueueState, effects: tuple[machine.Effect, ...]
+    ) -> None:
+        """The network preconditions of the accept step, SKEY of the visitor's queue and NEW
+        of our reply queue, at the same time (one round trip); each one that succeeded is
+        recorded (written with the step's next commit) before a failure is raised."""
+
+        async def skey() -> None:
+            rc = await self._client(SMPServer.parse(snd.server))
+            await rc.secure_sender(snd.snd_id, self._key_pair(snd.snd_auth_key))
+            snd.secured = True
+
+        async def new() -> None:
+            st.rcv.append(await self._new_queue(self.server, mode=self._reply_mode))
+
+        steps = [
+            skey() if isinstance(e, machine.SecureSndQueue) else new()
+            for e in effects
+            if isinstance(e, machine.SecureSndQueue | machine.CreateReplyQueue)
+        ]
+        if not steps:
+            return
+        results = await asyncio.gather(*steps, return_exceptions=True)
+        self.store.save(st, self._now())
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
 
     def _joiner_confirmation(self, st: ConnState, kind: str) -> None:
         req = parse_link(st.link)
@@ -926,7 +1037,7 @@ class Agent:
             elif isinstance(e, machine.SecureRcvQueue):
                 assert slow_key is not None
                 rc = await self._client(SMPServer.parse(q.server))
-                await rc.secure(q.rcv_id, key_pair(q.rcv_auth_key), slow_key)
+                await rc.secure(q.rcv_id, self._key_pair(q.rcv_auth_key), slow_key)
                 q.secured = True
             elif isinstance(e, machine.SetSlow):
                 st.slow = e.slow
@@ -937,7 +1048,7 @@ class Agent:
         assert ratchet is not None
         st.status = t.status
         q.e2e_shared = shared
-        st.ratchet = ratchet.to_json()
+        self._set_ratchet(st, ratchet)
         st.last_rcv_id = 1
         st.last_rcv_hash = agent_message_hash(data)
         with self.store.transaction():
@@ -963,9 +1074,7 @@ class Agent:
             return data, ratchet
         # The visitor's (initiator's) confirmation on our reply queue.
         assert st.ratchet is not None
-        data, ratchet = sealing.open_agent_message(
-            Ratchet.from_json(st.ratchet), conf.enc_conn_info
-        )
+        data, ratchet = sealing.open_agent_message(self._ratchet(st), conf.enc_conn_info)
         info = parse_agent_message(data)
         if not isinstance(info, AgentConnInfo):
             raise DecodeError("the visitor's confirmation carries its profile")
@@ -980,13 +1089,13 @@ class Agent:
                 if st is None or st.snd is None:
                     return
                 snd = st.snd
-                queued = snd.confirmed or bool(self.store.pending_snd_messages(conn_id))
+                queued = snd.confirmed or self.store.next_snd_message(conn_id) is not None
                 t = step(st.role, st.status, machine.ConfirmStep(_fast(st), snd.secured, queued))
                 confirmed = False
                 for e in t.effects:
                     if isinstance(e, machine.SecureSndQueue):
                         rc = await self._client(SMPServer.parse(snd.server))
-                        await rc.secure_sender(snd.snd_id, key_pair(snd.snd_auth_key))
+                        await rc.secure_sender(snd.snd_id, self._key_pair(snd.snd_auth_key))
                         snd.secured = True
                         self.store.save(st, self._now())
                     elif isinstance(e, machine.SetSlow):
@@ -995,7 +1104,7 @@ class Agent:
                         assert st.ratchet is not None
                         info = AgentConnInfo(st.own_info).encode()
                         cm, ratchet = sealing.initiator_confirmation(
-                            Ratchet.from_json(st.ratchet),
+                            self._ratchet(st),
                             info,
                             st.agent_version,
                             self._confirmation_header(st, e.kind),

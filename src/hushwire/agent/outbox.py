@@ -14,6 +14,10 @@ connection or a missing answer retries the same bytes after a growing delay, as 
 ``failed``, is reported, and delivery goes on with the next one. After a restart the agent
 kicks every connection: whatever is still ``pending`` goes out, and a repeated SEND carries
 the same ratchet message, which the peer recognises as a duplicate.
+
+Nothing goes out before it is committed: the task awaits ``AgentStore.durable`` before each
+SEND (with group commit a message may be written but not yet committed; sending it then and
+losing it in a crash would let the ratchet encrypt another message with the same keys).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from hushwire.agent.sealing import key_pair
 from hushwire.agent.store import AgentStore, SndMessage
 from hushwire.client import ConnectionLost, SMPClientError, SMPCommandError
 from hushwire.client.reconnect import ReconnectingClient
+from hushwire.crypto.keys import KeyPair
 from hushwire.smp.address import SMPServer
 from hushwire.smp.errors import ErrorType
 
@@ -51,8 +56,11 @@ class Outbox:
         after_sent: Callable[[str, SndMessage], Awaitable[None]],
         report: Callable[[str, str], Awaitable[None]],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        *,
+        key_pair: Callable[[bytes], KeyPair] = key_pair,
     ) -> None:
         self._store = store
+        self._key_pair = key_pair
         self._sleep = sleep
         self._client = client
         self._after_sent = after_sent
@@ -84,15 +92,15 @@ class Outbox:
     async def _deliver(self, conn_id: str) -> None:
         delay = RETRY_FIRST
         while not self.closing:
-            pending = self._store.pending_snd_messages(conn_id)
-            if not pending:
+            m = self._store.next_snd_message(conn_id)
+            if m is None:
                 return
-            m = pending[0]
-            st = self._store.load(conn_id)
+            st = self._store.peek(conn_id)
             if st is None or st.snd is None:
                 return
-            key = key_pair(st.snd.snd_auth_key) if signed(m.kind) else None
+            key = self._key_pair(st.snd.snd_auth_key) if signed(m.kind) else None
             try:
+                await self._store.durable()
                 rc = await self._client(SMPServer.parse(st.snd.server))
                 await rc.send(st.snd.snd_id, m.body, key=key)
             except SMPCommandError as e:

@@ -55,6 +55,7 @@ __all__ = [
     "queue_key",
     "seal_agent_message",
     "seal_client_message",
+    "seal_client_message_with_key",
 ]
 
 
@@ -86,13 +87,25 @@ def seal_client_message(
     """
     own = PrivateKey.from_der(own_e2e_key)
     shared = dh_box_key(PublicKey.from_der(peer_e2e_key), own)
-    pad = E2E_CONFIRMATION_PAD if first else E2E_MESSAGE_PAD
+    return seal_client_message_with_key(
+        shared, own.public() if first else None, client_message, random_bytes=random_bytes
+    )
+
+
+def seal_client_message_with_key(
+    shared: bytes,
+    own_public: PublicKey | None,
+    client_message: bytes,
+    *,
+    random_bytes: Callable[[int], bytes],
+) -> bytes:
+    """:func:`seal_client_message` with the queue's box key computed once (``queue_key``
+    of the peer's ``dh=`` key and ours); ``own_public`` is given for the first message only."""
+    pad = E2E_CONFIRMATION_PAD if own_public is not None else E2E_MESSAGE_PAD
     while True:
         nonce = random_bytes(NONCE_SIZE)
         enc = encrypt_client_message(shared, nonce, client_message, pad)
-        env = ClientMsgEnvelope(
-            SMP_CLIENT_VERSIONS.max, own.public() if first else None, nonce, enc
-        ).encode()
+        env = ClientMsgEnvelope(SMP_CLIENT_VERSIONS.max, own_public, nonce, enc).encode()
         if not env.endswith(b"#"):
             return env
 

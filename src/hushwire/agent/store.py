@@ -12,12 +12,32 @@ message, an outgoing message ready to send). So a ratchet step, the message it d
 and the counters of the hash chain are committed together, before the relay gets the ACK:
 a crash neither loses a message nor decrypts one twice. ``synchronous=FULL`` in WAL mode
 makes a commit survive power loss.
+
+*Memory view.* The state of every connection written or read is also kept in memory (the
+last version written, committed or about to be), and so is the queue -> connection index:
+:meth:`AgentStore.load` hands out a copy without touching SQLite. A step that fails and rolls
+back drops the whole memory view, which is then read again from SQLite.
+
+*Group commit.* By default every :meth:`AgentStore.transaction` commits on exit. An agent
+running on an event loop calls :meth:`AgentStore.defer_commits`: from then on each
+transaction is a savepoint inside one open SQLite transaction (all or nothing per step, as
+before), and nothing is durable until :meth:`AgentStore.durable` (awaited before anything is
+done outside on the strength of the step: an ACK to the relay, a SEND, an event) commits
+everything written so far, for every connection, with one fsync. The commit runs on the loop
+one turn after the first waiter asked for it, so every step that reached that point in the
+meantime shares it; while it runs nothing else writes. A failed commit rolls the whole batch
+back, drops the memory view and fails every waiter: nothing they wrote is kept, so nothing
+they would have acknowledged is lost. This is the agent's counterpart of the relay's group
+commit (docs/architecture.md), kept to what one SQLite connection on the loop needs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import copy
+import functools
 import hashlib
 import json
 import os
@@ -92,6 +112,17 @@ class Sealer:
 
 def _b64(b: bytes) -> str:
     return base64.b64encode(b).decode("ascii")
+
+
+class _Seen(list[bytes]):
+    """Marks ``ConnState.seen`` for :meth:`ConnState.to_json`."""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _b64_hash(h: bytes) -> str:
+    """Base64 of a received message hash (not a secret), cached: a connection writes the same
+    hashes with every step."""
+    return _b64(h)
 
 
 def _unb64(s: str) -> bytes:
@@ -173,16 +204,28 @@ class ConnState:
 
     def to_json(self) -> bytes:
         def enc(v: Any) -> Any:
-            if isinstance(v, bytes):
+            t = type(v)
+            if t is bytes:
                 return {"b": _b64(v)}
-            if isinstance(v, list | tuple):
+            if t is list or t is tuple:
                 return [enc(x) for x in v]
-            if isinstance(v, RcvQueueState | SndQueueState):
-                return {k: enc(getattr(v, k)) for k in v.__dataclass_fields__}
+            if t is _Seen:
+                return [{"b": _b64_hash(h)} for h in v]
+            if t is RcvQueueState or t is SndQueueState:
+                return {k: enc(x) for k, x in vars(v).items()}
             return v
 
-        obj = {k: enc(getattr(self, k)) for k in self.__dataclass_fields__}
+        # vars() of a dataclass lists the fields in their order (set by __init__)
+        obj = {k: enc(_Seen(v) if k == "seen" else v) for k, v in vars(self).items()}
         return json.dumps(obj, separators=(",", ":")).encode()
+
+    def copy(self) -> ConnState:
+        """An independent copy (queues and lists copied; bytes are immutable)."""
+        c = copy.copy(self)
+        c.rcv = [copy.copy(q) for q in self.rcv]
+        c.snd = copy.copy(self.snd)
+        c.seen = list(self.seen)
+        return c
 
     @classmethod
     def from_json(cls, data: bytes) -> ConnState:
@@ -235,6 +278,16 @@ class AgentStore:
         if new:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             os.close(fd)
+        self._states: dict[str, ConnState] = {}
+        """Memory view: the last state written or read of each connection (see above)."""
+        self._index: dict[tuple[str, bytes], str] = {}
+        self._deferred = False
+        self._unit = False
+        """A step (transaction) is open."""
+        self._waiters: list[asyncio.Future[None]] = []
+        self._flush_scheduled = False
+        self.commits = 0
+        """Commits made (group commits count once): for tests and benchmarks."""
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -289,21 +342,95 @@ class AgentStore:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
+        if self._deferred and self._db.in_transaction:
+            self._commit()
         self._db.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """One atomic, durable step (nested calls join the outer transaction)."""
-        if self._db.in_transaction:
+        """One atomic step (nested calls join the outer one): durable on exit, or, once
+        :meth:`defer_commits` was called, at the next group commit (:meth:`durable`)."""
+        if self._unit:
             yield
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        if not self._deferred:
+            self._unit = True
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self._forget()
+                raise
+            finally:
+                self._unit = False
+            self._db.execute("COMMIT")
+            self.commits += 1
+            return
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN IMMEDIATE")
+        self._unit = True
+        self._db.execute("SAVEPOINT step")
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("ROLLBACK TO step")
+            self._db.execute("RELEASE step")
+            self._forget()
             raise
+        finally:
+            self._unit = False
+        self._db.execute("RELEASE step")
+
+    def defer_commits(self) -> None:
+        """Group commit from now on (call on the event loop that will await :meth:`durable`)."""
+        self._deferred = True
+
+    async def durable(self) -> None:
+        """Return once everything written so far is committed (at once if it is).
+
+        Raises the commit's error if the group commit failed (nothing of it is kept)."""
+        if not self._db.in_transaction:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        await fut
+
+    def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._unit:  # pragma: no cover - steps never await inside a transaction
+            loop.call_soon(self._flush)
+            return
+        self._flush_scheduled = False
+        waiters, self._waiters = self._waiters, []
+        error: BaseException | None = None
+        if self._db.in_transaction:
+            try:
+                self._commit()
+            except sqlite3.Error as e:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                self._forget()
+                error = e
+        for fut in waiters:
+            if fut.done():
+                continue
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(HushwireError(f"the agent store could not commit: {error}"))
+
+    def _commit(self) -> None:
         self._db.execute("COMMIT")
+        self.commits += 1
+
+    def _forget(self) -> None:
+        """Drop the memory view (after a rollback it may be ahead of SQLite)."""
+        self._states.clear()
+        self._index.clear()
 
     # ------------------------------------------------------------------ settings
 
@@ -319,6 +446,7 @@ class AgentStore:
 
     def save(self, st: ConnState, now: int) -> None:
         """Insert or replace a connection and index its receive queues."""
+        old = self._states.get(st.conn_id)
         with self.transaction():
             self._db.execute(
                 "INSERT INTO connections (conn_id, kind, status, state, created_at, updated_at)"
@@ -327,33 +455,70 @@ class AgentStore:
                 "updated_at",
                 (st.conn_id, st.kind, st.status, self.sealer.seal(st.to_json()), now, now),
             )
-            self._db.execute("DELETE FROM rcv_index WHERE conn_id=?", (st.conn_id,))
-            for q in st.rcv:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO rcv_index (server, rcv_id, conn_id) VALUES (?, ?, ?)",
-                    (q.server, q.rcv_id, st.conn_id),
-                )
+            queues = [(q.server, q.rcv_id) for q in st.rcv]
+            if old is None or [(q.server, q.rcv_id) for q in old.rcv] != queues:
+                for q in [] if old is None else old.rcv:
+                    self._index.pop((q.server, q.rcv_id), None)
+                self._db.execute("DELETE FROM rcv_index WHERE conn_id=?", (st.conn_id,))
+                for q in st.rcv:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO rcv_index (server, rcv_id, conn_id) "
+                        "VALUES (?, ?, ?)",
+                        (q.server, q.rcv_id, st.conn_id),
+                    )
+                    self._index[(q.server, q.rcv_id)] = st.conn_id
+            self._states[st.conn_id] = st.copy()
 
     def load(self, conn_id: str) -> ConnState | None:
-        row = self._db.execute(
-            "SELECT state FROM connections WHERE conn_id=?", (conn_id,)
-        ).fetchone()
-        return None if row is None else ConnState.from_json(self.sealer.open(bytes(row[0])))
+        """A copy of the connection's state (from memory once read or written)."""
+        st = self.peek(conn_id)
+        return None if st is None else st.copy()
+
+    def peek(self, conn_id: str) -> ConnState | None:
+        """The connection's state in the memory view itself, to read only (never change it:
+        change a copy from :meth:`load` and :meth:`save` it)."""
+        st = self._states.get(conn_id)
+        if st is None:
+            row = self._db.execute(
+                "SELECT state FROM connections WHERE conn_id=?", (conn_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            st = ConnState.from_json(self.sealer.open(bytes(row[0])))
+            self._states[conn_id] = st
+        return st
 
     def all_connections(self) -> list[ConnState]:
-        rows = self._db.execute("SELECT state FROM connections ORDER BY created_at").fetchall()
-        return [ConnState.from_json(self.sealer.open(bytes(r[0]))) for r in rows]
+        rows = self._db.execute(
+            "SELECT conn_id, state FROM connections ORDER BY created_at"
+        ).fetchall()
+        out = []
+        for conn_id, blob in rows:
+            st = self._states.get(str(conn_id))
+            if st is None:
+                st = self._states[str(conn_id)] = ConnState.from_json(self.sealer.open(bytes(blob)))
+            out.append(st.copy())
+        return out
 
     def conn_for_queue(self, server: str, rcv_id: bytes) -> str | None:
+        conn_id = self._index.get((server, rcv_id))
+        if conn_id is not None:
+            return conn_id
         row = self._db.execute(
             "SELECT conn_id FROM rcv_index WHERE server=? AND rcv_id=?", (server, rcv_id)
         ).fetchone()
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        self._index[(server, rcv_id)] = str(row[0])
+        return str(row[0])
 
     def delete_connection(self, conn_id: str) -> None:
         with self.transaction():
             for table in ("connections", "rcv_index", "snd_messages", "rcv_messages"):
                 self._db.execute(f"DELETE FROM {table} WHERE conn_id=?", (conn_id,))  # noqa: S608
+            self._states.pop(conn_id, None)
+            for k in [k for k, v in self._index.items() if v == conn_id]:
+                del self._index[k]
 
     # ------------------------------------------------------------------ messages
 
@@ -396,6 +561,25 @@ class AgentStore:
             )
             for r in rows
         ]
+
+    def next_snd_message(self, conn_id: str) -> SndMessage | None:
+        """The oldest pending message of the connection (the next to send)."""
+        r = self._db.execute(
+            "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages "
+            "WHERE status='pending' AND conn_id=? ORDER BY snd_id LIMIT 1",
+            (conn_id,),
+        ).fetchone()
+        if r is None:
+            return None
+        return SndMessage(
+            str(r[0]),
+            int(r[1]),
+            str(r[2]),
+            bytes(r[3]),
+            self.sealer.open(bytes(r[4])),
+            str(r[5]),
+            r[6],
+        )
 
     def set_snd_status(self, conn_id: str, snd_id: int, status: str) -> None:
         with self.transaction():

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
+import nacl.bindings
+
 from hushwire.client import proxy
 from hushwire.client.errors import (
     ConnectFailed,
@@ -511,6 +513,10 @@ class SMPClient:
     def _authorize(self, key: KeyPair, corr_id: bytes, entity_id: bytes, cmd: bytes) -> bytes:
         data = authorized_bytes(self._session.session_id, corr_id, entity_id, cmd)
         alg = key.private.alg
+        if alg is KeyAlg.ED25519:
+            # libsodium signs about three times as fast as building an OpenSSL key object for
+            # every command; Ed25519 signatures are deterministic, so the bytes are the same.
+            return nacl.bindings.crypto_sign(data, key.private.raw + key.public.raw)[:64]
         if alg.is_signature:
             return key.private.sign(data)
         if alg is KeyAlg.X25519:
