@@ -165,13 +165,6 @@ class GroupHost(_Group):
 
     # --- receiving
 
-    def receive(self, sender: bytes, messages: list[ChatMessage], ts: str) -> list[Output]:
-        """Messages that arrived on the connection to ``sender`` at ``ts``."""
-        out: list[Output] = []
-        for msg in messages:
-            out.extend(self._receive_one(sender, msg, ts))
-        return out
-
     def _receive_one(self, sender: bytes, msg: ChatMessage, ts: str) -> list[Output]:
         m = self.members.get(sender)
         if m is None or m.status != "connected":

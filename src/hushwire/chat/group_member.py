@@ -94,13 +94,6 @@ class GroupMember(_Group):
         )
         return cls(inv.group_profile, me, host, take_intros=take_intros)
 
-    def receive(self, sender: bytes, messages: list[ChatMessage], ts: str) -> list[Output]:
-        """Messages that arrived on the connection to member ``sender`` at ``ts``."""
-        out: list[Output] = []
-        for msg in messages:
-            out.extend(self._receive_one(sender, msg, ts))
-        return out
-
     def _receive_one(self, sender: bytes, msg: ChatMessage, ts: str) -> list[Output]:
         if self.deleted:
             return []

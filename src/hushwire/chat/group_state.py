@@ -369,6 +369,19 @@ class _Group:
     def current_members(self) -> list[MemberRecord]:
         return [m for m in self.members.values() if m.current]
 
+    # --- receiving
+
+    def receive(self, sender: bytes, messages: list[ChatMessage], ts: str) -> list[Output]:
+        """Messages that arrived on the connection to member ``sender`` at ``ts``."""
+        out: list[Output] = []
+        for msg in messages:
+            out.extend(self._receive_one(sender, msg, ts))
+        return out
+
+    def _receive_one(self, sender: bytes, msg: ChatMessage, ts: str) -> list[Output]:
+        """One message of ``sender``: the host's and the member's own rules."""
+        raise NotImplementedError
+
     # --- duplicates
 
     def _first_time(self, author: bytes, msg_id: bytes | None) -> bool:
