@@ -24,6 +24,7 @@ from hushwire.chat.group_state import (
     Refused,
     Send,
     _Group,
+    _read_event_as,
 )
 from hushwire.chat.group_types import (
     GroupLinkInvitation,
@@ -49,11 +50,9 @@ from hushwire.chat.groups import (
     XGrpMsgForward,
     XGrpMsgNew,
     XMsgDel,
-    interpret_group,
 )
 from hushwire.chat.messages import CHAT_VERSIONS, ChatMessage, Profile
 from hushwire.encoding.strings import b64url_decode, b64url_encode
-from hushwire.errors import DecodeError
 from hushwire.limits import (
     GROUP_HISTORY_DEFAULT,
     GROUP_HISTORY_MAX,
@@ -166,13 +165,6 @@ class GroupHost(_Group):
 
     # --- receiving
 
-    def receive(self, sender: bytes, messages: list[ChatMessage], ts: str) -> list[Output]:
-        """Messages that arrived on the connection to ``sender`` at ``ts``."""
-        out: list[Output] = []
-        for msg in messages:
-            out.extend(self._receive_one(sender, msg, ts))
-        return out
-
     def _receive_one(self, sender: bytes, msg: ChatMessage, ts: str) -> list[Output]:
         m = self.members.get(sender)
         if m is None or m.status != "connected":
@@ -203,11 +195,9 @@ class GroupHost(_Group):
         return [*(Send(t, (fwd,)) for t in targets), *shown]
 
     def _mem_inv(self, sender: bytes, msg: ChatMessage) -> list[Output]:
-        try:
-            event = interpret_group(msg)
-        except DecodeError as e:
-            return [Refused(sender, msg.event, f"malformed: {e}")]
-        assert isinstance(event, XGrpMemInv)
+        event = _read_event_as(sender, msg, XGrpMemInv)
+        if isinstance(event, Refused):
+            return [event]
         pair = frozenset((sender, event.member_id))
         pre = self.members.get(event.member_id)
         if pair not in self.pending_intros or pre is None or not pre.current:
@@ -218,11 +208,9 @@ class GroupHost(_Group):
         return [Send(event.member_id, (XGrpMemFwd(info, intro).to_message(),))]
 
     def _mem_con(self, sender: bytes, msg: ChatMessage) -> list[Output]:
-        try:
-            event = interpret_group(msg)
-        except DecodeError as e:
-            return [Refused(sender, msg.event, f"malformed: {e}")]
-        assert isinstance(event, XGrpMemCon)
+        event = _read_event_as(sender, msg, XGrpMemCon)
+        if isinstance(event, Refused):
+            return [event]
         pair = frozenset((sender, event.member_id))
         if pair not in self.pending_intros and pair not in self.connected_pairs:
             return [Refused(sender, msg.event, "no such introduction")]

@@ -20,6 +20,8 @@ from hushwire.chat.group_state import (
     Refused,
     Send,
     _Group,
+    _read_event,
+    _read_event_as,
 )
 from hushwire.chat.group_types import (
     GroupLinkInvitation,
@@ -41,11 +43,9 @@ from hushwire.chat.groups import (
     XGrpMemInv,
     XGrpMsgForward,
     XGrpMsgNew,
-    interpret_group,
 )
 from hushwire.chat.messages import CHAT_VERSIONS, ChatMessage, Profile
 from hushwire.encoding.strings import b64url_decode, b64url_encode
-from hushwire.errors import DecodeError
 
 __all__ = ["GroupMember"]
 
@@ -94,24 +94,15 @@ class GroupMember(_Group):
         )
         return cls(inv.group_profile, me, host, take_intros=take_intros)
 
-    def receive(self, sender: bytes, messages: list[ChatMessage], ts: str) -> list[Output]:
-        """Messages that arrived on the connection to member ``sender`` at ``ts``."""
-        out: list[Output] = []
-        for msg in messages:
-            out.extend(self._receive_one(sender, msg, ts))
-        return out
-
     def _receive_one(self, sender: bytes, msg: ChatMessage, ts: str) -> list[Output]:
         if self.deleted:
             return []
         if msg.event == "x.grp.link.mem":
             if sender != self.host_id:
                 return [Refused(sender, msg.event, "only the host sends its profile")]
-            try:
-                event = interpret_group(msg)
-            except DecodeError as e:
-                return [Refused(sender, msg.event, f"malformed: {e}")]
-            assert isinstance(event, XGrpLinkMem)
+            event = _read_event_as(sender, msg, XGrpLinkMem)
+            if isinstance(event, Refused):
+                return [event]
             host = self.members[self.host_id]
             self.members[self.host_id] = replace(host, profile=redacted_profile(event.profile))
             return []
@@ -135,10 +126,9 @@ class GroupMember(_Group):
     def _introduction(self, sender: bytes, msg: ChatMessage) -> list[Output]:
         if sender != self.host_id or self._rank(sender) < Role.ADMIN:
             return [Refused(sender, msg.event, "only the admin host introduces")]
-        try:
-            event = interpret_group(msg)
-        except DecodeError as e:
-            return [Refused(sender, msg.event, f"malformed: {e}")]
+        event = _read_event(sender, msg)
+        if isinstance(event, Refused):
+            return [event]
         if isinstance(event, XGrpMemIntro):
             info = event.info
             if info.versions is None or info.versions.max < 2:
@@ -193,11 +183,9 @@ class GroupMember(_Group):
     def _forwarded(self, sender: bytes, msg: ChatMessage) -> list[Output]:
         if self._rank(sender) < Role.ADMIN:
             return [Refused(sender, msg.event, "only an admin forwards")]
-        try:
-            event = interpret_group(msg)
-        except DecodeError as e:
-            return [Refused(sender, msg.event, f"malformed: {e}")]
-        assert isinstance(event, XGrpMsgForward)
+        event = _read_event_as(sender, msg, XGrpMsgForward)
+        if isinstance(event, Refused):
+            return [event]
         author = event.member_id
         if author is None or event.msg.event not in FORWARDABLE_EVENTS:
             return [Refused(sender, msg.event, "not a forwardable member event")]

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from hushwire.chat.group_types import (
     GroupProfile,
@@ -62,6 +62,7 @@ from hushwire.chat.group_types import (
     role_rank,
 )
 from hushwire.chat.groups import (
+    GroupEvent,
     XGrpDel,
     XGrpInfo,
     XGrpLeave,
@@ -74,7 +75,7 @@ from hushwire.chat.groups import (
     XMsgUpdate,
     interpret_group,
 )
-from hushwire.chat.messages import ChatMessage, Profile, XInfo, _envelope
+from hushwire.chat.messages import ChatEvent, ChatMessage, Profile, XInfo, _envelope
 from hushwire.encoding.strings import b64url_decode, b64url_encode
 from hushwire.errors import DecodeError, HushwireError
 from hushwire.limits import (
@@ -310,6 +311,25 @@ class LogItem:
 
 # ----------------------------------------------------------------------------- shared core
 
+_E = TypeVar("_E", bound="GroupEvent | ChatEvent")
+
+
+def _read_event(sender: bytes, msg: ChatMessage) -> GroupEvent | ChatEvent | Refused:
+    """``msg`` of ``sender`` as its typed event, or the refusal of a malformed one."""
+    try:
+        return interpret_group(msg)
+    except DecodeError as e:
+        return Refused(sender, msg.event, f"malformed: {e}")
+
+
+def _read_event_as(sender: bytes, msg: ChatMessage, kind: type[_E]) -> _E | Refused:
+    """:func:`_read_event` for a caller that dispatched on ``msg.event`` to ``kind``."""
+    event = _read_event(sender, msg)
+    if isinstance(event, Refused):
+        return event
+    assert isinstance(event, kind)
+    return event
+
 
 class _Group:
     """What host and member share: members, the message log, duplicate detection, and the
@@ -348,6 +368,19 @@ class _Group:
 
     def current_members(self) -> list[MemberRecord]:
         return [m for m in self.members.values() if m.current]
+
+    # --- receiving
+
+    def receive(self, sender: bytes, messages: list[ChatMessage], ts: str) -> list[Output]:
+        """Messages that arrived on the connection to member ``sender`` at ``ts``."""
+        out: list[Output] = []
+        for msg in messages:
+            out.extend(self._receive_one(sender, msg, ts))
+        return out
+
+    def _receive_one(self, sender: bytes, msg: ChatMessage, ts: str) -> list[Output]:
+        """One message of ``sender``: the host's and the member's own rules."""
+        raise NotImplementedError
 
     # --- duplicates
 
@@ -389,10 +422,9 @@ class _Group:
     def apply(self, author: bytes, msg: ChatMessage, ts: str) -> list[Output]:
         """Apply one event of ``author`` (already authenticated as the sender, directly or
         by an admin's forward). Returns what to show or the refusal."""
-        try:
-            event = interpret_group(msg)
-        except DecodeError as e:
-            return [Refused(author, msg.event, f"malformed: {e}")]
+        event = _read_event(author, msg)
+        if isinstance(event, Refused):
+            return [event]
         rank = self._rank(author)
         if isinstance(event, XGrpMsgNew):
             if rank < Role.AUTHOR:

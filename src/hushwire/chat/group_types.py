@@ -123,10 +123,14 @@ def _opt_int(obj: dict[str, Any], key: str) -> int | None:
     return value
 
 
-def _member_id(value: object, what: str = "memberId") -> bytes:
+def _b64(value: object, what: str) -> bytes:
     if not isinstance(value, str):
         raise DecodeError(f"{what} must be a base64url string")
-    raw = b64url_decode(value)
+    return b64url_decode(value)
+
+
+def _member_id(value: object, what: str = "memberId") -> bytes:
+    raw = _b64(value, what)
     if len(raw) > GROUP_MAX_MEMBER_ID_LENGTH:
         raise DecodeError(f"{what} is longer than {GROUP_MAX_MEMBER_ID_LENGTH} bytes")
     return raw
@@ -145,6 +149,12 @@ def _check_member_id(member_id: bytes) -> None:
 def _put(out: dict[str, Any], key: str, value: object) -> None:
     if value is not None:
         out[key] = value
+
+
+def _put_b64(out: dict[str, Any], key: str, value: bytes | None) -> None:
+    """:func:`_put` for bytes, written as base64url."""
+    if value is not None:
+        out[key] = b64url_encode(value)
 
 
 def name_from_member_id(member_id: bytes) -> str:
@@ -326,8 +336,7 @@ class GroupInvitation:
             "connRequest": self.conn_request,
             "groupProfile": self.group_profile.to_json(),
         }
-        if self.group_link_id is not None:
-            out["groupLinkId"] = b64url_encode(self.group_link_id)
+        _put_b64(out, "groupLinkId", self.group_link_id)
         _put(out, "business", self.business)
         _put(out, "groupSize", self.group_size)
         return out

@@ -26,6 +26,7 @@ from hushwire.chat.group_types import (
     GroupProfile,
     IntroInvitation,
     MemberInfo,
+    _b64,
     _member_id,
     _obj,
     _opt_bool,
@@ -34,6 +35,7 @@ from hushwire.chat.group_types import (
     _opt_obj,
     _opt_str,
     _put,
+    _put_b64,
     _role,
     _str,
     parse_msg_ts,
@@ -46,7 +48,7 @@ from hushwire.chat.messages import (
     _envelope,
     interpret,
 )
-from hushwire.encoding.strings import b64url_decode, b64url_encode
+from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError
 from hushwire.limits import (
     CHAT_MAX_ENCODED_MSG_LENGTH,
@@ -309,8 +311,7 @@ class XMsgDel:
 
     def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
         params: dict[str, Any] = {"msgId": _mid(self.msg_id)}
-        if self.member_id is not None:
-            params["memberId"] = _mid(self.member_id)
+        _put_b64(params, "memberId", self.member_id)
         return ChatMessage("x.msg.del", params, msg_id)
 
 
@@ -338,8 +339,7 @@ class XMsgReact:
 
     def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
         params: dict[str, Any] = {"msgId": _mid(self.msg_id)}
-        if self.member_id is not None:
-            params["memberId"] = _mid(self.member_id)
+        _put_b64(params, "memberId", self.member_id)
         params["reaction"] = self.reaction
         params["add"] = self.add
         return ChatMessage("x.msg.react", params, msg_id)
@@ -385,8 +385,7 @@ class XGrpMsgForward:
 
     def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
         params: dict[str, Any] = {}
-        if self.member_id is not None:
-            params["memberId"] = _mid(self.member_id)
+        _put_b64(params, "memberId", self.member_id)
         _put(params, "memberName", self.member_name)
         params["msg"] = self.msg.to_json()
         params["msgTs"] = self.msg_ts
@@ -435,10 +434,7 @@ def _forward(p: dict[str, Any]) -> XGrpMsgForward:
 
 
 def _msg_id(p: dict[str, Any]) -> bytes:
-    value = p.get("msgId")
-    if not isinstance(value, str):
-        raise DecodeError("msgId must be a base64url string")
-    return b64url_decode(value)
+    return _b64(p.get("msgId"), "msgId")
 
 
 def interpret_group(msg: ChatMessage) -> GroupEvent | ChatEvent:

@@ -87,7 +87,18 @@ from hushwire.server.store.contract import (
 __all__ = ["BatchDone", "Journal", "MirroredStore", "PendingOp", "Snapshot"]
 
 _T = TypeVar("_T")
+_K = TypeVar("_K")
 _Apply = Callable[[], None]
+
+
+def _unref(counts: dict[_K, int], key: _K) -> bool:
+    """Drop one reference to ``key``; True when that was the last (``key`` is then gone)."""
+    n = counts.get(key, 0) - 1
+    if n > 0:
+        counts[key] = n
+        return False
+    counts.pop(key, None)
+    return True
 
 
 class PendingOp:
@@ -420,16 +431,8 @@ class MirroredStore(QueueStore):
         def apply() -> None:
             self._apply_record(rid, new)
             for key in reserved:
-                n = self._reserved.get(key, 0) - 1
-                if n > 0:
-                    self._reserved[key] = n
-                else:
-                    self._reserved.pop(key, None)
-            refs = self._intended_refs.get(rid, 0) - 1
-            if refs > 0:
-                self._intended_refs[rid] = refs
-            else:
-                self._intended_refs.pop(rid, None)
+                _unref(self._reserved, key)
+            if _unref(self._intended_refs, rid):
                 self._intended.pop(rid, None)
 
         return change, apply

@@ -97,20 +97,25 @@ class GroupCommitWriter(Generic[_C]):
         """Remove what is queued (call on the loop after a failure); a stop stays queued."""
         taken: list[PendingOp] = []
         saw_stop = False
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is _STOP:
-                saw_stop = True
-            else:
-                taken.extend(item)
+        while self._take_until_stop(taken):  # go on past a stop: take all there is
+            saw_stop = True
         taken.extend(self._outbox)
         self._outbox = []
         if saw_stop:
             self._queue.put(_STOP)
         return taken
+
+    def _take_until_stop(self, into: list[PendingOp]) -> bool:
+        """Move what is queued into ``into`` without waiting, up to a stop marker (taken
+        off the queue); True when that marker was reached."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if item is _STOP:
+                return True
+            into.extend(item)
 
     def resume(self) -> None:
         self._resume.set()
@@ -142,15 +147,7 @@ class GroupCommitWriter(Generic[_C]):
                 if first is _STOP:
                     break
                 batch = list(first)
-                while True:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is _STOP:
-                        stop = True
-                        break
-                    batch.extend(item)
+                stop = self._take_until_stop(batch)
                 seconds, error = self._run_batch(conn, batch)
                 try:
                     loop.call_soon_threadsafe(done, batch, seconds, error)
