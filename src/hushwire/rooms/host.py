@@ -30,7 +30,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 from dataclasses import replace
@@ -65,6 +64,7 @@ from hushwire.chat.messages import (
     parse_chat_body,
     x_info,
 )
+from hushwire.datadir import lock_data_dir, stop_on_signals
 from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError, HushwireError
 from hushwire.limits import (
@@ -382,10 +382,8 @@ def main(
     server = SMPServer.parse(relay)
 
     async def go() -> None:
-        stop = asyncio.Event()
+        stop = stop_on_signals()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         lines: asyncio.Queue[str | None] = asyncio.Queue()
 
         def read_stdin() -> None:
@@ -394,17 +392,18 @@ def main(
             loop.call_soon_threadsafe(lines.put_nowait, None)
 
         threading.Thread(target=read_stdin, daemon=True).start()
-        await run_room_host(
-            data,
-            server,
-            name=name,
-            ws_url=ws_url,
-            history=history,
-            stop=stop,
-            qr=qr,
-            lines=lines,
-            introduce=introduce,
-            max_members=max_members,
-        )
+        with lock_data_dir(data):  # one process per data directory
+            await run_room_host(
+                data,
+                server,
+                name=name,
+                ws_url=ws_url,
+                history=history,
+                stop=stop,
+                qr=qr,
+                lines=lines,
+                introduce=introduce,
+                max_members=max_members,
+            )
 
     asyncio.run(go())

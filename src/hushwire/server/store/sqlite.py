@@ -36,12 +36,12 @@ from hushwire.server.store.contract import (
     CommitHook,
     DeleteMessages,
     DeleteQueue,
-    NotifierRecord,
     PutQueue,
     QueueRecord,
-    QueueStatus,
     StoredMessage,
     StoreError,
+    queue_from_row,
+    queue_row,
 )
 from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
 from hushwire.server.store.writer import GroupCommitWriter
@@ -126,55 +126,10 @@ def _decode_keys(data: bytes) -> tuple[bytes, ...]:
     return tuple(keys)
 
 
-def _queue_row(r: QueueRecord) -> _Row:
-    n = r.notifier
-    fixed, user = r.link_data if r.link_data is not None else (None, None)
-    return (
-        r.recipient_id,
-        r.sender_id,
-        _encode_keys(r.recipient_keys),
-        r.rcv_dh_secret,
-        r.sender_key,
-        r.queue_mode,
-        r.status.value,
-        n.notifier_id if n else None,
-        n.ntf_key if n else None,
-        n.rcv_ntf_dh_secret if n else None,
-        r.link_id,
-        fixed,
-        user,
-        r.created_at,
-        r.updated_at,
-    )
-
-
-def _record_from_row(row: sqlite3.Row) -> QueueRecord:
-    notifier = None
-    if row["notifier_id"] is not None:
-        notifier = NotifierRecord(row["notifier_id"], row["ntf_key"], row["rcv_ntf_dh_secret"])
-    link_data = None
-    if row["link_id"] is not None:
-        link_data = (row["link_fixed_data"], row["link_user_data"])
-    return QueueRecord(
-        recipient_id=row["recipient_id"],
-        sender_id=row["sender_id"],
-        recipient_keys=_decode_keys(row["recipient_keys"]),
-        rcv_dh_secret=row["rcv_dh_secret"],
-        sender_key=row["sender_key"],
-        queue_mode=row["queue_mode"],
-        status=QueueStatus(row["status"]),
-        notifier=notifier,
-        link_id=row["link_id"],
-        link_data=link_data,
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
 def _execute(conn: sqlite3.Connection, change: Change) -> None:
     """Run the SQL of one change (inside the batch's transaction)."""
     if isinstance(change, PutQueue):
-        row = _queue_row(change.rec)
+        row = queue_row(change.rec, _encode_keys(change.rec.recipient_keys))
         if change.new:
             conn.execute(_INSERT_QUEUE, row)
         else:
@@ -285,7 +240,7 @@ class _SQLiteJournal(Journal):
     def _load(conn: sqlite3.Connection) -> Snapshot:
         records: dict[bytes, QueueRecord] = {}
         for row in conn.execute(_SELECT_QUEUES):
-            rec = _record_from_row(row)
+            rec = queue_from_row(row, _decode_keys(row["recipient_keys"]))
             records[rec.recipient_id] = rec
         messages: list[tuple[int, bytes, StoredMessage]] = []
         next_seq = 1
