@@ -116,3 +116,19 @@ RELAY_PROXY_ERROR_SECONDS: Final = 30.0
 RELAY_PROXY_CLIENT_CONCURRENCY: Final = 32
 """Forwarded commands (PRXY waiting to connect, PFWD) one client connection may have in
 flight; more wait (simplexmq ``clientConcurrency``)."""
+
+# --- Relay hardening (hushwire.transport, hushwire.server) --------------------------------
+
+WS_MAX_PENDING_CONTROL: Final = 16
+"""PONGs (and other control frames) a WebSocket connection may have waiting in its output
+buffer; a peer that pings faster than it reads is disconnected past this many."""
+RELAY_MAX_HANDSHAKING_PER_ADDRESS: Final = 16
+"""Connections one IP address may have open before completing the SMP handshake."""
+RELAY_SIG_CHECKS_PER_SECOND_PER_ADDRESS: Final = 2000
+"""Signature and authenticator checks one IP address may cost the relay per second."""
+RELAY_SIG_CHECKS_PER_SECOND: Final = 20000
+"""Signature and authenticator checks all clients together may cost per second."""
+RELAY_MAX_STORED_BYTES: Final = 8 * 1024 * 1024 * 1024
+"""Message bytes the relay keeps at most; past it SEND is answered ``ERR QUOTA``."""
+RELAY_NEW_QUEUES_PER_MINUTE_PER_ADDRESS: Final = 600
+"""Queues one IP address may create per minute, over all its connections."""

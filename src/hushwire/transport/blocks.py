@@ -3,7 +3,9 @@
 A :class:`BlockConn` yields whole blocks or raises. A WebSocket message of any size other
 than one block, a text message, or a fragmented message longer than a block closes the
 connection (simplexmq ``Transport/WebSockets.hs``: ``TEBadBlock``). Buffers are bounded by
-the block size; nothing here grows with what a peer sends.
+the block size; nothing here grows with what a peer sends: a PONG is written only while
+fewer than ``WS_MAX_PENDING_CONTROL`` control frames wait in the output buffer, and a peer
+that pings past that without reading is disconnected.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import ssl
 from collections import deque
 
 from hushwire.errors import HushwireError
-from hushwire.limits import SMP_BLOCK_SIZE
+from hushwire.limits import SMP_BLOCK_SIZE, WS_MAX_PENDING_CONTROL
 from hushwire.transport.wsframes import (
     OP_BINARY,
     OP_CLOSE,
@@ -85,6 +87,12 @@ class BlockConn:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def buffered_output(self) -> int:
+        """Bytes written to this connection that the peer has not taken yet (this process's
+        share; the kernel's socket buffer is not counted)."""
+        transport = self._writer.transport
+        return 0 if transport.is_closing() else transport.get_write_buffer_size()
 
     async def recv_block(self) -> bytes:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -180,6 +188,7 @@ class WsBlockConn(BlockConn):
         self._send_lock = asyncio.Lock()
         self._close_sent = False
         self._leftover = leftover
+        self._control_pending = 0
 
     def send_raw_frame(self, opcode: int, payload: bytes, *, fin: bool = True) -> None:
         """Write one frame as it is (tests use it to send malformed traffic)."""
@@ -190,6 +199,16 @@ class WsBlockConn(BlockConn):
             self._close_sent = True
             with contextlib.suppress(Exception):
                 self.send_raw_frame(OP_CLOSE, close_payload(code))
+
+    def _pong(self, payload: bytes) -> None:
+        """Answer a PING unless control frames pile up unread: then the peer is dropped."""
+        if self.buffered_output() == 0:
+            self._control_pending = 0
+        elif self._control_pending >= WS_MAX_PENDING_CONTROL:
+            self.abort()
+            raise ConnectionClosedError("PING flood: the peer does not read its PONGs")
+        self._control_pending += 1
+        self.send_raw_frame(OP_PONG, payload)
 
     def _take(self, data: bytes) -> None:
         for f in self._frames.feed(data):
@@ -217,7 +236,7 @@ class WsBlockConn(BlockConn):
             elif f.opcode in (OP_TEXT, OP_CONT):
                 raise BadBlockError("text WebSocket message")
             elif f.opcode == OP_PING:
-                self.send_raw_frame(OP_PONG, f.payload)
+                self._pong(f.payload)
             elif f.opcode == OP_CLOSE:
                 self._send_close(1000)
                 raise ConnectionClosedError("peer closed the WebSocket")

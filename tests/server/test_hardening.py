@@ -1,0 +1,180 @@
+"""Relay hardening: attacks on the relay, each reproduced against a real relay on loopback.
+
+Every test here failed before its fix (issue 16, part B): a PING flood growing the relay's
+memory, silent sockets filling every connection slot, fragmentation violations and upgrades
+without ``Host`` accepted, store files readable by everyone, a data directory in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hushwire.client import ClientConfig, SMPClient
+from hushwire.client.handshake import client_handshake
+from hushwire.limits import SMP_BLOCK_SIZE, WS_MAX_PENDING_CONTROL
+from hushwire.server.config import RelayConfig, RelayLimits
+from hushwire.server.identity import load_or_create_web_cert
+from hushwire.server.run import RunningRelay, start_relay
+from hushwire.transport import BlockConn
+from hushwire.transport.blocks import WsBlockConn
+from hushwire.transport.listen import (
+    read_http_head,
+    serve_tls,
+    serve_ws,
+    shared_port_context,
+    smp_tls_context,
+    web_tls_context,
+)
+from hushwire.transport.wsframes import (
+    OP_PING,
+    encode_frame,
+)
+
+NO_PING = ClientConfig(ping_interval=None)
+
+
+def run(coro: Callable[[], Awaitable[None]], timeout: float = 60) -> None:
+    asyncio.run(asyncio.wait_for(coro(), timeout))
+
+
+@asynccontextmanager
+async def relay_at(data: Path, **limits: float) -> AsyncIterator[RunningRelay]:
+    config = RelayConfig(
+        data=data,
+        ws=("127.0.0.1", 0),
+        tls=("127.0.0.1", 0),
+        host="localhost",
+        limits=replace(RelayLimits(), **limits),  # type: ignore[arg-type]
+    )
+    running = await start_relay(config)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def connect(r: RunningRelay) -> SMPClient:
+    server = replace(r.address, hosts=("127.0.0.1",))
+    return await SMPClient.connect(server, ws_url=f"ws://127.0.0.1:{r.ws_port}/", config=NO_PING)
+
+
+def _client_tls() -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+async def _upgrade(
+    port: int, *, tls: bool, host_header: bool = True
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes, bytes]:
+    """A WebSocket upgrade from a socket with a tiny receive buffer: (reader, writer, head,
+    bytes after the head)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    reader, writer = await asyncio.open_connection(
+        sock=sock,
+        ssl=_client_tls() if tls else None,
+        server_hostname="localhost" if tls else None,
+        limit=SMP_BLOCK_SIZE * 2,
+    )
+    key = base64.b64encode(os.urandom(16)).decode()
+    host = f"Host: 127.0.0.1:{port}\r\n" if host_header else ""
+    writer.write(
+        (
+            f"GET / HTTP/1.1\r\n{host}Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head, leftover = await asyncio.wait_for(read_http_head(reader), 10)
+    return reader, writer, head, leftover
+
+
+@asynccontextmanager
+async def watched(r: RunningRelay, *, tls: bool) -> AsyncIterator[tuple[int, list[BlockConn]]]:
+    """A listener of its own in front of ``r``'s relay that records the relay-side
+    connections, so that their output buffers can be read in process."""
+    seen: list[BlockConn] = []
+
+    async def handler(conn: BlockConn) -> None:
+        seen.append(conn)
+        await r.relay.handle(conn)
+
+    if tls:
+        ident = r.relay.identity
+        cert, key = load_or_create_web_cert(r.relay.config.data, ["localhost"])
+        ctx = shared_port_context(
+            smp_tls_context(str(ident.chain_pem_path), str(ident.key_pem_path)),
+            web_tls_context(str(cert), str(key)),
+        )
+        server = await serve_tls("127.0.0.1", 0, ctx, handler)
+    else:
+        server = await serve_ws("127.0.0.1", 0, handler)
+    try:
+        yield int(server.sockets[0].getsockname()[1]), seen
+    finally:
+        server.close()
+
+
+PING_FLOOD_BYTES = 8 * 1024 * 1024
+PING_FLOOD_CAP = SMP_BLOCK_SIZE + 14 + WS_MAX_PENDING_CONTROL * 127
+"""What the relay may hold for a PING flooder: the server hello frame it could not send,
+and at most ``WS_MAX_PENDING_CONTROL`` PONG frames."""
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["ws", "wss"])
+@pytest.mark.parametrize("handshake", [False, True], ids=["before-hello", "in-session"])
+def test_ping_flood_is_disconnected_with_bounded_output(
+    tmp_path: Path, tls: bool, handshake: bool
+) -> None:
+    """B1: PINGs sent fast without reading: the relay's buffer for that connection stays
+    under a cap and the connection is closed; other clients are served."""
+    peak = 0
+
+    async def main() -> None:
+        nonlocal peak
+        async with relay_at(tmp_path) as r, watched(r, tls=tls) as (port, seen):
+            bystander = await connect(r)
+            reader, writer, head, leftover = await _upgrade(port, tls=tls)
+            assert head.startswith(b"HTTP/1.1 101")
+            if handshake:
+                conn = WsBlockConn(reader, writer, client=True, leftover=leftover)
+                await client_handshake(conn, r.address.key_hash)
+            while not seen:
+                await asyncio.sleep(0.01)
+            relay_side = seen[0]
+            chunk = encode_frame(OP_PING, b"p" * 125, mask=True) * 1000
+            sent = 0
+            try:
+                while sent < PING_FLOOD_BYTES and not relay_side.closed:
+                    writer.write(chunk)
+                    await asyncio.wait_for(writer.drain(), 10)
+                    sent += len(chunk)
+                    peak = max(peak, relay_side.buffered_output())
+            except (ConnectionError, OSError):
+                pass
+            for _ in range(100):
+                if relay_side.closed:
+                    break
+                await asyncio.sleep(0.02)
+            closed = relay_side.closed
+            writer.transport.abort()
+            assert await bystander.ping() >= 0
+            await bystander.close()
+            assert closed, f"still open after {sent} bytes of PINGs, {peak} bytes buffered"
+
+    run(main)
+    assert peak <= PING_FLOOD_CAP
