@@ -36,7 +36,12 @@ from hushwire.transport.listen import (
     web_tls_context,
 )
 from hushwire.transport.wsframes import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
     OP_PING,
+    OP_TEXT,
+    FrameReader,
     encode_frame,
 )
 
@@ -178,3 +183,47 @@ def test_ping_flood_is_disconnected_with_bounded_output(
 
     run(main)
     assert peak <= PING_FLOOD_CAP
+
+
+async def _close_code(reader: asyncio.StreamReader, leftover: bytes) -> int | None:
+    """Read server frames until a CLOSE: its code (None if the socket just ends)."""
+    frames = FrameReader(masked=False, max_payload=SMP_BLOCK_SIZE)
+    data = leftover
+    while True:
+        for f in frames.feed(data):
+            if f.opcode == OP_CLOSE:
+                return int.from_bytes(f.payload[:2], "big")
+        data = await asyncio.wait_for(reader.read(65536), 5)
+        if not data:
+            return None
+
+
+BLOCK = b"b" * SMP_BLOCK_SIZE
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        [(OP_CONT, b"x", True)],
+        [(OP_BINARY, BLOCK[:100], False), (OP_BINARY, BLOCK, True)],
+        [(OP_BINARY, BLOCK[:100], False), (OP_TEXT, b"t", True)],
+        [(OP_BINARY, BLOCK[:100], False), (OP_PING, b"", False)],
+    ],
+    ids=["continuation-first", "binary-inside", "text-inside", "fragmented-ping"],
+)
+def test_fragmentation_violations_close_with_1002(
+    tmp_path: Path, frames: list[tuple[int, bytes, bool]]
+) -> None:
+    """B4g: RFC 6455 5.4 violations are protocol errors (close code 1002)."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            assert r.ws_port is not None
+            reader, writer, head, leftover = await _upgrade(r.ws_port, tls=False)
+            assert head.startswith(b"HTTP/1.1 101")
+            for opcode, payload, fin in frames:
+                writer.write(encode_frame(opcode, payload, fin=fin, mask=True))
+            assert await _close_code(reader, leftover) == 1002
+            writer.close()
+
+    run(main)

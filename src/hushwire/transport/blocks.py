@@ -2,10 +2,12 @@
 
 A :class:`BlockConn` yields whole blocks or raises. A WebSocket message of any size other
 than one block, a text message, or a fragmented message longer than a block closes the
-connection (simplexmq ``Transport/WebSockets.hs``: ``TEBadBlock``). Buffers are bounded by
-the block size; nothing here grows with what a peer sends: a PONG is written only while
-fewer than ``WS_MAX_PENDING_CONTROL`` control frames wait in the output buffer, and a peer
-that pings past that without reading is disconnected.
+connection (simplexmq ``Transport/WebSockets.hs``: ``TEBadBlock``); a fragmentation
+violation (RFC 6455 5.4: a continuation with no message started, a new data frame inside a
+fragmented message) closes it with 1002. Buffers are bounded by the block size; nothing
+here grows with what a peer sends: a PONG is written only while fewer than
+``WS_MAX_PENDING_CONTROL`` control frames wait in the output buffer, and a peer that pings
+past that without reading is disconnected.
 """
 
 from __future__ import annotations
@@ -212,6 +214,10 @@ class WsBlockConn(BlockConn):
 
     def _take(self, data: bytes) -> None:
         for f in self._frames.feed(data):
+            if f.opcode in (OP_BINARY, OP_TEXT) and self._partial is not None:
+                raise FrameError("a new data frame inside a fragmented message")
+            if f.opcode == OP_CONT and self._partial is None:
+                raise FrameError("a continuation frame with no message started")
             if f.opcode == OP_BINARY and f.fin:
                 # A whole message in one frame (the usual case): no reassembly copy.
                 if len(f.payload) > SMP_BLOCK_SIZE:
@@ -233,7 +239,7 @@ class WsBlockConn(BlockConn):
                     self._ready.append(bytes(buf))
                 else:
                     self._partial = buf
-            elif f.opcode in (OP_TEXT, OP_CONT):
+            elif f.opcode == OP_TEXT:
                 raise BadBlockError("text WebSocket message")
             elif f.opcode == OP_PING:
                 self._pong(f.payload)
