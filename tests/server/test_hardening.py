@@ -227,3 +227,19 @@ def test_fragmentation_violations_close_with_1002(
             writer.close()
 
     run(main)
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["ws", "wss"])
+def test_upgrade_without_host_is_refused(tmp_path: Path, tls: bool) -> None:
+    """B4h: an HTTP/1.1 upgrade without ``Host`` gets 400 (RFC 9112 3.2)."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            port = r.tls_port if tls else r.ws_port
+            assert port is not None
+            _, writer, head, _ = await _upgrade(port, tls=tls, host_header=False)
+            assert head.startswith(b"HTTP/1.1 400")
+            writer.close()
+            assert r.relay.metrics.connections_total == 0
+
+    run(main)

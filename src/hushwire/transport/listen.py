@@ -119,6 +119,14 @@ async def _http_upgrade(
         for chunk in proto.data_to_send():
             writer.write(chunk)
         return None
+    if "Host" not in request.headers:
+        # RFC 9112 3.2: a request without Host is answered 400, upgrade or not.
+        proto.send_response(proto.reject(400, "Missing Host header\n"))
+        for chunk in proto.data_to_send():
+            writer.write(chunk)
+        with contextlib.suppress(ConnectionError, OSError):
+            await writer.drain()
+        return None
     upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
     if not upgrade and http is not None:
         path = request.path.split("?", 1)[0]
