@@ -12,6 +12,7 @@ import base64
 import os
 import socket
 import ssl
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -21,6 +22,7 @@ import pytest
 
 from hushwire.client import ClientConfig, SMPClient
 from hushwire.client.handshake import client_handshake
+from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.limits import SMP_BLOCK_SIZE, WS_MAX_PENDING_CONTROL
 from hushwire.server.config import RelayConfig, RelayLimits
 from hushwire.server.identity import load_or_create_web_cert
@@ -243,3 +245,30 @@ def test_upgrade_without_host_is_refused(tmp_path: Path, tls: bool) -> None:
             assert r.relay.metrics.connections_total == 0
 
     run(main)
+
+
+def test_store_files_are_private(tmp_path: Path) -> None:
+    """B4e: the SQLite store and its WAL are 0600 like the keys, also one made before."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            c = await connect(r)
+            rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+            await c.create_queue(rk, dh, subscribe=False)
+            await c.close()
+            store_files = sorted(tmp_path.glob("relay.sqlite3*"))
+            assert [p.name for p in store_files][:2] == ["relay.sqlite3", "relay.sqlite3-wal"]
+            for p in store_files:
+                assert stat.S_IMODE(p.stat().st_mode) == 0o600, p.name
+        # A store left readable by an older version is tightened on the next start.
+        for p in tmp_path.glob("relay.sqlite3*"):
+            p.chmod(0o644)
+        async with relay_at(tmp_path):
+            for p in tmp_path.glob("relay.sqlite3*"):
+                assert stat.S_IMODE(p.stat().st_mode) == 0o600, p.name
+
+    old = os.umask(0o022)
+    try:
+        run(main)
+    finally:
+        os.umask(old)
