@@ -13,6 +13,8 @@ import os
 import socket
 import ssl
 import stat
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -27,6 +29,7 @@ from hushwire.limits import SMP_BLOCK_SIZE, WS_MAX_PENDING_CONTROL
 from hushwire.server.config import RelayConfig, RelayLimits
 from hushwire.server.identity import load_or_create_web_cert
 from hushwire.server.run import RunningRelay, start_relay
+from hushwire.testing import start_relay_process
 from hushwire.transport import BlockConn
 from hushwire.transport.blocks import WsBlockConn
 from hushwire.transport.listen import (
@@ -272,3 +275,22 @@ def test_store_files_are_private(tmp_path: Path) -> None:
         run(main)
     finally:
         os.umask(old)
+
+
+def test_data_directory_in_use_is_one_line(tmp_path: Path) -> None:
+    """B4f: a second relay on a data directory in use exits 1 with one line, no traceback."""
+    args = [sys.executable, "-m", "hushwire", "relay", "--data", str(tmp_path), "--ws"]
+    first = start_relay_process(tmp_path, tls=False)
+    try:
+        # This interpreter and the package's own CLI.
+        second = subprocess.run(
+            [*args, "127.0.0.1:0"], capture_output=True, timeout=60, check=False
+        )
+    finally:
+        first.stop()
+    assert second.returncode == 1
+    lines = second.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("hushwire relay: ")
+    assert "another relay" in lines[0]
+    assert second.stdout == b""
