@@ -22,13 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from hushwire.client import ClientConfig, SMPClient
+from hushwire.client import ClientConfig, MessageEvent, SMPClient, decrypt_message
 from hushwire.client.handshake import client_handshake
 from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.limits import SMP_BLOCK_SIZE, WS_MAX_PENDING_CONTROL
 from hushwire.server.config import RelayConfig, RelayLimits
 from hushwire.server.identity import load_or_create_web_cert
 from hushwire.server.run import RunningRelay, start_relay
+from hushwire.smp.commands import MSG
+from hushwire.smp.version import VersionRange
 from hushwire.testing import start_relay_process
 from hushwire.transport import BlockConn
 from hushwire.transport.blocks import WsBlockConn
@@ -294,3 +296,55 @@ def test_data_directory_in_use_is_one_line(tmp_path: Path) -> None:
     assert lines[0].startswith("hushwire relay: ")
     assert "another relay" in lines[0]
     assert second.stdout == b""
+
+
+@pytest.mark.parametrize(
+    ("versions", "ack_reply_is_msg"),
+    [(VersionRange(7, 9), False), (None, True)],
+    ids=["simplex-js-range", "native-v18"],
+)
+def test_back_to_back_messages_by_default(
+    tmp_path: Path, versions: VersionRange | None, ack_reply_is_msg: bool
+) -> None:
+    """A5: on a relay with default settings, a client that negotiates v9 or lower (simplex-js:
+    6..9) gets ``OK`` for ACK and the next message as a push; a current native client still
+    gets the next message as ACK's reply, as from the reference."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            server = replace(r.address, hosts=("127.0.0.1",))
+            url = f"ws://127.0.0.1:{r.ws_port}/"
+            rcv, snd = [
+                await SMPClient.connect(server, ws_url=url, version_range=versions, config=NO_PING)
+                for _ in range(2)
+            ]
+            rk, dh, sk = (KeyPair.generate(KeyAlg.X25519) for _ in range(3))
+            ids = await rcv.create_queue(rk, dh, messaging=True)
+            await snd.secure_sender(ids.snd_id, sk)
+            for body in (b"one", b"two", b"three"):
+                await snd.send(ids.snd_id, body, key=sk)
+            got = []
+            msg = await _next_message(rcv)
+            for _ in range(3):
+                got.append(decrypt_message(msg, dh, ids.srv_dh_key).body)  # type: ignore[union-attr]
+                reply = await rcv.ack(ids.rcv_id, rk, msg.msg_id)
+                if len(got) == 3:
+                    assert reply is None
+                elif ack_reply_is_msg:
+                    assert reply is not None
+                    msg = reply
+                else:
+                    assert reply is None  # OK, never a MSG: the next one is a push
+                    msg = await _next_message(rcv)
+            assert got == [b"one", b"two", b"three"]
+            await rcv.close()
+            await snd.close()
+
+    run(main)
+
+
+async def _next_message(c: SMPClient) -> MSG:
+    while True:
+        ev = await asyncio.wait_for(c.events.get(), 10)
+        if isinstance(ev, MessageEvent):
+            return ev.msg

@@ -87,7 +87,9 @@ class RelayConfig:
     """Answer ACK with ``OK`` and push the next message separately (empty corrId) instead
     of sending it as ACK's reply (the reference). Native clients accept both
     (``Client.hs ackSMPMessage``); simplex-js 1.0.0 accepts only ``OK`` and otherwise loses
-    the message and every later one on that queue (tests/interop/README.md Q3)."""
+    the message and every later one on that queue (tests/interop/README.md Q3). Without
+    this setting the relay already does so for every client at SMP v9 or lower (simplex-js
+    speaks 6..9), so it is needed only for such a client that negotiates v10 or later."""
     limits: RelayLimits = field(default_factory=RelayLimits)
     allow_proxy: bool = True
     """Forward senders' commands to other relays (private routing: PRXY, PFWD)."""
