@@ -22,7 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from hushwire.client import ClientConfig, MessageEvent, SMPClient, decrypt_message
+from hushwire.client import (
+    ClientConfig,
+    MessageEvent,
+    SMPClient,
+    SMPClientError,
+    decrypt_message,
+)
 from hushwire.client.handshake import client_handshake
 from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.limits import SMP_BLOCK_SIZE, WS_MAX_PENDING_CONTROL
@@ -32,7 +38,7 @@ from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.commands import MSG
 from hushwire.smp.version import VersionRange
 from hushwire.testing import start_relay_process
-from hushwire.transport import BlockConn
+from hushwire.transport import BlockConn, ConnectionClosedError
 from hushwire.transport.blocks import WsBlockConn
 from hushwire.transport.listen import (
     read_http_head,
@@ -89,12 +95,14 @@ def _client_tls() -> ssl.SSLContext:
 
 
 async def _upgrade(
-    port: int, *, tls: bool, host_header: bool = True
+    port: int, *, tls: bool, host_header: bool = True, source: str | None = None
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes, bytes]:
     """A WebSocket upgrade from a socket with a tiny receive buffer: (reader, writer, head,
     bytes after the head)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    if source is not None:
+        sock.bind((source, 0))
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
     reader, writer = await asyncio.open_connection(
@@ -348,3 +356,40 @@ async def _next_message(c: SMPClient) -> MSG:
         ev = await asyncio.wait_for(c.events.get(), 10)
         if isinstance(ev, MessageEvent):
             return ev.msg
+
+
+def test_silent_sockets_do_not_take_connection_slots(tmp_path: Path) -> None:
+    """B4a: only handshaken connections count toward ``max_connections``; connections still
+    in the handshake are capped per address instead."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path, max_connections=3, max_handshakes_per_address=2) as r:
+            assert r.ws_port is not None
+            silent = [await _silent(r.ws_port) for _ in range(2)]
+            for s in silent:  # each got the server hello and now says nothing
+                assert len(await s.recv_block()) == SMP_BLOCK_SIZE
+            # A third one from the same address is closed before the hello.
+            extra = await _silent(r.ws_port)
+            with pytest.raises(ConnectionClosedError):
+                await asyncio.wait_for(extra.recv_block(), 5)
+            await extra.close()
+            assert r.relay.metrics.disconnects["too_many_handshakes"] == 1
+            # Real clients still get all three slots; a fourth is refused as before.
+            clients = [await connect(r) for _ in range(3)]
+            with pytest.raises(SMPClientError):
+                await connect(r)
+            assert r.relay.metrics.disconnects["too_many_connections"] == 1
+            for c in clients:
+                assert await c.ping() >= 0
+                await c.close()
+            for s in silent:
+                await s.close()
+
+    run(main)
+
+
+async def _silent(port: int) -> WsBlockConn:
+    """A WebSocket from 127.0.0.2 that will never send its client hello."""
+    reader, writer, head, leftover = await _upgrade(port, tls=False, source="127.0.0.2")
+    assert head.startswith(b"HTTP/1.1 101")
+    return WsBlockConn(reader, writer, client=True, leftover=leftover)

@@ -28,6 +28,7 @@ Example ``relay.toml``::
     new_queues_per_minute = 300
     proxy_connect_timeout = 25       # private routing: reaching a destination relay
     proxy_forward_timeout = 15       # ... and its answer to a forwarded command
+    max_handshakes_per_address = 16  # connections of one IP still in the SMP handshake
 
     [auth]
     new_queues = true                # allow anyone to create queues
@@ -67,6 +68,10 @@ class RelayLimits:
     expire_interval: float = L.RELAY_EXPIRE_INTERVAL
     proxy_connect_timeout: float = L.RELAY_PROXY_CONNECT_TIMEOUT
     proxy_forward_timeout: float = L.RELAY_PROXY_FORWARD_TIMEOUT
+    max_handshakes_per_address: int = L.RELAY_MAX_HANDSHAKING_PER_ADDRESS
+    """Connections one IP address may have before their SMP handshake completes (only
+    handshaken connections count toward ``max_connections``). Behind a TLS-terminating
+    proxy every client has the proxy's address: raise this there."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,12 @@ __all__ = ["Relay"]
 log = logging.getLogger("hushwire.relay")
 
 
+def peer_address(conn: BlockConn) -> str:
+    """The peer's IP address without the port (``conn.peer`` is ``host:port``)."""
+    host, sep, _ = conn.peer.rpartition(":")
+    return host if sep else conn.peer
+
+
 class Relay:
     """The SMP relay: store, identity, sessions and subscriptions."""
 
@@ -80,6 +86,9 @@ class Relay:
         self.metrics = Metrics()
         self.dispatcher = Dispatcher(config, store, self.metrics, clock=clock)
         self.sessions: set[Session] = set()
+        self._handshaking: dict[str, int] = {}
+        """Connections still in the handshake, by peer address."""
+        self._handshaking_total = 0
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self.proxy = ProxyPool(config, self.metrics)
         """Private routing as the proxy (PRXY, PFWD): hushwire.server.proxy."""
@@ -125,12 +134,37 @@ class Relay:
         self.metrics.connections_total += 1
         self.metrics.connections_open += 1
         session: Session | None = None
+        lim = self.config.limits
         try:
-            if self.metrics.connections_open > self.config.limits.max_connections:
+            # Only handshaken connections take one of the max_connections slots; those still
+            # in the handshake are capped per address (and in all by max_connections too),
+            # so silent sockets cannot lock everyone out.
+            if len(self.sessions) >= lim.max_connections:
                 self.metrics.disconnects["too_many_connections"] += 1
                 return
-            session = await self._handshake(conn)
+            addr = peer_address(conn)
+            if (
+                self._handshaking.get(addr, 0) >= lim.max_handshakes_per_address
+                or self._handshaking_total >= lim.max_connections
+            ):
+                self.metrics.disconnects["too_many_handshakes"] += 1
+                return
+            self._handshaking[addr] = self._handshaking.get(addr, 0) + 1
+            self._handshaking_total += 1
+            try:
+                session = await self._handshake(conn)
+            finally:
+                self._handshaking_total -= 1
+                left = self._handshaking[addr] - 1
+                if left:
+                    self._handshaking[addr] = left
+                else:
+                    del self._handshaking[addr]
             if session is None:
+                return
+            if len(self.sessions) >= lim.max_connections:
+                self.metrics.disconnects["too_many_connections"] += 1
+                session = None
                 return
             self.sessions.add(session)
             log.debug("%s: session v%d", conn.conn_id, session.version)
