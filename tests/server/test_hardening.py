@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import socket
 import ssl
@@ -32,7 +33,7 @@ from hushwire.client import (
 from hushwire.client.handshake import client_handshake
 from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.limits import SMP_BLOCK_SIZE, WS_MAX_PENDING_CONTROL
-from hushwire.server.config import RelayConfig, RelayLimits
+from hushwire.server.config import RelayConfig, RelayLimits, load_config
 from hushwire.server.identity import load_or_create_web_cert
 from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.commands import MSG
@@ -393,3 +394,59 @@ async def _silent(port: int) -> WsBlockConn:
     reader, writer, head, leftover = await _upgrade(port, tls=False, source="127.0.0.2")
     assert head.startswith(b"HTTP/1.1 101")
     return WsBlockConn(reader, writer, client=True, leftover=leftover)
+
+
+async def _get(port: int, path: str, *, tls: bool = False) -> bytes:
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1",
+        port,
+        ssl=_client_tls() if tls else None,
+        server_hostname="localhost" if tls else None,
+    )
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    data = b""
+    with contextlib.suppress(ConnectionError, ssl.SSLError):
+        while chunk := await asyncio.wait_for(reader.read(65536), 5):
+            data += chunk
+    writer.close()
+    return data
+
+
+def test_metrics_are_off_the_client_ports(tmp_path: Path) -> None:
+    """B4d: /metrics (a live activity record) is served only on the admin listener; the
+    client ports keep /healthz."""
+
+    async def main() -> None:
+        config = RelayConfig(
+            data=tmp_path,
+            ws=("127.0.0.1", 0),
+            tls=("127.0.0.1", 0),
+            host="localhost",
+            admin=("127.0.0.1", 0),
+        )
+        r = await start_relay(config)
+        try:
+            assert r.ws_port is not None and r.tls_port is not None
+            assert r.admin_port is not None
+            for port, tls in ((r.ws_port, False), (r.tls_port, True)):
+                assert (await _get(port, "/metrics", tls=tls)).startswith(b"HTTP/1.1 404")
+                assert (await _get(port, "/healthz", tls=tls)).startswith(b"HTTP/1.1 200")
+            metrics = await _get(r.admin_port, "/metrics")
+            assert metrics.startswith(b"HTTP/1.1 200")
+            assert b"hushwire_connections_open" in metrics
+            # The admin listener is no WebSocket endpoint.
+            _, writer, head, _ = await _upgrade(r.admin_port, tls=False)
+            assert head.startswith(b"HTTP/1.1 404")
+            writer.close()
+        finally:
+            await r.stop()
+        # Without an admin setting there is no /metrics anywhere.
+        assert load_config(None, data=str(tmp_path), ws="127.0.0.1:0").admin is None
+        assert load_config(
+            None, data=str(tmp_path), ws="127.0.0.1:0", admin="127.0.0.1:9"
+        ).admin == (
+            "127.0.0.1",
+            9,
+        )
+
+    run(main)

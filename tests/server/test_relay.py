@@ -400,10 +400,19 @@ def test_connection_limit(tmp_path: Path) -> None:
 
 def test_health_and_metrics(tmp_path: Path) -> None:
     async def main() -> None:
-        async with relay_at(tmp_path) as r:
+        config = RelayConfig(
+            data=tmp_path,
+            ws=("127.0.0.1", 0),
+            tls=("127.0.0.1", 0),
+            host="localhost",
+            admin=("127.0.0.1", 0),
+        )
+        r = await start_relay(config)
+        try:
             c = await connect(r)
             await c.ping()
-            reader, writer = await asyncio.open_connection("127.0.0.1", r.ws_port)
+            # /metrics is on the admin listener only (tests/server/test_hardening.py).
+            reader, writer = await asyncio.open_connection("127.0.0.1", r.admin_port)
             writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
             data = b""
             while b"hushwire_store_queues" not in data:
@@ -418,6 +427,8 @@ def test_health_and_metrics(tmp_path: Path) -> None:
             assert 'hushwire_commands_total{command="PING"} 1' in text
             assert "hushwire_connections_open 1" in text
             await c.close()
+        finally:
+            await r.stop()
 
     run(main)
 

@@ -15,6 +15,7 @@ Example ``relay.toml``::
     log_level = "info"
     ack_next_as_push = false         # true: ACK gets OK, the next message follows as a push
     proxy = true                     # forward senders' commands to other relays (PRXY/PFWD)
+    admin = "127.0.0.1:9090"         # /metrics here (plain HTTP); not on the client ports
 
     [limits]
     queue_quota = 128                # messages waiting in one queue
@@ -100,6 +101,9 @@ class RelayConfig:
     """Forward senders' commands to other relays (private routing: PRXY, PFWD)."""
     proxy_password: str | None = None
     """Password a client must give in PRXY; None: ``create_password`` (as simplexmq)."""
+    admin: tuple[str, int] | None = None
+    """Where ``/metrics`` is served (plain HTTP, for example ``127.0.0.1:9090``); None: not
+    at all. The client ports serve only ``/healthz``: metrics are a live activity record."""
 
     @property
     def address_host(self) -> str:
@@ -148,6 +152,7 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     allowed = {
         *("data", "ws", "tls", "host", "web_cert", "web_key", "log_level", "ack_next_as_push"),
         *("proxy", "store"),
+        "admin",
     }
     unknown = set(raw) - allowed
     if unknown:
@@ -185,6 +190,8 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     if auth:
         password = auth.get("create_password") or None
         cfg = replace(cfg, new_queues=bool(auth.get("new_queues", True)), create_password=password)
+    if raw.get("admin"):
+        cfg = replace(cfg, admin=parse_hostport(str(raw["admin"]), "admin"))
     return _proxy_settings(cfg, raw.get("proxy", True), auth.get("proxy_password"))
 
 
