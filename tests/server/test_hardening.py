@@ -450,3 +450,35 @@ def test_metrics_are_off_the_client_ports(tmp_path: Path) -> None:
         )
 
     run(main)
+
+
+@pytest.mark.parametrize(
+    ("limits", "budget"),
+    [
+        ({"sig_checks_per_second_per_address": 40}, "address"),
+        ({"sig_checks_per_second": 40}, "global"),
+    ],
+)
+def test_signature_checks_have_address_and_global_budgets(
+    tmp_path: Path, limits: dict[str, float], budget: str
+) -> None:
+    """B4b: two connections each within their own command rate, together over the
+    address's (or the relay's) budget of signature checks, are slowed down."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path, commands_per_second=100000, **limits) as r:
+            clients = [await connect(r) for _ in range(2)]
+
+            async def signed_gets(c: SMPClient) -> None:
+                rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+                q = await c.create_queue(rk, dh, subscribe=False)
+                for _ in range(60):
+                    assert await c.get(q.rcv_id, rk) is None
+
+            await asyncio.gather(*(signed_gets(c) for c in clients))
+            assert r.relay.metrics.throttled[budget] >= 1
+            assert sum(r.relay.metrics.throttled.values()) == r.relay.metrics.throttled[budget]
+            for c in clients:
+                await c.close()
+
+    run(main)

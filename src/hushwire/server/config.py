@@ -30,6 +30,8 @@ Example ``relay.toml``::
     proxy_connect_timeout = 25       # private routing: reaching a destination relay
     proxy_forward_timeout = 15       # ... and its answer to a forwarded command
     max_handshakes_per_address = 16  # connections of one IP still in the SMP handshake
+    sig_checks_per_second_per_address = 2000  # signed commands of one IP, all connections
+    sig_checks_per_second = 20000    # signed commands of all clients together
 
     [auth]
     new_queues = true                # allow anyone to create queues
@@ -73,6 +75,10 @@ class RelayLimits:
     """Connections one IP address may have before their SMP handshake completes (only
     handshaken connections count toward ``max_connections``). Behind a TLS-terminating
     proxy every client has the proxy's address: raise this there."""
+    sig_checks_per_second_per_address: int = L.RELAY_SIG_CHECKS_PER_SECOND_PER_ADDRESS
+    """Signed commands all connections of one IP address may send per second together."""
+    sig_checks_per_second: int = L.RELAY_SIG_CHECKS_PER_SECOND
+    """Signed commands all clients together may send per second (protects the CPU)."""
 
 
 @dataclass(frozen=True, slots=True)

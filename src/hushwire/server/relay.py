@@ -38,7 +38,7 @@ from hushwire.server.forward import process_rfwd
 from hushwire.server.identity import ServerIdentity
 from hushwire.server.metrics import Metrics
 from hushwire.server.proxy import ProxyPool
-from hushwire.server.session import Session
+from hushwire.server.session import Session, TokenBucket
 from hushwire.server.store import QueueStore
 from hushwire.smp.block import BlockChain, pad_handshake, unpad_handshake
 from hushwire.smp.commands import PFWD, PRXY, RFWD
@@ -89,6 +89,10 @@ class Relay:
         self._handshaking: dict[str, int] = {}
         """Connections still in the handshake, by peer address."""
         self._handshaking_total = 0
+        lim = config.limits
+        self._sig_global = TokenBucket(lim.sig_checks_per_second, 1.0)
+        self._sig_by_address: dict[str, tuple[TokenBucket, int]] = {}
+        """Signature-check budget per peer address, with its number of sessions."""
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self.proxy = ProxyPool(config, self.metrics)
         """Private routing as the proxy (PRXY, PFWD): hushwire.server.proxy."""
@@ -166,6 +170,7 @@ class Relay:
                 self.metrics.disconnects["too_many_connections"] += 1
                 session = None
                 return
+            self._attach_budgets(session, addr)
             self.sessions.add(session)
             log.debug("%s: session v%d", conn.conn_id, session.version)
             try:
@@ -185,7 +190,23 @@ class Relay:
             await conn.close()
             self._conn_tasks.discard(task)
 
+    def _attach_budgets(self, session: Session, addr: str) -> None:
+        lim = self.config.limits
+        bucket, users = self._sig_by_address.get(addr, (None, 0))
+        if bucket is None:
+            bucket = TokenBucket(lim.sig_checks_per_second_per_address, 1.0)
+        self._sig_by_address[addr] = (bucket, users + 1)
+        session.sig_budgets = (("address", bucket), ("global", self._sig_global))
+        session.peer_address = addr
+
     def _drop_session(self, session: Session) -> None:
+        addr = session.peer_address
+        if addr is not None and addr in self._sig_by_address and session in self.sessions:
+            bucket, users = self._sig_by_address[addr]
+            if users > 1:
+                self._sig_by_address[addr] = (bucket, users - 1)
+            else:
+                del self._sig_by_address[addr]
         self.sessions.discard(session)
         self.dispatcher.drop_client(session)
 

@@ -21,7 +21,10 @@ order: a command waits for the previous command on that id, except that consecut
 together (the store keeps their order). At most ``PIPELINED_BLOCKS`` blocks are in progress.
 
 A flooding client is slowed down by its own :class:`TokenBucket` (commands per second, NEW per
-minute), never anyone else. A session whose outgoing buffer grows past its cap (a reader that
+minute), never anyone else. Signed commands (each costs a signature check) also draw on
+budgets shared by all connections of one peer address and by the whole relay
+(:attr:`Session.sig_budgets`), so that many connections cannot multiply one client's rate.
+A session whose outgoing buffer grows past its cap (a reader that
 does not read) is closed, so it can never delay another client's data.
 """
 
@@ -183,6 +186,11 @@ class Session:
         self._closing = False
         self._commands = TokenBucket(limits.commands_per_second, 1.0)
         self._new_queues = TokenBucket(limits.new_queues_per_minute, 60.0)
+        self.peer_address: str | None = None
+        """The peer's IP address, for budgets shared per address (set by the relay)."""
+        self.sig_budgets: tuple[tuple[str, TokenBucket], ...] = ()
+        """Budgets of signature checks shared with other sessions (the peer address's, the
+        relay's), by name; the relay sets them after the handshake."""
         self._blocks_in_progress = 0
         self._pipeline_free = Signal()
         self._writer_task: asyncio.Task[None] | None = None
@@ -284,6 +292,14 @@ class Session:
             else:
                 reqs = decode_client_batch(payload, self.version, self.session_id)
             delay = self._commands.take(len(reqs))
+            if self.sig_budgets:
+                signed = sum(1 for r in reqs if isinstance(r, ClientRequest) and r.auth)
+                if signed:
+                    for name, bucket in self.sig_budgets:
+                        wait = bucket.take(signed)
+                        if wait > 0:
+                            self.metrics.throttled[name] += 1
+                            delay = max(delay, wait)
             if delay > 0:
                 await asyncio.sleep(delay)
             if self._blocks_in_progress >= PIPELINED_BLOCKS:
