@@ -28,6 +28,7 @@ from hushwire.client import (
     MessageEvent,
     SMPClient,
     SMPClientError,
+    SMPCommandError,
     decrypt_message,
 )
 from hushwire.client.handshake import client_handshake
@@ -37,6 +38,7 @@ from hushwire.server.config import RelayConfig, RelayLimits, load_config
 from hushwire.server.identity import load_or_create_web_cert
 from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.commands import MSG
+from hushwire.smp.errors import ErrorType
 from hushwire.smp.version import VersionRange
 from hushwire.testing import start_relay_process
 from hushwire.transport import BlockConn, ConnectionClosedError
@@ -479,6 +481,52 @@ def test_signature_checks_have_address_and_global_budgets(
             assert r.relay.metrics.throttled[budget] >= 1
             assert sum(r.relay.metrics.throttled.values()) == r.relay.metrics.throttled[budget]
             for c in clients:
+                await c.close()
+
+    run(main)
+
+
+def test_storage_quota_answers_quota(tmp_path: Path) -> None:
+    """B4c: past the relay's stored-bytes quota SEND gets ERR QUOTA; space freed by ACK can
+    be used again."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path, max_stored_bytes=40000) as r:
+            rcv, snd = await connect(r), await connect(r)
+            rk, sk = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.ED25519)
+            dh = KeyPair.generate(KeyAlg.X25519)
+            q = await rcv.create_queue(rk, dh, subscribe=False)
+            await rcv.secure(q.rcv_id, rk, sk.public)
+            body = b"x" * 15000
+            await snd.send(q.snd_id, body, key=sk)
+            await snd.send(q.snd_id, body, key=sk)
+            with pytest.raises(SMPCommandError) as e:
+                await snd.send(q.snd_id, body, key=sk)
+            assert e.value.error == ErrorType.QUOTA
+            msg = await rcv.get(q.rcv_id, rk)
+            assert msg is not None
+            await rcv.ack(q.rcv_id, rk, msg.msg_id)
+            await snd.send(q.snd_id, body, key=sk)
+            for c in (rcv, snd):
+                await c.close()
+
+    run(main)
+
+
+def test_queue_creation_quota_per_address(tmp_path: Path) -> None:
+    """B4c: all connections of one address share a quota of new queues per minute; past it
+    NEW gets ERR QUOTA (each connection alone stays within its own rate)."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path, new_queues_per_minute_per_address=3) as r:
+            a, b = await connect(r), await connect(r)
+            dh = KeyPair.generate(KeyAlg.X25519)
+            for c in (a, b, a):
+                await c.create_queue(KeyPair.generate(KeyAlg.ED25519), dh, subscribe=False)
+            with pytest.raises(SMPCommandError) as e:
+                await b.create_queue(KeyPair.generate(KeyAlg.ED25519), dh, subscribe=False)
+            assert e.value.error == ErrorType.QUOTA
+            for c in (a, b):
                 await c.close()
 
     run(main)

@@ -32,6 +32,8 @@ Example ``relay.toml``::
     max_handshakes_per_address = 16  # connections of one IP still in the SMP handshake
     sig_checks_per_second_per_address = 2000  # signed commands of one IP, all connections
     sig_checks_per_second = 20000    # signed commands of all clients together
+    max_stored_bytes = 8589934592    # message bytes kept in all; then SEND gets ERR QUOTA
+    new_queues_per_minute_per_address = 600  # then NEW gets ERR QUOTA
 
     [auth]
     new_queues = true                # allow anyone to create queues
@@ -79,6 +81,11 @@ class RelayLimits:
     """Signed commands all connections of one IP address may send per second together."""
     sig_checks_per_second: int = L.RELAY_SIG_CHECKS_PER_SECOND
     """Signed commands all clients together may send per second (protects the CPU)."""
+    max_stored_bytes: int = L.RELAY_MAX_STORED_BYTES
+    """Message bytes the relay keeps at most; past it SEND is answered ``ERR QUOTA``."""
+    new_queues_per_minute_per_address: int = L.RELAY_NEW_QUEUES_PER_MINUTE_PER_ADDRESS
+    """Queues all connections of one IP address may create per minute; past it NEW is
+    answered ``ERR QUOTA``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,8 @@ class Client(Protocol):
     """This client's subscriptions by recipient id."""
     # Optional: a ``box_keys`` attribute (``auth.BoxKeys``) caches this client's X25519
     # authenticator box keys; a client without one is checked without the cache.
+    # Optional: a ``new_queue_quota`` attribute (a ``TokenBucket`` with ``try_take``) shared
+    # by the connections of one address; NEW past it is answered ERR QUOTA.
 
     def push(self, corr_id: bytes, entity_id: bytes, msg: BrokerMsg) -> None:
         """Queue one transmission to this client (a push, or a late reply)."""
@@ -336,6 +338,10 @@ class Dispatcher:
         if not allowed:
             self.count_error(ErrorType.AUTH)
             return [(corr, ent, ERR(ErrorType.AUTH))]
+        quota = getattr(client, "new_queue_quota", None)
+        if quota is not None and not quota.try_take():
+            self.count_error(ErrorType.QUOTA)
+            return [(corr, ent, ERR(ErrorType.QUOTA))]
         await client.throttle_new()
         qrd = cmd.queue_req_data
         mode = None if qrd is None else ("M" if isinstance(qrd, QRMessaging) else "C")
@@ -426,6 +432,8 @@ class Dispatcher:
             return err(ErrorType.AUTH)
         if q.link_id is not None and _secured_messaging(q):
             await self.store.delete_link_data(q.recipient_id)
+        if self.store.stats().bytes + len(cmd.body) > self.config.limits.max_stored_bytes:
+            return err(ErrorType.QUOTA)  # the relay's storage quota, not the queue's
         msg = StoredMessage(
             os.urandom(MSG_ID_SIZE), int(self.clock()), cmd.flags.notification, cmd.body
         )

@@ -91,8 +91,9 @@ class Relay:
         self._handshaking_total = 0
         lim = config.limits
         self._sig_global = TokenBucket(lim.sig_checks_per_second, 1.0)
-        self._sig_by_address: dict[str, tuple[TokenBucket, int]] = {}
-        """Signature-check budget per peer address, with its number of sessions."""
+        self._sig_by_address: dict[str, tuple[TokenBucket, TokenBucket, int]] = {}
+        """Signature-check budget and queue-creation quota per peer address, with its number
+        of sessions."""
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self.proxy = ProxyPool(config, self.metrics)
         """Private routing as the proxy (PRXY, PFWD): hushwire.server.proxy."""
@@ -192,19 +193,25 @@ class Relay:
 
     def _attach_budgets(self, session: Session, addr: str) -> None:
         lim = self.config.limits
-        bucket, users = self._sig_by_address.get(addr, (None, 0))
-        if bucket is None:
-            bucket = TokenBucket(lim.sig_checks_per_second_per_address, 1.0)
-        self._sig_by_address[addr] = (bucket, users + 1)
+        entry = self._sig_by_address.get(addr)
+        if entry is None:
+            entry = (
+                TokenBucket(lim.sig_checks_per_second_per_address, 1.0),
+                TokenBucket(lim.new_queues_per_minute_per_address, 60.0),
+                0,
+            )
+        bucket, new_quota, users = entry
+        self._sig_by_address[addr] = (bucket, new_quota, users + 1)
         session.sig_budgets = (("address", bucket), ("global", self._sig_global))
+        session.new_queue_quota = new_quota
         session.peer_address = addr
 
     def _drop_session(self, session: Session) -> None:
         addr = session.peer_address
         if addr is not None and addr in self._sig_by_address and session in self.sessions:
-            bucket, users = self._sig_by_address[addr]
+            bucket, new_quota, users = self._sig_by_address[addr]
             if users > 1:
-                self._sig_by_address[addr] = (bucket, users - 1)
+                self._sig_by_address[addr] = (bucket, new_quota, users - 1)
             else:
                 del self._sig_by_address[addr]
         self.sessions.discard(session)

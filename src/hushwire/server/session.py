@@ -96,6 +96,13 @@ class TokenBucket:
             return -self._tokens * self._period / self._capacity
         return 0.0
 
+    def try_take(self, n: float = 1) -> bool:
+        """Take ``n`` tokens if there are that many (no debt); False if there are not."""
+        if self.take(0) > 0 or self._tokens < n:
+            return False
+        self._tokens -= n
+        return True
+
     async def acquire(self, n: float = 1) -> None:
         """Take ``n`` tokens and wait until the debt, if any, is paid."""
         delay = self.take(n)
@@ -188,6 +195,9 @@ class Session:
         self._new_queues = TokenBucket(limits.new_queues_per_minute, 60.0)
         self.peer_address: str | None = None
         """The peer's IP address, for budgets shared per address (set by the relay)."""
+        self.new_queue_quota: TokenBucket | None = None
+        """Queue creations shared by the connections of the peer's address (set by the
+        relay); NEW past it is answered ``ERR QUOTA``."""
         self.sig_budgets: tuple[tuple[str, TokenBucket], ...] = ()
         """Budgets of signature checks shared with other sessions (the peer address's, the
         relay's), by name; the relay sets them after the handshake."""
