@@ -194,10 +194,17 @@ def test_ping_flood_is_disconnected_with_bounded_output(
                     break
                 await asyncio.sleep(0.02)
             closed = relay_side.closed
+            assert isinstance(relay_side, WsBlockConn)
+            peak = max(peak, relay_side.pong_high_water)
             writer.transport.abort()
             assert await bystander.ping() >= 0
             await bystander.close()
             assert closed, f"still open after {sent} bytes of PINGs, {peak} bytes buffered"
+            for _ in range(100):
+                if r.relay.metrics.disconnects["ping_flood"]:
+                    break
+                await asyncio.sleep(0.02)
+            assert r.relay.metrics.disconnects["ping_flood"] == 1
 
     run(main)
     assert peak <= PING_FLOOD_CAP

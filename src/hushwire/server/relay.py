@@ -54,6 +54,7 @@ from hushwire.smp.hello import (
 from hushwire.smp.transmission import ClientRequest
 from hushwire.smp.version import LEGACY_SERVER_RANGE, SUPPORTED_SMP_RANGE, VersionRange
 from hushwire.transport import BlockConn, ConnectionClosedError, TransportFailure
+from hushwire.transport.blocks import ControlFloodError
 
 __all__ = ["Relay"]
 
@@ -180,6 +181,9 @@ class Relay:
                 await session.settle()
                 session.close_now()
                 await session.stop_writer()
+        except ControlFloodError:
+            self.metrics.disconnects["ping_flood"] += 1
+            log.info("%s: closed: PING flood", conn.conn_id)
         except (ConnectionClosedError, TransportFailure, OSError):
             pass
         except Exception:  # pragma: no cover - a bug must not take the relay down

@@ -50,6 +50,10 @@ class ConnectionClosedError(TransportFailure):
     """The peer or this side closed the connection."""
 
 
+class ControlFloodError(ConnectionClosedError):
+    """The peer sent control frames (PINGs) faster than it read the answers; dropped."""
+
+
 class BadBlockError(TransportFailure):
     """The peer sent something that is not exactly one block."""
 
@@ -191,6 +195,8 @@ class WsBlockConn(BlockConn):
         self._close_sent = False
         self._leftover = leftover
         self._control_pending = 0
+        self.pong_high_water = 0
+        """The most bytes this process held for the peer right after writing a PONG."""
 
     def send_raw_frame(self, opcode: int, payload: bytes, *, fin: bool = True) -> None:
         """Write one frame as it is (tests use it to send malformed traffic)."""
@@ -208,9 +214,10 @@ class WsBlockConn(BlockConn):
             self._control_pending = 0
         elif self._control_pending >= WS_MAX_PENDING_CONTROL:
             self.abort()
-            raise ConnectionClosedError("PING flood: the peer does not read its PONGs")
+            raise ControlFloodError("PING flood: the peer does not read its PONGs")
         self._control_pending += 1
         self.send_raw_frame(OP_PONG, payload)
+        self.pong_high_water = max(self.pong_high_water, self.buffered_output())
 
     def _take(self, data: bytes) -> None:
         for f in self._frames.feed(data):
