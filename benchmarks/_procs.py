@@ -110,13 +110,16 @@ def start_relay(
     limits: Mapping[str, float],
     *,
     interpreter_args: Sequence[str] = (),
+    settings: Mapping[str, str] | None = None,
 ) -> RelayProcess:
-    """A relay on a WebSocket port of 127.0.0.1 with ``limits`` in its ``relay.toml``, its
+    """A relay on a WebSocket port of 127.0.0.1 with ``limits`` (and top-level ``settings``,
+    such as an ``admin`` listener) in its ``relay.toml``, its
     log in ``data/relay.log``, in a session of its own (Ctrl-C reaches only the benchmark,
     which stops it) and registered in ``children``."""
     data.mkdir(parents=True)
     config = data / "relay.toml"
-    config.write_text("[limits]\n" + "".join(f"{k} = {v}\n" for k, v in limits.items()))
+    top = "".join(f'{k} = "{v}"\n' for k, v in (settings or {}).items())
+    config.write_text(top + "[limits]\n" + "".join(f"{k} = {v}\n" for k, v in limits.items()))
     log_path = data / "relay.log"
     with log_path.open("wb") as log:
         try:

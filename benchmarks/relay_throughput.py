@@ -32,6 +32,7 @@ import multiprocessing as mp
 import os
 import pstats
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -128,9 +129,19 @@ def fs_type(path: Path) -> str:
     return kind
 
 
+ADMIN_URLS: dict[str, str] = {}
+"""WebSocket URL of a relay this script started -> its admin listener (where /metrics is)."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def scrape_metrics(ws_url: str) -> dict[str, float]:
-    """The relay's /metrics (on its WebSocket port) as name -> value, labels kept in the name."""
-    url = ws_url.replace("ws://", "http://", 1) + "metrics"
+    """The relay's /metrics (on its admin listener) as name -> value, labels kept in the name."""
+    url = ADMIN_URLS[ws_url] + "metrics"
     with urllib.request.urlopen(url, timeout=10) as r:
         text = r.read().decode()
     out: dict[str, float] = {}
@@ -172,7 +183,11 @@ which on a shared machine also counts time spent waiting for a core)."""
 
 def start_relay(children: Children, data: Path, profile_out: Path | None = None) -> Relay:
     prefix = ["-c", PROFILE_BOOT, str(profile_out)] if profile_out else []
-    relay = _start_relay(children, data, RELAY_LIMITS, interpreter_args=prefix)
+    admin = f"127.0.0.1:{_free_port()}"
+    relay = _start_relay(
+        children, data, RELAY_LIMITS, interpreter_args=prefix, settings={"admin": admin}
+    )
+    ADMIN_URLS[relay.ws_url] = f"http://{admin}/"
     return Relay(relay.proc, relay.address.encode(), relay.ws_url, data)
 
 

@@ -65,9 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help=(
-            "answer ACK with OK and push the next message separately, for clients such as "
-            "simplex-js 1.0.0 that accept only OK (default: the next message is ACK's reply)"
+            "answer ACK with OK and push the next message separately, for every client "
+            "(default: only clients at SMP v9 or lower, such as simplex-js, get this; newer "
+            "ones get the next message as ACK's reply)"
         ),
+    )
+    relay.add_argument(
+        "--admin",
+        metavar="HOST:PORT",
+        help="serve /metrics on this separate plain-HTTP listener (default: no /metrics at all)",
     )
 
     bot = sub.add_parser("bot", help="run a bot on the agent")
@@ -191,6 +197,7 @@ def _run_relay(args: argparse.Namespace) -> int:
         web_key=str(args.web_key) if args.web_key else None,
         log_level=args.log_level,
         ack_next_as_push=args.ack_next_as_push,
+        admin=args.admin,
         proxy=args.proxy,
         store=args.store,
     )

@@ -138,3 +138,19 @@ GROUP_MAX_SEEN_MSG_IDS: Final = 4096
 """Shared message ids a member remembers per author for duplicate detection."""
 GROUP_MAX_HISTORY_BYTES: Final = 1_000_000
 """Encoded bytes of kept history at most; the oldest messages go first."""
+
+# --- Relay hardening (hushwire.transport, hushwire.server) --------------------------------
+
+WS_MAX_PENDING_CONTROL: Final = 16
+"""PONGs (and other control frames) a WebSocket connection may have waiting in its output
+buffer; a peer that pings faster than it reads is disconnected past this many."""
+RELAY_MAX_HANDSHAKING_PER_ADDRESS: Final = 16
+"""Connections one IP address may have open before completing the SMP handshake."""
+RELAY_SIG_CHECKS_PER_SECOND_PER_ADDRESS: Final = 2000
+"""Signature and authenticator checks one IP address may cost the relay per second."""
+RELAY_SIG_CHECKS_PER_SECOND: Final = 20000
+"""Signature and authenticator checks all clients together may cost per second."""
+RELAY_MAX_STORED_BYTES: Final = 8 * 1024 * 1024 * 1024
+"""Message bytes the relay keeps at most; past it SEND is answered ``ERR QUOTA``."""
+RELAY_NEW_QUEUES_PER_MINUTE_PER_ADDRESS: Final = 600
+"""Queues one IP address may create per minute, over all its connections."""

@@ -3,12 +3,14 @@
 // browser client simplex-js@1.0.0 (its low-level SMPClient API).
 //
 // Usage:
-//   node smp_flow.mjs smp://KEYHASH@HOST[:PORT] [WS_PORT] [--verbose] [--timeout-ms N]
+//   node smp_flow.mjs smp://KEYHASH@HOST[:PORT] [WS_PORT] [--verbose] [--timeout-ms N] [--burst N]
 //
 // KEYHASH is the base64url SHA-256 of the relay's CA certificate, HOST[:PORT]
 // its address; WS_PORT (optional, defaults to PORT, then 5223) is the port of
 // the relay's TLS WebSocket listener: simplex-js dials exactly
-// wss://HOST:WS_PORT (no path).
+// wss://HOST:WS_PORT (no path). --burst N: after the three messages on queue 1,
+// N more are sent back to back before the recipient takes any (steps
+// BURST_SEND, BURST_MSG, BURST_ACK; every ACK must be answered OK).
 //
 // Output: one JSON object per line on stdout, one per step, then a SUMMARY
 // line. simplex-js's own (very chatty) console.log output is buffered and
@@ -29,10 +31,12 @@ const argv = process.argv.slice(2)
 const positional = []
 let verbose = false
 let overallTimeoutMs = 30000
+let burst = 0
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i]
   if (a === "--verbose" || a === "-v") verbose = true
   else if (a === "--timeout-ms") overallTimeoutMs = Number(argv[++i])
+  else if (a === "--burst") burst = Number(argv[++i])
   else if (a === "-h" || a === "--help") {
     process.stdout.write("usage: node smp_flow.mjs smp://KEYHASH@HOST[:PORT] [WS_PORT] [--verbose] [--timeout-ms N]\n")
     process.exit(0)
@@ -467,6 +471,28 @@ async function main() {
     await withTimeout(A.acknowledge(rid1, m.msgId, q1.keys.auth.privateKey), STEP_TIMEOUT_MS + 500, "ACK reply")
     return {queue: 1, msg: 3, reply: "OK"}
   }))) return
+
+  // -- --burst N: N messages back to back, then MSG and ACK (answered OK) for each
+  if (burst > 0) {
+    const burstBodies = Array.from({length: burst}, (_, i) => makeBody(100 + i))
+    for (let i = 0; i < burst; i++) {
+      const sent = await step("BURST_SEND", async () => {
+        await B.sendMessageSigned(q1.ids.senderId, {notification: false, encMessage: burstBodies[i]}, q1.snd.privateKey)
+        return {queue: 1, msg: i + 1}
+      })
+      if (!sent) return
+    }
+    for (let i = 0; i < burst; i++) {
+      if (!(await step("BURST_MSG", async () => {
+        m = await inboxA.next(rid1)
+        return {queue: 1, msg: i + 1, ...checkMsg(m, q1, burstBodies[i])}
+      }))) return
+      if (!(await step("BURST_ACK", async () => {
+        await withTimeout(A.acknowledge(rid1, m.msgId, q1.keys.auth.privateKey), STEP_TIMEOUT_MS + 500, "ACK reply")
+        return {queue: 1, msg: i + 1, reply: "OK"}
+      }))) return
+    }
+  }
 
   // -- one message on queue 2 (checks that SKEY really set the sender key)
   if (q2.ids && steps.some((s) => s.step === "SKEY_AUTH (internal API)" && s.ok)) {

@@ -15,6 +15,7 @@ Example ``relay.toml``::
     log_level = "info"
     ack_next_as_push = false         # true: ACK gets OK, the next message follows as a push
     proxy = true                     # forward senders' commands to other relays (PRXY/PFWD)
+    admin = "127.0.0.1:9090"         # /metrics here (plain HTTP); not on the client ports
 
     [limits]
     queue_quota = 128                # messages waiting in one queue
@@ -28,6 +29,11 @@ Example ``relay.toml``::
     new_queues_per_minute = 300
     proxy_connect_timeout = 25       # private routing: reaching a destination relay
     proxy_forward_timeout = 15       # ... and its answer to a forwarded command
+    max_handshakes_per_address = 16  # connections of one IP still in the SMP handshake
+    sig_checks_per_second_per_address = 2000  # signed commands of one IP, all connections
+    sig_checks_per_second = 20000    # signed commands of all clients together
+    max_stored_bytes = 8589934592    # message bytes kept in all; then SEND gets ERR QUOTA
+    new_queues_per_minute_per_address = 600  # then NEW gets ERR QUOTA
 
     [auth]
     new_queues = true                # allow anyone to create queues
@@ -67,6 +73,19 @@ class RelayLimits:
     expire_interval: float = L.RELAY_EXPIRE_INTERVAL
     proxy_connect_timeout: float = L.RELAY_PROXY_CONNECT_TIMEOUT
     proxy_forward_timeout: float = L.RELAY_PROXY_FORWARD_TIMEOUT
+    max_handshakes_per_address: int = L.RELAY_MAX_HANDSHAKING_PER_ADDRESS
+    """Connections one IP address may have before their SMP handshake completes (only
+    handshaken connections count toward ``max_connections``). Behind a TLS-terminating
+    proxy every client has the proxy's address: raise this there."""
+    sig_checks_per_second_per_address: int = L.RELAY_SIG_CHECKS_PER_SECOND_PER_ADDRESS
+    """Signed commands all connections of one IP address may send per second together."""
+    sig_checks_per_second: int = L.RELAY_SIG_CHECKS_PER_SECOND
+    """Signed commands all clients together may send per second (protects the CPU)."""
+    max_stored_bytes: int = L.RELAY_MAX_STORED_BYTES
+    """Message bytes the relay keeps at most; past it SEND is answered ``ERR QUOTA``."""
+    new_queues_per_minute_per_address: int = L.RELAY_NEW_QUEUES_PER_MINUTE_PER_ADDRESS
+    """Queues all connections of one IP address may create per minute; past it NEW is
+    answered ``ERR QUOTA``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +106,17 @@ class RelayConfig:
     """Answer ACK with ``OK`` and push the next message separately (empty corrId) instead
     of sending it as ACK's reply (the reference). Native clients accept both
     (``Client.hs ackSMPMessage``); simplex-js 1.0.0 accepts only ``OK`` and otherwise loses
-    the message and every later one on that queue (tests/interop/README.md Q3)."""
+    the message and every later one on that queue (tests/interop/README.md Q3). Without
+    this setting the relay already does so for every client at SMP v9 or lower (simplex-js
+    speaks 6..9), so it is needed only for such a client that negotiates v10 or later."""
     limits: RelayLimits = field(default_factory=RelayLimits)
     allow_proxy: bool = True
     """Forward senders' commands to other relays (private routing: PRXY, PFWD)."""
     proxy_password: str | None = None
     """Password a client must give in PRXY; None: ``create_password`` (as simplexmq)."""
+    admin: tuple[str, int] | None = None
+    """Where ``/metrics`` is served (plain HTTP, for example ``127.0.0.1:9090``); None: not
+    at all. The client ports serve only ``/healthz``: metrics are a live activity record."""
 
     @property
     def address_host(self) -> str:
@@ -141,6 +165,7 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     allowed = {
         *("data", "ws", "tls", "host", "web_cert", "web_key", "log_level", "ack_next_as_push"),
         *("proxy", "store"),
+        "admin",
     }
     unknown = set(raw) - allowed
     if unknown:
@@ -178,6 +203,8 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     if auth:
         password = auth.get("create_password") or None
         cfg = replace(cfg, new_queues=bool(auth.get("new_queues", True)), create_password=password)
+    if raw.get("admin"):
+        cfg = replace(cfg, admin=parse_hostport(str(raw["admin"]), "admin"))
     return _proxy_settings(cfg, raw.get("proxy", True), auth.get("proxy_password"))
 
 

@@ -20,8 +20,9 @@ re-checked after every commit instead).
 
 Replies wait for durability: ``OK`` to SEND is returned only after the message is committed;
 ACK's reply (the next message, or ``OK``) only after the deletion is committed. With
-``ack_next_as_push`` (for simplex-js, which takes only ``OK``) ACK gets ``OK`` and the next
-message follows at once as a push. A message given to a client that goes away stays in the
+``ack_next_as_push``, and always for a client at v9 or lower (simplex-js, which takes only
+``OK``; :data:`ACK_OK_THEN_PUSH_BELOW`), ACK gets ``OK`` and the next message follows at once
+as a push. A message given to a client that goes away stays in the
 store and is delivered again on the next SUB.
 """
 
@@ -107,7 +108,7 @@ from hushwire.smp.ids import NO_CORR_ID, NO_ENTITY, CorrId, EntityId, MsgId
 from hushwire.smp.msgbody import RcvMsgBody, RcvMsgQuota
 from hushwire.smp.queue_info import MsgInfo, MsgType, QSub, QSubThread, QueueInfo
 from hushwire.smp.transmission import ClientRequest
-from hushwire.smp.version import max_message_length
+from hushwire.smp.version import DELETED_EVENT_VERSION, max_message_length
 
 __all__ = ["Client", "Dispatcher", "Reply", "Sub"]
 
@@ -118,6 +119,12 @@ NMSG_META_PAD: Final = 128
 ``mkMessageNotification``, a literal there)."""
 
 _ID_ATTEMPTS: Final = 3
+
+ACK_OK_THEN_PUSH_BELOW: Final = DELETED_EVENT_VERSION
+"""Clients that negotiate a version below this get ``OK`` for ACK and the next message as a
+push, as with ``ack_next_as_push``. simplex-js 1.0.0 speaks 6..9 and takes only ``OK`` as
+ACK's reply; native clients accept both forms (simplexmq ``Client.hs`` ``ackSMPMessage``),
+and every current one negotiates 10 or later, so it keeps the reference's form."""
 """Random ids tried before NEW / NKEY answer ``INTERNAL`` (Server.hs ``addQueueRetry``)."""
 
 Reply = tuple[CorrId, EntityId, BrokerMsg]
@@ -148,6 +155,8 @@ class Client(Protocol):
     """This client's subscriptions by recipient id."""
     # Optional: a ``box_keys`` attribute (``auth.BoxKeys``) caches this client's X25519
     # authenticator box keys; a client without one is checked without the cache.
+    # Optional: a ``new_queue_quota`` attribute (a ``TokenBucket`` with ``try_take``) shared
+    # by the connections of one address; NEW past it is answered ERR QUOTA.
 
     def push(self, corr_id: bytes, entity_id: bytes, msg: BrokerMsg) -> None:
         """Queue one transmission to this client (a push, or a late reply)."""
@@ -329,6 +338,10 @@ class Dispatcher:
         if not allowed:
             self.count_error(ErrorType.AUTH)
             return [(corr, ent, ERR(ErrorType.AUTH))]
+        quota = getattr(client, "new_queue_quota", None)
+        if quota is not None and not quota.try_take():
+            self.count_error(ErrorType.QUOTA)
+            return [(corr, ent, ERR(ErrorType.QUOTA))]
         await client.throttle_new()
         qrd = cmd.queue_req_data
         mode = None if qrd is None else ("M" if isinstance(qrd, QRMessaging) else "C")
@@ -419,6 +432,8 @@ class Dispatcher:
             return err(ErrorType.AUTH)
         if q.link_id is not None and _secured_messaging(q):
             await self.store.delete_link_data(q.recipient_id)
+        if self.store.stats().bytes + len(cmd.body) > self.config.limits.max_stored_bytes:
+            return err(ErrorType.QUOTA)  # the relay's storage quota, not the queue's
         msg = StoredMessage(
             os.urandom(MSG_ID_SIZE), int(self.clock()), cmd.flags.notification, cmd.body
         )
@@ -543,7 +558,7 @@ class Dispatcher:
         sub.delivered = head.msg_id
         sub.delivered_ts = int(self.clock())
         msg = self._encrypt_msg(current, head)
-        if self.config.ack_next_as_push:
+        if self.config.ack_next_as_push or client.version < ACK_OK_THEN_PUSH_BELOW:
             # Same delivery, two transmissions: OK for the ACK, then the message as a push.
             return [(req.corr_id, req.entity_id, OK()), (NO_CORR_ID, req.entity_id, msg)]
         return [(req.corr_id, req.entity_id, msg)]

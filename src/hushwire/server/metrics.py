@@ -25,6 +25,9 @@ class Metrics:
     commands: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     disconnects: Counter[str] = field(default_factory=Counter)
+    throttled: Counter[str] = field(default_factory=Counter)
+    """Blocks whose signature checks were delayed, by the budget that ran out (``address``:
+    one peer address, ``global``: the whole relay)."""
     proxy_commands: Counter[tuple[str, str]] = field(default_factory=Counter)
     """Private routing as the proxy: (PRXY|PFWD, request|success|error_connect|
     error_compat|error_other), as simplexmq ``pRelays``/``pMsgFwds``."""
@@ -67,6 +70,14 @@ class Metrics:
             metric("commands_total", "counter", "Commands by type.", n, f'{{command="{cmd}"}}')
         for err, n in sorted(self.errors.items()):
             metric("errors_total", "counter", "Error responses by type.", n, f'{{error="{err}"}}')
+        for why, n in sorted(self.throttled.items()):
+            metric(
+                "throttled_total",
+                "counter",
+                "Blocks slowed down by a shared budget of signature checks.",
+                n,
+                f'{{budget="{why}"}}',
+            )
         for why, n in sorted(self.disconnects.items()):
             metric(
                 "disconnects_total",

@@ -38,7 +38,7 @@ from hushwire.server.forward import process_rfwd
 from hushwire.server.identity import ServerIdentity
 from hushwire.server.metrics import Metrics
 from hushwire.server.proxy import ProxyPool
-from hushwire.server.session import Session
+from hushwire.server.session import Session, TokenBucket
 from hushwire.server.store import QueueStore
 from hushwire.smp.block import BlockChain, pad_handshake, unpad_handshake
 from hushwire.smp.commands import PFWD, PRXY, RFWD
@@ -54,10 +54,17 @@ from hushwire.smp.hello import (
 from hushwire.smp.transmission import ClientRequest
 from hushwire.smp.version import LEGACY_SERVER_RANGE, SUPPORTED_SMP_RANGE, VersionRange
 from hushwire.transport import BlockConn, ConnectionClosedError, TransportFailure
+from hushwire.transport.blocks import ControlFloodError
 
 __all__ = ["Relay"]
 
 log = logging.getLogger("hushwire.relay")
+
+
+def peer_address(conn: BlockConn) -> str:
+    """The peer's IP address without the port (``conn.peer`` is ``host:port``)."""
+    host, sep, _ = conn.peer.rpartition(":")
+    return host if sep else conn.peer
 
 
 class Relay:
@@ -80,6 +87,14 @@ class Relay:
         self.metrics = Metrics()
         self.dispatcher = Dispatcher(config, store, self.metrics, clock=clock)
         self.sessions: set[Session] = set()
+        self._handshaking: dict[str, int] = {}
+        """Connections still in the handshake, by peer address."""
+        self._handshaking_total = 0
+        lim = config.limits
+        self._sig_global = TokenBucket(lim.sig_checks_per_second, 1.0)
+        self._sig_by_address: dict[str, tuple[TokenBucket, TokenBucket, int]] = {}
+        """Signature-check budget and queue-creation quota per peer address, with its number
+        of sessions."""
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self.proxy = ProxyPool(config, self.metrics)
         """Private routing as the proxy (PRXY, PFWD): hushwire.server.proxy."""
@@ -125,13 +140,39 @@ class Relay:
         self.metrics.connections_total += 1
         self.metrics.connections_open += 1
         session: Session | None = None
+        lim = self.config.limits
         try:
-            if self.metrics.connections_open > self.config.limits.max_connections:
+            # Only handshaken connections take one of the max_connections slots; those still
+            # in the handshake are capped per address (and in all by max_connections too),
+            # so silent sockets cannot lock everyone out.
+            if len(self.sessions) >= lim.max_connections:
                 self.metrics.disconnects["too_many_connections"] += 1
                 return
-            session = await self._handshake(conn)
+            addr = peer_address(conn)
+            if (
+                self._handshaking.get(addr, 0) >= lim.max_handshakes_per_address
+                or self._handshaking_total >= lim.max_connections
+            ):
+                self.metrics.disconnects["too_many_handshakes"] += 1
+                return
+            self._handshaking[addr] = self._handshaking.get(addr, 0) + 1
+            self._handshaking_total += 1
+            try:
+                session = await self._handshake(conn)
+            finally:
+                self._handshaking_total -= 1
+                left = self._handshaking[addr] - 1
+                if left:
+                    self._handshaking[addr] = left
+                else:
+                    del self._handshaking[addr]
             if session is None:
                 return
+            if len(self.sessions) >= lim.max_connections:
+                self.metrics.disconnects["too_many_connections"] += 1
+                session = None
+                return
+            self._attach_budgets(session, addr)
             self.sessions.add(session)
             log.debug("%s: session v%d", conn.conn_id, session.version)
             try:
@@ -140,6 +181,9 @@ class Relay:
                 await session.settle()
                 session.close_now()
                 await session.stop_writer()
+        except ControlFloodError:
+            self.metrics.disconnects["ping_flood"] += 1
+            log.info("%s: closed: PING flood", conn.conn_id)
         except (ConnectionClosedError, TransportFailure, OSError):
             pass
         except Exception:  # pragma: no cover - a bug must not take the relay down
@@ -151,7 +195,29 @@ class Relay:
             await conn.close()
             self._conn_tasks.discard(task)
 
+    def _attach_budgets(self, session: Session, addr: str) -> None:
+        lim = self.config.limits
+        entry = self._sig_by_address.get(addr)
+        if entry is None:
+            entry = (
+                TokenBucket(lim.sig_checks_per_second_per_address, 1.0),
+                TokenBucket(lim.new_queues_per_minute_per_address, 60.0),
+                0,
+            )
+        bucket, new_quota, users = entry
+        self._sig_by_address[addr] = (bucket, new_quota, users + 1)
+        session.sig_budgets = (("address", bucket), ("global", self._sig_global))
+        session.new_queue_quota = new_quota
+        session.peer_address = addr
+
     def _drop_session(self, session: Session) -> None:
+        addr = session.peer_address
+        if addr is not None and addr in self._sig_by_address and session in self.sessions:
+            bucket, new_quota, users = self._sig_by_address[addr]
+            if users > 1:
+                self._sig_by_address[addr] = (bucket, new_quota, users - 1)
+            else:
+                del self._sig_by_address[addr]
         self.sessions.discard(session)
         self.dispatcher.drop_client(session)
 

@@ -1,10 +1,11 @@
 """Starting and stopping a relay: identity, store, listeners, expiry, signals.
 
 ``hushwire relay --data DIR --ws HOST:PORT [--tls HOST:PORT] [--store postgresql://...]
-[--config relay.toml]``. On start the relay prints its server address on a line of its own;
-SIGTERM or SIGINT stop it cleanly (listeners closed, sessions closed, store flushed and
-closed). A store that cannot be opened (PostgreSQL unreachable, file in use) is one line on
-stderr and exit status 1.
+[--config relay.toml]``. ``/metrics`` is served only on the admin listener (``admin`` in
+relay.toml), never on the client ports. On start the relay prints its server address on a
+line of its own; SIGTERM or SIGINT stop it cleanly (listeners closed, sessions closed, store
+flushed and closed). A store that cannot be opened (PostgreSQL unreachable, file in use) is
+one line on stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from hushwire.server.store import MirroredStore, SQLiteStore, StoreError
 from hushwire.smp.address import SMPServer
 from hushwire.transport.listen import (
     HttpReply,
+    serve_http,
     serve_tls,
     serve_ws,
     shared_port_context,
@@ -45,6 +47,8 @@ class RunningRelay:
     ws_port: int | None
     tls_port: int | None
     _expiry: asyncio.Task[None]
+    admin_port: int | None = None
+    """Port of the admin listener (``/metrics``), when ``admin`` is configured."""
 
     async def stop(self) -> None:
         self._expiry.cancel()
@@ -60,6 +64,19 @@ class RunningRelay:
 
 
 def _http(relay: Relay) -> Callable[[str], HttpReply | None]:
+    """The client ports' endpoints: ``/healthz`` only (it says nothing about activity)."""
+
+    def handle(path: str) -> HttpReply | None:
+        if path == "/healthz":
+            return HttpReply(200, "ok\n")
+        return None
+
+    return handle
+
+
+def _admin_http(relay: Relay) -> Callable[[str], HttpReply | None]:
+    """The admin listener's endpoints: ``/healthz`` and ``/metrics``."""
+
     def handle(path: str) -> HttpReply | None:
         if path == "/healthz":
             return HttpReply(200, "ok\n")
@@ -110,7 +127,7 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
     relay = Relay(config, identity, store)
     http = _http(relay)
     servers: list[asyncio.Server] = []
-    ws_port = tls_port = None
+    ws_port = tls_port = admin_port = None
     try:
         if config.ws is not None:
             srv = await serve_ws(config.ws[0], config.ws[1], relay.handle, http)
@@ -130,6 +147,11 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
             srv = await serve_tls(config.tls[0], config.tls[1], ctx, relay.handle, http)
             servers.append(srv)
             tls_port = int(srv.sockets[0].getsockname()[1])
+        if config.admin is not None:
+            srv = await serve_http(config.admin[0], config.admin[1], _admin_http(relay))
+            servers.append(srv)
+            admin_port = int(srv.sockets[0].getsockname()[1])
+            log.info("metrics: http://%s:%d/metrics", config.admin[0], admin_port)
     except BaseException:
         for s in servers:
             s.close()
@@ -138,7 +160,7 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
     port = tls_port if tls_port is not None else ws_port
     address = SMPServer((config.address_host,), identity.key_hash, port)
     expiry = asyncio.create_task(_expire_loop(relay))
-    return RunningRelay(relay, servers, address, ws_port, tls_port, expiry)
+    return RunningRelay(relay, servers, address, ws_port, tls_port, expiry, admin_port)
 
 
 async def _expire_loop(relay: Relay) -> None:

@@ -21,7 +21,10 @@ order: a command waits for the previous command on that id, except that consecut
 together (the store keeps their order). At most ``PIPELINED_BLOCKS`` blocks are in progress.
 
 A flooding client is slowed down by its own :class:`TokenBucket` (commands per second, NEW per
-minute), never anyone else. A session whose outgoing buffer grows past its cap (a reader that
+minute), never anyone else. Signed commands (each costs a signature check) also draw on
+budgets shared by all connections of one peer address and by the whole relay
+(:attr:`Session.sig_budgets`), so that many connections cannot multiply one client's rate.
+A session whose outgoing buffer grows past its cap (a reader that
 does not read) is closed, so it can never delay another client's data.
 """
 
@@ -92,6 +95,13 @@ class TokenBucket:
         if self._tokens < 0:
             return -self._tokens * self._period / self._capacity
         return 0.0
+
+    def try_take(self, n: float = 1) -> bool:
+        """Take ``n`` tokens if there are that many (no debt); False if there are not."""
+        if self.take(0) > 0 or self._tokens < n:
+            return False
+        self._tokens -= n
+        return True
 
     async def acquire(self, n: float = 1) -> None:
         """Take ``n`` tokens and wait until the debt, if any, is paid."""
@@ -183,6 +193,14 @@ class Session:
         self._closing = False
         self._commands = TokenBucket(limits.commands_per_second, 1.0)
         self._new_queues = TokenBucket(limits.new_queues_per_minute, 60.0)
+        self.peer_address: str | None = None
+        """The peer's IP address, for budgets shared per address (set by the relay)."""
+        self.new_queue_quota: TokenBucket | None = None
+        """Queue creations shared by the connections of the peer's address (set by the
+        relay); NEW past it is answered ``ERR QUOTA``."""
+        self.sig_budgets: tuple[tuple[str, TokenBucket], ...] = ()
+        """Budgets of signature checks shared with other sessions (the peer address's, the
+        relay's), by name; the relay sets them after the handshake."""
         self._blocks_in_progress = 0
         self._pipeline_free = Signal()
         self._writer_task: asyncio.Task[None] | None = None
@@ -284,6 +302,14 @@ class Session:
             else:
                 reqs = decode_client_batch(payload, self.version, self.session_id)
             delay = self._commands.take(len(reqs))
+            if self.sig_budgets:
+                signed = sum(1 for r in reqs if isinstance(r, ClientRequest) and r.auth)
+                if signed:
+                    for name, bucket in self.sig_budgets:
+                        wait = bucket.take(signed)
+                        if wait > 0:
+                            self.metrics.throttled[name] += 1
+                            delay = max(delay, wait)
             if delay > 0:
                 await asyncio.sleep(delay)
             if self._blocks_in_progress >= PIPELINED_BLOCKS:

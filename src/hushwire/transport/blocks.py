@@ -2,8 +2,12 @@
 
 A :class:`BlockConn` yields whole blocks or raises. A WebSocket message of any size other
 than one block, a text message, or a fragmented message longer than a block closes the
-connection (simplexmq ``Transport/WebSockets.hs``: ``TEBadBlock``). Buffers are bounded by
-the block size; nothing here grows with what a peer sends.
+connection (simplexmq ``Transport/WebSockets.hs``: ``TEBadBlock``); a fragmentation
+violation (RFC 6455 5.4: a continuation with no message started, a new data frame inside a
+fragmented message) closes it with 1002. Buffers are bounded by the block size; nothing
+here grows with what a peer sends: a PONG is written only while fewer than
+``WS_MAX_PENDING_CONTROL`` control frames wait in the output buffer, and a peer that pings
+past that without reading is disconnected.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import ssl
 from collections import deque
 
 from hushwire.errors import HushwireError
-from hushwire.limits import SMP_BLOCK_SIZE
+from hushwire.limits import SMP_BLOCK_SIZE, WS_MAX_PENDING_CONTROL
 from hushwire.transport.wsframes import (
     OP_BINARY,
     OP_CLOSE,
@@ -44,6 +48,10 @@ class TransportFailure(HushwireError):
 
 class ConnectionClosedError(TransportFailure):
     """The peer or this side closed the connection."""
+
+
+class ControlFloodError(ConnectionClosedError):
+    """The peer sent control frames (PINGs) faster than it read the answers; dropped."""
 
 
 class BadBlockError(TransportFailure):
@@ -85,6 +93,12 @@ class BlockConn:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def buffered_output(self) -> int:
+        """Bytes written to this connection that the peer has not taken yet (this process's
+        share; the kernel's socket buffer is not counted)."""
+        transport = self._writer.transport
+        return 0 if transport.is_closing() else transport.get_write_buffer_size()
 
     async def recv_block(self) -> bytes:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -180,6 +194,9 @@ class WsBlockConn(BlockConn):
         self._send_lock = asyncio.Lock()
         self._close_sent = False
         self._leftover = leftover
+        self._control_pending = 0
+        self.pong_high_water = 0
+        """The most bytes this process held for the peer right after writing a PONG."""
 
     def send_raw_frame(self, opcode: int, payload: bytes, *, fin: bool = True) -> None:
         """Write one frame as it is (tests use it to send malformed traffic)."""
@@ -191,8 +208,23 @@ class WsBlockConn(BlockConn):
             with contextlib.suppress(Exception):
                 self.send_raw_frame(OP_CLOSE, close_payload(code))
 
+    def _pong(self, payload: bytes) -> None:
+        """Answer a PING unless control frames pile up unread: then the peer is dropped."""
+        if self.buffered_output() == 0:
+            self._control_pending = 0
+        elif self._control_pending >= WS_MAX_PENDING_CONTROL:
+            self.abort()
+            raise ControlFloodError("PING flood: the peer does not read its PONGs")
+        self._control_pending += 1
+        self.send_raw_frame(OP_PONG, payload)
+        self.pong_high_water = max(self.pong_high_water, self.buffered_output())
+
     def _take(self, data: bytes) -> None:
         for f in self._frames.feed(data):
+            if f.opcode in (OP_BINARY, OP_TEXT) and self._partial is not None:
+                raise FrameError("a new data frame inside a fragmented message")
+            if f.opcode == OP_CONT and self._partial is None:
+                raise FrameError("a continuation frame with no message started")
             if f.opcode == OP_BINARY and f.fin:
                 # A whole message in one frame (the usual case): no reassembly copy.
                 if len(f.payload) > SMP_BLOCK_SIZE:
@@ -214,10 +246,10 @@ class WsBlockConn(BlockConn):
                     self._ready.append(bytes(buf))
                 else:
                     self._partial = buf
-            elif f.opcode in (OP_TEXT, OP_CONT):
+            elif f.opcode == OP_TEXT:
                 raise BadBlockError("text WebSocket message")
             elif f.opcode == OP_PING:
-                self.send_raw_frame(OP_PONG, f.payload)
+                self._pong(f.payload)
             elif f.opcode == OP_CLOSE:
                 self._send_close(1000)
                 raise ConnectionClosedError("peer closed the WebSocket")

@@ -109,8 +109,10 @@ async def _http_upgrade(
     http: HttpHandler | None,
     kind: str,
     prefix: bytes = b"",
+    *,
+    upgrade: bool = True,
 ) -> WsBlockConn | None:
-    """Read one HTTP request; upgrade it to a WebSocket or answer it and close."""
+    """Read one HTTP request; upgrade it to a WebSocket (if ``upgrade``) or answer it."""
     proto = ServerProtocol(max_size=SMP_BLOCK_SIZE)
     head, leftover = await read_http_head(reader, prefix)
     proto.receive_data(head)
@@ -119,8 +121,16 @@ async def _http_upgrade(
         for chunk in proto.data_to_send():
             writer.write(chunk)
         return None
-    upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
-    if not upgrade and http is not None:
+    if "Host" not in request.headers:
+        # RFC 9112 3.2: a request without Host is answered 400, upgrade or not.
+        proto.send_response(proto.reject(400, "Missing Host header\n"))
+        for chunk in proto.data_to_send():
+            writer.write(chunk)
+        with contextlib.suppress(ConnectionError, OSError):
+            await writer.drain()
+        return None
+    wants_upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+    if (not wants_upgrade or not upgrade) and http is not None:
         path = request.path.split("?", 1)[0]
         reply = http(path)
         response = proto.reject(reply.status, reply.body) if reply else proto.reject(404, "")
@@ -178,6 +188,21 @@ async def serve_ws(
         await _serve_conn(conn, handler)
 
     return await asyncio.start_server(on_client, host, port, limit=SMP_BLOCK_SIZE * 2)
+
+
+async def serve_http(host: str, port: int, http: HttpHandler) -> asyncio.Server:
+    """Plain HTTP for the operations endpoints (the admin listener): no WebSocket upgrade."""
+
+    async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await asyncio.wait_for(
+                _http_upgrade(reader, writer, http, "http", upgrade=False), HTTP_HEADER_TIMEOUT
+            )
+        except (TimeoutError, ConnectionError, OSError):
+            pass
+        await _close_writer(writer)
+
+    return await asyncio.start_server(on_client, host, port, limit=HTTP_HEAD_LIMIT * 2)
 
 
 async def serve_tls(

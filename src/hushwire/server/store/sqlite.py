@@ -23,7 +23,10 @@ a restart: memory may then be *behind* disk, never ahead (``hushwire.server.stor
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -194,7 +197,20 @@ class _SQLiteJournal(Journal):
             conn.close()
             raise
 
+    def _private_files(self) -> None:
+        """The store and its WAL are readable by this user only, like the keys (SQLite
+        gives the WAL the database file's mode); files an older version left open are
+        tightened."""
+        path = str(self._path)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_IMODE(os.stat(name).st_mode) & 0o077:
+                    os.chmod(name, 0o600)
+
     def _connect(self) -> sqlite3.Connection:
+        self._private_files()
         # A second process holding the file (another relay) makes open() fail after 1 s.
         conn = sqlite3.connect(self._path, isolation_level=None, timeout=1.0)
         conn.row_factory = sqlite3.Row
@@ -225,6 +241,7 @@ class _SQLiteJournal(Journal):
                         f"understands {SCHEMA_VERSION}; use a matching Hushwire version"
                     )
             conn.execute("COMMIT")
+            self._private_files()
         except sqlite3.Error as e:
             conn.close()
             raise StoreError(
