@@ -66,7 +66,7 @@ from hushwire.smp.transmission import (
     encode_client_transmission,
     encode_server_transmission,
 )
-from hushwire.transport import BlockConn, TransportError
+from hushwire.transport import BlockConn, TransportFailure
 from hushwire.transport.connect import connect_ws
 from hushwire.transport.listen import serve_ws
 
@@ -240,7 +240,7 @@ def forwarder_main(pipe: Connection) -> None:
         async def handle(conn: BlockConn) -> None:
             try:
                 first = await conn.recv_block()
-            except TransportError:
+            except TransportFailure:
                 return
             role, pair = first[:1], int.from_bytes(first[1:5], "big")
             slot = slots.setdefault(pair, {})
@@ -256,7 +256,7 @@ def forwarder_main(pipe: Connection) -> None:
                     if role == b"S":
                         await peer.send_block(block)
                     await conn.send_block(ACK_BLOCK)
-            except TransportError:
+            except TransportFailure:
                 pass
             finally:
                 slots.pop(pair, None)
