@@ -20,6 +20,7 @@ from hushwire.agent.agent import (
 )
 from hushwire.agent.sealing import key_pair
 from hushwire.agent.store import AgentStore
+from hushwire.client.events import SubscriptionEnded as ClientSubscriptionEnded
 from hushwire.client.reconnect import ReconnectingClient
 
 
@@ -110,6 +111,33 @@ def test_a_queue_deleted_by_another_client_becomes_queue_deleted(tmp_path: Path)
                 assert gone == QueueDeleted(addr_conn, r.address.encode())
             finally:
                 await other.close()
+                await first.stop()
+
+    run(main)
+
+
+def test_an_end_from_a_previous_relay_connection_is_ignored(tmp_path: Path) -> None:
+    """An ``END`` that the current relay connection did not send (the queue is subscribed
+    on it) comes from a connection that is gone: it is ignored, as simplexmq does."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            first, second, addr_conn, _ = await _owner_with_copy(r, tmp_path)
+            try:
+                rc = first._clients[r.address.encode()]
+                [rid] = list(rc.client.subscriptions)
+                rc.events.put_nowait(ClientSubscriptionEnded(rid))
+                await _poll(rc.events.empty, "the agent to take the stale END")
+                # The real one: the second agent subscribes.
+                await second.start()
+                ended = await wait_for(first, SubscriptionEnded)
+                assert ended.conn_id == addr_conn
+                await _poll(lambda: rid not in rc.client.subscriptions, "the END")
+                await _poll(rc.events.empty, "the agent to take the END")
+                await asyncio.sleep(0.1)
+                assert not any(isinstance(e, SubscriptionEnded) for e in _drain(first))
+            finally:
+                await second.stop()
                 await first.stop()
 
     run(main)

@@ -33,6 +33,11 @@ Every step is *receive -> network preconditions -> commit -> events -> ACK*:
   delivery task that retries on network errors and after restarts, and never sends what is
   not committed yet; a repeated send carries the same ratchet message, which the peer's
   ratchet recognises as a duplicate.
+* A relay's ``END`` (another client subscribed one of our queues) or ``DELD`` (deleted it)
+  becomes :class:`SubscriptionEnded` / :class:`QueueDeleted`; the subscription is dropped and
+  not renewed by the agent itself, so two holders of the same keys never fight over a queue
+  (simplexmq ``processSMPTransmission``). :meth:`Agent.start` or :meth:`Agent.resubscribe`
+  take it back when the application decides to.
 
 Message numbering and the hash chain follow simplexmq ``Simplex.Messaging.Agent.Protocol``:
 each side's confirmation is message 1, later messages carry ``sndMsgId`` and the SHA-256 of
