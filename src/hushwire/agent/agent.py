@@ -33,6 +33,11 @@ Every step is *receive -> network preconditions -> commit -> events -> ACK*:
   delivery task that retries on network errors and after restarts, and never sends what is
   not committed yet; a repeated send carries the same ratchet message, which the peer's
   ratchet recognises as a duplicate.
+* A relay's ``END`` (another client subscribed one of our queues) or ``DELD`` (deleted it)
+  becomes :class:`SubscriptionEnded` / :class:`QueueDeleted`; the subscription is dropped and
+  not renewed by the agent itself, so two holders of the same keys never fight over a queue
+  (simplexmq ``processSMPTransmission``). :meth:`Agent.start` or :meth:`Agent.resubscribe`
+  take it back when the application decides to.
 
 Message numbering and the hash chain follow simplexmq ``Simplex.Messaging.Agent.Protocol``:
 each side's confirmation is message 1, later messages carry ``sndMsgId`` and the SHA-256 of
@@ -111,6 +116,8 @@ from hushwire.client import (
     SMPCommandError,
     decrypt_message_with_key,
 )
+from hushwire.client.events import QueueDeleted as ClientQueueDeleted
+from hushwire.client.events import SubscriptionEnded as ClientSubscriptionEnded
 from hushwire.client.reconnect import ReconnectingClient
 from hushwire.crypto.kdf import sha256
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
@@ -190,6 +197,36 @@ class AgentProblem:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriptionEnded:
+    """The relay sent ``END``: another client subscribed to one of this connection's
+    queues (the same keys in another process or on another machine), so this agent gets no
+    more of its messages.
+
+    The rule, as simplexmq ``Simplex.Messaging.Agent`` (``processSMPTransmission``) has it:
+    the subscription is dropped and the application is told; the agent does *not* subscribe
+    again by itself, neither now nor when its relay connection is re-established, so two
+    agents never steal the queue back and forth. An ``END`` that arrives on a relay
+    connection which is no longer the current one (the queue is subscribed on the new one)
+    is ignored. The queue is subscribed again only when the application decides it: at the
+    next :meth:`Agent.start` (a restart takes the queue back, and the other subscriber gets
+    the ``END``) or with :meth:`Agent.resubscribe`. ``server`` is the relay's address.
+    """
+
+    conn_id: str
+    server: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDeleted:
+    """The relay sent ``DELD``: one of this connection's queues was deleted by another
+    client holding its keys. Like ``END`` the subscription is dropped and not renewed
+    (simplexmq notifies ``DELD`` the same way); the connection cannot receive any more."""
+
+    conn_id: str
+    server: str
+
+
 AgentEvent = (
     ConnectionRequested
     | ConnectionEstablished
@@ -198,6 +235,8 @@ AgentEvent = (
     | ReceiptReceived
     | ConnectionDeleted
     | AgentProblem
+    | SubscriptionEnded
+    | QueueDeleted
 )
 
 
@@ -409,11 +448,53 @@ class Agent:
                     task.add_done_callback(self._tasks.discard)
                 elif isinstance(ev, Reconnected):
                     self._outbox.kick_pending()
+                elif isinstance(ev, ClientSubscriptionEnded | ClientQueueDeleted):
+                    await self._subscription_lost(server, rc, ev)
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # keep consuming; one bad message must not stop the agent
                 log.exception("agent: failed to process an event")
                 await self.events.put(AgentProblem(None, f"internal error: {e}"))
+
+    async def _subscription_lost(
+        self,
+        server: str,
+        rc: ReconnectingClient,
+        ev: ClientSubscriptionEnded | ClientQueueDeleted,
+    ) -> None:
+        """``END`` / ``DELD``: the SMP client already dropped the subscription (so a
+        reconnect does not renew it); tell the application. See :class:`SubscriptionEnded`
+        for the rule."""
+        rid = bytes(ev.recipient_id)
+        conn_id = self.store.conn_for_queue(server, rid)
+        if conn_id is None:
+            log.info("END/DELD for an unknown queue on %s", server)
+            return
+        ended = isinstance(ev, ClientSubscriptionEnded)
+        if ended and rc.connected and ev.recipient_id in rc.client.subscriptions:
+            # From a relay connection that is gone: the current one holds the subscription.
+            log.info("%s: END from a previous connection to %s ignored", conn_id[:8], server)
+            return
+        if ended:
+            log.warning(
+                "%s: the relay %s ended this queue's subscription: another client subscribed "
+                "to it (the same keys elsewhere); not subscribing again",
+                conn_id[:8],
+                server,
+            )
+            await self.events.put(SubscriptionEnded(conn_id, server))
+        else:
+            log.warning("%s: a queue of this connection was deleted on %s", conn_id[:8], server)
+            await self.events.put(QueueDeleted(conn_id, server))
+
+    async def resubscribe(self, conn_id: str) -> None:
+        """Subscribe the connection's queues again (after :class:`SubscriptionEnded`, when
+        the application decides to take them back; the other subscriber then gets ``END``).
+        Raises :class:`SMPCommandError` if the relay refuses (the queue is gone)."""
+        st = self._load(conn_id)
+        for q in st.rcv:
+            rc = await self._client(SMPServer.parse(q.server))
+            await rc.subscribe(q.rcv_id, self._key_pair(q.rcv_auth_key))
 
     async def _handle(self, server: str, rc: ReconnectingClient, rid: bytes, msg: MSG) -> None:
         try:

@@ -292,6 +292,11 @@ class AgentStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # Erased rows are overwritten with zeros, not left in free pages (issue 16, B5).
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._checkpoint_due = False
+        """A connection was deleted: after the next commit, fold the WAL into the database
+        and truncate it, so the erased keys and bodies do not linger in old WAL frames."""
         if new or not self._has_schema():
             with self.transaction():
                 for stmt in _SCHEMA:
@@ -364,8 +369,7 @@ class AgentStore:
                 raise
             finally:
                 self._unit = False
-            self._db.execute("COMMIT")
-            self.commits += 1
+            self._commit()
             return
         if not self._db.in_transaction:
             self._db.execute("BEGIN IMMEDIATE")
@@ -426,6 +430,9 @@ class AgentStore:
     def _commit(self) -> None:
         self._db.execute("COMMIT")
         self.commits += 1
+        if self._checkpoint_due:
+            self._checkpoint_due = False
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def _forget(self) -> None:
         """Drop the memory view (after a rollback it may be ahead of SQLite)."""
@@ -519,6 +526,7 @@ class AgentStore:
             self._states.pop(conn_id, None)
             for k in [k for k, v in self._index.items() if v == conn_id]:
                 del self._index[k]
+            self._checkpoint_due = True
 
     # ------------------------------------------------------------------ messages
 

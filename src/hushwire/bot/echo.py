@@ -2,7 +2,8 @@
 
 It creates (or reuses) its contact address, prints it on a line of its own, accepts every
 visitor, and echoes each ``x.msg.new`` text. A visitor that ends the conversation
-(``x.direct.del``) is deleted.
+(``x.direct.del``) is deleted. When another process takes over (or deletes) one of its
+queues (the relay's ``END`` / ``DELD``), it prints one line saying so.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from hushwire.agent.agent import (
     ConnectionEstablished,
     ConnectionRequested,
     MessageReceived,
+    QueueDeleted,
     ReceiptReceived,
+    SubscriptionEnded,
 )
 from hushwire.agent.qr import qr_terminal
 from hushwire.bot.common import chat_events, profile_info, text_message
@@ -73,7 +76,7 @@ async def _serve(
                 getter.cancel()
                 break
             try:
-                await _handle(agent, getter.result())
+                await _handle(agent, getter.result(), out)
             except AgentError as e:  # one conversation's trouble must not stop the bot
                 log.warning("%s", e)
         waiter.cancel()
@@ -81,7 +84,7 @@ async def _serve(
         await agent.stop()
 
 
-async def _handle(agent: Agent, ev: object) -> None:
+async def _handle(agent: Agent, ev: object, out: TextIO) -> None:
     if isinstance(ev, ConnectionRequested):
         log.info("%s: a visitor asks to connect", ev.conn_id[:8])
     elif isinstance(ev, ConnectionEstablished):
@@ -105,6 +108,22 @@ async def _handle(agent: Agent, ev: object) -> None:
         log.info("%s: deleted", ev.conn_id[:8])
     elif isinstance(ev, AgentProblem):
         log.warning("%s: %s", (ev.conn_id or "-")[:8], ev.message)
+    elif isinstance(ev, SubscriptionEnded | QueueDeleted):
+        line = queue_lost_line(agent, ev, "This bot")
+        log.warning("%s: %s", ev.conn_id[:8], line)
+        print(line, file=out, flush=True)
+
+
+def queue_lost_line(agent: Agent, ev: SubscriptionEnded | QueueDeleted, who: str) -> str:
+    """One clear line for ``END`` / ``DELD``: what stopped and what to do."""
+    st = agent.connection(ev.conn_id)
+    what = "its address" if st is not None and st.kind == "contact" else "a conversation"
+    if isinstance(ev, SubscriptionEnded):
+        return (
+            f"! {who} stopped receiving: another process took over {what} on {ev.server} "
+            "(the same data running elsewhere?); stop it and restart to take it back."
+        )
+    return f"! {who} stopped receiving: another process deleted {what} on {ev.server}."
 
 
 def main(

@@ -2,7 +2,8 @@
 
 Lines typed are sent; messages from the other side are printed as they arrive, as plain
 text. ``/quit`` leaves (the conversation is kept in ``--data``); ``/end`` ends it: the
-other side is told (``x.direct.del``) and the queues are deleted.
+other side is told (``x.direct.del``) and the queues are deleted. If another process takes
+over (or deletes) the conversation's queue (the relay's ``END`` / ``DELD``), one line says so.
 
 A room's group link is joined the same way: when the host's acceptance carries
 ``x.grp.link.inv`` the chat becomes a member of that group (:mod:`hushwire.chat.group_member`,
@@ -30,10 +31,13 @@ from hushwire.agent.agent import (
     AgentProblem,
     ConnectionEstablished,
     MessageReceived,
+    QueueDeleted,
     ReceiptReceived,
+    SubscriptionEnded,
 )
 from hushwire.agent.links import parse_link
 from hushwire.bot.common import chat_events, profile_info, text_message
+from hushwire.bot.echo import queue_lost_line
 from hushwire.chat.group_member import GroupMember
 from hushwire.chat.group_state import (
     CreateInvitation,
@@ -273,6 +277,8 @@ async def _chat(
                     log.debug("delivered: %d", ev.snd_id)
                 elif isinstance(ev, AgentProblem):
                     print(f"! {ev.message}", file=out, flush=True)
+                elif isinstance(ev, SubscriptionEnded | QueueDeleted):
+                    print(queue_lost_line(agent, ev, "This chat"), file=out, flush=True)
 
         receiver = asyncio.create_task(receive())
         try:

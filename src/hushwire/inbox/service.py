@@ -15,6 +15,9 @@ One task reads the agent's events in order:
   the history until they delete it.
 * ``MessageSent`` / ``ReceiptReceived``: the owner's message moves to ``sent`` /
   ``delivered``.
+* ``SubscriptionEnded`` / ``QueueDeleted``: another process holding the same keys took over
+  (or deleted) a queue; it is logged and becomes a notice in :meth:`InboxService.settings`
+  and a ``notice`` update, since this inbox no longer receives there until it is restarted.
 
 Every change is published to the subscribers (the web UI's WebSockets) as a small JSON
 object. Replies and ending a conversation come from the web API or the terminal commands,
@@ -44,7 +47,9 @@ from hushwire.agent.agent import (
     ConnectionRequested,
     MessageReceived,
     MessageSent,
+    QueueDeleted,
     ReceiptReceived,
+    SubscriptionEnded,
 )
 from hushwire.chat.messages import (
     ChatMessageTooLarge,
@@ -79,6 +84,8 @@ WIDGET_NOTE = (
     "this machine), and the snippet appears here."
 )
 REPLY_MAX_CHARS = 5000
+MAX_NOTICES = 20
+"""Notices kept for the UI (the newest)."""
 
 
 class InboxError(HushwireError):
@@ -156,6 +163,8 @@ class InboxService:
         self._subscribers: set[Subscriber] = set()
         self._sent: dict[tuple[str, int], asyncio.Future[None]] = {}
         self._task: asyncio.Task[None] | None = None
+        self.notices: list[str] = []
+        """What the owner must know about the inbox as a whole (newest last)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -254,6 +263,24 @@ class InboxService:
                 self._publish_conversation(ev.conn_id)
         elif isinstance(ev, AgentProblem):
             log.warning("%s: %s", (ev.conn_id or "-")[:8], ev.message)
+        elif isinstance(ev, SubscriptionEnded | QueueDeleted):
+            self._queue_lost(ev)
+
+    def _queue_lost(self, ev: SubscriptionEnded | QueueDeleted) -> None:
+        st = self.agent.connection(ev.conn_id)
+        what = "its address" if st is not None and st.kind == "contact" else "a conversation"
+        if isinstance(ev, SubscriptionEnded):
+            text = (
+                f"This inbox stopped receiving: another process took over {what} "
+                f"(relay {ev.server}). Stop the other one and restart this inbox."
+            )
+        else:
+            text = (
+                f"This inbox stopped receiving: another process deleted {what} (relay {ev.server})."
+            )
+        log.warning("%s: %s", ev.conn_id[:8], text)
+        self.notices = [*self.notices[-(MAX_NOTICES - 1) :], text]
+        self._publish({"type": "notice", "text": text})
 
     def _delivery(self, conv_id: str, snd_id: int, state: str) -> None:
         msg = self.store.set_delivery(conv_id, snd_id, state)
@@ -382,6 +409,7 @@ class InboxService:
             "address": self.address,
             "snippet": self.snippet,
             "snippet_note": None if self.snippet else WIDGET_NOTE,
+            "notices": list(self.notices),
             "data": str(self.data.resolve()),
         }
 
