@@ -250,6 +250,12 @@ async function runSearch(q) {
   }
 }
 
+/** A notice from the service (for example: another process took over the address), as text. */
+function showNotice(text) {
+  $("notice").textContent = text;
+  $("notice").hidden = false;
+}
+
 async function openSettings() {
   show("settings");
   const s = await api("GET", "/api/settings");
@@ -350,6 +356,8 @@ function connect() {
       state.convs.delete(u.id);
       if (u.id === state.current) location.hash = "#/";
       renderList();
+    } else if (u.type === "notice") {
+      showNotice(u.text);
     } else if (u.type === "resync") {
       loadConversations().catch(() => {});
       if (state.view === "conversation" && state.current) openConversation(state.current).catch(() => {});
@@ -390,5 +398,10 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!sessionKey) return loggedOut();
       loadConversations().then(route, route);
       connect();
+      api("GET", "/api/settings")
+        .then((s) => {
+          if (s.notices && s.notices.length) showNotice(s.notices[s.notices.length - 1]);
+        })
+        .catch(() => {});
     });
 });
