@@ -309,3 +309,28 @@ def test_skey_goes_through_the_proxy(tmp_path: Path, fake: FakeProxy) -> None:
     asyncio.run(main())
     assert fake.commands == [SKEY(key.public)]
     assert peer.secured == [SID]
+
+
+def test_a_proxy_below_v8_is_a_host_error(tmp_path: Path) -> None:
+    """The real ``proxy_session``: a connection to the proxy at v7 cannot proxy, so the
+    command falls back to a direct send (``TRANSPORT VERSION``, as the reference)."""
+
+    @dataclass
+    class V7:
+        version: int = 7
+
+    r = Run(Direct(connection=V7()), Direct(), [], [], _store(tmp_path, 1))
+
+    async def get_client(server: SMPServer) -> Any:
+        return {OWN: r.own, PEER: r.peer}[server]
+
+    async def noop(*_: Any) -> None:
+        pass
+
+    async def main(settings: RoutingSettings) -> None:
+        box = Outbox(r.store, get_client, noop, noop, noop, routing=settings, own=OWN)
+        box.kick("c1")
+        await asyncio.gather(*box.tasks())
+
+    asyncio.run(main(ALWAYS))
+    assert r.peer.sent == [b"body0"]

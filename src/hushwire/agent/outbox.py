@@ -54,6 +54,7 @@ from hushwire.crypto.keys import KeyPair
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import OK, SKEY
 from hushwire.smp.errors import (
+    BROKER,
     PROXY,
     TRANSPORT,
     BrokerErrorType,
@@ -214,8 +215,8 @@ class Outbox:
             elif outcome is ProxyOutcome.RETRY:
                 raise
             else:
-                assert isinstance(e.error, ErrorType)
-                raise SMPCommandError(e.error) from e
+                err = e.error if isinstance(e.error, ErrorType) else PROXY(BROKER(e.error))
+                raise SMPCommandError(err) from e
 
     async def _via_proxy(self, proxy: SMPServer, destination: SMPServer, proxied: Proxied) -> None:
         """Run ``proxied`` on the session with ``destination``; re-create it once after
