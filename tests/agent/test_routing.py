@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from hushwire.agent.routing import (
@@ -14,6 +16,7 @@ from hushwire.agent.routing import (
     choose_proxy,
     direct_allowed,
     ip_protected,
+    parse_routing_mode,
     route,
     use_proxy,
 )
@@ -166,3 +169,12 @@ def test_after_proxy_error(
     assert after_proxy_error(protected, PEER, error) is allow
     unprotected = RoutingSettings(ALWAYS, ProxyFallback.ALLOW_PROTECTED)
     assert after_proxy_error(unprotected, PEER, error) is prohibit
+
+
+def test_the_private_routing_option_values() -> None:
+    assert parse_routing_mode("never") == RoutingSettings()
+    assert parse_routing_mode("unknown") == RoutingSettings(UNKNOWN)
+    assert parse_routing_mode("always") == RoutingSettings(ALWAYS)
+    for bad in ("unprotected", "ALWAYS", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_routing_mode(bad)

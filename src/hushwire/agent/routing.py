@@ -24,6 +24,7 @@ docs/agent.md.
 
 from __future__ import annotations
 
+import argparse
 import enum
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -45,11 +46,13 @@ __all__ = [
     "ProxyMode",
     "ProxyOutcome",
     "RoutingSettings",
+    "add_routing_option",
     "after_proxy_error",
     "choose_proxy",
     "direct_allowed",
     "host_error",
     "ip_protected",
+    "parse_routing_mode",
     "route",
     "use_proxy",
 ]
@@ -194,3 +197,22 @@ def after_proxy_error(
     if isinstance(error, PROXY) and error.error == ProxyError.NO_SESSION:
         return ProxyOutcome.RETRY
     return ProxyOutcome.FAIL
+
+
+def parse_routing_mode(text: str) -> RoutingSettings:
+    """The settings for ``--private-routing``: ``never``, ``unknown`` or ``always`` (the
+    agent has no SOCKS proxy, so ``unprotected`` would be ``unknown``)."""
+    if text not in ("never", "unknown", "always"):
+        raise argparse.ArgumentTypeError(f"{text!r}: choose never, unknown or always")
+    return RoutingSettings(ProxyMode(text))
+
+
+def add_routing_option(parser: argparse.ArgumentParser) -> None:
+    """``--private-routing never|unknown|always`` (parsed to :class:`RoutingSettings`)."""
+    parser.add_argument(
+        "--private-routing",
+        type=parse_routing_mode,
+        default=RoutingSettings(),
+        metavar="never|unknown|always",
+        help="send through our own relay: never (default), to unknown relays, always",
+    )
