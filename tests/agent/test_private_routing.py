@@ -121,5 +121,8 @@ def test_owner_and_visitor_send_only_through_their_own_relays(tmp_path: Path) ->
     assert ma["hushwire_forwarded_received_total"] >= 5
     assert mb["hushwire_forwarded_received_total"] >= 3
     assert ma['hushwire_commands_total{command="RFWD"}'] >= 5
-    assert ma['hushwire_proxy_commands_total{command="PRXY",result="success"}'] >= 1
-    assert mb['hushwire_proxy_commands_total{command="PRXY",result="success"}'] >= 1
+    # One proxy session per destination, reused for every command.
+    assert ma['hushwire_commands_total{command="PRXY"}'] == 1
+    assert mb['hushwire_commands_total{command="PRXY"}'] == 1
+    assert ma['hushwire_proxy_commands_total{command="PRXY",result="success"}'] == 1
+    assert mb['hushwire_proxy_commands_total{command="PRXY",result="success"}'] == 1
