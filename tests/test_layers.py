@@ -94,6 +94,7 @@ SANS_IO_MODULES = frozenset(
         "hushwire.agent.ratchet",
         "hushwire.agent.protocol",
         "hushwire.agent.links",
+        "hushwire.agent.routing",
         "hushwire.agent.shortlinks",
     }
 )

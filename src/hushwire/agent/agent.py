@@ -100,6 +100,7 @@ from hushwire.agent.ratchet import (
     RatchetDuplicate,
     RatchetError,
 )
+from hushwire.agent.routing import RoutingSettings
 from hushwire.agent.sealing import key_pair
 from hushwire.agent.store import (
     AgentStore,
@@ -279,7 +280,10 @@ class Agent:
         client_config: ClientConfig | None = None,
         auto_accept: bool = True,
         clock: Callable[[], float] = time.time,
+        routing: RoutingSettings | None = None,
     ) -> None:
+        """``routing``: private message routing (docs/agent.md); by default nothing is
+        proxied."""
         self.data_dir = data_dir
         self.server = server
         self.ws_url = ws_url
@@ -297,6 +301,8 @@ class Agent:
             lambda conn_id, m: self._after_sent(conn_id, m),
             self._report,
             key_pair=self._key_pair,
+            routing=routing,
+            own=server,
         )
         self._locks: dict[str, asyncio.Lock] = {}
         self._queue_keys: dict[bytes, bytes] = {}
@@ -1052,8 +1058,8 @@ class Agent:
         recorded (written with the step's next commit) before a failure is raised."""
 
         async def skey() -> None:
-            rc = await self._client(SMPServer.parse(snd.server))
-            await rc.secure_sender(snd.snd_id, self._key_pair(snd.snd_auth_key))
+            key = self._key_pair(snd.snd_auth_key)
+            await self._outbox.secure(SMPServer.parse(snd.server), snd.snd_id, key)
             snd.secured = True
 
         async def new() -> None:
@@ -1175,8 +1181,8 @@ class Agent:
                 confirmed = False
                 for e in t.effects:
                     if isinstance(e, machine.SecureSndQueue):
-                        rc = await self._client(SMPServer.parse(snd.server))
-                        await rc.secure_sender(snd.snd_id, self._key_pair(snd.snd_auth_key))
+                        key = self._key_pair(snd.snd_auth_key)
+                        await self._outbox.secure(SMPServer.parse(snd.server), snd.snd_id, key)
                         snd.secured = True
                         self.store.save(st, self._now())
                     elif isinstance(e, machine.SetSlow):

@@ -18,25 +18,56 @@ the same ratchet message, which the peer recognises as a duplicate.
 Nothing goes out before it is committed: the task awaits ``AgentStore.durable`` before each
 SEND (with group commit a message may be written but not yet committed; sending it then and
 losing it in a crash would let the ratchet encrypt another message with the same keys).
+
+Private routing (simplexmq ``Agent.Client`` ``sendOrProxySMPCommand``): SEND and the SKEY
+of a peer's queue (:meth:`Outbox.secure`) go through a proxy relay when
+:func:`hushwire.agent.routing.route` says so; the proxy is the agent's own relay. One proxy
+session (``PRXY``) per (proxy, destination) is kept while the connection to the proxy
+lasts. ``PROXY NO_SESSION`` re-creates the session once; a host error falls back to a
+direct send if the settings allow; a temporary proxy error is retried like a lost
+connection; any other proxy error refuses the command. The destination's own answer
+(``AUTH``, ``QUOTA``...) is handled exactly as after a direct command.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Collection
+from typing import TYPE_CHECKING, Final
 
 from hushwire.agent.machine import signed
+from hushwire.agent.routing import ProxyOutcome, RoutingSettings, after_proxy_error, route
 from hushwire.agent.sealing import key_pair
 from hushwire.agent.store import AgentStore, SndMessage
-from hushwire.client import ConnectionLost, SMPClientError, SMPCommandError
+from hushwire.client import (
+    ConnectionLost,
+    ResponseTimeout,
+    SMPClientError,
+    SMPCommandError,
+    UnexpectedResponse,
+    VersionMismatch,
+)
+from hushwire.client.proxy import proxied_request, proxy_session, send_via_proxy
 from hushwire.client.reconnect import ReconnectingClient
 from hushwire.crypto.keys import KeyPair
 from hushwire.smp.address import SMPServer
-from hushwire.smp.errors import ErrorType
+from hushwire.smp.commands import OK, SKEY
+from hushwire.smp.errors import (
+    BROKER,
+    PROXY,
+    TRANSPORT,
+    BrokerErrorType,
+    ErrorType,
+    ProxyError,
+    TransportError,
+)
+from hushwire.smp.proxy import ProxiedRelay
 
-__all__ = ["Outbox"]
+if TYPE_CHECKING:
+    from hushwire.client.client import SMPClient
+
+__all__ = ["Outbox", "ProxyUnavailable"]
 
 log = logging.getLogger("hushwire.agent")
 
@@ -44,6 +75,18 @@ RETRY_FIRST: Final = 0.5
 """Seconds before the first retry of a SEND; the delay doubles on every further failure."""
 RETRY_MAX_NETWORK: Final = 30.0
 RETRY_MAX_QUOTA: Final = 60.0
+
+
+class ProxyUnavailable(ConnectionLost):
+    """The proxy could not forward the command now; it is retried like a lost connection."""
+
+    def __init__(self, message: str, error: ErrorType | BrokerErrorType) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+Proxied = Callable[["SMPClient", ProxiedRelay], Awaitable[None]]
+Direct = Callable[[ReconnectingClient], Awaitable[None]]
 
 
 class Outbox:
@@ -58,7 +101,17 @@ class Outbox:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         *,
         key_pair: Callable[[bytes], KeyPair] = key_pair,
+        routing: RoutingSettings | None = None,
+        own: SMPServer | None = None,
+        known: Callable[[], Collection[SMPServer]] = tuple,
     ) -> None:
+        """``routing``: the private routing settings; ``own``: the agent's relay (the proxy;
+        None: never proxy); ``known``: the agent's other relays (for mode ``unknown``)."""
+        self._routing = routing or RoutingSettings()
+        self._own = own
+        self._known = known
+        self._sessions: dict[tuple[str, str], tuple[SMPClient, ProxiedRelay]] = {}
+        self._session_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._store = store
         self._key_pair = key_pair
         self._sleep = sleep
@@ -101,8 +154,7 @@ class Outbox:
             key = self._key_pair(st.snd.snd_auth_key) if signed(m.kind) else None
             try:
                 await self._store.durable()
-                rc = await self._client(SMPServer.parse(st.snd.server))
-                await rc.send(st.snd.snd_id, m.body, key=key)
+                await self.send(SMPServer.parse(st.snd.server), st.snd.snd_id, m.body, key)
             except SMPCommandError as e:
                 if e.error == ErrorType.QUOTA:
                     await self._sleep(delay)
@@ -119,3 +171,96 @@ class Outbox:
             delay = RETRY_FIRST
             self._store.set_snd_status(conn_id, m.snd_id, "sent")
             await self._after_sent(conn_id, m)
+
+    # ------------------------------------------------------------------ routing
+
+    async def send(self, server: SMPServer, sid: bytes, body: bytes, key: KeyPair | None) -> None:
+        """``SEND`` to the queue ``sid`` on ``server``, directly or through the proxy."""
+
+        async def proxied(c: SMPClient, relay: ProxiedRelay) -> None:
+            await send_via_proxy(c, relay, sid, body, key=key)
+
+        async def direct(rc: ReconnectingClient) -> None:
+            await rc.send(sid, body, key=key)
+
+        await self._command(server, proxied, direct)
+
+    async def secure(self, server: SMPServer, sid: bytes, key: KeyPair) -> None:
+        """``SKEY``: secure the peer's queue ``sid`` on ``server`` with our sender key."""
+
+        async def proxied(c: SMPClient, relay: ProxiedRelay) -> None:
+            answer = await proxied_request(c, relay, sid, SKEY(key.public), key)
+            if not isinstance(answer, OK):
+                raise UnexpectedResponse(f"SKEY answered with {answer.tag.decode()}", answer)
+
+        async def direct(rc: ReconnectingClient) -> None:
+            await rc.secure_sender(sid, key)
+
+        await self._command(server, proxied, direct)
+
+    async def _command(self, server: SMPServer, proxied: Proxied, direct: Direct) -> None:
+        proxy = None
+        if self._own is not None:
+            proxy = route(self._routing, server, self._own, self._known())
+        if proxy is None:
+            await direct(await self._client(server))
+            return
+        try:
+            await self._via_proxy(proxy, server, proxied)
+        except ProxyUnavailable as e:
+            outcome = after_proxy_error(self._routing, server, e.error)
+            if outcome is ProxyOutcome.DIRECT:
+                log.info("proxy cannot reach %s (%s); sending directly", server.hosts[0], e)
+                await direct(await self._client(server))
+            elif outcome is ProxyOutcome.RETRY:
+                raise
+            else:
+                err = e.error if isinstance(e.error, ErrorType) else PROXY(BROKER(e.error))
+                raise SMPCommandError(err) from e
+
+    async def _via_proxy(self, proxy: SMPServer, destination: SMPServer, proxied: Proxied) -> None:
+        """Run ``proxied`` on the session with ``destination``; re-create it once after
+        ``PROXY NO_SESSION``. Failures of the proxy raise :class:`ProxyUnavailable`."""
+        try:
+            c = await (await self._client(proxy)).wait_connected()
+        except VersionMismatch as e:
+            raise ProxyUnavailable(str(e), TRANSPORT(TransportError.VERSION)) from e
+        for attempt in range(2):
+            relay = await self._session(c, proxy, destination)
+            try:
+                await proxied(c, relay)
+                return
+            except SMPCommandError as e:
+                if not isinstance(e.error, PROXY):
+                    raise  # the destination's own answer
+                self._drop_session(proxy, destination, relay)
+                if e.error.error == ProxyError.NO_SESSION and attempt == 0:
+                    continue
+                raise ProxyUnavailable(str(e), e.error) from e
+            except ResponseTimeout as e:
+                raise ProxyUnavailable(str(e), BrokerErrorType.TIMEOUT) from e
+
+    async def _session(
+        self, c: SMPClient, proxy: SMPServer, destination: SMPServer
+    ) -> ProxiedRelay:
+        """The proxy session with ``destination`` on the connection ``c`` (``PRXY`` once)."""
+        k = (proxy.encode(), destination.encode())
+        lock = self._session_locks.setdefault(k, asyncio.Lock())
+        async with lock:
+            held = self._sessions.get(k)
+            if held is not None and held[0] is c:
+                return held[1]
+            try:
+                relay = await proxy_session(c, destination, password=proxy.basic_auth)
+            except SMPCommandError as e:
+                raise ProxyUnavailable(str(e), e.error) from e
+            except ResponseTimeout as e:
+                raise ProxyUnavailable(str(e), BrokerErrorType.TIMEOUT) from e
+            self._sessions[k] = (c, relay)
+            return relay
+
+    def _drop_session(self, proxy: SMPServer, destination: SMPServer, relay: ProxiedRelay) -> None:
+        k = (proxy.encode(), destination.encode())
+        held = self._sessions.get(k)
+        if held is not None and held[1] is relay:
+            del self._sessions[k]

@@ -34,13 +34,14 @@ from hushwire.smp.commands import ERR, OK, PKEY, PRES, PRXY, SEND, BrokerMsg, Co
 from hushwire.smp.errors import ErrorType
 from hushwire.smp.ids import NO_ENTITY
 from hushwire.smp.proxy import (
+    ERR_TRANSPORT_VERSION,
     FWD_NONCE_SIZE,
     ProxiedRelay,
     accept_pkey,
     open_forwarded_response,
     seal_forwarded,
 )
-from hushwire.smp.version import max_message_length
+from hushwire.smp.version import SENDING_PROXY_VERSION, max_message_length
 
 if TYPE_CHECKING:
     from hushwire.client.client import SMPClient
@@ -55,8 +56,11 @@ async def proxy_session(
 
     ``password`` is the proxy relay's password, if it requires one (the destination
     address's own password is never sent). The proxy may take up to its connect timeout
-    to answer; the wait is this client's command timeout.
+    to answer; the wait is this client's command timeout. A proxy below v8 cannot proxy:
+    ``PROXY BROKER TRANSPORT VERSION`` without asking (as the reference).
     """
+    if client.version < SENDING_PROXY_VERSION:
+        raise SMPCommandError(ERR_TRANSPORT_VERSION)
     cmd = PRXY(replace(destination, basic_auth=password))
     answer = await client.request(NO_ENTITY, cmd)
     if not isinstance(answer, PKEY):
