@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from hushwire import __version__
+from hushwire.agent.routing import add_routing_option
 from hushwire.errors import ConfigError, DecodeError
 from hushwire.inbox.cli import add_inbox_parser, run_inbox_command
 from hushwire.rooms.cli import add_room_parser, run_room_command
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("--name", default="Echo bot", help="the bot's display name")
     echo.add_argument("--passphrase-env", metavar="VAR", help="encrypt keys with $VAR")
     echo.add_argument("--qr", action="store_true", help="also draw the address as a QR code")
+    add_routing_option(echo)
 
     chat = sub.add_parser(
         "chat",
@@ -119,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--passphrase-env", metavar="VAR", help="encrypt the conversation's keys with $VAR"
     )
+    add_routing_option(chat)
     add_inbox_parser(sub)
     add_room_parser(sub)
     add_widget_parser(sub)
@@ -151,7 +154,15 @@ def _run_bot(args: argparse.Namespace) -> int:
     from hushwire.bot.echo import main as echo_main
 
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(message)s")
-    echo_main(args.data, args.relay, args.ws, args.name, _passphrase(args), args.qr)
+    echo_main(
+        args.data,
+        args.relay,
+        args.ws,
+        args.name,
+        _passphrase(args),
+        args.qr,
+        routing=args.private_routing,
+    )
     return 0
 
 
@@ -167,7 +178,15 @@ def _run_chat(args: argparse.Namespace) -> int:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
         data = base / "hushwire" / "chat" / hashlib.sha256(args.link.encode()).hexdigest()[:16]
     data.mkdir(parents=True, exist_ok=True)
-    chat_main(args.link, data, args.relay, args.ws, args.name, _passphrase(args))
+    chat_main(
+        args.link,
+        data,
+        args.relay,
+        args.ws,
+        args.name,
+        _passphrase(args),
+        routing=args.private_routing,
+    )
     return 0
 
 

@@ -178,3 +178,15 @@ def test_the_private_routing_option_values() -> None:
     for bad in ("unprotected", "ALWAYS", ""):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_routing_mode(bad)
+
+
+def test_the_private_routing_option_on_the_command_lines() -> None:
+    from hushwire.cli import build_parser
+
+    parser = build_parser()
+    chat = parser.parse_args(["chat", "simplex:/contact#/?v=2", "--private-routing", "unknown"])
+    assert chat.private_routing == RoutingSettings(UNKNOWN)
+    echo = parser.parse_args(["bot", "echo", "--data", "d", "--relay", "r"])
+    assert echo.private_routing == RoutingSettings()
+    inbox = parser.parse_args(["inbox", "--data", "d", "--private-routing", "always"])
+    assert inbox.private_routing == RoutingSettings(ALWAYS)

@@ -27,6 +27,7 @@ from hushwire.agent.agent import (
     SubscriptionEnded,
 )
 from hushwire.agent.qr import qr_terminal
+from hushwire.agent.routing import RoutingSettings
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.messages import XDirectDel, XMsgNew
 from hushwire.datadir import lock_data_dir, stop_on_signals
@@ -45,9 +46,10 @@ async def run_echo_bot(
     out: TextIO = sys.stdout,
     stop: asyncio.Event | None = None,
     qr: bool = False,
+    routing: RoutingSettings | None = None,
 ) -> None:
     with lock_data_dir(data):  # one process per data directory
-        await _serve(data, relay, ws_url, name, passphrase, out, stop, qr)
+        await _serve(data, relay, ws_url, name, passphrase, out, stop, qr, routing)
 
 
 async def _serve(
@@ -59,8 +61,9 @@ async def _serve(
     out: TextIO,
     stop: asyncio.Event | None,
     qr: bool,
+    routing: RoutingSettings | None = None,
 ) -> None:
-    agent = Agent(data, relay, ws_url=ws_url, passphrase=passphrase)
+    agent = Agent(data, relay, ws_url=ws_url, passphrase=passphrase, routing=routing)
     await agent.start()
     try:
         _, link = await agent.create_address(profile_info(name))
@@ -133,11 +136,20 @@ def main(
     name: str,
     passphrase: str | None,
     qr: bool = False,
+    routing: RoutingSettings | None = None,
 ) -> None:
     server = SMPServer.parse(relay)
 
     async def go() -> None:
         stop = stop_on_signals()
-        await run_echo_bot(data, server, ws_url=ws_url, name=name, passphrase=passphrase, stop=stop)
+        await run_echo_bot(
+            data,
+            server,
+            ws_url=ws_url,
+            name=name,
+            passphrase=passphrase,
+            stop=stop,
+            routing=routing,
+        )
 
     asyncio.run(go())

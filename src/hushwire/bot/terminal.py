@@ -36,6 +36,7 @@ from hushwire.agent.agent import (
     SubscriptionEnded,
 )
 from hushwire.agent.links import parse_link
+from hushwire.agent.routing import RoutingSettings
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.bot.echo import queue_lost_line
 from hushwire.chat.group_member import GroupMember
@@ -192,11 +193,12 @@ async def run_chat(
     lines: asyncio.Queue[str | None],
     out: TextIO = sys.stdout,
     passphrase: str | None = None,
+    routing: RoutingSettings | None = None,
 ) -> None:
     req = parse_link(link)
     server = relay or req.queues[0].server
     with lock_data_dir(data):  # one process per data directory
-        await _chat(link, data, server, ws_url, name, lines, out, passphrase)
+        await _chat(link, data, server, ws_url, name, lines, out, passphrase, routing)
 
 
 async def _chat(
@@ -208,8 +210,9 @@ async def _chat(
     lines: asyncio.Queue[str | None],
     out: TextIO,
     passphrase: str | None,
+    routing: RoutingSettings | None = None,
 ) -> None:
-    agent = Agent(data, server, ws_url=ws_url, passphrase=passphrase)
+    agent = Agent(data, server, ws_url=ws_url, passphrase=passphrase, routing=routing)
     await agent.start()
     try:
         state_file = data / "chat-connection"
@@ -327,6 +330,7 @@ def main(
     ws_url: str | None,
     name: str,
     passphrase: str | None = None,
+    routing: RoutingSettings | None = None,
 ) -> None:
     async def go() -> None:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
@@ -346,6 +350,7 @@ def main(
             name=name,
             lines=lines,
             passphrase=passphrase,
+            routing=routing,
         )
 
     asyncio.run(go())

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from hushwire.agent.routing import add_routing_option
 from hushwire.errors import ConfigError
 
 SUBCOMMANDS = ("serve", "list", "read", "reply", "end", "link")
@@ -43,6 +44,7 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--passphrase-env", metavar="VAR", help="encrypt keys and the history with $VAR"
     )
     inbox.add_argument("--no-qr", action="store_true", help="do not draw the address QR code")
+    add_routing_option(inbox)
     inbox.add_argument(
         "action",
         nargs="?",
@@ -83,5 +85,6 @@ def _serve(args: argparse.Namespace) -> int:
         ui_port=args.ui_port,
         passphrase=passphrase,
         qr=not args.no_qr,
+        routing=args.private_routing,
     )
     return 0

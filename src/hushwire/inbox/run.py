@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from hushwire.agent.qr import qr_terminal
+from hushwire.agent.routing import RoutingSettings
 from hushwire.client import ClientConfig
 from hushwire.datadir import DataDirLock, lock_data_dir, stop_on_signals
 from hushwire.inbox.auth import login_link, remove_service_file, write_service_file
@@ -47,6 +48,7 @@ async def start_inbox(
     passphrase: str | None = None,
     client_config: ClientConfig | None = None,
     widget_relay: str | None = None,
+    routing: RoutingSettings | None = None,
 ) -> RunningInbox:
     # First of all: one process per data directory (a second one must not touch the
     # agent store, nor write or remove the service file of the one that runs).
@@ -60,6 +62,7 @@ async def start_inbox(
             passphrase=passphrase,
             client_config=client_config,
             widget_relay=widget_relay,
+            routing=routing,
         )
         # The history is sealed with the agent store's key under a passphrase.
         try:
@@ -113,6 +116,7 @@ def serve_forever(
     passphrase: str | None = None,
     qr: bool = True,
     out: TextIO = sys.stdout,
+    routing: RoutingSettings | None = None,
 ) -> None:
     server = SMPServer.parse(relay)
 
@@ -126,6 +130,7 @@ def serve_forever(
             ui_port=ui_port,
             passphrase=passphrase,
             widget_relay=widget_relay,
+            routing=routing,
         )
         try:
             # The login link holds the secret: printed on a terminal, not into a log.

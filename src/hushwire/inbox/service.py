@@ -51,6 +51,7 @@ from hushwire.agent.agent import (
     ReceiptReceived,
     SubscriptionEnded,
 )
+from hushwire.agent.routing import RoutingSettings
 from hushwire.chat.messages import (
     ChatMessageTooLarge,
     XContact,
@@ -141,6 +142,7 @@ class InboxService:
         client_config: ClientConfig | None = None,
         widget_relay: str | None = None,
         clock: Callable[[], float] = time.time,
+        routing: RoutingSettings | None = None,
     ) -> None:
         data.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
@@ -150,7 +152,12 @@ class InboxService:
         self.clock = clock
         self.widget_relay = widget_relay or ws_url or relay.encode()
         self.agent = Agent(
-            data, relay, ws_url=ws_url, passphrase=passphrase, client_config=client_config
+            data,
+            relay,
+            ws_url=ws_url,
+            passphrase=passphrase,
+            client_config=client_config,
+            routing=routing,
         )
         self.store = InboxStore(data / "inbox.sqlite3")
         self.secret = load_or_create_secret(data)
