@@ -96,6 +96,18 @@ from hushwire.agent.ratchet import (
     RatchetError,
 )
 from hushwire.agent.sealing import key_pair
+from hushwire.agent.shortlink_client import (
+    CreatedLink,
+    create_queue_with_link,
+    resolve_link_text,
+    update_user_data,
+)
+from hushwire.agent.shortlinks import (
+    ContactLinkData,
+    ShortLink,
+    contact_link_kdf,
+    parse_any_link,
+)
 from hushwire.agent.store import (
     AgentStore,
     ConnState,
@@ -111,6 +123,7 @@ from hushwire.client import (
     SMPCommandError,
     decrypt_message_with_key,
 )
+from hushwire.client.client import SMPClient
 from hushwire.client.reconnect import ReconnectingClient
 from hushwire.crypto.kdf import sha256
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
@@ -120,7 +133,7 @@ from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import MSG, QueueMode
 from hushwire.smp.errors import ErrorType
 from hushwire.smp.msgbody import RcvMsgQuota
-from hushwire.smp.version import VersionRange, compatible
+from hushwire.smp.version import SHORT_LINKS_VERSION, VersionRange, compatible
 
 log = logging.getLogger("hushwire.agent")
 
@@ -433,20 +446,36 @@ class Agent:
                 return st.link
         return None
 
-    async def create_address(self, conn_info: bytes) -> tuple[str, str]:
+    def short_address(self) -> str | None:
+        """The contact address's short link (``https://<relay>/a#<key>...``), if it has one:
+        None before :meth:`create_address`, and for an address made before short links or on
+        a relay older than SMP v15 (its full link still works)."""
+        for st in self.store.all_connections():
+            if st.kind == "contact":
+                return st.short_link or None
+        return None
+
+    async def create_address(self, conn_info: bytes, *, link_data: bytes = b"") -> tuple[str, str]:
         """Make (or return the existing) long-lived contact address: ``(conn_id, link)``.
 
         ``conn_info`` (the owner's profile as a chat message) is sent to every visitor.
+        On a relay speaking SMP v15 or later the address also gets a short link
+        (:meth:`short_address`) whose user data is ``link_data`` (simplex-chat's
+        ``ContactShortLinkData``: the profile JSON apps show before joining); a changed
+        ``link_data`` is published again (``LSET``). ``link`` is always the full link.
         """
         for st in self.store.all_connections():
             if st.kind == "contact":
-                if st.own_info != conn_info:
-                    st.own_info = conn_info
+                changed = st.own_info != conn_info
+                st.own_info = conn_info
+                if st.short_link and st.link_data != link_data:
+                    await self._update_link_data(st, link_data)
+                    changed = True
+                if changed:
                     self.store.save(st, self._now())
                     await self.store.durable()
                 return st.conn_id, st.link
         conn_id = str(uuid.uuid4())
-        q = await self._new_queue(self.server, mode="C")
         st = ConnState(
             conn_id,
             "contact",
@@ -455,24 +484,110 @@ class Agent:
             own_info=conn_info,
             created_at=self._now(),
         )
-        st.rcv.append(q)
-        st.link = ConnectionRequest(
-            "contact",
-            VersionRange(DUPLEX_HANDSHAKE_SMPA_VERSION, AGENT_VERSIONS.max),
-            (self._queue_uri(q),),
-            None,
-            None,
-        ).to_uri()
+        rc = await self._client(self.server)
+        client = await rc.wait_connected()
+        if client.version >= SHORT_LINKS_VERSION:
+            created = await create_queue_with_link(
+                client,
+                self._contact_request,
+                ContactLinkData(AGENT_VERSIONS, link_data),
+                e2e_dh=self._key_pair(_new_key(KeyAlg.X25519)),
+            )
+            q = RcvQueueState(
+                self._server_key(self.server),
+                created.rcv_id,
+                created.sender_id,
+                created.rcv_auth.private.to_der(),
+                created.rcv_dh.private.to_der(),
+                created.srv_dh_key.to_der(),
+                created.e2e_dh.private.to_der(),
+                "C",
+            )
+            st.short_link = str(created.link)
+            st.link_root_key = created.root.to_der()
+            st.link_id = created.link_id
+            st.link_enc_fixed = created.enc_fixed
+            st.link_data = link_data
+            st.rcv.append(q)
+            st.link = created.conn_request.to_uri()
+        else:
+            q = await self._new_queue(self.server, mode="C")
+            st.rcv.append(q)
+            st.link = self._contact_request(self._queue_uri(q)).to_uri()
         self.store.save(st, self._now())
         await self.store.durable()
         return conn_id, st.link
+
+    @staticmethod
+    def _contact_request(queue: SMPQueueUri) -> ConnectionRequest:
+        """The contact address's full request (the same with or without a short link)."""
+        return ConnectionRequest(
+            "contact",
+            VersionRange(DUPLEX_HANDSHAKE_SMPA_VERSION, AGENT_VERSIONS.max),
+            (queue,),
+            None,
+            None,
+        )
+
+    def _created_link(self, st: ConnState) -> CreatedLink:
+        """What :mod:`hushwire.agent.shortlink_client` needs to update the address's link
+        data, rebuilt from the store."""
+        q = st.rcv[0]
+        link = ShortLink.parse(st.short_link)
+        _, box_key = contact_link_kdf(link.link_key)
+        return CreatedLink(
+            link,
+            parse_link(st.link),
+            q.rcv_id,
+            q.snd_id,
+            st.link_id,
+            PublicKey.from_der(q.srv_dh_key),
+            self._key_pair(q.rcv_auth_key),
+            self._key_pair(q.rcv_dh_key),
+            self._key_pair(q.e2e_key),
+            PrivateKey.from_der(st.link_root_key),
+            box_key,
+            st.link_enc_fixed,
+        )
+
+    async def _update_link_data(self, st: ConnState, link_data: bytes) -> None:
+        """``LSET`` the address's new user data (the short link itself does not change)."""
+        rc = await self._client(SMPServer.parse(st.rcv[0].server))
+        client = await rc.wait_connected()
+        user = ContactLinkData(AGENT_VERSIONS, link_data)
+        await update_user_data(client, self._created_link(st), user)
+        st.link_data = link_data
+
+    async def _resolve_short(self, text: str) -> ConnectionRequest:
+        """The full request behind a short contact link (``LGET``, verified)."""
+
+        async def client_for(server: SMPServer) -> SMPClient:
+            rc = await self._client(server)
+            return await rc.wait_connected()
+
+        try:
+            resolved = await resolve_link_text(client_for, text)
+        except SMPCommandError as e:
+            if e.error == ErrorType.AUTH:
+                raise AgentError("this short link is unknown to its relay (deleted?)") from None
+            raise
+        return resolved.conn_request
 
     async def join(self, link: str, conn_info: bytes) -> str:
         """machine.Join a contact address or a one-time invitation as its visitor; returns conn_id.
 
         :class:`ConnectionEstablished` follows once the owner has accepted.
         """
-        req = parse_link(link)
+        parsed = parse_any_link(link)
+        if isinstance(parsed, ShortLink):
+            if parsed.is_invitation:
+                raise AgentError(
+                    "one-time invitation short links are not supported yet: "
+                    "ask for the full link (or a contact address)"
+                )
+            req = await self._resolve_short(link)
+        else:
+            req = parsed
         if req.mode == "invitation":
             return await self._join_invitation(req, conn_info)
         target = req.queues[0]
