@@ -455,14 +455,18 @@ class Agent:
                 return st.short_link or None
         return None
 
-    async def create_address(self, conn_info: bytes, *, link_data: bytes = b"") -> tuple[str, str]:
+    async def create_address(
+        self, conn_info: bytes, *, link_data: bytes = b"", client_data: str | None = None
+    ) -> tuple[str, str]:
         """Make (or return the existing) long-lived contact address: ``(conn_id, link)``.
 
         ``conn_info`` (the owner's profile as a chat message) is sent to every visitor.
         On a relay speaking SMP v15 or later the address also gets a short link
         (:meth:`short_address`) whose user data is ``link_data`` (simplex-chat's
         ``ContactShortLinkData``: the profile JSON apps show before joining); a changed
-        ``link_data`` is published again (``LSET``). ``link`` is always the full link.
+        ``link_data`` is published again (``LSET``). ``client_data`` goes into a new
+        address's full request (``data=``, e.g. a group link's), which the short link commits
+        to. ``link`` is always the full link.
         """
         for st in self.store.all_connections():
             if st.kind == "contact":
@@ -489,7 +493,7 @@ class Agent:
         if client.version >= SHORT_LINKS_VERSION:
             created = await create_queue_with_link(
                 client,
-                self._contact_request,
+                lambda queue: self._contact_request(queue, client_data),
                 ContactLinkData(AGENT_VERSIONS, link_data),
                 e2e_dh=self._key_pair(_new_key(KeyAlg.X25519)),
             )
@@ -513,20 +517,20 @@ class Agent:
         else:
             q = await self._new_queue(self.server, mode="C")
             st.rcv.append(q)
-            st.link = self._contact_request(self._queue_uri(q)).to_uri()
+            st.link = self._contact_request(self._queue_uri(q), client_data).to_uri()
         self.store.save(st, self._now())
         await self.store.durable()
         return conn_id, st.link
 
     @staticmethod
-    def _contact_request(queue: SMPQueueUri) -> ConnectionRequest:
+    def _contact_request(queue: SMPQueueUri, client_data: str | None) -> ConnectionRequest:
         """The contact address's full request (the same with or without a short link)."""
         return ConnectionRequest(
             "contact",
             VersionRange(DUPLEX_HANDSHAKE_SMPA_VERSION, AGENT_VERSIONS.max),
             (queue,),
             None,
-            None,
+            client_data,
         )
 
     def _created_link(self, st: ConnState) -> CreatedLink:

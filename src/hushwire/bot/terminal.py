@@ -32,7 +32,7 @@ from hushwire.agent.agent import (
     MessageReceived,
     ReceiptReceived,
 )
-from hushwire.agent.links import parse_link
+from hushwire.agent.shortlinks import ShortLink, parse_any_link, restore_short_link
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.group_member import GroupMember
 from hushwire.chat.group_state import (
@@ -189,8 +189,11 @@ async def run_chat(
     out: TextIO = sys.stdout,
     passphrase: str | None = None,
 ) -> None:
-    req = parse_link(link)
-    server = relay or req.queues[0].server
+    parsed = parse_any_link(link)
+    if isinstance(parsed, ShortLink):  # the agent resolves it (LGET) on its server
+        server = relay or restore_short_link(parsed).server.to_smp_server()
+    else:
+        server = relay or parsed.queues[0].server
     with lock_data_dir(data):  # one process per data directory
         await _chat(link, data, server, ws_url, name, lines, out, passphrase)
 

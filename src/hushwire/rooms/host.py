@@ -146,15 +146,28 @@ class RoomHost:
         return cls(agent, store, group)
 
     async def link(self) -> str:
-        """The group link (created on first run): the contact address with group data."""
-        _, address = await self.agent.create_address(x_info(self.group.me.profile).encode())
+        """The group link (created on first run): the contact address with group data.
+
+        A new address's request carries the group data itself, so its short link
+        (:meth:`short_link`) resolves to this same link."""
         link_id = self.store.load("group_link_id")
         if link_id is None:
             link_id = b64url_encode(os.urandom(16))
             self.store.save_value("group_link_id", link_id)
         data = json.dumps({"type": "group", "groupLinkId": link_id}, separators=(",", ":"))
+        profile = self.group.me.profile
+        link_data = json.dumps(
+            {"profile": profile.to_json(), "business": False}, separators=(",", ":")
+        ).encode()
+        _, address = await self.agent.create_address(
+            x_info(profile).encode(), link_data=link_data, client_data=data
+        )
         req = parse_link(address)
         return replace(req, client_data=data).to_uri()
+
+    def short_link(self) -> str | None:
+        """The group link's short link (None for a room made before short links)."""
+        return self.agent.short_address()
 
     async def recover(self) -> None:
         """Redo the steps a crash may have cut between the agent's commit and ours: join
@@ -333,9 +346,12 @@ async def run_room_host(
     room = RoomHost.open(agent, data, name, history, introduce, max_members)
     try:
         link = await room.link()
+        short = room.short_link()
+        if short is not None:  # the short link first, the full one below for older clients
+            print(short, file=out, flush=True)
         print(link, file=out, flush=True)
         if qr:
-            print(qr_terminal(link), file=sys.stderr, flush=True)
+            print(qr_terminal(short or link), file=sys.stderr, flush=True)
         await room.flush()
         await room.recover()
         stop = stop or asyncio.Event()
