@@ -111,6 +111,29 @@ def test_short_link_resolves_to_the_full_link_and_joins(tmp_path: Path) -> None:
     run(main)
 
 
+def test_client_data_is_in_the_request_the_short_link_commits_to(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            owner = agent_for(r, tmp_path / "owner")
+            await owner.start()
+            try:
+                data = '{"type":"group","groupLinkId":"abc"}'
+                _, link = await owner.create_address(b"{}", link_data=PROFILE, client_data=data)
+                short = owner.short_address()
+                assert short is not None
+
+                async def client_for(server: SMPServer) -> SMPClient:
+                    return await (await owner._client(server)).wait_connected()
+
+                resolved = await resolve_link_text(client_for, short)
+                assert resolved.conn_request.client_data == data
+                assert resolved.conn_request.to_uri() == link
+            finally:
+                await owner.stop()
+
+    run(main)
+
+
 def test_invitation_short_links_are_refused_clearly(tmp_path: Path) -> None:
     async def main() -> None:
         async with relay_at(tmp_path / "relay") as r:
