@@ -28,6 +28,7 @@ from hushwire.agent.shortlinks import ShortLink, is_short_link
 from hushwire.agent.store import ConnState
 from hushwire.client import ClientConfig
 from hushwire.client.client import SMPClient
+from hushwire.encoding.strings import b64url_encode
 from hushwire.server.config import RelayConfig
 from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.address import SMPServer
@@ -134,17 +135,37 @@ def test_client_data_is_in_the_request_the_short_link_commits_to(tmp_path: Path)
     run(main)
 
 
-def test_invitation_short_links_are_refused_clearly(tmp_path: Path) -> None:
+def test_one_time_invitation_by_short_link(tmp_path: Path) -> None:
     async def main() -> None:
         async with relay_at(tmp_path / "relay") as r:
-            visitor = agent_for(r, tmp_path / "visitor")
-            await visitor.start()
+            alice = agent_for(r, tmp_path / "alice")
+            bob = agent_for(r, tmp_path / "bob")
+            await alice.start()
+            await bob.start()
             try:
-                key = "A" * 43
-                with pytest.raises(AgentError, match="invitation short links"):
-                    await visitor.join(f"https://127.0.0.1/i#{'B' * 32}/{key}", b"{}")
+                a_conn, link, short = await alice.create_short_invitation(
+                    b'{"a":1}', link_data=b'{"profile":{"displayName":"alice"}}'
+                )
+                assert "/i#" in short and link.startswith("simplex:/invitation#/?")
+                b_conn = await bob.join(short, b'{"b":1}')
+                st = bob.connection(b_conn)
+                assert st is not None and st.snd is not None and st.snd.secured  # by LKEY
+                key = bob.store.get_setting(
+                    "link_sender_key:" + b64url_encode(ShortLink.parse(short).link_id or b"")
+                )
+                assert key == st.snd.snd_auth_key  # committed before LKEY, then used
+                est_a = await wait_for(alice, ConnectionEstablished)
+                est_b = await wait_for(bob, ConnectionEstablished)
+                assert est_a.conn_id == a_conn and est_a.info == b'{"b":1}'
+                assert est_b.conn_id == b_conn and est_b.info == b'{"a":1}'
+                await bob.send(b_conn, b"over the short invitation")
+                got = await wait_for(alice, MessageReceived)
+                assert got.body == b"over the short invitation"
+                await alice.send(a_conn, b"and back")
+                assert (await wait_for(bob, MessageReceived)).body == b"and back"
             finally:
-                await visitor.stop()
+                await alice.stop()
+                await bob.stop()
 
     run(main)
 

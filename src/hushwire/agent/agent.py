@@ -104,6 +104,7 @@ from hushwire.agent.shortlink_client import (
 )
 from hushwire.agent.shortlinks import (
     ContactLinkData,
+    InvitationLinkData,
     ShortLink,
     contact_link_kdf,
     parse_any_link,
@@ -128,6 +129,7 @@ from hushwire.client.reconnect import ReconnectingClient
 from hushwire.crypto.kdf import sha256
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.crypto.nacl import dh_box_key
+from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import CryptoError, DecodeError, HushwireError
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import MSG, QueueMode
@@ -562,15 +564,30 @@ class Agent:
         await update_user_data(client, self._created_link(st), user)
         st.link_data = link_data
 
-    async def _resolve_short(self, text: str) -> ConnectionRequest:
-        """The full request behind a short contact link (``LGET``, verified)."""
+    async def _link_sender_key(self, link: ShortLink) -> bytes:
+        """The sender key for ``LKEY`` of an invitation short link: made and committed before
+        ``LKEY`` secures the queue with it, so a retry (after a lost answer or a crash) sends
+        the same key, which the relay accepts again."""
+        assert link.link_id is not None
+        name = "link_sender_key:" + b64url_encode(link.link_id)
+        der = self.store.get_setting(name)
+        if der is None:
+            der = _new_key(KeyAlg.ED25519)
+            self.store.set_setting(name, der)
+            await self.store.durable()
+        return der
+
+    async def _resolve_short(self, text: str, sender_key: bytes | None) -> ConnectionRequest:
+        """The full request behind a short link, verified: ``LGET`` for a contact link,
+        ``LKEY sender_key`` (which secures the queue) for a one-time invitation."""
 
         async def client_for(server: SMPServer) -> SMPClient:
             rc = await self._client(server)
             return await rc.wait_connected()
 
+        key = None if sender_key is None else self._key_pair(sender_key)
         try:
-            resolved = await resolve_link_text(client_for, text)
+            resolved = await resolve_link_text(client_for, text, sender_key=key)
         except SMPCommandError as e:
             if e.error == ErrorType.AUTH:
                 raise AgentError("this short link is unknown to its relay (deleted?)") from None
@@ -583,16 +600,16 @@ class Agent:
         :class:`ConnectionEstablished` follows once the owner has accepted.
         """
         parsed = parse_any_link(link)
+        sender_key: bytes | None = None
         if isinstance(parsed, ShortLink):
             if parsed.is_invitation:
-                raise AgentError(
-                    "one-time invitation short links are not supported yet: "
-                    "ask for the full link (or a contact address)"
-                )
-            req = await self._resolve_short(link)
+                sender_key = await self._link_sender_key(parsed)
+            req = await self._resolve_short(link, sender_key)
         else:
             req = parsed
         if req.mode == "invitation":
+            if sender_key is not None:
+                return await self._join_invitation(req, conn_info, sender_key=sender_key)
             return await self._join_invitation(req, conn_info)
         target = req.queues[0]
         agent_v = compatible(AGENT_VERSIONS, req.agent_versions)
@@ -639,6 +656,58 @@ class Agent:
         self._kick(conn_id)
         await self.store.durable()
         return conn_id
+
+    async def create_short_invitation(
+        self, conn_info: bytes, *, link_data: bytes = b""
+    ) -> tuple[str, str, str]:
+        """A one-time invitation with a short link (SMP v15+ relays): ``(conn_id, link,
+        short_link)``. The joiner's ``LKEY`` secures the queue; ``link_data`` is the user
+        data apps show before joining. :class:`AgentError` on an older relay."""
+        rc = await self._client(self.server)
+        client = await rc.wait_connected()
+        if client.version < SHORT_LINKS_VERSION:
+            raise AgentError("the relay is too old for short links (SMP v15 or later)")
+        conn_id = str(uuid.uuid4())
+        k1, k2 = _new_key(KeyAlg.X448), _new_key(KeyAlg.X448)
+        e2e = E2ERatchetParamsUri(
+            E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
+        )
+        created = await create_queue_with_link(
+            client,
+            lambda queue: ConnectionRequest("invitation", AGENT_VERSIONS, (queue,), e2e, None),
+            InvitationLinkData(AGENT_VERSIONS, link_data),
+        )
+        st = ConnState(
+            conn_id,
+            "duplex",
+            "initiator",
+            ConnStatus.INVITED,
+            agent_version=AGENT_VERSIONS.max,
+            x3dh_keys=(k1, k2),
+            own_info=conn_info,
+            created_at=self._now(),
+            link=created.conn_request.to_uri(),
+            short_link=str(created.link),
+            link_root_key=created.root.to_der(),
+            link_id=created.link_id,
+            link_enc_fixed=created.enc_fixed,
+            link_data=link_data,
+        )
+        st.rcv.append(
+            RcvQueueState(
+                self._server_key(self.server),
+                created.rcv_id,
+                created.sender_id,
+                created.rcv_auth.private.to_der(),
+                created.rcv_dh.private.to_der(),
+                created.srv_dh_key.to_der(),
+                created.e2e_dh.private.to_der(),
+                "M",
+            )
+        )
+        self.store.save(st, self._now())
+        await self.store.durable()
+        return conn_id, st.link, st.short_link
 
     async def create_invitation(self, conn_info: bytes) -> tuple[str, str]:
         """A one-time invitation link (Flow B): ``(conn_id, link)``."""
@@ -1279,8 +1348,13 @@ class Agent:
             self.store.save(st, self._now())
         return events
 
-    async def _join_invitation(self, req: ConnectionRequest, conn_info: bytes) -> str:
-        """Flow B: join a one-time invitation (we are the joiner, like the owner in Flow A)."""
+    async def _join_invitation(
+        self, req: ConnectionRequest, conn_info: bytes, *, sender_key: bytes | None = None
+    ) -> str:
+        """Flow B: join a one-time invitation (we are the joiner, like the owner in Flow A).
+
+        ``sender_key``: the invitation came as a short link and ``LKEY`` already secured its
+        queue with this key, so the send queue counts as secured and SKEY is skipped."""
         if req.e2e is None:
             raise AgentError("the invitation link has no e2e= keys")
         agent_v = compatible(AGENT_VERSIONS, req.agent_versions)
@@ -1299,6 +1373,9 @@ class Agent:
             created_at=self._now(),
         )
         st.snd = self._snd_queue(target)
+        if sender_key is not None:
+            st.snd.snd_auth_key = sender_key
+            st.snd.secured = True
         self.store.save(st, self._now())
         await self._continue_accept(conn_id)
         return conn_id
