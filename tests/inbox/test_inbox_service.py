@@ -231,6 +231,8 @@ def test_a_visitor_conversation_from_hello_to_end(tmp_path: Path) -> None:
                 async with session.get(f"{base(inbox)}/api/settings") as resp:
                     settings = await resp.json()
                 assert settings["address"] == service.address
+                assert settings["short_address"] == service.short_address
+                assert (service.short_address or "").startswith("https://127.0.0.1/a#")
                 assert settings["name"] == "Acme support"
                 # The widget is built, so the settings carry its embed snippet.
                 assert settings["snippet_note"] is None
