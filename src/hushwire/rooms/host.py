@@ -3,7 +3,9 @@
 The host is the group's owner. Its group link is an ordinary contact address whose link
 carries ``data={"type":"group","groupLinkId":…}`` (so SimpleX apps know it is a group) and
 whose acceptances carry ``x.grp.link.inv`` (so any joiner, Hushwire's ``hushwire chat`` or a
-SimpleX app, becomes a member). The group logic is :mod:`hushwire.chat.group_host`; this
+SimpleX app, becomes a member). On a relay speaking SMP v15 or later the link also has a short
+link (printed first, the full link on the next line), whose data commits to that same request.
+The group logic is :mod:`hushwire.chat.group_host`; this
 module carries it out on the agent (the pattern of simplex-chat ``Library/Subscriber.hs``
 for a group link's host; docs/architecture.md):
 
