@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,10 +29,12 @@ from hushwire.agent.shortlinks import ShortLink, is_short_link
 from hushwire.agent.store import ConnState
 from hushwire.client import ClientConfig
 from hushwire.client.client import SMPClient
+from hushwire.client.handshake import CLIENT_VERSION_RANGE
 from hushwire.encoding.strings import b64url_encode
 from hushwire.server.config import RelayConfig
 from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.address import SMPServer
+from hushwire.smp.version import VersionRange
 
 E = TypeVar("E")
 CFG = ClientConfig(ping_interval=None, command_timeout=10)
@@ -186,6 +189,31 @@ def test_unknown_short_link_is_a_clear_error(tmp_path: Path) -> None:
                 other = str(ShortLink(link.scheme, link.server, bytes(32), "A", None))
                 with pytest.raises(AgentError, match="unknown to its relay"):
                     await visitor.join(other, b"{}")
+            finally:
+                await owner.stop()
+                await visitor.stop()
+
+    run(main)
+
+
+def test_an_older_relay_version_makes_an_address_without_a_short_link(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            old = replace(CFG, version_range=VersionRange(CLIENT_VERSION_RANGE.min, 14))
+            owner = Agent(
+                tmp_path / "owner", r.address, ws_url=f"ws://127.0.0.1:{r.ws_port}/",
+                client_config=old,
+            )  # fmt: skip
+            visitor = agent_for(r, tmp_path / "visitor")
+            await owner.start()
+            await visitor.start()
+            try:
+                _, link = await owner.create_address(b'{"o":1}', link_data=PROFILE)
+                assert owner.short_address() is None
+                assert link.startswith("simplex:/contact#/?v=2-7&smp=")
+                v_conn = await visitor.join(link, b'{"v":1}')
+                est = await wait_for(visitor, ConnectionEstablished)
+                assert est.conn_id == v_conn
             finally:
                 await owner.stop()
                 await visitor.stop()

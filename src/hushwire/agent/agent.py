@@ -475,8 +475,11 @@ class Agent:
                 changed = st.own_info != conn_info
                 st.own_info = conn_info
                 if st.short_link and st.link_data != link_data:
-                    await self._update_link_data(st, link_data)
-                    changed = True
+                    try:
+                        await self._update_link_data(st, link_data)
+                        changed = True
+                    except SMPClientError as e:  # the address works; retried next time
+                        log.warning("could not update the short link's profile: %s", e)
                 if changed:
                     self.store.save(st, self._now())
                     await self.store.durable()
