@@ -65,6 +65,7 @@ def test_second_bot_and_second_chat_on_one_directory_are_refused(tmp_path: Path)
     chat: subprocess.Popen[str] | None = None
     try:
         assert bot.stdout is not None
+        assert bot.stdout.readline().startswith("https://")  # the short link, then the full
         link = bot.stdout.readline().strip()
         assert link.startswith("simplex:/contact#/?v=2-7&smp=")
         _refused(_run(bot_args), bot.pid, bot_data)

@@ -35,7 +35,7 @@ def test_bot_and_chat_print_one_line_when_another_process_takes_over(tmp_path: P
             task = asyncio.create_task(
                 run_echo_bot(tmp_path / "bot", r.address, ws_url=ws, out=out, stop=stop)
             )
-            while not out.getvalue().endswith("\n"):
+            while "contact#" not in out.getvalue():  # the full link, printed after the short one
                 await asyncio.sleep(0.05)
             return task
 
@@ -51,7 +51,8 @@ def test_bot_and_chat_print_one_line_when_another_process_takes_over(tmp_path: P
                 stop = asyncio.Event()
                 bot_out = io.StringIO()
                 bot_task = await bot(bot_out, stop)
-                link = bot_out.getvalue().strip()
+                # the short link first, then the full link on the next line
+                link = bot_out.getvalue().split()[-1]
                 # A chat talks to the bot, then quits (keeping its conversation).
                 lines: asyncio.Queue[str | None] = asyncio.Queue()
                 out = io.StringIO()

@@ -1,5 +1,6 @@
 """The README's walk-through, as a user runs it: relay, echo bot and terminal chat, each
-its own process, talking through loopback."""
+its own process, talking through loopback. The bot prints its short link, then its full link;
+the chat joins by either."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from hushwire.testing import start_relay_process
 
 
-def test_terminal_chat_talks_to_the_echo_bot(tmp_path: Path) -> None:
+@pytest.mark.parametrize("which", ["full", "short"])
+def test_terminal_chat_talks_to_the_echo_bot(tmp_path: Path, which: str) -> None:
     relay = start_relay_process(tmp_path / "relay")
     bot = subprocess.Popen(
         [
@@ -24,8 +28,12 @@ def test_terminal_chat_talks_to_the_echo_bot(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         assert bot.stdout is not None
+        short = bot.stdout.readline().strip()
+        assert short.startswith("https://") and "/a#" in short
         link = bot.stdout.readline().strip()
         assert link.startswith("simplex:/contact#/?v=2-7&smp=")
+        if which == "short":
+            link = short
         chat = subprocess.Popen(
             [
                 sys.executable, "-m", "hushwire", "chat", link,

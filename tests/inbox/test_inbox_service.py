@@ -231,6 +231,8 @@ def test_a_visitor_conversation_from_hello_to_end(tmp_path: Path) -> None:
                 async with session.get(f"{base(inbox)}/api/settings") as resp:
                     settings = await resp.json()
                 assert settings["address"] == service.address
+                assert settings["short_address"] == service.short_address
+                assert (service.short_address or "").startswith("https://127.0.0.1/a#")
                 assert settings["name"] == "Acme support"
                 # The widget is built, so the settings carry its embed snippet.
                 assert settings["snippet_note"] is None
@@ -508,7 +510,8 @@ def test_the_service_as_a_process_and_the_terminal_commands_in_process(tmp_path:
                 assert line, lines
                 lines.append(line.decode().rstrip("\n"))
             assert lines[0] == "Contact address (Desk):"
-            assert lines[1].startswith("simplex:/contact#/?v=2-7&smp=")
+            assert lines[1].startswith("https://127.0.0.1/a#")  # the short link first
+            assert lines[2].startswith("simplex:/contact#/?v=2-7&smp=")
             assert WIDGET_NOTE not in lines
             assert any(x.startswith('<script src="/hushwire-widget.js"') for x in lines)
             # Not a terminal: the secret is not printed, the way to get the link is.

@@ -89,6 +89,8 @@ def test_simplex_js_visitor_chats_with_the_echo_bot(node: str, tmp_path: Path) -
         with open(tmp_path / "bot.log", "w") as log:
             bot = _start_bot(relay, tmp_path / "bot", log)
             try:
+                short = _first_line(bot, 30)  # the short link; simplex-js reads the full one
+                assert short.startswith("https://"), short
                 link = _first_line(bot, 30)
                 assert link.startswith("simplex:/contact#/?v=2-7&smp="), link
                 out = subprocess.run(

@@ -102,6 +102,19 @@ from hushwire.agent.ratchet import (
 )
 from hushwire.agent.routing import RoutingSettings
 from hushwire.agent.sealing import key_pair
+from hushwire.agent.shortlink_client import (
+    CreatedLink,
+    create_queue_with_link,
+    resolve_link_text,
+    update_user_data,
+)
+from hushwire.agent.shortlinks import (
+    ContactLinkData,
+    InvitationLinkData,
+    ShortLink,
+    contact_link_kdf,
+    parse_any_link,
+)
 from hushwire.agent.store import (
     AgentStore,
     ConnState,
@@ -117,18 +130,20 @@ from hushwire.client import (
     SMPCommandError,
     decrypt_message_with_key,
 )
+from hushwire.client.client import SMPClient
 from hushwire.client.events import QueueDeleted as ClientQueueDeleted
 from hushwire.client.events import SubscriptionEnded as ClientSubscriptionEnded
 from hushwire.client.reconnect import ReconnectingClient
 from hushwire.crypto.kdf import sha256
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.crypto.nacl import dh_box_key
+from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import CryptoError, DecodeError, HushwireError
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import MSG, QueueMode
 from hushwire.smp.errors import ErrorType
 from hushwire.smp.msgbody import RcvMsgQuota
-from hushwire.smp.version import VersionRange, compatible
+from hushwire.smp.version import SHORT_LINKS_VERSION, VersionRange, compatible
 
 log = logging.getLogger("hushwire.agent")
 
@@ -520,20 +535,43 @@ class Agent:
                 return st.link
         return None
 
-    async def create_address(self, conn_info: bytes) -> tuple[str, str]:
+    def short_address(self) -> str | None:
+        """The contact address's short link (``https://<relay>/a#<key>...``), if it has one:
+        None before :meth:`create_address`, and for an address made before short links or on
+        a relay older than SMP v15 (its full link still works)."""
+        for st in self.store.all_connections():
+            if st.kind == "contact":
+                return st.short_link or None
+        return None
+
+    async def create_address(
+        self, conn_info: bytes, *, link_data: bytes = b"", client_data: str | None = None
+    ) -> tuple[str, str]:
         """Make (or return the existing) long-lived contact address: ``(conn_id, link)``.
 
         ``conn_info`` (the owner's profile as a chat message) is sent to every visitor.
+        On a relay speaking SMP v15 or later the address also gets a short link
+        (:meth:`short_address`) whose user data is ``link_data`` (simplex-chat's
+        ``ContactShortLinkData``: the profile JSON apps show before joining); a changed
+        ``link_data`` is published again (``LSET``). ``client_data`` goes into a new
+        address's full request (``data=``, e.g. a group link's), which the short link commits
+        to. ``link`` is always the full link.
         """
         for st in self.store.all_connections():
             if st.kind == "contact":
-                if st.own_info != conn_info:
-                    st.own_info = conn_info
+                changed = st.own_info != conn_info
+                st.own_info = conn_info
+                if st.short_link and st.link_data != link_data:
+                    try:
+                        await self._update_link_data(st, link_data)
+                        changed = True
+                    except SMPClientError as e:  # the address works; retried next time
+                        log.warning("could not update the short link's profile: %s", e)
+                if changed:
                     self.store.save(st, self._now())
                     await self.store.durable()
                 return st.conn_id, st.link
         conn_id = str(uuid.uuid4())
-        q = await self._new_queue(self.server, mode="C")
         st = ConnState(
             conn_id,
             "contact",
@@ -542,25 +580,126 @@ class Agent:
             own_info=conn_info,
             created_at=self._now(),
         )
-        st.rcv.append(q)
-        st.link = ConnectionRequest(
-            "contact",
-            VersionRange(DUPLEX_HANDSHAKE_SMPA_VERSION, AGENT_VERSIONS.max),
-            (self._queue_uri(q),),
-            None,
-            None,
-        ).to_uri()
+        rc = await self._client(self.server)
+        client = await rc.wait_connected()
+        if client.version >= SHORT_LINKS_VERSION:
+            created = await create_queue_with_link(
+                client,
+                lambda queue: self._contact_request(queue, client_data),
+                ContactLinkData(AGENT_VERSIONS, link_data),
+                e2e_dh=self._key_pair(_new_key(KeyAlg.X25519)),
+            )
+            q = RcvQueueState(
+                self._server_key(self.server),
+                created.rcv_id,
+                created.sender_id,
+                created.rcv_auth.private.to_der(),
+                created.rcv_dh.private.to_der(),
+                created.srv_dh_key.to_der(),
+                created.e2e_dh.private.to_der(),
+                "C",
+            )
+            st.short_link = str(created.link)
+            st.link_root_key = created.root.to_der()
+            st.link_id = created.link_id
+            st.link_enc_fixed = created.enc_fixed
+            st.link_data = link_data
+            st.rcv.append(q)
+            st.link = created.conn_request.to_uri()
+        else:
+            q = await self._new_queue(self.server, mode="C")
+            st.rcv.append(q)
+            st.link = self._contact_request(self._queue_uri(q), client_data).to_uri()
         self.store.save(st, self._now())
         await self.store.durable()
         return conn_id, st.link
+
+    @staticmethod
+    def _contact_request(queue: SMPQueueUri, client_data: str | None) -> ConnectionRequest:
+        """The contact address's full request (the same with or without a short link)."""
+        return ConnectionRequest(
+            "contact",
+            VersionRange(DUPLEX_HANDSHAKE_SMPA_VERSION, AGENT_VERSIONS.max),
+            (queue,),
+            None,
+            client_data,
+        )
+
+    def _created_link(self, st: ConnState) -> CreatedLink:
+        """What :mod:`hushwire.agent.shortlink_client` needs to update the address's link
+        data, rebuilt from the store."""
+        q = st.rcv[0]
+        link = ShortLink.parse(st.short_link)
+        _, box_key = contact_link_kdf(link.link_key)
+        return CreatedLink(
+            link,
+            parse_link(st.link),
+            q.rcv_id,
+            q.snd_id,
+            st.link_id,
+            PublicKey.from_der(q.srv_dh_key),
+            self._key_pair(q.rcv_auth_key),
+            self._key_pair(q.rcv_dh_key),
+            self._key_pair(q.e2e_key),
+            PrivateKey.from_der(st.link_root_key),
+            box_key,
+            st.link_enc_fixed,
+        )
+
+    async def _update_link_data(self, st: ConnState, link_data: bytes) -> None:
+        """``LSET`` the address's new user data (the short link itself does not change)."""
+        rc = await self._client(SMPServer.parse(st.rcv[0].server))
+        client = await rc.wait_connected()
+        user = ContactLinkData(AGENT_VERSIONS, link_data)
+        await update_user_data(client, self._created_link(st), user)
+        st.link_data = link_data
+
+    async def _link_sender_key(self, link: ShortLink) -> bytes:
+        """The sender key for ``LKEY`` of an invitation short link: made and committed before
+        ``LKEY`` secures the queue with it, so a retry (after a lost answer or a crash) sends
+        the same key, which the relay accepts again."""
+        assert link.link_id is not None
+        name = "link_sender_key:" + b64url_encode(link.link_id)
+        der = self.store.get_setting(name)
+        if der is None:
+            der = _new_key(KeyAlg.ED25519)
+            self.store.set_setting(name, der)
+            await self.store.durable()
+        return der
+
+    async def _resolve_short(self, text: str, sender_key: bytes | None) -> ConnectionRequest:
+        """The full request behind a short link, verified: ``LGET`` for a contact link,
+        ``LKEY sender_key`` (which secures the queue) for a one-time invitation."""
+
+        async def client_for(server: SMPServer) -> SMPClient:
+            rc = await self._client(server)
+            return await rc.wait_connected()
+
+        key = None if sender_key is None else self._key_pair(sender_key)
+        try:
+            resolved = await resolve_link_text(client_for, text, sender_key=key)
+        except SMPCommandError as e:
+            if e.error == ErrorType.AUTH:
+                raise AgentError("this short link is unknown to its relay (deleted?)") from None
+            raise
+        return resolved.conn_request
 
     async def join(self, link: str, conn_info: bytes) -> str:
         """machine.Join a contact address or a one-time invitation as its visitor; returns conn_id.
 
         :class:`ConnectionEstablished` follows once the owner has accepted.
         """
-        req = parse_link(link)
+        parsed = parse_any_link(link)
+        sender_key: bytes | None = None
+        if isinstance(parsed, ShortLink):
+            if parsed.is_invitation:
+                sender_key = await self._link_sender_key(parsed)
+            req = await self._resolve_short(link, sender_key)
+        else:
+            req = parsed
         if req.mode == "invitation":
+            if sender_key is not None:
+                return await self._join_invitation(req, conn_info, sender_key=sender_key)
             return await self._join_invitation(req, conn_info)
         target = req.queues[0]
         agent_v = compatible(AGENT_VERSIONS, req.agent_versions)
@@ -607,6 +746,58 @@ class Agent:
         self._kick(conn_id)
         await self.store.durable()
         return conn_id
+
+    async def create_short_invitation(
+        self, conn_info: bytes, *, link_data: bytes = b""
+    ) -> tuple[str, str, str]:
+        """A one-time invitation with a short link (SMP v15+ relays): ``(conn_id, link,
+        short_link)``. The joiner's ``LKEY`` secures the queue; ``link_data`` is the user
+        data apps show before joining. :class:`AgentError` on an older relay."""
+        rc = await self._client(self.server)
+        client = await rc.wait_connected()
+        if client.version < SHORT_LINKS_VERSION:
+            raise AgentError("the relay is too old for short links (SMP v15 or later)")
+        conn_id = str(uuid.uuid4())
+        k1, k2 = _new_key(KeyAlg.X448), _new_key(KeyAlg.X448)
+        e2e = E2ERatchetParamsUri(
+            E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
+        )
+        created = await create_queue_with_link(
+            client,
+            lambda queue: ConnectionRequest("invitation", AGENT_VERSIONS, (queue,), e2e, None),
+            InvitationLinkData(AGENT_VERSIONS, link_data),
+        )
+        st = ConnState(
+            conn_id,
+            "duplex",
+            "initiator",
+            ConnStatus.INVITED,
+            agent_version=AGENT_VERSIONS.max,
+            x3dh_keys=(k1, k2),
+            own_info=conn_info,
+            created_at=self._now(),
+            link=created.conn_request.to_uri(),
+            short_link=str(created.link),
+            link_root_key=created.root.to_der(),
+            link_id=created.link_id,
+            link_enc_fixed=created.enc_fixed,
+            link_data=link_data,
+        )
+        st.rcv.append(
+            RcvQueueState(
+                self._server_key(self.server),
+                created.rcv_id,
+                created.sender_id,
+                created.rcv_auth.private.to_der(),
+                created.rcv_dh.private.to_der(),
+                created.srv_dh_key.to_der(),
+                created.e2e_dh.private.to_der(),
+                "M",
+            )
+        )
+        self.store.save(st, self._now())
+        await self.store.durable()
+        return conn_id, st.link, st.short_link
 
     async def create_invitation(self, conn_info: bytes) -> tuple[str, str]:
         """A one-time invitation link (Flow B): ``(conn_id, link)``."""
@@ -1247,8 +1438,13 @@ class Agent:
             self.store.save(st, self._now())
         return events
 
-    async def _join_invitation(self, req: ConnectionRequest, conn_info: bytes) -> str:
-        """Flow B: join a one-time invitation (we are the joiner, like the owner in Flow A)."""
+    async def _join_invitation(
+        self, req: ConnectionRequest, conn_info: bytes, *, sender_key: bytes | None = None
+    ) -> str:
+        """Flow B: join a one-time invitation (we are the joiner, like the owner in Flow A).
+
+        ``sender_key``: the invitation came as a short link and ``LKEY`` already secured its
+        queue with this key, so the send queue counts as secured and SKEY is skipped."""
         if req.e2e is None:
             raise AgentError("the invitation link has no e2e= keys")
         agent_v = compatible(AGENT_VERSIONS, req.agent_versions)
@@ -1267,6 +1463,9 @@ class Agent:
             created_at=self._now(),
         )
         st.snd = self._snd_queue(target)
+        if sender_key is not None:
+            st.snd.snd_auth_key = sender_key
+            st.snd.secured = True
         self.store.save(st, self._now())
         await self._continue_accept(conn_id)
         return conn_id

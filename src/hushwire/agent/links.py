@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from hushwire.agent.protocol import (
     AGENT_VERSIONS,
@@ -55,6 +55,9 @@ from hushwire.smp.address import (
 from hushwire.smp.commands import QueueMode
 from hushwire.smp.version import VersionRange
 
+if TYPE_CHECKING:
+    from hushwire.agent.shortlinks import ShortLink
+
 __all__ = [
     "AGENT_LINK_VERSIONS",
     "SHORT_LINK_MESSAGE",
@@ -64,6 +67,7 @@ __all__ = [
     "LinkError",
     "SMPQueueUri",
     "format_version_range",
+    "parse_any_link",
     "parse_link",
     "parse_version_range",
 ]
@@ -357,3 +361,12 @@ def parse_link(text: str) -> ConnectionRequest:
     except (DecodeError, ValueError) as e:
         raise LinkError(f"the invitation link has bad e2e= encryption keys: {e}") from e
     return ConnectionRequest("invitation", versions, queues, e2e, client_data)
+
+
+def parse_any_link(text: str) -> ConnectionRequest | ShortLink:
+    """A full link (:func:`parse_link`) or a short link: the same as
+    :func:`hushwire.agent.shortlinks.parse_any_link` (re-exported here for callers that
+    only know this module; imported on use, since that module builds on this one)."""
+    from hushwire.agent.shortlinks import parse_any_link as parse
+
+    return parse(text)

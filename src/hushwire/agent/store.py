@@ -13,6 +13,11 @@ and the counters of the hash chain are committed together, before the relay gets
 a crash neither loses a message nor decrypts one twice. ``synchronous=FULL`` in WAL mode
 makes a commit survive power loss.
 
+*Migrations.* A field added to :class:`ConnState` has a default and lives inside the sealed
+JSON document, so a state written before it existed loads with the default (the short link
+fields of a contact address made before short links: no short link). Only a change of the
+SQL tables bumps :data:`SCHEMA_VERSION`.
+
 *Memory view.* The state of every connection written or read is also kept in memory (the
 last version written, committed or about to be), and so is the queue -> connection index:
 :meth:`AgentStore.load` hands out a copy without touching SQLite. A step that fails and rolls
@@ -201,6 +206,16 @@ class ConnState:
     seen: list[bytes] = field(default_factory=list)
     """SHA-256 of the most recent encrypted agent messages received, to recognise a
     redelivery (a relay delivers again what was not acknowledged) before the ratchet."""
+    short_link: str = ""
+    """For a contact address made on an SMP v15+ relay: its short link (``https://.../a#...``)."""
+    link_root_key: bytes = b""
+    """The short link's root private key (PKCS#8 DER, Ed25519): signs new user data."""
+    link_id: bytes = b""
+    """The link id the relay stores the link data under (``LSET`` names it)."""
+    link_enc_fixed: bytes = b""
+    """The encrypted fixed link data, sent unchanged with every ``LSET``."""
+    link_data: bytes = b""
+    """The user data last published (the profile JSON apps show before joining)."""
 
     def to_json(self) -> bytes:
         def enc(v: Any) -> Any:

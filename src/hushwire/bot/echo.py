@@ -1,14 +1,17 @@
 """``hushwire bot echo``: an always-on owner that answers every text with the same text.
 
-It creates (or reuses) its contact address, prints it on a line of its own, accepts every
-visitor, and echoes each ``x.msg.new`` text. A visitor that ends the conversation
-(``x.direct.del``) is deleted. When another process takes over (or deletes) one of its
-queues (the relay's ``END`` / ``DELD``), it prints one line saying so.
+It creates (or reuses) its contact address and prints it: the short link on the first line
+(when the relay speaks SMP v15 or later), the full link on the next (older clients, simplex-js
+among them, read only full links). It accepts every visitor, and echoes each ``x.msg.new``
+text. A visitor that ends the conversation (``x.direct.del``) is deleted. When another process
+takes over (or deletes) one of its queues (the relay's ``END`` / ``DELD``), it prints one line
+saying so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
@@ -34,6 +37,13 @@ from hushwire.datadir import lock_data_dir, stop_on_signals
 from hushwire.smp.address import SMPServer
 
 log = logging.getLogger("hushwire.bot")
+
+
+def link_data(name: str) -> bytes:
+    """The short link's user data: the profile apps show before joining (simplex-chat
+    ``ContactShortLinkData``)."""
+    profile = {"displayName": name, "fullName": ""}
+    return json.dumps({"profile": profile, "business": False}, separators=(",", ":")).encode()
 
 
 async def run_echo_bot(
@@ -66,10 +76,13 @@ async def _serve(
     agent = Agent(data, relay, ws_url=ws_url, passphrase=passphrase, routing=routing)
     await agent.start()
     try:
-        _, link = await agent.create_address(profile_info(name))
+        _, link = await agent.create_address(profile_info(name), link_data=link_data(name))
+        short = agent.short_address()
+        if short is not None:  # the short link first, the full one below for older clients
+            print(short, file=out, flush=True)
         print(link, file=out, flush=True)
         if qr:
-            print(qr_terminal(link), file=sys.stderr, flush=True)
+            print(qr_terminal(short or link), file=sys.stderr, flush=True)
         stop = stop or asyncio.Event()
         waiter = asyncio.ensure_future(stop.wait())
         while not stop.is_set():

@@ -35,8 +35,8 @@ from hushwire.agent.agent import (
     ReceiptReceived,
     SubscriptionEnded,
 )
-from hushwire.agent.links import parse_link
 from hushwire.agent.routing import RoutingSettings
+from hushwire.agent.shortlinks import ShortLink, parse_any_link, restore_short_link
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.bot.echo import queue_lost_line
 from hushwire.chat.group_member import GroupMember
@@ -195,8 +195,11 @@ async def run_chat(
     passphrase: str | None = None,
     routing: RoutingSettings | None = None,
 ) -> None:
-    req = parse_link(link)
-    server = relay or req.queues[0].server
+    parsed = parse_any_link(link)
+    if isinstance(parsed, ShortLink):  # the agent resolves it (LGET) on its server
+        server = relay or restore_short_link(parsed).server.to_smp_server()
+    else:
+        server = relay or parsed.queues[0].server
     with lock_data_dir(data):  # one process per data directory
         await _chat(link, data, server, ws_url, name, lines, out, passphrase, routing)
 

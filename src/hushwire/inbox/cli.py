@@ -22,7 +22,8 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="the site owner's inbox: a local web UI and terminal commands",
         description=(
             "Without a sub-command: run the inbox service. On the first run it creates the "
-            "owner's contact address on the relay and prints it with its QR code; then it "
+            "owner's contact address on the relay and prints it (its short link, then the "
+            "full link for older clients) with its QR code; then it "
             "serves a web UI on 127.0.0.1 behind a login link. The sub-commands list, read, "
             "reply, end and link talk to the running service (for a server over SSH)."
         ),

@@ -89,9 +89,11 @@ def print_banner(
 ) -> None:
     s = inbox.service
     print(f"Contact address ({s.name}):", file=out)
+    if s.short_address:
+        print(s.short_address, file=out)
     print(s.address, file=out)
     if qr:
-        print(qr_terminal(s.address), file=out, end="")
+        print(qr_terminal(s.short_address or s.address), file=out, end="")
     if s.snippet:
         print("Widget embed snippet (paste into your site's pages):", file=out)
         print(s.snippet, file=out)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -166,6 +167,9 @@ class InboxService:
         if self.name != stored:
             self.store.set_meta("name", self.name)
         self.address = ""
+        """The contact address's full link (older clients and the widget read only these)."""
+        self.short_address: str | None = None
+        """Its short link (SMP v15+ relays), shown first; None for older addresses."""
         self.snippet: str | None = None
         self._subscribers: set[Subscriber] = set()
         self._sent: dict[tuple[str, int], asyncio.Future[None]] = {}
@@ -177,8 +181,13 @@ class InboxService:
 
     async def start(self) -> None:
         await self.agent.start()
-        info = x_info(hushwire_profile(self.name)).encode_conn_info()
-        _, self.address = await self.agent.create_address(info)
+        profile = hushwire_profile(self.name)
+        info = x_info(profile).encode_conn_info()
+        link_data = json.dumps(
+            {"profile": profile.to_json(), "business": False}, separators=(",", ":")
+        ).encode()
+        _, self.address = await self.agent.create_address(info, link_data=link_data)
+        self.short_address = self.agent.short_address()
         self._reconcile()
         self.snippet = await widget_snippet(self.address, self.widget_relay)
         self._task = asyncio.create_task(self._consume())
@@ -414,6 +423,7 @@ class InboxService:
         return {
             "name": self.name,
             "address": self.address,
+            "short_address": self.short_address,
             "snippet": self.snippet,
             "snippet_note": None if self.snippet else WIDGET_NOTE,
             "notices": list(self.notices),

@@ -3,7 +3,9 @@
 The host is the group's owner. Its group link is an ordinary contact address whose link
 carries ``data={"type":"group","groupLinkId":…}`` (so SimpleX apps know it is a group) and
 whose acceptances carry ``x.grp.link.inv`` (so any joiner, Hushwire's ``hushwire chat`` or a
-SimpleX app, becomes a member). The group logic is :mod:`hushwire.chat.group_host`; this
+SimpleX app, becomes a member). On a relay speaking SMP v15 or later the link also has a short
+link (printed first, the full link on the next line), whose data commits to that same request.
+The group logic is :mod:`hushwire.chat.group_host`; this
 module carries it out on the agent (the pattern of simplex-chat ``Library/Subscriber.hs``
 for a group link's host; docs/architecture.md):
 
@@ -146,15 +148,28 @@ class RoomHost:
         return cls(agent, store, group)
 
     async def link(self) -> str:
-        """The group link (created on first run): the contact address with group data."""
-        _, address = await self.agent.create_address(x_info(self.group.me.profile).encode())
+        """The group link (created on first run): the contact address with group data.
+
+        A new address's request carries the group data itself, so its short link
+        (:meth:`short_link`) resolves to this same link."""
         link_id = self.store.load("group_link_id")
         if link_id is None:
             link_id = b64url_encode(os.urandom(16))
             self.store.save_value("group_link_id", link_id)
         data = json.dumps({"type": "group", "groupLinkId": link_id}, separators=(",", ":"))
+        profile = self.group.me.profile
+        link_data = json.dumps(
+            {"profile": profile.to_json(), "business": False}, separators=(",", ":")
+        ).encode()
+        _, address = await self.agent.create_address(
+            x_info(profile).encode(), link_data=link_data, client_data=data
+        )
         req = parse_link(address)
         return replace(req, client_data=data).to_uri()
+
+    def short_link(self) -> str | None:
+        """The group link's short link (None for a room made before short links)."""
+        return self.agent.short_address()
 
     async def recover(self) -> None:
         """Redo the steps a crash may have cut between the agent's commit and ours: join
@@ -333,9 +348,12 @@ async def run_room_host(
     room = RoomHost.open(agent, data, name, history, introduce, max_members)
     try:
         link = await room.link()
+        short = room.short_link()
+        if short is not None:  # the short link first, the full one below for older clients
+            print(short, file=out, flush=True)
         print(link, file=out, flush=True)
         if qr:
-            print(qr_terminal(link), file=sys.stderr, flush=True)
+            print(qr_terminal(short or link), file=sys.stderr, flush=True)
         await room.flush()
         await room.recover()
         stop = stop or asyncio.Event()
