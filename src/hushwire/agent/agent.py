@@ -420,6 +420,19 @@ class Agent:
 
     # ------------------------------------------------------------------ relays
 
+    def _linked_queue(self, created: CreatedLink, mode: str) -> RcvQueueState:
+        """The receive queue a queue created with link data becomes (its keys as DER)."""
+        return RcvQueueState(
+            self._server_key(self.server),
+            created.rcv_id,
+            created.sender_id,
+            created.rcv_auth.private.to_der(),
+            created.rcv_dh.private.to_der(),
+            created.srv_dh_key.to_der(),
+            created.e2e_dh.private.to_der(),
+            mode,
+        )
+
     def _server_key(self, server: SMPServer) -> str:
         """Servers are identified by key hash: a link naming our relay's identity on
         another host or port (simplex-js writes 5223 regardless) uses our transport."""
@@ -589,20 +602,8 @@ class Agent:
                 ContactLinkData(AGENT_VERSIONS, link_data),
                 e2e_dh=self._key_pair(_new_key(KeyAlg.X25519)),
             )
-            q = RcvQueueState(
-                self._server_key(self.server),
-                created.rcv_id,
-                created.sender_id,
-                created.rcv_auth.private.to_der(),
-                created.rcv_dh.private.to_der(),
-                created.srv_dh_key.to_der(),
-                created.e2e_dh.private.to_der(),
-                "C",
-            )
-            st.short_link = str(created.link)
-            st.link_root_key = created.root.to_der()
-            st.link_id = created.link_id
-            st.link_enc_fixed = created.enc_fixed
+            q = self._linked_queue(created, "C")
+            _keep_link(st, created)
             st.link_data = link_data
             st.rcv.append(q)
             st.link = created.conn_request.to_uri()
@@ -777,24 +778,10 @@ class Agent:
             own_info=conn_info,
             created_at=self._now(),
             link=created.conn_request.to_uri(),
-            short_link=str(created.link),
-            link_root_key=created.root.to_der(),
-            link_id=created.link_id,
-            link_enc_fixed=created.enc_fixed,
             link_data=link_data,
         )
-        st.rcv.append(
-            RcvQueueState(
-                self._server_key(self.server),
-                created.rcv_id,
-                created.sender_id,
-                created.rcv_auth.private.to_der(),
-                created.rcv_dh.private.to_der(),
-                created.srv_dh_key.to_der(),
-                created.e2e_dh.private.to_der(),
-                "M",
-            )
-        )
+        _keep_link(st, created)
+        st.rcv.append(self._linked_queue(created, "M"))
         self.store.save(st, self._now())
         await self.store.durable()
         return conn_id, st.link, st.short_link
@@ -1469,3 +1456,11 @@ class Agent:
         self.store.save(st, self._now())
         await self._continue_accept(conn_id)
         return conn_id
+
+
+def _keep_link(st: ConnState, created: CreatedLink) -> None:
+    """Keep what a later update (LSET) or deletion (LDEL) of the short link needs."""
+    st.short_link = str(created.link)
+    st.link_root_key = created.root.to_der()
+    st.link_id = created.link_id
+    st.link_enc_fixed = created.enc_fixed
