@@ -103,7 +103,18 @@ def test_owner_reads_and_replies_in_chromium(tmp_path: Path) -> None:
                     await page.keyboard.press("Enter")
                     await expect(page.locator("#results li")).to_have_count(2)
                     await page.get_by_role("link", name="Settings").click()
+                    # The short link first, the full link (for older apps) below it.
+                    short = inbox.service.short_address
+                    assert short
+                    await expect(page.get_by_label("Short link", exact=True)).to_have_value(short)
+                    full = page.get_by_label("Full link (for older apps)", exact=True)
+                    await expect(full).to_have_value(inbox.service.address)
                     await expect(page.locator("#address")).to_have_value(inbox.service.address)
+                    assert await page.locator("#short-address, #address").evaluate_all(
+                        "els => els.map(e => e.id)"
+                    ) == ["short-address", "address"]
+                    await expect(page.get_by_role("button", name="Copy short link")).to_be_visible()
+                    await expect(page.get_by_role("button", name="Copy full link")).to_be_visible()
                     qr_ok = await page.locator("#qr").evaluate("i => i.complete && i.naturalWidth")
                     assert qr_ok
                     # The widget is built: the settings page shows its embed snippet.

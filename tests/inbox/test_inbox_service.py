@@ -24,6 +24,7 @@ from hushwire.agent.agent import (
     MessageReceived,
     ReceiptReceived,
 )
+from hushwire.agent.qr import qr_svg
 from hushwire.chat.messages import (
     Profile,
     XDirectDel,
@@ -240,7 +241,21 @@ def test_a_visitor_conversation_from_hello_to_end(tmp_path: Path) -> None:
                 assert 'integrity="sha384-' in settings["snippet"]
                 async with session.get(f"{base(inbox)}/qr.svg") as resp:
                     assert resp.content_type == "image/svg+xml"
-                    assert (await resp.text()).lstrip().startswith("<svg")
+                    svg = await resp.text()
+                    assert svg.lstrip().startswith("<svg")
+                # The QR code encodes the short link, not the full one...
+                short = settings["short_address"]
+                assert svg == qr_svg(short, scale=6)
+                assert svg != qr_svg(service.address, scale=6)
+                # ... and the full link when the address has no short link.
+                service.short_address = None
+                try:
+                    async with session.get(f"{base(inbox)}/api/settings") as resp:
+                        assert (await resp.json())["short_address"] is None
+                    async with session.get(f"{base(inbox)}/qr.svg") as resp:
+                        assert await resp.text() == qr_svg(service.address, scale=6)
+                finally:
+                    service.short_address = short
 
             # The terminal commands talk to the running service.
             data = tmp_path / "inbox"

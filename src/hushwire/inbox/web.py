@@ -351,10 +351,12 @@ async def api_settings(request: web.Request) -> web.StreamResponse:
 
 async def qr(request: web.Request) -> web.StreamResponse:
     # The contact address is public (it goes on the website): the cookie alone suffices,
-    # as for an <img> the page cannot add its key.
+    # as for an <img> the page cannot add its key. The code encodes the short link when
+    # the relay gave one (SMP v15+), the full link otherwise.
     if not _page_ok(request) and _authorised(request) is None:
         return _error(401, "not logged in: open the login link the inbox printed")
-    svg = qr_svg(_service(request).address, scale=6)
+    service = _service(request)
+    svg = qr_svg(service.short_address or service.address, scale=6)
     return web.Response(text=svg, content_type="image/svg+xml", charset="utf-8")
 
 

@@ -260,8 +260,17 @@ async function openSettings() {
   show("settings");
   const s = await api("GET", "/api/settings");
   $("owner-name").textContent = s.name;
+  // The short link comes first (SMP v15+ relays); the full one stays for older apps. The
+  // QR code encodes the short link when there is one.
+  const short = typeof s.short_address === "string" && s.short_address ? s.short_address : "";
+  $("short-block").hidden = !short;
+  $("short-address").value = short;
   $("address").value = s.address;
-  $("qr").src = `/qr.svg?v=${encodeURIComponent(s.address.length)}`;
+  $("address-label").textContent = short ? "Full link (for older apps)" : "Link";
+  $("copy-address").textContent = short ? "Copy full link" : "Copy link";
+  const shown = short || s.address;
+  $("qr").alt = short ? "QR code of the short link" : "QR code of the contact address";
+  $("qr").src = `/qr.svg?v=${encodeURIComponent(`${short ? "s" : "f"}${shown.length}`)}`;
   $("data-dir").textContent = s.data;
   $("snippet").hidden = !s.snippet;
   $("copy-snippet").hidden = !s.snippet;
@@ -381,6 +390,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const q = $("search").value.trim();
     location.hash = q ? `#/search/${encodeURIComponent(q)}` : "#/";
   });
+  $("copy-short-address").addEventListener("click", (e) =>
+    copy($("short-address").value, e.currentTarget),
+  );
   $("copy-address").addEventListener("click", (e) => copy($("address").value, e.currentTarget));
   $("copy-snippet").addEventListener("click", (e) => copy($("snippet").textContent, e.currentTarget));
   document.addEventListener("visibilitychange", markRead);
