@@ -87,6 +87,7 @@ test: lint typecheck pytest widget-test
 # short run (scripts without --quick ignore it).
 bench: $(STAMP) postgresql
 	@for b in benchmarks/*.py; do \
+		case $$(basename $$b) in _*) continue;; esac; \
 		echo "== $$b"; \
 		if grep -q -- '--quick' $$b; then $(PY) $$b $(BENCH_ARGS) || exit 1; \
 		else $(PY) $$b || exit 1; fi; \
