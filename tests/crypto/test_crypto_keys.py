@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import pickle
 from typing import Any
 
@@ -217,3 +218,20 @@ def test_low_order_peer_after_a_good_dh_is_still_crypto_error() -> None:
     key.dh(KeyPair.generate(KeyAlg.X25519).public)
     with pytest.raises(CryptoError):
         key.dh(PublicKey(KeyAlg.X25519, bytes(32)))
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_the_caches_are_not_fields(alg: KeyAlg) -> None:
+    pair = KeyPair.generate(alg)
+    pair.private.public()
+    for k in (pair.private, pair.public):
+        assert [f.name for f in dataclasses.fields(k)] == ["alg", "raw"]
+        assert dataclasses.asdict(k) == {"alg": alg, "raw": k.raw}
+        assert dataclasses.replace(k) == k
+        assert not hasattr(k, "__dict__")
+        # Frozen: the cache slot is set only through object.__setattr__ inside the class
+        # (Python 3.11's frozen slotted __setattr__ refuses a non-field name with TypeError).
+        with pytest.raises((dataclasses.FrozenInstanceError, TypeError)):
+            k._key = None  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            k.raw = b""  # type: ignore[misc]

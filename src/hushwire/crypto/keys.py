@@ -98,12 +98,18 @@ def _split_der(der: bytes, prefixes: dict[KeyAlg, bytes], what: str) -> tuple[Ke
 
 
 class _KeyValue:
-    """Equality of keys of one kind: same algorithm and (constant-time) same raw bytes."""
+    """Equality of keys of one kind: same algorithm and (constant-time) same raw bytes.
 
-    __slots__ = ()
+    ``_key`` is a cache slot, not a dataclass field, so it stays out of ``__init__``,
+    ``repr``, equality, hashing, ``fields``/``asdict``/``replace`` and pickling: the parsed
+    ``cryptography`` object, built on first use and dropped with the key.
+    """
+
+    __slots__ = ("_key",)
 
     alg: KeyAlg
     raw: bytes
+    _key: object
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, type(self)):
@@ -125,11 +131,11 @@ class PublicKey(_KeyValue):
 
     alg: KeyAlg
     raw: bytes
-    _key: object = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if len(self.raw) != self.alg.raw_size:
             raise ValueError(f"{self.alg.value} public key must be {self.alg.raw_size} bytes")
+        object.__setattr__(self, "_key", None)
 
     def __getstate__(self) -> tuple[KeyAlg, bytes]:
         return self.alg, self.raw
@@ -179,8 +185,16 @@ class PublicKey(_KeyValue):
         return True
 
 
+class _PrivateSlots(_KeyValue):
+    """Adds the cache slot of the derived public key (see ``PrivateKey``)."""
+
+    __slots__ = ("_pub",)
+
+    _pub: PublicKey | None
+
+
 @dataclass(frozen=True, slots=True, eq=False)
-class PrivateKey(_KeyValue):
+class PrivateKey(_PrivateSlots):
     """A private key; ``repr`` never shows its bytes.
 
     Building a ``cryptography`` private key from raw bytes derives its public key (one
@@ -191,12 +205,12 @@ class PrivateKey(_KeyValue):
 
     alg: KeyAlg
     raw: bytes = field(repr=False)
-    _key: object = field(default=None, init=False, repr=False, compare=False, hash=False)
-    _pub: PublicKey | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if len(self.raw) != self.alg.raw_size:
             raise ValueError(f"{self.alg.value} private key must be {self.alg.raw_size} bytes")
+        object.__setattr__(self, "_key", None)
+        object.__setattr__(self, "_pub", None)
 
     def __repr__(self) -> str:
         return f"PrivateKey({self.alg.value}, <redacted>)"
