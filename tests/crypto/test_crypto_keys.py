@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
+import pickle
 from typing import Any
 
 import pytest
@@ -154,3 +157,81 @@ def test_private_key_equality() -> None:
     assert k != PrivateKey(KeyAlg.ED25519, b"\x01" * 32)
     assert k != PrivateKey(KeyAlg.X25519, b"\x02" * 32)
     assert k != "key"
+
+
+@pytest.mark.parametrize("v", V["dh"])
+def test_dh_vectors_repeated_reuse_the_parsed_keys(v: dict[str, Any]) -> None:
+    # The parsed key objects are cached in the keys: a second DH (and a second public())
+    # gives the same bytes, from keys that compare, hash and show as before.
+    alg = KeyAlg(v["alg"])
+    key = PrivateKey(alg, bytes.fromhex(v["a_hex"]))
+    peer = PublicKey(alg, bytes.fromhex(v["b_pub_hex"]))
+    shared = bytes.fromhex(v["shared_hex"])
+    assert key.dh(peer) == shared
+    assert key.dh(peer) == shared
+    assert key.public() is key.public()
+    assert key == PrivateKey(alg, key.raw) and hash(key) == hash(PrivateKey(alg, key.raw))
+    assert peer == PublicKey(alg, peer.raw) and hash(peer) == hash(PublicKey(alg, peer.raw))
+    assert repr(key) == f"PrivateKey({alg.value}, <redacted>)"
+    assert repr(peer) == repr(PublicKey(alg, peer.raw))
+    assert "_key" not in repr(peer) and "_pub" not in repr(key)
+
+
+@pytest.mark.parametrize("v", V["signatures"])
+def test_signature_vectors_repeated(v: dict[str, Any]) -> None:
+    key = PrivateKey(KeyAlg(v["alg"]), bytes.fromhex(v["raw_hex"]))
+    msg, sig = bytes.fromhex(v["msg_hex"]), bytes.fromhex(v["sig_hex"])
+    pub = key.public()
+    for _ in range(2):
+        assert key.sign(msg) == sig
+        assert pub.verify(sig, msg)
+        assert not pub.verify(sig, msg + b"x")
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_generated_key_public_matches_a_reparsed_key(alg: KeyAlg) -> None:
+    pair = KeyPair.generate(alg)
+    again = PrivateKey.from_der(pair.private.to_der())
+    assert again.public() == pair.public
+    if alg.is_dh:
+        peer = KeyPair.generate(alg).public
+        assert pair.private.dh(peer) == again.dh(peer)
+    else:
+        assert pair.private.sign(b"m") == again.sign(b"m")
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_keys_pickle_and_copy_by_value(alg: KeyAlg) -> None:
+    pair = KeyPair.generate(alg)
+    pair.public.verify(b"\x00" * 114, b"")  # may fill the public key's cache
+    for k in (pair.private, pair.public):
+        back = pickle.loads(pickle.dumps(k))
+        assert back == k and hash(back) == hash(k) and type(back) is type(k)
+        assert copy.deepcopy(k) == k and copy.copy(k) == k
+    back_priv = pickle.loads(pickle.dumps(pair.private))
+    assert back_priv.public() == pair.public
+    assert pickle.loads(pickle.dumps(pair)) == pair
+
+
+def test_low_order_peer_after_a_good_dh_is_still_crypto_error() -> None:
+    key = PrivateKey.generate(KeyAlg.X25519)
+    key.dh(KeyPair.generate(KeyAlg.X25519).public)
+    with pytest.raises(CryptoError):
+        key.dh(PublicKey(KeyAlg.X25519, bytes(32)))
+
+
+@pytest.mark.parametrize("alg", ALGS)
+def test_the_caches_are_not_fields(alg: KeyAlg) -> None:
+    pair = KeyPair.generate(alg)
+    pair.private.public()
+    for k in (pair.private, pair.public):
+        assert [f.name for f in dataclasses.fields(k)] == ["alg", "raw"]
+        assert dataclasses.asdict(k) == {"alg": alg, "raw": k.raw}
+        assert dataclasses.replace(k) == k
+        assert not hasattr(k, "__dict__")
+        # Frozen: the cache slot is set only through object.__setattr__ inside the class
+        # (Python 3.11's frozen slotted __setattr__ refuses a non-field name with TypeError).
+        with pytest.raises((dataclasses.FrozenInstanceError, TypeError)):
+            k._key = None  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            k.raw = b""  # type: ignore[misc]

@@ -98,12 +98,18 @@ def _split_der(der: bytes, prefixes: dict[KeyAlg, bytes], what: str) -> tuple[Ke
 
 
 class _KeyValue:
-    """Equality of keys of one kind: same algorithm and (constant-time) same raw bytes."""
+    """Equality of keys of one kind: same algorithm and (constant-time) same raw bytes.
 
-    __slots__ = ()
+    ``_key`` is a cache slot, not a dataclass field, so it stays out of ``__init__``,
+    ``repr``, equality, hashing, ``fields``/``asdict``/``replace`` and pickling: the parsed
+    ``cryptography`` object, built on first use and dropped with the key.
+    """
+
+    __slots__ = ("_key",)
 
     alg: KeyAlg
     raw: bytes
+    _key: object
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, type(self)):
@@ -116,7 +122,12 @@ class _KeyValue:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PublicKey(_KeyValue):
-    """A public key of one of the four algorithms, held as its raw bytes."""
+    """A public key of one of the four algorithms, held as its raw bytes.
+
+    The parsed ``cryptography`` object is built on first use and kept in ``_key`` (never
+    compared, hashed, shown or pickled), so repeated DH with or verification by one key
+    parses it once.
+    """
 
     alg: KeyAlg
     raw: bytes
@@ -124,6 +135,15 @@ class PublicKey(_KeyValue):
     def __post_init__(self) -> None:
         if len(self.raw) != self.alg.raw_size:
             raise ValueError(f"{self.alg.value} public key must be {self.alg.raw_size} bytes")
+        object.__setattr__(self, "_key", None)
+
+    def __getstate__(self) -> tuple[KeyAlg, bytes]:
+        return self.alg, self.raw
+
+    def __setstate__(self, state: tuple[KeyAlg, bytes]) -> None:
+        object.__setattr__(self, "alg", state[0])
+        object.__setattr__(self, "raw", state[1])
+        object.__setattr__(self, "_key", None)
 
     def to_der(self) -> bytes:
         """X.509 SubjectPublicKeyInfo DER, as simplexmq ``encodePubKey`` writes it."""
@@ -135,10 +155,14 @@ class PublicKey(_KeyValue):
         return cls(*_split_der(der, SPKI_PREFIX, "public"))
 
     def _obj(self) -> object:
-        try:
-            return _PUB_CLS[self.alg](self.raw)
-        except ValueError as e:  # pragma: no cover - sizes are checked at construction
-            raise CryptoError() from e
+        key = self._key
+        if key is None:
+            try:
+                key = _PUB_CLS[self.alg](self.raw)
+            except ValueError as e:  # pragma: no cover - sizes are checked at construction
+                raise CryptoError() from e
+            object.__setattr__(self, "_key", key)
+        return key
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """True iff ``signature`` is a valid signature of ``data`` under this key."""
@@ -153,7 +177,7 @@ class PublicKey(_KeyValue):
                 return False
             return True
         key = self._obj()
-        assert isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey)
+        assert isinstance(key, ed448.Ed448PublicKey)
         try:
             key.verify(signature, data)
         except InvalidSignature:
@@ -161,9 +185,23 @@ class PublicKey(_KeyValue):
         return True
 
 
+class _PrivateSlots(_KeyValue):
+    """Adds the cache slot of the derived public key (see ``PrivateKey``)."""
+
+    __slots__ = ("_pub",)
+
+    _pub: PublicKey | None
+
+
 @dataclass(frozen=True, slots=True, eq=False)
-class PrivateKey(_KeyValue):
-    """A private key; ``repr`` never shows its bytes."""
+class PrivateKey(_PrivateSlots):
+    """A private key; ``repr`` never shows its bytes.
+
+    Building a ``cryptography`` private key from raw bytes derives its public key (one
+    scalar multiplication for X25519/X448), so the parsed object and the derived
+    ``PublicKey`` are kept in ``_key`` and ``_pub``: built on first use (or at
+    ``generate``), never compared, hashed, shown or pickled, and gone with the key itself.
+    """
 
     alg: KeyAlg
     raw: bytes = field(repr=False)
@@ -171,23 +209,44 @@ class PrivateKey(_KeyValue):
     def __post_init__(self) -> None:
         if len(self.raw) != self.alg.raw_size:
             raise ValueError(f"{self.alg.value} private key must be {self.alg.raw_size} bytes")
+        object.__setattr__(self, "_key", None)
+        object.__setattr__(self, "_pub", None)
 
     def __repr__(self) -> str:
         return f"PrivateKey({self.alg.value}, <redacted>)"
+
+    def __getstate__(self) -> tuple[KeyAlg, bytes]:
+        return self.alg, self.raw
+
+    def __setstate__(self, state: tuple[KeyAlg, bytes]) -> None:
+        object.__setattr__(self, "alg", state[0])
+        object.__setattr__(self, "raw", state[1])
+        object.__setattr__(self, "_key", None)
+        object.__setattr__(self, "_pub", None)
 
     @classmethod
     def generate(cls, alg: KeyAlg) -> PrivateKey:
         key = _GEN[alg]()
         raw = key.private_bytes(_RAW, serialization.PrivateFormat.Raw, serialization.NoEncryption())  # type: ignore[attr-defined]
-        return cls(alg, bytes(raw))
+        priv = cls(alg, bytes(raw))
+        object.__setattr__(priv, "_key", key)
+        return priv
 
     def _obj(self) -> object:
-        return _PRIV_CLS[self.alg](self.raw)
+        key = self._key
+        if key is None:
+            key = _PRIV_CLS[self.alg](self.raw)
+            object.__setattr__(self, "_key", key)
+        return key
 
     def public(self) -> PublicKey:
-        key = self._obj()
-        raw = key.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)  # type: ignore[attr-defined]
-        return PublicKey(self.alg, bytes(raw))
+        pub = self._pub
+        if pub is None:
+            key = self._obj()
+            raw = key.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)  # type: ignore[attr-defined]
+            pub = PublicKey(self.alg, bytes(raw))
+            object.__setattr__(self, "_pub", pub)
+        return pub
 
     def sign(self, data: bytes) -> bytes:
         if not self.alg.is_signature:
@@ -201,11 +260,14 @@ class PrivateKey(_KeyValue):
         if not self.alg.is_dh or peer.alg is not self.alg:
             raise ValueError("DH needs two keys of the same DH algorithm")
         key = self._obj()
-        assert isinstance(key, x25519.X25519PrivateKey | x448.X448PrivateKey)
+        peer_key = peer._obj()
         try:
             if isinstance(key, x25519.X25519PrivateKey):
-                return key.exchange(x25519.X25519PublicKey.from_public_bytes(peer.raw))
-            return key.exchange(x448.X448PublicKey.from_public_bytes(peer.raw))
+                assert isinstance(peer_key, x25519.X25519PublicKey)
+                return key.exchange(peer_key)
+            assert isinstance(key, x448.X448PrivateKey)
+            assert isinstance(peer_key, x448.X448PublicKey)
+            return key.exchange(peer_key)
         except ValueError as e:
             raise CryptoError() from e
 
@@ -225,5 +287,6 @@ class KeyPair:
 
     @classmethod
     def generate(cls, alg: KeyAlg) -> KeyPair:
+        """A fresh pair; the public key is read off the generated key, not recomputed."""
         priv = PrivateKey.generate(alg)
         return cls(priv.public(), priv)
