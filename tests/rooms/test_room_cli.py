@@ -83,29 +83,59 @@ class Proc:
             self.p.stdout.close()
 
 
+class Lab:
+    """A relay and the processes of one test: a room host and its members, all stopped at
+    the end (``with Lab(tmp_path) as lab``); the relay must stop cleanly."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.relay = start_relay_process(tmp / "relay")
+        self.procs: list[Proc] = []
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p in reversed(self.procs):
+            if p.p.poll() is None:
+                p.stop()
+        assert self.relay.stop() == 0
+
+    def host_args(self, *extra: str) -> list[str]:
+        return [
+            "room", "host", "--data", str(self.tmp / "host"), "--relay",
+            self.relay.address.encode(), "--ws", self.relay.ws_url, "--name", "Lobby", *extra,
+        ]  # fmt: skip
+
+    def start(self, args: list[str], *, stdin: bool = False) -> Proc:
+        proc = Proc(args, stdin=stdin)
+        self.procs.append(proc)
+        return proc
+
+    def host(self, *extra: str, stdin: bool = False) -> tuple[Proc, str]:
+        """A room host and the room's full link (printed below its short link)."""
+        host = self.start(self.host_args(*extra), stdin=stdin)
+        return host, host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+
+    def member(self, link: str, name: str) -> Proc:
+        """``hushwire chat LINK`` as ``name`` (its data in a directory of that name)."""
+        args = ["chat", link, "--data", str(self.tmp / name), "--ws", self.relay.ws_url]
+        return self.start([*args, "--name", name], stdin=True)
+
+    def join(self, link: str, name: str) -> Proc:
+        """A member that has joined the room."""
+        member = self.member(link, name)
+        member.expect(lambda x: x.startswith("Joined the room"), f"{name} joined")
+        return member
+
+
 def test_three_members_talk_and_a_late_joiner_gets_the_last_ten(tmp_path: Path) -> None:
-    relay = start_relay_process(tmp_path / "relay")
-    procs: list[Proc] = []
-    try:
-        host = Proc(
-            [
-                "room", "host", "--data", str(tmp_path / "host"), "--relay",
-                relay.address.encode(), "--ws", relay.ws_url, "--name", "Lobby",
-            ]
-        )  # fmt: skip
-        procs.append(host)
-        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+    with Lab(tmp_path) as lab:
+        _host, link = lab.host()
         assert "data=" in link and "group" in link
 
         def join(name: str) -> Proc:
-            member = Proc(
-                [
-                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
-                    "--name", name,
-                ],
-                stdin=True,
-            )  # fmt: skip
-            procs.append(member)
+            member = lab.member(link, name)
             member.expect(lambda x: x.startswith("Joined the room Lobby"), f"{name} joined")
             return member
 
@@ -146,34 +176,14 @@ def test_three_members_talk_and_a_late_joiner_gets_the_last_ten(tmp_path: Path) 
             other.expect(lambda x: x == "< dee: hi all", "dee's message")
         time.sleep(1)
         assert [x for x in dee.seen if x.startswith("< ")] == texts[2:]
-    finally:
-        for p in reversed(procs):
-            p.stop()
-        assert relay.stop() == 0
 
 
 def test_room_survives_a_host_restart(tmp_path: Path) -> None:
-    relay = start_relay_process(tmp_path / "relay")
-    host_args = [
-        "room", "host", "--data", str(tmp_path / "host"), "--relay", relay.address.encode(),
-        "--ws", relay.ws_url, "--name", "Lobby", "--history", "5",
-    ]  # fmt: skip
-    procs: list[Proc] = []
-    try:
-        host = Proc(host_args)
-        procs.append(host)
-        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+    with Lab(tmp_path) as lab:
+        host, link = lab.host("--history", "5")
 
         def join(name: str) -> Proc:
-            member = Proc(
-                [
-                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
-                    "--name", name,
-                ],
-                stdin=True,
-            )  # fmt: skip
-            procs.append(member)
-            return member
+            return lab.member(link, name)
 
         ada = join("ada")
         ada.expect(lambda x: x.startswith("Joined the room"), "ada joined")
@@ -185,48 +195,23 @@ def test_room_survives_a_host_restart(tmp_path: Path) -> None:
         ada.say("while you were away")
         cy = join("cy")
         cy.expect(lambda x: x.startswith("Joining..."), "cy waits")
-        host = Proc(host_args, stdin=True)
-        procs.append(host)
+        host = lab.start(lab.host_args("--history", "5"), stdin=True)
         assert host.expect(lambda x: x.startswith("simplex:"), "link again") == link
         bob.expect(lambda x: x == "< ada: while you were away", "the held message")
         host.say("the host is back")
         ada.expect(lambda x: x == "< Lobby: the host is back", "the host's own message")
         cy.expect(lambda x: x.startswith("Joined the room"), "cy joined after the restart")
         cy.expect(lambda x: x == "< ada: while you were away", "history after the restart")
-    finally:
-        for p in reversed(procs):
-            if p.p.poll() is None:
-                p.stop()
-        assert relay.stop() == 0
 
 
 def test_kill_9_of_the_host_during_joins_leaves_nobody_stuck(tmp_path: Path) -> None:
-    relay = start_relay_process(tmp_path / "relay")
-    host_args = [
-        "room", "host", "--data", str(tmp_path / "host"), "--relay", relay.address.encode(),
-        "--ws", relay.ws_url, "--name", "Lobby",
-    ]  # fmt: skip
-    procs: list[Proc] = []
-    try:
-        host = Proc(host_args)
-        procs.append(host)
-        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
-        members = []
-        for name in ("ada", "bob", "cy"):
-            member = Proc(
-                [
-                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
-                    "--name", name,
-                ],
-                stdin=True,
-            )  # fmt: skip
-            procs.append(member)
-            members.append(member)
+    with Lab(tmp_path) as lab:
+        host, link = lab.host()
+        members = [lab.member(link, name) for name in ("ada", "bob", "cy")]
         # the host dies somewhere in the middle of the three joins
         time.sleep(0.8)
         host.kill()
-        host = Proc(host_args)
-        procs.append(host)
+        host = lab.start(lab.host_args())
         host.expect(lambda x: x.startswith("simplex:"), "link again")
         for m in members:
             m.expect(lambda x: x.startswith("Joined the room"), "joined after the crash")
@@ -237,38 +222,14 @@ def test_kill_9_of_the_host_during_joins_leaves_nobody_stuck(tmp_path: Path) -> 
         members[0].expect(lambda x: x == "< bob: yes", "bob's answer")
         for m in members[1:]:
             assert m.seen.count("< ada: all here?") == 1
-    finally:
-        for p in reversed(procs):
-            if p.p.poll() is None:
-                p.stop()
-        assert relay.stop() == 0
 
 
 def test_clear_history_and_remove_from_the_host(tmp_path: Path) -> None:
-    relay = start_relay_process(tmp_path / "relay")
-    procs: list[Proc] = []
-    try:
-        host = Proc(
-            [
-                "room", "host", "--data", str(tmp_path / "host"), "--relay",
-                relay.address.encode(), "--ws", relay.ws_url, "--name", "Lobby",
-            ],
-            stdin=True,
-        )  # fmt: skip
-        procs.append(host)
-        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+    with Lab(tmp_path) as lab:
+        host, link = lab.host(stdin=True)
 
         def join(name: str) -> Proc:
-            member = Proc(
-                [
-                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
-                    "--name", name,
-                ],
-                stdin=True,
-            )  # fmt: skip
-            procs.append(member)
-            member.expect(lambda x: x.startswith("Joined the room"), f"{name} joined")
-            return member
+            return lab.join(link, name)
 
         ada, bob = join("ada"), join("bob")
         ada.expect(lambda x: x == "* bob joined", "ada sees bob")
@@ -291,36 +252,14 @@ def test_clear_history_and_remove_from_the_host(tmp_path: Path) -> None:
         assert [item["msg"]["params"]["content"]["text"] for item in state["group"]["log"]] == [
             "after"
         ]
-    finally:
-        for p in reversed(procs):
-            if p.p.poll() is None:
-                p.stop()
-        assert relay.stop() == 0
 
 
 def test_introduced_members_talk_while_the_host_is_away(tmp_path: Path) -> None:
-    relay = start_relay_process(tmp_path / "relay")
-    host_args = [
-        "room", "host", "--data", str(tmp_path / "host"), "--relay", relay.address.encode(),
-        "--ws", relay.ws_url, "--name", "Lobby", "--introduce",
-    ]  # fmt: skip
-    procs: list[Proc] = []
-    try:
-        host = Proc(host_args)
-        procs.append(host)
-        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+    with Lab(tmp_path) as lab:
+        host, link = lab.host("--introduce")
 
         def join(name: str) -> Proc:
-            member = Proc(
-                [
-                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
-                    "--name", name,
-                ],
-                stdin=True,
-            )  # fmt: skip
-            procs.append(member)
-            member.expect(lambda x: x.startswith("Joined the room"), f"{name} joined")
-            return member
+            return lab.join(link, name)
 
         ada = join("ada")
         bob = join("bob")
@@ -345,50 +284,20 @@ def test_introduced_members_talk_while_the_host_is_away(tmp_path: Path) -> None:
         bob.say("we still talk")
         ada.expect(lambda x: x == "< bob: we still talk", "a direct answer")
         assert bob.seen.count("< ada: via the host or directly") == 1
-    finally:
-        for p in reversed(procs):
-            if p.p.poll() is None:
-                p.stop()
-        assert relay.stop() == 0
 
 
 def test_room_survives_a_relay_restart(tmp_path: Path) -> None:
-    relay = start_relay_process(tmp_path / "relay")
-    ports = {"ws_port": relay.ws_port or 0, "tls_port": relay.tls_port or 0}
-    procs: list[Proc] = []
-    try:
-        host = Proc(
-            [
-                "room", "host", "--data", str(tmp_path / "host"), "--relay",
-                relay.address.encode(), "--ws", relay.ws_url, "--name", "Lobby",
-            ]
-        )  # fmt: skip
-        procs.append(host)
-        link = host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
-        members = []
-        for name in ("ada", "bob"):
-            member = Proc(
-                [
-                    "chat", link, "--data", str(tmp_path / name), "--ws", relay.ws_url,
-                    "--name", name,
-                ],
-                stdin=True,
-            )  # fmt: skip
-            procs.append(member)
-            member.expect(lambda x: x.startswith("Joined the room"), f"{name} joined")
-            members.append(member)
-        ada, bob = members
+    with Lab(tmp_path) as lab:
+        relay = lab.relay
+        ports = {"ws_port": relay.ws_port or 0, "tls_port": relay.tls_port or 0}
+        _host, link = lab.host()
+        ada, bob = lab.join(link, "ada"), lab.join(link, "bob")
         ada.say("before")
         bob.expect(lambda x: x == "< ada: before", "before the restart")
         assert relay.stop() == 0
-        relay = start_relay_process(tmp_path / "relay", **ports)
+        lab.relay = start_relay_process(tmp_path / "relay", **ports)
         ada.say("after")
         bob.expect(lambda x: x == "< ada: after", "after the restart")
         bob.say("still here")
         ada.expect(lambda x: x == "< bob: still here", "the answer")
         assert bob.seen.count("< ada: before") == 1
-    finally:
-        for p in reversed(procs):
-            if p.p.poll() is None:
-                p.stop()
-        assert relay.stop() == 0
