@@ -7,62 +7,27 @@ its full link; a visitor joins by the short link; a changed profile is published
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
+from agent_helpers import CFG, agent_for, relay_at, run, wait_for
 
 from hushwire.agent.agent import (
     Agent,
     AgentError,
-    AgentEvent,
     ConnectionEstablished,
     MessageReceived,
 )
 from hushwire.agent.shortlink_client import resolve_link_text
 from hushwire.agent.shortlinks import ShortLink, is_short_link
 from hushwire.agent.store import ConnState
-from hushwire.client import ClientConfig
 from hushwire.client.client import SMPClient
 from hushwire.client.handshake import CLIENT_VERSION_RANGE
 from hushwire.encoding.strings import b64url_encode
-from hushwire.server.config import RelayConfig
-from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.address import SMPServer
 from hushwire.smp.version import VersionRange
-
-E = TypeVar("E")
-CFG = ClientConfig(ping_interval=None, command_timeout=10)
-
-
-def run(coro: Callable[[], Awaitable[None]], timeout: float = 90) -> None:
-    asyncio.run(asyncio.wait_for(coro(), timeout))
-
-
-@asynccontextmanager
-async def relay_at(data: Path) -> AsyncIterator[RunningRelay]:
-    running = await start_relay(RelayConfig(data=data, ws=("127.0.0.1", 0), host="127.0.0.1"))
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-def agent_for(r: RunningRelay, data: Path) -> Agent:
-    return Agent(data, r.address, ws_url=f"ws://127.0.0.1:{r.ws_port}/", client_config=CFG)
-
-
-async def wait_for(agent: Agent, kind: type[E]) -> E:
-    while True:
-        ev: AgentEvent = await asyncio.wait_for(agent.events.get(), 15)
-        if isinstance(ev, kind):
-            return ev
-
 
 PROFILE = b'{"profile":{"displayName":"owner","fullName":""},"business":false}'
 

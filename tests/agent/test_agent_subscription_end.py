@@ -9,7 +9,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
-from test_agent_flow import CFG, agent_for, relay_at, run, wait_for
+from agent_helpers import CFG, agent_for, relay_at, run, wait_for
 
 from hushwire.agent.agent import (
     Agent,
