@@ -131,6 +131,18 @@ def test_three_members_talk() -> None:
     assert room.refused == []
 
 
+def test_a_join_request_seen_again_keeps_a_connected_member_in_the_room() -> None:
+    # After a host restart the same join request can come twice (recovery, then the agent's
+    # event); the second admission must not turn the connected member back into "accepted",
+    # which would leave it out of every forward.
+    room = Room()
+    a, b = room.join("alice"), room.join("bob")
+    room.host.admit(b, Profile("bob"), CHAT_VERSIONS)
+    assert room.host.members[b].status == "connected"
+    room.say(a, "still there?", b"m1" * 6)
+    assert room.texts(b) == ["alice: still there?"]
+
+
 def test_late_joiner_gets_exactly_the_last_n() -> None:
     room = Room()
     a, b, c = room.join("alice"), room.join("bob"), room.join("carol")

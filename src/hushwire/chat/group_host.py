@@ -112,13 +112,19 @@ class GroupHost(_Group):
     ) -> ChatMessage:
         """A join request through the group link: record the joiner (``member_id`` random,
         from the caller) and return the ``x.grp.link.inv`` connInfo to accept it with.
-        Raises :class:`GroupFull`."""
-        if len([m for m in self.current_members()]) >= self.max_members:
-            raise GroupFull(f"the group has {self.max_members} members")
-        role = Role.MEMBER.wire
-        self.members[member_id] = MemberRecord(
-            member_id, role, redacted_profile(profile), "accepted", versions
-        )
+        Raises :class:`GroupFull`. A request admitted before (a join request seen again after
+        a restart) keeps its member as it is: re-admitting a connected member would hide it
+        from forwarding."""
+        known = self.members.get(member_id)
+        if known is not None:
+            role = known.role
+        else:
+            if len([m for m in self.current_members()]) >= self.max_members:
+                raise GroupFull(f"the group has {self.max_members} members")
+            role = Role.MEMBER.wire
+            self.members[member_id] = MemberRecord(
+                member_id, role, redacted_profile(profile), "accepted", versions
+            )
         inv = GroupLinkInvitation(
             MemberIdRole(self.me.member_id, self.me.role),
             self.me.profile.display_name,
