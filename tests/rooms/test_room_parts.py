@@ -1,8 +1,11 @@
-"""hushwire.rooms: batch packing under the size cap and the room store's steps."""
+"""hushwire.rooms: batch packing under the size cap, the room store's steps and the host's
+event loop (no relay)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,7 +13,7 @@ from hushwire.chat.groups import XGrpMsgForward, XGrpMsgNew
 from hushwire.chat.messages import parse_chat_body
 from hushwire.cli import main as cli_main
 from hushwire.limits import GROUP_MAX_FORWARD_LENGTH
-from hushwire.rooms.host import bodies
+from hushwire.rooms.host import bodies, pump
 from hushwire.rooms.store import RoomStore
 
 
@@ -64,3 +67,64 @@ def test_room_host_refuses_bad_bounds(
     ]  # fmt: skip
     assert cli_main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_agent_event_arriving_while_a_typed_line_is_handled_is_handled_too() -> None:
+    """The host's loop reads agent events and typed lines. A member's connection that
+    completes while the host posts a line (its event arriving during the post) must still be
+    greeted: the event was once taken by a pending read, which the loop then cancelled."""
+
+    async def scenario() -> list[str]:
+        events: asyncio.Queue[Any] = asyncio.Queue()
+        lines: asyncio.Queue[Any] = asyncio.Queue()
+        stop = asyncio.Event()
+        handled: list[str] = []
+
+        async def on_line(line: str | None) -> None:
+            events.put_nowait("cy connected")  # arrives while the line is posted
+            for _ in range(5):  # the post awaits the agent meanwhile
+                await asyncio.sleep(0)
+            handled.append(f"line {line}")
+
+        async def on_event(ev: str) -> None:
+            handled.append(ev)
+            if ev == "last":
+                stop.set()
+
+        lines.put_nowait("the host is back")
+        loop = asyncio.ensure_future(pump(stop, [(events, on_event), (lines, on_line)]))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        events.put_nowait("last")
+        await asyncio.wait_for(loop, 5)
+        return handled
+
+    assert asyncio.run(scenario()) == ["line the host is back", "cy connected", "last"]
+
+
+def test_pump_stops_on_stop_and_on_sources_ending() -> None:
+    async def scenario() -> list[object]:
+        stop = asyncio.Event()
+        lines: asyncio.Queue[Any] = asyncio.Queue()
+        seen: list[object] = []
+
+        async def on_line(line: str | None) -> None:
+            seen.append(line)
+
+        for x in ("a", "b", None, "never read"):
+            lines.put_nowait(x)
+        await asyncio.wait_for(pump(stop, [(lines, on_line)]), 5)  # None ends the only source
+        assert lines.qsize() == 1
+        other: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def on_other(x: str) -> None:
+            seen.append(x)
+            stop.set()
+
+        other.put_nowait("stop now")
+        other.put_nowait("left queued")
+        await asyncio.wait_for(pump(stop, [(other, on_other)]), 5)
+        assert other.get_nowait() == "left queued"  # not taken by a cancelled read
+        return seen
+
+    assert asyncio.run(scenario()) == ["a", "b", None, "stop now"]

@@ -34,14 +34,16 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from hushwire.agent.agent import (
     Agent,
     AgentError,
+    AgentEvent,
     AgentProblem,
     ConnectionDeleted,
     ConnectionEstablished,
@@ -77,7 +79,7 @@ from hushwire.limits import (
 from hushwire.rooms.store import RoomStore
 from hushwire.smp.address import SMPServer
 
-__all__ = ["RoomHost", "bodies", "main", "run_room_host"]
+__all__ = ["RoomHost", "Source", "bodies", "main", "pump", "run_room_host"]
 
 log = logging.getLogger("hushwire.rooms")
 
@@ -253,6 +255,9 @@ class RoomHost:
             log.warning("%s: %s", ev.conn_id[:8], e)
             return
         self._commit([], link=(ev.conn_id, member_id))
+        st = self.agent.connection(ev.conn_id)
+        if st is not None and st.status != ConnStatus.REQUESTED:
+            return  # accepted already: the request seen again (recovery, then its event)
         await self.agent.accept(ev.conn_id, conn_info.encode_conn_info())
 
     async def on_connected(self, ev: ConnectionEstablished) -> None:
@@ -326,6 +331,40 @@ class RoomHost:
             log.warning("%s: %s", (ev.conn_id or "-")[:8], ev.message)
 
 
+Source = tuple["asyncio.Queue[Any]", Callable[[Any], Awaitable[None]]]
+"""A queue and the handler of its items (``None`` ends the source: it is not read again)."""
+
+
+async def pump(stop: asyncio.Event, sources: list[Source]) -> None:
+    """Hand every item of every source's queue to its handler, one item at a time, until
+    ``stop`` is set.
+
+    Each queue has one read pending at a time, kept across rounds and replaced only once its
+    item has been handled. A read is never cancelled after it has taken an item: while one
+    item's handler runs (a line typed on the host, posting to the room), another queue's
+    pending read may complete (an agent event arriving meanwhile), and that item must still
+    be handled, not dropped with a cancelled read. Reads that completed together are all
+    handled, in the order of ``sources``, even when a handler sets ``stop``.
+    """
+    waiter = asyncio.ensure_future(stop.wait())
+    reads: dict[asyncio.Future[Any], Source] = {
+        asyncio.ensure_future(queue.get()): (queue, handler) for queue, handler in sources
+    }
+    try:
+        while reads and not stop.is_set():
+            await asyncio.wait({*reads, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            for read in [r for r in reads if r.done()]:
+                queue, handler = reads.pop(read)
+                item = read.result()
+                await handler(item)
+                if item is not None and not stop.is_set():
+                    reads[asyncio.ensure_future(queue.get())] = (queue, handler)
+    finally:
+        waiter.cancel()
+        for read in reads:  # none of these has taken an item
+            read.cancel()
+
+
 async def run_room_host(
     data: Path,
     relay: SMPServer,
@@ -357,31 +396,23 @@ async def run_room_host(
         await room.flush()
         await room.recover()
         stop = stop or asyncio.Event()
-        waiter = asyncio.ensure_future(stop.wait())
-        reader = asyncio.ensure_future(lines.get()) if lines is not None else None
-        while not stop.is_set():
-            getter = asyncio.ensure_future(agent.events.get())
-            waits = {getter, waiter} | ({reader} if reader is not None else set())
-            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            if reader is not None and reader in done:
-                line = reader.result()
-                reader = None
-                if line is not None and line.strip() == "/quit":
-                    stop.set()
-                elif line is not None and lines is not None:
-                    if line.strip():
-                        await room.command(line.rstrip("\n"), out)
-                    reader = asyncio.ensure_future(lines.get())
-            if getter not in done:
-                getter.cancel()
-                continue
+
+        async def on_event(ev: AgentEvent | None) -> None:
             try:
-                await room.handle(getter.result())
+                await room.handle(ev)
             except HushwireError as e:  # one member's trouble must not stop the room
                 log.warning("%s", e)
-        waiter.cancel()
-        if reader is not None:
-            reader.cancel()
+
+        async def on_line(line: str | None) -> None:
+            if line is not None and line.strip() == "/quit":
+                stop.set()
+            elif line is not None and line.strip():
+                await room.command(line.rstrip("\n"), out)
+
+        sources: list[Source] = [(agent.events, on_event)]
+        if lines is not None:
+            sources.append((lines, on_line))
+        await pump(stop, sources)
     finally:
         await agent.stop()
         room.store.close()
