@@ -154,3 +154,6 @@ RELAY_MAX_STORED_BYTES: Final = 8 * 1024 * 1024 * 1024
 """Message bytes the relay keeps at most; past it SEND is answered ``ERR QUOTA``."""
 RELAY_NEW_QUEUES_PER_MINUTE_PER_ADDRESS: Final = 600
 """Queues one IP address may create per minute, over all its connections."""
+
+GROUP_MAX_PENDING_REJECTIONS: Final = 1000
+"""Refused joiners a room host remembers until their connection is up and deleted."""

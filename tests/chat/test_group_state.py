@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import load_vectors
 from hushwire.chat.group_host import GroupHost
-from hushwire.chat.group_member import GroupMember
+from hushwire.chat.group_member import GroupMember, rejection_reason
 from hushwire.chat.group_state import (
     CreateInvitation,
     Deleted,
@@ -529,3 +529,51 @@ def test_any_event_from_anyone_never_breaks_host_or_members(steps: list[Any]) ->
             room.host.receive(sender, [mutated], TS)
     for side in (room.host, *room.members.values()):
         json.dumps(side.to_json())
+
+
+def test_pending_introductions_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Introductions nobody answers stop at the bound: later joiners get no more of them
+    (they are still announced and forwarded to), and an answer to one never made is refused."""
+    monkeypatch.setattr("hushwire.chat.group_host.GROUP_MAX_PENDING_INTRODUCTIONS", 2)
+    host = GroupHost.create("room", Profile("host"), HOST_ID, introduce=True)
+
+    def join(n: int) -> tuple[bytes, int]:
+        mid = bytes([n]) * 16
+        host.admit(mid, Profile(f"m{n}"), CHAT_VERSIONS)
+        sends = [o for o in host.connected(mid) if isinstance(o, Send) and o.to == mid]
+        intros = sum(m.event == "x.grp.mem.intro" for s in sends for m in s.messages)
+        return mid, intros
+
+    assert [join(n)[1] for n in (1, 2, 3, 4)] == [0, 1, 1, 0]
+    assert len(host.pending_intros) == 2
+    assert all(m.status == "connected" for m in host.current_members())
+    inv = XGrpMemInv(bytes([2]) * 16, IntroInvitation("simplex:/invitation#/?v=2")).to_message()
+    (r,) = host.receive(bytes([4]) * 16, [inv], TS)
+    assert r == Refused(bytes([4]) * 16, "x.grp.mem.inv", "no such introduction")
+
+
+def test_a_joiner_over_the_limit_is_rejected_with_x_grp_link_reject() -> None:
+    host = GroupHost.create("room", Profile("host"), HOST_ID, max_members=1)
+    host.admit(b"\x01" * 16, Profile("alice"), CHAT_VERSIONS)
+    with pytest.raises(GroupFull):
+        host.admit(b"\x02" * 16, Profile("bob"), CHAT_VERSIONS)
+    info = host.reject(b"\x03" * 16).encode_conn_info()
+    assert json.loads(info) == {
+        "v": "1-16",
+        "event": "x.grp.link.reject",
+        "params": {
+            "groupLinkRejection": {
+                "fromMember": {"memberId": "SEhISEhISEhISEhISEhISA==", "memberRole": "owner"},
+                "invitedMember": {"memberId": "AwMDAwMDAwMDAwMDAwMDAw==", "memberRole": "observer"},
+                "groupProfile": host.profile.to_json(),
+                "rejectionReason": "the group is full",
+            }
+        },
+    }
+    assert list(host.members) == [b"\x01" * 16]  # the refused joiner is not recorded
+    assert rejection_reason(info) == "the group is full"
+    accepted = host.admit(b"\x01" * 16, Profile("alice"), CHAT_VERSIONS).encode_conn_info()
+    assert rejection_reason(accepted) is None
+    assert rejection_reason(b"not json") is None
+    odd = ChatMessage("x.grp.link.reject", {"groupLinkRejection": {"rejectionReason": 7}})
+    assert rejection_reason(odd.encode_conn_info()) == "no reason given"

@@ -4,16 +4,19 @@ event loop (no relay)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hushwire.chat.groups import XGrpMsgForward, XGrpMsgNew
-from hushwire.chat.messages import parse_chat_body
+from hushwire.chat.group_host import GroupHost
+from hushwire.chat.groups import XGrpMsgForward, XGrpMsgNew, XMsgDel
+from hushwire.chat.messages import CHAT_VERSIONS, Profile, parse_chat_body
 from hushwire.cli import main as cli_main
+from hushwire.encoding.strings import b64url_encode
 from hushwire.limits import GROUP_MAX_FORWARD_LENGTH
-from hushwire.rooms.host import bodies, pump
+from hushwire.rooms.host import RoomHost, bodies, pump
 from hushwire.rooms.store import RoomStore
 
 
@@ -128,3 +131,32 @@ def test_pump_stops_on_stop_and_on_sources_ending() -> None:
         return seen
 
     assert asyncio.run(scenario()) == ["a", "b", None, "stop now"]
+
+
+def test_the_host_logs_a_refusal_by_kind_and_sender_never_its_content(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A member deleting someone else's message and a member sending a forward: refused,
+    nothing queued for anybody, and the log line names the event and the sender only."""
+    group = GroupHost.create("room", Profile("host"), b"H" * 12)
+    a, b = b"A" * 12, b"B" * 12
+    store = RoomStore(tmp_path / "room.sqlite3")
+    for mid, conn in ((a, "conn-a"), (b, "conn-b")):
+        group.admit(mid, Profile(mid.decode()), CHAT_VERSIONS)
+        store.commit(group.to_json(), [], link=(conn, mid))
+        group.connected(mid)
+    secret = XGrpMsgNew({"type": "text", "text": "the secret text"}, b"s" * 12).to_message()
+    group.receive(a, [secret], "2025-01-01T00:00:00Z")
+    room = RoomHost(None, store, group)  # type: ignore[arg-type]  # _commit needs no agent
+    forged = XGrpMsgForward(a, "a", secret, "2025-01-01T00:00:00Z").to_message()
+    with caplog.at_level(logging.WARNING, logger="hushwire.rooms"):
+        for msg in (XMsgDel(b"s" * 12, a).to_message(), forged):
+            room._commit(group.receive(b, [msg], "2025-01-01T00:00:00Z"))
+    assert store.outbox() == []
+    assert [r.getMessage() for r in caplog.records] == [
+        f"refused x.msg.del from member {b64url_encode(b)}: no role to delete others' messages",
+        f"refused x.grp.msg.forward from member {b64url_encode(b)}: "
+        "not an event a member sends to the group",
+    ]
+    assert "secret" not in caplog.text
+    store.close()

@@ -39,7 +39,7 @@ from hushwire.agent.routing import RoutingSettings
 from hushwire.agent.shortlinks import ShortLink, parse_any_link, restore_short_link
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.bot.echo import queue_lost_line
-from hushwire.chat.group_member import GroupMember
+from hushwire.chat.group_member import GroupMember, rejection_reason
 from hushwire.chat.group_state import (
     CreateInvitation,
     Deleted,
@@ -243,6 +243,11 @@ async def _chat(
                 ev = await agent.events.get()
                 if isinstance(ev, ConnectionEstablished) and ev.conn_id == conn_id:
                     room = _Room.from_acceptance(room_file, ev.info, name, out)
+                    reason = rejection_reason(ev.info)
+                    if reason is not None:  # a room that refused us (full)
+                        refused = f"The room refused to admit you: {_printable(reason)}"
+                        print(refused, file=out, flush=True)
+                        continue
                     connected.set()
                     if room is not None:
                         print(

@@ -61,7 +61,14 @@ from hushwire.limits import (
 )
 from hushwire.smp.version import VersionRange
 
-__all__ = ["GroupHost"]
+__all__ = ["JOIN_REJECT_VERSION", "REJECT_FULL", "GroupHost"]
+
+JOIN_REJECT_VERSION = 14
+"""Joiners from this chat version are told they are refused (``groupJoinRejectVersion``)."""
+
+REJECT_FULL = "the group is full"
+"""The rejection reason for a joiner over the member limit. The app's reasons are
+``long_name``, ``blocked_name`` or any other text, shown as it is."""
 
 
 # ----------------------------------------------------------------------------- host
@@ -135,6 +142,19 @@ class GroupHost(_Group):
             len(self.current_members()) + 1,
         )
         return XGrpLinkInv(inv).to_message()
+
+    def reject(self, member_id: bytes, reason: str = REJECT_FULL) -> ChatMessage:
+        """The ``x.grp.link.reject`` connInfo that refuses a join request (instead of
+        ``x.grp.link.inv``): ``member_id`` (random, from the caller) is offered as an observer
+        and never recorded; the caller deletes the connection once the joiner has taken the
+        rejection (the app's ``GroupLinkRejection``, sent to joiners from chat version 14)."""
+        rejection = {
+            "fromMember": MemberIdRole(self.me.member_id, self.me.role).to_json(),
+            "invitedMember": MemberIdRole(member_id, Role.OBSERVER.wire).to_json(),
+            "groupProfile": self.profile.to_json(),
+            "rejectionReason": reason,
+        }
+        return ChatMessage("x.grp.link.reject", {"groupLinkRejection": rejection})
 
     def connected(self, member_id: bytes) -> list[Output]:
         """The connection to an admitted member is up: greet, announce, introduce, send

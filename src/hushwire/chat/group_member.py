@@ -44,10 +44,28 @@ from hushwire.chat.groups import (
     XGrpMsgForward,
     XGrpMsgNew,
 )
-from hushwire.chat.messages import CHAT_VERSIONS, ChatMessage, Profile
+from hushwire.chat.messages import CHAT_VERSIONS, ChatMessage, Profile, parse_chat_body
 from hushwire.encoding.strings import b64url_decode, b64url_encode
+from hushwire.errors import DecodeError
 
-__all__ = ["GroupMember"]
+__all__ = ["GroupMember", "rejection_reason"]
+
+_MAX_REASON = 200
+"""A rejection reason longer than this is cut (it is shown to the person)."""
+
+
+def rejection_reason(conn_info: bytes) -> str | None:
+    """The reason of a group-link host's ``x.grp.link.reject`` (the connInfo of its
+    confirmation, instead of ``x.grp.link.inv``), or None if ``conn_info`` is not one."""
+    try:
+        msgs = parse_chat_body(conn_info)
+    except DecodeError:
+        return None
+    if len(msgs) != 1 or msgs[0].event != "x.grp.link.reject":
+        return None
+    rejection = msgs[0].params.get("groupLinkRejection")
+    reason = rejection.get("rejectionReason") if isinstance(rejection, dict) else None
+    return reason[:_MAX_REASON] if isinstance(reason, str) else "no reason given"
 
 
 # ----------------------------------------------------------------------------- member

@@ -54,7 +54,7 @@ from hushwire.agent.agent import (
 from hushwire.agent.links import parse_link
 from hushwire.agent.machine import ConnStatus
 from hushwire.agent.qr import qr_terminal
-from hushwire.chat.group_host import GroupHost
+from hushwire.chat.group_host import JOIN_REJECT_VERSION, GroupHost
 from hushwire.chat.group_state import Disconnect, GroupFull, Output, Refused, Send
 from hushwire.chat.group_types import format_msg_ts
 from hushwire.chat.groups import XGrpMsgNew
@@ -75,6 +75,7 @@ from hushwire.limits import (
     GROUP_HISTORY_DEFAULT,
     GROUP_MAX_FORWARD_LENGTH,
     GROUP_MAX_MEMBERS_DEFAULT,
+    GROUP_MAX_PENDING_REJECTIONS,
 )
 from hushwire.rooms.store import RoomStore
 from hushwire.smp.address import SMPServer
@@ -184,7 +185,8 @@ class RoomHost:
                 elif st.status == ConnStatus.CONNECTED:
                     member_id = self.store.member_of(st.conn_id)
                     member = None if member_id is None else self.group.members.get(member_id)
-                    if member is not None and member.status == "accepted":
+                    rejected = member_id is None and st.conn_id in self._rejected()
+                    if rejected or (member is not None and member.status == "accepted"):
                         await self.on_connected(ConnectionEstablished(st.conn_id, b""))
             except HushwireError as e:  # e.g. the agent went on with it meanwhile
                 log.info("%s: recovery: %s", st.conn_id[:8], e)
@@ -252,17 +254,44 @@ class RoomHost:
         try:
             conn_info = self.group.admit(member_id, hello.profile, msg.chat_versions)
         except GroupFull as e:
-            log.warning("%s: %s", ev.conn_id[:8], e)
+            await self._reject(ev.conn_id, msg.chat_versions.max, str(e))
             return
         self._commit([], link=(ev.conn_id, member_id))
-        st = self.agent.connection(ev.conn_id)
-        if st is not None and st.status != ConnStatus.REQUESTED:
-            return  # accepted already: the request seen again (recovery, then its event)
+        if self._accepted(ev.conn_id):
+            return  # the request seen again (recovery, then its event)
         await self.agent.accept(ev.conn_id, conn_info.encode_conn_info())
+
+    def _accepted(self, conn_id: str) -> bool:
+        st = self.agent.connection(conn_id)
+        return st is not None and st.status != ConnStatus.REQUESTED
+
+    def _rejected(self) -> list[str]:
+        found = self.store.load("rejected")
+        return [str(c) for c in found] if isinstance(found, list) else []
+
+    async def _reject(self, conn_id: str, version: int, why: str) -> None:
+        """Refuse a join request: joiners from chat version 14 are told with
+        ``x.grp.link.reject`` (the connection is deleted once they have taken it), older
+        ones get no answer. Logged without the joiner's profile."""
+        if version < JOIN_REJECT_VERSION:
+            log.warning("%s: a joiner refused (%s); too old to be told", conn_id[:8], why)
+            return
+        log.warning("%s: a joiner refused: %s", conn_id[:8], why)
+        rejected = self._rejected()
+        if conn_id not in rejected:
+            self.store.save_value(
+                "rejected", [*rejected[1 - GROUP_MAX_PENDING_REJECTIONS :], conn_id]
+            )
+        if not self._accepted(conn_id):
+            await self.agent.accept(conn_id, self.group.reject(os.urandom(12)).encode_conn_info())
 
     async def on_connected(self, ev: ConnectionEstablished) -> None:
         member_id = self.store.member_of(ev.conn_id)
         if member_id is None:
+            rejected = self._rejected()
+            if ev.conn_id in rejected:  # the joiner has taken its rejection
+                await self.agent.delete(ev.conn_id)
+                self.store.save_value("rejected", [c for c in rejected if c != ev.conn_id])
             return
         drop = self._commit(self.group.connected(member_id))
         await self.flush()
