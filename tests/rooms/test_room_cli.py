@@ -19,14 +19,18 @@ TIMEOUT = 60
 class Proc:
     """A process whose stdout lines are read by a thread into a queue."""
 
-    def __init__(self, args: list[str], *, stdin: bool = False) -> None:
+    def __init__(self, args: list[str], *, stdin: bool = False, log: Path | None = None) -> None:
+        """``log``: a file for the process's standard error (discarded without)."""
+        err = log.open("wb") if log is not None else None
         self.p = subprocess.Popen(
             [sys.executable, "-m", "hushwire", *args],
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=err if err is not None else subprocess.DEVNULL,
             text=True,
         )
+        if err is not None:
+            err.close()  # the child has its own copy
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -62,8 +66,9 @@ class Proc:
         self.p.kill()
         self.p.wait(30)
         self.reader.join(30)
-        if self.p.stdout is not None:
-            self.p.stdout.close()
+        for pipe in (self.p.stdin, self.p.stdout):
+            if pipe is not None:
+                pipe.close()
 
     def stop(self) -> None:
         if self.p.stdin is not None:
@@ -107,14 +112,14 @@ class Lab:
             self.relay.address.encode(), "--ws", self.relay.ws_url, "--name", "Lobby", *extra,
         ]  # fmt: skip
 
-    def start(self, args: list[str], *, stdin: bool = False) -> Proc:
-        proc = Proc(args, stdin=stdin)
+    def start(self, args: list[str], *, stdin: bool = False, log: Path | None = None) -> Proc:
+        proc = Proc(args, stdin=stdin, log=log)
         self.procs.append(proc)
         return proc
 
-    def host(self, *extra: str, stdin: bool = False) -> tuple[Proc, str]:
+    def host(self, *extra: str, stdin: bool = False, log: Path | None = None) -> tuple[Proc, str]:
         """A room host and the room's full link (printed below its short link)."""
-        host = self.start(self.host_args(*extra), stdin=stdin)
+        host = self.start(self.host_args(*extra), stdin=stdin, log=log)
         return host, host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
 
     def member(self, link: str, name: str) -> Proc:
@@ -301,3 +306,79 @@ def test_room_survives_a_relay_restart(tmp_path: Path) -> None:
         bob.say("still here")
         ada.expect(lambda x: x == "< bob: still here", "the answer")
         assert bob.seen.count("< ada: before") == 1
+
+
+def _log_texts(data: Path) -> list[str]:
+    """The texts a member keeps in ``room-member.json`` (what it holds of the room)."""
+    state = json.loads((data / "room-member.json").read_text())
+    return [item["msg"]["params"]["content"]["text"] for item in state["group"]["log"]]
+
+
+def test_kill_9_of_a_member_during_history_delivery(tmp_path: Path) -> None:
+    """A joiner killed while its history arrives (several batches: long messages) comes back
+    with exactly the history: each message once, none missing, in order."""
+    with Lab(tmp_path) as lab:
+        _host, link = lab.host("--history", "12")
+        ada, bob = lab.join(link, "ada"), lab.join(link, "bob")
+        texts = [f"{i:02d} " + "h" * 4000 for i in range(12)]  # about four history bodies
+        for text in texts:
+            ada.say(text)
+        bob.expect(lambda x: x == f"< ada: {texts[-1]}", "the last message")
+        dee = lab.member(link, "dee")
+        dee.expect(lambda x: x.startswith("< ada: "), "the first history message")
+        dee.kill()
+        again = lab.member(link, "dee")
+        ada.say("after the crash")
+        again.expect(lambda x: x == "< ada: after the crash", "a message after the crash")
+        assert _log_texts(tmp_path / "dee") == [*texts, "after the crash"]
+        shown = [x for x in dee.seen + again.seen if x.startswith("< ")]
+        assert len(shown) == len(set(shown))  # nothing shown twice
+        assert set(shown) <= {f"< ada: {t}" for t in [*texts, "after the crash"]}
+
+
+def test_kill_9_of_the_relay_during_forwarding(tmp_path: Path) -> None:
+    """The relay dies while the host forwards a burst; restarted on the same data directory
+    and ports, every message of the burst reaches the other member once, in order."""
+    with Lab(tmp_path) as lab:
+        relay = lab.relay
+        ports = {"ws_port": relay.ws_port or 0, "tls_port": relay.tls_port or 0}
+        _host, link = lab.host()
+        ada, bob = lab.join(link, "ada"), lab.join(link, "bob")
+        ada.expect(lambda x: x == "* bob joined", "ada sees bob")
+        burst = [f"burst {i}" for i in range(6)]
+        for text in burst:
+            ada.say(text)
+        bob.expect(lambda x: x == "< ada: burst 0", "the first of the burst")
+        relay.kill9()
+        lab.relay = start_relay_process(tmp_path / "relay", **ports)
+        bob.expect(lambda x: x == "< ada: burst 5", "the last of the burst")
+        bob.say("all here")
+        ada.expect(lambda x: x == "< bob: all here", "the answer after the crash")
+        ada.say("done")
+        bob.expect(lambda x: x == "< ada: done", "a message after the answer")
+        assert [x for x in bob.seen if x.startswith("< ada: burst")] == [
+            f"< ada: {t}" for t in burst
+        ]
+        assert _log_texts(tmp_path / "bob") == [*burst, "all here", "done"]
+
+
+def test_a_joiner_over_the_member_limit_is_told_and_the_log_keeps_no_profile(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "host.log"
+    with Lab(tmp_path) as lab:
+        _host, link = lab.host("--max-members", "1", log=log)
+        ada = lab.join(link, "ada")
+        bob = lab.member(link, "bob-the-secret-name")
+        bob.expect(lambda x: x == "The room refused to admit you: the group is full", "the refusal")
+        ada.say("still two of us")  # the host and ada: the room goes on
+        cy = lab.member(link, "cy")
+        cy.expect(lambda x: x.startswith("The room refused"), "a second refusal")
+        assert not any(x.startswith("Joined") for x in bob.seen + cy.seen)
+        deadline = time.monotonic() + TIMEOUT  # once each has taken its rejection
+        while log.read_text().count(": deleted") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    text = log.read_text()
+    assert text.count(": deleted") == 2
+    assert text.count("a joiner refused: the group has 1 members") == 2
+    assert "bob-the-secret-name" not in text
