@@ -50,7 +50,11 @@ def test_store_commits_state_links_and_outbox_together(tmp_path: Path) -> None:
     store.close()
     again = RoomStore(tmp_path / "room.sqlite3")
     assert [b for _, _, b in again.outbox()] == [b"two"]
-    again.commit({"n": 2}, [], unlink="c1")
+    again.commit({"n": 2}, [("c2", b"three"), ("c3", b"four")], unlink="c1")
+    again.sent()  # nothing
+    assert [b for _, _, b in again.outbox()] == [b"two", b"three", b"four"]
+    again.sent(*(i for i, c, _ in again.outbox() if c != "c3"))
+    assert [b for _, _, b in again.outbox()] == [b"four"]
     assert again.member_of("c1") is None and again.load("group") == {"n": 2}
     again.save_value("group_link_id", "abc")
     assert again.load("group_link_id") == "abc"

@@ -194,13 +194,30 @@ class RoomHost:
     # ------------------------------------------------------------------ steps
 
     async def flush(self) -> None:
-        """Hand every committed body to the agent (after a crash too)."""
+        """Hand every committed body to the agent (after a crash too): each connection's
+        in order, the connections at the same time (so the agent commits their sends
+        together), then forget the handed-over bodies in one transaction. A crash before that
+        repeats some sends, which members drop as duplicates."""
+        by_conn: dict[str, list[tuple[int, bytes]]] = {}
         for outbox_id, conn_id, body in self.store.outbox():
-            try:
-                self._last_sent[conn_id] = await self.agent.send(conn_id, body)
-            except AgentError as e:  # a member whose connection is gone
-                log.info("%s: not sent: %s", conn_id[:8], e)
-            self.store.sent(outbox_id)
+            by_conn.setdefault(conn_id, []).append((outbox_id, body))
+        done: list[int] = []
+
+        async def send_all(conn_id: str, items: list[tuple[int, bytes]]) -> None:
+            for outbox_id, body in items:
+                try:
+                    self._last_sent[conn_id] = await self.agent.send(conn_id, body)
+                except AgentError as e:  # a member whose connection is gone
+                    log.info("%s: not sent: %s", conn_id[:8], e)
+                done.append(outbox_id)
+
+        results = await asyncio.gather(
+            *(send_all(c, items) for c, items in by_conn.items()), return_exceptions=True
+        )
+        self.store.sent(*done)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
 
     def _commit(
         self,

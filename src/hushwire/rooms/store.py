@@ -83,6 +83,9 @@ class RoomStore:
         rows = self.db.execute("SELECT id, conn_id, body FROM outbox ORDER BY id")
         return [(int(i), str(c), bytes(b)) for i, c, b in rows.fetchall()]
 
-    def sent(self, outbox_id: int) -> None:
+    def sent(self, *outbox_ids: int) -> None:
+        """These bodies were handed to the agent (one transaction)."""
+        if not outbox_ids:
+            return
         with self.db:
-            self.db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
+            self.db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in outbox_ids])
