@@ -47,10 +47,10 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -281,6 +281,18 @@ class RcvMessage:
     body: bytes
     integrity: str
     created_at: int
+
+
+_M = TypeVar("_M", SndMessage, RcvMessage)
+
+_SELECT_SND: Final = (
+    "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages "
+)
+"""The columns of a :class:`SndMessage`, in the order of its fields."""
+_SELECT_RCV: Final = (
+    "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at FROM rcv_messages "
+)
+"""The columns of a :class:`RcvMessage`, in the order of its fields."""
 
 
 class AgentStore:
@@ -563,46 +575,28 @@ class AgentStore:
             )
 
     def pending_snd_messages(self, conn_id: str | None = None) -> list[SndMessage]:
-        sql = (
-            "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages "
-            "WHERE status='pending'"
-        )
+        sql = _SELECT_SND + "WHERE status='pending'"
         args: tuple[str, ...] = ()
         if conn_id is not None:
             sql += " AND conn_id=?"
             args = (conn_id,)
         rows = self._db.execute(sql + " ORDER BY conn_id, snd_id", args).fetchall()
-        return [
-            SndMessage(
-                str(r[0]),
-                int(r[1]),
-                str(r[2]),
-                bytes(r[3]),
-                self.sealer.open(bytes(r[4])),
-                str(r[5]),
-                r[6],
-            )
-            for r in rows
-        ]
+        return [self._message(SndMessage, r) for r in rows]
+
+    def _message(self, record: type[_M], row: Sequence[Any]) -> _M:
+        """A stored message from its row (:data:`_SELECT_SND` or :data:`_SELECT_RCV`
+        columns), its sealed body opened."""
+        values = dict(zip((f.name for f in fields(record)), row, strict=True))
+        values["body"] = self.sealer.open(bytes(values["body"]))
+        return record(**values)
 
     def next_snd_message(self, conn_id: str) -> SndMessage | None:
         """The oldest pending message of the connection (the next to send)."""
         r = self._db.execute(
-            "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages "
-            "WHERE status='pending' AND conn_id=? ORDER BY snd_id LIMIT 1",
+            _SELECT_SND + "WHERE status='pending' AND conn_id=? ORDER BY snd_id LIMIT 1",
             (conn_id,),
         ).fetchone()
-        if r is None:
-            return None
-        return SndMessage(
-            str(r[0]),
-            int(r[1]),
-            str(r[2]),
-            bytes(r[3]),
-            self.sealer.open(bytes(r[4])),
-            str(r[5]),
-            r[6],
-        )
+        return None if r is None else self._message(SndMessage, r)
 
     def set_snd_status(self, conn_id: str, snd_id: int, status: str) -> None:
         with self.transaction():
@@ -650,40 +644,15 @@ class AgentStore:
             return int(cur.lastrowid)
 
     def unacked_rcv_messages(self) -> list[RcvMessage]:
-        rows = self._db.execute(
-            "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at "
-            "FROM rcv_messages WHERE app_acked=0 ORDER BY id"
-        ).fetchall()
-        return [
-            RcvMessage(
-                int(r[0]),
-                str(r[1]),
-                int(r[2]),
-                bytes(r[3]),
-                self.sealer.open(bytes(r[4])),
-                str(r[5]),
-                int(r[6]),
-            )
-            for r in rows
-        ]
+        rows = self._db.execute(_SELECT_RCV + "WHERE app_acked=0 ORDER BY id").fetchall()
+        return [self._message(RcvMessage, r) for r in rows]
 
     def rcv_message(self, msg_id: int) -> RcvMessage | None:
         r = self._db.execute(
-            "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at "
-            "FROM rcv_messages WHERE id=?",
+            _SELECT_RCV + "WHERE id=?",
             (msg_id,),
         ).fetchone()
-        if r is None:
-            return None
-        return RcvMessage(
-            int(r[0]),
-            str(r[1]),
-            int(r[2]),
-            bytes(r[3]),
-            self.sealer.open(bytes(r[4])),
-            str(r[5]),
-            int(r[6]),
-        )
+        return None if r is None else self._message(RcvMessage, r)
 
     def ack_rcv_message(self, msg_id: int) -> None:
         """The application has the message: its body is no longer kept here."""
