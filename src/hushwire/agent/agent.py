@@ -65,7 +65,7 @@ from typing import Any
 
 from hushwire.agent import machine, sealing
 from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
-from hushwire.agent.machine import ConnStatus, SndKind, step
+from hushwire.agent.machine import Action, ConnStatus, SndKind, step
 from hushwire.agent.outbox import Outbox
 from hushwire.agent.protocol import (
     A_MSG,
@@ -726,7 +726,7 @@ class Agent:
         _refused(t, AgentError)
         body = b""
         for e in t.effects:
-            if isinstance(e, machine.SendInvitation):
+            if e is Action.SEND_INVITATION:
                 e2e = E2ERatchetParamsUri(
                     E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
                 )
@@ -823,7 +823,7 @@ class Agent:
             st.status = t.status
             self.store.save(st, self._now())
         await self.store.durable()
-        if machine.Continue() in t.effects:
+        if Action.CONTINUE in t.effects:
             await self._continue_accept(conn_id)
 
     async def send(self, conn_id: str, body: bytes) -> int:
@@ -1046,7 +1046,7 @@ class Agent:
             if changed:
                 st.status = t.status
             for e in t.effects:
-                if isinstance(e, machine.MarkConfirmed) and st.snd is not None:
+                if e is Action.MARK_CONFIRMED and st.snd is not None:
                     changed = changed or not st.snd.confirmed
                     st.snd.confirmed = True
                 elif isinstance(e, machine.Emit) and e.event == "established":
@@ -1163,7 +1163,7 @@ class Agent:
         target: SMPQueueUri | None = None
         agent_v = 0
         for e in t.effects:
-            if isinstance(e, machine.OpenInvitation):
+            if e is Action.OPEN_INVITATION:
                 shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
                 invitation = parse_agent_envelope(sealing.open_client_message(shared, env).body)
                 if not isinstance(invitation, AgentInvitation):
@@ -1191,7 +1191,7 @@ class Agent:
                 st.snd = self._snd_queue(target)
             elif isinstance(e, machine.Emit) and st is not None and inv is not None:
                 events.append(ConnectionRequested(st.conn_id, inv.conn_info))
-            elif isinstance(e, machine.Continue) and st is not None:
+            elif e is Action.CONTINUE and st is not None:
                 continues.append(st.conn_id)
         if st is None:
             return events
@@ -1244,9 +1244,9 @@ class Agent:
             st.rcv.append(await self._new_queue(self.server, mode=self._reply_mode))
 
         steps = [
-            skey() if isinstance(e, machine.SecureSndQueue) else new()
+            skey() if e is Action.SECURE_SND_QUEUE else new()
             for e in effects
-            if isinstance(e, machine.SecureSndQueue | machine.CreateReplyQueue)
+            if e in (Action.SECURE_SND_QUEUE, Action.CREATE_REPLY_QUEUE)
         ]
         if not steps:
             return
@@ -1297,9 +1297,9 @@ class Agent:
         ratchet: Ratchet | None = None
         hello: str | None = None
         for e in t.effects:
-            if isinstance(e, machine.OpenConfirmation):
+            if e is Action.OPEN_CONFIRMATION:
                 data, ratchet = self._open_confirmation(st, conf)
-            elif isinstance(e, machine.SecureRcvQueue):
+            elif e is Action.SECURE_RCV_QUEUE:
                 assert slow_key is not None
                 rc = await self._client(SMPServer.parse(q.server))
                 await rc.secure(q.rcv_id, self._key_pair(q.rcv_auth_key), slow_key)
@@ -1358,7 +1358,7 @@ class Agent:
                 t = step(st.role, st.status, machine.ConfirmStep(_fast(st), snd.secured, queued))
                 confirmed = False
                 for e in t.effects:
-                    if isinstance(e, machine.SecureSndQueue):
+                    if e is Action.SECURE_SND_QUEUE:
                         key = self._key_pair(snd.snd_auth_key)
                         await self._outbox.secure(SMPServer.parse(snd.server), snd.snd_id, key)
                         snd.secured = True
