@@ -45,7 +45,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Final, TypeVar
+from typing import Final, TypedDict, TypeVar
 
 import nacl.bindings
 
@@ -107,7 +107,6 @@ from hushwire.smp.errors import ErrorType
 from hushwire.smp.hello import CertChainPubKey
 from hushwire.smp.ids import NO_ENTITY, CorrId, EntityId, MsgId, RecipientId, SenderId
 from hushwire.smp.msgbody import RcvMsgBody, RcvMsgQuota, unpad_rcv_msg_body
-from hushwire.smp.proxy import ProxiedRelay
 from hushwire.smp.queue_info import QueueInfo
 from hushwire.smp.transmission import (
     ServerTransmission,
@@ -185,6 +184,15 @@ def decrypt_message_with_key(key: bytes, msg: MSG) -> RcvMsgBody | RcvMsgQuota:
 def decrypt_message(msg: MSG, rcv_dh: KeyPair, srv_dh_key: PublicKey) -> RcvMsgBody | RcvMsgQuota:
     """Decrypt a ``MSG`` for the queue made with ``rcv_dh`` whose ``IDS`` had ``srv_dh_key``."""
     return decrypt_message_with_key(queue_dh_key(rcv_dh, srv_dh_key), msg)
+
+
+class NewQueueOptions(TypedDict, total=False):
+    """The keyword options of :meth:`SMPClient.create_queue` (``NEW``), for the clients that
+    pass them on to it."""
+
+    subscribe: bool
+    messaging: bool
+    basic_auth: str | None
 
 
 @dataclass(slots=True)
@@ -671,23 +679,9 @@ class SMPClient:
 
     # ------------------------------------------------------------------ private routing
 
-    async def proxy_session(
-        self, destination: SMPServer, *, password: str | None = None
-    ) -> ProxiedRelay:
-        """``PRXY``: a session with ``destination`` through this relay (see :mod:`.proxy`)."""
-        return await proxy.proxy_session(self, destination, password=password)
-
-    async def send_via_proxy(
-        self,
-        relay: ProxiedRelay,
-        sid: bytes,
-        body: bytes,
-        *,
-        key: KeyPair | None = None,
-        notification: bool = False,
-    ) -> None:
-        """``SEND`` to queue ``sid`` of the destination of ``relay``, through this relay."""
-        await proxy.send_via_proxy(self, relay, sid, body, key=key, notification=notification)
+    # ``PRXY`` and ``SEND`` through this relay (see :mod:`.proxy`), as methods of the client.
+    proxy_session = proxy.proxy_session
+    send_via_proxy = proxy.send_via_proxy
 
     async def ping(self, *, timeout: float | None = None) -> float:
         """``PING``: return the round trip to ``PONG`` in seconds."""
