@@ -47,7 +47,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -285,14 +285,12 @@ class RcvMessage:
 
 _M = TypeVar("_M", SndMessage, RcvMessage)
 
-_SELECT_SND: Final = (
-    "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages "
-)
-"""The columns of a :class:`SndMessage`, in the order of its fields."""
-_SELECT_RCV: Final = (
-    "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at FROM rcv_messages "
-)
-"""The columns of a :class:`RcvMessage`, in the order of its fields."""
+_SELECT: Final[dict[type, str]] = {
+    SndMessage: "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages ",
+    RcvMessage: "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at "
+    "FROM rcv_messages ",
+}
+"""The columns of each stored message record, in the order of its fields."""
 
 
 class AgentStore:
@@ -575,28 +573,30 @@ class AgentStore:
             )
 
     def pending_snd_messages(self, conn_id: str | None = None) -> list[SndMessage]:
-        sql = _SELECT_SND + "WHERE status='pending'"
+        where = "WHERE status='pending'"
         args: tuple[str, ...] = ()
         if conn_id is not None:
-            sql += " AND conn_id=?"
+            where += " AND conn_id=?"
             args = (conn_id,)
-        rows = self._db.execute(sql + " ORDER BY conn_id, snd_id", args).fetchall()
-        return [self._message(SndMessage, r) for r in rows]
+        return self._messages(SndMessage, where + " ORDER BY conn_id, snd_id", args)
 
-    def _message(self, record: type[_M], row: Sequence[Any]) -> _M:
-        """A stored message from its row (:data:`_SELECT_SND` or :data:`_SELECT_RCV`
-        columns), its sealed body opened."""
-        values = dict(zip((f.name for f in fields(record)), row, strict=True))
-        values["body"] = self.sealer.open(bytes(values["body"]))
-        return record(**values)
+    def _messages(self, record: type[_M], where: str, args: tuple[Any, ...] = ()) -> list[_M]:
+        """The stored messages of ``record``'s table that ``where`` selects, their sealed
+        bodies opened (the columns are named and ordered as the record's fields)."""
+        rows = self._db.execute(_SELECT[record] + where, args).fetchall()
+        names = [f.name for f in fields(record)]
+        found = []
+        for row in rows:
+            values = dict(zip(names, row, strict=True))
+            values["body"] = self.sealer.open(bytes(values["body"]))
+            found.append(record(**values))
+        return found
 
     def next_snd_message(self, conn_id: str) -> SndMessage | None:
         """The oldest pending message of the connection (the next to send)."""
-        r = self._db.execute(
-            _SELECT_SND + "WHERE status='pending' AND conn_id=? ORDER BY snd_id LIMIT 1",
-            (conn_id,),
-        ).fetchone()
-        return None if r is None else self._message(SndMessage, r)
+        where = "WHERE status='pending' AND conn_id=? ORDER BY snd_id LIMIT 1"
+        found = self._messages(SndMessage, where, (conn_id,))
+        return found[0] if found else None
 
     def set_snd_status(self, conn_id: str, snd_id: int, status: str) -> None:
         with self.transaction():
@@ -644,15 +644,11 @@ class AgentStore:
             return int(cur.lastrowid)
 
     def unacked_rcv_messages(self) -> list[RcvMessage]:
-        rows = self._db.execute(_SELECT_RCV + "WHERE app_acked=0 ORDER BY id").fetchall()
-        return [self._message(RcvMessage, r) for r in rows]
+        return self._messages(RcvMessage, "WHERE app_acked=0 ORDER BY id")
 
     def rcv_message(self, msg_id: int) -> RcvMessage | None:
-        r = self._db.execute(
-            _SELECT_RCV + "WHERE id=?",
-            (msg_id,),
-        ).fetchone()
-        return None if r is None else self._message(RcvMessage, r)
+        found = self._messages(RcvMessage, "WHERE id=?", (msg_id,))
+        return found[0] if found else None
 
     def ack_rcv_message(self, msg_id: int) -> None:
         """The application has the message: its body is no longer kept here."""
