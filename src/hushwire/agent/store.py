@@ -383,33 +383,30 @@ class AgentStore:
         if self._unit:
             yield
             return
-        if not self._deferred:
-            self._unit = True
+        deferred = self._deferred
+        if deferred:
+            # A savepoint inside the open batch: undone alone, committed with the batch.
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("SAVEPOINT step")
+            undo: tuple[str, ...] = ("ROLLBACK TO step", "RELEASE step")
+        else:
             self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                self._forget()
-                raise
-            finally:
-                self._unit = False
-            self._commit()
-            return
-        if not self._db.in_transaction:
-            self._db.execute("BEGIN IMMEDIATE")
+            undo = ("ROLLBACK",)
         self._unit = True
-        self._db.execute("SAVEPOINT step")
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK TO step")
-            self._db.execute("RELEASE step")
+            for sql in undo:
+                self._db.execute(sql)
             self._forget()
             raise
         finally:
             self._unit = False
-        self._db.execute("RELEASE step")
+        if deferred:
+            self._db.execute("RELEASE step")
+        else:
+            self._commit()
 
     def defer_commits(self) -> None:
         """Group commit from now on (call on the event loop that will await :meth:`durable`)."""
