@@ -131,7 +131,7 @@ from hushwire.client import (
     decrypt_message_with_key,
 )
 from hushwire.client.client import SMPClient
-from hushwire.client.events import QueueDeleted as ClientQueueDeleted
+from hushwire.client.events import QueueLost as ClientQueueLost
 from hushwire.client.events import SubscriptionEnded as ClientSubscriptionEnded
 from hushwire.client.reconnect import ReconnectingClient
 from hushwire.crypto.kdf import sha256
@@ -159,26 +159,33 @@ class AgentError(HushwireError):
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionRequested:
+class ConnectionEvent:
+    """An event about one connection of the agent."""
+
+    conn_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerInfoEvent(ConnectionEvent):
+    """An event that hands over the peer's connInfo (its profile)."""
+
+    info: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRequested(PeerInfoEvent):
     """A visitor asked to connect through our contact address (``info`` is their connInfo)."""
 
-    conn_id: str
-    info: bytes
-
 
 @dataclass(frozen=True, slots=True)
-class ConnectionEstablished:
+class ConnectionEstablished(PeerInfoEvent):
     """Both sides can now send; ``info`` is the peer's connInfo (its profile)."""
 
-    conn_id: str
-    info: bytes
-
 
 @dataclass(frozen=True, slots=True)
-class MessageReceived:
+class MessageReceived(ConnectionEvent):
     """A message from the peer. Call :meth:`Agent.ack_message` once it is safe elsewhere."""
 
-    conn_id: str
     msg_id: int
     body: bytes
     integrity: str
@@ -186,23 +193,23 @@ class MessageReceived:
 
 
 @dataclass(frozen=True, slots=True)
-class MessageSent:
-    conn_id: str
+class MessageSent(ConnectionEvent):
+    """The relay took our message ``snd_id``."""
+
     snd_id: int
 
 
 @dataclass(frozen=True, slots=True)
-class ReceiptReceived:
+class ReceiptReceived(ConnectionEvent):
     """The peer's agent got our message ``snd_id``; ``ok`` if its hash matched."""
 
-    conn_id: str
     snd_id: int
     ok: bool
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionDeleted:
-    conn_id: str
+class ConnectionDeleted(ConnectionEvent):
+    """The connection and everything stored for it are gone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +221,15 @@ class AgentProblem:
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriptionEnded:
+class QueueLost(ConnectionEvent):
+    """The relay at ``server`` (its address) no longer delivers one of the connection's
+    queues to this agent: the subscription is dropped and not renewed by the agent."""
+
+    server: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionEnded(QueueLost):
     """The relay sent ``END``: another client subscribed to one of this connection's
     queues (the same keys in another process or on another machine), so this agent gets no
     more of its messages.
@@ -229,18 +244,12 @@ class SubscriptionEnded:
     the ``END``) or with :meth:`Agent.resubscribe`. ``server`` is the relay's address.
     """
 
-    conn_id: str
-    server: str
-
 
 @dataclass(frozen=True, slots=True)
-class QueueDeleted:
+class QueueDeleted(QueueLost):
     """The relay sent ``DELD``: one of this connection's queues was deleted by another
     client holding its keys. Like ``END`` the subscription is dropped and not renewed
     (simplexmq notifies ``DELD`` the same way); the connection cannot receive any more."""
-
-    conn_id: str
-    server: str
 
 
 AgentEvent = (
@@ -482,7 +491,7 @@ class Agent:
                     task.add_done_callback(self._tasks.discard)
                 elif isinstance(ev, Reconnected):
                     self._outbox.kick_pending()
-                elif isinstance(ev, ClientSubscriptionEnded | ClientQueueDeleted):
+                elif isinstance(ev, ClientQueueLost):
                     await self._subscription_lost(server, rc, ev)
             except asyncio.CancelledError:
                 raise
@@ -494,7 +503,7 @@ class Agent:
         self,
         server: str,
         rc: ReconnectingClient,
-        ev: ClientSubscriptionEnded | ClientQueueDeleted,
+        ev: ClientQueueLost,
     ) -> None:
         """``END`` / ``DELD``: the SMP client already dropped the subscription (so a
         reconnect does not renew it); tell the application. See :class:`SubscriptionEnded`
