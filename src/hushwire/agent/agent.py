@@ -415,11 +415,8 @@ class Agent:
 
     def _continue(self, conn_id: str, status: str) -> None:
         """Go on with the handshake step of a connection in ``status``, in the background."""
-        nxt = machine.continuation(status)
-        if nxt == machine.AcceptStep.NAME:
-            self._spawn(self._continue_accept(conn_id))
-        elif nxt == machine.ConfirmStep.NAME:
-            self._spawn(self._continue_confirm(conn_id))
+        if machine.continuation(status) is not None:
+            self._spawn(self._handshake_step(conn_id))
 
     def _kick(self, conn_id: str) -> None:
         self._outbox.kick(conn_id)
@@ -833,7 +830,7 @@ class Agent:
             self.store.save(st, self._now())
         await self.store.durable()
         if Action.CONTINUE in t.effects:
-            await self._continue_accept(conn_id)
+            await self._handshake_step(conn_id)
 
     async def send(self, conn_id: str, body: bytes) -> int:
         """Send an application message (A_MSG); returns its id for receipts."""
@@ -1107,7 +1104,7 @@ class Agent:
                 for ev in events:
                     self.events.put_nowait(ev)
                     if isinstance(ev, ConnectionRequested) and ev.conn_id in continues:
-                        self._spawn(self._continue_accept(ev.conn_id))
+                        self._spawn(self._handshake_step(ev.conn_id))
             self._kick(conn_id)
             self._continue(conn_id, st.status)
             # Outside the lock: the application may ack the message while this ACK travels.
@@ -1210,8 +1207,13 @@ class Agent:
             self.store.save(contact, self._now())
         return events
 
-    async def _continue_accept(self, conn_id: str) -> None:
-        """Owner side (joiner): SKEY the visitor's queue, make our reply queue, confirm."""
+    async def _handshake_step(self, conn_id: str) -> None:
+        """Go on with the handshake (after a request, a message, a restart): the machine's
+        ``accept_step`` on the owner side (joiner: SKEY the visitor's queue, NEW our reply
+        queue, confirm) or ``confirm_step`` on the visitor's (initiator: SKEY the owner's
+        reply queue, confirm). A network failure is reported and the step is tried again
+        with the next message or restart."""
+        doing = "continue"
         try:
             async with self._lock(conn_id):
                 st = self.store.load(conn_id)
@@ -1219,30 +1221,40 @@ class Agent:
                     return
                 snd = st.snd
                 queued = snd.confirmed or self.store.next_snd_message(conn_id) is not None
-                t = step(
-                    st.role,
-                    st.status,
-                    machine.AcceptStep(_fast(st), snd.secured, bool(st.rcv), queued),
-                )
+                joiner = st.role == machine.Role.JOINER
+                inp: machine.Input
+                if joiner:
+                    doing = "accept"
+                    inp = machine.AcceptStep(_fast(st), snd.secured, bool(st.rcv), queued)
+                else:
+                    doing = "confirm"
+                    inp = machine.ConfirmStep(_fast(st), snd.secured, queued)
+                t = step(st.role, st.status, inp)
                 await self._secure_and_create(st, snd, t.effects)
                 confirmed = False
                 for e in t.effects:
-                    if isinstance(e, machine.SendConfirmation):
-                        self._joiner_confirmation(st, e.kind)
+                    if isinstance(e, machine.SetSlow):
+                        st.slow = e.slow
+                    elif isinstance(e, machine.SendConfirmation):
+                        if joiner:
+                            self._joiner_confirmation(st, e.kind)
+                        else:
+                            self._initiator_confirmation(st, e.kind)
                         confirmed = True
                 if not confirmed:
                     return
         except SMPClientError as e:
-            await self.events.put(AgentProblem(conn_id, f"could not accept yet: {e}"))
+            await self.events.put(AgentProblem(conn_id, f"could not {doing} yet: {e}"))
             return
         self._kick(conn_id)
 
     async def _secure_and_create(
         self, st: ConnState, snd: SndQueueState, effects: tuple[machine.Effect, ...]
     ) -> None:
-        """The network preconditions of the accept step, SKEY of the visitor's queue and NEW
-        of our reply queue, at the same time (one round trip); each one that succeeded is
-        recorded (written with the step's next commit) before a failure is raised."""
+        """The network preconditions of a handshake step, SKEY of the peer's queue and (owner
+        side) NEW of our reply queue, at the same time (one round trip); each one that
+        succeeded is recorded (written with the step's next commit) before a failure is
+        raised."""
 
         async def skey() -> None:
             key = self._key_pair(snd.snd_auth_key)
@@ -1355,42 +1367,13 @@ class Agent:
         st.peer_info = info.conn_info or st.peer_info
         return data, ratchet
 
-    async def _continue_confirm(self, conn_id: str) -> None:
-        """Visitor side (initiator): SKEY the owner's reply queue and send our confirmation."""
-        try:
-            async with self._lock(conn_id):
-                st = self.store.load(conn_id)
-                if st is None or st.snd is None:
-                    return
-                snd = st.snd
-                queued = snd.confirmed or self.store.next_snd_message(conn_id) is not None
-                t = step(st.role, st.status, machine.ConfirmStep(_fast(st), snd.secured, queued))
-                confirmed = False
-                for e in t.effects:
-                    if e is Action.SECURE_SND_QUEUE:
-                        key = self._key_pair(snd.snd_auth_key)
-                        await self._outbox.secure(SMPServer.parse(snd.server), snd.snd_id, key)
-                        snd.secured = True
-                        self.store.save(st, self._now())
-                    elif isinstance(e, machine.SetSlow):
-                        st.slow = e.slow
-                    elif isinstance(e, machine.SendConfirmation):
-                        assert st.ratchet is not None
-                        info = AgentConnInfo(st.own_info).encode()
-                        cm, ratchet = sealing.initiator_confirmation(
-                            self._ratchet(st),
-                            info,
-                            st.agent_version,
-                            self._confirmation_header(st, e.kind),
-                        )
-                        self._store_confirmation(st, ratchet, cm, info, e.kind)
-                        confirmed = True
-                if not confirmed:
-                    return
-        except SMPClientError as e:
-            await self.events.put(AgentProblem(conn_id, f"could not confirm yet: {e}"))
-            return
-        self._kick(conn_id)
+    def _initiator_confirmation(self, st: ConnState, kind: str) -> None:
+        assert st.ratchet is not None
+        info = AgentConnInfo(st.own_info).encode()
+        cm, ratchet = sealing.initiator_confirmation(
+            self._ratchet(st), info, st.agent_version, self._confirmation_header(st, kind)
+        )
+        self._store_confirmation(st, ratchet, cm, info, kind)
 
     async def _on_agent_message(
         self, st: ConnState, q: RcvQueueState, am: AgentMessage, data: bytes
@@ -1463,7 +1446,7 @@ class Agent:
             st.snd.snd_auth_key = sender_key
             st.snd.secured = True
         self.store.save(st, self._now())
-        await self._continue_accept(conn_id)
+        await self._handshake_step(conn_id)
         return conn_id
 
 
