@@ -42,7 +42,7 @@ from hushwire.agent.shortlinks import (
     sign_data,
 )
 from hushwire.client.client import SMPClient
-from hushwire.client.errors import UnexpectedResponse
+from hushwire.client.errors import expected
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.limits import CORR_ID_SIZE
 from hushwire.smp.address import SMPServer
@@ -191,9 +191,7 @@ async def create_queue_with_link(
         sub_mode=SubscriptionMode.SUBSCRIBE if subscribe else SubscriptionMode.ONLY_CREATE,
         queue_req_data=qrd,
     )
-    ids = await client.request(NO_ENTITY, cmd, rcv_auth, corr_id=corr_id)
-    if not isinstance(ids, IDS):
-        raise UnexpectedResponse(f"NEW answered with {ids.tag.decode()}", ids)
+    ids = expected(IDS, cmd, await client.request(NO_ENTITY, cmd, rcv_auth, corr_id=corr_id))
     if ids.snd_id != sender_id:
         raise LinkError("the relay gave the queue another sender id than the link commits to")
     if contact and ids.link_id != link_id:
@@ -247,17 +245,14 @@ async def update_user_data(client: SMPClient, created: CreatedLink, user: LinkDa
     _check_version(client)
     enc_user = encrypt_user_data(created.box_key, created.root, user)
     cmd = LSET(LinkId(created.link_id), QueueLinkData(created.enc_fixed, enc_user))
-    result = await client.request(created.rcv_id, cmd, created.rcv_auth)
-    if not isinstance(result, OK):
-        raise UnexpectedResponse(f"LSET answered with {result.tag.decode()}", result)
+    expected(OK, cmd, await client.request(created.rcv_id, cmd, created.rcv_auth))
 
 
 async def delete_link_data(client: SMPClient, rcv_id: bytes, rcv_auth: KeyPair) -> None:
     """``LDEL``: delete the queue's link data (the queue and its full link stay)."""
     _check_version(client)
-    result = await client.request(rcv_id, LDEL(), rcv_auth)
-    if not isinstance(result, OK):
-        raise UnexpectedResponse(f"LDEL answered with {result.tag.decode()}", result)
+    cmd = LDEL()
+    expected(OK, cmd, await client.request(rcv_id, cmd, rcv_auth))
 
 
 def _verify(link: ShortLink, lnk: LNK) -> ResolvedLink:
@@ -276,10 +271,8 @@ async def resolve_contact_link(client: SMPClient, link: ShortLink) -> ResolvedLi
         raise ValueError("an invitation link is resolved with LKEY")
     _check_version(client)
     link_id, _ = contact_link_kdf(link.link_key)
-    result = await client.request(link_id, LGET(), None)
-    if not isinstance(result, LNK):
-        raise UnexpectedResponse(f"LGET answered with {result.tag.decode()}", result)
-    return _verify(link, result)
+    cmd = LGET()
+    return _verify(link, expected(LNK, cmd, await client.request(link_id, cmd, None)))
 
 
 async def resolve_invitation_link(
@@ -291,10 +284,8 @@ async def resolve_invitation_link(
     if link.link_id is None:
         raise ValueError("a contact link is resolved with LGET")
     _check_version(client)
-    result = await client.request(link.link_id, LKEY(sender_key.public), sender_key)
-    if not isinstance(result, LNK):
-        raise UnexpectedResponse(f"LKEY answered with {result.tag.decode()}", result)
-    return _verify(link, result)
+    cmd = LKEY(sender_key.public)
+    return _verify(link, expected(LNK, cmd, await client.request(link.link_id, cmd, sender_key)))
 
 
 async def resolve_short_link(

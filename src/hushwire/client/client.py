@@ -58,6 +58,7 @@ from hushwire.client.errors import (
     SMPClientError,
     SMPCommandError,
     UnexpectedResponse,
+    expected,
 )
 from hushwire.client.events import (
     ClientEvent,
@@ -575,12 +576,7 @@ class SMPClient:
     async def _expect(
         self, cls: type[T], entity_id: bytes, command: Command, key: KeyPair | None
     ) -> T:
-        result = await self.request(entity_id, command, key)
-        if not isinstance(result, cls):
-            raise UnexpectedResponse(
-                f"{command.tag.decode()} answered with {result.tag.decode()}", result
-            )
-        return result
+        return expected(cls, command, await self.request(entity_id, command, key))
 
     async def _ok(self, entity_id: bytes, command: Command, key: KeyPair | None) -> None:
         await self._expect(OK, entity_id, command, key)
@@ -687,9 +683,8 @@ class SMPClient:
         """``PING``: return the round trip to ``PONG`` in seconds."""
         clock = self.config.clock
         start = clock()
-        result = await self.request(NO_ENTITY, PING(), None, timeout=timeout)
-        if not isinstance(result, PONG):
-            raise UnexpectedResponse(f"PING answered with {result.tag.decode()}", result)
+        cmd = PING()
+        expected(PONG, cmd, await self.request(NO_ENTITY, cmd, None, timeout=timeout))
         return max(0.0, clock() - start)
 
 
