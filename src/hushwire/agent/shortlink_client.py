@@ -22,10 +22,8 @@ from dataclasses import dataclass, field, replace
 from hushwire.agent.links import ConnectionRequest, LinkError, SMPQueueUri
 from hushwire.agent.protocol import AGENT_VERSIONS, SMP_CLIENT_VERSIONS
 from hushwire.agent.shortlinks import (
-    FIXED_DATA_PADDED_LENGTH,
     PRESET_SERVERS,
     ContactLinkData,
-    EncryptedLinkData,
     FixedLinkData,
     LinkData,
     LinkScheme,
@@ -34,12 +32,10 @@ from hushwire.agent.shortlinks import (
     check_link_server,
     contact_link_kdf,
     decrypt_link_data,
-    encrypt_link_blob,
     encrypt_user_data,
-    invitation_link_kdf,
+    prepare_link_data,
     restore_short_link,
     sender_id_for_corr_id,
-    sign_data,
 )
 from hushwire.client.client import SMPClient
 from hushwire.client.errors import expected
@@ -169,15 +165,9 @@ async def create_queue_with_link(
     req = build_request(queue)
     if (req.mode == "contact") != contact:
         raise ValueError("the user data's mode differs from the request's")
-    fixed = FixedLinkData(AGENT_VERSIONS, root.public(), req)
-    fd = fixed.encode()
-    link_key = fixed.link_key
-    if contact:
-        link_id, box_key = contact_link_kdf(link_key)
-    else:
-        link_id, box_key = b"", invitation_link_kdf(link_key)
-    enc_fixed = encrypt_link_blob(box_key, sign_data(root, fd), FIXED_DATA_PADDED_LENGTH)
-    data = QueueLinkData(enc_fixed, encrypt_user_data(box_key, root, user))
+    prepared = prepare_link_data(root, AGENT_VERSIONS, req, user)
+    link_key, data = prepared.link_key, prepared.encrypted
+    link_id = contact_link_kdf(link_key)[0] if contact else b""
     qrd: QRContact | QRMessaging
     if contact:
         qrd = QRContact(ContactLink(LinkId(link_id), SenderId(sender_id), data))
@@ -220,8 +210,8 @@ async def create_queue_with_link(
         rcv_dh,
         e2e_dh,
         root,
-        box_key,
-        enc_fixed,
+        prepared.box_key,
+        data.fixed,
     )
 
 
@@ -256,7 +246,7 @@ async def delete_link_data(client: SMPClient, rcv_id: bytes, rcv_auth: KeyPair) 
 
 
 def _verify(link: ShortLink, lnk: LNK) -> ResolvedLink:
-    fixed, user = decrypt_link_data(link, EncryptedLinkData(lnk.data.fixed, lnk.data.user))
+    fixed, user = decrypt_link_data(link, lnk.data)
     req = check_link_server(link, fixed, lnk.sender_id)
     return ResolvedLink(req, fixed, user, lnk.sender_id)
 
