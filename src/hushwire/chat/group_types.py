@@ -48,6 +48,7 @@ __all__ = [
     "parse_msg_ts",
     "redacted_profile",
     "role_rank",
+    "stored_field",
 ]
 
 
@@ -163,6 +164,10 @@ def _is_none(value: object) -> bool:
     return value is None
 
 
+def _never(value: object) -> bool:
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class JsonField:
     """One key of a record written as a JSON object: the dataclass attribute that holds it,
@@ -231,6 +236,17 @@ def member_id_field(key: str, attr: str, *, optional: bool = False) -> JsonField
 def nested_field(key: str, attr: str, read: Callable[[object], Any]) -> JsonField:
     """A record written with its own ``to_json``, read by ``read`` (its ``from_json``)."""
     return JsonField(key, attr, lambda obj, k: read(obj.get(k)), lambda value: value.to_json())
+
+
+def stored_field(
+    key: str,
+    attr: str,
+    read: Callable[[Any], Any] = _same,
+    write: Callable[[Any], Any] = _same,
+) -> JsonField:
+    """A field of a state file this process wrote: always written (null included), and
+    ``read`` from the stored value, which must be there."""
+    return JsonField(key, attr, lambda obj, k: read(obj[k]), write, _never)
 
 
 def name_from_member_id(member_id: bytes) -> str:
