@@ -16,12 +16,14 @@ below v18) is :meth:`ErrorType.for_version`, applied by the ``ERR`` response enc
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
+from typing import Any, ClassVar, Final, Self, cast
 
-from hushwire.encoding.binary import INT64_MAX, INT64_MIN, short_string
+from hushwire.encoding.binary import INT64_MAX, INT64_MIN
+from hushwire.encoding.record import SHORT_STRING, Field
 from hushwire.encoding.strict_json import loads_object
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all, try_literal
@@ -129,36 +131,23 @@ class _Nullary:
         return self.tag.encode()
 
 
-@dataclass(frozen=True, slots=True)
-class _Payload:
-    """The one payload field of a variant sent as ``WORD <payload>``: the field's name, how
-    the payload is written and how it is read (after the space)."""
-
-    field: str
-    write: Callable[[Any], bytes]
-    read: Callable[[SmpReader], Any]
-
-
 class _Variant:
-    """A variant with one payload, sent as ``WORD <payload>``; encoder and decoder both follow
-    the class's :class:`_Payload`."""
+    """A variant with one payload field, sent as ``WORD <payload>``; its encoder and decoder
+    both follow the class's ``PAYLOAD`` codec."""
 
     __slots__ = ()
 
     WORD: ClassVar[bytes]
-    PAYLOAD: ClassVar[_Payload]
-
-    if TYPE_CHECKING:
-
-        def __init__(self, payload: Any, /) -> None: ...
+    PAYLOAD: ClassVar[Field[Any, SmpReader]]
 
     def encode(self) -> bytes:
-        return self.WORD + _SP + self.PAYLOAD.write(getattr(self, self.PAYLOAD.field))
+        (field,) = dataclasses.fields(cast(Any, self))
+        return self.WORD + _SP + self.PAYLOAD.encode(getattr(self, field.name))
 
     @classmethod
     def parse_payload(cls, r: SmpReader) -> Self:
         r.sp()
-        return cls(cls.PAYLOAD.read(r))
+        return cast(Self, cast(Any, cls)(cls.PAYLOAD.parse(r)))
 
 
 def _declare(
@@ -177,18 +166,18 @@ def _declare(
 
 
 def _wrapped(
-    field: str, kind: type[_WordSum] | type[CommandError] | type[BlockingInfo]
-) -> _Payload:
+    kind: type[_WordSum] | type[CommandError] | type[BlockingInfo],
+) -> Field[Any, SmpReader]:
     """A payload that is one value of ``kind``, written with its ``encode`` and read with its
     ``parse``."""
-    return _Payload(field, lambda v: v.encode(), kind.parse)
+    return Field(lambda v: v.encode(), kind.parse)
 
 
 @dataclass(frozen=True, slots=True)
 class _TextVariant(_Variant):
     """A variant whose payload is a shortString (``CONNECT``, ``RESPONSE`` ...)."""
 
-    PAYLOAD = _Payload("text", short_string, SmpReader.short_string)
+    PAYLOAD = SHORT_STRING
     text: bytes
 
 
@@ -223,7 +212,7 @@ def _handshake_error(r: SmpReader) -> HandshakeError:
 @dataclass(frozen=True, slots=True)
 class HANDSHAKE(_Variant, TransportError):
     WORD = b"HANDSHAKE"
-    PAYLOAD = _Payload("error", lambda e: e.value.encode(), _handshake_error)
+    PAYLOAD = Field(lambda e: e.value.encode(), _handshake_error)
     error: HandshakeError
 
 
@@ -321,7 +310,7 @@ class NETWORK(_Variant, BrokerErrorType):
 @dataclass(frozen=True, slots=True)
 class TRANSPORT(_Variant, BrokerErrorType):
     WORD = b"TRANSPORT"
-    PAYLOAD = _wrapped("error", TransportError)
+    PAYLOAD = _wrapped(TransportError)
     error: TransportError
 
 
@@ -439,14 +428,14 @@ class SimpleError(_Nullary, ErrorType):
 @dataclass(frozen=True, slots=True)
 class PROTOCOL(_Variant, ProxyError):
     WORD = b"PROTOCOL"
-    PAYLOAD = _wrapped("error", ErrorType)
+    PAYLOAD = _wrapped(ErrorType)
     error: ErrorType
 
 
 @dataclass(frozen=True, slots=True)
 class BROKER(_Variant, ProxyError):
     WORD = b"BROKER"
-    PAYLOAD = _wrapped("error", BrokerErrorType)
+    PAYLOAD = _wrapped(BrokerErrorType)
     error: BrokerErrorType
 
 
@@ -456,21 +445,21 @@ _declare(ProxyError, SimpleProxyError, "BASIC_AUTH NO_SESSION", [PROTOCOL, BROKE
 @dataclass(frozen=True, slots=True)
 class CMD(_Variant, ErrorType):
     WORD = b"CMD"
-    PAYLOAD = _wrapped("error", CommandError)
+    PAYLOAD = _wrapped(CommandError)
     error: CommandError
 
 
 @dataclass(frozen=True, slots=True)
 class PROXY(_Variant, ErrorType):
     WORD = b"PROXY"
-    PAYLOAD = _wrapped("error", ProxyError)
+    PAYLOAD = _wrapped(ProxyError)
     error: ProxyError
 
 
 @dataclass(frozen=True, slots=True)
 class BLOCKED(_Variant, ErrorType):
     WORD = b"BLOCKED"
-    PAYLOAD = _wrapped("info", BlockingInfo)
+    PAYLOAD = _wrapped(BlockingInfo)
     info: BlockingInfo
 
     def for_version(self, v: int) -> ErrorType:
@@ -484,7 +473,7 @@ class BLOCKED(_Variant, ErrorType):
 @dataclass(frozen=True, slots=True)
 class STORE(_Variant, ErrorType):
     WORD = b"STORE"
-    PAYLOAD = _Payload("text", str.encode, lambda r: safe_decode_utf8(r.tail()))
+    PAYLOAD = Field(str.encode, lambda r: safe_decode_utf8(r.tail()))
     text: str
 
 
