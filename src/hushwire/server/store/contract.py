@@ -334,7 +334,7 @@ SELECT_MESSAGES: Final = (
     "SELECT seq, recipient_id, msg_id, ts, notification, is_quota, body FROM messages ORDER BY seq"
 )
 """Every ``messages`` row in ``seq`` order, in the columns
-:func:`~hushwire.server.store.mirror.snapshot_from_rows` reads (both SQL backends)."""
+:meth:`~hushwire.server.store.mirror.Snapshot.from_rows` reads (both SQL backends)."""
 
 
 class Row(Protocol):

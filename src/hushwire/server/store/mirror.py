@@ -131,25 +131,28 @@ class Snapshot:
     """(seq, recipient id, entry), ascending ``seq``; entries of unknown queues are ignored."""
     next_seq: int
 
-
-def snapshot_from_rows(
-    queue_rows: Iterable[Row],
-    recipient_keys: Callable[[Any], tuple[bytes, ...]],
-    message_rows: Iterable[Sequence[Any]],
-) -> Snapshot:
-    """The snapshot an SQL backend loads: its ``queues`` rows (:data:`SELECT_QUEUES`, the
-    stored recipient keys decoded by ``recipient_keys``) and its ``messages`` rows
-    (:data:`SELECT_MESSAGES`: seq, recipient id, msg id, ts, notification, quota, body)."""
-    records: dict[bytes, QueueRecord] = {}
-    for row in queue_rows:
-        rec = queue_from_row(row, recipient_keys(row["recipient_keys"]))
-        records[rec.recipient_id] = rec
-    messages: list[tuple[int, bytes, StoredMessage]] = []
-    next_seq = 1
-    for seq, rid, msg_id, ts, ntf, is_quota, body in message_rows:
-        next_seq = int(seq) + 1
-        messages.append((int(seq), rid, StoredMessage(msg_id, ts, bool(ntf), body, bool(is_quota))))
-    return Snapshot(records, messages, next_seq)
+    @classmethod
+    def from_rows(
+        cls,
+        queue_rows: Iterable[Row],
+        recipient_keys: Callable[[Any], tuple[bytes, ...]],
+        message_rows: Iterable[Sequence[Any]],
+    ) -> Snapshot:
+        """The snapshot an SQL backend loads: its ``queues`` rows (``SELECT_QUEUES``, the
+        stored recipient keys decoded by ``recipient_keys``) and its ``messages`` rows
+        (``SELECT_MESSAGES``: seq, recipient id, msg id, ts, notification, quota, body)."""
+        records: dict[bytes, QueueRecord] = {}
+        for row in queue_rows:
+            rec = queue_from_row(row, recipient_keys(row["recipient_keys"]))
+            records[rec.recipient_id] = rec
+        messages: list[tuple[int, bytes, StoredMessage]] = []
+        next_seq = 1
+        for seq, rid, msg_id, ts, ntf, is_quota, body in message_rows:
+            next_seq = int(seq) + 1
+            messages.append(
+                (int(seq), rid, StoredMessage(msg_id, ts, bool(ntf), body, bool(is_quota)))
+            )
+        return cls(records, messages, next_seq)
 
 
 class Journal(abc.ABC):

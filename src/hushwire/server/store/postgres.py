@@ -66,14 +66,7 @@ from hushwire.server.store.contract import (
     StoreError,
     queue_row,
 )
-from hushwire.server.store.mirror import (
-    BatchDone,
-    Journal,
-    MirroredStore,
-    PendingOp,
-    Snapshot,
-    snapshot_from_rows,
-)
+from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
 
 __all__ = ["MIGRATIONS", "PG_SCHEMA_VERSION", "PostgresStore", "redact_dsn"]
 
@@ -293,7 +286,7 @@ class _PostgresJournal(Journal):
     @staticmethod
     async def _load(conn: Any) -> Snapshot:
         queues = await conn.fetch(SELECT_QUEUES)
-        return snapshot_from_rows(queues, tuple, await conn.fetch(SELECT_MESSAGES))
+        return Snapshot.from_rows(queues, tuple, await conn.fetch(SELECT_MESSAGES))
 
     # ----------------------------------------------------------------- Journal
 

@@ -45,14 +45,7 @@ from hushwire.server.store.contract import (
     StoreError,
     queue_row,
 )
-from hushwire.server.store.mirror import (
-    BatchDone,
-    Journal,
-    MirroredStore,
-    PendingOp,
-    Snapshot,
-    snapshot_from_rows,
-)
+from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
 from hushwire.server.store.writer import GroupCommitWriter
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
@@ -253,7 +246,7 @@ class _SQLiteJournal(Journal):
 
     @staticmethod
     def _load(conn: sqlite3.Connection) -> Snapshot:
-        return snapshot_from_rows(
+        return Snapshot.from_rows(
             conn.execute(SELECT_QUEUES), _decode_keys, conn.execute(SELECT_MESSAGES)
         )
 
