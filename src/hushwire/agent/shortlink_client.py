@@ -37,7 +37,7 @@ from hushwire.agent.shortlinks import (
     restore_short_link,
     sender_id_for_corr_id,
 )
-from hushwire.client.client import SMPClient
+from hushwire.client.client import SMPClient, new_queue_command
 from hushwire.client.errors import expected
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.limits import CORR_ID_SIZE
@@ -49,7 +49,6 @@ from hushwire.smp.commands import (
     LKEY,
     LNK,
     LSET,
-    NEW,
     OK,
     ContactLink,
     MessagingLink,
@@ -57,7 +56,6 @@ from hushwire.smp.commands import (
     QRMessaging,
     QueueLinkData,
     QueueMode,
-    SubscriptionMode,
 )
 from hushwire.smp.ids import LinkId, RecipientId, SenderId
 from hushwire.smp.version import SHORT_LINKS_VERSION
@@ -173,13 +171,8 @@ async def create_queue_with_link(
         qrd = QRContact(ContactLink(LinkId(link_id), SenderId(sender_id), data))
     else:
         qrd = QRMessaging(MessagingLink(SenderId(sender_id), data))
-    password = server.basic_auth
-    cmd = NEW(
-        rcv_auth.public,
-        rcv_dh.public,
-        basic_auth=password.encode("latin-1") if password else None,
-        sub_mode=SubscriptionMode.SUBSCRIBE if subscribe else SubscriptionMode.ONLY_CREATE,
-        queue_req_data=qrd,
+    cmd = new_queue_command(
+        rcv_auth, rcv_dh, server.basic_auth, subscribe=subscribe, queue_req_data=qrd
     )
     ids = expected(IDS, cmd, await client.request(NO_ENTITY, cmd, rcv_auth, corr_id=corr_id))
     if ids.snd_id != sender_id:

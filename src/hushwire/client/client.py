@@ -102,6 +102,7 @@ from hushwire.smp.commands import (
     MsgFlags,
     QRContact,
     QRMessaging,
+    QueueReqData,
     SubscriptionMode,
 )
 from hushwire.smp.errors import ErrorType
@@ -601,13 +602,8 @@ class SMPClient:
         if rcv_dh.public.alg is not KeyAlg.X25519:
             raise ValueError("rcv_dh must be an X25519 key pair")
         password = basic_auth if basic_auth is not None else self.server.basic_auth
-        cmd = NEW(
-            rcv_auth.public,
-            rcv_dh.public,
-            basic_auth=password.encode("latin-1") if password else None,
-            sub_mode=SubscriptionMode.SUBSCRIBE if subscribe else SubscriptionMode.ONLY_CREATE,
-            queue_req_data=QRMessaging() if messaging else QRContact(),
-        )
+        qrd = QRMessaging() if messaging else QRContact()
+        cmd = new_queue_command(rcv_auth, rcv_dh, password, subscribe=subscribe, queue_req_data=qrd)
         ids = await self._expect(IDS, NO_ENTITY, cmd, rcv_auth)
         if subscribe:
             self.subscriptions[RecipientId(ids.rcv_id)] = rcv_auth
@@ -686,6 +682,26 @@ class SMPClient:
         cmd = PING()
         expected(PONG, cmd, await self.request(NO_ENTITY, cmd, None, timeout=timeout))
         return max(0.0, clock() - start)
+
+
+def new_queue_command(
+    rcv_auth: KeyPair,
+    rcv_dh: KeyPair,
+    password: str | None,
+    *,
+    subscribe: bool,
+    queue_req_data: QueueReqData,
+) -> NEW:
+    """``NEW`` of a queue with the recipient keys ``rcv_auth`` / ``rcv_dh``: ``password`` is
+    the relay's (None or empty: none); with ``subscribe`` the connection that creates the
+    queue receives its messages."""
+    return NEW(
+        rcv_auth.public,
+        rcv_dh.public,
+        basic_auth=password.encode("latin-1") if password else None,
+        sub_mode=SubscriptionMode.SUBSCRIBE if subscribe else SubscriptionMode.ONLY_CREATE,
+        queue_req_data=queue_req_data,
+    )
 
 
 async def _dial(
