@@ -88,4 +88,5 @@ class RoomStore:
         if not outbox_ids:
             return
         with self.db:
+            self.db.execute("BEGIN IMMEDIATE")  # autocommit mode: else one commit per row
             self.db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in outbox_ids])
