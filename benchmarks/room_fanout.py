@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -41,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +273,21 @@ async def bench_direct(relay: Any, tmp: Path, args: argparse.Namespace) -> dict[
     return out
 
 
+@contextlib.contextmanager
+def _workspace(parent: Path | None) -> Iterator[tuple[Children, Path]]:
+    """A fresh data directory and the child-process bookkeeping; on the way out (error,
+    SIGTERM or Ctrl-C too) every child is stopped and the directory removed."""
+    children = Children()
+    tmp = Path(tempfile.mkdtemp(prefix="hushwire-room-bench-", dir=parent))
+    prev = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        yield children, tmp
+    finally:
+        signal.signal(signal.SIGTERM, prev)
+        children.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--members", type=int, help="room members (default 50; quick 4)")
@@ -284,10 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     args.messages = args.messages or (3 if args.quick else 30)
     _raise_nofile()
     started = time.monotonic()
-    children = Children()
-    tmp = Path(tempfile.mkdtemp(prefix="hushwire-room-bench-", dir=args.tmp))
-    prev = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
+    with _workspace(args.tmp) as (children, tmp):
         print("== Hushwire room fan-out benchmark" + (" (quick)" if args.quick else ""))
         print(
             f"  {os.cpu_count()} cores, Python {sys.version.split()[0]}, data in {tmp} "
@@ -299,10 +313,6 @@ def main(argv: list[str] | None = None) -> None:
         result: dict[str, Any] = {"members": args.members, "messages": args.messages}
         result |= asyncio.run(bench_room(relay, host, link, tmp, args))
         result |= asyncio.run(bench_direct(relay, tmp, args))
-    finally:
-        signal.signal(signal.SIGTERM, prev)
-        children.stop_all()
-        shutil.rmtree(tmp, ignore_errors=True)
     ratio = result["room_latency_ms_p50"] / max(result["direct_latency_ms_p50"], 1e-9)
     result["room_vs_direct_latency_p50"] = ratio
     print(f"\n  room p50 latency / 1:1 p50 latency: {ratio:.1f}")
