@@ -63,7 +63,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hushwire.agent import machine, sealing
+from hushwire.agent import machine, resync, sealing
 from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
 from hushwire.agent.machine import Action, ConnStatus, SndKind, step
 from hushwire.agent.outbox import Outbox
@@ -73,6 +73,7 @@ from hushwire.agent.protocol import (
     AGENT_VERSIONS,
     DELIVERY_RCPTS_SMPA_VERSION,
     DUPLEX_HANDSHAKE_SMPA_VERSION,
+    EREADY,
     HELLO,
     SMP_CLIENT_VERSIONS,
     AgentConfirmation,
@@ -81,6 +82,7 @@ from hushwire.agent.protocol import (
     AgentInvitation,
     AgentMessage,
     AgentMsgEnvelope,
+    AgentRatchetKey,
     AMessageReceipt,
     APrivHeader,
     ClientMessage,
@@ -95,6 +97,7 @@ from hushwire.agent.protocol import (
 )
 from hushwire.agent.ratchet import (
     E2E_VERSIONS,
+    E2ERatchetParams,
     E2ERatchetParamsUri,
     Ratchet,
     RatchetDuplicate,
@@ -149,6 +152,8 @@ log = logging.getLogger("hushwire.agent")
 
 SEEN_HASHES = 64
 """Recent received message hashes kept per connection to recognise redeliveries."""
+RATCHET_KEY_HASHES = 16
+"""Hashes of the peer's processed AgentRatchetKey keys kept per connection."""
 
 
 class AgentError(HushwireError):
@@ -252,6 +257,21 @@ class QueueDeleted(QueueLost):
     (simplexmq notifies ``DELD`` the same way); the connection cannot receive any more."""
 
 
+@dataclass(frozen=True, slots=True)
+class RatchetSyncChanged(ConnectionEvent):
+    """The connection's ratchet synchronisation state changed (simplexmq ``RSYNC``).
+
+    ``state`` is ``allowed`` or ``required`` after a message could not be decrypted
+    (``error`` names why, as simplexmq ``AgentCryptoError`` does: ``RATCHET_HEADER``...; that
+    message is lost, and the next message's integrity says how many were skipped); then
+    :meth:`Agent.synchronize_ratchet` may start a re-sync (``started``); ``agreed`` when both
+    sides have a new ratchet, and ``ok`` at the first message it decrypts. While ``required``,
+    ``started`` or ``agreed`` the connection refuses to send."""
+
+    state: str
+    error: str | None
+
+
 AgentEvent = (
     ConnectionRequested
     | ConnectionEstablished
@@ -262,6 +282,7 @@ AgentEvent = (
     | AgentProblem
     | SubscriptionEnded
     | QueueDeleted
+    | RatchetSyncChanged
 )
 
 
@@ -272,6 +293,8 @@ _REFUSALS = {
     "not_established": "the connection is not established yet",
     "not_requested": "this connection is not waiting to be accepted",
     "illegal": "not possible in status {status}",
+    "sync_not_allowed": "the ratchet is not out of step (state {status}); use force",
+    "ratchet_sync": "a second ratchet key after the agreement: re-synchronise again",
 }
 
 
@@ -838,6 +861,11 @@ class Agent:
             st = self._load(conn_id)
             t = step(st.role, st.status, machine.UserSend(_fast(st), st.last_snd_id))
             _refused(t, AgentError)
+            if machine.sync_send_prohibited(st.ratchet_sync):
+                raise AgentError(
+                    f"the connection's encryption is out of step ({st.ratchet_sync}): "
+                    "it must be re-synchronised first"
+                )
             snd_id = self._enqueue(st, A_MSG(body), SndKind.MSG)
         self._kick(conn_id)
         await self.store.durable()
@@ -852,7 +880,12 @@ class Agent:
             st = self.store.load(msg.conn_id)
             with self.store.transaction():
                 self.store.ack_rcv_message(msg_id)
-                if receipt and st is not None and st.agent_version >= DELIVERY_RCPTS_SMPA_VERSION:
+                if (
+                    receipt
+                    and st is not None
+                    and st.agent_version >= DELIVERY_RCPTS_SMPA_VERSION
+                    and not machine.sync_send_prohibited(st.ratchet_sync)
+                ):
                     self._enqueue(
                         st,
                         A_RCVD((AMessageReceipt(msg.peer_snd_id, msg.msg_hash, b""),)),
@@ -998,15 +1031,35 @@ class Agent:
         cm, ratchet = sealing.seal_agent_message(self._ratchet(st), am, st.agent_version)
         body = self._seal_for_queue(st.snd, cm, first=False)
         self._set_ratchet(st, ratchet)
+        self._store_sealed(st, snd_id, kind, agent_message_hash(am), body)
+        return snd_id
+
+    def _store_sealed(
+        self, st: ConnState, snd_id: int, kind: str, msg_hash: bytes, body: bytes
+    ) -> None:
+        """Store a sealed message ``snd_id`` for delivery with the connection's new state
+        (the hash chain goes on from ``msg_hash``), in one commit."""
         st.last_snd_id = snd_id
-        st.last_snd_hash = agent_message_hash(am)
+        st.last_snd_hash = msg_hash
         with self.store.transaction():
             self.store.save(st, self._now())
             self.store.add_snd_message(
-                SndMessage(st.conn_id, snd_id, kind, st.last_snd_hash, body, "pending", None),
+                SndMessage(st.conn_id, snd_id, kind, msg_hash, body, "pending", None),
                 self._now(),
             )
-        return snd_id
+
+    def _enqueue_ratchet_key(self, st: ConnState, e2e_version: int) -> None:
+        """Fresh re-sync keys, kept in ``st``, and our AgentRatchetKey queued: it takes one
+        message id, and the hash chain goes on from ``SHA-256("R")`` (simplexmq
+        ``enqueueRatchetKey``)."""
+        assert st.snd is not None
+        keys = PrivateKey.generate(KeyAlg.X448), PrivateKey.generate(KeyAlg.X448)
+        st.sync_keys = (keys[0].to_der(), keys[1].to_der())
+        cm = resync.ratchet_key_message(keys, e2e_version)
+        body = self._seal_for_queue(st.snd, cm, first=False)
+        self._store_sealed(
+            st, st.last_snd_id + 1, SndKind.RATCHET_KEY, resync.RATCHET_INFO_HASH, body
+        )
 
     def _confirmation_header(self, st: ConnState, kind: str) -> PrivHeader:
         """The fast confirmation ('_') is signed after SKEY; the slow one ('K') carries our
@@ -1029,14 +1082,7 @@ class Agent:
         assert st.snd is not None
         body = self._seal_for_queue(st.snd, client_message, first=True)
         self._set_ratchet(st, ratchet)
-        st.last_snd_id = 1
-        st.last_snd_hash = agent_message_hash(agent_message)
-        with self.store.transaction():
-            self.store.save(st, self._now())
-            self.store.add_snd_message(
-                SndMessage(st.conn_id, 1, kind, st.last_snd_hash, body, "pending", None),
-                self._now(),
-            )
+        self._store_sealed(st, 1, kind, agent_message_hash(agent_message), body)
 
     # ------------------------------------------------------------------ delivery
 
@@ -1134,18 +1180,113 @@ class Agent:
         if q.e2e_shared is None:
             raise DecodeError("a message before the confirmation")
         envelope = parse_agent_envelope(sealing.open_client_message(q.e2e_shared, env).body)
+        if isinstance(envelope, AgentRatchetKey) and st.ratchet is not None:
+            return self._on_ratchet_key(st, envelope)
         if not isinstance(envelope, AgentMsgEnvelope) or st.ratchet is None:
             raise DecodeError("expected an agent message")
         seen = sha256(envelope.enc_agent_message)
         if seen in st.seen:
             return []  # delivered again after a lost ACK: already processed
-        data, ratchet = sealing.open_agent_message(self._ratchet(st), envelope.enc_agent_message)
+        before = self._ratchet(st)
+        try:
+            data, ratchet = sealing.open_agent_message(before, envelope.enc_agent_message)
+        except (CryptoError, RatchetError) as e:
+            failure = resync.crypto_failure(e)
+            if failure is None:
+                raise
+            return self._on_decrypt_failure(st, failure, e)
         am = parse_agent_message(data)
         if not isinstance(am, AgentMessage):
             raise DecodeError("expected an agent message")
         self._set_ratchet(st, ratchet)
         st.seen = [*st.seen[-(SEEN_HASHES - 1) :], seen]
-        return await self._on_agent_message(st, q, am, data)
+        events = self._sync(st, machine.Decrypted())
+        return events + await self._on_agent_message(st, q, am, data, could_send=before.can_send)
+
+    # ------------------------------------------------------------------ ratchet sync
+
+    def _sync(
+        self,
+        st: ConnState,
+        inp: machine.SyncInput,
+        peer: E2ERatchetParams | None = None,
+        *,
+        last_rcv_id: int | None = None,
+    ) -> list[AgentEvent]:
+        """One step of the sync table for ``st``, its effects carried out (written with the
+        caller's commit). ``peer``: the keys of the peer's AgentRatchetKey, to agree with;
+        ``last_rcv_id``: what our EREADY says (by default the last message id received)."""
+        t = machine.sync_step(st.ratchet_sync, inp)
+        events: list[AgentEvent] = []
+        eready = EREADY(st.last_rcv_id if last_rcv_id is None else last_rcv_id)
+        for e in t.effects:
+            if e is Action.SEND_RATCHET_KEY:
+                self._enqueue_ratchet_key(st, E2E_VERSIONS.max if peer is None else peer.version)
+            elif e is Action.AGREE_RATCHET:
+                assert peer is not None
+                if st.sync_keys is None:
+                    events.append(AgentProblem(st.conn_id, "no ratchet keys to agree with"))
+                    continue
+                own = PrivateKey.from_der(st.sync_keys[0]), PrivateKey.from_der(st.sync_keys[1])
+                ratchet, sends = resync.agree(own, peer)
+                self._set_ratchet(st, ratchet)
+                st.sync_keys = None
+                if sends:
+                    self._enqueue(st, eready, SndKind.EREADY)
+            elif e is Action.SEND_EREADY:
+                self._enqueue(st, eready, SndKind.EREADY)
+            elif isinstance(e, machine.SetSync):
+                st.ratchet_sync = e.state
+                events.append(RatchetSyncChanged(st.conn_id, e.state, e.error))
+            elif isinstance(e, machine.Refuse):
+                version = peer.version if peer is not None else None
+                message = _REFUSALS[e.reason].format(status=t.status, version=version)
+                events.append(AgentProblem(st.conn_id, message))
+        return events
+
+    def _on_decrypt_failure(
+        self, st: ConnState, failure: machine.CryptoFailure, e: Exception
+    ) -> list[AgentEvent]:
+        """A message the ratchet cannot decrypt: it is lost (acknowledged, as simplexmq
+        does) and the application is told, with the sync state it leads to."""
+        events = self._sync(st, machine.DecryptFailed(failure.value, known=False))
+        self.store.save(st, self._now())
+        problem = AgentProblem(st.conn_id, f"a message could not be decrypted ({failure}): {e}")
+        return [*events, problem]
+
+    def _on_ratchet_key(self, st: ConnState, rk: AgentRatchetKey) -> list[AgentEvent]:
+        """The peer's AgentRatchetKey (simplexmq ``newRatchetKey``)."""
+        h = resync.key_hash(rk.e2e.k1, rk.e2e.k2)
+        processed = h in st.ratchet_key_hashes
+        if not processed:
+            st.ratchet_key_hashes = [*st.ratchet_key_hashes[-(RATCHET_KEY_HASHES - 1) :], h]
+        with self.store.transaction():
+            inp = machine.RatchetKeyReceived(processed, rk.e2e.version)
+            events = self._sync(st, inp, rk.e2e)
+            self.store.save(st, self._now())
+        return events
+
+    async def synchronize_ratchet(self, conn_id: str, *, force: bool = False) -> str:
+        """Start re-synchronising the connection's ratchet (simplexmq
+        ``synchronizeRatchet``): allowed after :class:`RatchetSyncChanged` ``allowed`` or
+        ``required`` (``force``: in any state). Sends our new ratchet keys; the peer answers
+        with its own and both sides agree on a new ratchet. Returns the new sync state;
+        :class:`AgentError` if not allowed."""
+        async with self._lock(conn_id):
+            st = self._load(conn_id)
+            if st.kind != "duplex" or st.snd is None or st.ratchet is None:
+                raise AgentError("the connection is not established yet")
+            inp = machine.SyncRequest(st.agent_version, force)
+            t = machine.sync_step(st.ratchet_sync, inp)
+            _refused(t, AgentError)
+            with self.store.transaction():
+                events = self._sync(st, inp)
+                self.store.save(st, self._now())
+        self._kick(conn_id)
+        await self.store.durable()
+        for ev in events:
+            await self.events.put(ev)
+        return st.ratchet_sync
 
     def _on_invitation(
         self, contact: ConnState, q: RcvQueueState, env: ClientMsgEnvelope, continues: list[str]
@@ -1376,10 +1517,11 @@ class Agent:
         self._store_confirmation(st, ratchet, cm, info, kind)
 
     async def _on_agent_message(
-        self, st: ConnState, q: RcvQueueState, am: AgentMessage, data: bytes
+        self, st: ConnState, q: RcvQueueState, am: AgentMessage, data: bytes, *, could_send: bool
     ) -> list[AgentEvent]:
         events: list[AgentEvent] = []
         hdr = am.header
+        last_rcv_id = st.last_rcv_id
         if hdr.snd_msg_id == st.last_rcv_id + 1 and hdr.prev_msg_hash == st.last_rcv_hash:
             integrity = "ok"
         elif hdr.snd_msg_id <= st.last_rcv_id:
@@ -1406,6 +1548,9 @@ class Agent:
                     st.conn_id, hdr.snd_msg_id, msg_hash, message.body, integrity, self._now()
                 )
                 events.append(MessageReceived(st.conn_id, msg_id, message.body, integrity))
+            elif isinstance(message, EREADY):
+                inp = machine.EreadyReceived(could_send)
+                events += self._sync(st, inp, last_rcv_id=last_rcv_id)
             elif isinstance(message, A_RCVD):
                 for r in message.receipts:
                     sent = self.store.snd_message_hash(st.conn_id, r.agent_msg_id)

@@ -31,6 +31,15 @@ One rule comes from the widget's visitor: on the slow path an initiator still ``
 as it would in ``wait_hello``, instead of dropping it.
 Receiving application messages and receipts (A_MSG, A_RCVD) changes no status and is not in
 the table.
+
+Ratchet re-synchronisation has a table of its own, :data:`SYNC_TABLE`, over the connection's
+:class:`SyncState` (orthogonal to its status, as ``ratchetSyncState`` is in simplexmq
+``Simplex.Messaging.Agent``): :func:`sync_step` maps a decryption failure, a successful
+decryption, the application's request, the peer's ``AgentRatchetKey`` and ``EREADY`` to the
+new sync state and the effects::
+
+    ok -(decrypt failure)-> allowed | required -(sync)-> started -(peer's key)-> agreed
+    ok | allowed | required -(peer's key: reply with ours)-> agreed -(decrypted)-> ok
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from typing import Any, ClassVar, Final, get_args
 from hushwire.agent.ratchet import E2E_VERSIONS
 
 __all__ = [
+    "SYNC_TABLE",
     "TABLE",
     "Accept",
     "AcceptStep",
@@ -50,20 +60,28 @@ __all__ = [
     "ConfirmStep",
     "ConfirmationReceived",
     "ConnStatus",
+    "CryptoFailure",
+    "DecryptFailed",
+    "Decrypted",
     "Effect",
     "Emit",
+    "EreadyReceived",
     "HelloReceived",
     "Input",
     "InvitationReceived",
     "Join",
     "NewConnection",
+    "RatchetKeyReceived",
     "Refuse",
     "Role",
     "SendConfirmation",
     "SendHello",
     "Sent",
     "SetSlow",
+    "SetSync",
     "SndKind",
+    "SyncRequest",
+    "SyncState",
     "Transition",
     "UserSend",
     "continuation",
@@ -72,6 +90,8 @@ __all__ = [
     "input_from_json",
     "signed",
     "step",
+    "sync_send_prohibited",
+    "sync_step",
 ]
 
 
@@ -107,6 +127,10 @@ class SndKind(StrEnum):
     HELLO_REPLY = "hello_reply"
     MSG = "msg"
     RECEIPT = "receipt"
+    RATCHET_KEY = "ratchet_key"
+    """Our AgentRatchetKey (ratchet re-synchronisation; only the per-queue box protects it)."""
+    EREADY = "eready"
+    """EREADY: the re-synchronised ratchet is ready (ratchet-encrypted)."""
 
 
 def signed(kind: str) -> bool:
@@ -208,6 +232,93 @@ class UserSend:
     last_snd_id: int
 
 
+class SyncState(StrEnum):
+    """A connection's ratchet synchronisation state (simplexmq ``RatchetSyncState``; the
+    values are its ``strEncode`` and the strings the store keeps)."""
+
+    OK = "ok"
+    ALLOWED = "allowed"
+    """A decryption failed in a way a re-sync may fix (the application may start one)."""
+    REQUIRED = "required"
+    """The ratchet is out of step: only a re-sync makes the connection work again."""
+    STARTED = "started"
+    """We sent our AgentRatchetKey and wait for the peer's."""
+    AGREED = "agreed"
+    """Both keys are known and the new ratchet is in place; ``ok`` at its first message."""
+
+
+class CryptoFailure(StrEnum):
+    """A decryption failure that counts for re-synchronisation (simplexmq
+    ``AgentCryptoError``; the values are its constructors' names)."""
+
+    DECRYPT_AES = "DECRYPT_AES"
+    """The message body does not authenticate under the ratchet's message key."""
+    RATCHET_HEADER = "RATCHET_HEADER"
+    """No header key opens the header: the ratchets went apart."""
+    RATCHET_EARLIER = "RATCHET_EARLIER"
+    """An earlier message whose key is gone."""
+    RATCHET_SKIPPED = "RATCHET_SKIPPED"
+    """Too many skipped messages."""
+    RATCHET_SYNC = "RATCHET_SYNC"
+    """A second AgentRatchetKey after the agreement."""
+
+
+_FAILURE_STATE: Final[Mapping[CryptoFailure, SyncState]] = {
+    CryptoFailure.DECRYPT_AES: SyncState.ALLOWED,
+    CryptoFailure.RATCHET_HEADER: SyncState.REQUIRED,
+    CryptoFailure.RATCHET_EARLIER: SyncState.ALLOWED,
+    CryptoFailure.RATCHET_SKIPPED: SyncState.REQUIRED,
+    CryptoFailure.RATCHET_SYNC: SyncState.REQUIRED,
+}
+"""simplexmq ``cryptoErrToSyncState``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecryptFailed:
+    """The ratchet could not decrypt an AgentMsgEnvelope (``known``: its encrypted body's
+    hash was seen before, so it is a redelivery and counts for nothing)."""
+
+    NAME: ClassVar[str] = "decrypt_failed"
+    error: str
+    """A :class:`CryptoFailure` value."""
+    known: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Decrypted:
+    """The ratchet decrypted a message (any AgentMessage)."""
+
+    NAME: ClassVar[str] = "decrypted"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """The application asks to re-synchronise the ratchet (``force``: in any state)."""
+
+    NAME: ClassVar[str] = "sync"
+    agent_version: int
+    force: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RatchetKeyReceived:
+    """The peer's AgentRatchetKey (``processed``: the hash of its keys was seen before)."""
+
+    NAME: ClassVar[str] = "ratchet_key"
+    processed: bool
+    e2e_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class EreadyReceived:
+    """The peer's EREADY (``could_send``: our ratchet had a sending chain before it)."""
+
+    NAME: ClassVar[str] = "eready"
+    could_send: bool
+
+
+SyncInput = DecryptFailed | Decrypted | SyncRequest | RatchetKeyReceived | EreadyReceived
+
 Input = (
     Join
     | InvitationReceived
@@ -255,6 +366,13 @@ class Action(StrEnum):
     """Queue the application's message."""
     MARK_CONFIRMED = "mark_confirmed"
     """Our confirmation went out on the current send queue."""
+    SEND_RATCHET_KEY = "send_ratchet_key"
+    """Make fresh X448 ratchet keys, keep them, queue our AgentRatchetKey."""
+    AGREE_RATCHET = "agree_ratchet"
+    """X3DH between our ratchet keys and the peer's, by the order of their hashes; the new
+    ratchet replaces the old one (the side that takes the joiner's part queues EREADY)."""
+    SEND_EREADY = "send_eready"
+    """Queue EREADY on the new ratchet (the peer's EREADY found us without a sending chain)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +415,17 @@ class Emit:
     event: str
 
 
-Effect = Refuse | Action | NewConnection | SetSlow | SendConfirmation | SendHello | Emit
+@dataclass(frozen=True, slots=True)
+class SetSync:
+    """The sync state becomes ``state``; tell the application (with ``error``, the
+    :class:`CryptoFailure` that caused it, if any)."""
+
+    NAME: ClassVar[str] = "set_sync"
+    state: SyncState
+    error: str | None = None
+
+
+Effect = Refuse | Action | NewConnection | SetSlow | SendConfirmation | SendHello | Emit | SetSync
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,9 +635,92 @@ def continuation(status: str) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- ratchet sync
+
+_SY = SyncState
+_SYNC_CAN_FAIL: Final = (_SY.OK, _SY.ALLOWED, _SY.REQUIRED)
+"""States a decryption failure moves (simplexmq ``notifySync``)."""
+
+
+def _decrypt_failed(state: SyncState, inp: DecryptFailed) -> Transition:
+    if inp.known or state not in _SYNC_CAN_FAIL:
+        return Transition(state)
+    new = _FAILURE_STATE[CryptoFailure(inp.error)]
+    return Transition(new, (SetSync(new, inp.error),))
+
+
+def _decrypted(state: SyncState, inp: Decrypted) -> Transition:
+    # resetRatchetSync: any state but ok and started returns to ok.
+    if state in (_SY.OK, _SY.STARTED):
+        return Transition(state)
+    return Transition(_SY.OK, (SetSync(_SY.OK),))
+
+
+def _sync_request(state: SyncState, inp: SyncRequest) -> Transition:
+    allowed = inp.agent_version >= RATCHET_SYNC_AGENT_VERSION and state in (
+        _SY.ALLOWED,
+        _SY.REQUIRED,
+    )
+    if not (allowed or inp.force):
+        return Transition(state, (Refuse("sync_not_allowed"),))
+    return Transition(_SY.STARTED, (Action.SEND_RATCHET_KEY, SetSync(_SY.STARTED)))
+
+
+def _ratchet_key(state: SyncState, inp: RatchetKeyReceived) -> Transition:
+    if inp.processed:
+        return Transition(state)
+    if inp.e2e_version not in E2E_VERSIONS:
+        return Transition(state, (Refuse("e2e_version"),))
+    if state is _SY.AGREED:
+        return Transition(
+            _SY.REQUIRED,
+            (SetSync(_SY.REQUIRED, CryptoFailure.RATCHET_SYNC.value), Refuse("ratchet_sync")),
+        )
+    agree = (Action.AGREE_RATCHET, SetSync(_SY.AGREED))
+    if state is _SY.STARTED:
+        return Transition(_SY.AGREED, agree)
+    return Transition(_SY.AGREED, (Action.SEND_RATCHET_KEY, *agree))
+
+
+def _eready(state: SyncState, inp: EreadyReceived) -> Transition:
+    return Transition(state, () if inp.could_send else (Action.SEND_EREADY,))
+
+
+RATCHET_SYNC_AGENT_VERSION: Final = 3
+"""Agent version from which a connection may re-synchronise (``ratchetSyncSMPAgentVersion``)."""
+
+SYNC_TABLE: Final[Mapping[tuple[SyncState, type], Callable[[SyncState, Any], Transition]]] = {
+    **{(s, DecryptFailed): _decrypt_failed for s in SyncState},
+    **{(s, Decrypted): _decrypted for s in SyncState},
+    **{(s, SyncRequest): _sync_request for s in SyncState},
+    **{(s, RatchetKeyReceived): _ratchet_key for s in SyncState},
+    **{(s, EreadyReceived): _eready for s in SyncState},
+}
+"""Ratchet re-synchronisation: ``(sync state, type of input) -> rule`` (simplexmq
+``synchronizeRatchet'``, ``newRatchetKey``, ``ereadyMsg``, ``resetRatchetSync``)."""
+
+
+def sync_step(state: str, inp: SyncInput) -> Transition:
+    """The sync transition for ``inp`` in ``state``; never raises (unknown: refused)."""
+    try:
+        s = SyncState(state)
+    except ValueError:
+        return Transition(state, (Refuse("illegal"),))
+    rule = SYNC_TABLE.get((s, type(inp)))
+    if rule is None:
+        return Transition(s, (Refuse("illegal"),))
+    return rule(s, inp)
+
+
+def sync_send_prohibited(state: str) -> bool:
+    """No message of ours may be queued in this sync state but the re-sync's own
+    (simplexmq ``ratchetSyncSendProhibited``)."""
+    return state in (_SY.REQUIRED, _SY.STARTED, _SY.AGREED)
+
+
 # --------------------------------------------------------------------------- JSON (vectors)
 
-_INPUTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Input)}
+_INPUTS: Final[dict[str, type]] = {c.NAME: c for c in (*get_args(Input), *get_args(SyncInput))}
 _ACTIONS: Final = frozenset(a.value for a in Action)
 _EFFECTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Effect) if c is not Action}
 

@@ -377,6 +377,9 @@ class AgentRatchetKey:
     @classmethod
     def parse(cls, v: int, r: Reader) -> AgentRatchetKey:
         params = E2ERatchetParams.parse(r)
+        if params.peer_kem_accepted:
+            # RcvE2ERatchetParams: only a KEM proposal can come with new ratchet keys.
+            raise DecodeError("a ratchet key message can only propose KEM")
         return cls(v, params, r.tail())
 
 

@@ -216,6 +216,12 @@ class ConnState:
     """The encrypted fixed link data, sent unchanged with every ``LSET``."""
     link_data: bytes = b""
     """The user data last published (the profile JSON apps show before joining)."""
+    ratchet_sync: str = "ok"
+    """Ratchet re-synchronisation state (:class:`hushwire.agent.machine.SyncState`)."""
+    sync_keys: tuple[bytes, bytes] | None = None
+    """Our two X448 private keys (PKCS#8 DER) of a re-sync we started, until agreed."""
+    ratchet_key_hashes: list[bytes] = field(default_factory=list)
+    """Hashes of the peer's AgentRatchetKey keys already processed (the most recent ones)."""
 
     def to_json(self) -> bytes:
         def enc(v: Any) -> Any:
@@ -240,6 +246,7 @@ class ConnState:
         c.rcv = [copy.copy(q) for q in self.rcv]
         c.snd = copy.copy(self.snd)
         c.seen = list(self.seen)
+        c.ratchet_key_hashes = list(self.ratchet_key_hashes)
         return c
 
     @classmethod
@@ -255,8 +262,9 @@ class ConnState:
         obj["rcv"] = [RcvQueueState(**{k: dec(v) for k, v in q.items()}) for q in obj["rcv"]]
         if obj["snd"] is not None:
             obj["snd"] = SndQueueState(**{k: dec(v) for k, v in obj["snd"].items()})
-        if obj["x3dh_keys"] is not None:
-            obj["x3dh_keys"] = tuple(obj["x3dh_keys"])
+        for name in ("x3dh_keys", "sync_keys"):
+            if obj.get(name) is not None:
+                obj[name] = tuple(obj[name])
         return cls(**obj)
 
 

@@ -125,6 +125,15 @@ def build(d: dict[str, Any]) -> dict[str, Any]:
     for e in d["envelopes"]:
         e["hex"] = envelope(e, d["e2e_keys"], erm).hex()
 
+    # Our AgentRatchetKey as the ClientMessage we seal (Agent.hs enqueueRatchetKey): '_',
+    # the envelope with info = smpEncode (AgentRatchetInfo "") = "R"; the sender's hash chain
+    # goes on from SHA-256 of that info.
+    rk = d.setdefault("ratchet_key_message", {"agent_version": 7, "e2e_version": 3})
+    info = b"R"
+    rk_env = word16(rk["agent_version"]) + b"R" + e2e_params(d["e2e_keys"], rk["e2e_version"])
+    rk["client_message_hex"] = (b"_" + rk_env + info).hex()
+    rk["next_prev_msg_hash"] = hashlib.sha256(info).hexdigest()
+
     inv = d["invitation_envelope"]
     inv["recipient_priv"] = hashlib.sha256(inv["recipient_priv_seed_label"].encode()).hexdigest()
     inv["sender_priv"] = hashlib.sha256(inv["sender_priv_seed_label"].encode()).hexdigest()
