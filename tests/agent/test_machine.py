@@ -67,6 +67,10 @@ def test_status_values_are_the_stored_strings() -> None:
         "receipt",
         "ratchet_key",
         "eready",
+        "qadd",
+        "qkey",
+        "quse",
+        "qtest",
     ]
 
 

@@ -63,7 +63,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hushwire.agent import machine, resync, sealing
+from hushwire.agent import machine, resync, rotation, sealing
 from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
 from hushwire.agent.machine import Action, ConnStatus, SndKind, step
 from hushwire.agent.outbox import Outbox
@@ -90,6 +90,7 @@ from hushwire.agent.protocol import (
     PHConfirmation,
     PHEmpty,
     PrivHeader,
+    QueueMessage,
     SMPQueueInfo,
     agent_message_hash,
     parse_agent_envelope,
@@ -158,6 +159,17 @@ RATCHET_KEY_HASHES = 16
 
 class AgentError(HushwireError):
     """A request to the agent that cannot be done; the message says why."""
+
+
+class _OldQueueFirst(HushwireError):
+    """A message on a rotation's new queue follows a gap while the old queue may still hold
+    the missing ones: it is not processed now (and not acknowledged), so the relay delivers
+    it again after the old queue's messages."""
+
+
+OLD_QUEUE_WAITS = 5
+"""How many times a message on a new queue waits for the old queue's messages before it is
+taken with its gap (after a re-sync a gap of one id is normal)."""
 
 
 # --------------------------------------------------------------------------- events
@@ -272,6 +284,21 @@ class RatchetSyncChanged(ConnectionEvent):
     error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class QueueSwitchChanged(ConnectionEvent):
+    """A queue rotation went one step further (simplexmq ``SWITCH``).
+
+    ``direction`` ``snd``: the peer moves the queue we send to (its QADD, ``started``; our
+    QKEY sent, ``confirmed``; its QUSE, ``secured``; our QTEST sent and every later message
+    on the new queue, ``completed``). ``rcv``: we move our receive queue
+    (:meth:`Agent.switch_connection`; ``started``, ``confirmed`` and ``secured`` at the
+    peer's QKEY, ``completed`` at its first message on the new queue, when the old one is
+    deleted)."""
+
+    direction: str
+    phase: str
+
+
 AgentEvent = (
     ConnectionRequested
     | ConnectionEstablished
@@ -283,6 +310,7 @@ AgentEvent = (
     | SubscriptionEnded
     | QueueDeleted
     | RatchetSyncChanged
+    | QueueSwitchChanged
 )
 
 
@@ -295,6 +323,12 @@ _REFUSALS = {
     "illegal": "not possible in status {status}",
     "sync_not_allowed": "the ratchet is not out of step (state {status}); use force",
     "ratchet_sync": "a second ratchet key after the agreement: re-synchronise again",
+    "ratchet_not_synced": "the connection's encryption is out of step: re-synchronise first",
+    "switching": "the connection is already changing its receiving relay",
+    "queue_version": "queue rotation: no common version with the new queue's address",
+    "queue_in_use": "queue rotation: the new queue is already used by the connection",
+    "queue_not_found": "queue rotation: the queue is not in the connection",
+    "switch_state": "queue rotation: not expected in rotation status {status}",
 }
 
 
@@ -360,6 +394,8 @@ class Agent:
         """Stored private key (DER) -> key pair, so signing does not re-derive the public key."""
         self._boxes: dict[tuple[bytes, bytes], tuple[bytes, PublicKey]] = {}
         """(peer dh= key, our e2e key) -> (the per-queue box key, our public key)."""
+        self._old_queue_waits: dict[bytes, int] = {}
+        """Rotation: how often a message on a new queue waited for the old one's."""
         self._started = False
         self._closing = False
         self._reply_mode = "M"
@@ -980,8 +1016,11 @@ class Agent:
 
     # ------------------------------------------------------------------ sealing
 
-    def _seal_for_queue(self, snd: SndQueueState, client_message: bytes, *, first: bool) -> bytes:
+    def _seal_for_queue(
+        self, snd: SndQueueState | None, client_message: bytes, *, first: bool
+    ) -> bytes:
         """The per-queue e2e layer for ``snd`` (the first message carries our key)."""
+        assert snd is not None
         box = self._boxes.get((snd.peer_e2e_key, snd.own_e2e_key))
         if box is None:
             own = PrivateKey.from_der(snd.own_e2e_key)
@@ -1029,7 +1068,7 @@ class Agent:
         snd_id = st.last_snd_id + 1
         am = AgentMessage(APrivHeader(snd_id, st.last_snd_hash), message).encode()  # type: ignore[arg-type]
         cm, ratchet = sealing.seal_agent_message(self._ratchet(st), am, st.agent_version)
-        body = self._seal_for_queue(st.snd, cm, first=False)
+        body = self._seal_for_queue(st.queue_for(snd_id), cm, first=False)
         self._set_ratchet(st, ratchet)
         self._store_sealed(st, snd_id, kind, agent_message_hash(am), body)
         return snd_id
@@ -1056,7 +1095,7 @@ class Agent:
         keys = PrivateKey.generate(KeyAlg.X448), PrivateKey.generate(KeyAlg.X448)
         st.sync_keys = (keys[0].to_der(), keys[1].to_der())
         cm = resync.ratchet_key_message(keys, e2e_version)
-        body = self._seal_for_queue(st.snd, cm, first=False)
+        body = self._seal_for_queue(st.queue_for(st.last_snd_id + 1), cm, first=False)
         self._store_sealed(
             st, st.last_snd_id + 1, SndKind.RATCHET_KEY, resync.RATCHET_INFO_HASH, body
         )
@@ -1093,8 +1132,14 @@ class Agent:
             if cur is None:
                 return
             t = step(cur.role, cur.status, machine.Sent(m.kind))
-            st = cur if not t.effects and t.status == cur.status else cur.copy()
-            changed = t.status != st.status
+            switch = None
+            if m.kind in (SndKind.QKEY, SndKind.QTEST):
+                switch = machine.switch_step(cur.snd_switch, machine.SwitchSent(m.kind))
+            st = cur if not t.effects and t.status == cur.status and not switch else cur.copy()
+            changed = switch is not None
+            if switch is not None:
+                events += self._apply_switch(st, switch, "snd", None)
+            changed = changed or t.status != st.status
             if changed:
                 st.status = t.status
             for e in t.effects:
@@ -1134,9 +1179,10 @@ class Agent:
                 q = next(x for x in st.rcv if x.rcv_id == rid)
                 try:
                     events = await self._process(st, q, msg, continues)
-                except SMPClientError as e:
-                    # A network step of this message failed: nothing was committed and the
-                    # message is not acknowledged. Subscribe again later to get it again.
+                except (SMPClientError, _OldQueueFirst) as e:
+                    # A network step of this message failed (or it must wait for the old
+                    # queue of a rotation): nothing was committed and the message is not
+                    # acknowledged. Subscribe again later to get it again.
                     log.info("%s: step postponed: %s", conn_id, e)
                     self._spawn(self._resubscribe_later(rc, q))
                     return
@@ -1198,9 +1244,12 @@ class Agent:
         am = parse_agent_message(data)
         if not isinstance(am, AgentMessage):
             raise DecodeError("expected an agent message")
+        self._wait_for_old_queue(st, q, am.header.snd_msg_id)
         self._set_ratchet(st, ratchet)
         st.seen = [*st.seen[-(SEEN_HASHES - 1) :], seen]
         events = self._sync(st, machine.Decrypted())
+        if q.replaces is not None:
+            events += await self._first_on_new_queue(st, q)
         return events + await self._on_agent_message(st, q, am, data, could_send=before.can_send)
 
     # ------------------------------------------------------------------ ratchet sync
@@ -1265,6 +1314,177 @@ class Agent:
             events = self._sync(st, inp, rk.e2e)
             self.store.save(st, self._now())
         return events
+
+    # ------------------------------------------------------------------ queue rotation
+
+    async def switch_connection(self, conn_id: str, server: SMPServer | None = None) -> None:
+        """Move the connection's receiving queue to a new queue on ``server`` (by default our
+        relay): "Change relay" (simplexmq ``switchConnection``). The peer is asked with QADD;
+        :class:`QueueSwitchChanged` events follow, ``completed`` once the peer sends on the
+        new queue and the old one is deleted. :class:`AgentError` if not possible now."""
+        async with self._lock(conn_id):
+            st = self._load(conn_id)
+            if st.kind != "duplex" or st.snd is None or st.ratchet is None or not st.rcv:
+                raise AgentError("the connection is not established yet")
+            prohibited = machine.sync_send_prohibited(st.ratchet_sync)
+            t = machine.switch_step(st.rcv_switch, machine.SwitchRequest(prohibited))
+            _refused(t, AgentError)
+            old = st.rcv[0]
+            if Action.NEW_RCV_QUEUE in t.effects:
+                new = await self._new_queue(server or self.server, mode="M")
+                new.replaces = old.rcv_id
+                st.rcv.append(new)
+            with self.store.transaction():
+                events = self._apply_switch(st, t, "rcv", None)
+        self._kick(conn_id)
+        await self.store.durable()
+        for ev in events:
+            await self.events.put(ev)
+
+    def _switch_transition(
+        self, st: ConnState, record: rotation.QueueRecord
+    ) -> tuple[machine.Transition, str, rotation.QueueRecord] | None:
+        """The rotation table's answer to a queue message from the peer, the direction it
+        concerns and the record (None: nothing to do, as for QTEST and A_QCONT)."""
+        prohibited = machine.sync_send_prohibited(st.ratchet_sync)
+        if isinstance(record, rotation.QADD):
+            uri, replaced = record.queues[0]  # the reference uses the first one only
+            new: rotation.SndQAddr = (uri.server, uri.sender_id)
+            ours = [_snd_addr(q) for q in (st.snd, st.snd_next) if q is not None]
+            inp: machine.SwitchInput = machine.QAddReceived(
+                prohibited,
+                compatible(SMP_CLIENT_VERSIONS, uri.versions) is not None,
+                any(rotation.same_addr(new, a) for a in ours),
+                replaced is not None and bool(ours) and rotation.same_addr(replaced, ours[0]),
+            )
+            return machine.switch_step(st.snd_switch, inp), "snd", record
+        if isinstance(record, rotation.QUSE):
+            addr = record.queues[0][0]
+            found = st.snd_next is not None and rotation.same_addr(addr, _snd_addr(st.snd_next))
+            inp = machine.QUseReceived(prohibited, found)
+            return machine.switch_step(st.snd_switch, inp), "snd", record
+        if isinstance(record, rotation.QKEY):
+            found = self._replacing_queue(st, record) is not None
+            inp = machine.QKeyReceived(prohibited, found)
+            return machine.switch_step(st.rcv_switch, inp), "rcv", record
+        # QTEST: any message on the new queue completes the rotation; A_QCONT: our delivery
+        # retries after QUOTA by itself.
+        return None
+
+    @staticmethod
+    def _replacing_queue(st: ConnState, record: rotation.QKEY) -> RcvQueueState | None:
+        info = record.keys[0][0]
+        addr: rotation.SndQAddr = (info.server, info.sender_id)
+        for q in st.rcv:
+            if q.replaces is not None and not q.secured:
+                if rotation.same_addr(addr, (SMPServer.parse(q.server), q.snd_id)):
+                    return q
+        return None
+
+    async def _secure_new_queue(
+        self, st: ConnState, switch: tuple[machine.Transition, str, rotation.QueueRecord] | None
+    ) -> None:
+        """The network precondition of QKEY: KEY our new queue with the peer's key."""
+        if switch is None or Action.SECURE_NEW_RCV_QUEUE not in switch[0].effects:
+            return
+        record = switch[2]
+        assert isinstance(record, rotation.QKEY)
+        q = self._replacing_queue(st, record)
+        assert q is not None
+        rc = await self._client(SMPServer.parse(q.server))
+        await rc.secure(q.rcv_id, self._key_pair(q.rcv_auth_key), record.keys[0][1])
+
+    def _apply_switch(
+        self,
+        st: ConnState,
+        t: machine.Transition,
+        direction: str,
+        record: rotation.QueueRecord | None,
+    ) -> list[AgentEvent]:
+        """Carry out a rotation transition on ``st`` (inside the caller's commit)."""
+        events: list[AgentEvent] = []
+        for e in t.effects:
+            if e is Action.SEND_QADD:
+                old, new = st.rcv[0], st.rcv[-1]
+                qadd = rotation.QADD(((self._queue_uri(new), _rcv_addr(old)),))
+                self._enqueue(st, qadd.to_message(), SndKind.QADD)
+            elif e is Action.NEW_SND_QUEUE:
+                assert isinstance(record, rotation.QADD)
+                st.snd_next = self._snd_queue(record.queues[0][0])
+                st.snd_next_from = 0
+            elif e is Action.SEND_QKEY:
+                assert isinstance(record, rotation.QADD) and st.snd_next is not None
+                own = PrivateKey.from_der(st.snd_next.own_e2e_key).public()
+                auth = self._key_pair(st.snd_next.snd_auth_key).public
+                entry = rotation.qkey_for(record.queues[0][0], own, auth)
+                assert entry is not None  # version_ok
+                self._enqueue(st, rotation.QKEY((entry,)).to_message(), SndKind.QKEY)
+            elif e is Action.SECURE_NEW_RCV_QUEUE:
+                assert isinstance(record, rotation.QKEY)
+                q = self._replacing_queue(st, record)
+                assert q is not None
+                peer = record.keys[0][0].dh_public_key
+                q.e2e_shared = dh_box_key(peer, PrivateKey.from_der(q.e2e_key))
+                q.secured = True
+            elif e is Action.SEND_QUSE:
+                new = st.rcv[-1]
+                self._enqueue(
+                    st, rotation.QUSE(((_rcv_addr(new), True),)).to_message(), SndKind.QUSE
+                )
+            elif e is Action.NEW_SND_QUEUE_SECURED:
+                assert st.snd_next is not None
+                st.snd_next.secured = True
+                st.snd_next_from = st.last_snd_id + 1  # the QTEST, and every later message
+            elif e is Action.SEND_QTEST:
+                assert st.snd_next is not None
+                qtest = rotation.QTEST((_snd_addr(st.snd_next),))
+                self._enqueue(st, qtest.to_message(), SndKind.QTEST)
+            elif e is Action.USE_NEW_SND_QUEUE:
+                if st.snd is not None:
+                    self._boxes.pop((st.snd.peer_e2e_key, st.snd.own_e2e_key), None)
+                st.snd, st.snd_next, st.snd_next_from = st.snd_next, None, 0
+            elif isinstance(e, machine.SetSwitch):
+                events.append(QueueSwitchChanged(st.conn_id, e.direction, e.phase))
+            elif isinstance(e, machine.Refuse):
+                message = _REFUSALS[e.reason].format(status=t.status)
+                events.append(AgentProblem(st.conn_id, message))
+        if direction == "snd":
+            st.snd_switch = t.status
+        else:
+            st.rcv_switch = t.status
+        self.store.save(st, self._now())
+        return events
+
+    def _wait_for_old_queue(self, st: ConnState, q: RcvQueueState, snd_msg_id: int) -> None:
+        """Keep the order across a rotation of our queue: a message on the new queue after a
+        gap waits (:class:`_OldQueueFirst`) while the old queue exists, a few times."""
+        if q.replaces is None or snd_msg_id <= st.last_rcv_id + 1:
+            return
+        if not any(x.rcv_id == q.replaces for x in st.rcv):
+            return
+        waits = self._old_queue_waits.get(q.rcv_id, 0)
+        if waits < OLD_QUEUE_WAITS:
+            self._old_queue_waits[q.rcv_id] = waits + 1
+            raise _OldQueueFirst("a message on the new queue waits for the old queue's")
+
+    async def _first_on_new_queue(self, st: ConnState, q: RcvQueueState) -> list[AgentEvent]:
+        """A message on the queue that replaces another: the rotation is complete, the old
+        queue is deleted on its relay (already gone is fine) and dropped."""
+        t = machine.switch_step(st.rcv_switch, machine.NewQueueMessage())
+        if Action.DELETE_OLD_RCV_QUEUE not in t.effects:
+            return []
+        old = next((x for x in st.rcv if x.rcv_id == q.replaces), None)
+        if old is not None:
+            rc = await self._client(SMPServer.parse(old.server))
+            with contextlib.suppress(SMPCommandError):
+                await rc.delete(old.rcv_id, self._key_pair(old.rcv_auth_key))
+            st.rcv.remove(old)
+            self._queue_keys.pop(old.rcv_id, None)
+        q.replaces = None
+        st.rcv.remove(q)
+        st.rcv.insert(0, q)
+        with self.store.transaction():
+            return self._apply_switch(st, t, "rcv", None)
 
     async def synchronize_ratchet(self, conn_id: str, *, force: bool = False) -> str:
         """Start re-synchronising the connection's ratchet (simplexmq
@@ -1531,10 +1751,16 @@ class Agent:
         else:
             integrity = "bad hash"
         msg_hash = agent_message_hash(data)
+        message = am.message
+        switch = None
+        if isinstance(message, QueueMessage):
+            switch = self._switch_transition(st, rotation.decode_queue_message(message))
+            await self._secure_new_queue(st, switch)
         st.last_rcv_id = max(st.last_rcv_id, hdr.snd_msg_id)
         st.last_rcv_hash = msg_hash
-        message = am.message
         with self.store.transaction():
+            if switch is not None:
+                events += self._apply_switch(st, *switch)
             if isinstance(message, HELLO):
                 t = step(st.role, st.status, machine.HelloReceived(_fast(st), st.last_snd_id))
                 st.status = t.status
@@ -1593,6 +1819,15 @@ class Agent:
         self.store.save(st, self._now())
         await self._handshake_step(conn_id)
         return conn_id
+
+
+def _snd_addr(q: SndQueueState) -> rotation.SndQAddr:
+    return SMPServer.parse(q.server), q.snd_id
+
+
+def _rcv_addr(q: RcvQueueState) -> rotation.SndQAddr:
+    """The address the peer sends to (as our queue links write it: no basic auth)."""
+    return replace(SMPServer.parse(q.server), basic_auth=None), q.snd_id
 
 
 def _keep_link(st: ConnState, created: CreatedLink) -> None:

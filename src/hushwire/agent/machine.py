@@ -26,6 +26,9 @@ States::
                                                     \\-> wait_hello -> connected (slow, KEY + HELLO)
 
 The status strings are the ones stored in the agent's SQLite store (``ConnState.status``).
+This module is over 800 lines because it is one thing: the agent's three transition tables
+(handshake, ratchet re-synchronisation, queue rotation), which share one vocabulary of
+effects and one transcript codec.
 One rule comes from the widget's visitor: on the slow path an initiator still ``confirming``
 (the relay's OK for its 'K' confirmation not processed yet) answers the owner's HELLO
 as it would in ``wait_hello``, instead of dropping it.
@@ -40,6 +43,12 @@ new sync state and the effects::
 
     ok -(decrypt failure)-> allowed | required -(sync)-> started -(peer's key)-> agreed
     ok | allowed | required -(peer's key: reply with ours)-> agreed -(decrypted)-> ok
+
+Queue rotation has :data:`SWITCH_TABLE` over a :class:`SwitchStatus` (simplexmq
+``SndSwitchStatus`` / ``RcvSwitchStatus``): the side that sends to the rotated queue goes
+``none -(QADD)-> sending_qkey -(QUSE)-> sending_qtest -(QTEST sent)-> none``; the side that
+rotates its receive queue ``none -(switch)-> sending_qadd -(QKEY)-> sending_quse -(a message on
+the new queue)-> none``. :func:`switch_step` gives the transitions.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from typing import Any, ClassVar, Final, get_args
 from hushwire.agent.ratchet import E2E_VERSIONS
 
 __all__ = [
+    "SWITCH_TABLE",
     "SYNC_TABLE",
     "TABLE",
     "Accept",
@@ -71,6 +81,10 @@ __all__ = [
     "InvitationReceived",
     "Join",
     "NewConnection",
+    "NewQueueMessage",
+    "QAddReceived",
+    "QKeyReceived",
+    "QUseReceived",
     "RatchetKeyReceived",
     "Refuse",
     "Role",
@@ -78,8 +92,12 @@ __all__ = [
     "SendHello",
     "Sent",
     "SetSlow",
+    "SetSwitch",
     "SetSync",
     "SndKind",
+    "SwitchRequest",
+    "SwitchSent",
+    "SwitchStatus",
     "SyncRequest",
     "SyncState",
     "Transition",
@@ -90,6 +108,7 @@ __all__ = [
     "input_from_json",
     "signed",
     "step",
+    "switch_step",
     "sync_send_prohibited",
     "sync_step",
 ]
@@ -131,6 +150,11 @@ class SndKind(StrEnum):
     """Our AgentRatchetKey (ratchet re-synchronisation; only the per-queue box protects it)."""
     EREADY = "eready"
     """EREADY: the re-synchronised ratchet is ready (ratchet-encrypted)."""
+    QADD = "qadd"
+    QKEY = "qkey"
+    QUSE = "quse"
+    QTEST = "qtest"
+    """QTEST: the first message on the new send queue (only there)."""
 
 
 def signed(kind: str) -> bool:
@@ -319,6 +343,83 @@ class EreadyReceived:
 
 SyncInput = DecryptFailed | Decrypted | SyncRequest | RatchetKeyReceived | EreadyReceived
 
+
+class SwitchStatus(StrEnum):
+    """Where a queue rotation is (simplexmq ``SndSwitchStatus`` and ``RcvSwitchStatus``)."""
+
+    NONE = "none"
+    SENDING_QKEY = "sending_qkey"
+    """Sender: QADD arrived, our QKEY for the new queue is queued on the old one."""
+    SENDING_QTEST = "sending_qtest"
+    """Sender: QUSE arrived, QTEST is queued on the new queue."""
+    SENDING_QADD = "sending_qadd"
+    """Recipient: the new queue exists, QADD is queued; waiting for QKEY."""
+    SENDING_QUSE = "sending_quse"
+    """Recipient: the new queue is secured, QUSE is queued; waiting for a message on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchRequest:
+    """The application asks to move our receive queue (``Change relay``)."""
+
+    NAME: ClassVar[str] = "switch"
+    prohibited: bool
+    """The ratchet sync state prohibits sending."""
+
+
+@dataclass(frozen=True, slots=True)
+class QAddReceived:
+    """The peer's QADD: a new queue to send to instead of one of ours."""
+
+    NAME: ClassVar[str] = "qadd"
+    prohibited: bool
+    version_ok: bool
+    """We share a client version with the new queue's address."""
+    in_use: bool
+    """The new queue is one we already send to."""
+    found: bool
+    """The replaced queue is our send queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class QKeyReceived:
+    """The peer's QKEY for the queue we offered."""
+
+    NAME: ClassVar[str] = "qkey"
+    prohibited: bool
+    found: bool
+    """The queue is our new, not yet secured receive queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class QUseReceived:
+    """The peer's QUSE: it secured the new queue."""
+
+    NAME: ClassVar[str] = "quse"
+    prohibited: bool
+    found: bool
+    """The queue is the new send queue of the current rotation."""
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchSent:
+    """The relay took our QKEY or QTEST (``kind``)."""
+
+    NAME: ClassVar[str] = "switch_sent"
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewQueueMessage:
+    """Recipient: a message arrived on the new queue of the rotation."""
+
+    NAME: ClassVar[str] = "new_queue_message"
+
+
+SwitchInput = (
+    SwitchRequest | QAddReceived | QKeyReceived | QUseReceived | SwitchSent | NewQueueMessage
+)
+
 Input = (
     Join
     | InvitationReceived
@@ -373,6 +474,22 @@ class Action(StrEnum):
     ratchet replaces the old one (the side that takes the joiner's part queues EREADY)."""
     SEND_EREADY = "send_eready"
     """Queue EREADY on the new ratchet (the peer's EREADY found us without a sending chain)."""
+    NEW_RCV_QUEUE = "new_rcv_queue"
+    """Recipient: NEW the queue that replaces ours (on the chosen relay), subscribed."""
+    SEND_QADD = "send_qadd"
+    NEW_SND_QUEUE = "new_snd_queue"
+    """Sender: fresh sender and e2e keys for the offered queue (replacing an earlier offer)."""
+    SEND_QKEY = "send_qkey"
+    SECURE_NEW_RCV_QUEUE = "secure_new_rcv"
+    """Recipient: KEY the new queue with the sender's key from QKEY, keep its e2e secret."""
+    SEND_QUSE = "send_quse"
+    NEW_SND_QUEUE_SECURED = "new_snd_secured"
+    """Sender: the new queue is secured; from QTEST on, messages go to it."""
+    SEND_QTEST = "send_qtest"
+    USE_NEW_SND_QUEUE = "use_new_snd"
+    """Sender: the new queue replaces the old one (dropped)."""
+    DELETE_OLD_RCV_QUEUE = "delete_old_rcv"
+    """Recipient: DEL the replaced queue; the new one is the connection's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,7 +542,27 @@ class SetSync:
     error: str | None = None
 
 
-Effect = Refuse | Action | NewConnection | SetSlow | SendConfirmation | SendHello | Emit | SetSync
+@dataclass(frozen=True, slots=True)
+class SetSwitch:
+    """Tell the application where a rotation is (simplexmq ``SWITCH``): ``direction``
+    ``rcv`` or ``snd``, ``phase`` ``started``, ``confirmed``, ``secured`` or ``completed``."""
+
+    NAME: ClassVar[str] = "set_switch"
+    direction: str
+    phase: str
+
+
+Effect = (
+    Refuse
+    | Action
+    | NewConnection
+    | SetSlow
+    | SendConfirmation
+    | SendHello
+    | Emit
+    | SetSync
+    | SetSwitch
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -718,9 +855,113 @@ def sync_send_prohibited(state: str) -> bool:
     return state in (_SY.REQUIRED, _SY.STARTED, _SY.AGREED)
 
 
+# --------------------------------------------------------------------------- queue rotation
+
+_W = SwitchStatus
+_NOT_SYNCED: Final = Refuse("ratchet_not_synced")
+
+
+def _switch_request(state: SwitchStatus, inp: SwitchRequest) -> Transition:
+    if inp.prohibited:
+        return Transition(state, (_NOT_SYNCED,))
+    if state is not _W.NONE:
+        return Transition(state, (Refuse("switching"),))
+    return Transition(
+        _W.SENDING_QADD, (Action.NEW_RCV_QUEUE, Action.SEND_QADD, SetSwitch("rcv", "started"))
+    )
+
+
+def _qadd(state: SwitchStatus, inp: QAddReceived) -> Transition:
+    for bad, reason in (
+        (inp.prohibited, _NOT_SYNCED.reason),
+        (not inp.version_ok, "queue_version"),
+        (inp.in_use, "queue_in_use"),
+        (not inp.found, "queue_not_found"),
+    ):
+        if bad:
+            return Transition(state, (Refuse(reason),))
+    return Transition(
+        _W.SENDING_QKEY, (Action.NEW_SND_QUEUE, Action.SEND_QKEY, SetSwitch("snd", "started"))
+    )
+
+
+def _qkey(state: SwitchStatus, inp: QKeyReceived) -> Transition:
+    if inp.prohibited:
+        return Transition(state, (_NOT_SYNCED,))
+    if not inp.found:
+        return Transition(state, (Refuse("queue_not_found"),))
+    if state is not _W.SENDING_QADD:
+        return Transition(state, (Refuse("switch_state"),))
+    return Transition(
+        _W.SENDING_QUSE,
+        (
+            Action.SECURE_NEW_RCV_QUEUE,
+            SetSwitch("rcv", "confirmed"),
+            Action.SEND_QUSE,
+            SetSwitch("rcv", "secured"),
+        ),
+    )
+
+
+def _quse(state: SwitchStatus, inp: QUseReceived) -> Transition:
+    if inp.prohibited:
+        return Transition(state, (_NOT_SYNCED,))
+    if not inp.found:
+        return Transition(state, (Refuse("queue_not_found"),))
+    if state is not _W.SENDING_QKEY:
+        return Transition(state, (Refuse("switch_state"),))
+    return Transition(
+        _W.SENDING_QTEST,
+        (Action.NEW_SND_QUEUE_SECURED, Action.SEND_QTEST, SetSwitch("snd", "secured")),
+    )
+
+
+def _switch_sent(state: SwitchStatus, inp: SwitchSent) -> Transition:
+    if inp.kind == SndKind.QKEY and state is _W.SENDING_QKEY:
+        return Transition(state, (SetSwitch("snd", "confirmed"),))
+    if inp.kind == SndKind.QTEST and state is _W.SENDING_QTEST:
+        return Transition(_W.NONE, (Action.USE_NEW_SND_QUEUE, SetSwitch("snd", "completed")))
+    return Transition(state)
+
+
+def _new_queue_message(state: SwitchStatus, inp: NewQueueMessage) -> Transition:
+    if state is not _W.SENDING_QUSE:
+        return Transition(state, (Refuse("switch_state"),))
+    return Transition(_W.NONE, (Action.DELETE_OLD_RCV_QUEUE, SetSwitch("rcv", "completed")))
+
+
+SwitchRule = Callable[[SwitchStatus, Any], Transition]
+SWITCH_TABLE: Final[Mapping[tuple[SwitchStatus, type], SwitchRule]] = {
+    **{(s, SwitchRequest): _switch_request for s in SwitchStatus},
+    **{(s, QAddReceived): _qadd for s in SwitchStatus},
+    **{(s, QKeyReceived): _qkey for s in SwitchStatus},
+    **{(s, QUseReceived): _quse for s in SwitchStatus},
+    **{(s, SwitchSent): _switch_sent for s in SwitchStatus},
+    **{(s, NewQueueMessage): _new_queue_message for s in SwitchStatus},
+}
+"""Queue rotation: ``(switch status, type of input) -> rule`` (simplexmq ``switchConnection'``,
+``qAddMsg``, ``qKeyMsg``, ``qUseMsg``, the delivery worker's ``AM_QKEY_``/``AM_QTEST_`` and the
+first message on a replacing queue). The sender's status is kept for its send queue, the
+recipient's for its receive queues."""
+
+
+def switch_step(state: str, inp: SwitchInput) -> Transition:
+    """The rotation transition for ``inp`` in ``state``; never raises (unknown: refused)."""
+    try:
+        s = SwitchStatus(state)
+    except ValueError:
+        return Transition(state, (Refuse("illegal"),))
+    rule = SWITCH_TABLE.get((s, type(inp)))
+    if rule is None:
+        return Transition(s, (Refuse("illegal"),))
+    return rule(s, inp)
+
+
 # --------------------------------------------------------------------------- JSON (vectors)
 
-_INPUTS: Final[dict[str, type]] = {c.NAME: c for c in (*get_args(Input), *get_args(SyncInput))}
+_INPUTS: Final[dict[str, type]] = {
+    c.NAME: c for c in (*get_args(Input), *get_args(SyncInput), *get_args(SwitchInput))
+}
 _ACTIONS: Final = frozenset(a.value for a in Action)
 _EFFECTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Effect) if c is not Action}
 

@@ -1,0 +1,170 @@
+"""Queue rotation over two real relays (relay processes on loopback, docs/protocol/agent.md).
+
+The owner moves its receiving queue from relay A to relay B (:meth:`Agent.switch_connection`,
+QADD -> QKEY -> QUSE -> QTEST); the visitor follows. Messages the visitor sends before,
+during and after the switch all arrive, once each and in order; afterwards the visitor
+sends to B only and the old queue is gone from A.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from agent_helpers import CFG, run, wait_for
+
+from hushwire.agent.agent import (
+    Agent,
+    AgentError,
+    ConnectionEstablished,
+    MessageReceived,
+    QueueSwitchChanged,
+)
+from hushwire.smp.address import SMPServer
+from hushwire.testing.relayproc import RelayProcess, start_relay_process
+
+
+@pytest.fixture
+def relays(tmp_path: Path) -> object:
+    # Different host names: relays are told apart by host and port, as the reference does.
+    a = start_relay_process(tmp_path / "relay-a", ws=False, host="localhost")
+    b = start_relay_process(tmp_path / "relay-b", ws=False, host="127.0.0.1")
+    try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def _phases(events: list[object], direction: str) -> list[str]:
+    return [
+        e.phase for e in events if isinstance(e, QueueSwitchChanged) and e.direction == direction
+    ]
+
+
+async def _collect(agent: Agent, until: int, direction: str) -> tuple[list[object], list[bytes]]:
+    """Events until ``until`` switch events of ``direction``; the bodies received meanwhile
+    (each acknowledged)."""
+    events: list[object] = []
+    bodies: list[bytes] = []
+    while len(_phases(events, direction)) < until:
+        ev = await wait_for(agent, object)
+        events.append(ev)
+        if isinstance(ev, MessageReceived):
+            bodies.append(ev.body)
+            await agent.ack_message(ev.msg_id, receipt=False)
+    return events, bodies
+
+
+def test_owner_moves_its_queue_to_another_relay(
+    tmp_path: Path, relays: tuple[RelayProcess, RelayProcess]
+) -> None:
+    a, b = relays
+
+    async def main() -> None:
+        owner = Agent(tmp_path / "owner", a.address, client_config=CFG)
+        visitor = Agent(tmp_path / "visitor", a.address, client_config=CFG)
+        await owner.start()
+        await visitor.start()
+        try:
+            _, link = await owner.create_address(b"owner")
+            v_conn = await visitor.join(link, b"visitor")
+            o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
+            await wait_for(visitor, ConnectionEstablished)
+            before = owner.connection(o_conn)
+            assert before is not None and len(before.rcv) == 1
+            old_rcv = before.rcv[0]
+
+            await owner.switch_connection(o_conn, b.address)
+            with pytest.raises(AgentError, match="already changing"):
+                await owner.switch_connection(o_conn, b.address)
+            # The visitor keeps talking while the queues change.
+            sent = [b"during %d" % i for i in range(4)]
+            for body in sent[:2]:
+                await visitor.send(v_conn, body)
+            v_events, _ = await _collect(visitor, 3, "snd")  # started, confirmed, secured
+            for body in sent[2:]:
+                await visitor.send(v_conn, body)
+            o_events, got = await _collect(owner, 4, "rcv")
+            assert _phases(o_events, "rcv") == ["started", "confirmed", "secured", "completed"]
+            v_rest, _ = await _collect(visitor, 1, "snd")
+            assert _phases(v_events + v_rest, "snd") == [
+                "started",
+                "confirmed",
+                "secured",
+                "completed",
+            ]
+            while len(got) < len(sent):
+                m = await wait_for(owner, MessageReceived)
+                got.append(m.body)
+                await owner.ack_message(m.msg_id, receipt=False)
+            assert got == sent
+
+            after = owner.connection(o_conn)
+            v_state = visitor.connection(v_conn)
+            assert after is not None and v_state is not None
+            assert [q.server for q in after.rcv] == [b.address.encode()]
+            assert after.rcv_switch == "none" and after.rcv[0].replaces is None
+            assert v_state.snd is not None and v_state.snd_next is None
+            assert SMPServer.parse(v_state.snd.server).key_hash == b.address.key_hash
+            assert v_state.snd.snd_id == after.rcv[0].snd_id
+
+            # After the switch: both ways, in order, hash chain intact.
+            for i in range(3):
+                await visitor.send(v_conn, b"after %d" % i)
+            later = [await wait_for(owner, MessageReceived) for _ in range(3)]
+            assert [m.body for m in later] == [b"after %d" % i for i in range(3)]
+            assert all(m.integrity == "ok" for m in later)
+            await owner.send(o_conn, b"reply")
+            r = await wait_for(visitor, MessageReceived)
+            assert r.body == b"reply" and r.integrity == "ok"
+
+            # The old queue is deleted on relay A.
+            rc = await owner._client(a.address)
+            with pytest.raises(Exception, match="AUTH"):
+                await rc.subscribe(old_rcv.rcv_id, owner._key_pair(old_rcv.rcv_auth_key))
+        finally:
+            await owner.stop()
+            await visitor.stop()
+
+    run(main, 120)
+
+
+def test_rotation_survives_restarts(
+    tmp_path: Path, relays: tuple[RelayProcess, RelayProcess]
+) -> None:
+    """Both agents restart in the middle of a rotation: the stored switch state goes on."""
+    a, b = relays
+
+    async def main() -> None:
+        owner = Agent(tmp_path / "owner", a.address, client_config=CFG)
+        visitor = Agent(tmp_path / "visitor", a.address, client_config=CFG)
+        await owner.start()
+        await visitor.start()
+        _, link = await owner.create_address(b"owner")
+        v_conn = await visitor.join(link, b"visitor")
+        o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
+        await wait_for(visitor, ConnectionEstablished)
+        await owner.switch_connection(o_conn, b.address)
+        await _collect(visitor, 1, "snd")  # the visitor took QADD
+        await visitor.stop()
+        await owner.stop()
+        await asyncio.sleep(0.1)
+        owner = Agent(tmp_path / "owner", a.address, client_config=CFG)
+        visitor = Agent(tmp_path / "visitor", a.address, client_config=CFG)
+        await owner.start()
+        await visitor.start()
+        try:
+            o_events, _ = await _collect(owner, 3, "rcv")
+            assert _phases(o_events, "rcv") == ["confirmed", "secured", "completed"]
+            await visitor.send(v_conn, b"after the restarts")
+            m = await wait_for(owner, MessageReceived)
+            assert m.body == b"after the restarts" and m.integrity == "ok"
+            st = owner.connection(o_conn)
+            assert st is not None and [q.server for q in st.rcv] == [b.address.encode()]
+        finally:
+            await owner.stop()
+            await visitor.stop()
+
+    run(main, 120)
