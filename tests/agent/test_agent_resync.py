@@ -12,13 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from agent_helpers import agent_for, relay_at, run, wait_for
+from agent_helpers import agent_for, connect, relay_at, run, wait_for
 
 from hushwire.agent.agent import (
     Agent,
     AgentError,
     AgentProblem,
-    ConnectionEstablished,
     MessageReceived,
     RatchetSyncChanged,
 )
@@ -36,12 +35,7 @@ async def _talk(a: Agent, a_conn: str, b: Agent, body: bytes) -> MessageReceived
 async def _connected(r: RunningRelay, tmp_path: Path) -> tuple[Agent, str, Agent, str]:
     owner = agent_for(r, tmp_path / "owner")
     visitor = agent_for(r, tmp_path / "visitor")
-    await owner.start()
-    await visitor.start()
-    _, link = await owner.create_address(b"owner")
-    v_conn = await visitor.join(link, b"visitor")
-    o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
-    await wait_for(visitor, ConnectionEstablished)
+    o_conn, v_conn = await connect(owner, visitor)
     return owner, o_conn, visitor, v_conn
 
 

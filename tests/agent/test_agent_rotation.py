@@ -12,12 +12,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from agent_helpers import CFG, run, wait_for
+from agent_helpers import CFG, connect, run, wait_for
 
 from hushwire.agent.agent import (
     Agent,
     AgentError,
-    ConnectionEstablished,
     MessageReceived,
     QueueSwitchChanged,
 )
@@ -35,6 +34,20 @@ def relays(tmp_path: Path) -> object:
     finally:
         a.stop()
         b.stop()
+
+
+def _agents(tmp_path: Path, relay: RelayProcess) -> tuple[Agent, Agent]:
+    """The owner and the visitor, both on ``relay`` (not started)."""
+    return (
+        Agent(tmp_path / "owner", relay.address, client_config=CFG),
+        Agent(tmp_path / "visitor", relay.address, client_config=CFG),
+    )
+
+
+async def _connected(tmp_path: Path, relay: RelayProcess) -> tuple[Agent, str, Agent, str]:
+    owner, visitor = _agents(tmp_path, relay)
+    o_conn, v_conn = await connect(owner, visitor)
+    return owner, o_conn, visitor, v_conn
 
 
 def _phases(events: list[object], direction: str) -> list[str]:
@@ -63,15 +76,8 @@ def test_owner_moves_its_queue_to_another_relay(
     a, b = relays
 
     async def main() -> None:
-        owner = Agent(tmp_path / "owner", a.address, client_config=CFG)
-        visitor = Agent(tmp_path / "visitor", a.address, client_config=CFG)
-        await owner.start()
-        await visitor.start()
+        owner, o_conn, visitor, v_conn = await _connected(tmp_path, a)
         try:
-            _, link = await owner.create_address(b"owner")
-            v_conn = await visitor.join(link, b"visitor")
-            o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
-            await wait_for(visitor, ConnectionEstablished)
             before = owner.connection(o_conn)
             assert before is not None and len(before.rcv) == 1
             old_rcv = before.rcv[0]
@@ -138,21 +144,13 @@ def test_rotation_survives_restarts(
     a, b = relays
 
     async def main() -> None:
-        owner = Agent(tmp_path / "owner", a.address, client_config=CFG)
-        visitor = Agent(tmp_path / "visitor", a.address, client_config=CFG)
-        await owner.start()
-        await visitor.start()
-        _, link = await owner.create_address(b"owner")
-        v_conn = await visitor.join(link, b"visitor")
-        o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
-        await wait_for(visitor, ConnectionEstablished)
+        owner, o_conn, visitor, v_conn = await _connected(tmp_path, a)
         await owner.switch_connection(o_conn, b.address)
         await _collect(visitor, 1, "snd")  # the visitor took QADD
         await visitor.stop()
         await owner.stop()
         await asyncio.sleep(0.1)
-        owner = Agent(tmp_path / "owner", a.address, client_config=CFG)
-        visitor = Agent(tmp_path / "visitor", a.address, client_config=CFG)
+        owner, visitor = _agents(tmp_path, a)
         await owner.start()
         await visitor.start()
         try:

@@ -1136,12 +1136,10 @@ class Agent:
             if m.kind in (SndKind.QKEY, SndKind.QTEST):
                 switch = machine.switch_step(cur.snd_switch, machine.SwitchSent(m.kind))
             st = cur if not t.effects and t.status == cur.status and not switch else cur.copy()
-            changed = switch is not None
+            changed = switch is not None or t.status != st.status
             if switch is not None:
                 events += self._apply_switch(st, switch, "snd", None)
-            changed = changed or t.status != st.status
-            if changed:
-                st.status = t.status
+            st.status = t.status
             for e in t.effects:
                 if e is Action.MARK_CONFIRMED and st.snd is not None:
                     changed = changed or not st.snd.confirmed

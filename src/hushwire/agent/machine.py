@@ -837,16 +837,27 @@ SYNC_TABLE: Final[Mapping[tuple[SyncState, type], Callable[[SyncState, Any], Tra
 ``synchronizeRatchet'``, ``newRatchetKey``, ``ereadyMsg``, ``resetRatchetSync``)."""
 
 
-def sync_step(state: str, inp: SyncInput) -> Transition:
-    """The sync transition for ``inp`` in ``state``; never raises (unknown: refused)."""
+def _state_step(
+    table: Mapping[Any, Any],
+    states: type[StrEnum],
+    state: str,
+    inp: object,
+) -> Transition:
+    """Look ``(state, type(inp))`` up in a table keyed by one state enum; an unknown state or
+    a combination the table does not list keeps the state and refuses (never raises)."""
     try:
-        s = SyncState(state)
+        s = states(state)
     except ValueError:
         return Transition(state, (Refuse("illegal"),))
-    rule = SYNC_TABLE.get((s, type(inp)))
+    rule = table.get((s, type(inp)))
     if rule is None:
         return Transition(s, (Refuse("illegal"),))
-    return rule(s, inp)
+    return rule(s, inp)  # type: ignore[no-any-return]
+
+
+def sync_step(state: str, inp: SyncInput) -> Transition:
+    """The sync transition for ``inp`` in ``state``; never raises (unknown: refused)."""
+    return _state_step(SYNC_TABLE, SyncState, state, inp)
 
 
 def sync_send_prohibited(state: str) -> bool:
@@ -947,14 +958,7 @@ recipient's for its receive queues."""
 
 def switch_step(state: str, inp: SwitchInput) -> Transition:
     """The rotation transition for ``inp`` in ``state``; never raises (unknown: refused)."""
-    try:
-        s = SwitchStatus(state)
-    except ValueError:
-        return Transition(state, (Refuse("illegal"),))
-    rule = SWITCH_TABLE.get((s, type(inp)))
-    if rule is None:
-        return Transition(s, (Refuse("illegal"),))
-    return rule(s, inp)
+    return _state_step(SWITCH_TABLE, SwitchStatus, state, inp)
 
 
 # --------------------------------------------------------------------------- JSON (vectors)
