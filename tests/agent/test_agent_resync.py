@@ -1,5 +1,7 @@
 """Ratchet re-synchronisation over a real relay on loopback (docs/protocol/agent.md).
 
+Broken on purpose in two ways: a store restored from an older copy, and a damaged chain key.
+
 One side's store is restored from an older copy, so its ratchet is behind the peer's: the
 peer's next message cannot be decrypted (``RATCHET_HEADER``, re-sync ``required``, the
 message reported lost), sending is refused, and after :meth:`Agent.synchronize_ratchet`
@@ -8,6 +10,8 @@ both sides agree on a new ratchet (AgentRatchetKey both ways, EREADY) and talk a
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +25,8 @@ from hushwire.agent.agent import (
     MessageReceived,
     RatchetSyncChanged,
 )
+from hushwire.agent.store import AgentStore
+from hushwire.encoding.strings import b64url_encode
 from hushwire.server.run import RunningRelay
 
 
@@ -125,6 +131,43 @@ def test_both_sides_start_a_resync_at_once(tmp_path: Path) -> None:
                 assert _sync_events(events) == [("started", None), ("agreed", None), ("ok", None)]
             await _talk(owner, o_conn, visitor, b"after")
             await _talk(visitor, v_conn, owner, b"and back")
+            await owner.stop()
+            await visitor.stop()
+
+    run(main)
+
+
+def test_corrupted_ratchet_state_allows_a_resync(tmp_path: Path) -> None:
+    """The visitor's stored receiving chain key is damaged: the owner's next message fails
+    to authenticate (``DECRYPT_AES``, re-sync ``allowed``: sending still works), and a
+    re-sync the visitor starts repairs the connection."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            owner, o_conn, visitor, v_conn = await _connected(r, tmp_path)
+            await _talk(owner, o_conn, visitor, b"first")
+            await visitor.stop()
+            store = AgentStore(tmp_path / "visitor" / "agent.sqlite3")
+            st = store.load(v_conn)
+            assert st is not None and st.ratchet is not None
+            doc = json.loads(st.ratchet)
+            doc["rcv"][0] = b64url_encode(os.urandom(32))
+            st.ratchet = json.dumps(doc).encode()
+            store.save(st, 0)
+            store.close()
+            visitor = agent_for(r, tmp_path / "visitor")
+            await visitor.start()
+
+            await owner.send(o_conn, b"same chain, wrong key")
+            events = await _drain_until(visitor, AgentProblem)
+            assert _sync_events(events) == [("allowed", "DECRYPT_AES")]
+            await _talk(visitor, v_conn, owner, b"allowed still sends")
+            await visitor.synchronize_ratchet(v_conn)
+            v_events = await _drain_until(visitor, RatchetSyncChanged, 3)
+            assert _sync_events(v_events)[-1] == ("ok", None)
+            await _drain_until(owner, RatchetSyncChanged, 2)
+            m = await _talk(owner, o_conn, visitor, b"repaired")
+            assert m.integrity == "ok"
             await owner.stop()
             await visitor.stop()
 
