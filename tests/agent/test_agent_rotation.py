@@ -15,11 +15,14 @@ import pytest
 from agent_helpers import CFG, connect, run, wait_for
 
 from hushwire.agent.agent import (
+    OLD_QUEUE_WAITS,
     Agent,
     AgentError,
     MessageReceived,
     QueueSwitchChanged,
 )
+from hushwire.agent.store import ConnState, RcvQueueState
+from hushwire.errors import HushwireError
 from hushwire.smp.address import SMPServer
 from hushwire.testing.relayproc import RelayProcess, start_relay_process
 
@@ -166,3 +169,23 @@ def test_rotation_survives_restarts(
             await visitor.stop()
 
     run(main, 120)
+
+
+def test_a_message_after_a_gap_on_the_new_queue_waits_for_the_old_one(tmp_path: Path) -> None:
+    """The order rule of our side of a rotation, without a relay: a message on the new
+    queue that skips ids waits (is not processed, so not acknowledged) while the old queue
+    exists, at most OLD_QUEUE_WAITS times; without a gap, or once the old queue is gone, it
+    is taken at once."""
+    agent = Agent(tmp_path / "a", SMPServer.parse(f"smp://{'A' * 43}@localhost:5223"))
+    old = RcvQueueState("smp://x", b"old", b"s1", b"", b"", b"", b"", "M")
+    new = RcvQueueState("smp://y", b"new", b"s2", b"", b"", b"", b"", "M", replaces=b"old")
+    st = ConnState("c", "duplex", "joiner", "connected", rcv=[old, new], last_rcv_id=3)
+    agent._wait_for_old_queue(st, new, 4)  # the next id: no gap
+    agent._wait_for_old_queue(st, old, 9)  # not the replacing queue
+    for _ in range(OLD_QUEUE_WAITS):
+        with pytest.raises(HushwireError, match="waits for the old queue"):
+            agent._wait_for_old_queue(st, new, 5)
+    agent._wait_for_old_queue(st, new, 5)  # it waited long enough: taken with its gap
+    st.rcv = [new]
+    agent._wait_for_old_queue(st, new, 7)  # the old queue is gone
+    agent.store.close()
