@@ -199,9 +199,12 @@ function module<T>(name: string): Promise<T> {
   return load<T>(name, scriptURL);
 }
 
+/** The worker's modules: zstd, and "short" when data-address is a short link (added below). */
+const workerModules = ["zstd"];
+
 const api = {
-  // The worker's zstd module loads with the worker (intent or click), not with the page.
-  create: (): HushwireWidget => new HushwireWidget(module<string>("zstd").then((z) => [z])),
+  // The worker's modules load with the worker (intent or click), not with the page.
+  create: (): HushwireWidget => new HushwireWidget(Promise.all(workerModules.map((n) => module<string>(n)))),
   widget: null as ChatWidget | null,
   define,
 };
@@ -217,6 +220,7 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   const d = script.dataset;
   const address = d.address ?? "";
   const relay = d.relay ?? "";
+  if (/^(?:simplex:|https:\/\/[^/]+)\/[a-z]\/?#/i.test(address)) workerModules.push("short");
   // The modules this embed needs from the start: German strings, the resume store. Without
   // them (a file not served) the widget speaks English and does not resume.
   const lang = chooseLanguage(d.lang, navigator.languages);
