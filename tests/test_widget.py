@@ -65,7 +65,7 @@ def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> 
     assert "&amp;smp=" in out
     # Then one comment per shipped module, with the hash the core loads it with; no preload.
     modules = module_files()
-    assert set(modules) == {"de", "resume", "short", "zstd"}
+    assert set(modules) == {"de", "passphrase", "resume", "short", "zstd"}
     assert rest == [
         f"<!-- module {name}: serve /hushwire-widget-{name}.js too ({sri_hash(body)}) -->"
         for name, body in modules.items()
@@ -92,6 +92,15 @@ def test_modules_preloaded_when_the_embed_needs_them() -> None:
     ]
     assert len(lines) == 6 and all(x.startswith("<!-- module ") for x in lines[3:])
     assert "preload" not in snippet(SnippetOptions(LINK, RELAY, lang="en"), b"x", mods)
+
+
+def test_passphrase_resume_attribute_and_preload() -> None:
+    mods = {"passphrase": b"p", "resume": b"r", "zstd": b"z"}
+    opts = SnippetOptions(LINK, RELAY, lang="en", resume_passphrase=True)
+    tag, preload, *_ = snippet(opts, b"x", mods).split("\n")
+    assert _parse(tag)["data-resume"] == "passphrase"
+    assert _link(preload)["href"] == "/hushwire-widget-passphrase.js"
+    assert _link(preload)["integrity"] == sri_hash(b"p")
 
 
 def test_widget_file_serves_only_the_bundle_and_its_modules() -> None:

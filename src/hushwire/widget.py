@@ -81,6 +81,8 @@ class SnippetOptions:
     lang: str | None = None
     ask_name: bool = False
     resume: bool = False
+    resume_passphrase: bool = False
+    """``data-resume="passphrase"``: resuming needs a passphrase the visitor chooses."""
 
 
 def _check_short(address: str) -> None:
@@ -145,11 +147,14 @@ def snippet(
         attrs.append(("data-lang", opts.lang))
     if opts.ask_name:
         attrs.append(("data-ask-name", None))
-    if opts.resume:
+    if opts.resume_passphrase:
+        attrs.append(("data-resume", "passphrase"))
+    elif opts.resume:
         attrs.append(("data-resume", None))
     attrs.append(("async", None))
     lines = [_tag("script", attrs, close=True)]
-    with_page = {opts.lang, "resume" if opts.resume else None}
+    store = "passphrase" if opts.resume_passphrase else "resume" if opts.resume else None
+    with_page = {opts.lang, store}
     for name, body in mods.items():
         url = urljoin(opts.src, MODULE_PREFIX + name + ".js")
         if name in with_page:
@@ -206,6 +211,12 @@ def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     snip.add_argument(
         "--resume", action="store_true", help="keep the conversation across page reloads"
     )
+    snip.add_argument(
+        "--resume-passphrase",
+        action="store_true",
+        help="keep it only behind a passphrase the visitor chooses (scripts on the page "
+        "cannot resume it without the passphrase)",
+    )
 
 
 def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -216,6 +227,7 @@ def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> i
         lang=args.lang,
         ask_name=args.ask_name,
         resume=args.resume,
+        resume_passphrase=args.resume_passphrase,
     )
     print(snippet(opts), file=out or sys.stdout)
     return 0

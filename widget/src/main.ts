@@ -22,7 +22,7 @@ import workerSource from "virtual:hushwire-worker";
 import { define, isModuleURL, load } from "./modules.js";
 import { parseReply, parseTranscriptItem, type Results, type WorkerEvent, type WorkerRequest } from "./rpc.js";
 import { ChatWidget, type Backend } from "./ui/panel.js";
-import type { SessionStore } from "./ui/resume.js";
+import type { Store } from "./ui/resume.js";
 import { addStrings, chooseLanguage, STRINGS, type Strings } from "./ui/strings.js";
 
 type Pending = { resolve: (r: Results[keyof Results]) => void; reject: (e: Error) => void };
@@ -225,14 +225,15 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   // them (a file not served) the widget speaks English and does not resume.
   const lang = chooseLanguage(d.lang, navigator.languages);
   const strings = STRINGS[lang] === undefined ? module<Strings>(lang).then((s) => addStrings(lang, s)) : null;
-  const resume = flag(d.resume) && typeof indexedDB !== "undefined" ? module<typeof SessionStore>("resume") : null;
+  // data-resume="passphrase": the store whose key comes from the visitor's passphrase
+  const resume = flag(d.resume) && typeof indexedDB !== "undefined" ? module<new (id: string, lang: string) => Store>(d.resume === "passphrase" ? "passphrase" : "resume") : null;
   const mount = async (): Promise<void> => {
     await strings?.catch(() => undefined);
     const Store = resume === null ? null : await resume.catch(() => null);
     const host = document.createElement("div");
     host.setAttribute("data-hushwire", "");
     document.body.append(host);
-    const store = Store === null ? null : new Store(address);
+    const store = Store === null ? null : new Store(address, lang);
     const w = new ChatWidget(host, { address, relay, lang: d.lang, askName: flag(d.askName), store }, api.create, navigator.languages);
     api.widget = w;
     void w.resume();
