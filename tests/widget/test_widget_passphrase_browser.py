@@ -65,6 +65,7 @@ def test_passphrase_resume(tmp_path: Path) -> None:
                     page, errors = await open_page(ctx, site)
                     await page.get_by_role("button", name="Open chat").click()
                     choose = page.get_by_label("Passphrase to keep this conversation")
+                    await expect(choose).to_be_focused()
                     await choose.fill("short")
                     await page.get_by_role("button", name="Keep with passphrase").click()
                     await expect(page.get_by_role("alert")).to_have_text(
@@ -96,6 +97,7 @@ def test_passphrase_resume(tmp_path: Path) -> None:
                     await page.reload()
                     await page.get_by_role("button", name="Open chat").click()
                     unlock = page.get_by_label("Passphrase to continue your conversation")
+                    await expect(unlock).to_be_focused()
                     await unlock.fill("not the passphrase")
                     await page.get_by_role("button", name="Continue").click()
                     await expect(page.get_by_role("alert")).to_have_text(

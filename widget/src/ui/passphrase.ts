@@ -167,7 +167,12 @@ export class PassphraseStore implements Store {
     const otherBtn = h("button", { type: "button", class: "btn alt" }, other);
     const form = h("form", { class: "name pass" }, h("label", { for: field.id }, label), field, h("p", { id: `hw-pass-${id}-hint` }, hint), err, h("div", { class: "row" }, okBtn, otherBtn));
     (panel.querySelector("ol") ?? panel.lastChild)?.before(form);
-    if (!panel.hidden) field.focus();
+    // Focus the field when the panel is (or becomes) visible: it is the visitor's next step.
+    // (after the panel's own focus move of this turn, hence the microtask)
+    const focus = (): unknown => panel.hidden || field.focus();
+    const seen = new MutationObserver(focus);
+    seen.observe(panel, { attributeFilter: ["hidden"] });
+    queueMicrotask(focus);
     const enable = (on: boolean): void => {
       field.disabled = okBtn.disabled = otherBtn.disabled = !on;
     };
@@ -195,7 +200,10 @@ export class PassphraseStore implements Store {
         err.textContent = text;
         field.focus();
       },
-      remove: (): void => form.remove(),
+      remove: (): void => {
+        seen.disconnect();
+        form.remove();
+      },
     };
   }
 }
