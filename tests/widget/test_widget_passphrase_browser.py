@@ -15,6 +15,7 @@ from test_widget_browser import (
     chat_established,
     chromium,
     csp_clean,
+    exchange,
     open_page,
     page_server,
     relay_and_owner,
@@ -52,6 +53,18 @@ async def stored(page: Any) -> list[dict[str, Any]]:
     return records
 
 
+async def answer(page: Any, field: Any, text: str, button: str, alert: str | None = None) -> None:
+    """Type ``text`` into a passphrase field and press ``button``; with ``alert``, the form
+    must say that (and stay)."""
+    from playwright.async_api import expect
+
+    await field.fill(text)
+    await page.get_by_role("button", name=button).click()
+    if alert is not None:
+        await expect(page.get_by_role("alert")).to_have_text(alert)
+        await expect(field).to_be_focused()
+
+
 def test_passphrase_resume(tmp_path: Path) -> None:
     from playwright.async_api import expect
 
@@ -66,21 +79,12 @@ def test_passphrase_resume(tmp_path: Path) -> None:
                     await page.get_by_role("button", name="Open chat").click()
                     choose = page.get_by_label("Passphrase to keep this conversation")
                     await expect(choose).to_be_focused()
-                    await choose.fill("short")
-                    await page.get_by_role("button", name="Keep with passphrase").click()
-                    await expect(page.get_by_role("alert")).to_have_text(
-                        "Use at least 8 characters."
-                    )
-                    await choose.fill(PASSPHRASE)
-                    await page.get_by_role("button", name="Keep with passphrase").click()
+                    keep = "Keep with passphrase"
+                    await answer(page, choose, "short", keep, "Use at least 8 characters.")
+                    await answer(page, choose, PASSPHRASE, keep)
                     await chat_established(page, owner)
-                    field = page.get_by_role("textbox", name="Message")
-                    await field.fill("Before the reload")
-                    await field.press("Enter")
-                    assert await owner.next_text() == "Before the reload"
-                    await owner.say("Got it")
+                    await exchange(page, owner, "Before the reload", "Got it")
                     log = page.get_by_role("log", name="Messages")
-                    await expect(log.locator(".msg.in .text")).to_have_text(["Got it"])
 
                     # No key and no plaintext at rest: salt, work factor, check, sealed state.
                     records = await stored(page)
@@ -98,29 +102,24 @@ def test_passphrase_resume(tmp_path: Path) -> None:
                     await page.get_by_role("button", name="Open chat").click()
                     unlock = page.get_by_label("Passphrase to continue your conversation")
                     await expect(unlock).to_be_focused()
-                    await unlock.fill("not the passphrase")
-                    await page.get_by_role("button", name="Continue").click()
-                    await expect(page.get_by_role("alert")).to_have_text(
+                    wrong = (
                         "Wrong passphrase: the conversation did not open. "
                         "Try again, or start a new chat."
                     )
+                    await answer(page, unlock, "not the passphrase", "Continue", wrong)
                     await expect(log.locator(".msg")).to_have_count(0)
                     await expect(page.locator(".panel")).to_have_attribute(
                         "data-state", "restoring"
                     )
 
                     # The right one restores the conversation, which goes on both ways.
-                    await unlock.fill(PASSPHRASE)
-                    await page.get_by_role("button", name="Continue").click()
+                    await answer(page, unlock, PASSPHRASE, "Continue")
                     await expect(log.locator(".msg .text")).to_have_text(
                         ["Before the reload", "Got it"]
                     )
                     await expect(unlock).to_have_count(0)
                     await expect(page.get_by_role("status")).to_contain_text("Connected")
-                    await field.fill("After the reload")
-                    await field.press("Enter")
-                    assert await owner.next_text() == "After the reload"
-                    await owner.say("Still here")
+                    await exchange(page, owner, "After the reload", "Still here")
                     await expect(log.locator(".msg.in .text")).to_have_text(
                         ["Got it", "Still here"]
                     )

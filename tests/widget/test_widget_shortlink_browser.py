@@ -14,17 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from test_widget_browser import (
-    OWNER_CFG,
-    Owner,
-    chat_established,
-    chromium,
-    csp_clean,
-    open_page,
-    page_server,
-    run,
-    strict_csp,
-)
+import test_widget_browser as wb
 
 from hushwire.agent.agent import Agent
 from hushwire.agent.shortlinks import ShortLink
@@ -34,7 +24,7 @@ from hushwire.testing import start_relay_process as start_relay
 from hushwire.widget import SnippetOptions, snippet
 
 
-class ShortOwner(Owner):
+class ShortOwner(wb.Owner):
     """The owner as the inbox runs it: its address has a short link with profile data."""
 
     async def start(self) -> str:
@@ -48,9 +38,9 @@ class ShortOwner(Owner):
 
 
 @asynccontextmanager
-async def relay_and_short_owner(tmp: Path) -> AsyncIterator[tuple[RelayProcess, Owner, str]]:
+async def relay_and_short_owner(tmp: Path) -> AsyncIterator[tuple[RelayProcess, wb.Owner, str]]:
     relay = await asyncio.to_thread(start_relay, tmp / "relay", tls=False)
-    agent = Agent(tmp / "owner", relay.address, ws_url=relay.ws_url, client_config=OWNER_CFG)
+    agent = Agent(tmp / "owner", relay.address, ws_url=relay.ws_url, client_config=wb.OWNER_CFG)
     owner = ShortOwner(agent)
     try:
         yield relay, owner, await owner.start()
@@ -65,24 +55,20 @@ def test_widget_joins_the_inbox_by_its_short_link(tmp_path: Path) -> None:
     async def main() -> None:
         async with relay_and_short_owner(tmp_path) as (relay, owner, short):
             assert "/a#" in short and "contact#" not in short
-            with page_server() as site:
-                site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
+            with wb.page_server() as site:
+                site.csp = wb.strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
                 tag = snippet(SnippetOptions(short, relay.ws_url, lang="en"))
                 site.host_page(tag)
-                async with chromium(tmp_path) as ctx:
-                    page, errors = await open_page(ctx, site)
+                async with wb.chromium(tmp_path) as ctx:
+                    page, errors = await wb.open_page(ctx, site)
                     await page.get_by_role("button", name="Open chat").click()
-                    await chat_established(page, owner)
-                    field = page.get_by_role("textbox", name="Message")
-                    await field.fill("Found you by the short link")
-                    await field.press("Enter")
-                    assert await owner.next_text() == "Found you by the short link"
-                    await owner.say("Welcome!")
+                    await wb.chat_established(page, owner)
+                    await wb.exchange(page, owner, "Found you by the short link", "Welcome!")
                     log = page.get_by_role("log", name="Messages")
                     await expect(log.locator(".msg.in .text")).to_have_text(["Welcome!"])
                     out = log.locator(".msg.out .tick")
                     await expect(out).to_have_attribute("data-state", "delivered")
-                    await csp_clean(page, site)
+                    await wb.csp_clean(page, site)
                     assert errors == []
 
                     # Another link key on the same relay: the relay has no data for it (AUTH).
@@ -98,4 +84,4 @@ def test_widget_joins_the_inbox_by_its_short_link(tmp_path: Path) -> None:
                     )
                     assert len(owner.names) == 1
 
-    run(main)
+    wb.run(main)
