@@ -80,7 +80,8 @@ def test_widget_joins_the_inbox_by_its_short_link(tmp_path: Path) -> None:
                     panel = page.locator(".panel")
                     await expect(panel).to_have_attribute("data-state", "failed")
                     await expect(page.get_by_role("status")).to_contain_text(
-                        "The chat could not start"
+                        "The chat could not start: LinkError: the relay has no address for "
+                        "this short link"
                     )
                     assert len(owner.names) == 1
 

@@ -13,6 +13,7 @@ import { PrivateKey } from "../src/crypto/keys.js";
 import { cbEncrypt, sbKey } from "../src/crypto/nacl.js";
 import { parseSMPServer } from "../src/smp/address.js";
 import type { BrokerMsg, Command } from "../src/smp/commands.js";
+import { SMPCommandError } from "../src/smp/client/errors.js";
 import { LinkError, parseLink } from "../src/agent/links.js";
 import {
   checkLinkServer,
@@ -23,6 +24,7 @@ import {
   invitationLinkKdf,
   isShortLink,
   linkSMPServer,
+  NO_LINK,
   parseShortLink,
   presetServers,
   resolveContactLink,
@@ -203,6 +205,8 @@ describe("LGET", () => {
     await expect(resolveContactLink(client(lnk), inv)).rejects.toThrow("one-time invitation");
     await expect(resolveContactLink(client(lnk), link())).rejects.toThrow("different address");
     await expect(resolveContactLink(client({ tag: "OK" }), link())).rejects.toThrow("LGET answered with OK");
+    const gone = { version: 15, request: async (): Promise<BrokerMsg> => Promise.reject(new SMPCommandError({ tag: "AUTH" })) };
+    await expect(resolveContactLink(gone, link())).rejects.toThrow(NO_LINK);
   });
 });
 

@@ -402,6 +402,8 @@ export function checkLinkServer(link: ShortLink, fixed: FixedLinkData, senderId:
   return new ConnectionRequest(req.mode, req.agentVersions, [moved, ...req.queues.slice(1)], null, req.clientData);
 }
 
+export const NO_LINK = "the relay has no address for this short link: it was deleted, or the link is mistyped";
+
 /** What {@link resolveContactLink} needs of an SMP client (smp/client.ts SMPClient). */
 export interface LinkClient {
   readonly version: number;
@@ -416,7 +418,15 @@ export interface LinkClient {
 export async function resolveContactLink(client: LinkClient, link: ShortLink): Promise<{ request: ConnectionRequest; userData: Bytes }> {
   if (link.type === null) throw new LinkError("the widget joins contact addresses; this is a one-time invitation link");
   if (client.version < SHORT_LINKS_VERSION) throw new LinkError(`the relay speaks SMP v${client.version}; short links need v${SHORT_LINKS_VERSION}`);
-  const reply = await client.request(contactLinkKdf(link.linkKey)[0], { tag: "LGET" }, null);
+  let reply: BrokerMsg;
+  try {
+    reply = await client.request(contactLinkKdf(link.linkKey)[0], { tag: "LGET" }, null);
+  } catch (e) {
+    // ERR AUTH: no link data under this id (deleted, never made, or a mistyped key)
+    // (smp/client/errors.ts SMPCommandError, matched by name: importing it would pull in every error's text)
+    if (e instanceof Error && e.name === "SMPCommandError" && (e as { error?: { tag?: string } }).error?.tag === "AUTH") throw new LinkError(NO_LINK);
+    throw e;
+  }
   if (reply.tag !== "LNK") throw new LinkError(`LGET answered with ${reply.tag}`);
   const { fixed, user } = decryptContactLinkData(link, reply.data);
   return { request: checkLinkServer(link, fixed, reply.senderId), userData: user.userData };
