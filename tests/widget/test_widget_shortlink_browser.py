@@ -86,3 +86,37 @@ def test_widget_joins_the_inbox_by_its_short_link(tmp_path: Path) -> None:
                     assert len(owner.names) == 1
 
     wb.run(main)
+
+
+def test_a_short_link_chat_resumes_after_reload(tmp_path: Path) -> None:
+    """data-resume with a short link: the sealed state keeps the full address the link
+    resolved to, so the reload restores the chat without resolving the link again."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_short_owner(tmp_path) as (relay, owner, short):
+            with wb.page_server() as site:
+                site.csp = wb.strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
+                site.host_page(snippet(SnippetOptions(short, relay.ws_url, resume=True)))
+                async with wb.chromium(tmp_path) as ctx:
+                    page, errors = await wb.open_page(ctx, site)
+                    await page.get_by_role("button", name="Open chat").click()
+                    await wb.chat_established(page, owner)
+                    await wb.exchange(page, owner, "Before the reload", "Got it")
+                    for _ in range(50):  # the worker seals after a change; IndexedDB is async
+                        stored = await page.evaluate(wb.STORED_SESSIONS)
+                        if stored and all(x["sealed"] for x in stored):
+                            break
+                        await asyncio.sleep(0.1)
+                    assert stored == [{"extractable": False, "alg": "AES-GCM", "sealed": True}]
+                    await page.reload()
+                    await page.get_by_role("button", name="Open chat").click()
+                    log = page.get_by_role("log", name="Messages")
+                    await expect(log.locator(".msg .text")).to_have_text(
+                        ["Before the reload", "Got it"]
+                    )
+                    await wb.exchange(page, owner, "After the reload", "Still here")
+                    assert len(owner.names) == 1  # resumed, not joined again
+                    assert errors == []
+
+    wb.run(main)
