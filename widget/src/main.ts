@@ -220,7 +220,7 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   const d = script.dataset;
   const address = d.address ?? "";
   const relay = d.relay ?? "";
-  if (/^(?:simplex:|https:\/\/[^/]+)\/[a-z]\/?#/i.test(address)) workerModules.push("short");
+  if (/^\s*(?:simplex:|https:\/\/[^/]+)\/[a-z]\/?#/i.test(address)) workerModules.push("short");
   // The modules this embed needs from the start: German strings, the resume store. Without
   // them (a file not served) the widget speaks English and does not resume.
   const lang = chooseLanguage(d.lang, navigator.languages);
