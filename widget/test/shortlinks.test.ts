@@ -207,6 +207,13 @@ describe("LGET", () => {
     await expect(resolveContactLink(client({ tag: "OK" }), link())).rejects.toThrow("LGET answered with OK");
     const gone = { version: 15, request: async (): Promise<BrokerMsg> => Promise.reject(new SMPCommandError({ tag: "AUTH" })) };
     await expect(resolveContactLink(gone, link())).rejects.toThrow(NO_LINK);
+    // direct = F and no relays: signed by the root key, yet not a 1:1 address
+    const md = h(C.user_link_data!);
+    md[5] = 0x46;
+    const root = PrivateKey.fromDer(pkcs8(h(C.root_seed!)));
+    const indirect = blob(h(C.box_key!), h(C.user_nonce!), root.sign(md), md, USER_PAD);
+    const lnk2: BrokerMsg = { tag: "LNK", senderId: h(C.sender_id!), data: { fixed: h(C.enc_fixed!), user: indirect } };
+    await expect(resolveContactLink(client(lnk2), link())).rejects.toThrow("not a direct contact address");
   });
 });
 

@@ -429,5 +429,7 @@ export async function resolveContactLink(client: LinkClient, link: ShortLink): P
   }
   if (reply.tag !== "LNK") throw new LinkError(`LGET answered with ${reply.tag}`);
   const { fixed, user } = decryptContactLinkData(link, reply.data);
+  // simplex-chat getShortLinkConnReq: a contact link that is neither direct nor has relays is not joined
+  if (!user.direct && user.relays.length === 0) throw new LinkError("this short link is not a direct contact address");
   return { request: checkLinkServer(link, fixed, reply.senderId), userData: user.userData };
 }
