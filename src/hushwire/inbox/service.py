@@ -191,7 +191,8 @@ class InboxService:
         _, self.address = await self.agent.create_address(info, link_data=link_data)
         self.short_address = self.agent.short_address()
         self._reconcile()
-        self.snippet = await widget_snippet(self.address, self.widget_relay)
+        # The widget joins the short link too (its "short" module resolves it on the relay).
+        self.snippet = await widget_snippet(self.short_address or self.address, self.widget_relay)
         self._task = asyncio.create_task(self._consume())
 
     async def stop(self) -> None:
