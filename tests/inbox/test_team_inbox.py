@@ -10,21 +10,24 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived
 from hushwire.chat.group_member import GroupMember
-from hushwire.chat.group_state import Output, Posted, Send
+from hushwire.chat.group_state import Edited, Output, Posted, Send
 from hushwire.chat.group_types import GroupInvitation
-from hushwire.chat.groups import XGrpInv, XGrpLinkInv, interpret_group
+from hushwire.chat.groups import XGrpInv, XGrpLinkInv, XGrpMsgNew, XMsgUpdate, interpret_group
 from hushwire.chat.messages import ChatMessage, Profile, parse_chat_body, x_info
 from hushwire.client import ClientConfig
 from hushwire.encoding.strings import b64url_decode
+from hushwire.errors import ConfigError
+from hushwire.inbox.hours import OpeningHours
 from hushwire.inbox.run import RunningInbox, start_inbox
 from hushwire.inbox.team import TeamHost, business_info
-from hushwire.inbox.team_common import ASSIGN_EVENT
+from hushwire.inbox.team_common import ASSIGN_EVENT, TeamSettings
 from hushwire.testing import RelayProcess, start_relay_process
 
 CFG = ClientConfig(ping_interval=None, command_timeout=10)
@@ -50,6 +53,7 @@ class Visitor:
         self.invitation: XGrpLinkInv | None = None
         self.group: GroupMember | None = None
         self.shown: list[tuple[str, str]] = []
+        self.events: list[tuple[str, str]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def join(self, address: str, name: str) -> None:
@@ -67,7 +71,14 @@ class Visitor:
                 self.group = GroupMember.from_invitation(inv.invitation, Profile(name))
             elif isinstance(ev, MessageReceived) and self.group is not None:
                 out = self.group.receive(self.group.host_id, parse_chat_body(ev.body), "")
-                self.shown += [(o.author_name, o.text) for o in out if isinstance(o, Posted)]
+                self.shown += [
+                    (o.author_name, o.text) for o in out if isinstance(o, Posted) and not o.live
+                ]
+                self.events += [
+                    ("live" if o.live else "edited", o.text)
+                    for o in out
+                    if (isinstance(o, Posted) and o.live) or isinstance(o, Edited)
+                ]
                 await self.agent.ack_message(ev.msg_id, receipt=False)
 
     async def send(self, outputs: list[Output]) -> None:
@@ -258,3 +269,94 @@ def test_business_fields_of_the_invitations_round_trip() -> None:
     assert json.loads(XGrpLinkInv(link_inv.invitation).to_message().encode()) == json.loads(
         case["json"]
     )
+
+
+def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: Path) -> None:
+    relay = start_relay_process(tmp_path / "relay")
+    # closed now: the only opening is the day after tomorrow
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(datetime.now().weekday() + 2) % 7]
+    settings = TeamSettings(hours=OpeningHours.parse(f"{day} 09:00-17:00"), away_message="Away")
+
+    async def main() -> None:
+        team = await start_inbox(
+            tmp_path / "team", relay.address, ws_url=relay.ws_url, name="Acme",
+            client_config=CFG, team="host", team_settings=settings,
+        )  # fmt: skip
+        host = team.service.team
+        assert isinstance(host, TeamHost)
+        bob = await start_inbox(
+            tmp_path / "bob", relay.address, ws_url=relay.ws_url, name="Bob",
+            client_config=CFG, join_team=await host.invite_operator(),
+        )  # fmt: skip
+        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
+        await visitor.agent.start()
+        updates = team.service.subscribe()
+        try:
+            await poll(lambda: [o["status"] for o in host.operators_json()] == ["active"])
+            await visitor.join(team.service.address, "Ada")
+            await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+            conv = team.service.conversations()[0].id
+            bob_conv = bob.service.conversations()[0].id
+            # the visitor types (a live message), then sends its final text
+            group = visitor.group
+            assert group is not None
+            live_id = os.urandom(12)
+            live = XGrpMsgNew({"type": "text", "text": ""}, live_id, live=True).to_message()
+            await visitor.send([Send(group.host_id, (live,))])
+            seen: list[dict[str, object]] = []
+
+            async def typing_shown() -> None:
+                while not any(u.get("type") == "typing" for u in seen):
+                    seen.append(await updates.queue.get())
+
+            await asyncio.wait_for(typing_shown(), 30)
+            typing = next(u for u in seen if u.get("type") == "typing")
+            assert typing == {"type": "typing", "id": conv, "name": "Ada", "typing": True}
+            assert texts(team) == []  # nothing stored while it is being typed
+            final = XMsgUpdate(live_id, {"type": "text", "text": "typed by Ada"}).to_message()
+            await visitor.send([Send(group.host_id, (final,))])
+            for inbox in (team, bob):
+                await poll(lambda inbox=inbox: texts(inbox, "in") == ["typed by Ada"])
+            # outside opening hours: one away message for this closed period
+            await poll(lambda: ("Acme", "Away") in visitor.shown)
+            await visitor.say("anyone there?")
+            await poll(lambda: texts(team, "in") == ["typed by Ada", "anyone there?"])
+            # Bob types (an empty live message: drafts are not shown), then sends
+            assert await bob.service.team.set_typing(bob_conv, True)  # type: ignore[union-attr]
+            await poll(lambda: ("live", "") in visitor.events)
+            await bob.service.reply(bob_conv, "typed by Bob")
+            await poll(lambda: ("edited", "typed by Bob") in visitor.events)
+            await team.service.reply(conv, "barrier")
+            await poll(lambda: ("Acme", "barrier") in visitor.shown)
+            assert visitor.shown.count(("Acme", "Away")) == 1
+            assert "typed by Bob" in texts(team, "out") and texts(team, "out").count("Away") == 1
+        finally:
+            team.service.unsubscribe(updates)
+            await visitor.stop()
+            for inbox in (team, bob):
+                await inbox.stop()
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
+
+
+def test_opening_hours_name_the_closed_period() -> None:
+    hours = OpeningHours.parse("Mon-Fri 09:00-17:00, Sat 10:00-13:00")
+    thu_night = datetime(2026, 12, 3, 22, 0)  # a Thursday
+    assert hours.closed_period(thu_night) == "2026-12-04T09:00"
+    assert hours.closed_period(datetime(2026, 12, 4, 6, 0)) == "2026-12-04T09:00"
+    assert hours.closed_period(datetime(2026, 12, 4, 9, 0)) is None
+    assert hours.closed_period(datetime(2026, 12, 4, 17, 0)) == "2026-12-05T10:00"
+    assert hours.closed_period(datetime(2026, 12, 5, 13, 30)) == "2026-12-07T09:00"
+    wraps = OpeningHours.parse("Fri-Mon 00:00-24:00")
+    assert wraps.is_open(datetime(2026, 12, 7, 23, 59)) and not wraps.is_open(thu_night)
+    for bad, message in [
+        ("Mon-Fri 9:00-17:00", "cannot read"),
+        ("Mox 09:00-17:00", "not a day"),
+        ("Mon 17:00-09:00", "not a time range"),
+        ("", "cannot read"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            OpeningHours.parse(bad)

@@ -15,6 +15,7 @@ from hushwire.client import ClientConfig
 from hushwire.datadir import DataDirLock, lock_data_dir, stop_on_signals
 from hushwire.inbox.auth import login_link, remove_service_file, write_service_file
 from hushwire.inbox.service import WIDGET_NOTE, InboxService
+from hushwire.inbox.team_common import TeamSettings
 from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.web import WebServer, start_web
 from hushwire.smp.address import SMPServer
@@ -52,7 +53,7 @@ async def start_inbox(
     routing: RoutingSettings | None = None,
     team: str | None = None,
     join_team: str | None = None,
-    show_operator_names: bool = False,
+    team_settings: TeamSettings | None = None,
 ) -> RunningInbox:
     """``team``: ``host`` (``--team``) or ``operator`` (``--join-team LINK``, joined once)."""
     if join_team is not None:
@@ -71,7 +72,7 @@ async def start_inbox(
             widget_relay=widget_relay,
             routing=routing,
             team=team,
-            show_operator_names=show_operator_names,
+            team_settings=team_settings,
         )
         # The history is sealed with the agent store's key under a passphrase.
         try:
@@ -133,7 +134,7 @@ def serve_forever(
     routing: RoutingSettings | None = None,
     team: str | None = None,
     join_team: str | None = None,
-    show_operator_names: bool = False,
+    team_settings: TeamSettings | None = None,
 ) -> None:
     server = SMPServer.parse(relay)
 
@@ -150,7 +151,7 @@ def serve_forever(
             routing=routing,
             team=team,
             join_team=join_team,
-            show_operator_names=show_operator_names,
+            team_settings=team_settings,
         )
         try:
             # The login link holds the secret: printed on a terminal, not into a log.

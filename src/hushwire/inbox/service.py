@@ -72,6 +72,7 @@ from hushwire.errors import DecodeError, HushwireError
 from hushwire.inbox.auth import load_or_create_secret
 from hushwire.inbox.store import Conversation, InboxStore, Message
 from hushwire.inbox.team import TeamHost
+from hushwire.inbox.team_common import TeamSettings
 from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.team_store import TeamStore
 from hushwire.smp.address import SMPServer
@@ -148,7 +149,7 @@ class InboxService:
         clock: Callable[[], float] = time.time,
         routing: RoutingSettings | None = None,
         team: str | None = None,
-        show_operator_names: bool = False,
+        team_settings: TeamSettings | None = None,
     ) -> None:
         """``team``: ``host`` for a team inbox (a business address, hushwire.inbox.team),
         ``operator`` for an operator's inbox (hushwire.inbox.team_operator), None for 1:1."""
@@ -188,7 +189,7 @@ class InboxService:
         if team is not None:
             team_store = TeamStore(data / "team.sqlite3")
             if team == "host":
-                self.team = TeamHost(self, team_store, show_operator_names=show_operator_names)
+                self.team = TeamHost(self, team_store, team_settings)
             else:
                 self.team = TeamOperator(self, team_store)
 

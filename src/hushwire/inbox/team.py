@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hushwire.agent.agent import (
@@ -51,8 +52,9 @@ from hushwire.agent.agent import (
     MessageReceived,
     MessageSent,
 )
+from hushwire.agent.machine import ConnStatus
 from hushwire.chat.group_host import GroupHost
-from hushwire.chat.group_state import GroupFull, Output, Refused, Send
+from hushwire.chat.group_state import GroupFull, Output, Posted, Refused, Send
 from hushwire.chat.group_types import GroupInvitation, MemberIdRole
 from hushwire.chat.groups import (
     XGrpAcpt,
@@ -73,10 +75,11 @@ from hushwire.chat.messages import (
     x_info,
 )
 from hushwire.encoding.strings import b64url_decode, b64url_encode
-from hushwire.errors import DecodeError
+from hushwire.errors import DecodeError, HushwireError
 from hushwire.inbox.team_common import (
     ASSIGN_EVENT,
     TeamPart,
+    TeamSettings,
     assign_message,
     log,
     now_ts,
@@ -86,7 +89,6 @@ from hushwire.inbox.team_store import Operator, TeamStore
 
 if TYPE_CHECKING:
     from hushwire.inbox.service import InboxService
-    from hushwire.inbox.store import Message
 
 __all__ = ["TeamHost", "business_info"]
 
@@ -109,10 +111,11 @@ class TeamHost(TeamPart):
     """The team inbox's side: the business chats it hosts and its operators."""
 
     def __init__(
-        self, service: InboxService, store: TeamStore, *, show_operator_names: bool = False
+        self, service: InboxService, store: TeamStore, settings: TeamSettings | None = None
     ) -> None:
         super().__init__(service, store)
-        self.show_operator_names = show_operator_names
+        self.settings = settings or TeamSettings()
+        self.show_operator_names = self.settings.show_operator_names
         self._groups: dict[str, GroupHost] = {}
 
     # --- state
@@ -157,6 +160,11 @@ class TeamHost(TeamPart):
         if group is None:
             self._groups.pop(conv_id, None)
         return drop
+
+    def to_team(self, conv_id: str, group: Any, msg: ChatMessage) -> list[Output]:
+        return [
+            Send(m.member_id, (msg,)) for m in group.current_members() if m.status == "connected"
+        ]
 
     def _for_customer(self, conv_id: str, outputs: list[Output]) -> list[Output]:
         """What the customer is sent: without operator names unless they are shown (the
@@ -370,10 +378,13 @@ class TeamHost(TeamPart):
                     rest.append(m)
             outputs.extend(group.receive(sender, rest, now_ts()))
             self.record(conv_id, group, outputs, customer, ev.msg_id)
-            drop = self._commit(conv_id, group, outputs)
+            away = self._away(conv_id, group, sender, customer, outputs)
+            drop = self._commit(conv_id, group, outputs + away)
         else:
             drop = []
         await self.flush()
+        if group is not None and away:
+            self._store_own(conv_id, group, self.settings.away_message or "")
         await self.service.agent.ack_message(ev.msg_id, receipt=False)
         await self.disconnect(drop)
         if group is not None and customer is not None:
@@ -382,6 +393,29 @@ class TeamHost(TeamPart):
                 self.service.store.set_status(conv_id, "ended", self.service.clock())
                 self.service.publish_conversation(conv_id)
         return True
+
+    def _away(
+        self,
+        conv_id: str,
+        group: GroupHost,
+        sender: bytes,
+        customer: bytes | None,
+        outputs: list[Output],
+    ) -> list[Output]:
+        """The away message, when the visitor writes while the team is closed and was not
+        told so yet in this closed period."""
+        hours, text = self.settings.hours, self.settings.away_message
+        if hours is None or not text or sender != customer:
+            return []
+        if not any(isinstance(o, Posted) and o.author == customer for o in outputs):
+            return []
+        period = hours.closed_period(datetime.fromtimestamp(self.service.clock()))
+        key = f"away:{conv_id}"
+        if period is None or self.store.get(key) == period:
+            return []
+        self.store.put(key, period)
+        self._last_sent.pop(conv_id, None)
+        return group.post(text, os.urandom(12), now_ts())
 
     def _assigned_by(
         self,
@@ -420,21 +454,6 @@ class TeamHost(TeamPart):
         return out
 
     # --- the owner's actions
-
-    async def reply(self, conv_id: str, text: str) -> Message | None:
-        """The owner answers in a team conversation; None if it is not one."""
-        group = self.group(conv_id)
-        if group is None:
-            return None
-        msg_id = os.urandom(12)
-        outputs = group.post(text, msg_id, now_ts())
-        self._last_sent.pop(conv_id, None)
-        self._commit(conv_id, group, outputs)
-        await self.flush()
-        snd_id = self._last_sent.get(conv_id, 0)
-        msg = self.service.store.add_outgoing(conv_id, snd_id, text, self.service.clock())
-        self.store.set_author(msg.id, group.me.name)
-        return msg
 
     async def assign(self, conv_id: str, mine: bool) -> None:
         """ "Assign to me" (``mine``) or unassign, from the owner's UI."""
@@ -497,5 +516,22 @@ class TeamHost(TeamPart):
         return [o.to_json() for o in self.store.operators() if o.status != "removed"]
 
     async def recover(self) -> None:
-        """After a restart: send what was committed but not handed to the agent."""
+        """After a restart: send what was committed but not handed to the agent, then redo
+        the steps a crash may have cut between the agent's commit and ours (requests never
+        accepted, connections never greeted)."""
         await self.flush()
+        for st in self.service.agent.store.all_connections():
+            try:
+                if st.status == ConnStatus.REQUESTED and st.peer_info:
+                    await self._on_request(ConnectionRequested(st.conn_id, st.peer_info))
+                elif st.status == ConnStatus.CONNECTED and st.peer_info is not None:
+                    op = self.store.operator(st.conn_id)
+                    if op is not None and op.status == "invited":
+                        await self._operator_connected(op, st.peer_info)
+                    found = self.store.member_of(st.conn_id)
+                    group = None if found is None else self.group(found[0])
+                    member = None if found is None or group is None else group.members.get(found[1])
+                    if member is not None and member.status == "accepted":
+                        await self._on_established(ConnectionEstablished(st.conn_id, st.peer_info))
+            except HushwireError as e:  # the agent went on with it meanwhile
+                log.info("%s: recovery: %s", st.conn_id[:8], e)

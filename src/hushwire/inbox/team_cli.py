@@ -42,16 +42,37 @@ def add_team_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --team: visitors see which operator answered (default: the business name)",
     )
+    parser.add_argument(
+        "--hours",
+        metavar="SPEC",
+        help='with --team: opening hours in local time, e.g. "Mon-Fri 09:00-17:00, Sat '
+        '10:00-13:00"; outside them visitors get --away-message (once per closed period)',
+    )
+    parser.add_argument(
+        "--away-message", metavar="TEXT", help="with --team and --hours: the away message"
+    )
 
 
 def team_options(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of the service for the team options."""
-    if args.show_operator_names and not args.team:
-        raise ConfigError("--show-operator-names goes with --team")
+    if (args.show_operator_names or args.hours or args.away_message) and not args.team:
+        raise ConfigError("--show-operator-names, --hours and --away-message go with --team")
+    if bool(args.hours) != bool(args.away_message):
+        raise ConfigError("give both --hours and --away-message (or neither)")
+    if args.away_message and len(args.away_message) > 5000:
+        raise ConfigError("--away-message is longer than 5000 characters")
+    from hushwire.inbox.hours import OpeningHours
+    from hushwire.inbox.team_common import TeamSettings
+
+    settings = TeamSettings(
+        args.show_operator_names,
+        OpeningHours.parse(args.hours) if args.hours else None,
+        args.away_message,
+    )
     return {
         "team": "host" if args.team else None,
         "join_team": args.join_team,
-        "show_operator_names": args.show_operator_names,
+        "team_settings": settings,
     }
 
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hushwire.agent.agent import AgentError
 from hushwire.chat.group_state import (
+    Deleted,
     Disconnect,
     Edited,
     Output,
@@ -33,18 +35,31 @@ from hushwire.chat.group_state import (
     _Group,
 )
 from hushwire.chat.group_types import format_msg_ts
+from hushwire.chat.groups import XGrpMsgNew, XMsgDel, XMsgUpdate
 from hushwire.chat.messages import ChatMessage
 from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError
+from hushwire.inbox.hours import OpeningHours
 from hushwire.inbox.team_store import TeamStore
 
 if TYPE_CHECKING:
     from hushwire.inbox.service import InboxService
+    from hushwire.inbox.store import Message
 
 log = logging.getLogger("hushwire.inbox.team")
 
 ASSIGN_EVENT = "x.hushwire.assign"
 """The team's assignment event (Hushwire's namespace; never sent to the visitor)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamSettings:
+    """How a team inbox behaves: whether visitors see operators' names, and the away
+    message sent outside opening hours (once per conversation per closed period)."""
+
+    show_operator_names: bool = False
+    hours: OpeningHours | None = None
+    away_message: str | None = None
 
 
 def now_ts() -> str:
@@ -77,6 +92,8 @@ class TeamPart:
         self.store = store
         self._last_sent: dict[str, int] = {}
         self._delete_after: dict[str, int] = {}
+        self._my_live: dict[str, bytes] = {}
+        """Our own live message per conversation (typing, not yet sent)."""
         self._live: dict[tuple[str, bytes, bytes], str] = {}
         """Live messages being typed: (conversation, author, msg id) -> author name."""
 
@@ -168,8 +185,14 @@ class TeamPart:
                 if who is not None:
                     self.typing(conv_id, who)
                 continue
+            elif isinstance(o, Deleted):
+                who = self._live.pop((conv_id, o.author, o.msg_id), None)
+                if who is not None:
+                    self.typing(conv_id, who, False)
+                continue
             if text is None or author is None:
                 continue
+            self.typing(conv_id, name, False)
             self.store_message(conv_id, agent_msg_id, part, text, name, author == customer, now)
 
     def store_message(
@@ -192,8 +215,71 @@ class TeamPart:
             self.store.set_author(msg.id, name)
         self.service.publish_message(msg)
 
-    def typing(self, conv_id: str, name: str) -> None:
-        self.service.publish({"type": "typing", "id": conv_id, "name": name})
+    def typing(self, conv_id: str, name: str, typing: bool = True) -> None:
+        self.service.publish({"type": "typing", "id": conv_id, "name": name, "typing": typing})
+
+    # --- what subclasses provide
+
+    def group(self, conv_id: str) -> Any:
+        """The group of conversation ``conv_id`` (None if it is not a team one)."""
+        raise NotImplementedError
+
+    def to_team(self, conv_id: str, group: Any, msg: ChatMessage) -> list[Output]:
+        """Sending one of our own messages to the group."""
+        raise NotImplementedError
+
+    def _commit(self, conv_id: str, group: Any, outputs: list[Output]) -> list[str]:
+        raise NotImplementedError
+
+    # --- our own messages
+
+    def _own(self, conv_id: str, group: Any, msg: ChatMessage) -> list[Output]:
+        return [*self.to_team(conv_id, group, msg), *group.apply(group.me.member_id, msg, now_ts())]
+
+    async def reply(self, conv_id: str, text: str) -> Message | None:
+        """Write ``text`` to a team conversation (the final text of the live message being
+        typed, if any); None if it is not a team conversation."""
+        group = self.group(conv_id)
+        if group is None:
+            return None
+        live = self._my_live.pop(conv_id, None)
+        content = {"type": "text", "text": text}
+        if live is None:
+            msg = XGrpMsgNew(content, os.urandom(12)).to_message()
+        else:
+            msg = XMsgUpdate(live, content).to_message()
+        self._last_sent.pop(conv_id, None)
+        self._commit(conv_id, group, self._own(conv_id, group, msg))
+        await self.flush()
+        return self._store_own(conv_id, group, text)
+
+    def _store_own(self, conv_id: str, group: Any, text: str) -> Message:
+        """Our own message, just handed to the agent, into the history (its ticks follow
+        the copy sent on the conversation's own connection)."""
+        snd_id = self._last_sent.get(conv_id, 0)
+        stored = self.service.store.add_outgoing(conv_id, snd_id, text, self.service.clock())
+        self.store.set_author(stored.id, group.me.name)
+        return stored
+
+    async def set_typing(self, conv_id: str, typing: bool) -> bool:
+        """Show the others that we are typing (a live message, empty until sent: drafts
+        are not shown) or that we stopped (the live message is deleted). False if it is not
+        a team conversation."""
+        group = self.group(conv_id)
+        if group is None:
+            return False
+        live = self._my_live.get(conv_id)
+        if typing and live is None:
+            live = self._my_live[conv_id] = os.urandom(12)
+            msg = XGrpMsgNew({"type": "text", "text": ""}, live, live=True).to_message()
+        elif not typing and live is not None:
+            del self._my_live[conv_id]
+            msg = XMsgDel(live).to_message()
+        else:
+            return True
+        self._commit(conv_id, group, self._own(conv_id, group, msg))
+        await self.flush()
+        return True
 
     def extras(self, conv_id: str) -> dict[str, Any]:
         """Team fields of a conversation for the UI: who it is assigned to, whether that

@@ -18,8 +18,7 @@ writes goes to the team inbox, which forwards it to the visitor and the other op
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hushwire.agent.agent import (
     AgentEvent,
@@ -28,7 +27,14 @@ from hushwire.agent.agent import (
     MessageSent,
 )
 from hushwire.chat.group_member import GroupMember
-from hushwire.chat.group_state import GroupDeleted, MemberJoined, MemberLeft, MemberRecord, Output
+from hushwire.chat.group_state import (
+    GroupDeleted,
+    MemberJoined,
+    MemberLeft,
+    MemberRecord,
+    Output,
+    Send,
+)
 from hushwire.chat.groups import XGrpAcpt, XGrpInv, interpret_group
 from hushwire.chat.messages import (
     CHAT_VERSIONS,
@@ -54,7 +60,6 @@ from hushwire.inbox.team_store import TeamStore
 
 if TYPE_CHECKING:
     from hushwire.inbox.service import InboxService
-    from hushwire.inbox.store import Message
 
 __all__ = ["TeamOperator"]
 
@@ -103,7 +108,10 @@ class TeamOperator(TeamPart):
         g = self.group(conv_id)
         return conv_id if g is not None and member_id == g.host_id else None
 
-    def _commit(self, conv_id: str, group: GroupMember, outputs: list[Output]) -> list[str]:
+    def to_team(self, conv_id: str, group: Any, msg: ChatMessage) -> list[Output]:
+        return [Send(group.host_id, (msg,))]
+
+    def _commit(self, conv_id: str, group: Any, outputs: list[Output]) -> list[str]:
         sends, drop = self.sends(conv_id, outputs)
         self.store.commit(conv_id, group.to_json(), sends)
         return drop
@@ -241,19 +249,6 @@ class TeamOperator(TeamPart):
         self.store.set_assignment(conv_id, who, name)
 
     # --- the operator's actions
-
-    async def reply(self, conv_id: str, text: str) -> Message | None:
-        group = self.group(conv_id)
-        if group is None:
-            return None
-        outputs = group.post(text, os.urandom(12), now_ts())
-        self._last_sent.pop(conv_id, None)
-        self._commit(conv_id, group, outputs)
-        await self.flush()
-        snd_id = self._last_sent.get(conv_id, 0)
-        msg = self.service.store.add_outgoing(conv_id, snd_id, text, self.service.clock())
-        self.store.set_author(msg.id, group.me.name)
-        return msg
 
     async def assign(self, conv_id: str, mine: bool) -> None:
         """Ask the team inbox to assign the conversation to me (or to nobody)."""

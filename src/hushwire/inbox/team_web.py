@@ -5,6 +5,8 @@ bearer token, own origin, JSON bodies).
 * ``POST /api/team/operators`` -> ``{"link": ..., "qr": SVG}``: a one-time operator link
 * ``POST /api/team/operators/{id}/remove`` -> ``{"removed": NAME}`` (id or name)
 * ``POST /api/conversations/{id}/assign`` with ``{"mine": true|false}``
+* ``POST /api/conversations/{id}/typing`` with ``{"typing": true|false}`` -> ``{"shown": B}``
+  (a live message to the others in a team conversation; nothing in a 1:1 one)
 """
 
 from __future__ import annotations
@@ -62,8 +64,21 @@ async def api_assign(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True})
 
 
+@_api
+async def api_typing(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    body = await _json_body(request)
+    typing = body.get("typing")
+    if not isinstance(typing, bool):
+        raise InboxError('give {"typing": true} or {"typing": false}')
+    conv_id = service.resolve(request.match_info["id"])
+    shown = service.team is not None and await service.team.set_typing(conv_id, typing)
+    return web.json_response({"shown": shown})
+
+
 def add_team_routes(app: web.Application) -> None:
     app.router.add_get("/api/team", api_team)
     app.router.add_post("/api/team/operators", api_invite_operator)
     app.router.add_post("/api/team/operators/{id}/remove", api_remove_operator)
     app.router.add_post("/api/conversations/{id}/assign", api_assign)
+    app.router.add_post("/api/conversations/{id}/typing", api_typing)
