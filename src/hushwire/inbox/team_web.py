@@ -1,5 +1,5 @@
-"""The team inbox's part of the web API (same rules as :mod:`hushwire.inbox.web`: session or
-bearer token, own origin, JSON bodies).
+"""The team inbox's part of the web API, and saved replies (same rules as
+:mod:`hushwire.inbox.web`: session or bearer token, own origin, JSON bodies).
 
 * ``GET /api/team`` -> ``{"role": "host"|"operator"|null, "operators": [...]}``
 * ``POST /api/team/operators`` -> ``{"link": ..., "qr": SVG}``: a one-time operator link
@@ -7,6 +7,8 @@ bearer token, own origin, JSON bodies).
 * ``POST /api/conversations/{id}/assign`` with ``{"mine": true|false}``
 * ``POST /api/conversations/{id}/typing`` with ``{"typing": true|false}`` -> ``{"shown": B}``
   (a live message to the others in a team conversation; nothing in a 1:1 one)
+* saved replies (every inbox): ``GET /api/saved-replies``, ``POST /api/saved-replies`` with
+  ``{"name", "text"}``, ``POST /api/saved-replies/{name}/delete``; each answers the list
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hushwire.agent.qr import qr_svg
+from hushwire.inbox.saved import delete_saved_reply, save_reply, saved_replies
 from hushwire.inbox.service import InboxError, InboxService
 from hushwire.inbox.team import TeamHost
 from hushwire.inbox.web import _api, _json_body, _service
@@ -76,9 +79,33 @@ async def api_typing(request: web.Request) -> web.StreamResponse:
     return web.json_response({"shown": shown})
 
 
+@_api
+async def api_saved(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"replies": saved_replies(_service(request).store)})
+
+
+@_api
+async def api_save(request: web.Request) -> web.StreamResponse:
+    body = await _json_body(request)
+    name, text = body.get("name"), body.get("text")
+    if not isinstance(name, str) or not isinstance(text, str):
+        raise InboxError('give {"name": "...", "text": "..."}')
+    return web.json_response({"replies": save_reply(_service(request).store, name, text)})
+
+
+@_api
+async def api_unsave(request: web.Request) -> web.StreamResponse:
+    await _json_body(request)
+    store = _service(request).store
+    return web.json_response({"replies": delete_saved_reply(store, request.match_info["name"])})
+
+
 def add_team_routes(app: web.Application) -> None:
     app.router.add_get("/api/team", api_team)
     app.router.add_post("/api/team/operators", api_invite_operator)
     app.router.add_post("/api/team/operators/{id}/remove", api_remove_operator)
     app.router.add_post("/api/conversations/{id}/assign", api_assign)
     app.router.add_post("/api/conversations/{id}/typing", api_typing)
+    app.router.add_get("/api/saved-replies", api_saved)
+    app.router.add_post("/api/saved-replies", api_save)
+    app.router.add_post("/api/saved-replies/{name}/delete", api_unsave)
