@@ -9,10 +9,13 @@ import asyncio
 import json
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived
@@ -24,6 +27,7 @@ from hushwire.chat.messages import ChatMessage, Profile, parse_chat_body, x_info
 from hushwire.client import ClientConfig
 from hushwire.encoding.strings import b64url_decode
 from hushwire.errors import ConfigError
+from hushwire.inbox.auth import KEY_HEADER
 from hushwire.inbox.hours import OpeningHours
 from hushwire.inbox.run import RunningInbox, start_inbox
 from hushwire.inbox.team import TeamHost, business_info
@@ -360,3 +364,77 @@ def test_opening_hours_name_the_closed_period() -> None:
     ]:
         with pytest.raises(ConfigError, match=message):
             OpeningHours.parse(bad)
+
+
+def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
+    """Operators and saved replies over the web API (session and key) and the terminal
+    commands (bearer token), against a running team inbox."""
+    relay = start_relay_process(tmp_path / "relay")
+
+    async def main() -> None:
+        team = await start_inbox(
+            tmp_path / "team", relay.address, ws_url=relay.ws_url, name="Acme",
+            client_config=CFG, team="host",
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{team.web.port}"
+        session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        try:
+            async with session.get(team.login_link, allow_redirects=False) as resp:
+                assert resp.status == 303
+            async with session.post(
+                f"{base}/api/session", json={}, headers={"Origin": base}
+            ) as resp:
+                session.headers[KEY_HEADER] = (await resp.json())["key"]
+            post = {"headers": {"Origin": base}}
+            async with session.get(f"{base}/api/team") as resp:
+                assert await resp.json() == {"role": "host", "operators": []}
+            async with session.post(f"{base}/api/team/operators", json={}, **post) as resp:
+                invited = await resp.json()
+            assert invited["link"].startswith("simplex:/invitation#/")
+            assert invited["qr"].startswith("<svg")
+            async with session.get(f"{base}/api/team") as resp:
+                ops = (await resp.json())["operators"]
+            assert [(o["name"], o["status"]) for o in ops] == [("(invited)", "invited")]
+            # saved replies
+            reply = {"name": "shipping", "text": "We ship in 2 days."}
+            async with session.post(f"{base}/api/saved-replies", json=reply, **post) as resp:
+                assert (await resp.json())["replies"] == [reply]
+            bad = {"name": "Bad Name!", "text": "x"}
+            async with session.post(f"{base}/api/saved-replies", json=bad, **post) as resp:
+                assert resp.status == 400
+                assert "a-z, 0-9" in (await resp.json())["error"]
+            async with session.post(
+                f"{base}/api/conversations/nope/assign", json={"mine": True}, **post
+            ) as resp:
+                assert resp.status == 404
+            # the terminal commands
+            code, out, _ = await cli(tmp_path / "team", "operators")
+            assert code == 0 and "(invited)  [invited]" in out
+            code, out, _ = await cli(tmp_path / "team", "invite-operator")
+            assert code == 0 and "simplex:/invitation#/" in out
+            code, out, _ = await cli(tmp_path / "team", "remove-operator", ops[0]["id"][:8])
+            assert code == 0 and out.strip() == "Removed (invited) from every conversation."
+            async with session.get(f"{base}/api/team") as resp:
+                assert len((await resp.json())["operators"]) == 1
+            async with session.post(
+                f"{base}/api/saved-replies/shipping/delete", json={}, **post
+            ) as resp:
+                assert (await resp.json())["replies"] == []
+        finally:
+            await session.close()
+            await team.stop()
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
+
+
+async def cli(data: Path, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hushwire", "inbox", *args, "--data", str(data),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
