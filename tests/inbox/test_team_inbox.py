@@ -423,6 +423,19 @@ def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
         finally:
             await session.close()
             await team.stop()
+        # the role is remembered: a later run without --team is the team inbox again
+        again = await start_inbox(
+            tmp_path / "team", relay.address, ws_url=relay.ws_url, client_config=CFG
+        )
+        try:
+            assert again.service.team_role == "host"
+        finally:
+            await again.stop()
+        with pytest.raises(ConfigError, match="cannot become an operator"):
+            await start_inbox(
+                tmp_path / "team", relay.address, ws_url=relay.ws_url, client_config=CFG,
+                team="operator",
+            )  # fmt: skip
 
     try:
         run(main)

@@ -156,6 +156,7 @@ class InboxService:
         data.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(data, 0o700)
+        team = TeamStore.remembered_role(data / "team.sqlite3", team)
         self.data = data
         self.relay = relay
         self.clock = clock
@@ -188,6 +189,7 @@ class InboxService:
         self.team: TeamHost | TeamOperator | None = None
         if team is not None:
             team_store = TeamStore(data / "team.sqlite3")
+            team_store.put("role", team)
             if team == "host":
                 self.team = TeamHost(self, team_store, team_settings)
             else:

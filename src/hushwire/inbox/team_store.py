@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hushwire.errors import ConfigError
+
 __all__ = ["Operator", "TeamStore"]
 
 _SCHEMA = """
@@ -71,6 +73,29 @@ class TeamStore:
 
     def close(self) -> None:
         self.db.close()
+
+    @staticmethod
+    def remembered_role(path: Path, asked: str | None) -> str | None:
+        """The team role of the inbox in ``path``'s directory: the one it was made with
+        (``host`` or ``operator``, kept across runs without the option), or ``asked`` for a
+        new one. Asking another role than the remembered one is a :class:`ConfigError`."""
+        if not path.exists():
+            return asked
+        db = sqlite3.connect(path)
+        try:
+            row = db.execute("SELECT v FROM kv WHERE k = 'role'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        finally:
+            db.close()
+        role = None if row is None else json.loads(row[0])
+        if role is not None and asked is not None and role != asked:
+            what = {"host": "a team inbox (--team)", "operator": "an operator (--join-team)"}
+            raise ConfigError(
+                f"{path.parent} is {what.get(role, role)}: it cannot become "
+                f"{what.get(asked, asked)}; use another --data"
+            )
+        return role if role is not None else asked
 
     # --- values
 
