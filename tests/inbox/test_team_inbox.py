@@ -9,14 +9,13 @@ import asyncio
 import json
 import logging
 import os
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
+from test_inbox_service import cli
 
 from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived
 from hushwire.chat.group_member import GroupMember
@@ -441,13 +440,3 @@ def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
         run(main)
     finally:
         relay.stop()
-
-
-async def cli(data: Path, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hushwire", "inbox", *args, "--data", str(data),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()

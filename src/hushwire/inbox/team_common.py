@@ -92,6 +92,7 @@ class TeamPart:
         self.store = store
         self._last_sent: dict[str, int] = {}
         self._delete_after: dict[str, int] = {}
+        self._groups: dict[str, Any] = {}
         self._my_live: dict[str, bytes] = {}
         """Our own live message per conversation (typing, not yet sent)."""
         self._live: dict[tuple[str, bytes, bytes], str] = {}
@@ -221,7 +222,17 @@ class TeamPart:
     # --- what subclasses provide
 
     def group(self, conv_id: str) -> Any:
-        """The group of conversation ``conv_id`` (None if it is not a team one)."""
+        """The group of conversation ``conv_id`` (None if it is not a team one), loaded
+        once from the store."""
+        g = self._groups.get(conv_id)
+        if g is None:
+            state = self.store.group(conv_id)
+            if state is None:
+                return None
+            g = self._groups[conv_id] = self.load_group(state)
+        return g
+
+    def load_group(self, state: dict[str, Any]) -> Any:
         raise NotImplementedError
 
     def to_team(self, conv_id: str, group: Any, msg: ChatMessage) -> list[Output]:

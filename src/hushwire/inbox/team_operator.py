@@ -56,20 +56,15 @@ from hushwire.inbox.team_common import (
     now_ts,
     read_assign,
 )
-from hushwire.inbox.team_store import TeamStore
 
 if TYPE_CHECKING:
-    from hushwire.inbox.service import InboxService
+    pass
 
 __all__ = ["TeamOperator"]
 
 
 class TeamOperator(TeamPart):
     """The operator's side: its team connection and its memberships."""
-
-    def __init__(self, service: InboxService, store: TeamStore) -> None:
-        super().__init__(service, store)
-        self._groups: dict[str, GroupMember] = {}
 
     def team_conn(self) -> str | None:
         ops = [o for o in self.store.operators() if o.status != "removed"]
@@ -85,13 +80,11 @@ class TeamOperator(TeamPart):
         log.info("%s: joining the team", conn_id[:8])
 
     def group(self, conv_id: str) -> GroupMember | None:
-        g = self._groups.get(conv_id)
-        if g is None:
-            state = self.store.group(conv_id)
-            if state is None:
-                return None
-            g = self._groups[conv_id] = GroupMember.from_json(state)
-        return g
+        found: GroupMember | None = super().group(conv_id)
+        return found
+
+    def load_group(self, state: dict[str, Any]) -> GroupMember:
+        return GroupMember.from_json(state)
 
     def customer(self, conv_id: str) -> bytes | None:
         biz = self.store.get(f"biz:{conv_id}")

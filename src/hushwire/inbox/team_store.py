@@ -20,12 +20,12 @@ the agent, then acknowledges the agent message (the pattern of :mod:`hushwire.ro
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hushwire.datadir import open_sqlite
 from hushwire.errors import ConfigError
 
 __all__ = ["Operator", "TeamStore"]
@@ -63,13 +63,7 @@ class TeamStore:
     """The team's SQLite file (WAL, synchronous commits), private to the owner."""
 
     def __init__(self, path: Path) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            part = path.with_name(path.name + suffix)
-            os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        self.db = open_sqlite(path, _SCHEMA)
 
     def close(self) -> None:
         self.db.close()

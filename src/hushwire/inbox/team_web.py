@@ -53,14 +53,18 @@ async def api_remove_operator(request: web.Request) -> web.StreamResponse:
     return web.json_response({"removed": name})
 
 
+async def _conv_flag(request: web.Request, key: str) -> tuple[InboxService, str, bool]:
+    """The service, the conversation of the path and the flag ``key`` of the JSON body."""
+    service = _service(request)
+    value = (await _json_body(request)).get(key)
+    if not isinstance(value, bool):
+        raise InboxError(f'give {{"{key}": true}} or {{"{key}": false}}')
+    return service, service.resolve(request.match_info["id"]), value
+
+
 @_api
 async def api_assign(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    body = await _json_body(request)
-    mine = body.get("mine")
-    if not isinstance(mine, bool):
-        raise InboxError('give {"mine": true} or {"mine": false}')
-    conv_id = service.resolve(request.match_info["id"])
+    service, conv_id, mine = await _conv_flag(request, "mine")
     if service.team is None or service.team.store.group(conv_id) is None:
         raise InboxError("this is not a team conversation", 409)
     await service.team.assign(conv_id, mine)
@@ -69,12 +73,7 @@ async def api_assign(request: web.Request) -> web.StreamResponse:
 
 @_api
 async def api_typing(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    body = await _json_body(request)
-    typing = body.get("typing")
-    if not isinstance(typing, bool):
-        raise InboxError('give {"typing": true} or {"typing": false}')
-    conv_id = service.resolve(request.match_info["id"])
+    service, conv_id, typing = await _conv_flag(request, "typing")
     shown = service.team is not None and await service.team.set_typing(conv_id, typing)
     return web.json_response({"shown": shown})
 

@@ -11,9 +11,10 @@ members drop as a duplicate by its message id (docs/architecture.md).
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
+
+from hushwire.datadir import open_sqlite
 
 __all__ = ["RoomStore"]
 
@@ -29,10 +30,7 @@ class RoomStore:
     """The room's SQLite file (WAL, synchronous commits)."""
 
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        self.db = open_sqlite(path, _SCHEMA)
 
     def close(self) -> None:
         self.db.close()
