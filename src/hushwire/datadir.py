@@ -103,6 +103,22 @@ def open_sqlite(path: Path, schema: str) -> sqlite3.Connection:
     return db
 
 
+class SqliteOutbox:
+    """The ``outbox`` table (``id``, ``conn_id``, ``body``) of an app's own SQLite file:
+    chat bodies decided and committed with the app's state, not yet handed to the agent."""
+
+    db: sqlite3.Connection
+
+    def outbox(self) -> list[tuple[int, str, bytes]]:
+        rows = self.db.execute("SELECT id, conn_id, body FROM outbox ORDER BY id")
+        return [(int(i), str(c), bytes(b)) for i, c, b in rows.fetchall()]
+
+    def sent(self, outbox_id: int) -> None:
+        """The body was handed to the agent (which keeps it until the relay has it)."""
+        with self.db:
+            self.db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
+
+
 def stop_on_signals() -> asyncio.Event:
     """An event that SIGTERM or SIGINT sets (call it in the running event loop): a
     long-running app waits on it, then shuts down."""

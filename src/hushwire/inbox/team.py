@@ -211,23 +211,16 @@ class TeamHost(TeamPart):
         return False
 
     async def _on_request(self, ev: ConnectionRequested) -> None:
+        conv_id, name = ev.conn_id, self.service.name
+        customer = self.customer(conv_id) or os.urandom(12)
+        group = self.group(conv_id) or GroupHost.create(name, Profile(name), os.urandom(12))
         try:
             profile, versions = read_join_request(ev.info)
-        except DecodeError as e:
-            log.warning("%s: %s, ignored", ev.conn_id[:8], e)
-            return
-        conv_id = ev.conn_id
-        group = self.group(conv_id)
-        customer = self.customer(conv_id) or os.urandom(12)
-        if group is None:
-            name = self.service.name
-            group = GroupHost.create(name, Profile(name), os.urandom(12), history=10)
-            self._groups[conv_id] = group
-        try:
             info = group.admit(customer, profile, versions)
-        except GroupFull as e:  # pragma: no cover - a fresh group has room
-            log.warning("%s: %s", conv_id[:8], e)
+        except (DecodeError, GroupFull) as e:  # a fresh group has room: not a visitor
+            log.warning("%s: %s, ignored", conv_id[:8], e)
             return
+        self._groups[conv_id] = group
         inv = interpret_group(info)
         assert isinstance(inv, XGrpLinkInv)
         biz = business_info("business", group.me.member_id, customer)
@@ -453,15 +446,9 @@ class TeamHost(TeamPart):
         self._commit(conv_id, group, outputs)
         await self.flush()
 
-    async def end(self, conv_id: str) -> bool:
-        """End a team conversation: the group is deleted for everybody (``x.grp.del``),
-        its connections go once that has left; False if it is not a team one."""
-        group = self.group(conv_id)
-        if group is None:
-            return False
-        drop = self._commit(conv_id, None, group.delete_group())
-        await self.disconnect(drop)
-        return True
+    def _farewell(self, conv_id: str, group: GroupHost) -> list[str]:
+        """Ending a team conversation deletes the group for everybody (``x.grp.del``)."""
+        return self._commit(conv_id, None, group.delete_group())
 
     async def invite_operator(self) -> str:
         """A one-time link for a new operator (its inbox or a SimpleX app joins it)."""

@@ -242,6 +242,19 @@ class TeamPart:
     def _commit(self, conv_id: str, group: Any, outputs: list[Output]) -> list[str]:
         raise NotImplementedError
 
+    def _farewell(self, conv_id: str, group: Any) -> list[str]:
+        """Commit the end of our part in the conversation; the connections to drop."""
+        raise NotImplementedError
+
+    async def end(self, conv_id: str) -> bool:
+        """End our part in a team conversation, its connections deleted once the farewell
+        has left; False if it is not a team conversation."""
+        group = self.group(conv_id)
+        if group is None:
+            return False
+        await self.disconnect(self._farewell(conv_id, group))
+        return True
+
     # --- our own messages
 
     def _own(self, conv_id: str, group: Any, msg: ChatMessage) -> list[Output]:

@@ -252,14 +252,9 @@ class TeamOperator(TeamPart):
         self.store.commit(conv_id, group.to_json(), [(conv_id, msg.encode())])
         await self.flush()
 
-    async def end(self, conv_id: str) -> bool:
-        """Leave the conversation (``x.grp.leave``); False if it is not a team one."""
-        group = self.group(conv_id)
-        if group is None:
-            return False
-        drop = self._commit(conv_id, group, group.leave())
-        await self.disconnect(drop)
-        return True
+    def _farewell(self, conv_id: str, group: GroupMember) -> list[str]:
+        """Ending it on an operator's inbox leaves the conversation (``x.grp.leave``)."""
+        return self._commit(conv_id, group, group.leave())
 
     async def recover(self) -> None:
         await self.flush()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hushwire.datadir import open_sqlite
+from hushwire.datadir import SqliteOutbox, open_sqlite
 from hushwire.errors import ConfigError
 
 __all__ = ["Operator", "TeamStore"]
@@ -59,7 +59,7 @@ class Operator:
         return {"id": self.conn_id, "name": self.name, "status": self.status}
 
 
-class TeamStore:
+class TeamStore(SqliteOutbox):
     """The team's SQLite file (WAL, synchronous commits), private to the owner."""
 
     def __init__(self, path: Path) -> None:
@@ -156,14 +156,6 @@ class TeamStore:
         """Bodies to send outside any conversation (to an operator's 1:1 connection)."""
         with self.db:
             self.db.executemany("INSERT INTO outbox (conn_id, body) VALUES (?, ?)", sends)
-
-    def outbox(self) -> list[tuple[int, str, bytes]]:
-        rows = self.db.execute("SELECT id, conn_id, body FROM outbox ORDER BY id")
-        return [(int(i), str(c), bytes(b)) for i, c, b in rows.fetchall()]
-
-    def sent(self, outbox_id: int) -> None:
-        with self.db:
-            self.db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
 
     # --- operators
 

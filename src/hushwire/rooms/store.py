@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hushwire.datadir import open_sqlite
+from hushwire.datadir import SqliteOutbox, open_sqlite
 
 __all__ = ["RoomStore"]
 
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, conn_id TEXT NOT NULL
 """
 
 
-class RoomStore:
+class RoomStore(SqliteOutbox):
     """The room's SQLite file (WAL, synchronous commits)."""
 
     def __init__(self, path: Path) -> None:
@@ -76,11 +76,3 @@ class RoomStore:
             self.db.execute(
                 "INSERT OR REPLACE INTO state (k, v) VALUES (?, ?)", (key, json.dumps(value))
             )
-
-    def outbox(self) -> list[tuple[int, str, bytes]]:
-        rows = self.db.execute("SELECT id, conn_id, body FROM outbox ORDER BY id")
-        return [(int(i), str(c), bytes(b)) for i, c, b in rows.fetchall()]
-
-    def sent(self, outbox_id: int) -> None:
-        with self.db:
-            self.db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
