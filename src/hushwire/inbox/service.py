@@ -55,13 +55,11 @@ from hushwire.agent.agent import (
 from hushwire.agent.routing import RoutingSettings
 from hushwire.chat.messages import (
     ChatMessageTooLarge,
-    XContact,
     XDirectDel,
     XInfo,
     XMsgNew,
     hushwire_profile,
     interpret,
-    parse_chat_body,
     parse_chat_elements,
     x_direct_del,
     x_info,
@@ -72,7 +70,7 @@ from hushwire.errors import DecodeError, HushwireError
 from hushwire.inbox.auth import load_or_create_secret
 from hushwire.inbox.store import Conversation, InboxStore, Message
 from hushwire.inbox.team import TeamHost
-from hushwire.inbox.team_common import TeamSettings
+from hushwire.inbox.team_common import TeamSettings, profile_name_in
 from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.team_store import TeamStore
 from hushwire.smp.address import SMPServer
@@ -104,18 +102,7 @@ class InboxError(HushwireError):
 
 def profile_name(info: bytes) -> str | None:
     """The display name in a connInfo (``x.info`` or ``x.contact``), if it has one."""
-    try:
-        messages = parse_chat_body(info)
-    except DecodeError:
-        return None
-    for m in messages:
-        try:
-            ev = interpret(m)
-        except DecodeError:
-            continue
-        if isinstance(ev, XInfo | XContact):
-            return ev.profile.display_name
-    return None
+    return profile_name_in(info, None)
 
 
 class Subscriber:

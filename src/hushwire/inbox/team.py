@@ -67,8 +67,6 @@ from hushwire.chat.groups import (
 from hushwire.chat.messages import (
     ChatMessage,
     Profile,
-    XInfo,
-    interpret,
     parse_chat_body,
     x_direct_del,
     x_info,
@@ -82,7 +80,9 @@ from hushwire.inbox.team_common import (
     assign_message,
     log,
     now_ts,
+    profile_name_in,
     read_assign,
+    read_body,
 )
 from hushwire.inbox.team_store import Operator, TeamStore
 
@@ -282,14 +282,7 @@ class TeamHost(TeamPart):
         return True
 
     async def _operator_connected(self, op: Operator, info: bytes) -> None:
-        name = op.name
-        try:
-            for m in parse_chat_body(info):
-                ev = interpret(m)
-                if isinstance(ev, XInfo):
-                    name = ev.profile.display_name[:100] or name
-        except DecodeError:
-            pass
+        name = profile_name_in(info, op.name)
         self.store.add_operator(op.conn_id, name, "active", op.created_at)
         self.service.publish({"type": "operators", "operators": self.operators_json()})
         log.info("%s: operator %s connected", op.conn_id[:8], name)
@@ -330,14 +323,9 @@ class TeamHost(TeamPart):
     async def _on_message(self, ev: MessageReceived) -> bool:
         op = self.store.operator(ev.conn_id)
         if op is not None:  # the 1:1 connection of an operator: a profile update at most
-            try:
-                for m in parse_chat_body(ev.body):
-                    info = interpret(m)
-                    if isinstance(info, XInfo) and op.status == "active":
-                        name = info.profile.display_name[:100] or op.name
-                        self.store.add_operator(op.conn_id, name, op.status, op.created_at)
-            except DecodeError:
-                pass
+            if op.status == "active":
+                name = profile_name_in(ev.body, op.name)
+                self.store.add_operator(op.conn_id, name, op.status, op.created_at)
             await self.service.agent.ack_message(ev.msg_id, receipt=False)
             return True
         found = self._member_conn(ev.conn_id)
@@ -347,11 +335,7 @@ class TeamHost(TeamPart):
         outputs: list[Output] = []
         customer = self.customer(conv_id)
         if group is not None:
-            try:
-                messages = parse_chat_body(ev.body)
-            except DecodeError as e:
-                log.warning("%s: undecodable message: %s", ev.conn_id[:8], e)
-                messages = []
+            messages = read_body(ev.conn_id, ev.body)
             rest: list[ChatMessage] = []
             for m in messages:
                 if m.event == ASSIGN_EVENT:

@@ -21,7 +21,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hushwire.agent.agent import AgentError
 from hushwire.chat.group_state import (
@@ -36,7 +36,7 @@ from hushwire.chat.group_state import (
 )
 from hushwire.chat.group_types import format_msg_ts
 from hushwire.chat.groups import XGrpMsgNew, XMsgDel, XMsgUpdate
-from hushwire.chat.messages import ChatMessage
+from hushwire.chat.messages import ChatMessage, XContact, XInfo, interpret, parse_chat_body
 from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError
 from hushwire.inbox.hours import OpeningHours
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from hushwire.inbox.store import Message
 
 log = logging.getLogger("hushwire.inbox.team")
+
+_D = TypeVar("_D", str, None)
 
 ASSIGN_EVENT = "x.hushwire.assign"
 """The team's assignment event (Hushwire's namespace; never sent to the visitor)."""
@@ -60,6 +62,34 @@ class TeamSettings:
     show_operator_names: bool = False
     hours: OpeningHours | None = None
     away_message: str | None = None
+
+
+def read_body(conn_id: str, body: bytes) -> list[ChatMessage]:
+    """The chat messages of a received body; none (logged, without content) when it
+    cannot be read."""
+    try:
+        return parse_chat_body(body)
+    except DecodeError as e:
+        log.warning("%s: undecodable message: %s", conn_id[:8], e)
+        return []
+
+
+def profile_name_in(body: bytes, default: _D) -> str | _D:
+    """The display name of the last profile (``x.info`` or ``x.contact``) in a body or
+    connInfo (at most 100 characters), else ``default``."""
+    name = default
+    try:
+        messages = parse_chat_body(body)
+    except DecodeError:
+        return default
+    for m in messages:
+        try:
+            event = interpret(m)
+        except DecodeError:
+            continue
+        if isinstance(event, XInfo | XContact):
+            name = event.profile.display_name[:100] or name
+    return name
 
 
 def now_ts() -> str:

@@ -41,9 +41,6 @@ from hushwire.chat.messages import (
     ChatMessage,
     Profile,
     XDirectDel,
-    XInfo,
-    interpret,
-    parse_chat_body,
     x_info,
 )
 from hushwire.encoding.strings import b64url_decode, b64url_encode
@@ -54,7 +51,9 @@ from hushwire.inbox.team_common import (
     assign_message,
     log,
     now_ts,
+    profile_name_in,
     read_assign,
+    read_body,
 )
 
 if TYPE_CHECKING:
@@ -115,14 +114,7 @@ class TeamOperator(TeamPart):
         if isinstance(ev, ConnectionEstablished):
             op = self.store.operator(ev.conn_id)
             if op is not None:
-                name = op.name
-                try:
-                    for m in parse_chat_body(ev.info):
-                        info = interpret(m)
-                        if isinstance(info, XInfo):
-                            name = info.profile.display_name[:100] or name
-                except DecodeError:
-                    pass
+                name = profile_name_in(ev.info, op.name)
                 self.store.add_operator(op.conn_id, name, "active", op.created_at)
                 log.info("%s: joined the team %s", op.conn_id[:8], name)
                 return True
@@ -146,12 +138,7 @@ class TeamOperator(TeamPart):
         return False
 
     async def _from_team(self, ev: MessageReceived) -> None:
-        try:
-            messages = parse_chat_body(ev.body)
-        except DecodeError as e:
-            log.warning("%s: undecodable message from the team: %s", ev.conn_id[:8], e)
-            messages = []
-        for m in messages:
+        for m in read_body(ev.conn_id, ev.body):
             try:
                 event = interpret_group(m)
             except DecodeError as e:
@@ -203,13 +190,8 @@ class TeamOperator(TeamPart):
         conv_id = ev.conn_id
         group = self.group(conv_id)
         assert group is not None
-        try:
-            messages = parse_chat_body(ev.body)
-        except DecodeError as e:
-            log.warning("%s: undecodable message: %s", conv_id[:8], e)
-            messages = []
         rest: list[ChatMessage] = []
-        for m in messages:
+        for m in read_body(conv_id, ev.body):
             if m.event == ASSIGN_EVENT:
                 self._assigned(conv_id, m)
             else:
