@@ -13,10 +13,11 @@ from typing import Any
 
 from hushwire.inbox.service import REPLY_MAX_CHARS, InboxError
 from hushwire.inbox.store import InboxStore
+from hushwire.limits import INBOX_MAX_SAVED_REPLIES
 
 __all__ = ["MAX_SAVED_REPLIES", "delete_saved_reply", "save_reply", "saved_replies"]
 
-MAX_SAVED_REPLIES = 100
+MAX_SAVED_REPLIES = INBOX_MAX_SAVED_REPLIES
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _KEY = "saved_replies"
 

@@ -267,7 +267,7 @@ class InboxService:
     def conversation_json(self, conv: Conversation) -> dict[str, Any]:
         """A conversation for the UI: with its team fields (assignment) in a team."""
         out = conv.to_json()
-        if self.team is not None and self.team.store.group(conv.id) is not None:
+        if self.team is not None and self.team.store.has_group(conv.id):
             out.update(self.team.extras(conv.id))
         return out
 

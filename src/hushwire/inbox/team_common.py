@@ -41,6 +41,7 @@ from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError
 from hushwire.inbox.hours import OpeningHours
 from hushwire.inbox.team_store import TeamStore
+from hushwire.limits import TEAM_MAX_LIVE_MESSAGES
 
 if TYPE_CHECKING:
     from hushwire.inbox.service import InboxService
@@ -202,6 +203,8 @@ class TeamPart:
             name = ""
             if isinstance(o, Posted) and o.author != group.me.member_id:
                 if o.live and o.msg_id is not None:
+                    if len(self._live) >= TEAM_MAX_LIVE_MESSAGES:  # bounded: the oldest goes
+                        del self._live[next(iter(self._live))]
                     self._live[(conv_id, o.author, o.msg_id)] = o.author_name
                     self.typing(conv_id, o.author_name)
                     continue

@@ -107,6 +107,10 @@ class TeamStore(SqliteOutbox):
         row = self.db.execute("SELECT state FROM groups WHERE conv_id = ?", (conv_id,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    def has_group(self, conv_id: str) -> bool:
+        found = self.db.execute("SELECT 1 FROM groups WHERE conv_id = ?", (conv_id,))
+        return found.fetchone() is not None
+
     def group_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT conv_id FROM groups ORDER BY rowid")]
 

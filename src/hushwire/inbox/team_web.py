@@ -65,7 +65,7 @@ async def _conv_flag(request: web.Request, key: str) -> tuple[InboxService, str,
 @_api
 async def api_assign(request: web.Request) -> web.StreamResponse:
     service, conv_id, mine = await _conv_flag(request, "mine")
-    if service.team is None or service.team.store.group(conv_id) is None:
+    if service.team is None or not service.team.store.has_group(conv_id):
         raise InboxError("this is not a team conversation", 409)
     await service.team.assign(conv_id, mine)
     return web.json_response({"ok": True})
