@@ -440,3 +440,44 @@ def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
         run(main)
     finally:
         relay.stop()
+
+
+def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path: Path) -> None:
+    """Stopped and started again on the same data (real SQLite files): the conversation,
+    its operator and the visitor carry on; nothing is shown twice."""
+    relay = start_relay_process(tmp_path / "relay")
+
+    async def main() -> None:
+        kw = {"ws_url": relay.ws_url, "client_config": CFG}
+        team = await start_inbox(tmp_path / "team", relay.address, name="Acme", team="host", **kw)
+        host = team.service.team
+        assert isinstance(host, TeamHost)
+        link = await host.invite_operator()
+        bob = await start_inbox(tmp_path / "bob", relay.address, name="Bob", join_team=link, **kw)
+        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
+        await visitor.agent.start()
+        try:
+            await poll(lambda: [o["status"] for o in host.operators_json()] == ["active"])
+            await visitor.join(team.service.address, "Ada")
+            await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+            await visitor.say("before")
+            await poll(lambda: texts(bob, "in") == ["before"])
+            await team.stop()
+            await visitor.say("while the team inbox is down")
+            team = await start_inbox(tmp_path / "team", relay.address, **kw)
+            await poll(lambda: texts(bob, "in") == ["before", "while the team inbox is down"])
+            assert texts(team, "in") == ["before", "while the team inbox is down"]
+            await bob.service.reply(bob.service.conversations()[0].id, "after")
+            await poll(lambda: ("Acme", "after") in visitor.shown)
+            await team.service.reply(team.service.conversations()[0].id, "barrier")
+            await poll(lambda: ("Acme", "barrier") in visitor.shown)
+            assert visitor.shown == [("Acme", "after"), ("Acme", "barrier")]
+        finally:
+            await visitor.stop()
+            for inbox in (team, bob):
+                await inbox.stop()
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
