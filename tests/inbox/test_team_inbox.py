@@ -9,9 +9,11 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -109,31 +111,54 @@ def texts(inbox: RunningInbox, direction: str | None = None) -> list[str]:
     return [m.text for m in msgs if direction is None or m.direction == direction]
 
 
-async def team_with_two_operators(
-    tmp: Path, relay: RelayProcess
-) -> tuple[RunningInbox, RunningInbox, RunningInbox]:
+class Lab:
+    """A team inbox "Acme", its operator inboxes and a visitor (the customer)."""
+
+    def __init__(self, team: RunningInbox, ops: list[RunningInbox], visitor: Visitor) -> None:
+        self.team = team
+        self.ops = ops
+        self.visitor = visitor
+
+    @property
+    def host(self) -> TeamHost:
+        host = self.team.service.team
+        assert isinstance(host, TeamHost)
+        return host
+
+
+@asynccontextmanager
+async def team_lab(
+    tmp: Path,
+    relay: RelayProcess,
+    operators: tuple[str, ...] = ("Bob",),
+    settings: TeamSettings | None = None,
+) -> AsyncIterator[Lab]:
+    """The team inbox with these operators, all active, and the visitor Ada joined: every
+    operator has her conversation online. Everything is stopped at the end."""
+    kw: dict[str, Any] = {"ws_url": relay.ws_url, "client_config": CFG}
     team = await start_inbox(
-        tmp / "team", relay.address, ws_url=relay.ws_url, name="Acme", client_config=CFG,
-        team="host",
-    )  # fmt: skip
-    host = team.service.team
-    assert isinstance(host, TeamHost)
-    ops = []
-    for name in ("Bob", "Cy"):
-        link = await host.invite_operator()
-        ops.append(
-            await start_inbox(
-                tmp / name,
-                relay.address,
-                ws_url=relay.ws_url,
-                name=name,
-                client_config=CFG,
-                join_team=link,
+        tmp / "team", relay.address, name="Acme", team="host", team_settings=settings, **kw
+    )
+    lab = Lab(team, [], Visitor(Agent(tmp / "ada", relay.address, ws_url=relay.ws_url)))
+    try:
+        for name in operators:
+            link = await lab.host.invite_operator()
+            lab.ops.append(
+                await start_inbox(tmp / name, relay.address, name=name, join_team=link, **kw)
             )
+        await poll(
+            lambda: [o["status"] for o in lab.host.operators_json()] == ["active"] * len(operators)
         )
-    await poll(lambda: [o["status"] for o in host.operators_json()] == ["active", "active"])
-    assert sorted(o["name"] for o in host.operators_json()) == ["Bob", "Cy"]
-    return team, ops[0], ops[1]
+        assert sorted(o["name"] for o in lab.host.operators_json()) == sorted(operators)
+        await lab.visitor.agent.start()
+        await lab.visitor.join(team.service.address, "Ada")
+        for op in lab.ops:
+            await poll(lambda op=op: [c.status for c in op.service.conversations()] == ["online"])
+        yield lab
+    finally:
+        await lab.visitor.stop()
+        for inbox in (lab.team, *lab.ops):
+            await inbox.stop()
 
 
 def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
@@ -143,17 +168,12 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
     relay = start_relay_process(tmp_path / "relay")
 
     async def main() -> None:
-        team, bob, cy = await team_with_two_operators(tmp_path, relay)
-        host = team.service.team
-        assert isinstance(host, TeamHost)
-        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
-        await visitor.agent.start()
-        try:
+        async with team_lab(tmp_path, relay, ("Bob", "Cy")) as lab:
+            team, (bob, cy), visitor, host = lab.team, lab.ops, lab.visitor, lab.host
             # the short link says "business"; the acceptance makes the visitor a customer
             assert team.service.short_address is not None
             st = next(s for s in team.service.agent.store.all_connections() if s.kind == "contact")
             assert json.loads(st.link_data)["business"] is True
-            await visitor.join(team.service.address, "Ada")
             await poll(lambda: visitor.group is not None)
             assert visitor.invitation is not None and visitor.group is not None
             inv = visitor.invitation.invitation
@@ -226,10 +246,6 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
             assert "after removal" not in texts(cy)
             assert [o["name"] for o in host.operators_json()] == ["Bob"]
             assert visitor.shown.count(("Acme", "from bob")) == 1
-        finally:
-            await visitor.stop()
-            for inbox in (team, bob, cy):
-                await inbox.stop()
 
     try:
         run(main)
@@ -281,23 +297,9 @@ def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: 
     settings = TeamSettings(hours=OpeningHours.parse(f"{day} 09:00-17:00"), away_message="Away")
 
     async def main() -> None:
-        team = await start_inbox(
-            tmp_path / "team", relay.address, ws_url=relay.ws_url, name="Acme",
-            client_config=CFG, team="host", team_settings=settings,
-        )  # fmt: skip
-        host = team.service.team
-        assert isinstance(host, TeamHost)
-        bob = await start_inbox(
-            tmp_path / "bob", relay.address, ws_url=relay.ws_url, name="Bob",
-            client_config=CFG, join_team=await host.invite_operator(),
-        )  # fmt: skip
-        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
-        await visitor.agent.start()
-        updates = team.service.subscribe()
-        try:
-            await poll(lambda: [o["status"] for o in host.operators_json()] == ["active"])
-            await visitor.join(team.service.address, "Ada")
-            await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+        async with team_lab(tmp_path, relay, settings=settings) as lab:
+            team, (bob,), visitor = lab.team, lab.ops, lab.visitor
+            updates = team.service.subscribe()
             conv = team.service.conversations()[0].id
             bob_conv = bob.service.conversations()[0].id
             # the visitor types (a live message), then sends its final text
@@ -333,11 +335,7 @@ def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: 
             await poll(lambda: ("Acme", "barrier") in visitor.shown)
             assert visitor.shown.count(("Acme", "Away")) == 1
             assert "typed by Bob" in texts(team, "out") and texts(team, "out").count("Away") == 1
-        finally:
             team.service.unsubscribe(updates)
-            await visitor.stop()
-            for inbox in (team, bob):
-                await inbox.stop()
 
     try:
         run(main)
@@ -448,23 +446,15 @@ def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path:
     relay = start_relay_process(tmp_path / "relay")
 
     async def main() -> None:
-        kw = {"ws_url": relay.ws_url, "client_config": CFG}
-        team = await start_inbox(tmp_path / "team", relay.address, name="Acme", team="host", **kw)
-        host = team.service.team
-        assert isinstance(host, TeamHost)
-        link = await host.invite_operator()
-        bob = await start_inbox(tmp_path / "bob", relay.address, name="Bob", join_team=link, **kw)
-        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
-        await visitor.agent.start()
-        try:
-            await poll(lambda: [o["status"] for o in host.operators_json()] == ["active"])
-            await visitor.join(team.service.address, "Ada")
-            await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+        async with team_lab(tmp_path, relay) as lab:
+            (bob,), visitor = lab.ops, lab.visitor
             await visitor.say("before")
             await poll(lambda: texts(bob, "in") == ["before"])
-            await team.stop()
+            await lab.team.stop()
             await visitor.say("while the team inbox is down")
-            team = await start_inbox(tmp_path / "team", relay.address, **kw)
+            lab.team = team = await start_inbox(
+                tmp_path / "team", relay.address, ws_url=relay.ws_url, client_config=CFG
+            )
             await poll(lambda: texts(bob, "in") == ["before", "while the team inbox is down"])
             assert texts(team, "in") == ["before", "while the team inbox is down"]
             await bob.service.reply(bob.service.conversations()[0].id, "after")
@@ -472,10 +462,6 @@ def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path:
             await team.service.reply(team.service.conversations()[0].id, "barrier")
             await poll(lambda: ("Acme", "barrier") in visitor.shown)
             assert visitor.shown == [("Acme", "after"), ("Acme", "barrier")]
-        finally:
-            await visitor.stop()
-            for inbox in (team, bob):
-                await inbox.stop()
 
     try:
         run(main)

@@ -8,14 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
-from test_inbox_browser import ARGS, CHROMIUM
-from test_team_inbox import CFG, Visitor, poll, run, texts
+from test_inbox_browser import CHROMIUM, open_chromium
+from test_team_inbox import poll, run, team_lab, texts
 
-from hushwire.agent.agent import Agent
 from hushwire.chat.group_state import Send
 from hushwire.chat.groups import XGrpMsgNew, XMsgUpdate
-from hushwire.inbox.run import start_inbox
-from hushwire.inbox.team import TeamHost
 from hushwire.testing import start_relay_process
 
 if not os.environ.get("CI"):
@@ -30,37 +27,13 @@ def test_team_ui_typing_assignment_saved_reply_and_removal(tmp_path: Path) -> No
     relay = start_relay_process(tmp_path / "relay")
 
     async def main() -> None:
-        team = await start_inbox(
-            tmp_path / "team", relay.address, ws_url=relay.ws_url, name="Acme",
-            client_config=CFG, team="host",
-        )  # fmt: skip
-        host = team.service.team
-        assert isinstance(host, TeamHost)
-        bob = await start_inbox(
-            tmp_path / "bob", relay.address, ws_url=relay.ws_url, name="Bob",
-            client_config=CFG, join_team=await host.invite_operator(),
-        )  # fmt: skip
-        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
-        await visitor.agent.start()
-        try:
-            await poll(lambda: [o["status"] for o in host.operators_json()] == ["active"])
-            await visitor.join(team.service.address, "Ada")
-            await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+        async with team_lab(tmp_path, relay) as lab:
+            team, (bob,), visitor = lab.team, lab.ops, lab.visitor
             group = visitor.group
             assert group is not None
             async with async_playwright() as p:
-                ctx = await p.chromium.launch_persistent_context(
-                    str(tmp_path / "chromium-profile"),
-                    executable_path=CHROMIUM,
-                    args=ARGS,
-                    headless=True,
-                    viewport={"width": 1100, "height": 700},
-                )
+                ctx, page, errors = await open_chromium(p, tmp_path, accept_dialogs=True)
                 try:
-                    page = ctx.pages[0] if ctx.pages else await ctx.new_page()
-                    errors: list[str] = []
-                    page.on("pageerror", lambda e: errors.append(str(e)))
-                    page.on("dialog", lambda d: d.accept())
                     await page.goto(team.login_link)
                     await expect(page.get_by_role("status")).to_have_text("Live")
                     convs = page.get_by_role("list", name="Conversations")
@@ -121,10 +94,6 @@ def test_team_ui_typing_assignment_saved_reply_and_removal(tmp_path: Path) -> No
                     assert errors == []
                 finally:
                     await ctx.close()
-        finally:
-            await visitor.stop()
-            for inbox in (team, bob):
-                await inbox.stop()
 
     try:
         run(main)
