@@ -25,6 +25,7 @@ from hushwire.chat.group_state import Edited, Output, Posted, Send
 from hushwire.chat.group_types import GroupInvitation
 from hushwire.chat.groups import XGrpInv, XGrpLinkInv, XGrpMsgNew, XMsgUpdate, interpret_group
 from hushwire.chat.messages import ChatMessage, Profile, parse_chat_body, x_info
+from hushwire.cli import main as cli_main
 from hushwire.client import ClientConfig
 from hushwire.encoding.strings import b64url_decode
 from hushwire.errors import ConfigError
@@ -467,3 +468,25 @@ def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path:
         run(main)
     finally:
         relay.stop()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--hours", "Mon 09:00-17:00", "--away-message", "x"], "go with --team"),
+        (["--team", "--hours", "Mon 09:00-17:00"], "give both --hours and --away-message"),
+        (["--team", "--hours", "Mon 9-17", "--away-message", "x"], "cannot read"),
+        (["--team", "--join-team", "simplex:/invitation#/?v=2"], "not allowed with argument"),
+    ],
+)
+def test_team_options_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    argv = ["inbox", "--data", str(tmp_path), "--relay", "smp://AAAA@localhost:5223", *extra]
+    try:
+        code = cli_main(argv)
+    except SystemExit as e:  # argparse's own refusals
+        code = e.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "team.sqlite3").exists()
