@@ -133,9 +133,11 @@ async def team_lab(
     relay: RelayProcess,
     operators: tuple[str, ...] = ("Bob",),
     settings: TeamSettings | None = None,
+    join: bool = True,
 ) -> AsyncIterator[Lab]:
-    """The team inbox with these operators, all active, and the visitor Ada joined: every
-    operator has her conversation online. Everything is stopped at the end."""
+    """The team inbox with these operators, all active, and (``join``) the Python visitor
+    Ada joined: every operator has her conversation online. Without ``join`` the visitor is
+    someone else's (a widget in a browser, say). Everything is stopped at the end."""
     kw: dict[str, Any] = {"ws_url": relay.ws_url, "client_config": CFG}
     team = await start_inbox(
         tmp / "team", relay.address, name="Acme", team="host", team_settings=settings, **kw
@@ -151,13 +153,19 @@ async def team_lab(
             lambda: [o["status"] for o in lab.host.operators_json()] == ["active"] * len(operators)
         )
         assert sorted(o["name"] for o in lab.host.operators_json()) == sorted(operators)
-        await lab.visitor.agent.start()
-        await lab.visitor.join(team.service.address, "Ada")
-        for op in lab.ops:
-            await poll(lambda op=op: [c.status for c in op.service.conversations()] == ["online"])
+        if join:
+            await lab.visitor.agent.start()
+            await lab.visitor.join(team.service.address, "Ada")
+            for op in lab.ops:
+                await poll(
+                    lambda op=op: [c.status for c in op.service.conversations()] == ["online"]
+                )
         yield lab
     finally:
-        await lab.visitor.stop()
+        if join:
+            await lab.visitor.stop()
+        else:
+            lab.visitor.agent.store.close()
         for inbox in (lab.team, *lab.ops):
             await inbox.stop()
 
