@@ -215,6 +215,13 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
             assert sorted(visitor.shown) == [
                 ("Acme", "from bob"), ("Acme", "from cy"), ("Acme", "from the owner"),
             ]  # fmt: skip
+
+            # the team inbox stored Bob's answer: its receipt shows it delivered to Bob
+            def bob_state() -> list[str]:
+                _, msgs = bob.service.conversation(bob_conv)
+                return [m.state for m in msgs if m.text == "from bob"]
+
+            await poll(lambda: bob_state() == ["delivered"])
             # every operator sees the others' answers, with their authors
             for inbox in (team, bob, cy):
                 await poll(lambda inbox=inbox: len(texts(inbox, "out")) == 3)

@@ -333,6 +333,7 @@ class TeamHost(TeamPart):
             return False
         conv_id, sender, group = found
         outputs: list[Output] = []
+        away: list[Output] = []
         customer = self.customer(conv_id)
         if group is not None:
             messages = read_body(ev.conn_id, ev.body)
@@ -351,7 +352,9 @@ class TeamHost(TeamPart):
         await self.flush()
         if group is not None and away:
             self._store_own(conv_id, group, self.settings.away_message or "")
-        await self.service.agent.ack_message(ev.msg_id, receipt=False)
+        # stored: a receipt for a new message, so its author sees it reached the team
+        posted = any(isinstance(o, Posted) for o in outputs)
+        await self.service.agent.ack_message(ev.msg_id, receipt=posted)
         await self.disconnect(drop)
         if group is not None and customer is not None:
             c = group.members.get(customer)
