@@ -34,6 +34,7 @@ from hushwire.inbox.hours import OpeningHours
 from hushwire.inbox.run import RunningInbox, start_inbox
 from hushwire.inbox.team import TeamHost, business_info
 from hushwire.inbox.team_common import ASSIGN_EVENT, TeamSettings
+from hushwire.inbox.team_operator import TeamOperator
 from hushwire.testing import RelayProcess, start_relay_process
 
 CFG = ClientConfig(ping_interval=None, command_timeout=10)
@@ -199,6 +200,8 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
                 )
             conv = team.service.conversations()[0]
             assert conv.name == "Ada" and conv.status == "online"
+            assert isinstance(bob.service.team, TeamOperator)
+            assert bob.service.team.team_json() == {"name": "Acme", "status": "active"}
             await visitor.say("hello team")
             for inbox in (team, bob, cy):
                 await poll(lambda inbox=inbox: texts(inbox, "in") == ["hello team"])
@@ -261,6 +264,8 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
                 await poll(lambda inbox=inbox: texts(inbox, "in")[-1] == "after removal")
             assert "after removal" not in texts(cy)
             assert [o["name"] for o in host.operators_json()] == ["Bob"]
+            assert isinstance(cy.service.team, TeamOperator)
+            await poll(lambda: cy.service.team.team_json()["status"] == "removed")  # type: ignore[union-attr,index]
             assert visitor.shown.count(("Acme", "from bob")) == 1
 
     try:
@@ -400,7 +405,7 @@ def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
                 session.headers[KEY_HEADER] = (await resp.json())["key"]
             post = {"headers": {"Origin": base}}
             async with session.get(f"{base}/api/team") as resp:
-                assert await resp.json() == {"role": "host", "operators": []}
+                assert await resp.json() == {"role": "host", "operators": [], "team": None}
             async with session.post(f"{base}/api/team/operators", json={}, **post) as resp:
                 invited = await resp.json()
             assert invited["link"].startswith("simplex:/invitation#/")

@@ -1,7 +1,8 @@
 """The team inbox's part of the web API, and saved replies (same rules as
 :mod:`hushwire.inbox.web`: session or bearer token, own origin, JSON bodies).
 
-* ``GET /api/team`` -> ``{"role": "host"|"operator"|null, "operators": [...]}``
+* ``GET /api/team`` -> ``{"role": "host"|"operator"|null, "operators": [...], "team":
+  {"name", "status"}|null}`` (``team``: on an operator's inbox, the team it belongs to)
 * ``POST /api/team/operators`` -> ``{"link": ..., "qr": SVG}``: a one-time operator link
 * ``POST /api/team/operators/{id}/remove`` -> ``{"removed": NAME}`` (id or name)
 * ``POST /api/conversations/{id}/assign`` with ``{"mine": true|false}``
@@ -19,6 +20,7 @@ from hushwire.agent.qr import qr_svg
 from hushwire.inbox.saved import delete_saved_reply, save_reply, saved_replies
 from hushwire.inbox.service import InboxError, InboxService
 from hushwire.inbox.team import TeamHost
+from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.web import _api, _json_body, _service
 
 __all__ = ["add_team_routes"]
@@ -36,7 +38,8 @@ async def api_team(request: web.Request) -> web.StreamResponse:
     team = service.team
     role = None if team is None else ("host" if isinstance(team, TeamHost) else "operator")
     operators = team.operators_json() if isinstance(team, TeamHost) else []
-    return web.json_response({"role": role, "operators": operators})
+    of = team.team_json() if isinstance(team, TeamOperator) else None
+    return web.json_response({"role": role, "operators": operators, "team": of})
 
 
 @_api
