@@ -484,6 +484,11 @@ def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path:
             await team.service.reply(team.service.conversations()[0].id, "barrier")
             await poll(lambda: ("Acme", "barrier") in visitor.shown)
             assert visitor.shown == [("Acme", "after"), ("Acme", "barrier")]
+            # the visitor leaves: the conversation ends for the whole team
+            assert visitor.group is not None
+            await visitor.send(visitor.group.leave())
+            for inbox in (team, bob):
+                await poll(lambda inbox=inbox: inbox.service.conversations()[0].status == "ended")
 
     try:
         run(main)
