@@ -145,8 +145,10 @@ async def team_lab(
     )
     lab = Lab(team, [], Visitor(Agent(tmp / "ada", relay.address, ws_url=relay.ws_url)))
     try:
-        for name in operators:
-            link = await lab.host.invite_operator()
+        for i, name in enumerate(operators):
+            full, short = await lab.host.invite_operator_links()
+            assert short is not None and short.startswith("https://")
+            link = short if i == 0 else full  # the first joins the short link (LKEY)
             lab.ops.append(
                 await start_inbox(tmp / name, relay.address, name=name, join_team=link, **kw)
             )
@@ -410,6 +412,7 @@ def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
             async with session.post(f"{base}/api/team/operators", json={}, **post) as resp:
                 invited = await resp.json()
             assert invited["link"].startswith("simplex:/invitation#/")
+            assert invited["short_link"].startswith("https://localhost/i#")
             assert invited["qr"].startswith("<svg")
             async with session.get(f"{base}/api/team") as resp:
                 ops = (await resp.json())["operators"]

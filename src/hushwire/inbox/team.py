@@ -40,12 +40,14 @@ Theory of operation
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hushwire.agent.agent import (
+    AgentError,
     AgentEvent,
     ConnectionEstablished,
     ConnectionRequested,
@@ -439,13 +441,24 @@ class TeamHost(TeamPart):
 
     async def invite_operator(self) -> str:
         """A one-time link for a new operator (its inbox or a SimpleX app joins it)."""
+        return (await self.invite_operator_links())[0]
+
+    async def invite_operator_links(self) -> tuple[str, str | None]:
+        """A one-time operator invitation: its full link, and its short link when the relay
+        speaks SMP v15 or later (apps show the team's profile from its link data)."""
         profile = Profile(self.service.name)
-        conn_id, link = await self.service.agent.create_invitation(
-            x_info(profile).encode_conn_info()
-        )
+        info = x_info(profile).encode_conn_info()
+        short: str | None = None
+        try:
+            data = json.dumps({"profile": profile.to_json()}, separators=(",", ":")).encode()
+            conn_id, link, short = await self.service.agent.create_short_invitation(
+                info, link_data=data
+            )
+        except AgentError:  # an older relay: the full link only
+            conn_id, link = await self.service.agent.create_invitation(info)
         self.store.add_operator(conn_id, "(invited)", "invited", self.service.clock())
         self.service.publish({"type": "operators", "operators": self.operators_json()})
-        return link
+        return link, short
 
     async def remove_operator(self, ref: str) -> str:
         """Remove an operator (by name or connection id) from every conversation and the

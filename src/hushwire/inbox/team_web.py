@@ -3,7 +3,8 @@
 
 * ``GET /api/team`` -> ``{"role": "host"|"operator"|null, "operators": [...], "team":
   {"name", "status"}|null}`` (``team``: on an operator's inbox, the team it belongs to)
-* ``POST /api/team/operators`` -> ``{"link": ..., "qr": SVG}``: a one-time operator link
+* ``POST /api/team/operators`` -> ``{"link": FULL, "short_link": SHORT|null, "qr": SVG}``:
+  a one-time operator invitation (the QR code of the short link when there is one)
 * ``POST /api/team/operators/{id}/remove`` -> ``{"removed": NAME}`` (id or name)
 * ``POST /api/conversations/{id}/assign`` with ``{"mine": true|false}``
 * ``POST /api/conversations/{id}/typing`` with ``{"typing": true|false}`` -> ``{"shown": B}``
@@ -45,8 +46,8 @@ async def api_team(request: web.Request) -> web.StreamResponse:
 @_api
 async def api_invite_operator(request: web.Request) -> web.StreamResponse:
     await _json_body(request)
-    link = await _host(_service(request)).invite_operator()
-    return web.json_response({"link": link, "qr": qr_svg(link)})
+    link, short = await _host(_service(request)).invite_operator_links()
+    return web.json_response({"link": link, "short_link": short, "qr": qr_svg(short or link)})
 
 
 @_api

@@ -218,7 +218,8 @@ window.teamSettings = async () => {
 async function inviteOperator() {
   try {
     const data = await api("POST", "/api/team/operators", {});
-    $("operator-link").value = data.link;
+    // the short link when the relay has one (apps show the team's name), else the full one
+    $("operator-link").value = data.short_link || data.link;
     $("operator-invite").hidden = false;
   } catch (err) {
     $("saved-error").textContent = err.message;
