@@ -6,6 +6,7 @@ group member state of ``hushwire chat``) joining the business address as the cus
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ from hushwire.encoding.strings import b64url_decode
 from hushwire.errors import ConfigError
 from hushwire.inbox.auth import KEY_HEADER
 from hushwire.inbox.hours import OpeningHours
-from hushwire.inbox.run import RunningInbox, start_inbox
+from hushwire.inbox.run import RunningInbox, print_banner, start_inbox
 from hushwire.inbox.team import TeamHost, business_info
 from hushwire.inbox.team_common import ASSIGN_EVENT, TeamSettings
 from hushwire.inbox.team_operator import TeamOperator
@@ -398,6 +399,12 @@ def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
             client_config=CFG, team="host",
         )  # fmt: skip
         base = f"http://127.0.0.1:{team.web.port}"
+        banner = io.StringIO()
+        print_banner(team, banner, qr=False)
+        assert banner.getvalue().startswith("Business address of a team inbox (Acme):\n")
+        assert "Team operators: none yet. Invite one: hushwire inbox invite-operator" in (
+            banner.getvalue()
+        )
         session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         try:
             async with session.get(team.login_link, allow_redirects=False) as resp:
