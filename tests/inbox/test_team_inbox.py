@@ -221,6 +221,8 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
             assert sorted(visitor.shown) == [
                 ("Acme", "from bob"), ("Acme", "from cy"), ("Acme", "from the owner"),
             ]  # fmt: skip
+            # ...and the operators were never announced to the visitor
+            assert [m.name for m in visitor.group.current_members()] == ["Acme"] * 3
 
             # the team inbox stored Bob's answer: its receipt shows it delivered to Bob
             def bob_state() -> list[str]:
@@ -319,7 +321,8 @@ def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: 
     relay = start_relay_process(tmp_path / "relay")
     # closed now: the only opening is the day after tomorrow
     day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(datetime.now().weekday() + 2) % 7]
-    settings = TeamSettings(hours=OpeningHours.parse(f"{day} 09:00-17:00"), away_message="Away")
+    hours = OpeningHours.parse(f"{day} 09:00-17:00")
+    settings = TeamSettings(show_operator_names=True, hours=hours, away_message="Away")
 
     async def main() -> None:
         async with team_lab(tmp_path, relay, settings=settings) as lab:
@@ -360,6 +363,8 @@ def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: 
             await poll(lambda: ("Acme", "barrier") in visitor.shown)
             assert visitor.shown.count(("Acme", "Away")) == 1
             assert "typed by Bob" in texts(team, "out") and texts(team, "out").count("Away") == 1
+            # --show-operator-names: the visitor knows Bob by his name
+            assert "Bob" in [m.name for m in group.current_members()]
             team.service.unsubscribe(updates)
 
     try:
