@@ -25,7 +25,7 @@ from hushwire.chat.group_member import GroupMember
 from hushwire.chat.group_state import Edited, Output, Posted, Send
 from hushwire.chat.group_types import GroupInvitation
 from hushwire.chat.groups import XGrpInv, XGrpLinkInv, XGrpMsgNew, XMsgUpdate, interpret_group
-from hushwire.chat.messages import ChatMessage, Profile, parse_chat_body, x_info
+from hushwire.chat.messages import ChatMessage, Profile, parse_chat_body, x_direct_del, x_info
 from hushwire.cli import main as cli_main
 from hushwire.client import ClientConfig
 from hushwire.encoding.strings import b64url_decode
@@ -499,9 +499,9 @@ def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path:
             await team.service.reply(team.service.conversations()[0].id, "barrier")
             await poll(lambda: ("Acme", "barrier") in visitor.shown)
             assert visitor.shown == [("Acme", "after"), ("Acme", "barrier")]
-            # the visitor leaves: the conversation ends for the whole team
-            assert visitor.group is not None
-            await visitor.send(visitor.group.leave())
+            # the visitor ends it as a 1:1 chat would (x.direct.del): it leaves the group,
+            # and the conversation ends for the whole team
+            await visitor.agent.send(visitor.conn, x_direct_del().encode())
             for inbox in (team, bob):
                 await poll(lambda inbox=inbox: inbox.service.conversations()[0].status == "ended")
 

@@ -61,6 +61,7 @@ from hushwire.chat.group_types import GroupInvitation, MemberIdRole
 from hushwire.chat.groups import (
     XGrpAcpt,
     XGrpInv,
+    XGrpLeave,
     XGrpLinkInv,
     XGrpMemNew,
     XGrpMsgForward,
@@ -343,6 +344,8 @@ class TeamHost(TeamPart):
             for m in messages:
                 if m.event == ASSIGN_EVENT:
                     outputs.extend(self._assigned_by(conv_id, group, sender, customer, m))
+                elif m.event == "x.direct.del" and sender == customer:
+                    rest.append(XGrpLeave().to_message())  # a 1:1 "end" from the visitor
                 else:
                     rest.append(m)
             outputs.extend(group.receive(sender, rest, now_ts()))
