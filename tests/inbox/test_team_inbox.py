@@ -136,14 +136,16 @@ async def team_lab(
     operators: tuple[str, ...] = ("Bob",),
     settings: TeamSettings | None = None,
     join: bool = True,
+    passphrase: str | None = None,
 ) -> AsyncIterator[Lab]:
     """The team inbox with these operators, all active, and (``join``) the Python visitor
     Ada joined: every operator has her conversation online. Without ``join`` the visitor is
     someone else's (a widget in a browser, say). Everything is stopped at the end."""
     kw: dict[str, Any] = {"ws_url": relay.ws_url, "client_config": CFG}
     team = await start_inbox(
-        tmp / "team", relay.address, name="Acme", team="host", team_settings=settings, **kw
-    )
+        tmp / "team", relay.address, name="Acme", team="host", team_settings=settings,
+        passphrase=passphrase, **kw,
+    )  # fmt: skip
     lab = Lab(team, [], Visitor(Agent(tmp / "ada", relay.address, ws_url=relay.ws_url)))
     try:
         for i, name in enumerate(operators):
@@ -531,3 +533,30 @@ def test_team_options_are_checked(
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "team.sqlite3").exists()
+
+
+def test_with_a_passphrase_the_team_inbox_keeps_no_plaintext(tmp_path: Path) -> None:
+    """The group states (which keep the last messages for operators who join later) and the
+    outbox of a team inbox are sealed like its history: no message text in any file."""
+    relay = start_relay_process(tmp_path / "relay")
+    said = "my order number is 4711-SECRET"
+
+    async def main() -> None:
+        async with team_lab(tmp_path, relay, passphrase="correct horse") as lab:
+            (bob,) = lab.ops
+            await lab.visitor.say(said)
+            await poll(lambda: texts(bob, "in") == [said])
+            await lab.team.service.reply(lab.team.service.conversations()[0].id, "answered")
+            await poll(lambda: ("Acme", "answered") in lab.visitor.shown)
+            assert texts(lab.team, "in") == [said]
+        raw = b"".join(p.read_bytes() for p in (tmp_path / "team").iterdir() if p.is_file())
+        assert said.encode() not in raw
+        assert b"answered" not in raw
+        assert said.encode() in b"".join(
+            p.read_bytes() for p in (tmp_path / "Bob").iterdir() if p.is_file()
+        )  # the operator has no passphrase: its files are plain (a control)
+
+    try:
+        run(main)
+    finally:
+        relay.stop()

@@ -78,9 +78,13 @@ async def start_inbox(
         # The history is sealed with the agent store's key under a passphrase.
         try:
             service.store.use_sealer(service.agent.store.sealer)
+            if service.team is not None:
+                service.team.store.use_sealer(service.agent.store.sealer)
         except BaseException:
             service.store.close()
             service.agent.store.close()
+            if service.team is not None:
+                service.team.store.close()
             raise
         await service.start()
         try:
