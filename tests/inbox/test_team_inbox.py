@@ -632,3 +632,43 @@ def test_kill_9_of_the_team_inbox_while_it_forwards_loses_and_repeats_nothing(
         run(main)
     finally:
         relay.stop()
+
+
+def test_the_terminal_chat_is_a_customer_of_a_team_inbox(tmp_path: Path) -> None:
+    """``hushwire chat ADDRESS`` (in-process) joins the business address as the customer:
+    it prints the team's answers under the business name."""
+    from hushwire.bot.terminal import run_chat
+
+    relay = start_relay_process(tmp_path / "relay")
+
+    async def main() -> None:
+        async with team_lab(tmp_path, relay, join=False) as lab:
+            (bob,) = lab.ops
+            lines: asyncio.Queue[str | None] = asyncio.Queue()
+            out = io.StringIO()
+            chat = asyncio.create_task(
+                run_chat(
+                    lab.team.service.address,
+                    tmp_path / "terminal",
+                    relay=relay.address,
+                    ws_url=relay.ws_url,
+                    name="Ada",
+                    lines=lines,
+                    out=out,
+                )
+            )
+            try:
+                await poll(lambda: "Joined the room Acme." in out.getvalue())
+                await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+                lines.put_nowait("hello from the terminal\n")
+                await poll(lambda: texts(bob, "in") == ["hello from the terminal"])
+                await bob.service.reply(bob.service.conversations()[0].id, "hi, Bob here")
+                await poll(lambda: "< Acme: hi, Bob here" in out.getvalue())
+            finally:
+                lines.put_nowait(None)
+                await asyncio.wait_for(chat, 30)
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
