@@ -157,3 +157,7 @@ RELAY_NEW_QUEUES_PER_MINUTE_PER_ADDRESS: Final = 600
 
 GROUP_MAX_PENDING_REJECTIONS: Final = 1000
 """Refused joiners a room host remembers until their connection is up and deleted."""
+TEAM_MAX_LIVE_MESSAGES: Final = 1000
+"""Others' live messages (being typed) a team inbox remembers at once; the oldest goes first."""
+INBOX_MAX_SAVED_REPLIES: Final = 100
+"""Saved replies an inbox keeps."""

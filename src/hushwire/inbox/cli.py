@@ -15,8 +15,19 @@ from hushwire.cliargs import (
     passphrase_from_env,
 )
 from hushwire.errors import ConfigError
+from hushwire.inbox.team_cli import TEAM_ACTIONS, add_team_options, team_options
 
-SUBCOMMANDS = ("serve", "list", "read", "reply", "end", "link")
+SUBCOMMANDS = (
+    "serve",
+    "list",
+    "read",
+    "reply",
+    "end",
+    "link",
+    "invite-operator",
+    "remove-operator",
+    "operators",
+)
 
 
 def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,7 +40,10 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "owner's contact address on the relay and prints it (its short link, then the "
             "full link for older clients) with its QR code; then it "
             "serves a web UI on 127.0.0.1 behind a login link. The sub-commands list, read, "
-            "reply, end and link talk to the running service (for a server over SSH)."
+            "reply, end and link talk to the running service (for a server over SSH). With "
+            "--team the address is a SimpleX business address shared by a team of operators "
+            "(invite-operator, remove-operator, operators); --join-team LINK makes this inbox "
+            "one of them."
         ),
     )
     add_data_option(inbox, "the inbox's")
@@ -47,12 +61,14 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add_passphrase_option(inbox, "keys and the history")
     inbox.add_argument("--no-qr", action="store_true", help="do not draw the address QR code")
     add_routing_option(inbox)
+    add_team_options(inbox)
     inbox.add_argument(
         "action",
         nargs="?",
         default="serve",
         choices=SUBCOMMANDS,
-        help="list | read CONV | reply CONV TEXT | end CONV | link (default: run the service)",
+        help="list | read CONV | reply CONV TEXT | end CONV | link | invite-operator | "
+        "remove-operator NAME | operators (default: run the service)",
     )
     inbox.add_argument("args", nargs="*", help="CONV (an id prefix from `list`) and TEXT")
 
@@ -60,6 +76,10 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def run_inbox_command(args: argparse.Namespace) -> int:
     if args.action == "serve":
         return _serve(args)
+    if args.action in TEAM_ACTIONS:
+        from hushwire.inbox.team_cli import run_team_remote
+
+        return run_team_remote(args.data, args.action, list(args.args), sys.stdout)
     from hushwire.inbox.remote import run_remote
 
     return run_remote(args.data, args.action, list(args.args), sys.stdout)
@@ -86,5 +106,6 @@ def _serve(args: argparse.Namespace) -> int:
         passphrase=passphrase,
         qr=not args.no_qr,
         routing=args.private_routing,
+        **team_options(args),
     )
     return 0

@@ -15,6 +15,9 @@ from hushwire.client import ClientConfig
 from hushwire.datadir import DataDirLock, lock_data_dir, stop_on_signals
 from hushwire.inbox.auth import login_link, remove_service_file, write_service_file
 from hushwire.inbox.service import WIDGET_NOTE, InboxService
+from hushwire.inbox.team import TeamHost
+from hushwire.inbox.team_common import TeamSettings
+from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.web import WebServer, start_web
 from hushwire.smp.address import SMPServer
 
@@ -49,7 +52,13 @@ async def start_inbox(
     client_config: ClientConfig | None = None,
     widget_relay: str | None = None,
     routing: RoutingSettings | None = None,
+    team: str | None = None,
+    join_team: str | None = None,
+    team_settings: TeamSettings | None = None,
 ) -> RunningInbox:
+    """``team``: ``host`` (``--team``) or ``operator`` (``--join-team LINK``, joined once)."""
+    if join_team is not None:
+        team = "operator"
     # First of all: one process per data directory (a second one must not touch the
     # agent store, nor write or remove the service file of the one that runs).
     lock = lock_data_dir(data)
@@ -63,16 +72,24 @@ async def start_inbox(
             client_config=client_config,
             widget_relay=widget_relay,
             routing=routing,
+            team=team,
+            team_settings=team_settings,
         )
         # The history is sealed with the agent store's key under a passphrase.
         try:
             service.store.use_sealer(service.agent.store.sealer)
+            if service.team is not None:
+                service.team.store.use_sealer(service.agent.store.sealer)
         except BaseException:
             service.store.close()
             service.agent.store.close()
+            if service.team is not None:
+                service.team.store.close()
             raise
         await service.start()
         try:
+            if join_team is not None and isinstance(service.team, TeamOperator):
+                await service.team.join_team(join_team)
             web = await start_web(service, ui_port)
         except BaseException:
             await service.stop()
@@ -88,7 +105,8 @@ def print_banner(
     inbox: RunningInbox, out: TextIO, *, qr: bool = True, show_login: bool = True
 ) -> None:
     s = inbox.service
-    print(f"Contact address ({s.name}):", file=out)
+    kind = "business address of a team inbox" if s.team_role == "host" else "contact address"
+    print(f"{kind.capitalize()} ({s.name}):", file=out)
     if s.short_address:
         print(s.short_address, file=out)
     print(s.address, file=out)
@@ -99,6 +117,16 @@ def print_banner(
         print(s.snippet, file=out)
     else:
         print(WIDGET_NOTE, file=out)
+    if isinstance(s.team, TeamHost):
+        ops = ", ".join(o["name"] for o in s.team.operators_json()) or "none yet"
+        print(
+            f"Team operators: {ops}. Invite one: hushwire inbox invite-operator --data {s.data}",
+            file=out,
+        )
+    elif isinstance(s.team, TeamOperator):
+        team = s.team.team_json()
+        if team is not None:
+            print(f"Operator of the team inbox {team['name']} ({team['status']})", file=out)
     print(f"Inbox web UI: {inbox.web.url} (this machine only)", file=out)
     if show_login:
         print(f"Log in: {inbox.login_link}", file=out)
@@ -119,6 +147,9 @@ def serve_forever(
     qr: bool = True,
     out: TextIO = sys.stdout,
     routing: RoutingSettings | None = None,
+    team: str | None = None,
+    join_team: str | None = None,
+    team_settings: TeamSettings | None = None,
 ) -> None:
     server = SMPServer.parse(relay)
 
@@ -133,6 +164,9 @@ def serve_forever(
             passphrase=passphrase,
             widget_relay=widget_relay,
             routing=routing,
+            team=team,
+            join_team=join_team,
+            team_settings=team_settings,
         )
         try:
             # The login link holds the secret: printed on a terminal, not into a log.
