@@ -68,6 +68,9 @@ export class HushwireWidget implements Backend {
   #nextId = 1;
   #heard = false;
   #failed: WidgetError | null = null;
+  /** The worker's modules' sources, and the relay's URL (for a restart with one more module). */
+  #modules: readonly string[] = [];
+  #relay = "";
 
   /**
    * `modules`: the sources of the worker's modules (modules.ts), which run in the worker before
@@ -82,6 +85,7 @@ export class HushwireWidget implements Backend {
 
   #start(modules: readonly string[]): void {
     if (this.#failed !== null) return;
+    this.#modules = modules;
     const url = URL.createObjectURL(new Blob([...modules, workerSource], { type: "text/javascript" }));
     let worker: Worker;
     try {
@@ -113,7 +117,8 @@ export class HushwireWidget implements Backend {
     const r = parseReply(data);
     if (r === null) return;
     if ("event" in r) {
-      for (const l of [...this.#listeners]) l(r);
+      if (r.event === "upgrade") void this.#upgrade(r.module, r.key, r.data);
+      else this.#emit(r);
       return;
     }
     const p = this.#pending.get(r.id);
@@ -121,6 +126,33 @@ export class HushwireWidget implements Backend {
     this.#pending.delete(r.id);
     if (r.ok) p.resolve(r.result);
     else p.reject(new WidgetError(r.error));
+  }
+
+  #emit(e: WorkerEvent): void {
+    for (const l of [...this.#listeners]) l(e);
+  }
+
+  /**
+   * The worker met a business address (worker/service.ts): load `name` (SRI-checked), start a
+   * new worker with it and restore the session there; requests wait for it.
+   */
+  async #upgrade(name: string, key: CryptoKey, sealed: ArrayBuffer): Promise<void> {
+    const old = this.#worker;
+    this.#worker = null;
+    old?.terminate();
+    for (const p of this.#pending.values()) p.reject(new WidgetError("the crypto worker restarted"));
+    this.#pending.clear();
+    try {
+      const code = await module<string>(name);
+      const restored = this.#call({ op: "restore", relayUrl: this.#relay, key, sealed });
+      this.#early.unshift(this.#early.pop()!); // before the requests that waited
+      this.#start([...this.#modules, code]);
+      const peer = (await restored)?.peer;
+      this.#emit({ event: "connected", peer: typeof peer === "string" ? peer.slice(0, 200) : "" });
+    } catch (e) {
+      this.#fail(new WidgetError(e instanceof Error ? e.message : "the crypto worker did not restart"));
+      this.#emit({ event: "status", status: "closed", detail: this.#failed?.message ?? "" });
+    }
   }
 
   #fail(e: WidgetError): void {
@@ -155,6 +187,7 @@ export class HushwireWidget implements Backend {
 
   /** Join the owner's contact address through the relay's WebSocket URL (see rpc.ts). */
   join(address: string, relayUrl: string, name: string, seal: CryptoKey | null): Promise<Results["join"]> {
+    this.#relay = relayUrl;
     return this.#call({ op: "join", address, relayUrl, name, seal });
   }
 
@@ -167,6 +200,7 @@ export class HushwireWidget implements Backend {
   }
 
   async restore(relayUrl: string, key: CryptoKey, sealed: ArrayBuffer): Promise<Results["restore"]> {
+    this.#relay = relayUrl;
     const r = await this.#call({ op: "restore", relayUrl, key, sealed });
     // Validate what crosses: the transcript is shown as text, items of any other shape are dropped.
     const items = Array.isArray(r?.transcript) ? r.transcript.map(parseTranscriptItem) : [];

@@ -87,6 +87,7 @@ export class ChatWidget {
   readonly #byId = new Map<number, Out>();
   readonly #early = new Set<number>();
   #flushing = false;
+  #live: HTMLLIElement | null = null;
   #retry: ReturnType<typeof setTimeout> | null = null;
 
   readonly #launcher: HTMLButtonElement;
@@ -333,9 +334,13 @@ export class ChatWidget {
         void this.#flush();
         return;
       case "message":
-        this.#addIn(e.text);
+        this.#typing(null);
+        this.#addIn(e.text, e.from);
         if (!this.#open) this.#unread++;
         break;
+      case "typing":
+        this.#typing(e.text);
+        return;
       case "receipt": {
         const out = this.#byId.get(e.msgId);
         if (out !== undefined) this.#tick(out, "delivered");
@@ -411,9 +416,22 @@ export class ChatWidget {
     }
   }
 
-  #addIn(text: string): void {
-    const sr = h("span", { class: "sr" }, `${this.#peer || this.#t.owner}: `);
-    this.#append(h("li", { class: "msg in" }, sr, h("span", { class: "text" }, text)));
+  #addIn(text: string, from?: string): void {
+    const sr = h("span", { class: "sr" }, `${from ?? (this.#peer || this.#t.owner)}: `);
+    const who = from === undefined ? [] : [h("span", { class: "from", "aria-hidden": "true" }, from)];
+    this.#append(h("li", { class: "msg in" }, sr, ...who, h("span", { class: "text" }, text)));
+  }
+
+  /** A live message being written (business chats): shown in place, "" or null removes it. */
+  #typing(text: string | null): void {
+    const el = this.#live;
+    if (text === null || text === "") {
+      el?.remove();
+      this.#live = null;
+    } else if (el === null) {
+      this.#live = h("li", { class: "msg in live", "aria-hidden": "true" }, text);
+      this.#append(this.#live);
+    } else el.textContent = text;
   }
 
   #addOut(text: string, msgId: number | null): Out {
@@ -428,7 +446,7 @@ export class ChatWidget {
 
   #addRestored(item: TranscriptItem): void {
     if (item.dir === "in") {
-      this.#addIn(item.text);
+      this.#addIn(item.text, item.from);
       return;
     }
     const out = this.#addOut(item.text, item.msgId);
