@@ -20,7 +20,8 @@
  *   - each message once: a (author, shared msgId) pair seen before is dropped (the app's
  *     de-duplication of direct and forwarded copies);
  * under the business's name (the group profile's displayName), or, when a forward carries a
- * non-empty `memberName`, under that name (the host decides whether operators are named).
+ * `memberName` other than that, under that name: the host decides whether operators are named
+ * (Hushwire's team inbox forwards with the business's name unless operator names are on).
  * Refused without effect: any forward when the host's role is below admin (the app accepts
  * forwards only from an admin), a forward naming no author, the visitor itself or the host as
  * author, a nested forward, and forwarded events the app would not forward. The conversation
@@ -344,7 +345,7 @@ export class BusinessChat {
     if (constantTimeEqual(author, this.#own) || constantTimeEqual(author, this.#host)) return this.#refuse(m.event, "forged author");
     if (!FORWARDABLE_EVENTS.has(f.msg.event)) return this.#refuse(f.msg.event, "not forwardable");
     const name = f.memberName === null ? "" : short(f.memberName);
-    this.#handle(f.msg, author, name === "" ? null : name, false, out);
+    this.#handle(f.msg, author, name === "" || name === this.title ? null : name, false, out);
   }
 
   /** `key` of a message: its author and shared msgId. */

@@ -131,6 +131,8 @@ describe("BusinessChat", () => {
     // operators: without memberName under the business's name, with it under the operator's
     expect(rx(fwd(ALICE, null, text("We have rye today", "AAAAAAAAAAAAAAAC")))).toEqual([{ kind: "message", text: "We have rye today", from: null }]);
     expect(rx(fwd(BOB, "Bob", text("And sourdough", "AAAAAAAAAAAAAAAC")))).toEqual([{ kind: "message", text: "And sourdough", from: "Bob" }]);
+    // the team inbox with operator names off forwards under the business's name
+    expect(rx(fwd(BOB, "Tiny Bakery", text("And rolls", "AAAAAAAAAAAAAAAF")))).toEqual([{ kind: "message", text: "And rolls", from: null }]);
     // the same (author, msgId) again, directly or forwarded: dropped
     expect(rx(fwd(ALICE, null, text("We have rye today", "AAAAAAAAAAAAAAAC")))).toEqual([]);
     expect(rx(text("Hello from the bakery", "AAAAAAAAAAAAAAAB"))).toEqual([]);
