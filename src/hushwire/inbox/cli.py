@@ -11,8 +11,19 @@ from pathlib import Path
 
 from hushwire.agent.routing import add_routing_option
 from hushwire.errors import ConfigError
+from hushwire.inbox.team_cli import TEAM_ACTIONS, add_team_options, team_options
 
-SUBCOMMANDS = ("serve", "list", "read", "reply", "end", "link")
+SUBCOMMANDS = (
+    "serve",
+    "list",
+    "read",
+    "reply",
+    "end",
+    "link",
+    "invite-operator",
+    "remove-operator",
+    "operators",
+)
 
 
 def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,12 +57,14 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     inbox.add_argument("--no-qr", action="store_true", help="do not draw the address QR code")
     add_routing_option(inbox)
+    add_team_options(inbox)
     inbox.add_argument(
         "action",
         nargs="?",
         default="serve",
         choices=SUBCOMMANDS,
-        help="list | read CONV | reply CONV TEXT | end CONV | link (default: run the service)",
+        help="list | read CONV | reply CONV TEXT | end CONV | link | invite-operator | "
+        "remove-operator NAME | operators (default: run the service)",
     )
     inbox.add_argument("args", nargs="*", help="CONV (an id prefix from `list`) and TEXT")
 
@@ -59,6 +72,10 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def run_inbox_command(args: argparse.Namespace) -> int:
     if args.action == "serve":
         return _serve(args)
+    if args.action in TEAM_ACTIONS:
+        from hushwire.inbox.team_cli import run_team_remote
+
+        return run_team_remote(args.data, args.action, list(args.args), sys.stdout)
     from hushwire.inbox.remote import run_remote
 
     return run_remote(args.data, args.action, list(args.args), sys.stdout)
@@ -87,5 +104,6 @@ def _serve(args: argparse.Namespace) -> int:
         passphrase=passphrase,
         qr=not args.no_qr,
         routing=args.private_routing,
+        **team_options(args),
     )
     return 0

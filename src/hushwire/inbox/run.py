@@ -15,6 +15,8 @@ from hushwire.client import ClientConfig
 from hushwire.datadir import DataDirLock, lock_data_dir, stop_on_signals
 from hushwire.inbox.auth import login_link, remove_service_file, write_service_file
 from hushwire.inbox.service import WIDGET_NOTE, InboxService
+from hushwire.inbox.team_common import TeamSettings
+from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.web import WebServer, start_web
 from hushwire.smp.address import SMPServer
 
@@ -49,7 +51,13 @@ async def start_inbox(
     client_config: ClientConfig | None = None,
     widget_relay: str | None = None,
     routing: RoutingSettings | None = None,
+    team: str | None = None,
+    join_team: str | None = None,
+    team_settings: TeamSettings | None = None,
 ) -> RunningInbox:
+    """``team``: ``host`` (``--team``) or ``operator`` (``--join-team LINK``, joined once)."""
+    if join_team is not None:
+        team = "operator"
     # First of all: one process per data directory (a second one must not touch the
     # agent store, nor write or remove the service file of the one that runs).
     lock = lock_data_dir(data)
@@ -63,6 +71,8 @@ async def start_inbox(
             client_config=client_config,
             widget_relay=widget_relay,
             routing=routing,
+            team=team,
+            team_settings=team_settings,
         )
         # The history is sealed with the agent store's key under a passphrase.
         try:
@@ -73,6 +83,8 @@ async def start_inbox(
             raise
         await service.start()
         try:
+            if join_team is not None and isinstance(service.team, TeamOperator):
+                await service.team.join_team(join_team)
             web = await start_web(service, ui_port)
         except BaseException:
             await service.stop()
@@ -88,7 +100,8 @@ def print_banner(
     inbox: RunningInbox, out: TextIO, *, qr: bool = True, show_login: bool = True
 ) -> None:
     s = inbox.service
-    print(f"Contact address ({s.name}):", file=out)
+    kind = "business address of a team inbox" if s.team_role == "host" else "contact address"
+    print(f"{kind.capitalize()} ({s.name}):", file=out)
     if s.short_address:
         print(s.short_address, file=out)
     print(s.address, file=out)
@@ -119,6 +132,9 @@ def serve_forever(
     qr: bool = True,
     out: TextIO = sys.stdout,
     routing: RoutingSettings | None = None,
+    team: str | None = None,
+    join_team: str | None = None,
+    team_settings: TeamSettings | None = None,
 ) -> None:
     server = SMPServer.parse(relay)
 
@@ -133,6 +149,9 @@ def serve_forever(
             passphrase=passphrase,
             widget_relay=widget_relay,
             routing=routing,
+            team=team,
+            join_team=join_team,
+            team_settings=team_settings,
         )
         try:
             # The login link holds the secret: printed on a terminal, not into a log.

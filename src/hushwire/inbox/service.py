@@ -71,6 +71,10 @@ from hushwire.client import ClientConfig
 from hushwire.errors import DecodeError, HushwireError
 from hushwire.inbox.auth import load_or_create_secret
 from hushwire.inbox.store import Conversation, InboxStore, Message
+from hushwire.inbox.team import TeamHost
+from hushwire.inbox.team_common import TeamSettings
+from hushwire.inbox.team_operator import TeamOperator
+from hushwire.inbox.team_store import TeamStore
 from hushwire.smp.address import SMPServer
 
 log = logging.getLogger("hushwire.inbox")
@@ -144,7 +148,11 @@ class InboxService:
         widget_relay: str | None = None,
         clock: Callable[[], float] = time.time,
         routing: RoutingSettings | None = None,
+        team: str | None = None,
+        team_settings: TeamSettings | None = None,
     ) -> None:
+        """``team``: ``host`` for a team inbox (a business address, hushwire.inbox.team),
+        ``operator`` for an operator's inbox (hushwire.inbox.team_operator), None for 1:1."""
         data.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(data, 0o700)
@@ -159,6 +167,7 @@ class InboxService:
             passphrase=passphrase,
             client_config=client_config,
             routing=routing,
+            auto_accept=team != "host",
         )
         self.store = InboxStore(data / "inbox.sqlite3")
         self.secret = load_or_create_secret(data)
@@ -176,6 +185,13 @@ class InboxService:
         self._task: asyncio.Task[None] | None = None
         self.notices: list[str] = []
         """What the owner must know about the inbox as a whole (newest last)."""
+        self.team: TeamHost | TeamOperator | None = None
+        if team is not None:
+            team_store = TeamStore(data / "team.sqlite3")
+            if team == "host":
+                self.team = TeamHost(self, team_store, team_settings)
+            else:
+                self.team = TeamOperator(self, team_store)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -184,12 +200,15 @@ class InboxService:
         profile = hushwire_profile(self.name)
         info = x_info(profile).encode_conn_info()
         link_data = json.dumps(
-            {"profile": profile.to_json(), "business": False}, separators=(",", ":")
+            {"profile": profile.to_json(), "business": isinstance(self.team, TeamHost)},
+            separators=(",", ":"),
         ).encode()
         _, self.address = await self.agent.create_address(info, link_data=link_data)
         self.short_address = self.agent.short_address()
         self._reconcile()
         self.snippet = await widget_snippet(self.address, self.widget_relay)
+        if self.team is not None:
+            await self.team.recover()
         self._task = asyncio.create_task(self._consume())
 
     async def stop(self) -> None:
@@ -201,6 +220,8 @@ class InboxService:
             fut.cancel()
         await self.agent.stop()
         self.store.close()
+        if self.team is not None:
+            self.team.store.close()
 
     def _reconcile(self) -> None:
         """Conversations the agent has but the history lacks (a lost inbox.sqlite3) are
@@ -209,7 +230,7 @@ class InboxService:
         known = self.store.conversation_ids()
         live = set()
         for st in self.agent.store.all_connections():
-            if st.kind != "duplex":
+            if st.kind != "duplex" or (self.team is not None and self.team.owns(st.conn_id)):
                 continue
             live.add(st.conn_id)
             status = "online" if st.status == "connected" else "connecting"
@@ -236,11 +257,35 @@ class InboxService:
     def _publish_conversation(self, conv_id: str) -> None:
         conv = self.store.conversation(conv_id)
         if conv is not None:
-            self._publish({"type": "conversation", "conversation": conv.to_json()})
+            self._publish({"type": "conversation", "conversation": self.conversation_json(conv)})
 
     def _publish_message(self, msg: Message) -> None:
-        self._publish({"type": "message", "message": msg.to_json()})
+        self._publish({"type": "message", "message": self.messages_json([msg])[0]})
         self._publish_conversation(msg.conv_id)
+
+    # the team parts publish through these
+    publish = _publish
+    publish_conversation = _publish_conversation
+    publish_message = _publish_message
+
+    @property
+    def team_role(self) -> str | None:
+        """``host`` (a team inbox), ``operator`` (an operator's inbox) or None."""
+        if self.team is None:
+            return None
+        return "host" if isinstance(self.team, TeamHost) else "operator"
+
+    def conversation_json(self, conv: Conversation) -> dict[str, Any]:
+        """A conversation for the UI: with its team fields (assignment) in a team."""
+        out = conv.to_json()
+        if self.team is not None and self.team.store.group(conv.id) is not None:
+            out.update(self.team.extras(conv.id))
+        return out
+
+    def messages_json(self, messages: list[Message]) -> list[dict[str, Any]]:
+        """Messages for the UI: with the author of the team's messages in a team."""
+        authors = {} if self.team is None else self.team.authors([m.id for m in messages])
+        return [{**m.to_json(), "author": authors.get(m.id)} for m in messages]
 
     # ------------------------------------------------------------------ agent events
 
@@ -255,6 +300,8 @@ class InboxService:
                 log.exception("inbox: failed to handle an agent event")
 
     async def _handle(self, ev: AgentEvent) -> None:
+        if self.team is not None and await self.team.handle(ev):
+            return
         now = self.clock()
         if isinstance(ev, ConnectionRequested):
             self.store.upsert_conversation(ev.conn_id, profile_name(ev.info), "connecting", now)
@@ -380,6 +427,11 @@ class InboxService:
             body = x_msg_new_text(text, os.urandom(12)).encode()
         except ChatMessageTooLarge as e:
             raise InboxError(str(e), 413) from e
+        if self.team is not None:
+            team_msg = await self.team.reply(conv_id, text)
+            if team_msg is not None:
+                self._publish_message(team_msg)
+                return team_msg
         try:
             snd_id = await self.agent.send(conv_id, body)
         except AgentError as e:
@@ -393,6 +445,10 @@ class InboxService:
         and its queues, erase the local history."""
         if self.store.conversation(conv_id) is None:
             raise InboxError("no such conversation", 404)
+        if self.team is not None and await self.team.end(conv_id):
+            self.store.delete_conversation(conv_id)
+            self._publish({"type": "deleted", "id": conv_id})
+            return
         st = self.agent.connection(conv_id)
         if st is not None and st.status == "connected":
             loop = asyncio.get_running_loop()

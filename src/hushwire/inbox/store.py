@@ -290,23 +290,31 @@ class InboxStore:
     # -------------------------------------------------------------- messages
 
     def add_incoming(
-        self, conv_id: str, agent_msg_id: int, part: int, text: str, now: float
+        self,
+        conv_id: str,
+        agent_msg_id: int,
+        part: int,
+        text: str,
+        now: float,
+        *,
+        direction: str = "in",
     ) -> Message | None:
-        """Store a visitor's message (``part`` of a batch); None if it was stored before."""
+        """Store a received message (``part`` of a batch); None if it was stored before. A
+        team's message written by another operator is received as ``out`` (no unread)."""
         with self.transaction():
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO messages (conv_id, direction, text, at, state, "
-                "agent_msg_id, part) VALUES (?, 'in', ?, ?, 'received', ?, ?)",
-                (conv_id, self._seal(text), now, agent_msg_id, part),
+                "agent_msg_id, part) VALUES (?, ?, ?, ?, 'received', ?, ?)",
+                (conv_id, direction, self._seal(text), now, agent_msg_id, part),
             )
             if cur.rowcount == 0:
                 return None
             self._db.execute(
-                "UPDATE conversations SET unread = unread + 1, updated_at = ? WHERE id = ?",
-                (now, conv_id),
+                "UPDATE conversations SET unread = unread + ?, updated_at = ? WHERE id = ?",
+                (int(direction == "in"), now, conv_id),
             )
         assert cur.lastrowid is not None
-        return Message(cur.lastrowid, conv_id, "in", text, now, "received")
+        return Message(cur.lastrowid, conv_id, direction, text, now, "received")
 
     def add_outgoing(self, conv_id: str, snd_id: int, text: str, now: float) -> Message:
         with self.transaction():

@@ -302,7 +302,8 @@ async def api_proof(request: web.Request) -> web.StreamResponse:
 @_api
 async def api_conversations(request: web.Request) -> web.StreamResponse:
     convs = _service(request).conversations()
-    return web.json_response({"conversations": [c.to_json() for c in convs]})
+    service = _service(request)
+    return web.json_response({"conversations": [service.conversation_json(c) for c in convs]})
 
 
 @_api
@@ -310,7 +311,10 @@ async def api_conversation(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     conv, messages = service.conversation(service.resolve(request.match_info["id"]))
     return web.json_response(
-        {"conversation": conv.to_json(), "messages": [m.to_json() for m in messages]}
+        {
+            "conversation": service.conversation_json(conv),
+            "messages": service.messages_json(messages),
+        }
     )
 
 
@@ -409,6 +413,9 @@ def make_app(service: InboxService) -> web.Application:
     app.router.add_post("/api/conversations/{id}/end", api_end)
     app.router.add_get("/api/search", api_search)
     app.router.add_get("/api/settings", api_settings)
+    from hushwire.inbox.team_web import add_team_routes  # team inbox: operators, assignment
+
+    add_team_routes(app)
     return app
 
 

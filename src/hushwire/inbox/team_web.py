@@ -1,0 +1,84 @@
+"""The team inbox's part of the web API (same rules as :mod:`hushwire.inbox.web`: session or
+bearer token, own origin, JSON bodies).
+
+* ``GET /api/team`` -> ``{"role": "host"|"operator"|null, "operators": [...]}``
+* ``POST /api/team/operators`` -> ``{"link": ..., "qr": SVG}``: a one-time operator link
+* ``POST /api/team/operators/{id}/remove`` -> ``{"removed": NAME}`` (id or name)
+* ``POST /api/conversations/{id}/assign`` with ``{"mine": true|false}``
+* ``POST /api/conversations/{id}/typing`` with ``{"typing": true|false}`` -> ``{"shown": B}``
+  (a live message to the others in a team conversation; nothing in a 1:1 one)
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hushwire.agent.qr import qr_svg
+from hushwire.inbox.service import InboxError, InboxService
+from hushwire.inbox.team import TeamHost
+from hushwire.inbox.web import _api, _json_body, _service
+
+__all__ = ["add_team_routes"]
+
+
+def _host(service: InboxService) -> TeamHost:
+    if not isinstance(service.team, TeamHost):
+        raise InboxError("this is not a team inbox: start it with --team", 409)
+    return service.team
+
+
+@_api
+async def api_team(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    team = service.team
+    role = None if team is None else ("host" if isinstance(team, TeamHost) else "operator")
+    operators = team.operators_json() if isinstance(team, TeamHost) else []
+    return web.json_response({"role": role, "operators": operators})
+
+
+@_api
+async def api_invite_operator(request: web.Request) -> web.StreamResponse:
+    await _json_body(request)
+    link = await _host(_service(request)).invite_operator()
+    return web.json_response({"link": link, "qr": qr_svg(link)})
+
+
+@_api
+async def api_remove_operator(request: web.Request) -> web.StreamResponse:
+    await _json_body(request)
+    name = await _host(_service(request)).remove_operator(request.match_info["id"])
+    return web.json_response({"removed": name})
+
+
+@_api
+async def api_assign(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    body = await _json_body(request)
+    mine = body.get("mine")
+    if not isinstance(mine, bool):
+        raise InboxError('give {"mine": true} or {"mine": false}')
+    conv_id = service.resolve(request.match_info["id"])
+    if service.team is None or service.team.store.group(conv_id) is None:
+        raise InboxError("this is not a team conversation", 409)
+    await service.team.assign(conv_id, mine)
+    return web.json_response({"ok": True})
+
+
+@_api
+async def api_typing(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    body = await _json_body(request)
+    typing = body.get("typing")
+    if not isinstance(typing, bool):
+        raise InboxError('give {"typing": true} or {"typing": false}')
+    conv_id = service.resolve(request.match_info["id"])
+    shown = service.team is not None and await service.team.set_typing(conv_id, typing)
+    return web.json_response({"shown": shown})
+
+
+def add_team_routes(app: web.Application) -> None:
+    app.router.add_get("/api/team", api_team)
+    app.router.add_post("/api/team/operators", api_invite_operator)
+    app.router.add_post("/api/team/operators/{id}/remove", api_remove_operator)
+    app.router.add_post("/api/conversations/{id}/assign", api_assign)
+    app.router.add_post("/api/conversations/{id}/typing", api_typing)

@@ -1,0 +1,362 @@
+"""The team inbox over a real relay process on loopback, with real SQLite files: a team inbox
+(``--team``), two operator inboxes (``--join-team``; in-process services, each with its own
+agent, data directory and relay connections) and a Python visitor (the agent and the
+group member state of ``hushwire chat``) joining the business address as the customer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived
+from hushwire.chat.group_member import GroupMember
+from hushwire.chat.group_state import Edited, Output, Posted, Send
+from hushwire.chat.group_types import GroupInvitation
+from hushwire.chat.groups import XGrpInv, XGrpLinkInv, XGrpMsgNew, XMsgUpdate, interpret_group
+from hushwire.chat.messages import ChatMessage, Profile, parse_chat_body, x_info
+from hushwire.client import ClientConfig
+from hushwire.encoding.strings import b64url_decode
+from hushwire.errors import ConfigError
+from hushwire.inbox.hours import OpeningHours
+from hushwire.inbox.run import RunningInbox, start_inbox
+from hushwire.inbox.team import TeamHost, business_info
+from hushwire.inbox.team_common import ASSIGN_EVENT, TeamSettings
+from hushwire.testing import RelayProcess, start_relay_process
+
+CFG = ClientConfig(ping_interval=None, command_timeout=10)
+
+
+def run(coro: Callable[[], Awaitable[None]], timeout: float = 240) -> None:
+    asyncio.run(asyncio.wait_for(coro(), timeout))
+
+
+async def poll(cond: Callable[[], bool], timeout: float = 60) -> None:
+    async with asyncio.timeout(timeout):
+        while not cond():
+            await asyncio.sleep(0.05)
+
+
+class Visitor:
+    """The customer: an agent joining the business address, a group member once the
+    acceptance (``x.grp.link.inv``) arrives; records what it is shown."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.conn = ""
+        self.invitation: XGrpLinkInv | None = None
+        self.group: GroupMember | None = None
+        self.shown: list[tuple[str, str]] = []
+        self.events: list[tuple[str, str]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def join(self, address: str, name: str) -> None:
+        self.conn = await self.agent.join(address, x_info(Profile(name)).encode_conn_info())
+        self._task = asyncio.create_task(self._run(name))
+
+    async def _run(self, name: str) -> None:
+        while True:
+            ev = await self.agent.events.get()
+            if isinstance(ev, ConnectionEstablished) and ev.conn_id == self.conn:
+                (msg,) = parse_chat_body(ev.info)
+                inv = interpret_group(msg)
+                assert isinstance(inv, XGrpLinkInv)
+                self.invitation = inv
+                self.group = GroupMember.from_invitation(inv.invitation, Profile(name))
+            elif isinstance(ev, MessageReceived) and self.group is not None:
+                out = self.group.receive(self.group.host_id, parse_chat_body(ev.body), "")
+                self.shown += [
+                    (o.author_name, o.text) for o in out if isinstance(o, Posted) and not o.live
+                ]
+                self.events += [
+                    ("live" if o.live else "edited", o.text)
+                    for o in out
+                    if (isinstance(o, Posted) and o.live) or isinstance(o, Edited)
+                ]
+                await self.agent.ack_message(ev.msg_id, receipt=False)
+
+    async def send(self, outputs: list[Output]) -> None:
+        for o in outputs:
+            if isinstance(o, Send):
+                for m in o.messages:
+                    await self.agent.send(self.conn, m.encode())
+
+    async def say(self, text: str) -> None:
+        assert self.group is not None
+        await self.send(self.group.post(text, os.urandom(12), "2026-01-01T00:00:00Z"))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await self.agent.stop()
+
+
+def texts(inbox: RunningInbox, direction: str | None = None) -> list[str]:
+    """Every message text of the inbox's (one) conversation, optionally of one direction."""
+    convs = inbox.service.conversations()
+    if not convs:
+        return []
+    _, msgs = inbox.service.conversation(convs[0].id)
+    return [m.text for m in msgs if direction is None or m.direction == direction]
+
+
+async def team_with_two_operators(
+    tmp: Path, relay: RelayProcess
+) -> tuple[RunningInbox, RunningInbox, RunningInbox]:
+    team = await start_inbox(
+        tmp / "team", relay.address, ws_url=relay.ws_url, name="Acme", client_config=CFG,
+        team="host",
+    )  # fmt: skip
+    host = team.service.team
+    assert isinstance(host, TeamHost)
+    ops = []
+    for name in ("Bob", "Cy"):
+        link = await host.invite_operator()
+        ops.append(
+            await start_inbox(
+                tmp / name,
+                relay.address,
+                ws_url=relay.ws_url,
+                name=name,
+                client_config=CFG,
+                join_team=link,
+            )
+        )
+    await poll(lambda: [o["status"] for o in host.operators_json()] == ["active", "active"])
+    assert sorted(o["name"] for o in host.operators_json()) == ["Bob", "Cy"]
+    return team, ops[0], ops[1]
+
+
+def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "hushwire.inbox.team")
+    relay = start_relay_process(tmp_path / "relay")
+
+    async def main() -> None:
+        team, bob, cy = await team_with_two_operators(tmp_path, relay)
+        host = team.service.team
+        assert isinstance(host, TeamHost)
+        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
+        await visitor.agent.start()
+        try:
+            # the short link says "business"; the acceptance makes the visitor a customer
+            assert team.service.short_address is not None
+            st = next(s for s in team.service.agent.store.all_connections() if s.kind == "contact")
+            assert json.loads(st.link_data)["business"] is True
+            await visitor.join(team.service.address, "Ada")
+            await poll(lambda: visitor.group is not None)
+            assert visitor.invitation is not None and visitor.group is not None
+            inv = visitor.invitation.invitation
+            assert inv.group_profile.display_name == "Acme"
+            assert inv.from_member_name == "Acme" and inv.from_member.role == "owner"
+            assert inv.invited_member.role == "member" and inv.accepted == "accepted"
+            assert inv.business == business_info(
+                "business", inv.from_member.member_id, inv.invited_member.member_id
+            )
+            # both operators get the conversation (x.grp.inv, joined with x.grp.acpt)
+            for op in (bob, cy):
+                await poll(
+                    lambda op=op: [c.status for c in op.service.conversations()] == ["online"]
+                )
+            conv = team.service.conversations()[0]
+            assert conv.name == "Ada" and conv.status == "online"
+            await visitor.say("hello team")
+            for inbox in (team, bob, cy):
+                await poll(lambda inbox=inbox: texts(inbox, "in") == ["hello team"])
+            # the operators know who the visitor is
+            await poll(lambda: bob.service.conversations()[0].name == "Ada")
+            bob_conv = bob.service.conversations()[0].id
+            cy_conv = cy.service.conversations()[0].id
+            await bob.service.reply(bob_conv, "from bob")
+            await cy.service.reply(cy_conv, "from cy")
+            await team.service.reply(conv.id, "from the owner")
+            await poll(lambda: ("Acme", "from the owner") in visitor.shown)
+            await poll(lambda: len(visitor.shown) == 3)
+            # each answer once, all under the business name
+            assert sorted(visitor.shown) == [
+                ("Acme", "from bob"), ("Acme", "from cy"), ("Acme", "from the owner"),
+            ]  # fmt: skip
+            # every operator sees the others' answers, with their authors
+            for inbox in (team, bob, cy):
+                await poll(lambda inbox=inbox: len(texts(inbox, "out")) == 3)
+                _, msgs = inbox.service.conversation(inbox.service.conversations()[0].id)
+                authors = {
+                    m["text"]: m["author"] for m in inbox.service.messages_json(msgs)
+                    if m["direction"] == "out"
+                }  # fmt: skip
+                assert authors == {"from bob": "Bob", "from cy": "Cy", "from the owner": "Acme"}
+            # a customer may not assign: refused, not forwarded to anybody
+            assign = ChatMessage(ASSIGN_EVENT, {"name": "Ada"}, os.urandom(12))
+            await visitor.agent.send(visitor.conn, assign.encode())
+            # Bob assigns the conversation to himself: the team and Cy learn it, not the visitor
+            await bob.service.team.assign(bob_conv, True)  # type: ignore[union-attr]
+            await poll(lambda: team.service.conversation_json(conv)["assigned"] == "Bob")
+            await poll(
+                lambda: (
+                    cy.service.conversation_json(cy.service.conversations()[0])["assigned"] == "Bob"
+                )
+            )
+            await poll(
+                lambda: bob.service.conversation_json(bob.service.conversations()[0])["mine"]
+            )
+            refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+            assert len(refused) == 1 and "x.hushwire.assign" in refused[0]
+            assert "the customer has no role to assign" in refused[0]
+            assert "Ada" not in refused[0]  # logged without content
+            # Cy is removed: from the conversation, and nothing more reaches it
+            cy_member = b64url_decode(host.store.get(f"opm:{conv.id}:{_op(host, 'Cy')}"))
+            cy_member_conn = host.store.conn_of(conv.id, cy_member)
+            assert cy_member_conn is not None
+            assert await host.remove_operator("Cy") == "Cy"
+            await poll(lambda: [c.status for c in cy.service.conversations()] == ["ended"])
+            await poll(lambda: team.service.agent.connection(cy_member_conn) is None)
+            await visitor.say("after removal")
+            for inbox in (team, bob):
+                await poll(lambda inbox=inbox: texts(inbox, "in")[-1] == "after removal")
+            assert "after removal" not in texts(cy)
+            assert [o["name"] for o in host.operators_json()] == ["Bob"]
+            assert visitor.shown.count(("Acme", "from bob")) == 1
+        finally:
+            await visitor.stop()
+            for inbox in (team, bob, cy):
+                await inbox.stop()
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
+
+
+def _op(host: TeamHost, name: str) -> str:
+    return next(o.conn_id for o in host.store.operators() if o.name == name)
+
+
+def test_business_fields_of_the_invitations_round_trip() -> None:
+    """``x.grp.inv`` to an operator (``chatType: customer``) and ``x.grp.link.inv`` to the
+    customer (``chatType: business``), as simplex-chat's encoder writes them
+    (``sendGrpInvitation``, ``acceptBusinessJoinRequestAsync``)."""
+    owner, customer, operator = b"\x01\x02\x03\x04", b"\x05\x06\x07\x08", b"\x09\x0a\x0b\x0c"
+    text = (
+        '{"v":"1-16","event":"x.grp.inv","params":{"groupInvitation":{'
+        '"fromMember":{"memberId":"AQIDBA==","memberRole":"owner"},'
+        '"invitedMember":{"memberId":"CQoLDA==","memberRole":"member"},'
+        '"connRequest":"simplex:/invitation#/?v=2-7&smp=x",'
+        '"groupProfile":{"displayName":"shop","fullName":"The Shop"},'
+        '"business":{"chatType":"customer","businessId":"AQIDBA==","customerId":"BQYHCA=="},'
+        '"groupSize":2}}}'
+    )
+    (msg,) = parse_chat_body(text.encode())
+    inv = interpret_group(msg)
+    assert isinstance(inv, XGrpInv)
+    assert inv.invitation.business == business_info("customer", owner, customer)
+    assert inv.invitation.invited_member.member_id == operator
+    again = XGrpInv(inv.invitation).to_message()
+    assert json.loads(again.encode()) == json.loads(text)
+    assert isinstance(inv.invitation, GroupInvitation)
+    vectors = json.loads((Path(__file__).parents[1] / "vectors" / "chat_groups.json").read_text())
+    case = next(c for c in vectors["cases"] if c["name"] == "x.grp.link.inv business")
+    (link_msg,) = parse_chat_body(case["json"].encode())
+    link_inv = interpret_group(link_msg)
+    assert isinstance(link_inv, XGrpLinkInv)
+    assert link_inv.invitation.business == business_info("business", owner, customer)
+    assert json.loads(XGrpLinkInv(link_inv.invitation).to_message().encode()) == json.loads(
+        case["json"]
+    )
+
+
+def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: Path) -> None:
+    relay = start_relay_process(tmp_path / "relay")
+    # closed now: the only opening is the day after tomorrow
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(datetime.now().weekday() + 2) % 7]
+    settings = TeamSettings(hours=OpeningHours.parse(f"{day} 09:00-17:00"), away_message="Away")
+
+    async def main() -> None:
+        team = await start_inbox(
+            tmp_path / "team", relay.address, ws_url=relay.ws_url, name="Acme",
+            client_config=CFG, team="host", team_settings=settings,
+        )  # fmt: skip
+        host = team.service.team
+        assert isinstance(host, TeamHost)
+        bob = await start_inbox(
+            tmp_path / "bob", relay.address, ws_url=relay.ws_url, name="Bob",
+            client_config=CFG, join_team=await host.invite_operator(),
+        )  # fmt: skip
+        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
+        await visitor.agent.start()
+        updates = team.service.subscribe()
+        try:
+            await poll(lambda: [o["status"] for o in host.operators_json()] == ["active"])
+            await visitor.join(team.service.address, "Ada")
+            await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+            conv = team.service.conversations()[0].id
+            bob_conv = bob.service.conversations()[0].id
+            # the visitor types (a live message), then sends its final text
+            group = visitor.group
+            assert group is not None
+            live_id = os.urandom(12)
+            live = XGrpMsgNew({"type": "text", "text": ""}, live_id, live=True).to_message()
+            await visitor.send([Send(group.host_id, (live,))])
+            seen: list[dict[str, object]] = []
+
+            async def typing_shown() -> None:
+                while not any(u.get("type") == "typing" for u in seen):
+                    seen.append(await updates.queue.get())
+
+            await asyncio.wait_for(typing_shown(), 30)
+            typing = next(u for u in seen if u.get("type") == "typing")
+            assert typing == {"type": "typing", "id": conv, "name": "Ada", "typing": True}
+            assert texts(team) == []  # nothing stored while it is being typed
+            final = XMsgUpdate(live_id, {"type": "text", "text": "typed by Ada"}).to_message()
+            await visitor.send([Send(group.host_id, (final,))])
+            for inbox in (team, bob):
+                await poll(lambda inbox=inbox: texts(inbox, "in") == ["typed by Ada"])
+            # outside opening hours: one away message for this closed period
+            await poll(lambda: ("Acme", "Away") in visitor.shown)
+            await visitor.say("anyone there?")
+            await poll(lambda: texts(team, "in") == ["typed by Ada", "anyone there?"])
+            # Bob types (an empty live message: drafts are not shown), then sends
+            assert await bob.service.team.set_typing(bob_conv, True)  # type: ignore[union-attr]
+            await poll(lambda: ("live", "") in visitor.events)
+            await bob.service.reply(bob_conv, "typed by Bob")
+            await poll(lambda: ("edited", "typed by Bob") in visitor.events)
+            await team.service.reply(conv, "barrier")
+            await poll(lambda: ("Acme", "barrier") in visitor.shown)
+            assert visitor.shown.count(("Acme", "Away")) == 1
+            assert "typed by Bob" in texts(team, "out") and texts(team, "out").count("Away") == 1
+        finally:
+            team.service.unsubscribe(updates)
+            await visitor.stop()
+            for inbox in (team, bob):
+                await inbox.stop()
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
+
+
+def test_opening_hours_name_the_closed_period() -> None:
+    hours = OpeningHours.parse("Mon-Fri 09:00-17:00, Sat 10:00-13:00")
+    thu_night = datetime(2026, 12, 3, 22, 0)  # a Thursday
+    assert hours.closed_period(thu_night) == "2026-12-04T09:00"
+    assert hours.closed_period(datetime(2026, 12, 4, 6, 0)) == "2026-12-04T09:00"
+    assert hours.closed_period(datetime(2026, 12, 4, 9, 0)) is None
+    assert hours.closed_period(datetime(2026, 12, 4, 17, 0)) == "2026-12-05T10:00"
+    assert hours.closed_period(datetime(2026, 12, 5, 13, 30)) == "2026-12-07T09:00"
+    wraps = OpeningHours.parse("Fri-Mon 00:00-24:00")
+    assert wraps.is_open(datetime(2026, 12, 7, 23, 59)) and not wraps.is_open(thu_night)
+    for bad, message in [
+        ("Mon-Fri 9:00-17:00", "cannot read"),
+        ("Mox 09:00-17:00", "not a day"),
+        ("Mon 17:00-09:00", "not a time range"),
+        ("", "cannot read"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            OpeningHours.parse(bad)
