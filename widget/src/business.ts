@@ -15,8 +15,9 @@
  * (and memberName). The visitor is a "star" member: it never answers an introduction
  * (`x.grp.mem.intro`), so the host keeps forwarding every member's messages to it. It shows
  *   - `x.msg.new` (text) from the host, and forwarded from another member;
- *   - a live message (`x.msg.new` with `live`, then `x.msg.update` with `live`) as typing,
- *     and the message once its final update (without `live`) arrives;
+ *   - a live message (`x.msg.new` with `live`, then `x.msg.update` with `live`) as typing
+ *     ("…" while it has no text, as the team inbox sends it), and the message once its final
+ *     update (without `live`) arrives; its deletion (`x.msg.del`) ends the typing;
  *   - each message once: a (author, shared msgId) pair seen before is dropped (the app's
  *     de-duplication of direct and forwarded copies);
  * under the business's name (the group profile's displayName), or, when a forward carries a
@@ -56,6 +57,8 @@ export const GROUP_MAX_SEEN_MSG_IDS = 4096;
 const MAX_LIVE = 16;
 /** Characters of a name shown at most. */
 const MAX_NAME = 100;
+/** What a live message without text yet shows (someone is typing). */
+const TYPING = "\u2026";
 
 /** Roles in their order of power (Types/Shared.hs GroupMemberRole); unknown roles rank -1. */
 const ROLES = ["relay", "observer", "commenter", "author", "member", "moderator", "admin", "owner"];
@@ -255,7 +258,7 @@ export function linkInvitationOf(info: Bytes): GroupLinkInvitation | null {
 export type GroupOut =
   /** A message to show; `from` names an operator, null: under the business's name. */
   | { kind: "message"; text: string; from: string | null }
-  /** Someone is writing a live message ("" when it stopped without a final text). */
+  /** Someone is writing a live message: its text so far ("…" before any); "" when it stopped. */
   | { kind: "typing"; text: string }
   /** The host deleted the group, removed the visitor or left. */
   | { kind: "ended" };
@@ -371,18 +374,20 @@ export class BusinessChat {
         if (key !== null && !this.#first(key)) return this.#refuse(m.event, "duplicate");
         if (p.live === true && key !== null) {
           this.#live = [...this.#live.slice(-(MAX_LIVE - 1)), { key, from }];
-          out.push({ kind: "typing", text });
+          out.push({ kind: "typing", text: text || TYPING });
         } else if (text !== "") out.push({ kind: "message", text, from });
         return;
       }
-      case "x.msg.update": {
+      case "x.msg.update":
+      case "x.msg.del": {
+        // only a live message of the same author: its next text, its final one, or its end
         const key = this.#key(author, memberId(p.msgId, "msgId"));
         const live = this.#live.find((l) => l.key === key);
-        if (live === undefined) return; // an edit of a message already shown: not shown
-        const c = content(p.content);
+        if (live === undefined || (m.event === "x.msg.del" && p.memberId != null)) return; // edits, deletions of shown messages: not shown
+        const c = m.event === "x.msg.del" ? {} : content(p.content);
         const text = typeof c.text === "string" ? wellFormed(c.text) : "";
         if (p.live === true) {
-          out.push({ kind: "typing", text });
+          out.push({ kind: "typing", text: text || TYPING });
           return;
         }
         this.#live = this.#live.filter((l) => l !== live);

@@ -184,6 +184,12 @@ describe("BusinessChat", () => {
     // a live message abandoned empty stops the typing
     expect(rx(text("x", "AAAAAAAAAAAAAAAC", ',"live":true'))).toEqual([{ kind: "typing", text: "x" }]);
     expect(rx(update("AAAAAAAAAAAAAAAC", "", false))).toEqual([{ kind: "typing", text: "" }]);
+    // the team inbox's typing: an empty live message ("…"), then its final text or its deletion
+    expect(rx(fwd(BOB, "Tiny Bakery", text("", "AAAAAAAAAAAAAAAD", ',"live":true')))).toEqual([{ kind: "typing", text: "\u2026" }]);
+    expect(rx(fwd(ALICE, "Tiny Bakery", '{"v":"1-16","event":"x.msg.del","params":{"msgId":"AAAAAAAAAAAAAAAD"}}'))).toEqual([]);
+    expect(rx(fwd(BOB, "Tiny Bakery", '{"v":"1-16","event":"x.msg.del","params":{"msgId":"AAAAAAAAAAAAAAAD"}}'))).toEqual([{ kind: "typing", text: "" }]);
+    expect(rx(text("", "AAAAAAAAAAAAAAAE", ',"live":true'))).toEqual([{ kind: "typing", text: "\u2026" }]);
+    expect(rx(update("AAAAAAAAAAAAAAAE", "Sure, 5 pm works.", false))).toEqual([{ kind: "message", text: "Sure, 5 pm works.", from: null }]);
   });
 
   it("ends when the host deletes the group, removes the visitor or leaves; not for others", () => {

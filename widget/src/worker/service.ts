@@ -337,13 +337,10 @@ export class WorkerService {
       await this.#drop(v, false);
       throw e;
     }
-    if (this.#isGroup(v)) {
-      // after the reply: the held bodies (module here), or the hand-over (module missing)
-      setTimeout(() => {
-        const chat = this.#chat(v);
-        if (chat !== null) for (const b of this.#held.splice(0)) this.#show(chat.receive(base64urlDecode(b)), 0);
-      }, 0);
-    }
+    // a business chat: open it (its title is the name returned), then, after the reply, show
+    // the held bodies; or, without the module, hand over (also after the reply)
+    const chat = this.#isGroup(v) ? this.#chat(v) : null;
+    if (chat !== null) setTimeout(() => this.#held.splice(0).forEach((b) => this.#show(chat.receive(base64urlDecode(b)), 0)), 0);
     return { peer: this.#peer, transcript: this.#transcript };
   }
 
