@@ -5,7 +5,9 @@
  *
  * The worker is created from a Blob of its bundled source, which build.mjs embeds here as a
  * string, so the core's SRI hash covers the worker too; the worker's zstd module
- * (modules.ts, SRI-checked by the browser) goes in front of it in the same Blob. Pages with a
+ * (modules.ts, SRI-checked by the browser) goes in front of it in the same Blob; when the
+ * worker meets a business address it asks for the "business" module and the session moves to
+ * a new worker whose Blob has that module too (#upgrade; docs/widget.md). Pages with a
  * strict CSP must allow `worker-src blob:` (and, enforcing Trusted Types, the policy name
  * `hushwire`); if the browser refuses the worker, the widget fails closed (it never falls
  * back to running crypto on the page).

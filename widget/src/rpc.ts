@@ -23,6 +23,9 @@
  * - events: `message` (the owner's text; the worker acknowledges it with a receipt itself),
  *   `receipt`, `ended` (by "peer" after the owner's `x.direct.del`), `sealed`, plus `status`
  *   and `lag` (keepalive round trip, shown as connection quality).
+ * - business chats (docs/widget.md section 7): `message` may name the operator (`from`),
+ *   `typing` carries a live message's text, and `upgrade` asks the page to restart the worker
+ *   with the "business" module (main.ts handles it; the UI never sees it).
  */
 
 /** Longest text the page may send (characters); the x.msg.new JSON must fit one SMP message. */
