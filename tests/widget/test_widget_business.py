@@ -63,23 +63,26 @@ def conv_id(inbox: RunningInbox) -> str:
 
 @asynccontextmanager
 async def team_of_two(
-    tmp: Path, settings: TeamSettings | None = None
+    tmp: Path,
+    settings: TeamSettings | None = None,
+    business: str = BUSINESS,
+    operators: tuple[str, str] = ("Bob", "Cy"),
 ) -> AsyncIterator[tuple[RelayProcess, RunningInbox, RunningInbox, RunningInbox]]:
-    """A relay, a team inbox named BUSINESS and two operator inboxes, Bob and Cy."""
+    """A relay, a team inbox named ``business`` and two operator inboxes."""
     relay = await asyncio.to_thread(start_relay, tmp / "relay", tls=False)
     started: list[RunningInbox] = []
     try:
         team = await start_inbox(
-            tmp / "team", relay.address, ws_url=relay.ws_url, name=BUSINESS,
+            tmp / "team", relay.address, ws_url=relay.ws_url, name=business,
             client_config=CFG, team="host", team_settings=settings,
         )  # fmt: skip
         started.append(team)
         host = team.service.team
         assert isinstance(host, TeamHost)
-        for name in ("Bob", "Cy"):
+        for i, name in enumerate(operators):
             link = await host.invite_operator()
             op = await start_inbox(
-                tmp / name, relay.address, ws_url=relay.ws_url, name=name,
+                tmp / f"op{i}", relay.address, ws_url=relay.ws_url, name=name,
                 client_config=CFG, join_team=link,
             )  # fmt: skip
             started.append(op)
@@ -232,11 +235,21 @@ def test_two_operators_answer_the_same_visitor(tmp_path: Path) -> None:
 
 
 def test_operator_names_when_the_team_shows_them(tmp_path: Path) -> None:
+    """Operator names on: the operator's name above his text; the owner's message is the
+    business's. Hostile business and operator names are shown as text."""
     from playwright.async_api import expect
+
+    business = "<i>Tiny</i> Bakery & Co"
+    evil = "<img src=x onerror=window.__pwned=9>"
 
     async def main() -> None:
         names_on = TeamSettings(show_operator_names=True)
-        async with team_of_two(tmp_path, names_on) as (relay, team, bob, cy):
+        async with team_of_two(tmp_path, names_on, business, ("Bob", evil)) as (
+            relay,
+            team,
+            bob,
+            cy,
+        ):
             with page_server() as site:
                 site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
                 site.host_page(snippet(SnippetOptions(team.service.address, relay.ws_url)))
@@ -244,16 +257,23 @@ def test_operator_names_when_the_team_shows_them(tmp_path: Path) -> None:
                     page, errors = await open_page(ctx, site)
                     await page.get_by_role("button", name="Open chat").click()
                     await business_chat(page, team, (bob, cy), "Visitor")
-                    await bob.service.reply(conv_id(bob), "Bob here.")
+                    await expect(page.locator(".head p")).to_contain_text(f"{business} · ")
                     log = page.get_by_role("log", name="Messages")
-                    await expect(log.locator(".msg.in .text")).to_have_text(["Bob here."])
+                    incoming = log.locator(".msg.in .text")
+                    await bob.service.reply(conv_id(bob), "Bob here.")
+                    await expect(incoming).to_have_text(["Bob here."])
+                    await cy.service.reply(conv_id(cy), "Me too.")
+                    await expect(incoming).to_have_text(["Bob here.", "Me too."])
                     await team.service.reply(conv_id(team), "The owner here.")
-                    await expect(log.locator(".msg.in .text")).to_have_text(
-                        ["Bob here.", "The owner here."]
+                    await expect(incoming).to_have_text(["Bob here.", "Me too.", "The owner here."])
+                    await expect(log.locator(".msg.in .from")).to_have_text(["Bob", evil])
+                    assert await sr_names(page) == ["Bob: ", f"{evil}: ", f"{business}: "]
+                    tags = await page.evaluate(
+                        """() => [...document.querySelector("[data-hushwire]").shadowRoot
+                              .querySelectorAll(".head *, li.msg.in *")].map((e) => e.tagName)"""
                     )
-                    # the operator's name above his text; the owner's message is the business's
-                    await expect(log.locator(".msg.in .from")).to_have_text(["Bob"])
-                    assert await sr_names(page) == ["Bob: ", f"{BUSINESS}: "]
+                    assert "IMG" not in tags and "I" not in tags
+                    assert await page.evaluate("window.__pwned === undefined")
                     await csp_clean(page, site)
                     assert errors == []
 

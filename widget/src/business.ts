@@ -46,13 +46,8 @@ import {
   type ChatMessage,
   type JsonObject,
 } from "./chat.js";
+import { GROUP_MAX_MEMBER_ID_LENGTH, GROUP_MAX_MEMBER_NAME_LENGTH, GROUP_MAX_SEEN_MSG_IDS } from "./limits.js";
 
-/** Member ids are 1 to this many bytes (src/hushwire/limits.py GROUP_MAX_MEMBER_ID_LENGTH). */
-export const GROUP_MAX_MEMBER_ID_LENGTH = 64;
-/** Longest memberName a forward may carry (GROUP_MAX_MEMBER_NAME_LENGTH). */
-export const GROUP_MAX_MEMBER_NAME_LENGTH = 1024;
-/** (author, msgId) pairs remembered for de-duplication (GROUP_MAX_SEEN_MSG_IDS). */
-export const GROUP_MAX_SEEN_MSG_IDS = 4096;
 /** Live messages tracked at once. */
 const MAX_LIVE = 16;
 /** Characters of a name shown at most. */
@@ -64,24 +59,10 @@ const TYPING = "\u2026";
 const ROLES = ["relay", "observer", "commenter", "author", "member", "moderator", "admin", "owner"];
 export const roleRank = (role: string): number => ROLES.indexOf(role);
 
-/** Events a host forwards for their author (Protocol.hs isForwardedGroupMsg). */
-export const FORWARDABLE_EVENTS = new Set([
-  "x.msg.new",
-  "x.msg.file.descr",
-  "x.msg.update",
-  "x.msg.del",
-  "x.msg.react",
-  "x.file.cancel",
-  "x.info",
-  "x.grp.mem.new",
-  "x.grp.mem.role",
-  "x.grp.mem.restrict",
-  "x.grp.mem.del",
-  "x.grp.leave",
-  "x.grp.del",
-  "x.grp.info",
-  "x.grp.prefs",
-]);
+/** Events a host forwards for their author (Protocol.hs isForwardedGroupMsg; groups.py FORWARDABLE_EVENTS). */
+export const FORWARDABLE_EVENTS = new Set(
+  "x.msg.new x.msg.file.descr x.msg.update x.msg.del x.msg.react x.file.cancel x.info x.grp.mem.new x.grp.mem.role x.grp.mem.restrict x.grp.mem.del x.grp.leave x.grp.del x.grp.info x.grp.prefs".split(" "),
+);
 
 // ----------------------------------------------------------------------------- JSON records
 
