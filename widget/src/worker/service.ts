@@ -17,7 +17,8 @@
  * the "business" module. A worker started without it holds the bodies it receives, stops its
  * visitor between two steps (Visitor.detach), seals the state (under the resume key, or a new
  * non-extractable one) and posts `upgrade`; the page loads the module (SRI-checked) and
- * restores the state in a new worker that has it, which reads the held bodies first.
+ * restores the state in a new worker that has it, which reads the held bodies first. A sealed
+ * business session restored without the module goes to such a worker at once, unopened.
  */
 
 import { parseSMPServer, type SMPServer } from "../smp/address.js";
@@ -329,17 +330,27 @@ export class WorkerService {
     try {
       v.load(d.v, server); // checked before anything is sent
       this.#savedGroup = d.g ?? null;
-      this.#group = d.g == null || Chat === undefined ? null : Chat.fromJSON(d.g);
       this.#held = held as string[];
+      if (this.#isGroup(v)) {
+        if (Chat === undefined) {
+          // a business chat, and this worker has no module: a new worker that has it restores
+          // this same state (main.ts), so this one neither connects nor subscribes
+          this.#visitor = null;
+          this.#key = null;
+          setTimeout(() => this.#event({ event: "upgrade", module: "business", key, data: sealed }), 0);
+          return { peer: this.#peer, transcript: this.#transcript };
+        }
+        this.#group = d.g == null ? null : Chat.fromJSON(d.g);
+        this.#peer = this.#chat(v)!.title; // opened from the invitation if it is new
+      }
       await this.#open(rc);
       await v.resume();
     } catch (e) {
       await this.#drop(v, false);
       throw e;
     }
-    // a business chat: open it (its title is the name returned), then, after the reply, show
-    // the held bodies; or, without the module, hand over (also after the reply)
-    const chat = this.#isGroup(v) ? this.#chat(v) : null;
+    // after the reply: what a worker without the module held
+    const chat = this.#group;
     if (chat !== null) setTimeout(() => this.#held.splice(0).forEach((b) => this.#show(chat.receive(base64urlDecode(b)), 0)), 0);
     return { peer: this.#peer, transcript: this.#transcript };
   }
