@@ -20,6 +20,11 @@ import {
   roleRank,
   type GroupOut,
 } from "../src/business.js";
+import { parseLink } from "../src/agent/links.js";
+import { Visitor } from "../src/agent/visitor.js";
+import { KeyPair } from "../src/crypto/keys.js";
+import { parseReply, parseRequest } from "../src/rpc.js";
+import { WorkerService } from "../src/worker/service.js";
 import { h, loadVectors } from "./vectors.js";
 
 interface GroupsFile {
@@ -227,5 +232,52 @@ describe("BusinessChat", () => {
     expect(again.receive(utf8(fwd(ALICE, "Alice", update("AAAAAAAAAAAAAAAC", "done", false))))).toEqual([{ kind: "message", text: "done", from: "Alice" }]);
     expect(() => BusinessChat.fromJSON({ ...(JSON.parse(JSON.stringify(c)) as object), h: [HOST] })).toThrow("invalid group state");
     expect(() => BusinessChat.fromJSON(null)).toThrow(DecodeError);
+  });
+});
+
+// ------------------------------------------------------------------------- the worker's hand-over
+
+describe("a sealed business session restored by a worker without the module", () => {
+  it("is returned to the page, then handed over unchanged (upgrade), without connecting", async () => {
+    const contact = loadVectors<{ contact_link: string }>("agent_links.json").contact_link;
+    // a visitor whose invitation is on its way (no relay: every command succeeds)
+    const srvDh = KeyPair.generate("X25519");
+    const client = {
+      createQueue: async () => ({ tag: "IDS" as const, rcvId: new Uint8Array(24).fill(1), sndId: new Uint8Array(24).fill(2), srvDhKey: srvDh.public, queueMode: "M" as const, linkId: null, serviceId: null, serverNtfCreds: null }),
+      subscribe: async () => undefined,
+      secure: async () => undefined,
+      secureSender: async () => undefined,
+      send: async () => undefined,
+      ack: async () => null,
+      delete: async () => undefined,
+      on: () => () => undefined,
+    };
+    const v = new Visitor(client, utf8("info"), () => undefined);
+    await v.join(contact);
+    expect(parseLink(contact).mode).toBe("contact");
+    const group = BusinessChat.open(linkInv());
+    const doc = { f: 1, a: contact, c: "aW5mbw==", p: "Tiny Bakery", t: [{ dir: "in", text: "Welcome", msgId: 2, delivered: false }], v: v.state(), g: group, H: [], r: true };
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: utf8("hushwire session 1") as Uint8Array<ArrayBuffer> }, key, utf8(JSON.stringify(doc)) as Uint8Array<ArrayBuffer>));
+    const sealed = new Uint8Array([...iv, ...ct]).buffer;
+
+    const posted: unknown[] = [];
+    const sockets: string[] = [];
+    const s = new WorkerService(
+      (m) => posted.push(m),
+      (url) => {
+        sockets.push(url);
+        throw new Error("no network in this test");
+      },
+    );
+    await s.handle(parseRequest({ id: 1, op: "restore", relayUrl: "ws://127.0.0.1:9/", key, sealed })!);
+    expect(posted).toEqual([{ id: 1, ok: true, result: { peer: "Tiny Bakery", transcript: doc.t } }]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(posted).toHaveLength(2);
+    const up = parseReply(posted[1]);
+    expect(up).toEqual({ event: "upgrade", module: "business", key, data: sealed });
+    expect(sockets).toEqual([]); // it never connected
+    await v.close(false);
   });
 });
