@@ -278,3 +278,35 @@ def test_operator_names_when_the_team_shows_them(tmp_path: Path) -> None:
                     assert errors == []
 
     run(main, 240)
+
+
+def test_without_the_business_module_the_chat_stops_and_says_why(tmp_path: Path) -> None:
+    """The business module not served (or changed: SRI refuses it): when the business accepts,
+    the widget says which module did not load; no group code ever runs without it."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with team_of_two(tmp_path) as (relay, team, _, _):
+            with page_server() as site:
+                site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
+                site.host_page(snippet(SnippetOptions(team.service.address, relay.ws_url)))
+                async with chromium(tmp_path) as ctx:
+                    page, _ = await open_page(ctx, site)
+                    await page.route(
+                        "**/hushwire-widget-business.js",
+                        lambda route: route.fulfill(
+                            body="window.Hushwire.define('business', 'tampered')",
+                            content_type="text/javascript",
+                        ),
+                    )
+                    await page.get_by_role("button", name="Open chat").click()
+                    await expect(page.get_by_role("status")).to_contain_text(
+                        "The chat could not start: the widget's module "
+                        "hushwire-widget-business.js did not load"
+                    )
+                    await expect(
+                        page.get_by_role("button", name="Start a new chat")
+                    ).to_be_visible()
+                    await expect(page.get_by_role("textbox", name="Message")).to_be_hidden()
+
+    run(main, 240)

@@ -319,6 +319,11 @@ export class ChatWidget {
         } else if (e.status === "disconnected" || e.status === "closed") {
           this.#online = false;
           this.#lag = null;
+          // the worker stopped for good (a business chat whose module did not load)
+          if (e.status === "closed" && (this.#phase === "connecting" || this.#phase === "chat")) {
+            this.#phase = "failed";
+            this.#detail = e.detail;
+          }
         }
         break;
       case "lag":
