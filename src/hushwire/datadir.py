@@ -8,6 +8,7 @@ with the open file, so a crash frees it); the file holds the holder's process id
 second process names in its one-line refusal. The file itself is never deleted: removing
 it would let a third process lock a new file while the first still holds the old one.
 
+The apps' own SQLite files next to the agent store are opened with :func:`open_sqlite`.
 The long-running apps also share :func:`stop_on_signals`, the event SIGTERM or SIGINT sets
 to stop them cleanly (with the lock released and the store closed), and the terminal ones
 :func:`stdin_lines`, the lines the person types.
@@ -22,6 +23,7 @@ import asyncio
 import fcntl
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from dataclasses import dataclass
@@ -85,6 +87,36 @@ def lock_data_dir(data: Path) -> DataDirLock:
 def _holder(fd: int) -> int | None:
     text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
     return int(text) if text.isdigit() else None
+
+
+def open_sqlite(path: Path, schema: str) -> sqlite3.Connection:
+    """An app's own SQLite file in its data directory (a room's, a team inbox's): private
+    (0600, its WAL and shared-memory files too), WAL journal, synchronous commits, in
+    autocommit mode (transactions are explicit), with ``schema`` (idempotent SQL) run."""
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(schema)
+    return db
+
+
+class SqliteOutbox:
+    """The ``outbox`` table (``id``, ``conn_id``, ``body``) of an app's own SQLite file:
+    chat bodies decided and committed with the app's state, not yet handed to the agent."""
+
+    db: sqlite3.Connection
+
+    def outbox(self) -> list[tuple[int, str, bytes]]:
+        rows = self.db.execute("SELECT id, conn_id, body FROM outbox ORDER BY id")
+        return [(int(i), str(c), bytes(b)) for i, c, b in rows.fetchall()]
+
+    def sent(self, outbox_id: int) -> None:
+        """The body was handed to the agent (which keeps it until the relay has it)."""
+        with self.db:
+            self.db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -154,3 +154,8 @@ RELAY_MAX_STORED_BYTES: Final = 8 * 1024 * 1024 * 1024
 """Message bytes the relay keeps at most; past it SEND is answered ``ERR QUOTA``."""
 RELAY_NEW_QUEUES_PER_MINUTE_PER_ADDRESS: Final = 600
 """Queues one IP address may create per minute, over all its connections."""
+
+TEAM_MAX_LIVE_MESSAGES: Final = 1000
+"""Others' live messages (being typed) a team inbox remembers at once; the oldest goes first."""
+INBOX_MAX_SAVED_REPLIES: Final = 100
+"""Saved replies an inbox keeps."""

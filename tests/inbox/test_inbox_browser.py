@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_inbox_service import (
@@ -39,6 +40,28 @@ if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
     pytest.skip("needs Debian's chromium: run `make chromium`", allow_module_level=True)
 
 
+async def open_chromium(
+    p: Any, tmp: Path, *, accept_dialogs: bool = False
+) -> tuple[Any, Any, list[str]]:
+    """Debian's chromium with a fresh profile in ``tmp`` (close the context), its page, and
+    the page's errors, dialogs among them unless they are accepted."""
+    ctx = await p.chromium.launch_persistent_context(
+        str(tmp / "chromium-profile"),
+        executable_path=CHROMIUM,
+        args=ARGS,
+        headless=True,
+        viewport={"width": 1100, "height": 700},
+    )
+    page = ctx.pages[0] if ctx.pages else await ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    if accept_dialogs:
+        page.on("dialog", lambda d: d.accept())
+    else:
+        page.on("dialog", lambda d: errors.append(f"dialog: {d.message}"))
+    return ctx, page, errors
+
+
 def test_owner_reads_and_replies_in_chromium(tmp_path: Path) -> None:
     from playwright.async_api import async_playwright, expect
 
@@ -46,18 +69,8 @@ def test_owner_reads_and_replies_in_chromium(tmp_path: Path) -> None:
         async with relay_and_inbox(tmp_path) as (r, inbox):
             visitor, v_conn = await visitor_joins(r, tmp_path, inbox, name="Ada")
             async with async_playwright() as p:
-                ctx = await p.chromium.launch_persistent_context(
-                    str(tmp_path / "chromium-profile"),
-                    executable_path=CHROMIUM,
-                    args=ARGS,
-                    headless=True,
-                    viewport={"width": 1100, "height": 700},
-                )
+                ctx, page, errors = await open_chromium(p, tmp_path)
                 try:
-                    page = ctx.pages[0] if ctx.pages else await ctx.new_page()
-                    errors: list[str] = []
-                    page.on("pageerror", lambda e: errors.append(str(e)))
-                    page.on("dialog", lambda d: errors.append(f"dialog: {d.message}"))
                     await page.goto(inbox.login_link)
                     assert page.url == f"http://127.0.0.1:{inbox.web.port}/"
                     convs = page.get_by_role("list", name="Conversations")

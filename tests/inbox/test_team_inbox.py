@@ -9,11 +9,15 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
+from test_inbox_service import cli
 
 from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived
 from hushwire.chat.group_member import GroupMember
@@ -21,9 +25,11 @@ from hushwire.chat.group_state import Edited, Output, Posted, Send
 from hushwire.chat.group_types import GroupInvitation
 from hushwire.chat.groups import XGrpInv, XGrpLinkInv, XGrpMsgNew, XMsgUpdate, interpret_group
 from hushwire.chat.messages import ChatMessage, Profile, parse_chat_body, x_info
+from hushwire.cli import main as cli_main
 from hushwire.client import ClientConfig
 from hushwire.encoding.strings import b64url_decode
 from hushwire.errors import ConfigError
+from hushwire.inbox.auth import KEY_HEADER
 from hushwire.inbox.hours import OpeningHours
 from hushwire.inbox.run import RunningInbox, start_inbox
 from hushwire.inbox.team import TeamHost, business_info
@@ -106,31 +112,54 @@ def texts(inbox: RunningInbox, direction: str | None = None) -> list[str]:
     return [m.text for m in msgs if direction is None or m.direction == direction]
 
 
-async def team_with_two_operators(
-    tmp: Path, relay: RelayProcess
-) -> tuple[RunningInbox, RunningInbox, RunningInbox]:
+class Lab:
+    """A team inbox "Acme", its operator inboxes and a visitor (the customer)."""
+
+    def __init__(self, team: RunningInbox, ops: list[RunningInbox], visitor: Visitor) -> None:
+        self.team = team
+        self.ops = ops
+        self.visitor = visitor
+
+    @property
+    def host(self) -> TeamHost:
+        host = self.team.service.team
+        assert isinstance(host, TeamHost)
+        return host
+
+
+@asynccontextmanager
+async def team_lab(
+    tmp: Path,
+    relay: RelayProcess,
+    operators: tuple[str, ...] = ("Bob",),
+    settings: TeamSettings | None = None,
+) -> AsyncIterator[Lab]:
+    """The team inbox with these operators, all active, and the visitor Ada joined: every
+    operator has her conversation online. Everything is stopped at the end."""
+    kw: dict[str, Any] = {"ws_url": relay.ws_url, "client_config": CFG}
     team = await start_inbox(
-        tmp / "team", relay.address, ws_url=relay.ws_url, name="Acme", client_config=CFG,
-        team="host",
-    )  # fmt: skip
-    host = team.service.team
-    assert isinstance(host, TeamHost)
-    ops = []
-    for name in ("Bob", "Cy"):
-        link = await host.invite_operator()
-        ops.append(
-            await start_inbox(
-                tmp / name,
-                relay.address,
-                ws_url=relay.ws_url,
-                name=name,
-                client_config=CFG,
-                join_team=link,
+        tmp / "team", relay.address, name="Acme", team="host", team_settings=settings, **kw
+    )
+    lab = Lab(team, [], Visitor(Agent(tmp / "ada", relay.address, ws_url=relay.ws_url)))
+    try:
+        for name in operators:
+            link = await lab.host.invite_operator()
+            lab.ops.append(
+                await start_inbox(tmp / name, relay.address, name=name, join_team=link, **kw)
             )
+        await poll(
+            lambda: [o["status"] for o in lab.host.operators_json()] == ["active"] * len(operators)
         )
-    await poll(lambda: [o["status"] for o in host.operators_json()] == ["active", "active"])
-    assert sorted(o["name"] for o in host.operators_json()) == ["Bob", "Cy"]
-    return team, ops[0], ops[1]
+        assert sorted(o["name"] for o in lab.host.operators_json()) == sorted(operators)
+        await lab.visitor.agent.start()
+        await lab.visitor.join(team.service.address, "Ada")
+        for op in lab.ops:
+            await poll(lambda op=op: [c.status for c in op.service.conversations()] == ["online"])
+        yield lab
+    finally:
+        await lab.visitor.stop()
+        for inbox in (lab.team, *lab.ops):
+            await inbox.stop()
 
 
 def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
@@ -140,17 +169,12 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
     relay = start_relay_process(tmp_path / "relay")
 
     async def main() -> None:
-        team, bob, cy = await team_with_two_operators(tmp_path, relay)
-        host = team.service.team
-        assert isinstance(host, TeamHost)
-        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
-        await visitor.agent.start()
-        try:
+        async with team_lab(tmp_path, relay, ("Bob", "Cy")) as lab:
+            team, (bob, cy), visitor, host = lab.team, lab.ops, lab.visitor, lab.host
             # the short link says "business"; the acceptance makes the visitor a customer
             assert team.service.short_address is not None
             st = next(s for s in team.service.agent.store.all_connections() if s.kind == "contact")
             assert json.loads(st.link_data)["business"] is True
-            await visitor.join(team.service.address, "Ada")
             await poll(lambda: visitor.group is not None)
             assert visitor.invitation is not None and visitor.group is not None
             inv = visitor.invitation.invitation
@@ -223,10 +247,6 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
             assert "after removal" not in texts(cy)
             assert [o["name"] for o in host.operators_json()] == ["Bob"]
             assert visitor.shown.count(("Acme", "from bob")) == 1
-        finally:
-            await visitor.stop()
-            for inbox in (team, bob, cy):
-                await inbox.stop()
 
     try:
         run(main)
@@ -278,23 +298,9 @@ def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: 
     settings = TeamSettings(hours=OpeningHours.parse(f"{day} 09:00-17:00"), away_message="Away")
 
     async def main() -> None:
-        team = await start_inbox(
-            tmp_path / "team", relay.address, ws_url=relay.ws_url, name="Acme",
-            client_config=CFG, team="host", team_settings=settings,
-        )  # fmt: skip
-        host = team.service.team
-        assert isinstance(host, TeamHost)
-        bob = await start_inbox(
-            tmp_path / "bob", relay.address, ws_url=relay.ws_url, name="Bob",
-            client_config=CFG, join_team=await host.invite_operator(),
-        )  # fmt: skip
-        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
-        await visitor.agent.start()
-        updates = team.service.subscribe()
-        try:
-            await poll(lambda: [o["status"] for o in host.operators_json()] == ["active"])
-            await visitor.join(team.service.address, "Ada")
-            await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+        async with team_lab(tmp_path, relay, settings=settings) as lab:
+            team, (bob,), visitor = lab.team, lab.ops, lab.visitor
+            updates = team.service.subscribe()
             conv = team.service.conversations()[0].id
             bob_conv = bob.service.conversations()[0].id
             # the visitor types (a live message), then sends its final text
@@ -330,11 +336,7 @@ def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: 
             await poll(lambda: ("Acme", "barrier") in visitor.shown)
             assert visitor.shown.count(("Acme", "Away")) == 1
             assert "typed by Bob" in texts(team, "out") and texts(team, "out").count("Away") == 1
-        finally:
             team.service.unsubscribe(updates)
-            await visitor.stop()
-            for inbox in (team, bob):
-                await inbox.stop()
 
     try:
         run(main)
@@ -360,3 +362,131 @@ def test_opening_hours_name_the_closed_period() -> None:
     ]:
         with pytest.raises(ConfigError, match=message):
             OpeningHours.parse(bad)
+
+
+def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
+    """Operators and saved replies over the web API (session and key) and the terminal
+    commands (bearer token), against a running team inbox."""
+    relay = start_relay_process(tmp_path / "relay")
+
+    async def main() -> None:
+        team = await start_inbox(
+            tmp_path / "team", relay.address, ws_url=relay.ws_url, name="Acme",
+            client_config=CFG, team="host",
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{team.web.port}"
+        session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        try:
+            async with session.get(team.login_link, allow_redirects=False) as resp:
+                assert resp.status == 303
+            async with session.post(
+                f"{base}/api/session", json={}, headers={"Origin": base}
+            ) as resp:
+                session.headers[KEY_HEADER] = (await resp.json())["key"]
+            post = {"headers": {"Origin": base}}
+            async with session.get(f"{base}/api/team") as resp:
+                assert await resp.json() == {"role": "host", "operators": []}
+            async with session.post(f"{base}/api/team/operators", json={}, **post) as resp:
+                invited = await resp.json()
+            assert invited["link"].startswith("simplex:/invitation#/")
+            assert invited["qr"].startswith("<svg")
+            async with session.get(f"{base}/api/team") as resp:
+                ops = (await resp.json())["operators"]
+            assert [(o["name"], o["status"]) for o in ops] == [("(invited)", "invited")]
+            # saved replies
+            reply = {"name": "shipping", "text": "We ship in 2 days."}
+            async with session.post(f"{base}/api/saved-replies", json=reply, **post) as resp:
+                assert (await resp.json())["replies"] == [reply]
+            bad = {"name": "Bad Name!", "text": "x"}
+            async with session.post(f"{base}/api/saved-replies", json=bad, **post) as resp:
+                assert resp.status == 400
+                assert "a-z, 0-9" in (await resp.json())["error"]
+            async with session.post(
+                f"{base}/api/conversations/nope/assign", json={"mine": True}, **post
+            ) as resp:
+                assert resp.status == 404
+            # the terminal commands
+            code, out, _ = await cli(tmp_path / "team", "operators")
+            assert code == 0 and "(invited)  [invited]" in out
+            code, out, _ = await cli(tmp_path / "team", "invite-operator")
+            assert code == 0 and "simplex:/invitation#/" in out
+            code, out, _ = await cli(tmp_path / "team", "remove-operator", ops[0]["id"][:8])
+            assert code == 0 and out.strip() == "Removed (invited) from every conversation."
+            async with session.get(f"{base}/api/team") as resp:
+                assert len((await resp.json())["operators"]) == 1
+            async with session.post(
+                f"{base}/api/saved-replies/shipping/delete", json={}, **post
+            ) as resp:
+                assert (await resp.json())["replies"] == []
+        finally:
+            await session.close()
+            await team.stop()
+        # the role is remembered: a later run without --team is the team inbox again
+        again = await start_inbox(
+            tmp_path / "team", relay.address, ws_url=relay.ws_url, client_config=CFG
+        )
+        try:
+            assert again.service.team_role == "host"
+        finally:
+            await again.stop()
+        with pytest.raises(ConfigError, match="cannot become an operator"):
+            await start_inbox(
+                tmp_path / "team", relay.address, ws_url=relay.ws_url, client_config=CFG,
+                team="operator",
+            )  # fmt: skip
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
+
+
+def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path: Path) -> None:
+    """Stopped and started again on the same data (real SQLite files): the conversation,
+    its operator and the visitor carry on; nothing is shown twice."""
+    relay = start_relay_process(tmp_path / "relay")
+
+    async def main() -> None:
+        async with team_lab(tmp_path, relay) as lab:
+            (bob,), visitor = lab.ops, lab.visitor
+            await visitor.say("before")
+            await poll(lambda: texts(bob, "in") == ["before"])
+            await lab.team.stop()
+            await visitor.say("while the team inbox is down")
+            lab.team = team = await start_inbox(
+                tmp_path / "team", relay.address, ws_url=relay.ws_url, client_config=CFG
+            )
+            await poll(lambda: texts(bob, "in") == ["before", "while the team inbox is down"])
+            assert texts(team, "in") == ["before", "while the team inbox is down"]
+            await bob.service.reply(bob.service.conversations()[0].id, "after")
+            await poll(lambda: ("Acme", "after") in visitor.shown)
+            await team.service.reply(team.service.conversations()[0].id, "barrier")
+            await poll(lambda: ("Acme", "barrier") in visitor.shown)
+            assert visitor.shown == [("Acme", "after"), ("Acme", "barrier")]
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--hours", "Mon 09:00-17:00", "--away-message", "x"], "go with --team"),
+        (["--team", "--hours", "Mon 09:00-17:00"], "give both --hours and --away-message"),
+        (["--team", "--hours", "Mon 9-17", "--away-message", "x"], "cannot read"),
+        (["--team", "--join-team", "simplex:/invitation#/?v=2"], "not allowed with argument"),
+    ],
+)
+def test_team_options_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    argv = ["inbox", "--data", str(tmp_path), "--relay", "smp://AAAA@localhost:5223", *extra]
+    try:
+        code = cli_main(argv)
+    except SystemExit as e:  # argparse's own refusals
+        code = e.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "team.sqlite3").exists()

@@ -51,8 +51,17 @@ from hushwire.chat.groups import (
     XGrpMsgNew,
     XMsgDel,
 )
-from hushwire.chat.messages import CHAT_VERSIONS, ChatMessage, Profile
+from hushwire.chat.messages import (
+    CHAT_VERSIONS,
+    ChatMessage,
+    Profile,
+    XContact,
+    XInfo,
+    interpret,
+    parse_chat_body,
+)
 from hushwire.encoding.strings import b64url_decode, b64url_encode
+from hushwire.errors import DecodeError
 from hushwire.limits import (
     GROUP_HISTORY_DEFAULT,
     GROUP_HISTORY_MAX,
@@ -61,7 +70,26 @@ from hushwire.limits import (
 )
 from hushwire.smp.version import VersionRange
 
-__all__ = ["GroupHost"]
+__all__ = ["FAST_LINK_JOIN_VERSION", "GroupHost", "read_join_request"]
+
+FAST_LINK_JOIN_VERSION = 3
+"""Joiners below this chat version use the legacy contact path (``groupFastLinkJoinVersion``)."""
+
+
+def read_join_request(info: bytes) -> tuple[Profile, VersionRange]:
+    """The joiner's profile and chat versions from a join request's connInfo (``x.contact``
+    or ``x.info``). ``DecodeError`` says why it is not one Hushwire takes: no profile,
+    another event, or a joiner older than :data:`FAST_LINK_JOIN_VERSION` (the legacy path)."""
+    try:
+        (msg,) = parse_chat_body(info)
+        hello = interpret(msg)
+    except (DecodeError, ValueError):
+        raise DecodeError("a join request without a profile") from None
+    if not isinstance(hello, XContact | XInfo):
+        raise DecodeError(f"a join request with {msg.event}")
+    if msg.chat_versions.max < FAST_LINK_JOIN_VERSION:
+        raise DecodeError(f"a joiner with chat version {msg.versions}, too old")
+    return hello.profile, msg.chat_versions
 
 
 # ----------------------------------------------------------------------------- host

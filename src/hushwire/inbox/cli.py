@@ -40,7 +40,10 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "owner's contact address on the relay and prints it (its short link, then the "
             "full link for older clients) with its QR code; then it "
             "serves a web UI on 127.0.0.1 behind a login link. The sub-commands list, read, "
-            "reply, end and link talk to the running service (for a server over SSH)."
+            "reply, end and link talk to the running service (for a server over SSH). With "
+            "--team the address is a SimpleX business address shared by a team of operators "
+            "(invite-operator, remove-operator, operators); --join-team LINK makes this inbox "
+            "one of them."
         ),
     )
     add_data_option(inbox, "the inbox's")

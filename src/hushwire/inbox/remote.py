@@ -113,6 +113,8 @@ def run_remote(data: Path, action: str, args: list[str], out: TextIO) -> int:
         print(f"{_printable(conv['name'])} [{conv['status']}] {conv['id']}", file=out)
         for m in got["messages"]:
             who = _printable(conv["name"]) if m["direction"] == "in" else "you"
+            if m["direction"] == "out" and m.get("author"):  # a team: who of the team wrote it
+                who = _printable(m["author"])
             tick = f" {TICKS.get(m['state'], '')}" if m["direction"] == "out" else ""
             print(f"{_when(m['at'])} {who}: {_printable(m['text'])}{tick}", file=out)
         _call(data, "POST", f"/api/conversations/{conv['id']}/read", {})

@@ -55,13 +55,11 @@ from hushwire.agent.agent import (
 from hushwire.agent.routing import RoutingSettings
 from hushwire.chat.messages import (
     ChatMessageTooLarge,
-    XContact,
     XDirectDel,
     XInfo,
     XMsgNew,
     hushwire_profile,
     interpret,
-    parse_chat_body,
     parse_chat_elements,
     x_direct_del,
     x_info,
@@ -72,7 +70,7 @@ from hushwire.errors import DecodeError, HushwireError
 from hushwire.inbox.auth import load_or_create_secret
 from hushwire.inbox.store import Conversation, InboxStore, Message
 from hushwire.inbox.team import TeamHost
-from hushwire.inbox.team_common import TeamSettings
+from hushwire.inbox.team_common import TeamSettings, profile_name_in
 from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.team_store import TeamStore
 from hushwire.smp.address import SMPServer
@@ -104,18 +102,7 @@ class InboxError(HushwireError):
 
 def profile_name(info: bytes) -> str | None:
     """The display name in a connInfo (``x.info`` or ``x.contact``), if it has one."""
-    try:
-        messages = parse_chat_body(info)
-    except DecodeError:
-        return None
-    for m in messages:
-        try:
-            ev = interpret(m)
-        except DecodeError:
-            continue
-        if isinstance(ev, XInfo | XContact):
-            return ev.profile.display_name
-    return None
+    return profile_name_in(info, None)
 
 
 class Subscriber:
@@ -156,6 +143,7 @@ class InboxService:
         data.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(data, 0o700)
+        team = TeamStore.remembered_role(data / "team.sqlite3", team)
         self.data = data
         self.relay = relay
         self.clock = clock
@@ -188,6 +176,7 @@ class InboxService:
         self.team: TeamHost | TeamOperator | None = None
         if team is not None:
             team_store = TeamStore(data / "team.sqlite3")
+            team_store.put("role", team)
             if team == "host":
                 self.team = TeamHost(self, team_store, team_settings)
             else:
@@ -278,7 +267,7 @@ class InboxService:
     def conversation_json(self, conv: Conversation) -> dict[str, Any]:
         """A conversation for the UI: with its team fields (assignment) in a team."""
         out = conv.to_json()
-        if self.team is not None and self.team.store.group(conv.id) is not None:
+        if self.team is not None and self.team.store.has_group(conv.id):
             out.update(self.team.extras(conv.id))
         return out
 

@@ -53,7 +53,7 @@ from hushwire.agent.agent import (
     MessageSent,
 )
 from hushwire.agent.machine import ConnStatus
-from hushwire.chat.group_host import GroupHost
+from hushwire.chat.group_host import GroupHost, read_join_request
 from hushwire.chat.group_state import GroupFull, Output, Posted, Refused, Send
 from hushwire.chat.group_types import GroupInvitation, MemberIdRole
 from hushwire.chat.groups import (
@@ -67,9 +67,6 @@ from hushwire.chat.groups import (
 from hushwire.chat.messages import (
     ChatMessage,
     Profile,
-    XContact,
-    XInfo,
-    interpret,
     parse_chat_body,
     x_direct_del,
     x_info,
@@ -83,7 +80,9 @@ from hushwire.inbox.team_common import (
     assign_message,
     log,
     now_ts,
+    profile_name_in,
     read_assign,
+    read_body,
 )
 from hushwire.inbox.team_store import Operator, TeamStore
 
@@ -93,7 +92,6 @@ if TYPE_CHECKING:
 __all__ = ["TeamHost", "business_info"]
 
 _LINK_MEM = "x.grp.link.mem"
-_FAST_LINK_JOIN_VERSION = 3
 _X_OK = ChatMessage("x.ok", {})
 
 
@@ -116,18 +114,20 @@ class TeamHost(TeamPart):
         super().__init__(service, store)
         self.settings = settings or TeamSettings()
         self.show_operator_names = self.settings.show_operator_names
-        self._groups: dict[str, GroupHost] = {}
 
     # --- state
 
     def group(self, conv_id: str) -> GroupHost | None:
-        g = self._groups.get(conv_id)
-        if g is None:
-            state = self.store.group(conv_id)
-            if state is None:
-                return None
-            g = self._groups[conv_id] = GroupHost.from_json(state)
-        return g
+        found: GroupHost | None = super().group(conv_id)
+        return found
+
+    def load_group(self, state: dict[str, Any]) -> GroupHost:
+        return GroupHost.from_json(state)
+
+    def _member_conn(self, conn_id: str) -> tuple[str, bytes, GroupHost | None] | None:
+        """The conversation, member and group a member connection leads to."""
+        found = self.store.member_of(conn_id)
+        return None if found is None else (*found, self.group(found[0]))
 
     def customer(self, conv_id: str) -> bytes | None:
         found = self.store.member_of(conv_id)
@@ -211,39 +211,23 @@ class TeamHost(TeamPart):
         return False
 
     async def _on_request(self, ev: ConnectionRequested) -> None:
-        try:
-            (msg,) = parse_chat_body(ev.info)
-            hello = interpret(msg)
-        except (DecodeError, ValueError):
-            log.warning("%s: a request without a profile, ignored", ev.conn_id[:8])
-            return
-        if not isinstance(hello, XContact | XInfo):
-            log.warning("%s: a request with %s, ignored", ev.conn_id[:8], msg.event)
-            return
-        if msg.chat_versions.max < _FAST_LINK_JOIN_VERSION:
-            log.warning("%s: a visitor with chat version %s, too old", ev.conn_id[:8], msg.versions)
-            return
-        conv_id = ev.conn_id
-        group = self.group(conv_id)
+        conv_id, name = ev.conn_id, self.service.name
         customer = self.customer(conv_id) or os.urandom(12)
-        if group is None:
-            name = self.service.name
-            group = GroupHost.create(name, Profile(name), os.urandom(12), history=10)
-            self._groups[conv_id] = group
+        group = self.group(conv_id) or GroupHost.create(name, Profile(name), os.urandom(12))
         try:
-            info = group.admit(customer, hello.profile, msg.chat_versions)
-        except GroupFull as e:  # pragma: no cover - a fresh group has room
-            log.warning("%s: %s", conv_id[:8], e)
+            profile, versions = read_join_request(ev.info)
+            info = group.admit(customer, profile, versions)
+        except (DecodeError, GroupFull) as e:  # a fresh group has room: not a visitor
+            log.warning("%s: %s, ignored", conv_id[:8], e)
             return
+        self._groups[conv_id] = group
         inv = interpret_group(info)
         assert isinstance(inv, XGrpLinkInv)
         biz = business_info("business", group.me.member_id, customer)
         conn_info = XGrpLinkInv(replace(inv.invitation, business=biz, group_size=1)).to_message()
         self._commit(conv_id, group, [], link=(conv_id, customer))
         now = self.service.clock()
-        self.service.store.upsert_conversation(
-            conv_id, hello.profile.display_name, "connecting", now
-        )
+        self.service.store.upsert_conversation(conv_id, profile.display_name, "connecting", now)
         self.service.publish_conversation(conv_id)
         log.info("%s: a visitor asks to connect (business chat)", conv_id[:8])
         await self.service.agent.accept(conv_id, conn_info.encode_conn_info())
@@ -253,11 +237,10 @@ class TeamHost(TeamPart):
         if op is not None:
             await self._operator_connected(op, ev.info)
             return True
-        found = self.store.member_of(ev.conn_id)
+        found = self._member_conn(ev.conn_id)
         if found is None:
             return False
-        conv_id, member_id = found
-        group = self.group(conv_id)
+        conv_id, member_id, group = found
         if group is None:
             return True
         if conv_id == ev.conn_id:  # the customer
@@ -299,14 +282,7 @@ class TeamHost(TeamPart):
         return True
 
     async def _operator_connected(self, op: Operator, info: bytes) -> None:
-        name = op.name
-        try:
-            for m in parse_chat_body(info):
-                ev = interpret(m)
-                if isinstance(ev, XInfo):
-                    name = ev.profile.display_name[:100] or name
-        except DecodeError:
-            pass
+        name = profile_name_in(info, op.name)
         self.store.add_operator(op.conn_id, name, "active", op.created_at)
         self.service.publish({"type": "operators", "operators": self.operators_json()})
         log.info("%s: operator %s connected", op.conn_id[:8], name)
@@ -347,29 +323,19 @@ class TeamHost(TeamPart):
     async def _on_message(self, ev: MessageReceived) -> bool:
         op = self.store.operator(ev.conn_id)
         if op is not None:  # the 1:1 connection of an operator: a profile update at most
-            try:
-                for m in parse_chat_body(ev.body):
-                    info = interpret(m)
-                    if isinstance(info, XInfo) and op.status == "active":
-                        name = info.profile.display_name[:100] or op.name
-                        self.store.add_operator(op.conn_id, name, op.status, op.created_at)
-            except DecodeError:
-                pass
+            if op.status == "active":
+                name = profile_name_in(ev.body, op.name)
+                self.store.add_operator(op.conn_id, name, op.status, op.created_at)
             await self.service.agent.ack_message(ev.msg_id, receipt=False)
             return True
-        found = self.store.member_of(ev.conn_id)
+        found = self._member_conn(ev.conn_id)
         if found is None:
             return False
-        conv_id, sender = found
-        group = self.group(conv_id)
+        conv_id, sender, group = found
         outputs: list[Output] = []
         customer = self.customer(conv_id)
         if group is not None:
-            try:
-                messages = parse_chat_body(ev.body)
-            except DecodeError as e:
-                log.warning("%s: undecodable message: %s", ev.conn_id[:8], e)
-                messages = []
+            messages = read_body(ev.conn_id, ev.body)
             rest: list[ChatMessage] = []
             for m in messages:
                 if m.event == ASSIGN_EVENT:
@@ -464,15 +430,9 @@ class TeamHost(TeamPart):
         self._commit(conv_id, group, outputs)
         await self.flush()
 
-    async def end(self, conv_id: str) -> bool:
-        """End a team conversation: the group is deleted for everybody (``x.grp.del``),
-        its connections go once that has left; False if it is not a team one."""
-        group = self.group(conv_id)
-        if group is None:
-            return False
-        drop = self._commit(conv_id, None, group.delete_group())
-        await self.disconnect(drop)
-        return True
+    def _farewell(self, conv_id: str, group: GroupHost) -> list[str]:
+        """Ending a team conversation deletes the group for everybody (``x.grp.del``)."""
+        return self._commit(conv_id, None, group.delete_group())
 
     async def invite_operator(self) -> str:
         """A one-time link for a new operator (its inbox or a SimpleX app joins it)."""
@@ -528,9 +488,12 @@ class TeamHost(TeamPart):
                     op = self.store.operator(st.conn_id)
                     if op is not None and op.status == "invited":
                         await self._operator_connected(op, st.peer_info)
-                    found = self.store.member_of(st.conn_id)
-                    group = None if found is None else self.group(found[0])
-                    member = None if found is None or group is None else group.members.get(found[1])
+                    found = self._member_conn(st.conn_id)
+                    member = (
+                        None
+                        if found is None or found[2] is None
+                        else found[2].members.get(found[1])
+                    )
                     if member is not None and member.status == "accepted":
                         await self._on_established(ConnectionEstablished(st.conn_id, st.peer_info))
             except HushwireError as e:  # the agent went on with it meanwhile

@@ -55,7 +55,10 @@ def add_team_options(parser: argparse.ArgumentParser) -> None:
 
 def team_options(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of the service for the team options."""
-    if (args.show_operator_names or args.hours or args.away_message) and not args.team:
+    from hushwire.inbox.team_store import TeamStore
+
+    host = args.team or TeamStore.remembered_role(args.data / "team.sqlite3", None) == "host"
+    if (args.show_operator_names or args.hours or args.away_message) and not host:
         raise ConfigError("--show-operator-names, --hours and --away-message go with --team")
     if bool(args.hours) != bool(args.away_message):
         raise ConfigError("give both --hours and --away-message (or neither)")

@@ -21,7 +21,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hushwire.agent.agent import AgentError
 from hushwire.chat.group_state import (
@@ -36,17 +36,20 @@ from hushwire.chat.group_state import (
 )
 from hushwire.chat.group_types import format_msg_ts
 from hushwire.chat.groups import XGrpMsgNew, XMsgDel, XMsgUpdate
-from hushwire.chat.messages import ChatMessage
+from hushwire.chat.messages import ChatMessage, XContact, XInfo, interpret, parse_chat_body
 from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError
 from hushwire.inbox.hours import OpeningHours
 from hushwire.inbox.team_store import TeamStore
+from hushwire.limits import TEAM_MAX_LIVE_MESSAGES
 
 if TYPE_CHECKING:
     from hushwire.inbox.service import InboxService
     from hushwire.inbox.store import Message
 
 log = logging.getLogger("hushwire.inbox.team")
+
+_D = TypeVar("_D", str, None)
 
 ASSIGN_EVENT = "x.hushwire.assign"
 """The team's assignment event (Hushwire's namespace; never sent to the visitor)."""
@@ -60,6 +63,34 @@ class TeamSettings:
     show_operator_names: bool = False
     hours: OpeningHours | None = None
     away_message: str | None = None
+
+
+def read_body(conn_id: str, body: bytes) -> list[ChatMessage]:
+    """The chat messages of a received body; none (logged, without content) when it
+    cannot be read."""
+    try:
+        return parse_chat_body(body)
+    except DecodeError as e:
+        log.warning("%s: undecodable message: %s", conn_id[:8], e)
+        return []
+
+
+def profile_name_in(body: bytes, default: _D) -> str | _D:
+    """The display name of the last profile (``x.info`` or ``x.contact``) in a body or
+    connInfo (at most 100 characters), else ``default``."""
+    name = default
+    try:
+        messages = parse_chat_body(body)
+    except DecodeError:
+        return default
+    for m in messages:
+        try:
+            event = interpret(m)
+        except DecodeError:
+            continue
+        if isinstance(event, XInfo | XContact):
+            name = event.profile.display_name[:100] or name
+    return name
 
 
 def now_ts() -> str:
@@ -92,6 +123,7 @@ class TeamPart:
         self.store = store
         self._last_sent: dict[str, int] = {}
         self._delete_after: dict[str, int] = {}
+        self._groups: dict[str, Any] = {}
         self._my_live: dict[str, bytes] = {}
         """Our own live message per conversation (typing, not yet sent)."""
         self._live: dict[tuple[str, bytes, bytes], str] = {}
@@ -171,6 +203,8 @@ class TeamPart:
             name = ""
             if isinstance(o, Posted) and o.author != group.me.member_id:
                 if o.live and o.msg_id is not None:
+                    if len(self._live) >= TEAM_MAX_LIVE_MESSAGES:  # bounded: the oldest goes
+                        del self._live[next(iter(self._live))]
                     self._live[(conv_id, o.author, o.msg_id)] = o.author_name
                     self.typing(conv_id, o.author_name)
                     continue
@@ -221,7 +255,17 @@ class TeamPart:
     # --- what subclasses provide
 
     def group(self, conv_id: str) -> Any:
-        """The group of conversation ``conv_id`` (None if it is not a team one)."""
+        """The group of conversation ``conv_id`` (None if it is not a team one), loaded
+        once from the store."""
+        g = self._groups.get(conv_id)
+        if g is None:
+            state = self.store.group(conv_id)
+            if state is None:
+                return None
+            g = self._groups[conv_id] = self.load_group(state)
+        return g
+
+    def load_group(self, state: dict[str, Any]) -> Any:
         raise NotImplementedError
 
     def to_team(self, conv_id: str, group: Any, msg: ChatMessage) -> list[Output]:
@@ -230,6 +274,19 @@ class TeamPart:
 
     def _commit(self, conv_id: str, group: Any, outputs: list[Output]) -> list[str]:
         raise NotImplementedError
+
+    def _farewell(self, conv_id: str, group: Any) -> list[str]:
+        """Commit the end of our part in the conversation; the connections to drop."""
+        raise NotImplementedError
+
+    async def end(self, conv_id: str) -> bool:
+        """End our part in a team conversation, its connections deleted once the farewell
+        has left; False if it is not a team conversation."""
+        group = self.group(conv_id)
+        if group is None:
+            return False
+        await self.disconnect(self._farewell(conv_id, group))
+        return True
 
     # --- our own messages
 

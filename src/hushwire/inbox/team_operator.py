@@ -41,9 +41,6 @@ from hushwire.chat.messages import (
     ChatMessage,
     Profile,
     XDirectDel,
-    XInfo,
-    interpret,
-    parse_chat_body,
     x_info,
 )
 from hushwire.encoding.strings import b64url_decode, b64url_encode
@@ -54,22 +51,19 @@ from hushwire.inbox.team_common import (
     assign_message,
     log,
     now_ts,
+    profile_name_in,
     read_assign,
+    read_body,
 )
-from hushwire.inbox.team_store import TeamStore
 
 if TYPE_CHECKING:
-    from hushwire.inbox.service import InboxService
+    pass
 
 __all__ = ["TeamOperator"]
 
 
 class TeamOperator(TeamPart):
     """The operator's side: its team connection and its memberships."""
-
-    def __init__(self, service: InboxService, store: TeamStore) -> None:
-        super().__init__(service, store)
-        self._groups: dict[str, GroupMember] = {}
 
     def team_conn(self) -> str | None:
         ops = [o for o in self.store.operators() if o.status != "removed"]
@@ -85,13 +79,11 @@ class TeamOperator(TeamPart):
         log.info("%s: joining the team", conn_id[:8])
 
     def group(self, conv_id: str) -> GroupMember | None:
-        g = self._groups.get(conv_id)
-        if g is None:
-            state = self.store.group(conv_id)
-            if state is None:
-                return None
-            g = self._groups[conv_id] = GroupMember.from_json(state)
-        return g
+        found: GroupMember | None = super().group(conv_id)
+        return found
+
+    def load_group(self, state: dict[str, Any]) -> GroupMember:
+        return GroupMember.from_json(state)
 
     def customer(self, conv_id: str) -> bytes | None:
         biz = self.store.get(f"biz:{conv_id}")
@@ -122,14 +114,7 @@ class TeamOperator(TeamPart):
         if isinstance(ev, ConnectionEstablished):
             op = self.store.operator(ev.conn_id)
             if op is not None:
-                name = op.name
-                try:
-                    for m in parse_chat_body(ev.info):
-                        info = interpret(m)
-                        if isinstance(info, XInfo):
-                            name = info.profile.display_name[:100] or name
-                except DecodeError:
-                    pass
+                name = profile_name_in(ev.info, op.name)
                 self.store.add_operator(op.conn_id, name, "active", op.created_at)
                 log.info("%s: joined the team %s", op.conn_id[:8], name)
                 return True
@@ -153,12 +138,7 @@ class TeamOperator(TeamPart):
         return False
 
     async def _from_team(self, ev: MessageReceived) -> None:
-        try:
-            messages = parse_chat_body(ev.body)
-        except DecodeError as e:
-            log.warning("%s: undecodable message from the team: %s", ev.conn_id[:8], e)
-            messages = []
-        for m in messages:
+        for m in read_body(ev.conn_id, ev.body):
             try:
                 event = interpret_group(m)
             except DecodeError as e:
@@ -210,13 +190,8 @@ class TeamOperator(TeamPart):
         conv_id = ev.conn_id
         group = self.group(conv_id)
         assert group is not None
-        try:
-            messages = parse_chat_body(ev.body)
-        except DecodeError as e:
-            log.warning("%s: undecodable message: %s", conv_id[:8], e)
-            messages = []
         rest: list[ChatMessage] = []
-        for m in messages:
+        for m in read_body(conv_id, ev.body):
             if m.event == ASSIGN_EVENT:
                 self._assigned(conv_id, m)
             else:
@@ -259,14 +234,9 @@ class TeamOperator(TeamPart):
         self.store.commit(conv_id, group.to_json(), [(conv_id, msg.encode())])
         await self.flush()
 
-    async def end(self, conv_id: str) -> bool:
-        """Leave the conversation (``x.grp.leave``); False if it is not a team one."""
-        group = self.group(conv_id)
-        if group is None:
-            return False
-        drop = self._commit(conv_id, group, group.leave())
-        await self.disconnect(drop)
-        return True
+    def _farewell(self, conv_id: str, group: GroupMember) -> list[str]:
+        """Ending it on an operator's inbox leaves the conversation (``x.grp.leave``)."""
+        return self._commit(conv_id, group, group.leave())
 
     async def recover(self) -> None:
         await self.flush()

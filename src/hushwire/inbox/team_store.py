@@ -20,11 +20,13 @@ the agent, then acknowledges the agent message (the pattern of :mod:`hushwire.ro
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hushwire.datadir import SqliteOutbox, open_sqlite
+from hushwire.errors import ConfigError
 
 __all__ = ["Operator", "TeamStore"]
 
@@ -57,20 +59,37 @@ class Operator:
         return {"id": self.conn_id, "name": self.name, "status": self.status}
 
 
-class TeamStore:
+class TeamStore(SqliteOutbox):
     """The team's SQLite file (WAL, synchronous commits), private to the owner."""
 
     def __init__(self, path: Path) -> None:
-        for suffix in ("", "-wal", "-shm"):
-            part = path.with_name(path.name + suffix)
-            os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        self.db = open_sqlite(path, _SCHEMA)
 
     def close(self) -> None:
         self.db.close()
+
+    @staticmethod
+    def remembered_role(path: Path, asked: str | None) -> str | None:
+        """The team role of the inbox in ``path``'s directory: the one it was made with
+        (``host`` or ``operator``, kept across runs without the option), or ``asked`` for a
+        new one. Asking another role than the remembered one is a :class:`ConfigError`."""
+        if not path.exists():
+            return asked
+        db = sqlite3.connect(path)
+        try:
+            row = db.execute("SELECT v FROM kv WHERE k = 'role'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        finally:
+            db.close()
+        role = None if row is None else json.loads(row[0])
+        if role is not None and asked is not None and role != asked:
+            what = {"host": "a team inbox (--team)", "operator": "an operator (--join-team)"}
+            raise ConfigError(
+                f"{path.parent} is {what.get(role, role)}: it cannot become "
+                f"{what.get(asked, asked)}; use another --data"
+            )
+        return role if role is not None else asked
 
     # --- values
 
@@ -87,6 +106,10 @@ class TeamStore:
     def group(self, conv_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT state FROM groups WHERE conv_id = ?", (conv_id,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def has_group(self, conv_id: str) -> bool:
+        found = self.db.execute("SELECT 1 FROM groups WHERE conv_id = ?", (conv_id,))
+        return found.fetchone() is not None
 
     def group_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT conv_id FROM groups ORDER BY rowid")]
@@ -137,14 +160,6 @@ class TeamStore:
         """Bodies to send outside any conversation (to an operator's 1:1 connection)."""
         with self.db:
             self.db.executemany("INSERT INTO outbox (conn_id, body) VALUES (?, ?)", sends)
-
-    def outbox(self) -> list[tuple[int, str, bytes]]:
-        rows = self.db.execute("SELECT id, conn_id, body FROM outbox ORDER BY id")
-        return [(int(i), str(c), bytes(b)) for i, c, b in rows.fetchall()]
-
-    def sent(self, outbox_id: int) -> None:
-        with self.db:
-            self.db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
 
     # --- operators
 

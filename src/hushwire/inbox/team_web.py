@@ -1,5 +1,5 @@
-"""The team inbox's part of the web API (same rules as :mod:`hushwire.inbox.web`: session or
-bearer token, own origin, JSON bodies).
+"""The team inbox's part of the web API, and saved replies (same rules as
+:mod:`hushwire.inbox.web`: session or bearer token, own origin, JSON bodies).
 
 * ``GET /api/team`` -> ``{"role": "host"|"operator"|null, "operators": [...]}``
 * ``POST /api/team/operators`` -> ``{"link": ..., "qr": SVG}``: a one-time operator link
@@ -7,6 +7,8 @@ bearer token, own origin, JSON bodies).
 * ``POST /api/conversations/{id}/assign`` with ``{"mine": true|false}``
 * ``POST /api/conversations/{id}/typing`` with ``{"typing": true|false}`` -> ``{"shown": B}``
   (a live message to the others in a team conversation; nothing in a 1:1 one)
+* saved replies (every inbox): ``GET /api/saved-replies``, ``POST /api/saved-replies`` with
+  ``{"name", "text"}``, ``POST /api/saved-replies/{name}/delete``; each answers the list
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hushwire.agent.qr import qr_svg
+from hushwire.inbox.saved import delete_saved_reply, save_reply, saved_replies
 from hushwire.inbox.service import InboxError, InboxService
 from hushwire.inbox.team import TeamHost
 from hushwire.inbox.web import _api, _json_body, _service
@@ -50,15 +53,19 @@ async def api_remove_operator(request: web.Request) -> web.StreamResponse:
     return web.json_response({"removed": name})
 
 
+async def _conv_flag(request: web.Request, key: str) -> tuple[InboxService, str, bool]:
+    """The service, the conversation of the path and the flag ``key`` of the JSON body."""
+    service = _service(request)
+    value = (await _json_body(request)).get(key)
+    if not isinstance(value, bool):
+        raise InboxError(f'give {{"{key}": true}} or {{"{key}": false}}')
+    return service, service.resolve(request.match_info["id"]), value
+
+
 @_api
 async def api_assign(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    body = await _json_body(request)
-    mine = body.get("mine")
-    if not isinstance(mine, bool):
-        raise InboxError('give {"mine": true} or {"mine": false}')
-    conv_id = service.resolve(request.match_info["id"])
-    if service.team is None or service.team.store.group(conv_id) is None:
+    service, conv_id, mine = await _conv_flag(request, "mine")
+    if service.team is None or not service.team.store.has_group(conv_id):
         raise InboxError("this is not a team conversation", 409)
     await service.team.assign(conv_id, mine)
     return web.json_response({"ok": True})
@@ -66,14 +73,30 @@ async def api_assign(request: web.Request) -> web.StreamResponse:
 
 @_api
 async def api_typing(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    body = await _json_body(request)
-    typing = body.get("typing")
-    if not isinstance(typing, bool):
-        raise InboxError('give {"typing": true} or {"typing": false}')
-    conv_id = service.resolve(request.match_info["id"])
+    service, conv_id, typing = await _conv_flag(request, "typing")
     shown = service.team is not None and await service.team.set_typing(conv_id, typing)
     return web.json_response({"shown": shown})
+
+
+@_api
+async def api_saved(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"replies": saved_replies(_service(request).store)})
+
+
+@_api
+async def api_save(request: web.Request) -> web.StreamResponse:
+    body = await _json_body(request)
+    name, text = body.get("name"), body.get("text")
+    if not isinstance(name, str) or not isinstance(text, str):
+        raise InboxError('give {"name": "...", "text": "..."}')
+    return web.json_response({"replies": save_reply(_service(request).store, name, text)})
+
+
+@_api
+async def api_unsave(request: web.Request) -> web.StreamResponse:
+    await _json_body(request)
+    store = _service(request).store
+    return web.json_response({"replies": delete_saved_reply(store, request.match_info["name"])})
 
 
 def add_team_routes(app: web.Application) -> None:
@@ -82,3 +105,6 @@ def add_team_routes(app: web.Application) -> None:
     app.router.add_post("/api/team/operators/{id}/remove", api_remove_operator)
     app.router.add_post("/api/conversations/{id}/assign", api_assign)
     app.router.add_post("/api/conversations/{id}/typing", api_typing)
+    app.router.add_get("/api/saved-replies", api_saved)
+    app.router.add_post("/api/saved-replies", api_save)
+    app.router.add_post("/api/saved-replies/{name}/delete", api_unsave)

@@ -55,6 +55,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATIC = {
     "inbox.js": "text/javascript",
+    "team.js": "text/javascript",
     "inbox.css": "text/css",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")

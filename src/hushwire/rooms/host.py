@@ -51,17 +51,14 @@ from hushwire.agent.agent import (
 from hushwire.agent.links import parse_link
 from hushwire.agent.machine import ConnStatus
 from hushwire.agent.qr import qr_terminal
-from hushwire.chat.group_host import GroupHost
+from hushwire.chat.group_host import GroupHost, read_join_request
 from hushwire.chat.group_state import Disconnect, GroupFull, Output, Refused, Send
 from hushwire.chat.group_types import format_msg_ts
 from hushwire.chat.groups import XGrpMsgNew
 from hushwire.chat.messages import (
     ChatMessage,
     Profile,
-    XContact,
-    XInfo,
     encode_batch,
-    interpret,
     parse_chat_body,
     x_info,
 )
@@ -79,9 +76,6 @@ from hushwire.smp.address import SMPServer
 __all__ = ["RoomHost", "bodies", "main", "run_room_host"]
 
 log = logging.getLogger("hushwire.rooms")
-
-_FAST_LINK_JOIN_VERSION = 3
-"""Joiners below this chat version use the legacy contact path (``groupFastLinkJoinVersion``)."""
 
 
 def now_ts() -> str:
@@ -234,20 +228,13 @@ class RoomHost:
 
     async def on_request(self, ev: ConnectionRequested) -> None:
         try:
-            (msg,) = parse_chat_body(ev.info)
-            hello = interpret(msg)
-        except (DecodeError, ValueError):
-            log.warning("%s: a join request without a profile, ignored", ev.conn_id[:8])
-            return
-        if not isinstance(hello, XContact | XInfo):
-            log.warning("%s: a join request with %s, ignored", ev.conn_id[:8], msg.event)
-            return
-        if msg.chat_versions.max < _FAST_LINK_JOIN_VERSION:
-            log.warning("%s: a joiner with chat version %s, too old", ev.conn_id[:8], msg.versions)
+            profile, versions = read_join_request(ev.info)
+        except DecodeError as e:
+            log.warning("%s: %s, ignored", ev.conn_id[:8], e)
             return
         member_id = self.store.member_of(ev.conn_id) or os.urandom(12)
         try:
-            conn_info = self.group.admit(member_id, hello.profile, msg.chat_versions)
+            conn_info = self.group.admit(member_id, profile, versions)
         except GroupFull as e:
             log.warning("%s: %s", ev.conn_id[:8], e)
             return

@@ -11,9 +11,10 @@ members drop as a duplicate by its message id (docs/architecture.md).
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
+
+from hushwire.datadir import SqliteOutbox, open_sqlite
 
 __all__ = ["RoomStore"]
 
@@ -25,14 +26,11 @@ CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, conn_id TEXT NOT NULL
 """
 
 
-class RoomStore:
+class RoomStore(SqliteOutbox):
     """The room's SQLite file (WAL, synchronous commits)."""
 
     def __init__(self, path: Path) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        self.db = open_sqlite(path, _SCHEMA)
 
     def close(self) -> None:
         self.db.close()
@@ -78,11 +76,3 @@ class RoomStore:
             self.db.execute(
                 "INSERT OR REPLACE INTO state (k, v) VALUES (?, ?)", (key, json.dumps(value))
             )
-
-    def outbox(self) -> list[tuple[int, str, bytes]]:
-        rows = self.db.execute("SELECT id, conn_id, body FROM outbox ORDER BY id")
-        return [(int(i), str(c), bytes(b)) for i, c, b in rows.fetchall()]
-
-    def sent(self, outbox_id: int) -> None:
-        with self.db:
-            self.db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))

@@ -84,7 +84,8 @@ function sortedConvs() {
 function renderList() {
   const list = $("conversations");
   list.replaceChildren();
-  const convs = sortedConvs();
+  // a team inbox's filter (team.js): all, unassigned, mine
+  const convs = sortedConvs().filter((c) => !window.teamFilter || window.teamFilter(c));
   $("no-conversations").hidden = convs.length > 0;
   for (const c of convs) {
     const li = el("li");
@@ -103,6 +104,7 @@ function renderList() {
       meta.append(badge);
     }
     a.append(meta);
+    if (window.teamDecorate) window.teamDecorate(c, meta);
     const prefix = c.last_direction === "out" ? "You: " : "";
     a.append(el("span", "conv-last", c.last_text ? prefix + c.last_text : "No messages yet"));
     li.append(a);
@@ -134,6 +136,7 @@ function show(view) {
 function messageItem(m) {
   const li = el("li", `msg ${m.direction}`);
   li.dataset.id = String(m.id);
+  if (m.author && m.direction === "out") li.append(el("span", "msg-author", m.author));
   li.append(el("p", "msg-text", m.text));
   const meta = el("div", "msg-meta");
   const time = el("time", null, when(m.at));
@@ -175,6 +178,7 @@ function renderHeader(c) {
   $("reply").placeholder = ended
     ? "This conversation has ended."
     : "Write a reply. Enter sends, Shift+Enter starts a new line.";
+  if (window.teamHeader) window.teamHeader(c);
 }
 
 async function openConversation(id) {
@@ -277,6 +281,7 @@ async function openSettings() {
   $("snippet").textContent = s.snippet || "";
   $("snippet-note").hidden = !s.snippet_note;
   $("snippet-note").textContent = s.snippet_note || "";
+  if (window.teamSettings) window.teamSettings();
 }
 
 async function copy(text, button) {
@@ -367,6 +372,8 @@ function connect() {
       renderList();
     } else if (u.type === "notice") {
       showNotice(u.text);
+    } else if (window.teamUpdate && window.teamUpdate(u)) {
+      // a team update (typing, operators), handled by team.js
     } else if (u.type === "resync") {
       loadConversations().catch(() => {});
       if (state.view === "conversation" && state.current) openConversation(state.current).catch(() => {});
