@@ -111,7 +111,11 @@ class SqliteOutbox:
 
     def outbox(self) -> list[tuple[int, str, bytes]]:
         rows = self.db.execute("SELECT id, conn_id, body FROM outbox ORDER BY id")
-        return [(int(i), str(c), bytes(b)) for i, c, b in rows.fetchall()]
+        return [(int(i), str(c), self.opened(bytes(b))) for i, c, b in rows.fetchall()]
+
+    def opened(self, body: bytes) -> bytes:
+        """A stored body as it is sent (a store that seals its bodies opens them here)."""
+        return body
 
     def sent(self, outbox_id: int) -> None:
         """The body was handed to the agent (which keeps it until the relay has it)."""

@@ -6,6 +6,7 @@ group member state of ``hushwire chat``) joining the business address as the cus
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import os
@@ -24,16 +25,17 @@ from hushwire.chat.group_member import GroupMember
 from hushwire.chat.group_state import Edited, Output, Posted, Send
 from hushwire.chat.group_types import GroupInvitation
 from hushwire.chat.groups import XGrpInv, XGrpLinkInv, XGrpMsgNew, XMsgUpdate, interpret_group
-from hushwire.chat.messages import ChatMessage, Profile, parse_chat_body, x_info
+from hushwire.chat.messages import ChatMessage, Profile, parse_chat_body, x_direct_del, x_info
 from hushwire.cli import main as cli_main
 from hushwire.client import ClientConfig
 from hushwire.encoding.strings import b64url_decode
 from hushwire.errors import ConfigError
 from hushwire.inbox.auth import KEY_HEADER
 from hushwire.inbox.hours import OpeningHours
-from hushwire.inbox.run import RunningInbox, start_inbox
+from hushwire.inbox.run import RunningInbox, print_banner, start_inbox
 from hushwire.inbox.team import TeamHost, business_info
 from hushwire.inbox.team_common import ASSIGN_EVENT, TeamSettings
+from hushwire.inbox.team_operator import TeamOperator
 from hushwire.testing import RelayProcess, start_relay_process
 
 CFG = ClientConfig(ping_interval=None, command_timeout=10)
@@ -133,17 +135,23 @@ async def team_lab(
     relay: RelayProcess,
     operators: tuple[str, ...] = ("Bob",),
     settings: TeamSettings | None = None,
+    join: bool = True,
+    passphrase: str | None = None,
 ) -> AsyncIterator[Lab]:
-    """The team inbox with these operators, all active, and the visitor Ada joined: every
-    operator has her conversation online. Everything is stopped at the end."""
+    """The team inbox with these operators, all active, and (``join``) the Python visitor
+    Ada joined: every operator has her conversation online. Without ``join`` the visitor is
+    someone else's (a widget in a browser, say). Everything is stopped at the end."""
     kw: dict[str, Any] = {"ws_url": relay.ws_url, "client_config": CFG}
     team = await start_inbox(
-        tmp / "team", relay.address, name="Acme", team="host", team_settings=settings, **kw
-    )
+        tmp / "team", relay.address, name="Acme", team="host", team_settings=settings,
+        passphrase=passphrase, **kw,
+    )  # fmt: skip
     lab = Lab(team, [], Visitor(Agent(tmp / "ada", relay.address, ws_url=relay.ws_url)))
     try:
-        for name in operators:
-            link = await lab.host.invite_operator()
+        for i, name in enumerate(operators):
+            full, short = await lab.host.invite_operator_links()
+            assert short is not None and short.startswith("https://")
+            link = short if i == 0 else full  # the first joins the short link (LKEY)
             lab.ops.append(
                 await start_inbox(tmp / name, relay.address, name=name, join_team=link, **kw)
             )
@@ -151,13 +159,19 @@ async def team_lab(
             lambda: [o["status"] for o in lab.host.operators_json()] == ["active"] * len(operators)
         )
         assert sorted(o["name"] for o in lab.host.operators_json()) == sorted(operators)
-        await lab.visitor.agent.start()
-        await lab.visitor.join(team.service.address, "Ada")
-        for op in lab.ops:
-            await poll(lambda op=op: [c.status for c in op.service.conversations()] == ["online"])
+        if join:
+            await lab.visitor.agent.start()
+            await lab.visitor.join(team.service.address, "Ada")
+            for op in lab.ops:
+                await poll(
+                    lambda op=op: [c.status for c in op.service.conversations()] == ["online"]
+                )
         yield lab
     finally:
-        await lab.visitor.stop()
+        if join:
+            await lab.visitor.stop()
+        else:
+            lab.visitor.agent.store.close()
         for inbox in (lab.team, *lab.ops):
             await inbox.stop()
 
@@ -191,6 +205,8 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
                 )
             conv = team.service.conversations()[0]
             assert conv.name == "Ada" and conv.status == "online"
+            assert isinstance(bob.service.team, TeamOperator)
+            assert bob.service.team.team_json() == {"name": "Acme", "status": "active"}
             await visitor.say("hello team")
             for inbox in (team, bob, cy):
                 await poll(lambda inbox=inbox: texts(inbox, "in") == ["hello team"])
@@ -207,6 +223,15 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
             assert sorted(visitor.shown) == [
                 ("Acme", "from bob"), ("Acme", "from cy"), ("Acme", "from the owner"),
             ]  # fmt: skip
+            # ...and the operators were never announced to the visitor
+            assert [m.name for m in visitor.group.current_members()] == ["Acme"] * 3
+
+            # the team inbox stored Bob's answer: its receipt shows it delivered to Bob
+            def bob_state() -> list[str]:
+                _, msgs = bob.service.conversation(bob_conv)
+                return [m.state for m in msgs if m.text == "from bob"]
+
+            await poll(lambda: bob_state() == ["delivered"])
             # every operator sees the others' answers, with their authors
             for inbox in (team, bob, cy):
                 await poll(lambda inbox=inbox: len(texts(inbox, "out")) == 3)
@@ -246,6 +271,9 @@ def test_two_operators_answer_one_visitor_and_a_removed_one_hears_nothing(
                 await poll(lambda inbox=inbox: texts(inbox, "in")[-1] == "after removal")
             assert "after removal" not in texts(cy)
             assert [o["name"] for o in host.operators_json()] == ["Bob"]
+            cy_team = cy.service.team
+            assert isinstance(cy_team, TeamOperator)
+            await poll(lambda: (cy_team.team_json() or {}).get("status") == "removed")
             assert visitor.shown.count(("Acme", "from bob")) == 1
 
     try:
@@ -295,7 +323,8 @@ def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: 
     relay = start_relay_process(tmp_path / "relay")
     # closed now: the only opening is the day after tomorrow
     day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[(datetime.now().weekday() + 2) % 7]
-    settings = TeamSettings(hours=OpeningHours.parse(f"{day} 09:00-17:00"), away_message="Away")
+    hours = OpeningHours.parse(f"{day} 09:00-17:00")
+    settings = TeamSettings(show_operator_names=True, hours=hours, away_message="Away")
 
     async def main() -> None:
         async with team_lab(tmp_path, relay, settings=settings) as lab:
@@ -336,6 +365,8 @@ def test_typing_both_ways_and_the_away_message_once_per_closed_period(tmp_path: 
             await poll(lambda: ("Acme", "barrier") in visitor.shown)
             assert visitor.shown.count(("Acme", "Away")) == 1
             assert "typed by Bob" in texts(team, "out") and texts(team, "out").count("Away") == 1
+            # --show-operator-names: the visitor knows Bob by his name
+            assert "Bob" in [m.name for m in group.current_members()]
             team.service.unsubscribe(updates)
 
     try:
@@ -375,6 +406,12 @@ def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
             client_config=CFG, team="host",
         )  # fmt: skip
         base = f"http://127.0.0.1:{team.web.port}"
+        banner = io.StringIO()
+        print_banner(team, banner, qr=False)
+        assert banner.getvalue().startswith("Business address of a team inbox (Acme):\n")
+        assert "Team operators: none yet. Invite one: hushwire inbox invite-operator" in (
+            banner.getvalue()
+        )
         session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         try:
             async with session.get(team.login_link, allow_redirects=False) as resp:
@@ -385,10 +422,11 @@ def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
                 session.headers[KEY_HEADER] = (await resp.json())["key"]
             post = {"headers": {"Origin": base}}
             async with session.get(f"{base}/api/team") as resp:
-                assert await resp.json() == {"role": "host", "operators": []}
+                assert await resp.json() == {"role": "host", "operators": [], "team": None}
             async with session.post(f"{base}/api/team/operators", json={}, **post) as resp:
                 invited = await resp.json()
             assert invited["link"].startswith("simplex:/invitation#/")
+            assert invited["short_link"].startswith("https://localhost/i#")
             assert invited["qr"].startswith("<svg")
             async with session.get(f"{base}/api/team") as resp:
                 ops = (await resp.json())["operators"]
@@ -463,6 +501,11 @@ def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path:
             await team.service.reply(team.service.conversations()[0].id, "barrier")
             await poll(lambda: ("Acme", "barrier") in visitor.shown)
             assert visitor.shown == [("Acme", "after"), ("Acme", "barrier")]
+            # the visitor ends it as a 1:1 chat would (x.direct.del): it leaves the group,
+            # and the conversation ends for the whole team
+            await visitor.agent.send(visitor.conn, x_direct_del().encode())
+            for inbox in (team, bob):
+                await poll(lambda inbox=inbox: inbox.service.conversations()[0].status == "ended")
 
     try:
         run(main)
@@ -490,3 +533,30 @@ def test_team_options_are_checked(
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "team.sqlite3").exists()
+
+
+def test_with_a_passphrase_the_team_inbox_keeps_no_plaintext(tmp_path: Path) -> None:
+    """The group states (which keep the last messages for operators who join later) and the
+    outbox of a team inbox are sealed like its history: no message text in any file."""
+    relay = start_relay_process(tmp_path / "relay")
+    said = "my order number is 4711-SECRET"
+
+    async def main() -> None:
+        async with team_lab(tmp_path, relay, passphrase="correct horse") as lab:
+            (bob,) = lab.ops
+            await lab.visitor.say(said)
+            await poll(lambda: texts(bob, "in") == [said])
+            await lab.team.service.reply(lab.team.service.conversations()[0].id, "answered")
+            await poll(lambda: ("Acme", "answered") in lab.visitor.shown)
+            assert texts(lab.team, "in") == [said]
+        raw = b"".join(p.read_bytes() for p in (tmp_path / "team").iterdir() if p.is_file())
+        assert said.encode() not in raw
+        assert b"answered" not in raw
+        assert said.encode() in b"".join(
+            p.read_bytes() for p in (tmp_path / "Bob").iterdir() if p.is_file()
+        )  # the operator has no passphrase: its files are plain (a control)
+
+    try:
+        run(main)
+    finally:
+        relay.stop()

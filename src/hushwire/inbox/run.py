@@ -15,6 +15,7 @@ from hushwire.client import ClientConfig
 from hushwire.datadir import DataDirLock, lock_data_dir, stop_on_signals
 from hushwire.inbox.auth import login_link, remove_service_file, write_service_file
 from hushwire.inbox.service import WIDGET_NOTE, InboxService
+from hushwire.inbox.team import TeamHost
 from hushwire.inbox.team_common import TeamSettings
 from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.web import WebServer, start_web
@@ -77,9 +78,13 @@ async def start_inbox(
         # The history is sealed with the agent store's key under a passphrase.
         try:
             service.store.use_sealer(service.agent.store.sealer)
+            if service.team is not None:
+                service.team.store.use_sealer(service.agent.store.sealer)
         except BaseException:
             service.store.close()
             service.agent.store.close()
+            if service.team is not None:
+                service.team.store.close()
             raise
         await service.start()
         try:
@@ -112,6 +117,16 @@ def print_banner(
         print(s.snippet, file=out)
     else:
         print(WIDGET_NOTE, file=out)
+    if isinstance(s.team, TeamHost):
+        ops = ", ".join(o["name"] for o in s.team.operators_json()) or "none yet"
+        print(
+            f"Team operators: {ops}. Invite one: hushwire inbox invite-operator --data {s.data}",
+            file=out,
+        )
+    elif isinstance(s.team, TeamOperator):
+        team = s.team.team_json()
+        if team is not None:
+            print(f"Operator of the team inbox {team['name']} ({team['status']})", file=out)
     print(f"Inbox web UI: {inbox.web.url} (this machine only)", file=out)
     if show_login:
         print(f"Log in: {inbox.login_link}", file=out)

@@ -40,12 +40,14 @@ Theory of operation
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hushwire.agent.agent import (
+    AgentError,
     AgentEvent,
     ConnectionEstablished,
     ConnectionRequested,
@@ -59,6 +61,7 @@ from hushwire.chat.group_types import GroupInvitation, MemberIdRole
 from hushwire.chat.groups import (
     XGrpAcpt,
     XGrpInv,
+    XGrpLeave,
     XGrpLinkInv,
     XGrpMemNew,
     XGrpMsgForward,
@@ -333,6 +336,7 @@ class TeamHost(TeamPart):
             return False
         conv_id, sender, group = found
         outputs: list[Output] = []
+        away: list[Output] = []
         customer = self.customer(conv_id)
         if group is not None:
             messages = read_body(ev.conn_id, ev.body)
@@ -340,6 +344,8 @@ class TeamHost(TeamPart):
             for m in messages:
                 if m.event == ASSIGN_EVENT:
                     outputs.extend(self._assigned_by(conv_id, group, sender, customer, m))
+                elif m.event == "x.direct.del" and sender == customer:
+                    rest.append(XGrpLeave().to_message())  # a 1:1 "end" from the visitor
                 else:
                     rest.append(m)
             outputs.extend(group.receive(sender, rest, now_ts()))
@@ -351,7 +357,9 @@ class TeamHost(TeamPart):
         await self.flush()
         if group is not None and away:
             self._store_own(conv_id, group, self.settings.away_message or "")
-        await self.service.agent.ack_message(ev.msg_id, receipt=False)
+        # stored: a receipt for a new message, so its author sees it reached the team
+        posted = any(isinstance(o, Posted) for o in outputs)
+        await self.service.agent.ack_message(ev.msg_id, receipt=posted)
         await self.disconnect(drop)
         if group is not None and customer is not None:
             c = group.members.get(customer)
@@ -436,13 +444,24 @@ class TeamHost(TeamPart):
 
     async def invite_operator(self) -> str:
         """A one-time link for a new operator (its inbox or a SimpleX app joins it)."""
+        return (await self.invite_operator_links())[0]
+
+    async def invite_operator_links(self) -> tuple[str, str | None]:
+        """A one-time operator invitation: its full link, and its short link when the relay
+        speaks SMP v15 or later (apps show the team's profile from its link data)."""
         profile = Profile(self.service.name)
-        conn_id, link = await self.service.agent.create_invitation(
-            x_info(profile).encode_conn_info()
-        )
+        info = x_info(profile).encode_conn_info()
+        short: str | None = None
+        try:
+            data = json.dumps({"profile": profile.to_json()}, separators=(",", ":")).encode()
+            conn_id, link, short = await self.service.agent.create_short_invitation(
+                info, link_data=data
+            )
+        except AgentError:  # an older relay: the full link only
+            conn_id, link = await self.service.agent.create_invitation(info)
         self.store.add_operator(conn_id, "(invited)", "invited", self.service.clock())
         self.service.publish({"type": "operators", "operators": self.operators_json()})
-        return link
+        return link, short
 
     async def remove_operator(self, ref: str) -> str:
         """Remove an operator (by name or connection id) from every conversation and the

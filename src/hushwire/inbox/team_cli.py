@@ -85,14 +85,16 @@ def run_team_remote(data: Path, action: str, args: list[str], out: TextIO) -> in
     if action == "invite-operator":
         if args:
             raise ConfigError("usage: hushwire inbox invite-operator --data DIR")
-        link = _call(data, "POST", "/api/team/operators", {})["link"]
+        invited = _call(data, "POST", "/api/team/operators", {})
         print(
             "Operator link (one use; join it with `hushwire inbox --data DIR2 --join-team "
             "LINK ...` or a SimpleX app):",
             file=out,
         )
-        print(link, file=out)
-        print(qr_terminal(link), file=out, end="")
+        if invited.get("short_link"):  # the short link first, the full one for older apps
+            print(invited["short_link"], file=out)
+        print(invited["link"], file=out)
+        print(qr_terminal(invited.get("short_link") or invited["link"]), file=out, end="")
         return 0
     if action == "remove-operator":
         if len(args) != 1:

@@ -69,6 +69,12 @@ class TeamOperator(TeamPart):
         ops = [o for o in self.store.operators() if o.status != "removed"]
         return ops[0].conn_id if ops else None
 
+    def team_json(self) -> dict[str, str] | None:
+        """The team this inbox is an operator of: its name and our state in it (``joining``,
+        ``active``, ``removed``)."""
+        ops = self.store.operators()
+        return None if not ops else {"name": ops[-1].name, "status": ops[-1].status}
+
     async def join_team(self, link: str) -> None:
         """Join the team inbox's operator link (once: later runs keep the connection)."""
         if self.team_conn() is not None:

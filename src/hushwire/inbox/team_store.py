@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hushwire.agent.store import Sealer
 from hushwire.datadir import SqliteOutbox, open_sqlite
 from hushwire.errors import ConfigError
 
@@ -64,6 +65,18 @@ class TeamStore(SqliteOutbox):
 
     def __init__(self, path: Path) -> None:
         self.db = open_sqlite(path, _SCHEMA)
+        self.sealer = Sealer(None)
+
+    def use_sealer(self, sealer: Sealer) -> None:
+        """Seal the group states (they hold the kept messages) and the outbox's bodies with
+        the agent store's key under an owner passphrase, from now on."""
+        self.sealer = sealer
+
+    def opened(self, body: bytes) -> bytes:
+        return self.sealer.open(body)
+
+    def _sealed(self, sends: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        return [(conn, self.sealer.seal(body)) for conn, body in sends]
 
     def close(self) -> None:
         self.db.close()
@@ -105,7 +118,10 @@ class TeamStore(SqliteOutbox):
 
     def group(self, conv_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT state FROM groups WHERE conv_id = ?", (conv_id,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        if row is None:
+            return None
+        state = row[0] if isinstance(row[0], str) else self.sealer.open(bytes(row[0]))
+        return dict(json.loads(state))
 
     def has_group(self, conv_id: str) -> bool:
         found = self.db.execute("SELECT 1 FROM groups WHERE conv_id = ?", (conv_id,))
@@ -144,22 +160,25 @@ class TeamStore(SqliteOutbox):
                 self.db.execute("DELETE FROM conns WHERE conv_id = ?", (conv_id,))
                 self.db.execute("DELETE FROM assign WHERE conv_id = ?", (conv_id,))
             else:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO groups VALUES (?, ?)",
-                    (conv_id, json.dumps(state, separators=(",", ":"))),
-                )
+                text = json.dumps(state, separators=(",", ":"))
+                stored = self.sealer.seal(text.encode()) if self.sealer.encrypted else text
+                self.db.execute("INSERT OR REPLACE INTO groups VALUES (?, ?)", (conv_id, stored))
             if link is not None:
                 self.db.execute(
                     "INSERT OR REPLACE INTO conns VALUES (?, ?, ?)", (link[0], conv_id, link[1])
                 )
             if unlink is not None:
                 self.db.execute("DELETE FROM conns WHERE conn_id = ?", (unlink,))
-            self.db.executemany("INSERT INTO outbox (conn_id, body) VALUES (?, ?)", sends)
+            self.db.executemany(
+                "INSERT INTO outbox (conn_id, body) VALUES (?, ?)", self._sealed(sends)
+            )
 
     def enqueue(self, sends: list[tuple[str, bytes]]) -> None:
         """Bodies to send outside any conversation (to an operator's 1:1 connection)."""
         with self.db:
-            self.db.executemany("INSERT INTO outbox (conn_id, body) VALUES (?, ?)", sends)
+            self.db.executemany(
+                "INSERT INTO outbox (conn_id, body) VALUES (?, ?)", self._sealed(sends)
+            )
 
     # --- operators
 

@@ -1,8 +1,10 @@
 """The team inbox's part of the web API, and saved replies (same rules as
 :mod:`hushwire.inbox.web`: session or bearer token, own origin, JSON bodies).
 
-* ``GET /api/team`` -> ``{"role": "host"|"operator"|null, "operators": [...]}``
-* ``POST /api/team/operators`` -> ``{"link": ..., "qr": SVG}``: a one-time operator link
+* ``GET /api/team`` -> ``{"role": "host"|"operator"|null, "operators": [...], "team":
+  {"name", "status"}|null}`` (``team``: on an operator's inbox, the team it belongs to)
+* ``POST /api/team/operators`` -> ``{"link": FULL, "short_link": SHORT|null, "qr": SVG}``:
+  a one-time operator invitation (the QR code of the short link when there is one)
 * ``POST /api/team/operators/{id}/remove`` -> ``{"removed": NAME}`` (id or name)
 * ``POST /api/conversations/{id}/assign`` with ``{"mine": true|false}``
 * ``POST /api/conversations/{id}/typing`` with ``{"typing": true|false}`` -> ``{"shown": B}``
@@ -19,6 +21,7 @@ from hushwire.agent.qr import qr_svg
 from hushwire.inbox.saved import delete_saved_reply, save_reply, saved_replies
 from hushwire.inbox.service import InboxError, InboxService
 from hushwire.inbox.team import TeamHost
+from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.web import _api, _json_body, _service
 
 __all__ = ["add_team_routes"]
@@ -36,14 +39,15 @@ async def api_team(request: web.Request) -> web.StreamResponse:
     team = service.team
     role = None if team is None else ("host" if isinstance(team, TeamHost) else "operator")
     operators = team.operators_json() if isinstance(team, TeamHost) else []
-    return web.json_response({"role": role, "operators": operators})
+    of = team.team_json() if isinstance(team, TeamOperator) else None
+    return web.json_response({"role": role, "operators": operators, "team": of})
 
 
 @_api
 async def api_invite_operator(request: web.Request) -> web.StreamResponse:
     await _json_body(request)
-    link = await _host(_service(request)).invite_operator()
-    return web.json_response({"link": link, "qr": qr_svg(link)})
+    link, short = await _host(_service(request)).invite_operator_links()
+    return web.json_response({"link": link, "short_link": short, "qr": qr_svg(short or link)})
 
 
 @_api

@@ -207,14 +207,19 @@ function renderOperators(ops) {
 window.teamSettings = async () => {
   renderSaved();
   $("team-settings").hidden = team.role !== "host";
-  if (team.role !== "host") return;
-  renderOperators((await api("GET", "/api/team")).operators);
+  if (!team.role) return;
+  const t = await api("GET", "/api/team");
+  if (team.role === "host") renderOperators(t.operators);
+  const of = $("operator-of");
+  of.hidden = !t.team;
+  if (t.team) of.textContent = `This inbox is an operator of the team inbox “${t.team.name}” (${t.team.status}).`;
 };
 
 async function inviteOperator() {
   try {
     const data = await api("POST", "/api/team/operators", {});
-    $("operator-link").value = data.link;
+    // the short link when the relay has one (apps show the team's name), else the full one
+    $("operator-link").value = data.short_link || data.link;
     $("operator-invite").hidden = false;
   } catch (err) {
     $("saved-error").textContent = err.message;
