@@ -10,6 +10,8 @@ import io
 import json
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -555,6 +557,116 @@ def test_with_a_passphrase_the_team_inbox_keeps_no_plaintext(tmp_path: Path) -> 
         assert said.encode() in b"".join(
             p.read_bytes() for p in (tmp_path / "Bob").iterdir() if p.is_file()
         )  # the operator has no passphrase: its files are plain (a control)
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
+
+
+async def team_process(data: Path, relay: RelayProcess) -> tuple[asyncio.subprocess.Process, str]:
+    """``hushwire inbox --team`` as its own process: it and its full business address."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hushwire", "inbox", "--team", "--data", str(data),
+        "--relay", relay.address.encode(), "--ws", relay.ws_url, "--name", "Acme", "--no-qr",
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("Log in:"):
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert line, lines
+        lines.append(line.decode().rstrip("\n"))
+    assert lines[0] == "Business address of a team inbox (Acme):"
+    return proc, next(x for x in lines if x.startswith("simplex:/contact#/"))
+
+
+def test_kill_9_of_the_team_inbox_while_it_forwards_loses_and_repeats_nothing(
+    tmp_path: Path,
+) -> None:
+    """The team inbox as a process, killed (SIGKILL) once the operator got the first of five
+    messages the visitor sent, then started again: the operator gets each of them once, in
+    order, and the conversation goes on."""
+    relay = start_relay_process(tmp_path / "relay")
+    data = tmp_path / "team"
+    said = [f"message {i}" for i in range(5)]
+
+    async def main() -> None:
+        proc, address = await team_process(data, relay)
+        bob: RunningInbox | None = None
+        visitor = Visitor(Agent(tmp_path / "ada", relay.address, ws_url=relay.ws_url))
+        try:
+            code, out, _ = await cli(data, "invite-operator")
+            assert code == 0
+            link = next(x for x in out.splitlines() if x.startswith("simplex:/invitation#/"))
+            bob = await start_inbox(
+                tmp_path / "bob", relay.address, ws_url=relay.ws_url, name="Bob",
+                client_config=CFG, join_team=link,
+            )  # fmt: skip
+            bob_team = bob.service.team
+            assert isinstance(bob_team, TeamOperator)
+            await poll(lambda: (bob_team.team_json() or {}).get("status") == "active")
+            await visitor.agent.start()
+            await visitor.join(address, "Ada")
+            await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+            for text in said:
+                await visitor.say(text)
+            await poll(lambda: len(texts(bob, "in")) >= 1)
+            proc.kill()  # while it receives, stores and forwards the others
+            await proc.wait()
+            proc, _ = await team_process(data, relay)
+            await poll(lambda: texts(bob, "in") == said)
+            await bob.service.reply(bob.service.conversations()[0].id, "all five, thanks")
+            await poll(lambda: ("Acme", "all five, thanks") in visitor.shown)
+            assert visitor.shown == [("Acme", "all five, thanks")]
+            assert texts(bob, "in") == said
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                await proc.wait()
+            await visitor.stop()
+            if bob is not None:
+                await bob.stop()
+
+    try:
+        run(main)
+    finally:
+        relay.stop()
+
+
+def test_the_terminal_chat_is_a_customer_of_a_team_inbox(tmp_path: Path) -> None:
+    """``hushwire chat ADDRESS`` (in-process) joins the business address as the customer:
+    it prints the team's answers under the business name."""
+    from hushwire.bot.terminal import run_chat
+
+    relay = start_relay_process(tmp_path / "relay")
+
+    async def main() -> None:
+        async with team_lab(tmp_path, relay, join=False) as lab:
+            (bob,) = lab.ops
+            lines: asyncio.Queue[str | None] = asyncio.Queue()
+            out = io.StringIO()
+            chat = asyncio.create_task(
+                run_chat(
+                    lab.team.service.address,
+                    tmp_path / "terminal",
+                    relay=relay.address,
+                    ws_url=relay.ws_url,
+                    name="Ada",
+                    lines=lines,
+                    out=out,
+                )
+            )
+            try:
+                await poll(lambda: "Joined the room Acme." in out.getvalue())
+                await poll(lambda: [c.status for c in bob.service.conversations()] == ["online"])
+                lines.put_nowait("hello from the terminal\n")
+                await poll(lambda: texts(bob, "in") == ["hello from the terminal"])
+                await bob.service.reply(bob.service.conversations()[0].id, "hi, Bob here")
+                await poll(lambda: "< Acme: hi, Bob here" in out.getvalue())
+            finally:
+                lines.put_nowait(None)
+                await asyncio.wait_for(chat, 30)
 
     try:
         run(main)
