@@ -125,9 +125,7 @@ function sealedData(x: unknown): x is ArrayBuffer {
 export function parseTranscriptItem(x: unknown): TranscriptItem | null {
   if (!isRecord(x) || (x.dir !== "in" && x.dir !== "out") || !msgId(x.msgId)) return null;
   if (typeof x.text !== "string" || x.text.length > MAX_RECV_TEXT || typeof x.delivered !== "boolean") return null;
-  const item: TranscriptItem = { dir: x.dir, text: x.text, msgId: x.msgId, delivered: x.delivered };
-  if (shortText(x.from)) item.from = x.from;
-  return item;
+  return { dir: x.dir, text: x.text, msgId: x.msgId, delivered: x.delivered, from: shortText(x.from) ? x.from : undefined };
 }
 
 /** A request from the page, or null if it is not one. */
@@ -179,7 +177,7 @@ export function parseReply(x: unknown): WorkerReply | null {
       return typeof x.peer === "string" && x.peer.length <= MAX_TEXT ? { event: "connected", peer: x.peer } : null;
     case "message":
       return msgId(x.msgId) && typeof x.text === "string" && x.text.length <= MAX_RECV_TEXT
-        ? shortText(x.from) ? { event: "message", msgId: x.msgId, text: x.text, from: x.from } : { event: "message", msgId: x.msgId, text: x.text }
+        ? { event: "message", msgId: x.msgId, text: x.text, from: shortText(x.from) ? x.from : undefined }
         : null;
     case "typing":
       return typeof x.text === "string" && x.text.length <= MAX_RECV_TEXT ? { event: "typing", text: x.text } : null;

@@ -18,7 +18,7 @@
 
 import { MAX_SEND_TEXT, type Results, type TranscriptItem, type WorkerEvent } from "../rpc.js";
 import { CHAT_ICON, CLOSE_ICON, LOCK_ICON, SEND_ICON, h, icon } from "./dom.js";
-import type { SessionStore } from "./resume.js";
+import type { Store } from "./resume.js";
 import { pickStrings, type Strings } from "./strings.js";
 import { styleSheet } from "./styles.js";
 
@@ -43,7 +43,7 @@ export interface WidgetConfig {
   /** data-ask-name: start with the optional name step. */
   askName: boolean;
   /** data-resume: keep the session (sealed) across reloads; null = off. */
-  store: SessionStore | null;
+  store: Store | null;
 }
 
 export type Phase = "idle" | "naming" | "connecting" | "restoring" | "chat" | "ended" | "failed";
@@ -218,8 +218,12 @@ export class ChatWidget {
   async resume(): Promise<void> {
     const store = this.#cfg.store;
     if (store === null) return;
-    const saved = await store.load().catch(() => null);
-    if (saved === null) return;
+    const saved = await store.load(this.#ask).catch(() => null);
+    if (saved === null) {
+      // the visitor chose a new chat at the store's question (data-resume="passphrase")
+      if (this.#phase === "restoring") this.#restart();
+      return;
+    }
     if (saved.sealed === null) {
       await store.clear().catch(() => undefined);
       return;
@@ -259,6 +263,15 @@ export class ChatWidget {
     }
   }
 
+  /** The panel, for a resume store's question (ui/resume.ts Ask), in the restoring state. */
+  #ask = (): HTMLElement => {
+    if (this.#phase === "idle") {
+      this.#phase = "restoring";
+      this.#render();
+    }
+    return this.#panel;
+  };
+
   #attach(): Backend {
     const b = this.#spare ?? this.#newBackend();
     this.#spare = null;
@@ -283,7 +296,7 @@ export class ChatWidget {
     try {
       const backend = this.#attach();
       const store = this.#cfg.store;
-      this.#key = store === null ? null : await store.newKey().catch(() => null);
+      this.#key = store === null ? null : await store.newKey(this.#ask).catch(() => null);
       await backend.join(this.#cfg.address, this.#cfg.relay, name, this.#key);
       this.#asked = true;
       this.#render();
@@ -320,7 +333,7 @@ export class ChatWidget {
           this.#online = false;
           this.#lag = null;
           // the worker stopped for good (a business chat whose module did not load)
-          if (e.status === "closed" && (this.#phase === "connecting" || this.#phase === "chat")) {
+          if (e.status === "closed" && this.#phase !== "ended") {
             this.#phase = "failed";
             this.#detail = e.detail;
           }
@@ -423,21 +436,17 @@ export class ChatWidget {
 
   #addIn(text: string, from?: string): void {
     const sr = h("span", { class: "sr" }, `${from ?? (this.#peer || this.#t.owner)}: `);
-    const who = from === undefined ? [] : [h("span", { class: "from", "aria-hidden": "true" }, from)];
-    this.#append(h("li", { class: "msg in" }, sr, ...who, h("span", { class: "text" }, text)));
+    const who = from ? h("span", { class: "from", "aria-hidden": "true" }, from) : "";
+    this.#append(h("li", { class: "msg in" }, sr, who, h("span", { class: "text" }, text)));
   }
 
-  /** A live message being written (business chats): shown in place, "" or null removes it. */
+  /** A live message being written (business chats): shown at the end, "" or null removes it. */
   #typing(text: string | null): void {
-    const el = this.#live;
-    if (text === null || text === "") {
-      el?.remove();
-      this.#live = null;
-    } else if (el === null) {
-      this.#live = h("li", { class: "msg in live", "aria-hidden": "true" }, text);
-      this.#append(this.#live);
-    } else el.textContent = text;
+    this.#live?.remove();
+    this.#live = text ? h("li", { class: "msg in live", "aria-hidden": "true" }, text) : null;
+    if (this.#live) this.#append(this.#live);
   }
+
 
   #addOut(text: string, msgId: number | null): Out {
     const tick = h("span", { class: "tick", "aria-hidden": "true" });

@@ -28,6 +28,7 @@ import { base64urlDecode, base64urlEncode, concat, utf8 } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
+import { shortLink } from "../modules/short_hook.js";
 import { encodeChatMessage, encodeConnInfo, interpret, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type Profile } from "../chat.js";
 import { parseTranscriptItem, type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
 import type { BusinessChat, GroupOut } from "../business.js";
@@ -71,6 +72,13 @@ function isGroupInfo(info: Uint8Array): boolean {
 
 /** A new AES-GCM key that cannot leave WebCrypto. */
 const newKey = (): Promise<CryptoKey> => crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+
+/** The relay of a full contact address (a clear error for typos and, without the "short" module, short links). */
+function contactServer(address: string): SMPServer {
+  const link = parseLink(address);
+  if (link.mode !== "contact") throw new Error("not a contact address");
+  return link.queues[0]!.server;
+}
 
 export class WorkerService {
   readonly #post: (m: WorkerReply) => void;
@@ -185,12 +193,20 @@ export class WorkerService {
 
   async #join(address: string, relayUrl: string, name: string, seal: CryptoKey | null): Promise<void> {
     if (this.#visitor !== null) throw new Error("already in a conversation");
-    const link = parseLink(address); // a clear error for short links and typos, before connecting
-    if (link.mode !== "contact") throw new Error("not a contact address");
-    const server = link.queues[0]!.server;
+    // A short link (with the "short" module) names its relay; the full address comes from it.
+    const short = shortLink(address);
+    const server = short?.server ?? contactServer(address);
     const profile: Profile = { displayName: wellFormed(name.trim()).slice(0, 100) || ANONYMOUS, fullName: "" };
     this.#info = encodeConnInfo(xInfo(profile));
     const rc = await this.#connect(server, relayUrl);
+    if (short !== null) {
+      try {
+        address = await short.resolve(rc.client!);
+      } catch (e) {
+        this.#stop();
+        throw e;
+      }
+    }
     const v = this.#start(rc, address, seal);
     try {
       await v.join(address);
@@ -247,7 +263,7 @@ export class WorkerService {
 
   /** This is a business chat (the owner's confirmation was x.grp.link.inv). */
   #isGroup(v: Visitor): boolean {
-    return this.#group !== null || this.#savedGroup !== null || isGroupInfo(v.peerInfo);
+    return this.#savedGroup !== null || isGroupInfo(v.peerInfo);
   }
 
   /** The business chat, or null while the module is missing (then the hand-over starts). */
@@ -279,8 +295,7 @@ export class WorkerService {
       this.#stop();
       this.#event({ event: "upgrade", module: "business", key, data });
     } catch {
-      await this.#drop(v, false);
-      this.#event({ event: "status", status: "closed", detail: "the business chat could not start" });
+      this.#finish("peer"); // not sealed: this conversation cannot go on
     }
   }
 
@@ -288,10 +303,9 @@ export class WorkerService {
   #show(outs: GroupOut[], id: number): void {
     for (const o of outs) {
       if (o.kind === "message") {
-        const item: TranscriptItem = { dir: "in", text: o.text, msgId: id, delivered: false };
-        if (o.from !== null) item.from = o.from;
-        this.#keep(item);
-        this.#event({ event: "message", msgId: id, text: o.text, ...(o.from === null ? {} : { from: o.from }) });
+        const from = o.from ?? undefined;
+        this.#keep({ dir: "in", text: o.text, msgId: id, delivered: false, from });
+        this.#event({ event: "message", msgId: id, text: o.text, from });
       } else if (o.kind === "typing") this.#event({ event: "typing", text: o.text });
       else this.#endedByPeer();
     }
@@ -319,9 +333,7 @@ export class WorkerService {
     const Chat = businessModule();
     const transcript = d.t.map(parseTranscriptItem);
     if (transcript.length > KEEP_ITEMS || transcript.includes(null)) throw bad;
-    const link = parseLink(d.a);
-    if (link.mode !== "contact") throw bad;
-    const server = link.queues[0]!.server;
+    const server = contactServer(d.a);
     this.#info = base64urlDecode(d.c);
     const rc = this.#make(server, relayUrl);
     const v = this.#start(rc, d.a, d.r === false ? null : key);
