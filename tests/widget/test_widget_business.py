@@ -236,7 +236,8 @@ def test_two_operators_answer_the_same_visitor(tmp_path: Path) -> None:
 
 def test_operator_names_when_the_team_shows_them(tmp_path: Path) -> None:
     """Operator names on: the operator's name above his text; the owner's message is the
-    business's. Hostile business and operator names are shown as text."""
+    business's. Hostile business and operator names are shown as text. The visitor comes by
+    the business address's short link."""
     from playwright.async_api import expect
 
     business = "<i>Tiny</i> Bakery & Co"
@@ -252,7 +253,10 @@ def test_operator_names_when_the_team_shows_them(tmp_path: Path) -> None:
         ):
             with page_server() as site:
                 site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
-                site.host_page(snippet(SnippetOptions(team.service.address, relay.ws_url)))
+                # the short link, as the inbox's snippet gives it (the "short" module resolves it)
+                short = team.service.short_address
+                assert short is not None and short != team.service.address
+                site.host_page(snippet(SnippetOptions(short, relay.ws_url)))
                 async with chromium(tmp_path) as ctx:
                     page, errors = await open_page(ctx, site)
                     await page.get_by_role("button", name="Open chat").click()
