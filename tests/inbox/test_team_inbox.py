@@ -482,8 +482,9 @@ def test_team_api_and_terminal_commands(tmp_path: Path) -> None:
 
 
 def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path: Path) -> None:
-    """Stopped and started again on the same data (real SQLite files): the conversation,
-    its operator and the visitor carry on; nothing is shown twice."""
+    """The team inbox, then its operator, stopped and started again on the same data (real
+    SQLite files): the conversation, the operator and the visitor carry on; nothing is
+    shown twice."""
     relay = start_relay_process(tmp_path / "relay")
 
     async def main() -> None:
@@ -498,6 +499,13 @@ def test_a_restarted_team_inbox_goes_on_with_its_operators_and_visitor(tmp_path:
             )
             await poll(lambda: texts(bob, "in") == ["before", "while the team inbox is down"])
             assert texts(team, "in") == ["before", "while the team inbox is down"]
+            # the operator restarts too (its role and team are remembered)
+            await bob.stop()
+            lab.ops[0] = bob = await start_inbox(
+                tmp_path / "Bob", relay.address, ws_url=relay.ws_url, client_config=CFG
+            )
+            assert bob.service.team_role == "operator"
+            assert texts(bob, "in") == ["before", "while the team inbox is down"]
             await bob.service.reply(bob.service.conversations()[0].id, "after")
             await poll(lambda: ("Acme", "after") in visitor.shown)
             await team.service.reply(team.service.conversations()[0].id, "barrier")
