@@ -117,10 +117,14 @@ class SqliteOutbox:
         """A stored body as it is sent (a store that seals its bodies opens them here)."""
         return body
 
-    def sent(self, outbox_id: int) -> None:
-        """The body was handed to the agent (which keeps it until the relay has it)."""
+    def sent(self, *outbox_ids: int) -> None:
+        """These bodies were handed to the agent, which keeps them until the relay has them
+        (one transaction)."""
+        if not outbox_ids:
+            return
         with self.db:
-            self.db.execute("DELETE FROM outbox WHERE id = ?", (outbox_id,))
+            self.db.execute("BEGIN IMMEDIATE")  # autocommit mode: else one commit per row
+            self.db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in outbox_ids])
 
 
 def stop_on_signals() -> asyncio.Event:
