@@ -4,8 +4,9 @@
 // package ships:
 //   1. bundle src/worker.ts (the crypto worker: protocol, keys, noble) into a string, with
 //      fzstd replaced by src/modules/zstd_hook.ts (the "zstd" module brings the decompressor);
-//   2. bundle each module: "zstd" (worker side: its source as a string the page puts in front
-//      of the worker's) and the page-side "de" and "resume"; each file calls Hushwire.define;
+//   2. bundle each module: "zstd" and "business" (worker side: its source as a string the page
+//      puts in front of the worker's) and the page-side "de" and "resume"; each file calls
+//      Hushwire.define;
 //   3. bundle src/main.ts (the page side) with the worker's string as "virtual:hushwire-worker"
 //      and the modules' SRI hashes as "virtual:hushwire-modules", ui/strings_de.ts replaced by
 //      src/modules/de_absent.ts; main.ts starts the worker from a Blob (see README.md).
@@ -56,15 +57,16 @@ async function compress(code) {
 const worker = await esbuild.build({ ...common, entryPoints: ["src/worker.ts"], legalComments: "none", alias: { fzstd: "./src/modules/zstd_hook.ts" } });
 const workerSource = await compress(worker.outputFiles[0].text);
 
-/** A module's code, minified like the rest. */
-async function moduleCode(entry) {
-  const out = await esbuild.build({ ...common, entryPoints: [entry], legalComments: "none" });
+/** A module's code, minified like the rest; `alias` as for the worker (it finds fzstd there). */
+async function moduleCode(entry, alias = {}) {
+  const out = await esbuild.build({ ...common, entryPoints: [entry], legalComments: "none", alias });
   return compress(out.outputFiles[0].text);
 }
 
 const MIT_NOBLE = "MIT License (c) Paul Miller (paulmillr.com)";
 const modules = new Map([
   ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
+  ["business", `/*! Hushwire widget module business (AGPL-3.0-only) */\nwindow.Hushwire.define("business",${JSON.stringify(await moduleCode("src/modules/business.ts", { fzstd: "./src/modules/zstd_hook.ts" }))});\n`],
   ["short", `/*! Hushwire widget module short (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("short",${JSON.stringify(await moduleCode("src/modules/short.ts"))});\n`],
   ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],
   ["resume", `/*! Hushwire widget module resume (AGPL-3.0-only) */\n${await moduleCode("src/modules/resume.ts")}\n`],

@@ -71,7 +71,7 @@ export function profileToJson(p: Profile): JsonObject {
   return out;
 }
 
-function isObject(x: unknown): x is JsonObject {
+export function isObject(x: unknown): x is JsonObject {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
@@ -127,7 +127,8 @@ export function chatMessage(event: string, params: JsonObject, msgId: Bytes | nu
   return { event, params, msgId, versions };
 }
 
-function toJson(m: ChatMessage): JsonObject {
+/** The envelope as a JSON object (`v`, `msgId`, `event`, `params`). */
+export function chatMessageToJson(m: ChatMessage): JsonObject {
   const out: JsonObject = {};
   if (m.versions !== null) out.v = formatVersionRange(m.versions);
   if (m.msgId !== null) out.msgId = base64urlEncode(m.msgId);
@@ -138,7 +139,7 @@ function toJson(m: ChatMessage): JsonObject {
 
 /** Compact UTF-8 JSON; ChatMessageTooLarge over `maxSize` bytes. */
 export function encodeChatMessage(m: ChatMessage, maxSize = CHAT_MAX_ENCODED_MSG_LENGTH): Bytes {
-  const body = utf8(JSON.stringify(toJson(m)));
+  const body = utf8(JSON.stringify(chatMessageToJson(m)));
   if (body.length > maxSize) throw new ChatMessageTooLarge(`chat message of ${body.length} bytes (at most ${maxSize}): shorten it`);
   return body;
 }
@@ -164,7 +165,8 @@ function loads(data: Bytes): unknown {
   }
 }
 
-function envelope(value: unknown): ChatMessage {
+/** A chat message from its JSON object; DecodeError if it is not one. */
+export function envelope(value: unknown): ChatMessage {
   if (!isObject(value)) throw new DecodeError("bad chat message");
   const { event, params, v, msgId } = value;
   if (typeof event !== "string" || !checkEvent(event)) throw new DecodeError("bad chat event name");
@@ -242,7 +244,8 @@ function optId(p: JsonObject, key: string): Bytes | null {
   return base64urlDecode(v);
 }
 
-function content(value: unknown): JsonObject {
+/** A message's `content` object (MsgContent), checked. */
+export function content(value: unknown): JsonObject {
   if (!isObject(value) || typeof value.type !== "string") throw new DecodeError("bad message content");
   const text = value.text;
   if (text !== undefined && text !== null && typeof text !== "string") throw new DecodeError("bad message text");

@@ -47,3 +47,9 @@ export const CHAT_MAX_ENCODED_INFO_LENGTH = 14694;
 export const CHAT_MAX_BODY_LENGTH = 65536;
 /** A Compressed zstd frame must declare its size and decompress to at most this (limitDecompress1). */
 export const MAX_DECOMPRESSED_SIZE = 65536;
+/** Member ids are 1 to this many bytes (GROUP_MAX_MEMBER_ID_LENGTH). */
+export const GROUP_MAX_MEMBER_ID_LENGTH = 64;
+/** Longest memberName a forward may carry (GROUP_MAX_MEMBER_NAME_LENGTH). */
+export const GROUP_MAX_MEMBER_NAME_LENGTH = 1024;
+/** (author, msgId) pairs a business chat remembers for de-duplication (GROUP_MAX_SEEN_MSG_IDS). */
+export const GROUP_MAX_SEEN_MSG_IDS = 4096;

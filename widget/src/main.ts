@@ -5,7 +5,9 @@
  *
  * The worker is created from a Blob of its bundled source, which build.mjs embeds here as a
  * string, so the core's SRI hash covers the worker too; the worker's zstd module
- * (modules.ts, SRI-checked by the browser) goes in front of it in the same Blob. Pages with a
+ * (modules.ts, SRI-checked by the browser) goes in front of it in the same Blob; when the
+ * worker meets a business address it asks for the "business" module and the session moves to
+ * a new worker whose Blob has that module too (#upgrade; docs/widget.md). Pages with a
  * strict CSP must allow `worker-src blob:` (and, enforcing Trusted Types, the policy name
  * `hushwire`); if the browser refuses the worker, the widget fails closed (it never falls
  * back to running crypto on the page).
@@ -68,6 +70,9 @@ export class HushwireWidget implements Backend {
   #nextId = 1;
   #heard = false;
   #failed: WidgetError | null = null;
+  /** The worker's modules' sources, and the relay's URL (for a restart with one more module). */
+  #modules: readonly string[] = [];
+  #relay = "";
 
   /**
    * `modules`: the sources of the worker's modules (modules.ts), which run in the worker before
@@ -82,6 +87,7 @@ export class HushwireWidget implements Backend {
 
   #start(modules: readonly string[]): void {
     if (this.#failed !== null) return;
+    this.#modules = modules;
     const url = URL.createObjectURL(new Blob([...modules, workerSource], { type: "text/javascript" }));
     let worker: Worker;
     try {
@@ -113,7 +119,8 @@ export class HushwireWidget implements Backend {
     const r = parseReply(data);
     if (r === null) return;
     if ("event" in r) {
-      for (const l of [...this.#listeners]) l(r);
+      if (r.event === "upgrade") void this.#upgrade(r.module, r.key, r.data);
+      else this.#emit(r);
       return;
     }
     const p = this.#pending.get(r.id);
@@ -121,6 +128,33 @@ export class HushwireWidget implements Backend {
     this.#pending.delete(r.id);
     if (r.ok) p.resolve(r.result);
     else p.reject(new WidgetError(r.error));
+  }
+
+  #emit(e: WorkerEvent): void {
+    for (const l of [...this.#listeners]) l(e);
+  }
+
+  /**
+   * The worker met a business address (worker/service.ts): load `name` (SRI-checked), start a
+   * new worker with it and restore the session there; requests wait for it.
+   */
+  async #upgrade(name: string, key: CryptoKey, sealed: ArrayBuffer): Promise<void> {
+    const old = this.#worker;
+    this.#worker = null;
+    old?.terminate();
+    for (const p of this.#pending.values()) p.reject(new WidgetError("restarted"));
+    this.#pending.clear();
+    try {
+      const code = await module<string>(name);
+      const restored = this.#call({ op: "restore", relayUrl: this.#relay, key, sealed });
+      this.#early.unshift(this.#early.pop()!); // before the requests that waited
+      this.#start([...this.#modules, code]);
+      this.#emit({ event: "connected", peer: String((await restored)?.peer).slice(0, 200) });
+    } catch (e) {
+      const detail = (e as Error).message;
+      this.#fail(new WidgetError(detail));
+      this.#emit({ event: "status", status: "closed", detail });
+    }
   }
 
   #fail(e: WidgetError): void {
@@ -155,6 +189,7 @@ export class HushwireWidget implements Backend {
 
   /** Join the owner's contact address through the relay's WebSocket URL (see rpc.ts). */
   join(address: string, relayUrl: string, name: string, seal: CryptoKey | null): Promise<Results["join"]> {
+    this.#relay = relayUrl;
     return this.#call({ op: "join", address, relayUrl, name, seal });
   }
 
@@ -167,6 +202,7 @@ export class HushwireWidget implements Backend {
   }
 
   async restore(relayUrl: string, key: CryptoKey, sealed: ArrayBuffer): Promise<Results["restore"]> {
+    this.#relay = relayUrl;
     const r = await this.#call({ op: "restore", relayUrl, key, sealed });
     // Validate what crosses: the transcript is shown as text, items of any other shape are dropped.
     const items = Array.isArray(r?.transcript) ? r.transcript.map(parseTranscriptItem) : [];

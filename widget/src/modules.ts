@@ -6,6 +6,8 @@
  *                              fetched when the worker starts (intent or click), not on page load
  *   hushwire-widget-de.js      the German strings, when the widget speaks German
  *   hushwire-widget-resume.js  the sealed-session store, with data-resume
+ *   hushwire-widget-business.js the customer's side of a business chat (worker side), when the
+ *                              crypto worker meets a business address (main.ts upgrade)
  *
  * The URL of a module is its file name resolved against the bundle's own `src`; its SHA-384
  * hash is built into the core (scripts/build.mjs), so the core's own `integrity` pins every

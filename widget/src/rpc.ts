@@ -23,6 +23,9 @@
  * - events: `message` (the owner's text; the worker acknowledges it with a receipt itself),
  *   `receipt`, `ended` (by "peer" after the owner's `x.direct.del`), `sealed`, plus `status`
  *   and `lag` (keepalive round trip, shown as connection quality).
+ * - business chats (docs/widget.md section 7): `message` may name the operator (`from`),
+ *   `typing` carries a live message's text, and `upgrade` asks the page to restart the worker
+ *   with the "business" module (main.ts handles it; the UI never sees it).
  */
 
 /** Longest text the page may send (characters); the x.msg.new JSON must fit one SMP message. */
@@ -44,6 +47,8 @@ export interface TranscriptItem {
   msgId: number;
   /** "out" only: "sent" (the relay took it) or "delivered" (receipt came). */
   delivered: boolean;
+  /** "in", business chats only: the operator who wrote it, when the business names them. */
+  from?: string;
 }
 
 export interface Results {
@@ -72,8 +77,15 @@ export type WorkerEvent =
   | { event: "lag"; ms: number }
   /** The owner accepted: the chat is established and a message sent now is deliverable. */
   | { event: "connected"; peer: string }
-  /** A text from the owner (already acknowledged with a receipt by the worker). */
-  | { event: "message"; msgId: number; text: string }
+  /** A text from the owner (already acknowledged with a receipt by the worker); `from`: an operator's name. */
+  | { event: "message"; msgId: number; text: string; from?: string }
+  /** Business chats: someone is writing a live message, its text so far ("" = stopped). */
+  | { event: "typing"; text: string }
+  /**
+   * The worker met a business address: load `module` and go on in a new worker (main.ts),
+   * restoring `data` (the session, sealed under `key`, as `sealed` is) there.
+   */
+  | { event: "upgrade"; module: "business"; key: CryptoKey; data: ArrayBuffer }
   /** The owner's device received our message `msgId`. */
   | { event: "receipt"; msgId: number }
   /** The conversation is over: ended by us (`end`) or by the owner (`x.direct.del`). */
@@ -113,7 +125,7 @@ function sealedData(x: unknown): x is ArrayBuffer {
 export function parseTranscriptItem(x: unknown): TranscriptItem | null {
   if (!isRecord(x) || (x.dir !== "in" && x.dir !== "out") || !msgId(x.msgId)) return null;
   if (typeof x.text !== "string" || x.text.length > MAX_RECV_TEXT || typeof x.delivered !== "boolean") return null;
-  return { dir: x.dir, text: x.text, msgId: x.msgId, delivered: x.delivered };
+  return { dir: x.dir, text: x.text, msgId: x.msgId, delivered: x.delivered, from: shortText(x.from) ? x.from : undefined };
 }
 
 /** A request from the page, or null if it is not one. */
@@ -165,8 +177,12 @@ export function parseReply(x: unknown): WorkerReply | null {
       return typeof x.peer === "string" && x.peer.length <= MAX_TEXT ? { event: "connected", peer: x.peer } : null;
     case "message":
       return msgId(x.msgId) && typeof x.text === "string" && x.text.length <= MAX_RECV_TEXT
-        ? { event: "message", msgId: x.msgId, text: x.text }
+        ? { event: "message", msgId: x.msgId, text: x.text, from: shortText(x.from) ? x.from : undefined }
         : null;
+    case "typing":
+      return typeof x.text === "string" && x.text.length <= MAX_RECV_TEXT ? { event: "typing", text: x.text } : null;
+    case "upgrade":
+      return x.module === "business" && sealKey(x.key) && sealedData(x.data) ? { event: "upgrade", module: x.module, key: x.key, data: x.data } : null;
     case "receipt":
       return msgId(x.msgId) ? { event: "receipt", msgId: x.msgId } : null;
     case "ended":

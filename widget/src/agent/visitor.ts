@@ -192,6 +192,11 @@ export class Visitor {
     return this.#status;
   }
 
+  /** The owner's connInfo from its confirmation (empty before it). */
+  get peerInfo(): Bytes {
+    return this.#peerInfo;
+  }
+
   #emit(e: VisitorEvent): void {
     try {
       this.#onEvent(e);
@@ -666,6 +671,21 @@ export class Visitor {
     // the owner's confirmation was read, ours not queued yet: queue it now
     if (this.#status === "confirming" && this.#lastSndId === 0) void this.#serial(() => this.#confirm());
     void this.#deliver();
+  }
+
+  /**
+   * Stop between two steps and return {@link Visitor.state} as it is then, for another
+   * Visitor to {@link Visitor.load} and {@link Visitor.resume} (the worker restarting with a
+   * module). Nothing is encrypted after it; an ACK or a send already under way may still
+   * complete, which the state allows for (a message acknowledged was processed in it; one sent
+   * twice is the same bytes, refused by the owner's agent as a repeat).
+   */
+  detach(): Promise<unknown> {
+    return this.#serial(async () => {
+      const s = this.state();
+      await this.close(false);
+      return s;
+    });
   }
 
   // ------------------------------------------------------------------ ending

@@ -87,6 +87,7 @@ export class ChatWidget {
   readonly #byId = new Map<number, Out>();
   readonly #early = new Set<number>();
   #flushing = false;
+  #live: HTMLLIElement | null = null;
   #retry: ReturnType<typeof setTimeout> | null = null;
 
   readonly #launcher: HTMLButtonElement;
@@ -331,6 +332,11 @@ export class ChatWidget {
         } else if (e.status === "disconnected" || e.status === "closed") {
           this.#online = false;
           this.#lag = null;
+          // the worker stopped for good (a business chat whose module did not load)
+          if (e.status === "closed" && this.#phase !== "ended") {
+            this.#phase = "failed";
+            this.#detail = e.detail;
+          }
         }
         break;
       case "lag":
@@ -346,9 +352,13 @@ export class ChatWidget {
         void this.#flush();
         return;
       case "message":
-        this.#addIn(e.text);
+        this.#typing(null);
+        this.#addIn(e.text, e.from);
         if (!this.#open) this.#unread++;
         break;
+      case "typing":
+        this.#typing(e.text);
+        return;
       case "receipt": {
         const out = this.#byId.get(e.msgId);
         if (out !== undefined) this.#tick(out, "delivered");
@@ -424,10 +434,19 @@ export class ChatWidget {
     }
   }
 
-  #addIn(text: string): void {
-    const sr = h("span", { class: "sr" }, `${this.#peer || this.#t.owner}: `);
-    this.#append(h("li", { class: "msg in" }, sr, h("span", { class: "text" }, text)));
+  #addIn(text: string, from?: string): void {
+    const sr = h("span", { class: "sr" }, `${from ?? (this.#peer || this.#t.owner)}: `);
+    const who = from ? h("span", { class: "from", "aria-hidden": "true" }, from) : "";
+    this.#append(h("li", { class: "msg in" }, sr, who, h("span", { class: "text" }, text)));
   }
+
+  /** A live message being written (business chats): shown at the end, "" or null removes it. */
+  #typing(text: string | null): void {
+    this.#live?.remove();
+    this.#live = text ? h("li", { class: "msg in live", "aria-hidden": "true" }, text) : null;
+    if (this.#live) this.#append(this.#live);
+  }
+
 
   #addOut(text: string, msgId: number | null): Out {
     const tick = h("span", { class: "tick", "aria-hidden": "true" });
@@ -441,7 +460,7 @@ export class ChatWidget {
 
   #addRestored(item: TranscriptItem): void {
     if (item.dir === "in") {
-      this.#addIn(item.text);
+      this.#addIn(item.text, item.from);
       return;
     }
     const out = this.#addOut(item.text, item.msgId);

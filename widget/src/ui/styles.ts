@@ -44,6 +44,7 @@ background:#f4f6f8;border-bottom:1px solid var(--b)}
 overscroll-behavior:contain;scroll-behavior:smooth}
 .msg{max-width:85%;padding:7px 11px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere}
 .msg.in{align-self:flex-start;background:#eceff3;border-bottom-left-radius:4px}
+.from{display:block;font-size:.8em;font-weight:600}.live{opacity:.7}
 .msg.out{align-self:flex-end;background:var(--a);color:#fff;border-bottom-right-radius:4px}
 .tick{margin-left:6px;font-size:12px;letter-spacing:-2px;opacity:.85;white-space:nowrap}
 .tick[data-state="delivered"]{opacity:1;font-weight:700}

@@ -11,6 +11,14 @@
  * owner's name and the last messages with their ticks. `restore` opens it (a wrong key, a
  * corrupted or foreign blob is an error and nothing is sent), reconnects, subscribes our
  * queue again and sends what was not sent.
+ *
+ * Business addresses (docs/widget.md): when the owner's confirmation carries `x.grp.link.inv`,
+ * the conversation is a business chat, read by business.ts, which is not in this bundle but in
+ * the "business" module. A worker started without it holds the bodies it receives, stops its
+ * visitor between two steps (Visitor.detach), seals the state (under the resume key, or a new
+ * non-extractable one) and posts `upgrade`; the page loads the module (SRI-checked) and
+ * restores the state in a new worker that has it, which reads the held bodies first. A sealed
+ * business session restored without the module goes to such a worker at once, unopened.
  */
 
 import { parseSMPServer, type SMPServer } from "../smp/address.js";
@@ -23,6 +31,10 @@ import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import { shortLink } from "../modules/short_hook.js";
 import { encodeChatMessage, encodeConnInfo, interpret, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type Profile } from "../chat.js";
 import { parseTranscriptItem, type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
+import type { BusinessChat, GroupOut } from "../business.js";
+
+/** The business module's class, when this worker started with it (modules/business.ts). */
+const businessModule = (): typeof BusinessChat | undefined => (globalThis as { hushwireBusiness?: typeof BusinessChat }).hushwireBusiness;
 
 export type SocketFactory = (url: string) => WebSocketLike;
 
@@ -53,6 +65,14 @@ function peerName(info: Uint8Array): string {
   return "";
 }
 
+/** The owner's connInfo is a group link invitation: a business address. */
+function isGroupInfo(info: Uint8Array): boolean {
+  return parseChatElements(info).some((m) => !(m instanceof Error) && m.event === "x.grp.link.inv");
+}
+
+/** A new AES-GCM key that cannot leave WebCrypto. */
+const newKey = (): Promise<CryptoKey> => crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+
 /** The relay of a full contact address (a clear error for typos and, without the "short" module, short links). */
 function contactServer(address: string): SMPServer {
   const link = parseLink(address);
@@ -73,6 +93,12 @@ export class WorkerService {
   #peer = "";
   #transcript: TranscriptItem[] = [];
   #lastSealed = "";
+  /** Business chats: the chat (module present), the bodies held for it (module absent). */
+  #group: BusinessChat | null = null;
+  /** A restored chat's state, kept as it is while the module is missing. */
+  #savedGroup: unknown = null;
+  #held: string[] = [];
+  #upgrading = false;
 
   constructor(post: (m: WorkerReply) => void, socket: SocketFactory) {
     this.#post = post;
@@ -154,7 +180,7 @@ export class WorkerService {
       case "end": {
         const v = this.#visitor;
         if (v === null) throw new Error("no conversation to end");
-        await v.end(encodeChatMessage(xDirectDel()));
+        await v.end(this.#group?.leave() ?? encodeChatMessage(xDirectDel()));
         this.#finish("self");
         return null;
       }
@@ -202,8 +228,22 @@ export class WorkerService {
   async #drop(v: Visitor, deleteQueue: boolean): Promise<void> {
     this.#visitor = null;
     this.#key = null;
+    this.#group = null;
+    this.#held = [];
+    this.#upgrading = false;
     await v.close(deleteQueue);
     this.#stop();
+  }
+
+  /** The session as JSON text: the visitor's `state`, and what the chat keeps beside it. */
+  #text(state: unknown, resume: boolean): string {
+    return JSON.stringify({ f: 1, a: this.#address, c: base64urlEncode(this.#info), p: this.#peer, t: this.#transcript, v: state, g: this.#group ?? this.#savedGroup, H: this.#held, r: resume });
+  }
+
+  async #encrypt(key: CryptoKey, text: string): Promise<ArrayBuffer> {
+    const iv = randomBytes(12) as Uint8Array<ArrayBuffer>;
+    const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: SEAL_AD }, key, utf8(text) as Uint8Array<ArrayBuffer>);
+    return concat(iv, new Uint8Array(ct)).buffer as ArrayBuffer;
   }
 
   /** Post the sealed state if it changed (never throws: a state not stored is not resumed). */
@@ -211,15 +251,69 @@ export class WorkerService {
     const key = this.#key;
     if (key === null || v !== this.#visitor || v.status === "ended") return;
     try {
-      const text = JSON.stringify({ f: 1, a: this.#address, c: base64urlEncode(this.#info), p: this.#peer, t: this.#transcript, v: v.state() });
+      const text = this.#text(v.state(), true);
       if (text === this.#lastSealed) return;
-      const iv = randomBytes(12) as Uint8Array<ArrayBuffer>;
-      const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: SEAL_AD }, key, utf8(text) as Uint8Array<ArrayBuffer>);
+      const data = await this.#encrypt(key, text);
       this.#lastSealed = text;
-      if (this.#key === key) this.#event({ event: "sealed", data: concat(iv, new Uint8Array(ct)).buffer as ArrayBuffer });
+      if (this.#key === key) this.#event({ event: "sealed", data });
     } catch {
       // not sealed: the page keeps the previous state
     }
+  }
+
+  /** This is a business chat (the owner's confirmation was x.grp.link.inv). */
+  #isGroup(v: Visitor): boolean {
+    return this.#savedGroup !== null || isGroupInfo(v.peerInfo);
+  }
+
+  /** The business chat, or null while the module is missing (then the hand-over starts). */
+  #chat(v: Visitor): BusinessChat | null {
+    if (this.#group === null) {
+      const Chat = businessModule();
+      if (Chat === undefined) {
+        if (!this.#upgrading) {
+          this.#upgrading = true;
+          setTimeout(() => void this.#upgrade(v), 0);
+        }
+        return null;
+      }
+      this.#group = Chat.open(v.peerInfo);
+      this.#peer = this.#group.title;
+    }
+    return this.#group;
+  }
+
+  /** Hand the session over to a worker with the business module (see the module docstring). */
+  async #upgrade(v: Visitor): Promise<void> {
+    try {
+      const state = await v.detach();
+      const resume = this.#key !== null;
+      const key = this.#key ?? (await newKey());
+      const data = await this.#encrypt(key, this.#text(state, resume));
+      this.#visitor = null;
+      this.#key = null;
+      this.#stop();
+      this.#event({ event: "upgrade", module: "business", key, data });
+    } catch {
+      this.#finish("peer"); // not sealed: this conversation cannot go on
+    }
+  }
+
+  /** Show what the business chat made of a body. */
+  #show(outs: GroupOut[], id: number): void {
+    for (const o of outs) {
+      if (o.kind === "message") {
+        const from = o.from ?? undefined;
+        this.#keep({ dir: "in", text: o.text, msgId: id, delivered: false, from });
+        this.#event({ event: "message", msgId: id, text: o.text, from });
+      } else if (o.kind === "typing") this.#event({ event: "typing", text: o.text });
+      else this.#endedByPeer();
+    }
+  }
+
+  #endedByPeer(): void {
+    const v = this.#visitor;
+    if (v !== null) void v.close(true).then(() => this.#finish("peer"));
   }
 
   async #restore(relayUrl: string, key: CryptoKey, sealed: ArrayBuffer): Promise<Results["restore"]> {
@@ -234,22 +328,42 @@ export class WorkerService {
     }
     const bad = new DecodeError("invalid session state");
     if (typeof d !== "object" || d === null || d.f !== 1 || typeof d.a !== "string" || typeof d.c !== "string" || typeof d.p !== "string" || !Array.isArray(d.t)) throw bad;
+    const held = d.H ?? [];
+    if (!Array.isArray(held) || held.length > KEEP_ITEMS || !held.every((x) => typeof x === "string")) throw bad;
+    const Chat = businessModule();
     const transcript = d.t.map(parseTranscriptItem);
     if (transcript.length > KEEP_ITEMS || transcript.includes(null)) throw bad;
     const server = contactServer(d.a);
     this.#info = base64urlDecode(d.c);
     const rc = this.#make(server, relayUrl);
-    const v = this.#start(rc, d.a, key);
+    const v = this.#start(rc, d.a, d.r === false ? null : key);
     this.#peer = d.p;
     this.#transcript = transcript as TranscriptItem[];
     try {
       v.load(d.v, server); // checked before anything is sent
+      this.#savedGroup = d.g ?? null;
+      this.#held = held as string[];
+      if (this.#isGroup(v)) {
+        if (Chat === undefined) {
+          // a business chat, and this worker has no module: a new worker that has it restores
+          // this same state (main.ts), so this one neither connects nor subscribes
+          this.#visitor = null;
+          this.#key = null;
+          setTimeout(() => this.#event({ event: "upgrade", module: "business", key, data: sealed }), 0);
+          return { peer: this.#peer, transcript: this.#transcript };
+        }
+        this.#group = d.g == null ? null : Chat.fromJSON(d.g);
+        this.#peer = this.#chat(v)!.title; // opened from the invitation if it is new
+      }
       await this.#open(rc);
       await v.resume();
     } catch (e) {
       await this.#drop(v, false);
       throw e;
     }
+    // after the reply: what a worker without the module held
+    const chat = this.#group;
+    if (chat !== null) setTimeout(() => this.#held.splice(0).forEach((b) => this.#show(chat.receive(base64urlDecode(b)), 0)), 0);
     return { peer: this.#peer, transcript: this.#transcript };
   }
 
@@ -281,11 +395,23 @@ export class WorkerService {
 
   #onVisitorEvent = (e: VisitorEvent): void => {
     switch (e.type) {
-      case "connected":
-        this.#peer = peerName(e.peerInfo);
+      case "connected": {
+        const v = this.#visitor;
+        if (v !== null && this.#isGroup(v) && this.#chat(v) === null) return; // the new worker says it
+        this.#peer = this.#group?.title ?? peerName(e.peerInfo);
         this.#event({ event: "connected", peer: this.#peer });
         return;
+      }
       case "message": {
+        const v = this.#visitor;
+        if (v !== null && this.#isGroup(v)) {
+          const chat = this.#chat(v);
+          if (chat === null) {
+            if (this.#held.length < KEEP_ITEMS) this.#held.push(base64urlEncode(e.body));
+          }
+          else this.#show(chat.receive(e.body), e.id);
+          return;
+        }
         let ended = false;
         for (const m of parseChatElements(e.body)) {
           if (m instanceof Error) continue;
@@ -301,10 +427,7 @@ export class WorkerService {
             this.#event({ event: "message", msgId: e.id, text });
           } else if (view.kind === "XDirectDel") ended = true;
         }
-        if (ended) {
-          const v = this.#visitor;
-          if (v !== null) void v.close(true).then(() => this.#finish("peer"));
-        }
+        if (ended) this.#endedByPeer();
         return;
       }
       case "receipt":
