@@ -11,6 +11,10 @@ The bundle is the widget's core; its optional parts are modules next to it
 hash and loads it with that ``integrity``; the snippet prints them too: a ``preload`` link for
 each module the embed loads with the page (``--lang de``, ``--resume``) and a comment line
 naming every module file the site must serve with its hash.
+
+``--shop`` prints the shop-mode tag (``data-mode="shop"``, docs/widget.md "Shop mode"): the
+page shows the owner's catalog, a cart and the orders, all through the encrypted connection;
+the page's CSP then needs ``img-src blob:`` for the product images.
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ class SnippetOptions:
     lang: str | None = None
     ask_name: bool = False
     resume: bool = False
+    shop: bool = False
+    """Shop mode (``data-mode="shop"``): the customer's shop instead of the chat."""
 
 
 def _check(opts: SnippetOptions) -> None:
@@ -124,9 +130,11 @@ def snippet(
         attrs.append(("data-ask-name", None))
     if opts.resume:
         attrs.append(("data-resume", None))
+    if opts.shop:
+        attrs.append(("data-mode", "shop"))
     attrs.append(("async", None))
     lines = [_tag("script", attrs, close=True)]
-    with_page = {opts.lang, "resume" if opts.resume else None}
+    with_page = {opts.lang, "resume" if opts.resume else None, "shop" if opts.shop else None}
     for name, body in mods.items():
         url = urljoin(opts.src, MODULE_PREFIX + name + ".js")
         if name in with_page:
@@ -177,6 +185,11 @@ def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     snip.add_argument(
         "--resume", action="store_true", help="keep the conversation across page reloads"
     )
+    snip.add_argument(
+        "--shop",
+        action="store_true",
+        help="shop mode: the catalog, cart and orders, end-to-end encrypted (docs/widget.md)",
+    )
 
 
 def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -187,6 +200,7 @@ def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> i
         lang=args.lang,
         ask_name=args.ask_name,
         resume=args.resume,
+        shop=args.shop,
     )
     print(snippet(opts), file=out or sys.stdout)
     return 0

@@ -5,7 +5,7 @@
 //   1. bundle src/worker.ts (the crypto worker: protocol, keys, noble) into a string, with
 //      fzstd replaced by src/modules/zstd_hook.ts (the "zstd" module brings the decompressor);
 //   2. bundle each module: "zstd" (worker side: its source as a string the page puts in front
-//      of the worker's) and the page-side "de" and "resume"; each file calls Hushwire.define;
+//      of the worker's) and the page-side "de", "resume" and "shop"; each file calls Hushwire.define;
 //   3. bundle src/main.ts (the page side) with the worker's string as "virtual:hushwire-worker"
 //      and the modules' SRI hashes as "virtual:hushwire-modules", ui/strings_de.ts replaced by
 //      src/modules/de_absent.ts; main.ts starts the worker from a Blob (see README.md).
@@ -67,6 +67,7 @@ const modules = new Map([
   ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
   ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],
   ["resume", `/*! Hushwire widget module resume (AGPL-3.0-only) */\n${await moduleCode("src/modules/resume.ts")}\n`],
+  ["shop", `/*! Hushwire widget module shop (AGPL-3.0-only) */\n${await moduleCode("src/modules/shop.ts")}\n`],
 ]);
 const sri = (bytes) => "sha384-" + createHash("sha384").update(bytes).digest("base64");
 const hashes = Object.fromEntries([...modules].map(([name, code]) => [name, sri(Buffer.from(code))]));

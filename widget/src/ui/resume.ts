@@ -17,7 +17,8 @@ export interface Session {
   sealed: ArrayBuffer | null;
 }
 
-function request<T>(r: IDBRequest<T>): Promise<T> {
+/** An IndexedDB request as a promise. */
+export function request<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error ?? new Error("IndexedDB request failed"));
@@ -30,23 +31,38 @@ function isSession(x: unknown): x is Session {
   return s.key instanceof CryptoKey && (s.sealed === null || s.sealed instanceof ArrayBuffer);
 }
 
+/** Open (creating on first use) database `name` with one object store `store`. */
+export function openDatabase(name: string, store: string): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const r = indexedDB.open(name, 1);
+    r.onupgradeneeded = () => r.result.createObjectStore(store);
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error ?? new Error("IndexedDB unavailable"));
+  });
+}
+
+/** A queue that runs the functions given to it one after the other (writes in order). */
+export function serial(): (f: () => Promise<unknown>) => Promise<void> {
+  let chain: Promise<unknown> = Promise.resolve();
+  return (f) => {
+    const next = chain.then(f, f);
+    chain = next.catch(() => undefined);
+    return next.then(() => undefined);
+  };
+}
+
 export class SessionStore {
   readonly #id: string;
   #db: Promise<IDBDatabase> | null = null;
   /** Writes in order: the last sealed state written is the last one the worker posted. */
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #queue = serial();
 
   constructor(id: string) {
     this.#id = id;
   }
 
   #open(): Promise<IDBDatabase> {
-    this.#db ??= new Promise((resolve, reject) => {
-      const r = indexedDB.open(DB_NAME, 1);
-      r.onupgradeneeded = () => r.result.createObjectStore(STORE);
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error ?? new Error("IndexedDB unavailable"));
-    });
+    this.#db ??= openDatabase(DB_NAME, STORE);
     return this.#db;
   }
 
@@ -77,9 +93,4 @@ export class SessionStore {
     return this.#queue(() => this.#tx("readwrite", (s) => s.delete(this.#id)));
   }
 
-  #queue(f: () => Promise<unknown>): Promise<void> {
-    const next = this.#chain.then(f, f);
-    this.#chain = next.catch(() => undefined);
-    return next.then(() => undefined);
-  }
 }
