@@ -27,16 +27,14 @@ import type { WorkerEvent } from "../rpc.js";
 import { h } from "../ui/dom.js";
 import { SessionStore } from "../ui/resume.js";
 import { ShopStore } from "./store.js";
+import { Parts, sha256Hex, unpackCatalog } from "./assemble.js";
 import { shopSheet } from "./styles.js";
 import {
   CUSTOMER_FIELDS,
-  MAX_CATALOG_JSON,
   MAX_IMAGE_IDS,
   MAX_QTY,
   MIMES,
   OrderRefusal,
-  ShopDecodeError,
-  canonicalJson,
   decodePayload,
   encodePayload,
   exponent,
@@ -98,48 +96,6 @@ function isState(x: unknown): x is State {
   if (typeof x !== "object" || x === null) return false;
   const s = x as Record<string, unknown>;
   return typeof s.sid === "string" && Array.isArray(s.cart) && Array.isArray(s.orders);
-}
-
-async function sha256Hex(b: Uint8Array<ArrayBuffer>): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", b));
-  return [...d].map((x) => x.toString(16).padStart(2, "0")).join("");
-}
-
-/** gunzip with the browser's DecompressionStream, refusing more than `most` bytes. */
-async function gunzip(data: Uint8Array<ArrayBuffer>, most: number): Promise<Uint8Array<ArrayBuffer>> {
-  const reader = new Blob([data]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    n += value.length;
-    if (n > most) {
-      await reader.cancel();
-      throw new ShopDecodeError("the catalog is too large");
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(n);
-  let i = 0;
-  for (const c of chunks) {
-    out.set(c, i);
-    i += c.length;
-  }
-  return out;
-}
-
-/** Parts of one catalog version or one image, joined when complete (null until then). */
-class Parts {
-  readonly #have = new Map<number, string>();
-  constructor(readonly count: number) {}
-  add(part: number, data: string): string | null {
-    this.#have.set(part, data);
-    if (this.#have.size < this.count) return null;
-    let s = "";
-    for (let i = 0; i < this.count; i++) s += this.#have.get(i) ?? "";
-    return s;
-  }
 }
 
 export class Shop {
@@ -426,12 +382,7 @@ export class Shop {
     if (all === null) return;
     this.#catalogParts = null;
     try {
-      const json = await gunzip(base64urlDecode(all) as Uint8Array<ArrayBuffer>, MAX_CATALOG_JSON);
-      const raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(json)) as Record<string, unknown>;
-      const catalog = parseCatalog(raw);
-      const { version, ...rest } = raw;
-      const hash = (await sha256Hex(new TextEncoder().encode(canonicalJson(rest)))).slice(0, 16);
-      if (version !== p.version || hash !== version) throw new ShopDecodeError("the catalog's version is not the hash of its content");
+      const { raw, catalog } = await unpackCatalog(all, p.version);
       await this.#store.put("catalog", raw);
       this.#showCatalog(catalog);
       this.#say("Catalog is up to date");

@@ -1,0 +1,201 @@
+"""The widget's shop mode in Chromium (Debian's package, driven by Playwright), on a host page
+with a strict Content-Security-Policy (plus ``img-src blob:`` for the product images),
+through a real relay process to a Python shop owner (shop_owner.py): browse and filter, add
+two products, reload (the cart stays), check out (pressing "Place order" twice makes one
+order), the owner sees the order with the total it computed, confirms, ships with a tracking
+number; the customer sees each status, and a second visit shows the order history with only a
+version check for the catalog and no image request. Hostile product names render inert. The
+web host's log shows the page and the widget's files only: no product, cart or order request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from shop_owner import ShopOwner, make_catalog, png
+from test_widget_browser import (
+    OWNER_CFG,
+    SHOTS,
+    chromium,
+    csp_clean,
+    open_page,
+    page_server,
+    run,
+    strict_csp,
+)
+
+from hushwire.agent.agent import Agent
+from hushwire.testing import start_relay_process
+from hushwire.widget import SnippetOptions, snippet
+
+HOSTILE = "<img src=x onerror=window.__pwned=1><script>window.__pwned=2</script>"
+PRODUCTS = [
+    {"id": "sourdough", "name": "Sourdough loaf", "price": 450, "tags": ["bread"]},
+    {"id": "rye", "name": "Rye bread", "price": 380, "tags": ["bread"], "description": "Dark."},
+    {"id": "croissant", "name": "Croissant", "price": 190, "tags": ["pastry"]},
+    {"id": "evil", "name": HOSTILE, "price": 100, "tags": ["pastry"], "description": HOSTILE},
+]
+IMAGES = {
+    "sourdough": png(8, 6, (180, 120, 60)),
+    "rye": png(8, 6, (90, 60, 30)),
+    "croissant": png(8, 6, (230, 180, 80)),
+}
+BLOB = re.compile("^blob:")
+WIDGET_FILES = {"/", "/probe.js", "/hushwire-widget.js"}
+
+
+def shop_csp(relay_ws: str) -> str:
+    """docs/widget.md's policy with the one addition shop mode needs: images from blob: URLs."""
+    return strict_csp(relay_ws).replace("img-src 'none'", "img-src blob:")
+
+
+@asynccontextmanager
+async def relay_and_shop(tmp: Path) -> AsyncIterator[tuple[Any, ShopOwner, str]]:
+    relay = await asyncio.to_thread(start_relay_process, tmp / "relay", tls=False)
+    images = {hashlib.sha256(b).hexdigest(): b for b in IMAGES.values()}
+    owner = ShopOwner(
+        Agent(tmp / "owner", relay.address, ws_url=relay.ws_url, client_config=OWNER_CFG),
+        make_catalog(PRODUCTS, IMAGES),
+        images,
+    )
+    try:
+        link = await owner.start()
+        yield relay, owner, link
+    finally:
+        await owner.stop()
+        await asyncio.to_thread(relay.stop)
+
+
+def host_files(paths: list[str]) -> set[str]:
+    """What the browser asked the web host for, the widget's module files named as such."""
+    return {p if not p.startswith("/hushwire-widget-") else "/hushwire-widget-*.js" for p in paths}
+
+
+def test_shop_browse_cart_checkout_statuses_and_history(tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_shop(tmp_path) as (relay, owner, link):
+            with page_server() as site:
+                site.csp = shop_csp(f"ws://127.0.0.1:{relay.ws_port}")
+                site.host_page(snippet(SnippetOptions(link, relay.ws_url, shop=True)))
+                async with chromium(tmp_path) as ctx:
+                    page, errors = await open_page(ctx, site)
+                    products = page.get_by_role("region", name="Products")
+                    names = products.locator(".product .name")
+                    await expect(names).to_have_text([p["name"] for p in PRODUCTS])
+                    await expect(
+                        page.get_by_role("heading", name="Tiny Bakery", level=2)
+                    ).to_be_visible()
+                    # Each image came over the channel, was checked and shows from a blob: URL.
+                    pics = products.locator("img.pic")
+                    await expect(pics).to_have_count(3)
+                    for i in range(3):
+                        await expect(pics.nth(i)).to_have_attribute("src", BLOB)
+                    assert await pics.evaluate_all("ps => ps.every((p) => p.naturalWidth === 8)")
+
+                    # Local search and filters.
+                    await page.get_by_label("Search").fill("rye")
+                    await expect(names.locator("visible=true")).to_have_text(["Rye bread"])
+                    await page.get_by_label("Search").fill("")
+                    await page.get_by_label("Tag").select_option("pastry")
+                    await expect(names.locator("visible=true")).to_have_text(["Croissant", HOSTILE])
+                    await page.get_by_label("Tag").select_option("")
+                    await page.get_by_label("Max price").fill("4")
+                    await expect(names.locator("visible=true")).to_have_text(
+                        ["Rye bread", "Croissant", HOSTILE]
+                    )
+                    await page.get_by_label("Max price").fill("")
+
+                    # Hostile names are text: nothing ran, no element came from them.
+                    tags = (
+                        await products.locator(".product")
+                        .nth(3)
+                        .evaluate("li => [...li.querySelectorAll('*')].map((e) => e.tagName)")
+                    )
+                    assert tags == ["H3", "P", "P", "BUTTON"]
+                    assert await page.evaluate("window.__pwned === undefined")
+
+                    # Two products into the cart, one of them twice.
+                    await page.get_by_role("button", name="Add Sourdough loaf to cart").click()
+                    await page.get_by_role("button", name="Add Rye bread to cart").click()
+                    await page.get_by_role("button", name="Add Rye bread to cart").click()
+                    cart = page.get_by_role("button", name="Cart", exact=True)
+                    await expect(cart.locator(".count")).to_have_text("3")
+
+                    # Reload: the cart (sealed in IndexedDB) is still there.
+                    await page.wait_for_timeout(300)
+                    await page.reload()
+                    await expect(names).to_have_count(len(PRODUCTS))
+                    await expect(cart.locator(".count")).to_have_text("3")
+                    await cart.click()
+                    await expect(cart).to_have_attribute("aria-expanded", "true")
+                    await expect(
+                        page.get_by_role("spinbutton", name="Quantity of Rye bread")
+                    ).to_have_value("2")
+                    await expect(page.locator(".sum .total")).to_have_text("EUR 12.10")
+
+                    # Checkout: a missing field is a clear message, nothing is sent.
+                    await page.get_by_role("button", name="Place order").click()
+                    await expect(page.get_by_role("alert")).to_have_text("Full name is missing.")
+                    await page.get_by_label("Full name").fill("Ada Lovelace")
+                    await page.get_by_label("Address").fill("12 Baker Street <b>")
+                    await page.get_by_label("Postcode").fill("NW1 6XE")
+                    await page.get_by_label("City").fill("London")
+                    await page.get_by_label("Country").fill("United Kingdom")
+                    await page.get_by_label("Shipping").select_option("post")
+                    await expect(page.locator(".sum .total")).to_have_text("EUR 17.00")
+                    await page.get_by_role("button", name="Place order").dblclick()
+
+                    placed = await asyncio.wait_for(owner.new_orders.get(), 20)
+                    assert placed.status.total == 2 * 380 + 450 + 490  # the owner's own sum
+                    assert [(x.product, x.qty) for x in placed.status.items] == [
+                        ("sourdough", 1),
+                        ("rye", 2),
+                    ]
+                    orders = page.get_by_role("region", name="Your orders")
+                    order = orders.locator(".order")
+                    await expect(order).to_have_count(1)
+                    await expect(order.locator("h4")).to_have_text(f"Order {placed.status.order}")
+                    await expect(order.locator(".st")).to_have_text("Received")
+                    await expect(order.locator(".total")).to_have_text("EUR 17.00")
+                    await expect(cart.locator(".count")).to_have_text("0")
+
+                    await owner.set_status(placed, "confirmed")
+                    await expect(order.locator(".st")).to_have_text("Confirmed")
+                    await owner.set_status(placed, "shipped", "TRACK-123")
+                    await expect(order.locator(".st")).to_have_text("Shipped")
+                    await expect(order.locator(".tracking")).to_have_text("TRACK-123")
+                    await page.screenshot(path=str(SHOTS / "hushwire-shop.png"), full_page=True)
+                    await csp_clean(page, site)
+
+                    # A second visit: the history is there, the catalog only version-checked.
+                    before = list(owner.requests)
+                    await page.reload()
+                    await expect(order.locator(".st")).to_have_text("Shipped")
+                    await expect(order.locator(".tracking")).to_have_text("TRACK-123")
+                    await expect(names).to_have_count(len(PRODUCTS))
+                    await expect(pics.first).to_have_attribute("src", BLOB)
+                    for _ in range(50):
+                        if len(owner.requests) > len(before):
+                            break
+                        await asyncio.sleep(0.1)
+                    await page.wait_for_timeout(500)
+                    assert owner.requests[len(before) :] == ["CatalogGet"]
+                    # Exactly one order, though "Place order" was pressed twice and the page
+                    # reloaded twice since; one connection throughout (it resumed).
+                    assert len(owner.orders) == 1 and owner.new_orders.empty()
+                    assert len(owner.conns) == 1
+                    assert owner.chat_texts == []
+
+                    # The web host saw the page and the widget's files, nothing else.
+                    assert host_files(site.paths) <= WIDGET_FILES | {"/hushwire-widget-*.js"}
+                    assert errors == []
+
+    run(main, 180)
