@@ -106,6 +106,8 @@ class ShopOwner:
     """The type of every payload the customers sent, in order."""
     chat_texts: list[str] = field(default_factory=list)
     conns: list[str] = field(default_factory=list)
+    silent: bool = False
+    """Take new orders without answering them (as if the answer was lost with the tab)."""
     _task: asyncio.Task[None] | None = None
 
     async def start(self) -> str:
@@ -204,7 +206,8 @@ class ShopOwner:
         )
         placed = PlacedOrder(conn, status)
         self.orders[(conn, o.ref)] = placed
-        await self._send(conn, status)
+        if not self.silent:
+            await self._send(conn, status)
         await self.new_orders.put(placed)
 
     async def set_status(

@@ -199,3 +199,49 @@ def test_shop_browse_cart_checkout_statuses_and_history(tmp_path: Path) -> None:
                     assert errors == []
 
     run(main, 180)
+
+
+async def checkout(page: Any) -> None:
+    """Sourdough into the cart, the delivery form filled, "Place order" pressed."""
+    await page.get_by_role("button", name="Add Sourdough loaf to cart").click()
+    await page.get_by_role("button", name="Cart", exact=True).click()
+    for label, value in (
+        ("Full name", "Grace Hopper"),
+        ("Address", "1 Harbor Way"),
+        ("Postcode", "10001"),
+        ("City", "New York"),
+        ("Country", "USA"),
+    ):
+        await page.get_by_label(label).fill(value)
+    await page.get_by_role("button", name="Place order").click()
+
+
+def test_an_unanswered_order_is_sent_again_with_its_ref_and_placed_once(tmp_path: Path) -> None:
+    """The tab closes after the order went out and before the shop's answer came: the next
+    visit sends it again with the same ref; the owner answers it once, as the same order."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_shop(tmp_path) as (relay, owner, link):
+            with page_server() as site:
+                site.csp = shop_csp(f"ws://127.0.0.1:{relay.ws_port}")
+                site.host_page(snippet(SnippetOptions(link, relay.ws_url, shop=True)))
+                async with chromium(tmp_path) as ctx:
+                    page, errors = await open_page(ctx, site)
+                    owner.silent = True
+                    await checkout(page)
+                    placed = await asyncio.wait_for(owner.new_orders.get(), 20)
+                    order = page.get_by_role("region", name="Your orders").locator(".order")
+                    await expect(order.locator(".st")).to_have_text("Sending…")
+                    await page.close()  # the tab dies with its order unanswered
+
+                    owner.silent = False
+                    page, errors = await open_page(ctx, site)
+                    order = page.get_by_role("region", name="Your orders").locator(".order")
+                    await expect(order.locator("h4")).to_have_text(f"Order {placed.status.order}")
+                    await expect(order.locator(".st")).to_have_text("Received")
+                    assert owner.requests.count("Order") == 2  # sent twice, same ref
+                    assert len(owner.orders) == 1 and owner.new_orders.empty()
+                    assert errors == []
+
+    run(main, 120)
