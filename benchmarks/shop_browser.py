@@ -34,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,8 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
             catalog,
             images,
         )
-        link = await owner.start()
+        online = AsyncExitStack()
+        link = await online.enter_async_context(owner.online())
         tag = snippet(SnippetOptions(link, ws_url, shop=True))
         page_html = (
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench</title>'
@@ -210,7 +212,7 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
         python_ms = [
             await python_catalog(tmp / f"py-{i}", server, ws_url, link) for i in range(rounds)
         ]
-        await owner.stop()
+        await online.aclose()
     print("  " + line("baseline: Python customer Agent, join -> catalog read", python_ms))
     FIGURES["python_join_catalog_ms"] = statistics.median(python_ms) if python_ms else None
     print(f"Chromium {await chromium_version()}, loopback, fresh profile per round:")

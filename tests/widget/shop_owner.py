@@ -14,6 +14,8 @@ import hashlib
 import os
 import struct
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -108,18 +110,21 @@ class ShopOwner:
     conns: list[str] = field(default_factory=list)
     silent: bool = False
     """Take new orders without answering them (as if the answer was lost with the tab)."""
-    _task: asyncio.Task[None] | None = None
 
-    async def start(self) -> str:
+    @asynccontextmanager
+    async def online(self) -> AsyncIterator[str]:
+        """The owner at work: its agent started, its contact address made (yielded), every
+        customer answered until the block ends; then the agent stops."""
         await self.agent.start()
-        _, link = await self.agent.create_address(profile_info(self.catalog["shop"]["name"]))
-        self._task = asyncio.create_task(self._run())
-        return link
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-        await self.agent.stop()
+        task: asyncio.Task[None] | None = None
+        try:
+            _, link = await self.agent.create_address(profile_info(self.catalog["shop"]["name"]))
+            task = asyncio.create_task(self._run())
+            yield link
+        finally:
+            if task is not None:
+                task.cancel()
+            await self.agent.stop()
 
     async def _send(self, conn: str, payload: Payload) -> None:
         await self.agent.send(conn, shop_message(payload, os.urandom(12)).encode())

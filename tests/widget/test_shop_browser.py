@@ -22,6 +22,7 @@ from shop_owner import ShopOwner, make_catalog, png
 from test_widget_browser import (
     OWNER_CFG,
     SHOTS,
+    PageServer,
     chromium,
     csp_clean,
     open_page,
@@ -65,11 +66,21 @@ async def relay_and_shop(tmp: Path) -> AsyncIterator[tuple[Any, ShopOwner, str]]
         images,
     )
     try:
-        link = await owner.start()
-        yield relay, owner, link
+        async with owner.online() as link:
+            yield relay, owner, link
     finally:
-        await owner.stop()
         await asyncio.to_thread(relay.stop)
+
+
+@asynccontextmanager
+async def shop_site(tmp: Path) -> AsyncIterator[tuple[ShopOwner, Any, PageServer]]:
+    """The relay, the owner, the host page (shop-mode snippet, strict CSP) and Chromium."""
+    async with relay_and_shop(tmp) as (relay, owner, link):
+        with page_server() as site:
+            site.csp = shop_csp(f"ws://127.0.0.1:{relay.ws_port}")
+            site.host_page(snippet(SnippetOptions(link, relay.ws_url, shop=True)))
+            async with chromium(tmp) as ctx:
+                yield owner, ctx, site
 
 
 def host_files(paths: list[str]) -> set[str]:
@@ -81,122 +92,116 @@ def test_shop_browse_cart_checkout_statuses_and_history(tmp_path: Path) -> None:
     from playwright.async_api import expect
 
     async def main() -> None:
-        async with relay_and_shop(tmp_path) as (relay, owner, link):
-            with page_server() as site:
-                site.csp = shop_csp(f"ws://127.0.0.1:{relay.ws_port}")
-                site.host_page(snippet(SnippetOptions(link, relay.ws_url, shop=True)))
-                async with chromium(tmp_path) as ctx:
-                    page, errors = await open_page(ctx, site)
-                    products = page.get_by_role("region", name="Products")
-                    names = products.locator(".product .name")
-                    await expect(names).to_have_text([p["name"] for p in PRODUCTS])
-                    await expect(
-                        page.get_by_role("heading", name="Tiny Bakery", level=2)
-                    ).to_be_visible()
-                    # Each image came over the channel, was checked and shows from a blob: URL.
-                    pics = products.locator("img.pic")
-                    await expect(pics).to_have_count(3)
-                    for i in range(3):
-                        await expect(pics.nth(i)).to_have_attribute("src", BLOB)
-                    assert await pics.evaluate_all("ps => ps.every((p) => p.naturalWidth === 8)")
+        async with shop_site(tmp_path) as (owner, ctx, site):
+            page, errors = await open_page(ctx, site)
+            products = page.get_by_role("region", name="Products")
+            names = products.locator(".product .name")
+            await expect(names).to_have_text([p["name"] for p in PRODUCTS])
+            await expect(page.get_by_role("heading", name="Tiny Bakery", level=2)).to_be_visible()
+            # Each image came over the channel, was checked and shows from a blob: URL.
+            pics = products.locator("img.pic")
+            await expect(pics).to_have_count(3)
+            for i in range(3):
+                await expect(pics.nth(i)).to_have_attribute("src", BLOB)
+            assert await pics.evaluate_all("ps => ps.every((p) => p.naturalWidth === 8)")
 
-                    # Local search and filters.
-                    await page.get_by_label("Search").fill("rye")
-                    await expect(names.locator("visible=true")).to_have_text(["Rye bread"])
-                    await page.get_by_label("Search").fill("")
-                    await page.get_by_label("Tag").select_option("pastry")
-                    await expect(names.locator("visible=true")).to_have_text(["Croissant", HOSTILE])
-                    await page.get_by_label("Tag").select_option("")
-                    await page.get_by_label("Max price").fill("4")
-                    await expect(names.locator("visible=true")).to_have_text(
-                        ["Rye bread", "Croissant", HOSTILE]
-                    )
-                    await page.get_by_label("Max price").fill("")
+            # Local search and filters.
+            await page.get_by_label("Search").fill("rye")
+            await expect(names.locator("visible=true")).to_have_text(["Rye bread"])
+            await page.get_by_label("Search").fill("")
+            await page.get_by_label("Tag").select_option("pastry")
+            await expect(names.locator("visible=true")).to_have_text(["Croissant", HOSTILE])
+            await page.get_by_label("Tag").select_option("")
+            await page.get_by_label("Max price").fill("4")
+            await expect(names.locator("visible=true")).to_have_text(
+                ["Rye bread", "Croissant", HOSTILE]
+            )
+            await page.get_by_label("Max price").fill("")
 
-                    # Hostile names are text: nothing ran, no element came from them.
-                    tags = (
-                        await products.locator(".product")
-                        .nth(3)
-                        .evaluate("li => [...li.querySelectorAll('*')].map((e) => e.tagName)")
-                    )
-                    assert tags == ["H3", "P", "P", "BUTTON"]
-                    assert await page.evaluate("window.__pwned === undefined")
+            # Hostile names are text: nothing ran, no element came from them.
+            tags = (
+                await products.locator(".product")
+                .nth(3)
+                .evaluate("li => [...li.querySelectorAll('*')].map((e) => e.tagName)")
+            )
+            assert tags == ["H3", "P", "P", "BUTTON"]
+            assert await page.evaluate("window.__pwned === undefined")
 
-                    # Two products into the cart, one of them twice.
-                    await page.get_by_role("button", name="Add Sourdough loaf to cart").click()
-                    await page.get_by_role("button", name="Add Rye bread to cart").click()
-                    await page.get_by_role("button", name="Add Rye bread to cart").click()
-                    cart = page.get_by_role("button", name="Cart", exact=True)
-                    await expect(cart.locator(".count")).to_have_text("3")
+            # Two products into the cart, one of them twice.
+            await page.get_by_role("button", name="Add Sourdough loaf to cart").click()
+            await page.get_by_role("button", name="Add Rye bread to cart").click()
+            await page.get_by_role("button", name="Add Rye bread to cart").click()
+            cart = page.get_by_role("button", name="Cart", exact=True)
+            await expect(cart.locator(".count")).to_have_text("3")
 
-                    # Reload: the cart (sealed in IndexedDB) is still there.
-                    await page.wait_for_timeout(300)
-                    await page.reload()
-                    await expect(names).to_have_count(len(PRODUCTS))
-                    await expect(cart.locator(".count")).to_have_text("3")
-                    await cart.click()
-                    await expect(cart).to_have_attribute("aria-expanded", "true")
-                    await expect(
-                        page.get_by_role("spinbutton", name="Quantity of Rye bread")
-                    ).to_have_value("2")
-                    await expect(page.locator(".sum .total")).to_have_text("EUR 12.10")
+            # Reload: the cart (sealed in IndexedDB) is still there.
+            await page.wait_for_timeout(300)
+            await page.reload()
+            await expect(names).to_have_count(len(PRODUCTS))
+            await expect(cart.locator(".count")).to_have_text("3")
+            await cart.click()
+            await expect(cart).to_have_attribute("aria-expanded", "true")
+            await expect(
+                page.get_by_role("spinbutton", name="Quantity of Rye bread")
+            ).to_have_value("2")
+            await expect(page.locator(".sum .total")).to_have_text("EUR 12.10")
 
-                    # Checkout: a missing field is a clear message, nothing is sent.
-                    await page.get_by_role("button", name="Place order").click()
-                    await expect(page.get_by_role("alert")).to_have_text("Full name is missing.")
-                    await page.get_by_label("Full name").fill("Ada Lovelace")
-                    await page.get_by_label("Address").fill("12 Baker Street <b>")
-                    await page.get_by_label("Postcode").fill("NW1 6XE")
-                    await page.get_by_label("City").fill("London")
-                    await page.get_by_label("Country").fill("United Kingdom")
-                    await page.get_by_label("Shipping").select_option("post")
-                    await expect(page.locator(".sum .total")).to_have_text("EUR 17.00")
-                    await page.get_by_role("button", name="Place order").dblclick()
+            # Checkout: a missing field is a clear message, nothing is sent.
+            await page.get_by_role("button", name="Place order").click()
+            await expect(page.get_by_role("alert")).to_have_text("Full name is missing.")
+            await page.get_by_label("Full name").fill("Ada Lovelace")
+            await page.get_by_label("Address").fill("12 Baker Street <b>")
+            await page.get_by_label("Postcode").fill("NW1 6XE")
+            await page.get_by_label("City").fill("London")
+            await page.get_by_label("Country").fill("United Kingdom")
+            await page.get_by_label("Shipping").select_option("post")
+            await expect(page.locator(".sum .total")).to_have_text("EUR 17.00")
+            await page.get_by_role("button", name="Place order").dblclick()
 
-                    placed = await asyncio.wait_for(owner.new_orders.get(), 20)
-                    assert placed.status.total == 2 * 380 + 450 + 490  # the owner's own sum
-                    assert [(x.product, x.qty) for x in placed.status.items] == [
-                        ("sourdough", 1),
-                        ("rye", 2),
-                    ]
-                    orders = page.get_by_role("region", name="Your orders")
-                    order = orders.locator(".order")
-                    await expect(order).to_have_count(1)
-                    await expect(order.locator("h4")).to_have_text(f"Order {placed.status.order}")
-                    await expect(order.locator(".st")).to_have_text("Received")
-                    await expect(order.locator(".total")).to_have_text("EUR 17.00")
-                    await expect(cart.locator(".count")).to_have_text("0")
+            placed = await asyncio.wait_for(owner.new_orders.get(), 20)
+            assert placed.status.total == 2 * 380 + 450 + 490  # the owner's own sum
+            assert [(x.product, x.qty) for x in placed.status.items] == [
+                ("sourdough", 1),
+                ("rye", 2),
+            ]
+            orders = page.get_by_role("region", name="Your orders")
+            order = orders.locator(".order")
+            await expect(order).to_have_count(1)
+            await expect(order.locator("h4")).to_have_text(f"Order {placed.status.order}")
+            await expect(order.locator(".st")).to_have_text("Received")
+            await expect(order.locator(".total")).to_have_text("EUR 17.00")
+            await expect(cart.locator(".count")).to_have_text("0")
 
-                    await owner.set_status(placed, "confirmed")
-                    await expect(order.locator(".st")).to_have_text("Confirmed")
-                    await owner.set_status(placed, "shipped", "TRACK-123")
-                    await expect(order.locator(".st")).to_have_text("Shipped")
-                    await expect(order.locator(".tracking")).to_have_text("TRACK-123")
-                    await page.screenshot(path=str(SHOTS / "hushwire-shop.png"), full_page=True)
-                    await csp_clean(page, site)
+            await owner.set_status(placed, "confirmed")
+            await expect(order.locator(".st")).to_have_text("Confirmed")
+            await owner.set_status(placed, "shipped", "TRACK-123")
+            await expect(order.locator(".st")).to_have_text("Shipped")
+            await expect(order.locator(".tracking")).to_have_text("TRACK-123")
+            await page.screenshot(path=str(SHOTS / "hushwire-shop.png"), full_page=True)
+            await csp_clean(page, site)
 
-                    # A second visit: the history is there, the catalog only version-checked.
-                    before = list(owner.requests)
-                    await page.reload()
-                    await expect(order.locator(".st")).to_have_text("Shipped")
-                    await expect(order.locator(".tracking")).to_have_text("TRACK-123")
-                    await expect(names).to_have_count(len(PRODUCTS))
-                    await expect(pics.first).to_have_attribute("src", BLOB)
-                    for _ in range(50):
-                        if len(owner.requests) > len(before):
-                            break
-                        await asyncio.sleep(0.1)
-                    await page.wait_for_timeout(500)
-                    assert owner.requests[len(before) :] == ["CatalogGet"]
-                    # Exactly one order, though "Place order" was pressed twice and the page
-                    # reloaded twice since; one connection throughout (it resumed).
-                    assert len(owner.orders) == 1 and owner.new_orders.empty()
-                    assert len(owner.conns) == 1
-                    assert owner.chat_texts == []
+            # A second visit: the history is there, the catalog only version-checked.
+            before = list(owner.requests)
+            await page.reload()
+            await expect(order.locator(".st")).to_have_text("Shipped")
+            await expect(order.locator(".tracking")).to_have_text("TRACK-123")
+            await expect(names).to_have_count(len(PRODUCTS))
+            await expect(pics.first).to_have_attribute("src", BLOB)
+            for _ in range(50):
+                if len(owner.requests) > len(before):
+                    break
+                await asyncio.sleep(0.1)
+            await page.wait_for_timeout(500)
+            assert owner.requests[len(before) :] == ["CatalogGet"]
+            # Exactly one order, though "Place order" was pressed twice and the page
+            # reloaded twice since; one connection throughout (it resumed).
+            assert len(owner.orders) == 1 and owner.new_orders.empty()
+            assert len(owner.conns) == 1
+            assert owner.chat_texts == []
 
-                    # The web host saw the page and the widget's files, nothing else.
-                    assert host_files(site.paths) <= WIDGET_FILES | {"/hushwire-widget-*.js"}
-                    assert errors == []
+            # The web host saw the page and the widget's files, nothing else.
+            assert host_files(site.paths) <= WIDGET_FILES | {"/hushwire-widget-*.js"}
+            assert errors == []
 
     run(main, 180)
 
@@ -222,26 +227,22 @@ def test_an_unanswered_order_is_sent_again_with_its_ref_and_placed_once(tmp_path
     from playwright.async_api import expect
 
     async def main() -> None:
-        async with relay_and_shop(tmp_path) as (relay, owner, link):
-            with page_server() as site:
-                site.csp = shop_csp(f"ws://127.0.0.1:{relay.ws_port}")
-                site.host_page(snippet(SnippetOptions(link, relay.ws_url, shop=True)))
-                async with chromium(tmp_path) as ctx:
-                    page, errors = await open_page(ctx, site)
-                    owner.silent = True
-                    await checkout(page)
-                    placed = await asyncio.wait_for(owner.new_orders.get(), 20)
-                    order = page.get_by_role("region", name="Your orders").locator(".order")
-                    await expect(order.locator(".st")).to_have_text("Sending…")
-                    await page.close()  # the tab dies with its order unanswered
+        async with shop_site(tmp_path) as (owner, ctx, site):
+            page, errors = await open_page(ctx, site)
+            owner.silent = True
+            await checkout(page)
+            placed = await asyncio.wait_for(owner.new_orders.get(), 20)
+            order = page.get_by_role("region", name="Your orders").locator(".order")
+            await expect(order.locator(".st")).to_have_text("Sending…")
+            await page.close()  # the tab dies with its order unanswered
 
-                    owner.silent = False
-                    page, errors = await open_page(ctx, site)
-                    order = page.get_by_role("region", name="Your orders").locator(".order")
-                    await expect(order.locator("h4")).to_have_text(f"Order {placed.status.order}")
-                    await expect(order.locator(".st")).to_have_text("Received")
-                    assert owner.requests.count("Order") == 2  # sent twice, same ref
-                    assert len(owner.orders) == 1 and owner.new_orders.empty()
-                    assert errors == []
+            owner.silent = False
+            page, errors = await open_page(ctx, site)
+            order = page.get_by_role("region", name="Your orders").locator(".order")
+            await expect(order.locator("h4")).to_have_text(f"Order {placed.status.order}")
+            await expect(order.locator(".st")).to_have_text("Received")
+            assert owner.requests.count("Order") == 2  # sent twice, same ref
+            assert len(owner.orders) == 1 and owner.new_orders.empty()
+            assert errors == []
 
     run(main, 120)

@@ -136,7 +136,8 @@ export function parseRequest(x: unknown): WorkerRequest | null {
       return { id, op: "join", address: x.address, relayUrl: x.relayUrl, name: x.name, seal: x.seal };
     case "send":
       if (typeof x.text !== "string" || x.text.length === 0 || x.text.length > MAX_SEND_TEXT) return null;
-      return typeof x.shop === "string" && x.shop.length <= MAX_RECV_TEXT ? { id, op: "send", text: x.text, shop: x.shop } : { id, op: "send", text: x.text };
+      if (x.shop === undefined) return { id, op: "send", text: x.text };
+      return typeof x.shop === "string" && x.shop.length <= MAX_RECV_TEXT ? { id, op: "send", text: x.text, shop: x.shop } : null;
     case "end":
       return { id, op: "end" };
     case "restore":

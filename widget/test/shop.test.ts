@@ -10,6 +10,7 @@
 import { describe, expect, it } from "vitest";
 
 import { base64urlDecode, toHex } from "../src/encoding.js";
+import { MAX_RECV_TEXT, parseReply, parseRequest } from "../src/rpc.js";
 import { Parts, sha256Hex, unpackCatalog } from "../src/shop/assemble.js";
 import {
   OrderRefusal,
@@ -159,5 +160,24 @@ describe("shop wire, customer side", () => {
       Object.assign(c.products[0]!, bad);
       expect(() => parseCatalog(c)).toThrow(ShopDecodeError);
     }
+  });
+});
+
+describe("shop traffic between the page and the crypto worker (rpc.ts)", () => {
+  it("a send may carry a shop payload's JSON; an oversized one is refused", () => {
+    expect(parseRequest({ id: 1, op: "send", text: "Catalog request", shop: '{"t":"catalog.get","have":null}' })).toEqual({
+      id: 1,
+      op: "send",
+      text: "Catalog request",
+      shop: '{"t":"catalog.get","have":null}',
+    });
+    expect(parseRequest({ id: 1, op: "send", text: "hi" })).toEqual({ id: 1, op: "send", text: "hi" });
+    expect(parseRequest({ id: 1, op: "send", text: "x", shop: "x".repeat(MAX_RECV_TEXT + 1) })).toBeNull();
+  });
+
+  it("a shop event carries the payload's JSON, bounded", () => {
+    expect(parseReply({ event: "shop", data: '{"t":"catalog.same","version":"v"}' })).toEqual({ event: "shop", data: '{"t":"catalog.same","version":"v"}' });
+    expect(parseReply({ event: "shop", data: 7 })).toBeNull();
+    expect(parseReply({ event: "shop", data: "x".repeat(MAX_RECV_TEXT + 1) })).toBeNull();
   });
 });

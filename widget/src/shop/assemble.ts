@@ -5,7 +5,7 @@
  * sha256 of its canonical JSON without "version"), sha256 with WebCrypto. No DOM.
  */
 
-import { base64urlDecode } from "../encoding.js";
+import { base64urlDecode, concat } from "../encoding.js";
 import { MAX_CATALOG_JSON, ShopDecodeError, canonicalJson, parseCatalog, type Catalog } from "./wire.js";
 
 export async function sha256Hex(b: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -28,13 +28,7 @@ export async function gunzip(data: Uint8Array<ArrayBuffer>, most: number): Promi
     }
     chunks.push(value);
   }
-  const out = new Uint8Array(n);
-  let i = 0;
-  for (const c of chunks) {
-    out.set(c, i);
-    i += c.length;
-  }
-  return out;
+  return concat(...chunks) as Uint8Array<ArrayBuffer>;
 }
 
 /** Parts of one catalog version or one image, joined when complete (null until then). */

@@ -9,40 +9,29 @@
  * applies (docs/widget.md): any script on the page can use the key while the page is open.
  */
 
-import { openDatabase, request, serial } from "../ui/resume.js";
+import { Records } from "../ui/resume.js";
 
 const DB_NAME = "hushwire-shop";
 const STORE = "records";
 
 export class ShopStore {
   readonly #id: string;
-  #db: Promise<IDBDatabase> | null = null;
-  #key: Promise<CryptoKey> | null = null;
   /** Writes in order. */
-  readonly #queue = serial();
+  readonly #r = new Records(DB_NAME, STORE);
+  #key: Promise<CryptoKey> | null = null;
 
   constructor(id: string) {
     this.#id = id;
-  }
-
-  #open(): Promise<IDBDatabase> {
-    this.#db ??= openDatabase(DB_NAME, STORE);
-    return this.#db;
-  }
-
-  async #tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
-    const db = await this.#open();
-    return request(f(db.transaction(STORE, mode).objectStore(STORE)));
   }
 
   /** The key of this address, made (non-extractable) and stored on first use. */
   #sealKey(): Promise<CryptoKey> {
     this.#key ??= (async () => {
       const name = `${this.#id}\nkey`;
-      const k: unknown = await this.#tx("readonly", (s) => s.get(name));
+      const k: unknown = await this.#r.tx("readonly", (s) => s.get(name));
       if (k instanceof CryptoKey) return k;
       const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-      await this.#tx("readwrite", (s) => s.put(key, name));
+      await this.#r.tx("readwrite", (s) => s.put(key, name));
       return key;
     })();
     return this.#key;
@@ -56,7 +45,7 @@ export class ShopStore {
   async getBytes(name: string): Promise<Uint8Array | null> {
     try {
       const key = await this.#sealKey();
-      const v: unknown = await this.#tx("readonly", (s) => s.get(`${this.#id}\n${name}`));
+      const v: unknown = await this.#r.tx("readonly", (s) => s.get(`${this.#id}\n${name}`));
       if (!(v instanceof ArrayBuffer) || v.byteLength < 28) return null;
       const d = new Uint8Array(v);
       return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: d.slice(0, 12), additionalData: this.#ad(name) }, key, d.slice(12)));
@@ -67,14 +56,14 @@ export class ShopStore {
 
   /** Seal and store `bytes` as record `name`. */
   putBytes(name: string, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
-    return this.#queue(async () => {
+    return this.#r.queue(async () => {
       const key = await this.#sealKey();
       const iv = crypto.getRandomValues(new Uint8Array(12));
       const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: this.#ad(name) }, key, bytes));
       const out = new Uint8Array(12 + ct.length);
       out.set(iv);
       out.set(ct, 12);
-      await this.#tx("readwrite", (s) => s.put(out.buffer, `${this.#id}\n${name}`));
+      await this.#r.tx("readwrite", (s) => s.put(out.buffer, `${this.#id}\n${name}`));
     });
   }
 

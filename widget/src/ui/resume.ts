@@ -18,7 +18,7 @@ export interface Session {
 }
 
 /** An IndexedDB request as a promise. */
-export function request<T>(r: IDBRequest<T>): Promise<T> {
+function request<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error ?? new Error("IndexedDB request failed"));
@@ -31,66 +31,72 @@ function isSession(x: unknown): x is Session {
   return s.key instanceof CryptoKey && (s.sealed === null || s.sealed instanceof ArrayBuffer);
 }
 
-/** Open (creating on first use) database `name` with one object store `store`. */
-export function openDatabase(name: string, store: string): Promise<IDBDatabase> {
-  return new Promise((resolve, reject) => {
-    const r = indexedDB.open(name, 1);
-    r.onupgradeneeded = () => r.result.createObjectStore(store);
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error ?? new Error("IndexedDB unavailable"));
-  });
-}
+/**
+ * One IndexedDB object store, opened on first use (database `name`, version 1, one object
+ * store), with its transactions as promises and a queue that keeps writes in order.
+ */
+export class Records {
+  readonly #name: string;
+  readonly #store: string;
+  #db: Promise<IDBDatabase> | null = null;
+  #chain: Promise<unknown> = Promise.resolve();
 
-/** A queue that runs the functions given to it one after the other (writes in order). */
-export function serial(): (f: () => Promise<unknown>) => Promise<void> {
-  let chain: Promise<unknown> = Promise.resolve();
-  return (f) => {
-    const next = chain.then(f, f);
-    chain = next.catch(() => undefined);
+  constructor(name: string, store: string) {
+    this.#name = name;
+    this.#store = store;
+  }
+
+  #open(): Promise<IDBDatabase> {
+    this.#db ??= new Promise((resolve, reject) => {
+      const r = indexedDB.open(this.#name, 1);
+      r.onupgradeneeded = () => r.result.createObjectStore(this.#store);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error ?? new Error("IndexedDB unavailable"));
+    });
+    return this.#db;
+  }
+
+  async tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+    const db = await this.#open();
+    return request(f(db.transaction(this.#store, mode).objectStore(this.#store)));
+  }
+
+  /** Run `f` after every write queued before it. */
+  queue(f: () => Promise<unknown>): Promise<void> {
+    const next = this.#chain.then(f, f);
+    this.#chain = next.catch(() => undefined);
     return next.then(() => undefined);
-  };
+  }
 }
 
 export class SessionStore {
   readonly #id: string;
-  #db: Promise<IDBDatabase> | null = null;
   /** Writes in order: the last sealed state written is the last one the worker posted. */
-  readonly #queue = serial();
+  readonly #r = new Records(DB_NAME, STORE);
 
   constructor(id: string) {
     this.#id = id;
   }
 
-  #open(): Promise<IDBDatabase> {
-    this.#db ??= openDatabase(DB_NAME, STORE);
-    return this.#db;
-  }
-
-  async #tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
-    const db = await this.#open();
-    return request(f(db.transaction(STORE, mode).objectStore(STORE)));
-  }
-
   /** The stored session, or null (none, or not a record of ours). */
   async load(): Promise<Session | null> {
-    const x: unknown = await this.#tx("readonly", (s) => s.get(this.#id));
+    const x: unknown = await this.#r.tx("readonly", (s) => s.get(this.#id));
     return isSession(x) ? x : null;
   }
 
   /** A fresh non-extractable key for a new session, stored before the worker first uses it. */
   async newKey(): Promise<CryptoKey> {
     const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-    await this.#queue(() => this.#tx("readwrite", (s) => s.put({ key, sealed: null } satisfies Session, this.#id)));
+    await this.#r.queue(() => this.#r.tx("readwrite", (s) => s.put({ key, sealed: null } satisfies Session, this.#id)));
     return key;
   }
 
   /** Keep the latest sealed state (from the worker's `sealed` event) with its key. */
   save(key: CryptoKey, sealed: ArrayBuffer): Promise<void> {
-    return this.#queue(() => this.#tx("readwrite", (s) => s.put({ key, sealed } satisfies Session, this.#id)));
+    return this.#r.queue(() => this.#r.tx("readwrite", (s) => s.put({ key, sealed } satisfies Session, this.#id)));
   }
 
   clear(): Promise<void> {
-    return this.#queue(() => this.#tx("readwrite", (s) => s.delete(this.#id)));
+    return this.#r.queue(() => this.#r.tx("readwrite", (s) => s.delete(this.#id)));
   }
-
 }
