@@ -184,3 +184,30 @@ def test_make_png_is_a_png_of_its_size() -> None:
     assert sniff_mime(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
     assert sniff_mime(b"\xff\xd8\xff\xe0") == "image/jpeg"
     assert sniff_mime(b"GIF89a") is None
+
+
+@pytest.mark.parametrize("case", V["pricing"], ids=lambda c: c["name"])
+def test_pricing(case: dict[str, Any]) -> None:
+    from hushwire.shop.model import catalog_from_json, price_order
+
+    catalog = catalog_from_json(json.loads(V["catalog"][0]["json"]))
+    order = wire.decode_payload(case["order"])
+    assert isinstance(order, wire.Order)
+
+    def stock(p: str, v: str | None) -> int | None:
+        product = catalog.product(p)
+        assert product is not None
+        variant = None if v is None else product.variant(v)
+        return product.stock if variant is None else variant.stock
+
+    answer = case["answer"]
+    if answer["t"] == "order.refused":
+        with pytest.raises(OrderRefusal) as info:
+            price_order(order, catalog, stock)
+        got = wire.OrderRefused(info.value.ref, info.value.code, info.value.message)
+        assert got.to_json() == answer
+    else:
+        priced = price_order(order, catalog, stock)
+        assert [line.to_json() for line in priced.lines] == answer["items"]
+        assert priced.shipping.to_json() == answer["shipping"]
+        assert priced.total == answer["total"]

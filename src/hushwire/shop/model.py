@@ -27,7 +27,16 @@ from hushwire.shop.wire import (
     format_money,
 )
 
-__all__ = ["Catalog", "Priced", "Product", "Shipping", "ShopInfo", "Variant", "price_order"]
+__all__ = [
+    "Catalog",
+    "Priced",
+    "Product",
+    "Shipping",
+    "ShopInfo",
+    "Variant",
+    "catalog_from_json",
+    "price_order",
+]
 
 _ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_PRODUCTS: Final = 5000
@@ -169,6 +178,35 @@ class Catalog:
             "shipping": [{"id": s.id, "name": s.name, "price": s.price} for s in self.shipping],
         }
         return {**body, "version": catalog_version(body)}
+
+
+def catalog_from_json(obj: dict[str, Any]) -> Catalog:
+    """A :class:`Catalog` (without image bytes) from its JSON form (:meth:`Catalog.to_json`);
+    fields are checked as a catalog file's are. Raises :class:`ShopError`."""
+    try:
+        shop = obj["shop"]
+        info = check_shop(ShopInfo(shop["name"], shop["currency"], shop["payment"], shop["terms"]))
+        products = tuple(
+            check_product(
+                Product(
+                    p["id"],
+                    p["name"],
+                    p["description"],
+                    p["price"],
+                    p["stock"],
+                    tuple(p["tags"]),
+                    tuple(p["images"]),
+                    tuple(
+                        Variant(v["id"], v["name"], v["price"], v["stock"]) for v in p["variants"]
+                    ),
+                )
+            )
+            for p in obj["products"]
+        )
+        shipping = tuple(Shipping(s["id"], s["name"], s["price"]) for s in obj["shipping"])
+    except (KeyError, TypeError) as e:
+        raise ShopError(f"not a catalog: {e!r}") from None
+    return Catalog(info, products, shipping)
 
 
 def check_product(p: Product) -> Product:
