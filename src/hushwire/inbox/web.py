@@ -57,6 +57,7 @@ STATIC = {
     "inbox.js": "text/javascript",
     "inbox.css": "text/css",
     "orders.js": "text/javascript",
+    "orders.css": "text/css",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 MAX_BODY = 64 * 1024
