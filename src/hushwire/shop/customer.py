@@ -53,6 +53,9 @@ class ShopCustomer:
         self.texts: list[str] = []
         self.catalog_json: dict[str, Any] | None = None
         self.images: dict[str, tuple[str, bytes]] = {}
+        self.received_messages = 0
+        self.received_bytes = 0
+        """Messages and chat-body bytes received on the connection so far."""
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> ShopCustomer:
@@ -70,6 +73,8 @@ class ShopCustomer:
             ev = await self.agent.events.get()
             if not isinstance(ev, MessageReceived) or ev.conn_id != self.conn_id:
                 continue
+            self.received_messages += 1
+            self.received_bytes += len(ev.body)
             for item in parse_chat_elements(ev.body):
                 if isinstance(item, DecodeError):
                     continue
