@@ -258,6 +258,16 @@ def _item(**change: Any) -> list[dict[str, Any]]:
     return [first]
 
 
+def _status() -> dict[str, Any]:
+    return OrderStatus(REF, "7KQ2-M4XD", "received", LINES, COURIER, 1640, "EUR").to_json()
+
+
+def _line(**change: Any) -> dict[str, Any]:
+    line = LINES[0].to_json()
+    line.update(change)
+    return line
+
+
 REFUSALS: list[tuple[str, Any]] = [
     ("not an object", ["catalog.get"]),
     ("unknown type", {"t": "catalog.put"}),
@@ -301,6 +311,16 @@ REFUSALS: list[tuple[str, Any]] = [
         {"t": "image", "id": PNG_ID, "mime": "image/gif", "part": 0, "parts": 1, "data": "AAAA"},
     ),
     ("order.status unknown status", {"t": "order.status", "status": "lost"}),
+    ("order.status no items", {**_status(), "items": []}),
+    ("order.status line not an object", {**_status(), "items": ["x"]}),
+    ("order.status line variant with a space", {**_status(), "items": [_line(variant="a b")]}),
+    ("order.status line qty 0", {**_status(), "items": [_line(qty=0)]}),
+    ("order.status shipping not an object", {**_status(), "shipping": "pickup"}),
+    ("order.status tracking not a string", {**_status(), "tracking": 5}),
+    ("order.status order number with a look-alike", {**_status(), "order": "7KQ2-M40D"}),
+    ("catalog.same without version", {"t": "catalog.same"}),
+    ("order item not an object", _order_obj(items=["sourdough"])),
+    ("order name not a string", _order_obj(customer=_customer(name=5))),
     (
         "order.refused unknown reason",
         {"t": "order.refused", "ref": REF, "reason": "nope", "message": "x"},
