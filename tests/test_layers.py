@@ -101,7 +101,7 @@ SANS_IO_MODULES = frozenset(
         "hushwire.shop",
         "hushwire.shop.wire",
         "hushwire.shop.images",
-        "hushwire.shop.pricing",
+        "hushwire.shop.model",
     }
 )
 IO_MODULES = frozenset(

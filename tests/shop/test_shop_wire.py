@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from typing import Any
 
 import pytest
@@ -184,3 +185,81 @@ def test_make_png_is_a_png_of_its_size() -> None:
     assert sniff_mime(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
     assert sniff_mime(b"\xff\xd8\xff\xe0") == "image/jpeg"
     assert sniff_mime(b"GIF89a") is None
+
+
+@pytest.mark.parametrize("case", V["pricing"], ids=lambda c: c["name"])
+def test_pricing(case: dict[str, Any]) -> None:
+    from hushwire.shop.model import catalog_from_json, price_order
+
+    catalog = catalog_from_json(json.loads(V["catalog"][0]["json"]))
+    order = wire.decode_payload(case["order"])
+    assert isinstance(order, wire.Order)
+
+    def stock(p: str, v: str | None) -> int | None:
+        product = catalog.product(p)
+        assert product is not None
+        variant = None if v is None else product.variant(v)
+        return product.stock if variant is None else variant.stock
+
+    answer = case["answer"]
+    if answer["t"] == "order.refused":
+        with pytest.raises(OrderRefusal) as info:
+            price_order(order, catalog, stock)
+        got = wire.OrderRefused(info.value.ref, info.value.code, info.value.message)
+        assert got.to_json() == answer
+    else:
+        priced = price_order(order, catalog, stock)
+        assert [line.to_json() for line in priced.lines] == answer["items"]
+        assert priced.shipping.to_json() == answer["shipping"]
+        assert priced.total == answer["total"]
+
+
+def test_summaries_of_parts_and_of_an_order_without_names() -> None:
+    part = CatalogPart("v", 1, 3, "AAAA")
+    assert wire.summary(part) == "Catalog (part 2 of 3)"
+    assert wire.summary(ImagePart("0" * 64, "image/png", 0, 1, "AAAA")) == "Image (part 1 of 1)"
+    order = wire.Order(
+        "0" * 32,
+        "EUR",
+        (wire.OrderItem("loaf", None, 1, 100), wire.OrderItem("bun", "big", 2, 50)),
+        "pickup",
+        200,
+        wire.Customer("A", "B", "C", "D", "E"),
+    )
+    assert wire.summary(order) == (
+        "Order: 1 x loaf (EUR 1.00), 2 x bun (big) (EUR 1.00), shipping pickup (EUR 0.00), "
+        "total EUR 2.00. Ship to: A, B, C D, E"
+    )
+    lines = (wire.ShopLine("loaf", None, "Loaf", 1, 100),)
+    status = wire.OrderStatus(
+        "0" * 32, "AAAA-BBBB", "received", lines, wire.ShopShipping("p", "P", 0), 100, "EUR"
+    )
+    assert wire.summary(status) == (
+        "Order AAAA-BBBB received: 1 x Loaf (EUR 1.00), shipping P (EUR 0.00), total EUR 1.00."
+    )
+
+
+def test_catalogs_that_cannot_be_read() -> None:
+    def parts(data: bytes) -> list[CatalogPart]:
+        return [CatalogPart("v", 0, 1, b64url_encode(data, padded=False))]
+
+    with pytest.raises(ShopDecodeError, match="not gzip"):
+        wire.unpack_catalog(parts(b"not gzip at all"))
+    with pytest.raises(ShopDecodeError, match="not JSON"):
+        wire.unpack_catalog(parts(gzip.compress(b"{nope")))
+    with pytest.raises(ShopDecodeError, match="does not match its parts"):
+        wire.unpack_catalog(parts(gzip.compress(b'{"version":"w"}')))
+    with pytest.raises(ShopDecodeError, match="no parts"):
+        wire.join_parts([])
+    with pytest.raises(ShopError, match="more than"):
+        wire.pack_catalog({"version": "v", "x": "y" * wire.MAX_CATALOG_JSON})
+    huge = {"version": "v", "x": b64url_encode(os.urandom(wire.MAX_CATALOG_JSON * 7 // 10))}
+    with pytest.raises(ShopError, match="too large to send"):
+        wire.pack_catalog(huge)
+
+
+def test_an_order_without_email_reads_as_none() -> None:
+    raw = json.loads(V["messages"][3]["json"])["params"]["hw.shop"]
+    raw["customer"]["email"] = None
+    order = wire.decode_payload(raw)
+    assert isinstance(order, wire.Order) and order.customer.email is None

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from hushwire.agent.routing import add_routing_option
 from hushwire.errors import ConfigError
+from hushwire.shop.wire import ShopError
 
-SUBCOMMANDS = ("serve", "list", "read", "reply", "end", "link")
+SUBCOMMANDS = ("serve", "list", "read", "reply", "end", "link", "orders")
 
 
 def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +46,14 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--passphrase-env", metavar="VAR", help="encrypt keys and the history with $VAR"
     )
     inbox.add_argument("--no-qr", action="store_true", help="do not draw the address QR code")
+    inbox.add_argument(
+        "--shop",
+        type=Path,
+        metavar="CATALOG",
+        help="run a shop from this catalog.toml or products CSV (docs/inbox.md, Shop)",
+    )
+    inbox.add_argument("--tracking", help="orders ship ORDER: the tracking number")
+    inbox.add_argument("--csv", action="store_true", help="orders export ORDER: CSV, not JSON")
     add_routing_option(inbox)
     inbox.add_argument(
         "action",
@@ -59,6 +68,11 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def run_inbox_command(args: argparse.Namespace) -> int:
     if args.action == "serve":
         return _serve(args)
+    if args.action == "orders":
+        from hushwire.inbox.shopcli import run_orders
+
+        return run_orders(args.data, list(args.args), sys.stdout, tracking=args.tracking,
+                          csv=args.csv)  # fmt: skip
     from hushwire.inbox.remote import run_remote
 
     return run_remote(args.data, args.action, list(args.args), sys.stdout)
@@ -77,15 +91,19 @@ def _serve(args: argparse.Namespace) -> int:
     if args.passphrase_env and not passphrase:
         raise ConfigError(f"${args.passphrase_env} is empty: set it to the passphrase")
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve_forever(
-        args.data,
-        args.relay,
-        ws_url=args.ws,
-        widget_relay=args.widget_relay,
-        name=args.name,
-        ui_port=args.ui_port,
-        passphrase=passphrase,
-        qr=not args.no_qr,
-        routing=args.private_routing,
-    )
+    try:
+        serve_forever(
+            args.data,
+            args.relay,
+            ws_url=args.ws,
+            widget_relay=args.widget_relay,
+            name=args.name,
+            ui_port=args.ui_port,
+            passphrase=passphrase,
+            qr=not args.no_qr,
+            routing=args.private_routing,
+            shop=args.shop,
+        )
+    except ShopError as e:  # a mistake in the catalog file: say where, no traceback
+        raise ConfigError(str(e)) from None
     return 0

@@ -49,6 +49,7 @@ async def start_inbox(
     client_config: ClientConfig | None = None,
     widget_relay: str | None = None,
     routing: RoutingSettings | None = None,
+    shop: Path | None = None,
 ) -> RunningInbox:
     # First of all: one process per data directory (a second one must not touch the
     # agent store, nor write or remove the service file of the one that runs).
@@ -63,6 +64,7 @@ async def start_inbox(
             client_config=client_config,
             widget_relay=widget_relay,
             routing=routing,
+            shop=shop,
         )
         # The history is sealed with the agent store's key under a passphrase.
         try:
@@ -119,6 +121,7 @@ def serve_forever(
     qr: bool = True,
     out: TextIO = sys.stdout,
     routing: RoutingSettings | None = None,
+    shop: Path | None = None,
 ) -> None:
     server = SMPServer.parse(relay)
 
@@ -133,6 +136,7 @@ def serve_forever(
             passphrase=passphrase,
             widget_relay=widget_relay,
             routing=routing,
+            shop=shop,
         )
         try:
             # The login link holds the secret: printed on a terminal, not into a log.

@@ -71,6 +71,9 @@ from hushwire.client import ClientConfig
 from hushwire.errors import DecodeError, HushwireError
 from hushwire.inbox.auth import load_or_create_secret
 from hushwire.inbox.store import Conversation, InboxStore, Message
+from hushwire.shop.catalog import CatalogFile
+from hushwire.shop.service import ShopOwner
+from hushwire.shop.wire import shop_payload
 from hushwire.smp.address import SMPServer
 
 log = logging.getLogger("hushwire.inbox")
@@ -144,7 +147,10 @@ class InboxService:
         widget_relay: str | None = None,
         clock: Callable[[], float] = time.time,
         routing: RoutingSettings | None = None,
+        shop: Path | None = None,
     ) -> None:
+        # The catalog first: a mistake in it stops the start before anything is opened.
+        self.shop_file = None if shop is None else CatalogFile(shop, shop_name=name or "Shop")
         data.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(data, 0o700)
@@ -176,6 +182,8 @@ class InboxService:
         self._task: asyncio.Task[None] | None = None
         self.notices: list[str] = []
         """What the owner must know about the inbox as a whole (newest last)."""
+        self.shop: ShopOwner | None = None
+        """The shop (``--shop``): answers catalog requests and orders (hushwire.shop)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -189,6 +197,16 @@ class InboxService:
         _, self.address = await self.agent.create_address(info, link_data=link_data)
         self.short_address = self.agent.short_address()
         self._reconcile()
+        if self.shop_file is not None:
+            self.shop = ShopOwner(
+                self.data / "shop.sqlite3",
+                self.shop_file,
+                self.agent,
+                sealer=self.agent.store.sealer,
+                publish=self._publish,
+                name_of=self._name_of,
+                clock=self.clock,
+            )
         self.snippet = await widget_snippet(self.address, self.widget_relay)
         self._task = asyncio.create_task(self._consume())
 
@@ -201,6 +219,12 @@ class InboxService:
             fut.cancel()
         await self.agent.stop()
         self.store.close()
+        if self.shop is not None:
+            self.shop.close()
+
+    def _name_of(self, conv_id: str) -> str:
+        conv = self.store.conversation(conv_id)
+        return conv.name if conv is not None else "Customer"
 
     def _reconcile(self) -> None:
         """Conversations the agent has but the history lacks (a lost inbox.sqlite3) are
@@ -320,6 +344,10 @@ class InboxService:
                 continue
             if isinstance(chat, XMsgNew):
                 content = True
+                raw = shop_payload(item)
+                if self.shop is not None and raw is not None:  # stored by the shop if an order
+                    await self.shop.on_message(ev.conn_id, raw)
+                    continue
                 text = chat.text if chat.text else f"[{chat.content_type}]"
                 msg = self.store.add_incoming(ev.conn_id, ev.msg_id, part, text, now)
                 if msg is not None:

@@ -56,6 +56,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATIC = {
     "inbox.js": "text/javascript",
     "inbox.css": "text/css",
+    "orders.js": "text/javascript",
+    "orders.css": "text/css",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 MAX_BODY = 64 * 1024
@@ -409,6 +411,9 @@ def make_app(service: InboxService) -> web.Application:
     app.router.add_post("/api/conversations/{id}/end", api_end)
     app.router.add_get("/api/search", api_search)
     app.router.add_get("/api/settings", api_settings)
+    from hushwire.inbox.shopweb import add_shop_routes  # it imports this module
+
+    add_shop_routes(app)
     return app
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from hushwire.encoding.strings import b64url_encode
 from hushwire.shop import wire
 from hushwire.shop.images import make_png
+from hushwire.shop.model import Catalog, catalog_from_json, price_order
 from hushwire.shop.wire import (
     CatalogGet,
     CatalogSame,
@@ -257,6 +258,16 @@ def _item(**change: Any) -> list[dict[str, Any]]:
     return [first]
 
 
+def _status() -> dict[str, Any]:
+    return OrderStatus(REF, "7KQ2-M4XD", "received", LINES, COURIER, 1640, "EUR").to_json()
+
+
+def _line(**change: Any) -> dict[str, Any]:
+    line = LINES[0].to_json()
+    line.update(change)
+    return line
+
+
 REFUSALS: list[tuple[str, Any]] = [
     ("not an object", ["catalog.get"]),
     ("unknown type", {"t": "catalog.put"}),
@@ -300,6 +311,16 @@ REFUSALS: list[tuple[str, Any]] = [
         {"t": "image", "id": PNG_ID, "mime": "image/gif", "part": 0, "parts": 1, "data": "AAAA"},
     ),
     ("order.status unknown status", {"t": "order.status", "status": "lost"}),
+    ("order.status no items", {**_status(), "items": []}),
+    ("order.status line not an object", {**_status(), "items": ["x"]}),
+    ("order.status line variant with a space", {**_status(), "items": [_line(variant="a b")]}),
+    ("order.status line qty 0", {**_status(), "items": [_line(qty=0)]}),
+    ("order.status shipping not an object", {**_status(), "shipping": "pickup"}),
+    ("order.status tracking not a string", {**_status(), "tracking": 5}),
+    ("order.status order number with a look-alike", {**_status(), "order": "7KQ2-M40D"}),
+    ("catalog.same without version", {"t": "catalog.same"}),
+    ("order item not an object", _order_obj(items=["sourdough"])),
+    ("order name not a string", _order_obj(customer=_customer(name=5))),
     (
         "order.refused unknown reason",
         {"t": "order.refused", "ref": REF, "reason": "nope", "message": "x"},
@@ -326,6 +347,67 @@ def money() -> list[dict[str, Any]]:
     return [{"amount": a, "currency": c, "text": wire.format_money(a, c)} for a, c in cases]
 
 
+PRICING: list[tuple[str, list[tuple[str, str | None, int, int]], dict[str, Any]]] = [
+    ("accepted", [("sourdough", None, 2, 450), ("baguette", "seeded", 1, 150)],
+     {"shipping": "courier", "total": 1640}),
+    ("plain variant at the product's price", [("baguette", "plain", 3, 120)], {"total": 360}),
+    ("price changed", [("sourdough", None, 1, 400)], {"total": 400}),
+    ("unknown product", [("pretzel", None, 1, 100)], {"total": 100}),
+    ("variant missing", [("baguette", None, 1, 120)], {"total": 120}),
+    ("unknown variant", [("baguette", "spelt", 1, 120)], {"total": 120}),
+    ("variant on a product without variants", [("sourdough", "big", 1, 450)], {"total": 450}),
+    ("sold out", [("croissant", None, 1, 110)], {"total": 110}),
+    ("more than the stock, over two lines",
+     [("baguette", "seeded", 2, 150), ("baguette", "seeded", 1, 150)], {"total": 450}),
+    ("unknown shipping", [("sourdough", None, 1, 450)], {"shipping": "drone", "total": 450}),
+    ("currency mismatch", [("sourdough", None, 1, 450)], {"currency": "USD", "total": 450}),
+    ("total mismatch", [("sourdough", None, 1, 450)], {"total": 1}),
+]  # fmt: skip
+
+
+def pricing() -> list[dict[str, Any]]:
+    """Orders against ``catalog[0]`` (stock as in the catalog) and the owner's answer; an
+    accepted order's ``order.status`` is given without its (random) order number."""
+    catalog = catalog_from_json(small_catalog())
+    assert catalog.to_json() == small_catalog()
+    out = []
+    for name, items, change in PRICING:
+        order = Order(
+            REF,
+            change.get("currency", "EUR"),
+            tuple(OrderItem(*i) for i in items),
+            change.get("shipping", "pickup"),
+            change["total"],
+            CUSTOMER,
+        )
+        case: dict[str, Any] = {"name": name, "order": order.to_json()}
+        try:
+            priced = price_order(order, catalog, lambda p, v: _base_stock(catalog, p, v))
+        except OrderRefusal as r:
+            case["answer"] = OrderRefused(r.ref, r.code, r.message).to_json()
+        else:
+            case["answer"] = {
+                "t": "order.status",
+                "ref": REF,
+                "status": "received",
+                "items": [line.to_json() for line in priced.lines],
+                "shipping": priced.shipping.to_json(),
+                "total": priced.total,
+                "currency": priced.currency,
+            }
+        out.append(case)
+    return out
+
+
+def _base_stock(catalog: Catalog, product: str, variant: str | None) -> int | None:
+    p = catalog.product(product)
+    assert p is not None
+    if variant is None:
+        return p.stock
+    v = p.variant(variant)
+    return None if v is None else v.stock
+
+
 def build() -> dict[str, Any]:
     return {
         "source": "regression values written by hushwire.shop.wire "
@@ -344,6 +426,7 @@ def build() -> dict[str, Any]:
         "catalog": [catalog_section(small_catalog()), catalog_section(large_catalog())],
         "image": image_section(),
         "refusals": refusals(),
+        "pricing": pricing(),
     }
 
 
