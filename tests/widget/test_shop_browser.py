@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,8 @@ from typing import Any
 
 from shop_owner import ShopOwner, make_catalog, png
 from test_widget_browser import (
+    ARGS,
+    CHROMIUM,
     OWNER_CFG,
     SHOTS,
     PageServer,
@@ -246,3 +249,125 @@ def test_an_unanswered_order_is_sent_again_with_its_ref_and_placed_once(tmp_path
             assert errors == []
 
     run(main, 120)
+
+
+def test_the_demo_shop_in_chromium_with_the_inbox(tmp_path: Path) -> None:
+    """`hushwire demo`'s shop page (its `Shop:` URL) and the inbox's Orders view in two tabs:
+    the customer browses, fills the cart, reloads, orders; the owner sees the order with the
+    total the inbox computed, confirms it and ships it with a tracking number; the customer
+    sees each status, and again on a later visit. Every request the browser made to the web
+    host was for the page or the widget's files."""
+    from playwright.async_api import async_playwright, expect
+
+    from hushwire.demo.run import RunningDemo, run_demo
+
+    stop = asyncio.Event()
+    failures: list[BaseException] = []
+    out = io.StringIO()
+
+    async def flow(demo: RunningDemo) -> None:
+        try:
+            (line,) = [x for x in out.getvalue().splitlines() if "Shop:" in x]
+            shop_url = line.split("Shop:", 1)[1].strip()
+            site_origin = demo.site_url.rstrip("/")
+            async with async_playwright() as p:
+                ctx = await p.chromium.launch_persistent_context(
+                    str(tmp_path / "chromium"),
+                    executable_path=CHROMIUM,
+                    args=ARGS,
+                    headless=True,
+                    viewport={"width": 1100, "height": 900},
+                )
+                asked: list[str] = []
+                ctx.on("request", lambda r: asked.append(r.url))
+                try:
+                    errors: list[str] = []
+                    shop = ctx.pages[0] if ctx.pages else await ctx.new_page()
+                    shop.on("pageerror", lambda e: errors.append(str(e)))
+                    shop.on("console", lambda m: m.type == "error" and errors.append(m.text))
+                    await shop.goto(shop_url)
+                    names = shop.get_by_role("region", name="Products").locator(".name")
+                    await expect(names).to_have_text(
+                        ["Sourdough loaf", "Baguette", "Dark rye", "Cinnamon bun"]
+                    )
+                    await expect(shop.locator("img.pic[src^='blob:']")).to_have_count(4)
+                    sold_out = shop.get_by_role("button", name="Add Cinnamon bun to cart")
+                    await expect(sold_out).to_be_disabled()
+
+                    await shop.get_by_role("button", name="Add Sourdough loaf to cart").click()
+                    await shop.get_by_role("button", name="Add Dark rye to cart").click()
+                    await shop.get_by_role("button", name="Add Dark rye to cart").click()
+                    cart = shop.get_by_role("button", name="Cart", exact=True)
+                    await expect(cart.locator(".count")).to_have_text("3")
+                    await shop.wait_for_timeout(300)
+                    await shop.reload()
+                    await expect(cart.locator(".count")).to_have_text("3")
+                    await cart.click()
+                    for label, value in (
+                        ("Full name", "Ada Lovelace"),
+                        ("Address", "12 Crumb Street"),
+                        ("Postcode", "10115"),
+                        ("City", "Berlin"),
+                        ("Country", "Germany"),
+                    ):
+                        await shop.get_by_label(label).fill(value)
+                    await shop.get_by_label("Shipping").select_option("courier")
+                    await expect(shop.locator(".sum .total")).to_have_text("EUR 19.80")
+                    await shop.get_by_role("button", name="Place order").dblclick()
+                    order = shop.get_by_role("region", name="Your orders").locator(".order")
+                    await expect(order.locator(".st")).to_have_text("Received")
+                    number = (await order.locator("h4").inner_text()).removeprefix("Order ")
+
+                    # The owner's inbox: the order, with the total the inbox computed.
+                    inbox = await ctx.new_page()
+                    inbox.on("pageerror", lambda e: errors.append(str(e)))
+                    await inbox.goto(demo.inbox.login_link)
+                    await inbox.get_by_role("link", name=re.compile("^Orders")).click()
+                    item = inbox.get_by_role("list", name="Orders").get_by_role("link")
+                    await expect(item).to_have_count(1)  # one order for the double press
+                    await expect(item).to_contain_text(number)
+                    await expect(item).to_contain_text("EUR 19.80")
+                    assert demo.inbox.service.shop is not None
+                    stored = demo.inbox.service.shop.order(number)
+                    assert stored.total == 450 + 2 * 520 + 490
+                    await item.click()
+                    await inbox.get_by_role("button", name="Confirm order").click()
+                    await expect(order.locator(".st")).to_have_text("Confirmed")
+                    await inbox.get_by_label("Tracking number").fill("LA123456789DE")
+                    await inbox.get_by_role("button", name="Mark as shipped").click()
+                    await expect(order.locator(".st")).to_have_text("Shipped")
+                    await expect(order.locator(".tracking")).to_have_text("LA123456789DE")
+                    await shop.screenshot(path=str(SHOTS / "hushwire-demo-shop.png"))
+
+                    # A later visit: the history is there.
+                    await shop.reload()
+                    await expect(order.locator("h4")).to_have_text(f"Order {number}")
+                    await expect(order.locator(".st")).to_have_text("Shipped")
+                    await expect(order.locator(".tracking")).to_have_text("LA123456789DE")
+                    await expect(names).to_have_count(4)
+                    host = {u.removeprefix(site_origin) for u in asked if u.startswith(site_origin)}
+                    # the page, its stylesheet and the widget's files; nothing of the shop
+                    page_files = {"/shop", "/site.css", "/hushwire-widget.js"}
+                    assert host_files(sorted(host)) <= page_files | {"/hushwire-widget-*.js"}
+                    assert "/hushwire-widget-shop.js" in host
+                    assert errors == []
+                finally:
+                    await ctx.close()
+        except BaseException as e:
+            failures.append(e)
+        finally:
+            stop.set()
+
+    async def main() -> None:
+        await run_demo(
+            tmp_path / "demo",
+            out=out,
+            ports={"relay": 0, "site": 0, "inbox": 0},
+            stop=stop,
+            opener=lambda _: None,
+            started=flow,
+        )
+
+    asyncio.run(asyncio.wait_for(main(), 180))
+    if failures:
+        raise failures[0]

@@ -86,6 +86,11 @@ export const LABELS: Record<Status, string> = {
   cancelled: "Cancelled",
 };
 
+/** A form control with its label above it (beside, not around it: a label around a select would take in its options' text). */
+function field(id: string, label: string, control: HTMLElement): HTMLDivElement {
+  return h("div", { class: "field" }, h("label", { for: id }, label), control);
+}
+
 /** Images asked for and not arrived yet, at most. */
 const MAX_WANTED = 128;
 const RETRY_MS = 3000;
@@ -162,10 +167,10 @@ export class Shop {
     const filters = h(
       "div",
       { class: "filters", role: "search", "aria-label": "Filter products" },
-      h("label", { for: "hs-q" }, "Search", this.#search),
-      h("label", { for: "hs-tag" }, "Tag", this.#tag),
-      h("label", { for: "hs-min" }, "Min price", this.#min),
-      h("label", { for: "hs-max" }, "Max price", this.#max),
+      field("hs-q", "Search", this.#search),
+      field("hs-tag", "Tag", this.#tag),
+      field("hs-min", "Min price", this.#min),
+      field("hs-max", "Max price", this.#max),
     );
     for (const el of [this.#search, this.#tag, this.#min, this.#max]) el.addEventListener("input", () => this.#filter());
 
@@ -181,9 +186,9 @@ export class Shop {
     for (const [key, label, required, most] of CUSTOMER_FIELDS) {
       const input = h("input", { id: `hs-${key}`, name: key, type: key === "email" ? "email" : "text", maxlength: String(most), required, autocomplete: key === "address" ? "street-address" : key === "postcode" ? "postal-code" : key === "city" ? "address-level2" : key === "country" ? "country-name" : key });
       this.#fields.set(key, input);
-      form.append(h("label", { for: `hs-${key}` }, required ? label : `${label} (optional)`, input));
+      form.append(field(`hs-${key}`, required ? label : `${label} (optional)`, input));
     }
-    form.append(h("label", { for: "hs-ship" }, "Shipping", this.#ship));
+    form.append(field("hs-ship", "Shipping", this.#ship));
     this.#placeBtn = h("button", { type: "submit", class: "btn" }, "Place order");
     this.#alert = h("p", { class: "alert", role: "alert" });
     form.append(this.#placeBtn);

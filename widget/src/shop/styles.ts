@@ -22,7 +22,7 @@ h3{margin:0;font-size:16px}
 .btn.alt{background:#eef1f5;color:#1b1f24;border:1px solid var(--b)}
 .count{display:inline-block;min-width:22px;margin-left:6px;padding:0 6px;border-radius:11px;background:#fff;color:var(--a)}
 .filters{display:flex;flex-wrap:wrap;gap:10px;align-items:end}
-.filters label,.form label{display:grid;gap:2px;font-size:13px}
+.field{display:grid;gap:2px;font-size:13px}
 input,select{padding:6px 8px;border:1px solid var(--b);border-radius:6px;background:#fff}
 .products ul{list-style:none;margin:0;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px}
 .product{display:grid;gap:6px;align-content:start;padding:10px;border:1px solid var(--b);border-radius:10px;background:#fff}
