@@ -371,3 +371,35 @@ def test_the_demo_shop_in_chromium_with_the_inbox(tmp_path: Path) -> None:
     asyncio.run(asyncio.wait_for(main(), 180))
     if failures:
         raise failures[0]
+
+
+def test_a_refused_order_says_why_and_the_new_price_shows(tmp_path: Path) -> None:
+    """The owner changed a price after the customer loaded the catalog: the order is refused
+    with the owner's message, its items go back into the cart, the catalog is asked for again
+    and shows the new price; ordered again, it goes through at that price."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with shop_site(tmp_path) as (owner, ctx, site):
+            page, errors = await open_page(ctx, site)
+            names = page.get_by_role("region", name="Products").locator(".name")
+            await expect(names).to_have_count(len(PRODUCTS))
+            raised = [dict(p, price=520) if p["id"] == "sourdough" else p for p in PRODUCTS]
+            owner.catalog = make_catalog(raised, IMAGES)
+            await checkout(page)
+            await expect(page.get_by_role("alert")).to_have_text(
+                "The shop refused your order: The price of Sourdough loaf has changed."
+            )
+            order = page.get_by_role("region", name="Your orders").locator(".order")
+            await expect(order.locator(".st")).to_have_text("Refused")
+            card = page.locator(".product[data-id=sourdough] .price")
+            await expect(card).to_have_text("EUR 5.20")
+            await expect(page.locator(".sum .total")).to_have_text("EUR 5.20")
+            assert owner.orders == {}
+            await page.get_by_role("button", name="Place order").click()
+            placed = await asyncio.wait_for(owner.new_orders.get(), 20)
+            assert placed.status.total == 520
+            await expect(order.first.locator(".st")).to_have_text("Received")
+            assert errors == []
+
+    run(main, 120)
