@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived
-from hushwire.bot.common import profile_info
+from hushwire.bot.common import profile_info, text_message
 from hushwire.chat.messages import parse_chat_body
 from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError
@@ -214,6 +214,10 @@ class ShopOwner:
         if not self.silent:
             await self._send(conn, status)
         await self.new_orders.put(placed)
+
+    async def say(self, conn: str, text: str) -> None:
+        """A plain chat message to one customer."""
+        await self.agent.send(conn, text_message(text))
 
     async def set_status(
         self, placed: PlacedOrder, status: str, tracking: str | None = None

@@ -403,3 +403,52 @@ def test_a_refused_order_says_why_and_the_new_price_shows(tmp_path: Path) -> Non
             assert errors == []
 
     run(main, 120)
+
+
+def test_the_chat_beside_the_shop_shares_its_connection(tmp_path: Path) -> None:
+    """The chat's launcher is on the shop page too, on the same connection: the customer
+    asks, the owner answers, shop traffic never shows as chat lines, and after a reload the
+    conversation is still there."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with shop_site(tmp_path) as (owner, ctx, site):
+            page, errors = await open_page(ctx, site)
+            names = page.get_by_role("region", name="Products").locator(".name")
+            await expect(names).to_have_count(len(PRODUCTS))
+            await page.get_by_role("button", name="Open chat").click()
+            await expect(page.get_by_role("status").last).to_contain_text("Connected")
+            field = page.get_by_role("textbox", name="Message")
+            await field.fill("Is the rye bread vegan?")
+            await field.press("Enter")
+            for _ in range(100):
+                if owner.chat_texts:
+                    break
+                await asyncio.sleep(0.1)
+            assert owner.chat_texts == ["Is the rye bread vegan?"]
+            assert len(owner.conns) == 1  # the shop's own connection
+            await owner.say(owner.conns[0], "Yes, it is.")
+            log = page.get_by_role("log", name="Messages")
+            await expect(log.locator(".msg .text")).to_have_text(
+                ["Is the rye bread vegan?", "Yes, it is."]
+            )
+            await field.press("Escape")  # the panel closes: the shop is all in view again
+            await checkout(page)
+            await asyncio.wait_for(owner.new_orders.get(), 20)
+            order = page.get_by_role("region", name="Your orders").locator(".order")
+            await expect(order.locator(".st")).to_have_text("Received")
+            await page.wait_for_timeout(300)
+            await page.reload()
+            await page.get_by_role("button", name="Open chat").click()
+            await expect(log.locator(".msg .text")).to_have_text(
+                ["Is the rye bread vegan?", "Yes, it is."]
+            )
+            await owner.say(owner.conns[0], "See you on Saturday.")
+            await expect(log.locator(".msg.in .text")).to_have_text(
+                ["Yes, it is.", "See you on Saturday."]
+            )
+            assert len(owner.conns) == 1
+            await csp_clean(page, site)
+            assert errors == []
+
+    run(main, 120)

@@ -57,20 +57,10 @@ const worker = await esbuild.build({ ...common, entryPoints: ["src/worker.ts"], 
 const workerSource = await compress(worker.outputFiles[0].text);
 
 /** A module's code, minified like the rest. */
-async function moduleCode(entry) {
-  const out = await esbuild.build({ ...common, entryPoints: [entry], legalComments: "none" });
+async function moduleCode(entry, plugins = []) {
+  const out = await esbuild.build({ ...common, entryPoints: [entry], legalComments: "none", plugins });
   return compress(out.outputFiles[0].text);
 }
-
-const MIT_NOBLE = "MIT License (c) Paul Miller (paulmillr.com)";
-const modules = new Map([
-  ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
-  ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],
-  ["resume", `/*! Hushwire widget module resume (AGPL-3.0-only) */\n${await moduleCode("src/modules/resume.ts")}\n`],
-  ["shop", `/*! Hushwire widget module shop (AGPL-3.0-only) */\n${await moduleCode("src/modules/shop.ts")}\n`],
-]);
-const sri = (bytes) => "sha384-" + createHash("sha384").update(bytes).digest("base64");
-const hashes = Object.fromEntries([...modules].map(([name, code]) => [name, sri(Buffer.from(code))]));
 
 /** The core's page side without the German table (the "de" module brings it). */
 const germanAbsent = {
@@ -79,6 +69,17 @@ const germanAbsent = {
     build.onResolve({ filter: /^\.\/strings_de\.js$/ }, () => ({ path: join(ROOT, "src", "modules", "de_absent.ts") }));
   },
 };
+
+const MIT_NOBLE = "MIT License (c) Paul Miller (paulmillr.com)";
+const modules = new Map([
+  ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
+  ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],
+  ["resume", `/*! Hushwire widget module resume (AGPL-3.0-only) */\n${await moduleCode("src/modules/resume.ts")}\n`],
+  // the shop's chat panel speaks English, like the shop: no German table in it
+  ["shop", `/*! Hushwire widget module shop (AGPL-3.0-only) */\n${await moduleCode("src/modules/shop.ts", [germanAbsent])}\n`],
+]);
+const sri = (bytes) => "sha384-" + createHash("sha384").update(bytes).digest("base64");
+const hashes = Object.fromEntries([...modules].map(([name, code]) => [name, sri(Buffer.from(code))]));
 
 const embedHashes = {
   name: "embed-module-hashes",

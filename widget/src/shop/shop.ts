@@ -21,11 +21,13 @@
  *   descriptions and statuses from the owner are text, never markup.
  */
 
-import type { HushwireWidget, ShopOptions } from "../main.js";
+import type { ShopOptions } from "../main.js";
 import { base64urlDecode } from "../encoding.js";
-import type { WorkerEvent } from "../rpc.js";
+import type { TranscriptItem, WorkerEvent } from "../rpc.js";
 import { h } from "../ui/dom.js";
+import { ChatWidget } from "../ui/panel.js";
 import { SessionStore } from "../ui/resume.js";
+import { ChatLink, resumedStore, type ShopLink, type Worker as Backend } from "./chat.js";
 import { ShopStore } from "./store.js";
 import { Parts, sha256Hex, unpackCatalog } from "./assemble.js";
 import { shopSheet } from "./styles.js";
@@ -52,7 +54,6 @@ import {
   type Status,
 } from "./wire.js";
 
-type Backend = Pick<HushwireWidget, "on" | "join" | "restore" | "send" | "dispose">;
 
 interface CartLine {
   product: string;
@@ -125,6 +126,12 @@ export class Shop {
   #retry: ReturnType<typeof setTimeout> | null = null;
   #placing = false;
   #observer: IntersectionObserver | null = null;
+  /** The chat beside the shop (shop/chat.ts): its listeners, the owner's name, a resumed session's lines. */
+  readonly #listeners = new Set<(e: WorkerEvent) => void>();
+  #peer = "";
+  #transcript: TranscriptItem[] = [];
+  #whenReady = deferred<Backend>();
+  readonly #resumed = deferred<boolean>();
 
   readonly #title: HTMLHeadingElement;
   readonly #status: HTMLParagraphElement;
@@ -225,12 +232,15 @@ export class Shop {
 
   async #connect(): Promise<void> {
     const saved = await this.#session.load().catch(() => null);
+    this.#resumed.resolve(saved !== null && saved.sealed !== null);
     if (saved !== null && saved.sealed !== null) {
       const b = this.#attach();
       this.#seal = saved.key;
       this.#say("Restoring your session…");
       try {
-        await b.restore(this.#o.relay, saved.key, saved.sealed);
+        const r = await b.restore(this.#o.relay, saved.key, saved.sealed);
+        this.#peer = r.peer;
+        this.#transcript = r.transcript;
         this.#onReady();
         return;
       } catch {
@@ -263,10 +273,12 @@ export class Shop {
     this.#backend = null;
     this.#ready = false;
     this.#online = false;
+    this.#whenReady = deferred<Backend>();
   }
 
   #onEvent(b: Backend, e: WorkerEvent): void {
     if (b !== this.#backend) return;
+    for (const f of [...this.#listeners]) f(e);
     switch (e.event) {
       case "status":
         this.#online = e.status === "connected" || e.status === "reconnected";
@@ -274,6 +286,7 @@ export class Shop {
         void this.#flush();
         return;
       case "connected":
+        this.#peer = e.peer;
         this.#onReady();
         return;
       case "sealed":
@@ -295,6 +308,7 @@ export class Shop {
 
   #onReady(): void {
     this.#ready = true;
+    if (this.#backend !== null) this.#whenReady.resolve(this.#backend);
     this.#online = true;
     this.#say("Connected");
     this.#send({ t: "catalog.get", have: this.#catalog?.version ?? null });
@@ -705,6 +719,26 @@ export class Shop {
     );
   }
 
+  // ------------------------------------------------------------------ the chat beside it
+
+  /** What the chat panel borrows of the shop (shop/chat.ts). */
+  get link(): ShopLink {
+    return {
+      ready: () => this.#whenReady.promise,
+      peer: () => this.#peer,
+      transcript: () => this.#transcript,
+      listen: (f) => {
+        this.#listeners.add(f);
+        return () => this.#listeners.delete(f);
+      },
+    };
+  }
+
+  /** Whether the shop found a session to resume (known as soon as it looked, before it resumed it). */
+  resumed(): Promise<boolean> {
+    return this.#resumed.promise;
+  }
+
   // ------------------------------------------------------------------ helpers
 
   #say(text: string): void {
@@ -716,7 +750,16 @@ export class Shop {
   }
 }
 
-/** Mount the shop (the "shop" module's value): into `[data-hushwire-shop]` if the page has one, else at the end of the body. */
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve: (v: T) => void = () => undefined;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * Mount the shop (the "shop" module's value): into `[data-hushwire-shop]` if the page has one,
+ * else at the end of the body; and the chat's launcher beside it, on the same connection.
+ */
 export function mountShop(o: ShopOptions): Shop {
   let host = document.querySelector<HTMLElement>("[data-hushwire-shop]");
   if (host === null || host.shadowRoot !== null) {
@@ -726,5 +769,12 @@ export function mountShop(o: ShopOptions): Shop {
   }
   const shop = new Shop(host, o);
   void shop.start();
+  // The chat, on the shop's connection: the launcher in the corner, as on any other page.
+  const chatHost = document.createElement("div");
+  chatHost.setAttribute("data-hushwire", "");
+  document.body.append(chatHost);
+  const store = resumedStore(() => shop.resumed());
+  const chat = new ChatWidget(chatHost, { address: o.address, relay: o.relay, lang: "en", askName: false, store }, () => new ChatLink(shop.link), navigator.languages);
+  void chat.resume();
   return shop;
 }
