@@ -8,6 +8,8 @@ process. Per round, a fresh browser profile (nothing cached):
 - fresh visit: navigation start -> all products listed (the catalog joined the owner's
   contact address, was asked for, arrived in parts, was gunzipped, checked and shown), then
   -> the first screen's thumbnails shown (asked for with images.get, checked by sha256);
+  with where the time goes (the shop's performance marks: module started, join sent, owner
+  accepted, each catalog part, catalog shown);
 - repeat visit (reload, same profile): navigation start -> all products listed (from the
   sealed cache; the owner is only asked for a version check), and -> the first screen's
   thumbnails (from the sealed cache);
@@ -85,6 +87,13 @@ FIRST_SCREEN = """() => new Promise((resolve) => {
   check();
 })"""
 
+MARKS = """() => Object.fromEntries(performance.getEntriesByType("mark")
+  .filter((m) => m.name.startsWith("hushwire-shop: "))
+  .map((m) => [m.name.slice(15), m.startTime]))"""
+
+SAID = """() => [...document.querySelector("[data-hushwire-shop]").shadowRoot
+  .querySelectorAll("[role=status], [role=alert], .order .st")].map((e) => e.textContent)"""
+
 FIGURES: dict[str, float | None] = {}
 
 
@@ -147,6 +156,7 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
     repeat: list[float] = []
     repeat_img: list[float] = []
     order_ms: list[float] = []
+    marks: dict[str, list[float]] = {}
     with relay(tmp) as (server, ws_port):
         ws_url = f"ws://127.0.0.1:{ws_port}/"
         owner = ShopOwner(
@@ -181,6 +191,7 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
                         await page.goto(url)
                         listed = await page.evaluate(LISTED, n)
                         shown = await page.evaluate(FIRST_SCREEN)
+                        steps: dict[str, float] = await page.evaluate(MARKS)
                         await page.wait_for_timeout(300)  # the sealed cache is written
                         await page.reload()
                         listed2 = await page.evaluate(LISTED, n)
@@ -198,13 +209,19 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
                             await page.get_by_label(label).fill(value)
                         t0 = time.perf_counter()
                         await page.get_by_role("button", name="Place order").click()
-                        await asyncio.wait_for(owner.new_orders.get(), 30)
+                        try:
+                            await asyncio.wait_for(owner.new_orders.get(), 30)
+                        except TimeoutError as e:
+                            said = await page.evaluate(SAID)
+                            raise RuntimeError(f"no order came; the shop says {said}") from e
                         took = (time.perf_counter() - t0) * 1000
                     finally:
                         await ctx.close()
                     if i == 0:
                         continue
                     fresh.append(listed)
+                    for name, at in steps.items():
+                        marks.setdefault(name, []).append(at)
                     fresh_img.append(shown)
                     repeat.append(listed2)
                     repeat_img.append(shown2)
@@ -218,6 +235,9 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
     print(f"Chromium {await chromium_version()}, loopback, fresh profile per round:")
     print("  " + line(f"fresh visit: navigation -> all {n} products listed", fresh))
     print("  " + line("fresh visit: navigation -> first screen's thumbnails shown", fresh_img))
+    print("    where the fresh visit's time goes (median ms after navigation start):")
+    for name, xs in marks.items():
+        print(f"      {name}: {statistics.median(xs):.0f}")
     print("  " + line(f"repeat visit: navigation -> all {n} products listed", repeat))
     print("  " + line("repeat visit: navigation -> first screen's thumbnails shown", repeat_img))
     print("  " + line("order: click 'Place order' -> the owner has it", order_ms))

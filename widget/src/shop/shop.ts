@@ -95,6 +95,10 @@ function field(id: string, label: string, control: HTMLElement): HTMLDivElement 
 /** Images asked for and not arrived yet, at most. */
 const MAX_WANTED = 128;
 const RETRY_MS = 3000;
+/** An order's JSON at most (characters): with its summary it must fit one chat message. */
+const MAX_ORDER_JSON = 12000;
+/** An image asked for and not arrived after this long is given up (until the next visit). */
+const IMAGE_WAIT_MS = 30000;
 /** Orders kept in the history. */
 const MAX_ORDERS = 200;
 
@@ -110,6 +114,8 @@ export class Shop {
   readonly #store: ShopStore;
   readonly #session: SessionStore;
   #backend: Backend | null = null;
+  /** A worker started ahead, before the stores were read. */
+  #spare: Backend | null = null;
   #seal: CryptoKey | null = null;
   #ready = false;
   #online = false;
@@ -214,8 +220,12 @@ export class Shop {
 
   /** Load what is cached, then connect and ask the owner for what is new. */
   async start(): Promise<void> {
+    mark("start");
     const [state, catalog] = await Promise.all([this.#store.get("state"), this.#store.get("catalog")]);
     if (isState(state)) this.#state = state;
+    // Nothing cached to show (a first visit): the worker starts now (its code parses, its
+    // module loads) while the session is looked up; else after the cached catalog is shown.
+    if (catalog === null) this.#spare = this.#o.create();
     if (catalog !== null) {
       try {
         this.#showCatalog(parseCatalog(catalog));
@@ -253,16 +263,19 @@ export class Shop {
     this.#state.sid = newRef();
     await this.#save();
     this.#say("Connecting…");
+    mark("join");
     try {
       await b.join(this.#o.address, this.#o.relay, "", this.#seal);
       this.#say("Waiting for the shop…");
+      mark("joined");
     } catch (e) {
       this.#say(`The shop could not connect: ${e instanceof Error ? e.message : ""}`);
     }
   }
 
   #attach(): Backend {
-    const b = this.#o.create();
+    const b = this.#spare ?? this.#o.create();
+    this.#spare = null;
     this.#backend = b;
     b.on((e) => this.#onEvent(b, e));
     return b;
@@ -307,6 +320,7 @@ export class Shop {
   }
 
   #onReady(): void {
+    mark("ready");
     this.#ready = true;
     if (this.#backend !== null) this.#whenReady.resolve(this.#backend);
     this.#online = true;
@@ -397,6 +411,7 @@ export class Shop {
       this.#catalogParts = c;
     }
     this.#say(`Loading the catalog (part ${p.part + 1} of ${p.parts})…`);
+    mark(`catalog part ${p.part + 1}`);
     const all = c.parts.add(p.part, p.data);
     if (all === null) return;
     this.#catalogParts = null;
@@ -404,6 +419,7 @@ export class Shop {
       const { raw, catalog } = await unpackCatalog(all, p.version);
       await this.#store.put("catalog", raw);
       this.#showCatalog(catalog);
+      mark("catalog shown");
       this.#say("Catalog is up to date");
     } catch {
       this.#say("The catalog could not be read.");
@@ -578,6 +594,10 @@ export class Shop {
         this.#wanted.add(id);
       }
       this.#send({ t: "images.get", ids });
+      setTimeout(() => {
+        for (const id of ids) this.#wanted.delete(id);
+        this.#requestImages();
+      }, IMAGE_WAIT_MS);
     }
   }
 
@@ -679,6 +699,10 @@ export class Shop {
         this.#alert.textContent = e instanceof OrderRefusal ? e.message : "The order cannot be sent.";
         return;
       }
+      if (JSON.stringify(encodePayload(order)).length > MAX_ORDER_JSON) {
+        this.#alert.textContent = "The order is too large to send in one message: split it into two orders.";
+        return;
+      }
       // Sealed before it is sent: a reload or a tab that dies now sends it again with this ref.
       this.#state.orders.unshift({ ref: order.ref, sid: this.#state.sid, sent: order, status: null, history: [], refused: null, at: Date.now() });
       this.#state.orders.length = Math.min(this.#state.orders.length, MAX_ORDERS);
@@ -748,6 +772,11 @@ export class Shop {
   #save(): Promise<void> {
     return this.#store.put("state", this.#state).catch(() => undefined);
   }
+}
+
+/** A performance mark "hushwire-shop: NAME" (benchmarks/shop_browser.py reads them). */
+function mark(name: string): void {
+  performance.mark(`hushwire-shop: ${name}`);
 }
 
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
