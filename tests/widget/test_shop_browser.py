@@ -244,7 +244,7 @@ def test_an_unanswered_order_is_sent_again_with_its_ref_and_placed_once(tmp_path
             order = page.get_by_role("region", name="Your orders").locator(".order")
             await expect(order.locator("h4")).to_have_text(f"Order {placed.status.order}")
             await expect(order.locator(".st")).to_have_text("Received")
-            assert owner.requests.count("Order") == 2  # sent twice, same ref
+            assert owner.requests.count("Order") >= 2  # sent again, same ref
             assert len(owner.orders) == 1 and owner.new_orders.empty()
             assert errors == []
 

@@ -16,7 +16,8 @@
  * - The cart and the orders are one sealed record (shop/store.ts), so placing an order (a fresh
  *   `ref`, sealed before anything is sent) and emptying the cart happen together. An order that
  *   has no answer yet is sent again, with the same ref, whenever the session is back (reload,
- *   a tab that died mid-send); the owner keeps one order per (connection, ref).
+ *   a tab that died mid-send) and every 20 s while connected (a message the relay or the
+ *   owner lost); the owner keeps one order per (connection, ref).
  * - What the page shows is built with createElement/textContent (ui/dom.ts): product names,
  *   descriptions and statuses from the owner are text, never markup.
  */
@@ -99,6 +100,8 @@ const RETRY_MS = 3000;
 const MAX_ORDER_JSON = 12000;
 /** An image asked for and not arrived after this long is given up (until the next visit). */
 const IMAGE_WAIT_MS = 30000;
+/** An order without an answer is sent again (same ref) this often while connected. */
+const RESEND_MS = 20000;
 /** Orders kept in the history. */
 const MAX_ORDERS = 200;
 
@@ -127,10 +130,12 @@ export class Shop {
   readonly #wanted = new Set<string>();
   readonly #missing = new Set<string>();
   readonly #loading = new Set<string>();
+  readonly #retried = new Set<string>();
   readonly #outbox: Payload[] = [];
   #flushing = false;
   #retry: ReturnType<typeof setTimeout> | null = null;
   #placing = false;
+  #resender: ReturnType<typeof setInterval> | null = null;
   #observer: IntersectionObserver | null = null;
   /** The chat beside the shop (shop/chat.ts): its listeners, the owner's name, a resumed session's lines. */
   readonly #listeners = new Set<(e: WorkerEvent) => void>();
@@ -326,10 +331,18 @@ export class Shop {
     this.#online = true;
     this.#say("Connected");
     this.#send({ t: "catalog.get", have: this.#catalog?.version ?? null });
+    this.#resend();
+    this.#requestImages();
+    this.#resender ??= setInterval(() => {
+      if (this.#ready && this.#online && this.#outbox.length === 0) this.#resend();
+    }, RESEND_MS);
+  }
+
+  /** Send again every order of this session that has no answer yet (same ref: the owner keeps one order). */
+  #resend(): void {
     for (const r of this.#state.orders) {
       if (r.sent !== null && r.status === null && r.refused === null && r.sid === this.#state.sid) this.#send(r.sent);
     }
-    this.#requestImages();
   }
 
   #send(p: Payload): void {
@@ -595,7 +608,13 @@ export class Shop {
       }
       this.#send({ t: "images.get", ids });
       setTimeout(() => {
-        for (const id of ids) this.#wanted.delete(id);
+        for (const id of ids) {
+          // not come: asked for once more (the request may have been lost), then given up
+          if (this.#wanted.delete(id) && !this.#retried.has(id)) {
+            this.#retried.add(id);
+            this.#missing.add(id);
+          }
+        }
         this.#requestImages();
       }, IMAGE_WAIT_MS);
     }
