@@ -34,7 +34,9 @@ def ws_url(r: RunningRelay) -> str:
 
 
 @asynccontextmanager
-async def relay_and_shop(tmp: Path) -> AsyncIterator[tuple[RunningRelay, RunningInbox]]:
+async def relay_and_shop(
+    tmp: Path, passphrase: str | None = None
+) -> AsyncIterator[tuple[RunningRelay, RunningInbox]]:
     catalog = write_bakery(tmp / "shop")
     r = await start_relay(RelayConfig(data=tmp / "relay", ws=("127.0.0.1", 0), host="127.0.0.1"))
     try:
@@ -45,6 +47,7 @@ async def relay_and_shop(tmp: Path) -> AsyncIterator[tuple[RunningRelay, Running
             name="Tiny Bakery",
             client_config=CFG,
             shop=catalog,
+            passphrase=passphrase,
         )
         try:
             yield r, inbox

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 from shop_helpers import (
     ADA,
@@ -236,3 +237,31 @@ def test_a_bad_catalog_stops_the_start_with_a_clear_message(tmp_path: Path, bad:
         load_catalog(path)
     assert str(path) in str(info.value)
     assert ADA.name == "Ada Lovelace"
+
+
+def test_with_a_passphrase_orders_hold_no_customer_text_in_the_clear(tmp_path: Path) -> None:
+    secret = Customer(
+        "Zebulon Quartzfeather", "7 Plum Lane", "99999", "Oakham", "Norway", "z@q.example"
+    )
+    data = tmp_path / "inbox"
+
+    async def go() -> None:
+        async with relay_and_shop(tmp_path, passphrase="pw") as (r, inbox):
+            async with customer(r, tmp_path, inbox) as ada:
+                got = await ada.place(bread_order(("rye", None, 1, 520), who=secret))
+                assert isinstance(got, OrderStatus)
+            # The API needs a login: no key, no orders.
+            async with aiohttp.ClientSession() as s:
+                async with s.get(f"{inbox.web.url}api/orders") as resp:
+                    assert resp.status == 401
+        raw = b"".join(p.read_bytes() for p in data.glob("shop.sqlite3*") if p.is_file())
+        assert raw
+        for text in ("Zebulon", "Plum Lane", "Oakham", "z@q.example", "Dark rye"):
+            assert text.encode() not in raw, text
+        # Read back with the passphrase after a restart.
+        async with relay_and_shop(tmp_path, passphrase="pw") as (_, inbox):
+            assert inbox.service.shop is not None
+            (order,) = inbox.service.shop.orders()
+            assert order.number == got.order and order.customer == secret
+
+    run(go)
