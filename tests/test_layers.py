@@ -58,7 +58,7 @@ ENCODING = BASE | {"encoding"}
 CRYPTO = ENCODING | {"crypto"}
 SMP = CRYPTO | {"smp"}
 TRANSPORT = SMP | {"transport"}
-BELOW_APPS = TRANSPORT | {"client", "agent", "chat", "datadir"}
+BELOW_APPS = TRANSPORT | {"client", "agent", "chat", "datadir", "cliargs"}
 """What applications build on: everything but the relay, which runs as its own process."""
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -66,6 +66,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "errors": frozenset(),
     "limits": frozenset(),
     "datadir": BASE,  # the data-directory lock the apps share
+    "cliargs": BASE,  # the argparse options the apps' sub-commands share
     "encoding": BASE,
     "crypto": ENCODING,
     "smp": CRYPTO,

@@ -11,6 +11,13 @@ from typing import Final
 
 from hushwire import __version__
 from hushwire.agent.routing import add_routing_option
+from hushwire.cliargs import (
+    add_command_group,
+    add_data_option,
+    add_passphrase_option,
+    add_relay_options,
+    passphrase_from_env,
+)
 from hushwire.errors import ConfigError, DecodeError
 from hushwire.inbox.cli import add_inbox_parser, run_inbox_command
 from hushwire.rooms.cli import add_room_parser, run_room_command
@@ -77,8 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve /metrics on this separate plain-HTTP listener (default: no /metrics at all)",
     )
 
-    bot = sub.add_parser("bot", help="run a bot on the agent")
-    bots = bot.add_subparsers(dest="bot", metavar="BOT", required=True)
+    bots = add_command_group(sub, "bot", "run a bot on the agent", "BOT")
     echo = bots.add_parser(
         "echo",
         help="an always-on bot that answers every message with the same text",
@@ -87,13 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
             "own, accept every visitor and answer each text message with the same text."
         ),
     )
-    echo.add_argument("--data", type=Path, required=True, help="the bot's data directory")
-    echo.add_argument(
-        "--relay", required=True, metavar="SMP_ADDRESS", help="smp://KEYHASH@HOST:PORT"
-    )
-    echo.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
+    add_data_option(echo, "the bot's")
+    add_relay_options(echo, required=True)
     echo.add_argument("--name", default="Echo bot", help="the bot's display name")
-    echo.add_argument("--passphrase-env", metavar="VAR", help="encrypt keys with $VAR")
+    add_passphrase_option(echo, "keys")
     echo.add_argument("--qr", action="store_true", help="also draw the address as a QR code")
     add_routing_option(echo)
 
@@ -111,16 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="where to keep the conversation (default: ~/.local/share/hushwire/chat/<link>)",
     )
-    chat.add_argument(
-        "--relay",
-        metavar="SMP_ADDRESS",
-        help="relay for your own queue (default: the link's relay)",
+    add_relay_options(
+        chat, required=False, relay_help="relay for your own queue (default: the link's relay)"
     )
-    chat.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
     chat.add_argument("--name", default="Visitor", help="the name the other side sees")
-    chat.add_argument(
-        "--passphrase-env", metavar="VAR", help="encrypt the conversation's keys with $VAR"
-    )
+    add_passphrase_option(chat, "the conversation's keys")
     add_routing_option(chat)
     add_inbox_parser(sub)
     add_room_parser(sub)
@@ -159,7 +157,7 @@ def _run_bot(args: argparse.Namespace) -> int:
         args.relay,
         args.ws,
         args.name,
-        _passphrase(args),
+        passphrase_from_env(args),
         args.qr,
         routing=args.private_routing,
     )
@@ -184,22 +182,10 @@ def _run_chat(args: argparse.Namespace) -> int:
         args.relay,
         args.ws,
         args.name,
-        _passphrase(args),
+        passphrase_from_env(args),
         routing=args.private_routing,
     )
     return 0
-
-
-def _passphrase(args: argparse.Namespace) -> str | None:
-    """The passphrase named by ``--passphrase-env``, or None; an empty variable is an error."""
-    import os
-
-    if not args.passphrase_env:
-        return None
-    passphrase = os.environ.get(args.passphrase_env)
-    if not passphrase:
-        raise ConfigError(f"${args.passphrase_env} is empty: set it to the passphrase")
-    return passphrase
 
 
 def _run_relay(args: argparse.Namespace) -> int:

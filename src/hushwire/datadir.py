@@ -9,7 +9,8 @@ second process names in its one-line refusal. The file itself is never deleted: 
 it would let a third process lock a new file while the first still holds the old one.
 
 The long-running apps also share :func:`stop_on_signals`, the event SIGTERM or SIGINT sets
-to stop them cleanly (with the lock released and the store closed).
+to stop them cleanly (with the lock released and the store closed), and the terminal ones
+:func:`stdin_lines`, the lines the person types.
 
 No simplexmq module stands for this: the reference agent keeps its store in one SQLite
 file opened by one process, and this is how Hushwire makes that true.
@@ -21,6 +22,8 @@ import asyncio
 import fcntl
 import os
 import signal
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -92,3 +95,19 @@ def stop_on_signals() -> asyncio.Event:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     return stop
+
+
+def stdin_lines() -> asyncio.Queue[str | None]:
+    """The lines typed on stdin, each with its newline, then None at the end of input (call
+    it in the running event loop). A daemon thread reads them, so a blocking read never
+    holds up the loop nor the process's exit."""
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def read() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines

@@ -25,6 +25,7 @@ from importlib import resources
 from typing import TextIO
 from urllib.parse import urljoin, urlsplit
 
+from hushwire.cliargs import add_command_group
 from hushwire.errors import ConfigError
 
 BUNDLE_NAME = "hushwire-widget.js"
@@ -152,8 +153,9 @@ def snippet(
 
 def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``hushwire widget snippet ...`` (registered by hushwire.cli)."""
-    widget = sub.add_parser("widget", help="embed the browser widget in a website")
-    cmds = widget.add_subparsers(dest="widget", metavar="WIDGET_COMMAND", required=True)
+    cmds = add_command_group(
+        sub, "widget", "embed the browser widget in a website", "WIDGET_COMMAND"
+    )
     snip = cmds.add_parser(
         "snippet",
         help="print the <script> tag (with its SRI hash) that embeds the widget",

@@ -246,7 +246,7 @@ def test_owner_confirmation_before_the_invitation_send_is_recorded(tmp_path: Pat
         async with relay_at(tmp_path / "relay") as r:
             owner = agent_for(r, tmp_path / "owner")
             visitor = agent_for(r, tmp_path / "visitor")
-            original_sent, original_confirm = visitor._after_sent, visitor._continue_confirm
+            original_sent, original_confirm = visitor._after_sent, visitor._handshake_step
             recorded = asyncio.Event()
 
             async def late_sent(conn_id: str, m: object) -> None:
@@ -261,7 +261,7 @@ def test_owner_confirmation_before_the_invitation_send_is_recorded(tmp_path: Pat
                 await original_confirm(conn_id)
 
             visitor._after_sent = late_sent  # type: ignore[method-assign]
-            visitor._continue_confirm = late_confirm  # type: ignore[method-assign]
+            visitor._handshake_step = late_confirm  # type: ignore[method-assign]
             await owner.start()
             await visitor.start()
             _, link = await owner.create_address(b"owner")

@@ -274,7 +274,7 @@ def test_the_owner_s_confirmation_before_our_invitation_is_recorded_as_sent(
         cfg = ClientConfig(ping_interval=None, command_timeout=10)
         owner = Agent(tmp_path / "owner", r.address, ws_url=url, client_config=cfg)
         visitor = Agent(tmp_path / "visitor", r.address, ws_url=url, client_config=cfg)
-        original_confirm = visitor._continue_confirm
+        original_confirm = visitor._handshake_step
         skipped = asyncio.Event()
 
         async def confirm(conn_id: str) -> None:
@@ -285,7 +285,7 @@ def test_the_owner_s_confirmation_before_our_invitation_is_recorded_as_sent(
                 assert st is not None and st.status == "confirming" and st.last_snd_id == 0
                 skipped.set()
 
-        visitor._continue_confirm = confirm  # type: ignore[method-assign]
+        visitor._handshake_step = confirm  # type: ignore[method-assign]
         try:
             await owner.start()
             await visitor.start()

@@ -127,7 +127,7 @@ def test_only_a_confirmation_marks_the_send_queue_confirmed() -> None:
     for status in m.ConnStatus:
         for role in m.Role:
             tr = m.step(role, status, m.Sent(m.SndKind.INVITATION))
-            assert m.MarkConfirmed() not in tr.effects
+            assert m.Action.MARK_CONFIRMED not in tr.effects
 
 
 def test_a_visitor_cannot_send_before_its_confirmation_is_queued() -> None:
@@ -135,7 +135,7 @@ def test_a_visitor_cannot_send_before_its_confirmation_is_queued() -> None:
     tr = m.step("initiator", "confirming", m.UserSend(fast=True, last_snd_id=0))
     assert tr.effects == (m.Refuse("not_established"),)
     tr = m.step("initiator", "confirming", m.UserSend(fast=True, last_snd_id=1))
-    assert tr.effects == (m.SendMessage(),)
+    assert tr.effects == (m.Action.SEND_MESSAGE,)
 
 
 def test_signed_sends() -> None:

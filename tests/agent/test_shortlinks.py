@@ -29,7 +29,6 @@ from hushwire.agent.shortlink_client import (
 from hushwire.agent.shortlinks import (
     PRESET_SERVERS,
     ContactLinkData,
-    EncryptedLinkData,
     FixedLinkData,
     InvitationLinkData,
     LinkServer,
@@ -55,6 +54,7 @@ from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import QueueMode
 from hushwire.smp.errors import ErrorType
+from hushwire.smp.fields import QueueLinkData
 from hushwire.smp.version import VersionRange
 from hushwire.testing import MemoryRelay
 
@@ -246,7 +246,7 @@ def test_decrypt_checks() -> None:
         decrypt_link_data(other, enc)
     flipped = enc.fixed[:30] + bytes([enc.fixed[30] ^ 1]) + enc.fixed[31:]
     with pytest.raises(LinkError, match="cannot decrypt"):
-        decrypt_link_data(link, EncryptedLinkData(flipped, enc.user))
+        decrypt_link_data(link, QueueLinkData(flipped, enc.user))
     # user data signed by a stranger
     stranger = PrivateKey.generate(KeyAlg.ED25519)
     from hushwire.agent.shortlinks import (
@@ -259,17 +259,17 @@ def test_decrypt_checks() -> None:
     box = contact_link_kdf(p.link_key)[1]
     bad_user = encrypt_user_data(box, stranger, user)
     with pytest.raises(LinkError, match="user data signature"):
-        decrypt_link_data(link, EncryptedLinkData(enc.fixed, bad_user))
+        decrypt_link_data(link, QueueLinkData(enc.fixed, bad_user))
     # other fixed data under the right box key: its hash is not the link key
     p2 = prepare_link_data(stranger, AGENT_VERSIONS, req, user)
     other_fd = sign_data(stranger, p2.fixed.encode())
     enc_other = encrypt_link_blob(box, other_fd, FIXED_DATA_PADDED_LENGTH)
     with pytest.raises(LinkError, match="link data hash"):
-        decrypt_link_data(link, EncryptedLinkData(enc_other, enc.user))
+        decrypt_link_data(link, QueueLinkData(enc_other, enc.user))
     # the right fixed data signed by another key
     forged = encrypt_link_blob(box, sign_data(stranger, p.fixed.encode()), FIXED_DATA_PADDED_LENGTH)
     with pytest.raises(LinkError, match="link data signature"):
-        decrypt_link_data(link, EncryptedLinkData(forged, enc.user))
+        decrypt_link_data(link, QueueLinkData(forged, enc.user))
 
 
 def test_owners() -> None:
@@ -435,7 +435,7 @@ def test_contact_data_with_relay_links_round_trips() -> None:
     from hushwire.agent.shortlinks import encrypt_user_data
 
     box = contact_link_kdf(p.link_key)[1]
-    by_owner = EncryptedLinkData(p.encrypted.fixed, encrypt_user_data(box, owner_key, user))
+    by_owner = QueueLinkData(p.encrypted.fixed, encrypt_user_data(box, owner_key, user))
     link = ShortLink("https", LinkServer.from_smp_server(req.queues[0].server), p.link_key)
     _, got = decrypt_link_data(link, by_owner)
     assert isinstance(got, ContactLinkData)

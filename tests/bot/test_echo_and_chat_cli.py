@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hushwire.agent.qr import qr_terminal
 from hushwire.testing import start_relay_process
 
 
@@ -66,4 +67,38 @@ def test_terminal_chat_talks_to_the_echo_bot(tmp_path: Path, which: str) -> None
         assert bot.wait(30) == 0
         if bot.stdout:
             bot.stdout.close()
+        assert relay.stop() == 0
+
+
+def test_echo_bot_draws_its_link_as_a_qr_code_when_asked(tmp_path: Path) -> None:
+    """``hushwire bot echo --qr`` draws the short link's QR code (half blocks) on stderr,
+    the code of exactly the link it prints first."""
+    relay = start_relay_process(tmp_path / "relay")
+    bot = subprocess.Popen(
+        [
+            sys.executable, "-m", "hushwire", "bot", "echo", "--qr",
+            "--data", str(tmp_path / "bot"),
+            "--relay", relay.address.encode(),
+            "--ws", relay.ws_url,
+        ],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert bot.stdout is not None and bot.stderr is not None
+        short = bot.stdout.readline().strip()
+        assert short.startswith("https://")
+        drawn = qr_terminal(short)
+        got = ""
+        while len(got) < len(drawn):
+            line = bot.stderr.readline()
+            if not line:
+                break
+            got += line
+        assert got == drawn
+    finally:
+        bot.terminate()
+        assert bot.wait(30) == 0
+        for stream in (bot.stdout, bot.stderr):
+            if stream:
+                stream.close()
         assert relay.stop() == 0

@@ -65,7 +65,7 @@ from typing import Any
 
 from hushwire.agent import machine, sealing
 from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
-from hushwire.agent.machine import ConnStatus, SndKind, step
+from hushwire.agent.machine import Action, ConnStatus, SndKind, step
 from hushwire.agent.outbox import Outbox
 from hushwire.agent.protocol import (
     A_MSG,
@@ -131,7 +131,7 @@ from hushwire.client import (
     decrypt_message_with_key,
 )
 from hushwire.client.client import SMPClient
-from hushwire.client.events import QueueDeleted as ClientQueueDeleted
+from hushwire.client.events import QueueLost as ClientQueueLost
 from hushwire.client.events import SubscriptionEnded as ClientSubscriptionEnded
 from hushwire.client.reconnect import ReconnectingClient
 from hushwire.crypto.kdf import sha256
@@ -159,26 +159,33 @@ class AgentError(HushwireError):
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionRequested:
+class ConnectionEvent:
+    """An event about one connection of the agent."""
+
+    conn_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerInfoEvent(ConnectionEvent):
+    """An event that hands over the peer's connInfo (its profile)."""
+
+    info: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRequested(PeerInfoEvent):
     """A visitor asked to connect through our contact address (``info`` is their connInfo)."""
 
-    conn_id: str
-    info: bytes
-
 
 @dataclass(frozen=True, slots=True)
-class ConnectionEstablished:
+class ConnectionEstablished(PeerInfoEvent):
     """Both sides can now send; ``info`` is the peer's connInfo (its profile)."""
 
-    conn_id: str
-    info: bytes
-
 
 @dataclass(frozen=True, slots=True)
-class MessageReceived:
+class MessageReceived(ConnectionEvent):
     """A message from the peer. Call :meth:`Agent.ack_message` once it is safe elsewhere."""
 
-    conn_id: str
     msg_id: int
     body: bytes
     integrity: str
@@ -186,23 +193,23 @@ class MessageReceived:
 
 
 @dataclass(frozen=True, slots=True)
-class MessageSent:
-    conn_id: str
+class MessageSent(ConnectionEvent):
+    """The relay took our message ``snd_id``."""
+
     snd_id: int
 
 
 @dataclass(frozen=True, slots=True)
-class ReceiptReceived:
+class ReceiptReceived(ConnectionEvent):
     """The peer's agent got our message ``snd_id``; ``ok`` if its hash matched."""
 
-    conn_id: str
     snd_id: int
     ok: bool
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionDeleted:
-    conn_id: str
+class ConnectionDeleted(ConnectionEvent):
+    """The connection and everything stored for it are gone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +221,15 @@ class AgentProblem:
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriptionEnded:
+class QueueLost(ConnectionEvent):
+    """The relay at ``server`` (its address) no longer delivers one of the connection's
+    queues to this agent: the subscription is dropped and not renewed by the agent."""
+
+    server: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionEnded(QueueLost):
     """The relay sent ``END``: another client subscribed to one of this connection's
     queues (the same keys in another process or on another machine), so this agent gets no
     more of its messages.
@@ -229,18 +244,12 @@ class SubscriptionEnded:
     the ``END``) or with :meth:`Agent.resubscribe`. ``server`` is the relay's address.
     """
 
-    conn_id: str
-    server: str
-
 
 @dataclass(frozen=True, slots=True)
-class QueueDeleted:
+class QueueDeleted(QueueLost):
     """The relay sent ``DELD``: one of this connection's queues was deleted by another
     client holding its keys. Like ``END`` the subscription is dropped and not renewed
     (simplexmq notifies ``DELD`` the same way); the connection cannot receive any more."""
-
-    conn_id: str
-    server: str
 
 
 AgentEvent = (
@@ -406,11 +415,8 @@ class Agent:
 
     def _continue(self, conn_id: str, status: str) -> None:
         """Go on with the handshake step of a connection in ``status``, in the background."""
-        nxt = machine.continuation(status)
-        if nxt == machine.AcceptStep.NAME:
-            self._spawn(self._continue_accept(conn_id))
-        elif nxt == machine.ConfirmStep.NAME:
-            self._spawn(self._continue_confirm(conn_id))
+        if machine.continuation(status) is not None:
+            self._spawn(self._handshake_step(conn_id))
 
     def _kick(self, conn_id: str) -> None:
         self._outbox.kick(conn_id)
@@ -482,7 +488,7 @@ class Agent:
                     task.add_done_callback(self._tasks.discard)
                 elif isinstance(ev, Reconnected):
                     self._outbox.kick_pending()
-                elif isinstance(ev, ClientSubscriptionEnded | ClientQueueDeleted):
+                elif isinstance(ev, ClientQueueLost):
                     await self._subscription_lost(server, rc, ev)
             except asyncio.CancelledError:
                 raise
@@ -494,7 +500,7 @@ class Agent:
         self,
         server: str,
         rc: ReconnectingClient,
-        ev: ClientSubscriptionEnded | ClientQueueDeleted,
+        ev: ClientQueueLost,
     ) -> None:
         """``END`` / ``DELD``: the SMP client already dropped the subscription (so a
         reconnect does not renew it); tell the application. See :class:`SubscriptionEnded`
@@ -726,7 +732,7 @@ class Agent:
         _refused(t, AgentError)
         body = b""
         for e in t.effects:
-            if isinstance(e, machine.SendInvitation):
+            if e is Action.SEND_INVITATION:
                 e2e = E2ERatchetParamsUri(
                     E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
                 )
@@ -823,8 +829,8 @@ class Agent:
             st.status = t.status
             self.store.save(st, self._now())
         await self.store.durable()
-        if machine.Continue() in t.effects:
-            await self._continue_accept(conn_id)
+        if Action.CONTINUE in t.effects:
+            await self._handshake_step(conn_id)
 
     async def send(self, conn_id: str, body: bytes) -> int:
         """Send an application message (A_MSG); returns its id for receipts."""
@@ -1046,7 +1052,7 @@ class Agent:
             if changed:
                 st.status = t.status
             for e in t.effects:
-                if isinstance(e, machine.MarkConfirmed) and st.snd is not None:
+                if e is Action.MARK_CONFIRMED and st.snd is not None:
                     changed = changed or not st.snd.confirmed
                     st.snd.confirmed = True
                 elif isinstance(e, machine.Emit) and e.event == "established":
@@ -1098,7 +1104,7 @@ class Agent:
                 for ev in events:
                     self.events.put_nowait(ev)
                     if isinstance(ev, ConnectionRequested) and ev.conn_id in continues:
-                        self._spawn(self._continue_accept(ev.conn_id))
+                        self._spawn(self._handshake_step(ev.conn_id))
             self._kick(conn_id)
             self._continue(conn_id, st.status)
             # Outside the lock: the application may ack the message while this ACK travels.
@@ -1163,7 +1169,7 @@ class Agent:
         target: SMPQueueUri | None = None
         agent_v = 0
         for e in t.effects:
-            if isinstance(e, machine.OpenInvitation):
+            if e is Action.OPEN_INVITATION:
                 shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
                 invitation = parse_agent_envelope(sealing.open_client_message(shared, env).body)
                 if not isinstance(invitation, AgentInvitation):
@@ -1191,7 +1197,7 @@ class Agent:
                 st.snd = self._snd_queue(target)
             elif isinstance(e, machine.Emit) and st is not None and inv is not None:
                 events.append(ConnectionRequested(st.conn_id, inv.conn_info))
-            elif isinstance(e, machine.Continue) and st is not None:
+            elif e is Action.CONTINUE and st is not None:
                 continues.append(st.conn_id)
         if st is None:
             return events
@@ -1201,8 +1207,13 @@ class Agent:
             self.store.save(contact, self._now())
         return events
 
-    async def _continue_accept(self, conn_id: str) -> None:
-        """Owner side (joiner): SKEY the visitor's queue, make our reply queue, confirm."""
+    async def _handshake_step(self, conn_id: str) -> None:
+        """Go on with the handshake (after a request, a message, a restart): the machine's
+        ``accept_step`` on the owner side (joiner: SKEY the visitor's queue, NEW our reply
+        queue, confirm) or ``confirm_step`` on the visitor's (initiator: SKEY the owner's
+        reply queue, confirm). A network failure is reported and the step is tried again
+        with the next message or restart."""
+        doing = "continue"
         try:
             async with self._lock(conn_id):
                 st = self.store.load(conn_id)
@@ -1210,30 +1221,40 @@ class Agent:
                     return
                 snd = st.snd
                 queued = snd.confirmed or self.store.next_snd_message(conn_id) is not None
-                t = step(
-                    st.role,
-                    st.status,
-                    machine.AcceptStep(_fast(st), snd.secured, bool(st.rcv), queued),
-                )
+                joiner = st.role == machine.Role.JOINER
+                inp: machine.Input
+                if joiner:
+                    doing = "accept"
+                    inp = machine.AcceptStep(_fast(st), snd.secured, bool(st.rcv), queued)
+                else:
+                    doing = "confirm"
+                    inp = machine.ConfirmStep(_fast(st), snd.secured, queued)
+                t = step(st.role, st.status, inp)
                 await self._secure_and_create(st, snd, t.effects)
                 confirmed = False
                 for e in t.effects:
-                    if isinstance(e, machine.SendConfirmation):
-                        self._joiner_confirmation(st, e.kind)
+                    if isinstance(e, machine.SetSlow):
+                        st.slow = e.slow
+                    elif isinstance(e, machine.SendConfirmation):
+                        if joiner:
+                            self._joiner_confirmation(st, e.kind)
+                        else:
+                            self._initiator_confirmation(st, e.kind)
                         confirmed = True
                 if not confirmed:
                     return
         except SMPClientError as e:
-            await self.events.put(AgentProblem(conn_id, f"could not accept yet: {e}"))
+            await self.events.put(AgentProblem(conn_id, f"could not {doing} yet: {e}"))
             return
         self._kick(conn_id)
 
     async def _secure_and_create(
         self, st: ConnState, snd: SndQueueState, effects: tuple[machine.Effect, ...]
     ) -> None:
-        """The network preconditions of the accept step, SKEY of the visitor's queue and NEW
-        of our reply queue, at the same time (one round trip); each one that succeeded is
-        recorded (written with the step's next commit) before a failure is raised."""
+        """The network preconditions of a handshake step, SKEY of the peer's queue and (owner
+        side) NEW of our reply queue, at the same time (one round trip); each one that
+        succeeded is recorded (written with the step's next commit) before a failure is
+        raised."""
 
         async def skey() -> None:
             key = self._key_pair(snd.snd_auth_key)
@@ -1244,9 +1265,9 @@ class Agent:
             st.rcv.append(await self._new_queue(self.server, mode=self._reply_mode))
 
         steps = [
-            skey() if isinstance(e, machine.SecureSndQueue) else new()
+            skey() if e is Action.SECURE_SND_QUEUE else new()
             for e in effects
-            if isinstance(e, machine.SecureSndQueue | machine.CreateReplyQueue)
+            if e in (Action.SECURE_SND_QUEUE, Action.CREATE_REPLY_QUEUE)
         ]
         if not steps:
             return
@@ -1297,9 +1318,9 @@ class Agent:
         ratchet: Ratchet | None = None
         hello: str | None = None
         for e in t.effects:
-            if isinstance(e, machine.OpenConfirmation):
+            if e is Action.OPEN_CONFIRMATION:
                 data, ratchet = self._open_confirmation(st, conf)
-            elif isinstance(e, machine.SecureRcvQueue):
+            elif e is Action.SECURE_RCV_QUEUE:
                 assert slow_key is not None
                 rc = await self._client(SMPServer.parse(q.server))
                 await rc.secure(q.rcv_id, self._key_pair(q.rcv_auth_key), slow_key)
@@ -1346,42 +1367,13 @@ class Agent:
         st.peer_info = info.conn_info or st.peer_info
         return data, ratchet
 
-    async def _continue_confirm(self, conn_id: str) -> None:
-        """Visitor side (initiator): SKEY the owner's reply queue and send our confirmation."""
-        try:
-            async with self._lock(conn_id):
-                st = self.store.load(conn_id)
-                if st is None or st.snd is None:
-                    return
-                snd = st.snd
-                queued = snd.confirmed or self.store.next_snd_message(conn_id) is not None
-                t = step(st.role, st.status, machine.ConfirmStep(_fast(st), snd.secured, queued))
-                confirmed = False
-                for e in t.effects:
-                    if isinstance(e, machine.SecureSndQueue):
-                        key = self._key_pair(snd.snd_auth_key)
-                        await self._outbox.secure(SMPServer.parse(snd.server), snd.snd_id, key)
-                        snd.secured = True
-                        self.store.save(st, self._now())
-                    elif isinstance(e, machine.SetSlow):
-                        st.slow = e.slow
-                    elif isinstance(e, machine.SendConfirmation):
-                        assert st.ratchet is not None
-                        info = AgentConnInfo(st.own_info).encode()
-                        cm, ratchet = sealing.initiator_confirmation(
-                            self._ratchet(st),
-                            info,
-                            st.agent_version,
-                            self._confirmation_header(st, e.kind),
-                        )
-                        self._store_confirmation(st, ratchet, cm, info, e.kind)
-                        confirmed = True
-                if not confirmed:
-                    return
-        except SMPClientError as e:
-            await self.events.put(AgentProblem(conn_id, f"could not confirm yet: {e}"))
-            return
-        self._kick(conn_id)
+    def _initiator_confirmation(self, st: ConnState, kind: str) -> None:
+        assert st.ratchet is not None
+        info = AgentConnInfo(st.own_info).encode()
+        cm, ratchet = sealing.initiator_confirmation(
+            self._ratchet(st), info, st.agent_version, self._confirmation_header(st, kind)
+        )
+        self._store_confirmation(st, ratchet, cm, info, kind)
 
     async def _on_agent_message(
         self, st: ConnState, q: RcvQueueState, am: AgentMessage, data: bytes
@@ -1454,7 +1446,7 @@ class Agent:
             st.snd.snd_auth_key = sender_key
             st.snd.secured = True
         self.store.save(st, self._now())
-        await self._continue_accept(conn_id)
+        await self._handshake_step(conn_id)
         return conn_id
 
 

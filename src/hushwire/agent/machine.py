@@ -46,29 +46,21 @@ __all__ = [
     "TABLE",
     "Accept",
     "AcceptStep",
+    "Action",
     "ConfirmStep",
     "ConfirmationReceived",
     "ConnStatus",
-    "Continue",
-    "CreateReplyQueue",
     "Effect",
     "Emit",
     "HelloReceived",
     "Input",
     "InvitationReceived",
     "Join",
-    "MarkConfirmed",
     "NewConnection",
-    "OpenConfirmation",
-    "OpenInvitation",
     "Refuse",
     "Role",
-    "SecureRcvQueue",
-    "SecureSndQueue",
     "SendConfirmation",
     "SendHello",
-    "SendInvitation",
-    "SendMessage",
     "Sent",
     "SetSlow",
     "SndKind",
@@ -241,11 +233,28 @@ class Refuse:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class OpenInvitation:
-    """Decrypt and check the invitation (its link, agent version)."""
+class Action(StrEnum):
+    """An effect that carries no fact: the member says all there is to do. Its value is its
+    name in the transcripts."""
 
-    NAME: ClassVar[str] = "open_invitation"
+    OPEN_INVITATION = "open_invitation"
+    """Decrypt and check the invitation (its link, agent version)."""
+    CONTINUE = "continue"
+    """Run the connection's handshake step (:func:`continuation`) in the background."""
+    SECURE_SND_QUEUE = "secure_snd"
+    """SKEY: secure the peer's queue with our sender key."""
+    SECURE_RCV_QUEUE = "secure_rcv"
+    """KEY: secure our queue with the key the peer sent in its 'K' confirmation."""
+    CREATE_REPLY_QUEUE = "reply_queue"
+    """NEW: make our reply queue (joiner)."""
+    SEND_INVITATION = "send_invitation"
+    OPEN_CONFIRMATION = "open_confirmation"
+    """Decrypt the confirmation's ratchet part (initiator: after X3DH) and take its
+    connection info (the joiner's reply queue, the peer's profile)."""
+    SEND_MESSAGE = "send_message"
+    """Queue the application's message."""
+    MARK_CONFIRMED = "mark_confirmed"
+    """Our confirmation went out on the current send queue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,47 +263,6 @@ class NewConnection:
 
     NAME: ClassVar[str] = "new_connection"
     status: ConnStatus
-
-
-@dataclass(frozen=True, slots=True)
-class Continue:
-    """Run the connection's handshake step (:func:`continuation`) in the background."""
-
-    NAME: ClassVar[str] = "continue"
-
-
-@dataclass(frozen=True, slots=True)
-class SecureSndQueue:
-    """SKEY: secure the peer's queue with our sender key."""
-
-    NAME: ClassVar[str] = "secure_snd"
-
-
-@dataclass(frozen=True, slots=True)
-class SecureRcvQueue:
-    """KEY: secure our queue with the key the peer sent in its 'K' confirmation."""
-
-    NAME: ClassVar[str] = "secure_rcv"
-
-
-@dataclass(frozen=True, slots=True)
-class CreateReplyQueue:
-    """NEW: make our reply queue (joiner)."""
-
-    NAME: ClassVar[str] = "reply_queue"
-
-
-@dataclass(frozen=True, slots=True)
-class SendInvitation:
-    NAME: ClassVar[str] = "send_invitation"
-
-
-@dataclass(frozen=True, slots=True)
-class OpenConfirmation:
-    """Decrypt the confirmation's ratchet part (initiator: after X3DH) and take its
-    connection info (the joiner's reply queue, the peer's profile)."""
-
-    NAME: ClassVar[str] = "open_confirmation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,20 +290,6 @@ class SendHello:
 
 
 @dataclass(frozen=True, slots=True)
-class SendMessage:
-    """Queue the application's message."""
-
-    NAME: ClassVar[str] = "send_message"
-
-
-@dataclass(frozen=True, slots=True)
-class MarkConfirmed:
-    """Our confirmation went out on the current send queue."""
-
-    NAME: ClassVar[str] = "mark_confirmed"
-
-
-@dataclass(frozen=True, slots=True)
 class Emit:
     """Tell the application: ``requested``, ``established`` or ``sent``."""
 
@@ -343,23 +297,7 @@ class Emit:
     event: str
 
 
-Effect = (
-    Refuse
-    | OpenInvitation
-    | NewConnection
-    | Continue
-    | SecureSndQueue
-    | SecureRcvQueue
-    | CreateReplyQueue
-    | SendInvitation
-    | OpenConfirmation
-    | SetSlow
-    | SendConfirmation
-    | SendHello
-    | SendMessage
-    | MarkConfirmed
-    | Emit
-)
+Effect = Refuse | Action | NewConnection | SetSlow | SendConfirmation | SendHello | Emit
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,20 +332,25 @@ def _invitation(status: ConnStatus, inp: InvitationReceived) -> Transition:
         return Transition(status)
     if not inp.auto_accept:
         return Transition(
-            status, (OpenInvitation(), NewConnection(ConnStatus.REQUESTED), Emit("requested"))
+            status, (Action.OPEN_INVITATION, NewConnection(ConnStatus.REQUESTED), Emit("requested"))
         )
     return Transition(
         status,
-        (OpenInvitation(), NewConnection(ConnStatus.ACCEPTING), Emit("requested"), Continue()),
+        (
+            Action.OPEN_INVITATION,
+            NewConnection(ConnStatus.ACCEPTING),
+            Emit("requested"),
+            Action.CONTINUE,
+        ),
     )
 
 
 def _accept_step(status: ConnStatus, inp: AcceptStep) -> Transition:
     effects: list[Effect] = []
     if inp.fast and not inp.secured:
-        effects.append(SecureSndQueue())
+        effects.append(Action.SECURE_SND_QUEUE)
     if not inp.has_reply_queue:
-        effects.append(CreateReplyQueue())
+        effects.append(Action.CREATE_REPLY_QUEUE)
     if not inp.queued:
         effects.append(SendConfirmation(SndKind.CONF if inp.fast else SndKind.CONF_K))
     return Transition(status, tuple(effects))
@@ -420,9 +363,9 @@ def _initiator_confirmation(status: ConnStatus, inp: ConfirmationReceived) -> Tr
         return Transition(status, (Refuse("no_keys"),))
     if inp.e2e_version < E2E_VERSIONS.min:
         return Transition(status, (Refuse("e2e_version"),))
-    effects: tuple[Effect, ...] = (OpenConfirmation(),)
+    effects: tuple[Effect, ...] = (Action.OPEN_CONFIRMATION,)
     if inp.slow and not inp.rcv_secured:
-        effects += (SecureRcvQueue(),)
+        effects += (Action.SECURE_RCV_QUEUE,)
     return Transition(ConnStatus.CONFIRMING, effects)
 
 
@@ -432,10 +375,10 @@ def _joiner_confirmation(status: ConnStatus, inp: ConfirmationReceived) -> Trans
     if not inp.ratchet:
         return Transition(status, (Refuse("early_confirmation"),))
     if not inp.slow:
-        return Transition(ConnStatus.CONNECTED, (OpenConfirmation(), Emit("established")))
-    effects: tuple[Effect, ...] = (OpenConfirmation(),)
+        return Transition(ConnStatus.CONNECTED, (Action.OPEN_CONFIRMATION, Emit("established")))
+    effects: tuple[Effect, ...] = (Action.OPEN_CONFIRMATION,)
     if not inp.rcv_secured:
-        effects += (SecureRcvQueue(),)
+        effects += (Action.SECURE_RCV_QUEUE,)
     return Transition(ConnStatus.HELLO, (*effects, SetSlow(True), SendHello(SndKind.HELLO)))
 
 
@@ -444,7 +387,7 @@ def _confirm_step(status: ConnStatus, inp: ConfirmStep) -> Transition:
         return Transition(status)
     effects: tuple[Effect, ...] = ()
     if inp.fast and not inp.secured:
-        effects = (SecureSndQueue(),)
+        effects = (Action.SECURE_SND_QUEUE,)
     kind = SndKind.CONF if inp.fast else SndKind.CONF_K
     return Transition(status, (*effects, SetSlow(not inp.fast), SendConfirmation(kind)))
 
@@ -470,12 +413,12 @@ def _sent(role: Role) -> Rule:
             return Transition(status)
         if role is Role.JOINER:
             new = ConnStatus.CONFIRMED if status is ConnStatus.ACCEPTING else status
-            return Transition(new, (MarkConfirmed(),))
+            return Transition(new, (Action.MARK_CONFIRMED,))
         if status is not ConnStatus.CONFIRMING:
-            return Transition(status, (MarkConfirmed(),))
+            return Transition(status, (Action.MARK_CONFIRMED,))
         if kind == SndKind.CONF:
-            return Transition(ConnStatus.CONNECTED, (MarkConfirmed(), Emit("established")))
-        return Transition(ConnStatus.WAIT_HELLO, (MarkConfirmed(),))
+            return Transition(ConnStatus.CONNECTED, (Action.MARK_CONFIRMED, Emit("established")))
+        return Transition(ConnStatus.WAIT_HELLO, (Action.MARK_CONFIRMED,))
 
     return rule
 
@@ -483,7 +426,7 @@ def _sent(role: Role) -> Rule:
 def _user_send(status: ConnStatus, inp: UserSend) -> Transition:
     # Before our own confirmation is queued (it takes message id 1) nothing may go out.
     if status is ConnStatus.CONFIRMING and inp.fast and inp.last_snd_id >= 1:
-        return Transition(status, (SendMessage(),))
+        return Transition(status, (Action.SEND_MESSAGE,))
     return _NOT_ESTABLISHED(status, inp)
 
 
@@ -497,7 +440,7 @@ _INITIATOR_STATUSES: Final = (_S.JOINING, _S.INVITED, _S.CONFIRMING, _S.WAIT_HEL
 
 
 def _send_ok(status: ConnStatus, inp: Any) -> Transition:
-    return Transition(status, (SendMessage(),))
+    return Transition(status, (Action.SEND_MESSAGE,))
 
 
 TABLE: Final[Mapping[tuple[Role, ConnStatus, type], Rule]] = {
@@ -507,7 +450,7 @@ TABLE: Final[Mapping[tuple[Role, ConnStatus, type], Rule]] = {
     (_J, _S.ACTIVE, Accept): _refuse("not_requested"),
     # joiner (the owner's side of a visitor)
     **{(_J, s, Accept): _refuse("not_requested") for s in _JOINER_STATUSES},
-    (_J, _S.REQUESTED, Accept): _to(_S.ACCEPTING, Continue()),
+    (_J, _S.REQUESTED, Accept): _to(_S.ACCEPTING, Action.CONTINUE),
     **{(_J, s, AcceptStep): _stay for s in _JOINER_STATUSES},
     (_J, _S.ACCEPTING, AcceptStep): _accept_step,
     **{(_J, s, ConfirmationReceived): _joiner_confirmation for s in _JOINER_STATUSES},
@@ -521,7 +464,7 @@ TABLE: Final[Mapping[tuple[Role, ConnStatus, type], Rule]] = {
     (_J, _S.HELLO, UserSend): _send_ok,
     (_J, _S.CONNECTED, UserSend): _send_ok,
     # initiator (the visitor)
-    (_I, _S.JOINING, Join): _to(_S.INVITED, SendInvitation()),
+    (_I, _S.JOINING, Join): _to(_S.INVITED, Action.SEND_INVITATION),
     **{(_I, s, Accept): _refuse("not_requested") for s in _INITIATOR_STATUSES},
     **{(_I, s, ConfirmationReceived): _initiator_confirmation for s in _INITIATOR_STATUSES},
     **{(_I, s, ConfirmStep): _stay for s in _INITIATOR_STATUSES},
@@ -567,7 +510,8 @@ def continuation(status: str) -> str | None:
 # --------------------------------------------------------------------------- JSON (vectors)
 
 _INPUTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Input)}
-_EFFECTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Effect)}
+_ACTIONS: Final = frozenset(a.value for a in Action)
+_EFFECTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Effect) if c is not Action}
 
 
 def input_from_json(obj: Mapping[str, Any]) -> Input:
@@ -579,9 +523,13 @@ def input_from_json(obj: Mapping[str, Any]) -> Input:
 
 def effect_to_json(e: Effect) -> list[Any]:
     """An effect in transcript form: ``[name, *field values]``."""
+    if isinstance(e, Action):
+        return [e.value]
     return [e.NAME, *(str(v) if isinstance(v, StrEnum) else v for v in asdict(e).values())]
 
 
 def effect_from_json(obj: list[Any]) -> Effect:
+    if obj[0] in _ACTIONS:
+        return Action(obj[0])
     cls = _EFFECTS[obj[0]]
     return cls(*obj[1:])  # type: ignore[no-any-return]

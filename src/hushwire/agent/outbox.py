@@ -45,9 +45,9 @@ from hushwire.client import (
     ResponseTimeout,
     SMPClientError,
     SMPCommandError,
-    UnexpectedResponse,
     VersionMismatch,
 )
+from hushwire.client.errors import expected
 from hushwire.client.proxy import proxied_request, proxy_session, send_via_proxy
 from hushwire.client.reconnect import ReconnectingClient
 from hushwire.crypto.keys import KeyPair
@@ -189,9 +189,8 @@ class Outbox:
         """``SKEY``: secure the peer's queue ``sid`` on ``server`` with our sender key."""
 
         async def proxied(c: SMPClient, relay: ProxiedRelay) -> None:
-            answer = await proxied_request(c, relay, sid, SKEY(key.public), key)
-            if not isinstance(answer, OK):
-                raise UnexpectedResponse(f"SKEY answered with {answer.tag.decode()}", answer)
+            cmd = SKEY(key.public)
+            expected(OK, cmd, await proxied_request(c, relay, sid, cmd, key))
 
         async def direct(rc: ReconnectingClient) -> None:
             await rc.secure_sender(sid, key)

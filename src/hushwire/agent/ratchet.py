@@ -43,7 +43,7 @@ from typing import Any, Final
 from hushwire.crypto.aead import GCM_IV_SIZE, GCM_TAG_SIZE, decrypt_aead, encrypt_aead
 from hushwire.crypto.kdf import hkdf_sha512
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
-from hushwire.encoding.binary import Reader, large, short_string, word16, word32
+from hushwire.encoding.binary import Reader, large, parse_all, short_string, word16, word32
 from hushwire.encoding.strings import b64url_decode, b64url_encode, parse_query, query_param
 from hushwire.errors import CryptoError, DecodeError, HushwireError
 from hushwire.limits import RATCHET_MAX_SKIP, RATCHET_MAX_SKIPPED_KEYS
@@ -199,6 +199,12 @@ def chain_kdf(ck: bytes) -> tuple[bytes, bytes, bytes, bytes]:
 # --------------------------------------------------------------------------- e2e params
 
 
+def _check_x3dh_keys(k1: PublicKey, k2: PublicKey) -> None:
+    """The two X3DH keys of ratchet parameters are X448 keys."""
+    if k1.alg is not KeyAlg.X448 or k2.alg is not KeyAlg.X448:
+        raise ValueError("e2e ratchet params need X448 keys")
+
+
 @dataclass(frozen=True, slots=True)
 class E2ERatchetParams:
     """The binary e2e params of a confirmation or ratchet-key message (Ratchet.hs
@@ -214,8 +220,7 @@ class E2ERatchetParams:
     """The KEM params were an acceptance (a ciphertext): only valid after our proposal."""
 
     def __post_init__(self) -> None:
-        if self.k1.alg is not KeyAlg.X448 or self.k2.alg is not KeyAlg.X448:
-            raise ValueError("e2e ratchet params need X448 keys")
+        _check_x3dh_keys(self.k1, self.k2)
 
     def encode(self) -> bytes:
         out = word16(self.version) + short_string(self.k1.to_der()) + short_string(self.k2.to_der())
@@ -231,10 +236,7 @@ class E2ERatchetParams:
 
     @classmethod
     def decode(cls, data: bytes) -> E2ERatchetParams:
-        r = Reader(data)
-        p = cls.parse(r)
-        r.end()
-        return p
+        return parse_all(data, cls.parse)
 
     def to_uri(self, versions: VersionRange) -> E2ERatchetParamsUri:
         return E2ERatchetParamsUri(versions, self.k1, self.k2)
@@ -253,8 +255,7 @@ class E2ERatchetParamsUri:
     """The link carried ``kem_key`` (and maybe ``kem_ct``); ignored (we decline PQ)."""
 
     def __post_init__(self) -> None:
-        if self.k1.alg is not KeyAlg.X448 or self.k2.alg is not KeyAlg.X448:
-            raise ValueError("e2e ratchet params need X448 keys")
+        _check_x3dh_keys(self.k1, self.k2)
 
     def to_str(self) -> str:
         keys = f"{b64url_encode(self.k1.to_der())},{b64url_encode(self.k2.to_der())}"

@@ -22,10 +22,8 @@ from dataclasses import dataclass, field, replace
 from hushwire.agent.links import ConnectionRequest, LinkError, SMPQueueUri
 from hushwire.agent.protocol import AGENT_VERSIONS, SMP_CLIENT_VERSIONS
 from hushwire.agent.shortlinks import (
-    FIXED_DATA_PADDED_LENGTH,
     PRESET_SERVERS,
     ContactLinkData,
-    EncryptedLinkData,
     FixedLinkData,
     LinkData,
     LinkScheme,
@@ -34,15 +32,13 @@ from hushwire.agent.shortlinks import (
     check_link_server,
     contact_link_kdf,
     decrypt_link_data,
-    encrypt_link_blob,
     encrypt_user_data,
-    invitation_link_kdf,
+    prepare_link_data,
     restore_short_link,
     sender_id_for_corr_id,
-    sign_data,
 )
-from hushwire.client.client import SMPClient
-from hushwire.client.errors import UnexpectedResponse
+from hushwire.client.client import SMPClient, new_queue_command
+from hushwire.client.errors import expected
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey, PublicKey
 from hushwire.limits import CORR_ID_SIZE
 from hushwire.smp.address import SMPServer
@@ -53,7 +49,6 @@ from hushwire.smp.commands import (
     LKEY,
     LNK,
     LSET,
-    NEW,
     OK,
     ContactLink,
     MessagingLink,
@@ -61,7 +56,6 @@ from hushwire.smp.commands import (
     QRMessaging,
     QueueLinkData,
     QueueMode,
-    SubscriptionMode,
 )
 from hushwire.smp.ids import LinkId, RecipientId, SenderId
 from hushwire.smp.version import SHORT_LINKS_VERSION
@@ -169,31 +163,18 @@ async def create_queue_with_link(
     req = build_request(queue)
     if (req.mode == "contact") != contact:
         raise ValueError("the user data's mode differs from the request's")
-    fixed = FixedLinkData(AGENT_VERSIONS, root.public(), req)
-    fd = fixed.encode()
-    link_key = fixed.link_key
-    if contact:
-        link_id, box_key = contact_link_kdf(link_key)
-    else:
-        link_id, box_key = b"", invitation_link_kdf(link_key)
-    enc_fixed = encrypt_link_blob(box_key, sign_data(root, fd), FIXED_DATA_PADDED_LENGTH)
-    data = QueueLinkData(enc_fixed, encrypt_user_data(box_key, root, user))
+    prepared = prepare_link_data(root, AGENT_VERSIONS, req, user)
+    link_key, data = prepared.link_key, prepared.encrypted
+    link_id = contact_link_kdf(link_key)[0] if contact else b""
     qrd: QRContact | QRMessaging
     if contact:
         qrd = QRContact(ContactLink(LinkId(link_id), SenderId(sender_id), data))
     else:
         qrd = QRMessaging(MessagingLink(SenderId(sender_id), data))
-    password = server.basic_auth
-    cmd = NEW(
-        rcv_auth.public,
-        rcv_dh.public,
-        basic_auth=password.encode("latin-1") if password else None,
-        sub_mode=SubscriptionMode.SUBSCRIBE if subscribe else SubscriptionMode.ONLY_CREATE,
-        queue_req_data=qrd,
+    cmd = new_queue_command(
+        rcv_auth, rcv_dh, server.basic_auth, subscribe=subscribe, queue_req_data=qrd
     )
-    ids = await client.request(NO_ENTITY, cmd, rcv_auth, corr_id=corr_id)
-    if not isinstance(ids, IDS):
-        raise UnexpectedResponse(f"NEW answered with {ids.tag.decode()}", ids)
+    ids = expected(IDS, cmd, await client.request(NO_ENTITY, cmd, rcv_auth, corr_id=corr_id))
     if ids.snd_id != sender_id:
         raise LinkError("the relay gave the queue another sender id than the link commits to")
     if contact and ids.link_id != link_id:
@@ -222,8 +203,8 @@ async def create_queue_with_link(
         rcv_dh,
         e2e_dh,
         root,
-        box_key,
-        enc_fixed,
+        prepared.box_key,
+        data.fixed,
     )
 
 
@@ -247,21 +228,18 @@ async def update_user_data(client: SMPClient, created: CreatedLink, user: LinkDa
     _check_version(client)
     enc_user = encrypt_user_data(created.box_key, created.root, user)
     cmd = LSET(LinkId(created.link_id), QueueLinkData(created.enc_fixed, enc_user))
-    result = await client.request(created.rcv_id, cmd, created.rcv_auth)
-    if not isinstance(result, OK):
-        raise UnexpectedResponse(f"LSET answered with {result.tag.decode()}", result)
+    expected(OK, cmd, await client.request(created.rcv_id, cmd, created.rcv_auth))
 
 
 async def delete_link_data(client: SMPClient, rcv_id: bytes, rcv_auth: KeyPair) -> None:
     """``LDEL``: delete the queue's link data (the queue and its full link stay)."""
     _check_version(client)
-    result = await client.request(rcv_id, LDEL(), rcv_auth)
-    if not isinstance(result, OK):
-        raise UnexpectedResponse(f"LDEL answered with {result.tag.decode()}", result)
+    cmd = LDEL()
+    expected(OK, cmd, await client.request(rcv_id, cmd, rcv_auth))
 
 
 def _verify(link: ShortLink, lnk: LNK) -> ResolvedLink:
-    fixed, user = decrypt_link_data(link, EncryptedLinkData(lnk.data.fixed, lnk.data.user))
+    fixed, user = decrypt_link_data(link, lnk.data)
     req = check_link_server(link, fixed, lnk.sender_id)
     return ResolvedLink(req, fixed, user, lnk.sender_id)
 
@@ -276,10 +254,8 @@ async def resolve_contact_link(client: SMPClient, link: ShortLink) -> ResolvedLi
         raise ValueError("an invitation link is resolved with LKEY")
     _check_version(client)
     link_id, _ = contact_link_kdf(link.link_key)
-    result = await client.request(link_id, LGET(), None)
-    if not isinstance(result, LNK):
-        raise UnexpectedResponse(f"LGET answered with {result.tag.decode()}", result)
-    return _verify(link, result)
+    cmd = LGET()
+    return _verify(link, expected(LNK, cmd, await client.request(link_id, cmd, None)))
 
 
 async def resolve_invitation_link(
@@ -291,10 +267,8 @@ async def resolve_invitation_link(
     if link.link_id is None:
         raise ValueError("a contact link is resolved with LGET")
     _check_version(client)
-    result = await client.request(link.link_id, LKEY(sender_key.public), sender_key)
-    if not isinstance(result, LNK):
-        raise UnexpectedResponse(f"LKEY answered with {result.tag.decode()}", result)
-    return _verify(link, result)
+    cmd = LKEY(sender_key.public)
+    return _verify(link, expected(LNK, cmd, await client.request(link.link_id, cmd, sender_key)))
 
 
 async def resolve_short_link(

@@ -35,7 +35,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from hushwire.agent.links import ConnectionRequest, LinkError, SMPQueueUri, parse_link
@@ -50,6 +50,7 @@ from hushwire.errors import CryptoError, DecodeError
 from hushwire.limits import MAX_LINK_LENGTH
 from hushwire.smp.address import KEY_HASH_SIZE, SMPServer, format_hosts, parse_host, parse_port
 from hushwire.smp.commands import QueueMode
+from hushwire.smp.fields import QueueLinkData
 from hushwire.smp.version import VersionRange
 
 __all__ = [
@@ -61,7 +62,6 @@ __all__ = [
     "USER_DATA_PADDED_LENGTH",
     "ContactLinkData",
     "ContactLinkType",
-    "EncryptedLinkData",
     "FixedLinkData",
     "InvitationLinkData",
     "LinkData",
@@ -726,21 +726,15 @@ def encrypt_link_blob(
 
 
 @dataclass(frozen=True, slots=True)
-class EncryptedLinkData:
-    """The two blobs as they go to the server (``QueueLinkData``)."""
-
-    fixed: bytes
-    user: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class PreparedLink:
-    """Link data ready for NEW/LSET: the link key, the two signed blobs and their
-    encryption (the encrypted fixed blob must be sent unchanged on every LSET)."""
+    """Link data ready for NEW/LSET: the link key, the fixed data, the two signed blobs
+    encrypted as they go to the server (the encrypted fixed blob must be sent unchanged on
+    every LSET) and the key that encrypted them (:func:`link_box_key`)."""
 
     link_key: bytes
     fixed: FixedLinkData
-    encrypted: EncryptedLinkData
+    encrypted: QueueLinkData
+    box_key: bytes = field(repr=False)
 
 
 def prepare_link_data(
@@ -757,16 +751,12 @@ def prepare_link_data(
     fixed = FixedLinkData(agent_versions, root.public(), conn_request)
     fd = fixed.encode()
     link_key = hashlib.sha3_256(fd).digest()
-    box_key = (
-        invitation_link_kdf(link_key)
-        if conn_request.mode == "invitation"
-        else contact_link_kdf(link_key)[1]
-    )
+    box_key = _box_key(link_key, conn_request.mode == "invitation")
     enc_fixed = encrypt_link_blob(
         box_key, sign_data(root, fd), FIXED_DATA_PADDED_LENGTH, fixed_nonce
     )
     enc_user = encrypt_user_data(box_key, root, user, user_nonce)
-    return PreparedLink(link_key, fixed, EncryptedLinkData(enc_fixed, enc_user))
+    return PreparedLink(link_key, fixed, QueueLinkData(enc_fixed, enc_user), box_key)
 
 
 def encrypt_user_data(
@@ -778,12 +768,13 @@ def encrypt_user_data(
     )
 
 
+def _box_key(link_key: bytes, invitation: bool) -> bytes:
+    return invitation_link_kdf(link_key) if invitation else contact_link_kdf(link_key)[1]
+
+
 def link_box_key(link: ShortLink) -> bytes:
-    return (
-        invitation_link_kdf(link.link_key)
-        if link.is_invitation
-        else contact_link_kdf(link.link_key)[1]
-    )
+    """The key that encrypts the link's data (fixed and user blobs)."""
+    return _box_key(link.link_key, link.is_invitation)
 
 
 def _open_blob(box_key: bytes, blob: bytes) -> tuple[bytes, bytes]:
@@ -801,9 +792,7 @@ def _open_blob(box_key: bytes, blob: bytes) -> tuple[bytes, bytes]:
     return sig, r.tail()
 
 
-def decrypt_link_data(
-    link: ShortLink, encrypted: EncryptedLinkData
-) -> tuple[FixedLinkData, LinkData]:
+def decrypt_link_data(link: ShortLink, encrypted: QueueLinkData) -> tuple[FixedLinkData, LinkData]:
     """``decryptLinkData`` with its checks (hash, root signature, owners, user signature,
     mode). Raises :class:`LinkError` naming the failed check."""
     box_key = link_box_key(link)

@@ -48,9 +48,9 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -283,6 +283,16 @@ class RcvMessage:
     created_at: int
 
 
+_M = TypeVar("_M", SndMessage, RcvMessage)
+
+_SELECT: Final[dict[type, str]] = {
+    SndMessage: "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages ",
+    RcvMessage: "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at "
+    "FROM rcv_messages ",
+}
+"""The columns of each stored message record, in the order of its fields."""
+
+
 class AgentStore:
     """SQLite store of one agent (one owner or one visitor)."""
 
@@ -373,33 +383,30 @@ class AgentStore:
         if self._unit:
             yield
             return
-        if not self._deferred:
-            self._unit = True
+        deferred = self._deferred
+        if deferred:
+            # A savepoint inside the open batch: undone alone, committed with the batch.
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("SAVEPOINT step")
+            undo: tuple[str, ...] = ("ROLLBACK TO step", "RELEASE step")
+        else:
             self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                self._forget()
-                raise
-            finally:
-                self._unit = False
-            self._commit()
-            return
-        if not self._db.in_transaction:
-            self._db.execute("BEGIN IMMEDIATE")
+            undo = ("ROLLBACK",)
         self._unit = True
-        self._db.execute("SAVEPOINT step")
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK TO step")
-            self._db.execute("RELEASE step")
+            for sql in undo:
+                self._db.execute(sql)
             self._forget()
             raise
         finally:
             self._unit = False
-        self._db.execute("RELEASE step")
+        if deferred:
+            self._db.execute("RELEASE step")
+        else:
+            self._commit()
 
     def defer_commits(self) -> None:
         """Group commit from now on (call on the event loop that will await :meth:`durable`)."""
@@ -563,46 +570,30 @@ class AgentStore:
             )
 
     def pending_snd_messages(self, conn_id: str | None = None) -> list[SndMessage]:
-        sql = (
-            "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages "
-            "WHERE status='pending'"
-        )
+        where = "WHERE status='pending'"
         args: tuple[str, ...] = ()
         if conn_id is not None:
-            sql += " AND conn_id=?"
+            where += " AND conn_id=?"
             args = (conn_id,)
-        rows = self._db.execute(sql + " ORDER BY conn_id, snd_id", args).fetchall()
-        return [
-            SndMessage(
-                str(r[0]),
-                int(r[1]),
-                str(r[2]),
-                bytes(r[3]),
-                self.sealer.open(bytes(r[4])),
-                str(r[5]),
-                r[6],
-            )
-            for r in rows
-        ]
+        return self._messages(SndMessage, where + " ORDER BY conn_id, snd_id", args)
+
+    def _messages(self, record: type[_M], where: str, args: tuple[Any, ...] = ()) -> list[_M]:
+        """The stored messages of ``record``'s table that ``where`` selects, their sealed
+        bodies opened (the columns are named and ordered as the record's fields)."""
+        rows = self._db.execute(_SELECT[record] + where, args).fetchall()
+        names = [f.name for f in fields(record)]
+        found = []
+        for row in rows:
+            values = dict(zip(names, row, strict=True))
+            values["body"] = self.sealer.open(bytes(values["body"]))
+            found.append(record(**values))
+        return found
 
     def next_snd_message(self, conn_id: str) -> SndMessage | None:
         """The oldest pending message of the connection (the next to send)."""
-        r = self._db.execute(
-            "SELECT conn_id, snd_id, kind, msg_hash, body, status, receipt FROM snd_messages "
-            "WHERE status='pending' AND conn_id=? ORDER BY snd_id LIMIT 1",
-            (conn_id,),
-        ).fetchone()
-        if r is None:
-            return None
-        return SndMessage(
-            str(r[0]),
-            int(r[1]),
-            str(r[2]),
-            bytes(r[3]),
-            self.sealer.open(bytes(r[4])),
-            str(r[5]),
-            r[6],
-        )
+        where = "WHERE status='pending' AND conn_id=? ORDER BY snd_id LIMIT 1"
+        found = self._messages(SndMessage, where, (conn_id,))
+        return found[0] if found else None
 
     def set_snd_status(self, conn_id: str, snd_id: int, status: str) -> None:
         with self.transaction():
@@ -650,40 +641,11 @@ class AgentStore:
             return int(cur.lastrowid)
 
     def unacked_rcv_messages(self) -> list[RcvMessage]:
-        rows = self._db.execute(
-            "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at "
-            "FROM rcv_messages WHERE app_acked=0 ORDER BY id"
-        ).fetchall()
-        return [
-            RcvMessage(
-                int(r[0]),
-                str(r[1]),
-                int(r[2]),
-                bytes(r[3]),
-                self.sealer.open(bytes(r[4])),
-                str(r[5]),
-                int(r[6]),
-            )
-            for r in rows
-        ]
+        return self._messages(RcvMessage, "WHERE app_acked=0 ORDER BY id")
 
     def rcv_message(self, msg_id: int) -> RcvMessage | None:
-        r = self._db.execute(
-            "SELECT id, conn_id, peer_snd_id, msg_hash, body, integrity, created_at "
-            "FROM rcv_messages WHERE id=?",
-            (msg_id,),
-        ).fetchone()
-        if r is None:
-            return None
-        return RcvMessage(
-            int(r[0]),
-            str(r[1]),
-            int(r[2]),
-            bytes(r[3]),
-            self.sealer.open(bytes(r[4])),
-            str(r[5]),
-            int(r[6]),
-        )
+        found = self._messages(RcvMessage, "WHERE id=?", (msg_id,))
+        return found[0] if found else None
 
     def ack_rcv_message(self, msg_id: int) -> None:
         """The application has the message: its body is no longer kept here."""

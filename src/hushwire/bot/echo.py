@@ -162,6 +162,7 @@ def main(
             name=name,
             passphrase=passphrase,
             stop=stop,
+            qr=qr,
             routing=routing,
         )
 

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -64,7 +63,7 @@ from hushwire.chat.messages import (
     parse_chat_body,
     x_direct_del,
 )
-from hushwire.datadir import lock_data_dir
+from hushwire.datadir import lock_data_dir, stdin_lines
 from hushwire.encoding.strings import b64url_decode, b64url_encode
 from hushwire.errors import DecodeError
 from hushwire.smp.address import SMPServer
@@ -336,15 +335,7 @@ def main(
     routing: RoutingSettings | None = None,
 ) -> None:
     async def go() -> None:
-        lines: asyncio.Queue[str | None] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-
-        def read_stdin() -> None:
-            for line in sys.stdin:
-                loop.call_soon_threadsafe(lines.put_nowait, line)
-            loop.call_soon_threadsafe(lines.put_nowait, None)
-
-        threading.Thread(target=read_stdin, daemon=True).start()
+        lines = stdin_lines()
         await run_chat(
             link,
             data,

@@ -51,15 +51,17 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from hushwire.chat.group_types import (
     GroupProfile,
+    JsonRecord,
     MemberInfo,
     Role,
     name_from_member_id,
     redacted_profile,
     role_rank,
+    stored_field,
 )
 from hushwire.chat.groups import (
     GroupEvent,
@@ -238,8 +240,16 @@ class GroupFull(HushwireError):
 # ----------------------------------------------------------------------------- records
 
 
+def _versions_to_json(versions: VersionRange | None) -> list[int] | None:
+    return None if versions is None else [versions.min, versions.max]
+
+
+def _versions_from_json(v: list[int] | None) -> VersionRange | None:
+    return None if v is None else VersionRange(v[0], v[1])
+
+
 @dataclass(frozen=True, slots=True)
-class MemberRecord:
+class MemberRecord(JsonRecord):
     """What one side knows of a member. ``status``: ``accepted`` (admitted, not yet
     connected), ``announced`` (known from the host), ``connected``, ``unknown`` (seen only
     as the author of a forward), ``left``, ``removed``."""
@@ -249,6 +259,14 @@ class MemberRecord:
     profile: Profile
     status: str
     versions: VersionRange | None = None
+
+    FIELDS: ClassVar = (
+        stored_field("id", "member_id", b64url_decode, b64url_encode),
+        stored_field("role", "role"),
+        stored_field("profile", "profile", Profile.from_json, Profile.to_json),
+        stored_field("status", "status"),
+        stored_field("v", "versions", _versions_from_json, _versions_to_json),
+    )
 
     @property
     def name(self) -> str:
@@ -261,29 +279,9 @@ class MemberRecord:
     def info(self) -> MemberInfo:
         return MemberInfo(self.member_id, self.role, self.profile, self.versions)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": b64url_encode(self.member_id),
-            "role": self.role,
-            "profile": self.profile.to_json(),
-            "status": self.status,
-            "v": None if self.versions is None else [self.versions.min, self.versions.max],
-        }
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> MemberRecord:
-        v = obj["v"]
-        return cls(
-            b64url_decode(obj["id"]),
-            obj["role"],
-            Profile.from_json(obj["profile"]),
-            obj["status"],
-            None if v is None else VersionRange(v[0], v[1]),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class LogItem:
+class LogItem(JsonRecord):
     """A message kept for display and for history: ``message`` is its ``x.msg.new``."""
 
     author: bytes
@@ -291,22 +289,17 @@ class LogItem:
     message: ChatMessage
     ts: str
 
+    FIELDS: ClassVar = (
+        stored_field("author", "author", b64url_decode, b64url_encode),
+        stored_field("name", "author_name"),
+        stored_field("msg", "message", _envelope, ChatMessage.to_json),
+        stored_field("ts", "ts"),
+    )
+
     @property
     def text(self) -> str:
         text = self.message.params["content"].get("text")
         return text if isinstance(text, str) else ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "author": b64url_encode(self.author),
-            "name": self.author_name,
-            "msg": self.message.to_json(),
-            "ts": self.ts,
-        }
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> LogItem:
-        return cls(b64url_decode(obj["author"]), obj["name"], _envelope(obj["msg"]), obj["ts"])
 
 
 # ----------------------------------------------------------------------------- shared core

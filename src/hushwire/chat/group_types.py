@@ -9,16 +9,21 @@ Sans-I/O. Mirrors simplex-chat ``Types.hs`` (``MemberId``, ``MemberInfo``, ``Mem
 Member ids are opaque bytes, base64url on the wire (the app's are the base64 *text* of 12
 random bytes, so usually 16 bytes): never normalised, compared byte for byte. Decoding raises
 only :class:`~hushwire.errors.DecodeError`; unknown JSON fields are ignored.
+
+Each record, and each group event, is a :class:`JsonRecord`: a table of :class:`JsonField`
+(JSON key, attribute, reader, writer) in the app's ``ToJSON`` key order, from which one
+encoder and one decoder serve every type (as the app derives its JSON instances).
 """
 
 from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any, Final
+from typing import Any, ClassVar, Final, Self, cast
 
 from hushwire.chat.messages import Profile, _format_range, _parse_range
 from hushwire.encoding.strings import b64url_decode, b64url_encode
@@ -31,14 +36,19 @@ __all__ = [
     "GroupLinkInvitation",
     "GroupProfile",
     "IntroInvitation",
+    "JsonField",
+    "JsonRecord",
     "MemberIdRole",
     "MemberInfo",
     "Role",
     "format_msg_ts",
+    "member_id_field",
     "name_from_member_id",
+    "nested_field",
     "parse_msg_ts",
     "redacted_profile",
     "role_rank",
+    "stored_field",
 ]
 
 
@@ -146,15 +156,97 @@ def _check_member_id(member_id: bytes) -> None:
         raise ValueError("a member id is 1 to 64 bytes")
 
 
-def _put(out: dict[str, Any], key: str, value: object) -> None:
-    if value is not None:
-        out[key] = value
+def _same(value: Any) -> Any:
+    return value
 
 
-def _put_b64(out: dict[str, Any], key: str, value: bytes | None) -> None:
-    """:func:`_put` for bytes, written as base64url."""
-    if value is not None:
-        out[key] = b64url_encode(value)
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _never(value: object) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class JsonField:
+    """One key of a record written as a JSON object: the dataclass attribute that holds it,
+    ``read(obj, key)`` that takes it out of a received object (raising ``DecodeError``),
+    ``write`` that makes its JSON value, and ``omit``, true for a value left out (None,
+    unless said otherwise)."""
+
+    key: str
+    attr: str
+    read: Callable[[dict[str, Any], str], Any]
+    write: Callable[[Any], Any] = _same
+    omit: Callable[[Any], bool] = _is_none
+
+
+class JsonRecord:
+    """Base of a record written as one JSON object: its :class:`JsonField` table ``FIELDS``
+    lists the keys in the order they are written (the app's ``ToJSON`` order); any
+    attribute not in the table is given to :meth:`from_fields` by the caller. ``JSON_NAME``
+    is what errors call the object."""
+
+    __slots__ = ()
+
+    FIELDS: ClassVar[tuple[JsonField, ...]] = ()
+    JSON_NAME: ClassVar[str] = "object"
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as a JSON object, keys in table order."""
+        out: dict[str, Any] = {}
+        for f in self.FIELDS:
+            value = getattr(self, f.attr)
+            if not f.omit(value):
+                out[f.key] = f.write(value)
+        return out
+
+    @classmethod
+    def from_fields(cls, obj: dict[str, Any], **extra: Any) -> Self:
+        """The record read from a JSON object (``extra``: the attributes not in the table)."""
+        values = {f.attr: f.read(obj, f.key) for f in cls.FIELDS}
+        return cast(Self, cast(Any, cls)(**values, **extra))
+
+    @classmethod
+    def from_json(cls, value: object, what: str | None = None) -> Self:
+        """The record read from a JSON value, which must be an object (``what``: its name in
+        errors, default ``JSON_NAME``)."""
+        return cls.from_fields(_obj(value, what or cls.JSON_NAME))
+
+
+def _read_member_id(obj: dict[str, Any], key: str) -> bytes:
+    return _member_id(obj.get(key), key)
+
+
+def _read_role(obj: dict[str, Any], key: str) -> str:
+    return _role(obj.get(key), key)
+
+
+def _read_opt_b64(obj: dict[str, Any], key: str) -> bytes | None:
+    value = obj.get(key)
+    return None if value is None else _b64(value, key)
+
+
+def member_id_field(key: str, attr: str, *, optional: bool = False) -> JsonField:
+    """A member id (at most ``GROUP_MAX_MEMBER_ID_LENGTH`` bytes), written as base64url."""
+    return JsonField(key, attr, _opt_member_id if optional else _read_member_id, b64url_encode)
+
+
+def nested_field(key: str, attr: str, read: Callable[[object], Any]) -> JsonField:
+    """A record written with its own ``to_json``, read by ``read`` (its ``from_json``)."""
+    return JsonField(key, attr, lambda obj, k: read(obj.get(k)), lambda value: value.to_json())
+
+
+def stored_field(
+    key: str,
+    attr: str,
+    read: Callable[[Any], Any] = _same,
+    write: Callable[[Any], Any] = _same,
+) -> JsonField:
+    """A field of a state file this process wrote: always written (null included), and
+    ``read`` from the stored value, which must be there."""
+    return JsonField(key, attr, lambda obj, k: read(obj[k]), write, _never)
 
 
 def name_from_member_id(member_id: bytes) -> str:
@@ -198,7 +290,7 @@ def format_msg_ts(when: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupProfile:
+class GroupProfile(JsonRecord):
     """``GroupProfile``. ``description`` is the group's welcome message;
     ``preferences`` the ``groupPreferences`` object as sent (unknown keys kept)."""
 
@@ -210,27 +302,16 @@ class GroupProfile:
     preferences: dict[str, Any] | None = None
     member_admission: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"displayName": self.display_name, "fullName": self.full_name}
-        _put(out, "shortDescr", self.short_descr)
-        _put(out, "description", self.description)
-        _put(out, "image", self.image)
-        _put(out, "groupPreferences", self.preferences)
-        _put(out, "memberAdmission", self.member_admission)
-        return out
-
-    @classmethod
-    def from_json(cls, value: object) -> GroupProfile:
-        obj = _obj(value, "groupProfile")
-        return cls(
-            _str(obj, "displayName"),
-            _str(obj, "fullName"),
-            _opt_str(obj, "shortDescr"),
-            _opt_str(obj, "description"),
-            _opt_str(obj, "image"),
-            _opt_obj(obj, "groupPreferences"),
-            _opt_obj(obj, "memberAdmission"),
-        )
+    JSON_NAME: ClassVar = "groupProfile"
+    FIELDS: ClassVar = (
+        JsonField("displayName", "display_name", _str),
+        JsonField("fullName", "full_name", _str),
+        JsonField("shortDescr", "short_descr", _opt_str),
+        JsonField("description", "description", _opt_str),
+        JsonField("image", "image", _opt_str),
+        JsonField("groupPreferences", "preferences", _opt_obj),
+        JsonField("memberAdmission", "member_admission", _opt_obj),
+    )
 
     def preference_on(self, key: str, *, default: bool) -> bool:
         """Whether group preference ``key`` is ``{"enable":"on"}``; ``default`` when absent
@@ -242,26 +323,34 @@ class GroupProfile:
 
 
 @dataclass(frozen=True, slots=True)
-class MemberIdRole:
+class MemberIdRole(JsonRecord):
     """``MemberIdRole``: a member id with the role it has."""
 
     member_id: bytes
     role: str
 
+    FIELDS: ClassVar = (
+        member_id_field("memberId", "member_id"),
+        JsonField("memberRole", "role", _read_role),
+    )
+
     def __post_init__(self) -> None:
         _check_member_id(self.member_id)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"memberId": b64url_encode(self.member_id), "memberRole": self.role}
 
-    @classmethod
-    def from_json(cls, value: object, what: str) -> MemberIdRole:
-        obj = _obj(value, what)
-        return cls(_member_id(obj.get("memberId")), _role(obj.get("memberRole"), "memberRole"))
+def _member_id_role_field(key: str, attr: str) -> JsonField:
+    return nested_field(key, attr, lambda value: MemberIdRole.from_json(value, key))
+
+
+def _read_versions(obj: dict[str, Any], key: str) -> VersionRange | None:
+    v = obj.get(key)
+    if v is not None and not isinstance(v, str):
+        raise DecodeError("memberInfo v must be a string")
+    return None if v is None else _parse_range(v)
 
 
 @dataclass(frozen=True, slots=True)
-class MemberInfo:
+class MemberInfo(JsonRecord):
     """``MemberInfo``: who a member is, for announcements and introductions. ``versions`` is
     the member's chat version range as its announcer sees it; the app refuses an
     introduction without it."""
@@ -271,52 +360,34 @@ class MemberInfo:
     profile: Profile
     versions: VersionRange | None = None
 
+    JSON_NAME: ClassVar = "memberInfo"
+    FIELDS: ClassVar = (
+        *MemberIdRole.FIELDS,
+        JsonField("v", "versions", _read_versions, _format_range),
+        nested_field("profile", "profile", Profile.from_json),
+    )
+
     def __post_init__(self) -> None:
         _check_member_id(self.member_id)
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"memberId": b64url_encode(self.member_id), "memberRole": self.role}
-        if self.versions is not None:
-            out["v"] = _format_range(self.versions)
-        out["profile"] = self.profile.to_json()
-        return out
-
-    @classmethod
-    def from_json(cls, value: object) -> MemberInfo:
-        obj = _obj(value, "memberInfo")
-        v = obj.get("v")
-        if v is not None and not isinstance(v, str):
-            raise DecodeError("memberInfo v must be a string")
-        return cls(
-            _member_id(obj.get("memberId")),
-            _role(obj.get("memberRole"), "memberRole"),
-            Profile.from_json(obj.get("profile")),
-            None if v is None else _parse_range(v),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class IntroInvitation:
+class IntroInvitation(JsonRecord):
     """``IntroInvitation``: the invitation link a joiner made for one pre-member
     (``directConnReq`` only for peers older than chat version 2)."""
 
     group_conn_req: str
     direct_conn_req: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        _put(out, "directConnReq", self.direct_conn_req)
-        out["groupConnReq"] = self.group_conn_req
-        return out
-
-    @classmethod
-    def from_json(cls, value: object) -> IntroInvitation:
-        obj = _obj(value, "memberIntro")
-        return cls(_str(obj, "groupConnReq"), _opt_str(obj, "directConnReq"))
+    JSON_NAME: ClassVar = "memberIntro"
+    FIELDS: ClassVar = (
+        JsonField("directConnReq", "direct_conn_req", _opt_str),
+        JsonField("groupConnReq", "group_conn_req", _str),
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class GroupInvitation:
+class GroupInvitation(JsonRecord):
     """``GroupInvitation`` (``x.grp.inv``): an admin invites a contact into a group over
     their 1:1 connection; ``conn_request`` is the invitation link for the member
     connection."""
@@ -329,40 +400,30 @@ class GroupInvitation:
     business: dict[str, Any] | None = None
     group_size: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "fromMember": self.from_member.to_json(),
-            "invitedMember": self.invited_member.to_json(),
-            "connRequest": self.conn_request,
-            "groupProfile": self.group_profile.to_json(),
-        }
-        _put_b64(out, "groupLinkId", self.group_link_id)
-        _put(out, "business", self.business)
-        _put(out, "groupSize", self.group_size)
-        return out
-
-    @classmethod
-    def from_json(cls, value: object) -> GroupInvitation:
-        obj = _obj(value, "groupInvitation")
-        link_id = obj.get("groupLinkId")
-        if link_id is not None and not isinstance(link_id, str):
-            raise DecodeError("groupLinkId must be a base64url string")
-        return cls(
-            MemberIdRole.from_json(obj.get("fromMember"), "fromMember"),
-            MemberIdRole.from_json(obj.get("invitedMember"), "invitedMember"),
-            _str(obj, "connRequest"),
-            GroupProfile.from_json(obj.get("groupProfile")),
-            None if link_id is None else b64url_decode(link_id),
-            _opt_obj(obj, "business"),
-            _opt_int(obj, "groupSize"),
-        )
+    JSON_NAME: ClassVar = "groupInvitation"
+    FIELDS: ClassVar = (
+        _member_id_role_field("fromMember", "from_member"),
+        _member_id_role_field("invitedMember", "invited_member"),
+        JsonField("connRequest", "conn_request", _str),
+        nested_field("groupProfile", "group_profile", GroupProfile.from_json),
+        JsonField("groupLinkId", "group_link_id", _read_opt_b64, b64url_encode),
+        JsonField("business", "business", _opt_obj),
+        JsonField("groupSize", "group_size", _opt_int),
+    )
 
 
 _ACCEPTANCES: Final = frozenset({"accepted", "pending", "pending_review"})
 
 
+def _read_acceptance(obj: dict[str, Any], key: str) -> str | None:
+    accepted = _opt_str(obj, key)
+    if accepted is not None and accepted not in _ACCEPTANCES:
+        raise DecodeError("groupLinkInvitation accepted has an unknown value")
+    return accepted
+
+
 @dataclass(frozen=True, slots=True)
-class GroupLinkInvitation:
+class GroupLinkInvitation(JsonRecord):
     """``GroupLinkInvitation`` (``x.grp.link.inv``): the host's answer to a group-link
     request, carried as the connInfo of its confirmation. ``accepted`` is one of
     ``accepted``, ``pending``, ``pending_review`` (absent means accepted)."""
@@ -375,30 +436,13 @@ class GroupLinkInvitation:
     business: dict[str, Any] | None = None
     group_size: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "fromMember": self.from_member.to_json(),
-            "fromMemberName": self.from_member_name,
-            "invitedMember": self.invited_member.to_json(),
-            "groupProfile": self.group_profile.to_json(),
-        }
-        _put(out, "accepted", self.accepted)
-        _put(out, "business", self.business)
-        _put(out, "groupSize", self.group_size)
-        return out
-
-    @classmethod
-    def from_json(cls, value: object) -> GroupLinkInvitation:
-        obj = _obj(value, "groupLinkInvitation")
-        accepted = _opt_str(obj, "accepted")
-        if accepted is not None and accepted not in _ACCEPTANCES:
-            raise DecodeError("groupLinkInvitation accepted has an unknown value")
-        return cls(
-            MemberIdRole.from_json(obj.get("fromMember"), "fromMember"),
-            _str(obj, "fromMemberName"),
-            MemberIdRole.from_json(obj.get("invitedMember"), "invitedMember"),
-            GroupProfile.from_json(obj.get("groupProfile")),
-            accepted,
-            _opt_obj(obj, "business"),
-            _opt_int(obj, "groupSize"),
-        )
+    JSON_NAME: ClassVar = "groupLinkInvitation"
+    FIELDS: ClassVar = (
+        _member_id_role_field("fromMember", "from_member"),
+        JsonField("fromMemberName", "from_member_name", _str),
+        _member_id_role_field("invitedMember", "invited_member"),
+        nested_field("groupProfile", "group_profile", GroupProfile.from_json),
+        JsonField("accepted", "accepted", _read_acceptance),
+        JsonField("business", "business", _opt_obj),
+        JsonField("groupSize", "group_size", _opt_int),
+    )

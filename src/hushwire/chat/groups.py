@@ -7,7 +7,8 @@ records they carry (member ids, roles, profiles, invitations) are in
 :mod:`hushwire.chat.group_types`.
 
 Every event has a typed record with ``to_message()`` (the :class:`ChatMessage` envelope it is
-sent in) and :func:`interpret_group` reads an envelope back into the record. Events not typed
+sent in) and :func:`interpret_group` reads an envelope back into the record; both follow the
+record's table of params (:class:`~hushwire.chat.group_types.JsonField`). Events not typed
 here fall through to :func:`hushwire.chat.messages.interpret`. Decoding raises only
 :class:`~hushwire.errors.DecodeError`; unknown JSON fields are ignored, as the app's
 ``FromJSON`` instances ignore them. A group message has no sender field: the sender is
@@ -17,27 +18,28 @@ author.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final, cast
 
 from hushwire.chat.group_types import (
     GroupInvitation,
     GroupLinkInvitation,
     GroupProfile,
     IntroInvitation,
+    JsonField,
+    JsonRecord,
     MemberInfo,
     _b64,
-    _member_id,
     _obj,
     _opt_bool,
     _opt_int,
-    _opt_member_id,
     _opt_obj,
     _opt_str,
-    _put,
-    _put_b64,
-    _role,
+    _read_role,
     _str,
+    member_id_field,
+    nested_field,
     parse_msg_ts,
 )
 from hushwire.chat.messages import (
@@ -86,180 +88,186 @@ __all__ = [
 # ----------------------------------------------------------------------------- events
 
 
-def _mid(member_id: bytes) -> str:
-    return b64url_encode(member_id)
+class _Event(JsonRecord):
+    """Base of a group event sent as ``EVENT`` with its ``FIELDS`` as the params."""
+
+    __slots__ = ()
+
+    EVENT: ClassVar[str]
+
+    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
+        return ChatMessage(self.EVENT, self.to_json(), msg_id)
+
+
+_MEMBER_ID: Final = member_id_field("memberId", "member_id")
+_MSG_ID: Final = JsonField("msgId", "msg_id", lambda p, k: _b64(p.get(k), k), b64url_encode)
+_CONTENT: Final = JsonField("content", "content", lambda p, k: _content(p.get(k)))
+_MEMBER_INFO: Final = nested_field("memberInfo", "info", MemberInfo.from_json)
+_MEMBER_INTRO: Final = nested_field("memberIntro", "intro", IntroInvitation.from_json)
+_PROFILE: Final = nested_field("profile", "profile", Profile.from_json)
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpInv:
+class XGrpInv(_Event):
     """``x.grp.inv``: invitation of a contact by an admin."""
 
     invitation: GroupInvitation
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        return ChatMessage("x.grp.inv", {"groupInvitation": self.invitation.to_json()}, msg_id)
+    EVENT: ClassVar = "x.grp.inv"
+    FIELDS: ClassVar = (nested_field("groupInvitation", "invitation", GroupInvitation.from_json),)
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpAcpt:
+class XGrpAcpt(_Event):
     """``x.grp.acpt``: the invitee's own member id, connInfo of its confirmation."""
 
     member_id: bytes
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        return ChatMessage("x.grp.acpt", {"memberId": _mid(self.member_id)}, msg_id)
+    EVENT: ClassVar = "x.grp.acpt"
+    FIELDS: ClassVar = (_MEMBER_ID,)
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpLinkInv:
+class XGrpLinkInv(_Event):
     """``x.grp.link.inv``: connInfo of the host's confirmation to a group-link joiner."""
 
     invitation: GroupLinkInvitation
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params = {"groupLinkInvitation": self.invitation.to_json()}
-        return ChatMessage("x.grp.link.inv", params, msg_id)
+    EVENT: ClassVar = "x.grp.link.inv"
+    FIELDS: ClassVar = (
+        nested_field("groupLinkInvitation", "invitation", GroupLinkInvitation.from_json),
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpLinkMem:
+class XGrpLinkMem(_Event):
     """``x.grp.link.mem``: the host's own (group-redacted) profile, first message after
     the connection is up."""
 
     profile: Profile
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        return ChatMessage("x.grp.link.mem", {"profile": self.profile.to_json()}, msg_id)
+    EVENT: ClassVar = "x.grp.link.mem"
+    FIELDS: ClassVar = (_PROFILE,)
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpMemNew:
+class XGrpMemNew(_Event):
     """``x.grp.mem.new``: the host announces a new member to everybody."""
 
     info: MemberInfo
     scope: dict[str, Any] | None = None
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params: dict[str, Any] = {"memberInfo": self.info.to_json()}
-        _put(params, "scope", self.scope)
-        return ChatMessage("x.grp.mem.new", params, msg_id)
+    EVENT: ClassVar = "x.grp.mem.new"
+    FIELDS: ClassVar = (_MEMBER_INFO, JsonField("scope", "scope", _opt_obj))
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpMemIntro:
+class XGrpMemIntro(_Event):
     """``x.grp.mem.intro``: the host introduces an existing member to the joiner."""
 
     info: MemberInfo
     restrictions: dict[str, Any] | None = None
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params: dict[str, Any] = {"memberInfo": self.info.to_json()}
-        _put(params, "memberRestrictions", self.restrictions)
-        return ChatMessage("x.grp.mem.intro", params, msg_id)
+    EVENT: ClassVar = "x.grp.mem.intro"
+    FIELDS: ClassVar = (_MEMBER_INFO, JsonField("memberRestrictions", "restrictions", _opt_obj))
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpMemInv:
+class XGrpMemInv(_Event):
     """``x.grp.mem.inv``: the joiner's invitation link for pre-member ``member_id``."""
 
     member_id: bytes
     intro: IntroInvitation
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params = {"memberId": _mid(self.member_id), "memberIntro": self.intro.to_json()}
-        return ChatMessage("x.grp.mem.inv", params, msg_id)
+    EVENT: ClassVar = "x.grp.mem.inv"
+    FIELDS: ClassVar = (_MEMBER_ID, _MEMBER_INTRO)
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpMemFwd:
+class XGrpMemFwd(_Event):
     """``x.grp.mem.fwd``: the host hands the joiner's invitation to a pre-member."""
 
     info: MemberInfo
     intro: IntroInvitation
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params = {"memberInfo": self.info.to_json(), "memberIntro": self.intro.to_json()}
-        return ChatMessage("x.grp.mem.fwd", params, msg_id)
+    EVENT: ClassVar = "x.grp.mem.fwd"
+    FIELDS: ClassVar = (_MEMBER_INFO, _MEMBER_INTRO)
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpMemInfo:
+class XGrpMemInfo(_Event):
     """``x.grp.mem.info``: connInfo of both confirmations on a member-to-member
     connection."""
 
     member_id: bytes
     profile: Profile
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params = {"memberId": _mid(self.member_id), "profile": self.profile.to_json()}
-        return ChatMessage("x.grp.mem.info", params, msg_id)
+    EVENT: ClassVar = "x.grp.mem.info"
+    FIELDS: ClassVar = (_MEMBER_ID, _PROFILE)
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpMemCon:
+class XGrpMemCon(_Event):
     """``x.grp.mem.con``: the sender is now directly connected to ``member_id``."""
 
     member_id: bytes
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        return ChatMessage("x.grp.mem.con", {"memberId": _mid(self.member_id)}, msg_id)
+    EVENT: ClassVar = "x.grp.mem.con"
+    FIELDS: ClassVar = (_MEMBER_ID,)
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpMemRole:
+class XGrpMemRole(_Event):
     """``x.grp.mem.role``: ``member_id`` now has ``role``."""
 
     member_id: bytes
     role: str
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params = {"memberId": _mid(self.member_id), "role": self.role}
-        return ChatMessage("x.grp.mem.role", params, msg_id)
+    EVENT: ClassVar = "x.grp.mem.role"
+    FIELDS: ClassVar = (_MEMBER_ID, JsonField("role", "role", _read_role))
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpMemDel:
+class XGrpMemDel(_Event):
     """``x.grp.mem.del``: ``member_id`` is removed; ``messages`` also deletes all of its
     messages (written only when true)."""
 
     member_id: bytes
     messages: bool = False
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params: dict[str, Any] = {"memberId": _mid(self.member_id)}
-        if self.messages:
-            params["messages"] = True
-        return ChatMessage("x.grp.mem.del", params, msg_id)
+    EVENT: ClassVar = "x.grp.mem.del"
+    FIELDS: ClassVar = (
+        _MEMBER_ID,
+        JsonField("messages", "messages", lambda p, k: p.get(k) is True, omit=operator.not_),
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpLeave:
+class XGrpLeave(_Event):
     """``x.grp.leave``: the sender leaves."""
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        return ChatMessage("x.grp.leave", {}, msg_id)
+    EVENT: ClassVar = "x.grp.leave"
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpDel:
+class XGrpDel(_Event):
     """``x.grp.del``: the owner deleted the group."""
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        return ChatMessage("x.grp.del", {}, msg_id)
+    EVENT: ClassVar = "x.grp.del"
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpInfo:
+class XGrpInfo(_Event):
     """``x.grp.info``: the owner changed the group profile."""
 
     profile: GroupProfile
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        return ChatMessage("x.grp.info", {"groupProfile": self.profile.to_json()}, msg_id)
+    EVENT: ClassVar = "x.grp.info"
+    FIELDS: ClassVar = (nested_field("groupProfile", "profile", GroupProfile.from_json),)
 
 
 @dataclass(frozen=True, slots=True)
-class XGrpMsgNew:
+class XGrpMsgNew(JsonRecord):
     """``x.msg.new`` in a group: ``msg_id`` is the shared message id (the envelope's
     ``msgId``) that forwards, edits, deletions and reactions refer to; ``live`` marks a
     message still being typed (followed by ``x.msg.update`` with ``live``)."""
@@ -271,22 +279,25 @@ class XGrpMsgNew:
     quote: dict[str, Any] | None = None
     mentions: dict[str, Any] | None = None
 
+    FIELDS: ClassVar = (
+        _CONTENT,
+        JsonField("quote", "quote", _opt_obj),
+        JsonField("ttl", "ttl", _opt_int),
+        JsonField("live", "live", _opt_bool),
+        JsonField("mentions", "mentions", _opt_obj),
+    )
+
     @property
     def text(self) -> str | None:
         text = self.content.get("text")
         return text if isinstance(text, str) else None
 
     def to_message(self) -> ChatMessage:
-        params: dict[str, Any] = {"content": self.content}
-        _put(params, "quote", self.quote)
-        _put(params, "ttl", self.ttl)
-        _put(params, "live", self.live)
-        _put(params, "mentions", self.mentions)
-        return ChatMessage("x.msg.new", params, self.msg_id)
+        return ChatMessage("x.msg.new", self.to_json(), self.msg_id)
 
 
 @dataclass(frozen=True, slots=True)
-class XMsgUpdate:
+class XMsgUpdate(_Event):
     """``x.msg.update``: new content for message ``msg_id``; ``live`` while typing."""
 
     msg_id: bytes
@@ -294,25 +305,25 @@ class XMsgUpdate:
     live: bool | None = None
     ttl: int | None = None
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params: dict[str, Any] = {"msgId": _mid(self.msg_id), "content": self.content}
-        _put(params, "ttl", self.ttl)
-        _put(params, "live", self.live)
-        return ChatMessage("x.msg.update", params, msg_id)
+    EVENT: ClassVar = "x.msg.update"
+    FIELDS: ClassVar = (
+        _MSG_ID,
+        _CONTENT,
+        JsonField("ttl", "ttl", _opt_int),
+        JsonField("live", "live", _opt_bool),
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class XMsgDel:
+class XMsgDel(_Event):
     """``x.msg.del``: delete message ``msg_id``; with another member's ``member_id`` it is
     moderation (moderator or above, not below the author)."""
 
     msg_id: bytes
     member_id: bytes | None = None
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params: dict[str, Any] = {"msgId": _mid(self.msg_id)}
-        _put_b64(params, "memberId", self.member_id)
-        return ChatMessage("x.msg.del", params, msg_id)
+    EVENT: ClassVar = "x.msg.del"
+    FIELDS: ClassVar = (_MSG_ID, member_id_field("memberId", "member_id", optional=True))
 
 
 _EMOJI: Final = frozenset(
@@ -320,8 +331,24 @@ _EMOJI: Final = frozenset(
 )
 
 
+def _read_reaction(p: dict[str, Any], key: str) -> dict[str, Any]:
+    reaction = _obj(p.get(key), key)
+    if not isinstance(reaction.get("type"), str):
+        raise DecodeError("a reaction needs a type")
+    if reaction["type"] == "emoji" and reaction.get("emoji") not in _EMOJI:
+        raise DecodeError("unknown reaction emoji")
+    return reaction
+
+
+def _read_add(p: dict[str, Any], key: str) -> bool:
+    add = p.get(key)
+    if not isinstance(add, bool):
+        raise DecodeError("x.msg.react needs add as a boolean")
+    return add
+
+
 @dataclass(frozen=True, slots=True)
-class XMsgReact:
+class XMsgReact(_Event):
     """``x.msg.react``: add or remove a reaction to message ``msg_id`` of author
     ``member_id`` (required in groups). ``reaction`` is ``{"type":"emoji","emoji":…}``;
     other types are carried as they are."""
@@ -331,18 +358,19 @@ class XMsgReact:
     reaction: dict[str, Any]
     add: bool
 
+    EVENT: ClassVar = "x.msg.react"
+    FIELDS: ClassVar = (
+        _MSG_ID,
+        member_id_field("memberId", "member_id", optional=True),
+        JsonField("reaction", "reaction", _read_reaction),
+        JsonField("add", "add", _read_add),
+    )
+
     @classmethod
     def emoji(cls, msg_id: bytes, member_id: bytes, emoji: str, add: bool = True) -> XMsgReact:
         if emoji not in _EMOJI:
             raise ValueError("not one of the reaction emoji the app accepts")
         return cls(msg_id, member_id, {"type": "emoji", "emoji": emoji}, add)
-
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params: dict[str, Any] = {"msgId": _mid(self.msg_id)}
-        _put_b64(params, "memberId", self.member_id)
-        params["reaction"] = self.reaction
-        params["add"] = self.add
-        return ChatMessage("x.msg.react", params, msg_id)
 
 
 FORWARDABLE_EVENTS: Final = frozenset(
@@ -367,8 +395,28 @@ FORWARDABLE_EVENTS: Final = frozenset(
 """Events a host forwards for their author (``isForwardedGroupMsg``)."""
 
 
+def _read_forwarded(p: dict[str, Any], key: str) -> ChatMessage:
+    inner = _envelope(p.get(key))
+    if inner.event == "x.grp.msg.forward":
+        raise DecodeError("a forwarded message must not be a forward")
+    return inner
+
+
+def _read_member_name(p: dict[str, Any], key: str) -> str | None:
+    name = _opt_str(p, key)
+    if name is not None and len(name) > GROUP_MAX_MEMBER_NAME_LENGTH:
+        raise DecodeError("memberName is too long")
+    return name
+
+
+def _read_msg_ts(p: dict[str, Any], key: str) -> str:
+    ts = _str(p, key)
+    parse_msg_ts(ts)
+    return ts
+
+
 @dataclass(frozen=True, slots=True)
-class XGrpMsgForward:
+class XGrpMsgForward(_Event):
     """``x.grp.msg.forward``: an admin relays ``msg`` of author ``member_id`` (display name
     ``member_name``) received at ``msg_ts`` (aeson UTC text, see :func:`parse_msg_ts`).
     ``msg`` is a nested message object; forwards are never nested."""
@@ -383,13 +431,13 @@ class XGrpMsgForward:
             raise ValueError("forwards are not nested")
         parse_msg_ts(self.msg_ts)
 
-    def to_message(self, msg_id: bytes | None = None) -> ChatMessage:
-        params: dict[str, Any] = {}
-        _put_b64(params, "memberId", self.member_id)
-        _put(params, "memberName", self.member_name)
-        params["msg"] = self.msg.to_json()
-        params["msgTs"] = self.msg_ts
-        return ChatMessage("x.grp.msg.forward", params, msg_id)
+    EVENT: ClassVar = "x.grp.msg.forward"
+    FIELDS: ClassVar = (
+        member_id_field("memberId", "member_id", optional=True),
+        JsonField("memberName", "member_name", _read_member_name),
+        JsonField("msg", "msg", _read_forwarded, ChatMessage.to_json),
+        JsonField("msgTs", "msg_ts", _read_msg_ts),
+    )
 
     def encode(self, msg_id: bytes | None = None) -> bytes:
         """The forward, which may exceed a plain message's cap by the wrapper's size."""
@@ -421,86 +469,40 @@ GroupEvent = (
 )
 
 
-def _forward(p: dict[str, Any]) -> XGrpMsgForward:
-    inner = _envelope(p.get("msg"))
-    if inner.event == "x.grp.msg.forward":
-        raise DecodeError("a forwarded message must not be a forward")
-    name = _opt_str(p, "memberName")
-    if name is not None and len(name) > GROUP_MAX_MEMBER_NAME_LENGTH:
-        raise DecodeError("memberName is too long")
-    ts = _str(p, "msgTs")
-    parse_msg_ts(ts)
-    return XGrpMsgForward(_opt_member_id(p, "memberId"), name, inner, ts)
-
-
-def _msg_id(p: dict[str, Any]) -> bytes:
-    return _b64(p.get("msgId"), "msgId")
+_TYPED_EVENTS: Final[dict[str, type[_Event]]] = {
+    cls.EVENT: cls
+    for cls in (
+        XGrpInv,
+        XGrpAcpt,
+        XGrpLinkInv,
+        XGrpLinkMem,
+        XGrpMemNew,
+        XGrpMemIntro,
+        XGrpMemInv,
+        XGrpMemFwd,
+        XGrpMemInfo,
+        XGrpMemCon,
+        XGrpMemRole,
+        XGrpMemDel,
+        XGrpLeave,
+        XGrpDel,
+        XGrpInfo,
+        XGrpMsgForward,
+        XMsgUpdate,
+        XMsgDel,
+        XMsgReact,
+    )
+}
+"""The group events read from their params alone (``x.msg.new`` also takes the envelope's
+``msgId``)."""
 
 
 def interpret_group(msg: ChatMessage) -> GroupEvent | ChatEvent:
     """The typed view of a group message; events not typed here go to
     :func:`hushwire.chat.messages.interpret`. Malformed params raise ``DecodeError``."""
-    p = msg.params
-    e = msg.event
-    if e == "x.grp.inv":
-        return XGrpInv(GroupInvitation.from_json(p.get("groupInvitation")))
-    if e == "x.grp.acpt":
-        return XGrpAcpt(_member_id(p.get("memberId")))
-    if e == "x.grp.link.inv":
-        return XGrpLinkInv(GroupLinkInvitation.from_json(p.get("groupLinkInvitation")))
-    if e == "x.grp.link.mem":
-        return XGrpLinkMem(Profile.from_json(p.get("profile")))
-    if e == "x.grp.mem.new":
-        return XGrpMemNew(MemberInfo.from_json(p.get("memberInfo")), _opt_obj(p, "scope"))
-    if e == "x.grp.mem.intro":
-        info = MemberInfo.from_json(p.get("memberInfo"))
-        return XGrpMemIntro(info, _opt_obj(p, "memberRestrictions"))
-    if e == "x.grp.mem.inv":
-        return XGrpMemInv(
-            _member_id(p.get("memberId")), IntroInvitation.from_json(p.get("memberIntro"))
-        )
-    if e == "x.grp.mem.fwd":
-        info = MemberInfo.from_json(p.get("memberInfo"))
-        return XGrpMemFwd(info, IntroInvitation.from_json(p.get("memberIntro")))
-    if e == "x.grp.mem.info":
-        return XGrpMemInfo(_member_id(p.get("memberId")), Profile.from_json(p.get("profile")))
-    if e == "x.grp.mem.con":
-        return XGrpMemCon(_member_id(p.get("memberId")))
-    if e == "x.grp.mem.role":
-        return XGrpMemRole(_member_id(p.get("memberId")), _role(p.get("role"), "role"))
-    if e == "x.grp.mem.del":
-        return XGrpMemDel(_member_id(p.get("memberId")), p.get("messages") is True)
-    if e == "x.grp.leave":
-        return XGrpLeave()
-    if e == "x.grp.del":
-        return XGrpDel()
-    if e == "x.grp.info":
-        return XGrpInfo(GroupProfile.from_json(p.get("groupProfile")))
-    if e == "x.grp.msg.forward":
-        return _forward(p)
-    if e == "x.msg.new":
-        return XGrpMsgNew(
-            _content(p.get("content")),
-            msg.msg_id,
-            _opt_bool(p, "live"),
-            _opt_int(p, "ttl"),
-            _opt_obj(p, "quote"),
-            _opt_obj(p, "mentions"),
-        )
-    if e == "x.msg.update":
-        return XMsgUpdate(
-            _msg_id(p), _content(p.get("content")), _opt_bool(p, "live"), _opt_int(p, "ttl")
-        )
-    if e == "x.msg.del":
-        return XMsgDel(_msg_id(p), _opt_member_id(p, "memberId"))
-    if e == "x.msg.react":
-        add = p.get("add")
-        if not isinstance(add, bool):
-            raise DecodeError("x.msg.react needs add as a boolean")
-        reaction = _obj(p.get("reaction"), "reaction")
-        if not isinstance(reaction.get("type"), str):
-            raise DecodeError("a reaction needs a type")
-        if reaction["type"] == "emoji" and reaction.get("emoji") not in _EMOJI:
-            raise DecodeError("unknown reaction emoji")
-        return XMsgReact(_msg_id(p), _opt_member_id(p, "memberId"), reaction, add)
-    return interpret(msg)
+    if msg.event == "x.msg.new":
+        return XGrpMsgNew.from_fields(msg.params, msg_id=msg.msg_id)
+    event = _TYPED_EVENTS.get(msg.event)
+    if event is None:
+        return interpret(msg)
+    return cast(GroupEvent, event.from_fields(msg.params))

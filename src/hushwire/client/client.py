@@ -45,7 +45,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Final, TypeVar
+from typing import Final, TypedDict, TypeVar
 
 import nacl.bindings
 
@@ -58,6 +58,7 @@ from hushwire.client.errors import (
     SMPClientError,
     SMPCommandError,
     UnexpectedResponse,
+    expected,
 )
 from hushwire.client.events import (
     ClientEvent,
@@ -101,13 +102,13 @@ from hushwire.smp.commands import (
     MsgFlags,
     QRContact,
     QRMessaging,
+    QueueReqData,
     SubscriptionMode,
 )
 from hushwire.smp.errors import ErrorType
 from hushwire.smp.hello import CertChainPubKey
 from hushwire.smp.ids import NO_ENTITY, CorrId, EntityId, MsgId, RecipientId, SenderId
 from hushwire.smp.msgbody import RcvMsgBody, RcvMsgQuota, unpad_rcv_msg_body
-from hushwire.smp.proxy import ProxiedRelay
 from hushwire.smp.queue_info import QueueInfo
 from hushwire.smp.transmission import (
     ServerTransmission,
@@ -185,6 +186,15 @@ def decrypt_message_with_key(key: bytes, msg: MSG) -> RcvMsgBody | RcvMsgQuota:
 def decrypt_message(msg: MSG, rcv_dh: KeyPair, srv_dh_key: PublicKey) -> RcvMsgBody | RcvMsgQuota:
     """Decrypt a ``MSG`` for the queue made with ``rcv_dh`` whose ``IDS`` had ``srv_dh_key``."""
     return decrypt_message_with_key(queue_dh_key(rcv_dh, srv_dh_key), msg)
+
+
+class NewQueueOptions(TypedDict, total=False):
+    """The keyword options of :meth:`SMPClient.create_queue` (``NEW``), for the clients that
+    pass them on to it."""
+
+    subscribe: bool
+    messaging: bool
+    basic_auth: str | None
 
 
 @dataclass(slots=True)
@@ -567,12 +577,7 @@ class SMPClient:
     async def _expect(
         self, cls: type[T], entity_id: bytes, command: Command, key: KeyPair | None
     ) -> T:
-        result = await self.request(entity_id, command, key)
-        if not isinstance(result, cls):
-            raise UnexpectedResponse(
-                f"{command.tag.decode()} answered with {result.tag.decode()}", result
-            )
-        return result
+        return expected(cls, command, await self.request(entity_id, command, key))
 
     async def _ok(self, entity_id: bytes, command: Command, key: KeyPair | None) -> None:
         await self._expect(OK, entity_id, command, key)
@@ -597,13 +602,8 @@ class SMPClient:
         if rcv_dh.public.alg is not KeyAlg.X25519:
             raise ValueError("rcv_dh must be an X25519 key pair")
         password = basic_auth if basic_auth is not None else self.server.basic_auth
-        cmd = NEW(
-            rcv_auth.public,
-            rcv_dh.public,
-            basic_auth=password.encode("latin-1") if password else None,
-            sub_mode=SubscriptionMode.SUBSCRIBE if subscribe else SubscriptionMode.ONLY_CREATE,
-            queue_req_data=QRMessaging() if messaging else QRContact(),
-        )
+        qrd = QRMessaging() if messaging else QRContact()
+        cmd = new_queue_command(rcv_auth, rcv_dh, password, subscribe=subscribe, queue_req_data=qrd)
         ids = await self._expect(IDS, NO_ENTITY, cmd, rcv_auth)
         if subscribe:
             self.subscriptions[RecipientId(ids.rcv_id)] = rcv_auth
@@ -671,32 +671,37 @@ class SMPClient:
 
     # ------------------------------------------------------------------ private routing
 
-    async def proxy_session(
-        self, destination: SMPServer, *, password: str | None = None
-    ) -> ProxiedRelay:
-        """``PRXY``: a session with ``destination`` through this relay (see :mod:`.proxy`)."""
-        return await proxy.proxy_session(self, destination, password=password)
-
-    async def send_via_proxy(
-        self,
-        relay: ProxiedRelay,
-        sid: bytes,
-        body: bytes,
-        *,
-        key: KeyPair | None = None,
-        notification: bool = False,
-    ) -> None:
-        """``SEND`` to queue ``sid`` of the destination of ``relay``, through this relay."""
-        await proxy.send_via_proxy(self, relay, sid, body, key=key, notification=notification)
+    # ``PRXY`` and ``SEND`` through this relay (see :mod:`.proxy`), as methods of the client.
+    proxy_session = proxy.proxy_session
+    send_via_proxy = proxy.send_via_proxy
 
     async def ping(self, *, timeout: float | None = None) -> float:
         """``PING``: return the round trip to ``PONG`` in seconds."""
         clock = self.config.clock
         start = clock()
-        result = await self.request(NO_ENTITY, PING(), None, timeout=timeout)
-        if not isinstance(result, PONG):
-            raise UnexpectedResponse(f"PING answered with {result.tag.decode()}", result)
+        cmd = PING()
+        expected(PONG, cmd, await self.request(NO_ENTITY, cmd, None, timeout=timeout))
         return max(0.0, clock() - start)
+
+
+def new_queue_command(
+    rcv_auth: KeyPair,
+    rcv_dh: KeyPair,
+    password: str | None,
+    *,
+    subscribe: bool,
+    queue_req_data: QueueReqData,
+) -> NEW:
+    """``NEW`` of a queue with the recipient keys ``rcv_auth`` / ``rcv_dh``: ``password`` is
+    the relay's (None or empty: none); with ``subscribe`` the connection that creates the
+    queue receives its messages."""
+    return NEW(
+        rcv_auth.public,
+        rcv_dh.public,
+        basic_auth=password.encode("latin-1") if password else None,
+        sub_mode=SubscriptionMode.SUBSCRIBE if subscribe else SubscriptionMode.ONLY_CREATE,
+        queue_req_data=queue_req_data,
+    )
 
 
 async def _dial(

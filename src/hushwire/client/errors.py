@@ -9,9 +9,13 @@ Mirrors simplexmq ``Client.hs`` ``ProtocolClientError``: ``PCEProtocolError`` is
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from hushwire.errors import HushwireError
-from hushwire.smp.commands import BrokerMsg
+from hushwire.smp.commands import BrokerMsg, Command
 from hushwire.smp.errors import ErrorType
+
+_A = TypeVar("_A", bound=BrokerMsg)
 
 
 class SMPClientError(HushwireError):
@@ -48,6 +52,16 @@ class UnexpectedResponse(SMPClientError):
     def __init__(self, message: str, response: BrokerMsg | ErrorType | None = None) -> None:
         super().__init__(message)
         self.response = response
+
+
+def expected(answer_type: type[_A], command: Command, answer: BrokerMsg) -> _A:
+    """``answer`` if it is of ``answer_type``, the answer ``command`` expects; else
+    :class:`UnexpectedResponse` (``"LSET answered with ERR"``...)."""
+    if not isinstance(answer, answer_type):
+        raise UnexpectedResponse(
+            f"{command.tag.decode()} answered with {answer.tag.decode()}", answer
+        )
+    return answer
 
 
 class SMPCommandError(SMPClientError):

@@ -24,17 +24,21 @@ class MessageEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class SubscriptionEnded:
-    """``END``: another connection subscribed to the queue; this one gets no more messages."""
+class QueueLost:
+    """The server no longer delivers the subscribed queue ``recipient_id`` to this
+    connection (the subscription is dropped)."""
 
     recipient_id: RecipientId
 
 
 @dataclass(frozen=True, slots=True)
-class QueueDeleted:
-    """``DELD``: the queue was deleted by another connection."""
+class SubscriptionEnded(QueueLost):
+    """``END``: another connection subscribed to the queue; this one gets no more messages."""
 
-    recipient_id: RecipientId
+
+@dataclass(frozen=True, slots=True)
+class QueueDeleted(QueueLost):
+    """``DELD``: the queue was deleted by another connection."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from hushwire.client.errors import SMPCommandError, UnexpectedResponse
+from hushwire.client.errors import SMPCommandError, UnexpectedResponse, expected
 from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.errors import CryptoError, DecodeError
 from hushwire.smp.address import SMPServer
@@ -63,10 +63,11 @@ async def proxy_session(
         raise SMPCommandError(ERR_TRANSPORT_VERSION)
     cmd = PRXY(replace(destination, basic_auth=password))
     answer = await client.request(NO_ENTITY, cmd)
-    if not isinstance(answer, PKEY):
-        raise UnexpectedResponse(f"PRXY answered with {answer.tag.decode()}", answer)
     relay = accept_pkey(
-        answer, destination.key_hash, now=client.config.wall_clock(), basic_auth=password
+        expected(PKEY, cmd, answer),
+        destination.key_hash,
+        now=client.config.wall_clock(),
+        basic_auth=password,
     )
     if isinstance(relay, ErrorType):
         raise SMPCommandError(relay)
@@ -100,10 +101,9 @@ async def proxied_request(
         timeout=timeout or 2 * client.config.command_timeout,
         corr_id=sealed.corr_id,
     )
-    if not isinstance(answer, PRES):
-        raise UnexpectedResponse(f"PFWD answered with {answer.tag.decode()}", answer)
+    response = expected(PRES, sealed.pfwd, answer)
     try:
-        t = open_forwarded_response(sealed, answer, relay.session_id)
+        t = open_forwarded_response(sealed, response, relay.session_id)
     except (CryptoError, DecodeError) as e:
         raise UnexpectedResponse("the proxied response does not open") from e
     result = t.result
@@ -127,6 +127,5 @@ async def send_via_proxy(
     limit = max_message_length(relay.version)
     if len(body) > limit:
         raise ValueError(f"message body of {len(body)} bytes; at most {limit} at this version")
-    answer = await proxied_request(client, relay, sid, SEND(MsgFlags(notification), body), key)
-    if not isinstance(answer, OK):
-        raise UnexpectedResponse(f"SEND answered with {answer.tag.decode()}", answer)
+    cmd = SEND(MsgFlags(notification), body)
+    expected(OK, cmd, await proxied_request(client, relay, sid, cmd, key))

@@ -25,8 +25,9 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Unpack
 
-from hushwire.client.client import ClientConfig, SMPClient
+from hushwire.client.client import ClientConfig, NewQueueOptions, SMPClient
 from hushwire.client.errors import ConnectionLost, SMPClientError, SMPCommandError
 from hushwire.client.events import ClientEvent, Disconnected, Reconnected
 from hushwire.crypto.keys import KeyPair, PublicKey
@@ -219,18 +220,10 @@ class ReconnectingClient:
     # ------------------------------------------------------------------ commands
 
     async def create_queue(
-        self,
-        rcv_auth: KeyPair,
-        rcv_dh: KeyPair,
-        *,
-        subscribe: bool = True,
-        messaging: bool = True,
-        basic_auth: str | None = None,
+        self, rcv_auth: KeyPair, rcv_dh: KeyPair, **options: Unpack[NewQueueOptions]
     ) -> IDS:
-        c = await self.wait_connected()
-        return await c.create_queue(
-            rcv_auth, rcv_dh, subscribe=subscribe, messaging=messaging, basic_auth=basic_auth
-        )
+        """:meth:`SMPClient.create_queue` on the current connection."""
+        return await (await self.wait_connected()).create_queue(rcv_auth, rcv_dh, **options)
 
     async def subscribe(self, rid: bytes, key: KeyPair) -> None:
         await (await self.wait_connected()).subscribe(rid, key)

@@ -12,6 +12,7 @@ import enum
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import nacl.bindings
 import nacl.exceptions
@@ -98,7 +99,8 @@ def _split_der(der: bytes, prefixes: dict[KeyAlg, bytes], what: str) -> tuple[Ke
 
 
 class _KeyValue:
-    """Equality of keys of one kind: same algorithm and (constant-time) same raw bytes.
+    """What public and private keys share: equality (same algorithm and, compared in constant
+    time, same raw bytes), the size check, the cache slots and pickling as ``(alg, raw)``.
 
     ``_key`` is a cache slot, not a dataclass field, so it stays out of ``__init__``,
     ``repr``, equality, hashing, ``fields``/``asdict``/``replace`` and pickling: the parsed
@@ -119,6 +121,30 @@ class _KeyValue:
     def __hash__(self) -> int:
         return hash((self.alg, self.raw))
 
+    _KIND: ClassVar[str]
+    """``public`` or ``private``, for the size error."""
+    _CACHE_SLOTS: ClassVar[tuple[str, ...]] = ("_key",)
+    """The cache slots, emptied on construction and on unpickling."""
+
+    def __post_init__(self) -> None:
+        if len(self.raw) != self.alg.raw_size:
+            raise ValueError(f"{self.alg.value} {self._KIND} key must be {self.alg.raw_size} bytes")
+        self._clear_cache()
+
+    def _clear_cache(self) -> None:
+        for name in self._CACHE_SLOTS:
+            object.__setattr__(self, name, None)
+
+    # Pickled as (alg, raw) without the caches. A frozen slotted dataclass generates its own
+    # pair unless the class body defines them, so each key class names these two.
+    def __getstate__(self) -> tuple[KeyAlg, bytes]:
+        return self.alg, self.raw
+
+    def __setstate__(self, state: tuple[KeyAlg, bytes]) -> None:
+        object.__setattr__(self, "alg", state[0])
+        object.__setattr__(self, "raw", state[1])
+        self._clear_cache()
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PublicKey(_KeyValue):
@@ -132,18 +158,9 @@ class PublicKey(_KeyValue):
     alg: KeyAlg
     raw: bytes
 
-    def __post_init__(self) -> None:
-        if len(self.raw) != self.alg.raw_size:
-            raise ValueError(f"{self.alg.value} public key must be {self.alg.raw_size} bytes")
-        object.__setattr__(self, "_key", None)
-
-    def __getstate__(self) -> tuple[KeyAlg, bytes]:
-        return self.alg, self.raw
-
-    def __setstate__(self, state: tuple[KeyAlg, bytes]) -> None:
-        object.__setattr__(self, "alg", state[0])
-        object.__setattr__(self, "raw", state[1])
-        object.__setattr__(self, "_key", None)
+    _KIND = "public"
+    __getstate__ = _KeyValue.__getstate__
+    __setstate__ = _KeyValue.__setstate__
 
     def to_der(self) -> bytes:
         """X.509 SubjectPublicKeyInfo DER, as simplexmq ``encodePubKey`` writes it."""
@@ -191,6 +208,7 @@ class _PrivateSlots(_KeyValue):
     __slots__ = ("_pub",)
 
     _pub: PublicKey | None
+    _CACHE_SLOTS = ("_key", "_pub")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -206,23 +224,12 @@ class PrivateKey(_PrivateSlots):
     alg: KeyAlg
     raw: bytes = field(repr=False)
 
-    def __post_init__(self) -> None:
-        if len(self.raw) != self.alg.raw_size:
-            raise ValueError(f"{self.alg.value} private key must be {self.alg.raw_size} bytes")
-        object.__setattr__(self, "_key", None)
-        object.__setattr__(self, "_pub", None)
+    _KIND = "private"
+    __getstate__ = _KeyValue.__getstate__
+    __setstate__ = _KeyValue.__setstate__
 
     def __repr__(self) -> str:
         return f"PrivateKey({self.alg.value}, <redacted>)"
-
-    def __getstate__(self) -> tuple[KeyAlg, bytes]:
-        return self.alg, self.raw
-
-    def __setstate__(self, state: tuple[KeyAlg, bytes]) -> None:
-        object.__setattr__(self, "alg", state[0])
-        object.__setattr__(self, "raw", state[1])
-        object.__setattr__(self, "_key", None)
-        object.__setattr__(self, "_pub", None)
 
     @classmethod
     def generate(cls, alg: KeyAlg) -> PrivateKey:

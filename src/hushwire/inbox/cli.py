@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-from pathlib import Path
 
 from hushwire.agent.routing import add_routing_option
+from hushwire.cliargs import (
+    add_data_option,
+    add_passphrase_option,
+    add_relay_options,
+    passphrase_from_env,
+)
 from hushwire.errors import ConfigError
 from hushwire.shop.wire import ShopError
 
@@ -29,9 +33,8 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "reply, end and link talk to the running service (for a server over SSH)."
         ),
     )
-    inbox.add_argument("--data", type=Path, required=True, help="the inbox's data directory")
-    inbox.add_argument("--relay", metavar="SMP_ADDRESS", help="smp://KEYHASH@HOST:PORT")
-    inbox.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
+    add_data_option(inbox, "the inbox's")
+    add_relay_options(inbox, required=False)
     inbox.add_argument(
         "--widget-relay",
         metavar="URL",
@@ -42,9 +45,7 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     inbox.add_argument(
         "--ui-port", type=int, default=0, help="port of the web UI on 127.0.0.1 (0: any free)"
     )
-    inbox.add_argument(
-        "--passphrase-env", metavar="VAR", help="encrypt keys and the history with $VAR"
-    )
+    add_passphrase_option(inbox, "keys and the history")
     inbox.add_argument("--no-qr", action="store_true", help="do not draw the address QR code")
     inbox.add_argument(
         "--shop",
@@ -87,9 +88,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise ConfigError(
             "give the relay: hushwire inbox --data DIR --relay smp://KEYHASH@HOST:PORT"
         )
-    passphrase = os.environ.get(args.passphrase_env) if args.passphrase_env else None
-    if args.passphrase_env and not passphrase:
-        raise ConfigError(f"${args.passphrase_env} is empty: set it to the passphrase")
+    passphrase = passphrase_from_env(args)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         serve_forever(

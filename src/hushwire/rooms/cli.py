@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 from typing import Any
 
+from hushwire.cliargs import add_command_group, add_data_option, add_relay_options
 from hushwire.errors import ConfigError
 from hushwire.limits import GROUP_HISTORY_DEFAULT, GROUP_HISTORY_MAX, GROUP_MAX_MEMBERS_DEFAULT
 
@@ -15,8 +15,7 @@ __all__ = ["add_room_parser", "run_room_command"]
 
 def add_room_parser(sub: Any) -> None:
     """Add ``room host`` to the top-level sub-parsers."""
-    room = sub.add_parser("room", help="host a room: a SimpleX group behind one link")
-    rooms = room.add_subparsers(dest="room", metavar="ACTION", required=True)
+    rooms = add_command_group(sub, "room", "host a room: a SimpleX group behind one link", "ACTION")
     host = rooms.add_parser(
         "host",
         help="create (first run) and keep hosting a room; prints its link",
@@ -26,11 +25,8 @@ def add_room_parser(sub: Any) -> None:
             "members the last messages. Join with `hushwire chat LINK` or a SimpleX app."
         ),
     )
-    host.add_argument("--data", type=Path, required=True, help="the room's data directory")
-    host.add_argument(
-        "--relay", required=True, metavar="SMP_ADDRESS", help="smp://KEYHASH@HOST:PORT"
-    )
-    host.add_argument("--ws", metavar="URL", help="reach the relay over this WebSocket URL")
+    add_data_option(host, "the room's")
+    add_relay_options(host, required=True)
     host.add_argument("--name", required=True, help="the room's name")
     host.add_argument(
         "--history",

@@ -33,7 +33,6 @@ import json
 import logging
 import os
 import sys
-import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +65,7 @@ from hushwire.chat.messages import (
     parse_chat_body,
     x_info,
 )
-from hushwire.datadir import lock_data_dir, stop_on_signals
+from hushwire.datadir import lock_data_dir, stdin_lines, stop_on_signals
 from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError, HushwireError
 from hushwire.limits import (
@@ -401,15 +400,7 @@ def main(
 
     async def go() -> None:
         stop = stop_on_signals()
-        loop = asyncio.get_running_loop()
-        lines: asyncio.Queue[str | None] = asyncio.Queue()
-
-        def read_stdin() -> None:
-            for line in sys.stdin:
-                loop.call_soon_threadsafe(lines.put_nowait, line)
-            loop.call_soon_threadsafe(lines.put_nowait, None)
-
-        threading.Thread(target=read_stdin, daemon=True).start()
+        lines = stdin_lines()
         with lock_data_dir(data):  # one process per data directory
             await run_room_host(
                 data,

@@ -16,12 +16,14 @@ below v18) is :meth:`ErrorType.for_version`, applied by the ``ERR`` response enc
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Final, Self, TypeVar
+from typing import Any, ClassVar, Final, Self, cast
 
-from hushwire.encoding.binary import INT64_MAX, INT64_MIN, short_string
+from hushwire.encoding.binary import INT64_MAX, INT64_MIN
+from hushwire.encoding.record import SHORT_STRING, Field
 from hushwire.encoding.strict_json import loads_object
 from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all, try_literal
@@ -81,26 +83,37 @@ class BlockingReason(enum.Enum):
 
 # --------------------------------------------------------------------------- shared shapes
 
-_T = TypeVar("_T")
 _SP: Final = b" "
 
 
-def _parse_word_sum(
-    r: SmpReader,
-    nullary: Mapping[bytes, _T],
-    variants: Mapping[bytes, Callable[[SmpReader], _T]],
-    what: str,
-) -> _T:
+class _WordSum:
     """A sum type sent as a word (``takeTill (== ' ')``): a nullary variant by its word, else
-    the variant whose word it is parses what follows (its space and payload)."""
-    w = r.take_till_space()
-    simple = nullary.get(w)
-    if simple is not None:
-        return simple
-    variant = variants.get(w)
-    if variant is None:
-        raise DecodeError(f"bad {what}")
-    return variant(r)
+    the variant whose word it is parses what follows (its space and payload). Each sum type
+    fills its two tables with :func:`_declare` once its variants exist."""
+
+    __slots__ = ()
+
+    _NULLARY: ClassVar[Mapping[bytes, _WordSum]]
+    _VARIANTS: ClassVar[Mapping[bytes, Callable[[SmpReader], object]]]
+
+    def encode(self) -> bytes:
+        raise NotImplementedError
+
+    @classmethod
+    def parse(cls, r: SmpReader) -> Self:
+        w = r.take_till_space()
+        found: object = cls._NULLARY.get(w)
+        if found is None:
+            variant = cls._VARIANTS.get(w)
+            if variant is None:
+                raise DecodeError(f"bad {cls.__name__}")
+            found = variant(r)
+        assert isinstance(found, cls)
+        return found
+
+    @classmethod
+    def decode(cls, data: bytes) -> Self:
+        return parse_all(data, cls.parse)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -118,35 +131,60 @@ class _Nullary:
         return self.tag.encode()
 
 
-def _register(base: type[_T], cls: Callable[[str], _T], names: Iterable[str]) -> dict[bytes, _T]:
-    """Make the singletons of ``names`` and set each as ``base.<name>``."""
-    table: dict[bytes, _T] = {}
-    for name in names:
-        table[name.encode()] = inst = cls(name)
-        setattr(base, name, inst)
-    return table
+class _Variant:
+    """A variant with one payload field, sent as ``WORD <payload>``; its encoder and decoder
+    both follow the class's ``PAYLOAD`` codec."""
 
-
-@dataclass(frozen=True, slots=True)
-class _TextVariant:
-    """A variant whose payload is a shortString (``CONNECT``, ``RESPONSE`` ...)."""
+    __slots__ = ()
 
     WORD: ClassVar[bytes]
-    text: bytes
+    PAYLOAD: ClassVar[Field[Any, SmpReader]]
 
     def encode(self) -> bytes:
-        return self.WORD + _SP + short_string(self.text)
+        (field,) = dataclasses.fields(cast(Any, self))
+        return self.WORD + _SP + self.PAYLOAD.encode(getattr(self, field.name))
 
     @classmethod
     def parse_payload(cls, r: SmpReader) -> Self:
         r.sp()
-        return cls(r.short_string())
+        return cast(Self, cast(Any, cls)(cls.PAYLOAD.parse(r)))
+
+
+def _declare(
+    base: type[_WordSum], nullary: type[_Nullary], words: str, variants: Iterable[type[_Variant]]
+) -> None:
+    """Fill the tables of the sum type ``base``: a ``nullary`` singleton per word of ``words``
+    (also set as ``base.<word>``) and the ``variants`` by their word."""
+    table: dict[bytes, _WordSum] = {}
+    for name in words.split():
+        inst = nullary(name)
+        assert isinstance(inst, base)
+        table[name.encode()] = inst
+        setattr(base, name, inst)
+    base._NULLARY = table
+    base._VARIANTS = {v.WORD: v.parse_payload for v in variants}
+
+
+def _wrapped(
+    kind: type[_WordSum] | type[CommandError] | type[BlockingInfo],
+) -> Field[Any, SmpReader]:
+    """A payload that is one value of ``kind``, written with its ``encode`` and read with its
+    ``parse``."""
+    return Field(lambda v: v.encode(), kind.parse)
+
+
+@dataclass(frozen=True, slots=True)
+class _TextVariant(_Variant):
+    """A variant whose payload is a shortString (``CONNECT``, ``RESPONSE`` ...)."""
+
+    PAYLOAD = SHORT_STRING
+    text: bytes
 
 
 # --------------------------------------------------------------------------- TransportError
 
 
-class TransportError:
+class TransportError(_WordSum):
     """Transport-level error (Transport.hs ``TransportError``); also sent in service handshakes."""
 
     __slots__ = ()
@@ -157,53 +195,36 @@ class TransportError:
     SESSION: ClassVar[TransportError]
     NO_AUTH: ClassVar[TransportError]
 
-    def encode(self) -> bytes:
-        raise NotImplementedError
-
-    @staticmethod
-    def parse(r: SmpReader) -> TransportError:
-        return _parse_word_sum(r, _TRANSPORT_SIMPLE, _TRANSPORT_VARIANTS, "TransportError")
-
-    @staticmethod
-    def decode(data: bytes) -> TransportError:
-        return parse_all(data, TransportError.parse)
-
 
 class SimpleTransportError(_Nullary, TransportError):
     __slots__ = ()
     _family = "TransportError"
 
 
+def _handshake_error(r: SmpReader) -> HandshakeError:
+    word = r.take_word()
+    try:
+        return HandshakeError(word.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise DecodeError("bad HandshakeError") from None
+
+
 @dataclass(frozen=True, slots=True)
-class HANDSHAKE(TransportError):
-    WORD: ClassVar[bytes] = b"HANDSHAKE"
+class HANDSHAKE(_Variant, TransportError):
+    WORD = b"HANDSHAKE"
+    PAYLOAD = Field(lambda e: e.value.encode(), _handshake_error)
     error: HandshakeError
 
-    def encode(self) -> bytes:
-        return self.WORD + _SP + self.error.value.encode()
 
-    @classmethod
-    def parse_payload(cls, r: SmpReader) -> HANDSHAKE:
-        r.sp()
-        word = r.take_word()
-        try:
-            return cls(HandshakeError(word.decode("ascii")))
-        except (UnicodeDecodeError, ValueError):
-            raise DecodeError("bad HandshakeError") from None
-
-
-_TRANSPORT_SIMPLE: Final[dict[bytes, TransportError]] = _register(
-    TransportError, SimpleTransportError, ("BLOCK", "VERSION", "LARGE_MSG", "SESSION", "NO_AUTH")
+_declare(
+    TransportError, SimpleTransportError, "BLOCK VERSION LARGE_MSG SESSION NO_AUTH", [HANDSHAKE]
 )
-_TRANSPORT_VARIANTS: Final[dict[bytes, Callable[[SmpReader], TransportError]]] = {
-    HANDSHAKE.WORD: HANDSHAKE.parse_payload,
-}
 
 
 # --------------------------------------------------------------------------- NetworkError
 
 
-class NetworkError:
+class NetworkError(_WordSum):
     """Client-side network failure detail carried in ``BROKER NETWORK`` (Protocol.hs)."""
 
     __slots__ = ()
@@ -211,13 +232,6 @@ class NetworkError:
     UNKNOWNCA: ClassVar[NetworkError]
     FAILED: ClassVar[NetworkError]
     TIMEOUT: ClassVar[NetworkError]
-
-    def encode(self) -> bytes:
-        raise NotImplementedError
-
-    @staticmethod
-    def parse(r: SmpReader) -> NetworkError:
-        return _parse_word_sum(r, _NETWORK_SIMPLE, _NETWORK_VARIANTS, "NetworkError")
 
 
 class SimpleNetworkError(_Nullary, NetworkError):
@@ -240,20 +254,13 @@ class SUBSCRIBE(_TextVariant, NetworkError):
     WORD = b"SUBSCRIBE"
 
 
-_NETWORK_SIMPLE: Final[dict[bytes, NetworkError]] = _register(
-    NetworkError, SimpleNetworkError, ("UNKNOWNCA", "FAILED", "TIMEOUT")
-)
-_NETWORK_VARIANTS: Final[dict[bytes, Callable[[SmpReader], NetworkError]]] = {
-    CONNECT.WORD: CONNECT.parse_payload,
-    TLS.WORD: TLS.parse_payload,
-    SUBSCRIBE.WORD: SUBSCRIBE.parse_payload,
-}
+_declare(NetworkError, SimpleNetworkError, "UNKNOWNCA FAILED TIMEOUT", [CONNECT, TLS, SUBSCRIBE])
 
 
 # --------------------------------------------------------------------------- BrokerErrorType
 
 
-class BrokerErrorType:
+class BrokerErrorType(_WordSum):
     """Error talking to a (destination) server, carried in ``PROXY BROKER`` (Protocol.hs)."""
 
     __slots__ = ()
@@ -261,13 +268,6 @@ class BrokerErrorType:
     TIMEOUT: ClassVar[BrokerErrorType]
     HOST: ClassVar[BrokerErrorType]
     NO_SERVICE: ClassVar[BrokerErrorType]
-
-    def encode(self) -> bytes:
-        raise NotImplementedError
-
-    @staticmethod
-    def parse(r: SmpReader) -> BrokerErrorType:
-        return _parse_word_sum(r, _BROKER_SIMPLE, _BROKER_VARIANTS, "BrokerErrorType")
 
 
 class SimpleBrokerError(_Nullary, BrokerErrorType):
@@ -291,10 +291,10 @@ def _space_network_error(r: SmpReader) -> NetworkError:
 
 
 @dataclass(frozen=True, slots=True)
-class NETWORK(BrokerErrorType):
+class NETWORK(_Variant, BrokerErrorType):
     """Always encoded as bare ``NETWORK`` (the detail is dropped, as the reference does)."""
 
-    WORD: ClassVar[bytes] = b"NETWORK"
+    WORD = b"NETWORK"
     error: NetworkError = NetworkError.FAILED
 
     def encode(self) -> bytes:
@@ -308,34 +308,24 @@ class NETWORK(BrokerErrorType):
 
 
 @dataclass(frozen=True, slots=True)
-class TRANSPORT(BrokerErrorType):
-    WORD: ClassVar[bytes] = b"TRANSPORT"
+class TRANSPORT(_Variant, BrokerErrorType):
+    WORD = b"TRANSPORT"
+    PAYLOAD = _wrapped(TransportError)
     error: TransportError
 
-    def encode(self) -> bytes:
-        return self.WORD + _SP + self.error.encode()
 
-    @classmethod
-    def parse_payload(cls, r: SmpReader) -> TRANSPORT:
-        r.sp()
-        return cls(TransportError.parse(r))
-
-
-_BROKER_SIMPLE: Final[dict[bytes, BrokerErrorType]] = _register(
-    BrokerErrorType, SimpleBrokerError, ("TIMEOUT", "HOST", "NO_SERVICE")
+_declare(
+    BrokerErrorType,
+    SimpleBrokerError,
+    "TIMEOUT HOST NO_SERVICE",
+    [RESPONSE, UNEXPECTED, TRANSPORT, NETWORK],
 )
-_BROKER_VARIANTS: Final[dict[bytes, Callable[[SmpReader], BrokerErrorType]]] = {
-    RESPONSE.WORD: RESPONSE.parse_payload,
-    UNEXPECTED.WORD: UNEXPECTED.parse_payload,
-    TRANSPORT.WORD: TRANSPORT.parse_payload,
-    NETWORK.WORD: NETWORK.parse_payload,
-}
 
 
 # --------------------------------------------------------------------------- ProxyError
 
 
-class ProxyError:
+class ProxyError(_WordSum):
     """Error of private routing, carried in ``ERR PROXY`` (Protocol.hs ``ProxyError``)."""
 
     __slots__ = ()
@@ -343,54 +333,10 @@ class ProxyError:
     BASIC_AUTH: ClassVar[ProxyError]
     NO_SESSION: ClassVar[ProxyError]
 
-    def encode(self) -> bytes:
-        raise NotImplementedError
-
-    @staticmethod
-    def parse(r: SmpReader) -> ProxyError:
-        return _parse_word_sum(r, _PROXY_SIMPLE, _PROXY_VARIANTS, "ProxyError")
-
 
 class SimpleProxyError(_Nullary, ProxyError):
     __slots__ = ()
     _family = "ProxyError"
-
-
-@dataclass(frozen=True, slots=True)
-class PROTOCOL(ProxyError):
-    WORD: ClassVar[bytes] = b"PROTOCOL"
-    error: ErrorType
-
-    def encode(self) -> bytes:
-        return self.WORD + _SP + self.error.encode()
-
-    @classmethod
-    def parse_payload(cls, r: SmpReader) -> PROTOCOL:
-        r.sp()
-        return cls(ErrorType.parse(r))
-
-
-@dataclass(frozen=True, slots=True)
-class BROKER(ProxyError):
-    WORD: ClassVar[bytes] = b"BROKER"
-    error: BrokerErrorType
-
-    def encode(self) -> bytes:
-        return self.WORD + _SP + self.error.encode()
-
-    @classmethod
-    def parse_payload(cls, r: SmpReader) -> BROKER:
-        r.sp()
-        return cls(BrokerErrorType.parse(r))
-
-
-_PROXY_SIMPLE: Final[dict[bytes, ProxyError]] = _register(
-    ProxyError, SimpleProxyError, ("BASIC_AUTH", "NO_SESSION")
-)
-_PROXY_VARIANTS: Final[dict[bytes, Callable[[SmpReader], ProxyError]]] = {
-    PROTOCOL.WORD: PROTOCOL.parse_payload,
-    BROKER.WORD: BROKER.parse_payload,
-}
 
 
 # --------------------------------------------------------------------------- BlockingInfo
@@ -452,7 +398,7 @@ def _notice(r: SmpReader) -> ClientNotice:
 # --------------------------------------------------------------------------- ErrorType
 
 
-class ErrorType:
+class ErrorType(_WordSum):
     """The error of ``ERR`` (Protocol.hs ``ErrorType``)."""
 
     __slots__ = ()
@@ -469,20 +415,9 @@ class ErrorType:
     INTERNAL: ClassVar[ErrorType]
     DUPLICATE_: ClassVar[ErrorType]
 
-    def encode(self) -> bytes:
-        raise NotImplementedError
-
     def for_version(self, v: int) -> ErrorType:
         """The error as a peer of version ``v`` is sent it (only ``BLOCKED`` changes)."""
         return self
-
-    @staticmethod
-    def parse(r: SmpReader) -> ErrorType:
-        return _parse_word_sum(r, _ERROR_SIMPLE, _ERROR_VARIANTS, "ErrorType")
-
-    @staticmethod
-    def decode(data: bytes) -> ErrorType:
-        return parse_all(data, ErrorType.parse)
 
 
 class SimpleError(_Nullary, ErrorType):
@@ -491,45 +426,41 @@ class SimpleError(_Nullary, ErrorType):
 
 
 @dataclass(frozen=True, slots=True)
-class CMD(ErrorType):
-    WORD: ClassVar[bytes] = b"CMD"
+class PROTOCOL(_Variant, ProxyError):
+    WORD = b"PROTOCOL"
+    PAYLOAD = _wrapped(ErrorType)
+    error: ErrorType
+
+
+@dataclass(frozen=True, slots=True)
+class BROKER(_Variant, ProxyError):
+    WORD = b"BROKER"
+    PAYLOAD = _wrapped(BrokerErrorType)
+    error: BrokerErrorType
+
+
+_declare(ProxyError, SimpleProxyError, "BASIC_AUTH NO_SESSION", [PROTOCOL, BROKER])
+
+
+@dataclass(frozen=True, slots=True)
+class CMD(_Variant, ErrorType):
+    WORD = b"CMD"
+    PAYLOAD = _wrapped(CommandError)
     error: CommandError
 
-    def encode(self) -> bytes:
-        return self.WORD + _SP + self.error.encode()
-
-    @classmethod
-    def parse_payload(cls, r: SmpReader) -> CMD:
-        r.sp()
-        return cls(CommandError.parse(r))
-
 
 @dataclass(frozen=True, slots=True)
-class PROXY(ErrorType):
-    WORD: ClassVar[bytes] = b"PROXY"
+class PROXY(_Variant, ErrorType):
+    WORD = b"PROXY"
+    PAYLOAD = _wrapped(ProxyError)
     error: ProxyError
 
-    def encode(self) -> bytes:
-        return self.WORD + _SP + self.error.encode()
-
-    @classmethod
-    def parse_payload(cls, r: SmpReader) -> PROXY:
-        r.sp()
-        return cls(ProxyError.parse(r))
-
 
 @dataclass(frozen=True, slots=True)
-class BLOCKED(ErrorType):
-    WORD: ClassVar[bytes] = b"BLOCKED"
+class BLOCKED(_Variant, ErrorType):
+    WORD = b"BLOCKED"
+    PAYLOAD = _wrapped(BlockingInfo)
     info: BlockingInfo
-
-    def encode(self) -> bytes:
-        return self.WORD + _SP + self.info.encode()
-
-    @classmethod
-    def parse_payload(cls, r: SmpReader) -> BLOCKED:
-        r.sp()
-        return cls(BlockingInfo.parse(r))
 
     def for_version(self, v: int) -> ErrorType:
         if v < BLOCKED_ENTITY_VERSION:
@@ -540,27 +471,15 @@ class BLOCKED(ErrorType):
 
 
 @dataclass(frozen=True, slots=True)
-class STORE(ErrorType):
-    WORD: ClassVar[bytes] = b"STORE"
+class STORE(_Variant, ErrorType):
+    WORD = b"STORE"
+    PAYLOAD = Field(str.encode, lambda r: safe_decode_utf8(r.tail()))
     text: str
 
-    def encode(self) -> bytes:
-        return self.WORD + _SP + self.text.encode("utf-8")
 
-    @classmethod
-    def parse_payload(cls, r: SmpReader) -> STORE:
-        r.sp()
-        return cls(safe_decode_utf8(r.tail()))
-
-
-_ERROR_SIMPLE: Final[dict[bytes, ErrorType]] = _register(
+_declare(
     ErrorType,
     SimpleError,
-    "BLOCK SESSION AUTH SERVICE CRYPTO QUOTA NO_MSG LARGE_MSG EXPIRED INTERNAL DUPLICATE_".split(),
+    "BLOCK SESSION AUTH SERVICE CRYPTO QUOTA NO_MSG LARGE_MSG EXPIRED INTERNAL DUPLICATE_",
+    [CMD, PROXY, BLOCKED, STORE],
 )
-_ERROR_VARIANTS: Final[dict[bytes, Callable[[SmpReader], ErrorType]]] = {
-    CMD.WORD: CMD.parse_payload,
-    PROXY.WORD: PROXY.parse_payload,
-    BLOCKED.WORD: BLOCKED.parse_payload,
-    STORE.WORD: STORE.parse_payload,
-}

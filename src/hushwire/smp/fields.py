@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import ClassVar, Final, TypeVar
+from typing import ClassVar, Final, Generic, TypeVar
 
 from hushwire.crypto.keys import KeyAlg, PublicKey
 from hushwire.encoding.binary import (
@@ -162,32 +162,36 @@ class ContactLink(TaggedRecord):
     data: QueueLinkData
 
 
+_Link = TypeVar("_Link", MessagingLink, ContactLink)
+
+
 @dataclass(frozen=True, slots=True)
-class QRMessaging:
+class _QueueReq(Generic[_Link]):
+    """``QueueReqData``: the queue mode's letter, then the short-link data if any."""
+
+    MODE: ClassVar[QueueMode]
+    link: _Link | None = None
+
+    @property
+    def mode(self) -> QueueMode:
+        return self.MODE
+
+    def encode(self) -> bytes:
+        return self.MODE.value.encode() + maybe(self.link, TaggedRecord.encode)
+
+
+class QRMessaging(_QueueReq[MessagingLink]):
     """``QueueReqData`` for a messaging queue, optionally with short-link data."""
 
-    link: MessagingLink | None = None
-
-    @property
-    def mode(self) -> QueueMode:
-        return QueueMode.MESSAGING
-
-    def encode(self) -> bytes:
-        return b"M" + maybe(self.link, MessagingLink.encode)
+    __slots__ = ()
+    MODE = QueueMode.MESSAGING
 
 
-@dataclass(frozen=True, slots=True)
-class QRContact:
+class QRContact(_QueueReq[ContactLink]):
     """``QueueReqData`` for a contact queue, optionally with short-link data."""
 
-    link: ContactLink | None = None
-
-    @property
-    def mode(self) -> QueueMode:
-        return QueueMode.CONTACT
-
-    def encode(self) -> bytes:
-        return b"C" + maybe(self.link, ContactLink.encode)
+    __slots__ = ()
+    MODE = QueueMode.CONTACT
 
 
 QueueReqData = QRMessaging | QRContact

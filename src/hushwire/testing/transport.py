@@ -185,23 +185,12 @@ class MemoryConn(BlockConn):
             self._closed = True
             raise
 
-    async def send_block(self, block: bytes) -> None:
-        if len(block) != SMP_BLOCK_SIZE:
-            raise ValueError("a block is exactly 16384 bytes")
-        if self._closed:
-            raise ConnectionClosedError("closed")
-        try:
+    async def _write(self, blocks: list[bytes]) -> None:
+        for block in blocks:
             await self._out.put(block)
-        except ConnectionClosedError:
-            self._closed = True
-            raise
 
-    async def close(self) -> None:
-        """Close this end (idempotent): the peer reads what was sent, then the end."""
-        self._closed = True
-        if self._released:
-            return
-        self._released = True
+    async def _release(self) -> None:
+        """Close this end: the peer reads what was sent, then the end."""
         self._out.end()
         self._in.reset()
 

@@ -103,19 +103,43 @@ class BlockConn:
     async def recv_block(self) -> bytes:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    async def send_block(self, block: bytes) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    async def send_block(self, block: bytes) -> None:
+        await self.send_blocks([block])
 
     async def send_blocks(self, blocks: list[bytes]) -> None:
-        for b in blocks:
-            await self.send_block(b)
+        """Write every block (each exactly one block long), then wait for the peer's side
+        once; a failure closes the connection (:class:`ConnectionClosedError`)."""
+        if any(len(b) != SMP_BLOCK_SIZE for b in blocks):
+            raise ValueError("a block is exactly 16384 bytes")
+        if self._send_closed():
+            raise ConnectionClosedError("closed")
+        try:
+            await self._write(blocks)
+        except ConnectionClosedError:
+            self._closed = True
+            raise
+        except (ConnectionError, OSError, ssl.SSLError) as e:
+            self._closed = True
+            raise ConnectionClosedError(str(e)) from e
+
+    def _send_closed(self) -> bool:
+        """True when nothing may be sent any more."""
+        return self._closed
+
+    async def _write(self, blocks: list[bytes]) -> None:  # pragma: no cover - abstract
+        """Put checked blocks on the wire and wait until it takes them."""
+        raise NotImplementedError
 
     async def close(self) -> None:
-        """Close the connection and release its socket (idempotent)."""
+        """Close the connection and release what it holds (idempotent)."""
         self._closed = True
         if self._released:
             return
         self._released = True
+        await self._release()
+
+    async def _release(self) -> None:
+        """Close the socket (once, from :meth:`close`)."""
         self._writer.close()
         with contextlib.suppress(Exception):
             await self._writer.wait_closed()
@@ -146,31 +170,10 @@ class RawBlockConn(BlockConn):
             self._closed = True
             raise ConnectionClosedError(str(e)) from e
 
-    async def send_block(self, block: bytes) -> None:
-        if len(block) != SMP_BLOCK_SIZE:
-            raise ValueError("a block is exactly 16384 bytes")
-        if self._closed:
-            raise ConnectionClosedError("closed")
-        try:
+    async def _write(self, blocks: list[bytes]) -> None:
+        for block in blocks:
             self._writer.write(block)
-            await self._writer.drain()
-        except (ConnectionError, OSError, ssl.SSLError) as e:
-            self._closed = True
-            raise ConnectionClosedError(str(e)) from e
-
-    async def send_blocks(self, blocks: list[bytes]) -> None:
-        """Write every block, then wait for the socket once."""
-        if any(len(b) != SMP_BLOCK_SIZE for b in blocks):
-            raise ValueError("a block is exactly 16384 bytes")
-        if self._closed:
-            raise ConnectionClosedError("closed")
-        try:
-            for block in blocks:
-                self._writer.write(block)
-            await self._writer.drain()
-        except (ConnectionError, OSError, ssl.SSLError) as e:
-            self._closed = True
-            raise ConnectionClosedError(str(e)) from e
+        await self._writer.drain()
 
 
 class WsBlockConn(BlockConn):
@@ -285,35 +288,15 @@ class WsBlockConn(BlockConn):
                 raise
         return self._ready.popleft()
 
-    async def send_block(self, block: bytes) -> None:
-        if len(block) != SMP_BLOCK_SIZE:
-            raise ValueError("a block is exactly 16384 bytes")
-        if self._closed or self._close_sent:
-            raise ConnectionClosedError("closed")
-        try:
+    def _send_closed(self) -> bool:
+        return self._closed or self._close_sent
+
+    async def _write(self, blocks: list[bytes]) -> None:
+        for block in blocks:
             self.send_raw_frame(OP_BINARY, block)
-            async with self._send_lock:
-                await self._writer.drain()
-        except (ConnectionError, OSError, ssl.SSLError) as e:
-            self._closed = True
-            raise ConnectionClosedError(str(e)) from e
+        async with self._send_lock:
+            await self._writer.drain()
 
-    async def send_blocks(self, blocks: list[bytes]) -> None:
-        """Write every block's frame, then wait for the socket once."""
-        if any(len(b) != SMP_BLOCK_SIZE for b in blocks):
-            raise ValueError("a block is exactly 16384 bytes")
-        if self._closed or self._close_sent:
-            raise ConnectionClosedError("closed")
-        try:
-            for block in blocks:
-                self.send_raw_frame(OP_BINARY, block)
-            async with self._send_lock:
-                await self._writer.drain()
-        except (ConnectionError, OSError, ssl.SSLError) as e:
-            self._closed = True
-            raise ConnectionClosedError(str(e)) from e
-
-    async def close(self) -> None:
-        if not self._released:
-            self._send_close(1000)
-        await super().close()
+    async def _release(self) -> None:
+        self._send_close(1000)
+        await super()._release()

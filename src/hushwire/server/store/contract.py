@@ -46,6 +46,8 @@ from hushwire.limits import MAX_MESSAGE_LENGTH_V6, MSG_ID_SIZE, QUEUE_ID_SIZE
 
 __all__ = [
     "COMMIT_LATENCY_BUCKETS",
+    "SELECT_MESSAGES",
+    "SELECT_QUEUES",
     "AppendMessage",
     "Change",
     "CommitHook",
@@ -320,6 +322,19 @@ def secured_with(rec: QueueRecord, sender_key: bytes) -> QueueRecord | None:
 
 
 # --------------------------------------------------------------------------- SQL rows
+
+SELECT_QUEUES: Final = (
+    "SELECT recipient_id, sender_id, recipient_keys, rcv_dh_secret, sender_key, queue_mode, "
+    "status, notifier_id, ntf_key, rcv_ntf_dh_secret, link_id, link_fixed_data, link_user_data, "
+    "created_at, updated_at FROM queues"
+)
+"""Every ``queues`` row, in the columns :func:`queue_from_row` reads (both SQL backends)."""
+
+SELECT_MESSAGES: Final = (
+    "SELECT seq, recipient_id, msg_id, ts, notification, is_quota, body FROM messages ORDER BY seq"
+)
+"""Every ``messages`` row in ``seq`` order, in the columns
+:meth:`~hushwire.server.store.mirror.Snapshot.from_rows` reads (both SQL backends)."""
 
 
 class Row(Protocol):

@@ -52,9 +52,9 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hushwire.limits import STORE_MAX_PENDING_WRITES
 from hushwire.server.store.contract import (
@@ -69,6 +69,7 @@ from hushwire.server.store.contract import (
     QueueRecord,
     QueueStatus,
     QueueStore,
+    Row,
     StoreClosedError,
     StoredMessage,
     StoreError,
@@ -79,6 +80,7 @@ from hushwire.server.store.contract import (
     expired_prefix,
     head_matches,
     link_update_allowed,
+    queue_from_row,
     quota_decision,
     secured_with,
     unsecured_expired,
@@ -128,6 +130,29 @@ class Snapshot:
     messages: list[tuple[int, bytes, StoredMessage]]
     """(seq, recipient id, entry), ascending ``seq``; entries of unknown queues are ignored."""
     next_seq: int
+
+    @classmethod
+    def from_rows(
+        cls,
+        queue_rows: Iterable[Row],
+        recipient_keys: Callable[[Any], tuple[bytes, ...]],
+        message_rows: Iterable[Sequence[Any]],
+    ) -> Snapshot:
+        """The snapshot an SQL backend loads: its ``queues`` rows (``SELECT_QUEUES``, the
+        stored recipient keys decoded by ``recipient_keys``) and its ``messages`` rows
+        (``SELECT_MESSAGES``: seq, recipient id, msg id, ts, notification, quota, body)."""
+        records: dict[bytes, QueueRecord] = {}
+        for row in queue_rows:
+            rec = queue_from_row(row, recipient_keys(row["recipient_keys"]))
+            records[rec.recipient_id] = rec
+        messages: list[tuple[int, bytes, StoredMessage]] = []
+        next_seq = 1
+        for seq, rid, msg_id, ts, ntf, is_quota, body in message_rows:
+            next_seq = int(seq) + 1
+            messages.append(
+                (int(seq), rid, StoredMessage(msg_id, ts, bool(ntf), body, bool(is_quota)))
+            )
+        return cls(records, messages, next_seq)
 
 
 class Journal(abc.ABC):

@@ -55,16 +55,15 @@ import asyncpg
 
 from hushwire.limits import STORE_MAX_PENDING_WRITES
 from hushwire.server.store.contract import (
+    SELECT_MESSAGES,
+    SELECT_QUEUES,
     AppendMessage,
     Change,
     CommitHook,
     DeleteMessages,
     DeleteQueue,
     PutQueue,
-    QueueRecord,
-    StoredMessage,
     StoreError,
-    queue_from_row,
     queue_row,
 )
 from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
@@ -132,11 +131,6 @@ _INSERT_QUEUE: Final = (
     "queue_mode, status, notifier_id, ntf_key, rcv_ntf_dh_secret, link_id, link_fixed_data, "
     "link_user_data, created_at, updated_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-)
-_SELECT_QUEUES: Final = (
-    "SELECT recipient_id, sender_id, recipient_keys, rcv_dh_secret, sender_key, queue_mode, "
-    "status, notifier_id, ntf_key, rcv_ntf_dh_secret, link_id, link_fixed_data, link_user_data, "
-    "created_at, updated_at FROM queues"
 )
 _UPDATE_QUEUE: Final = (
     "UPDATE queues SET sender_id = $2, recipient_keys = $3, rcv_dh_secret = $4, "
@@ -291,20 +285,8 @@ class _PostgresJournal(Journal):
 
     @staticmethod
     async def _load(conn: Any) -> Snapshot:
-        records: dict[bytes, QueueRecord] = {}
-        for row in await conn.fetch(_SELECT_QUEUES):
-            rec = queue_from_row(row, tuple(row["recipient_keys"]))
-            records[rec.recipient_id] = rec
-        messages: list[tuple[int, bytes, StoredMessage]] = []
-        next_seq = 1
-        rows = await conn.fetch(
-            "SELECT seq, recipient_id, msg_id, ts, notification, is_quota, body "
-            "FROM messages ORDER BY seq"
-        )
-        for seq, rid, msg_id, ts, ntf, is_quota, body in rows:
-            next_seq = int(seq) + 1
-            messages.append((int(seq), rid, StoredMessage(msg_id, ts, ntf, body, is_quota)))
-        return Snapshot(records, messages, next_seq)
+        queues = await conn.fetch(SELECT_QUEUES)
+        return Snapshot.from_rows(queues, tuple, await conn.fetch(SELECT_MESSAGES))
 
     # ----------------------------------------------------------------- Journal
 

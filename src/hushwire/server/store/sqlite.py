@@ -34,16 +34,15 @@ from typing import Final
 
 from hushwire.limits import STORE_MAX_PENDING_WRITES
 from hushwire.server.store.contract import (
+    SELECT_MESSAGES,
+    SELECT_QUEUES,
     AppendMessage,
     Change,
     CommitHook,
     DeleteMessages,
     DeleteQueue,
     PutQueue,
-    QueueRecord,
-    StoredMessage,
     StoreError,
-    queue_from_row,
     queue_row,
 )
 from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
@@ -90,11 +89,6 @@ _INSERT_QUEUE: Final = (
     "queue_mode, status, notifier_id, ntf_key, rcv_ntf_dh_secret, link_id, link_fixed_data, "
     "link_user_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_SELECT_QUEUES: Final = (
-    "SELECT recipient_id, sender_id, recipient_keys, rcv_dh_secret, sender_key, queue_mode, "
-    "status, notifier_id, ntf_key, rcv_ntf_dh_secret, link_id, link_fixed_data, link_user_data, "
-    "created_at, updated_at FROM queues"
-)
 _UPDATE_QUEUE: Final = (
     "UPDATE queues SET sender_id = ?, recipient_keys = ?, rcv_dh_secret = ?, sender_key = ?, "
     "queue_mode = ?, status = ?, notifier_id = ?, ntf_key = ?, rcv_ntf_dh_secret = ?, "
@@ -104,9 +98,6 @@ _UPDATE_QUEUE: Final = (
 _INSERT_MESSAGE: Final = (
     "INSERT INTO messages (seq, recipient_id, msg_id, ts, notification, is_quota, body) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_SELECT_MESSAGES: Final = (
-    "SELECT seq, recipient_id, msg_id, ts, notification, is_quota, body FROM messages ORDER BY seq"
 )
 
 _Row = tuple[object, ...]
@@ -255,16 +246,9 @@ class _SQLiteJournal(Journal):
 
     @staticmethod
     def _load(conn: sqlite3.Connection) -> Snapshot:
-        records: dict[bytes, QueueRecord] = {}
-        for row in conn.execute(_SELECT_QUEUES):
-            rec = queue_from_row(row, _decode_keys(row["recipient_keys"]))
-            records[rec.recipient_id] = rec
-        messages: list[tuple[int, bytes, StoredMessage]] = []
-        next_seq = 1
-        for seq, rid, msg_id, ts, ntf, is_quota, body in conn.execute(_SELECT_MESSAGES):
-            next_seq = seq + 1
-            messages.append((seq, rid, StoredMessage(msg_id, ts, bool(ntf), body, bool(is_quota))))
-        return Snapshot(records, messages, next_seq)
+        return Snapshot.from_rows(
+            conn.execute(SELECT_QUEUES), _decode_keys, conn.execute(SELECT_MESSAGES)
+        )
 
     def _commit(self, conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
         conn.execute("BEGIN IMMEDIATE")
