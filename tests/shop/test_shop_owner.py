@@ -214,6 +214,11 @@ def test_orders_through_the_web_api_and_the_terminal(tmp_path: Path) -> None:
             assert rows[0].startswith("order,status,customer,address")
             assert "'=HYPERLINK" in rows[1]  # inert in a spreadsheet
             assert rows[-1].endswith("total,,,,,4.50,EUR")
+            async with aiohttp.ClientSession() as s:
+                async with s.get(f"{inbox.web.url}static/orders.js") as resp:
+                    assert resp.content_type == "text/javascript"
+                    script = await resp.text()
+                    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
             code, out, err = await cli("orders", "confirm", "ZZZZ-ZZZZ")
             assert code == 2 and "no order 'ZZZZ-ZZZZ'" in err
 
