@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from hushwire.agent.agent import Agent, ConnectionEstablished
@@ -37,9 +37,13 @@ def ws_url(r: RunningRelay) -> str:
 async def relay_and_shop(
     tmp: Path, passphrase: str | None = None
 ) -> AsyncIterator[tuple[RunningRelay, RunningInbox]]:
+    """A relay and an inbox running the example bakery shop (stopped on the way out)."""
     catalog = write_bakery(tmp / "shop")
-    r = await start_relay(RelayConfig(data=tmp / "relay", ws=("127.0.0.1", 0), host="127.0.0.1"))
-    try:
+    async with AsyncExitStack() as stack:
+        r = await start_relay(
+            RelayConfig(data=tmp / "relay", ws=("127.0.0.1", 0), host="127.0.0.1")
+        )
+        stack.push_async_callback(r.stop)
         inbox = await start_inbox(
             tmp / "inbox",
             r.address,
@@ -49,12 +53,8 @@ async def relay_and_shop(
             shop=catalog,
             passphrase=passphrase,
         )
-        try:
-            yield r, inbox
-        finally:
-            await inbox.stop()
-    finally:
-        await r.stop()
+        stack.push_async_callback(inbox.stop)
+        yield r, inbox
 
 
 async def join(
