@@ -81,7 +81,10 @@ class ShopOwner:
         self.publish = publish
         self.name_of = name_of
         self.clock = clock
-        self._packed: tuple[str, list[CatalogPart]] | None = None
+        self._packed: tuple[Catalog, int, list[CatalogPart]] | None = None
+        """The parts last packed: for which file catalog, at which :attr:`_stock_changes`."""
+        self._stock_changes = 0
+        """Counts the changes of the stock left (orders taken, orders cancelled)."""
 
     def close(self) -> None:
         self.store.close()
@@ -115,11 +118,13 @@ class ShopOwner:
         return base.with_stock(self._available(base))
 
     def catalog_parts(self) -> list[CatalogPart]:
-        catalog = self.catalog().to_json()
-        version = str(catalog["version"])
-        if self._packed is None or self._packed[0] != version:
-            self._packed = (version, pack_catalog(catalog))
-        return self._packed[1]
+        """The packed catalog, made again only when the file or the stock changed."""
+        base = self.source.current()
+        packed = self._packed
+        if packed is None or packed[0] is not base or packed[1] != self._stock_changes:
+            catalog = base.with_stock(self._available(base)).to_json()
+            packed = self._packed = (base, self._stock_changes, pack_catalog(catalog))
+        return packed[2]
 
     def image_parts(self, image_id: str) -> list[ImagePart]:
         found = self.source.current().images.get(image_id)
@@ -192,6 +197,7 @@ class ShopOwner:
             return
         bases = {(p, v): self._base(base)(p, v) or 0 for p, v, _ in stored.needs}
         stored, new = self.store.add(stored, bases)
+        self._stock_changes += new
         if new:
             log.info("%s: order %s received", conn_id[:8], stored.number)
         await self._send(conn_id, stored.to_status())
@@ -258,7 +264,7 @@ class ShopOwner:
             note=note or None,
         )
         self.store.update(changed, give_back=status == "cancelled")
-        self._packed = None if status == "cancelled" else self._packed
+        self._stock_changes += status == "cancelled"
         self.publish({"type": "order", "order": changed.to_json(), "new": False})
         try:
             await self._send(changed.conn_id, changed.to_status())
