@@ -24,6 +24,8 @@ from shop_helpers import (
 
 from hushwire.shop.wire import (
     Customer,
+    ImagePart,
+    ImagesGet,
     OrderRefused,
     OrderStatus,
     catalog_version,
@@ -268,5 +270,26 @@ def test_with_a_passphrase_orders_hold_no_customer_text_in_the_clear(tmp_path: P
             assert inbox.service.shop is not None
             (order,) = inbox.service.shop.orders()
             assert order.number == got.order and order.customer == secret
+
+    run(go)
+
+
+def test_catalog_and_image_requests_are_answered_within_a_budget(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with relay_and_shop(tmp_path) as (r, inbox), customer(r, tmp_path, inbox) as ada:
+            shop = inbox.service.shop
+            assert shop is not None
+            shop.burst, shop.per_second = 3, 0.0
+            ids = [i for p in shop.catalog().to_json()["products"] for i in p["images"]]
+            assert len(ids) == 4
+            await ada.send(ImagesGet(tuple(ids)))
+            # An order is not budgeted, and its answer comes after any picture sent before.
+            order = bread_order(("rye", None, 1, 520))
+            await ada.send(order)
+            got = []
+            while not isinstance(p := await ada.next(object), OrderStatus):
+                got.append(p)
+            assert [type(p) for p in got] == [ImagePart] * 3
+            assert p.ref == order.ref
 
     run(go)

@@ -7,9 +7,11 @@ committed transaction inside that call, so a crash before the acknowledgement ge
 message again and the stored order is found, never made twice. Replies go out on the same
 connection only: a customer hears only about orders of its own connection.
 
-Catalog requests are answered from the catalog file (:class:`~hushwire.shop.catalog.
-CatalogFile`, read again when it changes) with the stock left; packed parts are cached per
-version.
+Catalog and image requests are answered within a budget per connection (a token bucket,
+:data:`~hushwire.limits.SHOP_SEND_BURST`), so a customer cannot make the owner send without
+end; past it they go unanswered (the widget asks again later). They are answered from the
+catalog file (:class:`~hushwire.shop.catalog.CatalogFile`, read again when it changes) with
+the stock left; the packed parts are made again only when the file or the stock changed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hushwire.agent.agent import Agent, AgentError
 from hushwire.agent.store import Sealer
 from hushwire.chat.messages import ChatMessageTooLarge
 from hushwire.encoding.strings import b64url_encode
+from hushwire.limits import SHOP_SEND_BURST, SHOP_SEND_PER_SECOND
 from hushwire.shop.catalog import CatalogFile
 from hushwire.shop.model import Catalog, Priced, price_order
 from hushwire.shop.orders import NEXT, OrderStore, StoredOrder, new_order_number
@@ -85,6 +88,10 @@ class ShopOwner:
         """The parts last packed: for which file catalog, at which :attr:`_stock_changes`."""
         self._stock_changes = 0
         """Counts the changes of the stock left (orders taken, orders cancelled)."""
+        self.burst = SHOP_SEND_BURST
+        self.per_second = SHOP_SEND_PER_SECOND
+        self._budgets: dict[str, tuple[float, float]] = {}
+        """Connection -> (catalog and image messages it may still get, when counted)."""
 
     def close(self) -> None:
         self.store.close()
@@ -136,6 +143,18 @@ class ShopOwner:
 
     # ------------------------------------------------------------------ messages
 
+    def _spend(self, conn_id: str, messages: int) -> bool:
+        """Whether ``conn_id`` may be sent ``messages`` more catalog or image messages now
+        (then they are counted); a token bucket of :attr:`burst`, :attr:`per_second`."""
+        now = self.clock()
+        left, at = self._budgets.get(conn_id, (float(self.burst), now))
+        left = min(float(self.burst), left + (now - at) * self.per_second)
+        ok = messages <= left
+        self._budgets[conn_id] = (left - messages if ok else left, now)
+        if not ok:
+            log.info("%s: shop requests over the budget: not answered", conn_id[:8])
+        return ok
+
     async def _send(self, conn_id: str, payload: Payload) -> None:
         await self.agent.send(conn_id, shop_message(payload, os.urandom(12)).encode())
 
@@ -161,14 +180,17 @@ class ShopOwner:
         if isinstance(payload, CatalogGet):
             parts = self.catalog_parts()
             if payload.have == parts[0].version:
-                await self._send(conn_id, CatalogSame(parts[0].version))
-            else:
+                if self._spend(conn_id, 1):
+                    await self._send(conn_id, CatalogSame(parts[0].version))
+            elif self._spend(conn_id, len(parts)):
                 for part in parts:
                     await self._send(conn_id, part)
         elif isinstance(payload, ImagesGet):
             for image_id in dict.fromkeys(payload.ids):
-                for image_part in self.image_parts(image_id):
-                    await self._send(conn_id, image_part)
+                image = self.image_parts(image_id)
+                if image and self._spend(conn_id, len(image)):
+                    for image_part in image:
+                        await self._send(conn_id, image_part)
         elif isinstance(payload, Order):
             await self._order(conn_id, payload)
         else:
