@@ -85,6 +85,12 @@ def test_owner_handles_orders_in_chromium(tmp_path: Path) -> None:
                     await page.get_by_role("button", name="Export CSV").click()
                 csv_text = Path(await (await info.value).path()).read_text()
                 assert csv_text.splitlines()[-1].endswith("total,,,,,9.00,EUR")
+                # Opened directly (a bookmark, a reload): the Orders view alone.
+                await page.reload()
+                await expect(page.get_by_role("status")).to_have_text("Live")
+                await expect(item).to_contain_text("shipped")
+                await expect(page.locator("#view-empty")).to_be_hidden()
+                await expect(page.get_by_role("heading", name=f"Order {got.order}")).to_be_visible()
                 assert errors == []
             finally:
                 await browser.close()
