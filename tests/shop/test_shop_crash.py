@@ -16,7 +16,7 @@ from hushwire.shop.example import write_bakery
 from hushwire.shop.wire import OrderStatus
 from hushwire.testing import start_relay_process
 
-N = 16
+N = 40
 
 
 async def _start_inbox(
