@@ -154,3 +154,8 @@ RELAY_MAX_STORED_BYTES: Final = 8 * 1024 * 1024 * 1024
 """Message bytes the relay keeps at most; past it SEND is answered ``ERR QUOTA``."""
 RELAY_NEW_QUEUES_PER_MINUTE_PER_ADDRESS: Final = 600
 """Queues one IP address may create per minute, over all its connections."""
+SHOP_SEND_BURST: Final = 2500
+"""Catalog and image messages the shop may send one connection at once (a full catalog of
+1,000 products with a thumbnail each is about 1,010): the bucket of a token bucket."""
+SHOP_SEND_PER_SECOND: Final = 5.0
+"""... refilled at this rate, so one customer cannot make the owner send without end."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from hushwire.agent.agent import Agent, ConnectionEstablished
@@ -34,10 +34,16 @@ def ws_url(r: RunningRelay) -> str:
 
 
 @asynccontextmanager
-async def relay_and_shop(tmp: Path) -> AsyncIterator[tuple[RunningRelay, RunningInbox]]:
+async def relay_and_shop(
+    tmp: Path, passphrase: str | None = None
+) -> AsyncIterator[tuple[RunningRelay, RunningInbox]]:
+    """A relay and an inbox running the example bakery shop (stopped on the way out)."""
     catalog = write_bakery(tmp / "shop")
-    r = await start_relay(RelayConfig(data=tmp / "relay", ws=("127.0.0.1", 0), host="127.0.0.1"))
-    try:
+    async with AsyncExitStack() as stack:
+        r = await start_relay(
+            RelayConfig(data=tmp / "relay", ws=("127.0.0.1", 0), host="127.0.0.1")
+        )
+        stack.push_async_callback(r.stop)
         inbox = await start_inbox(
             tmp / "inbox",
             r.address,
@@ -45,13 +51,10 @@ async def relay_and_shop(tmp: Path) -> AsyncIterator[tuple[RunningRelay, Running
             name="Tiny Bakery",
             client_config=CFG,
             shop=catalog,
+            passphrase=passphrase,
         )
-        try:
-            yield r, inbox
-        finally:
-            await inbox.stop()
-    finally:
-        await r.stop()
+        stack.push_async_callback(inbox.stop)
+        yield r, inbox
 
 
 async def join(

@@ -16,7 +16,7 @@ from hushwire.shop.example import write_bakery
 from hushwire.shop.wire import OrderStatus
 from hushwire.testing import start_relay_process
 
-N = 16
+N = 40
 
 
 async def _start_inbox(
@@ -34,6 +34,7 @@ async def _start_inbox(
             line = (await proc.stdout.readline()).decode()
             assert line, f"the inbox stopped: {lines}"
             lines.append(line.rstrip("\n"))
+    assert f"Shop: 4 products from {catalog}; orders under Orders" in lines
     start = next(i for i, x in enumerate(lines) if x.startswith("Contact address"))
     return proc, lines[start + 1]
 

@@ -55,7 +55,7 @@ def test_the_demo_bakery_has_a_shop(tmp_path: Path) -> None:
         await run_demo(
             tmp_path / "demo",
             out=out,
-            ports={"relay": 0, "site": 0, "inbox": 0},
+            ports=dict.fromkeys(("relay", "site", "inbox"), 0),  # any free ports
             stop=stop,
             opener=lambda _: None,
             started=check,

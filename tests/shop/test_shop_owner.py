@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 from shop_helpers import (
     ADA,
@@ -23,6 +24,8 @@ from shop_helpers import (
 
 from hushwire.shop.wire import (
     Customer,
+    ImagePart,
+    ImagesGet,
     OrderRefused,
     OrderStatus,
     catalog_version,
@@ -213,6 +216,11 @@ def test_orders_through_the_web_api_and_the_terminal(tmp_path: Path) -> None:
             assert rows[0].startswith("order,status,customer,address")
             assert "'=HYPERLINK" in rows[1]  # inert in a spreadsheet
             assert rows[-1].endswith("total,,,,,4.50,EUR")
+            async with aiohttp.ClientSession() as s:
+                async with s.get(f"{inbox.web.url}static/orders.js") as resp:
+                    assert resp.content_type == "text/javascript"
+                    script = await resp.text()
+                    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
             code, out, err = await cli("orders", "confirm", "ZZZZ-ZZZZ")
             assert code == 2 and "no order 'ZZZZ-ZZZZ'" in err
 
@@ -236,3 +244,52 @@ def test_a_bad_catalog_stops_the_start_with_a_clear_message(tmp_path: Path, bad:
         load_catalog(path)
     assert str(path) in str(info.value)
     assert ADA.name == "Ada Lovelace"
+
+
+def test_with_a_passphrase_orders_hold_no_customer_text_in_the_clear(tmp_path: Path) -> None:
+    secret = Customer(
+        "Zebulon Quartzfeather", "7 Plum Lane", "99999", "Oakham", "Norway", "z@q.example"
+    )
+    data = tmp_path / "inbox"
+
+    async def go() -> None:
+        async with relay_and_shop(tmp_path, passphrase="pw") as (r, inbox):
+            async with customer(r, tmp_path, inbox) as ada:
+                got = await ada.place(bread_order(("rye", None, 1, 520), who=secret))
+                assert isinstance(got, OrderStatus)
+            # The API needs a login: no key, no orders.
+            async with aiohttp.ClientSession() as s:
+                async with s.get(f"{inbox.web.url}api/orders") as resp:
+                    assert resp.status == 401
+        raw = b"".join(p.read_bytes() for p in data.glob("shop.sqlite3*") if p.is_file())
+        assert raw
+        for text in ("Zebulon", "Plum Lane", "Oakham", "z@q.example", "Dark rye"):
+            assert text.encode() not in raw, text
+        # Read back with the passphrase after a restart.
+        async with relay_and_shop(tmp_path, passphrase="pw") as (_, inbox):
+            assert inbox.service.shop is not None
+            (order,) = inbox.service.shop.orders()
+            assert order.number == got.order and order.customer == secret
+
+    run(go)
+
+
+def test_catalog_and_image_requests_are_answered_within_a_budget(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with relay_and_shop(tmp_path) as (r, inbox), customer(r, tmp_path, inbox) as ada:
+            shop = inbox.service.shop
+            assert shop is not None
+            shop.burst, shop.per_second = 3, 0.0
+            ids = [i for p in shop.catalog().to_json()["products"] for i in p["images"]]
+            assert len(ids) == 4
+            await ada.send(ImagesGet(tuple(ids)))
+            # An order is not budgeted, and its answer comes after any picture sent before.
+            order = bread_order(("rye", None, 1, 520))
+            await ada.send(order)
+            got = []
+            while not isinstance(p := await ada.next(object), OrderStatus):
+                got.append(p)
+            assert [type(p) for p in got] == [ImagePart] * 3
+            assert p.ref == order.ref
+
+    run(go)

@@ -1,11 +1,13 @@
 """``hushwire inbox``: the owner's app as a long-lived service, and terminal commands that
-talk to the running service (``list``, ``read``, ``reply``, ``end``, ``link``)."""
+talk to the running service (``list``, ``read``, ``reply``, ``end``, ``link``, and the
+shop's ``orders``)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from hushwire.agent.routing import add_routing_option
 from hushwire.cliargs import (
@@ -61,7 +63,8 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         nargs="?",
         default="serve",
         choices=SUBCOMMANDS,
-        help="list | read CONV | reply CONV TEXT | end CONV | link (default: run the service)",
+        help="list | read CONV | reply CONV TEXT | end CONV | link | orders [VERB ORDER] "
+        "(default: run the service)",
     )
     inbox.add_argument("args", nargs="*", help="CONV (an id prefix from `list`) and TEXT")
 
@@ -72,8 +75,8 @@ def run_inbox_command(args: argparse.Namespace) -> int:
     if args.action == "orders":
         from hushwire.inbox.shopcli import run_orders
 
-        return run_orders(args.data, list(args.args), sys.stdout, tracking=args.tracking,
-                          csv=args.csv)  # fmt: skip
+        out = sys.stdout
+        return run_orders(args.data, list(args.args), out, tracking=args.tracking, csv=args.csv)
     from hushwire.inbox.remote import run_remote
 
     return run_remote(args.data, args.action, list(args.args), sys.stdout)

@@ -101,6 +101,9 @@ def print_banner(
         print(s.snippet, file=out)
     else:
         print(WIDGET_NOTE, file=out)
+    if s.shop_file is not None:
+        count = len(s.shop_file.catalog.products)
+        print(f"Shop: {count} products from {s.shop_file.path}; orders under Orders", file=out)
     print(f"Inbox web UI: {inbox.web.url} (this machine only)", file=out)
     if show_login:
         print(f"Log in: {inbox.login_link}", file=out)

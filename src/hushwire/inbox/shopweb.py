@@ -10,6 +10,7 @@ from aiohttp import web
 
 from hushwire.inbox.service import InboxError, InboxService
 from hushwire.inbox.web import _api, _json_body, _service
+from hushwire.shop.orders import StoredOrder
 from hushwire.shop.service import ShopOwner, order_csv
 from hushwire.shop.wire import ShopError
 
@@ -31,13 +32,16 @@ async def api_orders(request: web.Request) -> web.StreamResponse:
     return web.json_response({"shop": True, "orders": orders})
 
 
-@_api
-async def api_order(request: web.Request) -> web.StreamResponse:
+def _order(request: web.Request) -> StoredOrder:
     try:
-        order = _shop(_service(request)).order(request.match_info["number"])
+        return _shop(_service(request)).order(request.match_info["number"])
     except ShopError as e:
         raise InboxError(str(e), 404) from e
-    return web.json_response({"order": order.to_json()})
+
+
+@_api
+async def api_order(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"order": _order(request).to_json()})
 
 
 @_api
@@ -60,10 +64,7 @@ async def api_order_status(request: web.Request) -> web.StreamResponse:
 
 @_api
 async def api_order_export(request: web.Request) -> web.StreamResponse:
-    try:
-        order = _shop(_service(request)).order(request.match_info["number"])
-    except ShopError as e:
-        raise InboxError(str(e), 404) from e
+    order = _order(request)
     kind = request.match_info["kind"]
     name = f"order-{order.number}.{kind}"
     if kind == "json":

@@ -18,23 +18,7 @@ from typing import Any, TypeVar
 from hushwire.agent.agent import Agent, MessageReceived
 from hushwire.chat.messages import XMsgNew, interpret, parse_chat_elements
 from hushwire.errors import DecodeError
-from hushwire.shop.wire import (
-    CatalogGet,
-    CatalogPart,
-    CatalogSame,
-    ImagePart,
-    ImagesGet,
-    Order,
-    OrderRefused,
-    OrderStatus,
-    Payload,
-    ShopDecodeError,
-    decode_payload,
-    join_parts,
-    shop_message,
-    shop_payload,
-    unpack_catalog,
-)
+from hushwire.shop import wire
 
 __all__ = ["ShopCustomer"]
 
@@ -49,7 +33,7 @@ class ShopCustomer:
         self.agent = agent
         self.conn_id = conn_id
         self.timeout = timeout
-        self.payloads: asyncio.Queue[Payload] = asyncio.Queue()
+        self.payloads: asyncio.Queue[wire.Payload] = asyncio.Queue()
         self.texts: list[str] = []
         self.catalog_json: dict[str, Any] | None = None
         self.images: dict[str, tuple[str, bytes]] = {}
@@ -78,11 +62,11 @@ class ShopCustomer:
             for item in parse_chat_elements(ev.body):
                 if isinstance(item, DecodeError):
                     continue
-                raw = shop_payload(item)
+                raw = wire.shop_payload(item)
                 if raw is not None:
                     try:
-                        self.payloads.put_nowait(decode_payload(raw))
-                    except ShopDecodeError:
+                        self.payloads.put_nowait(wire.decode_payload(raw))
+                    except wire.ShopDecodeError:
                         pass
                     continue
                 with contextlib.suppress(DecodeError):
@@ -91,8 +75,10 @@ class ShopCustomer:
                         self.texts.append(chat.text)
             await self.agent.ack_message(ev.msg_id)
 
-    async def send(self, payload: Payload, text: str | None = None) -> None:
-        await self.agent.send(self.conn_id, shop_message(payload, os.urandom(12), text).encode())
+    async def send(self, payload: wire.Payload, text: str | None = None) -> None:
+        await self.agent.send(
+            self.conn_id, wire.shop_message(payload, os.urandom(12), text).encode()
+        )
 
     async def next(self, kind: type[P]) -> P:
         """The next payload of type ``kind`` (others before it are dropped)."""
@@ -106,42 +92,44 @@ class ShopCustomer:
         """Fetch the catalog (a version check if one is cached); returns it and the number
         of parts that came (0: the cached one is current)."""
         have = None if self.catalog_json is None else str(self.catalog_json["version"])
-        await self.send(CatalogGet(have))
-        first = await self.next(CatalogPart | CatalogSame)  # type: ignore[arg-type]
-        if isinstance(first, CatalogSame):
+        await self.send(wire.CatalogGet(have))
+        first = await self.next(wire.CatalogPart | wire.CatalogSame)  # type: ignore[arg-type]
+        if isinstance(first, wire.CatalogSame):
             assert self.catalog_json is not None and first.version == have
             return self.catalog_json, 0
-        assert isinstance(first, CatalogPart)
+        assert isinstance(first, wire.CatalogPart)
         parts = [first]
         while len(parts) < first.parts:
-            parts.append(await self.next(CatalogPart))
-        self.catalog_json = unpack_catalog(parts)
+            parts.append(await self.next(wire.CatalogPart))
+        self.catalog_json = wire.unpack_catalog(parts)
         return self.catalog_json, len(parts)
 
     async def get_images(self, ids: list[str]) -> dict[str, tuple[str, bytes]]:
         """Fetch images (64 ids per request), each checked against its sha256 id."""
         wanted = [i for i in dict.fromkeys(ids) if i not in self.images]
         for start in range(0, len(wanted), 64):
-            await self.send(ImagesGet(tuple(wanted[start : start + 64])))
-        parts: dict[str, list[ImagePart]] = {}
+            await self.send(wire.ImagesGet(tuple(wanted[start : start + 64])))
+        parts: dict[str, list[wire.ImagePart]] = {}
         while any(i not in self.images for i in wanted):
-            p = await self.next(ImagePart)
+            p = await self.next(wire.ImagePart)
             got = parts.setdefault(p.id, [])
             got.append(p)
             if len(got) == p.parts:
-                data = join_parts(got)
+                data = wire.join_parts(got)
                 if hashlib.sha256(data).hexdigest() != p.id:
-                    raise ShopDecodeError(f"image {p.id} does not match its hash")
+                    raise wire.ShopDecodeError(f"image {p.id} does not match its hash")
                 self.images[p.id] = (p.mime, data)
         return {i: self.images[i] for i in ids if i in self.images}
 
-    async def place(self, order: Order, text: str | None = None) -> OrderStatus | OrderRefused:
+    async def place(
+        self, order: wire.Order, text: str | None = None
+    ) -> wire.OrderStatus | wire.OrderRefused:
         """Send ``order`` and wait for the owner's answer about its ``ref``."""
         await self.send(order, text)
         return await self.answer(order.ref)
 
-    async def answer(self, ref: str) -> OrderStatus | OrderRefused:
+    async def answer(self, ref: str) -> wire.OrderStatus | wire.OrderRefused:
         while True:
-            p = await self.next(OrderStatus | OrderRefused)  # type: ignore[arg-type]
-            if isinstance(p, OrderStatus | OrderRefused) and p.ref == ref:
+            p = await self.next(wire.OrderStatus | wire.OrderRefused)  # type: ignore[arg-type]
+            if isinstance(p, wire.OrderStatus | wire.OrderRefused) and p.ref == ref:
                 return p

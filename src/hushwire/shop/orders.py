@@ -22,17 +22,14 @@ passphrase).
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
 from hushwire.agent.store import Sealer
-from hushwire.errors import ConfigError
+from hushwire.datadir import db_transaction, open_private_db
 from hushwire.shop.wire import (
     ORDER_ALPHABET,
     Customer,
@@ -134,36 +131,14 @@ class OrderStore:
 
     def __init__(self, path: Path, sealer: Sealer | None = None) -> None:
         self.path = path
-        for suffix in ("", "-wal", "-shm"):  # customers' addresses: owner only
-            part = path.with_name(path.name + suffix)
-            os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))
-            os.chmod(part, 0o600)
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = open_private_db(path, _SCHEMA, SCHEMA_VERSION)  # owner-only, WAL, FULL
         self._sealer = sealer or Sealer(None)
-        self._db.execute("PRAGMA secure_delete=ON")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            with self.transaction():
-                for stmt in _SCHEMA:
-                    self._db.execute(stmt)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
-            raise ConfigError(f"{path} has schema {version}; this Hushwire reads {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[None]:
+        return db_transaction(self._db)
 
     # -------------------------------------------------------------- stock
 

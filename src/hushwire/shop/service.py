@@ -7,9 +7,11 @@ committed transaction inside that call, so a crash before the acknowledgement ge
 message again and the stored order is found, never made twice. Replies go out on the same
 connection only: a customer hears only about orders of its own connection.
 
-Catalog requests are answered from the catalog file (:class:`~hushwire.shop.catalog.
-CatalogFile`, read again when it changes) with the stock left; packed parts are cached per
-version.
+Catalog and image requests are answered within a budget per connection (a token bucket,
+:data:`~hushwire.limits.SHOP_SEND_BURST`), so a customer cannot make the owner send without
+end; past it they go unanswered (the widget asks again later). They are answered from the
+catalog file (:class:`~hushwire.shop.catalog.CatalogFile`, read again when it changes) with
+the stock left; the packed parts are made again only when the file or the stock changed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from hushwire.agent.agent import Agent, AgentError
 from hushwire.agent.store import Sealer
 from hushwire.chat.messages import ChatMessageTooLarge
 from hushwire.encoding.strings import b64url_encode
+from hushwire.limits import SHOP_SEND_BURST, SHOP_SEND_PER_SECOND
 from hushwire.shop.catalog import CatalogFile
 from hushwire.shop.model import Catalog, Priced, price_order
 from hushwire.shop.orders import NEXT, OrderStore, StoredOrder, new_order_number
@@ -81,7 +84,14 @@ class ShopOwner:
         self.publish = publish
         self.name_of = name_of
         self.clock = clock
-        self._packed: tuple[str, list[CatalogPart]] | None = None
+        self._packed: tuple[Catalog, int, list[CatalogPart]] | None = None
+        """The parts last packed: for which file catalog, at which :attr:`_stock_changes`."""
+        self._stock_changes = 0
+        """Counts the changes of the stock left (orders taken, orders cancelled)."""
+        self.burst = SHOP_SEND_BURST
+        self.per_second = SHOP_SEND_PER_SECOND
+        self._budgets: dict[str, tuple[float, float]] = {}
+        """Connection -> (catalog and image messages it may still get, when counted)."""
 
     def close(self) -> None:
         self.store.close()
@@ -115,11 +125,13 @@ class ShopOwner:
         return base.with_stock(self._available(base))
 
     def catalog_parts(self) -> list[CatalogPart]:
-        catalog = self.catalog().to_json()
-        version = str(catalog["version"])
-        if self._packed is None or self._packed[0] != version:
-            self._packed = (version, pack_catalog(catalog))
-        return self._packed[1]
+        """The packed catalog, made again only when the file or the stock changed."""
+        base = self.source.current()
+        packed = self._packed
+        if packed is None or packed[0] is not base or packed[1] != self._stock_changes:
+            catalog = base.with_stock(self._available(base)).to_json()
+            packed = self._packed = (base, self._stock_changes, pack_catalog(catalog))
+        return packed[2]
 
     def image_parts(self, image_id: str) -> list[ImagePart]:
         found = self.source.current().images.get(image_id)
@@ -130,6 +142,18 @@ class ShopOwner:
         return [ImagePart(image_id, mime, i, len(pieces), p) for i, p in enumerate(pieces)]
 
     # ------------------------------------------------------------------ messages
+
+    def _spend(self, conn_id: str, messages: int) -> bool:
+        """Whether ``conn_id`` may be sent ``messages`` more catalog or image messages now
+        (then they are counted); a token bucket of :attr:`burst`, :attr:`per_second`."""
+        now = self.clock()
+        left, at = self._budgets.get(conn_id, (float(self.burst), now))
+        left = min(float(self.burst), left + (now - at) * self.per_second)
+        ok = messages <= left
+        self._budgets[conn_id] = (left - messages if ok else left, now)
+        if not ok:
+            log.info("%s: shop requests over the budget: not answered", conn_id[:8])
+        return ok
 
     async def _send(self, conn_id: str, payload: Payload) -> None:
         await self.agent.send(conn_id, shop_message(payload, os.urandom(12)).encode())
@@ -156,14 +180,17 @@ class ShopOwner:
         if isinstance(payload, CatalogGet):
             parts = self.catalog_parts()
             if payload.have == parts[0].version:
-                await self._send(conn_id, CatalogSame(parts[0].version))
-            else:
+                if self._spend(conn_id, 1):
+                    await self._send(conn_id, CatalogSame(parts[0].version))
+            elif self._spend(conn_id, len(parts)):
                 for part in parts:
                     await self._send(conn_id, part)
         elif isinstance(payload, ImagesGet):
             for image_id in dict.fromkeys(payload.ids):
-                for image_part in self.image_parts(image_id):
-                    await self._send(conn_id, image_part)
+                image = self.image_parts(image_id)
+                if image and self._spend(conn_id, len(image)):
+                    for image_part in image:
+                        await self._send(conn_id, image_part)
         elif isinstance(payload, Order):
             await self._order(conn_id, payload)
         else:
@@ -192,6 +219,7 @@ class ShopOwner:
             return
         bases = {(p, v): self._base(base)(p, v) or 0 for p, v, _ in stored.needs}
         stored, new = self.store.add(stored, bases)
+        self._stock_changes += new
         if new:
             log.info("%s: order %s received", conn_id[:8], stored.number)
         await self._send(conn_id, stored.to_status())
@@ -258,7 +286,7 @@ class ShopOwner:
             note=note or None,
         )
         self.store.update(changed, give_back=status == "cancelled")
-        self._packed = None if status == "cancelled" else self._packed
+        self._stock_changes += status == "cancelled"
         self.publish({"type": "order", "order": changed.to_json(), "new": False})
         try:
             await self._send(changed.conn_id, changed.to_status())

@@ -30,8 +30,8 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final, TypeGuard
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Final, TypeGuard, cast
 
 from hushwire.chat.messages import ChatMessage
 from hushwire.encoding.strings import b64url_decode, b64url_encode
@@ -198,45 +198,55 @@ def parse_money(text: str, currency: str) -> int:
 # ----------------------------------------------------------------------------- payloads
 
 
+def _json_value(value: object) -> Any:
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, _Record):
+        return value.to_json()
+    return value
+
+
+class _Record:
+    """A payload or part of one: :meth:`to_json` writes ``"t"`` (when the class has a
+    ``T``) and then every field in declaration order, which is the order on the wire."""
+
+    __slots__ = ()
+    T: ClassVar[str | None] = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {} if self.T is None else {"t": self.T}
+        for f in fields(cast(Any, self)):
+            out[f.name] = _json_value(getattr(self, f.name))
+        return out
+
+
 @dataclass(frozen=True, slots=True)
-class CatalogGet:
+class CatalogGet(_Record):
     """Customer: send me the catalog, unless mine (``have``) is current."""
 
+    T: ClassVar[str | None] = "catalog.get"
     have: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"t": "catalog.get", "have": self.have}
-
 
 @dataclass(frozen=True, slots=True)
-class ImagesGet:
+class ImagesGet(_Record):
     """Customer: send me these images (sha256 hex of their bytes)."""
 
+    T: ClassVar[str | None] = "images.get"
     ids: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"t": "images.get", "ids": list(self.ids)}
 
 
 @dataclass(frozen=True, slots=True)
-class OrderItem:
+class OrderItem(_Record):
     product: str
     variant: str | None
     qty: int
     price: int
     """The unit price the customer saw, minor units."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "product": self.product,
-            "variant": self.variant,
-            "qty": self.qty,
-            "price": self.price,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Customer:
+class Customer(_Record):
     name: str
     address: str
     postcode: str
@@ -244,22 +254,13 @@ class Customer:
     country: str
     email: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "address": self.address,
-            "postcode": self.postcode,
-            "city": self.city,
-            "country": self.country,
-            "email": self.email,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class Order:
+class Order(_Record):
     """Customer: place this order. ``ref`` (32 hex, made by the customer before the first
     send) makes it idempotent; prices and total are what the customer saw."""
 
+    T: ClassVar[str | None] = "order"
     ref: str
     currency: str
     items: tuple[OrderItem, ...]
@@ -267,70 +268,40 @@ class Order:
     total: int
     customer: Customer
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "t": "order",
-            "ref": self.ref,
-            "currency": self.currency,
-            "items": [i.to_json() for i in self.items],
-            "shipping": self.shipping,
-            "total": self.total,
-            "customer": self.customer.to_json(),
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class CatalogSame:
+class CatalogSame(_Record):
     """Owner: your catalog is current."""
 
+    T: ClassVar[str | None] = "catalog.same"
     version: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"t": "catalog.same", "version": self.version}
 
 
 @dataclass(frozen=True, slots=True)
-class CatalogPart:
+class CatalogPart(_Record):
     """Owner: part ``part`` (0-based) of ``parts`` of the packed catalog ``version``."""
 
+    T: ClassVar[str | None] = "catalog"
     version: str
     part: int
     parts: int
     data: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "t": "catalog",
-            "version": self.version,
-            "part": self.part,
-            "parts": self.parts,
-            "data": self.data,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class ImagePart:
+class ImagePart(_Record):
     """Owner: part ``part`` of ``parts`` of the image whose bytes hash to ``id``."""
 
+    T: ClassVar[str | None] = "image"
     id: str
     mime: str
     part: int
     parts: int
     data: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "t": "image",
-            "id": self.id,
-            "mime": self.mime,
-            "part": self.part,
-            "parts": self.parts,
-            "data": self.data,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class ShopLine:
+class ShopLine(_Record):
     """One line of an order as the owner priced it."""
 
     product: str
@@ -339,31 +310,20 @@ class ShopLine:
     qty: int
     price: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "product": self.product,
-            "variant": self.variant,
-            "name": self.name,
-            "qty": self.qty,
-            "price": self.price,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class ShopShipping:
+class ShopShipping(_Record):
     id: str
     name: str
     price: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "price": self.price}
-
 
 @dataclass(frozen=True, slots=True)
-class OrderStatus:
+class OrderStatus(_Record):
     """Owner: the order ``ref`` is order number ``order`` and now has ``status``; lines,
     shipping and total as the owner computed them."""
 
+    T: ClassVar[str | None] = "order.status"
     ref: str
     order: str
     status: str
@@ -375,37 +335,15 @@ class OrderStatus:
     payment: str | None = None
     note: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "t": "order.status",
-            "ref": self.ref,
-            "order": self.order,
-            "status": self.status,
-            "items": [i.to_json() for i in self.items],
-            "shipping": self.shipping.to_json(),
-            "total": self.total,
-            "currency": self.currency,
-            "tracking": self.tracking,
-            "payment": self.payment,
-            "note": self.note,
-        }
-
 
 @dataclass(frozen=True, slots=True)
-class OrderRefused:
+class OrderRefused(_Record):
     """Owner: the order ``ref`` is refused (``reason`` in :data:`REFUSAL_CODES`)."""
 
+    T: ClassVar[str | None] = "order.refused"
     ref: str
     reason: str
     message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "t": "order.refused",
-            "ref": self.ref,
-            "reason": self.reason,
-            "message": self.message,
-        }
 
 
 Payload = (

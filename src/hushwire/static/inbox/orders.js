@@ -269,6 +269,15 @@
     live.setAttribute("aria-live", "polite");
     document.body.append(live);
     window.addEventListener("hashchange", route);
+    // inbox.js shows its own views when it routes (also late, after its first load): on
+    // #/orders, any of them that turns visible is hidden again.
+    new MutationObserver(() => {
+      if (!location.hash.startsWith("#/orders")) return;
+      for (const v of document.querySelectorAll("#main > .view")) {
+        if (v !== view && !v.hidden) v.hidden = true;
+      }
+      if (view.hidden) view.hidden = false;
+    }).observe(document.getElementById("main"), { attributes: true, subtree: true, attributeFilter: ["hidden"] });
     setTimeout(route, 0);
     connect();
   });
