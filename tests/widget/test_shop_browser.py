@@ -17,12 +17,11 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from shop_owner import ShopOwner, make_catalog, png
 from test_widget_browser import (
-    ARGS,
-    CHROMIUM,
     OWNER_CFG,
     SHOTS,
     PageServer,
@@ -130,20 +129,9 @@ def test_shop_browse_cart_checkout_statuses_and_history(tmp_path: Path) -> None:
             assert tags == ["H3", "P", "P", "BUTTON"]
             assert await page.evaluate("window.__pwned === undefined")
 
-            # Two products into the cart, one of them twice.
-            await page.get_by_role("button", name="Add Sourdough loaf to cart").click()
-            await page.get_by_role("button", name="Add Rye bread to cart").click()
-            await page.get_by_role("button", name="Add Rye bread to cart").click()
-            cart = page.get_by_role("button", name="Cart", exact=True)
-            await expect(cart.locator(".count")).to_have_text("3")
-
-            # Reload: the cart (sealed in IndexedDB) is still there.
-            await page.wait_for_timeout(300)
-            await page.reload()
+            # Two products into the cart, one of them twice; a reload keeps the cart.
+            cart = await cart_and_reload(page, "Sourdough loaf", "Rye bread")
             await expect(names).to_have_count(len(PRODUCTS))
-            await expect(cart.locator(".count")).to_have_text("3")
-            await cart.click()
-            await expect(cart).to_have_attribute("aria-expanded", "true")
             await expect(
                 page.get_by_role("spinbutton", name="Quantity of Rye bread")
             ).to_have_value("2")
@@ -152,11 +140,9 @@ def test_shop_browse_cart_checkout_statuses_and_history(tmp_path: Path) -> None:
             # Checkout: a missing field is a clear message, nothing is sent.
             await page.get_by_role("button", name="Place order").click()
             await expect(page.get_by_role("alert")).to_have_text("Full name is missing.")
-            await page.get_by_label("Full name").fill("Ada Lovelace")
-            await page.get_by_label("Address").fill("12 Baker Street <b>")
-            await page.get_by_label("Postcode").fill("NW1 6XE")
-            await page.get_by_label("City").fill("London")
-            await page.get_by_label("Country").fill("United Kingdom")
+            await fill_delivery(
+                page, "Ada Lovelace", "12 Baker Street <b>", "NW1 6XE", "London", "United Kingdom"
+            )
             await page.get_by_label("Shipping").select_option("post")
             await expect(page.locator(".sum .total")).to_have_text("EUR 17.00")
             await page.get_by_role("button", name="Place order").dblclick()
@@ -209,18 +195,35 @@ def test_shop_browse_cart_checkout_statuses_and_history(tmp_path: Path) -> None:
     run(main, 180)
 
 
+async def fill_delivery(page: Any, *values: str) -> None:
+    """The checkout form's Full name, Address, Postcode, City and Country."""
+    labels = ("Full name", "Address", "Postcode", "City", "Country")
+    for label, value in zip(labels, values, strict=True):
+        await page.get_by_label(label).fill(value)
+
+
+async def cart_and_reload(page: Any, first: str, second: str) -> Any:
+    """`first` once and `second` twice into the cart, then a reload: the cart is still there
+    (sealed in IndexedDB). Returns the "Cart" button, opened."""
+    from playwright.async_api import expect
+
+    for name in (first, second, second):
+        await page.get_by_role("button", name=f"Add {name} to cart").click()
+    cart = page.get_by_role("button", name="Cart", exact=True)
+    await expect(cart.locator(".count")).to_have_text("3")
+    await page.wait_for_timeout(300)
+    await page.reload()
+    await expect(cart.locator(".count")).to_have_text("3")
+    await cart.click()
+    await expect(cart).to_have_attribute("aria-expanded", "true")
+    return cart
+
+
 async def checkout(page: Any) -> None:
     """Sourdough into the cart, the delivery form filled, "Place order" pressed."""
     await page.get_by_role("button", name="Add Sourdough loaf to cart").click()
     await page.get_by_role("button", name="Cart", exact=True).click()
-    for label, value in (
-        ("Full name", "Grace Hopper"),
-        ("Address", "1 Harbor Way"),
-        ("Postcode", "10001"),
-        ("City", "New York"),
-        ("Country", "USA"),
-    ):
-        await page.get_by_label(label).fill(value)
+    await fill_delivery(page, "Grace Hopper", "1 Harbor Way", "10001", "New York", "USA")
     await page.get_by_role("button", name="Place order").click()
 
 
@@ -257,120 +260,78 @@ def test_the_demo_shop_in_chromium_with_the_inbox(tmp_path: Path) -> None:
     total the inbox computed, confirms it and ships it with a tracking number; the customer
     sees each status, and again on a later visit. Every request the browser made to the web
     host was for the page or the widget's files."""
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    from hushwire.demo.run import RunningDemo, run_demo
+    from hushwire.demo.run import print_urls, start_demo
 
-    stop = asyncio.Event()
-    failures: list[BaseException] = []
-    out = io.StringIO()
-
-    async def flow(demo: RunningDemo) -> None:
+    async def main() -> None:
+        demo = await start_demo(tmp_path / "demo", ports={"relay": 0, "site": 0, "inbox": 0})
         try:
+            out = io.StringIO()
+            print_urls(demo, out)
             (line,) = [x for x in out.getvalue().splitlines() if "Shop:" in x]
             shop_url = line.split("Shop:", 1)[1].strip()
             site_origin = demo.site_url.rstrip("/")
-            async with async_playwright() as p:
-                ctx = await p.chromium.launch_persistent_context(
-                    str(tmp_path / "chromium"),
-                    executable_path=CHROMIUM,
-                    args=ARGS,
-                    headless=True,
-                    viewport={"width": 1100, "height": 900},
-                )
+            async with chromium(tmp_path, height=900) as ctx:
                 asked: list[str] = []
                 ctx.on("request", lambda r: asked.append(r.url))
-                try:
-                    errors: list[str] = []
-                    shop = ctx.pages[0] if ctx.pages else await ctx.new_page()
-                    shop.on("pageerror", lambda e: errors.append(str(e)))
-                    shop.on("console", lambda m: m.type == "error" and errors.append(m.text))
-                    await shop.goto(shop_url)
-                    names = shop.get_by_role("region", name="Products").locator(".name")
-                    await expect(names).to_have_text(
-                        ["Sourdough loaf", "Baguette", "Dark rye", "Cinnamon bun"]
-                    )
-                    await expect(shop.locator("img.pic[src^='blob:']")).to_have_count(4)
-                    sold_out = shop.get_by_role("button", name="Add Cinnamon bun to cart")
-                    await expect(sold_out).to_be_disabled()
+                # the demo's `Shop:` URL, opened as open_page opens a page server's
+                shop, errors = await open_page(ctx, cast(PageServer, SimpleNamespace(url=shop_url)))
+                assert shop_url == site_origin + "/shop"
+                names = shop.get_by_role("region", name="Products").locator(".name")
+                await expect(names).to_have_text(
+                    ["Sourdough loaf", "Baguette", "Dark rye", "Cinnamon bun"]
+                )
+                await expect(shop.locator("img.pic[src^='blob:']")).to_have_count(4)
+                sold_out = shop.get_by_role("button", name="Add Cinnamon bun to cart")
+                await expect(sold_out).to_be_disabled()
 
-                    await shop.get_by_role("button", name="Add Sourdough loaf to cart").click()
-                    await shop.get_by_role("button", name="Add Dark rye to cart").click()
-                    await shop.get_by_role("button", name="Add Dark rye to cart").click()
-                    cart = shop.get_by_role("button", name="Cart", exact=True)
-                    await expect(cart.locator(".count")).to_have_text("3")
-                    await shop.wait_for_timeout(300)
-                    await shop.reload()
-                    await expect(cart.locator(".count")).to_have_text("3")
-                    await cart.click()
-                    for label, value in (
-                        ("Full name", "Ada Lovelace"),
-                        ("Address", "12 Crumb Street"),
-                        ("Postcode", "10115"),
-                        ("City", "Berlin"),
-                        ("Country", "Germany"),
-                    ):
-                        await shop.get_by_label(label).fill(value)
-                    await shop.get_by_label("Shipping").select_option("courier")
-                    await expect(shop.locator(".sum .total")).to_have_text("EUR 19.80")
-                    await shop.get_by_role("button", name="Place order").dblclick()
-                    order = shop.get_by_role("region", name="Your orders").locator(".order")
-                    await expect(order.locator(".st")).to_have_text("Received")
-                    number = (await order.locator("h4").inner_text()).removeprefix("Order ")
+                await cart_and_reload(shop, "Sourdough loaf", "Dark rye")
+                await fill_delivery(shop, "Ada Lovelace", "12 Crumb St", "10115", "Berlin", "DE")
+                await shop.get_by_label("Shipping").select_option("courier")
+                await expect(shop.locator(".sum .total")).to_have_text("EUR 19.80")
+                await shop.get_by_role("button", name="Place order").dblclick()
+                order = shop.get_by_role("region", name="Your orders").locator(".order")
+                await expect(order.locator(".st")).to_have_text("Received")
+                number = (await order.locator("h4").inner_text()).removeprefix("Order ")
 
-                    # The owner's inbox: the order, with the total the inbox computed.
-                    inbox = await ctx.new_page()
-                    inbox.on("pageerror", lambda e: errors.append(str(e)))
-                    await inbox.goto(demo.inbox.login_link)
-                    await inbox.get_by_role("link", name=re.compile("^Orders")).click()
-                    item = inbox.get_by_role("list", name="Orders").get_by_role("link")
-                    await expect(item).to_have_count(1)  # one order for the double press
-                    await expect(item).to_contain_text(number)
-                    await expect(item).to_contain_text("EUR 19.80")
-                    assert demo.inbox.service.shop is not None
-                    stored = demo.inbox.service.shop.order(number)
-                    assert stored.total == 450 + 2 * 520 + 490
-                    await item.click()
-                    await inbox.get_by_role("button", name="Confirm order").click()
-                    await expect(order.locator(".st")).to_have_text("Confirmed")
-                    await inbox.get_by_label("Tracking number").fill("LA123456789DE")
-                    await inbox.get_by_role("button", name="Mark as shipped").click()
-                    await expect(order.locator(".st")).to_have_text("Shipped")
-                    await expect(order.locator(".tracking")).to_have_text("LA123456789DE")
-                    await shop.screenshot(path=str(SHOTS / "hushwire-demo-shop.png"))
+                # The owner's inbox: the order, with the total the inbox computed.
+                inbox = await ctx.new_page()
+                inbox.on("pageerror", lambda e: errors.append(str(e)))
+                await inbox.goto(demo.inbox.login_link)
+                await inbox.get_by_role("link", name=re.compile("^Orders")).click()
+                item = inbox.get_by_role("list", name="Orders").get_by_role("link")
+                await expect(item).to_have_count(1)  # one order for the double press
+                await expect(item).to_contain_text(number)
+                await expect(item).to_contain_text("EUR 19.80")
+                assert demo.inbox.service.shop is not None
+                stored = demo.inbox.service.shop.order(number)
+                assert stored.total == 450 + 2 * 520 + 490
+                await item.click()
+                await inbox.get_by_role("button", name="Confirm order").click()
+                await expect(order.locator(".st")).to_have_text("Confirmed")
+                await inbox.get_by_label("Tracking number").fill("LA123456789DE")
+                await inbox.get_by_role("button", name="Mark as shipped").click()
+                await expect(order.locator(".st")).to_have_text("Shipped")
+                await expect(order.locator(".tracking")).to_have_text("LA123456789DE")
+                await shop.screenshot(path=str(SHOTS / "hushwire-demo-shop.png"))
 
-                    # A later visit: the history is there.
-                    await shop.reload()
-                    await expect(order.locator("h4")).to_have_text(f"Order {number}")
-                    await expect(order.locator(".st")).to_have_text("Shipped")
-                    await expect(order.locator(".tracking")).to_have_text("LA123456789DE")
-                    await expect(names).to_have_count(4)
-                    host = {u.removeprefix(site_origin) for u in asked if u.startswith(site_origin)}
-                    # the page, its stylesheet and the widget's files; nothing of the shop
-                    page_files = {"/shop", "/site.css", "/hushwire-widget.js"}
-                    assert host_files(sorted(host)) <= page_files | {"/hushwire-widget-*.js"}
-                    assert "/hushwire-widget-shop.js" in host
-                    assert errors == []
-                finally:
-                    await ctx.close()
-        except BaseException as e:
-            failures.append(e)
+                # A later visit: the history is there.
+                await shop.reload()
+                await expect(order.locator("h4")).to_have_text(f"Order {number}")
+                await expect(order.locator(".st")).to_have_text("Shipped")
+                await expect(order.locator(".tracking")).to_have_text("LA123456789DE")
+                await expect(names).to_have_count(4)
+                host = {u.removeprefix(site_origin) for u in asked if u.startswith(site_origin)}
+                # the page, its stylesheet and the widget's files; nothing of the shop
+                page_files = {"/shop", "/site.css", "/hushwire-widget.js"}
+                assert host_files(sorted(host)) <= page_files | {"/hushwire-widget-*.js"}
+                assert "/hushwire-widget-shop.js" in host
+                assert errors == []
         finally:
-            stop.set()
+            await demo.stop()
 
-    async def main() -> None:
-        await run_demo(
-            tmp_path / "demo",
-            out=out,
-            ports={"relay": 0, "site": 0, "inbox": 0},
-            stop=stop,
-            opener=lambda _: None,
-            started=flow,
-        )
-
-    asyncio.run(asyncio.wait_for(main(), 180))
-    if failures:
-        raise failures[0]
+    run(main, 180)
 
 
 def test_a_refused_order_says_why_and_the_new_price_shows(tmp_path: Path) -> None:
