@@ -4,6 +4,8 @@
  * `--hushwire-accent` on the host element.
  */
 
+import { sheetOf } from "../ui/styles.js";
+
 const CSS = `
 :host{all:initial;display:block;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
 color:#1b1f24;--a:var(--hushwire-accent,#1f56c9);--b:#d7dce2}
@@ -46,12 +48,5 @@ input,select{padding:6px 8px;border:1px solid var(--b);border-radius:6px;backgro
 @media (forced-colors:active){.btn,.product,.order,.panel{border:1px solid CanvasText}}
 `;
 
-let sheet: CSSStyleSheet | null = null;
-
-export function shopSheet(): CSSStyleSheet {
-  if (sheet === null) {
-    sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-  }
-  return sheet;
-}
+/** The shop's stylesheet. */
+export const shopSheet = sheetOf(CSS);
