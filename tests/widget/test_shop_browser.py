@@ -167,6 +167,11 @@ def test_shop_browse_cart_checkout_statuses_and_history(tmp_path: Path) -> None:
             await expect(order.locator(".st")).to_have_text("Shipped")
             await expect(order.locator(".tracking")).to_have_text("TRACK-123")
             await page.screenshot(path=str(SHOTS / "hushwire-shop.png"), full_page=True)
+            # 320 px wide: everything fits, nothing scrolls sideways.
+            await page.set_viewport_size({"width": 320, "height": 640})
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 320
+            await page.screenshot(path=str(SHOTS / "hushwire-shop-320.png"), full_page=True)
+            await page.set_viewport_size({"width": 1100, "height": 760})
             await csp_clean(page, site)
 
             # A second visit: the history is there, the catalog only version-checked.

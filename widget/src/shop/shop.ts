@@ -299,6 +299,7 @@ export class Shop {
     for (const f of [...this.#listeners]) f(e);
     switch (e.event) {
       case "status":
+        if (e.status === "ready") return; // the worker started: says nothing about the relay
         this.#online = e.status === "connected" || e.status === "reconnected";
         if (this.#ready) this.#say(this.#online ? "Connected" : "Offline: your order will be sent when the connection returns");
         void this.#flush();
