@@ -25,6 +25,7 @@ from test_widget_browser import (
     OWNER_CFG,
     SHOTS,
     PageServer,
+    Relay,
     chromium,
     csp_clean,
     open_page,
@@ -59,11 +60,14 @@ def shop_csp(relay_ws: str) -> str:
 
 
 @asynccontextmanager
-async def relay_and_shop(tmp: Path) -> AsyncIterator[tuple[Any, ShopOwner, str]]:
-    relay = await asyncio.to_thread(start_relay_process, tmp / "relay", tls=False)
+async def relay_and_shop(tmp: Path) -> AsyncIterator[tuple[Relay, ShopOwner, str]]:
+    relay = Relay(
+        await asyncio.to_thread(start_relay_process, tmp / "relay", tls=False), tmp / "relay"
+    )
+    r = relay.proc
     images = {hashlib.sha256(b).hexdigest(): b for b in IMAGES.values()}
     owner = ShopOwner(
-        Agent(tmp / "owner", relay.address, ws_url=relay.ws_url, client_config=OWNER_CFG),
+        Agent(tmp / "owner", r.address, ws_url=r.ws_url, client_config=OWNER_CFG),
         make_catalog(PRODUCTS, IMAGES),
         images,
     )
@@ -71,18 +75,18 @@ async def relay_and_shop(tmp: Path) -> AsyncIterator[tuple[Any, ShopOwner, str]]
         async with owner.online() as link:
             yield relay, owner, link
     finally:
-        await asyncio.to_thread(relay.stop)
+        await relay.stop()
 
 
 @asynccontextmanager
-async def shop_site(tmp: Path) -> AsyncIterator[tuple[ShopOwner, Any, PageServer]]:
+async def shop_site(tmp: Path) -> AsyncIterator[tuple[ShopOwner, Any, PageServer, Relay]]:
     """The relay, the owner, the host page (shop-mode snippet, strict CSP) and Chromium."""
     async with relay_and_shop(tmp) as (relay, owner, link):
         with page_server() as site:
-            site.csp = shop_csp(f"ws://127.0.0.1:{relay.ws_port}")
-            site.host_page(snippet(SnippetOptions(link, relay.ws_url, shop=True)))
+            site.csp = shop_csp(f"ws://127.0.0.1:{relay.proc.ws_port}")
+            site.host_page(snippet(SnippetOptions(link, relay.proc.ws_url, shop=True)))
             async with chromium(tmp) as ctx:
-                yield owner, ctx, site
+                yield owner, ctx, site, relay
 
 
 def host_files(paths: list[str]) -> set[str]:
@@ -94,7 +98,7 @@ def test_shop_browse_cart_checkout_statuses_and_history(tmp_path: Path) -> None:
     from playwright.async_api import expect
 
     async def main() -> None:
-        async with shop_site(tmp_path) as (owner, ctx, site):
+        async with shop_site(tmp_path) as (owner, ctx, site, _):
             page, errors = await open_page(ctx, site)
             products = page.get_by_role("region", name="Products")
             names = products.locator(".product .name")
@@ -238,7 +242,7 @@ def test_an_unanswered_order_is_sent_again_with_its_ref_and_placed_once(tmp_path
     from playwright.async_api import expect
 
     async def main() -> None:
-        async with shop_site(tmp_path) as (owner, ctx, site):
+        async with shop_site(tmp_path) as (owner, ctx, site, _):
             page, errors = await open_page(ctx, site)
             owner.silent = True
             await checkout(page)
@@ -346,7 +350,7 @@ def test_a_refused_order_says_why_and_the_new_price_shows(tmp_path: Path) -> Non
     from playwright.async_api import expect
 
     async def main() -> None:
-        async with shop_site(tmp_path) as (owner, ctx, site):
+        async with shop_site(tmp_path) as (owner, ctx, site, _):
             page, errors = await open_page(ctx, site)
             names = page.get_by_role("region", name="Products").locator(".name")
             await expect(names).to_have_count(len(PRODUCTS))
@@ -378,7 +382,7 @@ def test_the_chat_beside_the_shop_shares_its_connection(tmp_path: Path) -> None:
     from playwright.async_api import expect
 
     async def main() -> None:
-        async with shop_site(tmp_path) as (owner, ctx, site):
+        async with shop_site(tmp_path) as (owner, ctx, site, _):
             page, errors = await open_page(ctx, site)
             names = page.get_by_role("region", name="Products").locator(".name")
             await expect(names).to_have_count(len(PRODUCTS))
@@ -418,3 +422,31 @@ def test_the_chat_beside_the_shop_shares_its_connection(tmp_path: Path) -> None:
             assert errors == []
 
     run(main, 120)
+
+
+def test_an_order_placed_offline_goes_out_when_the_relay_is_back(tmp_path: Path) -> None:
+    """The relay is gone when "Place order" is pressed: the shop says it is offline and keeps
+    the order (sealed); when the relay is back, the order goes out once."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with shop_site(tmp_path) as (owner, ctx, site, relay):
+            page, errors = await open_page(ctx, site)
+            names = page.get_by_role("region", name="Products").locator(".name")
+            await expect(names).to_have_count(len(PRODUCTS))
+            await expect(page.locator("p.state")).to_have_text("Catalog is up to date")
+            await relay.stop()
+            await expect(page.locator("p.state")).to_contain_text("Offline")
+            await checkout(page)
+            order = page.get_by_role("region", name="Your orders").locator(".order")
+            await expect(order.locator(".st")).to_have_text("Sending…")
+            await page.wait_for_timeout(500)
+            assert owner.new_orders.empty()
+            await relay.start_again()
+            placed = await asyncio.wait_for(owner.new_orders.get(), 40)
+            await expect(order.locator("h4")).to_have_text(f"Order {placed.status.order}")
+            await expect(order.locator(".st")).to_have_text("Received")
+            assert len(owner.orders) == 1
+            assert errors == []
+
+    run(main, 150)
