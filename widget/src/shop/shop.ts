@@ -100,6 +100,7 @@ const RETRY_MS = 3000;
 const MAX_ORDER_JSON = 12000;
 /** An image asked for and not arrived after this long is given up (until the next visit). */
 const IMAGE_WAIT_MS = 30000;
+const UNANSWERED = "The connection to the shop was renewed before the shop answered this order: it may not have arrived. Ask the shop, or place it again.";
 /** An order without an answer is sent again (same ref) this often while connected. */
 const RESEND_MS = 20000;
 /** Orders kept in the history. */
@@ -231,7 +232,7 @@ export class Shop {
     // Nothing cached to show (a first visit): the worker starts now (its code parses, its
     // module loads) while the session is looked up; else after the cached catalog is shown.
     if (catalog === null) this.#spare = this.#o.create();
-    if (catalog !== null) {
+    else {
       try {
         this.#showCatalog(parseCatalog(catalog));
       } catch {
@@ -266,7 +267,13 @@ export class Shop {
     const b = this.#attach();
     this.#seal = await this.#session.newKey().catch(() => null);
     this.#state.sid = newRef();
+    // Orders of the old connection that had no answer cannot be sent again on a new one (the
+    // owner could not tell them from new orders): the customer is told.
+    for (const r of this.#state.orders) {
+      if (r.status === null && r.refused === null) r.refused = { reason: "unanswered", message: UNANSWERED };
+    }
     await this.#save();
+    this.#renderOrders();
     this.#say("Connecting…");
     mark("join");
     try {
@@ -748,7 +755,7 @@ export class Shop {
         const s = r.status;
         const cur = s?.currency ?? r.sent?.currency ?? "EUR";
         const title = s === null ? "Order (waiting for the shop)" : `Order ${s.order}`;
-        const state = r.refused !== null ? "Refused" : s === null ? "Sending…" : LABELS[s.status];
+        const state = r.refused === null ? (s === null ? "Sending…" : LABELS[s.status]) : r.refused.reason === "unanswered" ? "No answer" : "Refused";
         const li = h("li", { class: "order", "data-ref": r.ref }, h("h4", {}, title), h("p", {}, "Status: ", h("span", { class: "st" }, state)));
         const items = s?.items.map((i) => `${i.qty} x ${i.name}`) ?? r.sent?.items.map((i) => `${i.qty} x ${this.#lineName(i.product, i.variant)}`) ?? [];
         li.append(h("p", {}, items.join(", ")));
