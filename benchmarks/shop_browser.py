@@ -1,9 +1,9 @@
 """The widget's shop mode in Chromium: a catalog of 1,000 products with a thumbnail each
 (about 8 KB), every byte through the relay, on 127.0.0.1.
 
-The owner is the tests' small Python shop owner (tests/widget/shop_owner.py: an owner
-``Agent`` in this process answering from its catalog in memory); the relay runs as its own
-process. Per round, a fresh browser profile (nothing cached):
+The owner is the real one: an inbox with ``--shop`` (started in this process, as ``hushwire
+demo`` starts it) on the catalog ``benchmarks/shop_catalog.py`` writes; the relay runs as its
+own process. Per round, a fresh browser profile (nothing cached):
 
 - fresh visit: navigation start -> all products listed (the catalog joined the owner's
   contact address, was asked for, arrived in parts, was gunzipped, checked and shown), then
@@ -13,13 +13,13 @@ process. Per round, a fresh browser profile (nothing cached):
 - repeat visit (reload, same profile): navigation start -> all products listed (from the
   sealed cache; the owner is only asked for a version check), and -> the first screen's
   thumbnails (from the sealed cache);
-- an order: click on "Place order" -> the owner has it (p50).
+- an order: click on "Place order" -> the order is in the inbox's shop store (p50).
 
-Baseline from the same run: a Python customer ``Agent`` in this process (no browser) joins
-the same address, asks for the catalog and unpacks it (join -> catalog read): the protocol's
-round trips and the owner's work without the browser. Beside it: the bytes of one catalog
-load over the relay (the catalog messages' JSON and the
-16 KB SMP blocks they take) and of one thumbnail. Prints figures only, nothing is asserted.
+Baseline from the same run: a Python customer ``Agent`` in this process (no browser,
+:class:`hushwire.shop.customer.ShopCustomer`) joins the same address and loads the catalog
+(join -> catalog read): the protocol's round trips and the owner's work without the browser.
+Beside it: the bytes of one catalog load over the relay (the catalog messages' JSON and the
+16 KB SMP blocks they take). Prints figures only, nothing is asserted.
 
     .venv/bin/python benchmarks/shop_browser.py [--rounds 5] [--products 1000]
 """
@@ -28,41 +28,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import math
 import os
 import statistics
-import sys
 import tempfile
 import time
-from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
+from shop_catalog import write_catalog
 from widget_budget import ARGS, CHROMIUM, chromium_version, page_server, relay
 
-from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived
-from hushwire.bot.common import profile_info
-from hushwire.chat.messages import parse_chat_body
-from hushwire.client import ClientConfig
-from hushwire.shop.wire import (
-    CatalogGet,
-    CatalogPart,
-    decode_payload,
-    pack_catalog,
-    shop_message,
-    shop_payload,
-    unpack_catalog,
-)
+from hushwire.agent.agent import Agent, ConnectionEstablished
+from hushwire.chat.messages import Profile, x_info
+from hushwire.inbox.run import start_inbox
+from hushwire.shop.customer import ShopCustomer
+from hushwire.shop.wire import shop_message
 from hushwire.smp.address import SMPServer
 from hushwire.widget import SnippetOptions, snippet
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "widget"))
-from shop_owner import ShopOwner, make_catalog, png
-
 SMP_BLOCK = 16384
-THUMB_BYTES = 8000
 
 LISTED = """(n) => new Promise((resolve) => {
   const check = () => {
@@ -111,46 +96,10 @@ def line(name: str, xs: list[float]) -> str:
     )
 
 
-def shop(n: int) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """n products with an ~8 KB thumbnail each; the catalog and the images by sha256."""
-    products = []
-    thumbs: dict[str, bytes] = {}
-    for i in range(n):
-        pid = f"p{i:04d}"
-        products.append(
-            {
-                "id": pid,
-                "name": f"Product {i} " + ("sourdough rye spelt"[i % 7 :] or "bread"),
-                "description": f"A fine thing number {i}, baked fresh every morning.",
-                "price": 100 + (i * 37) % 5000,
-                "stock": None if i % 3 else 20,
-                "tags": [("bread", "pastry", "cake", "drinks")[i % 4]],
-            }
-        )
-        rgb = (i % 256, (i * 7) % 256, (i * 13) % 256)
-        thumbs[pid] = png(64, 48, rgb, pad=THUMB_BYTES - 200)
-    catalog = make_catalog(products, thumbs, name="Benchmark Bakery")
-    return catalog, {hashlib.sha256(b).hexdigest(): b for b in thumbs.values()}
-
-
 async def run(tmp: Path, rounds: int, n: int) -> None:
     from playwright.async_api import async_playwright
 
-    catalog, images = shop(n)
-    parts = pack_catalog(catalog)
-    wire = [len(shop_message(p, os.urandom(12)).encode()) for p in parts]
-    FIGURES.update(
-        shop_products=n,
-        catalog_messages=len(parts),
-        catalog_message_bytes=sum(wire),
-        catalog_relay_bytes=len(parts) * SMP_BLOCK,
-    )
-    thumb = next(iter(images.values()))
-    print(
-        f"catalog of {n} products: {len(parts)} messages, {sum(wire)} bytes of chat JSON, "
-        f"{len(parts) * SMP_BLOCK} bytes in SMP blocks over the relay; "
-        f"a thumbnail {len(thumb)} bytes -> 1 message, {SMP_BLOCK} bytes in a block"
-    )
+    toml = write_catalog(tmp / "catalog", n)
     fresh: list[float] = []
     fresh_img: list[float] = []
     repeat: list[float] = []
@@ -159,13 +108,23 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
     marks: dict[str, list[float]] = {}
     with relay(tmp) as (server, ws_port):
         ws_url = f"ws://127.0.0.1:{ws_port}/"
-        owner = ShopOwner(
-            Agent(tmp / "owner", server, ws_url=ws_url, client_config=ClientConfig()),
-            catalog,
-            images,
+        inbox = await start_inbox(tmp / "inbox", server, ws_url=ws_url, name="Bench", shop=toml)
+        shop = inbox.service.shop
+        assert shop is not None
+        parts = shop.catalog_parts()
+        sizes = [len(shop_message(p, os.urandom(12)).encode()) for p in parts]
+        FIGURES.update(
+            shop_products=n,
+            catalog_messages=len(parts),
+            catalog_message_bytes=sum(sizes),
+            catalog_relay_bytes=len(parts) * SMP_BLOCK,
         )
-        online = AsyncExitStack()
-        link = await online.enter_async_context(owner.online())
+        print(
+            f"catalog of {n} products: {len(parts)} messages, {sum(sizes)} bytes of chat JSON, "
+            f"{len(parts) * SMP_BLOCK} bytes in SMP blocks over the relay; "
+            f"a thumbnail is 1 message, {SMP_BLOCK} bytes in a block"
+        )
+        link = inbox.service.address
         tag = snippet(SnippetOptions(link, ws_url, shop=True))
         page_html = (
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench</title>'
@@ -200,7 +159,7 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
                         listed2 = await page.evaluate(LISTED, n)
                         shown2 = await page.evaluate(FIRST_SCREEN)
                         # one order: add a product, fill the form, place it
-                        await page.get_by_role("button", name="Add Product 1 ").first.click()
+                        await page.get_by_role("button", name="Add Product 1 to cart").click()
                         await page.get_by_role("button", name="Cart", exact=True).click()
                         for label, value in (
                             ("Full name", "Ada"),
@@ -210,16 +169,14 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
                             ("Country", "Land"),
                         ):
                             await page.get_by_label(label).fill(value)
+                        before = len(shop.orders())
                         t0 = time.perf_counter()
                         await page.get_by_role("button", name="Place order").click()
-                        try:
-                            await asyncio.wait_for(owner.new_orders.get(), 60)
-                        except TimeoutError as e:
-                            said = await page.evaluate(SAID)
-                            raise RuntimeError(
-                                f"no order came; the shop says {said}; "
-                                f"the owner had {owner.requests[-8:]}"
-                            ) from e
+                        while len(shop.orders()) == before:
+                            if time.perf_counter() - t0 > 60:
+                                said = await page.evaluate(SAID)
+                                raise RuntimeError(f"no order came; the shop says {said}")
+                            await asyncio.sleep(0.001)
                         took = (time.perf_counter() - t0) * 1000
                     finally:
                         await ctx.close()
@@ -235,7 +192,7 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
         python_ms = [
             await python_catalog(tmp / f"py-{i}", server, ws_url, link) for i in range(rounds)
         ]
-        await online.aclose()
+        await inbox.stop()
     print("  " + line("baseline: Python customer Agent, join -> catalog read", python_ms))
     FIGURES["python_join_catalog_ms"] = statistics.median(python_ms) if python_ms else None
     print(f"Chromium {await chromium_version()}, loopback, fresh profile per round:")
@@ -246,40 +203,31 @@ async def run(tmp: Path, rounds: int, n: int) -> None:
         print(f"      {name}: {statistics.median(xs):.0f}")
     print("  " + line(f"repeat visit: navigation -> all {n} products listed", repeat))
     print("  " + line("repeat visit: navigation -> first screen's thumbnails shown", repeat_img))
-    print("  " + line("order: click 'Place order' -> the owner has it", order_ms))
+    print("  " + line("order: click 'Place order' -> in the inbox", order_ms))
     for key, xs in (
         ("shop_fresh_listed_ms", fresh),
         ("shop_fresh_first_screen_ms", fresh_img),
         ("shop_repeat_listed_ms", repeat),
         ("shop_repeat_first_screen_ms", repeat_img),
-        ("shop_order_to_owner_ms", order_ms),
+        ("shop_order_to_inbox_ms", order_ms),
     ):
         FIGURES[key] = statistics.median(xs) if xs else None
 
 
 async def python_catalog(tmp: Path, server: SMPServer, ws_url: str, link: str) -> float:
-    """A Python customer: join, catalog.get, every part, unpacked; milliseconds."""
+    """A Python customer: join, then the catalog read through ShopCustomer; milliseconds."""
     agent = Agent(tmp, server, ws_url=ws_url)
     await agent.start()
-    t0 = time.perf_counter()
-    await agent.join(link, profile_info("Python customer"))
-    parts: list[CatalogPart] = []
-    while True:
-        ev = await agent.events.get()
-        if isinstance(ev, ConnectionEstablished):
-            await agent.send(ev.conn_id, shop_message(CatalogGet(None), os.urandom(12)).encode())
-        elif isinstance(ev, MessageReceived):
-            await agent.ack_message(ev.msg_id)
-            for m in parse_chat_body(ev.body):
-                p = decode_payload(shop_payload(m))
-                if isinstance(p, CatalogPart):
-                    parts.append(p)
-            if parts and len(parts) == parts[0].parts:
-                unpack_catalog(parts)
-                break
-    took = (time.perf_counter() - t0) * 1000
-    await agent.stop()
-    return took
+    try:
+        t0 = time.perf_counter()
+        conn = await agent.join(link, x_info(Profile(display_name="Python")).encode_conn_info())
+        while not isinstance(await agent.events.get(), ConnectionEstablished):
+            pass
+        async with ShopCustomer(agent, conn) as customer:
+            await customer.get_catalog()
+        return (time.perf_counter() - t0) * 1000
+    finally:
+        await agent.stop()
 
 
 def main() -> None:
