@@ -1,10 +1,12 @@
-"""A small shop owner for the widget's shop-mode tests and benchmark: a Python owner
-``Agent`` that answers the customer's shop payloads (hushwire.shop.wire) from a catalog in
-memory: the catalog (or catalog.same), images in parts, orders recomputed from its own
-prices, one order per (connection, ref), then the statuses the test sets.
+"""A small shop owner for the widget's shop-mode tests: a Python owner ``Agent`` that
+answers the customer's shop payloads (hushwire.shop.wire) from a catalog in memory: the
+catalog (or catalog.same), images in parts, orders priced from its own catalog, one order per
+(connection, ref), then the statuses the test sets.
 
-The inbox's owner side (``hushwire inbox --shop``) is the real one; this one exists so the
-browser side can be driven and measured with nothing but a relay and an agent.
+The inbox's owner side (``hushwire inbox --shop``, hushwire.shop.service) is the real one; the
+demo-shop test and benchmarks/shop_browser.py use it. This one lets a test do what a real
+owner would not on cue: change a price between catalog and order, or take an order and not
+answer it (as if the answer was lost with the tab).
 """
 
 from __future__ import annotations
