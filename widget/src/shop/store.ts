@@ -17,21 +17,22 @@ const STORE = "records";
 export class ShopStore {
   readonly #id: string;
   /** Writes in order. */
-  readonly #r = new Records(DB_NAME, STORE);
+  readonly #r: Records;
   #key: Promise<CryptoKey> | null = null;
 
   constructor(id: string) {
     this.#id = id;
+    this.#r = new Records(id, DB_NAME, STORE);
   }
 
   /** The key of this address, made (non-extractable) and stored on first use. */
   #sealKey(): Promise<CryptoKey> {
     this.#key ??= (async () => {
       const name = `${this.#id}\nkey`;
-      const k: unknown = await this.#r.tx("readonly", (s) => s.get(name));
+      const k = await this.#r.get(name);
       if (k instanceof CryptoKey) return k;
       const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-      await this.#r.tx("readwrite", (s) => s.put(key, name));
+      await this.#r.put(key, name);
       return key;
     })();
     return this.#key;
@@ -45,7 +46,7 @@ export class ShopStore {
   async getBytes(name: string): Promise<Uint8Array | null> {
     try {
       const key = await this.#sealKey();
-      const v: unknown = await this.#r.tx("readonly", (s) => s.get(`${this.#id}\n${name}`));
+      const v = await this.#r.get(`${this.#id}\n${name}`);
       if (!(v instanceof ArrayBuffer) || v.byteLength < 28) return null;
       const d = new Uint8Array(v);
       return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: d.slice(0, 12), additionalData: this.#ad(name) }, key, d.slice(12)));

@@ -17,7 +17,23 @@ export interface Session {
   sealed: ArrayBuffer | null;
 }
 
-/** An IndexedDB request as a promise. */
+/**
+ * The panel, for a store that must ask the visitor something (ui/passphrase.ts): calling it
+ * shows the panel's restoring (or connecting) state; the store puts its form into the panel
+ * returned, before the message list, and removes it when done.
+ */
+export type Ask = () => HTMLElement;
+
+/** What the panel (ui/panel.ts) needs of a resume store: {@link SessionStore} or ui/passphrase.ts. */
+export interface Store {
+  /** The stored session, or null (none, not a record of ours, or the visitor chose a new chat). */
+  load(ask?: Ask): Promise<Session | null>;
+  /** A key for a new session, stored before the worker first uses it; null: do not keep it. */
+  newKey(ask?: Ask): Promise<CryptoKey | null>;
+  save(key: CryptoKey, sealed: ArrayBuffer): Promise<void>;
+  clear(): Promise<void>;
+}
+
 function request<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
@@ -32,17 +48,21 @@ function isSession(x: unknown): x is Session {
 }
 
 /**
- * One IndexedDB object store, opened on first use (database `name`, version 1, one object
- * store), with its transactions as promises and a queue that keeps writes in order.
+ * Records in one IndexedDB object store (database `db`, version 1, one object store, opened on
+ * first use), written in order: the resume stores keep one per contact address (`id`, the
+ * default key); the shop (shop/store.ts) keeps its records under keys of its own.
  */
 export class Records {
+  readonly #id: string;
   readonly #name: string;
   readonly #store: string;
   #db: Promise<IDBDatabase> | null = null;
+  /** Writes in order: the last sealed state written is the last one the worker posted. */
   #chain: Promise<unknown> = Promise.resolve();
 
-  constructor(name: string, store: string) {
-    this.#name = name;
+  constructor(id: string, db = DB_NAME, store = STORE) {
+    this.#id = id;
+    this.#name = db;
     this.#store = store;
   }
 
@@ -56,12 +76,26 @@ export class Records {
     return this.#db;
   }
 
+  /** One request in a transaction of its own (not queued). */
   async tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
     const db = await this.#open();
     return request(f(db.transaction(this.#store, mode).objectStore(this.#store)));
   }
 
-  /** Run `f` after every write queued before it. */
+  /** The stored record, whatever it is. */
+  get(key: string = this.#id): Promise<unknown> {
+    return this.tx("readonly", (s) => s.get(key));
+  }
+
+  put(record: unknown, key: string = this.#id): Promise<void> {
+    return this.queue(() => this.tx("readwrite", (s) => s.put(record, key)));
+  }
+
+  clear(key: string = this.#id): Promise<void> {
+    return this.queue(() => this.tx("readwrite", (s) => s.delete(key)));
+  }
+
+  /** Run `f` after every write queued before it (and before any queued after it). */
   queue(f: () => Promise<unknown>): Promise<void> {
     const next = this.#chain.then(f, f);
     this.#chain = next.catch(() => undefined);
@@ -69,34 +103,33 @@ export class Records {
   }
 }
 
-export class SessionStore {
-  readonly #id: string;
-  /** Writes in order: the last sealed state written is the last one the worker posted. */
-  readonly #r = new Records(DB_NAME, STORE);
+/** `data-resume`: the key itself is stored next to the state (see the module docstring). */
+export class SessionStore implements Store {
+  readonly #records: Records;
 
   constructor(id: string) {
-    this.#id = id;
+    this.#records = new Records(id);
   }
 
   /** The stored session, or null (none, or not a record of ours). */
   async load(): Promise<Session | null> {
-    const x: unknown = await this.#r.tx("readonly", (s) => s.get(this.#id));
+    const x = await this.#records.get();
     return isSession(x) ? x : null;
   }
 
   /** A fresh non-extractable key for a new session, stored before the worker first uses it. */
   async newKey(): Promise<CryptoKey> {
     const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-    await this.#r.queue(() => this.#r.tx("readwrite", (s) => s.put({ key, sealed: null } satisfies Session, this.#id)));
+    await this.#records.put({ key, sealed: null } satisfies Session);
     return key;
   }
 
   /** Keep the latest sealed state (from the worker's `sealed` event) with its key. */
   save(key: CryptoKey, sealed: ArrayBuffer): Promise<void> {
-    return this.#r.queue(() => this.#r.tx("readwrite", (s) => s.put({ key, sealed } satisfies Session, this.#id)));
+    return this.#records.put({ key, sealed } satisfies Session);
   }
 
   clear(): Promise<void> {
-    return this.#r.queue(() => this.#r.tx("readwrite", (s) => s.delete(this.#id)));
+    return this.#records.clear();
   }
 }
