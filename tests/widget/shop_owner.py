@@ -26,26 +26,7 @@ from hushwire.bot.common import profile_info, text_message
 from hushwire.chat.messages import parse_chat_body
 from hushwire.encoding.strings import b64url_encode
 from hushwire.errors import DecodeError
-from hushwire.shop.wire import (
-    ORDER_ALPHABET,
-    CatalogGet,
-    CatalogSame,
-    ImagePart,
-    ImagesGet,
-    Order,
-    OrderRefusal,
-    OrderRefused,
-    OrderStatus,
-    Payload,
-    ShopLine,
-    ShopShipping,
-    catalog_version,
-    chunk,
-    decode_payload,
-    pack_catalog,
-    shop_message,
-    shop_payload,
-)
+from hushwire.shop import wire
 
 
 def png(width: int, height: int, rgb: tuple[int, int, int], pad: int = 0) -> bytes:
@@ -88,14 +69,14 @@ def make_catalog(
             {"id": "post", "name": "Post", "price": 490},
         ],
     }
-    catalog["version"] = catalog_version(catalog)
+    catalog["version"] = wire.catalog_version(catalog)
     return catalog
 
 
 @dataclass
 class PlacedOrder:
     conn: str
-    status: OrderStatus
+    status: wire.OrderStatus
 
 
 @dataclass
@@ -128,8 +109,8 @@ class ShopOwner:
                 task.cancel()
             await self.agent.stop()
 
-    async def _send(self, conn: str, payload: Payload) -> None:
-        await self.agent.send(conn, shop_message(payload, os.urandom(12)).encode())
+    async def _send(self, conn: str, payload: wire.Payload) -> None:
+        await self.agent.send(conn, wire.shop_message(payload, os.urandom(12)).encode())
 
     async def _run(self) -> None:
         while True:
@@ -142,7 +123,7 @@ class ShopOwner:
                 except DecodeError:
                     messages = []
                 for m in messages:
-                    raw = shop_payload(m)
+                    raw = wire.shop_payload(m)
                     if raw is None:
                         text = m.params.get("content", {}).get("text")
                         if isinstance(text, str):
@@ -153,32 +134,34 @@ class ShopOwner:
 
     async def _answer(self, conn: str, raw: object) -> None:
         try:
-            p = decode_payload(raw)
-        except OrderRefusal as r:
+            p = wire.decode_payload(raw)
+        except wire.OrderRefusal as r:
             self.requests.append("order")
-            await self._send(conn, OrderRefused(r.ref, r.code, r.message))
+            await self._send(conn, wire.OrderRefused(r.ref, r.code, r.message))
             return
         except DecodeError:
             return
         self.requests.append(type(p).__name__)
-        if isinstance(p, CatalogGet):
+        if isinstance(p, wire.CatalogGet):
             if p.have == self.catalog["version"]:
-                await self._send(conn, CatalogSame(self.catalog["version"]))
+                await self._send(conn, wire.CatalogSame(self.catalog["version"]))
             else:
-                for part in pack_catalog(self.catalog):
+                for part in wire.pack_catalog(self.catalog):
                     await self._send(conn, part)
-        elif isinstance(p, ImagesGet):
+        elif isinstance(p, wire.ImagesGet):
             for image_id in p.ids:
                 data = self.images.get(image_id)
                 if data is None:
                     continue
-                pieces = chunk(b64url_encode(data, padded=False))
+                pieces = wire.chunk(b64url_encode(data, padded=False))
                 for i, piece in enumerate(pieces):
-                    await self._send(conn, ImagePart(image_id, "image/png", i, len(pieces), piece))
-        elif isinstance(p, Order):
+                    await self._send(
+                        conn, wire.ImagePart(image_id, "image/png", i, len(pieces), piece)
+                    )
+        elif isinstance(p, wire.Order):
             await self._order(conn, p)
 
-    async def _order(self, conn: str, o: Order) -> None:
+    async def _order(self, conn: str, o: wire.Order) -> None:
         known = self.orders.get((conn, o.ref))
         if known is not None:  # the same ref again: the same answer, never a second order
             await self._send(conn, known.status)
@@ -189,24 +172,26 @@ class ShopOwner:
         for item in o.items:
             p = products.get(item.product)
             if p is None:
-                await self._send(conn, OrderRefused(o.ref, "unknown_product", "Not ours."))
+                await self._send(conn, wire.OrderRefused(o.ref, "unknown_product", "Not ours."))
                 return
             if item.price != p["price"]:
                 msg = f"The price of {p['name']} has changed."
-                await self._send(conn, OrderRefused(o.ref, "price_changed", msg))
+                await self._send(conn, wire.OrderRefused(o.ref, "price_changed", msg))
                 return
-            lines.append(ShopLine(p["id"], None, p["name"], item.qty, p["price"]))
+            lines.append(wire.ShopLine(p["id"], None, p["name"], item.qty, p["price"]))
         if ship is None:
-            await self._send(conn, OrderRefused(o.ref, "unknown_shipping", "No such shipping."))
+            await self._send(
+                conn, wire.OrderRefused(o.ref, "unknown_shipping", "No such shipping.")
+            )
             return
         total = sum(line.qty * line.price for line in lines) + ship["price"]
-        number = "".join(ORDER_ALPHABET[b % 32] for b in os.urandom(8))
-        status = OrderStatus(
+        number = "".join(wire.ORDER_ALPHABET[b % 32] for b in os.urandom(8))
+        status = wire.OrderStatus(
             o.ref,
             f"{number[:4]}-{number[4:]}",
             "received",
             tuple(lines),
-            ShopShipping(ship["id"], ship["name"], ship["price"]),
+            wire.ShopShipping(ship["id"], ship["name"], ship["price"]),
             total,
             "EUR",
             payment=self.catalog["shop"]["payment"],
