@@ -121,6 +121,9 @@ export class Shop {
   /** A worker started ahead, before the stores were read. */
   #spare: Backend | null = null;
   #seal: CryptoKey | null = null;
+  /** The newest sealed state not written yet, and whether a write is under way. */
+  #sealNext: ArrayBuffer | null = null;
+  #sealing = false;
   #ready = false;
   #online = false;
   #state: State = { sid: "", cart: [], orders: [] };
@@ -316,7 +319,7 @@ export class Shop {
         this.#onReady();
         return;
       case "sealed":
-        if (this.#seal !== null) void this.#session.save(this.#seal, e.data).catch(() => undefined);
+        void this.#saveSealed(e.data);
         return;
       case "shop":
         void this.#onShop(e.data);
@@ -329,6 +332,25 @@ export class Shop {
         return;
       default:
         return;
+    }
+  }
+
+  /**
+   * Store the worker's latest sealed state. Under a stream of messages (images) the states
+   * come faster than IndexedDB commits them: only the newest waiting one is written next, so
+   * the stored state lags by at most one write (a reload loses less; docs/widget.md section 4).
+   */
+  async #saveSealed(data: ArrayBuffer): Promise<void> {
+    this.#sealNext = data;
+    if (this.#sealing) return;
+    this.#sealing = true;
+    try {
+      for (let d: ArrayBuffer | null = this.#sealNext; d !== null; d = this.#sealNext) {
+        this.#sealNext = null;
+        if (this.#seal !== null) await this.#session.save(this.#seal, d).catch(() => undefined);
+      }
+    } finally {
+      this.#sealing = false;
     }
   }
 
