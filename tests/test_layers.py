@@ -99,6 +99,8 @@ SANS_IO_MODULES = frozenset(
         "hushwire.agent.links",
         "hushwire.agent.routing",
         "hushwire.agent.shortlinks",
+        "hushwire.agent.resync",
+        "hushwire.agent.rotation",
         "hushwire.shop",
         "hushwire.shop.wire",
         "hushwire.shop.images",
