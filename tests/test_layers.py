@@ -75,14 +75,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     "client": TRANSPORT,
     "agent": TRANSPORT | {"client"},
     "chat": SMP | {"agent"},  # the pure agent modules only (rule 4)
-    "inbox": BELOW_APPS,
+    "shop": BELOW_APPS,
+    "inbox": BELOW_APPS | {"shop"},
     "rooms": BELOW_APPS,
     "app": BELOW_APPS,
     "bot": BELOW_APPS,
     "widget": BELOW_APPS,
-    "demo": BELOW_APPS | {"server", "inbox", "widget"},
+    "demo": BELOW_APPS | {"server", "inbox", "shop", "widget"},
     "testing": BELOW_APPS | {"server"},
-    "cli": BELOW_APPS | {"server", "inbox", "rooms", "app", "bot", "widget", "demo", "__init__"},
+    "cli": BELOW_APPS
+    | {"server", "inbox", "shop", "rooms", "app", "bot", "widget", "demo", "__init__"},
     "__main__": frozenset({"cli"}),
 }
 
@@ -99,6 +101,10 @@ SANS_IO_MODULES = frozenset(
         "hushwire.agent.shortlinks",
         "hushwire.agent.resync",
         "hushwire.agent.rotation",
+        "hushwire.shop",
+        "hushwire.shop.wire",
+        "hushwire.shop.images",
+        "hushwire.shop.model",
     }
 )
 IO_MODULES = frozenset(

@@ -31,6 +31,7 @@ GENERATORS: dict[str, Path] = {
     "regression": VECTORS / "generators" / "regression.py",
     "agent_protocol": VECTORS / "generators" / "agent_protocol.py",
     "agent_shortlinks": VECTORS / "generators" / "agent_shortlinks.py",
+    "shop": VECTORS / "generators" / "shop.py",
 }
 """Generator name -> script. Each script's ``render()`` returns the files it owns."""
 

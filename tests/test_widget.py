@@ -65,7 +65,7 @@ def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> 
     assert "&amp;smp=" in out
     # Then one comment per shipped module, with the hash the core loads it with; no preload.
     modules = module_files()
-    assert set(modules) == {"business", "de", "passphrase", "resume", "short", "zstd"}
+    assert set(modules) == {"business", "de", "passphrase", "resume", "shop", "short", "zstd"}
     assert rest == [
         f"<!-- module {name}: serve /hushwire-widget-{name}.js too ({sri_hash(body)}) -->"
         for name, body in modules.items()
@@ -92,6 +92,34 @@ def test_modules_preloaded_when_the_embed_needs_them() -> None:
     ]
     assert len(lines) == 6 and all(x.startswith("<!-- module ") for x in lines[3:])
     assert "preload" not in snippet(SnippetOptions(LINK, RELAY, lang="en"), b"x", mods)
+
+
+def test_shop_snippet(capsys: pytest.CaptureFixture[str]) -> None:
+    """--shop: the same tag with data-mode="shop", and the shop module preloaded with it."""
+    assert main(["widget", "snippet", "--address", LINK, "--relay", RELAY, "--shop"]) == 0
+    tag, preload, *rest = capsys.readouterr().out.splitlines()
+    attrs = _parse(tag)
+    assert attrs["data-mode"] == "shop"
+    assert list(attrs) == [
+        "src",
+        "integrity",
+        "crossorigin",
+        "data-address",
+        "data-relay",
+        "data-mode",
+        "async",
+    ]
+    shop = module_files()["shop"]
+    assert _link(preload) == {
+        "rel": "preload",
+        "as": "script",
+        "href": "/hushwire-widget-shop.js",
+        "integrity": sri_hash(shop),
+        "crossorigin": "anonymous",
+    }
+    assert len(rest) == len(module_files())
+    assert sri_hash(shop).encode() in _shipped()
+    assert "data-mode" not in snippet(SnippetOptions(LINK, RELAY))
 
 
 def test_passphrase_resume_attribute_and_preload() -> None:

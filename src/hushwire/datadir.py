@@ -8,7 +8,8 @@ with the open file, so a crash frees it); the file holds the holder's process id
 second process names in its one-line refusal. The file itself is never deleted: removing
 it would let a third process lock a new file while the first still holds the old one.
 
-The apps' own SQLite files next to the agent store are opened with :func:`open_sqlite`.
+The apps' own SQLite files next to the agent store are opened with :func:`open_sqlite`
+(or :func:`open_private_db`).
 The long-running apps also share :func:`stop_on_signals`, the event SIGTERM or SIGINT sets
 to stop them cleanly (with the lock released and the store closed), and the terminal ones
 :func:`stdin_lines`, the lines the person types.
@@ -26,6 +27,8 @@ import signal
 import sqlite3
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -90,15 +93,9 @@ def _holder(fd: int) -> int | None:
 
 
 def open_sqlite(path: Path, schema: str) -> sqlite3.Connection:
-    """An app's own SQLite file in its data directory (a room's, a team inbox's): private
-    (0600, its WAL and shared-memory files too), WAL journal, synchronous commits, in
-    autocommit mode (transactions are explicit), with ``schema`` (idempotent SQL) run."""
-    for suffix in ("", "-wal", "-shm"):
-        part = path.with_name(path.name + suffix)
-        os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
+    """An app's own SQLite file whose ``schema`` is idempotent SQL run at every open (a
+    room's, a team inbox's); opened as :func:`open_private_db` opens its files."""
+    db = _open_private(path)
     db.executescript(schema)
     return db
 
@@ -151,3 +148,53 @@ def stdin_lines() -> asyncio.Queue[str | None]:
 
     threading.Thread(target=read, daemon=True).start()
     return lines
+
+
+def open_private_db(path: Path, schema: tuple[str, ...], version: int) -> sqlite3.Connection:
+    """An app's own SQLite file in its data directory (the inbox's history, the shop's
+    orders): the file and its ``-wal``/``-shm`` made owner-only before SQLite opens them,
+    autocommit (transactions by :func:`db_transaction`), ``secure_delete`` (erased rows are
+    zeroed), WAL with ``synchronous=FULL`` (a commit is on disk when it returns), foreign
+    keys on; ``schema`` is run once on a new file, and a file of another ``version`` is
+    refused with a :class:`ConfigError`."""
+    db = _open_private(path)
+    found = db.execute("PRAGMA user_version").fetchone()[0]
+    if found == 0:
+        with db_transaction(db):
+            for stmt in schema:
+                db.execute(stmt)
+            db.execute(f"PRAGMA user_version={version}")
+    elif found != version:
+        db.close()
+        raise ConfigError(
+            f"{path} has schema {found}; this Hushwire reads {version}: "
+            "run the Hushwire version that wrote it, or restore a matching backup"
+        )
+    return db
+
+
+def _open_private(path: Path) -> sqlite3.Connection:
+    """The file and its ``-wal``/``-shm`` owner-only before SQLite opens them, autocommit,
+    ``secure_delete``, WAL with ``synchronous=FULL``, foreign keys on."""
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(part, 0o600)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA secure_delete=ON")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
+@contextmanager
+def db_transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

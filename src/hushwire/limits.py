@@ -161,3 +161,8 @@ TEAM_MAX_LIVE_MESSAGES: Final = 1000
 """Others' live messages (being typed) a team inbox remembers at once; the oldest goes first."""
 INBOX_MAX_SAVED_REPLIES: Final = 100
 """Saved replies an inbox keeps."""
+SHOP_SEND_BURST: Final = 2500
+"""Catalog and image messages the shop may send one connection at once (a full catalog of
+1,000 products with a thumbnail each is about 1,010): the bucket of a token bucket."""
+SHOP_SEND_PER_SECOND: Final = 5.0
+"""... refilled at this rate, so one customer cannot make the owner send without end."""

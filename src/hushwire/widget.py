@@ -13,6 +13,10 @@ The bundle is the widget's core; its optional parts are modules next to it
 hash and loads it with that ``integrity``; the snippet prints them too: a ``preload`` link for
 each module the embed loads with the page (``--lang de``, ``--resume``) and a comment line
 naming every module file the site must serve with its hash.
+
+``--shop`` prints the shop-mode tag (``data-mode="shop"``, docs/widget.md "Shop mode"): the
+page shows the owner's catalog, a cart and the orders, all through the encrypted connection;
+the page's CSP then needs ``img-src blob:`` for the product images.
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ class SnippetOptions:
     resume: bool = False
     resume_passphrase: bool = False
     """``data-resume="passphrase"``: resuming needs a passphrase the visitor chooses."""
+    shop: bool = False
+    """Shop mode (``data-mode="shop"``): the customer's shop instead of the chat."""
 
 
 def _check_short(address: str) -> None:
@@ -151,10 +157,12 @@ def snippet(
         attrs.append(("data-resume", "passphrase"))
     elif opts.resume:
         attrs.append(("data-resume", None))
+    if opts.shop:
+        attrs.append(("data-mode", "shop"))
     attrs.append(("async", None))
     lines = [_tag("script", attrs, close=True)]
     store = "passphrase" if opts.resume_passphrase else "resume" if opts.resume else None
-    with_page = {opts.lang, store}
+    with_page = {opts.lang, store, "shop" if opts.shop else None}
     for name, body in mods.items():
         url = urljoin(opts.src, MODULE_PREFIX + name + ".js")
         if name in with_page:
@@ -217,6 +225,11 @@ def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="keep it only behind a passphrase the visitor chooses (scripts on the page "
         "cannot resume it without the passphrase)",
     )
+    snip.add_argument(
+        "--shop",
+        action="store_true",
+        help="shop mode: the catalog, cart and orders, end-to-end encrypted (docs/widget.md)",
+    )
 
 
 def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -228,6 +241,7 @@ def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> i
         ask_name=args.ask_name,
         resume=args.resume,
         resume_passphrase=args.resume_passphrase,
+        shop=args.shop,
     )
     print(snippet(opts), file=out or sys.stdout)
     return 0

@@ -374,7 +374,11 @@ def test_login_secret_and_cookie_rules(tmp_path: Path) -> None:
                 async with anon.get(f"{url}/") as resp:
                     assert resp.status == 200
                     page = await resp.text()
-                    scripts = ('<script src="/static/inbox.js"', '<script src="/static/team.js"')
+                    scripts = (
+                        '<script src="/static/inbox.js"',
+                        '<script src="/static/team.js"',
+                        '<script src="/static/orders.js"',
+                    )
                     for script in scripts:
                         page = page.replace(script, "")
                     assert "<script" not in page

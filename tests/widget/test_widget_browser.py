@@ -104,6 +104,8 @@ class PageServer:
     body: bytes = b""
     reports: list[Any] = field(default_factory=list)
     port: int = 0
+    paths: list[str] = field(default_factory=list)
+    """Every path the browser asked the web host for, in order (its access log)."""
 
     @property
     def url(self) -> str:
@@ -133,6 +135,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
+        self.site.paths.append(self.path)
         path = self.path.split("?")[0]
         if path == "/":
             self._send(self.site.body, "text/html; charset=utf-8")

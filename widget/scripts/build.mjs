@@ -5,8 +5,8 @@
 //   1. bundle src/worker.ts (the crypto worker: protocol, keys, noble) into a string, with
 //      fzstd replaced by src/modules/zstd_hook.ts (the "zstd" module brings the decompressor);
 //   2. bundle each module: "zstd" and "business" (worker side: its source as a string the page
-//      puts in front of the worker's) and the page-side "de" and "resume"; each file calls
-//      Hushwire.define;
+//      puts in front of the worker's) and the page-side "de", "resume", "passphrase" and "shop";
+//      each file calls Hushwire.define;
 //   3. bundle src/main.ts (the page side) with the worker's string as "virtual:hushwire-worker"
 //      and the modules' SRI hashes as "virtual:hushwire-modules", ui/strings_de.ts replaced by
 //      src/modules/de_absent.ts; main.ts starts the worker from a Blob (see README.md).
@@ -58,22 +58,10 @@ const worker = await esbuild.build({ ...common, entryPoints: ["src/worker.ts"], 
 const workerSource = await compress(worker.outputFiles[0].text);
 
 /** A module's code, minified like the rest; `alias` as for the worker (it finds fzstd there). */
-async function moduleCode(entry, alias = {}) {
-  const out = await esbuild.build({ ...common, entryPoints: [entry], legalComments: "none", alias });
+async function moduleCode(entry, { alias = {}, plugins = [] } = {}) {
+  const out = await esbuild.build({ ...common, entryPoints: [entry], legalComments: "none", alias, plugins });
   return compress(out.outputFiles[0].text);
 }
-
-const MIT_NOBLE = "MIT License (c) Paul Miller (paulmillr.com)";
-const modules = new Map([
-  ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
-  ["business", `/*! Hushwire widget module business (AGPL-3.0-only) */\nwindow.Hushwire.define("business",${JSON.stringify(await moduleCode("src/modules/business.ts", { fzstd: "./src/modules/zstd_hook.ts" }))});\n`],
-  ["short", `/*! Hushwire widget module short (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("short",${JSON.stringify(await moduleCode("src/modules/short.ts"))});\n`],
-  ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],
-  ["resume", `/*! Hushwire widget module resume (AGPL-3.0-only) */\n${await moduleCode("src/modules/resume.ts")}\n`],
-  ["passphrase", `/*! Hushwire widget module passphrase (AGPL-3.0-only) */\n${await moduleCode("src/modules/passphrase.ts")}\n`],
-]);
-const sri = (bytes) => "sha384-" + createHash("sha384").update(bytes).digest("base64");
-const hashes = Object.fromEntries([...modules].map(([name, code]) => [name, sri(Buffer.from(code))]));
 
 /** The core's page side without the German table (the "de" module brings it). */
 const germanAbsent = {
@@ -82,6 +70,20 @@ const germanAbsent = {
     build.onResolve({ filter: /^\.\/strings_de\.js$/ }, () => ({ path: join(ROOT, "src", "modules", "de_absent.ts") }));
   },
 };
+
+const MIT_NOBLE = "MIT License (c) Paul Miller (paulmillr.com)";
+const modules = new Map([
+  ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
+  ["business", `/*! Hushwire widget module business (AGPL-3.0-only) */\nwindow.Hushwire.define("business",${JSON.stringify(await moduleCode("src/modules/business.ts", { alias: { fzstd: "./src/modules/zstd_hook.ts" } }))});\n`],
+  ["short", `/*! Hushwire widget module short (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("short",${JSON.stringify(await moduleCode("src/modules/short.ts"))});\n`],
+  ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],
+  ["resume", `/*! Hushwire widget module resume (AGPL-3.0-only) */\n${await moduleCode("src/modules/resume.ts")}\n`],
+  ["passphrase", `/*! Hushwire widget module passphrase (AGPL-3.0-only) */\n${await moduleCode("src/modules/passphrase.ts")}\n`],
+  // the shop's chat panel speaks English, like the shop: no German table in it
+  ["shop", `/*! Hushwire widget module shop (AGPL-3.0-only) */\n${await moduleCode("src/modules/shop.ts", { plugins: [germanAbsent] })}\n`],
+]);
+const sri = (bytes) => "sha384-" + createHash("sha384").update(bytes).digest("base64");
+const hashes = Object.fromEntries([...modules].map(([name, code]) => [name, sri(Buffer.from(code))]));
 
 const embedHashes = {
   name: "embed-module-hashes",

@@ -15,7 +15,8 @@
  * Embed (docs/widget.md): `<script src=".../hushwire-widget.js" integrity="sha384-..."
  * crossorigin="anonymous" data-address="LINK" data-relay="wss://relay/" async></script>`,
  * optionally with `data-lang="de"`, `data-ask-name` and `data-resume` (German strings and the
- * resume store are modules, loaded before the widget mounts when the embed needs them). From code:
+ * resume store are modules, loaded before the widget mounts when the embed needs them), or
+ * `data-mode="shop"`: the "shop" module (modules/shop.ts) mounts the shop instead of the chat. From code:
  * `window.Hushwire.widget.open()`, or `window.Hushwire.create()` for the bare worker client.
  */
 
@@ -26,6 +27,13 @@ import { parseReply, parseTranscriptItem, type Results, type WorkerEvent, type W
 import { ChatWidget, type Backend } from "./ui/panel.js";
 import type { Store } from "./ui/resume.js";
 import { addStrings, chooseLanguage, STRINGS, type Strings } from "./ui/strings.js";
+
+/** What the "shop" module's mount function gets (data-mode="shop"; modules/shop.ts). */
+export interface ShopOptions {
+  address: string;
+  relay: string;
+  create: () => HushwireWidget;
+}
 
 type Pending = { resolve: (r: Results[keyof Results]) => void; reject: (e: Error) => void };
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
@@ -193,8 +201,9 @@ export class HushwireWidget implements Backend {
     return this.#call({ op: "join", address, relayUrl, name, seal });
   }
 
-  send(text: string): Promise<Results["send"]> {
-    return this.#call({ op: "send", text });
+  /** `shop`: a shop payload's JSON, sent beside `text` (its summary; rpc.ts). */
+  send(text: string, shop?: string): Promise<Results["send"]> {
+    return this.#call(shop === undefined ? { op: "send", text } : { op: "send", text, shop });
   }
 
   end(): Promise<Results["end"]> {
@@ -263,8 +272,11 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   const strings = STRINGS[lang] === undefined ? module<Strings>(lang).then((s) => addStrings(lang, s)) : null;
   // data-resume="passphrase": the store whose key comes from the visitor's passphrase
   const resume = flag(d.resume) && typeof indexedDB !== "undefined" ? module<new (id: string, lang: string) => Store>(d.resume === "passphrase" ? "passphrase" : "resume") : null;
+  const shop = d.mode === "shop" ? module<(o: ShopOptions) => void>("shop") : null;
   const mount = async (): Promise<void> => {
     await strings?.catch(() => undefined);
+    // Shop mode (data-mode="shop"): the "shop" module mounts the shop; if it does not load, the chat shows.
+    if (d.mode === "shop" && (await shop?.then((f) => f({ address, relay, create: api.create }), () => 1)) !== 1) return;
     const Store = resume === null ? null : await resume.catch(() => null);
     const host = document.createElement("div");
     host.setAttribute("data-hushwire", "");

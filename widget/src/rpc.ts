@@ -68,7 +68,8 @@ export type WorkerRequest =
   | { id: number; op: "ping" }
   | { id: number; op: "close" }
   | { id: number; op: "join"; address: string; relayUrl: string; name: string; seal: CryptoKey | null }
-  | { id: number; op: "send"; text: string }
+  /** `shop`: the JSON of a shop payload, sent as "hw.shop" beside `text` (its summary), never kept in the transcript. */
+  | { id: number; op: "send"; text: string; shop?: string }
   | { id: number; op: "end" }
   | { id: number; op: "restore"; relayUrl: string; key: CryptoKey; sealed: ArrayBuffer };
 
@@ -91,7 +92,9 @@ export type WorkerEvent =
   /** The conversation is over: ended by us (`end`) or by the owner (`x.direct.del`). */
   | { event: "ended"; by: "self" | "peer" }
   /** The session state, encrypted under the `seal` key (resume on only): store it as it is. */
-  | { event: "sealed"; data: ArrayBuffer };
+  | { event: "sealed"; data: ArrayBuffer }
+  /** A shop payload from the owner ("hw.shop" of an x.msg.new, as JSON): not a chat line. */
+  | { event: "shop"; data: string };
 
 export type WorkerReply =
   | { id: number; ok: true; result: Results[Op] }
@@ -144,7 +147,9 @@ export function parseRequest(x: unknown): WorkerRequest | null {
       if (x.seal !== null && !sealKey(x.seal)) return null;
       return { id, op: "join", address: x.address, relayUrl: x.relayUrl, name: x.name, seal: x.seal };
     case "send":
-      return typeof x.text === "string" && x.text.length > 0 && x.text.length <= MAX_SEND_TEXT ? { id, op: "send", text: x.text } : null;
+      if (typeof x.text !== "string" || x.text.length === 0 || x.text.length > MAX_SEND_TEXT) return null;
+      if (x.shop === undefined) return { id, op: "send", text: x.text };
+      return typeof x.shop === "string" && x.shop.length <= MAX_RECV_TEXT ? { id, op: "send", text: x.text, shop: x.shop } : null;
     case "end":
       return { id, op: "end" };
     case "restore":
@@ -189,6 +194,8 @@ export function parseReply(x: unknown): WorkerReply | null {
       return x.by === "self" || x.by === "peer" ? { event: "ended", by: x.by } : null;
     case "sealed":
       return sealedData(x.data) ? { event: "sealed", data: x.data } : null;
+    case "shop":
+      return typeof x.data === "string" && x.data.length <= MAX_RECV_TEXT ? { event: "shop", data: x.data } : null;
     default:
       return null;
   }

@@ -26,6 +26,7 @@ from hushwire.demo.site import DemoSite
 from hushwire.inbox.run import RunningInbox, start_inbox
 from hushwire.server.config import RelayConfig
 from hushwire.server.run import RunningRelay, start_relay
+from hushwire.shop.example import write_bakery
 
 log = logging.getLogger("hushwire.demo")
 
@@ -81,6 +82,7 @@ async def start_demo(data: Path, *, ports: dict[str, int] | None = None) -> Runn
             ws_url=relay_ws + "/",
             name="Tiny Bakery",
             ui_port=_free(ports["inbox"]) if ports["inbox"] else 0,
+            shop=write_bakery(data / "shop"),
         )
     except BaseException:
         await relay.stop()
@@ -103,8 +105,12 @@ def print_urls(demo: RunningDemo, out: TextIO) -> None:
     print("Hushwire demo is running (Ctrl-C stops it).", file=out)
     print(f"  Website (visitor):  {demo.site_url}", file=out)
     print(f"  Inbox (owner):      {demo.inbox.login_link}", file=out)
+    print(f"  Shop:               {demo.site_url}shop", file=out)
     print(f"  Relay:              {demo.relay.address.encode()}  ({demo.relay_ws})", file=out)
     print("Open the website, press 'Open chat' and write; answer in the inbox.", file=out)
+    shop_file = demo.inbox.service.shop_file
+    if shop_file is not None:
+        print(f"The shop's catalog (edits are read again): {shop_file.path}", file=out)
     out.flush()
 
 

@@ -1,11 +1,13 @@
 """``hushwire inbox``: the owner's app as a long-lived service, and terminal commands that
-talk to the running service (``list``, ``read``, ``reply``, ``end``, ``link``)."""
+talk to the running service (``list``, ``read``, ``reply``, ``end``, ``link``, and the
+shop's ``orders``)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from hushwire.agent.routing import add_routing_option
 from hushwire.cliargs import (
@@ -16,6 +18,7 @@ from hushwire.cliargs import (
 )
 from hushwire.errors import ConfigError
 from hushwire.inbox.team_cli import TEAM_ACTIONS, add_team_options, team_options
+from hushwire.shop.wire import ShopError
 
 SUBCOMMANDS = (
     "serve",
@@ -27,6 +30,7 @@ SUBCOMMANDS = (
     "invite-operator",
     "remove-operator",
     "operators",
+    "orders",
 )
 
 
@@ -60,6 +64,14 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     add_passphrase_option(inbox, "keys and the history")
     inbox.add_argument("--no-qr", action="store_true", help="do not draw the address QR code")
+    inbox.add_argument(
+        "--shop",
+        type=Path,
+        metavar="CATALOG",
+        help="run a shop from this catalog.toml or products CSV (docs/inbox.md, Shop)",
+    )
+    inbox.add_argument("--tracking", help="orders ship ORDER: the tracking number")
+    inbox.add_argument("--csv", action="store_true", help="orders export ORDER: CSV, not JSON")
     add_routing_option(inbox)
     add_team_options(inbox)
     inbox.add_argument(
@@ -68,7 +80,7 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         default="serve",
         choices=SUBCOMMANDS,
         help="list | read CONV | reply CONV TEXT | end CONV | link | invite-operator | "
-        "remove-operator NAME | operators (default: run the service)",
+        "remove-operator NAME | operators | orders [VERB ORDER] (default: run the service)",
     )
     inbox.add_argument("args", nargs="*", help="CONV (an id prefix from `list`) and TEXT")
 
@@ -80,6 +92,11 @@ def run_inbox_command(args: argparse.Namespace) -> int:
         from hushwire.inbox.team_cli import run_team_remote
 
         return run_team_remote(args.data, args.action, list(args.args), sys.stdout)
+    if args.action == "orders":
+        from hushwire.inbox.shopcli import run_orders
+
+        out = sys.stdout
+        return run_orders(args.data, list(args.args), out, tracking=args.tracking, csv=args.csv)
     from hushwire.inbox.remote import run_remote
 
     return run_remote(args.data, args.action, list(args.args), sys.stdout)
@@ -96,16 +113,20 @@ def _serve(args: argparse.Namespace) -> int:
         )
     passphrase = passphrase_from_env(args)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    serve_forever(
-        args.data,
-        args.relay,
-        ws_url=args.ws,
-        widget_relay=args.widget_relay,
-        name=args.name,
-        ui_port=args.ui_port,
-        passphrase=passphrase,
-        qr=not args.no_qr,
-        routing=args.private_routing,
-        **team_options(args),
-    )
+    try:
+        serve_forever(
+            args.data,
+            args.relay,
+            ws_url=args.ws,
+            widget_relay=args.widget_relay,
+            name=args.name,
+            ui_port=args.ui_port,
+            passphrase=passphrase,
+            qr=not args.no_qr,
+            routing=args.private_routing,
+            shop=args.shop,
+            **team_options(args),
+        )
+    except ShopError as e:  # a mistake in the catalog file: say where, no traceback
+        raise ConfigError(str(e)) from None
     return 0

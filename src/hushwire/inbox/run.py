@@ -55,6 +55,7 @@ async def start_inbox(
     team: str | None = None,
     join_team: str | None = None,
     team_settings: TeamSettings | None = None,
+    shop: Path | None = None,
 ) -> RunningInbox:
     """``team``: ``host`` (``--team``) or ``operator`` (``--join-team LINK``, joined once)."""
     if join_team is not None:
@@ -74,6 +75,7 @@ async def start_inbox(
             routing=routing,
             team=team,
             team_settings=team_settings,
+            shop=shop,
         )
         # The history is sealed with the agent store's key under a passphrase.
         try:
@@ -127,6 +129,9 @@ def print_banner(
         team = s.team.team_json()
         if team is not None:
             print(f"Operator of the team inbox {team['name']} ({team['status']})", file=out)
+    if s.shop_file is not None:
+        count = len(s.shop_file.catalog.products)
+        print(f"Shop: {count} products from {s.shop_file.path}; orders under Orders", file=out)
     print(f"Inbox web UI: {inbox.web.url} (this machine only)", file=out)
     if show_login:
         print(f"Log in: {inbox.login_link}", file=out)
@@ -150,6 +155,7 @@ def serve_forever(
     team: str | None = None,
     join_team: str | None = None,
     team_settings: TeamSettings | None = None,
+    shop: Path | None = None,
 ) -> None:
     server = SMPServer.parse(relay)
 
@@ -167,6 +173,7 @@ def serve_forever(
             team=team,
             join_team=join_team,
             team_settings=team_settings,
+            shop=shop,
         )
         try:
             # The login link holds the secret: printed on a terminal, not into a log.

@@ -75,6 +75,9 @@ from hushwire.inbox.team import TeamHost
 from hushwire.inbox.team_common import TeamSettings, profile_name_in
 from hushwire.inbox.team_operator import TeamOperator
 from hushwire.inbox.team_store import TeamStore
+from hushwire.shop.catalog import CatalogFile
+from hushwire.shop.service import ShopOwner
+from hushwire.shop.wire import shop_payload
 from hushwire.smp.address import SMPServer
 
 log = logging.getLogger("hushwire.inbox")
@@ -139,9 +142,13 @@ class InboxService:
         routing: RoutingSettings | None = None,
         team: str | None = None,
         team_settings: TeamSettings | None = None,
+        shop: Path | None = None,
     ) -> None:
         """``team``: ``host`` for a team inbox (a business address, hushwire.inbox.team),
-        ``operator`` for an operator's inbox (hushwire.inbox.team_operator), None for 1:1."""
+        ``operator`` for an operator's inbox (hushwire.inbox.team_operator), None for 1:1.
+        ``shop``: a catalog file (hushwire.shop)."""
+        # The catalog first: a mistake in it stops the start before anything is opened.
+        self.shop_file = None if shop is None else CatalogFile(shop, shop_name=name or "Shop")
         data.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(data, 0o700)
@@ -183,6 +190,8 @@ class InboxService:
                 self.team = TeamHost(self, team_store, team_settings)
             else:
                 self.team = TeamOperator(self, team_store)
+        self.shop: ShopOwner | None = None
+        """The shop (``--shop``): answers catalog requests and orders (hushwire.shop)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -197,6 +206,16 @@ class InboxService:
         _, self.address = await self.agent.create_address(info, link_data=link_data)
         self.short_address = self.agent.short_address()
         self._reconcile()
+        if self.shop_file is not None:
+            self.shop = ShopOwner(
+                self.data / "shop.sqlite3",
+                self.shop_file,
+                self.agent,
+                sealer=self.agent.store.sealer,
+                publish=self._publish,
+                name_of=self._name_of,
+                clock=self.clock,
+            )
         # The widget joins the short link too (its "short" module resolves it on the relay).
         self.snippet = await widget_snippet(self.short_address or self.address, self.widget_relay)
         if self.team is not None:
@@ -214,6 +233,12 @@ class InboxService:
         self.store.close()
         if self.team is not None:
             self.team.store.close()
+        if self.shop is not None:
+            self.shop.close()
+
+    def _name_of(self, conv_id: str) -> str:
+        conv = self.store.conversation(conv_id)
+        return conv.name if conv is not None else "Customer"
 
     def _reconcile(self) -> None:
         """Conversations the agent has but the history lacks (a lost inbox.sqlite3) are
@@ -370,6 +395,10 @@ class InboxService:
                 continue
             if isinstance(chat, XMsgNew):
                 content = True
+                raw = shop_payload(item)
+                if self.shop is not None and raw is not None:  # stored by the shop if an order
+                    await self.shop.on_message(ev.conn_id, raw)
+                    continue
                 text = chat.text if chat.text else f"[{chat.content_type}]"
                 msg = self.store.add_incoming(ev.conn_id, ev.msg_id, part, text, now)
                 if msg is not None:

@@ -26,15 +26,13 @@ file nor in the WAL.
 
 from __future__ import annotations
 
-import os
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from hushwire.agent.store import Sealer
+from hushwire.datadir import db_transaction, open_private_db
 from hushwire.errors import ConfigError, CryptoError
 
 SCHEMA_VERSION = 1
@@ -114,27 +112,8 @@ class InboxStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        for suffix in ("", "-wal", "-shm"):  # the history is private: owner only
-            part = path.with_name(path.name + suffix)
-            os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))
-            os.chmod(part, 0o600)
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = open_private_db(path, _SCHEMA, SCHEMA_VERSION)  # owner-only, WAL, FULL
         self._sealer = Sealer(None)
-        self._db.execute("PRAGMA secure_delete=ON")  # erased text is zeroed, not just freed
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            with self.transaction():
-                for stmt in _SCHEMA:
-                    self._db.execute(stmt)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
-            raise ConfigError(
-                f"{path} has schema {version}; this Hushwire reads {SCHEMA_VERSION}: "
-                "run the Hushwire version that wrote it, or restore a matching backup"
-            )
 
     def close(self) -> None:
         self._db.close()
@@ -202,15 +181,8 @@ class InboxStore:
         """Move the WAL into the file and empty it, so erased text is not left in it."""
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[None]:
+        return db_transaction(self._db)
 
     # -------------------------------------------------------------- conversations
 

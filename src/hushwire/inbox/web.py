@@ -57,6 +57,8 @@ STATIC = {
     "inbox.js": "text/javascript",
     "team.js": "text/javascript",
     "inbox.css": "text/css",
+    "orders.js": "text/javascript",
+    "orders.css": "text/css",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 MAX_BODY = 64 * 1024
@@ -425,6 +427,9 @@ def make_app(service: InboxService) -> web.Application:
     from hushwire.inbox.team_web import add_team_routes  # team inbox: operators, assignment
 
     add_team_routes(app)
+    from hushwire.inbox.shopweb import add_shop_routes  # it imports this module
+
+    add_shop_routes(app)
     return app
 
 

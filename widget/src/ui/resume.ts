@@ -47,46 +47,56 @@ function isSession(x: unknown): x is Session {
   return s.key instanceof CryptoKey && (s.sealed === null || s.sealed instanceof ArrayBuffer);
 }
 
-/** One IndexedDB record per contact address, written in order. */
+/**
+ * Records in one IndexedDB object store (database `db`, version 1, one object store, opened on
+ * first use), written in order: the resume stores keep one per contact address (`id`, the
+ * default key); the shop (shop/store.ts) keeps its records under keys of its own.
+ */
 export class Records {
   readonly #id: string;
+  readonly #name: string;
+  readonly #store: string;
   #db: Promise<IDBDatabase> | null = null;
   /** Writes in order: the last sealed state written is the last one the worker posted. */
   #chain: Promise<unknown> = Promise.resolve();
 
-  constructor(id: string) {
+  constructor(id: string, db = DB_NAME, store = STORE) {
     this.#id = id;
+    this.#name = db;
+    this.#store = store;
   }
 
   #open(): Promise<IDBDatabase> {
     this.#db ??= new Promise((resolve, reject) => {
-      const r = indexedDB.open(DB_NAME, 1);
-      r.onupgradeneeded = () => r.result.createObjectStore(STORE);
+      const r = indexedDB.open(this.#name, 1);
+      r.onupgradeneeded = () => r.result.createObjectStore(this.#store);
       r.onsuccess = () => resolve(r.result);
       r.onerror = () => reject(r.error ?? new Error("IndexedDB unavailable"));
     });
     return this.#db;
   }
 
-  async #tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  /** One request in a transaction of its own (not queued). */
+  async tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
     const db = await this.#open();
-    return request(f(db.transaction(STORE, mode).objectStore(STORE)));
+    return request(f(db.transaction(this.#store, mode).objectStore(this.#store)));
   }
 
   /** The stored record, whatever it is. */
-  get(): Promise<unknown> {
-    return this.#tx("readonly", (s) => s.get(this.#id));
+  get(key: string = this.#id): Promise<unknown> {
+    return this.tx("readonly", (s) => s.get(key));
   }
 
-  put(record: object): Promise<void> {
-    return this.#queue(() => this.#tx("readwrite", (s) => s.put(record, this.#id)));
+  put(record: unknown, key: string = this.#id): Promise<void> {
+    return this.queue(() => this.tx("readwrite", (s) => s.put(record, key)));
   }
 
-  clear(): Promise<void> {
-    return this.#queue(() => this.#tx("readwrite", (s) => s.delete(this.#id)));
+  clear(key: string = this.#id): Promise<void> {
+    return this.queue(() => this.tx("readwrite", (s) => s.delete(key)));
   }
 
-  #queue(f: () => Promise<unknown>): Promise<void> {
+  /** Run `f` after every write queued before it (and before any queued after it). */
+  queue(f: () => Promise<unknown>): Promise<void> {
     const next = this.#chain.then(f, f);
     this.#chain = next.catch(() => undefined);
     return next.then(() => undefined);

@@ -68,13 +68,17 @@ textarea{flex:1;min-width:0;height:42px;max-height:120px;padding:9px 11px;resize
 @media (forced-colors:active){.launcher,.send,.btn,.msg{border:1px solid CanvasText}}
 `;
 
-/** The stylesheet, built once per page. */
-let sheet: CSSStyleSheet | null = null;
-
-export function styleSheet(): CSSStyleSheet {
-  if (sheet === null) {
-    sheet = new CSSStyleSheet();
-    sheet.replaceSync(CSS);
-  }
-  return sheet;
+/** A getter of the constructable stylesheet of `css`, built on first use, once per page. */
+export function sheetOf(css: string): () => CSSStyleSheet {
+  let sheet: CSSStyleSheet | null = null;
+  return () => {
+    if (sheet === null) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+    }
+    return sheet;
+  };
 }
+
+/** The chat's stylesheet. */
+export const styleSheet = sheetOf(CSS);

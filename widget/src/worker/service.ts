@@ -29,7 +29,7 @@ import { DecodeError } from "../errors.js";
 import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import { shortLink } from "../modules/short_hook.js";
-import { encodeChatMessage, encodeConnInfo, interpret, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type Profile } from "../chat.js";
+import { encodeChatMessage, encodeConnInfo, type JsonObject, interpret, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type Profile } from "../chat.js";
 import { parseTranscriptItem, type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
 import type { BusinessChat, GroupOut } from "../business.js";
 
@@ -176,7 +176,7 @@ export class WorkerService {
         await this.#join(req.address, req.relayUrl, req.name, req.seal);
         return null;
       case "send":
-        return { msgId: await this.#send(req.text) };
+        return { msgId: await this.#send(req.text, req.shop) };
       case "end": {
         const v = this.#visitor;
         if (v === null) throw new Error("no conversation to end");
@@ -367,14 +367,16 @@ export class WorkerService {
     return { peer: this.#peer, transcript: this.#transcript };
   }
 
-  async #send(text: string): Promise<number> {
+  /** `shop`: a shop payload's JSON, sent as "hw.shop" beside the text (its summary), kept out of the transcript. */
+  async #send(text: string, shop?: string): Promise<number> {
     const v = this.#visitor;
     const rc = this.#client;
     if (v === null || rc === null) throw new Error("not in a conversation");
     if (v.status === "ended") throw new Error("the conversation has ended");
     if (!rc.connected) throw new Error("the relay is unreachable");
-    const body = encodeChatMessage(xMsgNewText(text, randomBytes(12)));
-    return v.send(body, (msgId) => this.#keep({ dir: "out", text, msgId, delivered: false }));
+    const m = xMsgNewText(text, randomBytes(12));
+    if (shop !== undefined) m.params["hw.shop"] = JSON.parse(shop) as JsonObject;
+    return v.send(encodeChatMessage(m), shop === undefined ? (msgId) => this.#keep({ dir: "out", text, msgId, delivered: false }) : undefined);
   }
 
   /** Add a message to the transcript a sealed state keeps (the last ones only). */
@@ -421,7 +423,9 @@ export class WorkerService {
           } catch {
             continue;
           }
-          if (view.kind === "XMsgNew" && view.text !== null && view.text !== "") {
+          const shop = m.params["hw.shop"];
+          if (view.kind === "XMsgNew" && typeof shop === "object" && shop !== null) this.#event({ event: "shop", data: JSON.stringify(shop) });
+          else if (view.kind === "XMsgNew" && view.text !== null && view.text !== "") {
             const text = wellFormed(view.text);
             this.#keep({ dir: "in", text, msgId: e.id, delivered: false });
             this.#event({ event: "message", msgId: e.id, text });
