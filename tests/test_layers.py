@@ -77,10 +77,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "chat": SMP | {"agent"},  # the pure agent modules only (rule 4)
     "inbox": BELOW_APPS,
     "rooms": BELOW_APPS,
-    "app": BELOW_APPS,
+    "app": BELOW_APPS | {"widget"},  # the SRI hash of its script
     "bot": BELOW_APPS,
     "widget": BELOW_APPS,
-    "demo": BELOW_APPS | {"server", "inbox", "widget"},
+    "demo": BELOW_APPS | {"server", "inbox", "widget", "app"},
     "testing": BELOW_APPS | {"server"},
     "cli": BELOW_APPS | {"server", "inbox", "rooms", "app", "bot", "widget", "demo", "__init__"},
     "__main__": frozenset({"cli"}),
@@ -163,6 +163,9 @@ SOCKET_EXCEPTIONS: dict[tuple[str, str], str] = {
     ),
     ("inbox/web.py", "aiohttp.web.TCPSite"): (
         "the owner's web UI is an HTTP server (aiohttp) on 127.0.0.1, not an SMP transport"
+    ),
+    ("app/server.py", "aiohttp.web.TCPSite"): (
+        "the web app's static files are served over HTTP (aiohttp), not an SMP transport"
     ),
     ("inbox/remote.py", "urllib.request"): (
         "the inbox CLI talks HTTP to the running inbox's local API"

@@ -1,0 +1,284 @@
+/**
+ * The web app's page: one relay, an address book of 1:1 contacts made from one-time invitations.
+ * It holds no key: the crypto worker (app/worker.ts, embedded and started from a blob:) does
+ * everything secret; the page shows names, texts and links, built with the DOM only (ui/dom.ts),
+ * so a hostile name or text is shown as text. The profile, sealed by the worker, is kept in
+ * IndexedDB with the non-extractable key that opens it (ui/resume.ts), and restored on load.
+ *
+ * Configuration comes from the page's <meta name="hushwire-relay"> (the relay's SMP address) and
+ * <meta name="hushwire-ws"> (its WebSocket URL). Opening /invitation#/?... joins that invitation;
+ * the fragment is then removed from the address bar (a reload must not join twice).
+ */
+
+import workerSource from "virtual:hushwire-app-worker";
+import { h } from "../ui/dom.js";
+import { SessionStore } from "../ui/resume.js";
+import { linkOfLocation, onOrigin, toSimplex } from "./link.js";
+import { qrSvg } from "./qr.js";
+import { parseAppReply, type AppEvent, type AppRequest, type AppResults, type ContactView, type Item } from "./rpc.js";
+
+type Req = AppRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+
+interface TrustedTypesLike {
+  createPolicy(name: string, rules: { createScriptURL: (s: string) => string }): { createScriptURL(s: string): unknown };
+}
+
+/** The worker's blob: URL, as a TrustedScriptURL where Trusted Types are enforced. */
+function workerURL(url: string): string {
+  const tt = (globalThis as { trustedTypes?: TrustedTypesLike }).trustedTypes;
+  const policy = tt?.createPolicy("hushwire-app", { createScriptURL: (s) => (s.startsWith("blob:") ? s : "about:invalid") });
+  return (policy === undefined ? url : policy.createScriptURL(url)) as string;
+}
+
+class Worker_ {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (x: unknown) => void; reject: (e: Error) => void }>();
+  #next = 1;
+
+  constructor(onEvent: (e: AppEvent) => void) {
+    const url = URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
+    this.#worker = new Worker(workerURL(url), { name: "hushwire-app-crypto" });
+    URL.revokeObjectURL(url);
+    this.#worker.addEventListener("message", (ev: MessageEvent<unknown>) => {
+      const r = parseAppReply(ev.data);
+      if (r === null) return;
+      if ("event" in r) return onEvent(r);
+      const p = this.#pending.get(r.id);
+      this.#pending.delete(r.id);
+      if (r.ok) p?.resolve(r.result);
+      else p?.reject(new Error(r.error));
+    });
+  }
+
+  call<K extends Req["op"]>(req: Extract<Req, { op: K }>): Promise<AppResults[K]> {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (x: unknown) => void, reject });
+      this.#worker.postMessage({ ...req, id });
+    });
+  }
+}
+
+const TICKS = ["queued", "sent", "delivered"] as const;
+const TICK_MARKS = ["…", "✓", "✓✓"] as const;
+
+interface ContactUI {
+  view: ContactView;
+  items: Item[];
+}
+
+function meta(name: string): string {
+  return document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? "";
+}
+
+function quality(ms: number): string {
+  return ms < 250 ? "good" : ms < 1000 ? "fair" : "poor";
+}
+
+async function main(): Promise<void> {
+  const root = document.getElementById("app")!;
+  const contacts = new Map<string, ContactUI>();
+  let selected: string | null = null;
+
+  const status = h("p", { id: "conn", role: "status" }, "Connecting to the relay…");
+  const error = h("p", { id: "error", role: "alert" });
+  const nameInput = h("input", { id: "name", type: "text", maxlength: "100", autocomplete: "off" });
+  const saveName = h("button", { type: "button" }, "Save name");
+  const newInvite = h("button", { type: "button", id: "new-invitation" }, "New invitation");
+  const inviteLink = h("input", { id: "invitation-link", type: "text", readonly: true });
+  const copy = h("button", { type: "button" }, "Copy link");
+  const qrBox = h("div", { class: "qr-box" });
+  const invitePanel = h("section", { id: "invitation", hidden: true, "aria-label": "Invitation" },
+    h("label", { for: "invitation-link" }, "Invitation link"), inviteLink, copy, qrBox,
+    h("p", { class: "hint" }, "Send this link to one person (or let them scan the code). It works once."));
+  const pasteInput = h("input", { id: "paste", type: "text", autocomplete: "off" });
+  const connect = h("button", { type: "button" }, "Connect");
+  const list = h("ul", { id: "contacts", "aria-label": "Contacts" });
+  const chatTitle = h("h2", { id: "chat-title" });
+  const chatStatus = h("p", { id: "chat-status" });
+  const renameInput = h("input", { id: "rename", type: "text", maxlength: "100", autocomplete: "off" });
+  const renameBtn = h("button", { type: "button" }, "Rename");
+  const verifyBtn = h("button", { type: "button" }, "Verify");
+  const deleteBtn = h("button", { type: "button" }, "Delete");
+  const code = h("p", { id: "security-code", hidden: true });
+  const log = h("ol", { id: "messages", role: "log", "aria-label": "Messages" });
+  const messageInput = h("input", { id: "message", type: "text", maxlength: "4096", autocomplete: "off" });
+  const send = h("button", { type: "button" }, "Send");
+  const chat = h("section", { id: "chat", hidden: true, "aria-labelledby": "chat-title" },
+    chatTitle, chatStatus,
+    h("div", { class: "row" }, h("label", { for: "rename" }, "Contact name"), renameInput, renameBtn, verifyBtn, deleteBtn),
+    code, log,
+    h("div", { class: "row" }, h("label", { for: "message" }, "Message"), messageInput, send));
+  root.append(
+    h("header", {}, h("h1", {}, "Hushwire"), status),
+    error,
+    h("section", { "aria-label": "Profile", class: "row" }, h("label", { for: "name" }, "Your name"), nameInput, saveName),
+    h("section", { "aria-label": "Connect", class: "row" }, newInvite, h("label", { for: "paste" }, "Paste a link"), pasteInput, connect),
+    invitePanel,
+    h("h2", {}, "Contacts"),
+    list,
+    chat,
+  );
+
+  const showError = (e: unknown): void => {
+    error.textContent = e instanceof Error ? e.message : String(e);
+  };
+
+  const renderItem = (item: Item): HTMLLIElement => {
+    const li = h("li", { class: item.dir, "data-msg-id": String(item.msgId) }, h("span", { class: "text" }, item.text));
+    if (item.dir === "out") li.append(h("span", { class: "tick", "data-tick": TICKS[item.tick], "aria-label": TICKS[item.tick] }, TICK_MARKS[item.tick]));
+    return li;
+  };
+
+  const statusText = (c: ContactView): string =>
+    c.status === "failed" ? `failed: ${c.detail}` : c.status === "invited" ? "waiting for the invitation to be opened" : c.status;
+
+  const renderList = (): void => {
+    list.replaceChildren(...[...contacts.values()].map(({ view }) => {
+      const b = h("button", { type: "button", "aria-current": view.id === selected ? "true" : false }, h("span", { class: "cname" }, view.name), " ", h("span", { class: "cstatus" }, statusText(view)));
+      b.addEventListener("click", () => select(view.id));
+      return h("li", { "data-id": view.id }, b);
+    }));
+  };
+
+  const renderChat = (): void => {
+    const c = selected === null ? undefined : contacts.get(selected);
+    chat.hidden = c === undefined;
+    if (c === undefined) return;
+    chatTitle.textContent = c.view.name;
+    chatStatus.textContent = statusText(c.view);
+    log.replaceChildren(...c.items.map(renderItem));
+  };
+
+  const select = (id: string | null): void => {
+    selected = id;
+    code.hidden = true;
+    const c = id === null ? undefined : contacts.get(id);
+    if (c !== undefined) renameInput.value = c.view.name;
+    renderList();
+    renderChat();
+    if (c !== undefined) messageInput.focus();
+  };
+
+  const showInvitation = (link: string): void => {
+    const shown = onOrigin(link, location.origin);
+    inviteLink.value = shown;
+    qrBox.replaceChildren(qrSvg(shown, "QR code of the invitation link"));
+    invitePanel.hidden = false;
+  };
+
+  const onEvent = (e: AppEvent): void => {
+    switch (e.event) {
+      case "status":
+        status.textContent = e.status === "disconnected" ? "Offline: reconnecting… (messages you write go out later)" : "Online";
+        status.dataset.state = e.status === "disconnected" ? "offline" : "online";
+        return;
+      case "lag":
+        if (status.dataset.state !== "offline") status.textContent = `Online · keepalive ${Math.round(e.ms)} ms · ${quality(e.ms)}`;
+        return;
+      case "contact": {
+        const c = contacts.get(e.contact.id);
+        if (c === undefined) contacts.set(e.contact.id, { view: e.contact, items: [] });
+        else c.view = e.contact;
+        if (e.contact.status !== "invited" && inviteLink.value !== "" && invitePanel.dataset.id === e.contact.id) invitePanel.hidden = true;
+        renderList();
+        renderChat();
+        return;
+      }
+      case "message": {
+        const c = contacts.get(e.contact);
+        if (c === undefined) return;
+        c.items.push(e.item);
+        if (e.contact === selected) log.append(renderItem(e.item));
+        return;
+      }
+      case "tick": {
+        const item = contacts.get(e.contact)?.items.find((x) => x.dir === "out" && x.msgId === e.msgId);
+        if (item === undefined) return;
+        item.tick = e.tick;
+        if (e.contact === selected) renderChat();
+        return;
+      }
+      case "sealed":
+        void store.save(key, e.data).catch(showError);
+        return;
+    }
+  };
+
+  const store = new SessionStore("hushwire-app-profile");
+  const saved = await store.load();
+  const key = saved?.key ?? (await store.newKey());
+  const worker = new Worker_(onEvent);
+  const started = await worker.call({ op: "start", server: meta("hushwire-relay"), wsUrl: meta("hushwire-ws"), key, sealed: saved?.sealed ?? null });
+  nameInput.value = started.name;
+  for (const c of started.contacts) contacts.set(c.id, { view: { id: c.id, name: c.name, status: c.status, link: c.link, detail: c.detail }, items: c.items });
+  if (status.dataset.state === undefined) status.textContent = "Online";
+  renderList();
+
+  const join = (text: string): void => {
+    error.textContent = "";
+    worker.call({ op: "join", link: toSimplex(text, location.origin) }).then((r) => select(r.id), showError);
+  };
+
+  saveName.addEventListener("click", () => void worker.call({ op: "setName", name: nameInput.value }).catch(showError));
+  newInvite.addEventListener("click", () => {
+    error.textContent = "";
+    worker.call({ op: "invite" }).then((r) => {
+      invitePanel.dataset.id = r.id;
+      showInvitation(r.link);
+      inviteLink.focus();
+      inviteLink.select();
+    }, showError);
+  });
+  copy.addEventListener("click", () => void navigator.clipboard?.writeText(inviteLink.value).catch(() => inviteLink.select()));
+  connect.addEventListener("click", () => {
+    if (pasteInput.value.trim() !== "") join(pasteInput.value);
+    pasteInput.value = "";
+  });
+  pasteInput.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") connect.click();
+  });
+  const sendNow = (): void => {
+    const text = messageInput.value;
+    if (selected === null || text.trim() === "") return;
+    messageInput.value = "";
+    worker.call({ op: "send", contact: selected, text }).catch((e: unknown) => {
+      messageInput.value = text;
+      showError(e);
+    });
+  };
+  send.addEventListener("click", sendNow);
+  messageInput.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") sendNow();
+  });
+  renameBtn.addEventListener("click", () => {
+    if (selected !== null) void worker.call({ op: "rename", contact: selected, name: renameInput.value }).catch(showError);
+  });
+  verifyBtn.addEventListener("click", () => {
+    if (selected === null) return;
+    worker.call({ op: "verify", contact: selected }).then((r) => {
+      code.textContent = `Security code: ${r.code}. Compare it with your contact's (in person or by a call): if they match, nobody is in between.`;
+      code.hidden = false;
+    }, showError);
+  });
+  deleteBtn.addEventListener("click", () => {
+    const id = selected;
+    if (id === null) return;
+    worker.call({ op: "remove", contact: id }).then(() => {
+      contacts.delete(id);
+      select(null);
+    }, showError);
+  });
+
+  const link = linkOfLocation(location);
+  if (link !== null) {
+    history.replaceState(null, "", "/");
+    join(link);
+  }
+}
+
+main().catch((e: unknown) => {
+  const el = document.getElementById("error") ?? document.body.appendChild(document.createElement("p"));
+  el.setAttribute("role", "alert");
+  el.textContent = `The app could not start: ${e instanceof Error ? e.message : String(e)}`;
+});

@@ -1,0 +1,354 @@
+/**
+ * The web app's crypto worker (independent of the Worker global, so Node tests drive it): one
+ * relay connection, the profile and every contact, each contact a widget {@link Visitor} run
+ * from a state that handshake.ts made (the browser that made the invitation, or the one that
+ * opened it). Every key and ratchet lives here; only names, texts and shared links leave.
+ *
+ * The profile is sealed as one blob: AES-256-GCM under the page's non-extractable key (random
+ * 12-byte IV first), of the JSON of the name, our connInfo and each contact (its name, status,
+ * link, last messages and the visitor's state). A visitor's `persist` seals it before anything
+ * that depends on its state goes out (each SEND, each ACK); other changes are sealed soon after.
+ */
+
+import { parseSMPServer, type SMPServer } from "../smp/address.js";
+import { ReconnectingClient, SMPClient, type ClientEvent } from "../smp/client.js";
+import { randomBytes } from "../crypto/random.js";
+import { base64urlDecode, base64urlEncode, concat, utf8 } from "../encoding.js";
+import { DecodeError } from "../errors.js";
+import { Visitor, type VisitorEvent } from "../agent/visitor.js";
+import { encodeChatMessage, encodeConnInfo, interpret, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
+import type { SocketFactory } from "../worker/service.js";
+import { createInvitation, joinInvitation, securityCode } from "./handshake.js";
+import { parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
+
+const SEAL_AD = utf8("hushwire app profile 1") as Uint8Array<ArrayBuffer>;
+/** Messages kept per contact in the sealed profile. */
+const KEEP_ITEMS = 500;
+const LAG_EVERY_MS = 5000;
+
+interface Contact {
+  view: ContactView;
+  items: Item[];
+  visitor: Visitor | null;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : "internal error";
+}
+
+/** The display name in a connInfo (x.info), or "". */
+function profileName(info: Uint8Array): string {
+  for (const m of parseChatElements(info)) {
+    if (m instanceof Error) continue;
+    try {
+      const v = interpret(m);
+      if (v.kind === "XInfo" || v.kind === "XContact") return wellFormed(v.profile.displayName).slice(0, 100);
+    } catch {
+      // not a profile
+    }
+  }
+  return "";
+}
+
+export class AppService {
+  readonly #post: (m: AppReply) => void;
+  readonly #socket: SocketFactory;
+  readonly #sleep: (ms: number) => Promise<void>;
+  #client: ReconnectingClient | null = null;
+  #server: SMPServer | null = null;
+  #key: CryptoKey | null = null;
+  #name = "";
+  #contacts = new Map<string, Contact>();
+  #lastSealed = "";
+  #sealing: Promise<void> = Promise.resolve();
+  #soon = false;
+
+  constructor(post: (m: AppReply) => void, socket: SocketFactory, sleep?: (ms: number) => Promise<void>) {
+    this.#post = post;
+    this.#socket = socket;
+    this.#sleep = sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  #event(e: AppEvent): void {
+    this.#post(e);
+  }
+
+  async handle(req: AppRequest): Promise<void> {
+    try {
+      const result = await this.#run(req);
+      this.#post({ id: req.id, ok: true, result });
+    } catch (e) {
+      this.#post({ id: req.id, ok: false, error: errorText(e) });
+    }
+  }
+
+  async #run(req: AppRequest): Promise<AppResults[AppRequest["op"]]> {
+    if (req.op === "start") return this.#start(req.server, req.wsUrl, req.key, req.sealed);
+    if (this.#client === null) throw new Error("not started");
+    switch (req.op) {
+      case "invite":
+        return this.#invite();
+      case "join":
+        return { id: this.#join(req.link) };
+      case "send":
+        return { msgId: await this.#send(this.#contact(req.contact), req.text) };
+      case "rename": {
+        const c = this.#contact(req.contact);
+        c.view.name = wellFormed(req.name.trim()).slice(0, 100) || c.view.name;
+        this.#changed(c);
+        return null;
+      }
+      case "remove":
+        await this.#remove(this.#contact(req.contact));
+        return null;
+      case "verify": {
+        const code = securityCode(this.#contact(req.contact).visitor?.state() ?? null);
+        if (code === null) throw new Error("not connected yet: the security code exists once both sides are connected");
+        return { code };
+      }
+      case "setName":
+        this.#name = wellFormed(req.name.trim()).slice(0, 100);
+        this.#sealSoon();
+        return null;
+    }
+  }
+
+  #contact(id: string): Contact {
+    const c = this.#contacts.get(id);
+    if (c === undefined) throw new Error("no such contact");
+    return c;
+  }
+
+  #ownInfo(): Uint8Array {
+    return encodeConnInfo(xInfo({ displayName: this.#name || "Anonymous", fullName: "" }));
+  }
+
+  // ------------------------------------------------------------------ start and restore
+
+  async #start(serverText: string, wsUrl: string, key: CryptoKey, sealed: ArrayBuffer | null): Promise<AppResults["start"]> {
+    if (this.#client !== null) throw new Error("already started");
+    if (!/^wss?:\/\//.test(wsUrl)) throw new Error("the WebSocket URL must start with ws:// or wss://");
+    const server = parseSMPServer(serverText);
+    const saved = sealed === null ? null : await this.#open(key, sealed);
+    const rc = new ReconnectingClient((onEvent) => SMPClient.connect(this.#socket(wsUrl), server.keyHash, { onEvent }));
+    rc.on(this.#onClientEvent);
+    await rc.start();
+    this.#client = rc;
+    this.#server = server;
+    this.#key = key;
+    setInterval(() => {
+      const lag = rc.client?.lag;
+      if (lag !== null && lag !== undefined) this.#event({ event: "lag", ms: lag });
+    }, LAG_EVERY_MS);
+    this.#event({ event: "status", status: "connected", detail: `SMP v${rc.client?.version ?? 0}` });
+    if (saved !== null) await this.#restore(saved);
+    return { name: this.#name, contacts: [...this.#contacts.values()].map((c) => ({ ...c.view, items: c.items })) };
+  }
+
+  async #open(key: CryptoKey, sealed: ArrayBuffer): Promise<Record<string, unknown>> {
+    const data = new Uint8Array(sealed);
+    try {
+      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: data.slice(0, 12), additionalData: SEAL_AD }, key, data.slice(12));
+      const d = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain)) as unknown;
+      if (typeof d === "object" && d !== null && !Array.isArray(d)) return d as Record<string, unknown>;
+    } catch {
+      // below
+    }
+    throw new DecodeError("the stored profile does not open with this browser's key");
+  }
+
+  async #restore(d: Record<string, unknown>): Promise<void> {
+    const bad = new DecodeError("invalid stored profile");
+    if (d.f !== 1 || typeof d.n !== "string" || !Array.isArray(d.c)) throw bad;
+    this.#name = d.n.slice(0, 100);
+    for (const x of d.c as unknown[]) {
+      const e = x as Record<string, unknown>;
+      const view = parseContactView(e?.view);
+      const items = Array.isArray(e?.items) ? e.items.map(parseItem) : [null];
+      if (view === null || items.includes(null)) throw bad;
+      const c: Contact = { view, items: items as Item[], visitor: null };
+      this.#contacts.set(view.id, c);
+      if (e.v === null || e.v === undefined) {
+        if (view.status === "connecting") this.#fail(c, "the page was closed before the connection was made: ask for a new invitation");
+        continue;
+      }
+      const v = this.#visitor(c);
+      try {
+        v.load(e.v, this.#server!);
+        await v.resume();
+      } catch (err) {
+        this.#fail(c, errorText(err));
+      }
+    }
+  }
+
+  #onClientEvent = (ev: ClientEvent): void => {
+    if (ev.type === "disconnected") this.#event({ event: "status", status: "disconnected", detail: ev.reason });
+    else if (ev.type === "reconnected") this.#event({ event: "status", status: "reconnected", detail: `after ${ev.attempts} attempts` });
+  };
+
+  // ------------------------------------------------------------------ contacts
+
+  #newContact(status: ContactStatus, name: string): Contact {
+    const id = base64urlEncode(randomBytes(9));
+    const c: Contact = { view: { id, name, status, link: "", detail: "" }, items: [], visitor: null };
+    this.#contacts.set(id, c);
+    return c;
+  }
+
+  #visitor(c: Contact): Visitor {
+    const v: Visitor = new Visitor(this.#client!, this.#ownInfo(), (e) => this.#onVisitorEvent(c, e), { sleep: this.#sleep, persist: () => this.#seal() });
+    c.visitor = v;
+    return v;
+  }
+
+  #changed(c: Contact): void {
+    this.#event({ event: "contact", contact: { ...c.view } });
+    this.#sealSoon();
+  }
+
+  #fail(c: Contact, detail: string): void {
+    c.view.status = "failed";
+    c.view.detail = detail.slice(0, 500);
+    this.#changed(c);
+  }
+
+  async #invite(): Promise<AppResults["invite"]> {
+    const { link, state } = await createInvitation(this.#client!, this.#server!);
+    const c = this.#newContact("invited", "New contact");
+    c.view.link = link;
+    const v = this.#visitor(c);
+    v.load(state, this.#server!);
+    await v.resume();
+    this.#changed(c);
+    await this.#seal();
+    return { id: c.view.id, link };
+  }
+
+  #join(link: string): string {
+    const c = this.#newContact("connecting", "New contact");
+    this.#changed(c);
+    void (async () => {
+      try {
+        const state = await joinInvitation(this.#client!, this.#server!, link, this.#ownInfo(), this.#sleep);
+        const v = this.#visitor(c);
+        v.load(state, this.#server!);
+        this.#connected(c, base64urlDecode((state as { i: string }).i));
+        await this.#seal();
+        await v.resume();
+      } catch (e) {
+        this.#fail(c, errorText(e));
+      }
+    })();
+    return c.view.id;
+  }
+
+  #connected(c: Contact, peerInfo: Uint8Array): void {
+    c.view.status = "connected";
+    c.view.link = "";
+    c.view.name = profileName(peerInfo) || c.view.name;
+    this.#changed(c);
+  }
+
+  async #send(c: Contact, text: string): Promise<number> {
+    const v = c.visitor;
+    if (v === null || c.view.status !== "connected") throw new Error("not connected to this contact");
+    const item: Item = { dir: "out", text, msgId: 0, tick: 0 };
+    return new Promise((resolve, reject) => {
+      v.send(encodeChatMessage(xMsgNewText(text, randomBytes(12))), (msgId) => {
+        item.msgId = msgId;
+        this.#keep(c, item);
+        resolve(msgId);
+      }).then(
+        (msgId) => this.#tick(c, msgId, 1),
+        (e: unknown) => reject(e instanceof Error ? e : new Error("not sent")),
+      );
+    });
+  }
+
+  #keep(c: Contact, item: Item): void {
+    c.items.push(item);
+    if (c.items.length > KEEP_ITEMS) c.items.shift();
+    this.#event({ event: "message", contact: c.view.id, item: { ...item } });
+  }
+
+  #tick(c: Contact, msgId: number, tick: Tick): void {
+    const item = c.items.find((x) => x.dir === "out" && x.msgId === msgId);
+    if (item === undefined || item.tick >= tick) return;
+    item.tick = tick;
+    this.#event({ event: "tick", contact: c.view.id, msgId, tick });
+    this.#sealSoon();
+  }
+
+  async #remove(c: Contact): Promise<void> {
+    this.#contacts.delete(c.view.id);
+    const v = c.visitor;
+    c.visitor = null;
+    await this.#seal();
+    if (v !== null) await v.end(v.status === "connected" ? encodeChatMessage(xDirectDel()) : null, 3000);
+  }
+
+  #onVisitorEvent(c: Contact, e: VisitorEvent): void {
+    switch (e.type) {
+      case "connected":
+        this.#connected(c, e.peerInfo);
+        return;
+      case "message":
+        for (const m of parseChatElements(e.body)) {
+          if (m instanceof Error) continue;
+          let view;
+          try {
+            view = interpret(m);
+          } catch {
+            continue;
+          }
+          if (view.kind === "XMsgNew" && view.text) this.#keep(c, { dir: "in", text: wellFormed(view.text), msgId: e.id, tick: 0 });
+          else if (view.kind === "XDirectDel") {
+            c.view.status = "ended";
+            this.#changed(c);
+            void c.visitor?.close(true);
+          }
+        }
+        return;
+      case "receipt":
+        if (e.ok) this.#tick(c, e.id, 2);
+        return;
+      case "problem":
+        return; // never logged (it may name what failed)
+    }
+  }
+
+  // ------------------------------------------------------------------ sealing
+
+  #sealSoon(): void {
+    if (this.#soon) return;
+    this.#soon = true;
+    setTimeout(() => {
+      this.#soon = false;
+      void this.#seal();
+    }, 0);
+  }
+
+  /** Seal the profile and post it (in order; never throws: a profile not stored is not resumed). */
+  #seal(): Promise<void> {
+    const next = this.#sealing.then(() => this.#sealNow());
+    this.#sealing = next.catch(() => undefined);
+    return next;
+  }
+
+  async #sealNow(): Promise<void> {
+    const key = this.#key;
+    if (key === null) return;
+    try {
+      const contacts = [...this.#contacts.values()].map((c) => ({ view: c.view, items: c.items, v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null }));
+      const text = JSON.stringify({ f: 1, n: this.#name, c: contacts });
+      if (text === this.#lastSealed) return;
+      const iv = randomBytes(12) as Uint8Array<ArrayBuffer>;
+      const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: SEAL_AD }, key, utf8(text) as Uint8Array<ArrayBuffer>);
+      this.#lastSealed = text;
+      this.#event({ event: "sealed", data: concat(iv, new Uint8Array(ct)).buffer as ArrayBuffer });
+    } catch {
+      // not sealed: the page keeps the previous profile
+    }
+  }
+}
