@@ -12,7 +12,8 @@
    (``create_invitation``, ``join`` -> the joiner's ConnectionEstablished): the protocol's round
    trips without the browser.
 
-Prints figures only; nothing is asserted (tests never assert on time).
+Prints figures only, the last line ``RESULT {json}``; nothing is asserted (tests never assert
+on time).
 
     .venv/bin/python benchmarks/app_budget.py [--rounds N]
 """
