@@ -23,16 +23,9 @@ import pytest
 from hushwire.app.server import RunningApp, start_app
 from hushwire.testing import RelayProcess
 from hushwire.testing import start_relay_process as start_relay
+from hushwire.testing.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = list(CHROMIUM_ARGS)
 WIDTH = 360
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">Alice'
 HOSTILE_TEXTS = [

@@ -35,20 +35,7 @@ import type { SMPServer } from "../smp/address.js";
 import { decryptMessage, queueDhKey, SMPClientError, SMPCommandError, type IdsResponse, type MsgResponse } from "../smp/client.js";
 import { compatible, VersionRange } from "../smp/version.js";
 import { ConnectionRequest, parseLink, SMPQueueUri } from "../agent/links.js";
-import {
-  AGENT_VERSIONS,
-  agentMessageHash,
-  CONN_INFO_PAD,
-  decodeClientMessage,
-  decodeClientMsgEnvelope,
-  decryptClientMessage,
-  encodeAgentEnvelope,
-  encodeAgentMessage,
-  encodeClientMessage,
-  parseAgentEnvelope,
-  parseAgentMessage,
-  SMP_CLIENT_VERSION,
-} from "../agent/protocol.js";
+import { AGENT_VERSIONS, agentMessageHash, CONN_INFO_PAD, decodeClientMessage, decodeClientMsgEnvelope, decryptClientMessage, encodeAgentEnvelope, encodeAgentMessage, encodeClientMessage, parseAgentEnvelope, parseAgentMessage, SMP_CLIENT_VERSION } from "../agent/protocol.js";
 import { E2E_VERSIONS, E2ERatchetParams, E2ERatchetParamsUri, initJoinerRatchet, x3dhJoiner } from "../agent/ratchet.js";
 import { ratchetFromJSON, ratchetToJSON } from "../agent/ratchet_json.js";
 import { sealForQueue, type AgentClient } from "../agent/visitor.js";

@@ -13,11 +13,11 @@
 import { parseSMPServer, type SMPServer } from "../smp/address.js";
 import { ReconnectingClient, SMPClient, type ClientEvent } from "../smp/client.js";
 import { randomBytes } from "../crypto/random.js";
-import { base64urlDecode, base64urlEncode, concat, utf8 } from "../encoding.js";
+import { base64urlDecode, base64urlEncode, utf8 } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
-import { encodeChatMessage, encodeConnInfo, interpret, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
-import type { SocketFactory } from "../worker/service.js";
+import { encodeChatMessage, encodeConnInfo, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
+import { chatViews, errorText, openText, peerName, sealText, type SocketFactory } from "../worker/service.js";
 import { createInvitation, joinInvitation, securityCode } from "./handshake.js";
 import { parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
 
@@ -30,24 +30,6 @@ interface Contact {
   view: ContactView;
   items: Item[];
   visitor: Visitor | null;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : "internal error";
-}
-
-/** The display name in a connInfo (x.info), or "". */
-function profileName(info: Uint8Array): string {
-  for (const m of parseChatElements(info)) {
-    if (m instanceof Error) continue;
-    try {
-      const v = interpret(m);
-      if (v.kind === "XInfo" || v.kind === "XContact") return wellFormed(v.profile.displayName).slice(0, 100);
-    } catch {
-      // not a profile
-    }
-  }
-  return "";
 }
 
 export class AppService {
@@ -129,7 +111,7 @@ export class AppService {
     if (this.#client !== null) throw new Error("already started");
     if (!/^wss?:\/\//.test(wsUrl)) throw new Error("the WebSocket URL must start with ws:// or wss://");
     const server = parseSMPServer(serverText);
-    const saved = sealed === null ? null : await this.#open(key, sealed);
+    const saved = sealed === null ? null : await openText(key, SEAL_AD, sealed, new DecodeError("the stored profile does not open with this browser's key"));
     const rc = new ReconnectingClient((onEvent) => SMPClient.connect(this.#socket(wsUrl), server.keyHash, { onEvent }));
     rc.on(this.#onClientEvent);
     await rc.start();
@@ -141,20 +123,8 @@ export class AppService {
       if (lag !== null && lag !== undefined) this.#event({ event: "lag", ms: lag });
     }, LAG_EVERY_MS);
     this.#event({ event: "status", status: "connected", detail: `SMP v${rc.client?.version ?? 0}` });
-    if (saved !== null) await this.#restore(saved);
+    if (saved !== null) await this.#restore(saved as Record<string, unknown>);
     return { name: this.#name, contacts: [...this.#contacts.values()].map((c) => ({ ...c.view, items: c.items })) };
-  }
-
-  async #open(key: CryptoKey, sealed: ArrayBuffer): Promise<Record<string, unknown>> {
-    const data = new Uint8Array(sealed);
-    try {
-      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: data.slice(0, 12), additionalData: SEAL_AD }, key, data.slice(12));
-      const d = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain)) as unknown;
-      if (typeof d === "object" && d !== null && !Array.isArray(d)) return d as Record<string, unknown>;
-    } catch {
-      // below
-    }
-    throw new DecodeError("the stored profile does not open with this browser's key");
   }
 
   async #restore(d: Record<string, unknown>): Promise<void> {
@@ -246,7 +216,7 @@ export class AppService {
   #connected(c: Contact, peerInfo: Uint8Array): void {
     c.view.status = "connected";
     c.view.link = "";
-    c.view.name = profileName(peerInfo) || c.view.name;
+    c.view.name = peerName(peerInfo) || c.view.name;
     this.#changed(c);
   }
 
@@ -294,14 +264,7 @@ export class AppService {
         this.#connected(c, e.peerInfo);
         return;
       case "message":
-        for (const m of parseChatElements(e.body)) {
-          if (m instanceof Error) continue;
-          let view;
-          try {
-            view = interpret(m);
-          } catch {
-            continue;
-          }
+        for (const view of chatViews(e.body)) {
           if (view.kind === "XMsgNew" && view.text) this.#keep(c, { dir: "in", text: wellFormed(view.text), msgId: e.id, tick: 0 });
           else if (view.kind === "XDirectDel") {
             c.view.status = "ended";
@@ -343,10 +306,9 @@ export class AppService {
       const contacts = [...this.#contacts.values()].map((c) => ({ view: c.view, items: c.items, v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null }));
       const text = JSON.stringify({ f: 1, n: this.#name, c: contacts });
       if (text === this.#lastSealed) return;
-      const iv = randomBytes(12) as Uint8Array<ArrayBuffer>;
-      const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: SEAL_AD }, key, utf8(text) as Uint8Array<ArrayBuffer>);
+      const data = await sealText(key, SEAL_AD, text);
       this.#lastSealed = text;
-      this.#event({ event: "sealed", data: concat(iv, new Uint8Array(ct)).buffer as ArrayBuffer });
+      this.#event({ event: "sealed", data });
     } catch {
       // not sealed: the page keeps the previous profile
     }
