@@ -4,7 +4,8 @@ process on loopback, the app served by ``hushwire app serve``'s server.
 A makes a one-time invitation (keyboard only) and B opens its link: both are connected, their
 contacts lists name each other, messages go both ways with sent and delivered ticks, the security
 codes match, B reloads and is still connected with its history, hostile names and texts render as
-inert text, a text typed while the relay is down goes out when it is back, at 360 px wide. The CSP
+inert text, a text typed while the relay is down goes out when it is back, a second tab of A
+says the profile is open elsewhere and takes it over, at 360 px wide. The CSP
 reports nothing and the server's request log never holds the link's fragment.
 """
 
@@ -197,6 +198,22 @@ def test_two_browsers_invite_chat_reload_and_survive_a_relay_restart(tmp_path: P
                 await expect(b_log).to_contain_text("typed offline", timeout=60_000)
                 await expect(a_log.locator("li.out [data-tick=delivered]")).to_have_count(
                     3, timeout=30_000
+                )
+                # one tab owns the profile: a second tab of A says so and can take over
+                a2 = await a.context.new_page()
+                await a2.goto(app.url)
+                await expect(a2.get_by_role("alert")).to_have_text(
+                    "This profile is open in another tab."
+                )
+                await a2.get_by_role("button", name="Use it here").click()
+                await online(a2)
+                await connected_contact(a2, "Bob")
+                await expect(a.get_by_role("alert")).to_have_text(
+                    "This profile is now open in another tab."
+                )
+                await a2.get_by_role("list", name="Contacts").get_by_role("button").click()
+                await expect(a2.get_by_role("log", name="Messages")).to_contain_text(
+                    "typed offline"
                 )
             finally:
                 await asyncio.to_thread(again.stop)

@@ -14,6 +14,7 @@ import workerSource from "virtual:hushwire-app-worker";
 import { h } from "../ui/dom.js";
 import { SessionStore } from "../ui/resume.js";
 import { linkOfLocation, onOrigin, toSimplex } from "./link.js";
+import { own, takeOver } from "./owner.js";
 import { qrSvg } from "./qr.js";
 import { parseAppReply, type AppEvent, type AppRequest, type AppResults, type ContactView, type Item } from "./rpc.js";
 
@@ -50,6 +51,12 @@ class Worker_ {
     });
   }
 
+  stop(): void {
+    this.#worker.terminate();
+    for (const p of this.#pending.values()) p.reject(new Error("stopped"));
+    this.#pending.clear();
+  }
+
   call<K extends Req["op"]>(req: Extract<Req, { op: K }>): Promise<AppResults[K]> {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
@@ -75,8 +82,25 @@ function quality(ms: number): string {
   return ms < 250 ? "good" : ms < 1000 ? "fair" : "poor";
 }
 
+/** The page says the profile is another tab's, with a button to take it over. */
+function elsewhere(root: HTMLElement, text: string): void {
+  const take = h("button", { type: "button" }, "Use it here");
+  take.addEventListener("click", takeOver);
+  root.replaceChildren(h("header", {}, h("h1", {}, "Hushwire")), h("p", { role: "alert", id: "elsewhere" }, text), take);
+  take.focus();
+}
+
 async function main(): Promise<void> {
   const root = document.getElementById("app")!;
+  let worker: Worker_ | null = null;
+  const owner = await own(() => {
+    worker?.stop();
+    elsewhere(root, "This profile is now open in another tab.");
+  });
+  if (!owner) {
+    elsewhere(root, "This profile is open in another tab.");
+    return;
+  }
   const contacts = new Map<string, ContactUI>();
   let selected: string | null = null;
 
@@ -208,8 +232,9 @@ async function main(): Promise<void> {
   const store = new SessionStore("hushwire-app-profile");
   const saved = await store.load();
   const key = saved?.key ?? (await store.newKey());
-  const worker = new Worker_(onEvent);
-  const started = await worker.call({ op: "start", server: meta("hushwire-relay"), wsUrl: meta("hushwire-ws"), key, sealed: saved?.sealed ?? null });
+  const w = new Worker_(onEvent);
+  worker = w;
+  const started = await w.call({ op: "start", server: meta("hushwire-relay"), wsUrl: meta("hushwire-ws"), key, sealed: saved?.sealed ?? null });
   nameInput.value = started.name;
   for (const c of started.contacts) contacts.set(c.id, { view: { id: c.id, name: c.name, status: c.status, link: c.link, detail: c.detail }, items: c.items });
   if (status.dataset.state === undefined) status.textContent = "Online";
@@ -217,13 +242,13 @@ async function main(): Promise<void> {
 
   const join = (text: string): void => {
     error.textContent = "";
-    worker.call({ op: "join", link: toSimplex(text, location.origin) }).then((r) => select(r.id), showError);
+    w.call({ op: "join", link: toSimplex(text, location.origin) }).then((r) => select(r.id), showError);
   };
 
-  saveName.addEventListener("click", () => void worker.call({ op: "setName", name: nameInput.value }).catch(showError));
+  saveName.addEventListener("click", () => void w.call({ op: "setName", name: nameInput.value }).catch(showError));
   newInvite.addEventListener("click", () => {
     error.textContent = "";
-    worker.call({ op: "invite" }).then((r) => {
+    w.call({ op: "invite" }).then((r) => {
       invitePanel.dataset.id = r.id;
       showInvitation(r.link);
       inviteLink.focus();
@@ -242,7 +267,7 @@ async function main(): Promise<void> {
     const text = messageInput.value;
     if (selected === null || text.trim() === "") return;
     messageInput.value = "";
-    worker.call({ op: "send", contact: selected, text }).catch((e: unknown) => {
+    w.call({ op: "send", contact: selected, text }).catch((e: unknown) => {
       messageInput.value = text;
       showError(e);
     });
@@ -252,11 +277,11 @@ async function main(): Promise<void> {
     if (ev.key === "Enter") sendNow();
   });
   renameBtn.addEventListener("click", () => {
-    if (selected !== null) void worker.call({ op: "rename", contact: selected, name: renameInput.value }).catch(showError);
+    if (selected !== null) void w.call({ op: "rename", contact: selected, name: renameInput.value }).catch(showError);
   });
   verifyBtn.addEventListener("click", () => {
     if (selected === null) return;
-    worker.call({ op: "verify", contact: selected }).then((r) => {
+    w.call({ op: "verify", contact: selected }).then((r) => {
       code.textContent = `Security code: ${r.code}. Compare it with your contact's (in person or by a call): if they match, nobody is in between.`;
       code.hidden = false;
     }, showError);
@@ -264,7 +289,7 @@ async function main(): Promise<void> {
   deleteBtn.addEventListener("click", () => {
     const id = selected;
     if (id === null) return;
-    worker.call({ op: "remove", contact: id }).then(() => {
+    w.call({ op: "remove", contact: id }).then(() => {
       contacts.delete(id);
       select(null);
     }, showError);
