@@ -226,3 +226,53 @@ def test_two_browsers_invite_chat_reload_and_survive_a_relay_restart(tmp_path: P
                 assert "#" not in line and "smp" not in line and "x3dh" not in line, line
 
     asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@pytest.mark.timeout(300)
+def test_a_profile_moves_to_another_browser_with_its_passphrase(tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_app(tmp_path) as (_, app), browser() as b:
+            a, a_errors = await open_app(b, app.url)
+            await online(a)
+            await a.get_by_role("button", name="New invitation").click()
+            box = a.get_by_role("textbox", name="Invitation link")
+            await expect(box).not_to_have_value("")
+            bp, _ = await open_app(b, app.url)
+            await bp.goto(await box.input_value())
+            await connected_contact(bp, "Anonymous")
+            await bp.get_by_label("Message", exact=True).fill("before the move")
+            await bp.keyboard.press("Enter")
+            bob = await connected_contact(a, "Anonymous")
+            await bob.get_by_role("button").click()
+            await expect(a.get_by_role("log", name="Messages")).to_contain_text("before the move")
+
+            await a.get_by_label("Passphrase").fill("short")
+            await a.get_by_role("button", name="Export profile").click()
+            await expect(a.get_by_role("alert")).to_contain_text("at least 8 characters")
+            await a.get_by_label("Passphrase").fill("correct horse battery")
+            async with a.expect_download() as info:
+                await a.get_by_role("button", name="Export profile").click()
+            exported = tmp_path / "profile.hushwire"
+            await (await info.value).save_as(exported)
+            assert exported.read_bytes().startswith(b"HUSHWIRE-APP-1\n")
+            assert b"before the move" not in exported.read_bytes()
+
+            c, c_errors = await open_app(b, app.url)
+            await online(c)
+            await c.get_by_label("Profile file").set_input_files(str(exported))
+            await c.get_by_label("Passphrase").fill("wrong horse battery")
+            await c.get_by_role("button", name="Import profile").click()
+            await expect(c.get_by_role("alert")).to_have_text(
+                "DecodeError: the profile does not open with this passphrase"
+            )
+            await c.get_by_label("Passphrase").fill("correct horse battery")
+            await c.get_by_role("button", name="Import profile").click()
+            moved = await connected_contact(c, "Anonymous")
+            await moved.get_by_role("button").click()
+            await expect(c.get_by_role("log", name="Messages")).to_contain_text("before the move")
+            assert c_errors == [] and a_errors == []
+            assert app.server.reports == []
+
+    asyncio.run(asyncio.wait_for(main(), 240))

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { KeyPair } from "../src/crypto/keys.js";
 import { ratchetToJSON } from "../src/agent/ratchet_json.js";
 import { E2ERatchetParams, initJoinerRatchet, x3dhInitiator, x3dhJoiner, Ratchet } from "../src/agent/ratchet.js";
+import { exportProfile, importProfile } from "../src/app/export.js";
 import { securityCode } from "../src/app/handshake.js";
 import { linkOfLocation, onOrigin, toSimplex } from "../src/app/link.js";
 import { qrPath } from "../src/app/qr.js";
@@ -82,5 +83,19 @@ describe("security code", () => {
     const digits = BigInt("0x" + hash).toString();
     expect(a).toBe(digits.match(/.{1,5}/g)!.join(" "));
     expect(securityCode({ k: null })).toBeNull();
+  });
+});
+
+describe("exported profile", () => {
+  it("opens with its passphrase only", async () => {
+    const file = await exportProfile("correct horse", JSON.stringify({ f: 1, n: "Alice", c: [] }));
+    expect(new TextDecoder().decode(new Uint8Array(file).slice(0, 15))).toBe("HUSHWIRE-APP-1\n");
+    expect(await importProfile("correct horse", file)).toEqual({ f: 1, n: "Alice", c: [] });
+    await expect(importProfile("correct horsf", file)).rejects.toThrow("the profile does not open with this passphrase");
+    const flipped = new Uint8Array(file.slice(0));
+    flipped[20]! ^= 1; // the salt is authenticated too
+    await expect(importProfile("correct horse", flipped.buffer)).rejects.toThrow("does not open");
+    await expect(importProfile("correct horse", new TextEncoder().encode("{}").buffer)).rejects.toThrow("not an exported Hushwire profile");
+    await expect(exportProfile("short", "{}")).rejects.toThrow("at least 8 characters");
   });
 });

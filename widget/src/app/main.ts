@@ -16,7 +16,7 @@ import { SessionStore } from "../ui/resume.js";
 import { linkOfLocation, onOrigin, toSimplex } from "./link.js";
 import { own, takeOver } from "./owner.js";
 import { qrSvg } from "./qr.js";
-import { parseAppReply, type AppEvent, type AppRequest, type AppResults, type ContactView, type Item } from "./rpc.js";
+import { MAX_PROFILE, parseAppReply, type AppEvent, type AppRequest, type AppResults, type ContactView, type Item } from "./rpc.js";
 
 type Req = AppRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
 
@@ -133,6 +133,17 @@ async function main(): Promise<void> {
     h("div", { class: "row" }, h("label", { for: "rename" }, "Contact name"), renameInput, renameBtn, verifyBtn, deleteBtn),
     code, log,
     h("div", { class: "row" }, h("label", { for: "message" }, "Message"), messageInput, send));
+  const passphrase = h("input", { id: "passphrase", type: "password", autocomplete: "new-password", maxlength: "1024" });
+  const exportBtn = h("button", { type: "button" }, "Export profile");
+  const fileInput = h("input", { id: "profile-file", type: "file" });
+  const importBtn = h("button", { type: "button" }, "Import profile");
+  const transfer = h("p", { id: "transfer", "aria-live": "polite" });
+  const move = h("section", { "aria-labelledby": "move-title" },
+    h("h2", { id: "move-title" }, "Move to another device"),
+    h("p", { class: "hint" }, "Export the whole profile as one file, encrypted with a passphrase, and import it in the other browser. Then stop using it here: two browsers with the same profile break its connections."),
+    h("div", { class: "row" }, h("label", { for: "passphrase" }, "Passphrase"), passphrase, exportBtn),
+    h("div", { class: "row" }, h("label", { for: "profile-file" }, "Profile file"), fileInput, importBtn),
+    transfer);
   root.append(
     h("header", {}, h("h1", {}, "Hushwire"), status),
     error,
@@ -142,6 +153,7 @@ async function main(): Promise<void> {
     h("h2", {}, "Contacts"),
     list,
     chat,
+    move,
   );
 
   const showError = (e: unknown): void => {
@@ -235,10 +247,41 @@ async function main(): Promise<void> {
   const w = new Worker_(onEvent);
   worker = w;
   const started = await w.call({ op: "start", server: meta("hushwire-relay"), wsUrl: meta("hushwire-ws"), key, sealed: saved?.sealed ?? null });
-  nameInput.value = started.name;
-  for (const c of started.contacts) contacts.set(c.id, { view: { id: c.id, name: c.name, status: c.status, link: c.link, detail: c.detail }, items: c.items });
+  const apply = (profile: AppResults["start"]): void => {
+    nameInput.value = profile.name;
+    contacts.clear();
+    for (const c of profile.contacts) contacts.set(c.id, { view: { id: c.id, name: c.name, status: c.status, link: c.link, detail: c.detail }, items: c.items });
+    select(null);
+  };
+  apply(started);
   if (status.dataset.state === undefined) status.textContent = "Online";
-  renderList();
+
+  exportBtn.addEventListener("click", () => {
+    transfer.textContent = "Encrypting…";
+    w.call({ op: "exportProfile", passphrase: passphrase.value }).then((r) => {
+      const url = URL.createObjectURL(new Blob([r.data], { type: "application/octet-stream" }));
+      h("a", { href: url, download: "hushwire-profile.hushwire" }).click();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      transfer.textContent = "Profile exported.";
+    }, (e: unknown) => {
+      transfer.textContent = "";
+      showError(e);
+    });
+  });
+  importBtn.addEventListener("click", () => {
+    const file = fileInput.files?.[0];
+    if (file === undefined) return showError(new Error("choose the profile file first"));
+    if (file.size > MAX_PROFILE) return showError(new Error("this file is too large to be a profile"));
+    transfer.textContent = "Opening…";
+    file.arrayBuffer().then((data) => w.call({ op: "importProfile", passphrase: passphrase.value, data })).then((r) => {
+      apply(r);
+      error.textContent = "";
+      transfer.textContent = "Profile imported.";
+    }, (e: unknown) => {
+      transfer.textContent = "";
+      showError(e);
+    });
+  });
 
   const join = (text: string): void => {
     error.textContent = "";

@@ -14,6 +14,9 @@
  * - `send(id, text)`: resolves with the message's id once it is encrypted and queued (it goes out
  *   when the relay is reachable); `tick` events follow (1: the relay took it, 2: delivered).
  * - `rename(id, name)`, `remove(id)`, `verify(id)` (the security code), `setName(name)`.
+ * - `exportProfile(passphrase)`: the whole profile as one file, encrypted under the passphrase
+ *   (to move it to another device); `importProfile(passphrase, data)` replaces this browser's
+ *   profile with it and returns what `start` returns.
  * - events: `status`, `lag` (keepalive round trip), `contact` (a contact's name or status
  *   changed), `message`, `tick`, `sealed` (the profile, encrypted: store it as it is).
  */
@@ -22,7 +25,9 @@
 export const MAX_TEXT = 4096;
 export const MAX_NAME = 100;
 export const MAX_LINK = 8192;
-/** Largest sealed profile. */
+/** Longest passphrase of an exported profile. */
+export const MAX_PASSPHRASE = 1024;
+/** Largest sealed or exported profile. */
 export const MAX_PROFILE = 16 << 20;
 
 export type Tick = 0 | 1 | 2;
@@ -55,6 +60,8 @@ export interface AppResults {
   remove: null;
   verify: { code: string };
   setName: null;
+  exportProfile: { data: ArrayBuffer };
+  importProfile: AppResults["start"];
 }
 
 export type AppOp = keyof AppResults;
@@ -67,7 +74,9 @@ export type AppRequest =
   | { id: number; op: "rename"; contact: string; name: string }
   | { id: number; op: "remove"; contact: string }
   | { id: number; op: "verify"; contact: string }
-  | { id: number; op: "setName"; name: string };
+  | { id: number; op: "setName"; name: string }
+  | { id: number; op: "exportProfile"; passphrase: string }
+  | { id: number; op: "importProfile"; passphrase: string; data: ArrayBuffer };
 
 export type AppEvent =
   | { event: "status"; status: "connected" | "disconnected" | "reconnected"; detail: string }
@@ -122,6 +131,10 @@ export function parseAppRequest(x: unknown): AppRequest | null {
       return str(x.contact, 64, 1) ? { id, op: x.op, contact: x.contact } : null;
     case "setName":
       return str(x.name, MAX_NAME) ? { id, op: "setName", name: x.name } : null;
+    case "exportProfile":
+      return str(x.passphrase, MAX_PASSPHRASE, 1) ? { id, op: "exportProfile", passphrase: x.passphrase } : null;
+    case "importProfile":
+      return str(x.passphrase, MAX_PASSPHRASE, 1) && buffer(x.data) ? { id, op: "importProfile", passphrase: x.passphrase, data: x.data } : null;
     default:
       return null;
   }

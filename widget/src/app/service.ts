@@ -19,6 +19,7 @@ import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import { encodeChatMessage, encodeConnInfo, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
 import { chatViews, errorText, openText, peerName, sealText, type SocketFactory } from "../worker/service.js";
 import { createInvitation, joinInvitation, securityCode } from "./handshake.js";
+import { exportProfile, importProfile } from "./export.js";
 import { parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
 
 const SEAL_AD = utf8("hushwire app profile 1") as Uint8Array<ArrayBuffer>;
@@ -88,6 +89,10 @@ export class AppService {
         if (code === null) throw new Error("not connected yet: the security code exists once both sides are connected");
         return { code };
       }
+      case "exportProfile":
+        return { data: await exportProfile(req.passphrase, this.#profileText()) };
+      case "importProfile":
+        return this.#import(req.passphrase, req.data);
       case "setName":
         this.#name = wellFormed(req.name.trim()).slice(0, 100);
         this.#sealSoon();
@@ -124,7 +129,21 @@ export class AppService {
     }, LAG_EVERY_MS);
     this.#event({ event: "status", status: "connected", detail: `SMP v${rc.client?.version ?? 0}` });
     if (saved !== null) await this.#restore(saved as Record<string, unknown>);
+    return this.#summary();
+  }
+
+  #summary(): AppResults["start"] {
     return { name: this.#name, contacts: [...this.#contacts.values()].map((c) => ({ ...c.view, items: c.items })) };
+  }
+
+  /** Replace the profile with an exported one: the current contacts stop (their queues stay). */
+  async #import(passphrase: string, data: ArrayBuffer): Promise<AppResults["start"]> {
+    const d = await importProfile(passphrase, data);
+    for (const c of this.#contacts.values()) await c.visitor?.close(false);
+    this.#contacts.clear();
+    await this.#restore(d);
+    await this.#seal();
+    return this.#summary();
   }
 
   async #restore(d: Record<string, unknown>): Promise<void> {
@@ -299,12 +318,17 @@ export class AppService {
     return next;
   }
 
+  /** The whole profile as JSON: it holds every secret (seal it, never log it). */
+  #profileText(): string {
+    const contacts = [...this.#contacts.values()].map((c) => ({ view: c.view, items: c.items, v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null }));
+    return JSON.stringify({ f: 1, n: this.#name, c: contacts });
+  }
+
   async #sealNow(): Promise<void> {
     const key = this.#key;
     if (key === null) return;
     try {
-      const contacts = [...this.#contacts.values()].map((c) => ({ view: c.view, items: c.items, v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null }));
-      const text = JSON.stringify({ f: 1, n: this.#name, c: contacts });
+      const text = this.#profileText();
       if (text === this.#lastSealed) return;
       const data = await sealText(key, SEAL_AD, text);
       this.#lastSealed = text;
