@@ -1,7 +1,7 @@
 """The web app and the Python agent (the port of simplexmq's agent, what a SimpleX app runs)
-connect through one-time invitations both ways, in Chromium: the app's link on its origin
-(https://APP_HOST/invitation#/?..., as a deployed app shows it) joined by a Python ``Agent``,
-and a Python invitation opened in the app; then messages both ways with receipts."""
+connect in Chromium: the app's invitation on its origin (https://APP_HOST/invitation#/?..., as
+a deployed app shows it) joined by a Python ``Agent``, a Python invitation and a Python contact
+address opened in the app; each time messages both ways with receipts."""
 
 from __future__ import annotations
 
@@ -35,12 +35,14 @@ class Peer:
         self.texts: asyncio.Queue[str] = asyncio.Queue()
         self.receipts: asyncio.Queue[int] = asyncio.Queue()
         self.established = asyncio.Event()
+        self.conns: list[str] = []
         self.task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
         while True:
             ev = await self.agent.events.get()
             if isinstance(ev, ConnectionEstablished):
+                self.conns.append(ev.conn_id)
                 self.established.set()
             elif isinstance(ev, MessageReceived):
                 for chat in chat_events(ev):
@@ -97,6 +99,14 @@ def test_the_app_and_the_python_agent_invite_each_other(tmp_path: Path) -> None:
                 assert link.startswith("simplex:/invitation#/?")
                 await page.goto(app.url + link.removeprefix("simplex:/"))
                 await talk(page, peer, conn2, "Python inviter")
+
+                # a Python contact address, opened in the app (the address's owner accepts)
+                peer.established.clear()
+                peer.conns.clear()
+                _, address = await agent.create_address(profile_info("Python address"))
+                await page.goto(app.url + address.removeprefix("simplex:/"))
+                await asyncio.wait_for(peer.established.wait(), 30)
+                await talk(page, peer, peer.conns[-1], "Python address")
                 assert errors == []
                 assert app.server.reports == []
             finally:

@@ -9,8 +9,8 @@
  *   profile's name and contacts with their messages.
  * - `invite()`: a new one-time invitation; returns the contact's id and the link
  *   (`simplex:/invitation#/?...`; the page shows it on its own origin).
- * - `join(link)`: open someone's invitation; returns the new contact's id at once, the event
- *   `contact` says when it is connected.
+ * - `join(link)`: open someone's invitation or contact address; returns the new contact's id at
+ *   once, the event `contact` says when it is connected.
  * - `send(id, text)`: resolves with the message's id once it is encrypted and queued (it goes out
  *   when the relay is reachable); `tick` events follow (1: the relay took it, 2: delivered).
  * - `rename(id, name)`, `remove(id)`, `verify(id)` (the security code), `setName(name)`.

@@ -18,7 +18,9 @@ import { DecodeError } from "../errors.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import { encodeChatMessage, encodeConnInfo, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
 import { chatViews, errorText, openText, peerName, sealText, type SocketFactory } from "../worker/service.js";
-import { createInvitation, joinInvitation, securityCode } from "./handshake.js";
+import { parseLink } from "../agent/links.js";
+import { constantTimeEqual } from "../crypto/ct.js";
+import { createInvitation, InvitationError, joinInvitation, securityCode } from "./handshake.js";
 import { exportProfile, importProfile } from "./export.js";
 import { parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
 
@@ -219,6 +221,14 @@ export class AppService {
     this.#changed(c);
     void (async () => {
       try {
+        const req = parseLink(link);
+        if (req.mode === "contact") {
+          // a contact address: the widget's visitor role as it is (the address's owner accepts)
+          if (!constantTimeEqual(req.queues[0]!.server.keyHash, this.#server!.keyHash)) throw new InvitationError("the address is on another relay than this app's");
+          await this.#visitor(c).join(link);
+          await this.#seal();
+          return;
+        }
         const state = await joinInvitation(this.#client!, this.#server!, link, this.#ownInfo(), this.#sleep);
         const v = this.#visitor(c);
         v.load(state, this.#server!);
