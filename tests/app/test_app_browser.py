@@ -276,3 +276,48 @@ def test_a_profile_moves_to_another_browser_with_its_passphrase(tmp_path: Path) 
             assert app.server.reports == []
 
     asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@pytest.mark.timeout(300)
+def test_a_join_goes_on_across_reloads_while_the_inviter_is_away(tmp_path: Path) -> None:
+    """B opens A's link while A's tab is closed; B reloads while waiting; A comes back: both end
+    up connected (B's half-done join was kept, A answers the confirmation waiting on the relay)."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_app(tmp_path) as (_, app), browser() as b:
+            a, _ = await open_app(b, app.url)
+            await online(a)
+            await a.get_by_label("Your name").fill("Alice")
+            await a.get_by_role("button", name="Save name").click()
+            await a.get_by_role("button", name="New invitation").click()
+            box = a.get_by_role("textbox", name="Invitation link")
+            await expect(box).not_to_have_value("")
+            link = await box.input_value()
+            ctx = a.context
+            await a.close()
+
+            bp, b_errors = await open_app(b, app.url)
+            await online(bp)
+            await bp.goto(link)
+            contacts = bp.get_by_role("list", name="Contacts")
+            await expect(contacts).to_contain_text("connecting")
+            await bp.wait_for_timeout(1000)  # the confirmation is on the relay by now
+            await bp.reload()
+            await online(bp)
+            await expect(contacts).to_contain_text("connecting")
+
+            a = await ctx.new_page()
+            await a.goto(app.url)
+            await online(a)
+            await connected_contact(a, "Anonymous")
+            alice = await connected_contact(bp, "Alice")
+            await alice.get_by_role("button").click()
+            await bp.get_by_label("Message", exact=True).fill("made it")
+            await bp.keyboard.press("Enter")
+            await a.get_by_role("list", name="Contacts").get_by_role("button").click()
+            await expect(a.get_by_role("log", name="Messages")).to_contain_text("made it")
+            assert b_errors == []
+            assert app.server.reports == []
+
+    asyncio.run(asyncio.wait_for(main(), 240))

@@ -15,17 +15,19 @@
  *   queue and the keys. The state is the visitor's `invited`: the joiner's confirmation arrives
  *   on our queue and the visitor's initiator role takes it from there (X3DH, SKEY of the
  *   joiner's reply queue, our confirmation, connected).
- * - {@link joinInvitation}: NEW our reply queue, SKEY the inviter's queue, X3DH as joiner, our
- *   confirmation (message 1: e2e params and, ratchet-encrypted, our reply queue and profile)
- *   sent signed. The inviter answers on our queue with its confirmation (PrivHeader '_', no e2e
+ * - {@link prepareJoin} then {@link completeJoin}: NEW our reply queue, SKEY the inviter's
+ *   queue, X3DH as joiner, our confirmation (message 1: e2e params and, ratchet-encrypted, our
+ *   reply queue and profile) sent signed. The inviter answers on our queue with its confirmation (PrivHeader '_', no e2e
  *   params): we open it with the ratchet and the connection is established. We do not ACK it:
  *   the visitor, loaded `connected`, subscribes again, gets it redelivered, recognises a repeated
  *   confirmation and ACKs it, then receives the rest in order.
  *
- * A joiner that reloads before the inviter's confirmation came starts over (not kept).
+ * The joiner's state between the two steps is kept (sealed with the profile), so a reload before
+ * the inviter's confirmation came goes on: our queue is subscribed again and the confirmation
+ * sent again (the inviter ignores a repeated one).
  */
 
-import { base64urlEncode, type Bytes } from "../encoding.js";
+import { base64urlDecode, base64urlEncode, type Bytes } from "../encoding.js";
 import { DecodeError, HushwireError } from "../errors.js";
 import { constantTimeEqual } from "../crypto/ct.js";
 import { sha256 } from "../crypto/hash.js";
@@ -82,11 +84,12 @@ export async function createInvitation(client: AgentClient, server: SMPServer): 
 }
 
 /**
- * Join the invitation `link` (its queue on `server`, the relay `client` talks to) as `ownInfo`;
- * resolves with the visitor state `connected` once the inviter's confirmation came.
- * `sleep` paces the retries of a send that found no connection.
+ * The first step of joining the invitation `link` (its queue on `server`, the relay `client`
+ * talks to) as `ownInfo`: our reply queue (NEW), the inviter's queue secured (SKEY), X3DH, our
+ * confirmation sealed. Returns it as JSON-able data (it holds secrets: seal it) for
+ * {@link completeJoin}, which sends it; kept, it lets a reload go on where the join was.
  */
-export async function joinInvitation(client: AgentClient, server: SMPServer, link: string, ownInfo: Bytes, sleep: (ms: number) => Promise<void>): Promise<unknown> {
+export async function prepareJoin(client: AgentClient, server: SMPServer, link: string, ownInfo: Bytes): Promise<unknown> {
   const req = parseLink(link);
   if (req.mode !== "invitation" || req.e2e === null) throw new InvitationError("this is not a one-time invitation link");
   const target = req.queues[0]!;
@@ -107,10 +110,39 @@ export async function joinInvitation(client: AgentClient, server: SMPServer, lin
   const [enc, ratchet] = await initJoinerRatchet(keys, req.e2e.k2, e2eV).encrypt(reply, CONN_INFO_PAD);
   const conf = encodeAgentEnvelope({ tag: "C", agentVersion: agentV, e2e: new E2ERatchetParams(e2eV, k1.public, k2.public), encConnInfo: enc });
   const body = sealForQueue(target.dhPublicKey, sndE2e, encodeClientMessage({ privHeader: { tag: "_" }, body: conf }), true);
-  const confirmation = waitConfirmation(client, q);
+  return { r: rcvState(q, null), t: [b64(target.senderId), b64(target.dhPublicKey.raw)], a: raw(sndAuth), e: raw(sndE2e), k: ratchetToJSON(ratchet), v: agentV, h: b64(agentMessageHash(reply)), b: b64(body) };
+}
+
+/**
+ * Send the confirmation {@link prepareJoin} made (again, after a reload: a repeated one is
+ * ignored by the inviter) and wait for the inviter's; resolves with the visitor state
+ * `connected`. `resubscribe`: subscribe our queue first (after a reload). `sleep` paces the
+ * retries of a send that found no connection.
+ */
+export async function completeJoin(client: AgentClient, pending: unknown, sleep: (ms: number) => Promise<void>, resubscribe: boolean): Promise<unknown> {
+  const bad = (): never => {
+    throw new DecodeError("invalid pending join");
+  };
+  const p = (typeof pending === "object" && pending !== null ? pending : bad()) as Record<string, unknown>;
+  const text = (x: unknown): string => (typeof x === "string" ? x : bad());
+  const bytes = (x: unknown): Bytes => base64urlDecode(text(x));
+  const pair = (x: unknown, alg: "Ed25519" | "X25519"): KeyPair => new KeyPair(new PrivateKey(alg, bytes(x)));
+  const r = Array.isArray(p.r) && p.r.length === 8 ? p.r : bad();
+  const t = Array.isArray(p.t) && p.t.length === 2 ? p.t : bad();
+  const rcvId = bytes(r[0]);
+  const rcvAuth = pair(r[2], "Ed25519");
+  const boxKey = bytes(r[4]);
+  const rcvE2e = pair(r[5], "X25519");
+  const senderId = bytes(t[0]);
+  const sndAuth = pair(p.a, "Ed25519");
+  const agentV = typeof p.v === "number" && AGENT_VERSIONS.contains(p.v) ? p.v : bad();
+  const ratchet = ratchetFromJSON(text(p.k));
+  const body = bytes(p.b);
+  const confirmation = waitConfirmation(client, rcvId);
+  if (resubscribe) await client.subscribe(rcvId, rcvAuth);
   for (let delay = 500; ; delay = Math.min(delay * 2, 30000)) {
     try {
-      await client.send(target.senderId, body, { key: sndAuth });
+      await client.send(senderId, body, { key: sndAuth });
       break;
     } catch (e) {
       if (e instanceof SMPCommandError || !(e instanceof SMPClientError)) {
@@ -121,11 +153,11 @@ export async function joinInvitation(client: AgentClient, server: SMPServer, lin
     }
   }
   const msg = await confirmation.message;
-  const plain = decryptMessage(queueDhKey(q.dh, q.ids.srvDhKey), msg);
+  const plain = decryptMessage(boxKey, msg);
   if (plain.kind === "quota") throw new DecodeError("expected a confirmation");
   const env = decodeClientMsgEnvelope(plain.body);
   if (env.e2eKey === null) throw new DecodeError("expected a confirmation");
-  const shared = dhBoxKey(env.e2eKey, q.e2e.private);
+  const shared = dhBoxKey(env.e2eKey, rcvE2e.private);
   const cm = decodeClientMessage(decryptClientMessage(shared, env.nonce, env.encBody));
   if (cm.privHeader.tag !== "_") throw new InvitationError("the inviter asked for the older (slow) handshake, which the app does not do yet");
   const ae = parseAgentEnvelope(cm.body);
@@ -137,11 +169,11 @@ export async function joinInvitation(client: AgentClient, server: SMPServer, lin
     s: "connected",
     v: Math.max(Math.min(agentV, ae.agentVersion), AGENT_VERSIONS.min),
     x: null,
-    r: rcvState(q, shared),
-    q: [b64(target.senderId), b64(target.dhPublicKey.raw), "M", raw(sndAuth), raw(sndE2e), true],
+    r: [...r.slice(0, 6), b64(shared), false],
+    q: [t[0], t[1], "M", p.a, p.e, true],
     k: ratchetToJSON(after),
     i: b64(info.connInfo),
-    n: [1, b64(agentMessageHash(reply)), 1, b64(agentMessageHash(data))],
+    n: [1, p.h, 1, b64(agentMessageHash(data))],
     h: [],
     m: [],
     b: [],
@@ -149,11 +181,11 @@ export async function joinInvitation(client: AgentClient, server: SMPServer, lin
 }
 
 /** The first message on our queue (the inviter's confirmation), not acknowledged. */
-function waitConfirmation(client: AgentClient, q: NewQueue): { message: Promise<MsgResponse>; stop: () => void } {
+function waitConfirmation(client: AgentClient, rcvId: Bytes): { message: Promise<MsgResponse>; stop: () => void } {
   let stop = (): void => undefined;
   const message = new Promise<MsgResponse>((resolve) => {
     const off = client.on((ev) => {
-      if (ev.type === "message" && constantTimeEqual(ev.recipientId, q.ids.rcvId)) {
+      if (ev.type === "message" && constantTimeEqual(ev.recipientId, rcvId)) {
         off();
         resolve(ev.msg);
       }

@@ -20,7 +20,7 @@ import { encodeChatMessage, encodeConnInfo, wellFormed, xDirectDel, xInfo, xMsgN
 import { chatViews, errorText, openText, peerName, sealText, type SocketFactory } from "../worker/service.js";
 import { parseLink } from "../agent/links.js";
 import { constantTimeEqual } from "../crypto/ct.js";
-import { createInvitation, InvitationError, joinInvitation, securityCode } from "./handshake.js";
+import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";
 import { exportProfile, importProfile } from "./export.js";
 import { parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
 
@@ -33,6 +33,8 @@ interface Contact {
   view: ContactView;
   items: Item[];
   visitor: Visitor | null;
+  /** An invitation being joined: the state between prepareJoin and completeJoin. */
+  pending: unknown;
 }
 
 export class AppService {
@@ -157,10 +159,13 @@ export class AppService {
       const view = parseContactView(e?.view);
       const items = Array.isArray(e?.items) ? e.items.map(parseItem) : [null];
       if (view === null || items.includes(null)) throw bad;
-      const c: Contact = { view, items: items as Item[], visitor: null };
+      const c: Contact = { view, items: items as Item[], visitor: null, pending: null };
       this.#contacts.set(view.id, c);
       if (e.v === null || e.v === undefined) {
-        if (view.status === "connecting") this.#fail(c, "the page was closed before the connection was made: ask for a new invitation");
+        if (e.j !== null && e.j !== undefined && view.status === "connecting") {
+          c.pending = e.j;
+          void this.#completeJoin(c, true);
+        } else if (view.status === "connecting") this.#fail(c, "the page was closed before the connection was made: ask for a new invitation");
         continue;
       }
       const v = this.#visitor(c);
@@ -182,7 +187,7 @@ export class AppService {
 
   #newContact(status: ContactStatus, name: string): Contact {
     const id = base64urlEncode(randomBytes(9));
-    const c: Contact = { view: { id, name, status, link: "", detail: "" }, items: [], visitor: null };
+    const c: Contact = { view: { id, name, status, link: "", detail: "" }, items: [], visitor: null, pending: null };
     this.#contacts.set(id, c);
     return c;
   }
@@ -229,17 +234,30 @@ export class AppService {
           await this.#seal();
           return;
         }
-        const state = await joinInvitation(this.#client!, this.#server!, link, this.#ownInfo(), this.#sleep);
-        const v = this.#visitor(c);
-        v.load(state, this.#server!);
-        this.#connected(c, base64urlDecode((state as { i: string }).i));
+        c.pending = await prepareJoin(this.#client!, this.#server!, link, this.#ownInfo());
         await this.#seal();
-        await v.resume();
       } catch (e) {
         this.#fail(c, errorText(e));
+        return;
       }
+      await this.#completeJoin(c, false);
     })();
     return c.view.id;
+  }
+
+  /** The second step of joining an invitation (again after a reload: `resubscribe`). */
+  async #completeJoin(c: Contact, resubscribe: boolean): Promise<void> {
+    try {
+      const state = await completeJoin(this.#client!, c.pending, this.#sleep, resubscribe);
+      const v = this.#visitor(c);
+      v.load(state, this.#server!);
+      c.pending = null;
+      this.#connected(c, base64urlDecode((state as { i: string }).i));
+      await this.#seal();
+      await v.resume();
+    } catch (e) {
+      this.#fail(c, errorText(e));
+    }
   }
 
   #connected(c: Contact, peerInfo: Uint8Array): void {
@@ -330,7 +348,7 @@ export class AppService {
 
   /** The whole profile as JSON: it holds every secret (seal it, never log it). */
   #profileText(): string {
-    const contacts = [...this.#contacts.values()].map((c) => ({ view: c.view, items: c.items, v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null }));
+    const contacts = [...this.#contacts.values()].map((c) => ({ view: c.view, items: c.items, j: c.pending, v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null }));
     return JSON.stringify({ f: 1, n: this.#name, c: contacts });
   }
 
