@@ -96,6 +96,16 @@ async def connected_contact(page: Any, name: str) -> Any:
     return item
 
 
+async def new_invitation(page: Any) -> str:
+    """Press "New invitation" and return the link it shows."""
+    from playwright.async_api import expect
+
+    await page.get_by_role("button", name="New invitation").click()
+    box = page.get_by_role("textbox", name="Invitation link")
+    await expect(box).not_to_have_value("")
+    return str(await box.input_value())
+
+
 async def clean(page: Any, errors: list[str]) -> None:
     await page.wait_for_timeout(200)
     assert await page.evaluate("window.__csp") == []
@@ -236,11 +246,9 @@ def test_a_profile_moves_to_another_browser_with_its_passphrase(tmp_path: Path) 
         async with relay_and_app(tmp_path) as (_, app), browser() as b:
             a, a_errors = await open_app(b, app.url)
             await online(a)
-            await a.get_by_role("button", name="New invitation").click()
-            box = a.get_by_role("textbox", name="Invitation link")
-            await expect(box).not_to_have_value("")
+            link = await new_invitation(a)
             bp, _ = await open_app(b, app.url)
-            await bp.goto(await box.input_value())
+            await bp.goto(link)
             await connected_contact(bp, "Anonymous")
             await bp.get_by_label("Message", exact=True).fill("before the move")
             await bp.keyboard.press("Enter")
@@ -290,10 +298,7 @@ def test_a_join_goes_on_across_reloads_while_the_inviter_is_away(tmp_path: Path)
             await online(a)
             await a.get_by_label("Your name").fill("Alice")
             await a.get_by_role("button", name="Save name").click()
-            await a.get_by_role("button", name="New invitation").click()
-            box = a.get_by_role("textbox", name="Invitation link")
-            await expect(box).not_to_have_value("")
-            link = await box.input_value()
+            link = await new_invitation(a)
             ctx = a.context
             await a.close()
 

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_app_browser import browser, connected_contact, online, open_app, relay_and_app
+from test_app_browser import (
+    browser,
+    connected_contact,
+    new_invitation,
+    online,
+    open_app,
+    relay_and_app,
+)
 
 from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived, ReceiptReceived
 from hushwire.agent.links import parse_link
@@ -72,7 +79,6 @@ async def talk(page: Any, peer: Peer, conn: str, name: str) -> None:
 
 @pytest.mark.timeout(300)
 def test_the_app_and_the_python_agent_invite_each_other(tmp_path: Path) -> None:
-    from playwright.async_api import expect
 
     async def main() -> None:
         async with relay_and_app(tmp_path) as (relay, app), browser() as b:
@@ -84,10 +90,7 @@ def test_the_app_and_the_python_agent_invite_each_other(tmp_path: Path) -> None:
                 # the app invites; Python joins the link as the deployed app shows it
                 page, errors = await open_app(b, app.url)
                 await online(page)
-                await page.get_by_role("button", name="New invitation").click()
-                box = page.get_by_role("textbox", name="Invitation link")
-                await expect(box).not_to_have_value("")
-                shown = await box.input_value()
+                shown = await new_invitation(page)
                 https = re.sub(r"^http://", "https://", shown)
                 assert parse_link(https).mode == "invitation"
                 conn = await agent.join(https, profile_info("Python joiner"))
