@@ -289,7 +289,8 @@ def test_a_profile_moves_to_another_browser_with_its_passphrase(tmp_path: Path) 
 @pytest.mark.timeout(300)
 def test_a_join_goes_on_across_reloads_while_the_inviter_is_away(tmp_path: Path) -> None:
     """B opens A's link while A's tab is closed; B reloads while waiting; A comes back: both end
-    up connected (B's half-done join was kept, A answers the confirmation waiting on the relay)."""
+    up connected (B's half-done join was kept, A answers the confirmation waiting on the relay).
+    Then A renames B (kept across a reload) and deletes B: B sees the conversation ended."""
     from playwright.async_api import expect
 
     async def main() -> None:
@@ -322,6 +323,25 @@ def test_a_join_goes_on_across_reloads_while_the_inviter_is_away(tmp_path: Path)
             await bp.keyboard.press("Enter")
             await a.get_by_role("list", name="Contacts").get_by_role("button").click()
             await expect(a.get_by_role("log", name="Messages")).to_contain_text("made it")
+
+            # rename (kept across a reload), then delete: B sees the conversation ended
+            await a.get_by_label("Contact name").fill("Bob <i>the</i> builder")
+            await a.get_by_role("button", name="Rename").click()
+            await connected_contact(a, "Bob <i>the</i> builder")
+            await a.reload()
+            await online(a)
+            bob = await connected_contact(a, "Bob <i>the</i> builder")
+            await bob.get_by_role("button").click()
+            await a.get_by_role("button", name="Delete").click()
+            await expect(
+                a.get_by_role("list", name="Contacts").get_by_role("listitem")
+            ).to_have_count(0)
+            await expect(bp.get_by_role("list", name="Contacts")).to_contain_text("ended")
+            await a.reload()
+            await online(a)
+            await expect(
+                a.get_by_role("list", name="Contacts").get_by_role("listitem")
+            ).to_have_count(0)
             assert b_errors == []
             assert app.server.reports == []
 
