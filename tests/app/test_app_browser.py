@@ -239,7 +239,7 @@ def test_two_browsers_invite_chat_reload_and_survive_a_relay_restart(tmp_path: P
 
 
 @pytest.mark.timeout(300)
-def test_a_profile_moves_to_another_browser_with_its_passphrase(tmp_path: Path) -> None:
+def test_a_profile_moves_to_another_browser_and_opens_with_its_passphrase(tmp_path: Path) -> None:
     from playwright.async_api import expect
 
     async def main() -> None:
@@ -256,10 +256,10 @@ def test_a_profile_moves_to_another_browser_with_its_passphrase(tmp_path: Path) 
             await bob.get_by_role("button").click()
             await expect(a.get_by_role("log", name="Messages")).to_contain_text("before the move")
 
-            await a.get_by_label("Passphrase").fill("short")
+            await a.get_by_label("Passphrase", exact=True).fill("short")
             await a.get_by_role("button", name="Export profile").click()
             await expect(a.get_by_role("alert")).to_contain_text("at least 8 characters")
-            await a.get_by_label("Passphrase").fill("correct horse battery")
+            await a.get_by_label("Passphrase", exact=True).fill("correct horse battery")
             async with a.expect_download() as info:
                 await a.get_by_role("button", name="Export profile").click()
             exported = tmp_path / "profile.hushwire"
@@ -270,16 +270,34 @@ def test_a_profile_moves_to_another_browser_with_its_passphrase(tmp_path: Path) 
             c, c_errors = await open_app(b, app.url)
             await online(c)
             await c.get_by_label("Profile file").set_input_files(str(exported))
-            await c.get_by_label("Passphrase").fill("wrong horse battery")
+            await c.get_by_label("Passphrase", exact=True).fill("wrong horse battery")
             await c.get_by_role("button", name="Import profile").click()
             await expect(c.get_by_role("alert")).to_have_text(
                 "DecodeError: the profile does not open with this passphrase"
             )
-            await c.get_by_label("Passphrase").fill("correct horse battery")
+            await c.get_by_label("Passphrase", exact=True).fill("correct horse battery")
             await c.get_by_role("button", name="Import profile").click()
             moved = await connected_contact(c, "Anonymous")
             await moved.get_by_role("button").click()
             await expect(c.get_by_role("log", name="Messages")).to_contain_text("before the move")
+
+            # A protects its stored profile with a passphrase: a reload asks for it
+            await a.get_by_label("New profile passphrase").fill("open sesame 123")
+            await a.get_by_role("button", name="Set passphrase").click()
+            await expect(a.locator("#transfer")).to_have_text(
+                "The profile now needs its passphrase to open."
+            )
+            await a.reload()
+            unlock = a.locator("#unlock-form")
+            await unlock.get_by_label("Passphrase to open the profile").fill("open sesame 124")
+            await unlock.get_by_role("button", name="Open profile").click()
+            await expect(unlock.get_by_role("alert")).to_have_text(
+                "DecodeError: the passphrase does not open this profile"
+            )
+            await unlock.get_by_label("Passphrase to open the profile").fill("open sesame 123")
+            await a.keyboard.press("Enter")
+            await expect(unlock).to_have_count(0)
+            await connected_contact(a, "Anonymous")
             assert c_errors == [] and a_errors == []
             assert app.server.reports == []
 

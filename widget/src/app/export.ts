@@ -14,11 +14,12 @@ import { randomBytes } from "../crypto/random.js";
 import { openText, sealText } from "../worker/service.js";
 
 const MAGIC = utf8("HUSHWIRE-APP-1\n");
-const SALT = 16;
+export const SALT = 16;
 const ITERATIONS = 600000;
 export const MIN_PASSPHRASE = 8;
 
-async function passphraseKey(passphrase: string, salt: Uint8Array): Promise<CryptoKey> {
+/** The AES-256-GCM key of `passphrase` with `salt` (PBKDF2-HMAC-SHA256, 600,000 iterations). */
+export async function passphraseKey(passphrase: string, salt: Uint8Array): Promise<CryptoKey> {
   if (passphrase.length < MIN_PASSPHRASE) throw new RangeError(`the passphrase needs at least ${MIN_PASSPHRASE} characters`);
   const base = await crypto.subtle.importKey("raw", utf8(passphrase) as Uint8Array<ArrayBuffer>, "PBKDF2", false, ["deriveKey"]);
   return crypto.subtle.deriveKey({ name: "PBKDF2", salt: salt as Uint8Array<ArrayBuffer>, iterations: ITERATIONS, hash: "SHA-256" }, base, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);

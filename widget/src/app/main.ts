@@ -16,7 +16,7 @@ import { SessionStore } from "../ui/resume.js";
 import { linkOfLocation, onOrigin, toSimplex } from "./link.js";
 import { own, takeOver } from "./owner.js";
 import { qrSvg } from "./qr.js";
-import { MAX_PROFILE, parseAppReply, type AppEvent, type AppRequest, type AppResults, type ContactView, type Item } from "./rpc.js";
+import { MAX_PROFILE, PASSPHRASE_NEEDED, parseAppReply, type AppEvent, type AppRequest, type AppResults, type ContactView, type Item } from "./rpc.js";
 
 type Req = AppRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
 
@@ -82,6 +82,31 @@ function quality(ms: number): string {
   return ms < 250 ? "good" : ms < 1000 ? "fair" : "poor";
 }
 
+/** Ask for the profile's passphrase until `start` opens it. */
+function unlock(root: HTMLElement, start: (passphrase: string) => Promise<AppResults["start"]>): Promise<AppResults["start"]> {
+  const input = h("input", { id: "unlock", type: "password", autocomplete: "current-password" });
+  const open = h("button", { type: "button" }, "Open profile");
+  const why = h("p", { role: "alert" });
+  const form = h("section", { id: "unlock-form", "aria-label": "Unlock" }, h("div", { class: "row" }, h("label", { for: "unlock" }, "Passphrase to open the profile"), input, open), why);
+  root.prepend(form);
+  input.focus();
+  return new Promise((resolve) => {
+    const go = (): void => {
+      why.textContent = "Opening…";
+      start(input.value).then((r) => {
+        form.remove();
+        resolve(r);
+      }, (e: unknown) => {
+        why.textContent = e instanceof Error ? e.message : String(e);
+      });
+    };
+    open.addEventListener("click", go);
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") go();
+    });
+  });
+}
+
 /** The page says the profile is another tab's, with a button to take it over. */
 function elsewhere(root: HTMLElement, text: string): void {
   const take = h("button", { type: "button" }, "Use it here");
@@ -138,12 +163,17 @@ async function main(): Promise<void> {
   const fileInput = h("input", { id: "profile-file", type: "file" });
   const importBtn = h("button", { type: "button" }, "Import profile");
   const transfer = h("p", { id: "transfer", "aria-live": "polite" });
+  const protectInput = h("input", { id: "protect", type: "password", autocomplete: "new-password", maxlength: "1024" });
+  const protectBtn = h("button", { type: "button" }, "Set passphrase");
   const move = h("section", { "aria-labelledby": "move-title" },
     h("h2", { id: "move-title" }, "Move to another device"),
     h("p", { class: "hint" }, "Export the whole profile as one file, encrypted with a passphrase, and import it in the other browser. Then stop using it here: two browsers with the same profile break its connections."),
     h("div", { class: "row" }, h("label", { for: "passphrase" }, "Passphrase"), passphrase, exportBtn),
     h("div", { class: "row" }, h("label", { for: "profile-file" }, "Profile file"), fileInput, importBtn),
-    transfer);
+    transfer,
+    h("h2", {}, "Protect this browser's profile"),
+    h("p", { class: "hint" }, "With a passphrase, the profile stored in this browser opens only when you type it (an empty one removes the protection)."),
+    h("div", { class: "row" }, h("label", { for: "protect" }, "New profile passphrase"), protectInput, protectBtn));
   root.append(
     h("header", {}, h("h1", {}, "Hushwire"), status),
     error,
@@ -246,7 +276,15 @@ async function main(): Promise<void> {
   const key = saved?.key ?? (await store.newKey());
   const w = new Worker_(onEvent);
   worker = w;
-  const started = await w.call({ op: "start", server: meta("hushwire-relay"), wsUrl: meta("hushwire-ws"), key, sealed: saved?.sealed ?? null });
+  const start = (passphrase: string | null): Promise<AppResults["start"]> =>
+    w.call({ op: "start", server: meta("hushwire-relay"), wsUrl: meta("hushwire-ws"), key, sealed: saved?.sealed ?? null, passphrase });
+  let started: AppResults["start"];
+  try {
+    started = await start(null);
+  } catch (e) {
+    if (!(e instanceof Error) || !e.message.includes(PASSPHRASE_NEEDED)) throw e;
+    started = await unlock(root, start);
+  }
   const apply = (profile: AppResults["start"]): void => {
     nameInput.value = profile.name;
     contacts.clear();
@@ -256,6 +294,17 @@ async function main(): Promise<void> {
   apply(started);
   if (status.dataset.state === undefined) status.textContent = "Online";
 
+  protectBtn.addEventListener("click", () => {
+    const p = protectInput.value;
+    transfer.textContent = "Protecting…";
+    w.call({ op: "protect", passphrase: p }).then(() => {
+      protectInput.value = "";
+      transfer.textContent = p === "" ? "The profile is no longer protected by a passphrase." : "The profile now needs its passphrase to open.";
+    }, (e: unknown) => {
+      transfer.textContent = "";
+      showError(e);
+    });
+  });
   exportBtn.addEventListener("click", () => {
     transfer.textContent = "Encrypting…";
     w.call({ op: "exportProfile", passphrase: passphrase.value }).then((r) => {

@@ -4,9 +4,12 @@
  * ({@link parseAppRequest}, {@link parseAppReply}); keys and ciphertext never cross, only names,
  * texts, links the user shares and the profile sealed under the page's non-extractable key.
  *
- * - `start(server, wsUrl, key, sealed)`: connect to the relay (its SMP address and WebSocket
- *   URL), open the sealed profile (null: a new one) and resume every contact; returns the
- *   profile's name and contacts with their messages.
+ * - `start(server, wsUrl, key, sealed, passphrase)`: connect to the relay (its SMP address and
+ *   WebSocket URL), open the sealed profile (null: a new one) and resume every contact; returns
+ *   the profile's name and contacts with their messages. A profile protected by a passphrase
+ *   (`protect`) needs it too: without it, the error says {@link PASSPHRASE_NEEDED}.
+ * - `protect(passphrase)`: from now on the profile opens only with this passphrase as well as
+ *   the browser's key ("" removes the protection).
  * - `invite()`: a new one-time invitation; returns the contact's id and the link
  *   (`simplex:/invitation#/?...`; the page shows it on its own origin).
  * - `join(link)`: open someone's invitation or contact address; returns the new contact's id at
@@ -25,7 +28,9 @@
 export const MAX_TEXT = 4096;
 export const MAX_NAME = 100;
 export const MAX_LINK = 8192;
-/** Longest passphrase of an exported profile. */
+/** The start error of a profile that needs its passphrase. */
+export const PASSPHRASE_NEEDED = "this profile is protected by a passphrase";
+/** Longest passphrase of an exported or protected profile. */
 export const MAX_PASSPHRASE = 1024;
 /** Largest sealed or exported profile. */
 export const MAX_PROFILE = 16 << 20;
@@ -60,6 +65,7 @@ export interface AppResults {
   remove: null;
   verify: { code: string };
   setName: null;
+  protect: null;
   exportProfile: { data: ArrayBuffer };
   importProfile: AppResults["start"];
 }
@@ -67,7 +73,7 @@ export interface AppResults {
 export type AppOp = keyof AppResults;
 
 export type AppRequest =
-  | { id: number; op: "start"; server: string; wsUrl: string; key: CryptoKey; sealed: ArrayBuffer | null }
+  | { id: number; op: "start"; server: string; wsUrl: string; key: CryptoKey; sealed: ArrayBuffer | null; passphrase: string | null }
   | { id: number; op: "invite" }
   | { id: number; op: "join"; link: string }
   | { id: number; op: "send"; contact: string; text: string }
@@ -75,6 +81,7 @@ export type AppRequest =
   | { id: number; op: "remove"; contact: string }
   | { id: number; op: "verify"; contact: string }
   | { id: number; op: "setName"; name: string }
+  | { id: number; op: "protect"; passphrase: string }
   | { id: number; op: "exportProfile"; passphrase: string }
   | { id: number; op: "importProfile"; passphrase: string; data: ArrayBuffer };
 
@@ -116,7 +123,8 @@ export function parseAppRequest(x: unknown): AppRequest | null {
       const key = x.key;
       const okKey = typeof CryptoKey !== "undefined" && key instanceof CryptoKey && key.algorithm.name === "AES-GCM" && !key.extractable;
       if (!okKey || !str(x.server, 2048, 1) || !str(x.wsUrl, 2048, 1) || !(x.sealed === null || buffer(x.sealed))) return null;
-      return { id, op: "start", server: x.server, wsUrl: x.wsUrl, key: key as CryptoKey, sealed: x.sealed };
+      if (x.passphrase !== null && !str(x.passphrase, MAX_PASSPHRASE, 1)) return null;
+      return { id, op: "start", server: x.server, wsUrl: x.wsUrl, key: key as CryptoKey, sealed: x.sealed, passphrase: x.passphrase };
     }
     case "invite":
       return { id, op: "invite" };
@@ -131,6 +139,8 @@ export function parseAppRequest(x: unknown): AppRequest | null {
       return str(x.contact, 64, 1) ? { id, op: x.op, contact: x.contact } : null;
     case "setName":
       return str(x.name, MAX_NAME) ? { id, op: "setName", name: x.name } : null;
+    case "protect":
+      return str(x.passphrase, MAX_PASSPHRASE) ? { id, op: "protect", passphrase: x.passphrase } : null;
     case "exportProfile":
       return str(x.passphrase, MAX_PASSPHRASE, 1) ? { id, op: "exportProfile", passphrase: x.passphrase } : null;
     case "importProfile":

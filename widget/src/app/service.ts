@@ -21,8 +21,8 @@ import { chatViews, errorText, openText, peerName, sealText, type SocketFactory 
 import { parseLink } from "../agent/links.js";
 import { constantTimeEqual } from "../crypto/ct.js";
 import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";
-import { exportProfile, importProfile } from "./export.js";
-import { parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
+import { exportProfile, importProfile, passphraseKey, SALT } from "./export.js";
+import { PASSPHRASE_NEEDED, parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
 
 const SEAL_AD = utf8("hushwire app profile 1") as Uint8Array<ArrayBuffer>;
 /** Messages kept per contact in the sealed profile. */
@@ -44,9 +44,12 @@ export class AppService {
   #client: ReconnectingClient | null = null;
   #server: SMPServer | null = null;
   #key: CryptoKey | null = null;
+  /** The passphrase's key and salt of a protected profile, else null. */
+  #lock: { key: CryptoKey; salt: Uint8Array } | null = null;
   #name = "";
   #contacts = new Map<string, Contact>();
   #lastSealed = "";
+  #lastLock: { key: CryptoKey; salt: Uint8Array } | null = null;
   #sealing: Promise<void> = Promise.resolve();
   #soon = false;
 
@@ -70,7 +73,7 @@ export class AppService {
   }
 
   async #run(req: AppRequest): Promise<AppResults[AppRequest["op"]]> {
-    if (req.op === "start") return this.#start(req.server, req.wsUrl, req.key, req.sealed);
+    if (req.op === "start") return this.#start(req.server, req.wsUrl, req.key, req.sealed, req.passphrase);
     if (this.#client === null) throw new Error("not started");
     switch (req.op) {
       case "invite":
@@ -93,6 +96,10 @@ export class AppService {
         if (code === null) throw new Error("not connected yet: the security code exists once both sides are connected");
         return { code };
       }
+      case "protect":
+        this.#lock = req.passphrase === "" ? null : await this.#newLock(req.passphrase);
+        await this.#seal();
+        return null;
       case "exportProfile":
         return { data: await exportProfile(req.passphrase, this.#profileText()) };
       case "importProfile":
@@ -116,11 +123,20 @@ export class AppService {
 
   // ------------------------------------------------------------------ start and restore
 
-  async #start(serverText: string, wsUrl: string, key: CryptoKey, sealed: ArrayBuffer | null): Promise<AppResults["start"]> {
+  async #start(serverText: string, wsUrl: string, key: CryptoKey, sealed: ArrayBuffer | null, passphrase: string | null): Promise<AppResults["start"]> {
     if (this.#client !== null) throw new Error("already started");
     if (!/^wss?:\/\//.test(wsUrl)) throw new Error("the WebSocket URL must start with ws:// or wss://");
     const server = parseSMPServer(serverText);
-    const saved = sealed === null ? null : await openText(key, SEAL_AD, sealed, new DecodeError("the stored profile does not open with this browser's key"));
+    let saved = sealed === null ? null : ((await openText(key, SEAL_AD, sealed, new DecodeError("the stored profile does not open with this browser's key"))) as Record<string, unknown>);
+    if (saved !== null && saved.f === 2) {
+      // protected: the inner profile is sealed under the passphrase's key as well
+      if (passphrase === null) throw new DecodeError(PASSPHRASE_NEEDED);
+      if (typeof saved.s !== "string" || typeof saved.p !== "string") throw new DecodeError("invalid stored profile");
+      const salt = base64urlDecode(saved.s);
+      const lock = await passphraseKey(passphrase, salt);
+      saved = (await openText(lock, SEAL_AD, base64urlDecode(saved.p).buffer as ArrayBuffer, new DecodeError("the passphrase does not open this profile"))) as Record<string, unknown>;
+      this.#lock = { key: lock, salt };
+    }
     const rc = new ReconnectingClient((onEvent) => SMPClient.connect(this.#socket(wsUrl), server.keyHash, { onEvent }));
     rc.on(this.#onClientEvent);
     await rc.start();
@@ -132,8 +148,13 @@ export class AppService {
       if (lag !== null && lag !== undefined) this.#event({ event: "lag", ms: lag });
     }, LAG_EVERY_MS);
     this.#event({ event: "status", status: "connected", detail: `SMP v${rc.client?.version ?? 0}` });
-    if (saved !== null) await this.#restore(saved as Record<string, unknown>);
+    if (saved !== null) await this.#restore(saved);
     return this.#summary();
+  }
+
+  async #newLock(passphrase: string): Promise<{ key: CryptoKey; salt: Uint8Array }> {
+    const salt = randomBytes(SALT);
+    return { key: await passphraseKey(passphrase, salt), salt };
   }
 
   #summary(): AppResults["start"] {
@@ -356,10 +377,13 @@ export class AppService {
     const key = this.#key;
     if (key === null) return;
     try {
-      const text = this.#profileText();
-      if (text === this.#lastSealed) return;
+      const lock = this.#lock;
+      const inner = this.#profileText();
+      const text = lock === null ? inner : JSON.stringify({ f: 2, s: base64urlEncode(lock.salt), p: base64urlEncode(new Uint8Array(await sealText(lock.key, SEAL_AD, inner))) });
+      if (inner === this.#lastSealed && lock === this.#lastLock) return;
       const data = await sealText(key, SEAL_AD, text);
-      this.#lastSealed = text;
+      this.#lastLock = lock;
+      this.#lastSealed = inner;
       this.#event({ event: "sealed", data });
     } catch {
       // not sealed: the page keeps the previous profile
