@@ -149,6 +149,10 @@ def test_two_browsers_invite_chat_reload_and_survive_a_relay_restart(tmp_path: P
             await bp.goto(link)
             await online(bp)
             bob = await connected_contact(a, "Bob")
+            # connection quality: the keepalive round trip
+            await expect(a.get_by_role("status")).to_contain_text(
+                re.compile(r"^Online · keepalive \d+ ms · (good|fair|poor)$")
+            )
             alice = await connected_contact(bp, HOSTILE_NAME)
             assert bp.url == app.url  # the fragment left the address bar
 

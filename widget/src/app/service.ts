@@ -148,6 +148,7 @@ export class AppService {
       if (lag !== null && lag !== undefined) this.#event({ event: "lag", ms: lag });
     }, LAG_EVERY_MS);
     this.#event({ event: "status", status: "connected", detail: `SMP v${rc.client?.version ?? 0}` });
+    this.#measure();
     if (saved !== null) await this.#restore(saved);
     return this.#summary();
   }
@@ -201,8 +202,16 @@ export class AppService {
 
   #onClientEvent = (ev: ClientEvent): void => {
     if (ev.type === "disconnected") this.#event({ event: "status", status: "disconnected", detail: ev.reason });
-    else if (ev.type === "reconnected") this.#event({ event: "status", status: "reconnected", detail: `after ${ev.attempts} attempts` });
+    else if (ev.type === "reconnected") {
+      this.#event({ event: "status", status: "reconnected", detail: `after ${ev.attempts} attempts` });
+      this.#measure();
+    }
   };
+
+  /** One PING now, so the connection's quality shows at once (the keepalive measures it later). */
+  #measure(): void {
+    this.#client?.ping().then((ms) => this.#event({ event: "lag", ms }), () => undefined);
+  }
 
   // ------------------------------------------------------------------ contacts
 
