@@ -8,7 +8,12 @@ import asyncio
 import base64
 import hashlib
 import re
+import signal
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -58,9 +63,10 @@ def serve(test: Callable[[RunningApp, aiohttp.ClientSession], Awaitable[None]]) 
 
 
 def check_headers(headers: Any, *, page: bool) -> None:
+    every = headers.getall if hasattr(headers, "getall") else headers.get_all
     for name, value in COMMON.items():
-        assert headers.getall(name) == [value], name
-    assert headers.getall("Cache-Control") == ["no-store" if page else "no-cache"]
+        assert every(name) == [value], name
+    assert every("Cache-Control") == ["no-store" if page else "no-cache"]
 
 
 def sri(data: bytes) -> str:
@@ -159,3 +165,22 @@ def test_bad_configuration_is_refused(relay: str, ws: str, error: type[Exception
             await start_app(relay, ws)
 
     asyncio.run(main())
+
+
+def test_the_command_serves_the_app_and_prints_its_url(tmp_path: Path) -> None:
+    hushwire = Path(sys.executable).with_name("hushwire")
+    args = ["app", "serve", "--port", "0", "--relay", RELAY, "--ws", WS]
+    proc = subprocess.Popen(
+        [str(hushwire), *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        m = re.fullmatch(r"Web app: (http://127\.0\.0\.1:\d+/)", line)
+        assert m, line
+        with urllib.request.urlopen(m.group(1) + "invitation", timeout=10) as r:
+            assert r.status == 200
+            check_headers(r.headers, page=True)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
