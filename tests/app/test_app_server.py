@@ -183,4 +183,7 @@ def test_the_command_serves_the_app_and_prints_its_url(tmp_path: Path) -> None:
             check_headers(r.headers, page=True)
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
+        code = proc.wait(20)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert code == 0
