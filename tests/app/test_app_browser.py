@@ -125,6 +125,7 @@ def test_two_browsers_invite_chat_reload_and_survive_a_relay_restart(tmp_path: P
             await online(a)
             await a.get_by_label("Your name").fill(HOSTILE_NAME)
             await a.get_by_role("button", name="Save name").click()
+            await expect(a.locator("#name-saved")).to_have_text("Name saved.")
             # keyboard only: Tab to "New invitation" and press Enter
             for _ in range(12):
                 if await a.evaluate("document.activeElement?.id") == "new-invitation":
@@ -146,6 +147,7 @@ def test_two_browsers_invite_chat_reload_and_survive_a_relay_restart(tmp_path: P
             await online(bp)
             await bp.get_by_label("Your name").fill("Bob")
             await bp.get_by_role("button", name="Save name").click()
+            await expect(bp.locator("#name-saved")).to_have_text("Name saved.")
             await bp.goto(link)
             await online(bp)
             bob = await connected_contact(a, "Bob")
@@ -321,6 +323,7 @@ def test_a_join_goes_on_across_reloads_while_the_inviter_is_away(tmp_path: Path)
             await online(a)
             await a.get_by_label("Your name").fill("Alice")
             await a.get_by_role("button", name="Save name").click()
+            await expect(a.locator("#name-saved")).to_have_text("Name saved.")
             link = await new_invitation(a)
             ctx = a.context
             await a.close()

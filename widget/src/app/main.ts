@@ -128,11 +128,15 @@ async function main(): Promise<void> {
   }
   const contacts = new Map<string, ContactUI>();
   let selected: string | null = null;
+  let ready = false;
+  /** The last write of the sealed profile to IndexedDB. */
+  let saving: Promise<void> = Promise.resolve();
 
   const status = h("p", { id: "conn", role: "status" }, "Connecting to the relay…");
   const error = h("p", { id: "error", role: "alert" });
   const nameInput = h("input", { id: "name", type: "text", maxlength: "100", autocomplete: "off" });
   const saveName = h("button", { type: "button" }, "Save name");
+  const nameSaved = h("span", { id: "name-saved", "aria-live": "polite" });
   const newInvite = h("button", { type: "button", id: "new-invitation" }, "New invitation");
   const inviteLink = h("input", { id: "invitation-link", type: "text", readonly: true });
   const copy = h("button", { type: "button" }, "Copy link");
@@ -177,7 +181,7 @@ async function main(): Promise<void> {
   root.append(
     h("header", {}, h("h1", {}, "Hushwire"), status),
     error,
-    h("section", { "aria-label": "Profile", class: "row" }, h("label", { for: "name" }, "Your name"), nameInput, saveName),
+    h("section", { "aria-label": "Profile", class: "row" }, h("label", { for: "name" }, "Your name"), nameInput, saveName, nameSaved),
     h("section", { "aria-label": "Connect", class: "row" }, newInvite, h("label", { for: "paste" }, "Paste a link"), pasteInput, connect),
     invitePanel,
     h("h2", {}, "Contacts"),
@@ -236,11 +240,12 @@ async function main(): Promise<void> {
   const onEvent = (e: AppEvent): void => {
     switch (e.event) {
       case "status":
-        status.textContent = e.status === "disconnected" ? "Offline: reconnecting… (messages you write go out later)" : "Online";
+        // "Online" only once the page is ready (every control wired): until then, only noted
         status.dataset.state = e.status === "disconnected" ? "offline" : "online";
+        if (ready) status.textContent = e.status === "disconnected" ? "Offline: reconnecting… (messages you write go out later)" : "Online";
         return;
       case "lag":
-        if (status.dataset.state !== "offline") status.textContent = `Online · keepalive ${Math.round(e.ms)} ms · ${quality(e.ms)}`;
+        if (ready && status.dataset.state !== "offline") status.textContent = `Online · keepalive ${Math.round(e.ms)} ms · ${quality(e.ms)}`;
         return;
       case "contact": {
         const c = contacts.get(e.contact.id);
@@ -266,7 +271,7 @@ async function main(): Promise<void> {
         return;
       }
       case "sealed":
-        void store.save(key, e.data).catch(showError);
+        saving = store.save(key, e.data).catch(showError);
         return;
     }
   };
@@ -292,7 +297,6 @@ async function main(): Promise<void> {
     select(null);
   };
   apply(started);
-  if (status.dataset.state === undefined) status.textContent = "Online";
 
   protectBtn.addEventListener("click", () => {
     const p = protectInput.value;
@@ -337,7 +341,13 @@ async function main(): Promise<void> {
     w.call({ op: "join", link: toSimplex(text, location.origin) }).then((r) => select(r.id), showError);
   };
 
-  saveName.addEventListener("click", () => void w.call({ op: "setName", name: nameInput.value }).catch(showError));
+  saveName.addEventListener("click", () => {
+    nameSaved.textContent = "";
+    // saved once the worker sealed the profile and the page stored it
+    w.call({ op: "setName", name: nameInput.value }).then(() => saving).then(() => {
+      nameSaved.textContent = "Name saved.";
+    }, showError);
+  });
   newInvite.addEventListener("click", () => {
     error.textContent = "";
     w.call({ op: "invite" }).then((r) => {
@@ -386,6 +396,9 @@ async function main(): Promise<void> {
       select(null);
     }, showError);
   });
+
+  ready = true;
+  status.textContent = status.dataset.state === "offline" ? "Offline: reconnecting… (messages you write go out later)" : "Online";
 
   const link = linkOfLocation(location);
   if (link !== null) {

@@ -106,7 +106,7 @@ export class AppService {
         return this.#import(req.passphrase, req.data);
       case "setName":
         this.#name = wellFormed(req.name.trim()).slice(0, 100);
-        this.#sealSoon();
+        await this.#seal();
         return null;
     }
   }
