@@ -97,6 +97,8 @@ SANS_IO_MODULES = frozenset(
         "hushwire.agent.links",
         "hushwire.agent.routing",
         "hushwire.agent.shortlinks",
+        "hushwire.agent.resync",
+        "hushwire.agent.rotation",
     }
 )
 IO_MODULES = frozenset(

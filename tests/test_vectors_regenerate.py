@@ -37,7 +37,8 @@ GENERATORS: dict[str, Path] = {
 KEPT: dict[str, str] = {
     "agent_links.json": "links from simplexmq tests/AgentTests/ConnectionRequestTests.hs and "
     "simplex-js; hand-transcribed",
-    "agent_transcripts.json": "connection handshake transcripts, written by hand",
+    "agent_transcripts.json": "connection handshake, ratchet sync and queue switch transcripts, "
+    "written by hand",
     "chat_groups.json": "group events: simplex-chat tests/ProtocolTests.hs strings and forms "
     "built from simplex-chat's encoder, hand-transcribed (each case names its source)",
 }

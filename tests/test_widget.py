@@ -65,7 +65,7 @@ def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> 
     assert "&amp;smp=" in out
     # Then one comment per shipped module, with the hash the core loads it with; no preload.
     modules = module_files()
-    assert set(modules) == {"de", "resume", "zstd"}
+    assert set(modules) == {"de", "passphrase", "resume", "short", "zstd"}
     assert rest == [
         f"<!-- module {name}: serve /hushwire-widget-{name}.js too ({sri_hash(body)}) -->"
         for name, body in modules.items()
@@ -92,6 +92,15 @@ def test_modules_preloaded_when_the_embed_needs_them() -> None:
     ]
     assert len(lines) == 6 and all(x.startswith("<!-- module ") for x in lines[3:])
     assert "preload" not in snippet(SnippetOptions(LINK, RELAY, lang="en"), b"x", mods)
+
+
+def test_passphrase_resume_attribute_and_preload() -> None:
+    mods = {"passphrase": b"p", "resume": b"r", "zstd": b"z"}
+    opts = SnippetOptions(LINK, RELAY, lang="en", resume_passphrase=True)
+    tag, preload, *_ = snippet(opts, b"x", mods).split("\n")
+    assert _parse(tag)["data-resume"] == "passphrase"
+    assert _link(preload)["href"] == "/hushwire-widget-passphrase.js"
+    assert _link(preload)["integrity"] == sri_hash(b"p")
 
 
 def test_widget_file_serves_only_the_bundle_and_its_modules() -> None:
@@ -135,6 +144,34 @@ def test_sri_hash_known_value() -> None:
 def test_bad_input_is_a_clear_error(address: str, relay: str, src: str, what: str) -> None:
     with pytest.raises(ConfigError, match=what):
         snippet(SnippetOptions(address, relay, src=src), bundle=b"x")
+
+
+SHORT = (
+    "https://relay.example.com/a#ihIxzCyTghQ1AxT8Ai1GIEI98oostuupuqUcJBf6598"
+    "?p=5223&c=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+)
+
+
+def test_snippet_takes_a_short_contact_link() -> None:
+    tag = snippet(SnippetOptions(SHORT, RELAY), bundle=b"x").splitlines()[0]
+    assert _parse(tag)["data-address"] == SHORT
+    # a preset server's shorthand: the widget restores its key hash
+    preset = "https://smp8.simplex.im/a#" + "A" * 43
+    assert _parse(snippet(SnippetOptions(preset, RELAY), bundle=b"x"))["data-address"] == preset
+
+
+@pytest.mark.parametrize(
+    ("address", "what"),
+    [
+        (SHORT.replace("/a#", "/i#MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3/"), "one-time invitation"),
+        (SHORT.replace("/a#", "/g#"), "a group"),
+        ("https://relay.example.com/a#" + "A" * 43, "identity"),
+        ("https://relay.example.com/a#" + "A" * 40, "not 32 bytes"),
+    ],
+)
+def test_snippet_refuses_short_links_the_widget_cannot_join(address: str, what: str) -> None:
+    with pytest.raises(ConfigError, match=what):
+        snippet(SnippetOptions(address, RELAY), bundle=b"x")
 
 
 def test_cli_reports_bad_input(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,9 @@
 for the widget bundle this package ships (``hushwire/static/hushwire-widget.js``), pinned by
 its Subresource Integrity hash (SHA-384), so a changed copy of the file on a CDN or a
 compromised host does not run. Every attribute value is HTML-escaped. See docs/widget.md for
-the Content-Security-Policy the host page needs.
+the Content-Security-Policy the host page needs. The address may be the inbox's short link
+(``https://relay/a#...``): the widget then loads its ``short`` module, fetches the full
+address from the relay (``LGET``) and checks it before joining.
 
 The bundle is the widget's core; its optional parts are modules next to it
 (``hushwire-widget-<name>.js``, loaded on demand). The core carries each module's SHA-384
@@ -25,6 +27,8 @@ from importlib import resources
 from typing import TextIO
 from urllib.parse import urljoin, urlsplit
 
+from hushwire.agent.links import LinkError
+from hushwire.agent.shortlinks import ShortLink, is_short_link, restore_short_link
 from hushwire.cliargs import add_command_group
 from hushwire.errors import ConfigError
 
@@ -77,13 +81,33 @@ class SnippetOptions:
     lang: str | None = None
     ask_name: bool = False
     resume: bool = False
+    resume_passphrase: bool = False
+    """``data-resume="passphrase"``: resuming needs a passphrase the visitor chooses."""
+
+
+def _check_short(address: str) -> None:
+    """A short link the widget can join: a contact address (``/a#``) whose relay it can
+    identify (a key hash in the link, or a preset server's)."""
+    try:
+        link = restore_short_link(ShortLink.parse(address))
+        link.server.to_smp_server()
+    except LinkError as e:
+        raise ConfigError(f"--address: {e}") from None
+    if link.contact_type != "A":
+        raise ConfigError(
+            "--address must be a contact address: this short link is a one-time invitation, "
+            "a group or a channel"
+        )
 
 
 def _check(opts: SnippetOptions) -> None:
-    if not opts.address.startswith(("simplex:/", "https://")) or "#/?" not in opts.address:
+    if is_short_link(opts.address):
+        _check_short(opts.address)
+    elif not opts.address.startswith(("simplex:/", "https://")) or "#/?" not in opts.address:
         raise ConfigError(
-            "--address must be a contact address (simplex:/contact#/?... or "
-            "https://.../contact#/?...): the inbox and `hushwire bot echo` print it"
+            "--address must be a contact address (its short link https://.../a#..., or "
+            "simplex:/contact#/?... or https://.../contact#/?...): the inbox and "
+            "`hushwire bot echo` print it"
         )
     relay = urlsplit(opts.relay)
     if relay.scheme not in ("wss", "ws") or not relay.netloc:
@@ -123,11 +147,14 @@ def snippet(
         attrs.append(("data-lang", opts.lang))
     if opts.ask_name:
         attrs.append(("data-ask-name", None))
-    if opts.resume:
+    if opts.resume_passphrase:
+        attrs.append(("data-resume", "passphrase"))
+    elif opts.resume:
         attrs.append(("data-resume", None))
     attrs.append(("async", None))
     lines = [_tag("script", attrs, close=True)]
-    with_page = {opts.lang, "resume" if opts.resume else None}
+    store = "passphrase" if opts.resume_passphrase else "resume" if opts.resume else None
+    with_page = {opts.lang, store}
     for name, body in mods.items():
         url = urljoin(opts.src, MODULE_PREFIX + name + ".js")
         if name in with_page:
@@ -167,7 +194,12 @@ def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "docs/widget.md gives the Content-Security-Policy the page needs."
         ),
     )
-    snip.add_argument("--address", required=True, metavar="LINK", help="the contact address")
+    snip.add_argument(
+        "--address",
+        required=True,
+        metavar="LINK",
+        help="the contact address: its short link (https://RELAY/a#...) or its full link",
+    )
     snip.add_argument(
         "--relay", required=True, metavar="URL", help="the relay's WebSocket URL (wss://...)"
     )
@@ -179,6 +211,12 @@ def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     snip.add_argument(
         "--resume", action="store_true", help="keep the conversation across page reloads"
     )
+    snip.add_argument(
+        "--resume-passphrase",
+        action="store_true",
+        help="keep it only behind a passphrase the visitor chooses (scripts on the page "
+        "cannot resume it without the passphrase)",
+    )
 
 
 def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -189,6 +227,7 @@ def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> i
         lang=args.lang,
         ask_name=args.ask_name,
         resume=args.resume,
+        resume_passphrase=args.resume_passphrase,
     )
     print(snippet(opts), file=out or sys.stdout)
     return 0

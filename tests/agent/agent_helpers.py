@@ -7,9 +7,10 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from hushwire.agent.agent import Agent, AgentEvent
+from hushwire.agent.agent import Agent, AgentEvent, ConnectionEstablished
+from hushwire.agent.machine import Transition, effect_from_json, effect_to_json, input_from_json
 from hushwire.client import ClientConfig
 from hushwire.server.config import RelayConfig
 from hushwire.server.run import RunningRelay, start_relay
@@ -40,3 +41,26 @@ async def wait_for(agent: Agent, kind: type[E], pred: Callable[[E], bool] = lamb
         ev: AgentEvent = await asyncio.wait_for(agent.events.get(), 15)
         if isinstance(ev, kind) and pred(ev):
             return ev
+
+
+async def connect(owner: Agent, visitor: Agent) -> tuple[str, str]:
+    """Start both agents; the owner makes its address and the visitor joins it. Returns
+    ``(owner's conn_id, visitor's conn_id)`` once both sides are established."""
+    await owner.start()
+    await visitor.start()
+    _, link = await owner.create_address(b"owner")
+    v_conn = await visitor.join(link, b"visitor")
+    o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
+    await wait_for(visitor, ConnectionEstablished)
+    return o_conn, v_conn
+
+
+def check_transcript(step: Callable[[str, Any], Transition], t: dict[str, Any]) -> None:
+    """Run a state-table transcript (``state``, then ``steps`` of input, state, effects)."""
+    state = t["state"]
+    for i, s in enumerate(t["steps"]):
+        tr = step(state, input_from_json(s["input"]))
+        got = [effect_to_json(e) for e in tr.effects]
+        assert (tr.status, got) == (s["state"], s["effects"]), f"step {i}: {s['input']}"
+        assert [effect_from_json(e) for e in s["effects"]] == list(tr.effects)
+        state = tr.status

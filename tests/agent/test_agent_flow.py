@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_helpers import agent_for, relay_at, run, wait_for
+from agent_helpers import agent_for, connect, relay_at, run, wait_for
 
 from hushwire.agent.agent import (
     Agent,
@@ -113,12 +113,7 @@ def test_slow_handshake_with_key_and_hello(tmp_path: Path) -> None:
             owner = agent_for(r, tmp_path / "owner")
             owner._reply_mode = "C"
             visitor = agent_for(r, tmp_path / "visitor")
-            await owner.start()
-            await visitor.start()
-            _, link = await owner.create_address(b"owner")
-            v_conn = await visitor.join(link, b"visitor")
-            o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
-            await wait_for(visitor, ConnectionEstablished)
+            o_conn, v_conn = await connect(owner, visitor)
             o_state, v_state = owner.connection(o_conn), visitor.connection(v_conn)
             assert o_state is not None and v_state is not None
             assert o_state.slow and v_state.slow
@@ -141,12 +136,7 @@ def test_deleting_a_connection_removes_its_queues(tmp_path: Path) -> None:
         async with relay_at(tmp_path / "relay") as r:
             owner = agent_for(r, tmp_path / "owner")
             visitor = agent_for(r, tmp_path / "visitor")
-            await owner.start()
-            await visitor.start()
-            _, link = await owner.create_address(b"owner")
-            v_conn = await visitor.join(link, b"visitor")
-            await wait_for(owner, ConnectionEstablished)
-            await wait_for(visitor, ConnectionEstablished)
+            _, v_conn = await connect(owner, visitor)
             queues = r.relay.store.stats().queues
             await visitor.delete(v_conn)
             assert visitor.connection(v_conn) is None
@@ -262,12 +252,7 @@ def test_owner_confirmation_before_the_invitation_send_is_recorded(tmp_path: Pat
 
             visitor._after_sent = late_sent  # type: ignore[method-assign]
             visitor._handshake_step = late_confirm  # type: ignore[method-assign]
-            await owner.start()
-            await visitor.start()
-            _, link = await owner.create_address(b"owner")
-            v_conn = await visitor.join(link, b"visitor")
-            await wait_for(owner, ConnectionEstablished)
-            await wait_for(visitor, ConnectionEstablished)
+            _, v_conn = await connect(owner, visitor)
             st = visitor.connection(v_conn)
             assert st is not None and st.status == "connected"
             await owner.stop()

@@ -32,7 +32,6 @@ from hushwire.agent.protocol import (
     AgentRatchetInfo,
     AgentRatchetKey,
     AMessageReceipt,
-    AMessageUnsupported,
     APrivHeader,
     ClientMessage,
     ClientMsgEnvelope,
@@ -40,6 +39,7 @@ from hushwire.agent.protocol import (
     Passthrough,
     PHConfirmation,
     PHEmpty,
+    QueueMessage,
     SMPQueueInfo,
     agent_message_hash,
     compress1,
@@ -302,7 +302,7 @@ def test_queue_messages_parse_as_unsupported(case: dict[str, Any]) -> None:
     data = b"M" + bytes(8) + b"\x00" + case["tag"].encode() + H(case["raw"])
     msg = parse_agent_message(data)
     assert isinstance(msg, AgentMessage)
-    assert msg.message == AMessageUnsupported(case["tag"].encode(), H(case["raw"]))
+    assert msg.message == QueueMessage(case["tag"].encode(), H(case["raw"]))
     assert msg.encode() == data
 
 
@@ -314,7 +314,7 @@ def test_queue_messages_invalid(case: dict[str, Any]) -> None:
 
 def test_unsupported_tag_checked() -> None:
     with pytest.raises(ValueError):
-        AMessageUnsupported(b"QZ", b"")
+        QueueMessage(b"QZ", b"")
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,12 @@ def test_status_values_are_the_stored_strings() -> None:
         "hello_reply",
         "msg",
         "receipt",
+        "ratchet_key",
+        "eready",
+        "qadd",
+        "qkey",
+        "quse",
+        "qtest",
     ]
 
 

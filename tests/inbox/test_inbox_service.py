@@ -239,6 +239,9 @@ def test_a_visitor_conversation_from_hello_to_end(tmp_path: Path) -> None:
                 assert settings["snippet_note"] is None
                 assert settings["snippet"].startswith('<script src="/hushwire-widget.js"')
                 assert 'integrity="sha384-' in settings["snippet"]
+                # ...which names the short link (the widget resolves it with its short module).
+                short_attr = (service.short_address or "").replace("&", "&amp;")
+                assert f'data-address="{short_attr}"' in settings["snippet"]
                 async with session.get(f"{base(inbox)}/qr.svg") as resp:
                     assert resp.content_type == "image/svg+xml"
                     svg = await resp.text()

@@ -306,6 +306,20 @@ async def chat_established(page: Any, owner: Owner, timeout: float = 20) -> None
     raise AssertionError(f"no chat after {timeout} s (widget: {state}, owner: {owner.conn})")
 
 
+async def exchange(page: Any, owner: Owner, text: str, reply: str) -> None:
+    """The visitor sends ``text``, the owner gets it and answers ``reply``, which the visitor
+    sees as the last message in."""
+    from playwright.async_api import expect
+
+    field = page.get_by_role("textbox", name="Message")
+    await field.fill(text)
+    await field.press("Enter")
+    assert await owner.next_text() == text
+    await owner.say(reply)
+    log = page.get_by_role("log", name="Messages")
+    await expect(log.locator(".msg.in .text").last).to_have_text(reply)
+
+
 async def csp_clean(page: Any, site: PageServer) -> None:
     """Neither the page's violation events nor the CSP reports saw anything."""
     await page.wait_for_timeout(300)  # reports are sent asynchronously

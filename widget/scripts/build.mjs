@@ -65,8 +65,10 @@ async function moduleCode(entry) {
 const MIT_NOBLE = "MIT License (c) Paul Miller (paulmillr.com)";
 const modules = new Map([
   ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
+  ["short", `/*! Hushwire widget module short (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("short",${JSON.stringify(await moduleCode("src/modules/short.ts"))});\n`],
   ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],
   ["resume", `/*! Hushwire widget module resume (AGPL-3.0-only) */\n${await moduleCode("src/modules/resume.ts")}\n`],
+  ["passphrase", `/*! Hushwire widget module passphrase (AGPL-3.0-only) */\n${await moduleCode("src/modules/passphrase.ts")}\n`],
 ]);
 const sri = (bytes) => "sha384-" + createHash("sha384").update(bytes).digest("base64");
 const hashes = Object.fromEntries([...modules].map(([name, code]) => [name, sri(Buffer.from(code))]));

@@ -22,7 +22,7 @@ import workerSource from "virtual:hushwire-worker";
 import { define, isModuleURL, load } from "./modules.js";
 import { parseReply, parseTranscriptItem, type Results, type WorkerEvent, type WorkerRequest } from "./rpc.js";
 import { ChatWidget, type Backend } from "./ui/panel.js";
-import type { SessionStore } from "./ui/resume.js";
+import type { Store } from "./ui/resume.js";
 import { addStrings, chooseLanguage, STRINGS, type Strings } from "./ui/strings.js";
 
 type Pending = { resolve: (r: Results[keyof Results]) => void; reject: (e: Error) => void };
@@ -199,9 +199,12 @@ function module<T>(name: string): Promise<T> {
   return load<T>(name, scriptURL);
 }
 
+/** The worker's modules: zstd, and "short" when data-address is a short link (added below). */
+const workerModules = ["zstd"];
+
 const api = {
-  // The worker's zstd module loads with the worker (intent or click), not with the page.
-  create: (): HushwireWidget => new HushwireWidget(module<string>("zstd").then((z) => [z])),
+  // The worker's modules load with the worker (intent or click), not with the page.
+  create: (): HushwireWidget => new HushwireWidget(Promise.all(workerModules.map((n) => module<string>(n)))),
   widget: null as ChatWidget | null,
   define,
 };
@@ -217,18 +220,20 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   const d = script.dataset;
   const address = d.address ?? "";
   const relay = d.relay ?? "";
+  if (/^\s*(?:simplex:|https:\/\/[^/]+)\/[a-z]\/?#/i.test(address)) workerModules.push("short");
   // The modules this embed needs from the start: German strings, the resume store. Without
   // them (a file not served) the widget speaks English and does not resume.
   const lang = chooseLanguage(d.lang, navigator.languages);
   const strings = STRINGS[lang] === undefined ? module<Strings>(lang).then((s) => addStrings(lang, s)) : null;
-  const resume = flag(d.resume) && typeof indexedDB !== "undefined" ? module<typeof SessionStore>("resume") : null;
+  // data-resume="passphrase": the store whose key comes from the visitor's passphrase
+  const resume = flag(d.resume) && typeof indexedDB !== "undefined" ? module<new (id: string, lang: string) => Store>(d.resume === "passphrase" ? "passphrase" : "resume") : null;
   const mount = async (): Promise<void> => {
     await strings?.catch(() => undefined);
     const Store = resume === null ? null : await resume.catch(() => null);
     const host = document.createElement("div");
     host.setAttribute("data-hushwire", "");
     document.body.append(host);
-    const store = Store === null ? null : new Store(address);
+    const store = Store === null ? null : new Store(address, lang);
     const w = new ChatWidget(host, { address, relay, lang: d.lang, askName: flag(d.askName), store }, api.create, navigator.languages);
     api.widget = w;
     void w.resume();

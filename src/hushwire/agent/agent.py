@@ -63,7 +63,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hushwire.agent import machine, sealing
+from hushwire.agent import machine, resync, rotation, sealing
 from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
 from hushwire.agent.machine import Action, ConnStatus, SndKind, step
 from hushwire.agent.outbox import Outbox
@@ -73,6 +73,7 @@ from hushwire.agent.protocol import (
     AGENT_VERSIONS,
     DELIVERY_RCPTS_SMPA_VERSION,
     DUPLEX_HANDSHAKE_SMPA_VERSION,
+    EREADY,
     HELLO,
     SMP_CLIENT_VERSIONS,
     AgentConfirmation,
@@ -81,6 +82,7 @@ from hushwire.agent.protocol import (
     AgentInvitation,
     AgentMessage,
     AgentMsgEnvelope,
+    AgentRatchetKey,
     AMessageReceipt,
     APrivHeader,
     ClientMessage,
@@ -88,6 +90,7 @@ from hushwire.agent.protocol import (
     PHConfirmation,
     PHEmpty,
     PrivHeader,
+    QueueMessage,
     SMPQueueInfo,
     agent_message_hash,
     parse_agent_envelope,
@@ -95,6 +98,7 @@ from hushwire.agent.protocol import (
 )
 from hushwire.agent.ratchet import (
     E2E_VERSIONS,
+    E2ERatchetParams,
     E2ERatchetParamsUri,
     Ratchet,
     RatchetDuplicate,
@@ -149,10 +153,23 @@ log = logging.getLogger("hushwire.agent")
 
 SEEN_HASHES = 64
 """Recent received message hashes kept per connection to recognise redeliveries."""
+RATCHET_KEY_HASHES = 16
+"""Hashes of the peer's processed AgentRatchetKey keys kept per connection."""
 
 
 class AgentError(HushwireError):
     """A request to the agent that cannot be done; the message says why."""
+
+
+class _OldQueueFirst(HushwireError):
+    """A message on a rotation's new queue follows a gap while the old queue may still hold
+    the missing ones: it is not processed now (and not acknowledged), so the relay delivers
+    it again after the old queue's messages."""
+
+
+OLD_QUEUE_WAITS = 5
+"""How many times a message on a new queue waits for the old queue's messages before it is
+taken with its gap (after a re-sync a gap of one id is normal)."""
 
 
 # --------------------------------------------------------------------------- events
@@ -252,6 +269,36 @@ class QueueDeleted(QueueLost):
     (simplexmq notifies ``DELD`` the same way); the connection cannot receive any more."""
 
 
+@dataclass(frozen=True, slots=True)
+class RatchetSyncChanged(ConnectionEvent):
+    """The connection's ratchet synchronisation state changed (simplexmq ``RSYNC``).
+
+    ``state`` is ``allowed`` or ``required`` after a message could not be decrypted
+    (``error`` names why, as simplexmq ``AgentCryptoError`` does: ``RATCHET_HEADER``...; that
+    message is lost, and the next message's integrity says how many were skipped); then
+    :meth:`Agent.synchronize_ratchet` may start a re-sync (``started``); ``agreed`` when both
+    sides have a new ratchet, and ``ok`` at the first message it decrypts. While ``required``,
+    ``started`` or ``agreed`` the connection refuses to send."""
+
+    state: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSwitchChanged(ConnectionEvent):
+    """A queue rotation went one step further (simplexmq ``SWITCH``).
+
+    ``direction`` ``snd``: the peer moves the queue we send to (its QADD, ``started``; our
+    QKEY sent, ``confirmed``; its QUSE, ``secured``; our QTEST sent and every later message
+    on the new queue, ``completed``). ``rcv``: we move our receive queue
+    (:meth:`Agent.switch_connection`; ``started``, ``confirmed`` and ``secured`` at the
+    peer's QKEY, ``completed`` at its first message on the new queue, when the old one is
+    deleted)."""
+
+    direction: str
+    phase: str
+
+
 AgentEvent = (
     ConnectionRequested
     | ConnectionEstablished
@@ -262,6 +309,8 @@ AgentEvent = (
     | AgentProblem
     | SubscriptionEnded
     | QueueDeleted
+    | RatchetSyncChanged
+    | QueueSwitchChanged
 )
 
 
@@ -272,6 +321,14 @@ _REFUSALS = {
     "not_established": "the connection is not established yet",
     "not_requested": "this connection is not waiting to be accepted",
     "illegal": "not possible in status {status}",
+    "sync_not_allowed": "the ratchet is not out of step (state {status}); use force",
+    "ratchet_sync": "a second ratchet key after the agreement: re-synchronise again",
+    "ratchet_not_synced": "the connection's encryption is out of step: re-synchronise first",
+    "switching": "the connection is already changing its receiving relay",
+    "queue_version": "queue rotation: no common version with the new queue's address",
+    "queue_in_use": "queue rotation: the new queue is already used by the connection",
+    "queue_not_found": "queue rotation: the queue is not in the connection",
+    "switch_state": "queue rotation: not expected in rotation status {status}",
 }
 
 
@@ -337,6 +394,8 @@ class Agent:
         """Stored private key (DER) -> key pair, so signing does not re-derive the public key."""
         self._boxes: dict[tuple[bytes, bytes], tuple[bytes, PublicKey]] = {}
         """(peer dh= key, our e2e key) -> (the per-queue box key, our public key)."""
+        self._old_queue_waits: dict[bytes, int] = {}
+        """Rotation: how often a message on a new queue waited for the old one's."""
         self._started = False
         self._closing = False
         self._reply_mode = "M"
@@ -838,6 +897,11 @@ class Agent:
             st = self._load(conn_id)
             t = step(st.role, st.status, machine.UserSend(_fast(st), st.last_snd_id))
             _refused(t, AgentError)
+            if machine.sync_send_prohibited(st.ratchet_sync):
+                raise AgentError(
+                    f"the connection's encryption is out of step ({st.ratchet_sync}): "
+                    "it must be re-synchronised first"
+                )
             snd_id = self._enqueue(st, A_MSG(body), SndKind.MSG)
         self._kick(conn_id)
         await self.store.durable()
@@ -852,7 +916,12 @@ class Agent:
             st = self.store.load(msg.conn_id)
             with self.store.transaction():
                 self.store.ack_rcv_message(msg_id)
-                if receipt and st is not None and st.agent_version >= DELIVERY_RCPTS_SMPA_VERSION:
+                if (
+                    receipt
+                    and st is not None
+                    and st.agent_version >= DELIVERY_RCPTS_SMPA_VERSION
+                    and not machine.sync_send_prohibited(st.ratchet_sync)
+                ):
                     self._enqueue(
                         st,
                         A_RCVD((AMessageReceipt(msg.peer_snd_id, msg.msg_hash, b""),)),
@@ -947,8 +1016,11 @@ class Agent:
 
     # ------------------------------------------------------------------ sealing
 
-    def _seal_for_queue(self, snd: SndQueueState, client_message: bytes, *, first: bool) -> bytes:
+    def _seal_for_queue(
+        self, snd: SndQueueState | None, client_message: bytes, *, first: bool
+    ) -> bytes:
         """The per-queue e2e layer for ``snd`` (the first message carries our key)."""
+        assert snd is not None
         box = self._boxes.get((snd.peer_e2e_key, snd.own_e2e_key))
         if box is None:
             own = PrivateKey.from_der(snd.own_e2e_key)
@@ -996,17 +1068,37 @@ class Agent:
         snd_id = st.last_snd_id + 1
         am = AgentMessage(APrivHeader(snd_id, st.last_snd_hash), message).encode()  # type: ignore[arg-type]
         cm, ratchet = sealing.seal_agent_message(self._ratchet(st), am, st.agent_version)
-        body = self._seal_for_queue(st.snd, cm, first=False)
+        body = self._seal_for_queue(st.queue_for(snd_id), cm, first=False)
         self._set_ratchet(st, ratchet)
+        self._store_sealed(st, snd_id, kind, agent_message_hash(am), body)
+        return snd_id
+
+    def _store_sealed(
+        self, st: ConnState, snd_id: int, kind: str, msg_hash: bytes, body: bytes
+    ) -> None:
+        """Store a sealed message ``snd_id`` for delivery with the connection's new state
+        (the hash chain goes on from ``msg_hash``), in one commit."""
         st.last_snd_id = snd_id
-        st.last_snd_hash = agent_message_hash(am)
+        st.last_snd_hash = msg_hash
         with self.store.transaction():
             self.store.save(st, self._now())
             self.store.add_snd_message(
-                SndMessage(st.conn_id, snd_id, kind, st.last_snd_hash, body, "pending", None),
+                SndMessage(st.conn_id, snd_id, kind, msg_hash, body, "pending", None),
                 self._now(),
             )
-        return snd_id
+
+    def _enqueue_ratchet_key(self, st: ConnState, e2e_version: int) -> None:
+        """Fresh re-sync keys, kept in ``st``, and our AgentRatchetKey queued: it takes one
+        message id, and the hash chain goes on from ``SHA-256("R")`` (simplexmq
+        ``enqueueRatchetKey``)."""
+        assert st.snd is not None
+        keys = PrivateKey.generate(KeyAlg.X448), PrivateKey.generate(KeyAlg.X448)
+        st.sync_keys = (keys[0].to_der(), keys[1].to_der())
+        cm = resync.ratchet_key_message(keys, e2e_version)
+        body = self._seal_for_queue(st.queue_for(st.last_snd_id + 1), cm, first=False)
+        self._store_sealed(
+            st, st.last_snd_id + 1, SndKind.RATCHET_KEY, resync.RATCHET_INFO_HASH, body
+        )
 
     def _confirmation_header(self, st: ConnState, kind: str) -> PrivHeader:
         """The fast confirmation ('_') is signed after SKEY; the slow one ('K') carries our
@@ -1029,14 +1121,7 @@ class Agent:
         assert st.snd is not None
         body = self._seal_for_queue(st.snd, client_message, first=True)
         self._set_ratchet(st, ratchet)
-        st.last_snd_id = 1
-        st.last_snd_hash = agent_message_hash(agent_message)
-        with self.store.transaction():
-            self.store.save(st, self._now())
-            self.store.add_snd_message(
-                SndMessage(st.conn_id, 1, kind, st.last_snd_hash, body, "pending", None),
-                self._now(),
-            )
+        self._store_sealed(st, 1, kind, agent_message_hash(agent_message), body)
 
     # ------------------------------------------------------------------ delivery
 
@@ -1047,10 +1132,14 @@ class Agent:
             if cur is None:
                 return
             t = step(cur.role, cur.status, machine.Sent(m.kind))
-            st = cur if not t.effects and t.status == cur.status else cur.copy()
-            changed = t.status != st.status
-            if changed:
-                st.status = t.status
+            switch = None
+            if m.kind in (SndKind.QKEY, SndKind.QTEST):
+                switch = machine.switch_step(cur.snd_switch, machine.SwitchSent(m.kind))
+            st = cur if not t.effects and t.status == cur.status and not switch else cur.copy()
+            changed = switch is not None or t.status != st.status
+            if switch is not None:
+                events += self._apply_switch(st, switch, "snd", None)
+            st.status = t.status
             for e in t.effects:
                 if e is Action.MARK_CONFIRMED and st.snd is not None:
                     changed = changed or not st.snd.confirmed
@@ -1088,9 +1177,10 @@ class Agent:
                 q = next(x for x in st.rcv if x.rcv_id == rid)
                 try:
                     events = await self._process(st, q, msg, continues)
-                except SMPClientError as e:
-                    # A network step of this message failed: nothing was committed and the
-                    # message is not acknowledged. Subscribe again later to get it again.
+                except (SMPClientError, _OldQueueFirst) as e:
+                    # A network step of this message failed (or it must wait for the old
+                    # queue of a rotation): nothing was committed and the message is not
+                    # acknowledged. Subscribe again later to get it again.
                     log.info("%s: step postponed: %s", conn_id, e)
                     self._spawn(self._resubscribe_later(rc, q))
                     return
@@ -1134,18 +1224,287 @@ class Agent:
         if q.e2e_shared is None:
             raise DecodeError("a message before the confirmation")
         envelope = parse_agent_envelope(sealing.open_client_message(q.e2e_shared, env).body)
+        if isinstance(envelope, AgentRatchetKey) and st.ratchet is not None:
+            return self._on_ratchet_key(st, envelope)
         if not isinstance(envelope, AgentMsgEnvelope) or st.ratchet is None:
             raise DecodeError("expected an agent message")
         seen = sha256(envelope.enc_agent_message)
         if seen in st.seen:
             return []  # delivered again after a lost ACK: already processed
-        data, ratchet = sealing.open_agent_message(self._ratchet(st), envelope.enc_agent_message)
+        before = self._ratchet(st)
+        try:
+            data, ratchet = sealing.open_agent_message(before, envelope.enc_agent_message)
+        except (CryptoError, RatchetError) as e:
+            failure = resync.crypto_failure(e)
+            if failure is None:
+                raise
+            return self._on_decrypt_failure(st, failure, e)
         am = parse_agent_message(data)
         if not isinstance(am, AgentMessage):
             raise DecodeError("expected an agent message")
+        self._wait_for_old_queue(st, q, am.header.snd_msg_id)
         self._set_ratchet(st, ratchet)
         st.seen = [*st.seen[-(SEEN_HASHES - 1) :], seen]
-        return await self._on_agent_message(st, q, am, data)
+        events = self._sync(st, machine.Decrypted())
+        if q.replaces is not None:
+            events += await self._first_on_new_queue(st, q)
+        return events + await self._on_agent_message(st, q, am, data, could_send=before.can_send)
+
+    # ------------------------------------------------------------------ ratchet sync
+
+    def _sync(
+        self,
+        st: ConnState,
+        inp: machine.SyncInput,
+        peer: E2ERatchetParams | None = None,
+        *,
+        last_rcv_id: int | None = None,
+    ) -> list[AgentEvent]:
+        """One step of the sync table for ``st``, its effects carried out (written with the
+        caller's commit). ``peer``: the keys of the peer's AgentRatchetKey, to agree with;
+        ``last_rcv_id``: what our EREADY says (by default the last message id received)."""
+        t = machine.sync_step(st.ratchet_sync, inp)
+        events: list[AgentEvent] = []
+        eready = EREADY(st.last_rcv_id if last_rcv_id is None else last_rcv_id)
+        for e in t.effects:
+            if e is Action.SEND_RATCHET_KEY:
+                self._enqueue_ratchet_key(st, E2E_VERSIONS.max if peer is None else peer.version)
+            elif e is Action.AGREE_RATCHET:
+                assert peer is not None
+                if st.sync_keys is None:
+                    events.append(AgentProblem(st.conn_id, "no ratchet keys to agree with"))
+                    continue
+                own = PrivateKey.from_der(st.sync_keys[0]), PrivateKey.from_der(st.sync_keys[1])
+                ratchet, sends = resync.agree(own, peer)
+                self._set_ratchet(st, ratchet)
+                st.sync_keys = None
+                if sends:
+                    self._enqueue(st, eready, SndKind.EREADY)
+            elif e is Action.SEND_EREADY:
+                self._enqueue(st, eready, SndKind.EREADY)
+            elif isinstance(e, machine.SetSync):
+                st.ratchet_sync = e.state
+                events.append(RatchetSyncChanged(st.conn_id, e.state, e.error))
+            elif isinstance(e, machine.Refuse):
+                version = peer.version if peer is not None else None
+                message = _REFUSALS[e.reason].format(status=t.status, version=version)
+                events.append(AgentProblem(st.conn_id, message))
+        return events
+
+    def _on_decrypt_failure(
+        self, st: ConnState, failure: machine.CryptoFailure, e: Exception
+    ) -> list[AgentEvent]:
+        """A message the ratchet cannot decrypt: it is lost (acknowledged, as simplexmq
+        does) and the application is told, with the sync state it leads to."""
+        events = self._sync(st, machine.DecryptFailed(failure.value, known=False))
+        self.store.save(st, self._now())
+        problem = AgentProblem(st.conn_id, f"a message could not be decrypted ({failure}): {e}")
+        return [*events, problem]
+
+    def _on_ratchet_key(self, st: ConnState, rk: AgentRatchetKey) -> list[AgentEvent]:
+        """The peer's AgentRatchetKey (simplexmq ``newRatchetKey``)."""
+        h = resync.key_hash(rk.e2e.k1, rk.e2e.k2)
+        processed = h in st.ratchet_key_hashes
+        if not processed:
+            st.ratchet_key_hashes = [*st.ratchet_key_hashes[-(RATCHET_KEY_HASHES - 1) :], h]
+        with self.store.transaction():
+            inp = machine.RatchetKeyReceived(processed, rk.e2e.version)
+            events = self._sync(st, inp, rk.e2e)
+            self.store.save(st, self._now())
+        return events
+
+    # ------------------------------------------------------------------ queue rotation
+
+    async def switch_connection(self, conn_id: str, server: SMPServer | None = None) -> None:
+        """Move the connection's receiving queue to a new queue on ``server`` (by default our
+        relay): "Change relay" (simplexmq ``switchConnection``). The peer is asked with QADD;
+        :class:`QueueSwitchChanged` events follow, ``completed`` once the peer sends on the
+        new queue and the old one is deleted. :class:`AgentError` if not possible now."""
+        async with self._lock(conn_id):
+            st = self._load(conn_id)
+            if st.kind != "duplex" or st.snd is None or st.ratchet is None or not st.rcv:
+                raise AgentError("the connection is not established yet")
+            prohibited = machine.sync_send_prohibited(st.ratchet_sync)
+            t = machine.switch_step(st.rcv_switch, machine.SwitchRequest(prohibited))
+            _refused(t, AgentError)
+            old = st.rcv[0]
+            if Action.NEW_RCV_QUEUE in t.effects:
+                new = await self._new_queue(server or self.server, mode="M")
+                new.replaces = old.rcv_id
+                st.rcv.append(new)
+            with self.store.transaction():
+                events = self._apply_switch(st, t, "rcv", None)
+        self._kick(conn_id)
+        await self.store.durable()
+        for ev in events:
+            await self.events.put(ev)
+
+    def _switch_transition(
+        self, st: ConnState, record: rotation.QueueRecord
+    ) -> tuple[machine.Transition, str, rotation.QueueRecord] | None:
+        """The rotation table's answer to a queue message from the peer, the direction it
+        concerns and the record (None: nothing to do, as for QTEST and A_QCONT)."""
+        prohibited = machine.sync_send_prohibited(st.ratchet_sync)
+        if isinstance(record, rotation.QADD):
+            uri, replaced = record.queues[0]  # the reference uses the first one only
+            new: rotation.SndQAddr = (uri.server, uri.sender_id)
+            ours = [_snd_addr(q) for q in (st.snd, st.snd_next) if q is not None]
+            inp: machine.SwitchInput = machine.QAddReceived(
+                prohibited,
+                compatible(SMP_CLIENT_VERSIONS, uri.versions) is not None,
+                any(rotation.same_addr(new, a) for a in ours),
+                replaced is not None and bool(ours) and rotation.same_addr(replaced, ours[0]),
+            )
+            return machine.switch_step(st.snd_switch, inp), "snd", record
+        if isinstance(record, rotation.QUSE):
+            addr = record.queues[0][0]
+            found = st.snd_next is not None and rotation.same_addr(addr, _snd_addr(st.snd_next))
+            inp = machine.QUseReceived(prohibited, found)
+            return machine.switch_step(st.snd_switch, inp), "snd", record
+        if isinstance(record, rotation.QKEY):
+            found = self._replacing_queue(st, record) is not None
+            inp = machine.QKeyReceived(prohibited, found)
+            return machine.switch_step(st.rcv_switch, inp), "rcv", record
+        # QTEST: any message on the new queue completes the rotation; A_QCONT: our delivery
+        # retries after QUOTA by itself.
+        return None
+
+    @staticmethod
+    def _replacing_queue(st: ConnState, record: rotation.QKEY) -> RcvQueueState | None:
+        info = record.keys[0][0]
+        addr: rotation.SndQAddr = (info.server, info.sender_id)
+        for q in st.rcv:
+            if q.replaces is not None and not q.secured:
+                if rotation.same_addr(addr, (SMPServer.parse(q.server), q.snd_id)):
+                    return q
+        return None
+
+    async def _secure_new_queue(
+        self, st: ConnState, switch: tuple[machine.Transition, str, rotation.QueueRecord] | None
+    ) -> None:
+        """The network precondition of QKEY: KEY our new queue with the peer's key."""
+        if switch is None or Action.SECURE_NEW_RCV_QUEUE not in switch[0].effects:
+            return
+        record = switch[2]
+        assert isinstance(record, rotation.QKEY)
+        q = self._replacing_queue(st, record)
+        assert q is not None
+        rc = await self._client(SMPServer.parse(q.server))
+        await rc.secure(q.rcv_id, self._key_pair(q.rcv_auth_key), record.keys[0][1])
+
+    def _apply_switch(
+        self,
+        st: ConnState,
+        t: machine.Transition,
+        direction: str,
+        record: rotation.QueueRecord | None,
+    ) -> list[AgentEvent]:
+        """Carry out a rotation transition on ``st`` (inside the caller's commit)."""
+        events: list[AgentEvent] = []
+        for e in t.effects:
+            if e is Action.SEND_QADD:
+                old, new = st.rcv[0], st.rcv[-1]
+                qadd = rotation.QADD(((self._queue_uri(new), _rcv_addr(old)),))
+                self._enqueue(st, qadd.to_message(), SndKind.QADD)
+            elif e is Action.NEW_SND_QUEUE:
+                assert isinstance(record, rotation.QADD)
+                st.snd_next = self._snd_queue(record.queues[0][0])
+                st.snd_next_from = 0
+            elif e is Action.SEND_QKEY:
+                assert isinstance(record, rotation.QADD) and st.snd_next is not None
+                own = PrivateKey.from_der(st.snd_next.own_e2e_key).public()
+                auth = self._key_pair(st.snd_next.snd_auth_key).public
+                entry = rotation.qkey_for(record.queues[0][0], own, auth)
+                assert entry is not None  # version_ok
+                self._enqueue(st, rotation.QKEY((entry,)).to_message(), SndKind.QKEY)
+            elif e is Action.SECURE_NEW_RCV_QUEUE:
+                assert isinstance(record, rotation.QKEY)
+                q = self._replacing_queue(st, record)
+                assert q is not None
+                peer = record.keys[0][0].dh_public_key
+                q.e2e_shared = dh_box_key(peer, PrivateKey.from_der(q.e2e_key))
+                q.secured = True
+            elif e is Action.SEND_QUSE:
+                new = st.rcv[-1]
+                self._enqueue(
+                    st, rotation.QUSE(((_rcv_addr(new), True),)).to_message(), SndKind.QUSE
+                )
+            elif e is Action.NEW_SND_QUEUE_SECURED:
+                assert st.snd_next is not None
+                st.snd_next.secured = True
+                st.snd_next_from = st.last_snd_id + 1  # the QTEST, and every later message
+            elif e is Action.SEND_QTEST:
+                assert st.snd_next is not None
+                qtest = rotation.QTEST((_snd_addr(st.snd_next),))
+                self._enqueue(st, qtest.to_message(), SndKind.QTEST)
+            elif e is Action.USE_NEW_SND_QUEUE:
+                if st.snd is not None:
+                    self._boxes.pop((st.snd.peer_e2e_key, st.snd.own_e2e_key), None)
+                st.snd, st.snd_next, st.snd_next_from = st.snd_next, None, 0
+            elif isinstance(e, machine.SetSwitch):
+                events.append(QueueSwitchChanged(st.conn_id, e.direction, e.phase))
+            elif isinstance(e, machine.Refuse):
+                message = _REFUSALS[e.reason].format(status=t.status)
+                events.append(AgentProblem(st.conn_id, message))
+        if direction == "snd":
+            st.snd_switch = t.status
+        else:
+            st.rcv_switch = t.status
+        self.store.save(st, self._now())
+        return events
+
+    def _wait_for_old_queue(self, st: ConnState, q: RcvQueueState, snd_msg_id: int) -> None:
+        """Keep the order across a rotation of our queue: a message on the new queue after a
+        gap waits (:class:`_OldQueueFirst`) while the old queue exists, a few times."""
+        if q.replaces is None or snd_msg_id <= st.last_rcv_id + 1:
+            return
+        if not any(x.rcv_id == q.replaces for x in st.rcv):
+            return
+        waits = self._old_queue_waits.get(q.rcv_id, 0)
+        if waits < OLD_QUEUE_WAITS:
+            self._old_queue_waits[q.rcv_id] = waits + 1
+            raise _OldQueueFirst("a message on the new queue waits for the old queue's")
+
+    async def _first_on_new_queue(self, st: ConnState, q: RcvQueueState) -> list[AgentEvent]:
+        """A message on the queue that replaces another: the rotation is complete, the old
+        queue is deleted on its relay (already gone is fine) and dropped."""
+        t = machine.switch_step(st.rcv_switch, machine.NewQueueMessage())
+        if Action.DELETE_OLD_RCV_QUEUE not in t.effects:
+            return []
+        old = next((x for x in st.rcv if x.rcv_id == q.replaces), None)
+        if old is not None:
+            rc = await self._client(SMPServer.parse(old.server))
+            with contextlib.suppress(SMPCommandError):
+                await rc.delete(old.rcv_id, self._key_pair(old.rcv_auth_key))
+            st.rcv.remove(old)
+            self._queue_keys.pop(old.rcv_id, None)
+        q.replaces = None
+        st.rcv.remove(q)
+        st.rcv.insert(0, q)
+        with self.store.transaction():
+            return self._apply_switch(st, t, "rcv", None)
+
+    async def synchronize_ratchet(self, conn_id: str, *, force: bool = False) -> str:
+        """Start re-synchronising the connection's ratchet (simplexmq
+        ``synchronizeRatchet``): allowed after :class:`RatchetSyncChanged` ``allowed`` or
+        ``required`` (``force``: in any state). Sends our new ratchet keys; the peer answers
+        with its own and both sides agree on a new ratchet. Returns the new sync state;
+        :class:`AgentError` if not allowed."""
+        async with self._lock(conn_id):
+            st = self._load(conn_id)
+            if st.kind != "duplex" or st.snd is None or st.ratchet is None:
+                raise AgentError("the connection is not established yet")
+            inp = machine.SyncRequest(st.agent_version, force)
+            t = machine.sync_step(st.ratchet_sync, inp)
+            _refused(t, AgentError)
+            with self.store.transaction():
+                events = self._sync(st, inp)
+                self.store.save(st, self._now())
+        self._kick(conn_id)
+        await self.store.durable()
+        for ev in events:
+            await self.events.put(ev)
+        return st.ratchet_sync
 
     def _on_invitation(
         self, contact: ConnState, q: RcvQueueState, env: ClientMsgEnvelope, continues: list[str]
@@ -1376,10 +1735,11 @@ class Agent:
         self._store_confirmation(st, ratchet, cm, info, kind)
 
     async def _on_agent_message(
-        self, st: ConnState, q: RcvQueueState, am: AgentMessage, data: bytes
+        self, st: ConnState, q: RcvQueueState, am: AgentMessage, data: bytes, *, could_send: bool
     ) -> list[AgentEvent]:
         events: list[AgentEvent] = []
         hdr = am.header
+        last_rcv_id = st.last_rcv_id
         if hdr.snd_msg_id == st.last_rcv_id + 1 and hdr.prev_msg_hash == st.last_rcv_hash:
             integrity = "ok"
         elif hdr.snd_msg_id <= st.last_rcv_id:
@@ -1389,10 +1749,16 @@ class Agent:
         else:
             integrity = "bad hash"
         msg_hash = agent_message_hash(data)
+        message = am.message
+        switch = None
+        if isinstance(message, QueueMessage):
+            switch = self._switch_transition(st, rotation.decode_queue_message(message))
+            await self._secure_new_queue(st, switch)
         st.last_rcv_id = max(st.last_rcv_id, hdr.snd_msg_id)
         st.last_rcv_hash = msg_hash
-        message = am.message
         with self.store.transaction():
+            if switch is not None:
+                events += self._apply_switch(st, *switch)
             if isinstance(message, HELLO):
                 t = step(st.role, st.status, machine.HelloReceived(_fast(st), st.last_snd_id))
                 st.status = t.status
@@ -1406,6 +1772,9 @@ class Agent:
                     st.conn_id, hdr.snd_msg_id, msg_hash, message.body, integrity, self._now()
                 )
                 events.append(MessageReceived(st.conn_id, msg_id, message.body, integrity))
+            elif isinstance(message, EREADY):
+                inp = machine.EreadyReceived(could_send)
+                events += self._sync(st, inp, last_rcv_id=last_rcv_id)
             elif isinstance(message, A_RCVD):
                 for r in message.receipts:
                     sent = self.store.snd_message_hash(st.conn_id, r.agent_msg_id)
@@ -1448,6 +1817,15 @@ class Agent:
         self.store.save(st, self._now())
         await self._handshake_step(conn_id)
         return conn_id
+
+
+def _snd_addr(q: SndQueueState) -> rotation.SndQAddr:
+    return SMPServer.parse(q.server), q.snd_id
+
+
+def _rcv_addr(q: RcvQueueState) -> rotation.SndQAddr:
+    """The address the peer sends to (as our queue links write it: no basic auth)."""
+    return replace(SMPServer.parse(q.server), basic_auth=None), q.snd_id
 
 
 def _keep_link(st: ConnState, created: CreatedLink) -> None:

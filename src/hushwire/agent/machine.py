@@ -26,11 +26,29 @@ States::
                                                     \\-> wait_hello -> connected (slow, KEY + HELLO)
 
 The status strings are the ones stored in the agent's SQLite store (``ConnState.status``).
+This module is over 800 lines because it is one thing: the agent's three transition tables
+(handshake, ratchet re-synchronisation, queue rotation), which share one vocabulary of
+effects and one transcript codec.
 One rule comes from the widget's visitor: on the slow path an initiator still ``confirming``
 (the relay's OK for its 'K' confirmation not processed yet) answers the owner's HELLO
 as it would in ``wait_hello``, instead of dropping it.
 Receiving application messages and receipts (A_MSG, A_RCVD) changes no status and is not in
 the table.
+
+Ratchet re-synchronisation has a table of its own, :data:`SYNC_TABLE`, over the connection's
+:class:`SyncState` (orthogonal to its status, as ``ratchetSyncState`` is in simplexmq
+``Simplex.Messaging.Agent``): :func:`sync_step` maps a decryption failure, a successful
+decryption, the application's request, the peer's ``AgentRatchetKey`` and ``EREADY`` to the
+new sync state and the effects::
+
+    ok -(decrypt failure)-> allowed | required -(sync)-> started -(peer's key)-> agreed
+    ok | allowed | required -(peer's key: reply with ours)-> agreed -(decrypted)-> ok
+
+Queue rotation has :data:`SWITCH_TABLE` over a :class:`SwitchStatus` (simplexmq
+``SndSwitchStatus`` / ``RcvSwitchStatus``): the side that sends to the rotated queue goes
+``none -(QADD)-> sending_qkey -(QUSE)-> sending_qtest -(QTEST sent)-> none``; the side that
+rotates its receive queue ``none -(switch)-> sending_qadd -(QKEY)-> sending_quse -(a message on
+the new queue)-> none``. :func:`switch_step` gives the transitions.
 """
 
 from __future__ import annotations
@@ -43,6 +61,8 @@ from typing import Any, ClassVar, Final, get_args
 from hushwire.agent.ratchet import E2E_VERSIONS
 
 __all__ = [
+    "SWITCH_TABLE",
+    "SYNC_TABLE",
     "TABLE",
     "Accept",
     "AcceptStep",
@@ -50,20 +70,36 @@ __all__ = [
     "ConfirmStep",
     "ConfirmationReceived",
     "ConnStatus",
+    "CryptoFailure",
+    "DecryptFailed",
+    "Decrypted",
     "Effect",
     "Emit",
+    "EreadyReceived",
     "HelloReceived",
     "Input",
     "InvitationReceived",
     "Join",
     "NewConnection",
+    "NewQueueMessage",
+    "QAddReceived",
+    "QKeyReceived",
+    "QUseReceived",
+    "RatchetKeyReceived",
     "Refuse",
     "Role",
     "SendConfirmation",
     "SendHello",
     "Sent",
     "SetSlow",
+    "SetSwitch",
+    "SetSync",
     "SndKind",
+    "SwitchRequest",
+    "SwitchSent",
+    "SwitchStatus",
+    "SyncRequest",
+    "SyncState",
     "Transition",
     "UserSend",
     "continuation",
@@ -72,6 +108,9 @@ __all__ = [
     "input_from_json",
     "signed",
     "step",
+    "switch_step",
+    "sync_send_prohibited",
+    "sync_step",
 ]
 
 
@@ -107,6 +146,15 @@ class SndKind(StrEnum):
     HELLO_REPLY = "hello_reply"
     MSG = "msg"
     RECEIPT = "receipt"
+    RATCHET_KEY = "ratchet_key"
+    """Our AgentRatchetKey (ratchet re-synchronisation; only the per-queue box protects it)."""
+    EREADY = "eready"
+    """EREADY: the re-synchronised ratchet is ready (ratchet-encrypted)."""
+    QADD = "qadd"
+    QKEY = "qkey"
+    QUSE = "quse"
+    QTEST = "qtest"
+    """QTEST: the first message on the new send queue (only there)."""
 
 
 def signed(kind: str) -> bool:
@@ -208,6 +256,170 @@ class UserSend:
     last_snd_id: int
 
 
+class SyncState(StrEnum):
+    """A connection's ratchet synchronisation state (simplexmq ``RatchetSyncState``; the
+    values are its ``strEncode`` and the strings the store keeps)."""
+
+    OK = "ok"
+    ALLOWED = "allowed"
+    """A decryption failed in a way a re-sync may fix (the application may start one)."""
+    REQUIRED = "required"
+    """The ratchet is out of step: only a re-sync makes the connection work again."""
+    STARTED = "started"
+    """We sent our AgentRatchetKey and wait for the peer's."""
+    AGREED = "agreed"
+    """Both keys are known and the new ratchet is in place; ``ok`` at its first message."""
+
+
+class CryptoFailure(StrEnum):
+    """A decryption failure that counts for re-synchronisation (simplexmq
+    ``AgentCryptoError``; the values are its constructors' names)."""
+
+    DECRYPT_AES = "DECRYPT_AES"
+    """The message body does not authenticate under the ratchet's message key."""
+    RATCHET_HEADER = "RATCHET_HEADER"
+    """No header key opens the header: the ratchets went apart."""
+    RATCHET_EARLIER = "RATCHET_EARLIER"
+    """An earlier message whose key is gone."""
+    RATCHET_SKIPPED = "RATCHET_SKIPPED"
+    """Too many skipped messages."""
+    RATCHET_SYNC = "RATCHET_SYNC"
+    """A second AgentRatchetKey after the agreement."""
+
+
+_FAILURE_STATE: Final[Mapping[CryptoFailure, SyncState]] = {
+    CryptoFailure.DECRYPT_AES: SyncState.ALLOWED,
+    CryptoFailure.RATCHET_HEADER: SyncState.REQUIRED,
+    CryptoFailure.RATCHET_EARLIER: SyncState.ALLOWED,
+    CryptoFailure.RATCHET_SKIPPED: SyncState.REQUIRED,
+    CryptoFailure.RATCHET_SYNC: SyncState.REQUIRED,
+}
+"""simplexmq ``cryptoErrToSyncState``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecryptFailed:
+    """The ratchet could not decrypt an AgentMsgEnvelope (``known``: its encrypted body's
+    hash was seen before, so it is a redelivery and counts for nothing)."""
+
+    NAME: ClassVar[str] = "decrypt_failed"
+    error: str
+    """A :class:`CryptoFailure` value."""
+    known: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Decrypted:
+    """The ratchet decrypted a message (any AgentMessage)."""
+
+    NAME: ClassVar[str] = "decrypted"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """The application asks to re-synchronise the ratchet (``force``: in any state)."""
+
+    NAME: ClassVar[str] = "sync"
+    agent_version: int
+    force: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RatchetKeyReceived:
+    """The peer's AgentRatchetKey (``processed``: the hash of its keys was seen before)."""
+
+    NAME: ClassVar[str] = "ratchet_key"
+    processed: bool
+    e2e_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class EreadyReceived:
+    """The peer's EREADY (``could_send``: our ratchet had a sending chain before it)."""
+
+    NAME: ClassVar[str] = "eready"
+    could_send: bool
+
+
+SyncInput = DecryptFailed | Decrypted | SyncRequest | RatchetKeyReceived | EreadyReceived
+
+
+class SwitchStatus(StrEnum):
+    """Where a queue rotation is (simplexmq ``SndSwitchStatus`` and ``RcvSwitchStatus``)."""
+
+    NONE = "none"
+    SENDING_QKEY = "sending_qkey"
+    """Sender: QADD arrived, our QKEY for the new queue is queued on the old one."""
+    SENDING_QTEST = "sending_qtest"
+    """Sender: QUSE arrived, QTEST is queued on the new queue."""
+    SENDING_QADD = "sending_qadd"
+    """Recipient: the new queue exists, QADD is queued; waiting for QKEY."""
+    SENDING_QUSE = "sending_quse"
+    """Recipient: the new queue is secured, QUSE is queued; waiting for a message on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchRequest:
+    """The application asks to move our receive queue (``Change relay``)."""
+
+    NAME: ClassVar[str] = "switch"
+    prohibited: bool
+    """The ratchet sync state prohibits sending."""
+
+
+@dataclass(frozen=True, slots=True)
+class QAddReceived:
+    """The peer's QADD: a new queue to send to instead of one of ours."""
+
+    NAME: ClassVar[str] = "qadd"
+    prohibited: bool
+    version_ok: bool
+    """We share a client version with the new queue's address."""
+    in_use: bool
+    """The new queue is one we already send to."""
+    found: bool
+    """The replaced queue is our send queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class QKeyReceived:
+    """The peer's QKEY for the queue we offered."""
+
+    NAME: ClassVar[str] = "qkey"
+    prohibited: bool
+    found: bool
+    """The queue is our new, not yet secured receive queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class QUseReceived:
+    """The peer's QUSE: it secured the new queue."""
+
+    NAME: ClassVar[str] = "quse"
+    prohibited: bool
+    found: bool
+    """The queue is the new send queue of the current rotation."""
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchSent:
+    """The relay took our QKEY or QTEST (``kind``)."""
+
+    NAME: ClassVar[str] = "switch_sent"
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewQueueMessage:
+    """Recipient: a message arrived on the new queue of the rotation."""
+
+    NAME: ClassVar[str] = "new_queue_message"
+
+
+SwitchInput = (
+    SwitchRequest | QAddReceived | QKeyReceived | QUseReceived | SwitchSent | NewQueueMessage
+)
+
 Input = (
     Join
     | InvitationReceived
@@ -255,6 +467,29 @@ class Action(StrEnum):
     """Queue the application's message."""
     MARK_CONFIRMED = "mark_confirmed"
     """Our confirmation went out on the current send queue."""
+    SEND_RATCHET_KEY = "send_ratchet_key"
+    """Make fresh X448 ratchet keys, keep them, queue our AgentRatchetKey."""
+    AGREE_RATCHET = "agree_ratchet"
+    """X3DH between our ratchet keys and the peer's, by the order of their hashes; the new
+    ratchet replaces the old one (the side that takes the joiner's part queues EREADY)."""
+    SEND_EREADY = "send_eready"
+    """Queue EREADY on the new ratchet (the peer's EREADY found us without a sending chain)."""
+    NEW_RCV_QUEUE = "new_rcv_queue"
+    """Recipient: NEW the queue that replaces ours (on the chosen relay), subscribed."""
+    SEND_QADD = "send_qadd"
+    NEW_SND_QUEUE = "new_snd_queue"
+    """Sender: fresh sender and e2e keys for the offered queue (replacing an earlier offer)."""
+    SEND_QKEY = "send_qkey"
+    SECURE_NEW_RCV_QUEUE = "secure_new_rcv"
+    """Recipient: KEY the new queue with the sender's key from QKEY, keep its e2e secret."""
+    SEND_QUSE = "send_quse"
+    NEW_SND_QUEUE_SECURED = "new_snd_secured"
+    """Sender: the new queue is secured; from QTEST on, messages go to it."""
+    SEND_QTEST = "send_qtest"
+    USE_NEW_SND_QUEUE = "use_new_snd"
+    """Sender: the new queue replaces the old one (dropped)."""
+    DELETE_OLD_RCV_QUEUE = "delete_old_rcv"
+    """Recipient: DEL the replaced queue; the new one is the connection's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +532,37 @@ class Emit:
     event: str
 
 
-Effect = Refuse | Action | NewConnection | SetSlow | SendConfirmation | SendHello | Emit
+@dataclass(frozen=True, slots=True)
+class SetSync:
+    """The sync state becomes ``state``; tell the application (with ``error``, the
+    :class:`CryptoFailure` that caused it, if any)."""
+
+    NAME: ClassVar[str] = "set_sync"
+    state: SyncState
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetSwitch:
+    """Tell the application where a rotation is (simplexmq ``SWITCH``): ``direction``
+    ``rcv`` or ``snd``, ``phase`` ``started``, ``confirmed``, ``secured`` or ``completed``."""
+
+    NAME: ClassVar[str] = "set_switch"
+    direction: str
+    phase: str
+
+
+Effect = (
+    Refuse
+    | Action
+    | NewConnection
+    | SetSlow
+    | SendConfirmation
+    | SendHello
+    | Emit
+    | SetSync
+    | SetSwitch
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,9 +772,200 @@ def continuation(status: str) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- ratchet sync
+
+_SY = SyncState
+_SYNC_CAN_FAIL: Final = (_SY.OK, _SY.ALLOWED, _SY.REQUIRED)
+"""States a decryption failure moves (simplexmq ``notifySync``)."""
+
+
+def _decrypt_failed(state: SyncState, inp: DecryptFailed) -> Transition:
+    if inp.known or state not in _SYNC_CAN_FAIL:
+        return Transition(state)
+    new = _FAILURE_STATE[CryptoFailure(inp.error)]
+    return Transition(new, (SetSync(new, inp.error),))
+
+
+def _decrypted(state: SyncState, inp: Decrypted) -> Transition:
+    # resetRatchetSync: any state but ok and started returns to ok.
+    if state in (_SY.OK, _SY.STARTED):
+        return Transition(state)
+    return Transition(_SY.OK, (SetSync(_SY.OK),))
+
+
+def _sync_request(state: SyncState, inp: SyncRequest) -> Transition:
+    allowed = inp.agent_version >= RATCHET_SYNC_AGENT_VERSION and state in (
+        _SY.ALLOWED,
+        _SY.REQUIRED,
+    )
+    if not (allowed or inp.force):
+        return Transition(state, (Refuse("sync_not_allowed"),))
+    return Transition(_SY.STARTED, (Action.SEND_RATCHET_KEY, SetSync(_SY.STARTED)))
+
+
+def _ratchet_key(state: SyncState, inp: RatchetKeyReceived) -> Transition:
+    if inp.processed:
+        return Transition(state)
+    if inp.e2e_version not in E2E_VERSIONS:
+        return Transition(state, (Refuse("e2e_version"),))
+    if state is _SY.AGREED:
+        return Transition(
+            _SY.REQUIRED,
+            (SetSync(_SY.REQUIRED, CryptoFailure.RATCHET_SYNC.value), Refuse("ratchet_sync")),
+        )
+    agree = (Action.AGREE_RATCHET, SetSync(_SY.AGREED))
+    if state is _SY.STARTED:
+        return Transition(_SY.AGREED, agree)
+    return Transition(_SY.AGREED, (Action.SEND_RATCHET_KEY, *agree))
+
+
+def _eready(state: SyncState, inp: EreadyReceived) -> Transition:
+    return Transition(state, () if inp.could_send else (Action.SEND_EREADY,))
+
+
+RATCHET_SYNC_AGENT_VERSION: Final = 3
+"""Agent version from which a connection may re-synchronise (``ratchetSyncSMPAgentVersion``)."""
+
+SYNC_TABLE: Final[Mapping[tuple[SyncState, type], Callable[[SyncState, Any], Transition]]] = {
+    **{(s, DecryptFailed): _decrypt_failed for s in SyncState},
+    **{(s, Decrypted): _decrypted for s in SyncState},
+    **{(s, SyncRequest): _sync_request for s in SyncState},
+    **{(s, RatchetKeyReceived): _ratchet_key for s in SyncState},
+    **{(s, EreadyReceived): _eready for s in SyncState},
+}
+"""Ratchet re-synchronisation: ``(sync state, type of input) -> rule`` (simplexmq
+``synchronizeRatchet'``, ``newRatchetKey``, ``ereadyMsg``, ``resetRatchetSync``)."""
+
+
+def _state_step(
+    table: Mapping[Any, Any],
+    states: type[StrEnum],
+    state: str,
+    inp: object,
+) -> Transition:
+    """Look ``(state, type(inp))`` up in a table keyed by one state enum; an unknown state or
+    a combination the table does not list keeps the state and refuses (never raises)."""
+    try:
+        s = states(state)
+    except ValueError:
+        return Transition(state, (Refuse("illegal"),))
+    rule = table.get((s, type(inp)))
+    if rule is None:
+        return Transition(s, (Refuse("illegal"),))
+    return rule(s, inp)  # type: ignore[no-any-return]
+
+
+def sync_step(state: str, inp: SyncInput) -> Transition:
+    """The sync transition for ``inp`` in ``state``; never raises (unknown: refused)."""
+    return _state_step(SYNC_TABLE, SyncState, state, inp)
+
+
+def sync_send_prohibited(state: str) -> bool:
+    """No message of ours may be queued in this sync state but the re-sync's own
+    (simplexmq ``ratchetSyncSendProhibited``)."""
+    return state in (_SY.REQUIRED, _SY.STARTED, _SY.AGREED)
+
+
+# --------------------------------------------------------------------------- queue rotation
+
+_W = SwitchStatus
+_NOT_SYNCED: Final = Refuse("ratchet_not_synced")
+
+
+def _switch_request(state: SwitchStatus, inp: SwitchRequest) -> Transition:
+    if inp.prohibited:
+        return Transition(state, (_NOT_SYNCED,))
+    if state is not _W.NONE:
+        return Transition(state, (Refuse("switching"),))
+    return Transition(
+        _W.SENDING_QADD, (Action.NEW_RCV_QUEUE, Action.SEND_QADD, SetSwitch("rcv", "started"))
+    )
+
+
+def _qadd(state: SwitchStatus, inp: QAddReceived) -> Transition:
+    for bad, reason in (
+        (inp.prohibited, _NOT_SYNCED.reason),
+        (not inp.version_ok, "queue_version"),
+        (inp.in_use, "queue_in_use"),
+        (not inp.found, "queue_not_found"),
+    ):
+        if bad:
+            return Transition(state, (Refuse(reason),))
+    return Transition(
+        _W.SENDING_QKEY, (Action.NEW_SND_QUEUE, Action.SEND_QKEY, SetSwitch("snd", "started"))
+    )
+
+
+def _qkey(state: SwitchStatus, inp: QKeyReceived) -> Transition:
+    if inp.prohibited:
+        return Transition(state, (_NOT_SYNCED,))
+    if not inp.found:
+        return Transition(state, (Refuse("queue_not_found"),))
+    if state is not _W.SENDING_QADD:
+        return Transition(state, (Refuse("switch_state"),))
+    return Transition(
+        _W.SENDING_QUSE,
+        (
+            Action.SECURE_NEW_RCV_QUEUE,
+            SetSwitch("rcv", "confirmed"),
+            Action.SEND_QUSE,
+            SetSwitch("rcv", "secured"),
+        ),
+    )
+
+
+def _quse(state: SwitchStatus, inp: QUseReceived) -> Transition:
+    if inp.prohibited:
+        return Transition(state, (_NOT_SYNCED,))
+    if not inp.found:
+        return Transition(state, (Refuse("queue_not_found"),))
+    if state is not _W.SENDING_QKEY:
+        return Transition(state, (Refuse("switch_state"),))
+    return Transition(
+        _W.SENDING_QTEST,
+        (Action.NEW_SND_QUEUE_SECURED, Action.SEND_QTEST, SetSwitch("snd", "secured")),
+    )
+
+
+def _switch_sent(state: SwitchStatus, inp: SwitchSent) -> Transition:
+    if inp.kind == SndKind.QKEY and state is _W.SENDING_QKEY:
+        return Transition(state, (SetSwitch("snd", "confirmed"),))
+    if inp.kind == SndKind.QTEST and state is _W.SENDING_QTEST:
+        return Transition(_W.NONE, (Action.USE_NEW_SND_QUEUE, SetSwitch("snd", "completed")))
+    return Transition(state)
+
+
+def _new_queue_message(state: SwitchStatus, inp: NewQueueMessage) -> Transition:
+    if state is not _W.SENDING_QUSE:
+        return Transition(state, (Refuse("switch_state"),))
+    return Transition(_W.NONE, (Action.DELETE_OLD_RCV_QUEUE, SetSwitch("rcv", "completed")))
+
+
+SwitchRule = Callable[[SwitchStatus, Any], Transition]
+SWITCH_TABLE: Final[Mapping[tuple[SwitchStatus, type], SwitchRule]] = {
+    **{(s, SwitchRequest): _switch_request for s in SwitchStatus},
+    **{(s, QAddReceived): _qadd for s in SwitchStatus},
+    **{(s, QKeyReceived): _qkey for s in SwitchStatus},
+    **{(s, QUseReceived): _quse for s in SwitchStatus},
+    **{(s, SwitchSent): _switch_sent for s in SwitchStatus},
+    **{(s, NewQueueMessage): _new_queue_message for s in SwitchStatus},
+}
+"""Queue rotation: ``(switch status, type of input) -> rule`` (simplexmq ``switchConnection'``,
+``qAddMsg``, ``qKeyMsg``, ``qUseMsg``, the delivery worker's ``AM_QKEY_``/``AM_QTEST_`` and the
+first message on a replacing queue). The sender's status is kept for its send queue, the
+recipient's for its receive queues."""
+
+
+def switch_step(state: str, inp: SwitchInput) -> Transition:
+    """The rotation transition for ``inp`` in ``state``; never raises (unknown: refused)."""
+    return _state_step(SWITCH_TABLE, SwitchStatus, state, inp)
+
+
 # --------------------------------------------------------------------------- JSON (vectors)
 
-_INPUTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Input)}
+_INPUTS: Final[dict[str, type]] = {
+    c.NAME: c for c in (*get_args(Input), *get_args(SyncInput), *get_args(SwitchInput))
+}
 _ACTIONS: Final = frozenset(a.value for a in Action)
 _EFFECTS: Final[dict[str, type]] = {c.NAME: c for c in get_args(Effect) if c is not Action}
 

@@ -149,12 +149,13 @@ class Outbox:
             if m is None:
                 return
             st = self._store.peek(conn_id)
-            if st is None or st.snd is None:
+            q = None if st is None else st.queue_for(m.snd_id)
+            if q is None:
                 return
-            key = self._key_pair(st.snd.snd_auth_key) if signed(m.kind) else None
+            key = self._key_pair(q.snd_auth_key) if signed(m.kind) else None
             try:
                 await self._store.durable()
-                await self.send(SMPServer.parse(st.snd.server), st.snd.snd_id, m.body, key)
+                await self.send(SMPServer.parse(q.server), q.snd_id, m.body, key)
             except SMPCommandError as e:
                 if e.error == ErrorType.QUOTA:
                     await self._sleep(delay)

@@ -144,7 +144,7 @@ def parse_smp_server(r: Reader, client_version: int) -> SMPServer:
 # --------------------------------------------------------------------------- SMPQueueInfo
 
 
-def _queue_mode_p(r: Reader) -> QueueMode | None:
+def queue_mode_p(r: Reader) -> QueueMode | None:
     """``queueModeP``: an optional ``'M'``/``'C'``, else an optional Bool (T = messaging)."""
     b = r.peek()
     if b == 0x4D:  # 'M'
@@ -199,7 +199,7 @@ class SMPQueueInfo:
         server = parse_smp_server(r, v)
         sender_id = r.short_string()
         dh_key = parse_dh_key(r)
-        return cls(v, server, sender_id, dh_key, _queue_mode_p(r))
+        return cls(v, server, sender_id, dh_key, queue_mode_p(r))
 
     @classmethod
     def decode(cls, data: bytes) -> SMPQueueInfo:
@@ -377,6 +377,9 @@ class AgentRatchetKey:
     @classmethod
     def parse(cls, v: int, r: Reader) -> AgentRatchetKey:
         params = E2ERatchetParams.parse(r)
+        if params.peer_kem_accepted:
+            # RcvE2ERatchetParams: only a KEM proposal can come with new ratchet keys.
+            raise DecodeError("a ratchet key message can only propose KEM")
         return cls(v, params, r.tail())
 
 
@@ -455,12 +458,13 @@ class EREADY(TaggedRecord):
 
 
 QUEUE_MESSAGE_TAGS: Final = (b"QC", b"QA", b"QK", b"QU", b"QT")
-"""A_QCONT, QADD, QKEY, QUSE, QTEST: queue rotation and quota (not implemented yet)."""
+"""A_QCONT, QADD, QKEY, QUSE, QTEST: queue rotation and quota (:mod:`hushwire.agent.rotation`)."""
 
 
 @dataclass(frozen=True, slots=True)
-class AMessageUnsupported(TaggedRecord):
-    """A_QCONT / QADD / QKEY / QUSE / QTEST kept as their tag and (validated) encoding."""
+class QueueMessage(TaggedRecord):
+    """A_QCONT / QADD / QKEY / QUSE / QTEST kept as their tag and (validated) encoding;
+    :func:`hushwire.agent.rotation.decode_queue_message` gives the typed record."""
 
     TAG: ClassVar[bytes] = b"Q"
     tag: bytes
@@ -474,68 +478,27 @@ class AMessageUnsupported(TaggedRecord):
         return self.tag + self.raw
 
     @classmethod
-    def parse(cls, r: Reader) -> AMessageUnsupported:
+    def parse(cls, r: Reader) -> QueueMessage:
         """After the ``'Q'``: the second tag character, then a body the reference would
-        accept (:func:`_check_queue_message`)."""
+        accept."""
+        from hushwire.agent.rotation import decode_queue_message
+
         qtag = cls.TAG + r.char()
         if qtag not in QUEUE_MESSAGE_TAGS:
             raise DecodeError("bad AMsgType")
-        raw = r.tail()
-        _check_queue_message(qtag, raw)
-        return cls(qtag, raw)
+        msg = cls(qtag, r.tail())
+        try:
+            decode_queue_message(msg)
+        except ValueError as e:  # a record that cannot exist (an empty id, a wrong key)
+            raise DecodeError(str(e)) from None
+        return msg
 
 
-AMessage = HELLO | A_MSG | A_RCVD | EREADY | AMessageUnsupported
-
-
-def _snd_q_addr_p(r: Reader) -> None:
-    """``SndQAddr = (SMPServer, SenderId)``."""
-    parse_smp_server(r, SRV_HOSTNAMES_SMP_CLIENT_VERSION)
-    r.short_string()
-
-
-def _smp_queue_uri_p(r: Reader) -> None:
-    """``SMPQueueUri`` binary: version range | server | senderId | dh key | mode."""
-    VersionRange.parse(r)
-    parse_smp_server(r, SRV_HOSTNAMES_SMP_CLIENT_VERSION)
-    r.short_string()
-    parse_dh_key(r)
-    _queue_mode_p(r)
-
-
-def _qadd_item_p(r: Reader) -> None:
-    _smp_queue_uri_p(r)
-    r.maybe(_snd_q_addr_p)
-
-
-def _qkey_item_p(r: Reader) -> None:
-    SMPQueueInfo.parse(r)
-    parse_auth_key(r)
-
-
-def _quse_item_p(r: Reader) -> None:
-    _snd_q_addr_p(r)
-    r.bool_()
-
-
-def _check_queue_message(tag: bytes, raw: bytes) -> None:
-    """Validate the body of a queue message as the reference parser would."""
-    r = Reader(raw)
-    if tag == b"QC":
-        _snd_q_addr_p(r)
-    elif tag == b"QA":
-        r.non_empty(_qadd_item_p)
-    elif tag == b"QK":
-        r.non_empty(_qkey_item_p)
-    elif tag == b"QU":
-        r.non_empty(_quse_item_p)
-    else:
-        r.non_empty(_snd_q_addr_p)
-    r.end()
+AMessage = HELLO | A_MSG | A_RCVD | EREADY | QueueMessage
 
 
 _AMESSAGES: Final[dict[bytes, Callable[[Reader], AMessage]]] = tag_parsers(
-    (HELLO, A_MSG, A_RCVD, EREADY, AMessageUnsupported)
+    (HELLO, A_MSG, A_RCVD, EREADY, QueueMessage)
 )
 
 

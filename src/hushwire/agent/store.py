@@ -155,6 +155,8 @@ class RcvQueueState:
     e2e_shared: bytes | None = None
     """Per-queue box key, set by the peer's first confirmation."""
     secured: bool = False
+    replaces: bytes | None = None
+    """Queue rotation: the recipient id of the queue this new one replaces."""
 
 
 @dataclass
@@ -216,6 +218,20 @@ class ConnState:
     """The encrypted fixed link data, sent unchanged with every ``LSET``."""
     link_data: bytes = b""
     """The user data last published (the profile JSON apps show before joining)."""
+    ratchet_sync: str = "ok"
+    """Ratchet re-synchronisation state (:class:`hushwire.agent.machine.SyncState`)."""
+    sync_keys: tuple[bytes, bytes] | None = None
+    """Our two X448 private keys (PKCS#8 DER) of a re-sync we started, until agreed."""
+    ratchet_key_hashes: list[bytes] = field(default_factory=list)
+    """Hashes of the peer's AgentRatchetKey keys already processed (the most recent ones)."""
+    snd_next: SndQueueState | None = None
+    """Queue rotation by the peer: the queue that replaces ``snd`` (from its QADD)."""
+    snd_next_from: int = 0
+    """The first message id sealed for and sent to ``snd_next`` (its QTEST); 0 before QUSE."""
+    snd_switch: str = "none"
+    """Rotation of our send queue (:class:`hushwire.agent.machine.SwitchStatus`)."""
+    rcv_switch: str = "none"
+    """Rotation of our receive queue (:class:`hushwire.agent.machine.SwitchStatus`)."""
 
     def to_json(self) -> bytes:
         def enc(v: Any) -> Any:
@@ -234,12 +250,21 @@ class ConnState:
         obj = {k: enc(_Seen(v) if k == "seen" else v) for k, v in vars(self).items()}
         return json.dumps(obj, separators=(",", ":")).encode()
 
+    def queue_for(self, snd_id: int) -> SndQueueState | None:
+        """The send queue message ``snd_id`` is sealed for and sent to: during a rotation
+        by the peer, from its QTEST on, the new queue; otherwise the current one."""
+        if self.snd_next is not None and 0 < self.snd_next_from <= snd_id:
+            return self.snd_next
+        return self.snd
+
     def copy(self) -> ConnState:
         """An independent copy (queues and lists copied; bytes are immutable)."""
         c = copy.copy(self)
         c.rcv = [copy.copy(q) for q in self.rcv]
         c.snd = copy.copy(self.snd)
+        c.snd_next = copy.copy(self.snd_next)
         c.seen = list(self.seen)
+        c.ratchet_key_hashes = list(self.ratchet_key_hashes)
         return c
 
     @classmethod
@@ -253,10 +278,12 @@ class ConnState:
 
         obj = {k: dec(v) for k, v in json.loads(data).items()}
         obj["rcv"] = [RcvQueueState(**{k: dec(v) for k, v in q.items()}) for q in obj["rcv"]]
-        if obj["snd"] is not None:
-            obj["snd"] = SndQueueState(**{k: dec(v) for k, v in obj["snd"].items()})
-        if obj["x3dh_keys"] is not None:
-            obj["x3dh_keys"] = tuple(obj["x3dh_keys"])
+        for name in ("snd", "snd_next"):
+            if obj.get(name) is not None:
+                obj[name] = SndQueueState(**{k: dec(v) for k, v in obj[name].items()})
+        for name in ("x3dh_keys", "sync_keys"):
+            if obj.get(name) is not None:
+                obj[name] = tuple(obj[name])
         return cls(**obj)
 
 

@@ -42,7 +42,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Final, TypedDict, TypeVar
@@ -203,6 +203,18 @@ class _Request:
     future: asyncio.Future[BrokerMsg]
 
 
+def _effective_config(
+    config: ClientConfig | None, version_range: VersionRange | None, timeout: float | None
+) -> ClientConfig:
+    """``config`` (or the defaults) with the per-call version range and timeout applied."""
+    cfg = config or ClientConfig()
+    if version_range is not None:
+        cfg = replace(cfg, version_range=version_range)
+    if timeout is not None:
+        cfg = replace(cfg, connect_timeout=timeout)
+    return cfg
+
+
 class SMPClient:
     """One SMP connection. Make it with :meth:`connect`; close it with :meth:`close`.
 
@@ -263,14 +275,44 @@ class SMPClient:
         :class:`ConnectFailed`, :class:`HandshakeFailed` (or a subclass) or
         :class:`ConnectionLost`.
         """
-        cfg = config or ClientConfig()
-        if version_range is not None:
-            cfg = replace(cfg, version_range=version_range)
-        if timeout is not None:
-            cfg = replace(cfg, connect_timeout=timeout)
+        cfg = _effective_config(config, version_range, timeout)
+        return await cls._open(
+            server, cfg, events, _dial(server, ws_url, cfg.connect_timeout, cfg.proxy_server)
+        )
+
+    @classmethod
+    async def connect_over(
+        cls,
+        conn: BlockConn,
+        server: SMPServer,
+        *,
+        version_range: VersionRange | None = None,
+        timeout: float | None = None,
+        config: ClientConfig | None = None,
+        events: asyncio.Queue[ClientEvent] | None = None,
+    ) -> SMPClient:
+        """:meth:`connect` over a connection that is already open (an in-memory pair, a
+        socket the caller dialled): the same handshake, timeout and errors; ``conn`` is
+        closed when the handshake fails."""
+        cfg = _effective_config(config, version_range, timeout)
+
+        async def ready() -> BlockConn:
+            return conn
+
+        return await cls._open(server, cfg, events, ready())
+
+    @classmethod
+    async def _open(
+        cls,
+        server: SMPServer,
+        cfg: ClientConfig,
+        events: asyncio.Queue[ClientEvent] | None,
+        dialled: Awaitable[BlockConn],
+    ) -> SMPClient:
+        """Await the connection, run the handshake within ``cfg.connect_timeout`` and start."""
         try:
             async with asyncio.timeout(cfg.connect_timeout):
-                conn = await _dial(server, ws_url, cfg.connect_timeout, cfg.proxy_server)
+                conn = await dialled
                 try:
                     session = await client_handshake(
                         conn,

@@ -49,6 +49,8 @@ from hushwire.agent.agent import (
     MessageReceived,
     MessageSent,
     QueueDeleted,
+    QueueSwitchChanged,
+    RatchetSyncChanged,
     ReceiptReceived,
     SubscriptionEnded,
 )
@@ -189,7 +191,8 @@ class InboxService:
         _, self.address = await self.agent.create_address(info, link_data=link_data)
         self.short_address = self.agent.short_address()
         self._reconcile()
-        self.snippet = await widget_snippet(self.address, self.widget_relay)
+        # The widget joins the short link too (its "short" module resolves it on the relay).
+        self.snippet = await widget_snippet(self.short_address or self.address, self.widget_relay)
         self._task = asyncio.create_task(self._consume())
 
     async def stop(self) -> None:
@@ -281,6 +284,14 @@ class InboxService:
             log.warning("%s: %s", (ev.conn_id or "-")[:8], ev.message)
         elif isinstance(ev, SubscriptionEnded | QueueDeleted):
             self._queue_lost(ev)
+        elif isinstance(ev, QueueSwitchChanged):
+            log.info("%s: relay change (%s) %s", ev.conn_id[:8], ev.direction, ev.phase)
+        elif isinstance(ev, RatchetSyncChanged) and ev.state in ("allowed", "required"):
+            self._notice(
+                ev.conn_id,
+                f"A conversation's encryption is out of step ({ev.error}): a message from the "
+                "visitor could not be read. It can be repaired from the visitor's app.",
+            )
 
     def _queue_lost(self, ev: SubscriptionEnded | QueueDeleted) -> None:
         st = self.agent.connection(ev.conn_id)
@@ -294,7 +305,10 @@ class InboxService:
             text = (
                 f"This inbox stopped receiving: another process deleted {what} (relay {ev.server})."
             )
-        log.warning("%s: %s", ev.conn_id[:8], text)
+        self._notice(ev.conn_id, text)
+
+    def _notice(self, conn_id: str, text: str) -> None:
+        log.warning("%s: %s", conn_id[:8], text)
         self.notices = [*self.notices[-(MAX_NOTICES - 1) :], text]
         self._publish({"type": "notice", "text": text})
 
@@ -387,6 +401,16 @@ class InboxService:
         msg = self.store.add_outgoing(conv_id, snd_id, text, self.clock())
         self._publish_message(msg)
         return msg
+
+    async def change_relay(self, conv_id: str) -> None:
+        """Move the conversation's receiving queue to a new one on this inbox's relay
+        (``Agent.switch_connection``); SimpleX apps follow, the widget keeps the old one."""
+        if self.store.conversation(conv_id) is None:
+            raise InboxError("no such conversation", 404)
+        try:
+            await self.agent.switch_connection(conv_id)
+        except AgentError as e:
+            raise InboxError(f"cannot change the relay now: {e}", 409) from None
 
     async def end(self, conv_id: str) -> None:
         """End the conversation: tell the visitor (``x.direct.del``), delete the connection

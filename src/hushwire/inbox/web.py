@@ -340,6 +340,13 @@ async def api_end(request: web.Request) -> web.StreamResponse:
 
 
 @_api
+async def api_change_relay(request: web.Request) -> web.StreamResponse:
+    service = _service(request)
+    await service.change_relay(service.resolve(request.match_info["id"]))
+    return web.json_response({"ok": True})
+
+
+@_api
 async def api_search(request: web.Request) -> web.StreamResponse:
     return web.json_response({"results": _service(request).search(request.query.get("q", ""))})
 
@@ -407,6 +414,7 @@ def make_app(service: InboxService) -> web.Application:
     app.router.add_post("/api/conversations/{id}/read", api_read)
     app.router.add_post("/api/conversations/{id}/messages", api_reply)
     app.router.add_post("/api/conversations/{id}/end", api_end)
+    app.router.add_post("/api/conversations/{id}/change-relay", api_change_relay)
     app.router.add_get("/api/search", api_search)
     app.router.add_get("/api/settings", api_settings)
     return app

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,10 +32,8 @@ from hushwire.client import (
     Backoff,
     ClientConfig,
     ClientEvent,
-    HandshakeFailed,
     ReconnectingClient,
     SMPClient,
-    client_handshake,
 )
 from hushwire.crypto import x509
 from hushwire.crypto.keys import KeyAlg, PrivateKey
@@ -147,25 +145,14 @@ async def connect_client(
     :class:`~hushwire.client.HandshakeFailed` (or a subclass) or
     :class:`~hushwire.client.ConnectionLost`; ``conn`` is closed when it fails.
     """
-    cfg = config or ClientConfig()
-    if version_range is not None:
-        cfg = replace(cfg, version_range=version_range)
-    if timeout is not None:
-        cfg = replace(cfg, connect_timeout=timeout)
-    try:
-        async with asyncio.timeout(cfg.connect_timeout):
-            try:
-                session = await client_handshake(
-                    conn, server.key_hash, cfg.version_range, now=cfg.wall_clock
-                )
-            except BaseException:
-                await conn.close()
-                raise
-    except TimeoutError:
-        raise HandshakeFailed(f"no SMP handshake with {server} in time") from None
-    client = SMPClient(conn, server, session, cfg, events)
-    client._start()
-    return client
+    return await SMPClient.connect_over(
+        conn,
+        server,
+        config=config,
+        version_range=version_range,
+        timeout=timeout,
+        events=events,
+    )
 
 
 class MemoryRelay:

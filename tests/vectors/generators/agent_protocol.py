@@ -46,6 +46,16 @@ def x25519_spki(priv: bytes) -> bytes:
     return X25519_SPKI_PREFIX + nb.crypto_scalarmult_base(priv)
 
 
+ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+
+def server(c: dict[str, Any]) -> bytes:
+    """``ProtocolServer`` binary: NonEmpty hosts, port (empty: none), key hash."""
+    hosts = bytes([len(c["hosts"])]) + b"".join(short_string(x.encode()) for x in c["hosts"])
+    port = b"" if c["port"] is None else str(c["port"]).encode()
+    return hosts + short_string(port) + short_string(h(c["key_hash"]))
+
+
 def agent_message(m: dict[str, Any]) -> bytes:
     """``AgentMessage`` 'M': APrivHeader (Int64 sndMsgId, shortString prevMsgHash), AMessage."""
     head = b"M" + int64(m["snd_msg_id"]) + short_string(h(m["prev_msg_hash"]))
@@ -124,6 +134,44 @@ def build(d: dict[str, Any]) -> dict[str, Any]:
     erm = h(d["enc_ratchet_message"])
     for e in d["envelopes"]:
         e["hex"] = envelope(e, d["e2e_keys"], erm).hex()
+
+    # Our AgentRatchetKey as the ClientMessage we seal (Agent.hs enqueueRatchetKey): '_',
+    # the envelope with info = smpEncode (AgentRatchetInfo "") = "R"; the sender's hash chain
+    # goes on from SHA-256 of that info.
+    rk = d.setdefault("ratchet_key_message", {"agent_version": 7, "e2e_version": 3})
+    info = b"R"
+    rk_env = word16(rk["agent_version"]) + b"R" + e2e_params(d["e2e_keys"], rk["e2e_version"])
+    rk["client_message_hex"] = (b"_" + rk_env + info).hex()
+    rk["next_prev_msg_hash"] = hashlib.sha256(info).hexdigest()
+
+    # One rotation as our agent answers it (Agent.hs qAddMsg, qUseMsg): the recipient's QADD
+    # of a new queue (range 1-4, messaging: the 'T' flag) replacing the old one, our QKEY
+    # (the new queue at v4 with our X25519 key as dh, our Ed25519 sender key), its QUSE and
+    # our QTEST.
+    rot = d.setdefault(
+        "queue_rotation",
+        {
+            "new_sender_id": "0a0b0c0d",
+            "old_sender_id": d["common"]["sender_id"],
+            "e2e_priv_seed_label": "rotation-e2e",
+            "auth_seed_label": "rotation-auth",
+        },
+    )
+    rot["e2e_priv"] = hashlib.sha256(rot["e2e_priv_seed_label"].encode()).hexdigest()
+    auth_pub, _ = nb.crypto_sign_seed_keypair(
+        hashlib.sha256(rot["auth_seed_label"].encode()).digest()
+    )
+    rot["auth_pub_der"] = (ED25519_SPKI_PREFIX + auth_pub).hex()
+    srv = server(d["common"])
+    new_addr = srv + short_string(h(rot["new_sender_id"]))
+    old_addr = server({**d["common"], "hosts": d["common"]["hosts"][:1], "port": None})
+    old_addr += short_string(h(rot["old_sender_id"]))
+    uri = word16(1) + word16(4) + new_addr + short_string(h(d["common"]["dh_key_der"])) + b"T"
+    rot["qadd_hex"] = (b"QA" + b"\x01" + uri + b"1" + old_addr).hex()
+    info = word16(4) + new_addr + short_string(x25519_spki(h(rot["e2e_priv"]))) + b"M"
+    rot["qkey_hex"] = (b"QK" + b"\x01" + info + short_string(h(rot["auth_pub_der"]))).hex()
+    rot["quse_hex"] = (b"QU" + b"\x01" + new_addr + b"T").hex()
+    rot["qtest_hex"] = (b"QT" + b"\x01" + new_addr).hex()
 
     inv = d["invitation_envelope"]
     inv["recipient_priv"] = hashlib.sha256(inv["recipient_priv_seed_label"].encode()).hexdigest()

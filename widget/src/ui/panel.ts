@@ -18,7 +18,7 @@
 
 import { MAX_SEND_TEXT, type Results, type TranscriptItem, type WorkerEvent } from "../rpc.js";
 import { CHAT_ICON, CLOSE_ICON, LOCK_ICON, SEND_ICON, h, icon } from "./dom.js";
-import type { SessionStore } from "./resume.js";
+import type { Store } from "./resume.js";
 import { pickStrings, type Strings } from "./strings.js";
 import { styleSheet } from "./styles.js";
 
@@ -43,7 +43,7 @@ export interface WidgetConfig {
   /** data-ask-name: start with the optional name step. */
   askName: boolean;
   /** data-resume: keep the session (sealed) across reloads; null = off. */
-  store: SessionStore | null;
+  store: Store | null;
 }
 
 export type Phase = "idle" | "naming" | "connecting" | "restoring" | "chat" | "ended" | "failed";
@@ -217,8 +217,12 @@ export class ChatWidget {
   async resume(): Promise<void> {
     const store = this.#cfg.store;
     if (store === null) return;
-    const saved = await store.load().catch(() => null);
-    if (saved === null) return;
+    const saved = await store.load(this.#ask).catch(() => null);
+    if (saved === null) {
+      // the visitor chose a new chat at the store's question (data-resume="passphrase")
+      if (this.#phase === "restoring") this.#restart();
+      return;
+    }
     if (saved.sealed === null) {
       await store.clear().catch(() => undefined);
       return;
@@ -258,6 +262,15 @@ export class ChatWidget {
     }
   }
 
+  /** The panel, for a resume store's question (ui/resume.ts Ask), in the restoring state. */
+  #ask = (): HTMLElement => {
+    if (this.#phase === "idle") {
+      this.#phase = "restoring";
+      this.#render();
+    }
+    return this.#panel;
+  };
+
   #attach(): Backend {
     const b = this.#spare ?? this.#newBackend();
     this.#spare = null;
@@ -282,7 +295,7 @@ export class ChatWidget {
     try {
       const backend = this.#attach();
       const store = this.#cfg.store;
-      this.#key = store === null ? null : await store.newKey().catch(() => null);
+      this.#key = store === null ? null : await store.newKey(this.#ask).catch(() => null);
       await backend.join(this.#cfg.address, this.#cfg.relay, name, this.#key);
       this.#asked = true;
       this.#render();

@@ -17,6 +17,23 @@ export interface Session {
   sealed: ArrayBuffer | null;
 }
 
+/**
+ * The panel, for a store that must ask the visitor something (ui/passphrase.ts): calling it
+ * shows the panel's restoring (or connecting) state; the store puts its form into the panel
+ * returned, before the message list, and removes it when done.
+ */
+export type Ask = () => HTMLElement;
+
+/** What the panel (ui/panel.ts) needs of a resume store: {@link SessionStore} or ui/passphrase.ts. */
+export interface Store {
+  /** The stored session, or null (none, not a record of ours, or the visitor chose a new chat). */
+  load(ask?: Ask): Promise<Session | null>;
+  /** A key for a new session, stored before the worker first uses it; null: do not keep it. */
+  newKey(ask?: Ask): Promise<CryptoKey | null>;
+  save(key: CryptoKey, sealed: ArrayBuffer): Promise<void>;
+  clear(): Promise<void>;
+}
+
 function request<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
@@ -30,7 +47,8 @@ function isSession(x: unknown): x is Session {
   return s.key instanceof CryptoKey && (s.sealed === null || s.sealed instanceof ArrayBuffer);
 }
 
-export class SessionStore {
+/** One IndexedDB record per contact address, written in order. */
+export class Records {
   readonly #id: string;
   #db: Promise<IDBDatabase> | null = null;
   /** Writes in order: the last sealed state written is the last one the worker posted. */
@@ -55,22 +73,13 @@ export class SessionStore {
     return request(f(db.transaction(STORE, mode).objectStore(STORE)));
   }
 
-  /** The stored session, or null (none, or not a record of ours). */
-  async load(): Promise<Session | null> {
-    const x: unknown = await this.#tx("readonly", (s) => s.get(this.#id));
-    return isSession(x) ? x : null;
+  /** The stored record, whatever it is. */
+  get(): Promise<unknown> {
+    return this.#tx("readonly", (s) => s.get(this.#id));
   }
 
-  /** A fresh non-extractable key for a new session, stored before the worker first uses it. */
-  async newKey(): Promise<CryptoKey> {
-    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-    await this.#queue(() => this.#tx("readwrite", (s) => s.put({ key, sealed: null } satisfies Session, this.#id)));
-    return key;
-  }
-
-  /** Keep the latest sealed state (from the worker's `sealed` event) with its key. */
-  save(key: CryptoKey, sealed: ArrayBuffer): Promise<void> {
-    return this.#queue(() => this.#tx("readwrite", (s) => s.put({ key, sealed } satisfies Session, this.#id)));
+  put(record: object): Promise<void> {
+    return this.#queue(() => this.#tx("readwrite", (s) => s.put(record, this.#id)));
   }
 
   clear(): Promise<void> {
@@ -81,5 +90,36 @@ export class SessionStore {
     const next = this.#chain.then(f, f);
     this.#chain = next.catch(() => undefined);
     return next.then(() => undefined);
+  }
+}
+
+/** `data-resume`: the key itself is stored next to the state (see the module docstring). */
+export class SessionStore implements Store {
+  readonly #records: Records;
+
+  constructor(id: string) {
+    this.#records = new Records(id);
+  }
+
+  /** The stored session, or null (none, or not a record of ours). */
+  async load(): Promise<Session | null> {
+    const x = await this.#records.get();
+    return isSession(x) ? x : null;
+  }
+
+  /** A fresh non-extractable key for a new session, stored before the worker first uses it. */
+  async newKey(): Promise<CryptoKey> {
+    const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+    await this.#records.put({ key, sealed: null } satisfies Session);
+    return key;
+  }
+
+  /** Keep the latest sealed state (from the worker's `sealed` event) with its key. */
+  save(key: CryptoKey, sealed: ArrayBuffer): Promise<void> {
+    return this.#records.put({ key, sealed } satisfies Session);
+  }
+
+  clear(): Promise<void> {
+    return this.#records.clear();
   }
 }

@@ -20,6 +20,7 @@ import { base64urlDecode, base64urlEncode, concat, utf8 } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
+import { shortLink } from "../modules/short_hook.js";
 import { encodeChatMessage, encodeConnInfo, interpret, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type ChatEvent, type Profile } from "../chat.js";
 import { parseTranscriptItem, type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
 
@@ -74,6 +75,13 @@ export async function openText(key: CryptoKey, ad: Uint8Array<ArrayBuffer>, seal
   } catch {
     throw error;
   }
+}
+
+/** The relay of a full contact address (a clear error for typos and, without the "short" module, short links). */
+function contactServer(address: string): SMPServer {
+  const link = parseLink(address);
+  if (link.mode !== "contact") throw new Error("not a contact address");
+  return link.queues[0]!.server;
 }
 
 export class WorkerService {
@@ -183,12 +191,20 @@ export class WorkerService {
 
   async #join(address: string, relayUrl: string, name: string, seal: CryptoKey | null): Promise<void> {
     if (this.#visitor !== null) throw new Error("already in a conversation");
-    const link = parseLink(address); // a clear error for short links and typos, before connecting
-    if (link.mode !== "contact") throw new Error("not a contact address");
-    const server = link.queues[0]!.server;
+    // A short link (with the "short" module) names its relay; the full address comes from it.
+    const short = shortLink(address);
+    const server = short?.server ?? contactServer(address);
     const profile: Profile = { displayName: wellFormed(name.trim()).slice(0, 100) || ANONYMOUS, fullName: "" };
     this.#info = encodeConnInfo(xInfo(profile));
     const rc = await this.#connect(server, relayUrl);
+    if (short !== null) {
+      try {
+        address = await short.resolve(rc.client!);
+      } catch (e) {
+        this.#stop();
+        throw e;
+      }
+    }
     const v = this.#start(rc, address, seal);
     try {
       await v.join(address);
@@ -236,9 +252,7 @@ export class WorkerService {
     if (typeof d !== "object" || d === null || d.f !== 1 || typeof d.a !== "string" || typeof d.c !== "string" || typeof d.p !== "string" || !Array.isArray(d.t)) throw bad;
     const transcript = d.t.map(parseTranscriptItem);
     if (transcript.length > KEEP_ITEMS || transcript.includes(null)) throw bad;
-    const link = parseLink(d.a);
-    if (link.mode !== "contact") throw bad;
-    const server = link.queues[0]!.server;
+    const server = contactServer(d.a);
     this.#info = base64urlDecode(d.c);
     const rc = this.#make(server, relayUrl);
     const v = this.#start(rc, d.a, key);

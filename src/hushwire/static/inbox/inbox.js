@@ -170,6 +170,7 @@ function renderHeader(c) {
   status.dataset.status = c.status;
   const ended = c.status === "ended";
   $("end-btn").textContent = ended ? "Delete conversation" : "End conversation";
+  $("relay-btn").hidden = ended;
   $("reply").disabled = ended;
   $("send").disabled = ended;
   $("reply").placeholder = ended
@@ -227,6 +228,17 @@ async function endConversation() {
     await api("POST", `/api/conversations/${encodeURIComponent(c.id)}/end`, {});
     state.convs.delete(c.id);
     location.hash = "#/";
+  } catch (e) {
+    $("reply-error").textContent = e.message;
+  }
+}
+
+async function changeRelay() {
+  const c = state.convs.get(state.current);
+  if (!c) return;
+  try {
+    await api("POST", `/api/conversations/${encodeURIComponent(c.id)}/change-relay`, {});
+    $("reply-error").textContent = "Changing the relay: it completes when the visitor's app answers.";
   } catch (e) {
     $("reply-error").textContent = e.message;
   }
@@ -385,6 +397,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   $("end-btn").addEventListener("click", endConversation);
+  $("relay-btn").addEventListener("click", changeRelay);
   $("search-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const q = $("search").value.trim();
