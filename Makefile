@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean widget widget-test chromium postgresql
+.PHONY: demo test lint typecheck pytest bench clean widget widget-test chromium postgresql app
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,12 +40,20 @@ $(WIDGET_JS): $(WIDGET_STAMP) $(WIDGET_SRC)
 
 widget: $(WIDGET_JS)
 
+# The web app (widget/src/app/, docs/app.md): one bundle with its worker embedded, committed too.
+APP_JS := src/hushwire/static/app/hushwire-app.js
+$(APP_JS): $(WIDGET_STAMP) $(WIDGET_SRC)
+	cd widget && node scripts/build_app.mjs
+
+app: $(APP_JS)
+
 # Type-check, unit tests on tests/vectors and the relay integration test (needs the venv's
 # relay), then the bundle check (core size budget; core and modules up to date).
 widget-test: $(STAMP) $(WIDGET_STAMP)
 	cd widget && npm run --silent typecheck
 	cd widget && npm test --silent
 	cd widget && npm run --silent build:check
+	cd widget && node scripts/build_app.mjs --check
 
 # Debian's chromium for the browser tests (Playwright's own download does not work here).
 chromium:

@@ -43,20 +43,13 @@ from hushwire.agent.agent import Agent, ConnectionEstablished
 from hushwire.bot.common import profile_info
 from hushwire.smp.address import SMPServer
 from hushwire.testing import start_relay_process
+from hushwire.testing.browser import CHROMIUM, CHROMIUM_ARGS
 from hushwire.widget import SnippetOptions, bundle_bytes, module_files, snippet, widget_file
 
 BUDGET_GZIP = 58 * 1024
 BUDGET_CONNECT_MS = 300
 INTENT_MS = 250
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = list(CHROMIUM_ARGS)
 
 OPEN_TO_CHAT = """(intentMs) => new Promise((resolve) => {
   const root = document.querySelector("[data-hushwire]").shadowRoot;

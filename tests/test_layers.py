@@ -78,10 +78,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "shop": BELOW_APPS,
     "inbox": BELOW_APPS | {"shop"},
     "rooms": BELOW_APPS,
-    "app": BELOW_APPS,
+    "app": BELOW_APPS | {"widget"},  # the SRI hash of its script
     "bot": BELOW_APPS,
     "widget": BELOW_APPS,
-    "demo": BELOW_APPS | {"server", "inbox", "shop", "widget"},
+    "demo": BELOW_APPS | {"server", "inbox", "shop", "widget", "app"},
     "testing": BELOW_APPS | {"server"},
     "cli": BELOW_APPS
     | {"server", "inbox", "shop", "rooms", "app", "bot", "widget", "demo", "__init__"},
@@ -171,6 +171,9 @@ SOCKET_EXCEPTIONS: dict[tuple[str, str], str] = {
     ),
     ("inbox/web.py", "aiohttp.web.TCPSite"): (
         "the owner's web UI is an HTTP server (aiohttp) on 127.0.0.1, not an SMP transport"
+    ),
+    ("app/server.py", "aiohttp.web.TCPSite"): (
+        "the web app's static files are served over HTTP (aiohttp), not an SMP transport"
     ),
     ("inbox/remote.py", "urllib.request"): (
         "the inbox CLI talks HTTP to the running inbox's local API"

@@ -11,6 +11,7 @@ from typing import Final
 
 from hushwire import __version__
 from hushwire.agent.routing import add_routing_option
+from hushwire.app.cli import add_app_parser, run_app_command
 from hushwire.cliargs import (
     add_command_group,
     add_data_option,
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_inbox_parser(sub)
     add_room_parser(sub)
     add_widget_parser(sub)
+    add_app_parser(sub)
 
     demo = sub.add_parser(
         "demo",
@@ -223,6 +225,7 @@ _COMMANDS: Final[dict[str, Callable[[argparse.Namespace], int]]] = {
     "inbox": run_inbox_command,
     "room": run_room_command,
     "widget": run_widget_command,
+    "app": run_app_command,
 }
 """The function that runs each sub-command (argparse yields only these names)."""
 

@@ -12,16 +12,9 @@ from pathlib import Path
 import pytest
 
 from hushwire.demo.run import RunningDemo, run_demo
+from hushwire.testing.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = list(CHROMIUM_ARGS)
 
 if not os.environ.get("CI"):
     pytest.importorskip("playwright.async_api")

@@ -21,16 +21,9 @@ from test_inbox_service import (
 )
 
 from hushwire.agent.agent import MessageReceived
+from hushwire.testing.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = list(CHROMIUM_ARGS)
 SCREENSHOT = Path("/tmp/hushwire-inbox.png")
 
 # On CI (`make test`) both are installed, so a missing one fails instead of skipping.

@@ -38,17 +38,10 @@ from hushwire.client import ClientConfig
 from hushwire.inbox.service import profile_name
 from hushwire.testing import RelayProcess
 from hushwire.testing import start_relay_process as start_relay
+from hushwire.testing.browser import CHROMIUM, CHROMIUM_ARGS
 from hushwire.widget import SnippetOptions, snippet, widget_file
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = list(CHROMIUM_ARGS)
 SHOTS = Path("/tmp")
 OWNER_CFG = ClientConfig(command_timeout=10)
 HOSTILE = [

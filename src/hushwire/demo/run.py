@@ -22,6 +22,7 @@ from typing import TextIO
 
 from aiohttp import web
 
+from hushwire.app.server import RunningApp, start_app
 from hushwire.demo.site import DemoSite
 from hushwire.inbox.run import RunningInbox, start_inbox
 from hushwire.server.config import RelayConfig
@@ -30,7 +31,7 @@ from hushwire.shop.example import write_bakery
 
 log = logging.getLogger("hushwire.demo")
 
-DEFAULT_PORTS = {"relay": 5224, "site": 8080, "inbox": 8081}
+DEFAULT_PORTS = {"relay": 5224, "site": 8080, "inbox": 8081, "app": 8082}
 
 
 def _free(port: int) -> int:
@@ -51,12 +52,15 @@ class RunningDemo:
     inbox: RunningInbox
     site_runner: web.AppRunner
     site_url: str
+    app: RunningApp
 
     @property
     def relay_ws(self) -> str:
         return f"ws://127.0.0.1:{self.relay.ws_port}"
 
     async def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.app.stop()
         with contextlib.suppress(Exception):
             await self.site_runner.cleanup()
         with contextlib.suppress(Exception):
@@ -94,11 +98,15 @@ async def start_demo(data: Path, *, ports: dict[str, int] | None = None) -> Runn
         tcp = web.TCPSite(runner, "127.0.0.1", _free(ports["site"]) if ports["site"] else 0)
         await tcp.start()
         port = runner.addresses[0][1]
+        app = await start_app(
+            relay.address.encode(), relay_ws + "/", port=_free(ports["app"]) if ports["app"] else 0
+        )
     except BaseException:
+        await runner.cleanup()
         await inbox.stop()
         await relay.stop()
         raise
-    return RunningDemo(relay, inbox, runner, f"http://127.0.0.1:{port}/")
+    return RunningDemo(relay, inbox, runner, f"http://127.0.0.1:{port}/", app)
 
 
 def print_urls(demo: RunningDemo, out: TextIO) -> None:
@@ -106,6 +114,7 @@ def print_urls(demo: RunningDemo, out: TextIO) -> None:
     print(f"  Website (visitor):  {demo.site_url}", file=out)
     print(f"  Inbox (owner):      {demo.inbox.login_link}", file=out)
     print(f"  Shop:               {demo.site_url}shop", file=out)
+    print(f"  Web app:            {demo.app.url}", file=out)
     print(f"  Relay:              {demo.relay.address.encode()}  ({demo.relay_ws})", file=out)
     print("Open the website, press 'Open chat' and write; answer in the inbox.", file=out)
     shop_file = demo.inbox.service.shop_file

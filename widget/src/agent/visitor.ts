@@ -143,6 +143,25 @@ function sameServer(a: SMPServer, b: SMPServer): boolean {
   return constantTimeEqual(a.keyHash, b.keyHash);
 }
 
+/**
+ * The per-queue e2e layer (crypto_box) of a message to `peer`'s queue; the first message carries
+ * our key. Encrypted again with a new nonce while the result ends in '#' (simplex-js strips
+ * trailing '#' instead of honouring the pad length).
+ */
+export function sealForQueue(peer: PublicKey, own: PrivateKey, clientMessage: Bytes, first: boolean): Bytes {
+  const shared = dhBoxKey(peer, own);
+  try {
+    for (;;) {
+      const nonce = randomBytes(24);
+      const encBody = encryptClientMessage(shared, nonce, clientMessage, first ? E2E_CONFIRMATION_PAD : E2E_MESSAGE_PAD);
+      const env = encodeClientMsgEnvelope({ phVersion: SMP_CLIENT_VERSION, e2eKey: first ? own.public() : null, nonce, encBody });
+      if (env[env.length - 1] !== 0x23) return env;
+    }
+  } finally {
+    shared.fill(0);
+  }
+}
+
 export class Visitor {
   readonly #client: AgentClient;
   readonly #onEvent: (e: VisitorEvent) => void;
@@ -254,7 +273,7 @@ export class Visitor {
     const ownUri = new SMPQueueUri(new VersionRange(1, SMP_CLIENT_VERSION), this.#rcv.server, ids.sndId, this.#rcv.e2e.public, "M");
     const invitation = new ConnectionRequest("invitation", AGENT_VERSIONS, [ownUri], new E2ERatchetParamsUri(E2E_VERSIONS, k1.public, k2.public)).toUri();
     const inv = encodeAgentEnvelope({ tag: "I", agentVersion: agentV, connReq: new TextEncoder().encode(invitation), connInfo: this.#ownInfo });
-    const body = this.#seal(target.dhPublicKey, PrivateKey.generate("X25519"), encodeClientMessage({ privHeader: { tag: "_" }, body: inv }), true);
+    const body = sealForQueue(target.dhPublicKey, PrivateKey.generate("X25519"), encodeClientMessage({ privHeader: { tag: "_" }, body: inv }), true);
     this.#status = step("joining", { input: "join" })[0] as VisitorStatus;
     const sent = this.#whenSent(0);
     this.#outbox.push({ id: 0, kind: "invitation", body, to: target.senderId, signed: false });
@@ -315,7 +334,7 @@ export class Visitor {
     const am = encodeAMsg({ sndMsgId: BigInt(id), prevMsgHash: this.#lastSndHash }, message);
     const [enc, ratchet] = await this.#ratchet!.encrypt(am, AGENT_MSG_PAD);
     const env = encodeAgentEnvelope({ tag: "M", agentVersion: this.#agentVersion, encAgentMessage: enc });
-    const body = this.#seal(snd.peerE2e, snd.e2e, encodeClientMessage({ privHeader: { tag: "_" }, body: env }), false);
+    const body = sealForQueue(snd.peerE2e, snd.e2e, encodeClientMessage({ privHeader: { tag: "_" }, body: env }), false);
     this.#ratchet = ratchet;
     this.#lastSndId = id;
     this.#lastSndHash = agentMessageHash(am);
@@ -327,25 +346,6 @@ export class Visitor {
     this.#outbox.push({ id, kind, body, to: snd.senderId, signed: true });
     void this.#deliver();
     return id;
-  }
-
-  /**
-   * The per-queue e2e layer (crypto_box); the first message carries our key. Encrypted again
-   * with a new nonce while the result ends in '#' (simplex-js strips trailing '#'
-   * instead of honouring the pad length).
-   */
-  #seal(peer: PublicKey, own: PrivateKey, clientMessage: Bytes, first: boolean): Bytes {
-    const shared = dhBoxKey(peer, own);
-    try {
-      for (;;) {
-        const nonce = randomBytes(24);
-        const encBody = encryptClientMessage(shared, nonce, clientMessage, first ? E2E_CONFIRMATION_PAD : E2E_MESSAGE_PAD);
-        const env = encodeClientMsgEnvelope({ phVersion: SMP_CLIENT_VERSION, e2eKey: first ? own.public() : null, nonce, encBody });
-        if (env[env.length - 1] !== 0x23) return env;
-      }
-    } finally {
-      shared.fill(0);
-    }
   }
 
   async #deliver(): Promise<void> {
@@ -554,7 +554,7 @@ export class Visitor {
     const [enc, ratchet] = await this.#ratchet!.encrypt(info, CONN_INFO_PAD);
     const conf = encodeAgentEnvelope({ tag: "C", agentVersion: this.#agentVersion, e2e: null, encConnInfo: enc });
     const header: ClientMessage["privHeader"] = fast ? { tag: "_" } : { tag: "K", senderKey: snd.auth.public };
-    const body = this.#seal(snd.peerE2e, snd.e2e, encodeClientMessage({ privHeader: header, body: conf }), true);
+    const body = sealForQueue(snd.peerE2e, snd.e2e, encodeClientMessage({ privHeader: header, body: conf }), true);
     this.#ratchet = ratchet;
     this.#lastSndId = 1;
     this.#lastSndHash = agentMessageHash(info);

@@ -29,7 +29,7 @@ import { DecodeError } from "../errors.js";
 import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import { shortLink } from "../modules/short_hook.js";
-import { encodeChatMessage, encodeConnInfo, type JsonObject, interpret, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type Profile } from "../chat.js";
+import { encodeChatMessage, encodeConnInfo, interpret, type JsonObject, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type ChatEvent, type Profile } from "../chat.js";
 import { parseTranscriptItem, type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
 import type { BusinessChat, GroupOut } from "../business.js";
 
@@ -38,7 +38,7 @@ const businessModule = (): typeof BusinessChat | undefined => (globalThis as { h
 
 export type SocketFactory = (url: string) => WebSocketLike;
 
-function errorText(e: unknown): string {
+export function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : "internal error";
 }
 
@@ -51,17 +51,23 @@ const SEAL_AD = utf8("hushwire session 1") as Uint8Array<ArrayBuffer>;
 /** The name an anonymous visitor shows the owner. */
 const ANONYMOUS = "Visitor";
 
-/** The owner's display name from its connInfo (x.info), or "". */
-function peerName(info: Uint8Array): string {
-  for (const m of parseChatElements(info)) {
+/** Each chat event of a message body that reads (an element that does not is skipped). */
+export function chatViews(body: Uint8Array): ChatEvent[] {
+  const out: ChatEvent[] = [];
+  for (const m of parseChatElements(body)) {
     if (m instanceof Error) continue;
     try {
-      const v = interpret(m);
-      if (v.kind === "XInfo" || v.kind === "XContact") return wellFormed(v.profile.displayName).slice(0, 200);
+      out.push(interpret(m));
     } catch {
-      // not a profile
+      // not readable: skipped
     }
   }
+  return out;
+}
+
+/** The owner's (the peer's) display name from its connInfo (x.info), or "". */
+export function peerName(info: Uint8Array): string {
+  for (const v of chatViews(info)) if (v.kind === "XInfo" || v.kind === "XContact") return wellFormed(v.profile.displayName).slice(0, 200);
   return "";
 }
 
@@ -72,6 +78,24 @@ function isGroupInfo(info: Uint8Array): boolean {
 
 /** A new AES-GCM key that cannot leave WebCrypto. */
 const newKey = (): Promise<CryptoKey> => crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+
+/** AES-256-GCM of the JSON `text` under `key` with additional data `ad`: a random 12-byte IV, then the ciphertext. */
+export async function sealText(key: CryptoKey, ad: Uint8Array<ArrayBuffer>, text: string): Promise<ArrayBuffer> {
+  const iv = randomBytes(12) as Uint8Array<ArrayBuffer>;
+  const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad }, key, utf8(text) as Uint8Array<ArrayBuffer>);
+  return concat(iv, new Uint8Array(ct)).buffer as ArrayBuffer;
+}
+
+/** The JSON value {@link sealText} sealed; `error` if it does not open with `key` or is not JSON. */
+export async function openText(key: CryptoKey, ad: Uint8Array<ArrayBuffer>, sealed: ArrayBuffer, error: Error): Promise<unknown> {
+  const data = new Uint8Array(sealed);
+  try {
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: data.slice(0, 12), additionalData: ad }, key, data.slice(12));
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain)) as unknown;
+  } catch {
+    throw error;
+  }
+}
 
 /** The relay of a full contact address (a clear error for typos and, without the "short" module, short links). */
 function contactServer(address: string): SMPServer {
@@ -240,11 +264,6 @@ export class WorkerService {
     return JSON.stringify({ f: 1, a: this.#address, c: base64urlEncode(this.#info), p: this.#peer, t: this.#transcript, v: state, g: this.#group ?? this.#savedGroup, H: this.#held, r: resume });
   }
 
-  async #encrypt(key: CryptoKey, text: string): Promise<ArrayBuffer> {
-    const iv = randomBytes(12) as Uint8Array<ArrayBuffer>;
-    const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: SEAL_AD }, key, utf8(text) as Uint8Array<ArrayBuffer>);
-    return concat(iv, new Uint8Array(ct)).buffer as ArrayBuffer;
-  }
 
   /** Post the sealed state if it changed (never throws: a state not stored is not resumed). */
   async #seal(v: Visitor): Promise<void> {
@@ -253,7 +272,7 @@ export class WorkerService {
     try {
       const text = this.#text(v.state(), true);
       if (text === this.#lastSealed) return;
-      const data = await this.#encrypt(key, text);
+      const data = await sealText(key, SEAL_AD, text);
       this.#lastSealed = text;
       if (this.#key === key) this.#event({ event: "sealed", data });
     } catch {
@@ -289,7 +308,7 @@ export class WorkerService {
       const state = await v.detach();
       const resume = this.#key !== null;
       const key = this.#key ?? (await newKey());
-      const data = await this.#encrypt(key, this.#text(state, resume));
+      const data = await sealText(key, SEAL_AD, this.#text(state, resume));
       this.#visitor = null;
       this.#key = null;
       this.#stop();
@@ -318,14 +337,7 @@ export class WorkerService {
 
   async #restore(relayUrl: string, key: CryptoKey, sealed: ArrayBuffer): Promise<Results["restore"]> {
     if (this.#visitor !== null) throw new Error("already in a conversation");
-    const data = new Uint8Array(sealed);
-    let d: Record<string, unknown>;
-    try {
-      const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: data.slice(0, 12), additionalData: SEAL_AD }, key, data.slice(12));
-      d = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain)) as Record<string, unknown>;
-    } catch {
-      throw new DecodeError("the sealed session does not open with this key");
-    }
+    const d = (await openText(key, SEAL_AD, sealed, new DecodeError("the sealed session does not open with this key"))) as Record<string, unknown>;
     const bad = new DecodeError("invalid session state");
     if (typeof d !== "object" || d === null || d.f !== 1 || typeof d.a !== "string" || typeof d.c !== "string" || typeof d.p !== "string" || !Array.isArray(d.t)) throw bad;
     const held = d.H ?? [];

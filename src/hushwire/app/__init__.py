@@ -1,0 +1,1 @@
+"""The web app: a single-page SimpleX chat for any browser (``hushwire app serve``)."""

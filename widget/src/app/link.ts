@@ -1,0 +1,27 @@
+/**
+ * The app's links on its own origin: `https://APP_HOST/invitation#/?...` is the SimpleX link
+ * `simplex:/invitation#/?...` with the app's origin in place of the scheme (the query and its
+ * secrets stay in the fragment, which browsers never send to the server).
+ */
+
+/** The link `simplexLink` (simplex:/<mode>#/?...) shown on `origin` (e.g. https://app.example). */
+export function onOrigin(simplexLink: string, origin: string): string {
+  if (!simplexLink.startsWith("simplex:/")) throw new RangeError("not a simplex: link");
+  return origin + "/" + simplexLink.slice("simplex:/".length);
+}
+
+/**
+ * What the worker's link parser takes for `text`: a link on `origin` becomes its simplex: form
+ * (so http:// works for an app on loopback); anything else is passed on as it is.
+ */
+export function toSimplex(text: string, origin: string): string {
+  const t = text.trim();
+  return t.startsWith(origin + "/") ? "simplex:/" + t.slice(origin.length + 1) : t;
+}
+
+/** The SimpleX link opened by `location` (path /invitation or /contact with a #/? fragment), or null. */
+export function linkOfLocation(loc: { pathname: string; hash: string }): string | null {
+  const mode = loc.pathname.replace(/\/+$/, "");
+  if ((mode !== "/invitation" && mode !== "/contact") || !loc.hash.startsWith("#/?")) return null;
+  return "simplex:" + mode + loc.hash;
+}

@@ -1,0 +1,401 @@
+/**
+ * The web app's crypto worker (independent of the Worker global, so Node tests drive it): one
+ * relay connection, the profile and every contact, each contact a widget {@link Visitor} run
+ * from a state that handshake.ts made (the browser that made the invitation, or the one that
+ * opened it). Every key and ratchet lives here; only names, texts and shared links leave.
+ *
+ * The profile is sealed as one blob: AES-256-GCM under the page's non-extractable key (random
+ * 12-byte IV first), of the JSON of the name, our connInfo and each contact (its name, status,
+ * link, last messages and the visitor's state). A visitor's `persist` seals it before anything
+ * that depends on its state goes out (each SEND, each ACK); other changes are sealed soon after.
+ */
+
+import { parseSMPServer, type SMPServer } from "../smp/address.js";
+import { ReconnectingClient, SMPClient, type ClientEvent } from "../smp/client.js";
+import { randomBytes } from "../crypto/random.js";
+import { base64urlDecode, base64urlEncode, utf8 } from "../encoding.js";
+import { DecodeError } from "../errors.js";
+import { Visitor, type VisitorEvent } from "../agent/visitor.js";
+import { encodeChatMessage, encodeConnInfo, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
+import { chatViews, errorText, openText, peerName, sealText, type SocketFactory } from "../worker/service.js";
+import { parseLink } from "../agent/links.js";
+import { constantTimeEqual } from "../crypto/ct.js";
+import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";
+import { exportProfile, importProfile, passphraseKey, SALT } from "./export.js";
+import { PASSPHRASE_NEEDED, parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
+
+const SEAL_AD = utf8("hushwire app profile 1") as Uint8Array<ArrayBuffer>;
+/** Messages kept per contact in the sealed profile. */
+const KEEP_ITEMS = 500;
+const LAG_EVERY_MS = 5000;
+
+interface Contact {
+  view: ContactView;
+  items: Item[];
+  visitor: Visitor | null;
+  /** An invitation being joined: the state between prepareJoin and completeJoin. */
+  pending: unknown;
+}
+
+export class AppService {
+  readonly #post: (m: AppReply) => void;
+  readonly #socket: SocketFactory;
+  readonly #sleep: (ms: number) => Promise<void>;
+  #client: ReconnectingClient | null = null;
+  #server: SMPServer | null = null;
+  #key: CryptoKey | null = null;
+  /** The passphrase's key and salt of a protected profile, else null. */
+  #lock: { key: CryptoKey; salt: Uint8Array } | null = null;
+  #name = "";
+  #contacts = new Map<string, Contact>();
+  #lastSealed = "";
+  #lastLock: { key: CryptoKey; salt: Uint8Array } | null = null;
+  #sealing: Promise<void> = Promise.resolve();
+  #soon = false;
+
+  constructor(post: (m: AppReply) => void, socket: SocketFactory, sleep?: (ms: number) => Promise<void>) {
+    this.#post = post;
+    this.#socket = socket;
+    this.#sleep = sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  #event(e: AppEvent): void {
+    this.#post(e);
+  }
+
+  async handle(req: AppRequest): Promise<void> {
+    try {
+      const result = await this.#run(req);
+      this.#post({ id: req.id, ok: true, result });
+    } catch (e) {
+      this.#post({ id: req.id, ok: false, error: errorText(e) });
+    }
+  }
+
+  async #run(req: AppRequest): Promise<AppResults[AppRequest["op"]]> {
+    if (req.op === "start") return this.#start(req.server, req.wsUrl, req.key, req.sealed, req.passphrase);
+    if (this.#client === null) throw new Error("not started");
+    switch (req.op) {
+      case "invite":
+        return this.#invite();
+      case "join":
+        return { id: this.#join(req.link) };
+      case "send":
+        return { msgId: await this.#send(this.#contact(req.contact), req.text) };
+      case "rename": {
+        const c = this.#contact(req.contact);
+        c.view.name = wellFormed(req.name.trim()).slice(0, 100) || c.view.name;
+        this.#changed(c);
+        return null;
+      }
+      case "remove":
+        await this.#remove(this.#contact(req.contact));
+        return null;
+      case "verify": {
+        const code = securityCode(this.#contact(req.contact).visitor?.state() ?? null);
+        if (code === null) throw new Error("not connected yet: the security code exists once both sides are connected");
+        return { code };
+      }
+      case "protect":
+        this.#lock = req.passphrase === "" ? null : await this.#newLock(req.passphrase);
+        await this.#seal();
+        return null;
+      case "exportProfile":
+        return { data: await exportProfile(req.passphrase, this.#profileText()) };
+      case "importProfile":
+        return this.#import(req.passphrase, req.data);
+      case "setName":
+        this.#name = wellFormed(req.name.trim()).slice(0, 100);
+        await this.#seal();
+        return null;
+    }
+  }
+
+  #contact(id: string): Contact {
+    const c = this.#contacts.get(id);
+    if (c === undefined) throw new Error("no such contact");
+    return c;
+  }
+
+  #ownInfo(): Uint8Array {
+    return encodeConnInfo(xInfo({ displayName: this.#name || "Anonymous", fullName: "" }));
+  }
+
+  // ------------------------------------------------------------------ start and restore
+
+  async #start(serverText: string, wsUrl: string, key: CryptoKey, sealed: ArrayBuffer | null, passphrase: string | null): Promise<AppResults["start"]> {
+    if (this.#client !== null) throw new Error("already started");
+    if (!/^wss?:\/\//.test(wsUrl)) throw new Error("the WebSocket URL must start with ws:// or wss://");
+    const server = parseSMPServer(serverText);
+    let saved = sealed === null ? null : ((await openText(key, SEAL_AD, sealed, new DecodeError("the stored profile does not open with this browser's key"))) as Record<string, unknown>);
+    if (saved !== null && saved.f === 2) {
+      // protected: the inner profile is sealed under the passphrase's key as well
+      if (passphrase === null) throw new DecodeError(PASSPHRASE_NEEDED);
+      if (typeof saved.s !== "string" || typeof saved.p !== "string") throw new DecodeError("invalid stored profile");
+      const salt = base64urlDecode(saved.s);
+      const lock = await passphraseKey(passphrase, salt);
+      saved = (await openText(lock, SEAL_AD, base64urlDecode(saved.p).buffer as ArrayBuffer, new DecodeError("the passphrase does not open this profile"))) as Record<string, unknown>;
+      this.#lock = { key: lock, salt };
+    }
+    const rc = new ReconnectingClient((onEvent) => SMPClient.connect(this.#socket(wsUrl), server.keyHash, { onEvent }));
+    rc.on(this.#onClientEvent);
+    await rc.start();
+    this.#client = rc;
+    this.#server = server;
+    this.#key = key;
+    setInterval(() => {
+      const lag = rc.client?.lag;
+      if (lag !== null && lag !== undefined) this.#event({ event: "lag", ms: lag });
+    }, LAG_EVERY_MS);
+    this.#event({ event: "status", status: "connected", detail: `SMP v${rc.client?.version ?? 0}` });
+    this.#measure();
+    if (saved !== null) await this.#restore(saved);
+    return this.#summary();
+  }
+
+  async #newLock(passphrase: string): Promise<{ key: CryptoKey; salt: Uint8Array }> {
+    const salt = randomBytes(SALT);
+    return { key: await passphraseKey(passphrase, salt), salt };
+  }
+
+  #summary(): AppResults["start"] {
+    return { name: this.#name, contacts: [...this.#contacts.values()].map((c) => ({ ...c.view, items: c.items })) };
+  }
+
+  /** Replace the profile with an exported one: the current contacts stop (their queues stay). */
+  async #import(passphrase: string, data: ArrayBuffer): Promise<AppResults["start"]> {
+    const d = await importProfile(passphrase, data);
+    for (const c of this.#contacts.values()) await c.visitor?.close(false);
+    this.#contacts.clear();
+    await this.#restore(d);
+    await this.#seal();
+    return this.#summary();
+  }
+
+  async #restore(d: Record<string, unknown>): Promise<void> {
+    const bad = new DecodeError("invalid stored profile");
+    if (d.f !== 1 || typeof d.n !== "string" || !Array.isArray(d.c)) throw bad;
+    this.#name = d.n.slice(0, 100);
+    for (const x of d.c as unknown[]) {
+      const e = x as Record<string, unknown>;
+      const view = parseContactView(e?.view);
+      const items = Array.isArray(e?.items) ? e.items.map(parseItem) : [null];
+      if (view === null || items.includes(null)) throw bad;
+      const c: Contact = { view, items: items as Item[], visitor: null, pending: null };
+      this.#contacts.set(view.id, c);
+      if (e.v === null || e.v === undefined) {
+        if (e.j !== null && e.j !== undefined && view.status === "connecting") {
+          c.pending = e.j;
+          void this.#completeJoin(c, true);
+        } else if (view.status === "connecting") this.#fail(c, "the page was closed before the connection was made: ask for a new invitation");
+        continue;
+      }
+      const v = this.#visitor(c);
+      try {
+        v.load(e.v, this.#server!);
+        await v.resume();
+      } catch (err) {
+        this.#fail(c, errorText(err));
+      }
+    }
+  }
+
+  #onClientEvent = (ev: ClientEvent): void => {
+    if (ev.type === "disconnected") this.#event({ event: "status", status: "disconnected", detail: ev.reason });
+    else if (ev.type === "reconnected") {
+      this.#event({ event: "status", status: "reconnected", detail: `after ${ev.attempts} attempts` });
+      this.#measure();
+    }
+  };
+
+  /** One PING now, so the connection's quality shows at once (the keepalive measures it later). */
+  #measure(): void {
+    this.#client?.ping().then((ms) => this.#event({ event: "lag", ms }), () => undefined);
+  }
+
+  // ------------------------------------------------------------------ contacts
+
+  #newContact(status: ContactStatus, name: string): Contact {
+    const id = base64urlEncode(randomBytes(9));
+    const c: Contact = { view: { id, name, status, link: "", detail: "" }, items: [], visitor: null, pending: null };
+    this.#contacts.set(id, c);
+    return c;
+  }
+
+  #visitor(c: Contact): Visitor {
+    const v: Visitor = new Visitor(this.#client!, this.#ownInfo(), (e) => this.#onVisitorEvent(c, e), { sleep: this.#sleep, persist: () => this.#seal() });
+    c.visitor = v;
+    return v;
+  }
+
+  #changed(c: Contact): void {
+    this.#event({ event: "contact", contact: { ...c.view } });
+    this.#sealSoon();
+  }
+
+  #fail(c: Contact, detail: string): void {
+    c.view.status = "failed";
+    c.view.detail = detail.slice(0, 500);
+    this.#changed(c);
+  }
+
+  async #invite(): Promise<AppResults["invite"]> {
+    const { link, state } = await createInvitation(this.#client!, this.#server!);
+    const c = this.#newContact("invited", "New contact");
+    c.view.link = link;
+    const v = this.#visitor(c);
+    v.load(state, this.#server!);
+    await v.resume();
+    this.#changed(c);
+    await this.#seal();
+    return { id: c.view.id, link };
+  }
+
+  #join(link: string): string {
+    const c = this.#newContact("connecting", "New contact");
+    this.#changed(c);
+    void (async () => {
+      try {
+        const req = parseLink(link);
+        if (req.mode === "contact") {
+          // a contact address: the widget's visitor role as it is (the address's owner accepts)
+          if (!constantTimeEqual(req.queues[0]!.server.keyHash, this.#server!.keyHash)) throw new InvitationError("the address is on another relay than this app's");
+          await this.#visitor(c).join(link);
+          await this.#seal();
+          return;
+        }
+        c.pending = await prepareJoin(this.#client!, this.#server!, link, this.#ownInfo());
+        await this.#seal();
+      } catch (e) {
+        this.#fail(c, errorText(e));
+        return;
+      }
+      await this.#completeJoin(c, false);
+    })();
+    return c.view.id;
+  }
+
+  /** The second step of joining an invitation (again after a reload: `resubscribe`). */
+  async #completeJoin(c: Contact, resubscribe: boolean): Promise<void> {
+    try {
+      const state = await completeJoin(this.#client!, c.pending, this.#sleep, resubscribe);
+      const v = this.#visitor(c);
+      v.load(state, this.#server!);
+      c.pending = null;
+      this.#connected(c, base64urlDecode((state as { i: string }).i));
+      await this.#seal();
+      await v.resume();
+    } catch (e) {
+      this.#fail(c, errorText(e));
+    }
+  }
+
+  #connected(c: Contact, peerInfo: Uint8Array): void {
+    c.view.status = "connected";
+    c.view.link = "";
+    c.view.name = peerName(peerInfo) || c.view.name;
+    this.#changed(c);
+  }
+
+  async #send(c: Contact, text: string): Promise<number> {
+    const v = c.visitor;
+    if (v === null || c.view.status !== "connected") throw new Error("not connected to this contact");
+    const item: Item = { dir: "out", text, msgId: 0, tick: 0 };
+    return new Promise((resolve, reject) => {
+      v.send(encodeChatMessage(xMsgNewText(text, randomBytes(12))), (msgId) => {
+        item.msgId = msgId;
+        this.#keep(c, item);
+        resolve(msgId);
+      }).then(
+        (msgId) => this.#tick(c, msgId, 1),
+        (e: unknown) => reject(e instanceof Error ? e : new Error("not sent")),
+      );
+    });
+  }
+
+  #keep(c: Contact, item: Item): void {
+    c.items.push(item);
+    if (c.items.length > KEEP_ITEMS) c.items.shift();
+    this.#event({ event: "message", contact: c.view.id, item: { ...item } });
+  }
+
+  #tick(c: Contact, msgId: number, tick: Tick): void {
+    const item = c.items.find((x) => x.dir === "out" && x.msgId === msgId);
+    if (item === undefined || item.tick >= tick) return;
+    item.tick = tick;
+    this.#event({ event: "tick", contact: c.view.id, msgId, tick });
+    this.#sealSoon();
+  }
+
+  async #remove(c: Contact): Promise<void> {
+    this.#contacts.delete(c.view.id);
+    const v = c.visitor;
+    c.visitor = null;
+    await this.#seal();
+    if (v !== null) await v.end(v.status === "connected" ? encodeChatMessage(xDirectDel()) : null, 3000);
+  }
+
+  #onVisitorEvent(c: Contact, e: VisitorEvent): void {
+    switch (e.type) {
+      case "connected":
+        this.#connected(c, e.peerInfo);
+        return;
+      case "message":
+        for (const view of chatViews(e.body)) {
+          if (view.kind === "XMsgNew" && view.text) this.#keep(c, { dir: "in", text: wellFormed(view.text), msgId: e.id, tick: 0 });
+          else if (view.kind === "XDirectDel") {
+            c.view.status = "ended";
+            this.#changed(c);
+            void c.visitor?.close(true);
+          }
+        }
+        return;
+      case "receipt":
+        if (e.ok) this.#tick(c, e.id, 2);
+        return;
+      case "problem":
+        return; // never logged (it may name what failed)
+    }
+  }
+
+  // ------------------------------------------------------------------ sealing
+
+  #sealSoon(): void {
+    if (this.#soon) return;
+    this.#soon = true;
+    setTimeout(() => {
+      this.#soon = false;
+      void this.#seal();
+    }, 0);
+  }
+
+  /** Seal the profile and post it (in order; never throws: a profile not stored is not resumed). */
+  #seal(): Promise<void> {
+    const next = this.#sealing.then(() => this.#sealNow());
+    this.#sealing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The whole profile as JSON: it holds every secret (seal it, never log it). */
+  #profileText(): string {
+    const contacts = [...this.#contacts.values()].map((c) => ({ view: c.view, items: c.items, j: c.pending, v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null }));
+    return JSON.stringify({ f: 1, n: this.#name, c: contacts });
+  }
+
+  async #sealNow(): Promise<void> {
+    const key = this.#key;
+    if (key === null) return;
+    try {
+      const lock = this.#lock;
+      const inner = this.#profileText();
+      const text = lock === null ? inner : JSON.stringify({ f: 2, s: base64urlEncode(lock.salt), p: base64urlEncode(new Uint8Array(await sealText(lock.key, SEAL_AD, inner))) });
+      if (inner === this.#lastSealed && lock === this.#lastLock) return;
+      const data = await sealText(key, SEAL_AD, text);
+      this.#lastLock = lock;
+      this.#lastSealed = inner;
+      this.#event({ event: "sealed", data });
+    } catch {
+      // not sealed: the page keeps the previous profile
+    }
+  }
+}
