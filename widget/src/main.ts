@@ -244,7 +244,7 @@ function module<T>(name: string): Promise<T> {
   return load<T>(name, scriptURL);
 }
 
-/** The worker's modules: zstd, and "short" when data-address is a short link (added below). */
+/** The worker's modules: zstd, "short" for a short link, "proxy" for another relay (added below). */
 const workerModules = ["zstd"];
 
 const api = {
@@ -266,6 +266,8 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   const address = d.address ?? "";
   const relay = d.relay ?? "";
   if (/^\s*(?:simplex:|https:\/\/[^/]+)\/[a-z]\/?#/i.test(address)) workerModules.push("short");
+  // data-relay="wss://...#smp://...": the owner's address is on another relay (docs/widget.md)
+  if (relay.includes("#")) workerModules.push("proxy");
   // The modules this embed needs from the start: German strings, the resume store. Without
   // them (a file not served) the widget speaks English and does not resume.
   const lang = chooseLanguage(d.lang, navigator.languages);

@@ -4,17 +4,11 @@
  * events, keepalive and reconnect.
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 
 import { latin1, toHex } from "../src/encoding.js";
 import { KeyPair } from "../src/crypto/keys.js";
-import { parseSMPServer, type SMPServer } from "../src/smp/address.js";
 import {
   Backoff,
   decryptMessage,
@@ -25,99 +19,12 @@ import {
   SMPCommandError,
   VersionMismatch,
   type ClientConfig,
-  type ClientEvent,
   type MsgResponse,
 } from "../src/smp/client.js";
 import { VersionRange } from "../src/smp/version.js";
 import { parseReply, parseRequest, type WorkerReply } from "../src/rpc.js";
 import { WorkerService } from "../src/worker/service.js";
-import { REPO_ROOT } from "./vectors.js";
-
-const HUSHWIRE = join(REPO_ROOT, ".venv/bin/hushwire");
-
-interface Relay {
-  proc: ChildProcess;
-  server: SMPServer;
-  wsUrl: string;
-  data: string;
-}
-
-function startRelay(): Promise<Relay> {
-  const data = mkdtempSync(join(tmpdir(), "hushwire-widget-relay-"));
-  const proc = spawn(HUSHWIRE, ["relay", "--data", data, "--ws", "127.0.0.1:0"], {
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, PYTHONUNBUFFERED: "1" },
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`relay did not start: ${out}`));
-    }, 30000);
-    proc.stdout!.setEncoding("utf8");
-    proc.stdout!.on("data", (chunk: string) => {
-      out += chunk;
-      const addr = /^(smp:\/\/\S+)$/m.exec(out);
-      const ws = /WebSocket: (ws:\/\/\S+)/.exec(out);
-      if (addr !== null && ws !== null) {
-        clearTimeout(timer);
-        resolve({ proc, server: parseSMPServer(addr[1]!), wsUrl: ws[1]!, data });
-      }
-    });
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`relay exited with ${code}: ${out}`));
-    });
-  });
-}
-
-function stopRelay(r: Relay): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      rmSync(r.data, { recursive: true, force: true });
-      resolve();
-    };
-    if (r.proc.exitCode !== null) return done();
-    const kill = setTimeout(() => r.proc.kill("SIGKILL"), 20000);
-    r.proc.once("exit", () => {
-      clearTimeout(kill);
-      done();
-    });
-    r.proc.kill("SIGTERM");
-  });
-}
-
-/** Events of a client, awaitable one by one. */
-class EventQueue {
-  readonly items: ClientEvent[] = [];
-  #waiters: { pred: (e: ClientEvent) => boolean; resolve: (e: ClientEvent) => void }[] = [];
-
-  push = (e: ClientEvent): void => {
-    const i = this.#waiters.findIndex((w) => w.pred(e));
-    if (i >= 0) {
-      const [w] = this.#waiters.splice(i, 1);
-      w!.resolve(e);
-    } else this.items.push(e);
-  };
-
-  next<T extends ClientEvent["type"]>(type: T, timeoutMs = 10000): Promise<Extract<ClientEvent, { type: T }>> {
-    const pred = (e: ClientEvent): boolean => e.type === type;
-    const i = this.items.findIndex(pred);
-    if (i >= 0) return Promise.resolve(this.items.splice(i, 1)[0] as Extract<ClientEvent, { type: T }>);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} event`)), timeoutMs);
-      this.#waiters.push({
-        pred,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e as Extract<ClientEvent, { type: T }>);
-        },
-      });
-    });
-  }
-}
-
-const HAVE_RELAY = existsSync(HUSHWIRE);
+import { EventQueue, HAVE_RELAY, startRelay, stopRelay, type Relay } from "./relay_process.js";
 
 describe.runIf(HAVE_RELAY)("SMP client against the Python relay over WebSocket", () => {
   let relay: Relay;

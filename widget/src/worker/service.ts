@@ -29,6 +29,7 @@ import { DecodeError } from "../errors.js";
 import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import { shortLink } from "../modules/short_hook.js";
+import { proxied } from "../modules/proxy_hook.js";
 import { encodeChatMessage, encodeConnInfo, interpret, type JsonObject, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type ChatEvent, type Profile } from "../chat.js";
 import { parseTranscriptItem, type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
 import type { BusinessChat, GroupOut } from "../business.js";
@@ -102,6 +103,15 @@ function contactServer(address: string): SMPServer {
   const link = parseLink(address);
   if (link.mode !== "contact") throw new Error("not a contact address");
   return link.queues[0]!.server;
+}
+
+/**
+ * `data-relay`: the WebSocket URL of the widget's relay, and after `#` its SMP address when
+ * the owner's address is on another relay (then the "proxy" module sends there through it).
+ */
+function relayParts(relayUrl: string, contact: SMPServer): [string, SMPServer] {
+  const [ws, smp] = relayUrl.split("#");
+  return [ws!, smp ? parseSMPServer(smp) : contact];
 }
 
 export class WorkerService {
@@ -222,7 +232,8 @@ export class WorkerService {
     const server = short?.server ?? contactServer(address);
     const profile: Profile = { displayName: wellFormed(name.trim()).slice(0, 100) || ANONYMOUS, fullName: "" };
     this.#info = encodeConnInfo(xInfo(profile));
-    const rc = await this.#connect(server, relayUrl);
+    const [ws, own] = relayParts(relayUrl, server);
+    const rc = await this.#connect(own, ws);
     if (short !== null) {
       try {
         address = await short.resolve(rc.client!);
@@ -231,7 +242,7 @@ export class WorkerService {
         throw e;
       }
     }
-    const v = this.#start(rc, address, seal);
+    const v = this.#start(rc, address, seal, own);
     try {
       await v.join(address);
     } catch (e) {
@@ -240,11 +251,11 @@ export class WorkerService {
     }
   }
 
-  #start(rc: ReconnectingClient, address: string, key: CryptoKey | null): Visitor {
+  #start(rc: ReconnectingClient, address: string, key: CryptoKey | null, relay: SMPServer): Visitor {
     this.#key = key;
     this.#address = address;
     this.#lastSealed = "";
-    const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, key === null ? {} : { persist: () => this.#seal(v) });
+    const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, { relay, proxy: proxied(rc), persist: key === null ? undefined : () => this.#seal(v) });
     this.#visitor = v;
     return v;
   }
@@ -347,8 +358,9 @@ export class WorkerService {
     if (transcript.length > KEEP_ITEMS || transcript.includes(null)) throw bad;
     const server = contactServer(d.a);
     this.#info = base64urlDecode(d.c);
-    const rc = this.#make(server, relayUrl);
-    const v = this.#start(rc, d.a, d.r === false ? null : key);
+    const [ws, own] = relayParts(relayUrl, server);
+    const rc = this.#make(own, ws);
+    const v = this.#start(rc, d.a, d.r === false ? null : key, own);
     this.#peer = d.p;
     this.#transcript = transcript as TranscriptItem[];
     try {
