@@ -1,0 +1,137 @@
+"""An owner on another relay than the widget's, in Chromium under the strict CSP: the owner's
+agent has its address on relay B, which has no WebSocket listener at all; the widget is
+embedded with relay A (``data-relay="ws://A#smp://A..."``), loads its ``proxy`` module and
+sends everything for B (the invitation, its confirmation, messages, receipts) through A with
+SMP private routing (PRXY/PFWD), while its own queue is on A. The visitor chats both ways,
+also after a reload (``data-resume``), and B's counters show every command it ran for the
+visitor came forwarded by A's proxy (RFWD), never over a connection of the browser. A relay
+that does not proxy makes the chat fail with the proxy's refusal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import test_widget_browser as wb
+
+from hushwire.agent.agent import Agent
+from hushwire.server.config import RelayConfig
+from hushwire.server.run import RunningRelay, start_relay
+from hushwire.smp.address import SMPServer
+from hushwire.widget import SnippetOptions, snippet
+
+
+@asynccontextmanager
+async def relay(data: Path, *, ws: bool, proxy: bool = True) -> AsyncIterator[RunningRelay]:
+    """A relay in this process (its counters readable), TLS on loopback, WebSocket if ``ws``."""
+    cfg = RelayConfig(
+        data=data,
+        ws=("127.0.0.1", 0) if ws else None,
+        tls=("127.0.0.1", 0),
+        host="127.0.0.1",
+        allow_proxy=proxy,
+    )
+    running = await start_relay(cfg)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def address(r: RunningRelay) -> SMPServer:
+    return replace(r.address, hosts=("127.0.0.1",), port=r.tls_port)
+
+
+def embed_relay(a: RunningRelay) -> str:
+    """``data-relay``: A's WebSocket URL, then ``#`` and A's SMP address."""
+    return f"ws://127.0.0.1:{a.ws_port}/#{address(a).encode()}"
+
+
+@asynccontextmanager
+async def owner_on(b: RunningRelay, tmp: Path) -> AsyncIterator[tuple[wb.Owner, str]]:
+    owner = wb.Owner(Agent(tmp / "owner", address(b), client_config=wb.OWNER_CFG))
+    try:
+        yield owner, await owner.start()
+    finally:
+        await owner.stop()
+
+
+def test_visitor_chats_with_an_owner_on_another_relay(tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with (
+            relay(tmp_path / "a", ws=True) as a,
+            relay(tmp_path / "b", ws=False) as b,
+            owner_on(b, tmp_path) as (owner, link),
+        ):
+            assert b.ws_port is None  # a browser cannot even reach B
+            assert f"%40127.0.0.1%3A{b.tls_port}%2F" in link  # the address is on B
+            owner_connections = b.relay.metrics.connections_total
+            with wb.page_server() as site:
+                site.csp = wb.strict_csp(f"ws://127.0.0.1:{a.ws_port}")
+                site.host_page(snippet(SnippetOptions(link, embed_relay(a), resume=True)))
+                async with wb.chromium(tmp_path) as ctx:
+                    page, errors = await wb.open_page(ctx, site)
+                    await page.get_by_role("button", name="Open chat").click()
+                    await wb.chat_established(page, owner)
+                    assert "/hushwire-widget-proxy.js" in site.paths
+                    await wb.exchange(page, owner, "Hello from relay A", "Hello from relay B")
+                    log = page.get_by_role("log", name="Messages")
+                    out = log.locator(".msg.out .tick")
+                    await expect(out).to_have_attribute("data-state", "delivered")
+
+                    await page.reload()
+                    await page.get_by_role("button", name="Open chat").click()
+                    await expect(log.locator(".msg .text")).to_have_text(
+                        ["Hello from relay A", "Hello from relay B"]
+                    )
+                    await wb.exchange(page, owner, "Still through A", "Still on B")
+                    await expect(out.last).to_have_attribute("data-state", "delivered")
+                    assert len(owner.names) == 1  # resumed, not joined again
+                    await wb.csp_clean(page, site)
+                    assert errors == []
+
+            m_a, m_b = a.relay.metrics, b.relay.metrics
+            forwarded = m_a.proxy_commands[("PFWD", "success")]
+            # invitation, confirmation, 2 messages, receipts for the owner's 2 messages
+            assert forwarded >= 6
+            assert m_b.forwarded_received == forwarded == m_b.commands["RFWD"]
+            assert m_a.proxy_commands[("PRXY", "success")] >= 1
+            # B saw the owner's connection(s) and A's one proxy connection, nothing else
+            assert m_b.connections_total == owner_connections + 1
+            assert m_b.commands["PRXY"] == m_b.commands["PFWD"] == 0
+
+    wb.run(main, timeout=180)
+
+
+def test_a_relay_that_does_not_proxy_stops_the_chat_with_its_refusal(tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with (
+            relay(tmp_path / "a", ws=True, proxy=False) as a,
+            relay(tmp_path / "b", ws=False) as b,
+            owner_on(b, tmp_path) as (owner, link),
+        ):
+            with wb.page_server() as site:
+                site.csp = wb.strict_csp(f"ws://127.0.0.1:{a.ws_port}")
+                site.host_page(snippet(SnippetOptions(link, embed_relay(a))))
+                async with wb.chromium(tmp_path) as ctx:
+                    page, errors = await wb.open_page(ctx, site)
+                    await page.get_by_role("button", name="Open chat").click()
+                    await expect(page.locator(".panel")).to_have_attribute("data-state", "failed")
+                    await expect(page.get_by_role("status")).to_contain_text(
+                        "the relay refused the invitation: this relay cannot send to the "
+                        "owner's relay (PROXY BASIC_AUTH)"
+                    )
+                    assert errors == []
+            await asyncio.sleep(0.2)
+            assert owner.names == []
+            assert b.relay.metrics.forwarded_received == 0
+
+    wb.run(main)
