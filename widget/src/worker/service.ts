@@ -105,19 +105,12 @@ function contactServer(address: string): SMPServer {
   return link.queues[0]!.server;
 }
 
-/**
- * `data-relay`: the WebSocket URL of the widget's relay, and after `#` its SMP address when
- * the owner's address is on another relay (then the "proxy" module sends there through it).
- */
-function relayParts(relayUrl: string, contact: SMPServer): [string, SMPServer] {
-  const [ws, smp] = relayUrl.split("#");
-  return [ws!, smp ? parseSMPServer(smp) : contact];
-}
-
 export class WorkerService {
   readonly #post: (m: WorkerReply) => void;
   readonly #socket: SocketFactory;
   #client: ReconnectingClient | null = null;
+  /** Our relay: the one we connect to (see #make). */
+  #own!: SMPServer;
   #lagTimer: ReturnType<typeof setInterval> | null = null;
   #visitor: Visitor | null = null;
   #info: Uint8Array = new Uint8Array(0);
@@ -163,9 +156,16 @@ export class WorkerService {
     return rc;
   }
 
-  /** The relay's client, not connected yet. */
-  #make(server: SMPServer, wsUrl: string): ReconnectingClient {
+  /**
+   * The relay's client, not connected yet. `relayUrl` (data-relay) is the relay's WebSocket
+   * URL, then, when the owner's address is on another relay, `#` and the relay's SMP address:
+   * it is then our relay (#own) instead of `server`, and the "proxy" module sends to the
+   * owner's relay through it (docs/widget.md).
+   */
+  #make(server: SMPServer, relayUrl: string): ReconnectingClient {
     if (this.#client !== null) throw new Error("already connected");
+    const [wsUrl, smp] = relayUrl.split("#") as [string, string?];
+    server = this.#own = smp ? parseSMPServer(smp) : server;
     if (!/^wss?:\/\//.test(wsUrl)) throw new Error("the WebSocket URL must start with ws:// or wss://");
     const rc = new ReconnectingClient((onEvent) => SMPClient.connect(this.#socket(wsUrl), server.keyHash, { onEvent }));
     rc.on(this.#onClientEvent);
@@ -232,8 +232,7 @@ export class WorkerService {
     const server = short?.server ?? contactServer(address);
     const profile: Profile = { displayName: wellFormed(name.trim()).slice(0, 100) || ANONYMOUS, fullName: "" };
     this.#info = encodeConnInfo(xInfo(profile));
-    const [ws, own] = relayParts(relayUrl, server);
-    const rc = await this.#connect(own, ws);
+    const rc = await this.#connect(server, relayUrl);
     if (short !== null) {
       try {
         address = await short.resolve(rc.client!);
@@ -242,7 +241,7 @@ export class WorkerService {
         throw e;
       }
     }
-    const v = this.#start(rc, address, seal, own);
+    const v = this.#start(rc, address, seal);
     try {
       await v.join(address);
     } catch (e) {
@@ -251,11 +250,11 @@ export class WorkerService {
     }
   }
 
-  #start(rc: ReconnectingClient, address: string, key: CryptoKey | null, relay: SMPServer): Visitor {
+  #start(rc: ReconnectingClient, address: string, key: CryptoKey | null): Visitor {
     this.#key = key;
     this.#address = address;
     this.#lastSealed = "";
-    const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, { relay, proxy: proxied(rc), persist: key === null ? undefined : () => this.#seal(v) });
+    const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, { relay: this.#own, proxy: proxied(rc), persist: key === null ? undefined : () => this.#seal(v) });
     this.#visitor = v;
     return v;
   }
@@ -358,9 +357,8 @@ export class WorkerService {
     if (transcript.length > KEEP_ITEMS || transcript.includes(null)) throw bad;
     const server = contactServer(d.a);
     this.#info = base64urlDecode(d.c);
-    const [ws, own] = relayParts(relayUrl, server);
-    const rc = this.#make(own, ws);
-    const v = this.#start(rc, d.a, d.r === false ? null : key, own);
+    const rc = this.#make(server, relayUrl);
+    const v = this.#start(rc, d.a, d.r === false ? null : key);
     this.#peer = d.p;
     this.#transcript = transcript as TranscriptItem[];
     try {
