@@ -13,37 +13,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import test_widget_browser as wb
 
+from conftest import loopback_address as address
+from conftest import loopback_relay as relay
 from hushwire.agent.agent import Agent
-from hushwire.server.config import RelayConfig
-from hushwire.server.run import RunningRelay, start_relay
-from hushwire.smp.address import SMPServer
+from hushwire.server.run import RunningRelay
 from hushwire.widget import SnippetOptions, snippet
-
-
-@asynccontextmanager
-async def relay(data: Path, *, ws: bool, proxy: bool = True) -> AsyncIterator[RunningRelay]:
-    """A relay in this process (its counters readable), TLS on loopback, WebSocket if ``ws``."""
-    cfg = RelayConfig(
-        data=data,
-        ws=("127.0.0.1", 0) if ws else None,
-        tls=("127.0.0.1", 0),
-        host="127.0.0.1",
-        allow_proxy=proxy,
-    )
-    running = await start_relay(cfg)
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-def address(r: RunningRelay) -> SMPServer:
-    return replace(r.address, hosts=("127.0.0.1",), port=r.tls_port)
 
 
 def embed_relay(a: RunningRelay) -> str:
@@ -65,8 +43,8 @@ def test_visitor_chats_with_an_owner_on_another_relay(tmp_path: Path) -> None:
 
     async def main() -> None:
         async with (
-            relay(tmp_path / "a", ws=True) as a,
-            relay(tmp_path / "b", ws=False) as b,
+            relay(tmp_path / "a") as a,
+            relay(tmp_path / "b", ws=None) as b,
             owner_on(b, tmp_path) as (owner, link),
         ):
             assert b.ws_port is None  # a browser cannot even reach B
@@ -114,8 +92,8 @@ def test_a_relay_that_does_not_proxy_stops_the_chat_with_its_refusal(tmp_path: P
 
     async def main() -> None:
         async with (
-            relay(tmp_path / "a", ws=True, proxy=False) as a,
-            relay(tmp_path / "b", ws=False) as b,
+            relay(tmp_path / "a", allow_proxy=False) as a,
+            relay(tmp_path / "b", ws=None) as b,
             owner_on(b, tmp_path) as (owner, link),
         ):
             with wb.page_server() as site:
