@@ -9,10 +9,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 
-import { latin1 } from "../src/encoding.js";
+import { latin1, type Bytes } from "../src/encoding.js";
 import { KeyPair } from "../src/crypto/keys.js";
+import { ConnectionRequest, SMPQueueUri } from "../src/agent/links.js";
+import { AGENT_VERSIONS } from "../src/agent/protocol.js";
 import { ProxiedSender, temporaryProxyError } from "../src/agent/routing.js";
+import { Visitor, type AgentClient } from "../src/agent/visitor.js";
 import type { SMPServer } from "../src/smp/address.js";
+import type { BrokerMsg, Command } from "../src/smp/commands.js";
+import type { ProxyClient } from "../src/smp/proxy.js";
+import { VersionRange } from "../src/smp/version.js";
 import {
   ConnectionLost,
   decryptMessage,
@@ -43,6 +49,93 @@ it.each([
   ["QUOTA", false],
 ])("%s is temporary: %s", (text, temporary) => {
   expect(temporaryProxyError(decodeErrorType(latin1(text)))).toBe(temporary);
+});
+
+// --------------------------------------------------------------------------- without relays
+
+/** A proxy connection that answers PRXY and PFWD from a script and records what was asked. */
+class ScriptedProxy implements ProxyClient {
+  readonly version = 18;
+  readonly config = { commandTimeout: 1000, now: () => 0 };
+  readonly asked: string[] = [];
+  constructor(readonly answer: (tag: string) => BrokerMsg | Error) {}
+  async request(_e: Bytes, command: Command): Promise<BrokerMsg> {
+    this.asked.push(command.tag);
+    const a = this.answer(command.tag);
+    if (a instanceof Error) throw a;
+    if (a.tag === "ERR") throw new SMPCommandError(a.error);
+    return a;
+  }
+}
+
+const errorOf = (text: string): BrokerMsg => ({ tag: "ERR", error: decodeErrorType(latin1(text)) });
+const B: SMPServer = { hosts: ["b.example"], port: null, keyHash: new Uint8Array(32).fill(2), basicAuth: null };
+
+describe("ProxiedSender with a scripted proxy", () => {
+  it("a proxy refusing the session is final, with its reason; one that cannot reach B now is retried", async () => {
+    for (const [text, cls] of [
+      ["PROXY BASIC_AUTH", SMPCommandError],
+      ["PROXY BROKER TRANSPORT HANDSHAKE IDENTITY", SMPCommandError],
+      ["PROXY BROKER NETWORK", ConnectionLost],
+      ["PROXY BROKER TIMEOUT", ConnectionLost],
+      ["PROXY BROKER HOST", ConnectionLost],
+    ] as const) {
+      const proxy = new ScriptedProxy(() => errorOf(text));
+      const sender = new ProxiedSender({ waitConnected: async () => proxy }, B, ERRORS);
+      const e = await sender.send(new Uint8Array(24), latin1("x")).then(() => null, (x: unknown) => x);
+      expect(e).toBeInstanceOf(cls);
+      expect((e as Error).message).toContain(`(${text})`);
+      expect(proxy.asked).toEqual(["PRXY"]);
+    }
+  });
+
+  it("NO_SESSION makes a new session once; twice in a row is retried later", async () => {
+    const proxy = new ScriptedProxy(() => errorOf("PROXY NO_SESSION"));
+    const sender = new ProxiedSender({ waitConnected: async () => proxy }, B, ERRORS);
+    const e = await sender.send(new Uint8Array(24), latin1("x")).then(() => null, (x: unknown) => x);
+    expect(e).toBeInstanceOf(ConnectionLost);
+    expect(proxy.asked).toEqual(["PRXY", "PRXY"]);
+  });
+
+  it("a lost connection to the proxy is passed on as it is", async () => {
+    const lost = new ConnectionLost("the connection was closed");
+    const proxy = new ScriptedProxy(() => lost);
+    const sender = new ProxiedSender({ waitConnected: async () => proxy }, B, ERRORS);
+    expect(await sender.secureSender(new Uint8Array(24), KeyPair.generate("Ed25519")).then(() => null, (x: unknown) => x)).toBe(lost);
+  });
+});
+
+describe("the visitor's routing", () => {
+  const A: SMPServer = { hosts: ["a.example"], port: null, keyHash: new Uint8Array(32).fill(1), basicAuth: null };
+  const onB = new ConnectionRequest("contact", AGENT_VERSIONS, [new SMPQueueUri(new VersionRange(1, 4), B, new Uint8Array(24).fill(9), KeyPair.generate("X25519").public)]).toUri();
+  const client = (): AgentClient & { created: number } => {
+    const c = {
+      created: 0,
+      createQueue: async () => {
+        c.created++;
+        throw new ConnectionLost("not in this test");
+      },
+      on: () => () => undefined,
+    };
+    return c as unknown as AgentClient & { created: number };
+  };
+
+  it("an owner on another relay without the proxy module is refused before anything is sent", async () => {
+    const c = client();
+    const v = new Visitor(c, new Uint8Array(0), () => undefined, { relay: A });
+    await expect(v.join(onB)).rejects.toThrow("the owner is on another relay (no proxy module)");
+    expect(c.created).toBe(0);
+  });
+
+  it("with the module, the visitor's queue is made on its own relay", async () => {
+    const c = client();
+    const asked: SMPServer[] = [];
+    const proxy = (s: SMPServer): ProxiedSender => (asked.push(s), new ProxiedSender({ waitConnected: async () => new ScriptedProxy(() => errorOf("AUTH")) }, s, ERRORS));
+    const v = new Visitor(c, new Uint8Array(0), () => undefined, { relay: A, proxy });
+    await expect(v.join(onB)).rejects.toBeInstanceOf(ConnectionLost);
+    expect(c.created).toBe(1);
+    expect(asked.map((s) => s.hosts)).toEqual([["b.example"]]);
+  });
 });
 
 describe.runIf(HAVE_RELAY)("the widget's client sends through relay A to relay B", () => {
