@@ -113,3 +113,27 @@ def test_a_relay_that_does_not_proxy_stops_the_chat_with_its_refusal(tmp_path: P
             assert b.relay.metrics.forwarded_received == 0
 
     wb.run(main)
+
+
+def test_the_relays_own_address_after_the_hash_changes_nothing_for_an_owner_on_it(
+    tmp_path: Path,
+) -> None:
+    """``#smp://`` naming the address's own relay (for owners whose reply queue may be
+    elsewhere): the module loads, the chat goes direct, nothing is proxied."""
+
+    async def main() -> None:
+        async with relay(tmp_path / "a") as a, owner_on(a, tmp_path) as (owner, link):
+            with wb.page_server() as site:
+                site.csp = wb.strict_csp(f"ws://127.0.0.1:{a.ws_port}")
+                site.host_page(snippet(SnippetOptions(link, embed_relay(a))))
+                async with wb.chromium(tmp_path) as ctx:
+                    page, errors = await wb.open_page(ctx, site)
+                    await page.get_by_role("button", name="Open chat").click()
+                    await wb.chat_established(page, owner)
+                    await wb.exchange(page, owner, "Same relay", "Direct")
+                    assert "/hushwire-widget-proxy.js" in site.paths
+                    assert errors == []
+            assert not a.relay.metrics.proxy_commands
+            assert a.relay.metrics.forwarded_received == 0
+
+    wb.run(main)
