@@ -137,3 +137,49 @@ def test_the_relays_own_address_after_the_hash_changes_nothing_for_an_owner_on_i
             assert a.relay.metrics.forwarded_received == 0
 
     wb.run(main)
+
+
+def test_a_reply_queue_on_another_relay_brings_the_module_in_mid_handshake(
+    tmp_path: Path,
+) -> None:
+    """The owner's address is on the widget's relay A (plain ``data-relay``, no module at
+    first) but its reply queue on B, as a SimpleX app with several relays may do: the worker
+    stops at the owner's confirmation without acknowledging it, hands the session to a worker
+    with the ``proxy`` module, which reads the confirmation again and goes on through A; after
+    a reload, the restored session moves to such a worker too."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with (
+            relay(tmp_path / "a") as a,
+            relay(tmp_path / "b", ws=None) as b,
+            owner_on(a, tmp_path) as (owner, link),
+        ):
+            owner.agent.server = address(b)  # new queues (the reply queue) on B
+            with wb.page_server() as site:
+                site.csp = wb.strict_csp(f"ws://127.0.0.1:{a.ws_port}")
+                plain = f"ws://127.0.0.1:{a.ws_port}/"
+                site.host_page(snippet(SnippetOptions(link, plain, resume=True)))
+                async with wb.chromium(tmp_path) as ctx:
+                    page, errors = await wb.open_page(ctx, site)
+                    await page.get_by_role("button", name="Open chat").click()
+                    await wb.chat_established(page, owner)
+                    assert "/hushwire-widget-proxy.js" in site.paths
+                    await wb.exchange(page, owner, "Reply queue on B", "Read on B")
+                    # after a reload the page starts a worker without the module again: the
+                    # restored session moves to one with it before anything is sent
+                    await page.reload()
+                    await page.get_by_role("button", name="Open chat").click()
+                    log = page.get_by_role("log", name="Messages")
+                    await expect(log.locator(".msg .text")).to_have_text(
+                        ["Reply queue on B", "Read on B"]
+                    )
+                    await wb.exchange(page, owner, "Reloaded", "Still read on B")
+                    await wb.csp_clean(page, site)
+                    assert errors == []
+            forwarded = a.relay.metrics.proxy_commands[("PFWD", "success")]
+            assert forwarded >= 5  # our confirmation, 2 messages, 2 receipts
+            assert b.relay.metrics.forwarded_received == forwarded
+            assert len(owner.names) == 1
+
+    wb.run(main)

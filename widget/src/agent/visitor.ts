@@ -218,7 +218,7 @@ export class Visitor {
     client: AgentClient,
     ownInfo: Bytes,
     onEvent: (e: VisitorEvent) => void,
-    opts: { sleep?: (ms: number) => Promise<void>; persist?: (() => Promise<void>) | undefined; relay?: SMPServer; proxy?: ((server: SMPServer) => Sender) | undefined } = {},
+    opts: { sleep?: (ms: number) => Promise<void>; persist?: (() => Promise<void>) | undefined; relay?: SMPServer; proxy?: ((server: SMPServer) => Sender | undefined) | undefined } = {},
   ) {
     this.#client = client;
     this.#relay = opts.relay;
@@ -536,7 +536,9 @@ export class Visitor {
     const reply = parseAgentMessage(data);
     if (reply.tag !== "D") throw new DecodeError("confirmation without reply queue");
     const target: SMPQueueInfo = reply.queues[0]!;
-    if (!this.#via(target.server)) throw new VisitorError(ELSEWHERE);
+    // with a `proxy` option that has no sender (the worker lacks the module), the confirmation
+    // is not acknowledged: the relay delivers it again to the worker that has the module
+    if (!this.#via(target.server)) throw new (this.#proxy ? SMPClientError : VisitorError)(ELSEWHERE);
     if (cm.privHeader.tag === "K" && has(t, "secure_rcv")) {
       await this.#client.secure(rcv.rcvId, rcv.auth, cm.privHeader.senderKey);
       rcv.secured = true;
@@ -671,7 +673,7 @@ export class Visitor {
         e2e: pair(sE2e, "X25519").private,
         secured: bool(sSecured),
       };
-      if (!this.#via(this.#snd.server)) throw new VisitorError(ELSEWHERE);
+      if (!this.#via(this.#snd.server) && !this.#proxy) throw new VisitorError(ELSEWHERE);
     }
     this.#ratchet = d.k === null ? null : typeof d.k === "string" ? ratchetFromJSON(d.k) : bad();
     // from "confirming" on, the owner's queue and the ratchet exist; before, our X3DH keys

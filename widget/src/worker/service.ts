@@ -19,6 +19,12 @@
  * non-extractable one) and posts `upgrade`; the page loads the module (SRI-checked) and
  * restores the state in a new worker that has it, which reads the held bodies first. A sealed
  * business session restored without the module goes to such a worker at once, unopened.
+ *
+ * Owners on other relays: `data-relay` may name the widget's relay after `#` (#make), and the
+ * "proxy" module sends to the owner's queues elsewhere through it (modules/proxy_hook.ts). An
+ * owner's reply queue on another relay met without the module is handed over the same way
+ * (#lack): the visitor leaves the owner's confirmation unacknowledged, and the new worker reads
+ * it again.
  */
 
 import { parseSMPServer, type SMPServer } from "../smp/address.js";
@@ -126,6 +132,8 @@ export class WorkerService {
   #savedGroup: unknown = null;
   #held: string[] = [];
   #upgrading = false;
+  /** The "proxy" module is missing for this conversation (an owner's queue on another relay). */
+  #lacks: "proxy" | null = null;
 
   constructor(post: (m: WorkerReply) => void, socket: SocketFactory) {
     this.#post = post;
@@ -254,7 +262,8 @@ export class WorkerService {
     this.#key = key;
     this.#address = address;
     this.#lastSealed = "";
-    const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, { relay: this.#own, proxy: proxied(rc), persist: key === null ? undefined : () => this.#seal(v) });
+    this.#lacks = null;
+    const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, { relay: this.#own, proxy: proxied(rc) ?? (() => this.#lack(v)), persist: key === null ? undefined : () => this.#seal(v) });
     this.#visitor = v;
     return v;
   }
@@ -295,6 +304,20 @@ export class WorkerService {
     return this.#savedGroup !== null || isGroupInfo(v.peerInfo);
   }
 
+  /**
+   * No "proxy" module and an owner's queue on another relay: hand the session over to a worker
+   * with it. The visitor stopped at the owner's confirmation without acknowledging it, so the
+   * relay delivers it again there; while a state loads (status "new"), #restore hands over.
+   */
+  #lack(v: Visitor): undefined {
+    this.#lacks = "proxy";
+    if (v.status !== "new" && !this.#upgrading) {
+      this.#upgrading = true;
+      setTimeout(() => void this.#upgrade(v, "proxy"), 0);
+    }
+    return undefined;
+  }
+
   /** The business chat, or null while the module is missing (then the hand-over starts). */
   #chat(v: Visitor): BusinessChat | null {
     if (this.#group === null) {
@@ -302,7 +325,7 @@ export class WorkerService {
       if (Chat === undefined) {
         if (!this.#upgrading) {
           this.#upgrading = true;
-          setTimeout(() => void this.#upgrade(v), 0);
+          setTimeout(() => void this.#upgrade(v, "business"), 0);
         }
         return null;
       }
@@ -312,8 +335,8 @@ export class WorkerService {
     return this.#group;
   }
 
-  /** Hand the session over to a worker with the business module (see the module docstring). */
-  async #upgrade(v: Visitor): Promise<void> {
+  /** Hand the session over to a worker with `module` (see the module docstring). */
+  async #upgrade(v: Visitor, module: "business" | "proxy"): Promise<void> {
     try {
       const state = await v.detach();
       const resume = this.#key !== null;
@@ -322,7 +345,7 @@ export class WorkerService {
       this.#visitor = null;
       this.#key = null;
       this.#stop();
-      this.#event({ event: "upgrade", module: "business", key, data });
+      this.#event({ event: "upgrade", module, key, data });
     } catch {
       this.#finish("peer"); // not sealed: this conversation cannot go on
     }
@@ -365,16 +388,18 @@ export class WorkerService {
       v.load(d.v, server); // checked before anything is sent
       this.#savedGroup = d.g ?? null;
       this.#held = held as string[];
+      const lacking = this.#lacks ?? (this.#isGroup(v) && Chat === undefined ? "business" : null);
+      if (lacking !== null) {
+        // a business chat or an owner on another relay, and this worker has not the module: a
+        // new worker that has it restores this same state (main.ts), so this one neither
+        // connects nor subscribes
+        this.#visitor = null;
+        this.#key = null;
+        setTimeout(() => this.#event({ event: "upgrade", module: lacking, key, data: sealed }), 0);
+        return { peer: this.#peer, transcript: this.#transcript };
+      }
       if (this.#isGroup(v)) {
-        if (Chat === undefined) {
-          // a business chat, and this worker has no module: a new worker that has it restores
-          // this same state (main.ts), so this one neither connects nor subscribes
-          this.#visitor = null;
-          this.#key = null;
-          setTimeout(() => this.#event({ event: "upgrade", module: "business", key, data: sealed }), 0);
-          return { peer: this.#peer, transcript: this.#transcript };
-        }
-        this.#group = d.g == null ? null : Chat.fromJSON(d.g);
+        this.#group = d.g == null ? null : Chat!.fromJSON(d.g);
         this.#peer = this.#chat(v)!.title; // opened from the invitation if it is new
       }
       await this.#open(rc);
