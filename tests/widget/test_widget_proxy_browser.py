@@ -5,7 +5,8 @@ sends everything for B (the invitation, its confirmation, messages, receipts) th
 SMP private routing (PRXY/PFWD), while its own queue is on A. The visitor chats both ways,
 also after a reload (``data-resume``), and B's counters show every command it ran for the
 visitor came forwarded by A's proxy (RFWD), never over a connection of the browser. A relay
-that does not proxy makes the chat fail with the proxy's refusal.
+that does not proxy makes the chat fail with the proxy's refusal; an owner whose address is
+on A but whose reply queue is on B brings the module in mid-handshake.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import test_widget_browser as wb
 
@@ -38,6 +40,21 @@ async def owner_on(b: RunningRelay, tmp: Path) -> AsyncIterator[tuple[wb.Owner, 
         await owner.stop()
 
 
+@asynccontextmanager
+async def chat_page(
+    tmp: Path, a: RunningRelay, link: str, relay_url: str, *, resume: bool = False
+) -> AsyncIterator[tuple[Any, list[str], wb.PageServer]]:
+    """The host page under the strict CSP (connect-src: A only) embedding ``link`` with
+    ``data-relay=relay_url``, open in Chromium with the chat button clicked."""
+    with wb.page_server() as site:
+        site.csp = wb.strict_csp(f"ws://127.0.0.1:{a.ws_port}")
+        site.host_page(snippet(SnippetOptions(link, relay_url, resume=resume)))
+        async with wb.chromium(tmp) as ctx:
+            page, errors = await wb.open_page(ctx, site)
+            await page.get_by_role("button", name="Open chat").click()
+            yield page, errors, site
+
+
 def test_visitor_chats_with_an_owner_on_another_relay(tmp_path: Path) -> None:
     from playwright.async_api import expect
 
@@ -50,29 +67,22 @@ def test_visitor_chats_with_an_owner_on_another_relay(tmp_path: Path) -> None:
             assert b.ws_port is None  # a browser cannot even reach B
             assert f"%40127.0.0.1%3A{b.tls_port}%2F" in link  # the address is on B
             owner_connections = b.relay.metrics.connections_total
-            with wb.page_server() as site:
-                site.csp = wb.strict_csp(f"ws://127.0.0.1:{a.ws_port}")
-                site.host_page(snippet(SnippetOptions(link, embed_relay(a), resume=True)))
-                async with wb.chromium(tmp_path) as ctx:
-                    page, errors = await wb.open_page(ctx, site)
-                    await page.get_by_role("button", name="Open chat").click()
-                    await wb.chat_established(page, owner)
-                    assert "/hushwire-widget-proxy.js" in site.paths
-                    await wb.exchange(page, owner, "Hello from relay A", "Hello from relay B")
-                    log = page.get_by_role("log", name="Messages")
-                    out = log.locator(".msg.out .tick")
-                    await expect(out).to_have_attribute("data-state", "delivered")
-
-                    await page.reload()
-                    await page.get_by_role("button", name="Open chat").click()
-                    await expect(log.locator(".msg .text")).to_have_text(
-                        ["Hello from relay A", "Hello from relay B"]
-                    )
-                    await wb.exchange(page, owner, "Still through A", "Still on B")
-                    await expect(out.last).to_have_attribute("data-state", "delivered")
-                    assert len(owner.names) == 1  # resumed, not joined again
-                    await wb.csp_clean(page, site)
-                    assert errors == []
+            async with chat_page(tmp_path, a, link, embed_relay(a), resume=True) as (
+                page,
+                errors,
+                site,
+            ):
+                await wb.chat_established(page, owner)
+                assert "/hushwire-widget-proxy.js" in site.paths
+                await wb.exchange(page, owner, "Hello from relay A", "Hello from relay B")
+                out = page.get_by_role("log", name="Messages").locator(".msg.out .tick")
+                await expect(out).to_have_attribute("data-state", "delivered")
+                before = ["Hello from relay A", "Hello from relay B"]
+                await wb.reload_and_resume(page, owner, before, "Still through A", "Still on B")
+                await expect(out.last).to_have_attribute("data-state", "delivered")
+                assert len(owner.names) == 1  # resumed, not joined again
+                await wb.csp_clean(page, site)
+                assert errors == []
 
             m_a, m_b = a.relay.metrics, b.relay.metrics
             forwarded = m_a.proxy_commands[("PFWD", "success")]
@@ -96,18 +106,13 @@ def test_a_relay_that_does_not_proxy_stops_the_chat_with_its_refusal(tmp_path: P
             relay(tmp_path / "b", ws=None) as b,
             owner_on(b, tmp_path) as (owner, link),
         ):
-            with wb.page_server() as site:
-                site.csp = wb.strict_csp(f"ws://127.0.0.1:{a.ws_port}")
-                site.host_page(snippet(SnippetOptions(link, embed_relay(a))))
-                async with wb.chromium(tmp_path) as ctx:
-                    page, errors = await wb.open_page(ctx, site)
-                    await page.get_by_role("button", name="Open chat").click()
-                    await expect(page.locator(".panel")).to_have_attribute("data-state", "failed")
-                    await expect(page.get_by_role("status")).to_contain_text(
-                        "the relay refused the invitation: this relay cannot send to the "
-                        "owner's relay (PROXY BASIC_AUTH)"
-                    )
-                    assert errors == []
+            async with chat_page(tmp_path, a, link, embed_relay(a)) as (page, errors, _):
+                await expect(page.locator(".panel")).to_have_attribute("data-state", "failed")
+                await expect(page.get_by_role("status")).to_contain_text(
+                    "the relay refused the invitation: this relay cannot send to the "
+                    "owner's relay (PROXY BASIC_AUTH)"
+                )
+                assert errors == []
             await asyncio.sleep(0.2)
             assert owner.names == []
             assert b.relay.metrics.forwarded_received == 0
@@ -118,21 +123,16 @@ def test_a_relay_that_does_not_proxy_stops_the_chat_with_its_refusal(tmp_path: P
 def test_the_relays_own_address_after_the_hash_changes_nothing_for_an_owner_on_it(
     tmp_path: Path,
 ) -> None:
-    """``#smp://`` naming the address's own relay (for owners whose reply queue may be
-    elsewhere): the module loads, the chat goes direct, nothing is proxied."""
+    """``#smp://`` naming the address's own relay: the module loads, the chat goes direct,
+    nothing is proxied."""
 
     async def main() -> None:
         async with relay(tmp_path / "a") as a, owner_on(a, tmp_path) as (owner, link):
-            with wb.page_server() as site:
-                site.csp = wb.strict_csp(f"ws://127.0.0.1:{a.ws_port}")
-                site.host_page(snippet(SnippetOptions(link, embed_relay(a))))
-                async with wb.chromium(tmp_path) as ctx:
-                    page, errors = await wb.open_page(ctx, site)
-                    await page.get_by_role("button", name="Open chat").click()
-                    await wb.chat_established(page, owner)
-                    await wb.exchange(page, owner, "Same relay", "Direct")
-                    assert "/hushwire-widget-proxy.js" in site.paths
-                    assert errors == []
+            async with chat_page(tmp_path, a, link, embed_relay(a)) as (page, errors, site):
+                await wb.chat_established(page, owner)
+                await wb.exchange(page, owner, "Same relay", "Direct")
+                assert "/hushwire-widget-proxy.js" in site.paths
+                assert errors == []
             assert not a.relay.metrics.proxy_commands
             assert a.relay.metrics.forwarded_received == 0
 
@@ -147,7 +147,6 @@ def test_a_reply_queue_on_another_relay_brings_the_module_in_mid_handshake(
     stops at the owner's confirmation without acknowledging it, hands the session to a worker
     with the ``proxy`` module, which reads the confirmation again and goes on through A; after
     a reload, the restored session moves to such a worker too."""
-    from playwright.async_api import expect
 
     async def main() -> None:
         async with (
@@ -156,27 +155,17 @@ def test_a_reply_queue_on_another_relay_brings_the_module_in_mid_handshake(
             owner_on(a, tmp_path) as (owner, link),
         ):
             owner.agent.server = address(b)  # new queues (the reply queue) on B
-            with wb.page_server() as site:
-                site.csp = wb.strict_csp(f"ws://127.0.0.1:{a.ws_port}")
-                plain = f"ws://127.0.0.1:{a.ws_port}/"
-                site.host_page(snippet(SnippetOptions(link, plain, resume=True)))
-                async with wb.chromium(tmp_path) as ctx:
-                    page, errors = await wb.open_page(ctx, site)
-                    await page.get_by_role("button", name="Open chat").click()
-                    await wb.chat_established(page, owner)
-                    assert "/hushwire-widget-proxy.js" in site.paths
-                    await wb.exchange(page, owner, "Reply queue on B", "Read on B")
-                    # after a reload the page starts a worker without the module again: the
-                    # restored session moves to one with it before anything is sent
-                    await page.reload()
-                    await page.get_by_role("button", name="Open chat").click()
-                    log = page.get_by_role("log", name="Messages")
-                    await expect(log.locator(".msg .text")).to_have_text(
-                        ["Reply queue on B", "Read on B"]
-                    )
-                    await wb.exchange(page, owner, "Reloaded", "Still read on B")
-                    await wb.csp_clean(page, site)
-                    assert errors == []
+            plain = f"ws://127.0.0.1:{a.ws_port}/"
+            async with chat_page(tmp_path, a, link, plain, resume=True) as (page, errors, site):
+                await wb.chat_established(page, owner)
+                assert "/hushwire-widget-proxy.js" in site.paths
+                await wb.exchange(page, owner, "Reply queue on B", "Read on B")
+                # after a reload the page starts a worker without the module again: the
+                # restored session moves to one with it before anything is sent
+                before = ["Reply queue on B", "Read on B"]
+                await wb.reload_and_resume(page, owner, before, "Reloaded", "Still read on B")
+                await wb.csp_clean(page, site)
+                assert errors == []
             forwarded = a.relay.metrics.proxy_commands[("PFWD", "success")]
             assert forwarded >= 5  # our confirmation, 2 messages, 2 receipts
             assert b.relay.metrics.forwarded_received == forwarded
