@@ -16,6 +16,7 @@ import { randomBytes } from "../crypto/random.js";
 import { base64urlDecode, base64urlEncode, utf8 } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
+import "../modules/restore.js"; // Visitor.load reads stored sessions with it (the widget loads it as a module)
 import { encodeChatMessage, encodeConnInfo, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
 import { chatViews, errorText, openText, peerName, sealText, type SocketFactory } from "../worker/service.js";
 import { parseLink } from "../agent/links.js";
