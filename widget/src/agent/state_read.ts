@@ -221,9 +221,23 @@ export function readVisitorState(state: unknown, k: Kit): VisitorFields {
   };
 }
 
-/** Check a widget session's document; `keep`: the most transcript items and held bodies it has. */
-export function readSession(x: unknown, keep: number): SessionDoc {
-  const d = x as Record<string, unknown>;
+/** The JSON value worker/service.ts sealText sealed; `error` if it does not open with `key` or is not JSON. */
+export async function openText(key: CryptoKey, ad: Uint8Array<ArrayBuffer>, sealed: ArrayBuffer, error: Error): Promise<unknown> {
+  const data = new Uint8Array(sealed);
+  try {
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: data.slice(0, 12), additionalData: ad }, key, data.slice(12));
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain)) as unknown;
+  } catch {
+    throw error;
+  }
+}
+
+/**
+ * Open a widget session sealed under `key` with additional data `ad` and check its document;
+ * `keep`: the most transcript items and held bodies it has.
+ */
+export async function readSession(key: CryptoKey, ad: Uint8Array<ArrayBuffer>, sealed: ArrayBuffer, keep: number): Promise<SessionDoc> {
+  const d = (await openText(key, ad, sealed, new DecodeError("the sealed session does not open with this key"))) as Record<string, unknown>;
   const bad = new DecodeError("invalid session state");
   if (typeof d !== "object" || d === null || d.f !== 1 || typeof d.a !== "string" || typeof d.c !== "string" || typeof d.p !== "string" || !Array.isArray(d.t)) throw bad;
   const held = d.H ?? [];

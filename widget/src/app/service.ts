@@ -18,7 +18,8 @@ import { DecodeError } from "../errors.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import "../modules/restore.js"; // Visitor.load reads stored sessions with it (the widget loads it as a module)
 import { encodeChatMessage, encodeConnInfo, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
-import { chatViews, errorText, openText, peerName, sealText, type SocketFactory } from "../worker/service.js";
+import { openText } from "../agent/state_read.js";
+import { chatViews, errorText, peerName, sealText, type SocketFactory } from "../worker/service.js";
 import { parseLink } from "../agent/links.js";
 import { constantTimeEqual } from "../crypto/ct.js";
 import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";

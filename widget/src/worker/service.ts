@@ -25,7 +25,6 @@ import { parseSMPServer, type SMPServer } from "../smp/address.js";
 import { ReconnectingClient, SMPClient, type ClientEvent, type WebSocketLike } from "../smp/client.js";
 import { randomBytes } from "../crypto/random.js";
 import { base64urlDecode, base64urlEncode, concat, utf8 } from "../encoding.js";
-import { DecodeError } from "../errors.js";
 import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import { restorer } from "../modules/restore_hook.js";
@@ -85,17 +84,6 @@ export async function sealText(key: CryptoKey, ad: Uint8Array<ArrayBuffer>, text
   const iv = randomBytes(12) as Uint8Array<ArrayBuffer>;
   const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad }, key, utf8(text) as Uint8Array<ArrayBuffer>);
   return concat(iv, new Uint8Array(ct)).buffer as ArrayBuffer;
-}
-
-/** The JSON value {@link sealText} sealed; `error` if it does not open with `key` or is not JSON. */
-export async function openText(key: CryptoKey, ad: Uint8Array<ArrayBuffer>, sealed: ArrayBuffer, error: Error): Promise<unknown> {
-  const data = new Uint8Array(sealed);
-  try {
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: data.slice(0, 12), additionalData: ad }, key, data.slice(12));
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain)) as unknown;
-  } catch {
-    throw error;
-  }
 }
 
 /** The relay of a full contact address (a clear error for typos and, without the "short" module, short links). */
@@ -338,7 +326,7 @@ export class WorkerService {
 
   async #restore(relayUrl: string, key: CryptoKey, sealed: ArrayBuffer): Promise<Results["restore"]> {
     if (this.#visitor !== null) throw new Error("already in a conversation");
-    const d = restorer().session(await openText(key, SEAL_AD, sealed, new DecodeError("the sealed session does not open with this key")), KEEP_ITEMS);
+    const d = await restorer().session(key, SEAL_AD, sealed, KEEP_ITEMS);
     const Chat = businessModule();
     const server = contactServer(d.a);
     this.#info = base64urlDecode(d.c);
