@@ -1,0 +1,207 @@
+"""Rooms in the web app, in Chromium, each time with a real relay process on loopback and the
+Python room code as the other side: an app member in a ``hushwire room host`` room (with a
+``hushwire chat`` member as witness), and an app-hosted room joined by ``hushwire chat``.
+Messages go both ways; names on both sides are the profiles' names."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_app_browser import browser, online, open_app, relay_and_app
+
+from hushwire.agent.links import parse_link
+from hushwire.testing import RelayProcess
+from hushwire.testing.browser import CHROMIUM
+
+if not os.environ.get("CI"):
+    pytest.importorskip("playwright.async_api")
+if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
+    pytest.skip("needs Debian's chromium: run `make chromium`", allow_module_level=True)
+
+TIMEOUT = 60
+
+
+class Cli:
+    """A ``python -m hushwire ...`` process: lines typed on its stdin, its stdout read."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.seen: list[str] = []
+
+    async def expect(self, ok: Callable[[str], bool], what: str) -> str:
+        assert self.proc.stdout is not None
+
+        async def find() -> str:
+            while True:
+                raw = await self.proc.stdout.readline()  # type: ignore[union-attr]
+                if not raw:
+                    raise AssertionError(f"no {what}: the process ended; saw {self.seen}")
+                line = raw.decode().rstrip("\n")
+                self.seen.append(line)
+                if ok(line):
+                    return line
+
+        try:
+            return await asyncio.wait_for(find(), TIMEOUT)
+        except TimeoutError:
+            raise AssertionError(f"no {what}; saw {self.seen}") from None
+
+    async def say(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text.encode() + b"\n")
+        await self.proc.stdin.drain()
+
+
+@asynccontextmanager
+async def cli(tmp: Path, *args: str) -> AsyncIterator[Cli]:
+    with (tmp / f"{args[0]}-{len(list(tmp.iterdir()))}.log").open("wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hushwire",
+            *args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=err,
+        )
+        try:
+            yield Cli(proc)
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                await proc.wait()
+
+
+def chat_args(relay: RelayProcess, link: str, data: Path, name: str) -> list[str]:
+    return ["chat", link, "--data", str(data), "--ws", relay.ws_url, "--name", name]
+
+
+async def set_name(page: Any, name: str) -> None:
+    from playwright.async_api import expect
+
+    await page.get_by_label("Your name").fill(name)
+    await page.get_by_role("button", name="Save name").click()
+    await expect(page.locator("#name-saved")).to_have_text("Name saved.")
+
+
+async def new_room(page: Any, name: str) -> str:
+    """Create a room named ``name``; return the link the page shows (textbox "Room link")."""
+    from playwright.async_api import expect
+
+    await page.get_by_label("Room name").fill(name)
+    await page.get_by_role("button", name="New room").click()
+    box = page.get_by_role("textbox", name="Room link")
+    await expect(box).not_to_have_value("")
+    return str(await box.input_value())
+
+
+async def open_room(page: Any, name: str) -> None:
+    """Select the room ``name`` once it is connected."""
+    from playwright.async_api import expect
+
+    item = page.get_by_role("list", name="Contacts").get_by_role("listitem").filter(has_text=name)
+    await expect(item).to_contain_text("connected")
+    await item.get_by_role("button").click()
+    await expect(page.locator("#chat-title")).to_have_text(name)
+
+
+def members_of(page: Any) -> Any:
+    return page.get_by_role("list", name="Members").get_by_role("listitem")
+
+
+async def say(page: Any, text: str) -> None:
+    await page.get_by_label("Message", exact=True).fill(text)
+    await page.keyboard.press("Enter")
+
+
+@pytest.mark.timeout(300)
+def test_an_app_member_talks_in_a_python_hosted_room(tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_app(tmp_path) as (relay, app), browser() as b:
+            host_args = [
+                "room", "host", "--data", str(tmp_path / "host"), "--relay",
+                relay.address.encode(), "--ws", relay.ws_url, "--name", "Lobby",
+            ]  # fmt: skip
+            async with cli(tmp_path, *host_args) as host:
+                link = await host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+                async with cli(tmp_path, *chat_args(relay, link, tmp_path / "py", "ada")) as ada:
+                    await ada.expect(lambda x: x.startswith("Joined the room Lobby"), "joined")
+                    page, errors = await open_app(b, app.url)
+                    await online(page)
+                    await set_name(page, "Ann")
+                    # the room's link opened on the app's origin: the app joins as a member
+                    await page.goto(app.url + link.removeprefix("simplex:/"))
+                    await open_room(page, "Lobby")
+                    await ada.expect(lambda x: x == "* Ann joined", "ada sees the app join")
+                    # the Python host announces only later arrivals: ada shows once heard from
+                    await expect(members_of(page)).to_have_text(["Lobby (host)"])
+                    log = page.get_by_role("log", name="Messages")
+
+                    await say(page, "hello from the browser")
+                    await ada.expect(
+                        lambda x: x == "< Ann: hello from the browser", "the app's message"
+                    )
+                    await ada.say("hello from python")
+                    await expect(log.locator("li.in")).to_have_text(["ada: hello from python"])
+                    await expect(members_of(page)).to_have_text(["Lobby (host)", "ada"])
+                    await host.say("the host speaks")
+                    await expect(log.locator("li.in")).to_have_text(
+                        ["ada: hello from python", "Lobby: the host speaks"]
+                    )
+                    await ada.expect(lambda x: x == "< Lobby: the host speaks", "the host")
+                    # the host clears the history: the app's log is empty
+                    await host.say("/clear")
+                    await expect(log.locator("li")).to_have_count(0)
+                    assert errors == []
+                    assert app.server.reports == []
+
+    asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@pytest.mark.timeout(300)
+def test_hushwire_chat_talks_in_an_app_hosted_room(tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_app(tmp_path) as (relay, app), browser() as b:
+            page, errors = await open_app(b, app.url)
+            await online(page)
+            await set_name(page, "Ann")
+            shown = await new_room(page, "Lobby")
+            assert re.match(re.escape(app.url) + r"contact#/\?v=\d-\d&smp=smp%3A%2F%2F", shown)
+            # as a deployed app shows it: https on the app's host, group data in the link
+            https = re.sub(r"^http://", "https://", shown)
+            req = parse_link(https)
+            assert req.mode == "contact"
+            assert req.client_data is not None and '"type":"group"' in req.client_data
+            await expect(members_of(page)).to_have_text(["Ann (host)"])
+            log = page.get_by_role("log", name="Messages")
+            await say(page, "before anyone came")
+
+            async with cli(tmp_path, *chat_args(relay, https, tmp_path / "py", "ada")) as ada:
+                await ada.expect(lambda x: x.startswith("Joined the room Lobby"), "joined")
+                # the history: the host's message before the join
+                await ada.expect(lambda x: x == "< Ann: before anyone came", "history")
+                await expect(members_of(page)).to_have_text(["Ann (host)", "ada"])
+                await ada.say("hello from python")
+                await expect(log.locator("li.in")).to_have_text(["ada: hello from python"])
+                await say(page, "hello from the browser")
+                await ada.expect(lambda x: x == "< Ann: hello from the browser", "the app's")
+                await page.get_by_role("button", name="Clear history").click()
+                await expect(log.locator("li")).to_have_count(0)
+                await ada.say("/end")
+                await expect(members_of(page)).to_have_text(["Ann (host)"])
+            assert errors == []
+            assert app.server.reports == []
+
+    asyncio.run(asyncio.wait_for(main(), 240))
