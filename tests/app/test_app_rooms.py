@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_app_browser import browser, online, open_app, relay_and_app
+from test_app_browser import (
+    HOSTILE_NAME,
+    HOSTILE_TEXTS,
+    browser,
+    clean,
+    online,
+    open_app,
+    relay_and_app,
+)
 
 from hushwire.agent.links import parse_link
 from hushwire.testing import RelayProcess
@@ -205,3 +213,111 @@ def test_hushwire_chat_talks_in_an_app_hosted_room(tmp_path: Path) -> None:
             assert app.server.reports == []
 
     asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@pytest.mark.timeout(400)
+def test_four_browsers_in_a_room_history_clear_and_reload(tmp_path: Path) -> None:
+    """A hosts; B (a hostile name) and C open the link; after 12 messages (hostile texts among
+    them) D opens it and sees exactly the last 10; A clears the history and every log is
+    empty; B reloads and is back in the room; D leaves, and opens the link again while A's
+    browser is closed: it waits, told why, and is admitted when A is back."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_app(tmp_path) as (_, app), browser() as b:
+            pages: dict[str, tuple[Any, list[str]]] = {}
+            for who, name in (("A", "Ann"), ("B", HOSTILE_NAME), ("C", "Cy"), ("D", "Dee")):
+                page, errors = await open_app(b, app.url)
+                await online(page)
+                await set_name(page, name)
+                pages[who] = (page, errors)
+            a, b_, c, d = (pages[k][0] for k in "ABCD")
+            link = await new_room(a, "Lobby")
+            await expect(a.get_by_role("img", name="QR code of the room link")).to_be_visible()
+            for page in (b_, c):
+                await page.goto(link)
+                await open_room(page, "Lobby")
+            await expect(members_of(a)).to_have_text(["Ann (host)", HOSTILE_NAME, "Cy"])
+            await expect(members_of(c)).to_have_text(["Ann (host)", HOSTILE_NAME])
+            await expect(members_of(b_)).to_have_text(["Ann (host)", "Cy"])
+
+            speakers = [(a, "Ann"), (b_, HOSTILE_NAME), (c, "Cy")]
+            texts = [f"message {i}" for i in range(12)]
+            texts[4], texts[8] = HOSTILE_TEXTS
+            for i, text in enumerate(texts):
+                who, _name = speakers[i % 3]
+                await say(who, text)
+                for page, _ in speakers:  # everyone has it before the next is written
+                    await expect(
+                        page.get_by_role("log", name="Messages").locator("li")
+                    ).to_have_count(i + 1)
+            shown = [f"{speakers[i % 3][1]}: {t}" for i, t in enumerate(texts)]
+            await expect(c.get_by_role("log", name="Messages").locator("li.in")).to_have_text(
+                [s for i, s in enumerate(shown) if i % 3 != 2]
+            )
+
+            await d.goto(link)
+            await open_room(d, "Lobby")
+            d_log = d.get_by_role("log", name="Messages").locator("li")
+            await expect(d_log).to_have_text(shown[2:])
+            await expect(members_of(d)).to_have_text(["Ann (host)", HOSTILE_NAME, "Cy"])
+            await d.wait_for_timeout(500)
+            await expect(d_log).to_have_count(10)  # exactly the last 10, nothing twice
+
+            # A clears the history: every log is empty
+            await a.get_by_role("button", name="Clear history").click()
+            for page in (a, b_, c, d):
+                await expect(page.get_by_role("log", name="Messages").locator("li")).to_have_count(
+                    0
+                )
+            # only the owner has the button
+            await expect(b_.get_by_role("button", name="Clear history")).to_be_hidden()
+
+            # B reloads: back in the room, and it goes on
+            await b_.reload()
+            await online(b_)
+            await open_room(b_, "Lobby")
+            await say(b_, "B is back")
+            for page in (a, c, d):
+                await expect(page.get_by_role("log", name="Messages")).to_have_text(
+                    f"{HOSTILE_NAME}: B is back"
+                )
+            # D leaves: the others' member lists no longer name it
+            await d.get_by_role("button", name="Leave room").click()
+            await expect(members_of(a)).to_have_text(["Ann (host)", HOSTILE_NAME, "Cy"])
+            await expect(members_of(c)).not_to_contain_text(["Dee"])
+
+            # A's browser is closed: D opens the link again, waits and is told so; A comes back
+            # (its room restored from the sealed profile) and admits D, who gets the history
+            ctx = a.context
+            await a.close()
+            await d.goto(link)
+            waiting = d.get_by_role("list", name="Contacts").get_by_role("listitem")
+            await expect(waiting).to_contain_text("waiting for the room's host to admit you")
+            a = await ctx.new_page()
+            a_errors = pages["A"][1]
+            a.on("pageerror", lambda e: a_errors.append(f"pageerror: {e}"))
+            pages["A"] = (a, a_errors)
+            await a.goto(app.url)
+            await online(a)
+            await open_room(a, "Lobby")
+            await open_room(d, "Lobby")
+            await expect(d.get_by_role("log", name="Messages")).to_have_text(
+                f"{HOSTILE_NAME}: B is back"
+            )
+            await expect(members_of(a)).to_have_text(["Ann (host)", HOSTILE_NAME, "Cy", "Dee"])
+            await say(a, "welcome back")
+            for page in (b_, c, d):
+                await expect(page.get_by_role("log", name="Messages").locator("li")).to_have_count(
+                    2
+                )
+            for page, errors in pages.values():
+                for log in await page.get_by_role("log", name="Messages").all():
+                    assert await log.locator("script, a, b, img").count() == 0
+                await clean(page, errors)
+            assert app.server.reports == []
+            assert "GET /contact" in app.server.requests
+            for line in app.server.requests:
+                assert "#" not in line and "smp" not in line and "group" not in line, line
+
+    asyncio.run(asyncio.wait_for(main(), 360))
