@@ -171,13 +171,15 @@ export class RoomHost {
     if (m === undefined || m.status !== "accepted") return step;
     m.status = "connected";
     const others = this.connectedMembers().filter((x) => x.id !== id);
-    const greet: ChatMessage[] = [chatMessage("x.grp.link.mem", { profile: this.me.profile })];
-    for (const x of others) greet.push(this.#memNew(x));
-    const takesHistory = this.history > 0 && (m.v === null || m.v[1] >= 5);
-    if (takesHistory) for (const item of this.log.slice(-this.history)) greet.push(this.#forwardOf(item));
-    step.sends.push([id, greet]);
+    step.sends.push([id, [chatMessage("x.grp.link.mem", { profile: this.me.profile })]]);
+    // the app's addition: the joiner learns who is there already (the Python host does not)
+    if (others.length > 0) step.sends.push([id, others.map((x) => this.#memNew(x))]);
     const announce = this.#memNew(m);
     for (const x of others) step.sends.push([x.id, [announce]]);
+    // history goes to members that take batches (chat version 5, batchSendVersion)
+    const takesHistory = this.history > 0 && (m.v === null || m.v[1] >= 5);
+    const history = takesHistory ? this.log.slice(-this.history).map((item) => this.#forwardOf(item)) : [];
+    if (history.length > 0) step.sends.push([id, history]);
     step.shown.push({ kind: "joined", member: id, name: nameOf(m.profile) });
     return step;
   }
