@@ -220,7 +220,8 @@ def test_four_browsers_in_a_room_history_clear_and_reload(tmp_path: Path) -> Non
     """A hosts; B (a hostile name) and C open the link; after 12 messages (hostile texts among
     them) D opens it and sees exactly the last 10; A clears the history and every log is
     empty; B reloads and is back in the room; D leaves, and opens the link again while A's
-    browser is closed: it waits, told why, and is admitted when A is back."""
+    browser is closed: it waits, told why, and is admitted when A is back; A deletes the
+    room."""
     from playwright.async_api import expect
 
     async def main() -> None:
@@ -310,6 +311,12 @@ def test_four_browsers_in_a_room_history_clear_and_reload(tmp_path: Path) -> Non
             for page in (b_, c, d):
                 await expect(page.get_by_role("log", name="Messages").locator("li")).to_have_count(
                     2
+                )
+            # the owner's "Leave room" deletes the room for everybody
+            await a.get_by_role("button", name="Leave room").click()
+            for page in (b_, c, d):
+                await expect(page.locator("#chat-status")).to_have_text(
+                    "ended: the host deleted the room"
                 )
             for page, errors in pages.values():
                 for log in await page.get_by_role("log", name="Messages").all():

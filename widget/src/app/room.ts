@@ -295,12 +295,9 @@ export class RoomHost {
     return { sends: dels.length === 0 ? [] : this.#toAll(dels), shown: [], disconnect: [] };
   }
 
-  /** The owner deletes the room: `x.grp.del` to everyone, every connection ends. */
-  deleteRoom(): HostStep {
-    const sends = this.#toAll([chatMessage("x.grp.del", {})]);
-    const disconnect = this.current().map((m) => m.id);
+  /** The owner deletes the room: each member is sent `x.grp.del` as its connection's last message. */
+  deleteRoom(): void {
     for (const m of this.current()) m.status = "removed";
-    return { sends, shown: [], disconnect };
   }
 
   /** Names of the members now in the room, the host first. */

@@ -410,10 +410,13 @@ export class AppService {
     const v = c.visitor;
     c.visitor = null;
     const h = c.host;
-    if (h !== null) this.#hostStep(c, h, h.state.deleteRoom());
     await this.#seal();
     if (h !== null) {
+      // the owner deletes the room: x.grp.del to every member, then each connection ends
       h.off?.();
+      h.state.deleteRoom();
+      const del = encodeChatMessage(chatMessage("x.grp.del", {}));
+      await Promise.all([...h.peers.values()].map((p) => p.visitor?.end(p.visitor.status === "connected" ? del : null, 3000)));
       await this.#client!.delete(h.address.rcvId, h.address.auth).catch(() => undefined);
     }
     const last = c.room !== null ? encodeChatMessage(chatMessage("x.grp.leave", {})) : encodeChatMessage(xDirectDel());
