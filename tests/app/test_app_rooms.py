@@ -6,7 +6,6 @@ Messages go both ways; names on both sides are the profiles' names."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -27,12 +26,8 @@ from test_app_browser import (
 
 from hushwire.agent.links import parse_link
 from hushwire.testing import RelayProcess
-from hushwire.testing.browser import CHROMIUM
 
-if not os.environ.get("CI"):
-    pytest.importorskip("playwright.async_api")
-if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
-    pytest.skip("needs Debian's chromium: run `make chromium`", allow_module_level=True)
+# (test_app_browser skips this module too without Playwright or Chromium)
 
 TIMEOUT = 60
 

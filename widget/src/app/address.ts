@@ -18,18 +18,19 @@ import { KeyPair, PrivateKey } from "../crypto/keys.js";
 import { dhBoxKey } from "../crypto/nacl.js";
 import type { SMPServer } from "../smp/address.js";
 import { decryptMessage, queueDhKey, type MsgResponse } from "../smp/client.js";
-import { VersionRange } from "../smp/version.js";
-import { ConnectionRequest, SMPQueueUri } from "../agent/links.js";
-import { AGENT_VERSIONS, decodeClientMessage, decodeClientMsgEnvelope, decryptClientMessage, parseAgentEnvelope, SMP_CLIENT_VERSION } from "../agent/protocol.js";
+import { ConnectionRequest } from "../agent/links.js";
+import { AGENT_VERSIONS, decodeClientMessage, decodeClientMsgEnvelope, decryptClientMessage, parseAgentEnvelope } from "../agent/protocol.js";
 import type { AgentClient } from "../agent/visitor.js";
+import { newQueue, queueUri } from "./handshake.js";
 
-/** The contact queue of a room link (its keys: seal with the profile). */
+/** What the host keeps of its room link's queue (seal it with the profile). */
 export interface Address {
   rcvId: Bytes;
-  sndId: Bytes;
+  /** Signs our commands on the queue (SUB, ACK, DEL). */
   auth: KeyPair;
-  dh: KeyPair;
+  /** Opens the relay's encryption of each message. */
   boxKey: Bytes;
+  /** Opens the per-queue box each joiner seals its request in. */
   e2e: KeyPair;
 }
 
@@ -40,21 +41,16 @@ export interface JoinRequest {
 }
 
 const b64 = base64urlEncode;
-const raw = (k: KeyPair): string => b64(k.private.exportRaw());
 
-/** A new contact queue on `server`, subscribed. */
-export async function createAddress(client: AgentClient): Promise<Address> {
-  const auth = KeyPair.generate("Ed25519");
-  const dh = KeyPair.generate("X25519");
-  const ids = await client.createQueue(auth, dh, { subscribe: true, messaging: false });
-  return { rcvId: ids.rcvId, sndId: ids.sndId, auth, dh, boxKey: queueDhKey(dh, ids.srvDhKey), e2e: KeyPair.generate("X25519") };
-}
-
-/** The room link (simplex:/contact#/?v=...&smp=...&data=...) of `address` on `server`. */
-export function roomLink(server: SMPServer, address: Address, groupLinkId: string): string {
-  const queue = new SMPQueueUri(new VersionRange(1, SMP_CLIENT_VERSION), { ...server, basicAuth: null }, address.sndId, address.e2e.public, "C");
+/**
+ * A new room link on `server`: a contact queue (subscribed) and its link
+ * (simplex:/contact#/?v=...&smp=...&data={"type":"group","groupLinkId":...}).
+ */
+export async function createAddress(client: AgentClient, server: SMPServer, groupLinkId: string): Promise<{ address: Address; link: string }> {
+  const q = await newQueue(client, false);
   const data = JSON.stringify({ type: "group", groupLinkId });
-  return new ConnectionRequest("contact", AGENT_VERSIONS, [queue], null, data).toUri();
+  const link = new ConnectionRequest("contact", AGENT_VERSIONS, [queueUri(server, q, "C")], null, data).toUri();
+  return { address: { rcvId: q.ids.rcvId, auth: q.auth, boxKey: queueDhKey(q.dh, q.ids.srvDhKey), e2e: q.e2e }, link };
 }
 
 /** True if the link's data says it is a group (a room), as SimpleX apps read it. */
@@ -88,12 +84,11 @@ export function readJoinRequest(address: Address, msg: MsgResponse): JoinRequest
 }
 
 export function addressToJSON(a: Address): unknown {
-  return [b64(a.rcvId), b64(a.sndId), raw(a.auth), raw(a.dh), b64(a.boxKey), raw(a.e2e)];
+  return [b64(a.rcvId), b64(a.auth.private.exportRaw()), b64(a.boxKey), b64(a.e2e.private.exportRaw())];
 }
 
 export function addressFromJSON(x: unknown): Address {
-  if (!Array.isArray(x) || x.length !== 6 || !x.every((s) => typeof s === "string")) throw new DecodeError("invalid room address");
-  const [rcv, snd, auth, dh, box, e2e] = (x as string[]).map(base64urlDecode);
-  const pair = (k: Bytes, alg: "Ed25519" | "X25519"): KeyPair => new KeyPair(new PrivateKey(alg, k));
-  return { rcvId: rcv!, sndId: snd!, auth: pair(auth!, "Ed25519"), dh: pair(dh!, "X25519"), boxKey: box!, e2e: pair(e2e!, "X25519") };
+  if (!Array.isArray(x) || x.length !== 4 || !x.every((s) => typeof s === "string")) throw new DecodeError("invalid room address");
+  const [rcvId, auth, boxKey, e2e] = (x as string[]).map(base64urlDecode);
+  return { rcvId: rcvId!, auth: new KeyPair(new PrivateKey("Ed25519", auth!)), boxKey: boxKey!, e2e: new KeyPair(new PrivateKey("X25519", e2e!)) };
 }

@@ -23,7 +23,7 @@ import { constantTimeEqual } from "../crypto/ct.js";
 import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";
 import { exportProfile, importProfile, passphraseKey, SALT } from "./export.js";
 import { linkInvitationOf } from "../business.js";
-import { addressFromJSON, addressToJSON, createAddress, isGroupLink, readJoinRequest, roomLink, type Address } from "./address.js";
+import { addressFromJSON, addressToJSON, createAddress, isGroupLink, readJoinRequest, type Address } from "./address.js";
 import { bodies, RoomHost, RoomMember, type HostStep, type RoomOut } from "./room.js";
 import { PASSPHRASE_NEEDED, parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
 
@@ -477,8 +477,7 @@ export class AppService {
 
   async #createRoom(name: string): Promise<AppResults["createRoom"]> {
     const title = wellFormed(name.trim()).slice(0, 100) || "Room";
-    const address = await createAddress(this.#client!);
-    const link = roomLink(this.#server!, address, base64urlEncode(randomBytes(16)));
+    const { address, link } = await createAddress(this.#client!, this.#server!, base64urlEncode(randomBytes(16)));
     const state = RoomHost.create(title, this.#name || title, randomBytes(12));
     const c = this.#newContact("connected", title);
     c.view.kind = "room";
