@@ -26,6 +26,7 @@ from test_app_browser import (
 
 from hushwire.agent.links import parse_link
 from hushwire.testing import RelayProcess
+from hushwire.testing import start_relay_process as start_relay
 
 # (test_app_browser skips this module too without Playwright or Chromium)
 
@@ -323,3 +324,53 @@ def test_four_browsers_in_a_room_history_clear_and_reload(tmp_path: Path) -> Non
                 assert "#" not in line and "smp" not in line and "group" not in line, line
 
     asyncio.run(asyncio.wait_for(main(), 360))
+
+
+@pytest.mark.timeout(300)
+def test_a_room_goes_on_across_a_relay_restart(tmp_path: Path) -> None:
+    """The relay restarts mid-conversation: a text typed while it is down goes out when it is
+    back, the host forwards it, and the room's link still admits (its queue subscribed again)."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_app(tmp_path) as (relay, app), browser() as b:
+            a, a_errors = await open_app(b, app.url)
+            await online(a)
+            await set_name(a, "Ann")
+            link = await new_room(a, "Lobby")
+            bp, b_errors = await open_app(b, app.url)
+            await online(bp)
+            await set_name(bp, "Bo")
+            await bp.goto(link)
+            await open_room(bp, "Lobby")
+            await expect(members_of(a)).to_have_text(["Ann (host)", "Bo"])
+
+            port = relay.ws_port
+            await asyncio.to_thread(relay.stop)
+            await expect(bp.get_by_role("status")).to_contain_text("Offline")
+            await say(bp, "typed offline")
+            again = await asyncio.to_thread(
+                start_relay, tmp_path / "relay", tls=False, ws_port=port
+            )
+            try:
+                a_log = a.get_by_role("log", name="Messages")
+                await expect(a_log).to_have_text("Bo: typed offline", timeout=60_000)
+                cp, c_errors = await open_app(b, app.url)
+                await online(cp)
+                await cp.goto(link)
+                await open_room(cp, "Lobby")
+                # the history: what was said before C came
+                await expect(cp.get_by_role("log", name="Messages")).to_have_text(
+                    "Bo: typed offline"
+                )
+                await say(a, "welcome")
+                for page in (bp, cp):
+                    await expect(
+                        page.get_by_role("log", name="Messages").locator("li.in")
+                    ).to_contain_text(["Ann: welcome"])
+            finally:
+                await asyncio.to_thread(again.stop)
+            assert a_errors == [] and b_errors == [] and c_errors == []
+            assert app.server.reports == []
+
+    asyncio.run(asyncio.wait_for(main(), 240))
