@@ -7,10 +7,10 @@
 
 import { describe, expect, it } from "vitest";
 
-import { base64urlDecode, utf8 } from "../src/encoding.js";
+import { base64urlDecode, base64urlEncode, utf8 } from "../src/encoding.js";
 import { encodeChatMessage, xMsgNewText } from "../src/chat.js";
 import { linkInvitationOf } from "../src/business.js";
-import { bodies, RoomHost, RoomMember, type HostStep } from "../src/app/room.js";
+import { bodies, MAX_KNOWN, RoomHost, RoomMember, type HostStep } from "../src/app/room.js";
 import { loadVectors } from "./vectors.js";
 
 interface Send {
@@ -153,5 +153,33 @@ describe("a room member", () => {
     const forged = `{"v":"1-16","event":"x.grp.msg.forward","params":{"memberId":"AgICAgICAgICAgIC","msg":${text(encodeChatMessage(xMsgNewText("me?")))},"msgTs":"2026-01-01T00:00:00Z"}}`;
     expect(m.receive(utf8(forged))).toEqual([]);
     expect(m.receive(utf8('{"v":"1-16","event":"x.grp.del","params":{}}'))).toEqual([{ kind: "ended", why: "the host deleted the room" }]);
+  });
+
+  it("keeps at most MAX_KNOWN member records, whatever the host announces", () => {
+    const m = bob();
+    for (let i = 0; i < MAX_KNOWN + 50; i++) {
+      const id = base64urlEncode(new Uint8Array([i >> 8, i & 255, 7, 7]));
+      m.receive(utf8(`{"v":"1-16","event":"x.grp.mem.new","params":{"memberInfo":{"memberId":"${id}","memberRole":"member","profile":{"displayName":"m${i}","fullName":""}}}}`));
+    }
+    expect(m.members.size).toBe(MAX_KNOWN);
+  });
+});
+
+describe("the room host's records", () => {
+  it("forgets members who left once past MAX_KNOWN, never those still in", () => {
+    const host = RoomHost.create("Room", "Ann", new Uint8Array(12).fill(1));
+    const info = utf8('{"v":"1-16","event":"x.info","params":{"profile":{"displayName":"x","fullName":""}}}');
+    const stay = new Uint8Array(12).fill(2);
+    host.admit(stay, info);
+    host.connected(base64urlEncode(stay));
+    for (let i = 0; i < MAX_KNOWN + 20; i++) {
+      const id = new Uint8Array(12);
+      new DataView(id.buffer).setUint32(0, i + 1000);
+      host.admit(id, info);
+      host.connected(base64urlEncode(id));
+      host.receive(base64urlEncode(id), utf8('{"v":"1-16","event":"x.grp.leave","params":{}}'), "2026-01-01T00:00:00Z");
+    }
+    expect(host.members.size).toBe(MAX_KNOWN);
+    expect(host.members.get(base64urlEncode(stay))?.status).toBe("connected");
   });
 });

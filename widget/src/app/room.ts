@@ -42,6 +42,8 @@ export const MAX_MEMBERS = 100;
 /** Largest JSON batch of forwards (GROUP_MAX_FORWARD_LENGTH). */
 export const MAX_FORWARD = 15764;
 const MAX_NAME = 100;
+/** Member records a room keeps, those gone included (authors of kept messages, the leavers). */
+export const MAX_KNOWN = 1000;
 
 const short = (s: string): string => wellFormed(s).slice(0, MAX_NAME);
 const b64 = base64urlEncode;
@@ -260,9 +262,18 @@ export class RoomHost {
         return [];
       case "x.grp.leave":
         m.status = "left";
+        this.#forget();
         return [{ kind: "left", member: m.id, name: nameOf(m.profile) }];
       default:
         return null; // admin and owner events: a member has no role for them
+    }
+  }
+
+  /** Members gone for good are forgotten past {@link MAX_KNOWN} records, the oldest first. */
+  #forget(): void {
+    for (const [id, m] of this.members) {
+      if (this.members.size <= MAX_KNOWN) return;
+      if (m.status === "left" || m.status === "removed") this.members.delete(id);
     }
   }
 
@@ -385,7 +396,10 @@ export class RoomMember {
           if (f.memberId === null || !FORWARDABLE_EVENTS.has(f.msg.event)) continue;
           const author = b64(f.memberId);
           if (author === this.own) continue;
-          if (!this.members.has(author)) this.members.set(author, { name: short(f.memberName ?? "") || "member", role: "member", here: author !== this.host });
+          if (!this.members.has(author)) {
+            if (this.members.size >= MAX_KNOWN) continue;
+            this.members.set(author, { name: short(f.memberName ?? "") || "member", role: "member", here: author !== this.host });
+          }
           this.#handle(f.msg, author, false, out);
         } else this.#handle(m, this.host, true, out);
       } catch (e) {
@@ -431,6 +445,7 @@ export class RoomMember {
         if (id === this.own) return;
         const n = isObject(info.profile) ? short(String(info.profile.displayName ?? "")) : "";
         const known = this.members.get(id);
+        if (known === undefined && this.members.size >= MAX_KNOWN) return;
         this.members.set(id, { name: n || known?.name || "member", role: typeof info.memberRole === "string" ? info.memberRole : "member", here: true });
         if (known?.here !== true) out.push({ kind: "joined", member: id, name: n || "member" });
         return;
