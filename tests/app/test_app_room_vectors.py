@@ -1,8 +1,9 @@
 """The web app's room host and the Python room host write the same bytes: the scenario in
 tests/vectors/app_rooms.json (admissions, greetings, history, forwards, deletions, a leave,
-clear history) run through ``GroupHost``; widget/test/app_rooms.test.ts runs the same file
-through the app's ``RoomHost``. Entries marked ``app`` are the app's one addition (a joiner is
-told who is already there) and are not the Python host's."""
+clear history, the refusal of a joiner when the room is full) run through ``GroupHost``;
+widget/test/app_rooms.test.ts runs the same file through the app's ``RoomHost``. Entries
+marked ``app`` are the app's one addition (a joiner is told who is already there) and are not
+the Python host's."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_the_python_room_host_writes_the_shared_vectors() -> None:
     host = GroupHost.create(
         room["name"], Profile(room["host"]), b64url_decode(room["hostId"]), history=room["history"]
     )
-    assert len(data["steps"]) == 11
+    assert len(data["steps"]) == 12
     for step in data["steps"]:
         expected = [
             {"to": s["to"], "body": s["body"]} for s in step.get("sends", []) if not s.get("app")
@@ -44,6 +45,10 @@ def test_the_python_room_host_writes_the_shared_vectors() -> None:
                 profile, versions = read_join_request(step["info"].encode())
                 inv = host.admit(b64url_decode(step["member"]), profile, versions)
                 assert inv.encode_conn_info().decode() == step["connInfo"]
+                continue
+            case "reject":
+                rejection = host.reject(b64url_decode(step["member"]))
+                assert rejection.encode_conn_info().decode() == step["connInfo"]
                 continue
             case "connected":
                 out = host.connected(b64url_decode(step["member"]))

@@ -19,7 +19,7 @@ interface Send {
   app?: boolean;
 }
 interface Step {
-  do: "admit" | "connected" | "receive" | "post" | "clear";
+  do: "admit" | "connected" | "receive" | "post" | "clear" | "reject";
   member?: string;
   info?: string;
   connInfo?: string;
@@ -49,6 +49,9 @@ function run(v: Vectors, upTo = v.steps.length, check = false): RoomHost {
         if (check) expect(text(encodeChatMessage(inv))).toBe(step.connInfo);
         continue;
       }
+      case "reject":
+        if (check) expect(text(encodeChatMessage(host.reject(base64urlDecode(step.member!))))).toBe(step.connInfo);
+        continue;
       case "connected":
         out = host.connected(step.member!);
         break;
@@ -71,7 +74,7 @@ describe("the room host", () => {
   const v = loadVectors<Vectors>("app_rooms.json");
 
   it("writes what the Python room host writes", () => {
-    expect(v.steps).toHaveLength(11);
+    expect(v.steps).toHaveLength(12);
     expect(v.steps.flatMap((s) => s.sends ?? []).filter((s) => s.app === true)).toHaveLength(1);
     const host = run(v, v.steps.length, true);
     expect(host.log).toEqual([]);

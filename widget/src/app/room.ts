@@ -42,6 +42,10 @@ export const MAX_MEMBERS = 100;
 /** Largest JSON batch of forwards (GROUP_MAX_FORWARD_LENGTH). */
 export const MAX_FORWARD = 15764;
 const MAX_NAME = 100;
+/** Joiners from this chat version are told they are refused (groupJoinRejectVersion). */
+export const JOIN_REJECT_VERSION = 14;
+/** Why a joiner over the member limit is refused (the Python host's words). */
+export const REJECT_FULL = "the group is full";
 /** Member records a room keeps, those gone included (authors of kept messages, the leavers). */
 export const MAX_KNOWN = 1000;
 
@@ -81,6 +85,12 @@ export function bodies(messages: readonly ChatMessage[]): Uint8Array[] {
 }
 
 // ----------------------------------------------------------------------------- host
+
+/** The chat versions a join request's connInfo says the joiner speaks (null: none given or unreadable). */
+export function joinerVersions(info: Uint8Array): { min: number; max: number } | null {
+  const hello = parseChatElements(info)[0];
+  return hello === undefined || hello instanceof DecodeError ? null : hello.versions;
+}
 
 interface Member {
   id: string;
@@ -164,6 +174,20 @@ export class RoomHost {
       groupSize: this.current().length + 1,
     };
     return chatMessage("x.grp.link.inv", { groupLinkInvitation: groupLinkInvitationToJson(inv) });
+  }
+
+  /**
+   * The `x.grp.link.reject` that refuses a join request (the room is full) instead of
+   * `x.grp.link.inv`: `id` (12 random bytes) is offered as an observer and never recorded.
+   */
+  reject(id: Uint8Array, reason = REJECT_FULL): ChatMessage {
+    const rejection: JsonObject = {
+      fromMember: { memberId: this.me.id, memberRole: this.me.role },
+      invitedMember: { memberId: b64(id), memberRole: "observer" },
+      groupProfile: groupProfileToJson(this.profile),
+      rejectionReason: reason,
+    };
+    return chatMessage("x.grp.link.reject", { groupLinkRejection: rejection });
   }
 
   /** The connection to admitted member `id` is up: greet it, announce it, send it the history. */

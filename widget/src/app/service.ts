@@ -16,7 +16,7 @@ import { randomBytes } from "../crypto/random.js";
 import { base64urlDecode, base64urlEncode, utf8 } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
-import { chatMessage, encodeChatMessage, encodeConnInfo, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
+import { chatMessage, encodeChatMessage, type ChatMessage, encodeConnInfo, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
 import { chatViews, errorText, openText, peerName, sealText, type SocketFactory } from "../worker/service.js";
 import { parseLink } from "../agent/links.js";
 import { constantTimeEqual } from "../crypto/ct.js";
@@ -24,7 +24,7 @@ import { completeJoin, createInvitation, InvitationError, prepareJoin, securityC
 import { exportProfile, importProfile, passphraseKey, SALT } from "./export.js";
 import { linkInvitationOf } from "../business.js";
 import { addressFromJSON, addressToJSON, createAddress, isGroupLink, readJoinRequest, type Address } from "./address.js";
-import { bodies, RoomHost, RoomMember, type HostStep, type RoomOut } from "./room.js";
+import { bodies, JOIN_REJECT_VERSION, joinerVersions, RoomHost, RoomMember, type HostStep, type RoomOut } from "./room.js";
 import { PASSPHRASE_NEEDED, parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
 
 const SEAL_AD = utf8("hushwire app profile 1") as Uint8Array<ArrayBuffer>;
@@ -59,6 +59,8 @@ interface Hosted {
 interface Peer {
   visitor: Visitor | null;
   pending: unknown;
+  /** Refused (the room is full): its connection is deleted once the joiner has the refusal. */
+  refused: boolean;
 }
 
 /** Why a joiner waits: the room admits only while its host's browser is open. */
@@ -497,9 +499,9 @@ export class AppService {
     const h: Hosted = { state: RoomHost.fromJSON(d.s), address: addressFromJSON(d.a), link: d.l, peers: new Map(), queue: Promise.resolve(), off: null };
     c.host = h;
     for (const entry of d.p as unknown[]) {
-      const [id, v, pending] = Array.isArray(entry) && entry.length === 3 && typeof entry[0] === "string" ? entry : [null, null, null];
+      const [id, v, pending, refused] = Array.isArray(entry) && entry.length === 4 && typeof entry[0] === "string" ? entry : [null, null, null, null];
       if (typeof id !== "string") throw new DecodeError("invalid stored room");
-      const peer: Peer = { visitor: null, pending: pending ?? null };
+      const peer: Peer = { visitor: null, pending: pending ?? null, refused: refused === true };
       h.peers.set(id, peer);
       if (v !== null && v !== undefined) {
         const visitor = this.#peerVisitor(c, h, id, peer);
@@ -530,9 +532,18 @@ export class AppService {
       const id = randomBytes(12);
       const key = base64urlEncode(id);
       try {
-        const inv = h.state.admit(id, req.info);
+        let inv: ChatMessage;
+        let refused = false;
+        try {
+          inv = h.state.admit(id, req.info);
+        } catch (e) {
+          // the room is full: joiners from chat version 14 are told (x.grp.link.reject), older ones get no answer
+          if (!(e instanceof RangeError) || (joinerVersions(req.info)?.max ?? 0) < JOIN_REJECT_VERSION) throw e;
+          inv = h.state.reject(id);
+          refused = true;
+        }
         const pending = await prepareJoin(this.#client!, this.#server!, req.link, encodeConnInfo(inv));
-        h.peers.set(key, { visitor: null, pending });
+        h.peers.set(key, { visitor: null, pending, refused });
         await this.#seal();
         void this.#admitted(c, h, key, false);
       } catch {
@@ -550,6 +561,13 @@ export class AppService {
       const state = await completeJoin(this.#client!, peer.pending, this.#sleep, resubscribe);
       const v = this.#peerVisitor(c, h, id, peer);
       v.load(state, this.#server!);
+      if (peer.refused) {
+        // the joiner has taken the refusal: its connection goes
+        h.peers.delete(id);
+        await this.#seal();
+        await v.close(true);
+        return;
+      }
       peer.pending = null;
       await this.#seal();
       await v.resume();
@@ -619,7 +637,7 @@ export class AppService {
       j: c.pending,
       v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null,
       g: c.room?.toJSON() ?? null,
-      H: c.host === null ? null : { s: c.host.state.toJSON(), a: addressToJSON(c.host.address), l: c.host.link, p: [...c.host.peers.entries()].map(([id, p]) => [id, p.visitor !== null && p.visitor.status !== "ended" ? p.visitor.state() : null, p.pending]) },
+      H: c.host === null ? null : { s: c.host.state.toJSON(), a: addressToJSON(c.host.address), l: c.host.link, p: [...c.host.peers.entries()].map(([id, p]) => [id, p.visitor !== null && p.visitor.status !== "ended" ? p.visitor.state() : null, p.pending, p.refused]) },
     }));
     return JSON.stringify({ f: 1, n: this.#name, c: contacts });
   }
