@@ -31,6 +31,7 @@ from hushwire.testing import start_relay_process as start_relay
 # (test_app_browser skips this module too without Playwright or Chromium)
 
 TIMEOUT = 60
+ROOM = '<b>Lobby</b> <img src=x onerror="window.__pwned=4">'
 
 
 class Cli:
@@ -229,11 +230,17 @@ def test_four_browsers_in_a_room_history_clear_and_reload(tmp_path: Path) -> Non
                 await set_name(page, name)
                 pages[who] = (page, errors)
             a, b_, c, d = (pages[k][0] for k in "ABCD")
-            link = await new_room(a, "Lobby")
+            # keyboard only: the room's name, then Enter; a hostile room name is shown as text
+            await a.get_by_label("Room name").fill(ROOM)
+            await a.keyboard.press("Enter")
+            box = a.get_by_role("textbox", name="Room link")
+            await expect(box).to_be_focused()
+            link = str(await box.input_value())
+            assert link.startswith(app.url + "contact#/?")
             await expect(a.get_by_role("img", name="QR code of the room link")).to_be_visible()
             for page in (b_, c):
                 await page.goto(link)
-                await open_room(page, "Lobby")
+                await open_room(page, ROOM)
             await expect(members_of(a)).to_have_text(["Ann (host)", HOSTILE_NAME, "Cy"])
             await expect(members_of(c)).to_have_text(["Ann (host)", HOSTILE_NAME])
             await expect(members_of(b_)).to_have_text(["Ann (host)", "Cy"])
@@ -254,7 +261,7 @@ def test_four_browsers_in_a_room_history_clear_and_reload(tmp_path: Path) -> Non
             )
 
             await d.goto(link)
-            await open_room(d, "Lobby")
+            await open_room(d, ROOM)
             d_log = d.get_by_role("log", name="Messages").locator("li")
             await expect(d_log).to_have_text(shown[2:])
             await expect(members_of(d)).to_have_text(["Ann (host)", HOSTILE_NAME, "Cy"])
@@ -273,7 +280,7 @@ def test_four_browsers_in_a_room_history_clear_and_reload(tmp_path: Path) -> Non
             # B reloads: back in the room, and it goes on
             await b_.reload()
             await online(b_)
-            await open_room(b_, "Lobby")
+            await open_room(b_, ROOM)
             await say(b_, "B is back")
             for page in (a, c, d):
                 await expect(page.get_by_role("log", name="Messages")).to_have_text(
@@ -297,8 +304,8 @@ def test_four_browsers_in_a_room_history_clear_and_reload(tmp_path: Path) -> Non
             pages["A"] = (a, a_errors)
             await a.goto(app.url)
             await online(a)
-            await open_room(a, "Lobby")
-            await open_room(d, "Lobby")
+            await open_room(a, ROOM)
+            await open_room(d, ROOM)
             await expect(d.get_by_role("log", name="Messages")).to_have_text(
                 f"{HOSTILE_NAME}: B is back"
             )
@@ -317,6 +324,7 @@ def test_four_browsers_in_a_room_history_clear_and_reload(tmp_path: Path) -> Non
             for page, errors in pages.values():
                 for log in await page.get_by_role("log", name="Messages").all():
                     assert await log.locator("script, a, b, img").count() == 0
+                assert await page.locator("#contacts img, #contacts b, #chat-title *").count() == 0
                 await clean(page, errors)
             assert app.server.reports == []
             assert "GET /contact" in app.server.requests
@@ -337,7 +345,13 @@ def test_a_room_goes_on_across_a_relay_restart(tmp_path: Path) -> None:
             a, a_errors = await open_app(b, app.url)
             await online(a)
             await set_name(a, "Ann")
-            link = await new_room(a, "Lobby")
+            # keyboard only: the room's name, then Enter; a hostile room name is shown as text
+            await a.get_by_label("Room name").fill(ROOM)
+            await a.keyboard.press("Enter")
+            box = a.get_by_role("textbox", name="Room link")
+            await expect(box).to_be_focused()
+            link = str(await box.input_value())
+            assert link.startswith(app.url + "contact#/?")
             bp, b_errors = await open_app(b, app.url)
             await online(bp)
             await set_name(bp, "Bo")
