@@ -205,7 +205,12 @@ export class AppService {
   /** Replace the profile with an exported one: the current contacts stop (their queues stay). */
   async #import(passphrase: string, data: ArrayBuffer): Promise<AppResults["start"]> {
     const d = await importProfile(passphrase, data);
-    for (const c of this.#contacts.values()) await c.visitor?.close(false);
+    for (const c of this.#contacts.values()) {
+      await c.visitor?.close(false);
+      // a hosted room stops too: its link's requests and its members' connections
+      c.host?.off?.();
+      for (const p of c.host?.peers.values() ?? []) await p.visitor?.close(false);
+    }
     this.#contacts.clear();
     await this.#restore(d);
     await this.#seal();
