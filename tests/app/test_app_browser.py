@@ -181,6 +181,8 @@ def test_two_browsers_invite_chat_reload_and_survive_a_relay_restart(tmp_path: P
             await a.get_by_role("button", name="Verify").click()
             await alice.get_by_role("button").click()
             await bp.get_by_role("button", name="Verify").click()
+            for page in (a, bp):  # the worker answers Verify asynchronously
+                await expect(page.locator("#security-code")).to_contain_text("Security code")
             code_a = await a.locator("#security-code").inner_text()
             code_b = await bp.locator("#security-code").inner_text()
             assert code_a == code_b
