@@ -4,6 +4,12 @@
  * from a state that handshake.ts made (the browser that made the invitation, or the one that
  * opened it). Every key and ratchet lives here; only names, texts and shared links leave.
  *
+ * Rooms (room.ts has their logic, address.ts the room link's queue): a room we joined is a
+ * contact whose visitor is our connection to the host, its messages read by a RoomMember; a room
+ * we host is a contact with no visitor of its own but a RoomHost, the contact queue of its link
+ * (join requests are handled one at a time: admitted with handshake.ts's joiner steps and
+ * `x.grp.link.inv`, then ACKed) and a visitor per member, through which the host's decisions go.
+ *
  * The profile is sealed as one blob: AES-256-GCM under the page's non-extractable key (random
  * 12-byte IV first), of the JSON of the name, our connInfo and each contact (its name, status,
  * link, last messages and the visitor's state). A visitor's `persist` seals it before anything
