@@ -185,4 +185,21 @@ describe("the room host's records", () => {
     expect(host.members.size).toBe(MAX_KNOWN);
     expect(host.members.get(base64urlEncode(stay))?.status).toBe("connected");
   });
+
+  it("shows a live message once, with its final text, on the host and on a member", () => {
+    const v = loadVectors<Vectors>("app_rooms.json");
+    const host = run(v, 5); // ada and bob connected
+    const ada = "AgICAgICAgICAgIC";
+    const live = (event: string, text: string, isLive: boolean): Uint8Array =>
+      utf8(`{"v":"1-16",${event === "x.msg.new" ? '"msgId":"DDDDDDDDDDDDDDDD",' : ""}"event":"${event}","params":{${event === "x.msg.update" ? '"msgId":"DDDDDDDDDDDDDDDD",' : ""}"content":{"type":"text","text":"${text}"}${isLive ? ',"live":true' : ""}}}`);
+    const m = RoomMember.open(linkInvitationOf(utf8(v.steps[3]!.connInfo!))!);
+    const steps = [host.receive(ada, live("x.msg.new", "", true), "2026-01-01T00:00:00Z"), host.receive(ada, live("x.msg.update", "typ", true), "2026-01-01T00:00:01Z"), host.receive(ada, live("x.msg.update", "typed", false), "2026-01-01T00:00:02Z")];
+    expect(steps.map((s) => s.shown)).toEqual([[], [], [{ kind: "posted", author: ada, name: "ada", msgId: "DDDDDDDDDDDDDDDD", text: "typed" }]]);
+    const toBob = steps.flatMap((s) => sent(s).filter((x) => x.to === "AwMDAwMDAwMDAwMD").map((x) => x.body));
+    expect(toBob).toHaveLength(3);
+    const out = toBob.flatMap((b) => m.receive(utf8(b)));
+    expect(out).toEqual([{ kind: "posted", author: ada, name: "ada", msgId: "DDDDDDDDDDDDDDDD", text: "typed" }]);
+    // the history a newcomer gets holds the final text
+    expect(host.log.at(-1)!.msg.params).toEqual({ content: { type: "text", text: "typed" } });
+  });
 });

@@ -42,6 +42,8 @@ export const MAX_MEMBERS = 100;
 /** Largest JSON batch of forwards (GROUP_MAX_FORWARD_LENGTH). */
 export const MAX_FORWARD = 15764;
 const MAX_NAME = 100;
+/** Live messages a member waits for the end of, at once. */
+const MAX_LIVE = 16;
 /** Joiners from this chat version are told they are refused (groupJoinRejectVersion). */
 export const JOIN_REJECT_VERSION = 14;
 /** Why a joiner over the member limit is refused (the Python host's words). */
@@ -258,17 +260,22 @@ export class RoomHost {
         if (this.seen.length > GROUP_MAX_SEEN_MSG_IDS) this.seen.shift();
         const c = content(p.content);
         this.#keep({ author: m.id, name: nameOf(m.profile), msg: chatMessageToJson(msg), ts });
+        if (p.live === true) return []; // a live message shows once its final text comes
         return [{ kind: "posted", author: m.id, name: nameOf(m.profile), msgId: b64(msg.msgId), text: typeof c.text === "string" ? wellFormed(c.text) : "" }];
       }
       case "x.msg.update": {
         const i = this.#find(m.id, b64(memberId(p.msgId, "msgId")));
         if (i < 0) return null;
         const item = this.log[i]!;
-        const params: JsonObject = { ...(item.msg.params as JsonObject), content: content(p.content) };
+        const wasLive = (item.msg.params as JsonObject).live === true;
+        const c = content(p.content);
+        const params: JsonObject = { ...(item.msg.params as JsonObject), content: c };
         if (p.live === true) params.live = true;
         else delete params.live;
         item.msg = { ...item.msg, params };
-        return [];
+        // the final text of a live message is when it shows; other edits are forwarded, not shown
+        const text = typeof c.text === "string" ? wellFormed(c.text) : "";
+        return wasLive && p.live !== true && text !== "" ? [{ kind: "posted", author: m.id, name: item.name, msgId: b64(memberId(p.msgId, "msgId")), text }] : [];
       }
       case "x.msg.del": {
         if (p.memberId !== undefined && p.memberId !== null && b64(memberId(p.memberId)) !== m.id) return null; // members delete only their own
@@ -386,6 +393,8 @@ export class RoomMember {
   readonly #hostRank: number;
   readonly members: Map<string, Known>;
   #seen: string[];
+  /** Live messages (author msgId) whose final text has not come yet. */
+  #live: string[] = [];
 
   private constructor(title: string, host: string, hostRole: string, own: string, members: Map<string, Known>, seen: string[]) {
     this.title = title;
@@ -447,7 +456,19 @@ export class RoomMember {
         if (this.#seen.length > GROUP_MAX_SEEN_MSG_IDS) this.#seen.shift();
         const c = content(p.content);
         const text = typeof c.text === "string" ? wellFormed(c.text) : "";
-        if (text !== "" && p.live !== true) out.push({ kind: "posted", author, name, msgId, text });
+        if (p.live === true) this.#live = [...this.#live.slice(-(MAX_LIVE - 1)), key];
+        else if (text !== "") out.push({ kind: "posted", author, name, msgId, text });
+        return;
+      }
+      case "x.msg.update": {
+        // only a live message's final text (edits of shown messages are not shown)
+        const msgId = b64(memberId(p.msgId, "msgId"));
+        const key = `${author} ${msgId}`;
+        if (p.live === true || !this.#live.includes(key)) return;
+        this.#live = this.#live.filter((k) => k !== key);
+        const c = content(p.content);
+        const text = typeof c.text === "string" ? wellFormed(c.text) : "";
+        if (text !== "") out.push({ kind: "posted", author, name, msgId, text });
         return;
       }
       case "x.msg.del": {
@@ -508,7 +529,7 @@ export class RoomMember {
   }
 
   toJSON(): unknown {
-    return { t: this.title, h: this.host, r: this.#hostRank >= roleRank("owner") ? "owner" : this.#hostRank >= roleRank("admin") ? "admin" : "member", o: this.own, m: [...this.members.entries()].map(([id, k]) => [id, k.name, k.role, k.here]), s: this.#seen };
+    return { t: this.title, h: this.host, r: this.#hostRank >= roleRank("owner") ? "owner" : this.#hostRank >= roleRank("admin") ? "admin" : "member", o: this.own, m: [...this.members.entries()].map(([id, k]) => [id, k.name, k.role, k.here]), s: this.#seen, l: this.#live };
   }
 
   static fromJSON(x: unknown): RoomMember {
@@ -523,6 +544,8 @@ export class RoomMember {
       members.set(text(id), { name: short(text(name)), role: text(role), here: here === true });
     }
     const seen = (Array.isArray(d.s) ? d.s : bad()).map(text).slice(-GROUP_MAX_SEEN_MSG_IDS);
-    return new RoomMember(short(text(d.t)), text(d.h), text(d.r), text(d.o), members, seen);
+    const member = new RoomMember(short(text(d.t)), text(d.h), text(d.r), text(d.o), members, seen);
+    member.#live = (Array.isArray(d.l) ? d.l : []).map(text).slice(-MAX_LIVE);
+    return member;
   }
 }
