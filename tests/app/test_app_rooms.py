@@ -365,7 +365,9 @@ def test_a_room_goes_on_across_a_relay_restart(tmp_path: Path) -> None:
                 await expect(a_log).to_have_text("Bo: typed offline", timeout=60_000)
                 cp, c_errors = await open_app(b, app.url)
                 await online(cp)
-                await cp.goto(link)
+                # C pastes the link's simplex: form (as a SimpleX app shares it)
+                await cp.get_by_label("Paste a link").fill("simplex:/" + link.removeprefix(app.url))
+                await cp.get_by_role("button", name="Connect").click()
                 await open_room(cp, "Lobby")
                 # the history: what was said before C came
                 await expect(cp.get_by_role("log", name="Messages")).to_have_text(
