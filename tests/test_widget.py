@@ -66,7 +66,15 @@ def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> 
     # Then one comment per shipped module, with the hash the core loads it with; no preload.
     modules = module_files()
     assert set(modules) == {
-        *("business", "de", "passphrase", "proxy", "resume", "shop", "short", "zstd")
+        "business",
+        "de",
+        "passphrase",
+        "proxy",
+        "restore",
+        "resume",
+        "shop",
+        "short",
+        "zstd",
     }
     assert rest == [
         f"<!-- module {name}: serve /hushwire-widget-{name}.js too ({sri_hash(body)}) -->"
