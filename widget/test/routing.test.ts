@@ -9,13 +9,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 
-import { latin1, type Bytes } from "../src/encoding.js";
+import { base64urlEncode as b64, latin1, type Bytes } from "../src/encoding.js";
 import { KeyPair } from "../src/crypto/keys.js";
 import { ConnectionRequest, SMPQueueUri } from "../src/agent/links.js";
 import { AGENT_VERSIONS } from "../src/agent/protocol.js";
+import { KIT } from "../src/agent/ratchet_json.js";
 import { ProxiedSender, temporaryProxyError } from "../src/agent/routing.js";
+import { readVisitorState } from "../src/agent/state_read.js";
 import { Visitor, type AgentClient } from "../src/agent/visitor.js";
-import type { SMPServer } from "../src/smp/address.js";
+import { encodeSMPServer, type SMPServer } from "../src/smp/address.js";
 import type { BrokerMsg, Command } from "../src/smp/commands.js";
 import type { ProxyClient } from "../src/smp/proxy.js";
 import { VersionRange } from "../src/smp/version.js";
@@ -135,6 +137,30 @@ describe("the visitor's routing", () => {
     await expect(v.join(onB)).rejects.toBeInstanceOf(ConnectionLost);
     expect(c.created).toBe(1);
     expect(asked.map((s) => s.hosts)).toEqual([["b.example"]]);
+  });
+});
+
+describe("the owner's relay in a stored state", () => {
+  it("is the 7th field of the owner's queue; a state sealed before it has none (the address's)", async () => {
+    const A: SMPServer = { hosts: ["a.example"], port: 5223, keyHash: new Uint8Array(32).fill(1), basicAuth: null };
+    const onA = new ConnectionRequest("contact", AGENT_VERSIONS, [new SMPQueueUri(new VersionRange(1, 4), A, new Uint8Array(24).fill(9), KeyPair.generate("X25519").public)]).toUri();
+    const c = {
+      createQueue: async () => ({ tag: "IDS", rcvId: new Uint8Array(24).fill(1), sndId: new Uint8Array(24).fill(2), srvDhKey: KeyPair.generate("X25519").public }),
+      send: async () => undefined,
+      on: () => () => undefined,
+    } as unknown as AgentClient;
+    const v = new Visitor(c, new Uint8Array(0), () => undefined);
+    await v.join(onA);
+    const k = (): string => b64(KeyPair.generate("Ed25519").private.exportRaw());
+    const x = (): string => b64(KeyPair.generate("X25519").private.exportRaw());
+    const q = [b64(new Uint8Array(24).fill(3)), b64(KeyPair.generate("X25519").public.raw), "M", k(), x(), true];
+    const state = v.state() as Record<string, unknown>;
+    expect(readVisitorState({ ...state, q }, KIT).snd!.server).toBeNull();
+    const withB = readVisitorState({ ...state, q: [...q, encodeSMPServer(B)] }, KIT).snd!.server!;
+    expect([withB.hosts, withB.keyHash]).toEqual([B.hosts, B.keyHash]);
+    expect(() => readVisitorState({ ...state, q: [...q, "smp://nothing"] }, KIT)).toThrow("invalid session state");
+    expect(() => readVisitorState({ ...state, q: [...q, 5] }, KIT)).toThrow("invalid session state");
+    expect(() => readVisitorState({ ...state, q: [...q, encodeSMPServer(B), 1] }, KIT)).toThrow("invalid session state");
   });
 });
 

@@ -163,6 +163,13 @@ export function readVisitorState(state: unknown, k: Kit): VisitorFields {
   const num = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : bad());
   const bool = (x: unknown): boolean => (typeof x === "boolean" ? x : bad());
   const pair = (x: unknown, alg: "Ed25519" | "X25519" | "X448"): KeyPair => new k.KeyPair(new k.PrivateKey(alg, sized(x, alg === "X448" ? 56 : 32)));
+  const smpServer = (x: unknown): SMPServer => {
+    try {
+      return parseSMPServer(typeof x === "string" ? x : "");
+    } catch {
+      return bad();
+    }
+  };
   const d = (typeof state === "object" && state !== null ? state : bad()) as Record<string, unknown>;
   const status = d.s;
   if (status !== "invited" && status !== "confirming" && status !== "wait_hello" && status !== "connected") return bad();
@@ -182,7 +189,7 @@ export function readVisitorState(state: unknown, k: Kit): VisitorFields {
   if (d.q !== null) {
     const [senderId, peerE2e, mode, sAuth, sE2e, sSecured, sServer] = list(d.q, 7);
     snd = {
-      server: sServer === undefined ? null : parseSMPServer(String(sServer)),
+      server: sServer === undefined ? null : smpServer(sServer),
       senderId: bytes(senderId),
       peerE2e: new k.PublicKey("X25519", sized(peerE2e)),
       mode: mode === "M" || mode === "C" ? mode : bad(),
