@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import test_widget_browser as wb
+from test_widget_shortlink_browser import ShortOwner
 
 from conftest import loopback_address as address
 from conftest import loopback_relay as relay
@@ -170,5 +171,40 @@ def test_a_reply_queue_on_another_relay_brings_the_module_in_mid_handshake(
             assert forwarded >= 5  # our confirmation, 2 messages, 2 receipts
             assert b.relay.metrics.forwarded_received == forwarded
             assert len(owner.names) == 1
+
+    wb.run(main)
+
+
+def test_a_short_link_on_another_relay_is_read_through_the_widgets_relay(
+    tmp_path: Path,
+) -> None:
+    """What SimpleX apps share: the short link of an address on B. The widget reads the link
+    data with LGET forwarded through A (B never sees the browser), checks it and joins."""
+
+    async def main() -> None:
+        async with (
+            relay(tmp_path / "a") as a,
+            relay(tmp_path / "b", ws=None) as b,
+        ):
+            agent = Agent(tmp_path / "owner", address(b), client_config=wb.OWNER_CFG)
+            owner = ShortOwner(agent)
+            try:
+                short = await owner.start()
+                assert "/a#" in short
+                owner_connections = b.relay.metrics.connections_total
+                async with chat_page(tmp_path, a, short, embed_relay(a)) as (page, errors, site):
+                    await wb.chat_established(page, owner)
+                    assert {"/hushwire-widget-short.js", "/hushwire-widget-proxy.js"} <= {
+                        p.split("?")[0] for p in site.paths
+                    }
+                    await wb.exchange(page, owner, "Found you by the short link on B", "Hi!")
+                    assert errors == []
+            finally:
+                await owner.stop()
+            m = b.relay.metrics
+            # B ran the one LGET, forwarded like the rest, over A's proxy connection only
+            assert m.commands["LGET"] == 1
+            assert m.commands["RFWD"] == m.forwarded_received >= 4  # LGET, invitation, ...
+            assert m.connections_total == owner_connections + 1
 
     wb.run(main)

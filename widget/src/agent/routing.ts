@@ -53,26 +53,45 @@ export class ProxiedSender implements Sender {
     readonly errors: RoutingErrors,
   ) {}
 
+  /** The proxy session with the destination on `client` (PRXY once per connection). */
+  async #session(client: ProxyClient): Promise<ProxiedRelay> {
+    if (this.#held?.client === client) return this.#held.relay;
+    const relay = await proxySession(client, this.destination, null, this.errors);
+    this.#held = { client, relay };
+    return relay;
+  }
+
   async #request(entityId: Bytes, command: Command, key: KeyPair | null): Promise<BrokerMsg> {
     const client = await this.proxy.waitConnected();
     for (let attempt = 0; ; attempt++) {
       try {
-        let relay = this.#held?.client === client ? this.#held.relay : null;
-        if (relay === null) {
-          relay = await proxySession(client, this.destination, null, this.errors);
-          this.#held = { client, relay };
-        }
+        const relay = await this.#session(client);
         return await proxiedRequest(client, relay, entityId, command, key?.private ?? null, this.errors);
       } catch (e) {
-        const error = e instanceof this.errors.command ? (e as Error & { error: ErrorType }).error : null;
-        if (error?.tag !== "PROXY") throw e; // the destination's answer, or the connection to the proxy
-        this.#held = null;
-        if (error.error.tag === "NO_SESSION" && attempt === 0) continue;
-        const text = errorTypeText(error);
-        if (temporaryProxyError(error)) throw new this.errors.lost(`this relay cannot reach the owner's relay now (${text})`);
-        throw Object.assign(new this.errors.command(error), { message: `this relay cannot send to the owner's relay (${text})` });
+        const failure = this.#failure(e);
+        if (this.#proxyError(e)?.error.tag === "NO_SESSION" && attempt === 0) continue; // a new session, once
+        throw failure;
       }
     }
+  }
+
+  #proxyError(e: unknown): Extract<ErrorType, { tag: "PROXY" }> | null {
+    const error = e instanceof this.errors.command ? (e as Error & { error: ErrorType }).error : null;
+    return error?.tag === "PROXY" ? error : null;
+  }
+
+  /**
+   * What the visitor gets for `e`: the destination's answer or the connection's failure as
+   * they are; a proxy error (the session is dropped) as a lost connection if it may pass, else
+   * as a refusal that names it.
+   */
+  #failure(e: unknown): unknown {
+    const error = this.#proxyError(e);
+    if (error === null) return e;
+    this.#held = null;
+    const text = errorTypeText(error);
+    if (temporaryProxyError(error)) return new this.errors.lost(`this relay cannot reach the owner's relay now (${text})`);
+    return Object.assign(new this.errors.command(error), { message: `this relay cannot send to the owner's relay (${text})` });
   }
 
   async #ok(entityId: Bytes, command: Command, key: KeyPair | null): Promise<void> {
@@ -86,5 +105,15 @@ export class ProxiedSender implements Sender {
 
   secureSender(sid: Bytes, senderKey: KeyPair): Promise<void> {
     return this.#ok(sid, { tag: "SKEY", senderKey: senderKey.public }, senderKey);
+  }
+
+  /**
+   * A client for the destination's short links (agent/shortlinks.ts LinkClient): `LGET`
+   * through the proxy, at the proxied session's version (so a proxy session is made first,
+   * with the proxy's errors as for a send).
+   */
+  async linkClient(): Promise<{ version: number; request(entityId: Bytes, command: Command): Promise<BrokerMsg> }> {
+    const relay = await this.#session(await this.proxy.waitConnected()).catch((e: unknown) => Promise.reject(this.#failure(e)));
+    return { version: relay.version, request: (entityId, command) => this.#request(entityId, command, null) };
   }
 }

@@ -232,7 +232,7 @@ export class WorkerService {
     const rc = await this.#connect(server, relayUrl);
     if (short !== null) {
       try {
-        address = await short.resolve(rc.client!);
+        address = await short.resolve(rc.client!, this.#own);
       } catch (e) {
         this.#stop();
         throw e;
