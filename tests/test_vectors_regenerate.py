@@ -36,6 +36,9 @@ GENERATORS: dict[str, Path] = {
 """Generator name -> script. Each script's ``render()`` returns the files it owns."""
 
 KEPT: dict[str, str] = {
+    "app_rooms.json": "a room scenario written by hand; tests/app/test_app_room_vectors.py runs "
+    "it through the Python GroupHost and compares every body (entries marked app are the web "
+    "app's own additions)",
     "agent_links.json": "links from simplexmq tests/AgentTests/ConnectionRequestTests.hs and "
     "simplex-js; hand-transcribed",
     "agent_transcripts.json": "connection handshake, ratchet sync and queue switch transcripts, "
