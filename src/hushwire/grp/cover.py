@@ -102,6 +102,13 @@ class CoverScheduler:
         """Send CLOSE at the next tick after the queued blocks."""
         self._closing = reason
 
+    def seal_close(self, reason: CloseReason) -> bytes:
+        """A CLOSE frame now, ahead of anything queued (the connection is going away)."""
+        self._closing = reason
+        self._close_sent = True
+        self._queue.clear()
+        return self._sender.seal(FrameType.CLOSE, close_body(reason))
+
     @property
     def closed(self) -> bool:
         """True once the CLOSE frame went out."""
@@ -115,7 +122,7 @@ class CoverScheduler:
             return FrameType.REKEY, self._sender.seal(FrameType.REKEY)
         if self._queue:
             return FrameType.DATA, self._sender.seal(FrameType.DATA, self._queue.popleft())
-        if self._closing is not None:
+        if self._closing is not None and not self._close_sent:
             self._close_sent = True
             return FrameType.CLOSE, self._sender.seal(FrameType.CLOSE, close_body(self._closing))
         return FrameType.COVER, self._sender.seal(FrameType.COVER)
