@@ -57,7 +57,7 @@ BASE = frozenset({"errors", "limits"})
 ENCODING = BASE | {"encoding"}
 CRYPTO = ENCODING | {"crypto"}
 SMP = CRYPTO | {"smp"}
-TRANSPORT = SMP | {"transport"}
+TRANSPORT = SMP | {"grp", "transport"}
 BELOW_APPS = TRANSPORT | {"client", "agent", "chat", "datadir", "cliargs"}
 """What applications build on: everything but the relay, which runs as its own process."""
 
