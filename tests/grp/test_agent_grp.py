@@ -1,0 +1,136 @@
+"""A visitor agent on GRP/1 with mandatory two hops: its entry relay E (over GRP) forwards
+every sender command to the owner's relay D (``PFWD`` -> ``RFWD``); nothing goes directly,
+and a destination on E itself is refused. Two real relays on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
+
+from hushwire.agent.agent import (
+    Agent,
+    AgentEvent,
+    AgentProblem,
+    ConnectionEstablished,
+    MessageReceived,
+)
+from hushwire.agent.routing import GRP_ROUTING
+from hushwire.client import ClientConfig
+from hushwire.server.config import RelayConfig
+from hushwire.server.run import RunningRelay, start_relay
+from hushwire.smp.address import SMPServer
+from hushwire.transport.grp import CoverSettings
+
+RATE = 100.0
+CFG = ClientConfig(ping_interval=None, command_timeout=20)
+E_ = TypeVar("E_", bound=AgentEvent)
+
+
+def run(fn: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(asyncio.wait_for(fn(), 120))
+
+
+async def wait_for(agent: Agent, kind: type[E_]) -> E_:
+    while True:
+        ev: AgentEvent = await asyncio.wait_for(agent.events.get(), 30)
+        if isinstance(ev, kind):
+            return ev
+
+
+@asynccontextmanager
+async def relay(data: Path) -> AsyncIterator[RunningRelay]:
+    cfg = RelayConfig(
+        data=data,
+        tls=("127.0.0.1", 0),
+        grp=("127.0.0.1", 0),
+        host="127.0.0.1",
+        grp_cover_rate=RATE,
+    )
+    running = await start_relay(cfg)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def smp_address(r: RunningRelay) -> SMPServer:
+    return replace(r.address, hosts=("127.0.0.1",), port=r.tls_port)
+
+
+def grp_visitor(data: Path, entry: RunningRelay, counters: dict[str, int]) -> Agent:
+    assert entry.grp_address is not None
+    return Agent(
+        data,
+        smp_address(entry),
+        ws_url=entry.grp_address.encode(),
+        client_config=replace(CFG, grp_cover=CoverSettings(rate=RATE, counters=counters)),
+        routing=GRP_ROUTING,
+    )
+
+
+def test_a_grp_visitor_chats_through_two_relays(tmp_path: Path) -> None:
+    async def main() -> None:
+        counters: dict[str, int] = {}
+        async with relay(tmp_path / "e") as e, relay(tmp_path / "d") as d:
+            owner = Agent(tmp_path / "owner", smp_address(d), client_config=CFG)
+            visitor = grp_visitor(tmp_path / "visitor", e, counters)
+            await owner.start()
+            await visitor.start()
+            try:
+                _, link = await owner.create_address(b"owner")
+                v_conn = await visitor.join(link, b"visitor")
+                o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
+                await wait_for(visitor, ConnectionEstablished)
+                for i in range(3):
+                    await visitor.send(v_conn, b"over GRP %d" % i)
+                got = [await wait_for(owner, MessageReceived) for _ in range(3)]
+                assert [m.body for m in got] == [b"over GRP %d" % i for i in range(3)]
+                for m in got:
+                    await owner.ack_message(m.msg_id)
+                await owner.send(o_conn, b"to the visitor")
+                back = await wait_for(visitor, MessageReceived)
+                assert back.body == b"to the visitor" and back.integrity == "ok"
+                # The visitor only ever had its GRP connection to E.
+                assert list(visitor._clients) == [smp_address(e).encode()]
+            finally:
+                await owner.stop()
+                await visitor.stop()
+            # D saw its owner and E (as the proxy), never the visitor; every visitor command
+            # reached it forwarded.
+            assert d.relay.metrics.connections_total == 2
+            assert d.relay.metrics.forwarded_received >= 5  # confirmation, SKEY, 3 messages
+            assert e.relay.metrics.forwarded_received == 0
+            assert e.grp is not None and e.grp.cover.counters.get("recv_DATA", 0) > 0
+            assert counters.get("sent_COVER", 0) > 0 and counters.get("sent_DATA", 0) > 0
+
+    run(main)
+
+
+def test_a_destination_on_the_entry_relay_is_refused(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay(tmp_path / "e") as e:
+            owner = Agent(tmp_path / "owner", smp_address(e), client_config=CFG)
+            visitor = grp_visitor(tmp_path / "visitor", e, {})
+            await owner.start()
+            await visitor.start()
+            try:
+                _, link = await owner.create_address(b"owner")
+                await visitor.join(link, b"visitor")
+                problem = await wait_for(visitor, AgentProblem)
+                assert "PROXY BROKER HOST" in problem.message
+                # Nothing reached the owner, directly or otherwise.
+                await asyncio.sleep(0.5)
+                assert all(
+                    not isinstance(ev, ConnectionEstablished)
+                    for ev in [owner.events.get_nowait() for _ in range(owner.events.qsize())]
+                )
+                assert e.relay.metrics.forwarded_received == 0
+            finally:
+                await owner.stop()
+                await visitor.stop()
+
+    run(main)
