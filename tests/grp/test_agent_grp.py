@@ -25,7 +25,7 @@ from hushwire.server.run import RunningRelay, start_relay
 from hushwire.smp.address import SMPServer
 from hushwire.transport.grp import CoverSettings
 
-RATE = 100.0
+RATE = 50.0
 CFG = ClientConfig(ping_interval=None, command_timeout=20)
 E_ = TypeVar("E_", bound=AgentEvent)
 

@@ -17,6 +17,7 @@ import pytest
 from hushwire.grp.cover import (
     BURST,
     REKEY_SECONDS,
+    STALL_SECONDS,
     CoverScheduler,
     RateGuard,
     exponential_gap,
@@ -144,5 +145,8 @@ def test_the_rate_guard_allows_the_schedule_and_stops_a_flood() -> None:
     flood = RateGuard(1.0, now=0.0)
     results = [flood.admit(0.001 * i) for i in range(BURST + 5)]
     assert all(results[:BURST]) and not all(results)
+    fast = RateGuard(50.0, now=0.0)  # a fast schedule tolerates STALL_SECONDS of bunching
+    assert all(fast.admit(0.0) for _ in range(int(STALL_SECONDS * 50)))
+    assert not fast.admit(0.0)
     steady = RateGuard(1.0, now=0.0)  # 4 frames/s: above 3λ, refused within a minute
     assert not all(steady.admit(i / 4) for i in range(4 * 60))

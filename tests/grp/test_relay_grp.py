@@ -25,7 +25,7 @@ from hushwire.transport.blocks import WsBlockConn
 from hushwire.transport.connect import connect_ws
 from hushwire.transport.grp import CoverSettings, GrpConn, connect_grp
 
-RATE = 100.0
+RATE = 50.0
 """Cover frames per second in these tests (the protocol's 1/s would make them slow)."""
 
 

@@ -33,7 +33,10 @@ QUEUE_LIMIT: Final = 256
 REKEY_SECONDS: Final = 60.0
 """A side sends REKEY at least this often (the brief bound is 120 s; half leaves room)."""
 BURST: Final = 32
-"""Frames a peer may send above its rate in one burst before it is closed."""
+"""Frames a peer may send above its rate in one burst before it is closed (at least)."""
+STALL_SECONDS: Final = 10.0
+"""...or this many seconds' worth of frames at a high rate, whichever is more: frames bunch
+up when the network or the receiver stalls."""
 RATE_FACTOR: Final = 3.0
 """A peer averaging more than this many times the rate is closed."""
 
@@ -129,15 +132,18 @@ class CoverScheduler:
 
 
 class RateGuard:
-    """The receiving side's check: a token bucket of ``BURST`` frames refilled at
+    """The receiving side's check: a token bucket of ``burst`` frames (default ``BURST`` or
+    ``STALL_SECONDS`` of frames at ``rate``, whichever is more) refilled at
     ``RATE_FACTOR * rate``. :meth:`admit` is False once a peer is past it."""
 
     __slots__ = ("_at", "_capacity", "_refill", "_tokens")
 
-    def __init__(self, rate: float, *, now: float, burst: int = BURST) -> None:
+    def __init__(self, rate: float, *, now: float, burst: int | None = None) -> None:
+        if burst is None:
+            burst = max(BURST, int(STALL_SECONDS * rate))
         self._capacity = float(burst)
         self._refill = RATE_FACTOR * rate
-        self._tokens = float(burst)
+        self._tokens = self._capacity
         self._at = now
 
     def admit(self, now: float) -> bool:

@@ -69,6 +69,8 @@ class CoverSettings:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     uniform: Callable[[], float] | None = None
     queue_limit: int = 256
+    burst: int | None = None
+    """Frames the peer may send in a burst above its rate (None: ``RateGuard``'s default)."""
     counters: dict[str, int] = field(default_factory=dict)
     """Frames by kind and direction (``sent_DATA``, ``recv_COVER``...), shared by every
     connection made with these settings (metrics, benchmarks)."""
@@ -92,7 +94,9 @@ class GrpConn(BlockConn):
         )
         self._receiver = FrameReceiver(keys.recv)
         self._guard = RateGuard(
-            cover.peer_rate if cover.peer_rate is not None else cover.rate, now=now
+            cover.peer_rate if cover.peer_rate is not None else cover.rate,
+            now=now,
+            burst=cover.burst,
         )
         self._room = asyncio.Event()
         self._room.set()
@@ -164,8 +168,7 @@ class GrpConn(BlockConn):
         """Close: a CLOSE frame at once (what is queued is dropped), then the WebSocket."""
         self._room.set()
         self._ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._ticker
+        await asyncio.wait([self._ticker])  # the caller's own cancellation still propagates
         if not self._carrier.closed and not self._schedule.closed:
             with contextlib.suppress(TransportFailure, OSError):
                 # CLOSE goes at once, not at a tick after the queued data: closing is seen
