@@ -35,23 +35,11 @@ from hushwire.client import ClientConfig, MessageEvent, SMPClient
 from hushwire.client.proxy import proxy_session, send_via_proxy
 from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.grp.frames import WIRE_FRAME_SIZE
-from hushwire.server.config import RelayConfig
-from hushwire.server.run import RunningRelay, start_relay
+from hushwire.server.run import RunningRelay
+from hushwire.testing.grp import grp_relay, tls_address
 from hushwire.transport.grp import CoverSettings, connect_grp
 
 CFG = ClientConfig(ping_interval=None, command_timeout=60)
-
-
-async def start(data: Path, rate: float) -> RunningRelay:
-    cfg = RelayConfig(
-        data=data,
-        ws=("127.0.0.1", 0),
-        tls=("127.0.0.1", 0),
-        grp=("127.0.0.1", 0),
-        host="127.0.0.1",
-        grp_cover_rate=rate,
-    )
-    return await start_relay(cfg)
 
 
 def ws_url(r: RunningRelay) -> str:
@@ -72,11 +60,12 @@ async def timed_connect(r: RunningRelay, url: str, cfg: ClientConfig, n: int) ->
 async def run(samples: int, rate: float) -> dict[str, float]:
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        e = await start(Path(tmp) / "e", rate)
-        d = await start(Path(tmp) / "d", rate)
-        try:
+        async with (
+            grp_relay(Path(tmp) / "e", rate, ws=True) as e,
+            grp_relay(Path(tmp) / "d", rate, ws=True) as d,
+        ):
             assert e.grp_address is not None
-            d_addr = replace(d.address, hosts=("127.0.0.1",), port=d.tls_port)
+            d_addr = tls_address(d)
             counters: dict[str, int] = {}
             grp_cfg = replace(CFG, grp_cover=CoverSettings(rate=rate, counters=counters))
             figures["connect_ws_smp_ms"] = await timed_connect(e, ws_url(e), CFG, 10)
@@ -139,9 +128,6 @@ async def run(samples: int, rate: float) -> dict[str, float]:
             )
             for c in (direct, via_ws, via_grp, rcv):
                 await c.close()
-        finally:
-            await e.stop()
-            await d.stop()
     return figures
 
 

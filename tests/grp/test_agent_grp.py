@@ -5,8 +5,8 @@ and a destination on E itself is refused. Two real relays on loopback."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
@@ -20,9 +20,8 @@ from hushwire.agent.agent import (
 )
 from hushwire.agent.routing import GRP_ROUTING
 from hushwire.client import ClientConfig
-from hushwire.server.config import RelayConfig
-from hushwire.server.run import RunningRelay, start_relay
-from hushwire.smp.address import SMPServer
+from hushwire.server.run import RunningRelay
+from hushwire.testing.grp import grp_relay, tls_address
 from hushwire.transport.grp import CoverSettings
 
 RATE = 50.0
@@ -41,31 +40,15 @@ async def wait_for(agent: Agent, kind: type[E_]) -> E_:
             return ev
 
 
-@asynccontextmanager
-async def relay(data: Path) -> AsyncIterator[RunningRelay]:
-    cfg = RelayConfig(
-        data=data,
-        tls=("127.0.0.1", 0),
-        grp=("127.0.0.1", 0),
-        host="127.0.0.1",
-        grp_cover_rate=RATE,
-    )
-    running = await start_relay(cfg)
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-def smp_address(r: RunningRelay) -> SMPServer:
-    return replace(r.address, hosts=("127.0.0.1",), port=r.tls_port)
+def relay(data: Path) -> AbstractAsyncContextManager[RunningRelay]:
+    return grp_relay(data, RATE)
 
 
 def grp_visitor(data: Path, entry: RunningRelay, counters: dict[str, int]) -> Agent:
     assert entry.grp_address is not None
     return Agent(
         data,
-        smp_address(entry),
+        tls_address(entry),
         ws_url=entry.grp_address.encode(),
         client_config=replace(CFG, grp_cover=CoverSettings(rate=RATE, counters=counters)),
         routing=GRP_ROUTING,
@@ -76,26 +59,27 @@ def test_a_grp_visitor_chats_through_two_relays(tmp_path: Path) -> None:
     async def main() -> None:
         counters: dict[str, int] = {}
         async with relay(tmp_path / "e") as e, relay(tmp_path / "d") as d:
-            owner = Agent(tmp_path / "owner", smp_address(d), client_config=CFG)
+            owner = Agent(tmp_path / "owner", tls_address(d), client_config=CFG)
             visitor = grp_visitor(tmp_path / "visitor", e, counters)
             await owner.start()
             await visitor.start()
             try:
                 _, link = await owner.create_address(b"owner")
                 v_conn = await visitor.join(link, b"visitor")
-                o_conn = (await wait_for(owner, ConnectionEstablished)).conn_id
-                await wait_for(visitor, ConnectionEstablished)
-                for i in range(3):
-                    await visitor.send(v_conn, b"over GRP %d" % i)
-                got = [await wait_for(owner, MessageReceived) for _ in range(3)]
-                assert [m.body for m in got] == [b"over GRP %d" % i for i in range(3)]
-                for m in got:
-                    await owner.ack_message(m.msg_id)
-                await owner.send(o_conn, b"to the visitor")
+                o_est, _ = await asyncio.gather(
+                    wait_for(owner, ConnectionEstablished), wait_for(visitor, ConnectionEstablished)
+                )
+                sent = [b"over GRP %d" % i for i in range(3)]
+                for body in sent:
+                    await visitor.send(v_conn, body)
+                got = [await wait_for(owner, MessageReceived) for _ in sent]
+                assert [m.body for m in got] == sent
+                await asyncio.gather(*(owner.ack_message(m.msg_id) for m in got))
+                await owner.send(o_est.conn_id, b"to the visitor")
                 back = await wait_for(visitor, MessageReceived)
                 assert back.body == b"to the visitor" and back.integrity == "ok"
                 # The visitor only ever had its GRP connection to E.
-                assert list(visitor._clients) == [smp_address(e).encode()]
+                assert list(visitor._clients) == [tls_address(e).encode()]
             finally:
                 await owner.stop()
                 await visitor.stop()
@@ -113,7 +97,7 @@ def test_a_grp_visitor_chats_through_two_relays(tmp_path: Path) -> None:
 def test_a_destination_on_the_entry_relay_is_refused(tmp_path: Path) -> None:
     async def main() -> None:
         async with relay(tmp_path / "e") as e:
-            owner = Agent(tmp_path / "owner", smp_address(e), client_config=CFG)
+            owner = Agent(tmp_path / "owner", tls_address(e), client_config=CFG)
             visitor = grp_visitor(tmp_path / "visitor", e, {})
             await owner.start()
             await visitor.start()

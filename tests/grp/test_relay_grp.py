@@ -4,8 +4,8 @@ the connection closing on a tampered handshake or frame."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,9 +17,10 @@ from hushwire.grp.address import GrpAddress
 from hushwire.grp.frames import WIRE_FRAME_SIZE
 from hushwire.grp.handshake import Initiator
 from hushwire.grp.noise import DHKey
-from hushwire.server.config import RelayConfig, load_config
-from hushwire.server.run import RunningRelay, start_relay
+from hushwire.server.config import load_config
+from hushwire.server.run import RunningRelay
 from hushwire.smp.msgbody import RcvMsgBody
+from hushwire.testing.grp import grp_relay
 from hushwire.transport import TransportFailure
 from hushwire.transport.blocks import WsBlockConn
 from hushwire.transport.connect import connect_ws
@@ -33,21 +34,8 @@ def run(fn: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(fn(), 60))
 
 
-@asynccontextmanager
-async def relay(data: Path) -> AsyncIterator[RunningRelay]:
-    cfg = RelayConfig(
-        data=data,
-        ws=("127.0.0.1", 0),
-        tls=("127.0.0.1", 0),
-        grp=("127.0.0.1", 0),
-        host="127.0.0.1",
-        grp_cover_rate=RATE,
-    )
-    running = await start_relay(cfg)
-    try:
-        yield running
-    finally:
-        await running.stop()
+def relay(data: Path) -> AbstractAsyncContextManager[RunningRelay]:
+    return grp_relay(data, RATE, ws=True)
 
 
 def client_config(counters: dict[str, int] | None = None) -> ClientConfig:

@@ -89,6 +89,26 @@ def verify_static_proof(p2: bytes, key_hash: bytes, rs: bytes, *, now: datetime)
         raise GrpHandshakeError("the relay's key proof is for another static key")
 
 
+def _state(
+    key_hash: bytes,
+    initiator: bool,
+    static: DHKey,
+    rs: bytes | None,
+    ephemeral: DHKey | None,
+    kem: KemSuite | None,
+) -> HandshakeState:
+    return HandshakeState(
+        PROTOCOL_NAME,
+        IKHFS,
+        initiator=initiator,
+        prologue=prologue(key_hash),
+        s=static,
+        rs=rs,
+        ephemeral=ephemeral,
+        kem=kem if kem is not None else mlkem768_suite(),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class GrpKeys:
     """The result of a handshake for one side."""
@@ -120,16 +140,8 @@ class Initiator:
             raise ValueError("role is C or R")
         self._rs = rs
         self._role = role
-        self._hs = HandshakeState(
-            PROTOCOL_NAME,
-            IKHFS,
-            initiator=True,
-            prologue=prologue(key_hash),
-            s=static if static is not None else DHKey.generate(),
-            rs=rs,
-            ephemeral=ephemeral,
-            kem=kem if kem is not None else mlkem768_suite(),
-        )
+        own = static if static is not None else DHKey.generate()
+        self._hs = _state(key_hash, True, own, rs, ephemeral, kem)
 
     def first_message(self) -> bytes:
         return self._hs.write_message(self._role)
@@ -164,15 +176,7 @@ class Responder:
         self._proof = proof
         self._roles = roles
         self._accept_peer = accept_peer
-        self._hs = HandshakeState(
-            PROTOCOL_NAME,
-            IKHFS,
-            initiator=False,
-            prologue=prologue(key_hash),
-            s=static,
-            ephemeral=ephemeral,
-            kem=kem if kem is not None else mlkem768_suite(),
-        )
+        self._hs = _state(key_hash, False, static, None, ephemeral, kem)
         self.role: bytes | None = None
 
     def read_first(self, msg1: bytes) -> bytes:
