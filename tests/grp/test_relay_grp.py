@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hushwire.client import ClientConfig, ConnectFailed, MessageEvent, SMPClient, decrypt_message
+from hushwire.client import (
+    ClientConfig,
+    ConnectFailed,
+    HandshakeFailed,
+    MessageEvent,
+    SMPClient,
+    decrypt_message,
+)
 from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.grp.address import GrpAddress
 from hushwire.grp.frames import WIRE_FRAME_SIZE
@@ -21,6 +28,7 @@ from hushwire.server.config import load_config
 from hushwire.server.run import RunningRelay
 from hushwire.smp.msgbody import RcvMsgBody
 from hushwire.testing.grp import grp_relay
+from hushwire.testing.relayproc import start_relay_process
 from hushwire.transport import TransportFailure
 from hushwire.transport.blocks import WsBlockConn
 from hushwire.transport.connect import connect_ws
@@ -175,5 +183,37 @@ def test_a_tampered_frame_closes_the_connection(tmp_path: Path, damage: str) -> 
                 while True:
                     await asyncio.wait_for(conn.recv_block(), 10)
             await conn.close()
+
+    run(main)
+
+
+def test_the_relay_process_prints_its_grp_address(tmp_path: Path) -> None:
+    with start_relay_process(tmp_path / "r", ws=False, extra=["--grp", "127.0.0.1:0"]) as r:
+        printed = r.startup.grp_address
+        assert printed is not None
+        address = GrpAddress.parse(printed)
+        assert address.key_hash == r.address.key_hash
+        key = DHKey.from_private((tmp_path / "r" / "grp.key").read_bytes())
+        assert address.static_key == key.public
+
+        async def main() -> None:
+            conn = await connect_grp(address, timeout=10)
+            await conn.close()
+
+        run(main)
+
+
+def test_the_client_requires_the_handshake_hash_as_the_smp_session_id(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay(tmp_path / "r") as r:
+            assert r.grp_address is not None
+            conn = await connect_grp(r.grp_address, cover=CoverSettings(rate=RATE))
+            conn.tls_unique = bytes(32)  # as if the relay's hello were for another session
+            with pytest.raises(HandshakeFailed, match="channel binding"):
+                await SMPClient.connect_over(conn, r.address, config=client_config())
+            ok = await connect_grp(r.grp_address, cover=CoverSettings(rate=RATE))
+            c = await SMPClient.connect_over(ok, r.address, config=client_config())
+            assert c.session_id == ok.tls_unique
+            await c.close()
 
     run(main)
