@@ -43,8 +43,8 @@ KEPT: dict[str, str] = {
     "grp_noise.json": "Noise IK: the cacophony inputs and handshake hash; ciphertexts from "
     "noiseprotocol 0.3.1 (PyPI), an independent implementation",
     "grp_mlkem.json": "NIST ACVP FIPS 203 ML-KEM-768 vectors as shipped by kyber-py 1.2.0",
-    "grp_handshake.json": "GRP/1 regression transcript computed once by a separate throw-away "
-    "implementation during the design",
+    "grp_handshake.json": "GRP/1 transcript computed once by a separate throw-away "
+    "implementation during the design; reproduced by the Python and the TypeScript GRP",
     "chat_groups.json": "group events: simplex-chat tests/ProtocolTests.hs strings and forms "
     "built from simplex-chat's encoder, hand-transcribed (each case names its source)",
 }
