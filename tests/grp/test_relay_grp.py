@@ -4,6 +4,7 @@ the connection closing on a tampered handshake or frame."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
@@ -215,5 +216,27 @@ def test_the_client_requires_the_handshake_hash_as_the_smp_session_id(tmp_path: 
             c = await SMPClient.connect_over(ok, r.address, config=client_config())
             assert c.session_id == ok.tls_unique
             await c.close()
+
+    run(main)
+
+
+def test_rekeying_on_a_live_connection(tmp_path: Path) -> None:
+    """A client whose clock runs 40 s per reading sends REKEY at about every other tick; the
+    relay follows each one (a missed rekey would fail the next frame and close)."""
+
+    async def main() -> None:
+        readings = itertools.count()
+        counters: dict[str, int] = {}
+        cover = CoverSettings(rate=RATE, clock=lambda: next(readings) * 40.0, counters=counters)
+        async with relay(tmp_path / "r") as r:
+            assert r.grp_address is not None and r.grp is not None
+            conn = await connect_grp(r.grp_address, cover=cover)
+            c = await SMPClient.connect_over(conn, r.address, config=client_config())
+            async with c:
+                for _ in range(5):
+                    await c.ping(timeout=10)
+                followed = r.grp.cover.counters.get("recv_REKEY", 0)
+                assert 3 <= followed <= counters.get("sent_REKEY", 0)
+                await c.ping(timeout=10)  # still in step after them
 
     run(main)
