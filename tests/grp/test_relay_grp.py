@@ -240,3 +240,17 @@ def test_rekeying_on_a_live_connection(tmp_path: Path) -> None:
                 await c.ping(timeout=10)  # still in step after them
 
     run(main)
+
+
+def test_one_address_cannot_start_handshakes_without_end(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with relay(tmp_path / "r") as r:
+            assert r.grp_address is not None and r.grp is not None
+            bucket = r.grp._budget("127.0.0.1")
+            while bucket.try_take():  # use up the address's burst
+                pass
+            with pytest.raises(TransportFailure, match="GRP handshake"):
+                await connect_grp(r.grp_address, timeout=5)
+            assert r.relay.metrics.disconnects["grp_handshake_rate"] == 1
+
+    run(main)

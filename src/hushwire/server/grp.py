@@ -8,9 +8,10 @@ TLS proxy in front for ``grps://``). Each connection runs the Noise handshake
 (``hushwire.transport.grp``) and is then served by :meth:`Relay.handle` like any other: the
 SMP handshake, session and commands are the same code as over TLS or WebSocket.
 
-A peer still in the Noise handshake holds one of ``max_handshakes_per_address`` slots of
-its IP address (each msg 1 costs the relay two X25519 operations and an ML-KEM
-encapsulation); past that, new connections of that address are dropped at once.
+Each msg 1 costs the relay two X25519 operations and an ML-KEM encapsulation, so one IP
+address may have at most ``max_handshakes_per_address`` Noise handshakes in progress and may
+start ``GRP_HANDSHAKE_BURST`` at once, then ``GRP_HANDSHAKES_PER_SECOND``; past either, its
+new connections are dropped unanswered.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from hushwire.errors import ConfigError
 from hushwire.grp.address import GrpAddress
 from hushwire.grp.handshake import ROLE_CLIENT, Responder, static_proof
 from hushwire.grp.noise import DHKey
+from hushwire.limits import (
+    GRP_HANDSHAKE_ADDRESSES,
+    GRP_HANDSHAKE_BURST,
+    GRP_HANDSHAKES_PER_SECOND,
+)
 from hushwire.server.relay import Relay, peer_address
+from hushwire.server.session import TokenBucket
 from hushwire.smp.address import SMPServer
 from hushwire.transport.blocks import BlockConn, WsBlockConn
 from hushwire.transport.grp import CoverSettings, accept_grp
@@ -64,6 +71,7 @@ class GrpListener:
         ident = relay.identity
         self.proof = static_proof(ident.cert_chain, ident.online_key, static.public)
         self._handshaking: Counter[str] = Counter()
+        self._budgets: dict[str, TokenBucket] = {}
 
     def address(self, host: str, port: int) -> GrpAddress:
         server = SMPServer((host,), self.relay.identity.key_hash, port)
@@ -75,6 +83,10 @@ class GrpListener:
         addr = peer_address(conn)
         if self._handshaking[addr] >= self.relay.config.limits.max_handshakes_per_address:
             metrics.disconnects["grp_too_many_handshakes"] += 1
+            conn.abort()
+            return
+        if not self._budget(addr).try_take():
+            metrics.disconnects["grp_handshake_rate"] += 1
             conn.abort()
             return
         self._handshaking[addr] += 1
@@ -91,6 +103,16 @@ class GrpListener:
             metrics.disconnects["grp_handshake"] += 1
             return
         await self.relay.handle(grp)
+
+    def _budget(self, addr: str) -> TokenBucket:
+        bucket = self._budgets.get(addr)
+        if bucket is None:
+            if len(self._budgets) >= GRP_HANDSHAKE_ADDRESSES:
+                self._budgets.clear()
+            bucket = self._budgets[addr] = TokenBucket(
+                GRP_HANDSHAKE_BURST, GRP_HANDSHAKE_BURST / GRP_HANDSHAKES_PER_SECOND
+            )
+        return bucket
 
     async def serve(self, host: str, port: int, http: HttpHandler | None) -> asyncio.Server:
         return await serve_ws(host, port, self.handle, http)
