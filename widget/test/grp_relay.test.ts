@@ -5,9 +5,7 @@
  * failing the handshake.
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,65 +16,36 @@ import { latin1, toHex } from "../src/encoding.js";
 import { GrpSocket } from "../src/grp/transport.js";
 import { parseSMPServer, type SMPServer } from "../src/smp/address.js";
 import { decryptMessage, queueDhKey, SMPClient, type ClientEvent } from "../src/smp/client.js";
-import { REPO_ROOT } from "./vectors.js";
+import { HAVE_RELAY, type RelayProc, startRelayProc, stopRelayProc } from "./relayproc.js";
 
-const HUSHWIRE = join(REPO_ROOT, ".venv/bin/hushwire");
 const RATE = 50;
 
-interface Relay {
-  proc: ChildProcess;
+interface Relay extends RelayProc {
   server: SMPServer;
   grpUrl: string;
   staticKey: Uint8Array;
-  data: string;
 }
 
 function b64url(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s.replace(/-/g, "+").replace(/_/g, "/"), "base64"));
 }
 
-function startRelay(): Promise<Relay> {
-  const data = mkdtempSync(join(tmpdir(), "hushwire-widget-grp-"));
-  const config = join(data, "relay.toml");
-  writeFileSync(config, `grp_cover_rate = ${RATE}\n`);
-  const args = ["relay", "--data", data, "--ws", "127.0.0.1:0", "--grp", "127.0.0.1:0", "--config", config];
-  const proc = spawn(HUSHWIRE, args, { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`relay did not start: ${out}`));
-    }, 30000);
-    proc.stdout!.setEncoding("utf8");
-    proc.stdout!.on("data", (chunk: string) => {
-      out += chunk;
-      const addr = /^(smp:\/\/\S+)$/m.exec(out);
-      const grp = /^GRP: grp:\/\/[^@]+@([^?]+)\?nk=(\S+)$/m.exec(out);
-      if (addr !== null && grp !== null) {
-        clearTimeout(timer);
-        resolve({ proc, server: parseSMPServer(addr[1]!), grpUrl: `ws://${grp[1]!}/grp/1`, staticKey: b64url(grp[2]!), data });
-      }
-    });
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`relay exited with ${code}: ${out}`));
-    });
-  });
+async function startRelay(): Promise<Relay> {
+  const grpLine = /^GRP: grp:\/\/[^@]+@([^?]+)\?nk=(\S+)$/m;
+  const r = await startRelayProc(
+    (data) => {
+      const config = join(data, "relay.toml");
+      writeFileSync(config, `grp_cover_rate = ${RATE}\n`);
+      return ["--ws", "127.0.0.1:0", "--grp", "127.0.0.1:0", "--config", config];
+    },
+    (out) => /^smp:\/\//m.test(out) && grpLine.test(out),
+  );
+  const addr = /^(smp:\/\/\S+)$/m.exec(r.out)!;
+  const grp = grpLine.exec(r.out)!;
+  return { ...r, server: parseSMPServer(addr[1]!), grpUrl: `ws://${grp[1]!}/grp/1`, staticKey: b64url(grp[2]!) };
 }
 
-function stopRelay(r: Relay): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      rmSync(r.data, { recursive: true, force: true });
-      resolve();
-    };
-    if (r.proc.exitCode !== null) return done();
-    r.proc.once("exit", done);
-    r.proc.kill("SIGTERM");
-  });
-}
-
-describe.runIf(existsSync(HUSHWIRE))("GRP/1 from TypeScript to the Python relay", () => {
+describe.runIf(HAVE_RELAY)("GRP/1 from TypeScript to the Python relay", () => {
   let relay: Relay;
   const sockets: GrpSocket[] = [];
 
@@ -86,7 +55,7 @@ describe.runIf(existsSync(HUSHWIRE))("GRP/1 from TypeScript to the Python relay"
 
   afterAll(async () => {
     for (const s of sockets) s.close();
-    if (relay !== undefined) await stopRelay(relay);
+    if (relay !== undefined) await stopRelayProc(relay);
   });
 
   function grp(staticKey = relay.staticKey): GrpSocket {
