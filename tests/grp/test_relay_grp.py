@@ -21,6 +21,7 @@ from hushwire.client import (
     decrypt_message,
 )
 from hushwire.crypto.keys import KeyAlg, KeyPair
+from hushwire.errors import ConfigError
 from hushwire.grp.address import GrpAddress
 from hushwire.grp.frames import WIRE_FRAME_SIZE
 from hushwire.grp.handshake import Initiator
@@ -73,6 +74,13 @@ def test_the_relay_prints_and_parses_a_grp_address(tmp_path: Path) -> None:
 def test_config_and_cli_take_grp(tmp_path: Path) -> None:
     cfg = load_config(None, data=str(tmp_path), ws="127.0.0.1:1", grp="127.0.0.1:7443")
     assert cfg.grp == ("127.0.0.1", 7443) and cfg.grp_cover_rate == 1.0
+    toml = tmp_path / "relay.toml"
+    toml.write_text('grp_peers = ["grp://x"]\n')
+    with pytest.raises(ConfigError, match="grp_peers: 'grp://x' is not a GRP address"):
+        load_config(toml, data=str(tmp_path), ws="127.0.0.1:1")
+    toml.write_text("grp_peers = 3\n")
+    with pytest.raises(ConfigError, match="a list of GRP addresses"):
+        load_config(toml, data=str(tmp_path), ws="127.0.0.1:1")
     from hushwire.cli import build_parser
 
     args = build_parser().parse_args(["relay", "--data", "d", "--ws", "h:1", "--grp", "h:2"])

@@ -19,8 +19,11 @@ from hushwire.smp.address import SMPServer
 
 
 @asynccontextmanager
-async def grp_relay(data: Path, rate: float, *, ws: bool = False) -> AsyncIterator[RunningRelay]:
-    """A relay with ``--tls``, ``--grp`` (and ``--ws`` if asked) on 127.0.0.1, stopped on exit."""
+async def grp_relay(
+    data: Path, rate: float, *, ws: bool = False, grp_peers: tuple[str, ...] = ()
+) -> AsyncIterator[RunningRelay]:
+    """A relay with ``--tls``, ``--grp`` (and ``--ws`` if asked) on 127.0.0.1, stopped on exit;
+    ``grp_peers``: GRP addresses of destinations it forwards to over GRP."""
     cfg = RelayConfig(
         data=data,
         ws=("127.0.0.1", 0) if ws else None,
@@ -28,6 +31,7 @@ async def grp_relay(data: Path, rate: float, *, ws: bool = False) -> AsyncIterat
         grp=("127.0.0.1", 0),
         host="127.0.0.1",
         grp_cover_rate=rate,
+        grp_peers=grp_peers,
     )
     running = await start_relay(cfg)
     try:
