@@ -262,3 +262,28 @@ def test_one_address_cannot_start_handshakes_without_end(tmp_path: Path) -> None
             assert r.relay.metrics.disconnects["grp_handshake_rate"] == 1
 
     run(main)
+
+
+def test_a_client_connection_ends_itself_after_its_maximum_age(tmp_path: Path) -> None:
+    """A client clock running 1,000 s per reading passes 6 hours within a few ticks: the
+    client sends CLOSE and closes, so a reconnect would run a fresh handshake."""
+
+    async def main() -> None:
+        readings = itertools.count()
+        counters: dict[str, int] = {}
+        cover = CoverSettings(rate=RATE, clock=lambda: next(readings) * 1000.0, counters=counters)
+        async with relay(tmp_path / "r") as r:
+            assert r.grp_address is not None and r.grp is not None
+            conn = await connect_grp(r.grp_address, cover=cover)
+            with pytest.raises(TransportFailure):
+                while True:
+                    await asyncio.wait_for(conn.recv_block(), 10)
+            assert counters.get("sent_CLOSE") == 1
+            await conn.close()
+            for _ in range(100):
+                if r.grp.cover.counters.get("recv_CLOSE"):
+                    break
+                await asyncio.sleep(0.05)
+            assert r.grp.cover.counters.get("recv_CLOSE") == 1
+
+    run(main)

@@ -2,9 +2,10 @@
 
 docs/grp.md, "Cover traffic". Each side sends frames only at the ticks of its own Poisson
 process of rate ``λ`` (exponential gaps ``-ln(U)/λ``, ``U`` from a CSPRNG in (0, 1]). At a
-tick it sends the head of its queue (REKEY when due, DATA, CLOSE) or else a COVER frame, so
-the times and sizes an observer sees are the same whatever is being said (a Loopix-style
-substitution; "real frames at once plus dummies" would show every send).
+tick it sends CLOSE once closing with nothing queued, else REKEY when due, else the next
+queued block, else a COVER frame, so the times and sizes an observer sees are the same
+whatever is being said (a Loopix-style substitution; "real frames at once plus dummies"
+would show every send).
 
 :class:`CoverScheduler` decides what the next tick carries; the caller (the connection's
 tick loop in ``hushwire.transport.grp``) sleeps the gaps. Both take the clock and the random
@@ -28,6 +29,9 @@ CLIENT_RATE: Final = 1.0
 look alike; docs/grp.md explains the choice)."""
 LINK_RATE: Final = 2.0
 """Default frames per second each way on a relay-to-relay link (an operator setting)."""
+CLIENT_MAX_AGE: Final = 6 * 3600.0
+"""Seconds after which a client closes its GRP connection, so that reconnecting runs a new
+handshake with a new ML-KEM key (recovery after a compromise of the session keys)."""
 QUEUE_LIMIT: Final = 256
 """Frames a side may have waiting for ticks before its writer is held back."""
 REKEY_SECONDS: Final = 60.0
@@ -118,16 +122,17 @@ class CoverScheduler:
         return self._close_sent
 
     def tick(self, now: float) -> tuple[FrameType, bytes]:
-        """The frame for a tick at ``now``: REKEY when due, else a queued block, else CLOSE
-        when closing, else COVER. Returns its type (for counting) and wire bytes."""
+        """The frame for a tick at ``now``: CLOSE when closing and nothing is queued, else
+        REKEY when due, else a queued block, else COVER. Returns its type (for counting) and
+        wire bytes."""
+        if self._closing is not None and not self._queue and not self._close_sent:
+            self._close_sent = True
+            return FrameType.CLOSE, self._sender.seal(FrameType.CLOSE, close_body(self._closing))
         if now - self._last_rekey >= REKEY_SECONDS:
             self._last_rekey = now
             return FrameType.REKEY, self._sender.seal(FrameType.REKEY)
         if self._queue:
             return FrameType.DATA, self._sender.seal(FrameType.DATA, self._queue.popleft())
-        if self._closing is not None and not self._close_sent:
-            self._close_sent = True
-            return FrameType.CLOSE, self._sender.seal(FrameType.CLOSE, close_body(self._closing))
         return FrameType.COVER, self._sender.seal(FrameType.COVER)
 
 

@@ -22,11 +22,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from hushwire.grp.address import GrpAddress
-from hushwire.grp.cover import CLIENT_RATE, CoverScheduler, RateGuard
+from hushwire.grp.cover import CLIENT_MAX_AGE, CLIENT_RATE, CoverScheduler, RateGuard
 from hushwire.grp.frames import (
     WIRE_FRAME_SIZE,
     CloseReason,
@@ -69,6 +69,10 @@ class CoverSettings:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     uniform: Callable[[], float] | None = None
     queue_limit: int = 256
+    max_age: float | None = None
+    """Seconds after which this side sends CLOSE (after what is queued) and closes, so the
+    reconnect runs a fresh handshake; None: never (the relay), ``connect_grp`` defaults
+    to ``CLIENT_MAX_AGE`` (6 h)."""
     burst: int | None = None
     """Frames the peer may send in a burst above its rate (None: ``RateGuard``'s default)."""
     counters: dict[str, int] = field(default_factory=dict)
@@ -88,6 +92,7 @@ class GrpConn(BlockConn):
         self._carrier = carrier
         self._cover = cover
         now = cover.clock()
+        self._born = now
         kwargs = {"uniform": cover.uniform} if cover.uniform is not None else {}
         self._schedule = CoverScheduler(
             FrameSender(keys.send), cover.rate, now=now, limit=cover.queue_limit, **kwargs
@@ -148,11 +153,15 @@ class GrpConn(BlockConn):
                 await cover.sleep(self._schedule.next_gap())
                 if self._closed:
                     return
-                kind, wire = self._schedule.tick(cover.clock())
+                now = cover.clock()
+                if cover.max_age is not None and now - self._born >= cover.max_age:
+                    self._schedule.close(CloseReason.NORMAL)
+                kind, wire = self._schedule.tick(now)
                 self._count("sent_" + kind.name)
                 self._room.set()
                 await self._carrier.send_messages([wire])
                 if self._schedule.closed:
+                    self._fail()
                     return
         except (TransportFailure, OSError):
             self._fail()
@@ -234,4 +243,7 @@ async def connect_grp(
         carrier.abort()
         raise TransportFailure(f"GRP handshake with {address.ws_url} failed: {e}") from e
     carrier.limit_messages(WIRE_FRAME_SIZE, WIRE_FRAME_SIZE)
-    return GrpConn(carrier, keys, cover if cover is not None else CoverSettings())
+    settings = cover if cover is not None else CoverSettings()
+    if settings.max_age is None:
+        settings = replace(settings, max_age=CLIENT_MAX_AGE)
+    return GrpConn(carrier, keys, settings)
