@@ -43,6 +43,11 @@ KEPT: dict[str, str] = {
     "simplex-js; hand-transcribed",
     "agent_transcripts.json": "connection handshake, ratchet sync and queue switch transcripts, "
     "written by hand",
+    "grp_noise.json": "Noise IK: the cacophony inputs and handshake hash; ciphertexts from "
+    "noiseprotocol 0.3.1 (PyPI), an independent implementation",
+    "grp_mlkem.json": "NIST ACVP FIPS 203 ML-KEM-768 vectors as shipped by kyber-py 1.2.0",
+    "grp_handshake.json": "GRP/1 transcript computed once by a separate throw-away "
+    "implementation during the design; reproduced by the Python and the TypeScript GRP",
     "chat_groups.json": "group events: simplex-chat tests/ProtocolTests.hs strings and forms "
     "built from simplex-chat's encoder, hand-transcribed (each case names its source)",
 }
