@@ -14,7 +14,7 @@ from hypothesis import settings
 
 from hushwire.server.config import RelayConfig
 from hushwire.server.run import RunningRelay, start_relay
-from hushwire.smp.address import SMPServer
+from hushwire.testing.grp import tls_address
 
 # Hypothesis' per-example deadline is a wall-clock assertion: on a loaded machine (CI, helpers
 # sharing two cores) a correct test fails with DeadlineExceeded. Tests assert behaviour only.
@@ -48,6 +48,5 @@ async def loopback_relay(data: Path, **settings: object) -> AsyncIterator[Runnin
         await running.stop()
 
 
-def loopback_address(r: RunningRelay) -> SMPServer:
-    """The address a client dials for ``r``: 127.0.0.1 and its TLS port."""
-    return replace(r.address, hosts=("127.0.0.1",), port=r.tls_port)
+loopback_address = tls_address
+"""The address a client dials for a :func:`loopback_relay`: 127.0.0.1 and its TLS port."""

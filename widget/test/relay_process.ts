@@ -1,71 +1,31 @@
 /**
- * Test helpers: the Python relay as a child process (`hushwire relay` of the repository's
- * .venv) and a client's events as an awaitable queue, for the tests against real relays.
+ * Test helpers: an SMP relay process with its WebSocket listener (relayproc.ts starts it) and a
+ * client's events as an awaitable queue, for the tests against real relays.
  */
-
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
 import { parseSMPServer, type SMPServer } from "../src/smp/address.js";
 import type { ClientEvent } from "../src/smp/client.js";
-import { REPO_ROOT } from "./vectors.js";
+import { type RelayProc, startRelayProc, stopRelayProc } from "./relayproc.js";
 
-const HUSHWIRE = join(REPO_ROOT, ".venv/bin/hushwire");
+export { HAVE_RELAY } from "./relayproc.js";
 
-export interface Relay {
-  proc: ChildProcess;
+export interface Relay extends RelayProc {
   server: SMPServer;
   wsUrl: string;
-  data: string;
 }
 
-/** A relay process on loopback (`extra`: more arguments, e.g. `--tls 127.0.0.1:0`). */
-export function startRelay(extra: string[] = []): Promise<Relay> {
-  const data = mkdtempSync(join(tmpdir(), "hushwire-widget-relay-"));
-  const proc = spawn(HUSHWIRE, ["relay", "--data", data, "--ws", "127.0.0.1:0", ...extra], {
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, PYTHONUNBUFFERED: "1" },
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`relay did not start: ${out}`));
-    }, 30000);
-    proc.stdout!.setEncoding("utf8");
-    proc.stdout!.on("data", (chunk: string) => {
-      out += chunk;
-      const addr = /^(smp:\/\/\S+)$/m.exec(out);
-      const ws = /WebSocket: (ws:\/\/\S+)/.exec(out);
-      if (addr !== null && ws !== null) {
-        clearTimeout(timer);
-        resolve({ proc, server: parseSMPServer(addr[1]!), wsUrl: ws[1]!, data });
-      }
-    });
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`relay exited with ${code}: ${out}`));
-    });
-  });
+/** A relay on loopback with a WebSocket listener (`extra`: more arguments, e.g. `--tls 127.0.0.1:0`). */
+export async function startRelay(extra: string[] = []): Promise<Relay> {
+  const r = await startRelayProc(
+    () => ["--ws", "127.0.0.1:0", ...extra],
+    (out) => /^smp:\/\/\S+$/m.test(out) && /WebSocket: ws:\/\/\S+/.test(out),
+  );
+  const addr = /^(smp:\/\/\S+)$/m.exec(r.out)!;
+  const ws = /WebSocket: (ws:\/\/\S+)/.exec(r.out)!;
+  return { ...r, server: parseSMPServer(addr[1]!), wsUrl: ws[1]! };
 }
 
-export function stopRelay(r: Relay): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      rmSync(r.data, { recursive: true, force: true });
-      resolve();
-    };
-    if (r.proc.exitCode !== null) return done();
-    const kill = setTimeout(() => r.proc.kill("SIGKILL"), 20000);
-    r.proc.once("exit", () => {
-      clearTimeout(kill);
-      done();
-    });
-    r.proc.kill("SIGTERM");
-  });
-}
+export const stopRelay = stopRelayProc;
 
 /** Events of a client, awaitable one by one. */
 export class EventQueue {
@@ -96,5 +56,3 @@ export class EventQueue {
     });
   }
 }
-
-export const HAVE_RELAY = existsSync(HUSHWIRE);
