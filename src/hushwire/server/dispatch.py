@@ -89,6 +89,7 @@ from hushwire.smp.commands import (
     SUB,
     BrokerMsg,
     MsgFlags,
+    Party,
     QRContact,
     QRMessaging,
     QueueLinkData,
@@ -185,6 +186,13 @@ class Dispatcher:
         self.ntf_subscribers: dict[bytes, Client] = {}
         """Notifier id -> the client subscribed to its notifications."""
 
+    def end_subscription(self, rid: bytes, deleted: bool) -> None:
+        """A client of another relay process took the queue (``END``) or deleted it
+        (``DELD``): end this process's subscription to it, if any."""
+        client = self.subscribers.pop(rid, None)
+        if client is not None:
+            _end_subscription(client, rid, deleted)
+
     def count_error(self, e: ErrorType) -> None:
         self.metrics.errors[e.encode().split(b" ")[0].decode()] += 1
 
@@ -218,7 +226,11 @@ class Dispatcher:
         if party is None and not isinstance(cmd, NEW):
             # Service subscriptions: not served here (private routing is wired in relay.py).
             return err(CMD(CommandError.PROHIBITED))
+        if not self.store.healthy:
+            return err(ErrorType.INTERNAL)  # a cluster node cut off from its store
         q = auth.lookup(self.store, party, ent) if party is not None else None
+        if q is None and party is not None and ent:
+            q = await self._lookup_shared(party, ent)
         if not auth.authorized(client.session_key, req, q, getattr(client, "box_keys", None)):
             return err(ErrorType.AUTH)
         try:
@@ -234,6 +246,15 @@ class Dispatcher:
         except StoreError:
             log.exception("%s: store failed", client.cid)
             return err(ErrorType.INTERNAL)
+
+    async def _lookup_shared(self, party: Party, ent: bytes) -> QueueRecord | None:
+        """A queue made by another process of a shared store may not be visible here yet:
+        wait until it is, then look again (a store of one process returns at once)."""
+        try:
+            await self.store.catch_up()
+        except StoreError:
+            return None
+        return auth.lookup(self.store, party, ent)
 
     async def _queue_command(
         self, client: Client, req: ClientRequest, q: QueueRecord
@@ -502,6 +523,7 @@ class Dispatcher:
             if previous is not None and previous is not client:
                 _end_subscription(previous, rid, deleted=False)
             self.subscribers[rid] = client
+            self.store.announce_subscription(rid)
         sub.delivered = None
         replies: list[Reply] = [(req.corr_id, req.entity_id, SOK(None))]
         head = self.store.peek(rid)

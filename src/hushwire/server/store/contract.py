@@ -510,3 +510,19 @@ class QueueStore(abc.ABC):
     @abc.abstractmethod
     def stats(self) -> StoreStats:
         """Gauges and commit-latency figures for metrics."""
+
+    # Shared stores (``hushwire.server.store.cluster``): several relay processes on one
+    # store. A store of one process keeps these defaults.
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the store can serve commands now (``/healthz``; dispatch refuses commands
+        with ``ERR INTERNAL`` while it cannot)."""
+        return True
+
+    async def catch_up(self) -> None:  # noqa: B027 - a default, not a stub
+        """Return once every change other processes committed before the call is visible
+        to this one's reads (a look-up that missed may then be repeated)."""
+
+    def announce_subscription(self, recipient_id: bytes) -> None:  # noqa: B027
+        """Tell the other processes that a client of this one subscribed to the queue."""
