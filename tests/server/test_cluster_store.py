@@ -153,6 +153,7 @@ def test_expiry_on_one_node_removes_the_old_prefix_everywhere() -> None:
         assert a.messages(rid) == (new, old[2])
         unsecured = make_rec(created_at=NOW - 100)
         assert await a.create_queue(unsecured)
+        await b.catch_up()  # b's subscribers could only know a queue b has seen
         assert await b.expire_unsecured_queues(NOW - 10) == 1
         assert b.get_by_recipient(unsecured.recipient_id) is None
         assert ("deleted", unsecured.recipient_id) in eb.log
@@ -164,18 +165,20 @@ def test_the_later_subscription_wins_on_every_node() -> None:
     async def body(a: ClusterStore, b: ClusterStore, ea: Events, eb: Events) -> None:
         rid = new_id()
         a.announce_subscription(rid)
-        await a.catch_up()
-        b.announce_subscription(rid)
+        await a.announced()
         await b.catch_up()
+        eb.log.clear()  # b was told too: it had no subscriber then, nothing to end
+        b.announce_subscription(rid)
+        await b.announced()
         await a.catch_up()
         assert ea.log == [("taken", rid)]  # a's client is older: a ends it
-        assert eb.log == []  # b's own announcement was in flight when it saw a's
+        assert eb.log == []
         ea.log.clear()
         # Two at once: whichever commits last keeps the queue, the other ends its own.
         a.announce_subscription(rid)
         b.announce_subscription(rid)
-        await a.catch_up()
-        await b.catch_up()
+        await a.announced()
+        await b.announced()
         await a.catch_up()
         assert len(ea.log) + len(eb.log) == 1
 

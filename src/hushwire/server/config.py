@@ -203,6 +203,8 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     if not isinstance(cluster, bool):
         raise ConfigError(f"cluster must be true or false, got {cluster!r}")
     cluster = cluster or workers > 1
+    if workers > 1 and any(listen is not None and listen[1] == 0 for listen in (ws, tls)):
+        raise ConfigError("--workers share their ports: give fixed ports, not port 0")
     if cluster and store is None:
         raise ConfigError(
             "a cluster (--cluster, --workers above 1) shares a PostgreSQL store: "

@@ -243,14 +243,17 @@ class ClusterStore(QueueStore):
 
     async def join(self, key_hash: bytes) -> None:
         """Record this relay identity's key hash in the store, or refuse a different one."""
-        stored = await self._call(
-            lambda c: c.fetchval(
-                "WITH ins AS (INSERT INTO cluster_identity (one, key_hash) VALUES (true, $1) "
-                "ON CONFLICT DO NOTHING RETURNING key_hash) "
-                "SELECT key_hash FROM ins UNION ALL SELECT key_hash FROM cluster_identity",
+
+        async def claim(conn: Any) -> Any:
+            # Two statements: the SELECT must see a row another node inserted meanwhile.
+            await conn.execute(
+                "INSERT INTO cluster_identity (one, key_hash) VALUES (true, $1) "
+                "ON CONFLICT DO NOTHING",
                 key_hash,
             )
-        )
+            return await conn.fetchval("SELECT key_hash FROM cluster_identity")
+
+        stored = await self._call(claim)
         if not isinstance(stored, bytes) or not hmac.compare_digest(stored, key_hash):
             raise StoreError(
                 f"the PostgreSQL store {self.where} serves another relay identity: copy that "
@@ -364,8 +367,8 @@ class ClusterStore(QueueStore):
                 batch, self._inbox = self._inbox, []
                 try:
                     await self._apply(batch)
-                except Exception:
-                    log.exception("cluster store: applying the change stream failed")
+                except Exception as e:
+                    log.warning("cluster store: applying the change stream failed: %s", self._s(e))
                     if self._listen is not None:
                         self._listen.terminate()  # the watcher reloads everything
 
@@ -537,9 +540,17 @@ class ClusterStore(QueueStore):
         if not self.healthy:
             return
         self._own_subs[rid] = self._own_subs.get(rid, 0) + 1
-        task = asyncio.get_running_loop().create_task(self._announce(rid))
+        task = asyncio.get_running_loop().create_task(
+            self._announce(rid), name="hushwire-cluster announce"
+        )
         self._tasks.append(task)
         task.add_done_callback(self._forget_task)
+
+    async def announced(self) -> None:
+        """Return once this node's announcements so far are committed and seen here."""
+        pending = [t for t in self._tasks if t.get_name() == "hushwire-cluster announce"]
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.catch_up()
 
     def _forget_task(self, task: asyncio.Task[None]) -> None:
         with contextlib.suppress(ValueError):
