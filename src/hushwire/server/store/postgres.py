@@ -14,9 +14,9 @@ semantics, and passes exactly the tests, of the SQLite one, and PostgreSQL only 
 writes. The price: **one relay process owns a database at a time**, as with SQLite. The
 store takes a session-level advisory lock on open (waiting up to :data:`OWNER_LOCK_WAIT` for a
 crashed predecessor's session to end) and a second relay on the same database is refused with
-:class:`~hushwire.server.store.contract.StoreError`; several processes serving
-one address need a store that decides in the database instead (a later step, with the
-cross-process delivery it needs).
+:class:`~hushwire.server.store.contract.StoreError`. Several processes serving one address use
+``hushwire.server.store.cluster`` instead, which decides in the database, on the same schema
+(:func:`migrate`), holding the same lock shared.
 
 *Driver.* asyncpg, on the event loop (no thread): for this store's pattern (small
 transactions of batched inserts and deletes of ~200-byte rows) it measured the least client
