@@ -139,6 +139,13 @@ def start_server() -> PgServer:
     user = None if account is None else account.pw_uid
     group = None if account is None else account.pw_gid
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "TZ": "UTC"}
+    as_account: dict[str, Any] = {
+        "cwd": root,
+        "env": env,
+        "user": user,
+        "group": group,
+        "extra_groups": [] if account is not None else None,
+    }
     try:
         subprocess.run(
             [
@@ -152,11 +159,7 @@ def start_server() -> PgServer:
                 "--locale=C",
                 "--no-sync",
             ],
-            cwd=root,
-            env=env,
-            user=user,
-            group=group,
-            extra_groups=[] if account is not None else None,
+            **as_account,
             check=True,
             capture_output=True,
         )
@@ -185,11 +188,7 @@ def start_server() -> PgServer:
                 "-c",
                 "max_connections=200",
             ],
-            cwd=root,
-            env=env,
-            user=user,
-            group=group,
-            extra_groups=[] if account is not None else None,
+            **as_account,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -35,7 +33,6 @@ from pathlib import Path
 
 import pytest
 from pg_helpers import PgServer, pg_server, sql, start_server
-from test_store_postgres import _closed_port
 
 from hushwire.client import ClientConfig, MessageEvent, SMPClient, decrypt_message
 from hushwire.client.errors import SMPClientError, SMPCommandError
@@ -400,28 +397,6 @@ def _restart_under_load(tmp_path: Path, pg: PgServer) -> None:
         assert b"while the store is down" not in load.ledger.ids
         assert len(load.ledger.ok) == QUEUES * load.per_queue  # sending went on after it
         assert load.ledger.internal_errors > 0 or load.reconnects > 0
-
-
-def test_cluster_node_with_unreachable_store_says_so_and_exits(tmp_path: Path) -> None:
-    dsn = f"postgresql://relay:s3cret@127.0.0.1:{_closed_port()}/hushwire"
-    for extra in (["--cluster"], ["--workers", "2"]):
-        data = tmp_path / extra[0].strip("-")
-        args = [sys.executable, "-m", "hushwire", "relay", "--data", str(data)]
-        args += ["--ws", f"127.0.0.1:{_free_port()}", "--store", dsn, *extra]
-        done = subprocess.run(
-            args,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-        assert done.returncode == 1, done.stderr
-        assert done.stdout == ""
-        lines = done.stderr.splitlines()
-        assert len(lines) == 1, done.stderr
-        assert lines[0].startswith("hushwire relay: cannot reach the PostgreSQL store")
-        assert "s3cret" not in done.stderr
-        assert not data.exists() or not any(data.iterdir())
 
 
 def test_workers_share_one_port_and_one_store(tmp_path: Path) -> None:

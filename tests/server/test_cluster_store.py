@@ -18,7 +18,7 @@ from pg_helpers import pg_server, sql
 from store_helpers import NOW, make_msg, make_rec, new_id
 from test_store_postgres import _closed_port
 
-from hushwire.server.store import QueueStatus, StoreError, WriteResult, postgres
+from hushwire.server.store import QueueStatus, QueueStore, StoreError, WriteResult, postgres
 from hushwire.server.store.cluster import ClusterStore
 from hushwire.server.store.postgres import PostgresStore
 
@@ -199,22 +199,19 @@ def test_one_identity_per_store() -> None:
 def test_no_single_owner_relay_beside_a_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(postgres, "OWNER_LOCK_WAIT", 0.2)
     dsn = pg_server().new_database()
+    pairs: list[tuple[QueueStore, QueueStore, str]] = [
+        (ClusterStore(dsn), PostgresStore(dsn), "in use by another relay process"),
+        (PostgresStore(dsn), ClusterStore(dsn), "in use by a single-owner relay"),
+    ]
 
     async def main() -> None:
-        node = ClusterStore(dsn)
-        await node.open()
-        try:
-            with pytest.raises(StoreError, match="in use by another relay process"):
-                await PostgresStore(dsn).open()
-        finally:
-            await node.close()
-        owner = PostgresStore(dsn)
-        await owner.open()
-        try:
-            with pytest.raises(StoreError, match="in use by a single-owner relay"):
-                await ClusterStore(dsn).open()
-        finally:
-            await owner.close()
+        for running, refused, message in pairs:
+            await running.open()
+            try:
+                with pytest.raises(StoreError, match=message):
+                    await refused.open()
+            finally:
+                await running.close()
 
     asyncio.run(main())
 

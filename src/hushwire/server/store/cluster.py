@@ -85,10 +85,14 @@ from hushwire.server.store.contract import (
     WriteResult,
     check_message,
     check_queue_id,
+    cumulative_buckets,
     head_matches,
+    latency_bucket,
     link_update_allowed,
     queue_row,
     secured_with,
+    without_link,
+    without_notifier,
 )
 from hushwire.server.store.postgres import (
     CONNECT_TIMEOUT,
@@ -521,10 +525,7 @@ class ClusterStore(QueueStore):
     def _count_commit(self, seconds: float) -> None:
         self._commits += 1
         self._commit_seconds += seconds
-        i = 0
-        while i < len(COMMIT_LATENCY_BUCKETS) and seconds > COMMIT_LATENCY_BUCKETS[i]:
-            i += 1
-        self._buckets[i] += 1
+        self._buckets[latency_bucket(seconds)] += 1
 
     def _fail_waiters(self, e: Exception) -> None:
         for fut in self._waiters.values():
@@ -600,45 +601,47 @@ class ClusterStore(QueueStore):
 
     async def _update(
         self, rid: bytes, change: Callable[[QueueRecord], QueueRecord | None]
-    ) -> tuple[QueueRecord, bool]:
+    ) -> tuple[QueueRecord, QueueRecord | None]:
         """Lock the record, apply ``change`` (``None``: no change), write it. Returns the
-        record afterwards and whether it changed; a unique id in use returns unchanged."""
+        record before and the one written (``None``: unchanged, or a unique id in use)."""
 
-        async def body(conn: Any, tag: str, _t: int) -> tuple[tuple[QueueRecord, bool], bool]:
+        async def body(conn: Any, tag: str, _t: int) -> tuple[Any, bool]:
             row = await conn.fetchrow(SELECT_QUEUES + " WHERE recipient_id = $1 FOR UPDATE", rid)
             if row is None:
                 raise QueueNotFoundError("no such queue")
             rec = record_from_row(row)
             new = change(rec)
             if new is None:
-                return (rec, False), False
+                return (rec, None), False
             new = replace(new, updated_at=int(self._clock()))
             try:
                 async with conn.transaction():  # a savepoint: an id in use leaves rec as is
                     await conn.execute(UPDATE_QUEUE, *queue_row(new, list(new.recipient_keys)))
             except asyncpg.UniqueViolationError:
-                return (rec, False), False
+                return (rec, None), False
             await conn.execute(_NOTIFY, _payload("q", tag, True, rid))
-            return (new, True), True
+            return (rec, new), True
 
-        return await self._txn(body)
+        result: tuple[QueueRecord, QueueRecord | None] = await self._txn(body)
+        return result
 
     async def secure(self, recipient_id: bytes, sender_key: bytes) -> QueueRecord:
-        return (await self._update(recipient_id, lambda r: secured_with(r, sender_key)))[0]
+        old, new = await self._update(recipient_id, lambda r: secured_with(r, sender_key))
+        return new or old
 
     async def set_status(self, recipient_id: bytes, status: QueueStatus) -> QueueRecord:
-        return (
-            await self._update(
-                recipient_id, lambda r: None if r.status is status else replace(r, status=status)
-            )
-        )[0]
+        old, new = await self._update(
+            recipient_id, lambda r: None if r.status is status else replace(r, status=status)
+        )
+        return new or old
 
     async def update_recipient_keys(
         self, recipient_id: bytes, keys: tuple[bytes, ...]
     ) -> QueueRecord:
         if not keys:
             raise ValueError("a queue needs at least one recipient key")
-        return (await self._update(recipient_id, lambda r: replace(r, recipient_keys=keys)))[0]
+        old, new = await self._update(recipient_id, lambda r: replace(r, recipient_keys=keys))
+        return new or old
 
     async def delete_queue(self, recipient_id: bytes) -> bool:
         async def body(conn: Any, tag: str, _t: int) -> tuple[bool, bool]:
@@ -652,43 +655,35 @@ class ClusterStore(QueueStore):
 
     async def set_notifier(self, recipient_id: bytes, notifier: NotifierRecord) -> bool:
         check_queue_id(notifier.notifier_id, "notifier id")
-        _, changed = await self._update(recipient_id, lambda r: replace(r, notifier=notifier))
-        return changed
-
-    async def delete_notifier(self, recipient_id: bytes) -> NotifierRecord | None:
-        old: list[NotifierRecord | None] = [None]
 
         def change(rec: QueueRecord) -> QueueRecord | None:
-            old[0] = rec.notifier
-            return None if rec.notifier is None else replace(rec, notifier=None)
+            if rec.notifier is not None and rec.notifier.notifier_id == notifier.notifier_id:
+                return None  # in use, by this queue (as the reference counts it)
+            return replace(rec, notifier=notifier)
 
-        await self._update(recipient_id, change)
-        return old[0]
+        _, new = await self._update(recipient_id, change)
+        return new is not None
+
+    async def delete_notifier(self, recipient_id: bytes) -> NotifierRecord | None:
+        old, _ = await self._update(recipient_id, without_notifier)
+        return old.notifier
 
     async def set_link(
         self, recipient_id: bytes, link_id: bytes, link_data: tuple[bytes, bytes]
     ) -> bool:
         check_queue_id(link_id, "link id")
-        allowed = [True]
 
         def change(rec: QueueRecord) -> QueueRecord | None:
-            allowed[0] = link_update_allowed(rec, link_id, link_data)
-            if not allowed[0]:
+            if not link_update_allowed(rec, link_id, link_data):
                 return None
             return replace(rec, link_id=link_id, link_data=link_data)
 
-        _, changed = await self._update(recipient_id, change)
-        return allowed[0] and changed
+        _, new = await self._update(recipient_id, change)
+        return new is not None
 
     async def delete_link_data(self, recipient_id: bytes) -> bool:
-        had = [False]
-
-        def change(rec: QueueRecord) -> QueueRecord | None:
-            had[0] = rec.link_id is not None
-            return replace(rec, link_id=None, link_data=None) if had[0] else None
-
-        await self._update(recipient_id, change)
-        return had[0]
+        old, _ = await self._update(recipient_id, without_link)
+        return old.link_id is not None
 
     async def expire_unsecured_queues(self, created_before_ts: int) -> int:
         async def body(conn: Any, tag: str, _t: int) -> tuple[int, bool]:
@@ -760,13 +755,6 @@ class ClusterStore(QueueStore):
     # ----------------------------------------------------------------- stats
 
     def stats(self) -> StoreStats:
-        cumulative: list[tuple[float, int]] = []
-        total = 0
-        for bound, count in zip(
-            (*COMMIT_LATENCY_BUCKETS, float("inf")), self._buckets, strict=True
-        ):
-            total += count
-            cumulative.append((bound, total))
         return StoreStats(
             queues=len(self._view.records),
             messages=self._view.messages,
@@ -778,5 +766,5 @@ class ClusterStore(QueueStore):
             failed_commits=self._failed,
             max_batch=1,
             commit_seconds_total=self._commit_seconds,
-            commit_latency_buckets=tuple(cumulative),
+            commit_latency_buckets=cumulative_buckets(self._buckets),
         )

@@ -67,14 +67,18 @@ __all__ = [
     "WriteResult",
     "check_message",
     "check_queue_id",
+    "cumulative_buckets",
     "expired_prefix",
     "head_matches",
+    "latency_bucket",
     "link_update_allowed",
     "queue_from_row",
     "queue_row",
     "quota_decision",
     "secured_with",
     "unsecured_expired",
+    "without_link",
+    "without_notifier",
 ]
 
 COMMIT_LATENCY_BUCKETS: Final = (
@@ -92,6 +96,24 @@ COMMIT_LATENCY_BUCKETS: Final = (
     2.5,
 )
 """Upper bounds (seconds) of the commit latency histogram; a final +Inf bucket is implied."""
+
+
+def latency_bucket(seconds: float) -> int:
+    """Index of the histogram bucket (:data:`COMMIT_LATENCY_BUCKETS`, then +Inf) of a commit."""
+    i = 0
+    while i < len(COMMIT_LATENCY_BUCKETS) and seconds > COMMIT_LATENCY_BUCKETS[i]:
+        i += 1
+    return i
+
+
+def cumulative_buckets(counts: Sequence[int]) -> tuple[tuple[float, int], ...]:
+    """Per-bucket counts as (upper bound, cumulative count) pairs, the last bound ``inf``."""
+    out: list[tuple[float, int]] = []
+    total = 0
+    for bound, count in zip((*COMMIT_LATENCY_BUCKETS, float("inf")), counts, strict=True):
+        total += count
+        out.append((bound, total))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- errors
@@ -312,6 +334,16 @@ def link_update_allowed(rec: QueueRecord, link_id: bytes, link_data: tuple[bytes
 def unsecured_expired(rec: QueueRecord, created_before_ts: int) -> bool:
     """A messaging queue never secured and created before the cut-off is removed."""
     return rec.queue_mode == "M" and rec.sender_key is None and rec.created_at < created_before_ts
+
+
+def without_notifier(rec: QueueRecord) -> QueueRecord | None:
+    """The record after NDEL (``None``: it has no notifier, unchanged)."""
+    return None if rec.notifier is None else replace(rec, notifier=None)
+
+
+def without_link(rec: QueueRecord) -> QueueRecord | None:
+    """The record after LDEL (``None``: it has no link, unchanged)."""
+    return None if rec.link_id is None else replace(rec, link_id=None, link_data=None)
 
 
 def secured_with(rec: QueueRecord, sender_key: bytes) -> QueueRecord | None:
