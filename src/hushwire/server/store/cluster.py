@@ -125,6 +125,12 @@ _INSERT_QUEUE: Final = INSERT_QUEUE + " ON CONFLICT DO NOTHING"
 _NOTIFY: Final = "SELECT pg_notify('" + CHANNEL + "', $1)"
 
 
+async def _keep_session(_conn: Any) -> None:
+    """The pool's reset on release: nothing. Pooled connections never change their session
+    (no LISTEN, SET or session lock), and asyncpg's default reset costs a round trip per
+    command."""
+
+
 class ClusterEvents(Protocol):
     """What the relay does when the stream changes something it serves (hushwire.server.cluster)."""
 
@@ -235,6 +241,7 @@ class ClusterStore(QueueStore):
                 max_size=self._pool_size,
                 timeout=CONNECT_TIMEOUT,
                 server_settings=SESSION_SETTINGS,
+                reset=_keep_session,
             )
         except Exception as e:
             await self._drop_listen()
