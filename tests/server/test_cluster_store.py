@@ -18,7 +18,14 @@ from pg_helpers import pg_server, sql
 from store_helpers import NOW, make_msg, make_rec, new_id
 from test_store_postgres import _closed_port
 
-from hushwire.server.store import QueueStatus, QueueStore, StoreError, WriteResult, postgres
+from hushwire.server.store import (
+    QueueStatus,
+    QueueStore,
+    StoredMessage,
+    StoreError,
+    WriteResult,
+    postgres,
+)
 from hushwire.server.store.cluster import ClusterStore
 from hushwire.server.store.postgres import PostgresStore
 
@@ -31,6 +38,9 @@ class Events:
 
     def appended(self, rid: bytes) -> None:
         self.log.append(("appended", rid))
+
+    def notification(self, rid: bytes, msg: StoredMessage) -> None:
+        self.log.append(("notification", msg.msg_id))
 
     def deleted(self, rid: bytes) -> None:
         self.log.append(("deleted", rid))
@@ -72,12 +82,14 @@ def test_changes_on_one_node_are_seen_and_reported_on_the_other() -> None:
         await b.catch_up()
         assert b.get_by_sender(rec.sender_id) == rec
         assert not await b.create_queue(make_rec(sid=rec.sender_id))  # collision, other node
-        msgs = [make_msg(i) for i in range(3)]
+        msgs = [make_msg(i, ntf=i == 1) for i in range(3)]
         for m in msgs:
             assert await a.write_message(rid, m, 10) is WriteResult.STORED
         await b.catch_up()
         assert b.messages(rid) == a.messages(rid) == tuple(msgs)
         assert ("appended", rid) in eb.log
+        assert [e for e in eb.log if e[0] == "notification"] == [("notification", msgs[1].msg_id)]
+        assert not [e for e in ea.log if e[0] == "notification"]  # a's own dispatch notifies
         assert await b.delete_head(rid, msgs[0].msg_id)
         assert b.peek(rid) == msgs[1]
         await a.catch_up()

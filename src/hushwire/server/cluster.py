@@ -9,6 +9,8 @@ change stream reports becomes, in this node's dispatcher:
   for this node's subscriber, if any (``MSG``);
 - a SUB on another node, committed after this node's: ``END`` to this node's subscriber
   (one subscriber per queue, cluster-wide);
+- a message with the notification flag stored on another node: ``NMSG`` to this node's
+  notifier subscriber, if any;
 - the queue deleted on another node: ``DELD``;
 - the view reloaded after the store was unreachable: delivery is tried for every queue this
   node's clients are subscribed to.
@@ -31,6 +33,7 @@ from collections.abc import Callable
 from typing import Final
 
 from hushwire.server.dispatch import Dispatcher
+from hushwire.server.store.contract import StoredMessage
 
 __all__ = ["RESTART_AFTER", "NodeEvents", "run_workers"]
 
@@ -49,6 +52,11 @@ class NodeEvents:
 
     def appended(self, rid: bytes) -> None:
         self._dispatcher.try_deliver(rid)
+
+    def notification(self, rid: bytes, msg: StoredMessage) -> None:
+        q = self._dispatcher.store.get_by_recipient(rid)
+        if q is not None and q.notifier is not None:
+            self._dispatcher.notify(q, msg)
 
     def deleted(self, rid: bytes) -> None:
         self._dispatcher.end_subscription(rid, deleted=True)

@@ -466,10 +466,11 @@ class Dispatcher:
             return err(ErrorType.QUOTA)
         self.metrics.messages_in += 1
         if cmd.flags.notification and q.notifier is not None:
-            self._notify(q, msg)
+            self.notify(q, msg)
         return [(corr, ent, OK())]
 
-    def _notify(self, q: QueueRecord, msg: StoredMessage) -> None:
+    def notify(self, q: QueueRecord, msg: StoredMessage) -> None:
+        """NMSG to the notifier subscriber of ``q`` on this relay process, if any."""
         assert q.notifier is not None
         target = self.ntf_subscribers.get(q.notifier.notifier_id)
         if target is None:

@@ -137,6 +137,10 @@ class ClusterEvents(Protocol):
     def appended(self, rid: bytes) -> None:
         """Entries were appended to (or the head removed from) this queue: try delivery."""
 
+    def notification(self, rid: bytes, msg: StoredMessage) -> None:
+        """Another node stored a message with the notification flag (NMSG to this node's
+        notifier subscriber, if any)."""
+
     def deleted(self, rid: bytes) -> None:
         """The queue is gone (deleted on some node)."""
 
@@ -397,6 +401,7 @@ class ClusterStore(QueueStore):
             async with self._pool.acquire(timeout=CONNECT_TIMEOUT) as conn:
                 await self._fetch(conn, fetch_seqs, rids, bodies, rows)
         touched: set[bytes] = set()
+        notify: list[tuple[bytes, StoredMessage]] = []
         for e in events:
             self.stream_events += 1
             own = e.node == self.node
@@ -415,6 +420,8 @@ class ClusterStore(QueueStore):
                     m = bodies.get(seq)
                 if m is not None and self._view.append(e.rid, seq, m):
                     touched.add(e.rid)
+                    if not own and m.flags_notification:
+                        notify.append((e.rid, m))
             elif e.kind == "d":
                 if self._view.delete(e.rid, [int(s) for s in e.arg.split(",") if s]):
                     touched.add(e.rid)
@@ -427,6 +434,8 @@ class ClusterStore(QueueStore):
         if self.events is not None:
             for rid in touched:
                 self.events.appended(rid)
+            for rid, m in notify:
+                self.events.notification(rid, m)
 
     @staticmethod
     async def _fetch(
