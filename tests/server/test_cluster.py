@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -37,6 +38,7 @@ from pg_helpers import PgServer, pg_server, sql, start_server
 from hushwire.client import ClientConfig, MessageEvent, SMPClient, decrypt_message
 from hushwire.client.errors import SMPClientError, SMPCommandError
 from hushwire.crypto.keys import KeyAlg, KeyPair, PublicKey
+from hushwire.server.cluster import RESTART_AFTER
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import MSG
 from hushwire.smp.errors import ErrorType
@@ -409,10 +411,14 @@ def test_workers_share_one_port_and_one_store(tmp_path: Path) -> None:
         extra=["--store", dsn, "--workers", "2"],
         start_new_session=True,
     )
+    started = time.monotonic()
+
+    def worker_pids() -> list[str]:
+        ps = ["ps", "-o", "pid=", "--ppid", str(relay.proc.pid)]
+        return subprocess.run(ps, capture_output=True, text=True).stdout.split()
+
     try:
-        workers = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(relay.proc.pid)], capture_output=True, text=True
-        ).stdout.split()
+        workers = worker_pids()
         assert len(workers) == 2
         address = replace(relay.address, hosts=("127.0.0.1",))
 
@@ -447,6 +453,11 @@ def test_workers_share_one_port_and_one_store(tmp_path: Path) -> None:
                 await cl.close()
             return got
 
+        assert asyncio.run(asyncio.wait_for(main(), 60)) == [f"m{i}".encode() for i in range(5)]
+        # A worker that dies after it has started is started again by the parent.
+        time.sleep(max(0.0, started + RESTART_AFTER + 0.5 - time.monotonic()))
+        os.kill(int(workers[0]), signal.SIGKILL)
+        _wait_for(lambda: len(set(worker_pids()) - {workers[0]}) == 2, 30, "a new worker")
         assert asyncio.run(asyncio.wait_for(main(), 60)) == [f"m{i}".encode() for i in range(5)]
     finally:
         assert relay.stop(signal.SIGTERM) == 0

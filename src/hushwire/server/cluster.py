@@ -100,12 +100,12 @@ def run_workers(n: int, worker: Callable[[int], int]) -> int:
         stopping = True
         _stop_all(pids, signal.SIGTERM)  # waitpid is retried after a handler (PEP 475)
 
-    def spawn(i: int) -> int:
+    def spawn(i: int, again: bool = False) -> int:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, signal.SIG_DFL)
-            if i > 0:  # one set of start-up lines, from the first worker
+            if i > 0 or again:  # one set of start-up lines, from the first worker's start
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, sys.stdout.fileno())
             code = 1
@@ -141,7 +141,7 @@ def run_workers(n: int, worker: Callable[[int], int]) -> int:
                 _stop_all(pids, signal.SIGTERM)
                 continue
             log.warning("worker %d exited with %d: starting it again", i, code)
-            new = spawn(i)
+            new = spawn(i, again=True)
             pids[new], index[new] = time.monotonic(), i
     finally:
         for sig, handler in old.items():
