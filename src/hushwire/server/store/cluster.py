@@ -10,10 +10,12 @@ docs/deploy.md (cluster) and docs/architecture.md.
 Theory of operation
 -------------------
 *Decisions in the database.* Every mutation is one transaction that decides under a row lock
-of the queue (``SELECT ... FOR UPDATE``): quota and "writing stopped" (:data:`MIGRATIONS` 2,
-``hw_write``), acknowledgement of the head (``hw_ack``), expiry per queue (``hw_expire``),
-id collisions (unique constraints), secure-once, link rules. Two nodes writing to one queue
-are therefore serialised by PostgreSQL exactly as one relay serialises them in memory.
+of the queue (``SELECT ... FOR UPDATE``): quota and "writing stopped" (``hw_write`` of
+migration 2 in ``hushwire.server.store.postgres``), acknowledgement of the head (``hw_ack``),
+expiry per queue (``hw_expire``), id collisions (unique constraints), secure-once, link rules.
+Two nodes writing to one queue are serialised by PostgreSQL as one relay serialises them in
+memory. SENDs and ACKs submitted while one batch commits go together in the next
+(``hw_batch``: one statement, one commit, row locks taken in queue order).
 
 *A replicated read view.* Dispatch reads synchronously (``get_by_*``, ``peek``), so each node
 keeps a copy of the committed state in memory: loaded on open, then changed only by the
@@ -64,8 +66,8 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any, Final, Protocol, TypeVar
+from dataclasses import replace
+from typing import Any, Final, TypeVar
 
 import asyncpg
 
@@ -104,14 +106,22 @@ from hushwire.server.store.postgres import (
     redact_dsn,
     scrub,
 )
+from hushwire.server.store.stream import (
+    CHANNEL,
+    MAX_BATCH,
+    NOTIFY,
+    NOTIFYING,
+    BatchOp,
+    ClusterEvents,
+    StreamEvent,
+    batch_columns,
+    payload,
+)
 from hushwire.server.store.view import ReplicaView, message_from_row, record_from_row
 
 __all__ = ["CHANNEL", "ClusterEvents", "ClusterStore"]
 
 log = logging.getLogger("hushwire.relay")
-
-CHANNEL: Final = "hushwire"
-"""The notification channel of the change stream."""
 
 RECONNECT_DELAY: float = 0.25
 """Seconds between attempts to reach PostgreSQL again after the stream was lost."""
@@ -122,61 +132,12 @@ WATCH_INTERVAL: float = 0.5
 _T = TypeVar("_T")
 
 _INSERT_QUEUE: Final = INSERT_QUEUE + " ON CONFLICT DO NOTHING"
-_NOTIFY: Final = "SELECT pg_notify('" + CHANNEL + "', $1)"
 
 
 async def _keep_session(_conn: Any) -> None:
     """The pool's reset on release: nothing. Pooled connections never change their session
     (no LISTEN, SET or session lock), and asyncpg's default reset costs a round trip per
     command."""
-
-
-class ClusterEvents(Protocol):
-    """What the relay does when the stream changes something it serves (hushwire.server.cluster)."""
-
-    def appended(self, rid: bytes) -> None:
-        """Entries were appended to (or the head removed from) this queue: try delivery."""
-
-    def notification(self, rid: bytes, msg: StoredMessage) -> None:
-        """Another node stored a message with the notification flag (NMSG to this node's
-        notifier subscriber, if any)."""
-
-    def deleted(self, rid: bytes) -> None:
-        """The queue is gone (deleted on some node)."""
-
-    def taken(self, rid: bytes) -> None:
-        """Another node's client subscribed to this queue after this node's client."""
-
-    def resynced(self) -> None:
-        """The view was reloaded after the stream was lost: retry every delivery."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Event:
-    """One notification: ``kind node token final rid_hex arg``."""
-
-    kind: str
-    node: str
-    token: int
-    final: bool
-    rid: bytes
-    arg: str
-
-    @classmethod
-    def parse(cls, payload: str) -> _Event | None:
-        parts = payload.split(" ")
-        if len(parts) != 6:
-            return None
-        kind, node, token, final, rid, arg = parts
-        try:
-            raw = b"" if rid == "-" else bytes.fromhex(rid)
-            return cls(kind, node, int(token), final == "1", raw, arg)
-        except ValueError:
-            return None
-
-
-def _payload(kind: str, tag: str, final: bool, rid: bytes = b"", arg: str = "-") -> str:
-    return f"{kind} {tag} {int(final)} {rid.hex() or '-'} {arg}"
 
 
 class ClusterStore(QueueStore):
@@ -211,6 +172,10 @@ class ClusterStore(QueueStore):
         self._tasks: list[asyncio.Task[None]] = []
         self.events: ClusterEvents | None = None
         self._view = ReplicaView()
+        self._batch: list[BatchOp] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._max_batch = 0
+        self._committed_ops = 0
         # stats
         self._pending = 0
         self._pending_high_water = 0
@@ -278,6 +243,9 @@ class ClusterStore(QueueStore):
     async def close(self) -> None:
         if not self._open:
             return
+        if self._flusher is not None:  # what was submitted is committed (or fails)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._flusher), CONNECT_TIMEOUT)
         self._open = False
         self._healthy = False
         for t in self._tasks:
@@ -388,7 +356,7 @@ class ClusterStore(QueueStore):
                         self._listen.terminate()  # the watcher reloads everything
 
     async def _apply(self, payloads: list[str]) -> None:
-        events = [e for p in payloads if (e := _Event.parse(p)) is not None]
+        events = [e for p in payloads if (e := StreamEvent.parse(p)) is not None]
         fetch_seqs = [
             int(e.arg.rstrip("Q"))
             for e in events
@@ -538,8 +506,10 @@ class ClusterStore(QueueStore):
         await asyncio.shield(fut)
         return result
 
-    def _count_commit(self, seconds: float) -> None:
+    def _count_commit(self, seconds: float, ops: int = 1) -> None:
         self._commits += 1
+        self._committed_ops += ops
+        self._max_batch = max(self._max_batch, ops)
         self._commit_seconds += seconds
         self._buckets[latency_bucket(seconds)] += 1
 
@@ -556,7 +526,7 @@ class ClusterStore(QueueStore):
 
     @staticmethod
     async def _barrier(conn: Any, tag: str, _token: int) -> tuple[None, bool]:
-        await conn.execute(_NOTIFY, _payload("b", tag, True))
+        await conn.execute(NOTIFY, payload("b", tag, True))
         return None, True
 
     def announce_subscription(self, rid: bytes) -> None:
@@ -582,9 +552,7 @@ class ClusterStore(QueueStore):
 
     async def _announce(self, rid: bytes) -> None:
         try:
-            await self._call(
-                lambda c: c.execute(_NOTIFY, _payload("s", f"{self.node} 0", True, rid))
-            )
+            await self._call(lambda c: c.execute(NOTIFY, payload("s", f"{self.node} 0", True, rid)))
         except StoreError:
             self._subscribed(rid, own=True)  # not announced: do not wait for it
 
@@ -598,7 +566,7 @@ class ClusterStore(QueueStore):
             done = await conn.execute(_INSERT_QUEUE, *queue_row(rec, list(rec.recipient_keys)))
             if done.endswith(" 0"):
                 return False, False
-            await conn.execute(_NOTIFY, _payload("q", tag, True, rec.recipient_id))
+            await conn.execute(NOTIFY, payload("q", tag, True, rec.recipient_id))
             return True, True
 
         return await self._txn(body)
@@ -635,7 +603,7 @@ class ClusterStore(QueueStore):
                     await conn.execute(UPDATE_QUEUE, *queue_row(new, list(new.recipient_keys)))
             except asyncpg.UniqueViolationError:
                 return (rec, None), False
-            await conn.execute(_NOTIFY, _payload("q", tag, True, rid))
+            await conn.execute(NOTIFY, payload("q", tag, True, rid))
             return (rec, new), True
 
         result: tuple[QueueRecord, QueueRecord | None] = await self._txn(body)
@@ -664,7 +632,7 @@ class ClusterStore(QueueStore):
             done = await conn.execute("DELETE FROM queues WHERE recipient_id = $1", recipient_id)
             if done.endswith(" 0"):
                 return False, False
-            await conn.execute(_NOTIFY, _payload("q", tag, True, recipient_id))
+            await conn.execute(NOTIFY, payload("q", tag, True, recipient_id))
             return True, True
 
         return await self._txn(body)
@@ -709,8 +677,8 @@ class ClusterStore(QueueStore):
                 created_before_ts,
             )
             for r in rids:
-                await conn.execute(_NOTIFY, _payload("q", tag, False, r["recipient_id"]))
-            await conn.execute(_NOTIFY, _payload("b", tag, True))
+                await conn.execute(NOTIFY, payload("q", tag, False, r["recipient_id"]))
+            await conn.execute(NOTIFY, payload("b", tag, True))
             return len(rids), True
 
         return await self._txn(body)
@@ -721,24 +689,10 @@ class ClusterStore(QueueStore):
         self, recipient_id: bytes, msg: StoredMessage, quota: int
     ) -> WriteResult:
         check_message(msg, quota)
-
-        async def body(conn: Any, tag: str, _t: int) -> tuple[WriteResult, bool]:
-            outcome = await conn.fetchval(
-                "SELECT hw_write($1, $2, $3, $4, $5, $6, $7)",
-                recipient_id,
-                msg.msg_id,
-                msg.ts,
-                msg.flags_notification,
-                msg.body,
-                quota,
-                tag,
-            )
-            if outcome == "missing":
-                raise QueueNotFoundError("no such queue")
-            result = WriteResult(outcome)
-            return result, result is not WriteResult.QUOTA_BLOCKED
-
-        return await self._txn(body, own_msg=msg, single=True)
+        outcome = await self._batched(BatchOp("w", recipient_id, msg.msg_id, msg, quota))
+        if outcome == "missing":
+            raise QueueNotFoundError("no such queue")
+        return WriteResult(outcome)
 
     def peek(self, recipient_id: bytes) -> StoredMessage | None:
         return self._view.head(recipient_id)
@@ -753,17 +707,78 @@ class ClusterStore(QueueStore):
         head = self.peek(recipient_id)
         if head is None or not head_matches(head, msg_id):
             return False  # the head in the database is never newer than a delivered one
+        return await self._batched(BatchOp("a", recipient_id, msg_id, None, 0)) == "acked"
 
-        async def body(conn: Any, tag: str, _t: int) -> tuple[bool, bool]:
-            done = bool(await conn.fetchval("SELECT hw_ack($1, $2, $3)", recipient_id, msg_id, tag))
-            return done, done
+    # ----------------------------------------------------------------- group commit
 
-        return await self._txn(body, single=True)
+    async def _batched(self, op: BatchOp) -> str:
+        """Run a SEND or ACK in the next batch (``hw_batch``: one statement, one commit for
+        every SEND and ACK submitted meanwhile); return its outcome once this node has
+        applied its notification."""
+        self._check()
+        loop = asyncio.get_running_loop()
+        op.token = next(self._tokens)
+        op.outcome = loop.create_future()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters[op.token] = waiter
+        if op.msg is not None:
+            self._own_msgs[op.token] = op.msg
+        self._batch.append(op)
+        self._pending += 1
+        self._pending_high_water = max(self._pending_high_water, self._pending)
+        if self._flusher is None:
+            self._flusher = loop.create_task(self._flush(), name="hushwire-cluster batch")
+        try:
+            outcome = await asyncio.shield(op.outcome)
+        except BaseException:
+            self._waiters.pop(op.token, None)
+            self._own_msgs.pop(op.token, None)
+            raise
+        if outcome not in NOTIFYING:
+            self._waiters.pop(op.token, None)
+            self._own_msgs.pop(op.token, None)
+            return outcome
+        if op.token in self._waiters:  # committed: a reload of the view now covers it
+            self._waiters[-op.token] = self._waiters.pop(op.token)
+        await asyncio.shield(waiter)
+        return outcome
+
+    async def _flush(self) -> None:
+        try:
+            while self._batch:
+                ops, self._batch = self._batch[:MAX_BATCH], self._batch[MAX_BATCH:]
+                ops.sort(key=lambda o: o.rid)  # stable: one queue's ops keep their order
+                start = time.perf_counter()
+                try:
+                    async with self._pool.acquire(timeout=CONNECT_TIMEOUT) as conn:
+                        outcomes = await conn.fetchval(
+                            "SELECT hw_batch($1::text[], $2::bytea[], $3::bytea[], "
+                            "$4::bigint[], $5::boolean[], $6::bytea[], $7::integer[], "
+                            "$8::text[])",
+                            *batch_columns(ops, self.node),
+                        )
+                except Exception as e:
+                    self._failed += 1
+                    for op in ops:
+                        if not op.outcome.done():
+                            op.outcome.set_exception(
+                                StoreError(f"store commit failed: {self._s(e)}")
+                            )
+                            op.outcome.exception()  # retrieved, even if its caller left
+                    continue
+                finally:
+                    self._pending -= len(ops)
+                self._count_commit(time.perf_counter() - start, len(ops))
+                for op, outcome in zip(ops, outcomes, strict=True):
+                    if not op.outcome.done():
+                        op.outcome.set_result(outcome)
+        finally:
+            self._flusher = None
 
     async def expire_messages(self, older_than_ts: int) -> int:
         async def body(conn: Any, tag: str, _t: int) -> tuple[int, bool]:
             n = int(await conn.fetchval("SELECT hw_expire($1, $2)", older_than_ts, tag))
-            await conn.execute(_NOTIFY, _payload("b", tag, True))
+            await conn.execute(NOTIFY, payload("b", tag, True))
             return n, True
 
         return await self._txn(body)
@@ -778,9 +793,9 @@ class ClusterStore(QueueStore):
             pending_writes=self._pending,
             pending_high_water=self._pending_high_water,
             commits=self._commits,
-            committed_ops=self._commits,
+            committed_ops=self._committed_ops,
             failed_commits=self._failed,
-            max_batch=1,
+            max_batch=self._max_batch,
             commit_seconds_total=self._commit_seconds,
             commit_latency_buckets=cumulative_buckets(self._buckets),
         )

@@ -176,6 +176,27 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
                 'd ' || p_tag || ' 1 ' || encode(p_rid, 'hex') || ' ' || s);
             RETURN true;
         END $$""",
+        # Group commit: SENDs ('w') and ACKs ('a') of many clients in one statement, one
+        # transaction; the caller orders them by queue (row locks always taken in that order).
+        """CREATE FUNCTION hw_batch(p_kind text[], p_rid bytea[], p_msg_id bytea[],
+                p_ts bigint[], p_ntf boolean[], p_body bytea[], p_quota integer[],
+                p_tag text[]) RETURNS text[]
+            LANGUAGE plpgsql AS $$
+        DECLARE
+            outcome text[] := '{}';
+        BEGIN
+            FOR i IN 1 .. coalesce(array_length(p_kind, 1), 0) LOOP
+                IF p_kind[i] = 'w' THEN
+                    outcome := outcome || hw_write(p_rid[i], p_msg_id[i], p_ts[i], p_ntf[i],
+                        p_body[i], p_quota[i], p_tag[i]);
+                ELSIF hw_ack(p_rid[i], p_msg_id[i], p_tag[i]) THEN
+                    outcome := outcome || 'acked'::text;
+                ELSE
+                    outcome := outcome || 'not_head'::text;
+                END IF;
+            END LOOP;
+            RETURN outcome;
+        END $$""",
         # Expiry (contract.expired_prefix), one queue at a time under its row lock.
         """CREATE FUNCTION hw_expire(p_cutoff bigint, p_tag text) RETURNS bigint
             LANGUAGE plpgsql AS $$
@@ -186,7 +207,7 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
             i integer;
         BEGIN
             FOR r IN SELECT DISTINCT recipient_id FROM messages
-                    WHERE ts < p_cutoff AND NOT is_quota LOOP
+                    WHERE ts < p_cutoff AND NOT is_quota ORDER BY recipient_id LOOP
                 PERFORM 1 FROM queues WHERE recipient_id = r FOR UPDATE;
                 CONTINUE WHEN NOT FOUND;
                 WITH gone AS (
