@@ -28,10 +28,8 @@ sequence number, one query per batch of notifications. Applying is idempotent (e
 keyed by their sequence number, records are re-read), so replaying notifications already
 covered by a fresh snapshot is harmless.
 
-*Read your writes.* A mutation returns only after its own last notification has come back
-through this node's stream and been applied: what the caller reads next includes it, as
-with the mirror. Cost: one notification delivery after the commit (tenths of a millisecond
-on one machine, see benchmarks/cluster_notify.py).
+*Read your writes.* A mutation returns only once its own last notification has come back
+through this node's stream and been applied (benchmarks/cluster_notify.py: its cost).
 
 *Subscriptions cluster-wide.* SMP allows one subscriber per queue. A SUB on any node is
 announced on the stream (:meth:`ClusterStore.announce_subscription`); a node that holds an
