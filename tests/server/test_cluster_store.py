@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
+import test_store_contract as tc
 from pg_helpers import pg_server, sql
-from store_helpers import NOW, make_msg, make_rec, new_id
+from store_helpers import NOW, cluster_backend, make_msg, make_rec, new_id
 from test_store_postgres import _closed_port
 
 from hushwire.server.store import (
@@ -237,3 +239,31 @@ def test_unreachable_cluster_store_is_a_clear_error() -> None:
         assert "s3cret" not in str(e.value)
 
     asyncio.run(main())
+
+
+# --------------------------------------------------------------------------- the contract
+
+CONTRACT = [
+    tc.test_create_get_and_collisions,
+    tc.test_secure,
+    tc.test_status,
+    tc.test_update_recipient_keys,
+    tc.test_notifier,
+    tc.test_link_data,
+    tc.test_delete_queue_deletes_messages,
+    tc.test_fifo_order_and_delete_head,
+    tc.test_quota_semantics,
+    tc.test_quota_one_and_concurrent_writers,
+    tc.test_expire_messages,
+    tc.test_expire_unsecured_queues,
+    tc.test_restart_restores_everything,
+    tc.test_lifecycle_errors,
+]
+"""The contract tests that speak only of the QueueStore interface (the others test the
+memory mirror's group commit, pending view and ``max_pending``, which a cluster node does not
+have; test_bad_arguments_are_refused ends with ``max_pending``)."""
+
+
+@pytest.mark.parametrize("contract_test", CONTRACT, ids=lambda t: t.__name__[5:])
+def test_the_store_contract_holds(contract_test: Callable[..., None], tmp_path: Path) -> None:
+    contract_test(cluster_backend(tmp_path))
