@@ -115,7 +115,11 @@ from hushwire.server.store.stream import (
     batch_columns,
     payload,
 )
-from hushwire.server.store.view import ReplicaView, message_from_row, record_from_row
+from hushwire.server.store.view import (
+    ReplicaView,
+    fetch_changed,
+    record_from_row,
+)
 
 __all__ = ["CHANNEL", "ClusterEvents", "ClusterStore"]
 
@@ -170,6 +174,8 @@ class ClusterStore(QueueStore):
         self._tasks: list[asyncio.Task[None]] = []
         self.events: ClusterEvents | None = None
         self._view = ReplicaView()
+        self._epoch = 0
+        self._loading = False
         self._batch: list[BatchOp] = []
         self._flusher: asyncio.Task[None] | None = None
         self._max_batch = 0
@@ -201,6 +207,7 @@ class ClusterStore(QueueStore):
         if self._open or self._tasks:
             raise StoreError("store already opened")
         await self._attach()  # raises StoreError: unreachable, single-owner store, schema
+        self._healthy = True
         try:
             self._pool = await asyncpg.create_pool(
                 self._dsn,
@@ -296,7 +303,6 @@ class ClusterStore(QueueStore):
             raise StoreError(f"cannot open the PostgreSQL store {self.where}: {self._s(e)}") from e
         self._view.load(queues, msgs)
         self._listen = conn
-        self._healthy = True
 
     async def _drop_listen(self) -> None:
         conn, self._listen = self._listen, None
@@ -323,20 +329,34 @@ class ClusterStore(QueueStore):
                 log.warning("cluster store %s: change stream lost; refusing commands", self.where)
             self._healthy = False
             self._listen = None
+            # Batches taken before this point are older than the snapshot about to be loaded
+            # (dropped: _apply checks the epoch); what arrives once listening again waits in
+            # the inbox until the snapshot is in place, then is applied on top of it.
+            self._epoch += 1
+            self._loading = True
             while True:
                 try:
                     self._inbox.clear()
                     await self._attach()
+                    while self._inbox:
+                        batch, self._inbox = self._inbox, []
+                        await self._apply(batch, self._epoch)
                     break
-                except StoreError as e:
-                    log.debug("cluster store: still unreachable: %s", e)
+                except Exception as e:
+                    log.debug("cluster store: still unreachable: %s", self._s(e))
+                    if self._listen is not None:
+                        self._listen.terminate()
+                        self._listen = None
                     await asyncio.sleep(RECONNECT_DELAY)
+            self._loading = False
             self.resyncs += 1
             log.warning("cluster store %s: stream back, view reloaded", self.where)
             # Commits whose notifications were lost are in the snapshot just loaded.
             for tok, fut in list(self._waiters.items()):
                 if tok < 0 and not fut.done():
                     fut.set_result(None)
+            self._healthy = True
+            self._wakeup.set()
             if self.events is not None:
                 self.events.resynced()
 
@@ -344,16 +364,16 @@ class ClusterStore(QueueStore):
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._inbox:
+            while self._inbox and not self._loading:
                 batch, self._inbox = self._inbox, []
                 try:
-                    await self._apply(batch)
+                    await self._apply(batch, self._epoch)
                 except Exception as e:
                     log.warning("cluster store: applying the change stream failed: %s", self._s(e))
                     if self._listen is not None:
                         self._listen.terminate()  # the watcher reloads everything
 
-    async def _apply(self, payloads: list[str]) -> None:
+    async def _apply(self, payloads: list[str], epoch: int) -> None:
         events = [e for p in payloads if (e := StreamEvent.parse(p)) is not None]
         fetch_seqs = [
             int(e.arg.rstrip("Q"))
@@ -365,7 +385,9 @@ class ClusterStore(QueueStore):
         rows: dict[bytes, QueueRecord] = {}
         if fetch_seqs or rids:
             async with self._pool.acquire(timeout=CONNECT_TIMEOUT) as conn:
-                await self._fetch(conn, fetch_seqs, rids, bodies, rows)
+                bodies, rows = await fetch_changed(conn, fetch_seqs, rids)
+            if epoch != self._epoch:
+                return  # the view was reloaded meanwhile, from a snapshot that covers these
         touched: set[bytes] = set()
         notify: list[tuple[bytes, StoredMessage]] = []
         for e in events:
@@ -402,29 +424,6 @@ class ClusterStore(QueueStore):
                 self.events.appended(rid)
             for rid, m in notify:
                 self.events.notification(rid, m)
-
-    @staticmethod
-    async def _fetch(
-        conn: Any,
-        seqs: list[int],
-        rids: list[bytes],
-        bodies: dict[int, StoredMessage],
-        rows: dict[bytes, QueueRecord],
-    ) -> None:
-        """Other nodes' appended entries by sequence number and changed records by id (a
-        missing one was deleted by a later commit, whose notification follows)."""
-        if seqs:
-            for r in await conn.fetch(
-                "SELECT seq, msg_id, ts, notification, is_quota, body FROM messages "
-                "WHERE seq = ANY($1::bigint[])",
-                seqs,
-            ):
-                bodies[int(r["seq"])] = message_from_row(r)
-        if rids:
-            for r in await conn.fetch(
-                SELECT_QUEUES + " WHERE recipient_id = ANY($1::bytea[])", rids
-            ):
-                rows[r["recipient_id"]] = record_from_row(r)
 
     def _subscribed(self, rid: bytes, own: bool) -> None:
         if own:

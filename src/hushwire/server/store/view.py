@@ -15,9 +15,14 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from hushwire.server.store.contract import QueueRecord, StoredMessage, queue_from_row
+from hushwire.server.store.contract import (
+    SELECT_QUEUES,
+    QueueRecord,
+    StoredMessage,
+    queue_from_row,
+)
 
-__all__ = ["ReplicaView", "message_from_row", "record_from_row"]
+__all__ = ["ReplicaView", "fetch_changed", "message_from_row", "record_from_row"]
 
 
 def record_from_row(row: Any) -> QueueRecord:
@@ -30,6 +35,26 @@ def message_from_row(row: Any) -> StoredMessage:
     return StoredMessage(
         row["msg_id"], row["ts"], bool(row["notification"]), row["body"], bool(row["is_quota"])
     )
+
+
+async def fetch_changed(
+    conn: Any, seqs: list[int], rids: list[bytes]
+) -> tuple[dict[int, StoredMessage], dict[bytes, QueueRecord]]:
+    """Entries by sequence number and records by recipient id, as PostgreSQL holds them now
+    (one missing was deleted by a later commit, whose notification follows)."""
+    bodies: dict[int, StoredMessage] = {}
+    rows: dict[bytes, QueueRecord] = {}
+    if seqs:
+        for r in await conn.fetch(
+            "SELECT seq, msg_id, ts, notification, is_quota, body FROM messages "
+            "WHERE seq = ANY($1::bigint[])",
+            seqs,
+        ):
+            bodies[int(r["seq"])] = message_from_row(r)
+    if rids:
+        for r in await conn.fetch(SELECT_QUEUES + " WHERE recipient_id = ANY($1::bytea[])", rids):
+            rows[r["recipient_id"]] = record_from_row(r)
+    return bodies, rows
 
 
 class ReplicaView:
