@@ -84,7 +84,9 @@ from hushwire.server.store.contract import (
     StoreStats,
     WriteResult,
     check_message,
+    check_new_queue,
     check_queue_id,
+    check_recipient_keys,
     cumulative_buckets,
     head_matches,
     latency_bucket,
@@ -556,8 +558,7 @@ class ClusterStore(QueueStore):
     # ----------------------------------------------------------------- queue records
 
     async def create_queue(self, rec: QueueRecord) -> bool:
-        check_queue_id(rec.recipient_id, "recipient id")
-        check_queue_id(rec.sender_id, "sender id")
+        check_new_queue(rec)
 
         async def body(conn: Any, tag: str, _t: int) -> tuple[bool, bool]:
             done = await conn.execute(_INSERT_QUEUE, *queue_row(rec, list(rec.recipient_keys)))
@@ -619,8 +620,7 @@ class ClusterStore(QueueStore):
     async def update_recipient_keys(
         self, recipient_id: bytes, keys: tuple[bytes, ...]
     ) -> QueueRecord:
-        if not keys:
-            raise ValueError("a queue needs at least one recipient key")
+        check_recipient_keys(keys)
         old, new = await self._update(recipient_id, lambda r: replace(r, recipient_keys=keys))
         return new or old
 

@@ -66,7 +66,9 @@ __all__ = [
     "StoredMessage",
     "WriteResult",
     "check_message",
+    "check_new_queue",
     "check_queue_id",
+    "check_recipient_keys",
     "cumulative_buckets",
     "expired_prefix",
     "head_matches",
@@ -276,6 +278,18 @@ def check_queue_id(ident: bytes, what: str) -> None:
     """Refuse an id that is not ``QUEUE_ID_SIZE`` bytes (``ValueError``: a caller bug)."""
     if len(ident) != QUEUE_ID_SIZE:
         raise ValueError(f"{what} must be {QUEUE_ID_SIZE} bytes")
+
+
+def check_new_queue(rec: QueueRecord) -> None:
+    """Refuse a record :meth:`QueueStore.create_queue` may not store (``ValueError``)."""
+    check_queue_id(rec.recipient_id, "recipient id")
+    check_queue_id(rec.sender_id, "sender id")
+
+
+def check_recipient_keys(keys: tuple[bytes, ...]) -> None:
+    """Refuse an empty key list for :meth:`QueueStore.update_recipient_keys`."""
+    if not keys:
+        raise ValueError("a queue needs at least one recipient key")
 
 
 def check_message(msg: StoredMessage, quota: int) -> None:

@@ -76,7 +76,9 @@ from hushwire.server.store.contract import (
     StoreStats,
     WriteResult,
     check_message,
+    check_new_queue,
     check_queue_id,
+    check_recipient_keys,
     cumulative_buckets,
     expired_prefix,
     head_matches,
@@ -495,8 +497,7 @@ class MirroredStore(QueueStore):
     # ----------------------------------------------------------------- queue records
 
     async def create_queue(self, rec: QueueRecord) -> bool:
-        check_queue_id(rec.recipient_id, "recipient id")
-        check_queue_id(rec.sender_id, "sender id")
+        check_new_queue(rec)
         await self._wait_room()
         if any(self._id_in_use(kind, ident) for kind, ident in self._ids(rec)):
             return await self._settled(False)
@@ -530,8 +531,7 @@ class MirroredStore(QueueStore):
     async def update_recipient_keys(
         self, recipient_id: bytes, keys: tuple[bytes, ...]
     ) -> QueueRecord:
-        if not keys:
-            raise ValueError("a queue needs at least one recipient key")
+        check_recipient_keys(keys)
         return await self._update(recipient_id, lambda rec: replace(rec, recipient_keys=keys))
 
     async def delete_queue(self, recipient_id: bytes) -> bool:
