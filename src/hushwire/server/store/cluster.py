@@ -40,12 +40,10 @@ relay: a message given and not yet acknowledged stays the head in the database a
 again on the next SUB (SMP's redelivery), so a node that dies loses nothing and delivers
 nothing twice except that un-acknowledged head.
 
-*Failure.* The node watches its listening session. When it is lost (PostgreSQL restarted,
-network cut) the node is **unhealthy**: :attr:`ClusterStore.healthy` is False (``/healthz``
-answers 503, dispatch refuses commands with ``ERR INTERNAL``) and mutations raise
-:class:`~hushwire.server.store.contract.StoreError` at once. It reconnects by itself,
-listens again, reloads the snapshot (notifications missed while away are covered by it) and
-is healthy again; the relay then retries delivery to its subscribers.
+*Failure.* When its listening session is lost (PostgreSQL restarted, network cut) the node
+is **unhealthy** (:attr:`ClusterStore.healthy`: ``/healthz`` 503, commands refused with ``ERR
+INTERNAL``, mutations raise ``StoreError``). It reconnects by itself, listens, reloads the
+snapshot, applies what arrived meanwhile on top of it, and is healthy again.
 
 *Exclusion.* Cluster nodes hold the advisory lock of ``hushwire.server.store.postgres``
 *shared* for as long as they listen, a single-owner relay holds it exclusive: the two kinds
@@ -355,8 +353,11 @@ class ClusterStore(QueueStore):
             log.warning("cluster store %s: stream back, view reloaded", self.where)
             # Commits whose notifications were lost are in the snapshot just loaded.
             for tok, fut in list(self._waiters.items()):
-                if tok < 0 and not fut.done():
-                    fut.set_result(None)
+                if tok < 0:
+                    del self._waiters[tok]
+                    self._own_msgs.pop(-tok, None)
+                    if not fut.done():
+                        fut.set_result(None)
             self._healthy = True
             self._wakeup.set()
             if self.events is not None:
