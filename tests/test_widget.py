@@ -65,7 +65,16 @@ def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> 
     assert "&amp;smp=" in out
     # Then one comment per shipped module, with the hash the core loads it with; no preload.
     modules = module_files()
-    assert set(modules) == {"business", "de", "passphrase", "resume", "shop", "short", "zstd"}
+    assert set(modules) == {
+        "business",
+        "de",
+        "passphrase",
+        "restore",
+        "resume",
+        "shop",
+        "short",
+        "zstd",
+    }
     assert rest == [
         f"<!-- module {name}: serve /hushwire-widget-{name}.js too ({sri_hash(body)}) -->"
         for name, body in modules.items()

@@ -432,6 +432,9 @@ def test_visitor_chats_through_the_relay_across_a_restart(tmp_path: Path) -> Non
                         page.get_by_role("button", name="Start a new chat")
                     ).to_be_focused()
                     await expect(field).to_be_hidden()
+                    # no data-resume: the worker never fetched the module that reads a state back
+                    assert "/hushwire-widget-restore.js" not in site.paths
+                    assert "/hushwire-widget-zstd.js" in site.paths
 
                     await csp_clean(page, site)
                     assert errors == []
@@ -548,6 +551,8 @@ def test_resume_after_reload(tmp_path: Path) -> None:
                     await expect(log.locator(".msg.in .text")).to_have_text(
                         ["Got it", "Still here"]
                     )
+                    # the worker read the state back with its "restore" module
+                    assert "/hushwire-widget-restore.js" in site.paths
                     assert errors == []
 
     run(main)

@@ -4,8 +4,9 @@
 // package ships:
 //   1. bundle src/worker.ts (the crypto worker: protocol, keys, noble) into a string, with
 //      fzstd replaced by src/modules/zstd_hook.ts (the "zstd" module brings the decompressor);
-//   2. bundle each module: "zstd" and "business" (worker side: its source as a string the page
-//      puts in front of the worker's) and the page-side "de", "resume", "passphrase" and "shop";
+//   2. bundle each module: "zstd", "business", "restore" and "short" (worker side: its source as a
+//      string the page puts in front of the worker's) and the page-side "de", "resume",
+//      "passphrase" and "shop";
 //      each file calls Hushwire.define;
 //   3. bundle src/main.ts (the page side) with the worker's string as "virtual:hushwire-worker"
 //      and the modules' SRI hashes as "virtual:hushwire-modules", ui/strings_de.ts replaced by
@@ -75,6 +76,7 @@ const MIT_NOBLE = "MIT License (c) Paul Miller (paulmillr.com)";
 const modules = new Map([
   ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
   ["business", `/*! Hushwire widget module business (AGPL-3.0-only) */\nwindow.Hushwire.define("business",${JSON.stringify(await moduleCode("src/modules/business.ts", { alias: { fzstd: "./src/modules/zstd_hook.ts" } }))});\n`],
+  ["restore", `/*! Hushwire widget module restore (AGPL-3.0-only) */\nwindow.Hushwire.define("restore",${JSON.stringify(await moduleCode("src/modules/restore.ts"))});\n`],
   ["short", `/*! Hushwire widget module short (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("short",${JSON.stringify(await moduleCode("src/modules/short.ts"))});\n`],
   ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],
   ["resume", `/*! Hushwire widget module resume (AGPL-3.0-only) */\n${await moduleCode("src/modules/resume.ts")}\n`],

@@ -7,7 +7,7 @@
  * string, so the core's SRI hash covers the worker too; the worker's zstd module
  * (modules.ts, SRI-checked by the browser) goes in front of it in the same Blob; when the
  * worker meets a business address it asks for the "business" module and the session moves to
- * a new worker whose Blob has that module too (#upgrade; docs/widget.md). Pages with a
+ * a new worker whose Blob has that module too, and "restore" (#upgrade; docs/widget.md). Pages with a
  * strict CSP must allow `worker-src blob:` (and, enforcing Trusted Types, the policy name
  * `hushwire`); if the browser refuses the worker, the widget fails closed (it never falls
  * back to running crypto on the page).
@@ -153,10 +153,11 @@ export class HushwireWidget implements Backend {
     for (const p of this.#pending.values()) p.reject(new WidgetError("restarted"));
     this.#pending.clear();
     try {
-      const code = await module<string>(name);
+      // the module, and "restore" (which reads the state back) unless the worker had it
+      const code = await Promise.all([name, "restore"].map((n) => module<string>(n)));
       const restored = this.#call({ op: "restore", relayUrl: this.#relay, key, sealed });
       this.#early.unshift(this.#early.pop()!); // before the requests that waited
-      this.#start([...this.#modules, code]);
+      this.#start([...this.#modules, ...code.filter((c) => !this.#modules.includes(c))]);
       this.#emit({ event: "connected", peer: String((await restored)?.peer).slice(0, 200) });
     } catch (e) {
       const detail = (e as Error).message;
@@ -244,12 +245,19 @@ function module<T>(name: string): Promise<T> {
   return load<T>(name, scriptURL);
 }
 
-/** The worker's modules: zstd, and "short" when data-address is a short link (added below). */
-const workerModules = ["zstd"];
+/**
+ * The worker's modules: zstd; "restore", which reads a stored session back (an embed without
+ * data-resume and not a shop never restores: dropped below); "short" when data-address is a
+ * short link (added below).
+ */
+const workerModules = new Set(["zstd", "restore"]);
+
+/** A worker module's source; without "restore" the worker still chats, a stored session just does not open. */
+const workerModule = (name: string): Promise<string> => module<string>(name).catch((e: unknown) => (name === "restore" ? "" : Promise.reject(e)));
 
 const api = {
   // The worker's modules load with the worker (intent or click), not with the page.
-  create: (): HushwireWidget => new HushwireWidget(Promise.all(workerModules.map((n) => module<string>(n)))),
+  create: (): HushwireWidget => new HushwireWidget(Promise.all([...workerModules].map(workerModule))),
   widget: null as ChatWidget | null,
   define,
 };
@@ -265,7 +273,7 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   const d = script.dataset;
   const address = d.address ?? "";
   const relay = d.relay ?? "";
-  if (/^\s*(?:simplex:|https:\/\/[^/]+)\/[a-z]\/?#/i.test(address)) workerModules.push("short");
+  if (/^\s*(?:simplex:|https:\/\/[^/]+)\/[a-z]\/?#/i.test(address)) workerModules.add("short");
   // The modules this embed needs from the start: German strings, the resume store. Without
   // them (a file not served) the widget speaks English and does not resume.
   const lang = chooseLanguage(d.lang, navigator.languages);
@@ -273,6 +281,7 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   // data-resume="passphrase": the store whose key comes from the visitor's passphrase
   const resume = flag(d.resume) && typeof indexedDB !== "undefined" ? module<new (id: string, lang: string) => Store>(d.resume === "passphrase" ? "passphrase" : "resume") : null;
   const shop = d.mode === "shop" ? module<(o: ShopOptions) => void>("shop") : null;
+  if (resume === null && shop === null) workerModules.delete("restore");
   const mount = async (): Promise<void> => {
     await strings?.catch(() => undefined);
     // Shop mode (data-mode="shop"): the "shop" module mounts the shop; if it does not load, the chat shows.

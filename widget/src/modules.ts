@@ -8,6 +8,8 @@
  *   hushwire-widget-resume.js  the sealed-session store, with data-resume
  *   hushwire-widget-business.js the customer's side of a business chat (worker side), when the
  *                              crypto worker meets a business address (main.ts upgrade)
+ *   hushwire-widget-restore.js reading a stored session back (worker side), with data-resume,
+ *                              in shop mode and for the business hand-over
  *
  * The URL of a module is its file name resolved against the bundle's own `src`; its SHA-384
  * hash is built into the core (scripts/build.mjs), so the core's own `integrity` pins every

@@ -49,8 +49,13 @@ describe("rpc", () => {
   });
 
   it("checks the worker's events", () => {
-    const contact = { id: "c", name: "<b>x</b>", status: "connected", link: "", detail: "" };
+    const contact = { id: "c", name: "<b>x</b>", status: "connected", link: "", detail: "", kind: "room", owner: true, members: ["a (host)", "b"] };
     expect(parseAppReply({ event: "contact", contact })).toEqual({ event: "contact", contact });
+    // a contact stored before rooms existed: a 1:1 contact
+    const old = { id: "c", name: "x", status: "connected", link: "", detail: "" };
+    expect(parseAppReply({ event: "contact", contact: old })).toEqual({ event: "contact", contact: { ...old, kind: "contact", owner: false, members: [] } });
+    expect(parseAppReply({ event: "contact", contact: { ...contact, kind: "group" } })).toBeNull();
+    expect(parseAppReply({ event: "contact", contact: { ...contact, members: [1] } })).toBeNull();
     expect(parseAppReply({ event: "contact", contact: { ...contact, status: "owned" } })).toBeNull();
     expect(parseAppReply({ event: "tick", contact: "c", msgId: 3, tick: 2 })).toEqual({ event: "tick", contact: "c", msgId: 3, tick: 2 });
     expect(parseAppReply({ event: "tick", contact: "c", msgId: 3, tick: 3 })).toBeNull();

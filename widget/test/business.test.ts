@@ -25,6 +25,7 @@ import { Visitor } from "../src/agent/visitor.js";
 import { KeyPair } from "../src/crypto/keys.js";
 import { parseReply, parseRequest } from "../src/rpc.js";
 import { WorkerService } from "../src/worker/service.js";
+import "../src/modules/restore.js"; // the widget's "restore" module: Visitor.load reads states with it
 import { h, loadVectors } from "./vectors.js";
 
 interface GroupsFile {

@@ -14,6 +14,7 @@ import { Visitor, type AgentClient } from "../src/agent/visitor.js";
 import { parseRequest, type WorkerReply } from "../src/rpc.js";
 import type { ClientEvent, IdsResponse } from "../src/smp/client.js";
 import { WorkerService } from "../src/worker/service.js";
+import "../src/modules/restore.js"; // the widget's "restore" module: Visitor.load reads states with it
 import { loadVectors } from "./vectors.js";
 
 const CONTACT = loadVectors<{ contact_link: string }>("agent_links.json").contact_link;
@@ -200,6 +201,26 @@ describe("restore", () => {
     const r = await s.call({ op: "restore", relayUrl: "ws://127.0.0.1:9/", key, sealed: good });
     expect(r).toMatchObject({ ok: false });
     expect(s.sockets).toEqual(["ws://127.0.0.1:9/"]);
+    await v.close(false);
+  });
+
+  it("without the restore module, opens the state but reads none of it and connects nowhere", async () => {
+    const key = await sealKey();
+    const v = new Visitor(new FakeClient(), utf8("info"), () => undefined, { persist: async () => undefined });
+    await v.join(CONTACT);
+    const sealed = await seal(key, { f: 1, a: CONTACT, c: "aW5mbw==", p: "Owner", t: [], v: v.state() });
+    const g = globalThis as { hushwireRestore?: unknown };
+    const reader = g.hushwireRestore;
+    delete g.hushwireRestore;
+    try {
+      const s = service();
+      const r = await s.call({ op: "restore", relayUrl: "ws://127.0.0.1:9/", key, sealed });
+      expect(r).toMatchObject({ ok: false, error: "Error: the restore module is not loaded" });
+      expect(s.sockets).toEqual([]);
+      expect(() => new Visitor(new FakeClient(), utf8("info"), () => undefined).load(v.state(), SERVER)).toThrow("the restore module is not loaded");
+    } finally {
+      g.hushwireRestore = reader;
+    }
     await v.close(false);
   });
 

@@ -25,6 +25,7 @@ import { E2ERatchetParams, Ratchet, x3dhInitiator } from "../src/agent/ratchet.j
 import { ratchetToJSON } from "../src/agent/ratchet_json.js";
 import { parseRequest, type WorkerEvent, type WorkerReply } from "../src/rpc.js";
 import { WorkerService } from "../src/worker/service.js";
+import "../src/modules/restore.js"; // the widget's "restore" module: Visitor.load reads states with it
 import type { WebSocketLike } from "../src/smp/client.js";
 import { h, REPO_ROOT } from "./vectors.js";
 

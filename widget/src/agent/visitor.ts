@@ -27,7 +27,7 @@
  * Nothing here logs; no key or text leaves except through the caller's callbacks.
  */
 
-import { base64urlDecode, base64urlEncode, type Bytes } from "../encoding.js";
+import { base64urlEncode, type Bytes } from "../encoding.js";
 import { DecodeError, HushwireError } from "../errors.js";
 import { constantTimeEqual } from "../crypto/ct.js";
 import { sha256 } from "../crypto/hash.js";
@@ -64,7 +64,9 @@ import {
   type SMPQueueInfo,
 } from "./protocol.js";
 import { E2E_VERSIONS, E2ERatchetParamsUri, Ratchet, RatchetDuplicate, x3dhInitiator } from "./ratchet.js";
-import { ratchetFromJSON, ratchetToJSON } from "./ratchet_json.js";
+import { KIT, ratchetToJSON } from "./ratchet_json.js";
+import { SEEN_HASHES, SENT_HASHES, type OutgoingKind } from "./state_read.js";
+import { restorer } from "../modules/restore_hook.js";
 import { has, step, type Transition } from "./machine.js";
 
 /** What the visitor needs of an SMP client; ReconnectingClient fits. */
@@ -94,8 +96,6 @@ export type VisitorEvent =
 /** A request to the visitor that cannot be done (a HushwireError saying why). */
 const VisitorError = HushwireError;
 
-const SEEN_HASHES = 64;
-const SENT_HASHES = 512;
 const MAX_WAITING = 100;
 
 interface RcvQueue {
@@ -119,7 +119,7 @@ interface SndQueue {
   secured: boolean;
 }
 
-type Kind = "invitation" | "conf" | "conf_k" | "hello_reply" | "msg" | "receipt";
+type Kind = OutgoingKind;
 
 interface Outgoing {
   id: number;
@@ -596,67 +596,21 @@ export class Visitor {
    */
   load(state: unknown, server: SMPServer): void {
     if (this.#status !== "new") throw new VisitorError("already joined");
-    const bad = (): never => {
-      throw new DecodeError("invalid session state");
-    };
-    const arr = (x: unknown, n: number): unknown[] => (Array.isArray(x) && x.length === n ? x : bad());
-    const list = (x: unknown, max: number): unknown[] => (Array.isArray(x) && x.length <= max ? x : bad());
-    const bytes = (x: unknown): Bytes => (x === "" ? new Uint8Array(0) : typeof x === "string" ? base64urlDecode(x) : bad());
-    const sized = (x: unknown, n = 32): Bytes => {
-      const b = bytes(x);
-      return b.length === n ? b : bad();
-    };
-    const num = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : bad());
-    const bool = (x: unknown): boolean => (typeof x === "boolean" ? x : bad());
-    const pair = (x: unknown, alg: "Ed25519" | "X25519" | "X448"): KeyPair => new KeyPair(new PrivateKey(alg, sized(x, alg === "X448" ? 56 : 32)));
-    const d = (typeof state === "object" && state !== null ? state : bad()) as Record<string, unknown>;
-    const status = d.s;
-    if (status !== "invited" && status !== "confirming" && status !== "wait_hello" && status !== "connected") return bad();
-    const [rcvId, sndId, auth, dh, boxKey, e2e, shared, secured] = arr(d.r, 8);
-    this.#rcv = {
-      server: { ...server, basicAuth: null },
-      rcvId: bytes(rcvId),
-      sndId: bytes(sndId),
-      auth: pair(auth, "Ed25519"),
-      dh: pair(dh, "X25519"),
-      boxKey: sized(boxKey),
-      e2e: pair(e2e, "X25519"),
-      shared: shared === null ? null : sized(shared),
-      secured: bool(secured),
-    };
-    this.#x3dh = d.x === null ? null : (arr(d.x, 2).map((k) => pair(k, "X448")) as [KeyPair, KeyPair]);
-    if (d.q !== null) {
-      const [senderId, peerE2e, mode, sAuth, sE2e, sSecured] = arr(d.q, 6);
-      this.#snd = {
-        senderId: bytes(senderId),
-        peerE2e: new PublicKey("X25519", sized(peerE2e)),
-        mode: mode === "M" || mode === "C" ? mode : bad(),
-        auth: pair(sAuth, "Ed25519"),
-        e2e: pair(sE2e, "X25519").private,
-        secured: bool(sSecured),
-      };
-    }
-    this.#ratchet = d.k === null ? null : typeof d.k === "string" ? ratchetFromJSON(d.k) : bad();
-    // from "confirming" on, the owner's queue and the ratchet exist; before, our X3DH keys
-    if (status === "invited" ? this.#x3dh === null : this.#snd === null || this.#ratchet === null || this.#rcv.shared === null) bad();
-    this.#agentVersion = AGENT_VERSIONS.contains(num(d.v)) ? (d.v as number) : bad();
-    this.#peerInfo = bytes(d.i);
-    const [sId, sHash, rId, rHash] = arr(d.n, 4);
-    this.#lastSndId = num(sId);
-    this.#lastSndHash = bytes(sHash);
-    this.#lastRcvId = num(rId);
-    this.#lastRcvHash = bytes(rHash);
-    this.#seen = list(d.h, SEEN_HASHES).map((x) => sized(x));
-    this.#sent = new Map(list(d.m, SENT_HASHES).map((e) => {
-      const [id, hash] = arr(e, 2);
-      return [num(id), sized(hash)];
-    }));
-    this.#outbox = list(d.b, 1000).map((e) => {
-      const [id, kind, body, to, signed] = arr(e, 5);
-      if (!["invitation", "conf", "conf_k", "hello_reply", "msg", "receipt"].includes(kind as string)) bad();
-      return { id: num(id), kind: kind as Kind, body: bytes(body), to: bytes(to), signed: bool(signed) };
-    });
-    this.#status = status;
+    const f = restorer().visitor(state, KIT);
+    this.#rcv = { ...f.rcv, server: { ...server, basicAuth: null } };
+    this.#x3dh = f.x3dh;
+    this.#snd = f.snd;
+    this.#ratchet = f.ratchet;
+    this.#agentVersion = f.agentVersion;
+    this.#peerInfo = f.peerInfo;
+    this.#lastSndId = f.lastSndId;
+    this.#lastSndHash = f.lastSndHash;
+    this.#lastRcvId = f.lastRcvId;
+    this.#lastRcvHash = f.lastRcvHash;
+    this.#seen = f.seen;
+    this.#sent = f.sent;
+    this.#outbox = f.outbox;
+    this.#status = f.status;
   }
 
   /**

@@ -11,7 +11,8 @@
 import { concat, utf8 } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { randomBytes } from "../crypto/random.js";
-import { openText, sealText } from "../worker/service.js";
+import { openText } from "../agent/state_read.js";
+import { sealText } from "../worker/service.js";
 
 const MAGIC = utf8("HUSHWIRE-APP-1\n");
 export const SALT = 16;

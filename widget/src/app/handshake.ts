@@ -50,17 +50,19 @@ export class InvitationError extends HushwireError {
 const b64 = base64urlEncode;
 const raw = (k: KeyPair | PrivateKey): string => b64(("private" in k ? k.private : k).exportRaw());
 
-interface NewQueue {
+/** A receive queue we made, with its keys (`e2e`: the per-queue key its senders box for). */
+export interface NewQueue {
   ids: IdsResponse;
   auth: KeyPair;
   dh: KeyPair;
   e2e: KeyPair;
 }
 
-async function newQueue(client: AgentClient): Promise<NewQueue> {
+/** NEW, subscribed: a messaging queue (senders may SKEY it), or a contact queue (`messaging` false). */
+export async function newQueue(client: AgentClient, messaging = true): Promise<NewQueue> {
   const auth = KeyPair.generate("Ed25519");
   const dh = KeyPair.generate("X25519");
-  const ids = await client.createQueue(auth, dh, { subscribe: true, messaging: true });
+  const ids = await client.createQueue(auth, dh, { subscribe: true, messaging });
   return { ids, auth, dh, e2e: KeyPair.generate("X25519") };
 }
 
@@ -69,8 +71,9 @@ function rcvState(q: NewQueue, shared: Bytes | null): unknown[] {
   return [b64(q.ids.rcvId), b64(q.ids.sndId), raw(q.auth), raw(q.dh), b64(queueDhKey(q.dh, q.ids.srvDhKey)), raw(q.e2e), shared && b64(shared), false];
 }
 
-function queueUri(server: SMPServer, q: NewQueue): SMPQueueUri {
-  return new SMPQueueUri(new VersionRange(1, SMP_CLIENT_VERSION), { ...server, basicAuth: null }, q.ids.sndId, q.e2e.public, "M");
+/** The address of queue `q` on `server`, as links carry it. */
+export function queueUri(server: SMPServer, q: NewQueue, mode: "M" | "C" = "M"): SMPQueueUri {
+  return new SMPQueueUri(new VersionRange(1, SMP_CLIENT_VERSION), { ...server, basicAuth: null }, q.ids.sndId, q.e2e.public, mode);
 }
 
 /** A new one-time invitation on `server`: the link (simplex:/invitation#/?...) and the visitor state. */

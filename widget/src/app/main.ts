@@ -1,5 +1,6 @@
 /**
- * The web app's page: one relay, an address book of 1:1 contacts made from one-time invitations.
+ * The web app's page: one relay, an address book of 1:1 contacts made from one-time invitations,
+ * and rooms (hosted here, or joined by their link: shown in the same list, with their members).
  * It holds no key: the crypto worker (app/worker.ts, embedded and started from a blob:) does
  * everything secret; the page shows names, texts and links, built with the DOM only (ui/dom.ts),
  * so a hostile name or text is shown as text. The profile, sealed by the worker, is kept in
@@ -146,7 +147,18 @@ async function main(): Promise<void> {
     h("p", { class: "hint" }, "Send this link to one person (or let them scan the code). It works once."));
   const pasteInput = h("input", { id: "paste", type: "text", autocomplete: "off" });
   const connect = h("button", { type: "button" }, "Connect");
+  const roomName = h("input", { id: "room-name", type: "text", maxlength: "100", autocomplete: "off" });
+  const newRoom = h("button", { type: "button", id: "new-room" }, "New room");
   const list = h("ul", { id: "contacts", "aria-label": "Contacts" });
+  const roomLinkInput = h("input", { id: "room-link", type: "text", readonly: true });
+  const roomQr = h("div", { class: "qr-box" });
+  const roomLinkRow = h("div", { id: "room-link-box", hidden: true },
+    h("label", { for: "room-link" }, "Room link"), roomLinkInput, roomQr,
+    h("p", { class: "hint" }, "Anyone with this link can join the room. This browser admits them while the app is open here; people who open it meanwhile wait until then."));
+  const members = h("ul", { id: "members", "aria-label": "Members" });
+  const clearBtn = h("button", { type: "button", id: "clear-history" }, "Clear history");
+  const leaveBtn = h("button", { type: "button", id: "leave-room" }, "Leave room");
+  const roomPanel = h("div", { id: "room", hidden: true }, roomLinkRow, h("h3", {}, "Members"), members, h("div", { class: "row" }, clearBtn, leaveBtn));
   const chatTitle = h("h2", { id: "chat-title" });
   const chatStatus = h("p", { id: "chat-status" });
   const renameInput = h("input", { id: "rename", type: "text", maxlength: "100", autocomplete: "off" });
@@ -160,7 +172,7 @@ async function main(): Promise<void> {
   const chat = h("section", { id: "chat", hidden: true, "aria-labelledby": "chat-title" },
     chatTitle, chatStatus,
     h("div", { class: "row" }, h("label", { for: "rename" }, "Contact name"), renameInput, renameBtn, verifyBtn, deleteBtn),
-    code, log,
+    code, roomPanel, log,
     h("div", { class: "row" }, h("label", { for: "message" }, "Message"), messageInput, send));
   const passphrase = h("input", { id: "passphrase", type: "password", autocomplete: "new-password", maxlength: "1024" });
   const exportBtn = h("button", { type: "button" }, "Export profile");
@@ -183,6 +195,7 @@ async function main(): Promise<void> {
     error,
     h("section", { "aria-label": "Profile", class: "row" }, h("label", { for: "name" }, "Your name"), nameInput, saveName, nameSaved),
     h("section", { "aria-label": "Connect", class: "row" }, newInvite, h("label", { for: "paste" }, "Paste a link"), pasteInput, connect),
+    h("section", { "aria-label": "Rooms", class: "row" }, h("label", { for: "room-name" }, "Room name"), roomName, newRoom),
     invitePanel,
     h("h2", {}, "Contacts"),
     list,
@@ -196,12 +209,13 @@ async function main(): Promise<void> {
 
   const renderItem = (item: Item): HTMLLIElement => {
     const li = h("li", { class: item.dir, "data-msg-id": String(item.msgId) }, h("span", { class: "text" }, item.text));
+    if (item.from !== undefined) li.prepend(h("span", { class: "from" }, item.from), ": ");
     if (item.dir === "out") li.append(h("span", { class: "tick", "data-tick": TICKS[item.tick], "aria-label": TICKS[item.tick] }, TICK_MARKS[item.tick]));
     return li;
   };
 
   const statusText = (c: ContactView): string =>
-    c.status === "failed" ? `failed: ${c.detail}` : c.status === "invited" ? "waiting for the invitation to be opened" : c.status;
+    c.status === "failed" ? `failed: ${c.detail}` : c.status === "invited" ? "waiting for the invitation to be opened" : c.detail !== "" && c.kind === "room" ? `${c.status}: ${c.detail}` : c.status;
 
   const renderList = (): void => {
     list.replaceChildren(...[...contacts.values()].map(({ view }) => {
@@ -218,6 +232,18 @@ async function main(): Promise<void> {
     chatTitle.textContent = c.view.name;
     chatStatus.textContent = statusText(c.view);
     log.replaceChildren(...c.items.map(renderItem));
+    const room = c.view.kind === "room";
+    roomPanel.hidden = !room;
+    verifyBtn.hidden = room;
+    deleteBtn.hidden = room;
+    clearBtn.hidden = !c.view.owner;
+    members.replaceChildren(...c.view.members.map((n) => h("li", {}, n)));
+    const shown = c.view.owner && c.view.link !== "" ? onOrigin(c.view.link, location.origin) : "";
+    roomLinkRow.hidden = shown === "";
+    if (roomLinkInput.value !== shown) {
+      roomLinkInput.value = shown;
+      roomQr.replaceChildren(...(shown === "" ? [] : [qrSvg(shown, "QR code of the room link")]));
+    }
   };
 
   const select = (id: string | null): void => {
@@ -263,6 +289,13 @@ async function main(): Promise<void> {
         if (e.contact === selected) log.append(renderItem(e.item));
         return;
       }
+      case "items": {
+        const c = contacts.get(e.contact);
+        if (c === undefined) return;
+        c.items = e.items;
+        if (e.contact === selected) renderChat();
+        return;
+      }
       case "tick": {
         const item = contacts.get(e.contact)?.items.find((x) => x.dir === "out" && x.msgId === e.msgId);
         if (item === undefined) return;
@@ -293,7 +326,7 @@ async function main(): Promise<void> {
   const apply = (profile: AppResults["start"]): void => {
     nameInput.value = profile.name;
     contacts.clear();
-    for (const c of profile.contacts) contacts.set(c.id, { view: { id: c.id, name: c.name, status: c.status, link: c.link, detail: c.detail }, items: c.items });
+    for (const c of profile.contacts) contacts.set(c.id, { view: { id: c.id, name: c.name, status: c.status, link: c.link, detail: c.detail, kind: c.kind, owner: c.owner, members: c.members }, items: c.items });
     select(null);
   };
   apply(started);
@@ -388,6 +421,22 @@ async function main(): Promise<void> {
       code.hidden = false;
     }, showError);
   });
+  newRoom.addEventListener("click", () => {
+    error.textContent = "";
+    w.call({ op: "createRoom", name: roomName.value }).then((r) => {
+      roomName.value = "";
+      select(r.id);
+      roomLinkInput.focus();
+      roomLinkInput.select();
+    }, showError);
+  });
+  roomName.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") newRoom.click();
+  });
+  clearBtn.addEventListener("click", () => {
+    if (selected !== null) void w.call({ op: "clearHistory", contact: selected }).catch(showError);
+  });
+  leaveBtn.addEventListener("click", () => deleteBtn.click());
   deleteBtn.addEventListener("click", () => {
     const id = selected;
     if (id === null) return;

@@ -17,11 +17,16 @@
  * - `send(id, text)`: resolves with the message's id once it is encrypted and queued (it goes out
  *   when the relay is reachable); `tick` events follow (1: the relay took it, 2: delivered).
  * - `rename(id, name)`, `remove(id)`, `verify(id)` (the security code), `setName(name)`.
+ * - `createRoom(name)`: a room this browser hosts; returns its id and its link (a contact address
+ *   with group data). `join` of a room link makes this browser a member; `remove` of a room
+ *   leaves it (the host's: deletes it for everyone); `clearHistory(id)` (the host) deletes every
+ *   message of the room for everybody.
  * - `exportProfile(passphrase)`: the whole profile as one file, encrypted under the passphrase
  *   (to move it to another device); `importProfile(passphrase, data)` replaces this browser's
  *   profile with it and returns what `start` returns.
  * - events: `status`, `lag` (keepalive round trip), `contact` (a contact's name or status
- *   changed), `message`, `tick`, `sealed` (the profile, encrypted: store it as it is).
+ *   changed), `message`, `tick`, `items` (a room's messages after a deletion), `sealed` (the
+ *   profile, encrypted: store it as it is).
  */
 
 /** Longest text of one message, name, link (characters). */
@@ -44,6 +49,9 @@ export interface Item {
   msgId: number;
   /** Outgoing: 0 queued, 1 the relay took it, 2 delivered. */
   tick: Tick;
+  /** In a room: the author's name (incoming) and the message's key (author and shared id). */
+  from?: string;
+  key?: string;
 }
 
 export interface ContactView {
@@ -54,6 +62,10 @@ export interface ContactView {
   link: string;
   /** Why it failed (status `failed`), else "". */
   detail: string;
+  /** A 1:1 contact or a room; `owner`: a room this browser hosts; `members`: a room's names. */
+  kind: "contact" | "room";
+  owner: boolean;
+  members: string[];
 }
 
 export interface AppResults {
@@ -68,6 +80,8 @@ export interface AppResults {
   protect: null;
   exportProfile: { data: ArrayBuffer };
   importProfile: AppResults["start"];
+  createRoom: { id: string; link: string };
+  clearHistory: null;
 }
 
 export type AppOp = keyof AppResults;
@@ -83,7 +97,9 @@ export type AppRequest =
   | { id: number; op: "setName"; name: string }
   | { id: number; op: "protect"; passphrase: string }
   | { id: number; op: "exportProfile"; passphrase: string }
-  | { id: number; op: "importProfile"; passphrase: string; data: ArrayBuffer };
+  | { id: number; op: "importProfile"; passphrase: string; data: ArrayBuffer }
+  | { id: number; op: "createRoom"; name: string }
+  | { id: number; op: "clearHistory"; contact: string };
 
 export type AppEvent =
   | { event: "status"; status: "connected" | "disconnected" | "reconnected"; detail: string }
@@ -91,6 +107,7 @@ export type AppEvent =
   | { event: "contact"; contact: ContactView }
   | { event: "message"; contact: string; item: Item }
   | { event: "tick"; contact: string; msgId: number; tick: Tick }
+  | { event: "items"; contact: string; items: Item[] }
   | { event: "sealed"; data: ArrayBuffer };
 
 export type AppReply = { id: number; ok: true; result: AppResults[AppOp] } | { id: number; ok: false; error: string } | AppEvent;
@@ -106,12 +123,25 @@ const STATUSES: readonly string[] = ["invited", "connecting", "connected", "fail
 /** A message item (from the worker or a restored profile), or null. */
 export function parseItem(x: unknown): Item | null {
   if (!isRec(x) || (x.dir !== "in" && x.dir !== "out") || !str(x.text, 4 * MAX_TEXT) || !count(x.msgId) || !tick(x.tick)) return null;
-  return { dir: x.dir, text: x.text, msgId: x.msgId, tick: x.tick };
+  const item: Item = { dir: x.dir, text: x.text, msgId: x.msgId, tick: x.tick };
+  if (x.from !== undefined) {
+    if (!str(x.from, 2 * MAX_NAME)) return null;
+    item.from = x.from;
+  }
+  if (x.key !== undefined) {
+    if (!str(x.key, 300)) return null;
+    item.key = x.key;
+  }
+  return item;
 }
 
 export function parseContactView(x: unknown): ContactView | null {
   if (!isRec(x) || !str(x.id, 64, 1) || !str(x.name, 2 * MAX_NAME) || !STATUSES.includes(x.status as string) || !str(x.link, MAX_LINK) || !str(x.detail, 500)) return null;
-  return { id: x.id, name: x.name, status: x.status as ContactStatus, link: x.link, detail: x.detail };
+  // profiles from before rooms have no kind: a contact
+  const kind = x.kind === undefined ? "contact" : x.kind;
+  const members = x.members === undefined ? [] : x.members;
+  if ((kind !== "contact" && kind !== "room") || !Array.isArray(members) || members.length > 1000 || !members.every((m) => str(m, 2 * MAX_NAME))) return null;
+  return { id: x.id, name: x.name, status: x.status as ContactStatus, link: x.link, detail: x.detail, kind, owner: x.owner === true, members: members as string[] };
 }
 
 /** A request from the page, or null. */
@@ -134,8 +164,11 @@ export function parseAppRequest(x: unknown): AppRequest | null {
       return str(x.contact, 64, 1) && str(x.text, MAX_TEXT, 1) ? { id, op: "send", contact: x.contact, text: x.text } : null;
     case "rename":
       return str(x.contact, 64, 1) && str(x.name, MAX_NAME) ? { id, op: "rename", contact: x.contact, name: x.name } : null;
+    case "createRoom":
+      return str(x.name, MAX_NAME) ? { id, op: "createRoom", name: x.name } : null;
     case "remove":
     case "verify":
+    case "clearHistory":
       return str(x.contact, 64, 1) ? { id, op: x.op, contact: x.contact } : null;
     case "setName":
       return str(x.name, MAX_NAME) ? { id, op: "setName", name: x.name } : null;
@@ -172,6 +205,10 @@ export function parseAppReply(x: unknown): AppReply | null {
     }
     case "tick":
       return str(x.contact, 64, 1) && count(x.msgId) && tick(x.tick) ? { event: "tick", contact: x.contact, msgId: x.msgId, tick: x.tick } : null;
+    case "items": {
+      const items = Array.isArray(x.items) && x.items.length <= 1000 ? x.items.map(parseItem) : [null];
+      return str(x.contact, 64, 1) && !items.includes(null) ? { event: "items", contact: x.contact, items: items as Item[] } : null;
+    }
     case "sealed":
       return buffer(x.data) ? { event: "sealed", data: x.data } : null;
     default:

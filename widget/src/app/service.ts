@@ -4,6 +4,12 @@
  * from a state that handshake.ts made (the browser that made the invitation, or the one that
  * opened it). Every key and ratchet lives here; only names, texts and shared links leave.
  *
+ * Rooms (room.ts has their logic, address.ts the room link's queue): a room we joined is a
+ * contact whose visitor is our connection to the host, its messages read by a RoomMember; a room
+ * we host is a contact with no visitor of its own but a RoomHost, the contact queue of its link
+ * (join requests are handled one at a time: admitted with handshake.ts's joiner steps and
+ * `x.grp.link.inv`, then ACKed) and a visitor per member, through which the host's decisions go.
+ *
  * The profile is sealed as one blob: AES-256-GCM under the page's non-extractable key (random
  * 12-byte IV first), of the JSON of the name, our connInfo and each contact (its name, status,
  * link, last messages and the visitor's state). A visitor's `persist` seals it before anything
@@ -16,12 +22,17 @@ import { randomBytes } from "../crypto/random.js";
 import { base64urlDecode, base64urlEncode, utf8 } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
-import { encodeChatMessage, encodeConnInfo, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
-import { chatViews, errorText, openText, peerName, sealText, type SocketFactory } from "../worker/service.js";
+import "../modules/restore.js"; // Visitor.load reads stored sessions with it (the widget loads it as a module)
+import { chatMessage, encodeChatMessage, type ChatMessage, encodeConnInfo, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
+import { openText } from "../agent/state_read.js";
+import { chatViews, errorText, peerName, sealText, type SocketFactory } from "../worker/service.js";
 import { parseLink } from "../agent/links.js";
 import { constantTimeEqual } from "../crypto/ct.js";
 import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";
 import { exportProfile, importProfile, passphraseKey, SALT } from "./export.js";
+import { linkInvitationOf } from "../business.js";
+import { addressFromJSON, addressToJSON, createAddress, isGroupLink, readJoinRequest, type Address } from "./address.js";
+import { bodies, JOIN_REJECT_VERSION, joinerVersions, RoomHost, RoomMember, type HostStep, type RoomOut } from "./room.js";
 import { PASSPHRASE_NEEDED, parseContactView, parseItem, type AppEvent, type AppReply, type AppRequest, type AppResults, type ContactStatus, type ContactView, type Item, type Tick } from "./rpc.js";
 
 const SEAL_AD = utf8("hushwire app profile 1") as Uint8Array<ArrayBuffer>;
@@ -35,7 +46,33 @@ interface Contact {
   visitor: Visitor | null;
   /** An invitation being joined: the state between prepareJoin and completeJoin. */
   pending: unknown;
+  /** A room we are a member of (the visitor is our connection to its host). */
+  room: RoomMember | null;
+  /** A room we host. */
+  host: Hosted | null;
 }
+
+/** A room this browser hosts: its state, its link's queue, a connection per member. */
+interface Hosted {
+  state: RoomHost;
+  address: Address;
+  link: string;
+  peers: Map<string, Peer>;
+  /** Join requests are handled one at a time, in order. */
+  queue: Promise<void>;
+  off: (() => void) | null;
+}
+
+/** A member's connection: being joined (`pending`) or running (`visitor`). */
+interface Peer {
+  visitor: Visitor | null;
+  pending: unknown;
+  /** Refused (the room is full): its connection is deleted once the joiner has the refusal. */
+  refused: boolean;
+}
+
+/** Why a joiner waits: the room admits only while its host's browser is open. */
+const WAITING_FOR_HOST = "waiting for the room's host to admit you: its browser must be open (your request waits on the relay until then)";
 
 export class AppService {
   readonly #post: (m: AppReply) => void;
@@ -108,6 +145,17 @@ export class AppService {
         this.#name = wellFormed(req.name.trim()).slice(0, 100);
         await this.#seal();
         return null;
+      case "createRoom":
+        return this.#createRoom(req.name);
+      case "clearHistory": {
+        const c = this.#contact(req.contact);
+        if (c.host === null) throw new Error("only the room's host clears its history");
+        this.#hostStep(c, c.host, c.host.state.clearHistory());
+        c.items = [];
+        this.#event({ event: "items", contact: c.view.id, items: [] });
+        await this.#seal();
+        return null;
+      }
     }
   }
 
@@ -165,7 +213,12 @@ export class AppService {
   /** Replace the profile with an exported one: the current contacts stop (their queues stay). */
   async #import(passphrase: string, data: ArrayBuffer): Promise<AppResults["start"]> {
     const d = await importProfile(passphrase, data);
-    for (const c of this.#contacts.values()) await c.visitor?.close(false);
+    for (const c of this.#contacts.values()) {
+      await c.visitor?.close(false);
+      // a hosted room stops too: its link's requests and its members' connections
+      c.host?.off?.();
+      for (const p of c.host?.peers.values() ?? []) await p.visitor?.close(false);
+    }
     this.#contacts.clear();
     await this.#restore(d);
     await this.#seal();
@@ -181,8 +234,17 @@ export class AppService {
       const view = parseContactView(e?.view);
       const items = Array.isArray(e?.items) ? e.items.map(parseItem) : [null];
       if (view === null || items.includes(null)) throw bad;
-      const c: Contact = { view, items: items as Item[], visitor: null, pending: null };
+      const c: Contact = { view, items: items as Item[], visitor: null, pending: null, room: null, host: null };
       this.#contacts.set(view.id, c);
+      if (e.g !== undefined && e.g !== null) c.room = RoomMember.fromJSON(e.g);
+      if (e.H !== undefined && e.H !== null) {
+        try {
+          await this.#restoreHosted(c, e.H);
+        } catch (err) {
+          this.#fail(c, errorText(err));
+        }
+        continue;
+      }
       if (e.v === null || e.v === undefined) {
         if (e.j !== null && e.j !== undefined && view.status === "connecting") {
           c.pending = e.j;
@@ -217,7 +279,7 @@ export class AppService {
 
   #newContact(status: ContactStatus, name: string): Contact {
     const id = base64urlEncode(randomBytes(9));
-    const c: Contact = { view: { id, name, status, link: "", detail: "" }, items: [], visitor: null, pending: null };
+    const c: Contact = { view: { id, name, status, link: "", detail: "", kind: "contact", owner: false, members: [] }, items: [], visitor: null, pending: null, room: null, host: null };
     this.#contacts.set(id, c);
     return c;
   }
@@ -260,6 +322,12 @@ export class AppService {
         if (req.mode === "contact") {
           // a contact address: the widget's visitor role as it is (the address's owner accepts)
           if (!constantTimeEqual(req.queues[0]!.server.keyHash, this.#server!.keyHash)) throw new InvitationError("the address is on another relay than this app's");
+          if (isGroupLink(req.clientData)) {
+            c.view.kind = "room";
+            c.view.name = "Room";
+            c.view.detail = WAITING_FOR_HOST;
+            this.#changed(c);
+          }
           await this.#visitor(c).join(link);
           await this.#seal();
           return;
@@ -291,18 +359,43 @@ export class AppService {
   }
 
   #connected(c: Contact, peerInfo: Uint8Array): void {
+    const rejected = parseChatElements(peerInfo).find((m) => !(m instanceof Error) && m.event === "x.grp.link.reject");
+    if (rejected !== undefined && !(rejected instanceof Error)) {
+      const why = (rejected.params.groupLinkRejection as { rejectionReason?: unknown } | undefined)?.rejectionReason;
+      this.#fail(c, `the room refused to admit you: ${typeof why === "string" ? why : "no reason given"}`);
+      void c.visitor?.close(true);
+      return;
+    }
+    let inv = null;
+    try {
+      inv = linkInvitationOf(peerInfo);
+    } catch {
+      // a malformed group invitation: a plain contact
+    }
     c.view.status = "connected";
     c.view.link = "";
-    c.view.name = peerName(peerInfo) || c.view.name;
+    c.view.detail = "";
+    if (inv !== null) {
+      c.room ??= RoomMember.open(inv);
+      c.view.kind = "room";
+      c.view.name = c.room.title || c.view.name;
+      c.view.members = c.room.names();
+    } else c.view.name = peerName(peerInfo) || c.view.name;
     this.#changed(c);
   }
 
   async #send(c: Contact, text: string): Promise<number> {
+    if (c.host !== null) return this.#hostPost(c, c.host, text);
     const v = c.visitor;
     if (v === null || c.view.status !== "connected") throw new Error("not connected to this contact");
     const item: Item = { dir: "out", text, msgId: 0, tick: 0 };
+    const shared = randomBytes(12);
+    if (c.room !== null) {
+      item.key = `${c.room.own} ${base64urlEncode(shared)}`;
+      c.room.sent(shared);
+    }
     return new Promise((resolve, reject) => {
-      v.send(encodeChatMessage(xMsgNewText(text, randomBytes(12))), (msgId) => {
+      v.send(encodeChatMessage(xMsgNewText(text, shared)), (msgId) => {
         item.msgId = msgId;
         this.#keep(c, item);
         resolve(msgId);
@@ -331,8 +424,18 @@ export class AppService {
     this.#contacts.delete(c.view.id);
     const v = c.visitor;
     c.visitor = null;
+    const h = c.host;
     await this.#seal();
-    if (v !== null) await v.end(v.status === "connected" ? encodeChatMessage(xDirectDel()) : null, 3000);
+    if (h !== null) {
+      // the owner deletes the room: x.grp.del to every member, then each connection ends
+      h.off?.();
+      h.state.deleteRoom();
+      const del = encodeChatMessage(chatMessage("x.grp.del", {}));
+      await Promise.all([...h.peers.values()].map((p) => p.visitor?.end(p.visitor.status === "connected" ? del : null, 3000)));
+      await this.#client!.delete(h.address.rcvId, h.address.auth).catch(() => undefined);
+    }
+    const last = c.room !== null ? encodeChatMessage(chatMessage("x.grp.leave", {})) : encodeChatMessage(xDirectDel());
+    if (v !== null) await v.end(v.status === "connected" ? last : null, 3000);
   }
 
   #onVisitorEvent(c: Contact, e: VisitorEvent): void {
@@ -341,6 +444,10 @@ export class AppService {
         this.#connected(c, e.peerInfo);
         return;
       case "message":
+        if (c.room !== null) {
+          this.#shown(c, c.room.receive(e.body), c.room.names());
+          return;
+        }
         for (const view of chatViews(e.body)) {
           if (view.kind === "XMsgNew" && view.text) this.#keep(c, { dir: "in", text: wellFormed(view.text), msgId: e.id, tick: 0 });
           else if (view.kind === "XDirectDel") {
@@ -356,6 +463,165 @@ export class AppService {
       case "problem":
         return; // never logged (it may name what failed)
     }
+  }
+
+  // ------------------------------------------------------------------ rooms
+
+  /** What a room shows changed: its messages (posted, deleted), its members, its end. */
+  #shown(c: Contact, out: RoomOut[], names: string[]): void {
+    let deleted = false;
+    for (const o of out) {
+      if (o.kind === "posted") this.#keep(c, { dir: "in", text: o.text, msgId: 0, tick: 0, from: o.name, key: `${o.author} ${o.msgId}` });
+      else if (o.kind === "deleted") {
+        const key = `${o.author} ${o.msgId}`;
+        const before = c.items.length;
+        c.items = c.items.filter((x) => x.key !== key);
+        deleted ||= c.items.length !== before;
+      } else if (o.kind === "ended") {
+        c.view.status = "ended";
+        c.view.detail = o.why;
+        void c.visitor?.close(true);
+      }
+    }
+    if (deleted) this.#event({ event: "items", contact: c.view.id, items: c.items.map((x) => ({ ...x })) });
+    if (names.join("\n") !== c.view.members.join("\n") || out.some((o) => o.kind === "ended")) {
+      c.view.members = names;
+      this.#changed(c);
+    } else this.#sealSoon();
+  }
+
+  async #createRoom(name: string): Promise<AppResults["createRoom"]> {
+    const title = wellFormed(name.trim()).slice(0, 100) || "Room";
+    const { address, link } = await createAddress(this.#client!, this.#server!, base64urlEncode(randomBytes(16)));
+    const state = RoomHost.create(title, this.#name || title, randomBytes(12));
+    const c = this.#newContact("connected", title);
+    c.view.kind = "room";
+    c.view.owner = true;
+    c.view.link = link;
+    c.view.members = state.names();
+    c.host = { state, address, link, peers: new Map(), queue: Promise.resolve(), off: null };
+    this.#listenAddress(c, c.host);
+    this.#changed(c);
+    await this.#seal();
+    return { id: c.view.id, link };
+  }
+
+  async #restoreHosted(c: Contact, x: unknown): Promise<void> {
+    const d = x as { s?: unknown; a?: unknown; l?: unknown; p?: unknown };
+    if (typeof d.l !== "string" || !Array.isArray(d.p)) throw new DecodeError("invalid stored room");
+    const h: Hosted = { state: RoomHost.fromJSON(d.s), address: addressFromJSON(d.a), link: d.l, peers: new Map(), queue: Promise.resolve(), off: null };
+    c.host = h;
+    for (const entry of d.p as unknown[]) {
+      const [id, v, pending, refused] = Array.isArray(entry) && entry.length === 4 && typeof entry[0] === "string" ? entry : [null, null, null, null];
+      if (typeof id !== "string") throw new DecodeError("invalid stored room");
+      const peer: Peer = { visitor: null, pending: pending ?? null, refused: refused === true };
+      h.peers.set(id, peer);
+      if (v !== null && v !== undefined) {
+        const visitor = this.#peerVisitor(c, h, id, peer);
+        try {
+          visitor.load(v, this.#server!);
+          await visitor.resume();
+        } catch {
+          peer.visitor = null;
+        }
+      } else if (peer.pending !== null) void this.#admitted(c, h, id, true);
+    }
+    this.#listenAddress(c, h);
+    await this.#client!.subscribe(h.address.rcvId, h.address.auth);
+  }
+
+  /** Join requests on the room link, handled one at a time (the relay sends the next after the ACK). */
+  #listenAddress(c: Contact, h: Hosted): void {
+    h.off = this.#client!.on((ev) => {
+      if (ev.type !== "message" || !constantTimeEqual(ev.recipientId, h.address.rcvId)) return;
+      const msg = ev.msg;
+      h.queue = h.queue.then(() => this.#joinRequest(c, h, msg)).catch(() => undefined);
+    });
+  }
+
+  async #joinRequest(c: Contact, h: Hosted, msg: Parameters<typeof readJoinRequest>[1]): Promise<void> {
+    const req = readJoinRequest(h.address, msg);
+    if (req !== null && this.#contacts.get(c.view.id) === c) {
+      const id = randomBytes(12);
+      const key = base64urlEncode(id);
+      try {
+        let inv: ChatMessage;
+        let refused = false;
+        try {
+          inv = h.state.admit(id, req.info);
+        } catch (e) {
+          // the room is full: joiners from chat version 14 are told (x.grp.link.reject), older ones get no answer
+          if (!(e instanceof RangeError) || (joinerVersions(req.info)?.max ?? 0) < JOIN_REJECT_VERSION) throw e;
+          inv = h.state.reject(id);
+          refused = true;
+        }
+        const pending = await prepareJoin(this.#client!, this.#server!, req.link, encodeConnInfo(inv));
+        h.peers.set(key, { visitor: null, pending, refused });
+        await this.#seal();
+        void this.#admitted(c, h, key, false);
+      } catch {
+        h.state.members.delete(key); // a request we cannot take (full, malformed, used): dropped
+      }
+    }
+    await this.#client!.ack(h.address.rcvId, h.address.auth, msg.msgId);
+  }
+
+  /** The second step of admitting member `id`: its confirmation, then greeting and history. */
+  async #admitted(c: Contact, h: Hosted, id: string, resubscribe: boolean): Promise<void> {
+    const peer = h.peers.get(id);
+    if (peer === undefined) return;
+    try {
+      const state = await completeJoin(this.#client!, peer.pending, this.#sleep, resubscribe);
+      const v = this.#peerVisitor(c, h, id, peer);
+      v.load(state, this.#server!);
+      if (peer.refused) {
+        // the joiner has taken the refusal: its connection goes
+        h.peers.delete(id);
+        await this.#seal();
+        await v.close(true);
+        return;
+      }
+      peer.pending = null;
+      await this.#seal();
+      await v.resume();
+      this.#hostStep(c, h, h.state.connected(id));
+    } catch {
+      h.peers.delete(id);
+      h.state.members.delete(id);
+      this.#sealSoon();
+    }
+  }
+
+  #peerVisitor(c: Contact, h: Hosted, id: string, peer: Peer): Visitor {
+    const v = new Visitor(this.#client!, this.#ownInfo(), (e) => {
+      if (e.type === "message") this.#hostStep(c, h, h.state.receive(id, e.body, new Date().toISOString()));
+    }, { sleep: this.#sleep, persist: () => this.#seal() });
+    peer.visitor = v;
+    return v;
+  }
+
+  /** Send what a step of the hosted room decided, show what it shows, end what it ends. */
+  #hostStep(c: Contact, h: Hosted, step: HostStep): void {
+    for (const [id, msgs] of step.sends) {
+      const v = h.peers.get(id)?.visitor;
+      if (v === null || v === undefined) continue;
+      for (const body of bodies(msgs)) v.send(body).catch(() => undefined);
+    }
+    for (const id of step.disconnect) {
+      const v = h.peers.get(id)?.visitor;
+      h.peers.delete(id);
+      if (v !== null && v !== undefined) void v.end(null, 3000);
+    }
+    this.#shown(c, step.shown, h.state.names());
+  }
+
+  async #hostPost(c: Contact, h: Hosted, text: string): Promise<number> {
+    const shared = randomBytes(12);
+    const step = h.state.post(text, shared, new Date().toISOString());
+    this.#keep(c, { dir: "out", text: wellFormed(text), msgId: 0, tick: 1, key: `${h.state.me.id} ${base64urlEncode(shared)}` });
+    this.#hostStep(c, h, step);
+    await this.#seal();
+    return 0;
   }
 
   // ------------------------------------------------------------------ sealing
@@ -378,7 +644,14 @@ export class AppService {
 
   /** The whole profile as JSON: it holds every secret (seal it, never log it). */
   #profileText(): string {
-    const contacts = [...this.#contacts.values()].map((c) => ({ view: c.view, items: c.items, j: c.pending, v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null }));
+    const contacts = [...this.#contacts.values()].map((c) => ({
+      view: c.view,
+      items: c.items,
+      j: c.pending,
+      v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null,
+      g: c.room?.toJSON() ?? null,
+      H: c.host === null ? null : { s: c.host.state.toJSON(), a: addressToJSON(c.host.address), l: c.host.link, p: [...c.host.peers.entries()].map(([id, p]) => [id, p.visitor !== null && p.visitor.status !== "ended" ? p.visitor.state() : null, p.pending, p.refused]) },
+    }));
     return JSON.stringify({ f: 1, n: this.#name, c: contacts });
   }
 

@@ -196,82 +196,29 @@ function parseProxyError(r: SmpReader): ProxyError {
 
 // --------------------------------------------------------------------------- ClientNotice JSON
 
-type Json = null | boolean | { num: string } | string | Json[] | { obj: Map<string, Json> };
+const STRING = /"(?:[^"\\]|\\.)*"/g;
+const MAX_DEPTH = 512;
 
 /**
- * A strict JSON reader (RFC 8259, as Python's json.loads with NaN/Infinity refused) that keeps
- * number tokens as text, so `1`, `1.0` and `1e0` stay distinguishable as they are for Python.
+ * `text` as strict JSON (RFC 8259, as Python's json.loads with NaN/Infinity refused, nested at
+ * most {@link MAX_DEPTH} values deep), and the same document with every number token turned
+ * into a string of its text, so `1`, `1.0` and `1e0` stay distinguishable as they are for
+ * Python. The engine's JSON.parse does the reading (it needs no recursion of ours).
  */
-function parseJson(text: string): Json {
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
-  };
-  const fail = (): never => {
-    throw new DecodeError("invalid JSON");
-  };
-  const str = (): string => {
-    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i));
-    if (m === null) return fail();
-    i += m[0].length;
-    return JSON.parse(m[0]) as string;
-  };
-  let depth = 0;
-  const value = (): Json => {
-    if (++depth > 512) fail();
-    ws();
-    const c = text[i];
-    let v: Json;
-    if (c === "{") {
-      i++;
-      const obj = new Map<string, Json>();
-      ws();
-      if (text[i] === "}") i++;
-      else {
-        for (;;) {
-          ws();
-          if (text[i] !== '"') fail();
-          const k = str();
-          ws();
-          if (text[i++] !== ":") fail();
-          obj.set(k, value());
-          ws();
-          const d = text[i++];
-          if (d === "}") break;
-          if (d !== ",") fail();
-        }
-      }
-      v = { obj };
-    } else if (c === "[") {
-      i++;
-      const arr: Json[] = [];
-      ws();
-      if (text[i] === "]") i++;
-      else {
-        for (;;) {
-          arr.push(value());
-          ws();
-          const d = text[i++];
-          if (d === "]") break;
-          if (d !== ",") fail();
-        }
-      }
-      v = arr;
-    } else if (c === '"') {
-      v = str();
-    } else {
-      const m = /^(?:true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)/.exec(text.slice(i));
-      if (m === null) return fail();
-      i += m[0].length;
-      v = m[0] === "true" ? true : m[0] === "false" ? false : m[0] === "null" ? null : { num: m[0] };
+function parseJson(text: string): [unknown, unknown] {
+  try {
+    const v: unknown = JSON.parse(text);
+    // on valid JSON: with strings as `0`, a key is `0:`, any other token starts a value
+    let depth = 0;
+    for (const [t] of text.replace(STRING, "0").matchAll(/[[{]|[\]}]|0\s*:|[\w.+-]+/g)) {
+      if (t === "]" || t === "}") depth--;
+      else if (!t.endsWith(":") && depth + 1 > MAX_DEPTH) throw new DecodeError("invalid JSON");
+      else if (t === "[" || t === "{") depth++;
     }
-    depth--;
-    return v;
-  };
-  const v = value();
-  ws();
-  if (i !== text.length) fail();
-  return v;
+    return [v, JSON.parse(text.replace(new RegExp(`${STRING.source}|-?\\d[\\d.eE+-]*`, "g"), (m) => (m[0] === '"' ? m : `"${m}"`)))];
+  } catch {
+    throw new DecodeError("invalid JSON");
+  }
 }
 
 const INT64_MIN = -(1n << 63n);
@@ -288,14 +235,16 @@ export function clientNoticeFromJson(data: Uint8Array): ClientNotice {
   } catch {
     throw new DecodeError("invalid JSON");
   }
-  const v = parseJson(text);
-  if (v === null || typeof v !== "object" || !("obj" in v)) throw new DecodeError("JSON object expected");
-  const ttl = v.obj.get("ttl");
+  const [v, tokens] = parseJson(text);
+  const obj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+  if (!obj(v) || !obj(tokens)) throw new DecodeError("JSON object expected");
+  const ttl = v.ttl;
   if (ttl === undefined || ttl === null) return { ttl: null };
-  if (typeof ttl !== "object" || !("num" in ttl) || !/^-?(0|[1-9][0-9]*)$/.test(ttl.num)) {
+  // the number token's own text: an integer, no fraction or exponent
+  if (typeof ttl !== "number" || typeof tokens.ttl !== "string" || !/^-?(0|[1-9][0-9]*)$/.test(tokens.ttl)) {
     throw new DecodeError("bad ClientNotice ttl");
   }
-  const n = BigInt(ttl.num);
+  const n = BigInt(tokens.ttl);
   if (n < INT64_MIN || n > INT64_MAX) throw new DecodeError("bad ClientNotice ttl");
   return { ttl: n };
 }

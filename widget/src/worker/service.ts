@@ -25,12 +25,12 @@ import { parseSMPServer, type SMPServer } from "../smp/address.js";
 import { ReconnectingClient, SMPClient, type ClientEvent, type WebSocketLike } from "../smp/client.js";
 import { randomBytes } from "../crypto/random.js";
 import { base64urlDecode, base64urlEncode, concat, utf8 } from "../encoding.js";
-import { DecodeError } from "../errors.js";
 import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
+import { restorer } from "../modules/restore_hook.js";
 import { shortLink } from "../modules/short_hook.js";
 import { encodeChatMessage, encodeConnInfo, interpret, type JsonObject, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type ChatEvent, type Profile } from "../chat.js";
-import { parseTranscriptItem, type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
+import { type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
 import type { BusinessChat, GroupOut } from "../business.js";
 
 /** The business module's class, when this worker started with it (modules/business.ts). */
@@ -84,17 +84,6 @@ export async function sealText(key: CryptoKey, ad: Uint8Array<ArrayBuffer>, text
   const iv = randomBytes(12) as Uint8Array<ArrayBuffer>;
   const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad }, key, utf8(text) as Uint8Array<ArrayBuffer>);
   return concat(iv, new Uint8Array(ct)).buffer as ArrayBuffer;
-}
-
-/** The JSON value {@link sealText} sealed; `error` if it does not open with `key` or is not JSON. */
-export async function openText(key: CryptoKey, ad: Uint8Array<ArrayBuffer>, sealed: ArrayBuffer, error: Error): Promise<unknown> {
-  const data = new Uint8Array(sealed);
-  try {
-    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: data.slice(0, 12), additionalData: ad }, key, data.slice(12));
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(plain)) as unknown;
-  } catch {
-    throw error;
-  }
 }
 
 /** The relay of a full contact address (a clear error for typos and, without the "short" module, short links). */
@@ -337,24 +326,18 @@ export class WorkerService {
 
   async #restore(relayUrl: string, key: CryptoKey, sealed: ArrayBuffer): Promise<Results["restore"]> {
     if (this.#visitor !== null) throw new Error("already in a conversation");
-    const d = (await openText(key, SEAL_AD, sealed, new DecodeError("the sealed session does not open with this key"))) as Record<string, unknown>;
-    const bad = new DecodeError("invalid session state");
-    if (typeof d !== "object" || d === null || d.f !== 1 || typeof d.a !== "string" || typeof d.c !== "string" || typeof d.p !== "string" || !Array.isArray(d.t)) throw bad;
-    const held = d.H ?? [];
-    if (!Array.isArray(held) || held.length > KEEP_ITEMS || !held.every((x) => typeof x === "string")) throw bad;
+    const d = await restorer().session(key, SEAL_AD, sealed, KEEP_ITEMS);
     const Chat = businessModule();
-    const transcript = d.t.map(parseTranscriptItem);
-    if (transcript.length > KEEP_ITEMS || transcript.includes(null)) throw bad;
     const server = contactServer(d.a);
     this.#info = base64urlDecode(d.c);
     const rc = this.#make(server, relayUrl);
     const v = this.#start(rc, d.a, d.r === false ? null : key);
     this.#peer = d.p;
-    this.#transcript = transcript as TranscriptItem[];
+    this.#transcript = d.t;
     try {
       v.load(d.v, server); // checked before anything is sent
       this.#savedGroup = d.g ?? null;
-      this.#held = held as string[];
+      this.#held = d.H;
       if (this.#isGroup(v)) {
         if (Chat === undefined) {
           // a business chat, and this worker has no module: a new worker that has it restores
