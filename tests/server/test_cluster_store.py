@@ -20,6 +20,8 @@ from pg_helpers import pg_server, sql
 from store_helpers import NOW, cluster_backend, make_msg, make_rec, new_id
 from test_store_postgres import _closed_port
 
+from hushwire.errors import ConfigError
+from hushwire.server.config import load_config
 from hushwire.server.store import (
     QueueStatus,
     QueueStore,
@@ -267,3 +269,22 @@ have; test_bad_arguments_are_refused ends with ``max_pending``)."""
 @pytest.mark.parametrize("contract_test", CONTRACT, ids=lambda t: t.__name__[5:])
 def test_the_store_contract_holds(contract_test: Callable[..., None], tmp_path: Path) -> None:
     contract_test(cluster_backend(tmp_path))
+
+
+def test_cluster_settings() -> None:
+    dsn = "postgresql://u@h/db"
+    cfg = load_config(None, data="/d", ws="127.0.0.1:1", store=dsn, workers=3)
+    assert (cfg.cluster, cfg.workers) == (True, 3)
+    assert load_config(None, data="/d", ws="127.0.0.1:1", store=dsn, cluster=True).workers == 1
+    assert not load_config(None, data="/d", ws="127.0.0.1:1", store=dsn).cluster
+    for bad, message in (
+        ({"cluster": True}, "shares a PostgreSQL store"),
+        ({"workers": 2}, "shares a PostgreSQL store"),
+        ({"workers": 2, "store": dsn, "ws": "127.0.0.1:0"}, "fixed ports"),
+        ({"workers": 2, "store": dsn, "grp": "127.0.0.1:2"}, "without --workers"),
+        ({"workers": 0, "store": dsn}, "whole number from 1 to 256"),
+        ({"cluster": "yes", "store": dsn}, "true or false"),
+    ):
+        settings = {"data": "/d", "ws": "127.0.0.1:1", **bad}
+        with pytest.raises(ConfigError, match=message):
+            load_config(None, **settings)
