@@ -35,7 +35,13 @@ from pathlib import Path
 import pytest
 from pg_helpers import PgServer, pg_server, sql, start_server
 
-from hushwire.client import ClientConfig, MessageEvent, SMPClient, decrypt_message
+from hushwire.client import (
+    ClientConfig,
+    MessageEvent,
+    SMPClient,
+    SubscriptionEnded,
+    decrypt_message,
+)
 from hushwire.client.errors import SMPClientError, SMPCommandError
 from hushwire.crypto.keys import KeyAlg, KeyPair, PublicKey
 from hushwire.server.cluster import RESTART_AFTER
@@ -461,3 +467,44 @@ def test_workers_share_one_port_and_one_store(tmp_path: Path) -> None:
         assert asyncio.run(asyncio.wait_for(main(), 60)) == [f"m{i}".encode() for i in range(5)]
     finally:
         assert relay.stop(signal.SIGTERM) == 0
+
+
+def test_one_subscriber_per_queue_across_nodes(tmp_path: Path) -> None:
+    """SUB on another node ends the first subscription (END), and messages sent on any node
+    go to the new subscriber only."""
+    dsn = pg_server().new_database()
+    with cluster(tmp_path, dsn) as c:
+
+        async def node(i: int) -> SMPClient:
+            return await SMPClient.connect(
+                replace(c.address, port=c.ports[i]),
+                ws_url=f"ws://127.0.0.1:{c.ports[i]}/",
+                config=ClientConfig(ping_interval=None, command_timeout=10),
+            )
+
+        async def main() -> None:
+            first, second, sender = await node(0), await node(1), await node(2)
+            rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+            sk = KeyPair.generate(KeyAlg.ED25519)
+            ids = await first.create_queue(rk, dh)  # subscribed on node 0
+            await first.secure(ids.rcv_id, rk, sk.public)
+            await sender.send(ids.snd_id, b"one", key=sk)
+            ev = await asyncio.wait_for(first.events.get(), 10)
+            assert isinstance(ev, MessageEvent)
+            await second.subscribe(ids.rcv_id, rk)  # node 1: the same message, SMP redelivery
+            again = await asyncio.wait_for(second.events.get(), 10)
+            assert isinstance(again, MessageEvent) and again.msg.msg_id == ev.msg.msg_id
+            ended = await asyncio.wait_for(first.events.get(), 10)
+            assert isinstance(ended, SubscriptionEnded) and ended.recipient_id == ids.rcv_id
+            assert await second.ack(ids.rcv_id, rk, again.msg.msg_id) is None
+            await sender.send(ids.snd_id, b"two", key=sk)
+            got = await asyncio.wait_for(second.events.get(), 10)
+            assert isinstance(got, MessageEvent)
+            plain = decrypt_message(got.msg, dh, ids.srv_dh_key)
+            assert isinstance(plain, RcvMsgBody) and plain.body == b"two"
+            await asyncio.sleep(0.3)
+            assert first.events.empty()  # nothing more for the ended subscription
+            for cl in (first, second, sender):
+                await cl.close()
+
+        asyncio.run(asyncio.wait_for(main(), 60))

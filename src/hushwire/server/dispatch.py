@@ -229,9 +229,13 @@ class Dispatcher:
         if not self.store.healthy:
             return err(ErrorType.INTERNAL)  # a cluster node cut off from its store
         q = auth.lookup(self.store, party, ent) if party is not None else None
-        if q is None and party is not None and ent:
+        box_keys = getattr(client, "box_keys", None)
+        ok = auth.authorized(client.session_key, req, q, box_keys)
+        if not ok and self.store.shared and party is not None and ent:
+            # Another relay process may have made or secured the queue a moment ago.
             q = await self._lookup_shared(party, ent)
-        if not auth.authorized(client.session_key, req, q, getattr(client, "box_keys", None)):
+            ok = auth.authorized(client.session_key, req, q, box_keys)
+        if not ok:
             return err(ErrorType.AUTH)
         try:
             if isinstance(cmd, NEW):
@@ -248,8 +252,8 @@ class Dispatcher:
             return err(ErrorType.INTERNAL)
 
     async def _lookup_shared(self, party: Party, ent: bytes) -> QueueRecord | None:
-        """A queue made by another process of a shared store may not be visible here yet:
-        wait until it is, then look again (a store of one process returns at once)."""
+        """A queue another process of a shared store made or changed may not be visible
+        here yet: wait until it is, then look again."""
         try:
             await self.store.catch_up()
         except StoreError:

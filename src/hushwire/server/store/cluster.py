@@ -137,9 +137,7 @@ _INSERT_QUEUE: Final = INSERT_QUEUE + " ON CONFLICT DO NOTHING"
 
 
 async def _keep_session(_conn: Any) -> None:
-    """The pool's reset on release: nothing. Pooled connections never change their session
-    (no LISTEN, SET or session lock), and asyncpg's default reset costs a round trip per
-    command."""
+    """No reset on release (a round trip per command): pooled sessions never change."""
 
 
 class ClusterStore(QueueStore):
@@ -195,6 +193,8 @@ class ClusterStore(QueueStore):
     @property
     def where(self) -> str:
         return redact_dsn(self._dsn)
+
+    shared = True  # the contract's property, constant here
 
     @property
     def healthy(self) -> bool:

@@ -561,6 +561,11 @@ class QueueStore(abc.ABC):
     # store. A store of one process keeps these defaults.
 
     @property
+    def shared(self) -> bool:
+        """Whether other processes change this store too (reads may lag behind them)."""
+        return False
+
+    @property
     def healthy(self) -> bool:
         """Whether the store can serve commands now (``/healthz``; dispatch refuses commands
         with ``ERR INTERNAL`` while it cannot)."""
