@@ -104,7 +104,7 @@ test: lint typecheck pytest widget-test
 
 # Figures for the issue notes; each script prints its own baseline. BENCH_ARGS=--quick for a
 # short run (scripts without --quick ignore it).
-bench: $(STAMP) postgresql haproxy
+bench: $(STAMP) postgresql
 	@for b in benchmarks/*.py; do \
 		case $$(basename $$b) in _*) continue;; esac; \
 		echo "== $$b"; \
