@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean widget widget-test chromium postgresql haproxy app
+.PHONY: demo test lint typecheck pytest bench clean widget widget-test chromium postgresql haproxy redis app
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -86,6 +86,16 @@ haproxy:
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y haproxy; \
 	fi
 
+# Debian's Redis for benchmarks/cluster_notify.py only (LISTEN/NOTIFY vs Redis pub/sub): the
+# benchmark starts its own instance in a temporary directory. Tests do not need it.
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then \
+		echo "redis-server: $$(command -v redis-server)"; \
+	else \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y redis-server; \
+	fi
+
 demo: $(STAMP)
 	$(VENV)/bin/hushwire demo $(DEMO_ARGS)
 
@@ -104,7 +114,7 @@ test: lint typecheck pytest widget-test
 
 # Figures for the issue notes; each script prints its own baseline. BENCH_ARGS=--quick for a
 # short run (scripts without --quick ignore it).
-bench: $(STAMP) postgresql
+bench: $(STAMP) postgresql haproxy redis
 	@for b in benchmarks/*.py; do \
 		case $$(basename $$b) in _*) continue;; esac; \
 		echo "== $$b"; \
