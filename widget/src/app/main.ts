@@ -7,7 +7,8 @@
  * IndexedDB with the non-extractable key that opens it (ui/resume.ts), and restored on load.
  *
  * Configuration comes from the page's <meta name="hushwire-relay"> (the relay's SMP address) and
- * <meta name="hushwire-ws"> (its WebSocket URL). Opening /invitation#/?... joins that invitation;
+ * <meta name="hushwire-ws"> (its WebSocket URL). Opening /invitation#/?... joins that invitation
+ * (/contact#/?... an address or a room; /a#, /i#, /g# short links, resolved by the worker);
  * the fragment is then removed from the address bar (a reload must not join twice). The page
  * speaks English or German (app/strings.ts: `?lang=`, the choice remembered, navigator.languages).
  */

@@ -103,7 +103,8 @@ export const de: AppStrings = {
     [/^the link is too long \((\d+) characters\)$/, (n) => `Der Link ist zu lang (${n} Zeichen)`],
     [/^not a SimpleX link\b/, () => "Dies ist kein SimpleX-Link: Er beginnt mit simplex:/ oder https:// und enthält /contact#, /invitation# oder einen Kurzlink-Typ"],
     ["the link contains a space; copy it again in one piece", "Der Link enthält ein Leerzeichen; kopieren Sie ihn erneut in einem Stück"],
-    [/^the short link's data is not on the relay\b.*$/, () => "Die Daten dieses Kurzlinks liegen nicht auf dem Relay (der Link ist gelöscht, abgelaufen oder falsch)"],
-    [/^the short link is on another relay than this app's$/, () => "Der Kurzlink liegt auf einem anderen Relay als dem dieser App"],
+    ["the relay has no address for this short link: it was deleted, or the link is mistyped", "Das Relay kennt diesen Kurzlink nicht: Er wurde gelöscht, oder der Link ist falsch geschrieben"],
+    ["the short link is on another relay than this app's", "Der Kurzlink liegt auf einem anderen Relay als dem dieser App"],
+    ["the app joins contact addresses, rooms and one-time invitations; this short link is a channel's or a relay's", "Die App tritt Kontaktadressen, Räumen und Einmal-Einladungen bei; dieser Kurzlink gehört zu einem Kanal oder einem Relay"],
   ],
 };
