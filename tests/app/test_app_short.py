@@ -3,7 +3,8 @@ SimpleX apps run) on a real relay: the app joins a Python one-time invitation by
 opened on the app's origin (``/i#...``: LKEY secures the queue, the confirmation skips SKEY),
 and a Python contact address by its relay short link pasted into "Paste a link" (``LGET``);
 messages go both ways with receipts each time. A short link the relay has no data for fails
-with a message, and the server never sees a link's fragment.
+with a message, and the server never sees a link's fragment. A German browser joins a
+``hushwire room host`` room by the short link the host prints, opened on the app's origin.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from test_app_browser import (
     open_app,
     relay_and_app,
 )
+from test_app_german import entry, open_de, say, set_name, verbunden
 from test_app_interop import Peer, talk
+from test_app_rooms import chat_args, cli
 
 from hushwire.agent.agent import Agent
 from hushwire.agent.shortlinks import ShortLink
@@ -87,5 +90,46 @@ def test_the_app_joins_python_short_links(tmp_path: Path) -> None:
             finally:
                 peer.task.cancel()
                 await agent.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 240))
+
+
+@pytest.mark.timeout(300)
+def test_a_german_browser_joins_a_python_room_by_its_short_link(tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relay_and_app(tmp_path) as (relay, app), browser() as b:
+            host_args = [
+                "room", "host", "--data", str(tmp_path / "host"), "--relay",
+                relay.address.encode(), "--ws", relay.ws_url, "--name", "Lobby",
+            ]  # fmt: skip
+            async with cli(tmp_path, *host_args) as host:
+                # the host prints the short link first, then the full one
+                short = await host.expect(lambda x: x.startswith("https://"), "short link")
+                assert "/a#" in short
+                link = await host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
+                async with cli(tmp_path, *chat_args(relay, link, tmp_path / "py", "ada")) as ada:
+                    await ada.expect(lambda x: x.startswith("Joined the room Lobby"), "joined")
+                    page, errors = await open_de(b, app.url)
+                    await verbunden(page)
+                    await set_name(page, "Ann")
+                    await page.goto(on_origin(short, app.url))
+                    room = entry(page, "Lobby")
+                    await expect(room).to_contain_text("verbunden")
+                    await room.get_by_role("button").click()
+                    await expect(page.locator("#chat-title")).to_have_text("Lobby")
+                    members = page.get_by_role("list", name="Mitglieder").get_by_role("listitem")
+                    await expect(members).to_have_text(["Lobby (Gastgeber)"])
+                    await ada.expect(lambda x: x == "* Ann joined", "ada sees the app join")
+                    await say(page, "Hallo aus dem Browser")
+                    await ada.expect(
+                        lambda x: x == "< Ann: Hallo aus dem Browser", "the app's message"
+                    )
+                    await host.say("Willkommen")
+                    log = page.get_by_role("log", name="Nachrichten")
+                    await expect(log.locator("li.in")).to_have_text(["Lobby: Willkommen"])
+                    await clean(page, errors)
+                    no_link_reached_the_server(app, "/a", short.split("#")[1][:16])
 
     asyncio.run(asyncio.wait_for(main(), 240))
