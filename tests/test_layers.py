@@ -57,7 +57,7 @@ BASE = frozenset({"errors", "limits"})
 ENCODING = BASE | {"encoding"}
 CRYPTO = ENCODING | {"crypto"}
 SMP = CRYPTO | {"smp"}
-TRANSPORT = SMP | {"transport"}
+TRANSPORT = SMP | {"grp", "transport"}
 BELOW_APPS = TRANSPORT | {"client", "agent", "chat", "datadir", "cliargs"}
 """What applications build on: everything but the relay, which runs as its own process."""
 
@@ -70,7 +70,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "encoding": BASE,
     "crypto": ENCODING,
     "smp": CRYPTO,
-    "transport": SMP,
+    "grp": SMP,  # sans-I/O GRP/1: Noise, ML-KEM, frames, cover schedule (docs/grp.md)
+    "transport": SMP | {"grp"},  # GRP/1 runs over the WebSocket carrier here
     "server": TRANSPORT | {"client"},  # the proxy relay dials destinations with the SMP client
     "client": TRANSPORT,
     "agent": TRANSPORT | {"client"},
@@ -88,7 +89,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "__main__": frozenset({"cli"}),
 }
 
-SANS_IO_LAYERS = frozenset({"encoding", "crypto", "smp", "chat"})
+SANS_IO_LAYERS = frozenset({"encoding", "crypto", "smp", "chat", "grp"})
 SANS_IO_MODULES = frozenset(
     {
         "hushwire.agent",

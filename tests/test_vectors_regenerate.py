@@ -36,10 +36,18 @@ GENERATORS: dict[str, Path] = {
 """Generator name -> script. Each script's ``render()`` returns the files it owns."""
 
 KEPT: dict[str, str] = {
+    "app_rooms.json": "a room scenario written by hand; tests/app/test_app_room_vectors.py runs "
+    "it through the Python GroupHost and compares every body (entries marked app are the web "
+    "app's own additions)",
     "agent_links.json": "links from simplexmq tests/AgentTests/ConnectionRequestTests.hs and "
     "simplex-js; hand-transcribed",
     "agent_transcripts.json": "connection handshake, ratchet sync and queue switch transcripts, "
     "written by hand",
+    "grp_noise.json": "Noise IK: the cacophony inputs and handshake hash; ciphertexts from "
+    "noiseprotocol 0.3.1 (PyPI), an independent implementation",
+    "grp_mlkem.json": "NIST ACVP FIPS 203 ML-KEM-768 vectors as shipped by kyber-py 1.2.0",
+    "grp_handshake.json": "GRP/1 transcript computed once by a separate throw-away "
+    "implementation during the design; reproduced by the Python and the TypeScript GRP",
     "chat_groups.json": "group events: simplex-chat tests/ProtocolTests.hs strings and forms "
     "built from simplex-chat's encoder, hand-transcribed (each case names its source)",
 }

@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument(
         "--tls", metavar="HOST:PORT", help="serve native SMP (TLS, ALPN smp/1) and WSS here"
     )
+    relay.add_argument(
+        "--grp",
+        metavar="HOST:PORT",
+        help="serve the GRP/1 high-security profile (WebSocket, path /grp/1) here",
+    )
     relay.add_argument("--host", help="host name to put in the server address")
     relay.add_argument("--web-cert", type=Path, help="browser-trusted certificate (PEM) for WSS")
     relay.add_argument("--web-key", type=Path, help="its private key (PEM)")
@@ -199,6 +204,7 @@ def _run_relay(args: argparse.Namespace) -> int:
         data=str(args.data) if args.data else None,
         ws=args.ws,
         tls=args.tls,
+        grp=args.grp,
         host=args.host,
         web_cert=str(args.web_cert) if args.web_cert else None,
         web_key=str(args.web_key) if args.web_key else None,

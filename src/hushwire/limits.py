@@ -166,3 +166,10 @@ SHOP_SEND_BURST: Final = 2500
 1,000 products with a thumbnail each is about 1,010): the bucket of a token bucket."""
 SHOP_SEND_PER_SECOND: Final = 5.0
 """... refilled at this rate, so one customer cannot make the owner send without end."""
+GRP_HANDSHAKE_BURST: Final = 32
+"""GRP/1 handshakes (message 1: two X25519 operations and an ML-KEM encapsulation for the
+relay) one IP address may start at once..."""
+GRP_HANDSHAKES_PER_SECOND: Final = 2.0
+"""... refilled at this rate; past it the relay drops the connection unanswered."""
+GRP_HANDSHAKE_ADDRESSES: Final = 65536
+"""Addresses whose GRP handshake budget the relay remembers; past it the table starts over."""

@@ -4,11 +4,6 @@
  * events, keepalive and reconnect.
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 
@@ -31,61 +26,24 @@ import {
 import { VersionRange } from "../src/smp/version.js";
 import { parseReply, parseRequest, type WorkerReply } from "../src/rpc.js";
 import { WorkerService } from "../src/worker/service.js";
-import { REPO_ROOT } from "./vectors.js";
+import { HAVE_RELAY, type RelayProc, startRelayProc, stopRelayProc } from "./relayproc.js";
 
-const HUSHWIRE = join(REPO_ROOT, ".venv/bin/hushwire");
-
-interface Relay {
-  proc: ChildProcess;
+interface Relay extends RelayProc {
   server: SMPServer;
   wsUrl: string;
-  data: string;
 }
 
-function startRelay(): Promise<Relay> {
-  const data = mkdtempSync(join(tmpdir(), "hushwire-widget-relay-"));
-  const proc = spawn(HUSHWIRE, ["relay", "--data", data, "--ws", "127.0.0.1:0"], {
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, PYTHONUNBUFFERED: "1" },
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`relay did not start: ${out}`));
-    }, 30000);
-    proc.stdout!.setEncoding("utf8");
-    proc.stdout!.on("data", (chunk: string) => {
-      out += chunk;
-      const addr = /^(smp:\/\/\S+)$/m.exec(out);
-      const ws = /WebSocket: (ws:\/\/\S+)/.exec(out);
-      if (addr !== null && ws !== null) {
-        clearTimeout(timer);
-        resolve({ proc, server: parseSMPServer(addr[1]!), wsUrl: ws[1]!, data });
-      }
-    });
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`relay exited with ${code}: ${out}`));
-    });
-  });
+async function startRelay(): Promise<Relay> {
+  const r = await startRelayProc(
+    () => ["--ws", "127.0.0.1:0"],
+    (out) => /^smp:\/\/\S+$/m.test(out) && /WebSocket: ws:\/\/\S+/.test(out),
+  );
+  const addr = /^(smp:\/\/\S+)$/m.exec(r.out)!;
+  const ws = /WebSocket: (ws:\/\/\S+)/.exec(r.out)!;
+  return { ...r, server: parseSMPServer(addr[1]!), wsUrl: ws[1]! };
 }
 
-function stopRelay(r: Relay): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      rmSync(r.data, { recursive: true, force: true });
-      resolve();
-    };
-    if (r.proc.exitCode !== null) return done();
-    const kill = setTimeout(() => r.proc.kill("SIGKILL"), 20000);
-    r.proc.once("exit", () => {
-      clearTimeout(kill);
-      done();
-    });
-    r.proc.kill("SIGTERM");
-  });
-}
+const stopRelay = stopRelayProc;
 
 /** Events of a client, awaitable one by one. */
 class EventQueue {
@@ -117,7 +75,6 @@ class EventQueue {
   }
 }
 
-const HAVE_RELAY = existsSync(HUSHWIRE);
 
 describe.runIf(HAVE_RELAY)("SMP client against the Python relay over WebSocket", () => {
   let relay: Relay;

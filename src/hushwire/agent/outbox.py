@@ -202,6 +202,10 @@ class Outbox:
         proxy = None
         if self._own is not None:
             proxy = route(self._routing, server, self._own, self._known())
+        if proxy is None and self._routing.two_hop:
+            # GRP/1: no direct sends, and no "proxying" through the destination itself.
+            log.warning("GRP needs a distinct entry relay: %s is the agent's own", server)
+            raise SMPCommandError(PROXY(BROKER(BrokerErrorType.HOST)))
         if proxy is None:
             await direct(await self._client(server))
             return

@@ -42,6 +42,7 @@ from hushwire.smp.errors import (
 )
 
 __all__ = [
+    "GRP_ROUTING",
     "ProxyFallback",
     "ProxyMode",
     "ProxyOutcome",
@@ -97,6 +98,14 @@ class RoutingSettings:
     """Whether connections go through a SOCKS proxy (the agent has none today)."""
     onion_hosts: bool = False
     """Onion host mode: an onion host of a destination is the one connected to."""
+    two_hop: bool = False
+    """GRP/1 (docs/grp.md): every sender command goes through the proxy and nothing is ever
+    sent directly; a destination that is the agent's own relay is refused (one relay
+    would see both the sender and the queue)."""
+
+
+GRP_ROUTING = RoutingSettings(ProxyMode.ALWAYS, ProxyFallback.PROHIBIT, two_hop=True)
+"""The routing GRP/1 requires: mandatory two hops, no direct fallback."""
 
 
 def ip_protected(settings: RoutingSettings, destination: SMPServer) -> bool:

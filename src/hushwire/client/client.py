@@ -5,7 +5,8 @@ Mirrors simplexmq ``Client.hs`` (``getProtocolClient``, ``sendProtocolCommand``,
 :mod:`hushwire.smp`; docs/protocol/smp.md.
 
 Theory of operation. :meth:`SMPClient.connect` dials the server (native TLS with ALPN
-``smp/1``, or a ``ws://``/``wss://`` URL), runs the handshake (:mod:`.handshake`) and starts
+``smp/1``, a ``ws://``/``wss://`` URL, or a ``grp://``/``grps://`` GRP/1 address: the same
+block interface, docs/grp.md), runs the handshake (:mod:`.handshake`) and starts
 three tasks:
 
 - the *writer* waits for queued transmissions, takes everything queued so far, packs it into
@@ -72,6 +73,7 @@ from hushwire.client.handshake import CLIENT_VERSION_RANGE, Session, client_hand
 from hushwire.crypto.keys import KeyAlg, KeyPair, PublicKey
 from hushwire.crypto.nacl import cb_authenticate, cb_decrypt, cb_nonce, dh_box_key
 from hushwire.errors import DecodeError
+from hushwire.grp.address import GrpAddress, is_grp_url
 from hushwire.limits import CORR_ID_SIZE
 from hushwire.smp.address import SMPServer
 from hushwire.smp.block import Batch, batch_transmissions, pad_block, unpad_block
@@ -119,6 +121,7 @@ from hushwire.smp.transmission import (
 from hushwire.smp.version import VersionRange, max_message_length
 from hushwire.transport.blocks import BlockConn, TransportFailure
 from hushwire.transport.connect import connect_tls, connect_ws
+from hushwire.transport.grp import CoverSettings, connect_grp
 
 log = logging.getLogger("hushwire.client")
 
@@ -156,6 +159,8 @@ class ClientConfig:
     proxy_server: bool = False
     """Set by a relay connecting to a destination for private routing: the hello flag,
     and TLS 1.2 with ChaCha20 (see :func:`~hushwire.transport.connect.connect_tls`)."""
+    grp_cover: CoverSettings | None = field(default=None, repr=False)
+    """Cover traffic of ``grp://`` connections (docs/grp.md); None: the protocol's rate."""
 
     def __post_init__(self) -> None:
         if self.ping_count < 1:
@@ -277,7 +282,7 @@ class SMPClient:
         """
         cfg = _effective_config(config, version_range, timeout)
         return await cls._open(
-            server, cfg, events, _dial(server, ws_url, cfg.connect_timeout, cfg.proxy_server)
+            server, cfg, events, _dial(server, ws_url, cfg.connect_timeout, cfg.proxy_server, cfg)
         )
 
     @classmethod
@@ -747,8 +752,14 @@ def new_queue_command(
 
 
 async def _dial(
-    server: SMPServer, ws_url: str | None, timeout: float, proxy_server: bool = False
+    server: SMPServer,
+    ws_url: str | None,
+    timeout: float,
+    proxy_server: bool = False,
+    cfg: ClientConfig | None = None,
 ) -> BlockConn:
+    if ws_url is not None and is_grp_url(ws_url):
+        return await _dial_grp(server, ws_url, timeout, cfg.grp_cover if cfg else None)
     if ws_url is not None:
         try:
             return await connect_ws(ws_url, timeout=timeout)
@@ -763,3 +774,19 @@ async def _dial(
         except TransportFailure as e:
             errors.append(str(e))
     raise ConnectFailed("; ".join(errors))
+
+
+async def _dial_grp(
+    server: SMPServer, address: str, timeout: float, cover: CoverSettings | None
+) -> BlockConn:
+    """GRP/1 to the relay (docs/grp.md): the address must name the same SMP identity."""
+    try:
+        grp = GrpAddress.parse(address)
+    except DecodeError as e:
+        raise ConnectFailed(f"bad GRP address: {e}") from e
+    if grp.key_hash != server.key_hash:
+        raise ConnectFailed("the GRP address is for another relay identity")
+    try:
+        return await connect_grp(grp, timeout=timeout, cover=cover)
+    except TransportFailure as e:
+        raise ConnectFailed(str(e)) from e

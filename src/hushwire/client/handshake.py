@@ -4,7 +4,8 @@ Theory of operation (docs/protocol/smp.md, "Hellos"): the server speaks first. T
 
 1. reads the server hello (padded, never batched or encrypted);
 2. on native TLS, requires the hello's session id to equal the TLS channel binding
-   (``tls-unique``) of this connection (``TEBadSession``). Over WebSocket the session id is
+   (``tls-unique``) of this connection (``TEBadSession``); over GRP/1, the Noise handshake
+   hash (docs/grp.md). Over WebSocket the session id is
    taken as given: TLS, if any, belongs to the web certificate or to a proxy;
 3. picks the highest version both sides support (``TEVersion`` otherwise);
 4. requires the certificate chain and signed session key (v7+; below v7 the server cannot
@@ -108,9 +109,9 @@ async def client_handshake(
     except DecodeError as e:
         raise HandshakeFailed("the server hello does not parse") from e
 
-    if conn.kind == "tls":
+    if conn.kind in ("tls", "grp"):  # GRP/1: the binding is the Noise handshake hash
         if conn.tls_unique is None or not equal(hello.session_id, conn.tls_unique):
-            raise HandshakeFailed("the session id is not this TLS connection's channel binding")
+            raise HandshakeFailed("the session id is not this connection's channel binding")
 
     negotiated = negotiate_client(
         hello.version_range,

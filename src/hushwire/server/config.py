@@ -15,6 +15,8 @@ Example ``relay.toml``::
     log_level = "info"
     ack_next_as_push = false         # true: ACK gets OK, the next message follows as a push
     proxy = true                     # forward senders' commands to other relays (PRXY/PFWD)
+    grp = "127.0.0.1:7443"           # GRP/1 high-security profile (WebSocket, docs/grp.md)
+    grp_peers = []                   # GRP addresses of relays to forward to over GRP, not TLS
     admin = "127.0.0.1:9090"         # /metrics here (plain HTTP); not on the client ports
 
     [limits]
@@ -49,7 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from hushwire import limits as L
-from hushwire.errors import ConfigError
+from hushwire.errors import ConfigError, DecodeError
+from hushwire.grp.address import GrpAddress
 
 
 def parse_hostport(text: str, what: str) -> tuple[str, int]:
@@ -117,6 +120,14 @@ class RelayConfig:
     admin: tuple[str, int] | None = None
     """Where ``/metrics`` is served (plain HTTP, for example ``127.0.0.1:9090``); None: not
     at all. The client ports serve only ``/healthz``: metrics are a live activity record."""
+    grp: tuple[str, int] | None = None
+    """Where GRP/1 is served (plain WebSocket, path ``/grp/1``; docs/grp.md); None: not."""
+    grp_cover_rate: float = 1.0
+    """GRP cover frames per second each way (``hushwire.grp.cover.CLIENT_RATE``): a protocol
+    constant for client links; only tests change it (``grp_cover_rate`` in relay.toml)."""
+    grp_peers: tuple[str, ...] = ()
+    """GRP addresses of destination relays: private routing reaches these over GRP/1 (post-
+    quantum, with cover traffic) instead of TLS; every other destination over TLS."""
 
     @property
     def address_host(self) -> str:
@@ -165,7 +176,7 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     allowed = {
         *("data", "ws", "tls", "host", "web_cert", "web_key", "log_level", "ack_next_as_push"),
         *("proxy", "store"),
-        "admin",
+        *("admin", "grp", "grp_cover_rate", "grp_peers"),
     }
     unknown = set(raw) - allowed
     if unknown:
@@ -174,8 +185,12 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
         raise ConfigError("say where the relay keeps its data: --data DIR or data = '...'")
     ws = parse_hostport(str(raw["ws"]), "ws") if raw.get("ws") else None
     tls = parse_hostport(str(raw["tls"]), "tls") if raw.get("tls") else None
+    grp = parse_hostport(str(raw["grp"]), "grp") if raw.get("grp") else None
     if ws is None and tls is None:
         raise ConfigError("give the relay something to listen on: --ws HOST:PORT and/or --tls")
+    rate = raw.get("grp_cover_rate", 1.0)
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 < rate <= 1000:
+        raise ConfigError(f"grp_cover_rate must be a number of frames per second, got {rate!r}")
     web_cert = Path(raw["web_cert"]) if raw.get("web_cert") else None
     web_key = Path(raw["web_key"]) if raw.get("web_key") else None
     if (web_cert is None) != (web_key is None):
@@ -199,6 +214,9 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
         ack_next_as_push=ack_push,
         store=None if store is None else str(store),
         limits=limits,
+        grp=grp,
+        grp_cover_rate=float(rate),
+        grp_peers=_grp_peers(raw.get("grp_peers", [])),
     )
     if auth:
         password = auth.get("create_password") or None
@@ -206,6 +224,17 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
     if raw.get("admin"):
         cfg = replace(cfg, admin=parse_hostport(str(raw["admin"]), "admin"))
     return _proxy_settings(cfg, raw.get("proxy", True), auth.get("proxy_password"))
+
+
+def _grp_peers(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        raise ConfigError("grp_peers must be a list of GRP addresses (grp://...)")
+    for a in raw:
+        try:
+            GrpAddress.parse(a)
+        except DecodeError as e:
+            raise ConfigError(f"grp_peers: {a!r} is not a GRP address: {e}") from None
+    return tuple(raw)
 
 
 def _proxy_settings(cfg: RelayConfig, allow: Any, password: Any) -> RelayConfig:

@@ -64,6 +64,8 @@ from hushwire.client.errors import (
     VersionMismatch,
 )
 from hushwire.errors import HushwireError
+from hushwire.grp.address import GrpAddress
+from hushwire.grp.cover import LINK_RATE
 from hushwire.limits import RELAY_PROXY_CLIENT_CONCURRENCY, RELAY_PROXY_ERROR_SECONDS
 from hushwire.server.config import RelayConfig
 from hushwire.server.metrics import Metrics
@@ -96,6 +98,7 @@ from hushwire.smp.proxy import (
     wrap_rfwd,
 )
 from hushwire.smp.transmission import ClientRequest
+from hushwire.transport.grp import CoverSettings
 
 if TYPE_CHECKING:
     from hushwire.server.dispatch import Reply
@@ -178,7 +181,10 @@ class ProxyPool:
             connect_timeout=lim.proxy_connect_timeout + 5,
             command_timeout=lim.proxy_forward_timeout,
             proxy_server=True,
+            grp_cover=CoverSettings(rate=max(LINK_RATE, config.grp_cover_rate)),
         )
+        self._grp_peers = {GrpAddress.parse(a).key_hash: a for a in config.grp_peers}
+        """Destinations reached over GRP/1 (docs/grp.md), by key hash."""
 
     # ------------------------------------------------------------------ commands
 
@@ -323,7 +329,9 @@ class ProxyPool:
                 raise _HostError
             async with asyncio.timeout(self.config.limits.proxy_connect_timeout):
                 client = await SMPClient.connect(
-                    replace(server, hosts=hosts, basic_auth=None), config=self._client_config
+                    replace(server, hosts=hosts, basic_auth=None),
+                    ws_url=self._grp_peers.get(server.key_hash),
+                    config=self._client_config,
                 )
         except _HostError:
             return self._failed(d, ERR_HOST)

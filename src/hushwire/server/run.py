@@ -1,10 +1,11 @@
 """Starting and stopping a relay: identity, store, listeners, expiry, signals.
 
-``hushwire relay --data DIR --ws HOST:PORT [--tls HOST:PORT] [--store postgresql://...]
-[--config relay.toml]``. ``/metrics`` is served only on the admin listener (``admin`` in
-relay.toml), never on the client ports. On start the relay prints its server address on a
-line of its own; SIGTERM or SIGINT stop it cleanly (listeners closed, sessions closed, store
-flushed and closed). A store that cannot be opened (PostgreSQL unreachable, file in use) is
+``hushwire relay --data DIR --ws HOST:PORT [--tls HOST:PORT] [--grp HOST:PORT]
+[--store postgresql://...] [--config relay.toml]``. ``/metrics`` is served only on the admin
+listener (``admin`` in relay.toml), never on the client ports. On start the relay prints its
+server address on a line of its own (and its GRP address on a ``GRP:`` line with ``--grp``);
+SIGTERM or SIGINT stop it cleanly (listeners closed, sessions closed, store flushed and
+closed). A store that cannot be opened (PostgreSQL unreachable, file in use) is
 one line on stderr and exit status 1.
 """
 
@@ -21,11 +22,14 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from hushwire.encoding.strings import b64url_encode
+from hushwire.grp.address import GrpAddress
 from hushwire.server.config import RelayConfig
+from hushwire.server.grp import GrpListener, load_or_create_grp_key
 from hushwire.server.identity import load_or_create_identity, load_or_create_web_cert
 from hushwire.server.relay import Relay
 from hushwire.server.store import MirroredStore, SQLiteStore, StoreError
 from hushwire.smp.address import SMPServer
+from hushwire.transport.grp import CoverSettings
 from hushwire.transport.listen import (
     HttpReply,
     serve_http,
@@ -49,6 +53,10 @@ class RunningRelay:
     _expiry: asyncio.Task[None]
     admin_port: int | None = None
     """Port of the admin listener (``/metrics``), when ``admin`` is configured."""
+    grp_address: GrpAddress | None = None
+    """The relay's GRP/1 address, when ``grp`` is configured (docs/grp.md)."""
+    grp: GrpListener | None = None
+    """The GRP/1 listener (its frame counters are ``grp.cover.counters``)."""
 
     async def stop(self) -> None:
         self._expiry.cancel()
@@ -128,6 +136,7 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
     http = _http(relay)
     servers: list[asyncio.Server] = []
     ws_port = tls_port = admin_port = None
+    grp_address = listener = None
     try:
         if config.ws is not None:
             srv = await serve_ws(config.ws[0], config.ws[1], relay.handle, http)
@@ -152,6 +161,16 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
             servers.append(srv)
             admin_port = int(srv.sockets[0].getsockname()[1])
             log.info("metrics: http://%s:%d/metrics", config.admin[0], admin_port)
+        if config.grp is not None:
+            static, made = load_or_create_grp_key(config.data)
+            if made:
+                log.info("created a new GRP key in %s", config.data)
+            listener = GrpListener(relay, static, CoverSettings(rate=config.grp_cover_rate))
+            srv = await listener.serve(config.grp[0], config.grp[1], http)
+            servers.append(srv)
+            grp_address = listener.address(
+                config.address_host, int(srv.sockets[0].getsockname()[1])
+            )
     except BaseException:
         for s in servers:
             s.close()
@@ -160,7 +179,9 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
     port = tls_port if tls_port is not None else ws_port
     address = SMPServer((config.address_host,), identity.key_hash, port)
     expiry = asyncio.create_task(_expire_loop(relay))
-    return RunningRelay(relay, servers, address, ws_port, tls_port, expiry, admin_port)
+    return RunningRelay(
+        relay, servers, address, ws_port, tls_port, expiry, admin_port, grp_address, listener
+    )
 
 
 async def _expire_loop(relay: Relay) -> None:
@@ -188,6 +209,8 @@ async def serve_until_stopped(config: RelayConfig, out: TextIO = sys.stdout) -> 
         print(f"WebSocket: ws://{shown}:{running.ws_port}", file=out, flush=True)
     if running.tls_port is not None:
         print(f"TLS (SMP and WSS): port {running.tls_port}", file=out, flush=True)
+    if running.grp_address is not None:
+        print(f"GRP: {running.grp_address.encode()}", file=out, flush=True)
     print(f"key hash: {b64url_encode(running.address.key_hash)}", file=out, flush=True)
     try:
         await stop.wait()

@@ -36,6 +36,7 @@ from hushwire.smp.address import SMPServer
 WS_PREFIX: Final = "WebSocket: "
 TLS_PREFIX: Final = "TLS (SMP and WSS): port "
 KEY_HASH_PREFIX: Final = "key hash: "
+GRP_PREFIX: Final = "GRP: "
 MAX_STARTUP_BYTES: Final = 64 * 1024
 """More start-up output than this is not a relay starting."""
 
@@ -49,6 +50,8 @@ class RelayStartup:
     """The WebSocket URL as printed (``ws://HOST:PORT``, no path), if it listens for one."""
     ws_port: int | None
     tls_port: int | None
+    grp_address: str | None = None
+    """The GRP/1 address as printed (``grp://KEYHASH@HOST:PORT?nk=...``), if it serves GRP."""
 
 
 def _port(text: str, line: str) -> int:
@@ -69,7 +72,7 @@ def parse_relay_startup(lines: Sequence[str]) -> RelayStartup:
         raise ValueError(f"the first relay start-up line is not a server address: {e}") from e
     if lines[-1][len(KEY_HASH_PREFIX) :] != b64url_encode(address.key_hash):
         raise ValueError("the relay's key hash line does not match its address")
-    ws_url = ws_port = tls_port = None
+    ws_url = ws_port = tls_port = grp = None
     for line in lines[1:-1]:
         if line.startswith(WS_PREFIX):
             ws_url = line[len(WS_PREFIX) :]
@@ -78,9 +81,11 @@ def parse_relay_startup(lines: Sequence[str]) -> RelayStartup:
             ws_port = _port(ws_url.rpartition(":")[2], line)
         elif line.startswith(TLS_PREFIX):
             tls_port = _port(line[len(TLS_PREFIX) :], line)
+        elif line.startswith(GRP_PREFIX):
+            grp = line[len(GRP_PREFIX) :]
         else:
             raise ValueError(f"unexpected relay start-up line {line!r}")
-    return RelayStartup(address, ws_url, ws_port, tls_port)
+    return RelayStartup(address, ws_url, ws_port, tls_port, grp)
 
 
 class RelayProcess:

@@ -191,6 +191,8 @@ class WsBlockConn(BlockConn):
         super().__init__(writer, kind)
         self._reader = reader
         self._client = client
+        self._max_message = SMP_BLOCK_SIZE
+        self._exact: int | None = SMP_BLOCK_SIZE
         self._frames = FrameReader(masked=not client, max_payload=SMP_BLOCK_SIZE)
         self._ready: deque[bytes] = deque()
         self._partial: bytearray | None = None
@@ -204,6 +206,26 @@ class WsBlockConn(BlockConn):
     def send_raw_frame(self, opcode: int, payload: bytes, *, fin: bool = True) -> None:
         """Write one frame as it is (tests use it to send malformed traffic)."""
         self._writer.write(encode_frame(opcode, payload, fin=fin, mask=self._client))
+
+    def limit_messages(self, max_size: int, exact: int | None) -> None:
+        """Carry messages of up to ``max_size`` bytes, all of ``exact`` bytes unless None
+        (GRP/1 runs its handshake and frames over this; ``hushwire.transport.grp``). Call it
+        before the first read if ``max_size`` changes (a partly read frame would be lost);
+        changing ``exact`` alone is safe at any time."""
+        if max_size != self._max_message:
+            self._frames = FrameReader(masked=not self._client, max_payload=max_size)
+        self._max_message = max_size
+        self._exact = exact
+
+    async def send_messages(self, messages: list[bytes]) -> None:
+        """Write binary messages of any size (the carrier side of GRP/1)."""
+        if self._send_closed():
+            raise ConnectionClosedError("closed")
+        try:
+            await self._write(messages)
+        except (ConnectionError, OSError, ssl.SSLError) as e:
+            self._closed = True
+            raise ConnectionClosedError(str(e)) from e
 
     def _send_close(self, code: int) -> None:
         if not self._close_sent:
@@ -230,21 +252,21 @@ class WsBlockConn(BlockConn):
                 raise FrameError("a continuation frame with no message started")
             if f.opcode == OP_BINARY and f.fin:
                 # A whole message in one frame (the usual case): no reassembly copy.
-                if len(f.payload) > SMP_BLOCK_SIZE:
+                if len(f.payload) > self._max_message:
                     raise BadBlockError("WebSocket message larger than a block")
                 self._partial = None
-                if len(f.payload) != SMP_BLOCK_SIZE:
+                if self._exact is not None and len(f.payload) != self._exact:
                     raise BadBlockError(f"WebSocket message of {len(f.payload)} bytes")
                 self._ready.append(f.payload)
             elif f.opcode == OP_BINARY or (f.opcode == OP_CONT and self._partial is not None):
                 buf = self._partial if f.opcode == OP_CONT else bytearray()
                 assert buf is not None
-                if len(buf) + len(f.payload) > SMP_BLOCK_SIZE:
+                if len(buf) + len(f.payload) > self._max_message:
                     raise BadBlockError("WebSocket message larger than a block")
                 buf += f.payload
                 if f.fin:
                     self._partial = None
-                    if len(buf) != SMP_BLOCK_SIZE:
+                    if self._exact is not None and len(buf) != self._exact:
                         raise BadBlockError(f"WebSocket message of {len(buf)} bytes")
                     self._ready.append(bytes(buf))
                 else:
