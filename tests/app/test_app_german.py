@@ -14,20 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_app_browser import PROBE, WIDTH, browser, clean, relay_and_app
+from test_app_browser import browser, clean, open_app, relay_and_app
 
 # (test_app_browser skips this module too without Playwright or Chromium)
 
 
 async def open_de(b: Any, url: str, locale: str = "de-DE") -> tuple[Any, list[str]]:
-    ctx = await b.new_context(viewport={"width": WIDTH, "height": 740}, locale=locale)
-    await ctx.add_init_script(PROBE)
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    await page.goto(url)
-    return page, errors
+    return await open_app(b, url, locale)
 
 
 async def verbunden(page: Any) -> None:
