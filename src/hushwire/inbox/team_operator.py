@@ -18,7 +18,7 @@ writes goes to the team inbox, which forwards it to the visitor and the other op
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hushwire.agent.agent import (
     AgentEvent,
@@ -55,9 +55,6 @@ from hushwire.inbox.team_common import (
     read_assign,
     read_body,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["TeamOperator"]
 
