@@ -167,7 +167,7 @@ export class Visitor {
   readonly #onEvent: (e: VisitorEvent) => void;
   readonly #ownInfo: Bytes;
   readonly #sleep: (ms: number) => Promise<void>;
-  readonly #persist: () => Promise<void>;
+  readonly #persist: () => Promise<unknown>;
   #status: VisitorStatus = "new";
   #agentVersion = AGENT_VERSIONS.max;
   #x3dh: [KeyPair, KeyPair] | null = null;
@@ -196,15 +196,17 @@ export class Visitor {
    * anything that depends on the state goes out: each SEND (the ratchet and the counters that
    * made it) and each ACK (the message it acknowledges, processed), so a state restored after a
    * reload never sends new bytes under a key it already used and never loses nor repeats a
-   * message (redelivered after a reload, it is recognised by its hash).
+   * message (redelivered after a reload, it is recognised by its hash). It runs under the
+   * lock; it may resolve with a function, the wait for the store to commit what it took,
+   * which runs after the lock is released (so the store's write does not hold up the next step).
    */
-  constructor(client: AgentClient, ownInfo: Bytes, onEvent: (e: VisitorEvent) => void, opts: { sleep?: (ms: number) => Promise<void>; persist?: () => Promise<void> } = {}) {
+  constructor(client: AgentClient, ownInfo: Bytes, onEvent: (e: VisitorEvent) => void, opts: { sleep?: (ms: number) => Promise<void>; persist?: () => Promise<void | (() => Promise<void>)> } = {}) {
     this.#client = client;
     this.#ownInfo = ownInfo;
     this.#onEvent = onEvent;
     this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     const persist = opts.persist;
-    this.#persist = persist === undefined ? () => Promise.resolve() : () => this.#serial(persist);
+    this.#persist = persist === undefined ? () => Promise.resolve() : () => this.#serial(persist).then((wait) => wait?.());
   }
 
   get status(): VisitorStatus {

@@ -304,7 +304,7 @@ async function main(): Promise<void> {
         return;
       }
       case "sealed":
-        saving = store.save(key, e.data).catch(showError);
+        saving = store.save(key, e.data, (text) => showError(new Error(text))).catch(() => undefined);
         return;
     }
   };
