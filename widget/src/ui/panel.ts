@@ -371,11 +371,11 @@ export class ChatWidget {
         this.#ended(e.by);
         return;
       case "sealed": {
-        // Write-ahead: the worker sends and acknowledges nothing before `stored`; a write that
-        // fails is said, and tried again by the store (ui/resume.ts Records.keep).
-        const b = this.#backend;
+        // Write-ahead: the worker sends and acknowledges nothing before `stored` (a worker
+        // that did not seal `seq` ignores it); a write that fails is said, and tried again by
+        // the store (ui/resume.ts Records.keep).
         if (this.#cfg.store !== null && this.#key !== null && this.#phase !== "ended") {
-          this.#cfg.store.save(this.#key, e.data, (text) => this.#note(text)).then(() => b?.stored(e.seq), () => undefined);
+          this.#cfg.store.save(this.#key, e.data, (text) => this.#note(text)).then(() => this.#backend?.stored(e.seq), () => undefined);
         }
         return;
       }
