@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean widget widget-test chromium postgresql app
+.PHONY: demo test lint typecheck pytest bench clean widget widget-test chromium postgresql haproxy redis app
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,27 @@ postgresql:
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y postgresql; \
 	fi
 
+# Debian's HAProxy for the cluster failure tests (tests/server/test_cluster.py): they start
+# their own instance on loopback with a configuration in a temporary directory, never the
+# Debian service. `make demo` does not need it.
+haproxy:
+	@if command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy; then \
+		echo "haproxy: $$(command -v haproxy || echo /usr/sbin/haproxy)"; \
+	else \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y haproxy; \
+	fi
+
+# Debian's Redis for benchmarks/cluster_notify.py only (LISTEN/NOTIFY vs Redis pub/sub): the
+# benchmark starts its own instance in a temporary directory. Tests do not need it.
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then \
+		echo "redis-server: $$(command -v redis-server)"; \
+	else \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y redis-server; \
+	fi
+
 demo: $(STAMP)
 	$(VENV)/bin/hushwire demo $(DEMO_ARGS)
 
@@ -85,7 +106,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP) $(NODE_STAMP) chromium postgresql
+pytest: $(STAMP) $(NODE_STAMP) chromium postgresql haproxy
 	$(PY) -m pytest --cov=hushwire --cov-report=term --cov-report=json:.coverage.json
 	$(PY) tests/check_coverage.py .coverage.json
 
@@ -93,7 +114,7 @@ test: lint typecheck pytest widget-test
 
 # Figures for the issue notes; each script prints its own baseline. BENCH_ARGS=--quick for a
 # short run (scripts without --quick ignore it).
-bench: $(STAMP) postgresql
+bench: $(STAMP) postgresql haproxy redis
 	@for b in benchmarks/*.py; do \
 		case $$(basename $$b) in _*) continue;; esac; \
 		echo "== $$b"; \

@@ -69,6 +69,7 @@ def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> 
         "business",
         "de",
         "passphrase",
+        "proxy",
         "restore",
         "resume",
         "shop",
@@ -176,11 +177,20 @@ def test_sri_hash_known_value() -> None:
         (LINK, "https://relay.example.com/", "/w.js", "--relay"),
         (LINK, "wss://", "/w.js", "--relay"),
         (LINK, RELAY, "javascript:alert(1)", "--src"),
+        (LINK, RELAY + "#relay.example.com", "/w.js", "--relay: after '#'"),
+        (LINK, RELAY + "#smp://short@relay.example.com", "/w.js", "--relay: after '#'"),
     ],
 )
 def test_bad_input_is_a_clear_error(address: str, relay: str, src: str, what: str) -> None:
     with pytest.raises(ConfigError, match=what):
         snippet(SnippetOptions(address, relay, src=src), bundle=b"x")
+
+
+def test_snippet_names_the_widgets_relay_after_a_hash() -> None:
+    """An owner on another relay: data-relay carries the widget's relay's SMP address too."""
+    relay = RELAY + "#smp://" + "A" * 43 + "=@relay.example.com"
+    out = snippet(SnippetOptions(LINK, relay), bundle=b"x", modules={})
+    assert _parse(out.splitlines()[0])["data-relay"] == relay
 
 
 SHORT = (

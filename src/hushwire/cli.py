@@ -64,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep queues in PostgreSQL at postgresql://USER@HOST/DB (needs hushwire[postgres]); "
         "default: SQLite under --data",
     )
+    relay.add_argument(
+        "--cluster",
+        action="store_true",
+        default=None,
+        help="share the PostgreSQL store with other relay nodes serving the same address",
+    )
+    relay.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run N relay processes sharing the ports (implies --cluster; default: 1)",
+    )
     relay.add_argument("--config", type=Path, help="relay.toml with these and more settings")
     relay.add_argument(
         "--log-level", choices=["debug", "info", "warning", "error"], help="default: info"
@@ -213,6 +225,8 @@ def _run_relay(args: argparse.Namespace) -> int:
         admin=args.admin,
         proxy=args.proxy,
         store=args.store,
+        cluster=args.cluster,
+        workers=args.workers,
     )
     logging.basicConfig(
         level=config.log_level.upper(),

@@ -17,6 +17,11 @@ naming every module file the site must serve with its hash.
 ``--shop`` prints the shop-mode tag (``data-mode="shop"``, docs/widget.md "Shop mode"): the
 page shows the owner's catalog, a cart and the orders, all through the encrypted connection;
 the page's CSP then needs ``img-src blob:`` for the product images.
+
+When the owner's address is on another relay than the widget's, ``--relay`` names the
+widget's relay twice: its WebSocket URL, then ``#`` and its SMP address
+(``wss://relay/#smp://KEYHASH@relay``); the widget then loads its ``proxy`` module and sends
+to the owner's relay through its own (SMP private message routing, docs/widget.md).
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from urllib.parse import urljoin, urlsplit
 from hushwire.agent.links import LinkError
 from hushwire.agent.shortlinks import ShortLink, is_short_link, restore_short_link
 from hushwire.cliargs import add_command_group
-from hushwire.errors import ConfigError
+from hushwire.errors import ConfigError, DecodeError
+from hushwire.smp.address import SMPServer
 
 BUNDLE_NAME = "hushwire-widget.js"
 DEFAULT_SRC = "/" + BUNDLE_NAME
@@ -121,6 +127,14 @@ def _check(opts: SnippetOptions) -> None:
             "--relay must be the relay's WebSocket URL, e.g. wss://relay.example.com/ "
             "(ws:// only for a relay on localhost)"
         )
+    if relay.fragment:
+        try:
+            SMPServer.parse(relay.fragment)
+        except DecodeError as e:
+            raise ConfigError(
+                "--relay: after '#' comes the relay's own SMP address "
+                f"(smp://KEYHASH@host, what `hushwire relay` prints): {e}"
+            ) from None
     src = urlsplit(opts.src)
     if src.scheme not in ("", "https", "http") or opts.src.strip() == "":
         raise ConfigError("--src must be the URL the site serves hushwire-widget.js from")
@@ -209,7 +223,11 @@ def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the contact address: its short link (https://RELAY/a#...) or its full link",
     )
     snip.add_argument(
-        "--relay", required=True, metavar="URL", help="the relay's WebSocket URL (wss://...)"
+        "--relay",
+        required=True,
+        metavar="URL",
+        help="the relay's WebSocket URL (wss://...); when the address is on another relay, "
+        "then '#' and this relay's SMP address (wss://relay/#smp://KEYHASH@relay)",
     )
     snip.add_argument(
         "--src", default=DEFAULT_SRC, metavar="URL", help=f"bundle URL (default: {DEFAULT_SRC})"

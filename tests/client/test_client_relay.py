@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from conftest import loopback_address as address
+from conftest import loopback_relay as relay
 from hushwire.client import (
     ClientConfig,
     ClientEvent,
@@ -25,9 +26,7 @@ from hushwire.client import (
     decrypt_message,
 )
 from hushwire.crypto.keys import KeyAlg, KeyPair
-from hushwire.server.config import RelayConfig
-from hushwire.server.run import RunningRelay, start_relay
-from hushwire.smp.address import SMPServer
+from hushwire.server.run import RunningRelay
 from hushwire.smp.commands import IDS, MSG
 from hushwire.smp.errors import ErrorType
 from hushwire.smp.msgbody import RcvMsgBody
@@ -38,21 +37,6 @@ QUIET = ClientConfig(ping_interval=None, command_timeout=20.0)
 
 def run(fn: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(fn(), 60))
-
-
-@asynccontextmanager
-async def relay(data: Path) -> AsyncIterator[RunningRelay]:
-    running = await start_relay(
-        RelayConfig(data=data, ws=("127.0.0.1", 0), tls=("127.0.0.1", 0), host="127.0.0.1")
-    )
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-def address(r: RunningRelay) -> SMPServer:
-    return replace(r.address, hosts=("127.0.0.1",), port=r.tls_port)
 
 
 async def connect(

@@ -29,6 +29,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ class PgServer:
     proc: subprocess.Popen[bytes]
     root: Path
     port: int
+    start: Callable[[], subprocess.Popen[bytes]] | None = None
+    """Starts ``postgres`` again on the same directory and port (:meth:`restart`)."""
 
     @property
     def socket_dir(self) -> Path:
@@ -99,6 +102,18 @@ class PgServer:
         # test still commit with synchronous_commit on (they set it for their sessions).
         sql(self.dsn(), f'CREATE DATABASE "{name}"', settings={"synchronous_commit": "off"})
         return self.dsn(name)
+
+    def halt(self) -> None:
+        """Fast shutdown (SIGINT: sessions are cut, running transactions roll back)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(30)
+
+    def restart(self) -> None:
+        """Start it again after :meth:`halt`; return once it answers."""
+        assert self.start is not None
+        self.proc = self.start()
+        _wait_ready(self)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -124,6 +139,13 @@ def start_server() -> PgServer:
     user = None if account is None else account.pw_uid
     group = None if account is None else account.pw_gid
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "TZ": "UTC"}
+    as_account: dict[str, Any] = {
+        "cwd": root,
+        "env": env,
+        "user": user,
+        "group": group,
+        "extra_groups": [] if account is not None else None,
+    }
     try:
         subprocess.run(
             [
@@ -137,11 +159,7 @@ def start_server() -> PgServer:
                 "--locale=C",
                 "--no-sync",
             ],
-            cwd=root,
-            env=env,
-            user=user,
-            group=group,
-            extra_groups=[] if account is not None else None,
+            **as_account,
             check=True,
             capture_output=True,
         )
@@ -149,35 +167,41 @@ def start_server() -> PgServer:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"initdb failed: {e.stderr.decode(errors='replace')}") from e
     port = _free_port()
-    log = open(root / "postgres.log", "wb")  # the child keeps its own copy
-    proc = subprocess.Popen(
-        [
-            str(bindir / "postgres"),
-            "-D",
-            str(root / "data"),
-            "-p",
-            str(port),
-            "-h",
-            "127.0.0.1",
-            "-k",
-            str(root / "sock"),
-            "-c",
-            "fsync=on",
-            "-c",
-            "synchronous_commit=on",
-            "-c",
-            "max_connections=200",
-        ],
-        cwd=root,
-        env=env,
-        user=user,
-        group=group,
-        extra_groups=[] if account is not None else None,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    server = PgServer(proc, root, port)
+
+    def start() -> subprocess.Popen[bytes]:
+        log = open(root / "postgres.log", "ab")  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [
+                str(bindir / "postgres"),
+                "-D",
+                str(root / "data"),
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(root / "sock"),
+                "-c",
+                "fsync=on",
+                "-c",
+                "synchronous_commit=on",
+                "-c",
+                "max_connections=200",
+            ],
+            **as_account,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return proc
+
+    server = PgServer(start(), root, port, start)
+    _wait_ready(server)
+    return server
+
+
+def _wait_ready(server: PgServer) -> None:
+    proc, root = server.proc, server.root
     deadline = time.monotonic() + 30
     while True:
         if proc.poll() is not None:
@@ -186,7 +210,7 @@ def start_server() -> PgServer:
             raise RuntimeError(f"postgres exited with {proc.returncode}:\n{text}")
         try:
             sql(server.dsn(), "SELECT 1")
-            return server
+            return
         except (OSError, asyncpg.PostgresError):
             if time.monotonic() > deadline:
                 server.stop()

@@ -25,6 +25,7 @@ from hushwire.server.store import (
     SQLiteStore,
     StoredMessage,
 )
+from hushwire.server.store.cluster import ClusterStore
 from hushwire.server.store.postgres import PostgresStore
 
 T = TypeVar("T")
@@ -89,17 +90,31 @@ def memory_backend(tmp: Path) -> Backend:
     return Backend("memory", lambda **kw: MemoryStore(backing, **kw), backing.message_ids)
 
 
-def postgres_backend(tmp: Path) -> Backend:
-    """A fresh database on the run's throwaway server (``pg_helpers``)."""
-    dsn = pg_server().new_database()
-
+def _pg_durable(dsn: str) -> Callable[[], dict[bytes, list[bytes]]]:
     def durable() -> dict[bytes, list[bytes]]:
         out: dict[bytes, list[bytes]] = {}
         for rid, mid in sql(dsn, "SELECT recipient_id, msg_id FROM messages ORDER BY seq"):
             out.setdefault(rid, []).append(mid)
         return out
 
-    return Backend("postgres", lambda **kw: PostgresStore(dsn, **kw), durable)
+    return durable
+
+
+def postgres_backend(tmp: Path) -> Backend:
+    """A fresh database on the run's throwaway server (``pg_helpers``)."""
+    dsn = pg_server().new_database()
+    return Backend("postgres", lambda **kw: PostgresStore(dsn, **kw), _pg_durable(dsn))
+
+
+def cluster_backend(tmp: Path) -> Backend:
+    """A cluster node (``ClusterStore``) on a fresh database; it takes only ``clock``. Not in
+    :data:`BACKENDS`: it runs the interface part of the contract (test_cluster_store.py)."""
+    dsn = pg_server().new_database()
+
+    def make(**kw: Any) -> Any:
+        return ClusterStore(dsn, **{k: v for k, v in kw.items() if k == "clock"})
+
+    return Backend("cluster", make, _pg_durable(dsn))
 
 
 BACKENDS: dict[str, Callable[[Path], Backend]] = {

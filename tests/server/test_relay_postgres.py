@@ -92,11 +92,14 @@ def test_relay_on_postgres_delivers_and_keeps_messages(tmp_path: Path) -> None:
     assert sql(dsn, "SELECT 1 FROM messages") == []
 
 
-def test_relay_with_unreachable_store_says_so_and_exits(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", [[], ["--cluster"], ["--workers", "2"]], ids=str)
+def test_relay_with_unreachable_store_says_so_and_exits(tmp_path: Path, mode: list[str]) -> None:
+    """One process, a cluster node, and the parent of workers (which checks the store
+    before it forks any)."""
     data = tmp_path / "relay"
     dsn = f"postgresql://relay:s3cret@127.0.0.1:{_closed_port()}/hushwire"
     args = [sys.executable, "-m", "hushwire", "relay", "--data", str(data)]
-    args += ["--ws", "127.0.0.1:0", "--store", dsn]
+    args += ["--ws", f"127.0.0.1:{_closed_port()}", "--store", dsn, *mode]
     done = subprocess.run(
         args,
         capture_output=True,

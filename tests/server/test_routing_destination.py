@@ -10,19 +10,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from conftest import loopback_relay as relay
 from hushwire.client import ClientConfig, MessageEvent, SMPClient, SMPCommandError, decrypt_message
 from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.crypto.nacl import cb_encrypt
-from hushwire.server.config import RelayConfig
-from hushwire.server.run import RunningRelay, start_relay
+from hushwire.server.run import RunningRelay
 from hushwire.smp.commands import (
     ERR,
     GET,
@@ -66,17 +65,6 @@ QUIET = ClientConfig(ping_interval=None, command_timeout=20.0)
 
 def run(fn: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(fn(), 60))
-
-
-@asynccontextmanager
-async def relay(data: Path) -> AsyncIterator[RunningRelay]:
-    running = await start_relay(
-        RelayConfig(data=data, ws=("127.0.0.1", 0), tls=("127.0.0.1", 0), host="127.0.0.1")
-    )
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 async def connect(r: RunningRelay, *, proxy: bool = False) -> SMPClient:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from conftest import loopback_address as address
+from conftest import loopback_relay as relay
 from hushwire.cli import build_parser
 from hushwire.client import ClientConfig, MessageEvent, SMPClient, SMPCommandError, decrypt_message
 from hushwire.client.proxy import proxied_request
@@ -21,7 +22,7 @@ from hushwire.server import relay as relay_module
 from hushwire.server.config import RelayConfig, RelayLimits, load_config
 from hushwire.server.metrics import Metrics
 from hushwire.server.proxy import ProxyPool, _Destination
-from hushwire.server.run import RunningRelay, start_relay
+from hushwire.server.run import RunningRelay
 from hushwire.smp.address import SMPServer
 from hushwire.smp.commands import SKEY
 from hushwire.smp.errors import (
@@ -45,20 +46,6 @@ QUIET = ClientConfig(ping_interval=None, command_timeout=20.0)
 
 def run(fn: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(fn(), 90))
-
-
-@asynccontextmanager
-async def relay(data: Path, **settings: object) -> AsyncIterator[RunningRelay]:
-    cfg = RelayConfig(data=data, ws=("127.0.0.1", 0), tls=("127.0.0.1", 0), host="127.0.0.1")
-    running = await start_relay(replace(cfg, **settings))  # type: ignore[arg-type]
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-def address(r: RunningRelay) -> SMPServer:
-    return replace(r.address, hosts=("127.0.0.1",), port=r.tls_port)
 
 
 async def connect(r: RunningRelay) -> SMPClient:

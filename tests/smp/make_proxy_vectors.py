@@ -121,6 +121,25 @@ FIXED_PRXY = bytes.fromhex(
 )
 
 
+def pkey_vector() -> dict[str, Any]:
+    """PKEY assembled by hand (Protocol.hs: ``PKEY sp ss(sessId) Word16 min Word16 max
+    CertChainPubKey``) with the certificate chain and (unsigned) key of smp_hello.json."""
+    hello = json.loads((OUT.parent / "smp_hello.json").read_text())
+    leaf, ca = bytes.fromhex(hello["leaf_cert_hex"]), bytes.fromhex(hello["ca_cert_hex"])
+    signed = bytes.fromhex(hello["signed_key_hex"])
+    chain = b"\x02" + large(leaf) + large(ca) + large(signed)
+    body = ss(SESSION_ID) + word16(8) + word16(17) + chain
+    return {
+        "session_id_hex": SESSION_ID.hex(),
+        "min": 8,
+        "max": 17,
+        "cert_chain_hex": [leaf.hex(), ca.hex()],
+        "signed_key_hex": signed.hex(),
+        "key_hash_hex": hello["key_hash_hex"],
+        "response_hex": (b"PKEY " + body).hex(),
+    }
+
+
 def render() -> dict[str, str]:
     """The vector file this script owns, by name (tests/test_vectors_regenerate.py)."""
     kh2 = bytes.fromhex("2dc25431f561c03f32c6302249a0f3cc6177fa42c6e14874165fd9223ad1c232")
@@ -181,6 +200,7 @@ def render() -> dict[str, str]:
                 "command_hex": FIXED_PRXY.hex(),
             },
         ],
+        "pkey": pkey_vector(),
     }
     return {OUT.name: json.dumps(data, indent=2) + "\n"}
 

@@ -185,6 +185,22 @@ def test_vector_prxy(p: dict[str, Any]) -> None:
     assert decode_command(17, bytes.fromhex(p["command_hex"])) == cmd
 
 
+def test_vector_pkey() -> None:
+    """The proxy's PKEY encodes as the vector (the widget's codec reads the same bytes), and
+    its unsigned session key is refused as a destination identity."""
+    p = V["pkey"]
+    cert_key = CertChainPubKey(
+        tuple(bytes.fromhex(c) for c in p["cert_chain_hex"]), bytes.fromhex(p["signed_key_hex"])
+    )
+    pkey = PKEY(bytes.fromhex(p["session_id_hex"]), VersionRange(p["min"], p["max"]), cert_key)
+    assert pkey.encode(17).hex() == p["response_hex"]
+    assert decode_response(17, bytes.fromhex(p["response_hex"])) == pkey
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert px.accept_pkey(pkey, bytes.fromhex(p["key_hash_hex"]), now=now) == (
+        px.ERR_HANDSHAKE_IDENTITY
+    )
+
+
 def test_sizes_match_the_reference_budget() -> None:
     """16242-byte EncTransmission; PFWD/RFWD transmissions fit the 16365-byte batch item."""
     sealed = px.seal_forwarded(relay(), SND_ID, SEND(MsgFlags(), b"x"), cmd_key=CMD_PRIV, nonce=N)

@@ -323,6 +323,33 @@ async def exchange(page: Any, owner: Owner, text: str, reply: str) -> None:
     await expect(log.locator(".msg.in .text").last).to_have_text(reply)
 
 
+async def stored_sessions(page: Any, script: str = STORED_SESSIONS) -> Any:
+    """The page's session records as ``script`` reads them, once every one holds a sealed
+    state or after 5 s: the worker seals after a change, and IndexedDB is asynchronous."""
+    stored = None
+    for _ in range(50):
+        stored = await page.evaluate(script)
+        if stored and all(x["sealed"] for x in stored):
+            break
+        await asyncio.sleep(0.1)
+    return stored
+
+
+async def reload_and_resume(
+    page: Any, owner: Owner, transcript: list[str], text: str, reply: str
+) -> None:
+    """data-resume: once the sealed state is in IndexedDB, reload the page, open the chat
+    again, see ``transcript`` come back and go on with one exchange."""
+    from playwright.async_api import expect
+
+    assert await stored_sessions(page) == [{"extractable": False, "alg": "AES-GCM", "sealed": True}]
+    await page.reload()
+    await page.get_by_role("button", name="Open chat").click()
+    log = page.get_by_role("log", name="Messages")
+    await expect(log.locator(".msg .text")).to_have_text(transcript)
+    await exchange(page, owner, text, reply)
+
+
 async def csp_clean(page: Any, site: PageServer) -> None:
     """Neither the page's violation events nor the CSP reports saw anything."""
     await page.wait_for_timeout(300)  # reports are sent asynchronously
@@ -526,12 +553,7 @@ def test_resume_after_reload(tmp_path: Path) -> None:
                     await owner.say("Got it")
                     log = page.get_by_role("log", name="Messages")
                     await expect(log.locator(".msg.in .text")).to_have_text(["Got it"])
-                    stored = None
-                    for _ in range(50):  # the worker seals after a change; IndexedDB is async
-                        stored = await page.evaluate(STORED_SESSIONS)
-                        if stored and all(x["sealed"] for x in stored):
-                            break
-                        await asyncio.sleep(0.1)
+                    stored = await stored_sessions(page)
                     assert stored, "no session record in IndexedDB (page side of data-resume)"
                     assert stored[0]["sealed"], (
                         "the worker never posted its sealed state (rpc.ts event `sealed`)"

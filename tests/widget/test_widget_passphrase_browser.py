@@ -7,7 +7,6 @@ sealed state.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from test_widget_browser import (
     page_server,
     relay_and_owner,
     run,
+    stored_sessions,
     strict_csp,
 )
 
@@ -44,12 +44,7 @@ STORED_RECORDS = """() => new Promise((resolve, reject) => {
 
 async def stored(page: Any) -> list[dict[str, Any]]:
     """The records once the worker's sealed state has reached IndexedDB."""
-    records: list[dict[str, Any]] = []
-    for _ in range(50):
-        records = await page.evaluate(STORED_RECORDS)
-        if records and all(r["sealed"] for r in records):
-            break
-        await asyncio.sleep(0.1)
+    records: list[dict[str, Any]] = await stored_sessions(page, STORED_RECORDS)
     return records
 
 

@@ -91,7 +91,6 @@ def test_widget_joins_the_inbox_by_its_short_link(tmp_path: Path) -> None:
 def test_a_short_link_chat_resumes_after_reload(tmp_path: Path) -> None:
     """data-resume with a short link: the sealed state keeps the full address the link
     resolved to, so the reload restores the chat without resolving the link again."""
-    from playwright.async_api import expect
 
     async def main() -> None:
         async with relay_and_short_owner(tmp_path) as (relay, owner, short):
@@ -103,19 +102,13 @@ def test_a_short_link_chat_resumes_after_reload(tmp_path: Path) -> None:
                     await page.get_by_role("button", name="Open chat").click()
                     await wb.chat_established(page, owner)
                     await wb.exchange(page, owner, "Before the reload", "Got it")
-                    for _ in range(50):  # the worker seals after a change; IndexedDB is async
-                        stored = await page.evaluate(wb.STORED_SESSIONS)
-                        if stored and all(x["sealed"] for x in stored):
-                            break
-                        await asyncio.sleep(0.1)
-                    assert stored == [{"extractable": False, "alg": "AES-GCM", "sealed": True}]
-                    await page.reload()
-                    await page.get_by_role("button", name="Open chat").click()
-                    log = page.get_by_role("log", name="Messages")
-                    await expect(log.locator(".msg .text")).to_have_text(
-                        ["Before the reload", "Got it"]
+                    await wb.reload_and_resume(
+                        page,
+                        owner,
+                        ["Before the reload", "Got it"],
+                        "After the reload",
+                        "Still here",
                     )
-                    await wb.exchange(page, owner, "After the reload", "Still here")
                     assert len(owner.names) == 1  # resumed, not joined again
                     assert errors == []
 

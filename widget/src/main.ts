@@ -6,8 +6,9 @@
  * The worker is created from a Blob of its bundled source, which build.mjs embeds here as a
  * string, so the core's SRI hash covers the worker too; the worker's zstd module
  * (modules.ts, SRI-checked by the browser) goes in front of it in the same Blob; when the
- * worker meets a business address it asks for the "business" module and the session moves to
- * a new worker whose Blob has that module too, and "restore" (#upgrade; docs/widget.md). Pages with a
+ * worker meets a business address it asks for the "business" module (an owner's reply queue on
+ * another relay: the "proxy" module) and the session moves to a new worker whose Blob has
+ * that module too, and "restore" (#upgrade; docs/widget.md). Pages with a
  * strict CSP must allow `worker-src blob:` (and, enforcing Trusted Types, the policy name
  * `hushwire`); if the browser refuses the worker, the widget fails closed (it never falls
  * back to running crypto on the page).
@@ -143,8 +144,9 @@ export class HushwireWidget implements Backend {
   }
 
   /**
-   * The worker met a business address (worker/service.ts): load `name` (SRI-checked), start a
-   * new worker with it and restore the session there; requests wait for it.
+   * The worker met a business address or an owner on another relay (worker/service.ts): load
+   * `name` (SRI-checked), start a new worker with it and restore the session there; requests
+   * wait for it.
    */
   async #upgrade(name: string, key: CryptoKey, sealed: ArrayBuffer): Promise<void> {
     const old = this.#worker;
@@ -254,7 +256,7 @@ function module<T>(name: string): Promise<T> {
 /**
  * The worker's modules: zstd; "restore", which reads a stored session back (an embed without
  * data-resume and not a shop never restores: dropped below); "short" when data-address is a
- * short link (added below).
+ * short link, "proxy" when data-relay names the widget's relay after '#' (added below).
  */
 const workerModules = new Set(["zstd", "restore"]);
 
@@ -280,6 +282,8 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   const address = d.address ?? "";
   const relay = d.relay ?? "";
   if (/^\s*(?:simplex:|https:\/\/[^/]+)\/[a-z]\/?#/i.test(address)) workerModules.add("short");
+  // data-relay="wss://...#smp://...": the owner's address is on another relay (docs/widget.md)
+  if (relay.includes("#")) workerModules.add("proxy");
   // The modules this embed needs from the start: German strings, the resume store. Without
   // them (a file not served) the widget speaks English and does not resume.
   const lang = chooseLanguage(d.lang, navigator.languages);

@@ -29,7 +29,8 @@
  *   and `lag` (keepalive round trip, shown as connection quality).
  * - business chats (docs/widget.md section 7): `message` may name the operator (`from`),
  *   `typing` carries a live message's text, and `upgrade` asks the page to restart the worker
- *   with the "business" module (main.ts handles it; the UI never sees it).
+ *   with the "business" module (main.ts handles it; the UI never sees it); also with the
+ *   "proxy" module for an owner's reply queue on another relay (docs/widget.md section 1).
  */
 
 /** Longest text the page may send (characters); the x.msg.new JSON must fit one SMP message. */
@@ -90,10 +91,11 @@ export type WorkerEvent =
   /** Business chats: someone is writing a live message, its text so far ("" = stopped). */
   | { event: "typing"; text: string }
   /**
-   * The worker met a business address: load `module` and go on in a new worker (main.ts),
-   * restoring `data` (the session, sealed under `key`, as `sealed` is) there.
+   * The worker met a business address or an owner on another relay: load `module` and go on
+   * in a new worker (main.ts), restoring `data` (the session, sealed under `key`, as `sealed`
+   * is) there.
    */
-  | { event: "upgrade"; module: "business"; key: CryptoKey; data: ArrayBuffer }
+  | { event: "upgrade"; module: "business" | "proxy"; key: CryptoKey; data: ArrayBuffer }
   /** The owner's device received our message `msgId`. */
   | { event: "receipt"; msgId: number }
   /** The conversation is over: ended by us (`end`) or by the owner (`x.direct.del`). */
@@ -196,7 +198,7 @@ export function parseReply(x: unknown): WorkerReply | null {
     case "typing":
       return typeof x.text === "string" && x.text.length <= MAX_RECV_TEXT ? { event: "typing", text: x.text } : null;
     case "upgrade":
-      return x.module === "business" && sealKey(x.key) && sealedData(x.data) ? { event: "upgrade", module: x.module, key: x.key, data: x.data } : null;
+      return (x.module === "business" || x.module === "proxy") && sealKey(x.key) && sealedData(x.data) ? { event: "upgrade", module: x.module, key: x.key, data: x.data } : null;
     case "receipt":
       return msgId(x.msgId) ? { event: "receipt", msgId: x.msgId } : null;
     case "ended":

@@ -9,7 +9,6 @@ import { WebSocket } from "ws";
 
 import { latin1, toHex } from "../src/encoding.js";
 import { KeyPair } from "../src/crypto/keys.js";
-import { parseSMPServer, type SMPServer } from "../src/smp/address.js";
 import {
   Backoff,
   decryptMessage,
@@ -20,61 +19,12 @@ import {
   SMPCommandError,
   VersionMismatch,
   type ClientConfig,
-  type ClientEvent,
   type MsgResponse,
 } from "../src/smp/client.js";
 import { VersionRange } from "../src/smp/version.js";
 import { parseReply, parseRequest, type WorkerReply } from "../src/rpc.js";
 import { WorkerService } from "../src/worker/service.js";
-import { HAVE_RELAY, type RelayProc, startRelayProc, stopRelayProc } from "./relayproc.js";
-
-interface Relay extends RelayProc {
-  server: SMPServer;
-  wsUrl: string;
-}
-
-async function startRelay(): Promise<Relay> {
-  const r = await startRelayProc(
-    () => ["--ws", "127.0.0.1:0"],
-    (out) => /^smp:\/\/\S+$/m.test(out) && /WebSocket: ws:\/\/\S+/.test(out),
-  );
-  const addr = /^(smp:\/\/\S+)$/m.exec(r.out)!;
-  const ws = /WebSocket: (ws:\/\/\S+)/.exec(r.out)!;
-  return { ...r, server: parseSMPServer(addr[1]!), wsUrl: ws[1]! };
-}
-
-const stopRelay = stopRelayProc;
-
-/** Events of a client, awaitable one by one. */
-class EventQueue {
-  readonly items: ClientEvent[] = [];
-  #waiters: { pred: (e: ClientEvent) => boolean; resolve: (e: ClientEvent) => void }[] = [];
-
-  push = (e: ClientEvent): void => {
-    const i = this.#waiters.findIndex((w) => w.pred(e));
-    if (i >= 0) {
-      const [w] = this.#waiters.splice(i, 1);
-      w!.resolve(e);
-    } else this.items.push(e);
-  };
-
-  next<T extends ClientEvent["type"]>(type: T, timeoutMs = 10000): Promise<Extract<ClientEvent, { type: T }>> {
-    const pred = (e: ClientEvent): boolean => e.type === type;
-    const i = this.items.findIndex(pred);
-    if (i >= 0) return Promise.resolve(this.items.splice(i, 1)[0] as Extract<ClientEvent, { type: T }>);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} event`)), timeoutMs);
-      this.#waiters.push({
-        pred,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e as Extract<ClientEvent, { type: T }>);
-        },
-      });
-    });
-  }
-}
-
+import { EventQueue, HAVE_RELAY, startRelay, stopRelay, type Relay } from "./relay_process.js";
 
 describe.runIf(HAVE_RELAY)("SMP client against the Python relay over WebSocket", () => {
   let relay: Relay;

@@ -7,6 +7,8 @@ Example ``relay.toml``::
 
     data = "/var/lib/hushwire-relay"
     # store = "postgresql://hushwire@db.internal/hushwire"  # default: SQLite file under data
+    # cluster = true                 # PostgreSQL store shared with other nodes (docs/deploy.md)
+    # workers = 2                    # processes sharing the ports (implies cluster)
     ws = "127.0.0.1:5224"            # plain WebSocket (localhost or behind a TLS proxy)
     tls = "0.0.0.0:5223"             # native SMP (ALPN smp/1) and WSS on one port
     host = "relay.example.com"       # the host name in the server address
@@ -117,6 +119,12 @@ class RelayConfig:
     """Forward senders' commands to other relays (private routing: PRXY, PFWD)."""
     proxy_password: str | None = None
     """Password a client must give in PRXY; None: ``create_password`` (as simplexmq)."""
+    cluster: bool = False
+    """Share the PostgreSQL store with other relay processes and machines serving the same
+    address (``hushwire.server.store.cluster``); needs ``store``."""
+    workers: int = 1
+    """Relay processes on this machine sharing the ports (SO_REUSEPORT); more than one
+    implies ``cluster``."""
     admin: tuple[str, int] | None = None
     """Where ``/metrics`` is served (plain HTTP, for example ``127.0.0.1:9090``); None: not
     at all. The client ports serve only ``/healthz``: metrics are a live activity record."""
@@ -175,7 +183,7 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
             raw[k] = v
     allowed = {
         *("data", "ws", "tls", "host", "web_cert", "web_key", "log_level", "ack_next_as_push"),
-        *("proxy", "store"),
+        *("proxy", "store", "cluster", "workers"),
         *("admin", "grp", "grp_cover_rate", "grp_peers"),
     }
     unknown = set(raw) - allowed
@@ -203,8 +211,26 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
         raise ConfigError(
             f"store must be a postgresql:// URI (or left out for SQLite under data), got {store!r}"
         )
+    workers = raw.get("workers", 1)
+    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 256:
+        raise ConfigError(f"workers must be a whole number from 1 to 256, got {workers!r}")
+    cluster = raw.get("cluster", False)
+    if not isinstance(cluster, bool):
+        raise ConfigError(f"cluster must be true or false, got {cluster!r}")
+    cluster = cluster or workers > 1
+    if workers > 1 and any(listen is not None and listen[1] == 0 for listen in (ws, tls)):
+        raise ConfigError("--workers share their ports: give fixed ports, not port 0")
+    if workers > 1 and grp is not None:
+        raise ConfigError("--grp is served by one process: run it without --workers")
+    if cluster and store is None:
+        raise ConfigError(
+            "a cluster (--cluster, --workers above 1) shares a PostgreSQL store: "
+            "give --store postgresql://..."
+        )
     cfg = RelayConfig(
         data=Path(raw["data"]),
+        cluster=cluster,
+        workers=workers,
         ws=ws,
         tls=tls,
         host=raw.get("host"),

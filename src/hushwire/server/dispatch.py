@@ -89,6 +89,7 @@ from hushwire.smp.commands import (
     SUB,
     BrokerMsg,
     MsgFlags,
+    Party,
     QRContact,
     QRMessaging,
     QueueLinkData,
@@ -185,6 +186,13 @@ class Dispatcher:
         self.ntf_subscribers: dict[bytes, Client] = {}
         """Notifier id -> the client subscribed to its notifications."""
 
+    def end_subscription(self, rid: bytes, deleted: bool) -> None:
+        """A client of another relay process took the queue (``END``) or deleted it
+        (``DELD``): end this process's subscription to it, if any."""
+        client = self.subscribers.pop(rid, None)
+        if client is not None:
+            _end_subscription(client, rid, deleted)
+
     def count_error(self, e: ErrorType) -> None:
         self.metrics.errors[e.encode().split(b" ")[0].decode()] += 1
 
@@ -218,8 +226,16 @@ class Dispatcher:
         if party is None and not isinstance(cmd, NEW):
             # Service subscriptions: not served here (private routing is wired in relay.py).
             return err(CMD(CommandError.PROHIBITED))
+        if not self.store.healthy:
+            return err(ErrorType.INTERNAL)  # a cluster node cut off from its store
         q = auth.lookup(self.store, party, ent) if party is not None else None
-        if not auth.authorized(client.session_key, req, q, getattr(client, "box_keys", None)):
+        box_keys = getattr(client, "box_keys", None)
+        ok = auth.authorized(client.session_key, req, q, box_keys)
+        if not ok and self.store.shared and party is not None and ent:
+            # Another relay process may have made or secured the queue a moment ago.
+            q = await self._lookup_shared(party, ent)
+            ok = auth.authorized(client.session_key, req, q, box_keys)
+        if not ok:
             return err(ErrorType.AUTH)
         try:
             if isinstance(cmd, NEW):
@@ -234,6 +250,15 @@ class Dispatcher:
         except StoreError:
             log.exception("%s: store failed", client.cid)
             return err(ErrorType.INTERNAL)
+
+    async def _lookup_shared(self, party: Party, ent: bytes) -> QueueRecord | None:
+        """A queue another process of a shared store made or changed may not be visible
+        here yet: wait until it is, then look again."""
+        try:
+            await self.store.catch_up()
+        except StoreError:
+            return None
+        return auth.lookup(self.store, party, ent)
 
     async def _queue_command(
         self, client: Client, req: ClientRequest, q: QueueRecord
@@ -445,10 +470,11 @@ class Dispatcher:
             return err(ErrorType.QUOTA)
         self.metrics.messages_in += 1
         if cmd.flags.notification and q.notifier is not None:
-            self._notify(q, msg)
+            self.notify(q, msg)
         return [(corr, ent, OK())]
 
-    def _notify(self, q: QueueRecord, msg: StoredMessage) -> None:
+    def notify(self, q: QueueRecord, msg: StoredMessage) -> None:
+        """NMSG to the notifier subscriber of ``q`` on this relay process, if any."""
         assert q.notifier is not None
         target = self.ntf_subscribers.get(q.notifier.notifier_id)
         if target is None:
@@ -502,6 +528,7 @@ class Dispatcher:
             if previous is not None and previous is not client:
                 _end_subscription(previous, rid, deleted=False)
             self.subscribers[rid] = client
+            self.store.announce_subscription(rid)
         sub.delivered = None
         replies: list[Reply] = [(req.corr_id, req.entity_id, SOK(None))]
         head = self.store.peek(rid)

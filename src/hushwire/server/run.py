@@ -1,12 +1,16 @@
 """Starting and stopping a relay: identity, store, listeners, expiry, signals.
 
 ``hushwire relay --data DIR --ws HOST:PORT [--tls HOST:PORT] [--grp HOST:PORT]
-[--store postgresql://...] [--config relay.toml]``. ``/metrics`` is served only on the admin
-listener (``admin`` in relay.toml), never on the client ports. On start the relay prints its
-server address on a line of its own (and its GRP address on a ``GRP:`` line with ``--grp``);
-SIGTERM or SIGINT stop it cleanly (listeners closed, sessions closed, store flushed and
-closed). A store that cannot be opened (PostgreSQL unreachable, file in use) is
-one line on stderr and exit status 1.
+[--store postgresql://...] [--cluster] [--workers N] [--config relay.toml]``. ``/metrics``
+is served only on the admin listener (``admin`` in relay.toml), never on the client ports. On
+start the relay prints its server address on a line of its own (and its GRP address on a
+``GRP:`` line with ``--grp``); SIGTERM or SIGINT stop it cleanly (listeners closed, sessions
+closed, store flushed and closed). A store that cannot be opened (PostgreSQL unreachable,
+file in use) is one line on stderr and exit status 1.
+
+With ``--cluster`` the relay is one node of several serving the same address from one
+PostgreSQL store (``hushwire.server.cluster``); ``--workers N`` runs N such nodes on this
+machine, sharing the ports. ``/healthz`` answers 503 while a node's store is unreachable.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from hushwire.server.config import RelayConfig
 from hushwire.server.grp import GrpListener, load_or_create_grp_key
 from hushwire.server.identity import load_or_create_identity, load_or_create_web_cert
 from hushwire.server.relay import Relay
-from hushwire.server.store import MirroredStore, SQLiteStore, StoreError
+from hushwire.server.store import QueueStore, SQLiteStore, StoreError
 from hushwire.smp.address import SMPServer
 from hushwire.transport.grp import CoverSettings
 from hushwire.transport.listen import (
@@ -76,10 +80,17 @@ def _http(relay: Relay) -> Callable[[str], HttpReply | None]:
 
     def handle(path: str) -> HttpReply | None:
         if path == "/healthz":
-            return HttpReply(200, "ok\n")
+            return _health(relay)
         return None
 
     return handle
+
+
+def _health(relay: Relay) -> HttpReply:
+    """200 while the relay can serve commands; 503 while its (shared) store is unreachable."""
+    if relay.store.healthy:
+        return HttpReply(200, "ok\n")
+    return HttpReply(503, "store unreachable\n")
 
 
 def _admin_http(relay: Relay) -> Callable[[str], HttpReply | None]:
@@ -87,7 +98,7 @@ def _admin_http(relay: Relay) -> Callable[[str], HttpReply | None]:
 
     def handle(path: str) -> HttpReply | None:
         if path == "/healthz":
-            return HttpReply(200, "ok\n")
+            return _health(relay)
         if path == "/metrics":
             st = relay.store.stats()
             store = {
@@ -100,24 +111,45 @@ def _admin_http(relay: Relay) -> Callable[[str], HttpReply | None]:
                 "commit_seconds_total": st.commit_seconds_total,
                 "max_batch": st.max_batch,
             }
-            gauges = {"subscriptions": float(len(relay.subscribers))}
+            gauges = {
+                "subscriptions": float(len(relay.subscribers)),
+                "store_healthy": float(relay.store.healthy),
+                "sessions": float(len(relay.sessions)),
+                **_node_gauges(relay.store),
+            }
             return HttpReply(200, relay.metrics.render(gauges, store), "text/plain; version=0.0.4")
         return None
 
     return handle
 
 
-def make_store(config: RelayConfig) -> MirroredStore:
-    """The store ``config`` names: SQLite under ``data`` unless ``store`` is a PostgreSQL URI."""
+def _node_gauges(store: QueueStore) -> dict[str, float]:
+    """This node's change-stream figures, for a cluster node (per process: each worker
+    answers for itself)."""
+    events = getattr(store, "stream_events", None)
+    if events is None:
+        return {}
+    return {
+        "cluster_stream_events": float(events),
+        "cluster_resyncs": float(getattr(store, "resyncs", 0)),
+    }
+
+
+def make_store(config: RelayConfig) -> QueueStore:
+    """The store ``config`` names: SQLite under ``data`` unless ``store`` is a PostgreSQL URI
+    (shared by the nodes of a cluster with ``cluster``)."""
     if config.store is None:
         config.data.mkdir(parents=True, exist_ok=True)
         return SQLiteStore(config.data / "relay.sqlite3")
     try:
+        from hushwire.server.store.cluster import ClusterStore
         from hushwire.server.store.postgres import PostgresStore
     except ImportError as e:
         raise StoreError(
             f"the PostgreSQL store needs the asyncpg driver: pip install 'hushwire[postgres]' ({e})"
         ) from e
+    if config.cluster:
+        return ClusterStore(config.store)
     return PostgresStore(config.store)
 
 
@@ -136,10 +168,18 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
     http = _http(relay)
     servers: list[asyncio.Server] = []
     ws_port = tls_port = admin_port = None
+    shared = config.workers > 1
     grp_address = listener = None
     try:
+        if config.cluster:
+            from hushwire.server.cluster import NodeEvents
+            from hushwire.server.store.cluster import ClusterStore
+
+            assert isinstance(store, ClusterStore)
+            await store.join(identity.key_hash)
+            store.events = NodeEvents(relay.dispatcher)
         if config.ws is not None:
-            srv = await serve_ws(config.ws[0], config.ws[1], relay.handle, http)
+            srv = await serve_ws(config.ws[0], config.ws[1], relay.handle, http, reuse_port=shared)
             servers.append(srv)
             ws_port = int(srv.sockets[0].getsockname()[1])
         if config.tls is not None:
@@ -153,11 +193,15 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
                 smp_tls_context(str(identity.chain_pem_path), str(identity.key_pem_path)),
                 web_tls_context(str(web_cert), str(web_key)),
             )
-            srv = await serve_tls(config.tls[0], config.tls[1], ctx, relay.handle, http)
+            srv = await serve_tls(
+                config.tls[0], config.tls[1], ctx, relay.handle, http, reuse_port=shared
+            )
             servers.append(srv)
             tls_port = int(srv.sockets[0].getsockname()[1])
         if config.admin is not None:
-            srv = await serve_http(config.admin[0], config.admin[1], _admin_http(relay))
+            srv = await serve_http(
+                config.admin[0], config.admin[1], _admin_http(relay), reuse_port=shared
+            )
             servers.append(srv)
             admin_port = int(srv.sockets[0].getsockname()[1])
             log.info("metrics: http://%s:%d/metrics", config.admin[0], admin_port)
@@ -244,8 +288,33 @@ def run(config: RelayConfig) -> None:
         runner: Callable[[Coroutine[Any, Any, None]], None] = asyncio.run
     else:
         runner = uvloop.run
+    if config.workers > 1:
+        raise SystemExit(_run_workers(config, runner))
     try:
         runner(serve_until_stopped(config))
     except StoreError as e:
         print(f"hushwire relay: {e}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
+
+
+def _run_workers(config: RelayConfig, runner: Callable[[Coroutine[Any, Any, None]], None]) -> int:
+    """``--workers N``: check the store, make the identity once, fork the workers."""
+    from hushwire.server.cluster import check_store, run_workers
+
+    assert config.store is not None
+    try:
+        asyncio.run(check_store(config.store))  # first: a bad store leaves no new identity
+    except StoreError as e:
+        print(f"hushwire relay: {e}", file=sys.stderr, flush=True)
+        return 1
+    load_or_create_identity(config.data, common_name=config.address_host)
+
+    def worker(_index: int) -> int:
+        try:
+            runner(serve_until_stopped(config))
+        except StoreError as e:
+            print(f"hushwire relay: {e}", file=sys.stderr, flush=True)
+            return 1
+        return 0
+
+    return run_workers(config.workers, worker)

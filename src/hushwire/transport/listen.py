@@ -171,9 +171,15 @@ async def _serve_conn(conn: BlockConn, handler: ConnHandler) -> None:
 
 
 async def serve_ws(
-    host: str, port: int, handler: ConnHandler, http: HttpHandler | None = None
+    host: str,
+    port: int,
+    handler: ConnHandler,
+    http: HttpHandler | None = None,
+    *,
+    reuse_port: bool = False,
 ) -> asyncio.Server:
-    """Plain WebSocket port (localhost, or behind a TLS-terminating proxy)."""
+    """Plain WebSocket port (localhost, or behind a TLS-terminating proxy); ``reuse_port``:
+    share the port with other processes (SO_REUSEPORT, the relay's ``--workers``)."""
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -187,10 +193,14 @@ async def serve_ws(
             return
         await _serve_conn(conn, handler)
 
-    return await asyncio.start_server(on_client, host, port, limit=SMP_BLOCK_SIZE * 2)
+    return await asyncio.start_server(
+        on_client, host, port, limit=SMP_BLOCK_SIZE * 2, reuse_port=reuse_port or None
+    )
 
 
-async def serve_http(host: str, port: int, http: HttpHandler) -> asyncio.Server:
+async def serve_http(
+    host: str, port: int, http: HttpHandler, *, reuse_port: bool = False
+) -> asyncio.Server:
     """Plain HTTP for the operations endpoints (the admin listener): no WebSocket upgrade."""
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -202,7 +212,9 @@ async def serve_http(host: str, port: int, http: HttpHandler) -> asyncio.Server:
             pass
         await _close_writer(writer)
 
-    return await asyncio.start_server(on_client, host, port, limit=HTTP_HEAD_LIMIT * 2)
+    return await asyncio.start_server(
+        on_client, host, port, limit=HTTP_HEAD_LIMIT * 2, reuse_port=reuse_port or None
+    )
 
 
 async def serve_tls(
@@ -213,6 +225,7 @@ async def serve_tls(
     http: HttpHandler | None = None,
     *,
     handshake_timeout: float = 30.0,
+    reuse_port: bool = False,
 ) -> asyncio.Server:
     """TLS port: native SMP (ALPN smp/1 or none) and WSS (ALPN http/1.1) side by side."""
 
@@ -255,4 +268,5 @@ async def serve_tls(
         ssl=ctx,
         ssl_handshake_timeout=handshake_timeout,
         limit=SMP_BLOCK_SIZE * 2,
+        reuse_port=reuse_port or None,
     )

@@ -12,6 +12,7 @@
 
 import { base64urlDecode, type Bytes } from "../encoding.js";
 import { DecodeError } from "../errors.js";
+import { parseSMPServer, type SMPServer } from "../smp/address.js";
 import type { KeyPair, PrivateKey, PublicKey } from "../crypto/keys.js";
 import type { QueueMode } from "../smp/commands.js";
 import type { VersionRange } from "../smp/version.js";
@@ -55,7 +56,8 @@ export interface VisitorFields {
   agentVersion: number;
   x3dh: [KeyPair, KeyPair] | null;
   rcv: { rcvId: Bytes; sndId: Bytes; auth: KeyPair; dh: KeyPair; boxKey: Bytes; e2e: KeyPair; shared: Bytes | null; secured: boolean };
-  snd: { senderId: Bytes; peerE2e: PublicKey; mode: QueueMode; auth: KeyPair; e2e: PrivateKey; secured: boolean } | null;
+  /** `server`: the owner's relay (null in a state sealed before it was kept: the address's). */
+  snd: { server: SMPServer | null; senderId: Bytes; peerE2e: PublicKey; mode: QueueMode; auth: KeyPair; e2e: PrivateKey; secured: boolean } | null;
   ratchet: Ratchet | null;
   peerInfo: Bytes;
   lastSndId: number;
@@ -161,6 +163,13 @@ export function readVisitorState(state: unknown, k: Kit): VisitorFields {
   const num = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : bad());
   const bool = (x: unknown): boolean => (typeof x === "boolean" ? x : bad());
   const pair = (x: unknown, alg: "Ed25519" | "X25519" | "X448"): KeyPair => new k.KeyPair(new k.PrivateKey(alg, sized(x, alg === "X448" ? 56 : 32)));
+  const smpServer = (x: unknown): SMPServer => {
+    try {
+      return parseSMPServer(typeof x === "string" ? x : "");
+    } catch {
+      return bad();
+    }
+  };
   const d = (typeof state === "object" && state !== null ? state : bad()) as Record<string, unknown>;
   const status = d.s;
   if (status !== "invited" && status !== "confirming" && status !== "wait_hello" && status !== "connected") return bad();
@@ -178,8 +187,9 @@ export function readVisitorState(state: unknown, k: Kit): VisitorFields {
   const x3dh = d.x === null ? null : (arr(d.x, 2).map((x) => pair(x, "X448")) as [KeyPair, KeyPair]);
   let snd: VisitorFields["snd"] = null;
   if (d.q !== null) {
-    const [senderId, peerE2e, mode, sAuth, sE2e, sSecured] = arr(d.q, 6);
+    const [senderId, peerE2e, mode, sAuth, sE2e, sSecured, sServer] = list(d.q, 7);
     snd = {
+      server: sServer === undefined ? null : smpServer(sServer),
       senderId: bytes(senderId),
       peerE2e: new k.PublicKey("X25519", sized(peerE2e)),
       mode: mode === "M" || mode === "C" ? mode : bad(),

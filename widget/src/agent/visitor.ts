@@ -34,7 +34,7 @@ import { sha256 } from "../crypto/hash.js";
 import { KeyPair, PrivateKey, PublicKey } from "../crypto/keys.js";
 import { dhBoxKey } from "../crypto/nacl.js";
 import { randomBytes } from "../crypto/random.js";
-import type { SMPServer } from "../smp/address.js";
+import { formatHosts, type SMPServer } from "../smp/address.js";
 import { decryptMessage, queueDhKey, SMPClientError, SMPCommandError, type ClientEvent, type IdsResponse, type MsgResponse } from "../smp/client.js";
 import type { QueueMode } from "../smp/commands.js";
 import { compatible, VersionRange } from "../smp/version.js";
@@ -81,6 +81,9 @@ export interface AgentClient {
   on(listener: (ev: ClientEvent) => void): () => void;
 }
 
+/** Where the visitor's commands for a queue on another relay go (the "proxy" module's sender). */
+export type Sender = Pick<AgentClient, "send" | "secureSender">;
+
 export type VisitorStatus = "new" | "invited" | "confirming" | "wait_hello" | "connected" | "ended";
 
 export type VisitorEvent =
@@ -95,6 +98,9 @@ export type VisitorEvent =
 
 /** A request to the visitor that cannot be done (a HushwireError saying why). */
 const VisitorError = HushwireError;
+
+/** The owner's queue is on another relay than ours and the "proxy" module is missing. */
+const ELSEWHERE = "the owner is on another relay (no proxy module)";
 
 const MAX_WAITING = 100;
 
@@ -111,6 +117,7 @@ interface RcvQueue {
 }
 
 interface SndQueue {
+  server: SMPServer;
   senderId: Bytes;
   peerE2e: PublicKey;
   mode: QueueMode;
@@ -190,6 +197,11 @@ export class Visitor {
   #lock: Promise<unknown> = Promise.resolve();
   #sentWaiters = new Map<number, (ok: boolean) => void>();
   #unlisten: (() => void) | null = null;
+  /** Our relay (where our queue is), the contact address's relay, why a send was refused. */
+  #relay: SMPServer | undefined;
+  #contact: SMPServer | null = null;
+  #proxy: ((server: SMPServer) => Sender | undefined) | undefined;
+  #why = "";
 
   /**
    * `persist` (resume on) stores {@link Visitor.state}; it is awaited, one step at a time, before
@@ -199,14 +211,30 @@ export class Visitor {
    * message (redelivered after a reload, it is recognised by its hash). It runs under the
    * lock; it may resolve with a function, the wait for the store to commit what it took,
    * which runs after the lock is released (so the store's write does not hold up the next step).
+   *
+   * `relay`: the relay `client` talks to, when the owner's address may be on another one
+   * (default: the address's relay); `proxy`: a sender for queues on other relays through it
+   * (the "proxy" module; without it such an owner is refused).
    */
-  constructor(client: AgentClient, ownInfo: Bytes, onEvent: (e: VisitorEvent) => void, opts: { sleep?: (ms: number) => Promise<void>; persist?: () => Promise<void | (() => Promise<void>)> } = {}) {
+  constructor(
+    client: AgentClient,
+    ownInfo: Bytes,
+    onEvent: (e: VisitorEvent) => void,
+    opts: { sleep?: (ms: number) => Promise<void>; persist?: (() => Promise<void | (() => Promise<void>)>) | undefined; relay?: SMPServer; proxy?: ((server: SMPServer) => Sender | undefined) | undefined } = {},
+  ) {
     this.#client = client;
+    this.#relay = opts.relay;
+    this.#proxy = opts.proxy;
     this.#ownInfo = ownInfo;
     this.#onEvent = onEvent;
     this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     const persist = opts.persist;
     this.#persist = persist === undefined ? () => Promise.resolve() : () => this.#serial(persist).then((wait) => wait?.());
+  }
+
+  /** Where commands for a queue on `server` go: our client, or through it as a proxy. */
+  #via(server: SMPServer): Sender | undefined {
+    return sameServer(server, this.#relay!) ? this.#client : this.#proxy?.(server);
   }
 
   get status(): VisitorStatus {
@@ -257,9 +285,12 @@ export class Visitor {
     this.#listen();
     const auth = KeyPair.generate("Ed25519");
     const dh = KeyPair.generate("X25519");
+    this.#relay ??= target.server;
+    if (!this.#via(target.server)) throw new VisitorError(ELSEWHERE);
     const ids = await this.#client.createQueue(auth, dh, { subscribe: true, messaging: true });
+    this.#contact = target.server;
     this.#rcv = {
-      server: { ...target.server, basicAuth: null },
+      server: { ...this.#relay, basicAuth: null },
       rcvId: ids.rcvId,
       sndId: ids.sndId,
       auth,
@@ -280,7 +311,7 @@ export class Visitor {
     const sent = this.#whenSent(0);
     this.#outbox.push({ id: 0, kind: "invitation", body, to: target.senderId, signed: false });
     void this.#deliver();
-    if (!(await sent)) throw new VisitorError("the relay refused the invitation");
+    if (!(await sent)) throw new VisitorError(`the relay refused the invitation: ${this.#why}`);
   }
 
   // ------------------------------------------------------------------ sending
@@ -359,9 +390,10 @@ export class Visitor {
         const m = this.#outbox[0]!;
         try {
           await this.#persist();
-          await this.#client.send(m.to, m.body, { key: m.signed ? this.#snd!.auth : null });
+          await this.#via(m.kind === "invitation" ? this.#contact! : this.#snd!.server)!.send(m.to, m.body, { key: m.signed ? this.#snd!.auth : null });
         } catch (e) {
           if (e instanceof SMPCommandError && e.error.tag !== "QUOTA") {
+            this.#why = e.message;
             this.#outbox.shift();
             this.#emit({ type: "problem", message: `refused: ${e.error.tag}` });
             this.#settle(m.id, false);
@@ -506,15 +538,16 @@ export class Visitor {
     const reply = parseAgentMessage(data);
     if (reply.tag !== "D") throw new DecodeError("confirmation without reply queue");
     const target: SMPQueueInfo = reply.queues[0]!;
-    if (!sameServer(target.server, rcv.server)) {
-      throw new VisitorError("the owner's reply queue is on another relay; the widget talks to one relay");
-    }
+    // with a `proxy` option that has no sender (the worker lacks the module), the confirmation
+    // is not acknowledged: the relay delivers it again to the worker that has the module
+    if (!this.#via(target.server)) throw new (this.#proxy ? SMPClientError : VisitorError)(ELSEWHERE);
     if (cm.privHeader.tag === "K" && has(t, "secure_rcv")) {
       await this.#client.secure(rcv.rcvId, rcv.auth, cm.privHeader.senderKey);
       rcv.secured = true;
     }
     this.#agentVersion = Math.max(Math.min(this.#agentVersion, ae.agentVersion), AGENT_VERSIONS.min);
     this.#snd = {
+      server: target.server,
       senderId: target.senderId,
       peerE2e: target.dhPublicKey,
       mode: target.queueMode === "M" ? "M" : "C",
@@ -540,7 +573,7 @@ export class Visitor {
     let delay = 500;
     while (has(t, "secure_snd") && !snd.secured && this.#status === "confirming") {
       try {
-        await this.#client.secureSender(snd.senderId, snd.auth);
+        await this.#via(snd.server)!.secureSender(snd.senderId, snd.auth);
         snd.secured = true;
       } catch (e) {
         if (e instanceof SMPCommandError) {
@@ -582,7 +615,7 @@ export class Visitor {
       v: this.#agentVersion,
       x: this.#x3dh?.map(raw) ?? null,
       r: [b64(rcv.rcvId), b64(rcv.sndId), raw(rcv.auth), raw(rcv.dh), b64(rcv.boxKey), raw(rcv.e2e), rcv.shared && b64(rcv.shared), rcv.secured],
-      q: snd && [b64(snd.senderId), b64(snd.peerE2e.raw), snd.mode, raw(snd.auth), raw(snd.e2e), snd.secured],
+      q: snd && [b64(snd.senderId), b64(snd.peerE2e.raw), snd.mode, raw(snd.auth), raw(snd.e2e), snd.secured, `smp://${b64(snd.server.keyHash)}@${formatHosts(snd.server.hosts)}:${snd.server.port ?? 5223}`],
       k: this.#ratchet && ratchetToJSON(this.#ratchet),
       i: b64(this.#peerInfo),
       n: [this.#lastSndId, b64(this.#lastSndHash), this.#lastRcvId, b64(this.#lastRcvHash)],
@@ -593,15 +626,20 @@ export class Visitor {
   }
 
   /**
-   * Take a {@link Visitor.state} (on `server`, the relay of the contact address), before
-   * {@link Visitor.resume}: anything malformed is a DecodeError, and nothing was sent.
+   * Take a {@link Visitor.state} (on `server`, the relay of the contact address; our queue is
+   * on the constructor's `relay`, by default that one), before {@link Visitor.resume}: anything
+   * malformed is a DecodeError, and nothing was sent.
    */
   load(state: unknown, server: SMPServer): void {
     if (this.#status !== "new") throw new VisitorError("already joined");
+    this.#contact = server;
+    this.#relay ??= server;
     const f = restorer().visitor(state, KIT);
-    this.#rcv = { ...f.rcv, server: { ...server, basicAuth: null } };
+    this.#rcv = { ...f.rcv, server: { ...this.#relay, basicAuth: null } };
     this.#x3dh = f.x3dh;
-    this.#snd = f.snd;
+    // the owner's relay: a state sealed before it was kept had the address's relay
+    this.#snd = f.snd && { ...f.snd, server: f.snd.server ?? server };
+    if (this.#snd && !this.#via(this.#snd.server) && !this.#proxy) throw new VisitorError(ELSEWHERE);
     this.#ratchet = f.ratchet;
     this.#agentVersion = f.agentVersion;
     this.#peerInfo = f.peerInfo;

@@ -8,10 +8,14 @@
 import type { SMPServer } from "../smp/address.js";
 import type { SMPClient } from "../smp/client.js";
 
-/** A short link's relay and how to turn the link into its full contact address there. */
+/**
+ * A short link's relay and how to turn the link into its full contact address: `client` is
+ * connected to the widget's relay `own`; a link on another relay is read through it with the
+ * "proxy" module.
+ */
 export interface ShortResolver {
   server: SMPServer;
-  resolve(client: SMPClient): Promise<string>;
+  resolve(client: SMPClient, own: SMPServer): Promise<string>;
 }
 
 /** The resolver for `address` if it is a short link and the module is loaded, else null. */

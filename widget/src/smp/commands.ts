@@ -5,7 +5,9 @@
  *
  * Commands: NEW, KEY, SKEY, SUB, SEND, ACK, GET, OFF, DEL, PING, and the short-link client
  * commands LKEY/LGET. Responses: IDS, LNK, MSG, OK, SOK, END, DELD, PONG, ERR. Any other
- * response tag decodes as `CMD UNKNOWN` here (the visitor never asks for them).
+ * response tag decodes as `CMD UNKNOWN` here (the visitor never asks for them). Private
+ * routing's PRXY/PFWD and PKEY/PRES pass their parameters through as bytes: their codec is
+ * smp/proxy.ts, in the "proxy" module (docs/widget.md), so the core carries only the tags.
  *
  * Parsing is strict: the parameters must be consumed exactly. An unknown tag throws
  * CommandDecodeError("UNKNOWN"), bad parameters CommandDecodeError("SYNTAX").
@@ -168,7 +170,9 @@ export type Command =
   | { tag: "LKEY"; senderKey: PublicKey }
   | { tag: "SEND"; flags: MsgFlags; body: Uint8Array }
   | { tag: "ACK"; msgId: Uint8Array }
-  | { tag: "SUB" | "GET" | "OFF" | "DEL" | "PING" | "LGET" };
+  | { tag: "SUB" | "GET" | "OFF" | "DEL" | "PING" | "LGET" }
+  /** Private routing (smp/proxy.ts encodes the parameters): `raw` follows the tag as it is. */
+  | { tag: "PRXY" | "PFWD"; raw: Uint8Array };
 
 export type CommandTag = Command["tag"];
 
@@ -235,6 +239,10 @@ export function encodeCommand(version: number, cmd: Command): Uint8Array {
         return;
       case "ACK":
         w.ascii(" ").shortString(cmd.msgId);
+        return;
+      case "PRXY":
+      case "PFWD":
+        w.bytes(cmd.raw);
         return;
       default:
         return;
@@ -357,6 +365,9 @@ export type BrokerMsg =
   | { tag: "SOK"; serviceId: Uint8Array | null }
   | { tag: "MSG"; msgId: Uint8Array; body: Uint8Array }
   | { tag: "ERR"; error: ErrorType }
+  /** Private routing: what follows the tag's space, for smp/proxy.ts to decode. */
+  | { tag: "PKEY"; data: Uint8Array }
+  | { tag: "PRES"; data: Uint8Array }
   | { tag: "OK" | "END" | "DELD" | "PONG" };
 
 export type BrokerMsgTag = BrokerMsg["tag"];
@@ -425,6 +436,10 @@ export function encodeResponse(version: number, msg: BrokerMsg): Uint8Array {
       case "DELD":
         w.ascii(version >= DELETED_EVENT_VERSION ? "DELD" : "END");
         return;
+      case "PKEY":
+      case "PRES":
+        w.ascii(msg.tag + " ").bytes(msg.data);
+        return;
       default:
         w.ascii(msg.tag);
     }
@@ -473,6 +488,8 @@ const RESPONSE_PARSERS: Readonly<Record<string, (version: number, r: SmpReader) 
   END: () => ({ tag: "END" }),
   DELD: () => ({ tag: "DELD" }),
   PONG: () => ({ tag: "PONG" }),
+  PKEY: (_v, r) => (r.sp(), { tag: "PKEY", data: r.tail() }),
+  PRES: (_v, r) => (r.sp(), { tag: "PRES", data: r.tail() }),
 };
 
 /** Decode a server response received at `version`; throws CommandDecodeError. */
@@ -490,10 +507,10 @@ export function decodeResponse(version: number, data: Uint8Array): BrokerMsg {
 
 /**
  * Entity shape of a response (checkCredentials for BrokerMsg); null when fine.
- * IDS and ERR: any entity. PONG: no entity (else HAS_AUTH). Others: entity required.
+ * IDS and ERR: any entity. PONG and PKEY: no entity (else HAS_AUTH). Others: entity required.
  */
 export function checkResponseCredentials(msg: BrokerMsg, entityId: Uint8Array): CommandError | null {
   if (msg.tag === "IDS" || msg.tag === "ERR") return null;
-  if (msg.tag === "PONG") return entityId.length > 0 ? "HAS_AUTH" : null;
+  if (msg.tag === "PONG" || msg.tag === "PKEY") return entityId.length > 0 ? "HAS_AUTH" : null;
   return entityId.length > 0 ? null : "NO_ENTITY";
 }

@@ -19,6 +19,12 @@
  * non-extractable one) and posts `upgrade`; the page loads the module (SRI-checked) and
  * restores the state in a new worker that has it, which reads the held bodies first. A sealed
  * business session restored without the module goes to such a worker at once, unopened.
+ *
+ * Owners on other relays: `data-relay` may name the widget's relay after `#` (#make), and the
+ * "proxy" module sends to the owner's queues elsewhere through it (modules/proxy_hook.ts). An
+ * owner's reply queue on another relay met without the module is handed over the same way
+ * (#lack): the visitor leaves the owner's confirmation unacknowledged, and the new worker reads
+ * it again.
  */
 
 import { parseSMPServer, type SMPServer } from "../smp/address.js";
@@ -29,6 +35,7 @@ import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import { restorer } from "../modules/restore_hook.js";
 import { shortLink } from "../modules/short_hook.js";
+import { proxied } from "../modules/proxy_hook.js";
 import { encodeChatMessage, encodeConnInfo, interpret, type JsonObject, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type ChatEvent, type Profile } from "../chat.js";
 import { type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
 import type { BusinessChat, GroupOut } from "../business.js";
@@ -97,6 +104,8 @@ export class WorkerService {
   readonly #post: (m: WorkerReply) => void;
   readonly #socket: SocketFactory;
   #client: ReconnectingClient | null = null;
+  /** Our relay: the one we connect to (see #make). */
+  #own!: SMPServer;
   #lagTimer: ReturnType<typeof setInterval> | null = null;
   #visitor: Visitor | null = null;
   #info: Uint8Array = new Uint8Array(0);
@@ -117,6 +126,8 @@ export class WorkerService {
   #savedGroup: unknown = null;
   #held: string[] = [];
   #upgrading = false;
+  /** The "proxy" module is missing for this conversation (an owner's queue on another relay). */
+  #lacks: "proxy" | null = null;
 
   constructor(post: (m: WorkerReply) => void, socket: SocketFactory) {
     this.#post = post;
@@ -147,9 +158,16 @@ export class WorkerService {
     return rc;
   }
 
-  /** The relay's client, not connected yet. */
-  #make(server: SMPServer, wsUrl: string): ReconnectingClient {
+  /**
+   * The relay's client, not connected yet. `relayUrl` (data-relay) is the relay's WebSocket
+   * URL, then, when the owner's address is on another relay, `#` and the relay's SMP address:
+   * it is then our relay (#own) instead of `server`, and the "proxy" module sends to the
+   * owner's relay through it (docs/widget.md).
+   */
+  #make(server: SMPServer, relayUrl: string): ReconnectingClient {
     if (this.#client !== null) throw new Error("already connected");
+    const [wsUrl, smp] = relayUrl.split("#") as [string, string?];
+    server = this.#own = smp ? parseSMPServer(smp) : server;
     if (!/^wss?:\/\//.test(wsUrl)) throw new Error("the WebSocket URL must start with ws:// or wss://");
     const rc = new ReconnectingClient((onEvent) => SMPClient.connect(this.#socket(wsUrl), server.keyHash, { onEvent }));
     rc.on(this.#onClientEvent);
@@ -224,7 +242,7 @@ export class WorkerService {
     const rc = await this.#connect(server, relayUrl);
     if (short !== null) {
       try {
-        address = await short.resolve(rc.client!);
+        address = await short.resolve(rc.client!, this.#own);
       } catch (e) {
         this.#stop();
         throw e;
@@ -247,7 +265,8 @@ export class WorkerService {
     this.#lastSealed = "";
     this.#next = null;
     this.#waits = [];
-    const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, key === null ? {} : { persist: async () => { const stored = this.#seal(v); return () => stored; } });
+    this.#lacks = null;
+    const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, { relay: this.#own, proxy: proxied(rc) ?? (() => this.#lack(v)), persist: key === null ? undefined : async () => { const stored = this.#seal(v); return () => stored; } });
     this.#visitor = v;
     return v;
   }
@@ -310,6 +329,20 @@ export class WorkerService {
     return this.#savedGroup !== null || isGroupInfo(v.peerInfo);
   }
 
+  /**
+   * No "proxy" module and an owner's queue on another relay: hand the session over to a worker
+   * with it. The visitor stopped at the owner's confirmation without acknowledging it, so the
+   * relay delivers it again there; while a state loads (status "new"), #restore hands over.
+   */
+  #lack(v: Visitor): undefined {
+    this.#lacks = "proxy";
+    if (v.status !== "new" && !this.#upgrading) {
+      this.#upgrading = true;
+      setTimeout(() => void this.#upgrade(v, "proxy"), 0);
+    }
+    return undefined;
+  }
+
   /** The business chat, or null while the module is missing (then the hand-over starts). */
   #chat(v: Visitor): BusinessChat | null {
     if (this.#group === null) {
@@ -317,7 +350,7 @@ export class WorkerService {
       if (Chat === undefined) {
         if (!this.#upgrading) {
           this.#upgrading = true;
-          setTimeout(() => void this.#upgrade(v), 0);
+          setTimeout(() => void this.#upgrade(v, "business"), 0);
         }
         return null;
       }
@@ -327,8 +360,8 @@ export class WorkerService {
     return this.#group;
   }
 
-  /** Hand the session over to a worker with the business module (see the module docstring). */
-  async #upgrade(v: Visitor): Promise<void> {
+  /** Hand the session over to a worker with `module` (see the module docstring). */
+  async #upgrade(v: Visitor, module: "business" | "proxy"): Promise<void> {
     try {
       const state = await v.detach();
       const resume = this.#key !== null;
@@ -337,7 +370,7 @@ export class WorkerService {
       this.#visitor = null;
       this.#key = null;
       this.#stop();
-      this.#event({ event: "upgrade", module: "business", key, data });
+      this.#event({ event: "upgrade", module, key, data });
     } catch {
       this.#finish("peer"); // not sealed: this conversation cannot go on
     }
@@ -374,16 +407,18 @@ export class WorkerService {
       v.load(d.v, server); // checked before anything is sent
       this.#savedGroup = d.g ?? null;
       this.#held = d.H;
+      const lacking = this.#lacks ?? (this.#isGroup(v) && Chat === undefined ? "business" : null);
+      if (lacking !== null) {
+        // a business chat or an owner on another relay, and this worker has not the module: a
+        // new worker that has it restores this same state (main.ts), so this one neither
+        // connects nor subscribes
+        this.#visitor = null;
+        this.#key = null;
+        setTimeout(() => this.#event({ event: "upgrade", module: lacking, key, data: sealed }), 0);
+        return { peer: this.#peer, transcript: this.#transcript };
+      }
       if (this.#isGroup(v)) {
-        if (Chat === undefined) {
-          // a business chat, and this worker has no module: a new worker that has it restores
-          // this same state (main.ts), so this one neither connects nor subscribes
-          this.#visitor = null;
-          this.#key = null;
-          setTimeout(() => this.#event({ event: "upgrade", module: "business", key, data: sealed }), 0);
-          return { peer: this.#peer, transcript: this.#transcript };
-        }
-        this.#group = d.g == null ? null : Chat.fromJSON(d.g);
+        this.#group = d.g == null ? null : Chat!.fromJSON(d.g);
         this.#peer = this.#chat(v)!.title; // opened from the invitation if it is new
       }
       await this.#open(rc);

@@ -66,15 +66,21 @@ __all__ = [
     "StoredMessage",
     "WriteResult",
     "check_message",
+    "check_new_queue",
     "check_queue_id",
+    "check_recipient_keys",
+    "cumulative_buckets",
     "expired_prefix",
     "head_matches",
+    "latency_bucket",
     "link_update_allowed",
     "queue_from_row",
     "queue_row",
     "quota_decision",
     "secured_with",
     "unsecured_expired",
+    "without_link",
+    "without_notifier",
 ]
 
 COMMIT_LATENCY_BUCKETS: Final = (
@@ -92,6 +98,24 @@ COMMIT_LATENCY_BUCKETS: Final = (
     2.5,
 )
 """Upper bounds (seconds) of the commit latency histogram; a final +Inf bucket is implied."""
+
+
+def latency_bucket(seconds: float) -> int:
+    """Index of the histogram bucket (:data:`COMMIT_LATENCY_BUCKETS`, then +Inf) of a commit."""
+    i = 0
+    while i < len(COMMIT_LATENCY_BUCKETS) and seconds > COMMIT_LATENCY_BUCKETS[i]:
+        i += 1
+    return i
+
+
+def cumulative_buckets(counts: Sequence[int]) -> tuple[tuple[float, int], ...]:
+    """Per-bucket counts as (upper bound, cumulative count) pairs, the last bound ``inf``."""
+    out: list[tuple[float, int]] = []
+    total = 0
+    for bound, count in zip((*COMMIT_LATENCY_BUCKETS, float("inf")), counts, strict=True):
+        total += count
+        out.append((bound, total))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- errors
@@ -256,6 +280,18 @@ def check_queue_id(ident: bytes, what: str) -> None:
         raise ValueError(f"{what} must be {QUEUE_ID_SIZE} bytes")
 
 
+def check_new_queue(rec: QueueRecord) -> None:
+    """Refuse a record :meth:`QueueStore.create_queue` may not store (``ValueError``)."""
+    check_queue_id(rec.recipient_id, "recipient id")
+    check_queue_id(rec.sender_id, "sender id")
+
+
+def check_recipient_keys(keys: tuple[bytes, ...]) -> None:
+    """Refuse an empty key list for :meth:`QueueStore.update_recipient_keys`."""
+    if not keys:
+        raise ValueError("a queue needs at least one recipient key")
+
+
 def check_message(msg: StoredMessage, quota: int) -> None:
     """Refuse arguments of :meth:`QueueStore.write_message` that no caller may pass."""
     if len(msg.msg_id) != MSG_ID_SIZE:
@@ -312,6 +348,16 @@ def link_update_allowed(rec: QueueRecord, link_id: bytes, link_data: tuple[bytes
 def unsecured_expired(rec: QueueRecord, created_before_ts: int) -> bool:
     """A messaging queue never secured and created before the cut-off is removed."""
     return rec.queue_mode == "M" and rec.sender_key is None and rec.created_at < created_before_ts
+
+
+def without_notifier(rec: QueueRecord) -> QueueRecord | None:
+    """The record after NDEL (``None``: it has no notifier, unchanged)."""
+    return None if rec.notifier is None else replace(rec, notifier=None)
+
+
+def without_link(rec: QueueRecord) -> QueueRecord | None:
+    """The record after LDEL (``None``: it has no link, unchanged)."""
+    return None if rec.link_id is None else replace(rec, link_id=None, link_data=None)
 
 
 def secured_with(rec: QueueRecord, sender_key: bytes) -> QueueRecord | None:
@@ -510,3 +556,24 @@ class QueueStore(abc.ABC):
     @abc.abstractmethod
     def stats(self) -> StoreStats:
         """Gauges and commit-latency figures for metrics."""
+
+    # Shared stores (``hushwire.server.store.cluster``): several relay processes on one
+    # store. A store of one process keeps these defaults.
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes change this store too (reads may lag behind them)."""
+        return False
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the store can serve commands now (``/healthz``; dispatch refuses commands
+        with ``ERR INTERNAL`` while it cannot)."""
+        return True
+
+    async def catch_up(self) -> None:  # noqa: B027 - a default, not a stub
+        """Return once every change other processes committed before the call is visible
+        to this one's reads (a look-up that missed may then be repeated)."""
+
+    def announce_subscription(self, recipient_id: bytes) -> None:  # noqa: B027
+        """Tell the other processes that a client of this one subscribed to the queue."""

@@ -76,14 +76,20 @@ from hushwire.server.store.contract import (
     StoreStats,
     WriteResult,
     check_message,
+    check_new_queue,
     check_queue_id,
+    check_recipient_keys,
+    cumulative_buckets,
     expired_prefix,
     head_matches,
+    latency_bucket,
     link_update_allowed,
     queue_from_row,
     quota_decision,
     secured_with,
     unsecured_expired,
+    without_link,
+    without_notifier,
 )
 
 __all__ = ["BatchDone", "Journal", "MirroredStore", "PendingOp", "Snapshot"]
@@ -298,10 +304,7 @@ class MirroredStore(QueueStore):
             if seconds is not None:
                 self._commits += 1
                 self._commit_seconds += seconds
-                i = 0
-                while i < len(COMMIT_LATENCY_BUCKETS) and seconds > COMMIT_LATENCY_BUCKETS[i]:
-                    i += 1
-                self._buckets[i] += 1
+                self._buckets[latency_bucket(seconds)] += 1
             self._committed_ops += len(batch)
             self._max_batch = max(self._max_batch, len(batch))
             for op in batch:
@@ -494,8 +497,7 @@ class MirroredStore(QueueStore):
     # ----------------------------------------------------------------- queue records
 
     async def create_queue(self, rec: QueueRecord) -> bool:
-        check_queue_id(rec.recipient_id, "recipient id")
-        check_queue_id(rec.sender_id, "sender id")
+        check_new_queue(rec)
         await self._wait_room()
         if any(self._id_in_use(kind, ident) for kind, ident in self._ids(rec)):
             return await self._settled(False)
@@ -529,8 +531,7 @@ class MirroredStore(QueueStore):
     async def update_recipient_keys(
         self, recipient_id: bytes, keys: tuple[bytes, ...]
     ) -> QueueRecord:
-        if not keys:
-            raise ValueError("a queue needs at least one recipient key")
+        check_recipient_keys(keys)
         return await self._update(recipient_id, lambda rec: replace(rec, recipient_keys=keys))
 
     async def delete_queue(self, recipient_id: bytes) -> bool:
@@ -557,7 +558,7 @@ class MirroredStore(QueueStore):
 
         def change(rec: QueueRecord) -> QueueRecord | None:
             old[0] = rec.notifier
-            return None if rec.notifier is None else replace(rec, notifier=None)
+            return without_notifier(rec)
 
         await self._update(recipient_id, change)
         return old[0]
@@ -583,7 +584,7 @@ class MirroredStore(QueueStore):
 
         def change(rec: QueueRecord) -> QueueRecord | None:
             had[0] = rec.link_id is not None
-            return replace(rec, link_id=None, link_data=None) if had[0] else None
+            return without_link(rec)
 
         await self._update(recipient_id, change)
         return had[0]
@@ -712,13 +713,6 @@ class MirroredStore(QueueStore):
     # ----------------------------------------------------------------- stats
 
     def stats(self) -> StoreStats:
-        cumulative: list[tuple[float, int]] = []
-        total = 0
-        for bound, count in zip(
-            (*COMMIT_LATENCY_BUCKETS, float("inf")), self._buckets, strict=True
-        ):
-            total += count
-            cumulative.append((bound, total))
         return StoreStats(
             queues=len(self._records),
             messages=self._messages,
@@ -730,5 +724,5 @@ class MirroredStore(QueueStore):
             failed_commits=self._failed_commits,
             max_batch=self._max_batch,
             commit_seconds_total=self._commit_seconds,
-            commit_latency_buckets=tuple(cumulative),
+            commit_latency_buckets=cumulative_buckets(self._buckets),
         )

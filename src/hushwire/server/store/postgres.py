@@ -14,9 +14,9 @@ semantics, and passes exactly the tests, of the SQLite one, and PostgreSQL only 
 writes. The price: **one relay process owns a database at a time**, as with SQLite. The
 store takes a session-level advisory lock on open (waiting up to :data:`OWNER_LOCK_WAIT` for a
 crashed predecessor's session to end) and a second relay on the same database is refused with
-:class:`~hushwire.server.store.contract.StoreError`; several processes serving
-one address need a store that decides in the database instead (a later step, with the
-cross-process delivery it needs).
+:class:`~hushwire.server.store.contract.StoreError`. Several processes serving one address use
+``hushwire.server.store.cluster`` instead, which decides in the database, on the same schema
+(:func:`migrate`), holding the same lock shared.
 
 *Driver.* asyncpg, on the event loop (no thread): for this store's pattern (small
 transactions of batched inserts and deletes of ~200-byte rows) it measured the least client
@@ -68,7 +68,18 @@ from hushwire.server.store.contract import (
 )
 from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
 
-__all__ = ["MIGRATIONS", "PG_SCHEMA_VERSION", "PostgresStore", "redact_dsn"]
+__all__ = [
+    "INSERT_QUEUE",
+    "LOCK_KEY",
+    "MIGRATIONS",
+    "PG_SCHEMA_VERSION",
+    "SESSION_SETTINGS",
+    "UPDATE_QUEUE",
+    "PostgresStore",
+    "migrate",
+    "redact_dsn",
+    "scrub",
+]
 
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
     # 1: queues and their message FIFOs (``seq`` orders every entry of the store).
@@ -101,14 +112,135 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )""",
         "CREATE INDEX messages_by_queue ON messages (recipient_id, seq)",
     ),
+    # 2: the cluster (hushwire.server.store.cluster): message sequence numbers from the
+    # database, the identity the nodes share, and the decisions taken under the queue's row
+    # lock, each announcing its change on the change stream (channel "hushwire").
+    (
+        "CREATE SEQUENCE hw_msg_seq",
+        "SELECT setval('hw_msg_seq', coalesce((SELECT max(seq) FROM messages), 0) + 1, false)",
+        "ALTER TABLE messages ALTER COLUMN seq SET DEFAULT nextval('hw_msg_seq')",
+        """CREATE TABLE cluster_identity (
+            one boolean PRIMARY KEY CHECK (one),
+            key_hash bytea NOT NULL
+        )""",
+        # writeMsg: the quota rule of hushwire.server.store.contract.quota_decision.
+        """CREATE FUNCTION hw_write(p_rid bytea, p_msg_id bytea, p_ts bigint, p_ntf boolean,
+                p_body bytea, p_quota integer, p_tag text) RETURNS text
+            LANGUAGE plpgsql AS $$
+        DECLARE
+            n bigint;
+            last_quota boolean;
+            s bigint;
+        BEGIN
+            PERFORM 1 FROM queues WHERE recipient_id = p_rid FOR UPDATE;
+            IF NOT FOUND THEN
+                RETURN 'missing';
+            END IF;
+            SELECT count(*) INTO n FROM messages WHERE recipient_id = p_rid;
+            SELECT is_quota INTO last_quota FROM messages WHERE recipient_id = p_rid
+                ORDER BY seq DESC LIMIT 1;
+            IF n > 0 AND last_quota THEN
+                RETURN 'quota_blocked';
+            END IF;
+            IF n >= p_quota THEN
+                INSERT INTO messages (recipient_id, msg_id, ts, notification, is_quota, body)
+                    VALUES (p_rid, p_msg_id, p_ts, false, true, '') RETURNING seq INTO s;
+                PERFORM pg_notify('hushwire',
+                    'a ' || p_tag || ' 1 ' || encode(p_rid, 'hex') || ' ' || s || 'Q');
+                RETURN 'quota_exceeded';
+            END IF;
+            INSERT INTO messages (recipient_id, msg_id, ts, notification, is_quota, body)
+                VALUES (p_rid, p_msg_id, p_ts, p_ntf, false, p_body) RETURNING seq INTO s;
+            PERFORM pg_notify('hushwire',
+                'a ' || p_tag || ' 1 ' || encode(p_rid, 'hex') || ' ' || s);
+            RETURN 'stored';
+        END $$""",
+        # ACK: delete the head iff it has this id.
+        """CREATE FUNCTION hw_ack(p_rid bytea, p_msg_id bytea, p_tag text) RETURNS boolean
+            LANGUAGE plpgsql AS $$
+        DECLARE
+            s bigint;
+            m bytea;
+        BEGIN
+            PERFORM 1 FROM queues WHERE recipient_id = p_rid FOR UPDATE;
+            IF NOT FOUND THEN
+                RETURN false;
+            END IF;
+            SELECT seq, msg_id INTO s, m FROM messages WHERE recipient_id = p_rid
+                ORDER BY seq LIMIT 1;
+            IF NOT FOUND OR m <> p_msg_id THEN
+                RETURN false;
+            END IF;
+            DELETE FROM messages WHERE seq = s;
+            PERFORM pg_notify('hushwire',
+                'd ' || p_tag || ' 1 ' || encode(p_rid, 'hex') || ' ' || s);
+            RETURN true;
+        END $$""",
+        # Group commit: SENDs ('w') and ACKs ('a') of many clients in one statement, one
+        # transaction; the caller orders them by queue (row locks always taken in that order).
+        """CREATE FUNCTION hw_batch(p_kind text[], p_rid bytea[], p_msg_id bytea[],
+                p_ts bigint[], p_ntf boolean[], p_body bytea[], p_quota integer[],
+                p_tag text[]) RETURNS text[]
+            LANGUAGE plpgsql AS $$
+        DECLARE
+            outcome text[] := '{}';
+        BEGIN
+            FOR i IN 1 .. coalesce(array_length(p_kind, 1), 0) LOOP
+                IF p_kind[i] = 'w' THEN
+                    outcome := outcome || hw_write(p_rid[i], p_msg_id[i], p_ts[i], p_ntf[i],
+                        p_body[i], p_quota[i], p_tag[i]);
+                ELSIF hw_ack(p_rid[i], p_msg_id[i], p_tag[i]) THEN
+                    outcome := outcome || 'acked'::text;
+                ELSE
+                    outcome := outcome || 'not_head'::text;
+                END IF;
+            END LOOP;
+            RETURN outcome;
+        END $$""",
+        # Expiry (contract.expired_prefix), one queue at a time under its row lock.
+        """CREATE FUNCTION hw_expire(p_cutoff bigint, p_tag text) RETURNS bigint
+            LANGUAGE plpgsql AS $$
+        DECLARE
+            r bytea;
+            seqs bigint[];
+            total bigint := 0;
+            i integer;
+        BEGIN
+            FOR r IN SELECT DISTINCT recipient_id FROM messages
+                    WHERE ts < p_cutoff AND NOT is_quota ORDER BY recipient_id LOOP
+                PERFORM 1 FROM queues WHERE recipient_id = r FOR UPDATE;
+                CONTINUE WHEN NOT FOUND;
+                WITH gone AS (
+                    DELETE FROM messages WHERE recipient_id = r AND seq < coalesce(
+                        (SELECT min(seq) FROM messages
+                            WHERE recipient_id = r AND (ts >= p_cutoff OR is_quota)),
+                        9223372036854775807)
+                    RETURNING seq)
+                SELECT array_agg(seq ORDER BY seq) INTO seqs FROM gone;
+                CONTINUE WHEN seqs IS NULL;
+                total := total + cardinality(seqs);
+                i := 1;
+                WHILE i <= cardinality(seqs) LOOP
+                    PERFORM pg_notify('hushwire', 'd ' || p_tag || ' 0 ' || encode(r, 'hex')
+                        || ' ' || array_to_string(seqs[i:i + 399], ','));
+                    i := i + 400;
+                END LOOP;
+            END LOOP;
+            RETURN total;
+        END $$""",
+    ),
 )
 """Schema migrations, oldest first; never edit one that has shipped, append a new one."""
 
 PG_SCHEMA_VERSION: Final = len(MIGRATIONS)
 """Version of the PostgreSQL schema this code writes."""
 
-_LOCK_KEY: Final = 0x68757368_77697265
-"""Advisory lock (per database) held by the relay that owns the store ("hushwire")."""
+LOCK_KEY: Final = 0x68757368_77697265
+"""Advisory lock (per database): held exclusive by the relay that owns the store
+("hushwire"), shared by the nodes of a cluster (``hushwire.server.store.cluster``)."""
+
+MIGRATION_LOCK_KEY: Final = LOCK_KEY + 1
+"""Transaction-level advisory lock taken while migrating the schema."""
 
 CONNECT_TIMEOUT: Final = 10.0
 """Seconds to wait for the database when connecting."""
@@ -117,7 +249,7 @@ OWNER_LOCK_WAIT: float = 5.0
 """Seconds to wait for the owner lock: a relay restarted right after a crash may find the
 server still closing the dead one's connection."""
 
-_SESSION: Final = {
+SESSION_SETTINGS: Final = {
     "synchronous_commit": "on",
     "application_name": "hushwire-relay",
     # A relay whose machine vanished (no FIN) releases the owner lock within about a minute.
@@ -126,13 +258,13 @@ _SESSION: Final = {
     "tcp_keepalives_count": "3",
 }
 
-_INSERT_QUEUE: Final = (
+INSERT_QUEUE: Final = (
     "INSERT INTO queues (recipient_id, sender_id, recipient_keys, rcv_dh_secret, sender_key, "
     "queue_mode, status, notifier_id, ntf_key, rcv_ntf_dh_secret, link_id, link_fixed_data, "
     "link_user_data, created_at, updated_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 )
-_UPDATE_QUEUE: Final = (
+UPDATE_QUEUE: Final = (
     "UPDATE queues SET sender_id = $2, recipient_keys = $3, rcv_dh_secret = $4, "
     "sender_key = $5, queue_mode = $6, status = $7, notifier_id = $8, ntf_key = $9, "
     "rcv_ntf_dh_secret = $10, link_id = $11, link_fixed_data = $12, link_user_data = $13, "
@@ -158,7 +290,7 @@ def redact_dsn(dsn: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _scrub(dsn: str, error: BaseException) -> str:
+def scrub(dsn: str, error: BaseException) -> str:
     """An error's text with the DSN's password (if any) replaced by ``***``."""
     text = str(error)
     try:
@@ -166,6 +298,27 @@ def _scrub(dsn: str, error: BaseException) -> str:
     except ValueError:
         return text
     return text.replace(password, "***") if password else text
+
+
+async def migrate(conn: Any, where: str) -> None:
+    """Bring the schema up to :data:`PG_SCHEMA_VERSION` in one transaction (several nodes
+    starting at once take turns: a transaction-level advisory lock); a newer one is refused."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        version = int(await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
+        if version > PG_SCHEMA_VERSION:
+            raise StoreError(
+                f"{where}: store schema version {version}, this relay understands up to "
+                f"{PG_SCHEMA_VERSION}; use a matching Hushwire version"
+            )
+        for n in range(version + 1, PG_SCHEMA_VERSION + 1):
+            for stmt in MIGRATIONS[n - 1]:
+                await conn.execute(stmt)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", n)
 
 
 async def _execute(conn: Any, changes: Sequence[Change]) -> None:
@@ -201,7 +354,7 @@ async def _execute(conn: Any, changes: Sequence[Change]) -> None:
             continue
         if isinstance(change, PutQueue):
             row = queue_row(change.rec, list(change.rec.recipient_keys))
-            await conn.execute(_INSERT_QUEUE if change.new else _UPDATE_QUEUE, *row)
+            await conn.execute(INSERT_QUEUE if change.new else UPDATE_QUEUE, *row)
         else:
             assert isinstance(change, DeleteQueue)
             await conn.execute(_DELETE_QUEUE, change.recipient_id)  # messages cascade
@@ -230,22 +383,22 @@ class _PostgresJournal(Journal):
             conn = await asyncpg.connect(
                 self._dsn,
                 timeout=CONNECT_TIMEOUT,
-                server_settings=_SESSION,
+                server_settings=SESSION_SETTINGS,
             )
         except Exception as e:
             raise StoreError(
-                f"cannot reach the PostgreSQL store {where}: {_scrub(self._dsn, e)}"
+                f"cannot reach the PostgreSQL store {where}: {scrub(self._dsn, e)}"
             ) from e
         try:
             await self._lock(conn, where)
-            await self._migrate(conn, where)
+            await migrate(conn, where)
         except StoreError:
             await conn.close()
             raise
         except Exception as e:
             await conn.close()
             raise StoreError(
-                f"cannot open the PostgreSQL store {where}: {_scrub(self._dsn, e)}"
+                f"cannot open the PostgreSQL store {where}: {scrub(self._dsn, e)}"
             ) from e
         return conn
 
@@ -255,33 +408,13 @@ class _PostgresJournal(Journal):
         wait_ms = str(max(1, int(OWNER_LOCK_WAIT * 1000)))
         await conn.execute("SELECT set_config('lock_timeout', $1, false)", wait_ms)
         try:
-            await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+            await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
         except asyncpg.LockNotAvailableError:
             raise StoreError(
                 f"the PostgreSQL store {where} is in use by another relay process "
                 "(one process owns a store)"
             ) from None
         await conn.execute("SELECT set_config('lock_timeout', '0', false)")
-
-    @staticmethod
-    async def _migrate(conn: Any, where: str) -> None:
-        async with conn.transaction():
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            version = int(
-                await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
-            )
-            if version > PG_SCHEMA_VERSION:
-                raise StoreError(
-                    f"{where}: store schema version {version}, this relay understands up to "
-                    f"{PG_SCHEMA_VERSION}; use a matching Hushwire version"
-                )
-            for n in range(version + 1, PG_SCHEMA_VERSION + 1):
-                for stmt in MIGRATIONS[n - 1]:
-                    await conn.execute(stmt)
-                await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", n)
 
     @staticmethod
     async def _load(conn: Any) -> Snapshot:
@@ -296,7 +429,7 @@ class _PostgresJournal(Journal):
             snapshot = await self._load(conn)
         except Exception as e:
             await conn.close()
-            raise StoreError(f"cannot load the PostgreSQL store: {_scrub(self._dsn, e)}") from e
+            raise StoreError(f"cannot load the PostgreSQL store: {scrub(self._dsn, e)}") from e
         self._conn = conn
         self._done = done
         self._task = asyncio.create_task(self._run(), name="hushwire-store postgres")

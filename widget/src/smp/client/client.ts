@@ -437,13 +437,13 @@ export class SMPClient {
   /**
    * Send `command` for `entityId`, authorized with `key`; resolve with the answer. ERR
    * rejects with SMPCommandError; no answer within `timeout` ms with ResponseTimeout.
+   * `corrId`: a random one, unless the command needs its own (PFWD: the box nonce).
    */
-  request(entityId: Bytes, command: Command, key: KeyPair | null = null, timeout?: number): Promise<BrokerMsg> {
+  request(entityId: Bytes, command: Command, key: KeyPair | null = null, timeout?: number, corrId = randomBytes(CORR_ID_SIZE)): Promise<BrokerMsg> {
     const session = this.#session;
     if (this.#closeReason !== null || session === null) {
       return Promise.reject(new ConnectionLost(this.#closeReason?.message ?? "not connected"));
     }
-    const corrId = randomBytes(CORR_ID_SIZE);
     const cmd = encodeCommand(session.version, command);
     const auth = key === null ? new Uint8Array(0) : this.#authorize(key, corrId, entityId, cmd);
     const t = encodeClientTransmission(session.version, session.sessionId, corrId, entityId, cmd, auth);
