@@ -16,21 +16,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from test_widget_browser import (
-    OWNER_CFG,
-    Owner,
-    chat_established,
-    chromium,
-    open_page,
-    page_server,
-    run,
-    strict_csp,
-)
+from test_widget_browser import OWNER_CFG, Owner, resume_chat, run
 
 from hushwire.agent.agent import Agent, AgentProblem, MessageReceived, RatchetSyncChanged
 from hushwire.testing import RelayProcess
 from hushwire.testing import start_relay_process as start_relay
-from hushwire.widget import SnippetOptions, snippet
 
 ROUNDS = 8
 """Reloads, each in the middle of a burst."""
@@ -91,57 +81,51 @@ def test_reloads_in_the_middle_of_bursts_lose_and_repeat_nothing(tmp_path: Path)
 
     async def main() -> None:
         async with watched_owner(tmp_path) as (relay, owner, link, watch):
-            with page_server() as site:
-                site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
-                site.host_page(snippet(SnippetOptions(link, relay.ws_url, resume=True)))
-                async with chromium(tmp_path) as ctx:
-                    page, errors = await open_page(ctx, site)
-                    await page.get_by_role("button", name="Open chat").click()
-                    await chat_established(page, owner)
-                    field = page.get_by_role("textbox", name="Message")
-                    log = page.get_by_role("log", name="Messages")
-                    from_owner: list[str] = []
-                    anchors: list[str] = []
+            async with resume_chat(tmp_path, relay, owner, link) as (page, errors, _):
+                field = page.get_by_role("textbox", name="Message")
+                log = page.get_by_role("log", name="Messages")
+                from_owner: list[str] = []
+                anchors: list[str] = []
 
-                    async def owner_burst(r: int) -> None:
-                        for i in range(BURST):
-                            text = f"owner {r}.{i}"
-                            await owner.say(text)
-                            from_owner.append(text)
+                async def owner_burst(r: int) -> None:
+                    for i in range(BURST):
+                        text = f"owner {r}.{i}"
+                        await owner.say(text)
+                        from_owner.append(text)
 
-                    for r in range(ROUNDS):
-                        burst = asyncio.create_task(owner_burst(r))
-                        for i in range(BURST):
-                            await field.fill(f"visitor {r}.{i}")
-                            await field.press("Enter")
-                        # the reload: owner messages arriving, visitor messages on their way
-                        await page.reload()
-                        await burst
-                        await page.get_by_role("button", name="Open chat").click()
-                        await expect(page.get_by_role("status")).to_contain_text("Connected")
-                        anchors.append(f"after reload {r}")
-                        await field.fill(anchors[-1])
+                for r in range(ROUNDS):
+                    burst = asyncio.create_task(owner_burst(r))
+                    for i in range(BURST):
+                        await field.fill(f"visitor {r}.{i}")
                         await field.press("Enter")
-
-                    # Owner to visitor: every message shown once, in order (none lost with an ACK
-                    # that went out before its state was stored, none shown twice).
-                    await expect(log.locator(".msg.in .text")).to_have_text(from_owner)
-                    # Visitor to owner: what the page shows as sent is what the owner got, once
-                    # each, in order. (A text typed but not yet taken by the worker at the
-                    # reload is neither: the page's own queue goes with the page.)
-                    await expect(log.locator(".msg.out .text").last).to_have_text(anchors[-1])
-                    shown = await log.locator(".msg.out .text").all_inner_texts()
-                    got = await received(owner, len(shown))
-                    assert got == shown
-                    assert len(set(got)) == len(got)
-                    assert all(a in got for a in anchors)
-                    assert len(got) > len(anchors), "no message of a burst went out at all"
-                    # the owner's agent never met a message it could not decrypt, nor a gap
-                    assert watch.problems == []
+                    # the reload: owner messages arriving, visitor messages on their way
                     await page.reload()
+                    await burst
                     await page.get_by_role("button", name="Open chat").click()
-                    await expect(log.locator(".msg.in .text")).to_have_text(from_owner)
-                    await expect(log.locator(".msg.out .text")).to_have_text(shown)
-                    assert [e for e in errors if e.startswith("pageerror")] == []
+                    await expect(page.get_by_role("status")).to_contain_text("Connected")
+                    anchors.append(f"after reload {r}")
+                    await field.fill(anchors[-1])
+                    await field.press("Enter")
+
+                # Owner to visitor: every message shown once, in order (none lost with an ACK
+                # that went out before its state was stored, none shown twice).
+                await expect(log.locator(".msg.in .text")).to_have_text(from_owner)
+                # Visitor to owner: what the page shows as sent is what the owner got, once
+                # each, in order. (A text typed but not yet taken by the worker at the
+                # reload is neither: the page's own queue goes with the page.)
+                await expect(log.locator(".msg.out .text").last).to_have_text(anchors[-1])
+                shown = await log.locator(".msg.out .text").all_inner_texts()
+                got = await received(owner, len(shown))
+                assert got == shown
+                assert len(set(got)) == len(got)
+                assert all(a in got for a in anchors)
+                assert len(got) > len(anchors), "no message of a burst went out at all"
+                # the owner's agent never met a message it could not decrypt, nor a gap
+                assert watch.problems == []
+                await page.reload()
+                await page.get_by_role("button", name="Open chat").click()
+                await expect(log.locator(".msg.in .text")).to_have_text(from_owner)
+                await expect(log.locator(".msg.out .text")).to_have_text(shown)
+                assert [e for e in errors if e.startswith("pageerror")] == []
 
     run(main, timeout=300)

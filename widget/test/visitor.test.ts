@@ -310,17 +310,28 @@ function frozenService(inbox: Inbox, hold: (seq: number) => boolean = () => fals
   return { service, freeze: () => (frozen = true), call };
 }
 
+/** A relay and the echo bot, as processes (their data in a new temporary directory), for `body`. */
+async function withEchoBot(prefix: string, body: (wsUrl: string, link: string) => Promise<void>): Promise<void> {
+  const data = mkdtempSync(join(tmpdir(), prefix));
+  let relay: ChildProcess | null = null;
+  let owner: ChildProcess | null = null;
+  try {
+    const r = await start(["relay", "--data", join(data, "relay"), "--ws", "127.0.0.1:0", "--tls", "127.0.0.1:0", "--host", "localhost"], /^(smp:\/\/\S+)$[\s\S]*WebSocket: (ws:\/\/\S+)/m, "relay");
+    relay = r.proc;
+    const wsUrl = r.match[2]!.replace(/\/$/, "") + "/";
+    const b = await start(["bot", "echo", "--data", join(data, "owner"), "--relay", r.match[1]!, "--ws", wsUrl], /^(simplex:\S+)$/m, "owner");
+    owner = b.proc;
+    await body(wsUrl, b.match[1]!);
+  } finally {
+    if (owner !== null) await stop(owner);
+    if (relay !== null) await stop(relay);
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
 describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot", () => {
   it("write-ahead: no SEND and no ACK before the page confirms the sealed state; a reload restores what it confirmed", async () => {
-    const data = mkdtempSync(join(tmpdir(), "hushwire-widget-wal-"));
-    let relay: ChildProcess | null = null;
-    let owner: ChildProcess | null = null;
-    try {
-      const r = await start(["relay", "--data", join(data, "relay"), "--ws", "127.0.0.1:0", "--tls", "127.0.0.1:0", "--host", "localhost"], /^(smp:\/\/\S+)$[\s\S]*WebSocket: (ws:\/\/\S+)/m, "relay");
-      relay = r.proc;
-      const wsUrl = r.match[2]!.replace(/\/$/, "") + "/";
-      const b = await start(["bot", "echo", "--data", join(data, "owner"), "--relay", r.match[1]!, "--ws", wsUrl], /^(simplex:\S+)$/m, "owner");
-      owner = b.proc;
+    await withEchoBot("hushwire-widget-wal-", async (wsUrl, link) => {
       const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
 
       // The page: confirms each sealed state at once, except while `held` (then it keeps them back).
@@ -341,7 +352,7 @@ describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot"
         if ("event" in m && m.event === "message" && m.text === "two") held = true;
         post(m);
       };
-      await w1.call({ op: "join", address: b.match[1]!, relayUrl: wsUrl, name: "Ada", seal: key });
+      await w1.call({ op: "join", address: link, relayUrl: wsUrl, name: "Ada", seal: key });
       await inbox1.wait((m) => "event" in m && m.event === "connected", "connected");
       await w1.call({ op: "send", text: "one" });
       await inbox1.wait(() => inbox1.events("message").length === 1, "the echo of one");
@@ -381,23 +392,11 @@ describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot"
       await inbox2.wait(() => inbox2.events("message").length > 1, "the echo of three");
       expect(inbox2.events("message").map((e) => e.text)).toEqual(["two", "three"]);
       await w2.call({ op: "end" });
-    } finally {
-      if (owner !== null) await stop(owner);
-      if (relay !== null) await stop(relay);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   }, 90000);
 
   it("a sealed session opens in a new worker; the echo received but not acknowledged before the reload counts once", async () => {
-    const data = mkdtempSync(join(tmpdir(), "hushwire-widget-resume-"));
-    let relay: ChildProcess | null = null;
-    let owner: ChildProcess | null = null;
-    try {
-      const r = await start(["relay", "--data", join(data, "relay"), "--ws", "127.0.0.1:0", "--tls", "127.0.0.1:0", "--host", "localhost"], /^(smp:\/\/\S+)$[\s\S]*WebSocket: (ws:\/\/\S+)/m, "relay");
-      relay = r.proc;
-      const wsUrl = r.match[2]!.replace(/\/$/, "") + "/";
-      const b = await start(["bot", "echo", "--data", join(data, "owner"), "--relay", r.match[1]!, "--ws", wsUrl], /^(simplex:\S+)$/m, "owner");
-      owner = b.proc;
+    await withEchoBot("hushwire-widget-resume-", async (wsUrl, link) => {
       const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
 
       // The first page: join, one text, its echo. The state sealed after the echo (posted
@@ -415,7 +414,7 @@ describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot"
         }
         post(m);
       };
-      await w1.call({ op: "join", address: b.match[1]!, relayUrl: wsUrl, name: "Ada", seal: key });
+      await w1.call({ op: "join", address: link, relayUrl: wsUrl, name: "Ada", seal: key });
       await inbox1.wait((m) => "event" in m && m.event === "connected", "connected");
       const id1 = ((await w1.call({ op: "send", text: "before the reload" })) as { msgId: number }).msgId;
       await inbox1.wait(() => sealed !== null, "the state sealed after the echo");
@@ -443,11 +442,7 @@ describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot"
       expect(inbox2.events("sealed").length).toBeGreaterThan(0);
       await w2.call({ op: "end" });
       expect(inbox2.events("ended")).toEqual([{ event: "ended", by: "self" }]);
-    } finally {
-      if (owner !== null) await stop(owner);
-      if (relay !== null) await stop(relay);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   }, 90000);
 });
 
