@@ -10,6 +10,7 @@
  */
 
 const DB_NAME = "hushwire";
+const STORE = "sessions";
 /** A sealed state that could not be stored is tried again this often. */
 const RETRY_MS = 3000;
 /** What the visitor is told when a sealed state could not be stored (the store's languages). */
@@ -20,7 +21,6 @@ const UNSAVED: Record<string, string> = {
 
 /** {@link UNSAVED} in `lang` (English if it has none). */
 export const unsavedText = (lang: string): string => UNSAVED[lang] ?? UNSAVED.en!;
-const STORE = "sessions";
 
 export interface Session {
   key: CryptoKey;

@@ -6,8 +6,9 @@
  *
  * Resume (a `seal` key given to `join`, or `restore`): before anything that depends on the
  * session state goes out (each SEND, each ACK; see Visitor's `persist`) the worker posts
- * `sealed`: AES-256-GCM under the page's non-extractable key (random 12-byte IV first, then
- * the ciphertext) of the JSON of the visitor's state, the contact address, our connInfo, the
+ * `sealed` and waits for the page's `stored` (write-ahead: IndexedDB committed it; #seal).
+ * The state is AES-256-GCM under the page's non-extractable key (random 12-byte IV first,
+ * then the ciphertext) of the JSON of the visitor's state, the contact address, our connInfo, the
  * owner's name and the last messages with their ticks. `restore` opens it (a wrong key, a
  * corrupted or foreign blob is an error and nothing is sent), reconnects, subscribes our
  * queue again and sends what was not sent.
