@@ -70,8 +70,9 @@ async def browser() -> AsyncIterator[Any]:
             await b.close()
 
 
-async def open_app(b: Any, url: str) -> tuple[Any, list[str]]:
-    ctx = await b.new_context(viewport={"width": WIDTH, "height": 740})
+async def open_app(b: Any, url: str, locale: str = "en-US") -> tuple[Any, list[str]]:
+    """A new browser context (360 px wide, speaking ``locale``) on ``url``; its console errors."""
+    ctx = await b.new_context(viewport={"width": WIDTH, "height": 740}, locale=locale)
     await ctx.add_init_script(PROBE)
     page = await ctx.new_page()
     errors: list[str] = []

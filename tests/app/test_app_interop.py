@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,11 @@ from test_app_browser import (
 
 from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived, ReceiptReceived
 from hushwire.agent.links import parse_link
+from hushwire.app.server import RunningApp
 from hushwire.bot.common import chat_events, profile_info, text_message
 from hushwire.chat.messages import XMsgNew
 from hushwire.client import ClientConfig
+from hushwire.testing import RelayProcess
 from hushwire.testing.browser import CHROMIUM
 
 if not os.environ.get("CI"):
@@ -60,6 +64,31 @@ class Peer:
                 await self.receipts.put(ev.snd_id)
 
 
+@asynccontextmanager
+async def python_peer(tmp: Path, relay: RelayProcess) -> AsyncIterator[Peer]:
+    """A started Python agent (its data in tmp/py) on ``relay``, as a :class:`Peer`."""
+    cfg = ClientConfig(command_timeout=10)
+    agent = Agent(tmp / "py", relay.address, ws_url=relay.ws_url, client_config=cfg)
+    await agent.start()
+    peer = Peer(agent)
+    try:
+        yield peer
+    finally:
+        peer.task.cancel()
+        await agent.stop()
+
+
+@asynccontextmanager
+async def app_and_peer(tmp: Path) -> AsyncIterator[tuple[RunningApp, Any, list[str], Peer]]:
+    """A relay, the app and one browser page on it (online), and a Python :class:`Peer`:
+    ``(app, page, page_errors, peer)``."""
+    async with relay_and_app(tmp) as (relay, app), browser() as b:
+        async with python_peer(tmp, relay) as peer:
+            page, errors = await open_app(b, app.url)
+            await online(page)
+            yield app, page, errors, peer
+
+
 async def talk(page: Any, peer: Peer, conn: str, name: str) -> None:
     from playwright.async_api import expect
 
@@ -81,39 +110,30 @@ async def talk(page: Any, peer: Peer, conn: str, name: str) -> None:
 def test_the_app_and_the_python_agent_invite_each_other(tmp_path: Path) -> None:
 
     async def main() -> None:
-        async with relay_and_app(tmp_path) as (relay, app), browser() as b:
-            cfg = ClientConfig(command_timeout=10)
-            agent = Agent(tmp_path / "py", relay.address, ws_url=relay.ws_url, client_config=cfg)
-            await agent.start()
-            peer = Peer(agent)
-            try:
-                # the app invites; Python joins the link as the deployed app shows it
-                page, errors = await open_app(b, app.url)
-                await online(page)
-                shown = await new_invitation(page)
-                https = re.sub(r"^http://", "https://", shown)
-                assert parse_link(https).mode == "invitation"
-                conn = await agent.join(https, profile_info("Python joiner"))
-                await talk(page, peer, conn, "Python joiner")
+        async with app_and_peer(tmp_path) as (app, page, errors, peer):
+            agent = peer.agent
+            # the app invites; Python joins the link as the deployed app shows it
+            shown = await new_invitation(page)
+            https = re.sub(r"^http://", "https://", shown)
+            assert parse_link(https).mode == "invitation"
+            conn = await agent.join(https, profile_info("Python joiner"))
+            await talk(page, peer, conn, "Python joiner")
 
-                # Python invites; the app opens the link on its origin
-                peer.established.clear()
-                conn2, link = await agent.create_invitation(profile_info("Python inviter"))
-                assert link.startswith("simplex:/invitation#/?")
-                await page.goto(app.url + link.removeprefix("simplex:/"))
-                await talk(page, peer, conn2, "Python inviter")
+            # Python invites; the app opens the link on its origin
+            peer.established.clear()
+            conn2, link = await agent.create_invitation(profile_info("Python inviter"))
+            assert link.startswith("simplex:/invitation#/?")
+            await page.goto(app.url + link.removeprefix("simplex:/"))
+            await talk(page, peer, conn2, "Python inviter")
 
-                # a Python contact address, opened in the app (the address's owner accepts)
-                peer.established.clear()
-                peer.conns.clear()
-                _, address = await agent.create_address(profile_info("Python address"))
-                await page.goto(app.url + address.removeprefix("simplex:/"))
-                await asyncio.wait_for(peer.established.wait(), 30)
-                await talk(page, peer, peer.conns[-1], "Python address")
-                assert errors == []
-                assert app.server.reports == []
-            finally:
-                peer.task.cancel()
-                await agent.stop()
+            # a Python contact address, opened in the app (the address's owner accepts)
+            peer.established.clear()
+            peer.conns.clear()
+            _, address = await agent.create_address(profile_info("Python address"))
+            await page.goto(app.url + address.removeprefix("simplex:/"))
+            await asyncio.wait_for(peer.established.wait(), 30)
+            await talk(page, peer, peer.conns[-1], "Python address")
+            assert errors == []
+            assert app.server.reports == []
 
     asyncio.run(asyncio.wait_for(main(), 240))

@@ -9,7 +9,7 @@ import asyncio
 import re
 import sys
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,14 @@ async def cli(tmp: Path, *args: str) -> AsyncIterator[Cli]:
                 await proc.wait()
 
 
+def room_host(
+    tmp: Path, relay: RelayProcess, name: str = "Lobby"
+) -> AbstractAsyncContextManager[Cli]:
+    """``hushwire room host`` on ``relay`` (its data in tmp/host)."""
+    args = ["room", "host", "--data", str(tmp / "host"), "--relay", relay.address.encode()]
+    return cli(tmp, *args, "--ws", relay.ws_url, "--name", name)
+
+
 def chat_args(relay: RelayProcess, link: str, data: Path, name: str) -> list[str]:
     return ["chat", link, "--data", str(data), "--ws", relay.ws_url, "--name", name]
 
@@ -142,11 +150,7 @@ def test_an_app_member_talks_in_a_python_hosted_room(tmp_path: Path) -> None:
 
     async def main() -> None:
         async with relay_and_app(tmp_path) as (relay, app), browser() as b:
-            host_args = [
-                "room", "host", "--data", str(tmp_path / "host"), "--relay",
-                relay.address.encode(), "--ws", relay.ws_url, "--name", "Lobby",
-            ]  # fmt: skip
-            async with cli(tmp_path, *host_args) as host:
+            async with room_host(tmp_path, relay) as host:
                 link = await host.expect(lambda x: x.startswith("simplex:/contact#"), "link")
                 async with cli(tmp_path, *chat_args(relay, link, tmp_path / "py", "ada")) as ada:
                     await ada.expect(lambda x: x.startswith("Joined the room Lobby"), "joined")

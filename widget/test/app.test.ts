@@ -34,6 +34,19 @@ describe("links on the app's origin", () => {
     expect(linkOfLocation({ pathname: "/invitation", hash: "" })).toBeNull();
     expect(linkOfLocation({ pathname: "/invitationx", hash: "#/?v=2" })).toBeNull();
   });
+
+  it("takes a short link opened on the app's origin as its simplex: form", () => {
+    const short = "simplex:/a#MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY?h=relay.example&p=5223&c=1234-w";
+    const shown = onOrigin(short, "https://app.example");
+    expect(shown).toBe("https://app.example/a#MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY?h=relay.example&p=5223&c=1234-w");
+    const u = new URL(shown);
+    expect(linkOfLocation(u)).toBe(short);
+    expect(toSimplex(shown, "https://app.example")).toBe(short);
+    expect(linkOfLocation({ pathname: "/i", hash: "#ID/KEY?h=r" })).toBe("simplex:/i#ID/KEY?h=r");
+    expect(linkOfLocation({ pathname: "/g/", hash: "#KEY" })).toBe("simplex:/g#KEY");
+    expect(linkOfLocation({ pathname: "/a", hash: "#" })).toBeNull();
+    expect(linkOfLocation({ pathname: "/x", hash: "#KEY" })).toBeNull();
+  });
 });
 
 describe("rpc", () => {

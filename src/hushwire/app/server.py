@@ -3,7 +3,8 @@
 The app is one HTML page, one script (``static/app/hushwire-app.js``, built from
 ``widget/src/app/``; its crypto worker is embedded and started from a ``blob:``) pinned by its
 Subresource Integrity hash, and one stylesheet. The page is also served at ``/invitation`` and
-``/contact``, so a SimpleX link on the app's origin (``https://APP_HOST/invitation#/?...``)
+``/contact``, and at ``/a``, ``/i`` and ``/g`` for short links (a contact address, a one-time
+invitation, a room), so a SimpleX link on the app's origin (``https://APP_HOST/invitation#/?...``)
 opens the app, which joins it; the link's secrets are in the fragment, which browsers never
 send, so they reach neither this server nor its request log (:attr:`AppServer.requests`).
 
@@ -34,7 +35,7 @@ log = logging.getLogger("hushwire.app")
 
 SCRIPT = "hushwire-app.js"
 STYLES = "app.css"
-PAGE_PATHS = ("/", "/invitation", "/contact")
+PAGE_PATHS = ("/", "/invitation", "/contact", "/a", "/i", "/g")
 REPORT_PATH = "/csp-report"
 MAX_REPORT = 64 * 1024
 MAX_REPORTS = 100

@@ -249,7 +249,7 @@ function ed25519Key(der: Bytes): PublicKey {
 }
 
 /** `SMPQueueUri` Encoding: versions, full server, sender id, dh key, optional mode. */
-function parseQueueUri(r: Reader): SMPQueueUri {
+export function parseQueueUri(r: Reader): SMPQueueUri {
   const versions = VersionRange.parse(r);
   const server = linkSMPServer(parseLinkServer(r));
   const senderId = r.shortString();
@@ -339,7 +339,7 @@ export function validateLinkOwners(root: PublicKey, owners: readonly OwnerAuth[]
   return null;
 }
 
-function openBlob(boxKey: Bytes, blob: Bytes): [Bytes, Bytes] {
+export function openBlob(boxKey: Bytes, blob: Bytes): [Bytes, Bytes] {
   if (blob.length < NONCE_SIZE) throw new LinkError("link data: the blob is too short");
   let opened: Bytes;
   try {

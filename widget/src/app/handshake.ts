@@ -88,11 +88,12 @@ export async function createInvitation(client: AgentClient, server: SMPServer): 
 
 /**
  * The first step of joining the invitation `link` (its queue on `server`, the relay `client`
- * talks to) as `ownInfo`: our reply queue (NEW), the inviter's queue secured (SKEY), X3DH, our
+ * talks to) as `ownInfo`: our reply queue (NEW), the inviter's queue secured (SKEY, unless
+ * `secured`: the key a short link's LKEY secured it with), X3DH, our
  * confirmation sealed. Returns it as JSON-able data (it holds secrets: seal it) for
  * {@link completeJoin}, which sends it; kept, it lets a reload go on where the join was.
  */
-export async function prepareJoin(client: AgentClient, server: SMPServer, link: string, ownInfo: Bytes): Promise<unknown> {
+export async function prepareJoin(client: AgentClient, server: SMPServer, link: string, ownInfo: Bytes, secured: KeyPair | null = null): Promise<unknown> {
   const req = parseLink(link);
   if (req.mode !== "invitation" || req.e2e === null) throw new InvitationError("this is not a one-time invitation link");
   const target = req.queues[0]!;
@@ -102,9 +103,10 @@ export async function prepareJoin(client: AgentClient, server: SMPServer, link: 
   const e2eV = compatible(E2E_VERSIONS, req.e2e.versions);
   if (agentV === null || e2eV === null) throw new InvitationError("this invitation needs a newer version of the SimpleX agent");
   const q = await newQueue(client);
-  const sndAuth = KeyPair.generate("Ed25519");
+  const sndAuth = secured ?? KeyPair.generate("Ed25519");
   const sndE2e = PrivateKey.generate("X25519");
-  await client.secureSender(target.senderId, sndAuth);
+  // a short invitation's LKEY secured the queue with `secured` already (app/short.ts)
+  if (secured === null) await client.secureSender(target.senderId, sndAuth);
   const k1 = KeyPair.generate("X448");
   const k2 = KeyPair.generate("X448");
   const keys = x3dhJoiner(k1.private, k2.private, req.e2e);

@@ -19,9 +19,14 @@ export function toSimplex(text: string, origin: string): string {
   return t.startsWith(origin + "/") ? "simplex:/" + t.slice(origin.length + 1) : t;
 }
 
-/** The SimpleX link opened by `location` (path /invitation or /contact with a #/? fragment), or null. */
+/**
+ * The SimpleX link opened by `location`, or null: a full link (path /invitation or /contact with
+ * a #/? fragment) or a short one (path /a, /i or /g: contact address, one-time invitation, room;
+ * the fragment holds its key and, in `h=`, the relay's hosts: the `simplex:/a#...` form).
+ */
 export function linkOfLocation(loc: { pathname: string; hash: string }): string | null {
   const mode = loc.pathname.replace(/\/+$/, "");
-  if ((mode !== "/invitation" && mode !== "/contact") || !loc.hash.startsWith("#/?")) return null;
-  return "simplex:" + mode + loc.hash;
+  if ((mode === "/invitation" || mode === "/contact") && loc.hash.startsWith("#/?")) return "simplex:" + mode + loc.hash;
+  if ((mode === "/a" || mode === "/i" || mode === "/g") && loc.hash.length > 1) return "simplex:" + mode + loc.hash;
+  return null;
 }

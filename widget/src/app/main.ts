@@ -7,8 +7,10 @@
  * IndexedDB with the non-extractable key that opens it (ui/resume.ts), and restored on load.
  *
  * Configuration comes from the page's <meta name="hushwire-relay"> (the relay's SMP address) and
- * <meta name="hushwire-ws"> (its WebSocket URL). Opening /invitation#/?... joins that invitation;
- * the fragment is then removed from the address bar (a reload must not join twice).
+ * <meta name="hushwire-ws"> (its WebSocket URL). Opening /invitation#/?... joins that invitation
+ * (/contact#/?... an address or a room; /a#, /i#, /g# short links, resolved by the worker);
+ * the fragment is then removed from the address bar (a reload must not join twice). The page
+ * speaks English or German (app/strings.ts: `?lang=`, the choice remembered, navigator.languages).
  */
 
 import workerSource from "virtual:hushwire-app-worker";
@@ -17,6 +19,8 @@ import { SessionStore } from "../ui/resume.js";
 import { linkOfLocation, onOrigin, toSimplex } from "./link.js";
 import { own, takeOver } from "./owner.js";
 import { qrSvg } from "./qr.js";
+import { en, LANGS, pickLanguage, translate, type AppStrings, type Lang } from "./strings.js";
+import { de } from "./strings_de.js";
 import { MAX_PROFILE, PASSPHRASE_NEEDED, parseAppReply, type AppEvent, type AppRequest, type AppResults, type ContactView, type Item } from "./rpc.js";
 
 type Req = AppRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
@@ -68,6 +72,41 @@ class Worker_ {
 }
 
 const TICKS = ["queued", "sent", "delivered"] as const;
+const TABLES: Record<Lang, AppStrings> = { en, de };
+/** Where the page remembers a language asked for with ?lang= or chosen in "Language". */
+const LANG_KEY = "hushwire-app-lang";
+
+function storedLanguage(): string | null {
+  try {
+    return localStorage.getItem(LANG_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function keepLanguage(lang: Lang): void {
+  try {
+    localStorage.setItem(LANG_KEY, lang);
+  } catch {
+    // storage off: the choice lasts for this page only
+  }
+}
+
+const lang = pickLanguage(location.search, storedLanguage(), navigator.languages ?? [navigator.language]);
+if (new URLSearchParams(location.search).has("lang")) keepLanguage(lang);
+const t = TABLES[lang];
+document.documentElement.lang = lang;
+
+/** A contact's name as shown: the worker's names for the unnamed in the page's language. */
+function shownName(name: string): string {
+  return name === en.newContact ? t.newContact : name === en.room ? t.room : name;
+}
+
+/** An error (or the worker's English sentence) in the page's language. */
+function message(e: unknown): string {
+  return translate(t, e instanceof Error ? e.message : String(e));
+}
+
 const TICK_MARKS = ["…", "✓", "✓✓"] as const;
 
 interface ContactUI {
@@ -80,25 +119,25 @@ function meta(name: string): string {
 }
 
 function quality(ms: number): string {
-  return ms < 250 ? "good" : ms < 1000 ? "fair" : "poor";
+  return t.quality[ms < 250 ? 0 : ms < 1000 ? 1 : 2];
 }
 
 /** Ask for the profile's passphrase until `start` opens it. */
 function unlock(root: HTMLElement, start: (passphrase: string) => Promise<AppResults["start"]>): Promise<AppResults["start"]> {
   const input = h("input", { id: "unlock", type: "password", autocomplete: "current-password" });
-  const open = h("button", { type: "button" }, "Open profile");
+  const open = h("button", { type: "button" }, t.unlockButton);
   const why = h("p", { role: "alert" });
-  const form = h("section", { id: "unlock-form", "aria-label": "Unlock" }, h("div", { class: "row" }, h("label", { for: "unlock" }, "Passphrase to open the profile"), input, open), why);
+  const form = h("section", { id: "unlock-form", "aria-label": t.unlockRegion }, h("div", { class: "row" }, h("label", { for: "unlock" }, t.unlockLabel), input, open), why);
   root.prepend(form);
   input.focus();
   return new Promise((resolve) => {
     const go = (): void => {
-      why.textContent = "Opening…";
+      why.textContent = t.opening;
       start(input.value).then((r) => {
         form.remove();
         resolve(r);
       }, (e: unknown) => {
-        why.textContent = e instanceof Error ? e.message : String(e);
+        why.textContent = message(e);
       });
     };
     open.addEventListener("click", go);
@@ -110,9 +149,9 @@ function unlock(root: HTMLElement, start: (passphrase: string) => Promise<AppRes
 
 /** The page says the profile is another tab's, with a button to take it over. */
 function elsewhere(root: HTMLElement, text: string): void {
-  const take = h("button", { type: "button" }, "Use it here");
+  const take = h("button", { type: "button" }, t.useHere);
   take.addEventListener("click", takeOver);
-  root.replaceChildren(h("header", {}, h("h1", {}, "Hushwire")), h("p", { role: "alert", id: "elsewhere" }, text), take);
+  root.replaceChildren(h("header", {}, h("h1", {}, t.title)), h("p", { role: "alert", id: "elsewhere" }, text), take);
   take.focus();
 }
 
@@ -121,10 +160,10 @@ async function main(): Promise<void> {
   let worker: Worker_ | null = null;
   const owner = await own(() => {
     worker?.stop();
-    elsewhere(root, "This profile is now open in another tab.");
+    elsewhere(root, t.elsewhereNow);
   });
   if (!owner) {
-    elsewhere(root, "This profile is open in another tab.");
+    elsewhere(root, t.elsewhere);
     return;
   }
   const contacts = new Map<string, ContactUI>();
@@ -133,93 +172,100 @@ async function main(): Promise<void> {
   /** The last write of the sealed profile to IndexedDB. */
   let saving: Promise<void> = Promise.resolve();
 
-  const status = h("p", { id: "conn", role: "status" }, "Connecting to the relay…");
+  const status = h("p", { id: "conn", role: "status" }, t.connecting);
   const error = h("p", { id: "error", role: "alert" });
   const nameInput = h("input", { id: "name", type: "text", maxlength: "100", autocomplete: "off" });
-  const saveName = h("button", { type: "button" }, "Save name");
+  const saveName = h("button", { type: "button" }, t.saveName);
   const nameSaved = h("span", { id: "name-saved", "aria-live": "polite" });
-  const newInvite = h("button", { type: "button", id: "new-invitation" }, "New invitation");
+  const newInvite = h("button", { type: "button", id: "new-invitation" }, t.newInvitation);
   const inviteLink = h("input", { id: "invitation-link", type: "text", readonly: true });
-  const copy = h("button", { type: "button" }, "Copy link");
+  const copy = h("button", { type: "button" }, t.copyLink);
   const qrBox = h("div", { class: "qr-box" });
-  const invitePanel = h("section", { id: "invitation", hidden: true, "aria-label": "Invitation" },
-    h("label", { for: "invitation-link" }, "Invitation link"), inviteLink, copy, qrBox,
-    h("p", { class: "hint" }, "Send this link to one person (or let them scan the code). It works once."));
+  const invitePanel = h("section", { id: "invitation", hidden: true, "aria-label": t.invitationRegion },
+    h("label", { for: "invitation-link" }, t.invitationLink), inviteLink, copy, qrBox,
+    h("p", { class: "hint" }, t.invitationHint));
   const pasteInput = h("input", { id: "paste", type: "text", autocomplete: "off" });
-  const connect = h("button", { type: "button" }, "Connect");
+  const connect = h("button", { type: "button" }, t.connect);
   const roomName = h("input", { id: "room-name", type: "text", maxlength: "100", autocomplete: "off" });
-  const newRoom = h("button", { type: "button", id: "new-room" }, "New room");
-  const list = h("ul", { id: "contacts", "aria-label": "Contacts" });
+  const newRoom = h("button", { type: "button", id: "new-room" }, t.newRoom);
+  const list = h("ul", { id: "contacts", "aria-label": t.contacts });
   const roomLinkInput = h("input", { id: "room-link", type: "text", readonly: true });
   const roomQr = h("div", { class: "qr-box" });
   const roomLinkRow = h("div", { id: "room-link-box", hidden: true },
-    h("label", { for: "room-link" }, "Room link"), roomLinkInput, roomQr,
-    h("p", { class: "hint" }, "Anyone with this link can join the room. This browser admits them while the app is open here; people who open it meanwhile wait until then."));
-  const members = h("ul", { id: "members", "aria-label": "Members" });
-  const clearBtn = h("button", { type: "button", id: "clear-history" }, "Clear history");
-  const leaveBtn = h("button", { type: "button", id: "leave-room" }, "Leave room");
-  const roomPanel = h("div", { id: "room", hidden: true }, roomLinkRow, h("h3", {}, "Members"), members, h("div", { class: "row" }, clearBtn, leaveBtn));
+    h("label", { for: "room-link" }, t.roomLink), roomLinkInput, roomQr,
+    h("p", { class: "hint" }, t.roomHint));
+  const members = h("ul", { id: "members", "aria-label": t.members });
+  const clearBtn = h("button", { type: "button", id: "clear-history" }, t.clearHistory);
+  const leaveBtn = h("button", { type: "button", id: "leave-room" }, t.leaveRoom);
+  const roomPanel = h("div", { id: "room", hidden: true }, roomLinkRow, h("h3", {}, t.members), members, h("div", { class: "row" }, clearBtn, leaveBtn));
   const chatTitle = h("h2", { id: "chat-title" });
   const chatStatus = h("p", { id: "chat-status" });
   const renameInput = h("input", { id: "rename", type: "text", maxlength: "100", autocomplete: "off" });
-  const renameBtn = h("button", { type: "button" }, "Rename");
-  const verifyBtn = h("button", { type: "button" }, "Verify");
-  const deleteBtn = h("button", { type: "button" }, "Delete");
+  const renameBtn = h("button", { type: "button" }, t.rename);
+  const verifyBtn = h("button", { type: "button" }, t.verify);
+  const deleteBtn = h("button", { type: "button" }, t.delete);
   const code = h("p", { id: "security-code", hidden: true });
-  const log = h("ol", { id: "messages", role: "log", "aria-label": "Messages" });
+  const log = h("ol", { id: "messages", role: "log", "aria-label": t.messages });
   const messageInput = h("input", { id: "message", type: "text", maxlength: "4096", autocomplete: "off" });
-  const send = h("button", { type: "button" }, "Send");
+  const send = h("button", { type: "button" }, t.send);
   const chat = h("section", { id: "chat", hidden: true, "aria-labelledby": "chat-title" },
     chatTitle, chatStatus,
-    h("div", { class: "row" }, h("label", { for: "rename" }, "Contact name"), renameInput, renameBtn, verifyBtn, deleteBtn),
+    h("div", { class: "row" }, h("label", { for: "rename" }, t.contactName), renameInput, renameBtn, verifyBtn, deleteBtn),
     code, roomPanel, log,
-    h("div", { class: "row" }, h("label", { for: "message" }, "Message"), messageInput, send));
+    h("div", { class: "row" }, h("label", { for: "message" }, t.message), messageInput, send));
   const passphrase = h("input", { id: "passphrase", type: "password", autocomplete: "new-password", maxlength: "1024" });
-  const exportBtn = h("button", { type: "button" }, "Export profile");
+  const exportBtn = h("button", { type: "button" }, t.exportProfile);
   const fileInput = h("input", { id: "profile-file", type: "file" });
-  const importBtn = h("button", { type: "button" }, "Import profile");
+  const importBtn = h("button", { type: "button" }, t.importProfile);
   const transfer = h("p", { id: "transfer", "aria-live": "polite" });
   const protectInput = h("input", { id: "protect", type: "password", autocomplete: "new-password", maxlength: "1024" });
-  const protectBtn = h("button", { type: "button" }, "Set passphrase");
+  const protectBtn = h("button", { type: "button" }, t.setPassphrase);
   const move = h("section", { "aria-labelledby": "move-title" },
-    h("h2", { id: "move-title" }, "Move to another device"),
-    h("p", { class: "hint" }, "Export the whole profile as one file, encrypted with a passphrase, and import it in the other browser. Then stop using it here: two browsers with the same profile break its connections."),
-    h("div", { class: "row" }, h("label", { for: "passphrase" }, "Passphrase"), passphrase, exportBtn),
-    h("div", { class: "row" }, h("label", { for: "profile-file" }, "Profile file"), fileInput, importBtn),
+    h("h2", { id: "move-title" }, t.moveTitle),
+    h("p", { class: "hint" }, t.moveHint),
+    h("div", { class: "row" }, h("label", { for: "passphrase" }, t.passphrase), passphrase, exportBtn),
+    h("div", { class: "row" }, h("label", { for: "profile-file" }, t.profileFile), fileInput, importBtn),
     transfer,
-    h("h2", {}, "Protect this browser's profile"),
-    h("p", { class: "hint" }, "With a passphrase, the profile stored in this browser opens only when you type it (an empty one removes the protection)."),
-    h("div", { class: "row" }, h("label", { for: "protect" }, "New profile passphrase"), protectInput, protectBtn));
+    h("h2", {}, t.protectTitle),
+    h("p", { class: "hint" }, t.protectHint),
+    h("div", { class: "row" }, h("label", { for: "protect" }, t.newPassphrase), protectInput, protectBtn));
+  const languages: Record<Lang, string> = { en: "English", de: "Deutsch" };
+  const langSelect = h("select", { id: "language" }, ...LANGS.map((l) => h("option", { value: l, lang: l, selected: l === lang }, languages[l])));
+  langSelect.addEventListener("change", () => {
+    keepLanguage(langSelect.value as Lang);
+    location.search = `?lang=${langSelect.value}`;
+  });
   root.append(
-    h("header", {}, h("h1", {}, "Hushwire"), status),
+    h("header", {}, h("h1", {}, t.title), status),
     error,
-    h("section", { "aria-label": "Profile", class: "row" }, h("label", { for: "name" }, "Your name"), nameInput, saveName, nameSaved),
-    h("section", { "aria-label": "Connect", class: "row" }, newInvite, h("label", { for: "paste" }, "Paste a link"), pasteInput, connect),
-    h("section", { "aria-label": "Rooms", class: "row" }, h("label", { for: "room-name" }, "Room name"), roomName, newRoom),
+    h("section", { "aria-label": t.regions.profile, class: "row" }, h("label", { for: "name" }, t.nameLabel), nameInput, saveName, nameSaved),
+    h("section", { "aria-label": t.regions.connect, class: "row" }, newInvite, h("label", { for: "paste" }, t.pasteLabel), pasteInput, connect),
+    h("section", { "aria-label": t.regions.rooms, class: "row" }, h("label", { for: "room-name" }, t.roomName), roomName, newRoom),
     invitePanel,
-    h("h2", {}, "Contacts"),
+    h("h2", {}, t.contacts),
     list,
     chat,
     move,
+    h("footer", { class: "row" }, h("label", { for: "language" }, t.language), langSelect),
   );
 
   const showError = (e: unknown): void => {
-    error.textContent = e instanceof Error ? e.message : String(e);
+    error.textContent = message(e);
   };
 
   const renderItem = (item: Item): HTMLLIElement => {
     const li = h("li", { class: item.dir, "data-msg-id": String(item.msgId) }, h("span", { class: "text" }, item.text));
     if (item.from !== undefined) li.prepend(h("span", { class: "from" }, item.from), ": ");
-    if (item.dir === "out") li.append(h("span", { class: "tick", "data-tick": TICKS[item.tick], "aria-label": TICKS[item.tick] }, TICK_MARKS[item.tick]));
+    if (item.dir === "out") li.append(h("span", { class: "tick", "data-tick": TICKS[item.tick], "aria-label": t.ticks[item.tick] }, TICK_MARKS[item.tick]));
     return li;
   };
 
   const statusText = (c: ContactView): string =>
-    c.status === "failed" ? `failed: ${c.detail}` : c.status === "invited" ? "waiting for the invitation to be opened" : c.detail !== "" && c.kind === "room" ? `${c.status}: ${c.detail}` : c.status;
+    c.status === "failed" || (c.detail !== "" && c.kind === "room") ? `${t.statuses[c.status]}: ${translate(t, c.detail)}` : t.statuses[c.status];
 
   const renderList = (): void => {
     list.replaceChildren(...[...contacts.values()].map(({ view }) => {
-      const b = h("button", { type: "button", "aria-current": view.id === selected ? "true" : false }, h("span", { class: "cname" }, view.name), " ", h("span", { class: "cstatus" }, statusText(view)));
+      const b = h("button", { type: "button", "aria-current": view.id === selected ? "true" : false }, h("span", { class: "cname" }, shownName(view.name)), " ", h("span", { class: "cstatus" }, statusText(view)));
       b.addEventListener("click", () => select(view.id));
       return h("li", { "data-id": view.id }, b);
     }));
@@ -229,7 +275,7 @@ async function main(): Promise<void> {
     const c = selected === null ? undefined : contacts.get(selected);
     chat.hidden = c === undefined;
     if (c === undefined) return;
-    chatTitle.textContent = c.view.name;
+    chatTitle.textContent = shownName(c.view.name);
     chatStatus.textContent = statusText(c.view);
     log.replaceChildren(...c.items.map(renderItem));
     const room = c.view.kind === "room";
@@ -237,12 +283,12 @@ async function main(): Promise<void> {
     verifyBtn.hidden = room;
     deleteBtn.hidden = room;
     clearBtn.hidden = !c.view.owner;
-    members.replaceChildren(...c.view.members.map((n) => h("li", {}, n)));
+    members.replaceChildren(...c.view.members.map((n) => h("li", {}, n.endsWith(" (host)") ? `${n.slice(0, -7)} ${t.host}` : n)));
     const shown = c.view.owner && c.view.link !== "" ? onOrigin(c.view.link, location.origin) : "";
     roomLinkRow.hidden = shown === "";
     if (roomLinkInput.value !== shown) {
       roomLinkInput.value = shown;
-      roomQr.replaceChildren(...(shown === "" ? [] : [qrSvg(shown, "QR code of the room link")]));
+      roomQr.replaceChildren(...(shown === "" ? [] : [qrSvg(shown, t.roomQr)]));
     }
   };
 
@@ -250,7 +296,7 @@ async function main(): Promise<void> {
     selected = id;
     code.hidden = true;
     const c = id === null ? undefined : contacts.get(id);
-    if (c !== undefined) renameInput.value = c.view.name;
+    if (c !== undefined) renameInput.value = shownName(c.view.name);
     renderList();
     renderChat();
     if (c !== undefined) messageInput.focus();
@@ -259,7 +305,7 @@ async function main(): Promise<void> {
   const showInvitation = (link: string): void => {
     const shown = onOrigin(link, location.origin);
     inviteLink.value = shown;
-    qrBox.replaceChildren(qrSvg(shown, "QR code of the invitation link"));
+    qrBox.replaceChildren(qrSvg(shown, t.invitationQr));
     invitePanel.hidden = false;
   };
 
@@ -268,10 +314,10 @@ async function main(): Promise<void> {
       case "status":
         // "Online" only once the page is ready (every control wired): until then, only noted
         status.dataset.state = e.status === "disconnected" ? "offline" : "online";
-        if (ready) status.textContent = e.status === "disconnected" ? "Offline: reconnecting… (messages you write go out later)" : "Online";
+        if (ready) status.textContent = e.status === "disconnected" ? t.offline : t.online;
         return;
       case "lag":
-        if (ready && status.dataset.state !== "offline") status.textContent = `Online · keepalive ${Math.round(e.ms)} ms · ${quality(e.ms)}`;
+        if (ready && status.dataset.state !== "offline") status.textContent = t.keepalive(Math.round(e.ms), quality(e.ms));
         return;
       case "contact": {
         const c = contacts.get(e.contact.id);
@@ -309,7 +355,7 @@ async function main(): Promise<void> {
     }
   };
 
-  const store = new SessionStore("hushwire-app-profile");
+  const store = new SessionStore("hushwire-app-profile", lang);
   const saved = await store.load();
   const key = saved?.key ?? (await store.newKey());
   const w = new Worker_(onEvent);
@@ -333,22 +379,22 @@ async function main(): Promise<void> {
 
   protectBtn.addEventListener("click", () => {
     const p = protectInput.value;
-    transfer.textContent = "Protecting…";
+    transfer.textContent = t.protecting;
     w.call({ op: "protect", passphrase: p }).then(() => {
       protectInput.value = "";
-      transfer.textContent = p === "" ? "The profile is no longer protected by a passphrase." : "The profile now needs its passphrase to open.";
+      transfer.textContent = p === "" ? t.unprotected : t.protected;
     }, (e: unknown) => {
       transfer.textContent = "";
       showError(e);
     });
   });
   exportBtn.addEventListener("click", () => {
-    transfer.textContent = "Encrypting…";
+    transfer.textContent = t.encrypting;
     w.call({ op: "exportProfile", passphrase: passphrase.value }).then((r) => {
       const url = URL.createObjectURL(new Blob([r.data], { type: "application/octet-stream" }));
       h("a", { href: url, download: "hushwire-profile.hushwire" }).click();
       setTimeout(() => URL.revokeObjectURL(url), 60000);
-      transfer.textContent = "Profile exported.";
+      transfer.textContent = t.exported;
     }, (e: unknown) => {
       transfer.textContent = "";
       showError(e);
@@ -356,13 +402,13 @@ async function main(): Promise<void> {
   });
   importBtn.addEventListener("click", () => {
     const file = fileInput.files?.[0];
-    if (file === undefined) return showError(new Error("choose the profile file first"));
-    if (file.size > MAX_PROFILE) return showError(new Error("this file is too large to be a profile"));
-    transfer.textContent = "Opening…";
+    if (file === undefined) return showError(new Error(t.chooseFile));
+    if (file.size > MAX_PROFILE) return showError(new Error(t.tooLarge));
+    transfer.textContent = t.opening;
     file.arrayBuffer().then((data) => w.call({ op: "importProfile", passphrase: passphrase.value, data })).then((r) => {
       apply(r);
       error.textContent = "";
-      transfer.textContent = "Profile imported.";
+      transfer.textContent = t.imported;
     }, (e: unknown) => {
       transfer.textContent = "";
       showError(e);
@@ -378,7 +424,7 @@ async function main(): Promise<void> {
     nameSaved.textContent = "";
     // saved once the worker sealed the profile and the page stored it
     w.call({ op: "setName", name: nameInput.value }).then(() => saving).then(() => {
-      nameSaved.textContent = "Name saved.";
+      nameSaved.textContent = t.nameSaved;
     }, showError);
   });
   newInvite.addEventListener("click", () => {
@@ -417,7 +463,7 @@ async function main(): Promise<void> {
   verifyBtn.addEventListener("click", () => {
     if (selected === null) return;
     w.call({ op: "verify", contact: selected }).then((r) => {
-      code.textContent = `Security code: ${r.code}. Compare it with your contact's (in person or by a call): if they match, nobody is in between.`;
+      code.textContent = t.securityCode(r.code);
       code.hidden = false;
     }, showError);
   });
@@ -447,7 +493,7 @@ async function main(): Promise<void> {
   });
 
   ready = true;
-  status.textContent = status.dataset.state === "offline" ? "Offline: reconnecting… (messages you write go out later)" : "Online";
+  status.textContent = status.dataset.state === "offline" ? t.offline : t.online;
 
   const link = linkOfLocation(location);
   if (link !== null) {
@@ -459,5 +505,5 @@ async function main(): Promise<void> {
 main().catch((e: unknown) => {
   const el = document.getElementById("error") ?? document.body.appendChild(document.createElement("p"));
   el.setAttribute("role", "alert");
-  el.textContent = `The app could not start: ${e instanceof Error ? e.message : String(e)}`;
+  el.textContent = t.cannotStart(message(e));
 });

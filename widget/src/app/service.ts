@@ -29,6 +29,7 @@ import { chatViews, errorText, peerName, sealText, type SocketFactory } from "..
 import { parseLink } from "../agent/links.js";
 import { constantTimeEqual } from "../crypto/ct.js";
 import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";
+import { isShortLink, resolveShort } from "./short.js";
 import { exportProfile, importProfile, passphraseKey, SALT } from "./export.js";
 import { linkInvitationOf } from "../business.js";
 import { addressFromJSON, addressToJSON, createAddress, isGroupLink, readJoinRequest, type Address } from "./address.js";
@@ -313,11 +314,13 @@ export class AppService {
     return { id: c.view.id, link };
   }
 
-  #join(link: string): string {
+  #join(text: string): string {
     const c = this.#newContact("connecting", "New contact");
     this.#changed(c);
     void (async () => {
       try {
+        // a short link: its full link from the relay (LGET; LKEY secures an invitation's queue)
+        const { link, sndAuth } = isShortLink(text) ? await resolveShort(await this.#client!.waitConnected(), this.#server!, text) : { link: text, sndAuth: null };
         const req = parseLink(link);
         if (req.mode === "contact") {
           // a contact address: the widget's visitor role as it is (the address's owner accepts)
@@ -332,7 +335,7 @@ export class AppService {
           await this.#seal();
           return;
         }
-        c.pending = await prepareJoin(this.#client!, this.#server!, link, this.#ownInfo());
+        c.pending = await prepareJoin(this.#client!, this.#server!, link, this.#ownInfo(), sndAuth);
         await this.#seal();
       } catch (e) {
         this.#fail(c, errorText(e));
