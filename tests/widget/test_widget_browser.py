@@ -532,6 +532,22 @@ def test_hostile_content_from_the_owner_renders_inert(tmp_path: Path) -> None:
     run(main)
 
 
+@asynccontextmanager
+async def resume_chat(
+    tmp: Path, relay: RelayProcess, owner: Owner, link: str
+) -> AsyncIterator[tuple[Any, list[str], PageServer]]:
+    """A host page embedding the widget with data-resume (strict CSP) in Chromium, its chat
+    opened and established with ``owner``: the page, its errors and its server."""
+    with page_server() as site:
+        site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
+        site.host_page(snippet(SnippetOptions(link, relay.ws_url, resume=True)))
+        async with chromium(tmp) as ctx:
+            page, errors = await open_page(ctx, site)
+            await page.get_by_role("button", name="Open chat").click()
+            await chat_established(page, owner)
+            yield page, errors, site
+
+
 def test_resume_after_reload(tmp_path: Path) -> None:
     """data-resume: the session, sealed under a non-extractable key in IndexedDB, survives a
     reload; the transcript comes back and the chat goes on."""
@@ -539,43 +555,35 @@ def test_resume_after_reload(tmp_path: Path) -> None:
 
     async def main() -> None:
         async with relay_and_owner(tmp_path) as (relay, owner, link, _):
-            with page_server() as site:
-                site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
-                site.host_page(snippet(SnippetOptions(link, relay.ws_url, resume=True)))
-                async with chromium(tmp_path) as ctx:
-                    page, errors = await open_page(ctx, site)
-                    await page.get_by_role("button", name="Open chat").click()
-                    await chat_established(page, owner)
-                    field = page.get_by_role("textbox", name="Message")
-                    await field.fill("Before the reload")
-                    await field.press("Enter")
-                    assert await owner.next_text() == "Before the reload"
-                    await owner.say("Got it")
-                    log = page.get_by_role("log", name="Messages")
-                    await expect(log.locator(".msg.in .text")).to_have_text(["Got it"])
-                    stored = await stored_sessions(page)
-                    assert stored, "no session record in IndexedDB (page side of data-resume)"
-                    assert stored[0]["sealed"], (
-                        "the worker never posted its sealed state (rpc.ts event `sealed`)"
-                    )
-                    assert stored == [{"extractable": False, "alg": "AES-GCM", "sealed": True}]
+            async with resume_chat(tmp_path, relay, owner, link) as (page, errors, site):
+                field = page.get_by_role("textbox", name="Message")
+                await field.fill("Before the reload")
+                await field.press("Enter")
+                assert await owner.next_text() == "Before the reload"
+                await owner.say("Got it")
+                log = page.get_by_role("log", name="Messages")
+                await expect(log.locator(".msg.in .text")).to_have_text(["Got it"])
+                stored = await stored_sessions(page)
+                assert stored, "no session record in IndexedDB (page side of data-resume)"
+                assert stored[0]["sealed"], (
+                    "the worker never posted its sealed state (rpc.ts event `sealed`)"
+                )
+                assert stored == [{"extractable": False, "alg": "AES-GCM", "sealed": True}]
 
-                    await page.reload()
-                    await page.get_by_role("button", name="Open chat").click()
-                    await expect(log.locator(".msg .text")).to_have_text(
-                        ["Before the reload", "Got it"]
-                    )
-                    await expect(page.get_by_role("status")).to_contain_text("Connected")
-                    await field.fill("After the reload")
-                    await field.press("Enter")
-                    assert await owner.next_text() == "After the reload"
-                    await owner.say("Still here")
-                    await expect(log.locator(".msg.in .text")).to_have_text(
-                        ["Got it", "Still here"]
-                    )
-                    # the worker read the state back with its "restore" module
-                    assert "/hushwire-widget-restore.js" in site.paths
-                    assert errors == []
+                await page.reload()
+                await page.get_by_role("button", name="Open chat").click()
+                await expect(log.locator(".msg .text")).to_have_text(
+                    ["Before the reload", "Got it"]
+                )
+                await expect(page.get_by_role("status")).to_contain_text("Connected")
+                await field.fill("After the reload")
+                await field.press("Enter")
+                assert await owner.next_text() == "After the reload"
+                await owner.say("Still here")
+                await expect(log.locator(".msg.in .text")).to_have_text(["Got it", "Still here"])
+                # the worker read the state back with its "restore" module
+                assert "/hushwire-widget-restore.js" in site.paths
+                assert errors == []
 
     run(main)
 

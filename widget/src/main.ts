@@ -225,6 +225,12 @@ export class HushwireWidget implements Backend {
     return this.#call({ op: "ping" });
   }
 
+  /** The sealed state `seq` is committed: the worker may send and acknowledge what it covers (rpc.ts). */
+  stored(seq: number): void {
+    // its reply (id 0) answers no request; a worker not started yet is not the one that sealed
+    this.#worker?.postMessage({ id: 0, op: "stored", seq });
+  }
+
   async close(): Promise<void> {
     await this.#call({ op: "close" });
     this.#worker?.terminate();

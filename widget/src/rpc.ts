@@ -12,7 +12,11 @@
  *   is on its way; the event `connected` follows when the owner accepted (from then on a
  *   message is deliverable). `seal` is null, or (resume on) a non-extractable AES-GCM CryptoKey
  *   that the page keeps in IndexedDB: the worker then posts `sealed` with its session state
- *   encrypted under that key after every change, and the page stores it as it is.
+ *   encrypted under that key with a `seq`, and the page stores it as it is and answers
+ *   `stored(seq)` once the IndexedDB transaction completed. The worker sends and acknowledges
+ *   nothing that the stored state does not cover: each SEND and each ACK waits for that
+ *   answer (write-ahead; one sealed state is in the page's hands at a time, the states sealed
+ *   meanwhile collapse into the newest). A page that cannot store it retries and says so.
  * - `send(text)` resolves with the agent's message id once the relay took the message (one
  *   tick); the event `receipt` with that id means the owner's device got it (two ticks).
  *   It rejects while the relay is unreachable: the page keeps the text and sends it again
@@ -60,6 +64,7 @@ export interface Results {
   send: { msgId: number };
   end: null;
   restore: { peer: string; transcript: TranscriptItem[] };
+  stored: null;
 }
 
 export type Op = keyof Results;
@@ -72,7 +77,9 @@ export type WorkerRequest =
   /** `shop`: the JSON of a shop payload, sent as "hw.shop" beside `text` (its summary), never kept in the transcript. */
   | { id: number; op: "send"; text: string; shop?: string }
   | { id: number; op: "end" }
-  | { id: number; op: "restore"; relayUrl: string; key: CryptoKey; sealed: ArrayBuffer };
+  | { id: number; op: "restore"; relayUrl: string; key: CryptoKey; sealed: ArrayBuffer }
+  /** The page committed the sealed state `seq` (its IndexedDB transaction completed). */
+  | { id: number; op: "stored"; seq: number };
 
 export type WorkerEvent =
   | { event: "status"; status: "ready" | "connected" | "disconnected" | "reconnected" | "closed"; detail: string }
@@ -93,8 +100,8 @@ export type WorkerEvent =
   | { event: "receipt"; msgId: number }
   /** The conversation is over: ended by us (`end`) or by the owner (`x.direct.del`). */
   | { event: "ended"; by: "self" | "peer" }
-  /** The session state, encrypted under the `seal` key (resume on only): store it as it is. */
-  | { event: "sealed"; data: ArrayBuffer }
+  /** The session state, encrypted under the `seal` key (resume on only): store it as it is, then answer `stored(seq)`. */
+  | { event: "sealed"; data: ArrayBuffer; seq: number }
   /** A shop payload from the owner ("hw.shop" of an x.msg.new, as JSON): not a chat line. */
   | { event: "shop"; data: string };
 
@@ -157,6 +164,8 @@ export function parseRequest(x: unknown): WorkerRequest | null {
     case "restore":
       if (!shortText(x.relayUrl) || !sealKey(x.key) || !sealedData(x.sealed)) return null;
       return { id, op: "restore", relayUrl: x.relayUrl, key: x.key, sealed: x.sealed };
+    case "stored":
+      return msgId(x.seq) ? { id, op: "stored", seq: x.seq } : null;
     default:
       return null;
   }
@@ -195,7 +204,7 @@ export function parseReply(x: unknown): WorkerReply | null {
     case "ended":
       return x.by === "self" || x.by === "peer" ? { event: "ended", by: x.by } : null;
     case "sealed":
-      return sealedData(x.data) ? { event: "sealed", data: x.data } : null;
+      return sealedData(x.data) && msgId(x.seq) ? { event: "sealed", data: x.data, seq: x.seq } : null;
     case "shop":
       return typeof x.data === "string" && x.data.length <= MAX_RECV_TEXT ? { event: "shop", data: x.data } : null;
     default:

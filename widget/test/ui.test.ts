@@ -71,8 +71,11 @@ describe("chat messages between page and worker", () => {
     expect(parseReply({ event: "receipt", msgId: 1.5 })).toBeNull();
     expect(parseReply({ event: "ended", by: "peer" })).toEqual({ event: "ended", by: "peer" });
     expect(parseReply({ event: "ended", by: "someone" })).toBeNull();
-    expect(parseReply({ event: "sealed", data: new ArrayBuffer(4) })).not.toBeNull();
-    expect(parseReply({ event: "sealed", data: new Uint8Array(4) })).toBeNull();
+    expect(parseReply({ event: "sealed", data: new ArrayBuffer(4), seq: 7 })).toEqual({ event: "sealed", data: new ArrayBuffer(4), seq: 7 });
+    expect(parseReply({ event: "sealed", data: new ArrayBuffer(4) })).toBeNull();
+    expect(parseReply({ event: "sealed", data: new Uint8Array(4), seq: 7 })).toBeNull();
+    expect(parseRequest({ id: 0, op: "stored", seq: 7 })).toEqual({ id: 0, op: "stored", seq: 7 });
+    expect(parseRequest({ id: 0, op: "stored", seq: -1 })).toBeNull();
     expect(parseReply({ event: "lag", ms: Number.NaN })).toBeNull();
     expect(parseReply({ event: "nope" })).toBeNull();
   });

@@ -259,10 +259,25 @@ async function chat(ownerArgs: (address: string, wsUrl: string, data: string) =>
 }
 
 /** A worker service whose sockets can be frozen: from then on nothing it writes reaches the relay. */
-function frozenService(inbox: Inbox): { service: WorkerService; freeze: () => void; call: (req: Record<string, unknown>) => Promise<unknown> } {
+/** Poll `pred` until it holds (20 s at most). */
+async function until(pred: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !pred(); i++) {
+    if (i > 1000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+/**
+ * A worker service whose socket can be frozen (nothing more goes out), on a page that confirms
+ * each sealed state at once (`stored`), unless `hold` says to keep the confirmation back.
+ */
+function frozenService(inbox: Inbox, hold: (seq: number) => boolean = () => false): { service: WorkerService; freeze: () => void; call: (req: Record<string, unknown>) => Promise<unknown> } {
   let frozen = false;
   const sockets: WebSocket[] = [];
-  const service = new WorkerService((m) => inbox.post(m), (url) => {
+  const service: WorkerService = new WorkerService((m) => {
+    inbox.post(m);
+    if ("event" in m && m.event === "sealed" && !hold(m.seq)) queueMicrotask(() => void service.handle({ id: 0, op: "stored", seq: m.seq }));
+  }, (url) => {
     const ws = new WebSocket(url);
     sockets.push(ws);
     return {
@@ -295,17 +310,93 @@ function frozenService(inbox: Inbox): { service: WorkerService; freeze: () => vo
   return { service, freeze: () => (frozen = true), call };
 }
 
+/** A relay and the echo bot, as processes (their data in a new temporary directory), for `body`. */
+async function withEchoBot(prefix: string, body: (wsUrl: string, link: string) => Promise<void>): Promise<void> {
+  const data = mkdtempSync(join(tmpdir(), prefix));
+  let relay: ChildProcess | null = null;
+  let owner: ChildProcess | null = null;
+  try {
+    const r = await start(["relay", "--data", join(data, "relay"), "--ws", "127.0.0.1:0", "--tls", "127.0.0.1:0", "--host", "localhost"], /^(smp:\/\/\S+)$[\s\S]*WebSocket: (ws:\/\/\S+)/m, "relay");
+    relay = r.proc;
+    const wsUrl = r.match[2]!.replace(/\/$/, "") + "/";
+    const b = await start(["bot", "echo", "--data", join(data, "owner"), "--relay", r.match[1]!, "--ws", wsUrl], /^(simplex:\S+)$/m, "owner");
+    owner = b.proc;
+    await body(wsUrl, b.match[1]!);
+  } finally {
+    if (owner !== null) await stop(owner);
+    if (relay !== null) await stop(relay);
+    rmSync(data, { recursive: true, force: true });
+  }
+}
+
 describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot", () => {
+  it("write-ahead: no SEND and no ACK before the page confirms the sealed state; a reload restores what it confirmed", async () => {
+    await withEchoBot("hushwire-widget-wal-", async (wsUrl, link) => {
+      const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+
+      // The page: confirms each sealed state at once, except while `held` (then it keeps them back).
+      let held = false;
+      const heldSeqs: number[] = [];
+      const blobs = new Map<number, ArrayBuffer>();
+      let confirmed: ArrayBuffer | null = null;
+      const inbox1 = new Inbox();
+      const w1 = frozenService(inbox1, (seq) => {
+        if (held) heldSeqs.push(seq);
+        else confirmed = blobs.get(seq) ?? null;
+        return held;
+      });
+      const post = inbox1.post;
+      inbox1.post = (m) => {
+        if ("event" in m && m.event === "sealed") blobs.set(m.seq, m.data);
+        // the echo of "two" arrives: from now on the page does not confirm (its ACK waits)
+        if ("event" in m && m.event === "message" && m.text === "two") held = true;
+        post(m);
+      };
+      await w1.call({ op: "join", address: link, relayUrl: wsUrl, name: "Ada", seal: key });
+      await inbox1.wait((m) => "event" in m && m.event === "connected", "connected");
+      await w1.call({ op: "send", text: "one" });
+      await inbox1.wait(() => inbox1.events("message").length === 1, "the echo of one");
+
+      // SEND: with the confirmation held back, "two" does not leave (no reply, no echo)
+      held = true;
+      let replied = false;
+      const two = w1.call({ op: "send", text: "two" }).then(() => (replied = true));
+      await until(() => heldSeqs.length > 0, "a sealed state held back");
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(replied).toBe(false);
+      expect(inbox1.events("message").map((e) => e.text)).toEqual(["one"]);
+      // the page stores it: "two" goes, and its echo comes
+      const n = heldSeqs.length;
+      held = false;
+      confirmed = blobs.get(heldSeqs.at(-1)!)!;
+      await w1.service.handle({ id: 0, op: "stored", seq: heldSeqs.at(-1)! });
+      await two;
+      await inbox1.wait(() => inbox1.events("message").length === 2, "the echo of two");
+      // ACK: the state after the echo is not confirmed (held again): the reload comes now
+      await until(() => heldSeqs.length > n, "the state sealed after the echo of two, held back");
+      w1.freeze();
+      await w1.call({ op: "close" });
+
+      // The reload restores the last state the page confirmed: the echo of two was not
+      // acknowledged, so the relay delivers it again, and it is shown once.
+      const inbox2 = new Inbox();
+      const w2 = frozenService(inbox2);
+      const restored = (await w2.call({ op: "restore", relayUrl: wsUrl, key, sealed: confirmed! })) as { transcript: { dir: string; text: string }[] };
+      expect(restored.transcript.map((x) => [x.dir, x.text])).toEqual([
+        ["out", "one"],
+        ["in", "one"],
+        ["out", "two"],
+      ]);
+      await inbox2.wait(() => inbox2.events("message").length > 0, "the echo of two, delivered again");
+      await w2.call({ op: "send", text: "three" });
+      await inbox2.wait(() => inbox2.events("message").length > 1, "the echo of three");
+      expect(inbox2.events("message").map((e) => e.text)).toEqual(["two", "three"]);
+      await w2.call({ op: "end" });
+    });
+  }, 90000);
+
   it("a sealed session opens in a new worker; the echo received but not acknowledged before the reload counts once", async () => {
-    const data = mkdtempSync(join(tmpdir(), "hushwire-widget-resume-"));
-    let relay: ChildProcess | null = null;
-    let owner: ChildProcess | null = null;
-    try {
-      const r = await start(["relay", "--data", join(data, "relay"), "--ws", "127.0.0.1:0", "--tls", "127.0.0.1:0", "--host", "localhost"], /^(smp:\/\/\S+)$[\s\S]*WebSocket: (ws:\/\/\S+)/m, "relay");
-      relay = r.proc;
-      const wsUrl = r.match[2]!.replace(/\/$/, "") + "/";
-      const b = await start(["bot", "echo", "--data", join(data, "owner"), "--relay", r.match[1]!, "--ws", wsUrl], /^(simplex:\S+)$/m, "owner");
-      owner = b.proc;
+    await withEchoBot("hushwire-widget-resume-", async (wsUrl, link) => {
       const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
 
       // The first page: join, one text, its echo. The state sealed after the echo (posted
@@ -323,7 +414,7 @@ describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot"
         }
         post(m);
       };
-      await w1.call({ op: "join", address: b.match[1]!, relayUrl: wsUrl, name: "Ada", seal: key });
+      await w1.call({ op: "join", address: link, relayUrl: wsUrl, name: "Ada", seal: key });
       await inbox1.wait((m) => "event" in m && m.event === "connected", "connected");
       const id1 = ((await w1.call({ op: "send", text: "before the reload" })) as { msgId: number }).msgId;
       await inbox1.wait(() => sealed !== null, "the state sealed after the echo");
@@ -351,11 +442,7 @@ describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot"
       expect(inbox2.events("sealed").length).toBeGreaterThan(0);
       await w2.call({ op: "end" });
       expect(inbox2.events("ended")).toEqual([{ event: "ended", by: "self" }]);
-    } finally {
-      if (owner !== null) await stop(owner);
-      if (relay !== null) await stop(relay);
-      rmSync(data, { recursive: true, force: true });
-    }
+    });
   }, 90000);
 });
 

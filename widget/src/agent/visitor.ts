@@ -174,7 +174,7 @@ export class Visitor {
   readonly #onEvent: (e: VisitorEvent) => void;
   readonly #ownInfo: Bytes;
   readonly #sleep: (ms: number) => Promise<void>;
-  readonly #persist: () => Promise<void>;
+  readonly #persist: () => Promise<unknown>;
   #status: VisitorStatus = "new";
   #agentVersion = AGENT_VERSIONS.max;
   #x3dh: [KeyPair, KeyPair] | null = null;
@@ -208,7 +208,9 @@ export class Visitor {
    * anything that depends on the state goes out: each SEND (the ratchet and the counters that
    * made it) and each ACK (the message it acknowledges, processed), so a state restored after a
    * reload never sends new bytes under a key it already used and never loses nor repeats a
-   * message (redelivered after a reload, it is recognised by its hash).
+   * message (redelivered after a reload, it is recognised by its hash). It runs under the
+   * lock; it may resolve with a function, the wait for the store to commit what it took,
+   * which runs after the lock is released (so the store's write does not hold up the next step).
    *
    * `relay`: the relay `client` talks to, when the owner's address may be on another one
    * (default: the address's relay); `proxy`: a sender for queues on other relays through it
@@ -218,7 +220,7 @@ export class Visitor {
     client: AgentClient,
     ownInfo: Bytes,
     onEvent: (e: VisitorEvent) => void,
-    opts: { sleep?: (ms: number) => Promise<void>; persist?: (() => Promise<void>) | undefined; relay?: SMPServer; proxy?: ((server: SMPServer) => Sender | undefined) | undefined } = {},
+    opts: { sleep?: (ms: number) => Promise<void>; persist?: (() => Promise<void | (() => Promise<void>)>) | undefined; relay?: SMPServer; proxy?: ((server: SMPServer) => Sender | undefined) | undefined } = {},
   ) {
     this.#client = client;
     this.#relay = opts.relay;
@@ -227,7 +229,7 @@ export class Visitor {
     this.#onEvent = onEvent;
     this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     const persist = opts.persist;
-    this.#persist = persist === undefined ? () => Promise.resolve() : () => this.#serial(persist);
+    this.#persist = persist === undefined ? () => Promise.resolve() : () => this.#serial(persist).then((wait) => wait?.());
   }
 
   /** Where commands for a queue on `server` go: our client, or through it as a proxy. */

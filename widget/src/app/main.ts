@@ -350,12 +350,12 @@ async function main(): Promise<void> {
         return;
       }
       case "sealed":
-        saving = store.save(key, e.data).catch(showError);
+        saving = store.save(key, e.data, (text) => showError(new Error(text))).catch(() => undefined);
         return;
     }
   };
 
-  const store = new SessionStore("hushwire-app-profile");
+  const store = new SessionStore("hushwire-app-profile", lang);
   const saved = await store.load();
   const key = saved?.key ?? (await store.newKey());
   const w = new Worker_(onEvent);

@@ -16,7 +16,7 @@ import type { Results, TranscriptItem, WorkerEvent } from "../rpc.js";
 import type { Backend as ChatBackend } from "../ui/panel.js";
 import type { SessionStore } from "../ui/resume.js";
 
-export type Worker = Pick<HushwireWidget, "on" | "join" | "restore" | "send" | "dispose" | "end" | "ping">;
+export type Worker = Pick<HushwireWidget, "on" | "join" | "restore" | "send" | "dispose" | "end" | "ping" | "stored">;
 
 /** What the chat needs of the shop. */
 export interface ShopLink {
@@ -79,6 +79,10 @@ export class ChatLink implements ChatBackend {
 
   dispose(): void {
     // the worker is the shop's: it stays
+  }
+
+  stored(): void {
+    // the shop stores the sealed states and confirms them (shop/shop.ts)
   }
 
 }

@@ -121,9 +121,6 @@ export class Shop {
   /** A worker started ahead, before the stores were read. */
   #spare: Backend | null = null;
   #seal: CryptoKey | null = null;
-  /** The newest sealed state not written yet, and whether a write is under way. */
-  #sealNext: ArrayBuffer | null = null;
-  #sealing = false;
   #ready = false;
   #online = false;
   #state: State = { sid: "", cart: [], orders: [] };
@@ -319,7 +316,7 @@ export class Shop {
         this.#onReady();
         return;
       case "sealed":
-        void this.#saveSealed(e.data);
+        this.#saveSealed(b, e.data, e.seq);
         return;
       case "shop":
         void this.#onShop(e.data);
@@ -336,22 +333,13 @@ export class Shop {
   }
 
   /**
-   * Store the worker's latest sealed state. Under a stream of messages (images) the states
-   * come faster than IndexedDB commits them: only the newest waiting one is written next, so
-   * the stored state lags by at most one write (a reload loses less; docs/widget.md section 4).
+   * Store the worker's sealed state, then confirm it (`stored`): the worker sends and
+   * acknowledges nothing its stored state does not cover (write-ahead). It posts one state at a
+   * time; those sealed while one is being written collapse into the newest (docs/widget.md
+   * section 4). A write that fails is said and tried again (ui/resume.ts Records.keep).
    */
-  async #saveSealed(data: ArrayBuffer): Promise<void> {
-    this.#sealNext = data;
-    if (this.#sealing) return;
-    this.#sealing = true;
-    try {
-      for (let d: ArrayBuffer | null = this.#sealNext; d !== null; d = this.#sealNext) {
-        this.#sealNext = null;
-        if (this.#seal !== null) await this.#session.save(this.#seal, d).catch(() => undefined);
-      }
-    } finally {
-      this.#sealing = false;
-    }
+  #saveSealed(b: Backend, data: ArrayBuffer, seq: number): void {
+    if (this.#seal !== null) this.#session.save(this.#seal, data, (text) => this.#say(text)).then(() => b.stored(seq), () => undefined);
   }
 
   #onReady(): void {

@@ -30,6 +30,8 @@ export interface Backend {
   end(): Promise<Results["end"]>;
   restore(relayUrl: string, key: CryptoKey, sealed: ArrayBuffer): Promise<Results["restore"]>;
   ping(): Promise<Results["ping"]>;
+  /** The sealed state `seq` is committed to the store (rpc.ts). */
+  stored(seq: number): void;
   dispose(): void;
 }
 
@@ -368,11 +370,15 @@ export class ChatWidget {
       case "ended":
         this.#ended(e.by);
         return;
-      case "sealed":
+      case "sealed": {
+        // Write-ahead: the worker sends and acknowledges nothing before `stored` (a worker
+        // that did not seal `seq` ignores it); a write that fails is said, and tried again by
+        // the store (ui/resume.ts Records.keep).
         if (this.#cfg.store !== null && this.#key !== null && this.#phase !== "ended") {
-          void this.#cfg.store.save(this.#key, e.data).catch(() => undefined);
+          this.#cfg.store.save(this.#key, e.data, (text) => this.#note(text)).then(() => this.#backend?.stored(e.seq), () => undefined);
         }
         return;
+      }
     }
     this.#render();
   }

@@ -16,7 +16,7 @@
  */
 
 import { h } from "./dom.js";
-import { Records, type Ask, type Session, type Store } from "./resume.js";
+import { Records, unsavedText, type Ask, type Session, type Store } from "./resume.js";
 import { PASSPHRASE_STRINGS, type PassphraseStrings } from "./strings_passphrase.js";
 
 /** PBKDF2 iterations of a new record (OWASP's 2023 figure for PBKDF2-HMAC-SHA-256). */
@@ -85,11 +85,13 @@ type Answer = { pass: string } | { other: true };
 export class PassphraseStore implements Store {
   readonly #records: Records;
   readonly #t: PassphraseStrings;
+  readonly #lang: string;
   #record: PassphraseRecord | null = null;
 
   constructor(id: string, lang = "en") {
     this.#records = new Records(id);
     this.#t = PASSPHRASE_STRINGS[lang] ?? PASSPHRASE_STRINGS.en!;
+    this.#lang = lang;
   }
 
   /**
@@ -148,10 +150,10 @@ export class PassphraseStore implements Store {
   }
 
   /** Keep the latest sealed state with the salt and check value (the key is not stored). */
-  save(_key: CryptoKey, sealed: ArrayBuffer): Promise<void> {
+  save(_key: CryptoKey, sealed: ArrayBuffer, failed: (text: string) => void): Promise<void> {
     const rec = this.#record;
-    if (rec === null) return Promise.resolve();
-    return this.#records.put({ ...rec, sealed } satisfies PassphraseRecord);
+    if (rec === null) return Promise.reject(new Error("no passphrase record"));
+    return this.#records.keep({ ...rec, sealed } satisfies PassphraseRecord, () => failed(unsavedText(this.#lang)));
   }
 
   clear(): Promise<void> {

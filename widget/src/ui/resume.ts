@@ -11,6 +11,16 @@
 
 const DB_NAME = "hushwire";
 const STORE = "sessions";
+/** A sealed state that could not be stored is tried again this often. */
+const RETRY_MS = 3000;
+/** What the visitor is told when a sealed state could not be stored (the store's languages). */
+const UNSAVED: Record<string, string> = {
+  en: "This browser could not save the conversation: messages wait until it can.",
+  de: "Dieser Browser konnte die Unterhaltung nicht speichern: Nachrichten warten, bis er es kann.",
+};
+
+/** {@link UNSAVED} in `lang` (English if it has none). */
+export const unsavedText = (lang: string): string => UNSAVED[lang] ?? UNSAVED.en!;
 
 export interface Session {
   key: CryptoKey;
@@ -30,15 +40,14 @@ export interface Store {
   load(ask?: Ask): Promise<Session | null>;
   /** A key for a new session, stored before the worker first uses it; null: do not keep it. */
   newKey(ask?: Ask): Promise<CryptoKey | null>;
-  save(key: CryptoKey, sealed: ArrayBuffer): Promise<void>;
+  /**
+   * Keep the worker's latest sealed state; resolves once it is committed (the worker waits
+   * for that: rpc.ts `stored`). A write that fails calls `failed` once, with the text to show
+   * the visitor, and is tried again (Records.keep); it rejects if a newer write or clear()
+   * comes first.
+   */
+  save(key: CryptoKey, sealed: ArrayBuffer, failed: (text: string) => void): Promise<void>;
   clear(): Promise<void>;
-}
-
-function request<T>(r: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error ?? new Error("IndexedDB request failed"));
-  });
 }
 
 function isSession(x: unknown): x is Session {
@@ -59,6 +68,8 @@ export class Records {
   #db: Promise<IDBDatabase> | null = null;
   /** Writes in order: the last sealed state written is the last one the worker posted. */
   #chain: Promise<unknown> = Promise.resolve();
+  /** Counts keep() and clear() calls: a failed write is tried again only while it is the latest. */
+  #gen = 0;
 
   constructor(id: string, db = DB_NAME, store = STORE) {
     this.#id = id;
@@ -76,10 +87,19 @@ export class Records {
     return this.#db;
   }
 
-  /** One request in a transaction of its own (not queued). */
+  /**
+   * One request in a transaction of its own (not queued); resolves when the transaction has
+   * completed (`oncomplete`: committed with the browser's default durability), not when the
+   * request succeeded, so a write is stored when it resolves.
+   */
   async tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
     const db = await this.#open();
-    return request(f(db.transaction(this.#store, mode).objectStore(this.#store)));
+    const t = db.transaction(this.#store, mode);
+    const r = f(t.objectStore(this.#store));
+    return new Promise((resolve, reject) => {
+      t.oncomplete = () => resolve(r.result);
+      t.onerror = t.onabort = () => reject(t.error ?? r.error ?? new Error("IndexedDB transaction failed"));
+    });
   }
 
   /** The stored record, whatever it is. */
@@ -92,7 +112,26 @@ export class Records {
   }
 
   clear(key: string = this.#id): Promise<void> {
+    this.#gen++;
     return this.queue(() => this.tx("readwrite", (s) => s.delete(key)));
+  }
+
+  /**
+   * put() a sealed state until it is stored: a failure calls `failed` (once) and the write is
+   * tried again every {@link RETRY_MS}; rejects when a newer keep() or a clear() supersedes it.
+   */
+  async keep(record: unknown, failed: () => void): Promise<void> {
+    const gen = ++this.#gen;
+    for (let said = false; ; said = true) {
+      try {
+        return await this.put(record);
+      } catch {
+        if (gen !== this.#gen) throw new Error("superseded");
+        if (!said) failed();
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+        if (gen !== this.#gen) throw new Error("superseded");
+      }
+    }
   }
 
   /** Run `f` after every write queued before it (and before any queued after it). */
@@ -106,9 +145,11 @@ export class Records {
 /** `data-resume`: the key itself is stored next to the state (see the module docstring). */
 export class SessionStore implements Store {
   readonly #records: Records;
+  readonly #lang: string;
 
-  constructor(id: string) {
+  constructor(id: string, lang = "en") {
     this.#records = new Records(id);
+    this.#lang = lang;
   }
 
   /** The stored session, or null (none, or not a record of ours). */
@@ -125,8 +166,8 @@ export class SessionStore implements Store {
   }
 
   /** Keep the latest sealed state (from the worker's `sealed` event) with its key. */
-  save(key: CryptoKey, sealed: ArrayBuffer): Promise<void> {
-    return this.#records.put({ key, sealed } satisfies Session);
+  save(key: CryptoKey, sealed: ArrayBuffer, failed: (text: string) => void): Promise<void> {
+    return this.#records.keep({ key, sealed } satisfies Session, () => failed(unsavedText(this.#lang)));
   }
 
   clear(): Promise<void> {
