@@ -12,8 +12,13 @@
  *
  * The profile is sealed as one blob: AES-256-GCM under the page's non-extractable key (random
  * 12-byte IV first), of the JSON of the name, our connInfo and each contact (its name, status,
- * link, last messages and the visitor's state). A visitor's `persist` seals it before anything
- * that depends on its state goes out (each SEND, each ACK); other changes are sealed soon after.
+ * link, last messages and the visitor's state). Write-ahead (worker/durable.ts): a visitor's
+ * `persist` takes the profile under the visitor's lock before anything that depends on its
+ * state goes out (each SEND, each ACK), and the SEND or ACK waits until the page answered
+ * `stored(seq)` for that profile or a newer one (its IndexedDB transaction completed); so do
+ * the ACK of a room's join request and the operations that reply once the profile is saved
+ * (invite, join, createRoom, setName, protect...). Other changes (ticks, renames) are sealed
+ * soon after. A profile the page cannot store holds every SEND and ACK back until it can.
  */
 
 import { parseSMPServer, type SMPServer } from "../smp/address.js";
@@ -26,6 +31,7 @@ import "../modules/restore.js"; // Visitor.load reads stored sessions with it (t
 import { chatMessage, encodeChatMessage, type ChatMessage, encodeConnInfo, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
 import { openText } from "../agent/state_read.js";
 import { chatViews, errorText, peerName, sealText, type SocketFactory } from "../worker/service.js";
+import { writeAhead, type WriteAhead } from "../worker/durable.js";
 import { parseLink } from "../agent/links.js";
 import { constantTimeEqual } from "../crypto/ct.js";
 import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";
@@ -81,14 +87,12 @@ export class AppService {
   readonly #sleep: (ms: number) => Promise<void>;
   #client: ReconnectingClient | null = null;
   #server: SMPServer | null = null;
-  #key: CryptoKey | null = null;
   /** The passphrase's key and salt of a protected profile, else null. */
   #lock: { key: CryptoKey; salt: Uint8Array } | null = null;
   #name = "";
   #contacts = new Map<string, Contact>();
-  #lastSealed = "";
-  #lastLock: { key: CryptoKey; salt: Uint8Array } | null = null;
-  #sealing: Promise<void> = Promise.resolve();
+  /** Write-ahead: the profiles sealed for the page and who waits for them (from `start` on). */
+  #wal: WriteAhead | null = null;
   #soon = false;
 
   constructor(post: (m: AppReply) => void, socket: SocketFactory, sleep?: (ms: number) => Promise<void>) {
@@ -111,6 +115,10 @@ export class AppService {
   }
 
   async #run(req: AppRequest): Promise<AppResults[AppRequest["op"]]> {
+    if (req.op === "stored") {
+      this.#wal?.stored(req.seq);
+      return null;
+    }
     if (req.op === "start") return this.#start(req.server, req.wsUrl, req.key, req.sealed, req.passphrase);
     if (this.#client === null) throw new Error("not started");
     switch (req.op) {
@@ -191,7 +199,7 @@ export class AppService {
     await rc.start();
     this.#client = rc;
     this.#server = server;
-    this.#key = key;
+    this.#wal = writeAhead((text) => this.#sealProfile(key, text), (data, seq) => this.#event({ event: "sealed", data, seq }));
     setInterval(() => {
       const lag = rc.client?.lag;
       if (lag !== null && lag !== undefined) this.#event({ event: "lag", ms: lag });
@@ -286,7 +294,7 @@ export class AppService {
   }
 
   #visitor(c: Contact): Visitor {
-    const v: Visitor = new Visitor(this.#client!, this.#ownInfo(), (e) => this.#onVisitorEvent(c, e), { sleep: this.#sleep, persist: () => this.#seal() });
+    const v: Visitor = new Visitor(this.#client!, this.#ownInfo(), (e) => this.#onVisitorEvent(c, e), { sleep: this.#sleep, persist: this.#persist });
     c.visitor = v;
     return v;
   }
@@ -598,7 +606,7 @@ export class AppService {
   #peerVisitor(c: Contact, h: Hosted, id: string, peer: Peer): Visitor {
     const v = new Visitor(this.#client!, this.#ownInfo(), (e) => {
       if (e.type === "message") this.#hostStep(c, h, h.state.receive(id, e.body, new Date().toISOString()));
-    }, { sleep: this.#sleep, persist: () => this.#seal() });
+    }, { sleep: this.#sleep, persist: this.#persist });
     peer.visitor = v;
     return v;
   }
@@ -638,12 +646,20 @@ export class AppService {
     }, 0);
   }
 
-  /** Seal the profile and post it (in order; never throws: a profile not stored is not resumed). */
+  /**
+   * Write-ahead: the profile as it is now, to the page; resolves once the page stored it or a
+   * newer one (never rejects: a profile not stored holds its waiters). The text names the
+   * passphrase's salt too, so a new passphrase seals the same profile again.
+   */
   #seal(): Promise<void> {
-    const next = this.#sealing.then(() => this.#sealNow());
-    this.#sealing = next.catch(() => undefined);
-    return next;
+    return this.#wal?.write(`${this.#lock === null ? "" : base64urlEncode(this.#lock.salt)}\n${this.#profileText()}`) ?? Promise.resolve();
   }
+
+  /** A visitor's `persist`: the profile now (under its lock), the wait for the page after it. */
+  #persist = async (): Promise<() => Promise<void>> => {
+    const stored = this.#seal();
+    return () => stored;
+  };
 
   /** The whole profile as JSON: it holds every secret (seal it, never log it). */
   #profileText(): string {
@@ -658,20 +674,10 @@ export class AppService {
     return JSON.stringify({ f: 1, n: this.#name, c: contacts });
   }
 
-  async #sealNow(): Promise<void> {
-    const key = this.#key;
-    if (key === null) return;
-    try {
-      const lock = this.#lock;
-      const inner = this.#profileText();
-      const text = lock === null ? inner : JSON.stringify({ f: 2, s: base64urlEncode(lock.salt), p: base64urlEncode(new Uint8Array(await sealText(lock.key, SEAL_AD, inner))) });
-      if (inner === this.#lastSealed && lock === this.#lastLock) return;
-      const data = await sealText(key, SEAL_AD, text);
-      this.#lastLock = lock;
-      this.#lastSealed = inner;
-      this.#event({ event: "sealed", data });
-    } catch {
-      // not sealed: the page keeps the previous profile
-    }
+  /** Seal a {@link #seal} text under `key` (and the passphrase's key if there is one). */
+  async #sealProfile(key: CryptoKey, text: string): Promise<ArrayBuffer> {
+    const inner = text.slice(text.indexOf("\n") + 1);
+    const lock = this.#lock;
+    return sealText(key, SEAL_AD, lock === null ? inner : JSON.stringify({ f: 2, s: base64urlEncode(lock.salt), p: base64urlEncode(new Uint8Array(await sealText(lock.key, SEAL_AD, inner))) }));
   }
 }
