@@ -14,7 +14,8 @@ on 127.0.0.1, Debian's chromium driven by Playwright:
   processed, sealed, stored and acknowledged before the relay delivered the next one);
 - commit: IndexedDB's own time per write of the sealed profile (``put`` to ``oncomplete``).
 
-Prints figures only; nothing is asserted (tests never assert on time).
+Prints figures only, the last line ``RESULT {json}``; nothing is asserted (tests never assert
+on time).
 
     .venv/bin/python benchmarks/app_durable_latency.py [--messages N]
 """
