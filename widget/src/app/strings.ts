@@ -161,7 +161,7 @@ export const en: AppStrings = {
   chooseFile: "choose the profile file first",
   tooLarge: "this file is too large to be a profile",
   cannotStart: (why) => `The app could not start: ${why}`,
-  unsaved: "This browser could not save the conversation, so nothing is sent or confirmed until it can; it tries again every few seconds. Free some disk space or allow this site to store data (not in a private window), and keep this tab open.",
+  unsaved: "This browser could not save the conversation, so nothing is sent or confirmed until it can; it tries again every few seconds. Free some disk space or allow this site to store data, and keep this tab open.",
   language: "Language",
   newContact: "New contact",
   room: "Room",
