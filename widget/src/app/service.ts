@@ -78,6 +78,9 @@ interface Peer {
   refused: boolean;
 }
 
+/** What the profile keeps of a visitor: its state, or null (none; still creating its queue; ended). */
+const saved = (v: Visitor | null): unknown => (v === null || v.status === "new" || v.status === "ended" ? null : v.state());
+
 /** Why a joiner waits: the room admits only while its host's browser is open. */
 const WAITING_FOR_HOST = "waiting for the room's host to admit you: its browser must be open (your request waits on the relay until then)";
 
@@ -667,9 +670,9 @@ export class AppService {
       view: c.view,
       items: c.items,
       j: c.pending,
-      v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null,
+      v: saved(c.visitor),
       g: c.room?.toJSON() ?? null,
-      H: c.host === null ? null : { s: c.host.state.toJSON(), a: addressToJSON(c.host.address), l: c.host.link, p: [...c.host.peers.entries()].map(([id, p]) => [id, p.visitor !== null && p.visitor.status !== "ended" ? p.visitor.state() : null, p.pending, p.refused]) },
+      H: c.host === null ? null : { s: c.host.state.toJSON(), a: addressToJSON(c.host.address), l: c.host.link, p: [...c.host.peers.entries()].map(([id, p]) => [id, saved(p.visitor), p.pending, p.refused]) },
     }));
     return JSON.stringify({ f: 1, n: this.#name, c: contacts });
   }
