@@ -22,20 +22,18 @@ on time).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from widget_budget import ARGS, CHROMIUM, FIGURES, print_result, relay, summary
-from widget_resume_latency import owner_loop
+from app_budget import app_in_chromium
+from widget_budget import FIGURES, summary
+from widget_resume_latency import cli, costs, owner_loop, send_and_burst
 
 from hushwire.agent.agent import Agent
-from hushwire.app.server import start_app
-from hushwire.bot.common import profile_info, text_message
+from hushwire.bot.common import profile_info
 
 COMMITS = """window.__commits = [];
 (() => {
@@ -82,18 +80,6 @@ SEND_TO_SENT = """(text) => new Promise((resolve) => {
   done();
 })"""
 
-COUNT_IN = """(n) => new Promise((resolve) => {
-  const log = document.getElementById("messages");
-  const done = () => {
-    if (log.querySelectorAll("li.in").length < n) return;
-    mo.disconnect();
-    resolve(performance.now());
-  };
-  const mo = new MutationObserver(done);
-  mo.observe(log, { childList: true });
-  done();
-})"""
-
 
 async def measure(browser: Any, url: str, agent: Agent, n: int, tag: str) -> None:
     from playwright.async_api import expect
@@ -117,18 +103,9 @@ async def measure(browser: Any, url: str, agent: Agent, n: int, tag: str) -> Non
         await expect(contact).to_contain_text("connected")
         await contact.click()
         await page.evaluate("window.__commits = []")
-        sends = [float(await page.evaluate(SEND_TO_SENT, f"message {i}")) for i in range(n)]
-        print(summary(f"{tag}: send to sent tick", sends))
-        FIGURES[f"{tag}_send_median_ms"] = statistics.median(sends)
-        await page.wait_for_timeout(1000)  # the receipts are in
-        waiting = page.evaluate(COUNT_IN, n)
-        t0 = float(await page.evaluate("performance.now()"))
-        for i in range(n):
-            await agent.send(conn[-1], text_message(f"agent {i}"))
-        t1 = float(await waiting)
-        per = (t1 - t0) / n
-        print(f"{tag}: burst of {n} in: {t1 - t0:.0f} ms, {per:.1f} ms a message")
-        FIGURES[f"{tag}_burst_in_ms_per_message"] = per
+        await send_and_burst(
+            page, agent, conn[-1], n, tag, SEND_TO_SENT, [None, "#messages", "li.in"]
+        )
         commits = [float(x) for x in await page.evaluate("window.__commits")]
         print(summary(f"{tag}: IndexedDB commit of the sealed profile", commits))
         FIGURES[f"{tag}_commit_median_ms"] = statistics.median(commits) if commits else None
@@ -138,43 +115,23 @@ async def measure(browser: Any, url: str, agent: Agent, n: int, tag: str) -> Non
 
 
 async def run(messages: int) -> None:
-    from playwright.async_api import async_playwright
-
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        with relay(tmp) as (server, ws_port):
-            ws_url = f"ws://127.0.0.1:{ws_port}/"
-            app = await start_app(server.encode(), ws_url)
-            try:
-                async with async_playwright() as p:
-                    browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                    try:
-                        for tag in ("baseline", "write-ahead"):
-                            agent = Agent(tmp / f"agent-{tag}", server, ws_url=ws_url)
-                            await agent.start()
-                            try:
-                                await measure(browser, app.url, agent, messages, tag)
-                            finally:
-                                await agent.stop()
-                    finally:
-                        await browser.close()
-            finally:
-                await app.stop()
-    for what, key in (("sent", "send_median_ms"), ("received", "burst_in_ms_per_message")):
-        base, wal = FIGURES.get(f"baseline_{key}"), FIGURES.get(f"write-ahead_{key}")
-        if base is not None and wal is not None:
-            FIGURES[f"{what}_cost_ms"] = wal - base
-            print(f"write-ahead cost per message {what}: {wal - base:+.1f} ms")
+        async with app_in_chromium(tmp) as (server, ws_url, app_url, browser):
+            for tag in ("warm-up", "baseline", "write-ahead"):  # the first warms Chromium up
+                agent = Agent(tmp / f"agent-{tag}", server, ws_url=ws_url)
+                await agent.start()
+                try:
+                    await measure(browser, app_url, agent, messages, tag)
+                finally:
+                    await agent.stop()
+    for key in [k for k in FIGURES if k.startswith("warm-up")]:
+        del FIGURES[key]
+    costs("write-ahead")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--messages", type=int, default=30)
-    args = ap.parse_args()
-    t = time.perf_counter()
-    asyncio.run(run(args.messages))
-    print(f"(ran {time.perf_counter() - t:.0f} s)")
-    print_result()
+    cli(run, __doc__ or "")
 
 
 if __name__ == "__main__":
