@@ -60,6 +60,9 @@ WRITES = """(() => {
 aborts; ``window.__slowWrites`` (ms) keeps each write's transaction busy that long before it
 commits (a slow disk: the window in which a tab that goes loses what was not committed)."""
 
+LEFT = "[data-tick=sent], [data-tick=delivered]"
+"""The tick of a message the relay took."""
+
 UNSAVED_EN = "This browser could not save the conversation"
 UNSAVED_DE = "Dieser Browser konnte die Unterhaltung nicht speichern"
 
@@ -129,23 +132,31 @@ async def open_chat(page: Any, name: str) -> None:
     await contact.get_by_role("button").click()
 
 
+async def invited(
+    b: Any, app: RunningApp, peer: Peer, init: str, errors: list[str]
+) -> tuple[Any, str]:
+    """A new context on the app (:data:`WRITES` and ``init`` run first in each page), whose
+    invitation Python joined: ``(the page with Python's chat open, Python's connection)``."""
+    ctx = await b.new_context(viewport={"width": 360, "height": 740})
+    await ctx.add_init_script(WRITES + "\n" + init)
+    page = await new_tab(ctx, app.url, errors)
+    await online(page)
+    link = await new_invitation(page)
+    conn = await peer.agent.join(link.replace("http://", "https://"), profile_info("Python"))
+    await asyncio.wait_for(peer.established.wait(), 30)
+    await open_chat(page, "Python")
+    return page, conn
+
+
 @pytest.mark.timeout(300)
 def test_reloads_and_closes_mid_burst_lose_and_repeat_nothing(tmp_path: Path) -> None:
     from playwright.async_api import expect
 
     async def main() -> None:
         async with app_and_python(tmp_path) as (app, b, peer, faults):
-            ctx = await b.new_context(viewport={"width": 360, "height": 740})
-            await ctx.add_init_script(WRITES + "\nwindow.__slowWrites = 100;")
             errors: list[str] = []
-            page = await new_tab(ctx, app.url, errors)
-            await online(page)
-            link = await new_invitation(page)
-            conn = await peer.agent.join(
-                link.replace("http://", "https://"), profile_info("Python")
-            )
-            await asyncio.wait_for(peer.established.wait(), 30)
-            await open_chat(page, "Python")
+            page, conn = await invited(b, app, peer, "window.__slowWrites = 100;", errors)
+            ctx = page.context
             from_python: list[str] = []
             anchors: list[str] = []
 
@@ -161,6 +172,9 @@ def test_reloads_and_closes_mid_burst_lose_and_repeat_nothing(tmp_path: Path) ->
                 for i in range(BURST):
                     await field.fill(f"app {r}.{i}")
                     await field.press("Enter")
+                    if i == 0:  # the first has left: the rest are on their way at the reload
+                        first = page.locator("#messages li.out").filter(has_text=f"app {r}.0")
+                        await expect(first.locator(LEFT)).to_have_count(1)
                 # the tab goes: Python's messages arriving, the app's on their way
                 if r % 2 == 0:
                     await page.reload()
@@ -208,17 +222,9 @@ def test_a_write_that_fails_holds_the_message_and_says_so(tmp_path: Path) -> Non
 
     async def main() -> None:
         async with app_and_python(tmp_path) as (app, b, peer, _):
-            ctx = await b.new_context(viewport={"width": 360, "height": 740})
-            await ctx.add_init_script(WRITES)
-            page = await ctx.new_page()
-            await page.goto(app.url)
-            await online(page)
-            link = await new_invitation(page)
-            conn = await peer.agent.join(
-                link.replace("http://", "https://"), profile_info("Python")
-            )
-            await asyncio.wait_for(peer.established.wait(), 30)
-            await open_chat(page, "Python")
+            errors: list[str] = []
+            page, conn = await invited(b, app, peer, "", errors)
+            ctx = page.context
             field = page.get_by_label("Message", exact=True)
             await field.fill("before")
             await field.press("Enter")
@@ -269,6 +275,7 @@ def test_a_write_that_fails_holds_the_message_and_says_so(tmp_path: Path) -> Non
                 "Name gespeichert.", timeout=15_000
             )
             await expect(de.locator("#error")).to_have_text("")
+            assert errors == []
             assert app.server.reports == []
 
     asyncio.run(asyncio.wait_for(main(), 280))
