@@ -7,7 +7,9 @@
  * - two AppServices on a real relay (`.venv/bin/hushwire relay`): no SEND and no ACK leaves
  *   before the page stored the profile that covers it; a write the page cannot make holds
  *   every message back; and a reload from the last profile stored shows every message once and
- *   goes on both ways.
+ *   goes on both ways;
+ * - a room hosted by an AppService: a profile that holds a member's message as processed holds
+ *   its forwards to the other members too, so a host restored from it sends them.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +18,8 @@ import { WebSocket } from "ws";
 import { AppService } from "../src/app/service.js";
 import { parseAppReply, parseAppRequest, type AppEvent, type AppReply, type Item } from "../src/app/rpc.js";
 import { writeAhead } from "../src/worker/durable.js";
+import { openText } from "../src/agent/state_read.js";
+import { utf8 } from "../src/encoding.js";
 import type { WebSocketLike } from "../src/smp/client.js";
 import { HAVE_RELAY, startRelay, stopRelay, type Relay } from "./relay_process.js";
 
@@ -280,4 +284,43 @@ describe.runIf(HAVE_RELAY)("the web app's worker, write-ahead, on a real relay",
     await until(() => b.messages(ba, "in").length === 2, "back");
     expect(b.messages(ba, "in")).toEqual(["hello b", "back"]);
   }, 90000);
+
+  it("a room's host restored from the profile that first holds a member's message forwards it to the others, once", async () => {
+    const [host, m1, m2] = [new Page(), new Page(), new Page()];
+    for (const p of [host, m1, m2]) await p.call({ op: "start", server: smp, wsUrl: relay.wsUrl, key, sealed: null, passphrase: null });
+    const room = (await host.call({ op: "createRoom", name: "Durable" })) as { id: string; link: string };
+    const j1 = (await m1.call({ op: "join", link: room.link })) as { id: string };
+    await until(() => m1.connected(j1.id), "the first member in");
+    const j2 = (await m2.call({ op: "join", link: room.link })) as { id: string };
+    await until(() => m2.connected(j2.id), "the second member in");
+    const members = (p: Page, id: string): string[] => p.events.flatMap((e) => (e.event === "contact" && e.contact.id === id ? [e.contact.members] : [])).at(-1) ?? [];
+    await until(() => members(host, room.id).length === 3, "the host admitted both");
+    await m1.call({ op: "send", contact: j1.id, text: "warm up" });
+    await until(() => m2.messages(j2.id, "in").includes("warm up"), "a first message through the host");
+    await new Promise((r) => setTimeout(r, 500));
+
+    // the host's page stores profiles only up to the first that holds the member's message
+    host.hold = true;
+    await m1.call({ op: "send", contact: j1.id, text: "forward me" });
+    const ad = utf8("hushwire app profile 1") as Uint8Array<ArrayBuffer>;
+    let holds = false;
+    while (!holds) {
+      await until(() => host.held.length > 0, "a sealed profile of the host");
+      const seq = host.held.shift()!;
+      const profile = JSON.stringify(await openText(key, ad, host.blobs.get(seq)!, new Error("does not open")));
+      holds = profile.includes("forward me");
+      host.confirm(seq);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    // the host's tab goes before any later profile is stored; a new one opens the last stored
+    host.kill();
+    const host2 = new Page();
+    await host2.call({ op: "start", server: smp, wsUrl: relay.wsUrl, key, sealed: host.stored!, passphrase: null });
+    await until(() => m2.messages(j2.id, "in").includes("forward me"), "the forward, after the host's reload", 30000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(m2.messages(j2.id, "in").filter((t) => t === "forward me")).toEqual(["forward me"]);
+    // the room goes on
+    await m2.call({ op: "send", contact: j2.id, text: "still here" });
+    await until(() => m1.messages(j1.id, "in").includes("still here"), "a message after the host's reload");
+  }, 120000);
 });

@@ -65,6 +65,13 @@ interface Hosted {
   address: Address;
   link: string;
   peers: Map<string, Peer>;
+  /**
+   * Forwards decided (a member's message, the host's post) and not yet encrypted in the member's
+   * connection: [member id, body in base64url]. Sealed with the profile, so a profile that holds
+   * a member's message as processed (its ACK may go) also holds every forward of it, here or in
+   * that connection's outbox; a restored room sends these again.
+   */
+  out: [string, string][];
   /** Join requests are handled one at a time, in order. */
   queue: Promise<void>;
   off: (() => void) | null;
@@ -513,7 +520,7 @@ export class AppService {
     c.view.owner = true;
     c.view.link = link;
     c.view.members = state.names();
-    c.host = { state, address, link, peers: new Map(), queue: Promise.resolve(), off: null };
+    c.host = { state, address, link, peers: new Map(), out: [], queue: Promise.resolve(), off: null };
     this.#listenAddress(c, c.host);
     this.#changed(c);
     await this.#seal();
@@ -521,10 +528,14 @@ export class AppService {
   }
 
   async #restoreHosted(c: Contact, x: unknown): Promise<void> {
-    const d = x as { s?: unknown; a?: unknown; l?: unknown; p?: unknown };
-    if (typeof d.l !== "string" || !Array.isArray(d.p)) throw new DecodeError("invalid stored room");
-    const h: Hosted = { state: RoomHost.fromJSON(d.s), address: addressFromJSON(d.a), link: d.l, peers: new Map(), queue: Promise.resolve(), off: null };
+    const d = x as { s?: unknown; a?: unknown; l?: unknown; p?: unknown; q?: unknown };
+    // rooms stored before forwards were kept have none (q)
+    const out = d.q ?? [];
+    const forward = (e: unknown): e is [string, string] => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && typeof e[1] === "string";
+    if (typeof d.l !== "string" || !Array.isArray(d.p) || !Array.isArray(out) || !out.every(forward)) throw new DecodeError("invalid stored room");
+    const h: Hosted = { state: RoomHost.fromJSON(d.s), address: addressFromJSON(d.a), link: d.l, peers: new Map(), out: [], queue: Promise.resolve(), off: null };
     c.host = h;
+    const loaded: Peer[] = [];
     for (const entry of d.p as unknown[]) {
       const [id, v, pending, refused] = Array.isArray(entry) && entry.length === 4 && typeof entry[0] === "string" ? entry : [null, null, null, null];
       if (typeof id !== "string") throw new DecodeError("invalid stored room");
@@ -534,11 +545,20 @@ export class AppService {
         const visitor = this.#peerVisitor(c, h, id, peer);
         try {
           visitor.load(v, this.#server!);
-          await visitor.resume();
+          loaded.push(peer);
         } catch {
           peer.visitor = null;
         }
       } else if (peer.pending !== null) void this.#admitted(c, h, id, true);
+    }
+    // the forwards not yet encrypted go first, before what the members' queues deliver again
+    for (const [id, body] of out as [string, string][]) this.#forward(h, id, base64urlDecode(body));
+    for (const peer of loaded) {
+      try {
+        await peer.visitor!.resume();
+      } catch {
+        peer.visitor = null;
+      }
     }
     this.#listenAddress(c, h);
     await this.#client!.subscribe(h.address.rcvId, h.address.auth);
@@ -616,17 +636,26 @@ export class AppService {
 
   /** Send what a step of the hosted room decided, show what it shows, end what it ends. */
   #hostStep(c: Contact, h: Hosted, step: HostStep): void {
-    for (const [id, msgs] of step.sends) {
-      const v = h.peers.get(id)?.visitor;
-      if (v === null || v === undefined) continue;
-      for (const body of bodies(msgs)) v.send(body).catch(() => undefined);
-    }
+    for (const [id, msgs] of step.sends) for (const body of bodies(msgs)) this.#forward(h, id, body);
     for (const id of step.disconnect) {
       const v = h.peers.get(id)?.visitor;
       h.peers.delete(id);
       if (v !== null && v !== undefined) void v.end(null, 3000);
     }
     this.#shown(c, step.shown, h.state.names());
+  }
+
+  /** Send `body` to member `id`, kept in {@link Hosted.out} until its connection encrypted it. */
+  #forward(h: Hosted, id: string, body: Uint8Array): void {
+    const v = h.peers.get(id)?.visitor;
+    if (v === null || v === undefined) return;
+    const entry: [string, string] = [id, base64urlEncode(body)];
+    h.out.push(entry);
+    const done = (): void => {
+      const i = h.out.indexOf(entry);
+      if (i >= 0) h.out.splice(i, 1);
+    };
+    v.send(body, done).catch(done);
   }
 
   async #hostPost(c: Contact, h: Hosted, text: string): Promise<number> {
@@ -672,7 +701,7 @@ export class AppService {
       j: c.pending,
       v: saved(c.visitor),
       g: c.room?.toJSON() ?? null,
-      H: c.host === null ? null : { s: c.host.state.toJSON(), a: addressToJSON(c.host.address), l: c.host.link, p: [...c.host.peers.entries()].map(([id, p]) => [id, saved(p.visitor), p.pending, p.refused]) },
+      H: c.host === null ? null : { s: c.host.state.toJSON(), a: addressToJSON(c.host.address), l: c.host.link, q: c.host.out, p: [...c.host.peers.entries()].map(([id, p]) => [id, saved(p.visitor), p.pending, p.refused]) },
     }));
     return JSON.stringify({ f: 1, n: this.#name, c: contacts });
   }
