@@ -680,7 +680,7 @@ export class AppService {
 
   /**
    * Write-ahead: the profile as it is now, to the page; resolves once the page stored it or a
-   * newer one (never rejects: a profile not stored holds its waiters). The text names the
+   * newer one (a profile the page does not store holds its waiters). The text names the
    * passphrase's salt too, so a new passphrase seals the same profile again.
    */
   #seal(): Promise<void> {
@@ -706,7 +706,10 @@ export class AppService {
     return JSON.stringify({ f: 1, n: this.#name, c: contacts });
   }
 
-  /** Seal a {@link #seal} text under `key` (and the passphrase's key if there is one). */
+  /**
+   * Seal a {@link #seal} text under `key`, and first under the passphrase's key as it is now (if
+   * it changed since the text was taken, the text that names the new one follows it).
+   */
   async #sealProfile(key: CryptoKey, text: string): Promise<ArrayBuffer> {
     const inner = text.slice(text.indexOf("\n") + 1);
     const lock = this.#lock;
