@@ -8,7 +8,8 @@ change stream reports becomes, in this node's dispatcher:
 - entries appended to a queue (a SEND on any node) or its head removed: delivery is tried
   for this node's subscriber, if any (``MSG``);
 - a SUB on another node, committed after this node's: ``END`` to this node's subscriber
-  (one subscriber per queue, cluster-wide);
+  (one subscriber per queue, cluster-wide); likewise an NSUB: ``END`` (with the notifier
+  id) to this node's notifier subscriber;
 - a message with the notification flag stored on another node: ``NMSG`` to this node's
   notifier subscriber, if any;
 - the queue deleted on another node: ``DELD``;
@@ -63,6 +64,9 @@ class NodeEvents:
 
     def taken(self, rid: bytes) -> None:
         self._dispatcher.end_subscription(rid, deleted=False)
+
+    def ntf_taken(self, notifier_id: bytes) -> None:
+        self._dispatcher.end_ntf_subscription(notifier_id)
 
     def resynced(self) -> None:
         for rid in list(self._dispatcher.subscribers):

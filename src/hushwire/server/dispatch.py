@@ -193,6 +193,14 @@ class Dispatcher:
         if client is not None:
             _end_subscription(client, rid, deleted)
 
+    def end_ntf_subscription(self, notifier_id: bytes) -> None:
+        """A client of another relay process subscribed to these notifications (NSUB):
+        ``END`` to this process's notifier subscriber, if any (Server.hs sends ``END``
+        to the older subscriber, with the notifier id)."""
+        client = self.ntf_subscribers.pop(notifier_id, None)
+        if client is not None:
+            client.push(NO_CORR_ID, notifier_id, END())
+
     def count_error(self, e: ErrorType) -> None:
         self.metrics.errors[e.encode().split(b" ")[0].decode()] += 1
 
@@ -337,7 +345,13 @@ class Dispatcher:
             return ok
         if isinstance(cmd, NSUB):
             assert q.notifier is not None
-            self.ntf_subscribers[q.notifier.notifier_id] = client
+            nid = q.notifier.notifier_id
+            previous = self.ntf_subscribers.get(nid)
+            if previous is not client:  # one notifier subscriber: the older one gets END
+                if previous is not None:
+                    previous.push(NO_CORR_ID, nid, END())
+                self.ntf_subscribers[nid] = client
+                self.store.announce_subscription(nid, notifier=True)
             return [(corr, ent, SOK(None))]
         return err(CMD(CommandError.PROHIBITED))  # pragma: no cover - parties cover the rest
 

@@ -71,6 +71,7 @@ from hushwire.server.store.contract import (
     COMMIT_LATENCY_BUCKETS,
     SELECT_MESSAGES,
     SELECT_QUEUES,
+    LatencyHistogram,
     NotifierRecord,
     QueueNotFoundError,
     QueueRecord,
@@ -166,8 +167,10 @@ class ClusterStore(QueueStore):
         self._tokens = itertools.count(1)
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._own_msgs: dict[int, StoredMessage] = {}
-        self._own_subs: dict[bytes, int] = {}
-        self._inbox: list[str] = []
+        self._own_subs: dict[tuple[str, bytes], int] = {}
+        """(``s`` queue | ``n`` notifier, id) -> this node's announcements in flight."""
+        self._inbox: list[tuple[float, str]] = []
+        """Notifications received and not yet applied, with their arrival times."""
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.events: ClusterEvents | None = None
@@ -189,6 +192,12 @@ class ClusterStore(QueueStore):
         """Notifications applied (``/metrics``)."""
         self.resyncs = 0
         """Times the view was reloaded after the stream was lost."""
+        self.notify_roundtrip = LatencyHistogram()
+        """Per command: from its commit to this node applying its own notification (the
+        wait for read-your-writes, on top of the commit)."""
+        self.apply_lag = LatencyHistogram()
+        """Per notification: from its arrival at this node to its application to the view
+        (queueing behind earlier batches, fetching bodies)."""
 
     @property
     def where(self) -> str:
@@ -311,7 +320,7 @@ class ClusterStore(QueueStore):
                 await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT)
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self._inbox.append(payload)
+        self._inbox.append((time.perf_counter(), payload))
         self._wakeup.set()
 
     async def _watch_loop(self) -> None:
@@ -376,8 +385,8 @@ class ClusterStore(QueueStore):
                     if self._listen is not None:
                         self._listen.terminate()  # the watcher reloads everything
 
-    async def _apply(self, payloads: list[str], epoch: int) -> None:
-        events = [e for p in payloads if (e := StreamEvent.parse(p)) is not None]
+    async def _apply(self, received: list[tuple[float, str]], epoch: int) -> None:
+        events = [e for _, p in received if (e := StreamEvent.parse(p)) is not None]
         fetch_seqs = [
             int(e.arg.rstrip("Q"))
             for e in events
@@ -416,27 +425,35 @@ class ClusterStore(QueueStore):
             elif e.kind == "d":
                 if self._view.delete(e.rid, [int(s) for s in e.arg.split(",") if s]):
                     touched.add(e.rid)
-            elif e.kind == "s":
-                self._subscribed(e.rid, own)
+            elif e.kind in ("s", "n"):
+                self._subscribed((e.kind, e.rid), own)
             if own and e.final:
                 fut = self._waiters.pop(e.token, None) or self._waiters.pop(-e.token, None)
                 if fut is not None and not fut.done():
                     fut.set_result(None)
+        applied = time.perf_counter()
+        for arrived, _ in received:
+            self.apply_lag.observe(applied - arrived)
         if self.events is not None:
             for rid in touched:
                 self.events.appended(rid)
             for rid, m in notify:
                 self.events.notification(rid, m)
 
-    def _subscribed(self, rid: bytes, own: bool) -> None:
+    def _subscribed(self, key: tuple[str, bytes], own: bool) -> None:
         if own:
-            left = self._own_subs.get(rid, 0) - 1
+            left = self._own_subs.get(key, 0) - 1
             if left > 0:
-                self._own_subs[rid] = left
+                self._own_subs[key] = left
             else:
-                self._own_subs.pop(rid, None)
-        elif rid not in self._own_subs and self.events is not None:
-            self.events.taken(rid)  # ours (if any) was announced before this one
+                self._own_subs.pop(key, None)
+        elif key not in self._own_subs and self.events is not None:
+            # ours (if any) was announced before this one
+            kind, eid = key
+            if kind == "n":
+                self.events.ntf_taken(eid)
+            else:
+                self.events.taken(eid)
 
     # ----------------------------------------------------------------- transactions
 
@@ -503,8 +520,14 @@ class ClusterStore(QueueStore):
         if token in self._waiters:
             # committed: from now on a reload of the view also covers it (see _watch_loop)
             self._waiters[-token] = self._waiters.pop(token)
-        await asyncio.shield(fut)
+        await self._roundtrip(fut)
         return result
+
+    async def _roundtrip(self, fut: asyncio.Future[None]) -> None:
+        """Wait for a committed command's own notification (timed for ``/metrics``)."""
+        start = time.perf_counter()
+        await asyncio.shield(fut)
+        self.notify_roundtrip.observe(time.perf_counter() - start)
 
     def _count_commit(self, seconds: float, ops: int = 1) -> None:
         self._commits += 1
@@ -529,13 +552,16 @@ class ClusterStore(QueueStore):
         await conn.execute(NOTIFY, payload("b", tag, True))
         return None, True
 
-    def announce_subscription(self, rid: bytes) -> None:
-        """Tell the other nodes this node's client subscribed to ``rid`` (they end theirs)."""
+    def announce_subscription(self, entity_id: bytes, *, notifier: bool = False) -> None:
+        """Tell the other nodes this node's client subscribed to the queue ``entity_id``
+        (SUB), or to the notifications of the notifier id ``entity_id`` (NSUB, ``notifier``);
+        they end theirs."""
         if not self.healthy:
             return
-        self._own_subs[rid] = self._own_subs.get(rid, 0) + 1
+        key = ("n" if notifier else "s", entity_id)
+        self._own_subs[key] = self._own_subs.get(key, 0) + 1
         task = asyncio.get_running_loop().create_task(
-            self._announce(rid), name="hushwire-cluster announce"
+            self._announce(key), name="hushwire-cluster announce"
         )
         self._tasks.append(task)
         task.add_done_callback(self._forget_task)
@@ -550,11 +576,14 @@ class ClusterStore(QueueStore):
         with contextlib.suppress(ValueError):
             self._tasks.remove(task)
 
-    async def _announce(self, rid: bytes) -> None:
+    async def _announce(self, key: tuple[str, bytes]) -> None:
+        kind, eid = key
         try:
-            await self._call(lambda c: c.execute(NOTIFY, payload("s", f"{self.node} 0", True, rid)))
+            await self._call(
+                lambda c: c.execute(NOTIFY, payload(kind, f"{self.node} 0", True, eid))
+            )
         except StoreError:
-            self._subscribed(rid, own=True)  # not announced: do not wait for it
+            self._subscribed(key, own=True)  # not announced: do not wait for it
 
     # ----------------------------------------------------------------- queue records
 
@@ -738,7 +767,7 @@ class ClusterStore(QueueStore):
             return outcome
         if op.token in self._waiters:  # committed: a reload of the view now covers it
             self._waiters[-op.token] = self._waiters.pop(op.token)
-        await asyncio.shield(waiter)
+        await self._roundtrip(waiter)
         return outcome
 
     async def _flush(self) -> None:

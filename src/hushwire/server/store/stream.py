@@ -9,6 +9,8 @@ changed with ``pg_notify`` on :data:`CHANNEL`; the payload is one line of six fi
   to the FIFO of ``RID``;
 - ``d``: entries ``ARG`` (sequence numbers, comma-separated) deleted from that FIFO;
 - ``s``: a client of ``NODE`` subscribed to ``RID``;
+- ``n``: a client of ``NODE`` subscribed to the notifications of the notifier id ``RID``
+  (NSUB; nodes of an older release ignore the kind);
 - ``b``: nothing changed (a barrier: everything committed before it has been seen).
 
 ``NODE`` and ``TOKEN`` name the command that wrote it; ``FINAL`` is 1 on its last
@@ -95,6 +97,10 @@ class ClusterEvents(Protocol):
 
     def taken(self, rid: bytes) -> None:
         """Another node's client subscribed to this queue after this node's client."""
+
+    def ntf_taken(self, notifier_id: bytes) -> None:
+        """Another node's client subscribed to these notifications (NSUB) after this
+        node's client."""
 
     def resynced(self) -> None:
         """The view was reloaded after the stream was lost: retry every delivery."""
