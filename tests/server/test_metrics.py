@@ -26,6 +26,7 @@ from pg_helpers import pg_server
 
 from hushwire.client import ClientConfig, MessageEvent, SMPClient
 from hushwire.crypto.keys import KeyAlg, KeyPair
+from hushwire.grp.noise import DHKey
 from hushwire.server import scrape
 from hushwire.server.config import RelayConfig
 from hushwire.server.metrics import machine_totals
@@ -33,6 +34,8 @@ from hushwire.server.run import start_relay
 from hushwire.server.scrape import WorkerSlot, node_name
 from hushwire.smp.address import SMPServer
 from hushwire.testing import start_relay_process
+from hushwire.transport import TransportFailure
+from hushwire.transport.grp import CoverSettings, connect_grp
 from hushwire.transport.local import LocalPeers
 
 CFG = ClientConfig(ping_interval=None, command_timeout=10)
@@ -222,3 +225,51 @@ def test_each_worker_answers_for_all_workers(tmp_path: Path) -> None:
         assert totals["hushwire_store_commit_seconds_count"] > sum(
             value(before, "hushwire_store_commit_seconds_count", node=n) for n in nodes
         )
+
+
+def test_grp_frames_and_handshakes_are_counted(tmp_path: Path) -> None:
+    """With ``--grp``: handshakes by result, and the listener's frame counters by direction
+    and type, exactly as the listener counted them."""
+    me = node_name(0)
+
+    async def main() -> None:
+        config = RelayConfig(
+            data=tmp_path,
+            tls=("127.0.0.1", 0),
+            grp=("127.0.0.1", 0),
+            host="127.0.0.1",
+            grp_cover_rate=50.0,
+            admin=("127.0.0.1", 0),
+        )
+        r = await start_relay(config)
+        try:
+            assert r.grp_address is not None and r.grp is not None and r.admin_port is not None
+            cover = CoverSettings(rate=50.0)
+            cfg = replace(CFG, grp_cover=cover)
+            c = await SMPClient.connect(r.address, ws_url=r.grp_address.encode(), config=cfg)
+            async with c:
+                rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+                await c.create_queue(rk, dh)
+            forged = replace(r.grp_address, static_key=DHKey.generate().public)
+            with pytest.raises(TransportFailure):
+                await connect_grp(forged, timeout=5)
+            text = await asyncio.to_thread(scrape_admin, r.admin_port)
+            counted = dict(r.grp.cover.counters)
+        finally:
+            await r.stop()
+        after = parse(text)
+        handshakes = "hushwire_grp_handshakes_total"
+        assert value(after, handshakes, node=me, result="ok") == 1
+        assert value(after, handshakes, node=me, result="failed") == 1
+        frames = {
+            (labels[1][1], labels[2][1]): v
+            for (name, labels), v in after.items()
+            if name == "hushwire_grp_frames_total"
+        }
+        direction = {"sent": "out", "recv": "in"}
+        assert frames == {
+            (direction[k.split("_")[0]], k.split("_", 1)[1]): v for k, v in counted.items()
+        }
+        assert frames[("in", "DATA")] >= 2  # the client hello and NEW
+
+    asyncio.run(main())

@@ -1,0 +1,127 @@
+"""One notifier subscriber per queue (NSUB), in one relay process and across cluster nodes.
+
+simplexmq's Server.hs runs notifier subscriptions through the same ``serverThread`` as queue
+subscriptions: a NSUB from another client sends the older subscriber ``END`` with the
+notifier id as its entity (any SMP version), and a repeated NSUB from the same client changes
+nothing. Here the same, in one :class:`Dispatcher`, and with two dispatchers on two
+:class:`ClusterStore` nodes of one real PostgreSQL database (``pg_helpers``), where the NSUB
+travels on the change stream like SUB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from pg_helpers import pg_server
+from test_dispatch import FakeClient, Queue, create, request, run
+
+from hushwire.crypto.keys import KeyAlg, KeyPair
+from hushwire.server.cluster import NodeEvents
+from hushwire.server.config import RelayConfig
+from hushwire.server.dispatch import Dispatcher
+from hushwire.server.metrics import Metrics
+from hushwire.server.store.cluster import ClusterStore
+from hushwire.smp.commands import END, NID, NKEY, NMSG, NSUB, OK, SEND, SOK, MsgFlags
+from hushwire.smp.ids import NO_CORR_ID
+
+NOW = 1_700_000_000
+
+
+async def enable_notifications(d: Dispatcher, owner: FakeClient, q: Queue) -> tuple[bytes, KeyPair]:
+    """NKEY: the queue's notifier id and the notifier's signing key."""
+    nk, ndh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+    [(_, _, nid)] = await d.process(owner, request(NKEY(nk.public, ndh.public), q.rid, q.rcv))
+    assert isinstance(nid, NID)
+    return bytes(nid.notifier_id), nk
+
+
+async def nsub(d: Dispatcher, client: FakeClient, nid: bytes, nk: KeyPair) -> None:
+    req = request(NSUB(), nid, nk)
+    assert await d.process(client, req) == [(req.corr_id, nid, SOK(None))]
+
+
+async def send_notified(d: Dispatcher, q: Queue, body: bytes) -> None:
+    req = request(SEND(MsgFlags(notification=True), body), q.sid)
+    assert await d.process(FakeClient("snd"), req) == [(req.corr_id, q.sid, OK())]
+
+
+def kinds(client: FakeClient) -> list[tuple[bytes, str]]:
+    return [(ent, type(msg).__name__) for _, ent, msg in client.pushed]
+
+
+def test_a_newer_nsub_ends_the_older_one_in_one_process() -> None:
+    q = Queue()
+    owner, first, second = FakeClient("owner"), FakeClient("ntf-1"), FakeClient("ntf-2")
+
+    async def body(d: Dispatcher) -> None:
+        await create(d, owner, q)
+        nid, nk = await enable_notifications(d, owner, q)
+        await nsub(d, first, nid, nk)
+        await nsub(d, first, nid, nk)  # again, the same client: nothing ends
+        assert first.pushed == []
+        await nsub(d, second, nid, nk)
+        assert first.pushed == [(NO_CORR_ID, nid, END())]
+        assert d.ntf_subscribers == {nid: second}
+        await send_notified(d, q, b"hello")
+        assert kinds(second) == [(nid, "NMSG")]
+        assert kinds(first) == [(nid, "END")]  # the ended subscriber hears no more
+
+    run(body)
+
+
+Nodes = Callable[[Dispatcher, Dispatcher, ClusterStore, ClusterStore], Awaitable[None]]
+
+
+def _two_dispatchers(body: Nodes) -> None:
+    dsn = pg_server().new_database()
+
+    async def main() -> None:
+        a, b = ClusterStore(dsn, node="a"), ClusterStore(dsn, node="b")
+        await a.open()
+        await b.open()
+        cfg = RelayConfig(data=Path("unused"))
+        da = Dispatcher(cfg, a, Metrics(), clock=lambda: NOW)
+        db = Dispatcher(cfg, b, Metrics(), clock=lambda: NOW)
+        a.events, b.events = NodeEvents(da), NodeEvents(db)
+        try:
+            await asyncio.wait_for(body(da, db, a, b), 60)
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(main())
+
+
+def test_a_nsub_on_another_node_ends_the_older_one() -> None:
+    q = Queue()
+    owner, first, second = FakeClient("owner"), FakeClient("ntf-1"), FakeClient("ntf-2")
+
+    async def body(da: Dispatcher, db: Dispatcher, a: ClusterStore, b: ClusterStore) -> None:
+        await create(da, owner, q)
+        nid, nk = await enable_notifications(da, owner, q)
+        await nsub(da, first, nid, nk)
+        await a.announced()
+        await b.catch_up()
+        await nsub(db, second, nid, nk)  # node b: the queue made on a, NSUB'd here
+        await b.announced()
+        await a.catch_up()
+        assert first.pushed == [(NO_CORR_ID, nid, END())]
+        assert da.ntf_subscribers == {} and db.ntf_subscribers == {nid: second}
+        assert second.pushed == []
+        # A notified SEND on either node reaches the subscriber on b, never the ended one.
+        await send_notified(da, q, b"via a")
+        await b.catch_up()
+        await send_notified(db, q, b"via b")
+        assert kinds(second) == [(nid, "NMSG"), (nid, "NMSG")]
+        assert isinstance(second.pushed[0][2], NMSG)
+        assert kinds(first) == [(nid, "END")]
+        # And the other way round: the subscriber on a again ends the one on b.
+        await nsub(da, first, nid, nk)
+        await a.announced()
+        await b.catch_up()
+        assert kinds(second)[-1] == (nid, "END")
+        assert da.ntf_subscribers == {nid: first} and db.ntf_subscribers == {}
+
+    _two_dispatchers(body)
