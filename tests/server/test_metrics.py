@@ -14,7 +14,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -22,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from pg_helpers import pg_server
+from pg_helpers import _free_port, pg_server
 
 from hushwire.client import ClientConfig, MessageEvent, SMPClient
 from hushwire.crypto.keys import KeyAlg, KeyPair
@@ -167,13 +166,6 @@ def test_one_process_labels_its_node_and_shows_a_silent_worker_down(
         assert "# TYPE hushwire_store_commit_seconds histogram\n" in text
 
     asyncio.run(main())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_each_worker_answers_for_all_workers(tmp_path: Path) -> None:

@@ -10,11 +10,10 @@ travels on the change stream like SUB.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from pg_helpers import pg_server
+from test_cluster_store import _two_nodes
 from test_dispatch import FakeClient, Queue, create, request, run
 
 from hushwire.crypto.keys import KeyAlg, KeyPair
@@ -71,34 +70,26 @@ def test_a_newer_nsub_ends_the_older_one_in_one_process() -> None:
     run(body)
 
 
-Nodes = Callable[[Dispatcher, Dispatcher, ClusterStore, ClusterStore], Awaitable[None]]
+def _two_dispatchers(body: Callable[[Dispatcher, Dispatcher], Awaitable[None]]) -> None:
+    """Two dispatchers, each on its own node of one fresh database."""
 
-
-def _two_dispatchers(body: Nodes) -> None:
-    dsn = pg_server().new_database()
-
-    async def main() -> None:
-        a, b = ClusterStore(dsn, node="a"), ClusterStore(dsn, node="b")
-        await a.open()
-        await b.open()
+    async def nodes(a: ClusterStore, b: ClusterStore, _ea: object, _eb: object) -> None:
         cfg = RelayConfig(data=Path("unused"))
         da = Dispatcher(cfg, a, Metrics(), clock=lambda: NOW)
         db = Dispatcher(cfg, b, Metrics(), clock=lambda: NOW)
         a.events, b.events = NodeEvents(da), NodeEvents(db)
-        try:
-            await asyncio.wait_for(body(da, db, a, b), 60)
-        finally:
-            await a.close()
-            await b.close()
+        await body(da, db)
 
-    asyncio.run(main())
+    _two_nodes(nodes)
 
 
 def test_a_nsub_on_another_node_ends_the_older_one() -> None:
     q = Queue()
     owner, first, second = FakeClient("owner"), FakeClient("ntf-1"), FakeClient("ntf-2")
 
-    async def body(da: Dispatcher, db: Dispatcher, a: ClusterStore, b: ClusterStore) -> None:
+    async def body(da: Dispatcher, db: Dispatcher) -> None:
+        a, b = da.store, db.store
+        assert isinstance(a, ClusterStore) and isinstance(b, ClusterStore)
         await create(da, owner, q)
         nid, nk = await enable_notifications(da, owner, q)
         await nsub(da, first, nid, nk)

@@ -26,6 +26,8 @@ Labels = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True, slots=True)
 class Sample:
+    """One line of an exposition, without the family name and the node label."""
+
     suffix: str
     """Appended to the family name (``""``, ``_bucket``, ``_sum``, ``_count``)."""
     labels: Labels
@@ -34,6 +36,8 @@ class Sample:
 
 @dataclass(frozen=True, slots=True)
 class Family:
+    """One metric family: declared once (HELP, TYPE), then its samples."""
+
     name: str
     """Without the ``hushwire_`` prefix."""
     kind: str
