@@ -7,15 +7,19 @@ started again serves on the same address. A worker answers on its socket
 (each connection gets the bytes of one call of ``respond``, then EOF) and reads its
 siblings'. Nothing is read from the connecting side.
 
-It carries the workers' metrics snapshots (``hushwire.server.scrape``): like the admin port,
-it is for this machine only (any local process in the same network namespace can connect).
+It carries the workers' metrics snapshots (``hushwire.server.scrape``). An abstract socket has
+no file mode, so any local process in the same network namespace can connect: a worker
+answers only connections from processes of its own user (``SO_PEERCRED``) and closes the
+others unanswered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import struct
 from collections.abc import Awaitable, Callable
 
 __all__ = ["LocalPeers"]
@@ -52,6 +56,8 @@ class LocalPeers:
 
         async def on_client(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
+                if _peer_uid(writer) != os.getuid():
+                    return  # an abstract socket has no file mode: only our own user
                 writer.write(await respond())
                 await writer.drain()
             except (ConnectionError, OSError):
@@ -98,3 +104,16 @@ class LocalPeers:
             return await asyncio.wait_for(read(), timeout)
         except (TimeoutError, ConnectionError, OSError):
             return None
+
+
+def _peer_uid(writer: asyncio.StreamWriter) -> int | None:
+    """The user id of the process at the other end of a Unix connection (SO_PEERCRED)."""
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return None
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError:
+        return None
+    _pid, uid, _gid = struct.unpack("3i", raw)
+    return int(uid)
