@@ -55,6 +55,9 @@ class Events:
     def ntf_taken(self, notifier_id: bytes) -> None:
         self.log.append(("ntf_taken", notifier_id))
 
+    def ntf_deleted(self, notifier_id: bytes) -> None:
+        self.log.append(("ntf_deleted", notifier_id))
+
     def resynced(self) -> None:
         self.log.append(("resynced", b""))
 

@@ -3,7 +3,9 @@
 simplexmq's Server.hs runs notifier subscriptions through the same ``serverThread`` as queue
 subscriptions: a NSUB from another client sends the older subscriber ``END`` with the
 notifier id as its entity (any SMP version), and a repeated NSUB from the same client changes
-nothing. Here the same, in one :class:`Dispatcher`, and with two dispatchers on two
+nothing; deleting the notifier (NDEL, DEL, or NKEY replacing it) sends its subscriber
+``DELD`` (``END`` below v10), unless the subscriber is the client that deleted it. Here the
+same, in one :class:`Dispatcher`, and with two dispatchers on two
 :class:`ClusterStore` nodes of one real PostgreSQL database (``pg_helpers``), where the NSUB
 travels on the change stream like SUB.
 """
@@ -22,7 +24,21 @@ from hushwire.server.config import RelayConfig
 from hushwire.server.dispatch import Dispatcher
 from hushwire.server.metrics import Metrics
 from hushwire.server.store.cluster import ClusterStore
-from hushwire.smp.commands import END, NID, NKEY, NMSG, NSUB, OK, SEND, SOK, MsgFlags
+from hushwire.smp.commands import (
+    DEL,
+    DELD,
+    END,
+    NDEL,
+    NID,
+    NKEY,
+    NMSG,
+    NSUB,
+    OK,
+    SEND,
+    SOK,
+    SUB,
+    MsgFlags,
+)
 from hushwire.smp.ids import NO_CORR_ID
 
 NOW = 1_700_000_000
@@ -114,5 +130,86 @@ def test_a_nsub_on_another_node_ends_the_older_one() -> None:
         await b.catch_up()
         assert kinds(second)[-1] == (nid, "END")
         assert da.ntf_subscribers == {nid: first} and db.ntf_subscribers == {}
+
+    _two_dispatchers(body)
+
+
+def test_deleting_the_notifier_sends_deld_to_its_subscriber() -> None:
+    q = Queue()
+    owner, ntf = FakeClient("owner"), FakeClient("ntf")
+
+    async def body(d: Dispatcher) -> None:
+        await create(d, owner, q)
+        nid, nk = await enable_notifications(d, owner, q)
+        await nsub(d, ntf, nid, nk)
+        # NKEY again: a new notifier replaces the subscribed one
+        nid2, nk2 = await enable_notifications(d, owner, q)
+        assert ntf.pushed == [(NO_CORR_ID, nid, DELD())]
+        await nsub(d, ntf, nid2, nk2)
+        ndel = request(NDEL(), q.rid, q.rcv)
+        assert await d.process(owner, ndel) == [(ndel.corr_id, q.rid, OK())]
+        assert ntf.pushed[1:] == [(NO_CORR_ID, nid2, DELD())]
+        nid3, nk3 = await enable_notifications(d, owner, q)
+        await nsub(d, owner, nid3, nk3)  # the owner itself subscribed: not told of its DEL
+        delete = request(DEL(), q.rid, q.rcv)
+        assert await d.process(owner, delete) == [(delete.corr_id, q.rid, OK())]
+        assert d.ntf_subscribers == {}
+        assert owner.pushed == [] and len(ntf.pushed) == 2
+
+    run(body)
+
+
+def test_a_notifier_deleted_on_another_node_sends_deld() -> None:
+    q = Queue()
+    owner, ntf = FakeClient("owner"), FakeClient("ntf")
+
+    async def body(da: Dispatcher, db: Dispatcher) -> None:
+        a, b = da.store, db.store
+        assert isinstance(a, ClusterStore) and isinstance(b, ClusterStore)
+        await create(da, owner, q)
+        nid, nk = await enable_notifications(da, owner, q)
+        await nsub(db, ntf, nid, nk)  # subscribed on b
+        ndel = request(NDEL(), q.rid, q.rcv)
+        assert await da.process(owner, ndel) == [(ndel.corr_id, q.rid, OK())]  # on a
+        await b.catch_up()
+        assert ntf.pushed == [(NO_CORR_ID, nid, DELD())]
+        assert db.ntf_subscribers == {}
+        # A queue deleted on a: DELD for its notifier's subscriber on b too.
+        nid2, nk2 = await enable_notifications(da, owner, q)
+        await nsub(db, ntf, nid2, nk2)
+        delete = request(DEL(), q.rid, q.rcv)
+        assert await da.process(owner, delete) == [(delete.corr_id, q.rid, OK())]
+        await b.catch_up()
+        assert ntf.pushed[1:] == [(NO_CORR_ID, nid2, DELD())]
+        assert owner.pushed == []
+
+    _two_dispatchers(body)
+
+
+def test_del_on_one_node_deld_to_the_subscriber_on_another_not_to_the_deleter() -> None:
+    """The queue counterpart: the deleting client is told nothing (its own subscription ends
+    with its OK), the subscriber on the other node gets DELD."""
+    q, kept = Queue(), Queue()
+    owner, other = FakeClient("owner"), FakeClient("other")
+
+    async def body(da: Dispatcher, db: Dispatcher) -> None:
+        a, b = da.store, db.store
+        assert isinstance(a, ClusterStore) and isinstance(b, ClusterStore)
+        await create(da, owner, kept)  # deleted with the owner subscribed to it, on a
+        delete = request(DEL(), kept.rid, kept.rcv)
+        assert await da.process(owner, delete) == [(delete.corr_id, kept.rid, OK())]
+        assert owner.pushed == [] and owner.subs == {}
+        await create(da, owner, q)
+        await b.catch_up()
+        sub = request(SUB(), q.rid, q.rcv)
+        assert await db.process(other, sub) == [(sub.corr_id, q.rid, SOK(None))]
+        await b.announced()
+        await a.catch_up()
+        assert owner.pushed == [(NO_CORR_ID, q.rid, END())]  # the older subscription
+        delete = request(DEL(), q.rid, q.rcv)
+        assert await da.process(owner, delete) == [(delete.corr_id, q.rid, OK())]
+        await b.catch_up()
+        assert other.pushed == [(NO_CORR_ID, q.rid, DELD())]
+        assert len(owner.pushed) == 1
 
     _two_dispatchers(body)

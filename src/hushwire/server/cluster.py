@@ -12,7 +12,8 @@ change stream reports becomes, in this node's dispatcher:
   id) to this node's notifier subscriber;
 - a message with the notification flag stored on another node: ``NMSG`` to this node's
   notifier subscriber, if any;
-- the queue deleted on another node: ``DELD``;
+- the queue deleted on another node: ``DELD``; its notifier deleted or replaced: ``DELD``
+  (with the notifier id) to this node's notifier subscriber;
 - the view reloaded after the store was unreachable: delivery is tried for every queue this
   node's clients are subscribed to.
 
@@ -67,6 +68,9 @@ class NodeEvents:
 
     def ntf_taken(self, notifier_id: bytes) -> None:
         self._dispatcher.end_ntf_subscription(notifier_id)
+
+    def ntf_deleted(self, notifier_id: bytes) -> None:
+        self._dispatcher.end_ntf_subscription(notifier_id, deleted=True)
 
     def resynced(self) -> None:
         for rid in list(self._dispatcher.subscribers):

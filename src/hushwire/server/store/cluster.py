@@ -407,10 +407,15 @@ class ClusterStore(QueueStore):
             own = e.node == self.node
             if e.kind == "q":
                 new = rows.get(e.rid)
-                existed = e.rid in self._view.records
+                old = self._view.records.get(e.rid)
                 self._view.put(e.rid, new)
-                if new is None and existed and self.events is not None:
-                    self.events.deleted(e.rid)
+                if old is not None and self.events is not None:
+                    if new is None:
+                        self.events.deleted(e.rid)
+                    gone = old.notifier
+                    now = new.notifier if new is not None else None
+                    if gone is not None and (now is None or now.notifier_id != gone.notifier_id):
+                        self.events.ntf_deleted(gone.notifier_id)
             elif e.kind == "a":
                 seq = int(e.arg.rstrip("Q"))
                 m = self._own_msgs.pop(e.token, None) if own else None

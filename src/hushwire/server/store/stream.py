@@ -102,6 +102,9 @@ class ClusterEvents(Protocol):
         """Another node's client subscribed to these notifications (NSUB) after this
         node's client."""
 
+    def ntf_deleted(self, notifier_id: bytes) -> None:
+        """The notifier was deleted or replaced (NDEL, DEL, NKEY on some node)."""
+
     def resynced(self) -> None:
         """The view was reloaded after the stream was lost: retry every delivery."""
 
