@@ -35,7 +35,8 @@ from hushwire.server.metrics import (
     render_nodes,
 )
 from hushwire.server.relay import Relay
-from hushwire.server.store.contract import LatencyHistogram, QueueStore
+from hushwire.server.store.contract import QueueStore
+from hushwire.server.store.stream import StreamFigures
 from hushwire.transport.listen import HttpReply
 from hushwire.transport.local import LocalPeers
 
@@ -71,10 +72,7 @@ class _NodeStore(Protocol):
     """What a cluster store adds for ``/metrics`` (``hushwire.server.store.cluster``)."""
 
     node: str
-    stream_events: int
-    resyncs: int
-    notify_roundtrip: LatencyHistogram
-    apply_lag: LatencyHistogram
+    figures: StreamFigures
 
 
 class NodeScrape:
@@ -120,31 +118,31 @@ class NodeScrape:
                 st.commit_seconds_total,
             )
         )
-        cluster: _NodeStore | None = store if hasattr(store, "notify_roundtrip") else None  # type: ignore[assignment]
+        cluster: _NodeStore | None = store if hasattr(store, "figures") else None  # type: ignore[assignment]
         if cluster is not None:
             info.append(("cluster_node", cluster.node))
             out += [
                 counter(
                     "cluster_stream_events_total",
                     "Change-stream notifications applied.",
-                    cluster.stream_events,
+                    cluster.figures.events,
                 ),
                 counter(
                     "cluster_resyncs_total",
                     "Reloads of the view after the store was unreachable.",
-                    cluster.resyncs,
+                    cluster.figures.resyncs,
                 ),
                 histogram(
                     "cluster_notify_roundtrip_seconds",
                     "From a command's commit to this node applying its own notification.",
-                    cluster.notify_roundtrip.cumulative(),
-                    cluster.notify_roundtrip.total,
+                    cluster.figures.notify_roundtrip.cumulative(),
+                    cluster.figures.notify_roundtrip.total,
                 ),
                 histogram(
                     "cluster_apply_lag_seconds",
                     "From a notification's arrival at this node to its application.",
-                    cluster.apply_lag.cumulative(),
-                    cluster.apply_lag.total,
+                    cluster.figures.apply_lag.cumulative(),
+                    cluster.figures.apply_lag.total,
                 ),
             ]
         if self.grp is not None:

@@ -68,7 +68,6 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from hushwire.server.store.contract import (
-    COMMIT_LATENCY_BUCKETS,
     SELECT_MESSAGES,
     SELECT_QUEUES,
     LatencyHistogram,
@@ -86,9 +85,7 @@ from hushwire.server.store.contract import (
     check_new_queue,
     check_queue_id,
     check_recipient_keys,
-    cumulative_buckets,
     head_matches,
-    latency_bucket,
     link_update_allowed,
     queue_row,
     secured_with,
@@ -112,9 +109,12 @@ from hushwire.server.store.stream import (
     NOTIFYING,
     BatchOp,
     ClusterEvents,
+    OwnSubscriptions,
     StreamEvent,
+    StreamFigures,
     batch_columns,
     payload,
+    report_record_change,
 )
 from hushwire.server.store.view import (
     ReplicaView,
@@ -167,10 +167,8 @@ class ClusterStore(QueueStore):
         self._tokens = itertools.count(1)
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._own_msgs: dict[int, StoredMessage] = {}
-        self._own_subs: dict[tuple[str, bytes], int] = {}
-        """(``s`` queue | ``n`` notifier, id) -> this node's announcements in flight."""
-        self._inbox: list[tuple[float, str]] = []
-        """Notifications received and not yet applied, with their arrival times."""
+        self._own_subs = OwnSubscriptions()
+        self._inbox: list[tuple[float, str]] = []  # (arrival time, notification) to apply
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.events: ClusterEvents | None = None
@@ -186,18 +184,9 @@ class ClusterStore(QueueStore):
         self._pending_high_water = 0
         self._commits = 0
         self._failed = 0
-        self._commit_seconds = 0.0
-        self._buckets = [0] * (len(COMMIT_LATENCY_BUCKETS) + 1)
-        self.stream_events = 0
-        """Notifications applied (``/metrics``)."""
-        self.resyncs = 0
-        """Times the view was reloaded after the stream was lost."""
-        self.notify_roundtrip = LatencyHistogram()
-        """Per command: from its commit to this node applying its own notification (the
-        wait for read-your-writes, on top of the commit)."""
-        self.apply_lag = LatencyHistogram()
-        """Per notification: from its arrival at this node to its application to the view
-        (queueing behind earlier batches, fetching bodies)."""
+        self._commit_latency = LatencyHistogram()
+        self.figures = StreamFigures()
+        """What the change stream did here (``/metrics``)."""
 
     @property
     def where(self) -> str:
@@ -358,7 +347,7 @@ class ClusterStore(QueueStore):
                         self._listen = None
                     await asyncio.sleep(RECONNECT_DELAY)
             self._loading = False
-            self.resyncs += 1
+            self.figures.resyncs += 1
             log.warning("cluster store %s: stream back, view reloaded", self.where)
             # Commits whose notifications were lost are in the snapshot just loaded.
             for tok, fut in list(self._waiters.items()):
@@ -403,19 +392,14 @@ class ClusterStore(QueueStore):
         touched: set[bytes] = set()
         notify: list[tuple[bytes, StoredMessage]] = []
         for e in events:
-            self.stream_events += 1
+            self.figures.events += 1
             own = e.node == self.node
             if e.kind == "q":
                 new = rows.get(e.rid)
                 old = self._view.records.get(e.rid)
                 self._view.put(e.rid, new)
                 if old is not None and self.events is not None:
-                    if new is None:
-                        self.events.deleted(e.rid)
-                    gone = old.notifier
-                    now = new.notifier if new is not None else None
-                    if gone is not None and (now is None or now.notifier_id != gone.notifier_id):
-                        self.events.ntf_deleted(gone.notifier_id)
+                    report_record_change(self.events, old, new)
             elif e.kind == "a":
                 seq = int(e.arg.rstrip("Q"))
                 m = self._own_msgs.pop(e.token, None) if own else None
@@ -431,34 +415,19 @@ class ClusterStore(QueueStore):
                 if self._view.delete(e.rid, [int(s) for s in e.arg.split(",") if s]):
                     touched.add(e.rid)
             elif e.kind in ("s", "n"):
-                self._subscribed((e.kind, e.rid), own)
+                self._own_subs.seen((e.kind, e.rid), own, self.events)
             if own and e.final:
                 fut = self._waiters.pop(e.token, None) or self._waiters.pop(-e.token, None)
                 if fut is not None and not fut.done():
                     fut.set_result(None)
         applied = time.perf_counter()
         for arrived, _ in received:
-            self.apply_lag.observe(applied - arrived)
+            self.figures.apply_lag.observe(applied - arrived)
         if self.events is not None:
             for rid in touched:
                 self.events.appended(rid)
             for rid, m in notify:
                 self.events.notification(rid, m)
-
-    def _subscribed(self, key: tuple[str, bytes], own: bool) -> None:
-        if own:
-            left = self._own_subs.get(key, 0) - 1
-            if left > 0:
-                self._own_subs[key] = left
-            else:
-                self._own_subs.pop(key, None)
-        elif key not in self._own_subs and self.events is not None:
-            # ours (if any) was announced before this one
-            kind, eid = key
-            if kind == "n":
-                self.events.ntf_taken(eid)
-            else:
-                self.events.taken(eid)
 
     # ----------------------------------------------------------------- transactions
 
@@ -532,14 +501,13 @@ class ClusterStore(QueueStore):
         """Wait for a committed command's own notification (timed for ``/metrics``)."""
         start = time.perf_counter()
         await asyncio.shield(fut)
-        self.notify_roundtrip.observe(time.perf_counter() - start)
+        self.figures.notify_roundtrip.observe(time.perf_counter() - start)
 
     def _count_commit(self, seconds: float, ops: int = 1) -> None:
         self._commits += 1
         self._committed_ops += ops
         self._max_batch = max(self._max_batch, ops)
-        self._commit_seconds += seconds
-        self._buckets[latency_bucket(seconds)] += 1
+        self._commit_latency.observe(seconds)
 
     def _fail_waiters(self, e: Exception) -> None:
         for fut in self._waiters.values():
@@ -564,7 +532,7 @@ class ClusterStore(QueueStore):
         if not self.healthy:
             return
         key = ("n" if notifier else "s", entity_id)
-        self._own_subs[key] = self._own_subs.get(key, 0) + 1
+        self._own_subs.announcing(key)
         task = asyncio.get_running_loop().create_task(
             self._announce(key), name="hushwire-cluster announce"
         )
@@ -582,13 +550,11 @@ class ClusterStore(QueueStore):
             self._tasks.remove(task)
 
     async def _announce(self, key: tuple[str, bytes]) -> None:
-        kind, eid = key
+        note = payload(key[0], f"{self.node} 0", True, key[1])
         try:
-            await self._call(
-                lambda c: c.execute(NOTIFY, payload(kind, f"{self.node} 0", True, eid))
-            )
+            await self._call(lambda c: c.execute(NOTIFY, note))
         except StoreError:
-            self._subscribed(key, own=True)  # not announced: do not wait for it
+            self._own_subs.seen(key, True, None)  # not announced: do not wait for it
 
     # ----------------------------------------------------------------- queue records
 
@@ -828,6 +794,6 @@ class ClusterStore(QueueStore):
             committed_ops=self._committed_ops,
             failed_commits=self._failed,
             max_batch=self._max_batch,
-            commit_seconds_total=self._commit_seconds,
-            commit_latency_buckets=cumulative_buckets(self._buckets),
+            commit_seconds_total=self._commit_latency.total,
+            commit_latency_buckets=self._commit_latency.cumulative(),
         )
