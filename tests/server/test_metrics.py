@@ -25,9 +25,10 @@ from pg_helpers import _free_port, pg_server
 
 from hushwire.client import ClientConfig, MessageEvent, SMPClient
 from hushwire.crypto.keys import KeyAlg, KeyPair
+from hushwire.errors import ConfigError
 from hushwire.grp.noise import DHKey
 from hushwire.server import scrape
-from hushwire.server.config import RelayConfig
+from hushwire.server.config import RelayConfig, load_config
 from hushwire.server.metrics import machine_totals
 from hushwire.server.run import start_relay
 from hushwire.server.scrape import WorkerSlot, node_name
@@ -265,3 +266,19 @@ def test_grp_frames_and_handshakes_are_counted(tmp_path: Path) -> None:
         assert frames[("in", "DATA")] >= 2  # the client hello and NEW
 
     asyncio.run(main())
+
+
+def test_workers_need_a_fixed_admin_port(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="share the admin port: give a fixed port"):
+        load_config(
+            None,
+            data=str(tmp_path),
+            ws="127.0.0.1:5224",
+            store="postgresql://x/y",
+            workers=2,
+            admin="127.0.0.1:0",
+        )
+    ok = load_config(
+        None, data=str(tmp_path), ws="127.0.0.1:5224", store="postgresql://x/y", workers=2
+    )
+    assert ok.admin is None and ok.workers == 2
