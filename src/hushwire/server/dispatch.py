@@ -219,7 +219,8 @@ class Dispatcher:
         ``END`` before v10). ``by``: the client whose command did it, told nothing (Server.hs
         ``checkAnotherClient``)."""
         client = self.ntf_subscribers.pop(notifier_id, None)
-        by = by or self._acting.get(notifier_id)
+        if by is None:
+            by = self._acting.get(notifier_id)
         if client is not None and client is not by:
             client.push(NO_CORR_ID, notifier_id, DELD() if deleted else END())
 
