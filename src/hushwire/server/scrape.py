@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
 from hushwire.server.metrics import (
     Family,
@@ -68,13 +68,6 @@ class WorkerSlot:
     """None: no admin listener, nothing to share."""
 
 
-class _NodeStore(Protocol):
-    """What a cluster store adds for ``/metrics`` (``hushwire.server.store.cluster``)."""
-
-    node: str
-    figures: StreamFigures
-
-
 class NodeScrape:
     """This process's ``/metrics`` (and ``/healthz``) on the admin listener."""
 
@@ -118,31 +111,31 @@ class NodeScrape:
                 st.commit_seconds_total,
             )
         )
-        cluster: _NodeStore | None = store if hasattr(store, "figures") else None  # type: ignore[assignment]
-        if cluster is not None:
-            info.append(("cluster_node", cluster.node))
+        figures = getattr(store, "figures", None)  # a cluster store's (store.cluster)
+        if isinstance(figures, StreamFigures):
+            info.append(("cluster_node", str(getattr(store, "node", ""))))
             out += [
                 counter(
                     "cluster_stream_events_total",
                     "Change-stream notifications applied.",
-                    cluster.figures.events,
+                    figures.events,
                 ),
                 counter(
                     "cluster_resyncs_total",
                     "Reloads of the view after the store was unreachable.",
-                    cluster.figures.resyncs,
+                    figures.resyncs,
                 ),
                 histogram(
                     "cluster_notify_roundtrip_seconds",
                     "From a command's commit to this node applying its own notification.",
-                    cluster.figures.notify_roundtrip.cumulative(),
-                    cluster.figures.notify_roundtrip.total,
+                    figures.notify_roundtrip.cumulative(),
+                    figures.notify_roundtrip.total,
                 ),
                 histogram(
                     "cluster_apply_lag_seconds",
                     "From a notification's arrival at this node to its application.",
-                    cluster.figures.apply_lag.cumulative(),
-                    cluster.figures.apply_lag.total,
+                    figures.apply_lag.cumulative(),
+                    figures.apply_lag.total,
                 ),
             ]
         if self.grp is not None:
