@@ -28,6 +28,7 @@ from hushwire.crypto.keys import KeyAlg, KeyPair
 from hushwire.errors import ConfigError
 from hushwire.grp.noise import DHKey
 from hushwire.server import scrape
+from hushwire.server.cluster import RESTART_AFTER
 from hushwire.server.config import RelayConfig, load_config
 from hushwire.server.metrics import machine_totals
 from hushwire.server.run import start_relay
@@ -91,6 +92,15 @@ def value(
     got = [v for (n, ls), v in samples.items() if n == name and ls[: len(want)] == want]
     assert len(got) == 1, (name, labels, got)
     return got[0]
+
+
+def node_pids(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[str, str]:
+    """node -> process id, from ``hushwire_node_info``."""
+    return {
+        dict(labels)["node"]: dict(labels)["pid"]
+        for name, labels in samples
+        if name == "hushwire_node_info"
+    }
 
 
 def scrape_admin(port: int) -> str:
@@ -182,6 +192,7 @@ def test_each_worker_answers_for_all_workers(tmp_path: Path) -> None:
         extra=["--store", dsn, "--workers", "2", "--admin", f"127.0.0.1:{admin}"],
         start_new_session=True,
     )
+    started = time.monotonic()
     nodes = [node_name(0), node_name(1)]
     try:
         ps = ["ps", "-o", "pid=", "--ppid", str(relay.proc.pid)]
@@ -196,8 +207,29 @@ def test_each_worker_answers_for_all_workers(tmp_path: Path) -> None:
         address = replace(relay.address, hosts=("127.0.0.1",))
         asyncio.run(asyncio.wait_for(exchange(address, relay.ws_url, 5), 60))
         scrapes = [scrape_admin(admin) for _ in range(4)]
+        # Worker 1 killed after it has started is started again, on the same local socket:
+        # it is back under the same node name, a new process with its counters from zero.
+        time.sleep(max(0.0, started + RESTART_AFTER + 0.5 - time.monotonic()))
+        old = node_pids(parse(scrapes[-1]))
+        os.kill(int(old[nodes[1]]), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                back = parse(scrape_admin(admin))
+            except ConnectionError:  # queued on the killed worker's socket: reset
+                continue
+            if node_pids(back).get(nodes[1]) not in (None, old[nodes[1]]):
+                break
+            assert time.monotonic() < deadline, "worker 1 did not come back"
+            time.sleep(0.1)
     finally:
         assert relay.stop(signal.SIGTERM) == 0
+    assert value(back, "hushwire_node_up", node=nodes[1]) == 1
+    assert node_pids(back)[nodes[0]] == old[nodes[0]]
+    assert value(back, "hushwire_messages_in_total", node=nodes[1]) == 0
+    assert value(back, "hushwire_messages_in_total", node=nodes[0]) == value(
+        parse(scrapes[-1]), "hushwire_messages_in_total", node=nodes[0]
+    )
     for text in scrapes:
         after = parse(text)
         for node in nodes:
