@@ -182,7 +182,8 @@ def test_one_process_labels_its_node_and_shows_a_silent_worker_down(
 def test_each_worker_answers_for_all_workers(tmp_path: Path) -> None:
     """``--workers 2`` on PostgreSQL, real processes: every scrape of the shared admin port
     shows both workers (their process ids, their cluster names), the machine's SEND count is
-    exact whichever worker served which sender, and both workers applied every change."""
+    exact whichever worker served which sender, and both workers applied every change. A
+    worker killed and started again is back under its node name, as a new process."""
     dsn = pg_server().new_database()
     admin = _free_port()
     relay = start_relay_process(
