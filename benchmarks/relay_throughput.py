@@ -56,6 +56,7 @@ from hushwire.client.client import queue_dh_key
 from hushwire.crypto.keys import KeyAlg, KeyPair, PublicKey
 from hushwire.crypto.nacl import cb_encrypt
 from hushwire.limits import SMP_BLOCK_SIZE
+from hushwire.server.metrics import machine_totals
 from hushwire.smp.address import SMPServer
 from hushwire.smp.block import BlockChain, encode_batch
 from hushwire.smp.commands import ACK, MSG, OK, SEND, MsgFlags
@@ -143,16 +144,11 @@ def _free_port() -> int:
 
 
 def scrape_metrics(ws_url: str) -> dict[str, float]:
-    """The relay's /metrics (on its admin listener) as name -> value, labels kept in the name."""
+    """The relay's /metrics (on its admin listener) as name -> value, labels other than
+    ``node`` kept in the name, the values of all its worker processes added up."""
     url = ADMIN_URLS[ws_url] + "metrics"
     with urllib.request.urlopen(url, timeout=10) as r:
-        text = r.read().decode()
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            out[name] = float(value)
-    return out
+        return machine_totals(r.read().decode())
 
 
 @dataclass
