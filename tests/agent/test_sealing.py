@@ -95,7 +95,7 @@ def test_confirmations_and_messages_through_the_ratchet() -> None:
     assert msg.priv_header == PHConfirmation(sender)
     conf = parse_agent_envelope(msg.body)
     assert isinstance(conf, AgentConfirmation) and conf.e2e is not None
-    data, initiator = sealing.open_initiator_confirmation(conf, (i1.to_der(), i2.to_der()))
+    data, initiator = sealing.open_initiator_confirmation(conf, (i1, i2))
     assert data == b"reply queues"
     cm2, initiator = sealing.initiator_confirmation(initiator, b"profile", 7, PHEmpty())
     conf2 = parse_agent_envelope(ClientMessage.decode(cm2).body)

@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from hushwire.agent import machine, resync, rotation, sealing
+from hushwire.agent.keypool import KeyPool
 from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
 from hushwire.agent.machine import Action, ConnStatus, SndKind, step
 from hushwire.agent.outbox import Outbox
@@ -153,6 +154,8 @@ log = logging.getLogger("hushwire.agent")
 
 SEEN_HASHES = 64
 """Recent received message hashes kept per connection to recognise redeliveries."""
+PARSED_LINKS = 64
+"""Invitation links kept parsed between a visitor's request and our confirmation."""
 RATCHET_KEY_HASHES = 16
 """Hashes of the peer's processed AgentRatchetKey keys kept per connection."""
 
@@ -339,10 +342,6 @@ def _refused(t: machine.Transition, exc: type[HushwireError], **facts: Any) -> N
             raise exc(_REFUSALS[e.reason].format(status=t.status, **facts))
 
 
-def _new_key(alg: KeyAlg) -> bytes:
-    return PrivateKey.generate(alg).to_der()
-
-
 def _fast(st: ConnState) -> bool:
     """Our send queue is in messaging mode (we secure it with SKEY: the fast handshake)."""
     return st.snd is not None and st.snd.mode == "M"
@@ -391,7 +390,12 @@ class Agent:
         """conn_id -> (stored ratchet JSON, the Ratchet it holds): the live ratchet stays in
         memory; the JSON is its write-ahead copy (valid while it equals the stored one)."""
         self._keys: dict[bytes, KeyPair] = {}
-        """Stored private key (DER) -> key pair, so signing does not re-derive the public key."""
+        """Stored private key (DER) -> key pair, so signing does not re-derive the public key
+        and a key made here is not parsed again (:meth:`_new_key`)."""
+        self._pool = KeyPool()
+        self._links: dict[str, ConnectionRequest] = {}
+        """Invitation link -> the parsed link, until our confirmation (:meth:`_invitation`)."""
+        """Key pairs made while the agent waits for a relay (:mod:`hushwire.agent.keypool`)."""
         self._boxes: dict[tuple[bytes, bytes], tuple[bytes, PublicKey]] = {}
         """(peer dh= key, our e2e key) -> (the per-queue box key, our public key)."""
         self._old_queue_waits: dict[bytes, int] = {}
@@ -665,7 +669,7 @@ class Agent:
                 client,
                 lambda queue: self._contact_request(queue, client_data),
                 ContactLinkData(AGENT_VERSIONS, link_data),
-                e2e_dh=self._key_pair(_new_key(KeyAlg.X25519)),
+                e2e_dh=self._key_pair(self._new_key(KeyAlg.X25519)),
             )
             q = self._linked_queue(created, "C")
             _keep_link(st, created)
@@ -728,7 +732,7 @@ class Agent:
         name = "link_sender_key:" + b64url_encode(link.link_id)
         der = self.store.get_setting(name)
         if der is None:
-            der = _new_key(KeyAlg.ED25519)
+            der = self._new_key(KeyAlg.ED25519)
             self.store.set_setting(name, der)
             await self.store.durable()
         return der
@@ -773,28 +777,37 @@ class Agent:
             raise AgentError("this address needs a newer version of the SimpleX agent")
         conn_id = str(uuid.uuid4())
         own_server = target.server if target.server.key_hash == self.server.key_hash else None
-        q = await self._new_queue(own_server or self.server, mode="M")
-        k1, k2 = _new_key(KeyAlg.X448), _new_key(KeyAlg.X448)
         st = ConnState(
             conn_id,
             "duplex",
             "initiator",
             ConnStatus.JOINING,
             agent_version=agent_v,
-            x3dh_keys=(k1, k2),
             own_info=conn_info,
             created_at=self._now(),
         )
+
+        def prepare() -> None:
+            """What does not need our new queue, made while NEW is under way."""
+            st.x3dh_keys = (self._new_key(KeyAlg.X448), self._new_key(KeyAlg.X448))
+            st.snd = self._snd_queue(target, mode="C")
+            self._queue_box(st.snd)
+
+        try:
+            new = self._new_queue(own_server or self.server, mode="M")
+            q = await self._pool.fill_while(new, prepare)
+        except BaseException:
+            self._forget_secrets(st)
+            raise
+        assert st.x3dh_keys is not None
+        k1, k2 = st.x3dh_keys
         st.rcv.append(q)
-        st.snd = self._snd_queue(target, mode="C")
         t = step(st.role, st.status, machine.Join())
         _refused(t, AgentError)
         body = b""
         for e in t.effects:
             if e is Action.SEND_INVITATION:
-                e2e = E2ERatchetParamsUri(
-                    E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
-                )
+                e2e = E2ERatchetParamsUri(E2E_VERSIONS, self._public(k1), self._public(k2))
                 invitation = ConnectionRequest(
                     "invitation", AGENT_VERSIONS, (self._queue_uri(q),), e2e, None
                 ).to_uri()
@@ -824,10 +837,8 @@ class Agent:
         if client.version < SHORT_LINKS_VERSION:
             raise AgentError("the relay is too old for short links (SMP v15 or later)")
         conn_id = str(uuid.uuid4())
-        k1, k2 = _new_key(KeyAlg.X448), _new_key(KeyAlg.X448)
-        e2e = E2ERatchetParamsUri(
-            E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
-        )
+        k1, k2 = self._new_key(KeyAlg.X448), self._new_key(KeyAlg.X448)
+        e2e = E2ERatchetParamsUri(E2E_VERSIONS, self._public(k1), self._public(k2))
         created = await create_queue_with_link(
             client,
             lambda queue: ConnectionRequest("invitation", AGENT_VERSIONS, (queue,), e2e, None),
@@ -855,7 +866,7 @@ class Agent:
         """A one-time invitation link (Flow B): ``(conn_id, link)``."""
         conn_id = str(uuid.uuid4())
         q = await self._new_queue(self.server, mode="M")
-        k1, k2 = _new_key(KeyAlg.X448), _new_key(KeyAlg.X448)
+        k1, k2 = self._new_key(KeyAlg.X448), self._new_key(KeyAlg.X448)
         st = ConnState(
             conn_id,
             "duplex",
@@ -867,9 +878,7 @@ class Agent:
             created_at=self._now(),
         )
         st.rcv.append(q)
-        e2e = E2ERatchetParamsUri(
-            E2E_VERSIONS, PrivateKey.from_der(k1).public(), PrivateKey.from_der(k2).public()
-        )
+        e2e = E2ERatchetParamsUri(E2E_VERSIONS, self._public(k1), self._public(k2))
         st.link = ConnectionRequest(
             "invitation", AGENT_VERSIONS, (self._queue_uri(q),), e2e, None
         ).to_uri()
@@ -959,16 +968,24 @@ class Agent:
 
     async def _new_queue(self, server: SMPServer, *, mode: str) -> RcvQueueState:
         rc = await self._client(server)
-        auth, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
-        ids = await rc.create_queue(auth, dh, subscribe=True, messaging=mode == "M")
+        auth, dh = self._new_key(KeyAlg.ED25519), self._new_key(KeyAlg.X25519)
+        e2e = self._new_key(KeyAlg.X25519)
+        try:
+            ids = await rc.create_queue(
+                self._key_pair(auth), self._key_pair(dh), subscribe=True, messaging=mode == "M"
+            )
+        except BaseException:
+            for der in (auth, dh, e2e):
+                self._keys.pop(der, None)
+            raise
         return RcvQueueState(
             self._server_key(server),
             bytes(ids.rcv_id),
             bytes(ids.snd_id),
-            auth.private.to_der(),
-            dh.private.to_der(),
+            auth,
+            dh,
             ids.srv_dh_key.to_der(),
-            _new_key(KeyAlg.X25519),
+            e2e,
             mode,
         )
 
@@ -983,8 +1000,8 @@ class Agent:
             target.sender_id,
             target.dh_public_key.to_der(),
             mode,
-            _new_key(KeyAlg.ED25519),
-            _new_key(KeyAlg.X25519),
+            self._new_key(KeyAlg.ED25519),
+            self._new_key(KeyAlg.X25519),
         )
 
     def _queue_uri(self, q: RcvQueueState) -> SMPQueueUri:
@@ -993,7 +1010,7 @@ class Agent:
             SMP_CLIENT_VERSIONS,
             replace(server, basic_auth=None),
             q.snd_id,
-            PrivateKey.from_der(q.e2e_key).public(),
+            self._public(q.e2e_key),
             QueueMode.MESSAGING if q.mode == "M" else QueueMode.CONTACT,
         )
 
@@ -1003,14 +1020,14 @@ class Agent:
             SMP_CLIENT_VERSIONS.max,
             replace(server, basic_auth=None),
             q.snd_id,
-            PrivateKey.from_der(q.e2e_key).public(),
+            self._public(q.e2e_key),
             QueueMode.MESSAGING if q.mode == "M" else QueueMode.CONTACT,
         )
 
     def _queue_box_key(self, q: RcvQueueState) -> bytes:
         key = self._queue_keys.get(q.rcv_id)
         if key is None:
-            key = sealing.queue_key(q.srv_dh_key, q.rcv_dh_key)
+            key = dh_box_key(PublicKey.from_der(q.srv_dh_key), self._take_private(q.rcv_dh_key))
             self._queue_keys[q.rcv_id] = key
         return key
 
@@ -1021,30 +1038,61 @@ class Agent:
     ) -> bytes:
         """The per-queue e2e layer for ``snd`` (the first message carries our key)."""
         assert snd is not None
-        box = self._boxes.get((snd.peer_e2e_key, snd.own_e2e_key))
-        if box is None:
-            own = PrivateKey.from_der(snd.own_e2e_key)
-            shared = dh_box_key(PublicKey.from_der(snd.peer_e2e_key), own)
-            box = self._boxes[(snd.peer_e2e_key, snd.own_e2e_key)] = (shared, own.public())
+        box = self._queue_box(snd)
         return sealing.seal_client_message_with_key(
             box[0], box[1] if first else None, client_message, random_bytes=os.urandom
         )
+
+    def _queue_box(self, snd: SndQueueState) -> tuple[bytes, PublicKey]:
+        """The per-queue box key for ``snd`` and our public key (computed once)."""
+        box = self._boxes.get((snd.peer_e2e_key, snd.own_e2e_key))
+        if box is None:
+            own = self._take_private(snd.own_e2e_key)
+            shared = dh_box_key(PublicKey.from_der(snd.peer_e2e_key), own)
+            box = self._boxes[(snd.peer_e2e_key, snd.own_e2e_key)] = (shared, own.public())
+        return box
 
     def _forget_secrets(self, st: ConnState) -> None:
         """Drop what memory holds of a deleted connection's keys and ratchet."""
         self._ratchets.pop(st.conn_id, None)
         for q in st.rcv:
-            self._keys.pop(q.rcv_auth_key, None)
+            for der in (q.rcv_auth_key, q.rcv_dh_key, q.e2e_key):
+                self._keys.pop(der, None)
             self._queue_keys.pop(q.rcv_id, None)
-        if st.snd is not None:
-            self._keys.pop(st.snd.snd_auth_key, None)
-            self._boxes.pop((st.snd.peer_e2e_key, st.snd.own_e2e_key), None)
+        for snd in (st.snd, st.snd_next):
+            if snd is not None:
+                for der in (snd.snd_auth_key, snd.own_e2e_key):
+                    self._keys.pop(der, None)
+                self._boxes.pop((snd.peer_e2e_key, snd.own_e2e_key), None)
+        for der in st.x3dh_keys or ():
+            self._keys.pop(der, None)
 
     def _key_pair(self, private_der: bytes) -> KeyPair:
         pair = self._keys.get(private_der)
         if pair is None:
             pair = self._keys[private_der] = key_pair(private_der)
         return pair
+
+    def _new_key(self, alg: KeyAlg) -> bytes:
+        """A fresh private key as the store keeps it (PKCS#8 DER). Its parsed form stays in
+        memory (:meth:`_key_pair`): parsing an X448 key again costs a scalar multiplication.
+        Keys used once are dropped with :meth:`_take_private`, the rest with the connection
+        (:meth:`_forget_secrets`)."""
+        pair = self._pool.take(alg)
+        der = pair.private.to_der()
+        self._keys[der] = pair
+        return der
+
+    def _public(self, private_der: bytes) -> PublicKey:
+        """The public half of a stored private key (parsed only if not in memory)."""
+        pair = self._keys.get(private_der)
+        return pair.public if pair is not None else PrivateKey.from_der(private_der).public()
+
+    def _take_private(self, private_der: bytes) -> PrivateKey:
+        """A private key for its last use here: from memory if it is there (and no longer
+        kept), else parsed."""
+        pair = self._keys.pop(private_der, None)
+        return pair.private if pair is not None else PrivateKey.from_der(private_der)
 
     def _ratchet(self, st: ConnState) -> Ratchet:
         """The connection's ratchet: the live one in memory unless the stored state differs
@@ -1412,7 +1460,7 @@ class Agent:
                 st.snd_next_from = 0
             elif e is Action.SEND_QKEY:
                 assert isinstance(record, rotation.QADD) and st.snd_next is not None
-                own = PrivateKey.from_der(st.snd_next.own_e2e_key).public()
+                own = self._public(st.snd_next.own_e2e_key)
                 auth = self._key_pair(st.snd_next.snd_auth_key).public
                 entry = rotation.qkey_for(record.queues[0][0], own, auth)
                 assert entry is not None  # version_ok
@@ -1422,7 +1470,7 @@ class Agent:
                 q = self._replacing_queue(st, record)
                 assert q is not None
                 peer = record.keys[0][0].dh_public_key
-                q.e2e_shared = dh_box_key(peer, PrivateKey.from_der(q.e2e_key))
+                q.e2e_shared = dh_box_key(peer, self._take_private(q.e2e_key))
                 q.secured = True
             elif e is Action.SEND_QUSE:
                 new = st.rcv[-1]
@@ -1529,17 +1577,19 @@ class Agent:
         agent_v = 0
         for e in t.effects:
             if e is Action.OPEN_INVITATION:
-                shared = dh_box_key(env.e2e_key, PrivateKey.from_der(q.e2e_key))
+                shared = dh_box_key(env.e2e_key, self._key_pair(q.e2e_key).private)
                 invitation = parse_agent_envelope(sealing.open_client_message(shared, env).body)
                 if not isinstance(invitation, AgentInvitation):
                     raise DecodeError("a contact address takes invitations only")
-                req = parse_link(invitation.conn_req.decode("utf-8"))
+                text = invitation.conn_req.decode("utf-8")
+                req = parse_link(text)
                 if req.mode != "invitation" or req.e2e is None:
                     raise DecodeError("the invitation link is not an invitation")
                 v = compatible(AGENT_VERSIONS, req.agent_versions)
                 if v is None:
                     raise DecodeError("no common agent version")
                 inv, target, agent_v = invitation, req.queues[0], v
+                self._remember_invitation(text, req)
             elif isinstance(e, machine.NewConnection):
                 assert inv is not None and target is not None
                 st = ConnState(
@@ -1566,6 +1616,12 @@ class Agent:
             self.store.save(contact, self._now())
         return events
 
+    def _remember_invitation(self, link: str, req: ConnectionRequest) -> None:
+        """Keep a parsed invitation link for our confirmation (a few, the most recent)."""
+        if len(self._links) >= PARSED_LINKS:
+            self._links.pop(next(iter(self._links)))
+        self._links[link] = req
+
     async def _handshake_step(self, conn_id: str) -> None:
         """Go on with the handshake (after a request, a message, a restart): the machine's
         ``accept_step`` on the owner side (joiner: SKEY the visitor's queue, NEW our reply
@@ -1589,18 +1645,32 @@ class Agent:
                     doing = "confirm"
                     inp = machine.ConfirmStep(_fast(st), snd.secured, queued)
                 t = step(st.role, st.status, inp)
-                await self._secure_and_create(st, snd, t.effects)
-                confirmed = False
+                confirm = next(
+                    (e for e in t.effects if isinstance(e, machine.SendConfirmation)), None
+                )
+                ready: list[Callable[[], None]] = []
+                failed: list[Exception] = []
+
+                def prepare() -> None:
+                    """Our confirmation as far as it needs no answer (made while SKEY and
+                    NEW are under way); its error is raised once they are recorded."""
+                    if confirm is None:
+                        return
+                    make = self._joiner_confirmation if joiner else self._initiator_confirmation
+                    try:
+                        ready.append(make(st, confirm.kind))
+                    except Exception as e:
+                        failed.append(e)
+
+                await self._secure_and_create(st, snd, t.effects, prepare, save=confirm is None)
+                if failed:
+                    raise failed[0]
                 for e in t.effects:
                     if isinstance(e, machine.SetSlow):
                         st.slow = e.slow
                     elif isinstance(e, machine.SendConfirmation):
-                        if joiner:
-                            self._joiner_confirmation(st, e.kind)
-                        else:
-                            self._initiator_confirmation(st, e.kind)
-                        confirmed = True
-                if not confirmed:
+                        ready[0]()
+                if confirm is None:
                     return
         except SMPClientError as e:
             await self.events.put(AgentProblem(conn_id, f"could not {doing} yet: {e}"))
@@ -1608,12 +1678,20 @@ class Agent:
         self._kick(conn_id)
 
     async def _secure_and_create(
-        self, st: ConnState, snd: SndQueueState, effects: tuple[machine.Effect, ...]
+        self,
+        st: ConnState,
+        snd: SndQueueState,
+        effects: tuple[machine.Effect, ...],
+        prepare: Callable[[], None],
+        *,
+        save: bool,
     ) -> None:
         """The network preconditions of a handshake step, SKEY of the peer's queue and (owner
-        side) NEW of our reply queue, at the same time (one round trip); each one that
-        succeeded is recorded (written with the step's next commit) before a failure is
-        raised."""
+        side) NEW of our reply queue, at the same time (one round trip), with ``prepare``
+        (which raises nothing) run while they are under way. Each one that succeeded is
+        recorded (written with the step's next commit) before a failure is raised; on
+        success ``st`` is saved here only with ``save`` (else the caller saves it in the
+        same step)."""
 
         async def skey() -> None:
             key = self._key_pair(snd.snd_auth_key)
@@ -1629,25 +1707,45 @@ class Agent:
             if e in (Action.SECURE_SND_QUEUE, Action.CREATE_REPLY_QUEUE)
         ]
         if not steps:
+            prepare()
+            if save:
+                self.store.save(st, self._now())
             return
-        results = await asyncio.gather(*steps, return_exceptions=True)
-        self.store.save(st, self._now())
-        for r in results:
-            if isinstance(r, BaseException):
-                raise r
+        gathered = asyncio.gather(*steps, return_exceptions=True)
+        results = await self._pool.fill_while(gathered, prepare)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if save or failures:
+            self.store.save(st, self._now())
+        for r in failures:
+            raise r
 
-    def _joiner_confirmation(self, st: ConnState, kind: str) -> None:
-        req = parse_link(st.link)
-        assert req.e2e is not None
-        e2e_v = compatible(E2E_VERSIONS, req.e2e.versions)
+    def _joiner_confirmation(self, st: ConnState, kind: str) -> Callable[[], None]:
+        """Our (joiner's) confirmation: the X3DH keys and the new ratchet now; the function
+        returned seals it with our reply queue (made by NEW in the meantime) and stores it."""
+        req = self._invitation(st.link)
+        assert req.e2e is not None and st.snd is not None
+        peer = req.e2e
+        e2e_v = compatible(E2E_VERSIONS, peer.versions)
         if e2e_v is None:
             raise AgentError("no common e2e encryption version")
-        keys = KeyPair.generate(KeyAlg.X448), KeyPair.generate(KeyAlg.X448)
-        reply = AgentConnInfoReply((self._queue_info(st.rcv[0]),), st.own_info).encode()
-        cm, ratchet = sealing.joiner_confirmation(
-            req.e2e, e2e_v, st.agent_version, reply, keys, self._confirmation_header(st, kind)
-        )
-        self._store_confirmation(st, ratchet, cm, reply, kind)
+        keys = self._pool.take(KeyAlg.X448), self._pool.take(KeyAlg.X448)
+        ratchet = sealing.joiner_ratchet(peer, e2e_v, keys, self._pool.take(KeyAlg.X448))
+        header = self._confirmation_header(st, kind)
+        self._queue_box(st.snd)
+
+        def finish() -> None:
+            reply = AgentConnInfoReply((self._queue_info(st.rcv[0]),), st.own_info).encode()
+            cm, after = sealing.joiner_confirmation(
+                peer, e2e_v, st.agent_version, reply, keys, header, ratchet=ratchet
+            )
+            self._store_confirmation(st, after, cm, reply, kind)
+
+        return finish
+
+    def _invitation(self, link: str) -> ConnectionRequest:
+        """The invitation link of a joiner's connection, parsed (once, when it came)."""
+        req = self._links.pop(link, None)
+        return req if req is not None else parse_link(link)
 
     async def _on_confirmation(
         self, st: ConnState, q: RcvQueueState, env: ClientMsgEnvelope, e2e_key: PublicKey
@@ -1657,7 +1755,7 @@ class Agent:
             t = step(st.role, st.status, machine.ConfirmationReceived(True, False, q.secured))
             _refused(t, DecodeError)
             return []
-        shared = dh_box_key(e2e_key, PrivateKey.from_der(q.e2e_key))
+        shared = dh_box_key(e2e_key, self._take_private(q.e2e_key))
         cm = sealing.open_client_message(shared, env)
         conf = parse_agent_envelope(cm.body)
         if not isinstance(conf, AgentConfirmation):
@@ -1707,32 +1805,47 @@ class Agent:
         if st.role == "initiator":
             # The owner's (joiner's) confirmation on our queue: X3DH, then its reply queue.
             assert st.x3dh_keys is not None
-            data, ratchet = sealing.open_initiator_confirmation(conf, st.x3dh_keys)
+            own = self._key_pair(st.x3dh_keys[0]).private, self._key_pair(st.x3dh_keys[1]).private
+            data, ratchet = sealing.open_initiator_confirmation(
+                conf, own, self._pool.take(KeyAlg.X448)
+            )
             reply = parse_agent_message(data)
             if not isinstance(reply, AgentConnInfoReply) or not reply.queues:
                 raise DecodeError("the owner's confirmation names its reply queue")
             st.agent_version = min(st.agent_version or conf.agent_version, conf.agent_version)
             st.agent_version = max(st.agent_version, AGENT_VERSIONS.min)
             st.snd = self._snd_queue(reply.queues[0])
+            for der in st.x3dh_keys:
+                self._keys.pop(der, None)
             st.x3dh_keys = None
             st.peer_info = reply.conn_info
             return data, ratchet
         # The visitor's (initiator's) confirmation on our reply queue.
         assert st.ratchet is not None
-        data, ratchet = sealing.open_agent_message(self._ratchet(st), conf.enc_conn_info)
+        before = self._ratchet(st)
+        # No receiving chain yet: this first message of the peer makes a DH ratchet step.
+        new_dh = self._pool.take(KeyAlg.X448) if before.rcv is None else None
+        data, ratchet = sealing.open_agent_message(before, conf.enc_conn_info, new_dh)
         info = parse_agent_message(data)
         if not isinstance(info, AgentConnInfo):
             raise DecodeError("the visitor's confirmation carries its profile")
         st.peer_info = info.conn_info or st.peer_info
         return data, ratchet
 
-    def _initiator_confirmation(self, st: ConnState, kind: str) -> None:
-        assert st.ratchet is not None
+    def _initiator_confirmation(self, st: ConnState, kind: str) -> Callable[[], None]:
+        """Our (initiator's) confirmation, sealed now; the function returned stores it."""
+        assert st.ratchet is not None and st.snd is not None
         info = AgentConnInfo(st.own_info).encode()
         cm, ratchet = sealing.initiator_confirmation(
             self._ratchet(st), info, st.agent_version, self._confirmation_header(st, kind)
         )
-        self._store_confirmation(st, ratchet, cm, info, kind)
+        body = self._seal_for_queue(st.snd, cm, first=True)
+
+        def finish() -> None:
+            self._set_ratchet(st, ratchet)
+            self._store_sealed(st, 1, kind, agent_message_hash(info), body)
+
+        return finish
 
     async def _on_agent_message(
         self, st: ConnState, q: RcvQueueState, am: AgentMessage, data: bytes, *, could_send: bool

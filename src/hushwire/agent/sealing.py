@@ -125,9 +125,25 @@ def seal_agent_message(
     return ClientMessage(PHEmpty(), env).encode(), ratchet
 
 
-def open_agent_message(ratchet: Ratchet, enc_agent_message: bytes) -> tuple[bytes, Ratchet]:
-    """Open layer 3: the ``AgentMessage`` bytes and the ratchet after the step."""
-    return ratchet.decrypt(enc_agent_message)
+def open_agent_message(
+    ratchet: Ratchet, enc_agent_message: bytes, new_dh: KeyPair | None = None
+) -> tuple[bytes, Ratchet]:
+    """Open layer 3: the ``AgentMessage`` bytes and the ratchet after the step (``new_dh``:
+    our next ratchet key if it makes a DH ratchet step, made ahead of time)."""
+    return ratchet.decrypt(enc_agent_message, new_dh=new_dh)
+
+
+def joiner_ratchet(
+    peer: E2ERatchetParamsUri,
+    e2e_version: int,
+    keys: tuple[KeyPair, KeyPair],
+    dh_pair: KeyPair | None = None,
+) -> Ratchet:
+    """The joiner's new ratchet: X3DH of our ``keys`` with the invitation's, and our first
+    ratchet key ``dh_pair`` (fresh if not given)."""
+    k1, k2 = keys
+    x3dh = x3dh_joiner(k1.private, k2.private, peer)
+    return Ratchet.init_joiner(x3dh, peer.k2, e2e_version, dh_pair=dh_pair)
 
 
 def joiner_confirmation(
@@ -137,11 +153,15 @@ def joiner_confirmation(
     conn_info_reply: bytes,
     keys: tuple[KeyPair, KeyPair],
     header: PrivHeader,
+    *,
+    ratchet: Ratchet | None = None,
 ) -> tuple[bytes, Ratchet]:
     """The joiner's confirmation (``ClientMessage`` with ``header``): X3DH with the
-    invitation's keys, the new ratchet's first message (``AgentConnInfoReply``)."""
+    invitation's keys, the new ratchet's first message (``AgentConnInfoReply``).
+    ``ratchet``: :func:`joiner_ratchet` of the same arguments, if made already."""
     k1, k2 = keys
-    ratchet = Ratchet.init_joiner(x3dh_joiner(k1.private, k2.private, peer), peer.k2, e2e_version)
+    if ratchet is None:
+        ratchet = joiner_ratchet(peer, e2e_version, keys)
     enc, ratchet = ratchet.encrypt(conn_info_reply, CONN_INFO_PAD)
     conf = AgentConfirmation(
         agent_version, E2ERatchetParams(e2e_version, k1.public, k2.public), enc
@@ -150,17 +170,20 @@ def joiner_confirmation(
 
 
 def open_initiator_confirmation(
-    conf: AgentConfirmation, x3dh_keys: tuple[bytes, bytes]
+    conf: AgentConfirmation,
+    x3dh_keys: tuple[PrivateKey, PrivateKey],
+    new_dh: KeyPair | None = None,
 ) -> tuple[bytes, Ratchet]:
-    """The initiator opens the joiner's confirmation: X3DH with our two private keys (DER),
-    the ratchet, its first message (the ``AgentConnInfoReply`` bytes)."""
+    """The initiator opens the joiner's confirmation: X3DH with our two private keys, the
+    ratchet, its first message (the ``AgentConnInfoReply`` bytes). ``new_dh``: our next
+    ratchet key (the first message makes a DH ratchet step), fresh if not given."""
     assert conf.e2e is not None
-    k1, k2 = (PrivateKey.from_der(k) for k in x3dh_keys)
+    k1, k2 = x3dh_keys
     keys = x3dh_initiator(k1, k2, conf.e2e)
     ratchet = Ratchet.init_initiator(
         keys, KeyPair(k2.public(), k2), min(conf.e2e.version, E2E_VERSIONS.max)
     )
-    return ratchet.decrypt(conf.enc_conn_info)
+    return ratchet.decrypt(conf.enc_conn_info, new_dh=new_dh)
 
 
 def initiator_confirmation(

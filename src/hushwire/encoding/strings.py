@@ -62,6 +62,8 @@ def percent_decode(text: str, *, plus_is_space: bool = False) -> str:
     """Decode ``%XX`` escapes (and ``+`` in query values). Bad escapes pass through
     literally, as http-types ``urlDecode`` does; the result must be UTF-8."""
     raw = text.encode("utf-8")
+    if b"%" not in raw:  # nothing to unescape (most parts of a link): no byte loop
+        return text.replace("+", " ") if plus_is_space else text
     out = bytearray()
     i, n = 0, len(raw)
     while i < n:
