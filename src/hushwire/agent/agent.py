@@ -789,7 +789,8 @@ class Agent:
 
         def prepare() -> None:
             """What does not need our new queue, made while NEW is under way."""
-            st.x3dh_keys = (self._new_key(KeyAlg.X448), self._new_key(KeyAlg.X448))
+            x448 = self._new_key(KeyAlg.X448, now=True), self._new_key(KeyAlg.X448, now=True)
+            st.x3dh_keys = x448
             st.snd = self._snd_queue(target, mode="C")
             self._queue_box(st.snd)
 
@@ -1073,12 +1074,13 @@ class Agent:
             pair = self._keys[private_der] = key_pair(private_der)
         return pair
 
-    def _new_key(self, alg: KeyAlg) -> bytes:
-        """A fresh private key as the store keeps it (PKCS#8 DER). Its parsed form stays in
-        memory (:meth:`_key_pair`): parsing an X448 key again costs a scalar multiplication.
-        Keys used once are dropped with :meth:`_take_private`, the rest with the connection
-        (:meth:`_forget_secrets`)."""
-        pair = self._pool.take(alg)
+    def _new_key(self, alg: KeyAlg, *, now: bool = False) -> bytes:
+        """A fresh private key as the store keeps it (PKCS#8 DER), from the pool or, with
+        ``now`` (work done while a round trip is under way anyway), made now. Its parsed form
+        stays in memory (:meth:`_key_pair`): parsing an X448 key again costs a scalar
+        multiplication. Keys used once are dropped with :meth:`_take_private`, the rest with
+        the connection (:meth:`_forget_secrets`)."""
+        pair = KeyPair.generate(alg) if now else self._pool.take(alg)
         der = pair.private.to_der()
         self._keys[der] = pair
         return der
@@ -1728,8 +1730,9 @@ class Agent:
         e2e_v = compatible(E2E_VERSIONS, peer.versions)
         if e2e_v is None:
             raise AgentError("no common e2e encryption version")
-        keys = self._pool.take(KeyAlg.X448), self._pool.take(KeyAlg.X448)
-        ratchet = sealing.joiner_ratchet(peer, e2e_v, keys, self._pool.take(KeyAlg.X448))
+        # Made now, while SKEY and NEW are under way: the pool is for steps on the clock.
+        keys = KeyPair.generate(KeyAlg.X448), KeyPair.generate(KeyAlg.X448)
+        ratchet = sealing.joiner_ratchet(peer, e2e_v, keys, KeyPair.generate(KeyAlg.X448))
         header = self._confirmation_header(st, kind)
         self._queue_box(st.snd)
 

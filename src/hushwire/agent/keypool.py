@@ -29,8 +29,10 @@ __all__ = ["KEYS_AHEAD", "KeyPool"]
 
 T = TypeVar("T")
 
-KEYS_AHEAD: Final[Mapping[KeyAlg, int]] = {KeyAlg.X448: 4, KeyAlg.X25519: 4, KeyAlg.ED25519: 3}
-"""Pairs kept ready per algorithm: about what one handshake of each side takes."""
+KEYS_AHEAD: Final[Mapping[KeyAlg, int]] = {KeyAlg.ED25519: 3, KeyAlg.X25519: 4, KeyAlg.X448: 1}
+"""Pairs kept ready per algorithm (made in this order, the cheap ones first): what one
+handshake takes on its critical path (new queues, send queues, the first ratchet step) of
+one side. Keys of work that runs while a round trip is under way anyway are made there."""
 
 SETTLE_TURNS: Final = 3
 """Event-loop turns :meth:`KeyPool.fill_while` lets pass before its own work: the SMP
