@@ -393,9 +393,9 @@ class Agent:
         """Stored private key (DER) -> key pair, so signing does not re-derive the public key
         and a key made here is not parsed again (:meth:`_new_key`)."""
         self._pool = KeyPool()
+        """Key pairs made while the agent waits for a relay (:mod:`hushwire.agent.keypool`)."""
         self._links: dict[str, ConnectionRequest] = {}
         """Invitation link -> the parsed link, until our confirmation (:meth:`_invitation`)."""
-        """Key pairs made while the agent waits for a relay (:mod:`hushwire.agent.keypool`)."""
         self._boxes: dict[tuple[bytes, bytes], tuple[bytes, PublicKey]] = {}
         """(peer dh= key, our e2e key) -> (the per-queue box key, our public key)."""
         self._old_queue_waits: dict[bytes, int] = {}
@@ -1737,10 +1737,14 @@ class Agent:
         self._queue_box(st.snd)
 
         def finish() -> None:
-            reply = AgentConnInfoReply((self._queue_info(st.rcv[0]),), st.own_info).encode()
-            cm, after = sealing.joiner_confirmation(
-                peer, e2e_v, st.agent_version, reply, keys, header, ratchet=ratchet
-            )
+            try:
+                reply = AgentConnInfoReply((self._queue_info(st.rcv[0]),), st.own_info).encode()
+                cm, after = sealing.joiner_confirmation(
+                    peer, e2e_v, st.agent_version, reply, keys, header, ratchet=ratchet
+                )
+            except Exception:
+                self.store.save(st, self._now())  # what SKEY and NEW did stays recorded
+                raise
             self._store_confirmation(st, after, cm, reply, kind)
 
         return finish
