@@ -52,6 +52,8 @@ def test_percent_decode_passes_bad_escapes_through() -> None:
     assert s.percent_decode("a%zz%") == "a%zz%"
     assert s.percent_decode("a+b") == "a+b"
     assert s.percent_decode("a+b", plus_is_space=True) == "a b"
+    assert s.percent_decode("a%2Bb+c", plus_is_space=True) == "a+b c"
+    assert s.percent_decode("%c3%A9%") == "\u00e9%"
     with pytest.raises(DecodeError):
         s.percent_decode("%FF")
 

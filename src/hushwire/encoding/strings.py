@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import urllib.parse
 
 from hushwire.errors import DecodeError
 
@@ -62,26 +63,15 @@ def percent_decode(text: str, *, plus_is_space: bool = False) -> str:
     """Decode ``%XX`` escapes (and ``+`` in query values). Bad escapes pass through
     literally, as http-types ``urlDecode`` does; the result must be UTF-8."""
     raw = text.encode("utf-8")
-    if b"%" not in raw:  # nothing to unescape (most parts of a link): no byte loop
-        return text.replace("+", " ") if plus_is_space else text
-    out = bytearray()
-    i, n = 0, len(raw)
-    while i < n:
-        c = raw[i]
-        if c == 0x25 and i + 2 < n and _is_hex(raw[i + 1]) and _is_hex(raw[i + 2]):
-            out.append(int(raw[i + 1 : i + 3], 16))
-            i += 3
-            continue
-        out.append(0x20 if (plus_is_space and c == 0x2B) else c)
-        i += 1
+    if plus_is_space:
+        raw = raw.replace(b"+", b" ")
+    if b"%" not in raw:  # nothing to unescape (most parts of a link)
+        return raw.decode("utf-8")
+    # urllib decodes %XX with any hex case and leaves other '%' as they are, as urlDecode.
     try:
-        return out.decode("utf-8")
+        return urllib.parse.unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError as e:
         raise DecodeError("percent-decoded text is not UTF-8") from e
-
-
-def _is_hex(b: int) -> bool:
-    return 0x30 <= b <= 0x39 or 0x41 <= b <= 0x46 or 0x61 <= b <= 0x66
 
 
 def render_query(pairs: list[tuple[str, str]], *, escape: bool = True) -> str:
