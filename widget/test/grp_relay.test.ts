@@ -91,6 +91,25 @@ describe.runIf(HAVE_RELAY)("GRP/1 from TypeScript to the Python relay", () => {
     c.close();
   });
 
+  it("closes itself with a CLOSE at a tick once it reaches its maximum age; a new dial runs a new handshake", async () => {
+    let now = 0; // the socket's clock (ms), moved by hand
+    const hashes: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const s = new GrpSocket(new WebSocket(relay.grpUrl), relay.server.keyHash, relay.staticKey, { rate: RATE, maxAge: 6 * 3600 * 1000, clock: () => now });
+      sockets.push(s);
+      const c = await SMPClient.connect(s, relay.server.keyHash, { config: { pingInterval: null } });
+      hashes.push(toHex(s.handshakeHash!));
+      const cover = s.counters.sentCover;
+      while (s.counters.sentCover < cover + 3) await new Promise((r) => setTimeout(r, 20));
+      expect(s.readyState).toBe(1); // younger than its age: still open, ticking
+      now += 6 * 3600 * 1000;
+      const reason = await c.closed;
+      expect(reason.message).toMatch(/closed/i);
+      expect(s.readyState).toBe(3);
+    }
+    expect(hashes[0]).not.toBe(hashes[1]);
+  });
+
   it("a wrong relay static key fails the handshake: the connection closes, never opens", async () => {
     const other = KeyPair.generate("X25519").public.raw;
     const socket = grp(other);
