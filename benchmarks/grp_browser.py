@@ -1,0 +1,255 @@
+"""GRP/1 in Chromium: the widget's handshake time, and its cover traffic's inter-frame times,
+with a baseline from the same run.
+
+One relay E runs in this process on 127.0.0.1 with ``--grp`` (cover rate 1 frame/s, the
+protocol's) and a plain WebSocket. The widget's own TypeScript (``widget/src/grp``, the SMP
+client) is bundled by esbuild into a dedicated worker, where the widget runs it, in Debian's
+Chromium; Playwright's flags that switch off background throttling are removed, so timers
+behave as in a browser people use.
+
+- handshake, median of ``--samples``: WebSocket + Noise IKhfs (X25519 + ML-KEM-768) + the
+  relay's key proof (``grp_open``), and then the SMP handshake inside GRP, whose two blocks
+  wait for cover ticks (``grp_smp``); baseline: WebSocket + SMP handshake, the widget's
+  ordinary connection (``ws_smp``);
+- cover: one GRP connection held open ``--seconds``; the time of every frame the worker hands
+  to its WebSocket. At λ = 1/s the gaps should be exponential with mean 1 s (coefficient of
+  variation 1); printed with the Kolmogorov-Smirnov distance to that law and its 5 % critical
+  value, the shortest gap, and the share of gaps within 20 ms of a whole second (what timers
+  clamped to one wake-up a second would produce). The page's ``document.visibilityState``
+  during the run is printed too: headless Chromium keeps every page visible (a background
+  tab, a minimized window and the lifecycle state ``frozen`` all leave it ``visible`` and its
+  timers running), so a hidden tab cannot be measured here; see docs/grp.md.
+
+Prints figures only; nothing is asserted. The last line is ``RESULT`` and a JSON object.
+
+    .venv/bin/python benchmarks/grp_browser.py [--samples 5] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.server
+import itertools
+import json
+import math
+import statistics
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from widget_budget import chromium_version
+
+from hushwire.encoding.strings import b64url_encode
+from hushwire.testing.browser import CHROMIUM, CHROMIUM_ARGS
+from hushwire.testing.grp import grp_relay
+
+WIDGET = Path(__file__).resolve().parents[1] / "widget"
+THROTTLING_OFF = [
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+"""Playwright's default flags that a real browser does not have."""
+
+WORKER = """
+import { GrpSocket } from "./src/grp/transport.ts";
+import { SMPClient } from "./src/smp/client.ts";
+import { base64urlDecode } from "./src/encoding.ts";
+
+const cfg = { config: { pingInterval: null } };
+const opened = (s) => new Promise((resolve, reject) => {
+  s.addEventListener("open", resolve);
+  s.addEventListener("close", () => reject(new Error("closed")));
+});
+
+self.onmessage = async (ev) => {
+  const { op, grpUrl, wsUrl, keyHash, nk, n, seconds } = ev.data;
+  const kh = base64urlDecode(keyHash), rs = base64urlDecode(nk);
+  if (op === "handshake") {
+    const grpOpen = [], grpSmp = [], wsSmp = [];
+    for (let i = 0; i < n; i++) {
+      let t0 = performance.now();
+      const s = new GrpSocket(new WebSocket(grpUrl), kh, rs);
+      await opened(s);
+      grpOpen.push(performance.now() - t0);
+      const c = await SMPClient.connect(s, kh, cfg);
+      grpSmp.push(performance.now() - t0);
+      c.close();
+      t0 = performance.now();
+      const p = await SMPClient.connect(new WebSocket(wsUrl), kh, cfg);
+      wsSmp.push(performance.now() - t0);
+      p.close();
+    }
+    postMessage({ grpOpen, grpSmp, wsSmp });
+  } else {
+    const ws = new WebSocket(grpUrl);
+    const times = [];
+    const send = ws.send.bind(ws);
+    ws.send = (d) => { times.push(performance.now()); send(d); };
+    const s = new GrpSocket(ws, kh, rs);
+    await opened(s);
+    const from = times.length; // after message 1 of the handshake
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    s.close();
+    postMessage({ times: times.slice(from, -1) }); // without the CLOSE sent at once
+  }
+};
+"""
+
+PAGE = """async ([source, msg]) => {
+  const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+  const w = new Worker(url);
+  const seen = new Set([document.visibilityState]);
+  const look = setInterval(() => seen.add(document.visibilityState), 250);
+  const out = await new Promise((resolve, reject) => {
+    w.onmessage = (e) => resolve(e.data);
+    w.onerror = (e) => reject(new Error(e.message));
+    w.postMessage(msg);
+  });
+  clearInterval(look);
+  w.terminate();
+  return { ...out, visibility: [...seen] };
+}"""
+
+
+def bundle() -> str:
+    """The worker's source: the widget's GRP and SMP code, bundled and minified as build.mjs
+    does for the worker."""
+    script = (
+        "import * as esbuild from 'esbuild';"
+        "const r = await esbuild.build({stdin: {contents: process.env.SRC, resolveDir: '.',"
+        " loader: 'ts'}, bundle: true, minify: true, format: 'iife', platform: 'browser',"
+        " target: 'es2022', write: false, logLevel: 'error'});"
+        "process.stdout.write(r.outputFiles[0].text);"
+    )
+    out = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        cwd=WIDGET,
+        env={"SRC": WORKER, "PATH": "/usr/bin:/bin:/usr/local/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+class _Blank(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>GRP benchmark</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def blank_page() -> Iterator[str]:
+    """An empty page on http://127.0.0.1 (a secure context, as the widget's pages are; an
+    about:blank page's workers have an opaque origin, where the handshake does not run)."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Blank)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}/"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def gap_figures(times: list[float], rate: float) -> dict[str, float]:
+    gaps = sorted((b - a) / 1e3 for a, b in itertools.pairwise(times))
+    n = len(gaps)
+    mean = statistics.fmean(gaps)
+    ks = max(
+        max(abs((i + 1) / n - (1 - math.exp(-rate * g))), abs(i / n - (1 - math.exp(-rate * g))))
+        for i, g in enumerate(gaps)
+    )
+    near_second = sum(1 for g in gaps if g >= 0.5 and abs(g - round(g)) <= 0.02) / n
+    return {
+        "frames": n + 1,
+        "mean_s": mean,
+        "median_s": statistics.median(gaps),
+        "cv": statistics.stdev(gaps) / mean,
+        "min_ms": gaps[0] * 1e3,
+        "ks": ks,
+        "ks_crit_5pct": 1.36 / math.sqrt(n),
+        "near_whole_second": near_second,
+    }
+
+
+async def run(samples: int, seconds: float) -> dict[str, Any]:
+    from playwright.async_api import async_playwright
+
+    source = bundle()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with grp_relay(Path(tmp) / "e", 1.0, ws=True) as e:
+            assert e.grp_address is not None
+            msg = {
+                "grpUrl": e.grp_address.ws_url,
+                "wsUrl": f"ws://127.0.0.1:{e.ws_port}",
+                "keyHash": b64url_encode(e.address.key_hash),
+                "nk": b64url_encode(e.grp_address.static_key),
+                "n": samples,
+                "seconds": seconds,
+            }
+            with blank_page() as url:
+                async with async_playwright() as p:
+                    browser = await p.chromium.launch(
+                        executable_path=CHROMIUM,
+                        args=list(CHROMIUM_ARGS),
+                        headless=True,
+                        ignore_default_args=THROTTLING_OFF,
+                    )
+                    try:
+                        page = await browser.new_page()
+                        await page.goto(url)
+                        hs = await page.evaluate(PAGE, [source, {**msg, "op": "handshake"}])
+                        cover = await page.evaluate(PAGE, [source, {**msg, "op": "cover"}])
+                    finally:
+                        await browser.close()
+    return {
+        "chromium": await chromium_version(),
+        "samples": samples,
+        "grp_open_ms": statistics.median(hs["grpOpen"]),
+        "grp_smp_ms": statistics.median(hs["grpSmp"]),
+        "ws_smp_ms": statistics.median(hs["wsSmp"]),
+        "cover_seconds": seconds,
+        "cover": gap_figures(cover["times"], 1.0),
+        "visibility": sorted(set(hs["visibility"]) | set(cover["visibility"])),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", type=int, default=5, help="handshakes of each kind")
+    ap.add_argument("--seconds", type=float, default=60, help="how long the cover runs")
+    args = ap.parse_args()
+    r = asyncio.run(run(args.samples, args.seconds))
+    c = r["cover"]
+    print(f"Chromium {r['chromium']}, median of {r['samples']} (ms):")
+    print(f"  GRP: WebSocket + Noise IKhfs + key proof      {r['grp_open_ms']:8.1f}")
+    print(f"  GRP: ... + SMP handshake at cover ticks (λ=1)  {r['grp_smp_ms']:8.1f}")
+    print(f"  baseline: WebSocket + SMP handshake            {r['ws_smp_ms']:8.1f}")
+    print(f"cover in the worker, {c['frames']} frames in {r['cover_seconds']:g} s (λ = 1/s):")
+    print(
+        f"  gaps mean {c['mean_s']:.3f} s, median {c['median_s']:.3f} s, CV {c['cv']:.2f}, "
+        f"shortest {c['min_ms']:.1f} ms"
+    )
+    print(
+        f"  KS distance to Exp(1) {c['ks']:.3f} (5 % critical {c['ks_crit_5pct']:.3f}); "
+        f"{c['near_whole_second']:.0%} of gaps within 20 ms of a whole second"
+    )
+    print(f"  page visibility during the run: {', '.join(r['visibility'])}")
+    print("RESULT " + json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
