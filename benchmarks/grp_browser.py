@@ -11,14 +11,16 @@ behave as in a browser people use.
   relay's key proof (``grp_open``), and then the SMP handshake inside GRP, whose two blocks
   wait for cover ticks (``grp_smp``); baseline: WebSocket + SMP handshake, the widget's
   ordinary connection (``ws_smp``);
-- cover: one GRP connection held open ``--seconds``; the time of every frame the worker hands
-  to its WebSocket. At λ = 1/s the gaps should be exponential with mean 1 s (coefficient of
-  variation 1); printed with the Kolmogorov-Smirnov distance to that law and its 5 % critical
-  value, the shortest gap, and the share of gaps within 20 ms of a whole second (what timers
-  clamped to one wake-up a second would produce). The page's ``document.visibilityState``
-  during the run is printed too: headless Chromium keeps every page visible (a background
-  tab, a minimized window and the lifecycle state ``frozen`` all leave it ``visible`` and its
-  timers running), so a hidden tab cannot be measured here; see docs/grp.md.
+- cover: one GRP connection, with the SMP client on top (its keepalive pings included) as in
+  the widget, held open ``--seconds``; the time of every frame the worker hands to its
+  WebSocket, and how late the worker's timer woke for each tick. At λ = 1/s the gaps should
+  be exponential with mean 1 s (coefficient of variation 1); printed with the
+  Kolmogorov-Smirnov distance to that law and its 5 % critical value, the shortest gap, and
+  the share of gaps within 20 ms of a whole second (what timers clamped to one wake-up a
+  second would produce). The page's ``document.visibilityState`` during the run is printed
+  too: headless Chromium keeps every page visible (a background tab, a minimized window and
+  the lifecycle state ``frozen`` all leave it ``visible`` and its timers running), so a
+  hidden tab cannot be measured here; see docs/grp.md.
 
 Prints figures only; nothing is asserted. The last line is ``RESULT`` and a JSON object.
 
@@ -29,20 +31,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.server
 import itertools
 import json
 import math
 import statistics
 import subprocess
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from widget_budget import chromium_version
+from widget_budget import chromium_version, page_server
 
 from hushwire.encoding.strings import b64url_encode
 from hushwire.testing.browser import CHROMIUM, CHROMIUM_ARGS
@@ -91,12 +89,21 @@ self.onmessage = async (ev) => {
     const times = [];
     const send = ws.send.bind(ws);
     ws.send = (d) => { times.push(performance.now()); send(d); };
-    const s = new GrpSocket(ws, kh, rs);
+    // the widget's timer, recording how late each wake-up is
+    const late = [];
+    const sleep = (ms) => new Promise((r) => {
+      const t = performance.now();
+      setTimeout(() => { late.push(performance.now() - t - ms); r(); }, ms);
+    });
+    const s = new GrpSocket(ws, kh, rs, { sleep });
     await opened(s);
     const from = times.length; // after message 1 of the handshake
+    // the SMP client on top, with its keepalive pings, as in the widget
+    const c = await SMPClient.connect(s, kh);
     await new Promise((r) => setTimeout(r, seconds * 1000));
-    s.close();
-    postMessage({ times: times.slice(from, -1) }); // without the CLOSE sent at once
+    const open = s.readyState === 1;
+    c.close();
+    postMessage({ times: times.slice(from, -1), open, late }); // without the CLOSE sent at once
   }
 };
 """
@@ -138,32 +145,6 @@ def bundle() -> str:
     return out.stdout
 
 
-class _Blank(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>GRP benchmark</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def blank_page() -> Iterator[str]:
-    """An empty page on http://127.0.0.1 (a secure context, as the widget's pages are; an
-    about:blank page's workers have an opaque origin, where the handshake does not run)."""
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Blank)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-
-
 def gap_figures(times: list[float], rate: float) -> dict[str, float]:
     gaps = sorted((b - a) / 1e3 for a, b in itertools.pairwise(times))
     n = len(gaps)
@@ -200,7 +181,11 @@ async def run(samples: int, seconds: float) -> dict[str, Any]:
                 "n": samples,
                 "seconds": seconds,
             }
-            with blank_page() as url:
+            # an http page (a secure context, as the widget's pages are: the workers of an
+            # about:blank page have an opaque origin, where the handshake does not run)
+            with page_server(
+                b"<!doctype html><title>GRP benchmark</title>", "worker-src blob:"
+            ) as url:
                 async with async_playwright() as p:
                     browser = await p.chromium.launch(
                         executable_path=CHROMIUM,
@@ -223,6 +208,12 @@ async def run(samples: int, seconds: float) -> dict[str, Any]:
         "ws_smp_ms": statistics.median(hs["wsSmp"]),
         "cover_seconds": seconds,
         "cover": gap_figures(cover["times"], 1.0),
+        "cover_open_to_the_end": cover["open"],
+        "timer_late_ms": {
+            "median": statistics.median(cover["late"]),
+            "p99": sorted(cover["late"])[int(0.99 * (len(cover["late"]) - 1))],
+            "min": min(cover["late"]),
+        },
         "visibility": sorted(set(hs["visibility"]) | set(cover["visibility"])),
     }
 
@@ -247,6 +238,12 @@ def main() -> None:
         f"  KS distance to Exp(1) {c['ks']:.3f} (5 % critical {c['ks_crit_5pct']:.3f}); "
         f"{c['near_whole_second']:.0%} of gaps within 20 ms of a whole second"
     )
+    late = r["timer_late_ms"]
+    print(
+        f"  the worker's timer woke {late['median']:.1f} ms late (median), "
+        f"{late['p99']:.1f} ms (p99), {late['min']:.1f} ms (least)"
+    )
+    print(f"  still open at the end: {r['cover_open_to_the_end']}")
     print(f"  page visibility during the run: {', '.join(r['visibility'])}")
     print("RESULT " + json.dumps(r))
 

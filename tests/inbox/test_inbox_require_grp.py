@@ -23,7 +23,7 @@ from hushwire.chat.messages import (
 )
 from hushwire.errors import ConfigError
 from hushwire.inbox.grpgate import GRP_MARK, NEEDS_GRP_RELAY, REFUSAL, on_grp
-from hushwire.inbox.run import start_inbox
+from hushwire.inbox.run import RunningInbox, start_inbox
 from hushwire.server.config import RelayConfig
 from hushwire.server.run import RunningRelay, start_relay
 
@@ -50,19 +50,19 @@ async def visitor(r: RunningRelay, tmp: Path, name: str) -> Agent:
     return v
 
 
+async def inbox_on(r: RunningRelay, tmp: Path, require_grp: bool | None) -> RunningInbox:
+    return await start_inbox(
+        tmp / "inbox", r.address, ws_url=ws_url(r), client_config=CFG, require_grp=require_grp
+    )
+
+
 def test_a_visitor_without_grp_is_told_and_refused_one_with_it_chats(tmp_path: Path) -> None:
     async def main() -> None:
         r = await start_relay(
             RelayConfig(data=tmp_path / "relay", ws=("127.0.0.1", 0), host="127.0.0.1")
         )
         try:
-            inbox = await start_inbox(
-                tmp_path / "inbox",
-                r.address,
-                ws_url=ws_url(r),
-                client_config=CFG,
-                require_grp=True,
-            )
+            inbox = await inbox_on(r, tmp_path, True)
             try:
                 s = inbox.service
                 plain = await visitor(r, tmp_path, "Plain")
@@ -95,18 +95,10 @@ def test_a_visitor_without_grp_is_told_and_refused_one_with_it_chats(tmp_path: P
             finally:
                 await inbox.stop()
             # remembered without the flag; --no-require-grp turns it off
-            again = await start_inbox(
-                tmp_path / "inbox", r.address, ws_url=ws_url(r), client_config=CFG
-            )
+            again = await inbox_on(r, tmp_path, None)
             assert again.service.require_grp
             await again.stop()
-            off = await start_inbox(
-                tmp_path / "inbox",
-                r.address,
-                ws_url=ws_url(r),
-                client_config=CFG,
-                require_grp=False,
-            )
+            off = await inbox_on(r, tmp_path, False)
             assert not off.service.require_grp
             await off.stop()
         finally:

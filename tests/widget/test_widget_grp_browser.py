@@ -236,3 +236,28 @@ def test_an_inbox_that_requires_grp_tells_a_visitor_without_it_and_ends_the_chat
             assert s.inbox.service.conversations() == []
 
     wb.run(main, timeout=240)
+
+
+def test_the_grp_profile_with_a_plain_relay_fails_closed(tmp_path: Path) -> None:
+    """``data-profile="grp"`` with a ``ws://`` relay (an embed written by hand): the chat does
+    not start, says why, and no WebSocket is opened at all."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relays_and_inbox(tmp_path, FAST, entry_ws=True) as s:
+            plain_ws = f"ws://127.0.0.1:{s.entry.ws_port}"
+            relay = f"{plain_ws}/#{tls_address(s.entry).encode()}"
+            tag = snippet(SnippetOptions(s.inbox.service.address, relay))
+            tag = tag.replace(" async>", ' data-profile="grp" async>', 1)
+            assert 'data-profile="grp"' in tag
+            async with visitor_page(tmp_path, tag, plain_ws) as (page, errors, site, sockets):
+                await expect(page.locator(".panel")).to_have_attribute("data-state", "failed")
+                await expect(page.get_by_role("status")).to_contain_text(
+                    'GrpEmbedError: data-profile="grp" needs data-relay="grp://'
+                )
+                assert "/hushwire-widget-grp.js" in {p.split("?")[0] for p in site.paths}
+                assert sockets == []
+                assert errors == []
+            assert s.entry.relay.metrics.connections_total == 0
+
+    wb.run(main)
