@@ -6,7 +6,6 @@ relays' admin ``/metrics`` show the forwarded commands and only the proxy's conn
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from hushwire.agent.agent import (
 )
 from hushwire.agent.routing import ProxyMode, RoutingSettings
 from hushwire.client import ClientConfig
+from hushwire.server.metrics import machine_totals
 from hushwire.testing.relayproc import RelayProcess, start_relay_process
 
 CFG = ClientConfig(ping_interval=None, command_timeout=20)
@@ -53,13 +53,7 @@ def relay_with_admin(data: Path, host: str) -> tuple[RelayProcess, int]:
 def metrics(port: int) -> dict[str, float]:
     url = f"http://127.0.0.1:{port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as resp:
-        text: str = resp.read().decode()
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        m = re.fullmatch(r"(hushwire_\S+) (\S+)", line)
-        if m:
-            out[m[1]] = float(m[2])
-    return out
+        return machine_totals(resp.read().decode())
 
 
 def test_owner_and_visitor_send_only_through_their_own_relays(tmp_path: Path) -> None:

@@ -52,6 +52,12 @@ class Events:
     def taken(self, rid: bytes) -> None:
         self.log.append(("taken", rid))
 
+    def ntf_taken(self, notifier_id: bytes) -> None:
+        self.log.append(("ntf_taken", notifier_id))
+
+    def ntf_deleted(self, notifier_id: bytes) -> None:
+        self.log.append(("ntf_deleted", notifier_id))
+
     def resynced(self) -> None:
         self.log.append(("resynced", b""))
 
@@ -197,6 +203,32 @@ def test_the_later_subscription_wins_on_every_node() -> None:
         await b.announced()
         await a.catch_up()
         assert len(ea.log) + len(eb.log) == 1
+
+    _two_nodes(body)
+
+
+def test_the_later_notifier_subscription_wins_on_every_node() -> None:
+    """NSUB is announced like SUB, under its own kind: the older notifier subscription ends
+    (never the queue subscription of the same id), on the node that holds it."""
+
+    async def body(a: ClusterStore, b: ClusterStore, ea: Events, eb: Events) -> None:
+        nid = new_id()
+        a.announce_subscription(nid, notifier=True)
+        await a.announced()
+        await b.catch_up()
+        eb.log.clear()  # b had no notifier subscriber then
+        b.announce_subscription(nid, notifier=True)
+        await b.announced()
+        await a.catch_up()
+        assert ea.log == [("ntf_taken", nid)]
+        assert eb.log == []
+        ea.log.clear()
+        # A queue SUB of an equal id ends no notifier subscription, and the other way round.
+        a.announce_subscription(nid)
+        await a.announced()
+        await b.catch_up()
+        assert eb.log == [("taken", nid)]
+        assert ea.log == []
 
     _two_nodes(body)
 

@@ -33,6 +33,7 @@ from hushwire.errors import ConfigError
 from hushwire.limits import SMP_BLOCK_SIZE
 from hushwire.server.config import RelayConfig, RelayLimits, load_config
 from hushwire.server.run import RunningRelay, start_relay
+from hushwire.server.scrape import node_name
 from hushwire.smp.block import encode_block, pad_block, unpad_block
 from hushwire.smp.commands import ERR, GET, MSG, PING, PONG, SUB, MsgFlags
 from hushwire.smp.errors import CMD, CommandError, ErrorType
@@ -424,8 +425,9 @@ def test_health_and_metrics(tmp_path: Path) -> None:
             await writer.wait_closed()
             text = data.decode()
             assert text.startswith("HTTP/1.1 200")
-            assert 'hushwire_commands_total{command="PING"} 1' in text
-            assert "hushwire_connections_open 1" in text
+            node = node_name(0)  # every sample names its process (tests/server/test_metrics.py)
+            assert f'hushwire_commands_total{{node="{node}",command="PING"}} 1' in text
+            assert f'hushwire_connections_open{{node="{node}"}} 1' in text
             await c.close()
         finally:
             await r.stop()

@@ -8,10 +8,12 @@ change stream reports becomes, in this node's dispatcher:
 - entries appended to a queue (a SEND on any node) or its head removed: delivery is tried
   for this node's subscriber, if any (``MSG``);
 - a SUB on another node, committed after this node's: ``END`` to this node's subscriber
-  (one subscriber per queue, cluster-wide);
+  (one subscriber per queue, cluster-wide); likewise an NSUB: ``END`` (with the notifier
+  id) to this node's notifier subscriber;
 - a message with the notification flag stored on another node: ``NMSG`` to this node's
   notifier subscriber, if any;
-- the queue deleted on another node: ``DELD``;
+- the queue deleted on another node: ``DELD``; its notifier deleted or replaced: ``DELD``
+  (with the notifier id) to this node's notifier subscriber;
 - the view reloaded after the store was unreachable: delivery is tried for every queue this
   node's clients are subscribed to.
 
@@ -39,6 +41,8 @@ __all__ = ["RESTART_AFTER", "NodeEvents", "run_workers"]
 
 log = logging.getLogger("hushwire.relay")
 
+_STOP_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
+
 RESTART_AFTER: Final = 5.0
 """A worker that dies after running this many seconds is started again; one that dies
 sooner (it could not start) stops the relay with exit status 1."""
@@ -63,6 +67,12 @@ class NodeEvents:
 
     def taken(self, rid: bytes) -> None:
         self._dispatcher.end_subscription(rid, deleted=False)
+
+    def ntf_taken(self, notifier_id: bytes) -> None:
+        self._dispatcher.end_ntf_subscription(notifier_id)
+
+    def ntf_deleted(self, notifier_id: bytes) -> None:
+        self._dispatcher.end_ntf_subscription(notifier_id, deleted=True)
 
     def resynced(self) -> None:
         for rid in list(self._dispatcher.subscribers):
@@ -100,11 +110,21 @@ def run_workers(n: int, worker: Callable[[int], int]) -> int:
         stopping = True
         _stop_all(pids, signal.SIGTERM)  # waitpid is retried after a handler (PEP 475)
 
-    def spawn(i: int, again: bool = False) -> int:
-        pid = os.fork()
+    def spawn(i: int, again: bool = False) -> None:
+        """Fork worker ``i``. SIGTERM and SIGINT are held meanwhile: a stop arriving during
+        the fork reaches the parent's handler only once the worker is in ``pids`` (else the
+        parent would wait for that worker forever), and the worker only once its default
+        actions are back."""
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            raise
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in _STOP_SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             if i > 0 or again:  # one set of start-up lines, from the first worker's start
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, sys.stdout.fileno())
@@ -114,14 +134,14 @@ def run_workers(n: int, worker: Callable[[int], int]) -> int:
             finally:
                 sys.stdout.flush()
                 os._exit(code)
-        return pid
+        pids[pid], index[pid] = time.monotonic(), i
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
-    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    old = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
     status = 0
     try:
         for i in range(n):
-            pid = spawn(i)
-            pids[pid], index[pid] = time.monotonic(), i
+            spawn(i)
         while pids:
             try:
                 pid, wstatus = os.waitpid(-1, 0)
@@ -141,8 +161,7 @@ def run_workers(n: int, worker: Callable[[int], int]) -> int:
                 _stop_all(pids, signal.SIGTERM)
                 continue
             log.warning("worker %d exited with %d: starting it again", i, code)
-            new = spawn(i, again=True)
-            pids[new], index[new] = time.monotonic(), i
+            spawn(i, again=True)
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)

@@ -249,6 +249,9 @@ def load_config(path: Path | None, **overrides: Any) -> RelayConfig:
         cfg = replace(cfg, new_queues=bool(auth.get("new_queues", True)), create_password=password)
     if raw.get("admin"):
         cfg = replace(cfg, admin=parse_hostport(str(raw["admin"]), "admin"))
+        if workers > 1 and cfg.admin is not None and cfg.admin[1] == 0:
+            # every worker would listen on a port of its own, named only in its log
+            raise ConfigError("--workers share the admin port: give a fixed port, not port 0")
     return _proxy_settings(cfg, raw.get("proxy", True), auth.get("proxy_password"))
 
 

@@ -28,12 +28,13 @@ store and is delivered again on the next SUB.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -185,13 +186,43 @@ class Dispatcher:
         """Recipient id -> the one client subscribed to the queue."""
         self.ntf_subscribers: dict[bytes, Client] = {}
         """Notifier id -> the client subscribed to its notifications."""
+        self._acting: dict[bytes, Client] = {}
+        """Recipient or notifier id -> the client whose DEL, NDEL or NKEY of it is in flight:
+        a shared store reports the deletion back before the command returns, and that
+        client's own subscription then ends without a DELD (as Server.hs)."""
+
+    @contextlib.contextmanager
+    def _deleting(self, client: Client, *ids: bytes) -> Iterator[None]:
+        for i in ids:
+            self._acting[i] = client
+        try:
+            yield
+        finally:
+            for i in ids:
+                if self._acting.get(i) is client:
+                    del self._acting[i]
 
     def end_subscription(self, rid: bytes, deleted: bool) -> None:
         """A client of another relay process took the queue (``END``) or deleted it
         (``DELD``): end this process's subscription to it, if any."""
         client = self.subscribers.pop(rid, None)
-        if client is not None:
+        if client is not None and client is self._acting.get(rid):
+            client.subs.pop(rid, None)
+        elif client is not None:
             _end_subscription(client, rid, deleted)
+
+    def end_ntf_subscription(
+        self, notifier_id: bytes, *, deleted: bool = False, by: Client | None = None
+    ) -> None:
+        """End this process's subscription to these notifications, if any: another client
+        subscribed to them (``END``), or the notifier was deleted or replaced (``DELD``,
+        ``END`` before v10). ``by``: the client whose command did it, told nothing (Server.hs
+        ``checkAnotherClient``)."""
+        client = self.ntf_subscribers.pop(notifier_id, None)
+        if by is None:
+            by = self._acting.get(notifier_id)
+        if client is not None and client is not by:
+            client.push(NO_CORR_ID, notifier_id, DELD() if deleted else END())
 
     def count_error(self, e: ErrorType) -> None:
         self.metrics.errors[e.encode().split(b" ")[0].decode()] += 1
@@ -291,14 +322,15 @@ class Dispatcher:
             await self.store.set_status(rid, QueueStatus.OFF)
             return ok
         if isinstance(cmd, DEL):
-            await self.store.delete_queue(rid)
+            with self._deleting(client, rid, *_notifier_id(q)):
+                await self.store.delete_queue(rid)
             self.metrics.queues_deleted += 1
             client.subs.pop(rid, None)
             other = self.subscribers.pop(rid, None)
             if other is not None and other is not client:
                 _end_subscription(other, rid, deleted=True)
             if q.notifier is not None:
-                self.ntf_subscribers.pop(q.notifier.notifier_id, None)
+                self.end_ntf_subscription(q.notifier.notifier_id, deleted=True, by=client)
             return ok
         if isinstance(cmd, QUE):
             return [(corr, ent, INFO(self._queue_info(client, q)))]
@@ -329,15 +361,22 @@ class Dispatcher:
                 return err(ErrorType.AUTH)
             return self._link_reply(req, q)
         if isinstance(cmd, NKEY):
-            return await self._nkey(req, cmd, q)
+            return await self._nkey(client, req, cmd, q)
         if isinstance(cmd, NDEL):
-            removed = await self.store.delete_notifier(rid)
+            with self._deleting(client, *_notifier_id(q)):
+                removed = await self.store.delete_notifier(rid)
             if removed is not None:
-                self.ntf_subscribers.pop(removed.notifier_id, None)
+                self.end_ntf_subscription(removed.notifier_id, deleted=True, by=client)
             return ok
         if isinstance(cmd, NSUB):
             assert q.notifier is not None
-            self.ntf_subscribers[q.notifier.notifier_id] = client
+            nid = q.notifier.notifier_id
+            previous = self.ntf_subscribers.get(nid)
+            if previous is not client:  # one notifier subscriber: the older one gets END
+                if previous is not None:
+                    previous.push(NO_CORR_ID, nid, END())
+                self.ntf_subscribers[nid] = client
+                self.store.announce_subscription(nid, notifier=True)
             return [(corr, ent, SOK(None))]
         return err(CMD(CommandError.PROHIBITED))  # pragma: no cover - parties cover the rest
 
@@ -612,18 +651,26 @@ class Dispatcher:
             msg,
         )
 
-    async def _nkey(self, req: ClientRequest, cmd: NKEY, q: QueueRecord) -> list[Reply]:
+    async def _nkey(
+        self, client: Client, req: ClientRequest, cmd: NKEY, q: QueueRecord
+    ) -> list[Reply]:
         for _ in range(_ID_ATTEMPTS):
             ntf_dh = KeyPair.generate(KeyAlg.X25519)
             nid = os.urandom(QUEUE_ID_SIZE)
             rec = NotifierRecord(
                 nid, cmd.ntf_auth_key.to_der(), dh_box_key(cmd.ntf_dh_key, ntf_dh.private)
             )
-            if await self.store.set_notifier(q.recipient_id, rec):
+            with self._deleting(client, *_notifier_id(q)):
+                done = await self.store.set_notifier(q.recipient_id, rec)
+            if done:
                 if q.notifier is not None:
-                    self.ntf_subscribers.pop(q.notifier.notifier_id, None)
+                    self.end_ntf_subscription(q.notifier.notifier_id, deleted=True, by=client)
                 return [(req.corr_id, req.entity_id, NID(EntityId(nid), ntf_dh.public))]
         return [(req.corr_id, req.entity_id, ERR(ErrorType.INTERNAL))]
+
+
+def _notifier_id(q: QueueRecord) -> tuple[bytes, ...]:
+    return () if q.notifier is None else (q.notifier.notifier_id,)
 
 
 def _end_subscription(client: Client, rid: bytes, deleted: bool) -> None:

@@ -83,10 +83,12 @@ class GrpListener:
         addr = peer_address(conn)
         if self._handshaking[addr] >= self.relay.config.limits.max_handshakes_per_address:
             metrics.disconnects["grp_too_many_handshakes"] += 1
+            metrics.grp_handshakes["refused"] += 1
             conn.abort()
             return
         if not self._budget(addr).try_take():
             metrics.disconnects["grp_handshake_rate"] += 1
+            metrics.grp_handshakes["refused"] += 1
             conn.abort()
             return
         self._handshaking[addr] += 1
@@ -101,7 +103,9 @@ class GrpListener:
                 del self._handshaking[addr]
         if grp is None:
             metrics.disconnects["grp_handshake"] += 1
+            metrics.grp_handshakes["failed"] += 1
             return
+        metrics.grp_handshakes["ok"] += 1
         await self.relay.handle(grp)
 
     def _budget(self, addr: str) -> TokenBucket:

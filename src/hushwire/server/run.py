@@ -10,7 +10,8 @@ file in use) is one line on stderr and exit status 1.
 
 With ``--cluster`` the relay is one node of several serving the same address from one
 PostgreSQL store (``hushwire.server.cluster``); ``--workers N`` runs N such nodes on this
-machine, sharing the ports. ``/healthz`` answers 503 while a node's store is unreachable.
+machine, sharing the ports; any worker's ``/metrics`` answers for all of them
+(``hushwire.server.scrape``). ``/healthz`` answers 503 while a node's store is unreachable.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from hushwire.server.config import RelayConfig
 from hushwire.server.grp import GrpListener, load_or_create_grp_key
 from hushwire.server.identity import load_or_create_identity, load_or_create_web_cert
 from hushwire.server.relay import Relay
+from hushwire.server.scrape import NodeScrape, WorkerSlot, health
 from hushwire.server.store import QueueStore, SQLiteStore, StoreError
 from hushwire.smp.address import SMPServer
 from hushwire.transport.grp import CoverSettings
@@ -43,6 +45,7 @@ from hushwire.transport.listen import (
     smp_tls_context,
     web_tls_context,
 )
+from hushwire.transport.local import LocalPeers
 
 log = logging.getLogger("hushwire.relay")
 
@@ -50,7 +53,7 @@ log = logging.getLogger("hushwire.relay")
 @dataclass
 class RunningRelay:
     relay: Relay
-    servers: list[asyncio.Server]
+    servers: list[asyncio.AbstractServer]
     address: SMPServer
     ws_port: int | None
     tls_port: int | None
@@ -80,59 +83,10 @@ def _http(relay: Relay) -> Callable[[str], HttpReply | None]:
 
     def handle(path: str) -> HttpReply | None:
         if path == "/healthz":
-            return _health(relay)
+            return health(relay.store)
         return None
 
     return handle
-
-
-def _health(relay: Relay) -> HttpReply:
-    """200 while the relay can serve commands; 503 while its (shared) store is unreachable."""
-    if relay.store.healthy:
-        return HttpReply(200, "ok\n")
-    return HttpReply(503, "store unreachable\n")
-
-
-def _admin_http(relay: Relay) -> Callable[[str], HttpReply | None]:
-    """The admin listener's endpoints: ``/healthz`` and ``/metrics``."""
-
-    def handle(path: str) -> HttpReply | None:
-        if path == "/healthz":
-            return _health(relay)
-        if path == "/metrics":
-            st = relay.store.stats()
-            store = {
-                "queues": st.queues,
-                "messages": st.messages,
-                "bytes": st.bytes,
-                "pending_writes": st.pending_writes,
-                "commits_total": st.commits,
-                "failed_commits_total": st.failed_commits,
-                "commit_seconds_total": st.commit_seconds_total,
-                "max_batch": st.max_batch,
-            }
-            gauges = {
-                "subscriptions": float(len(relay.subscribers)),
-                "store_healthy": float(relay.store.healthy),
-                "sessions": float(len(relay.sessions)),
-                **_node_gauges(relay.store),
-            }
-            return HttpReply(200, relay.metrics.render(gauges, store), "text/plain; version=0.0.4")
-        return None
-
-    return handle
-
-
-def _node_gauges(store: QueueStore) -> dict[str, float]:
-    """This node's change-stream figures, for a cluster node (per process: each worker
-    answers for itself)."""
-    events = getattr(store, "stream_events", None)
-    if events is None:
-        return {}
-    return {
-        "cluster_stream_events": float(events),
-        "cluster_resyncs": float(getattr(store, "resyncs", 0)),
-    }
 
 
 def make_store(config: RelayConfig) -> QueueStore:
@@ -153,8 +107,9 @@ def make_store(config: RelayConfig) -> QueueStore:
     return PostgresStore(config.store)
 
 
-async def start_relay(config: RelayConfig) -> RunningRelay:
-    """Start listening; the caller stops it with :meth:`RunningRelay.stop`."""
+async def start_relay(config: RelayConfig, slot: WorkerSlot | None = None) -> RunningRelay:
+    """Start listening; the caller stops it with :meth:`RunningRelay.stop`. ``slot``: which
+    worker of ``--workers N`` this process is (``/metrics`` answers for all of them)."""
     store = make_store(config)
     await store.open()  # first: an unusable store leaves no new identity behind
     try:
@@ -166,7 +121,8 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
         log.info("created a new relay identity in %s", config.data)
     relay = Relay(config, identity, store)
     http = _http(relay)
-    servers: list[asyncio.Server] = []
+    scrape = NodeScrape(relay, slot)
+    servers: list[asyncio.AbstractServer] = []
     ws_port = tls_port = admin_port = None
     shared = config.workers > 1
     grp_address = listener = None
@@ -200,16 +156,19 @@ async def start_relay(config: RelayConfig) -> RunningRelay:
             tls_port = int(srv.sockets[0].getsockname()[1])
         if config.admin is not None:
             srv = await serve_http(
-                config.admin[0], config.admin[1], _admin_http(relay), reuse_port=shared
+                config.admin[0], config.admin[1], scrape.handle, reuse_port=shared
             )
             servers.append(srv)
             admin_port = int(srv.sockets[0].getsockname()[1])
+            if slot is not None and slot.peers is not None:
+                servers.append(await slot.peers.serve(slot.index, scrape.snapshot))
             log.info("metrics: http://%s:%d/metrics", config.admin[0], admin_port)
         if config.grp is not None:
             static, made = load_or_create_grp_key(config.data)
             if made:
                 log.info("created a new GRP key in %s", config.data)
             listener = GrpListener(relay, static, CoverSettings(rate=config.grp_cover_rate))
+            scrape.grp = listener
             srv = await listener.serve(config.grp[0], config.grp[1], http)
             servers.append(srv)
             grp_address = listener.address(
@@ -238,8 +197,10 @@ async def _expire_loop(relay: Relay) -> None:
             log.exception("expiry sweep failed")
 
 
-async def serve_until_stopped(config: RelayConfig, out: TextIO = sys.stdout) -> None:
-    running = await start_relay(config)
+async def serve_until_stopped(
+    config: RelayConfig, out: TextIO = sys.stdout, slot: WorkerSlot | None = None
+) -> None:
+    running = await start_relay(config, slot)
     # The handlers go in before the start-up lines: whoever reads those lines may stop the
     # relay at once, and that must be a clean stop, not death by the default SIGTERM action.
     stop = asyncio.Event()
@@ -308,13 +269,19 @@ def _run_workers(config: RelayConfig, runner: Callable[[Coroutine[Any, Any, None
         print(f"hushwire relay: {e}", file=sys.stderr, flush=True)
         return 1
     load_or_create_identity(config.data, common_name=config.address_host)
+    # Made before the fork and kept here: a worker started again serves on the same socket.
+    peers = LocalPeers(config.workers) if config.admin is not None else None
 
-    def worker(_index: int) -> int:
+    def worker(index: int) -> int:
         try:
-            runner(serve_until_stopped(config))
+            runner(serve_until_stopped(config, slot=WorkerSlot(index, peers)))
         except StoreError as e:
             print(f"hushwire relay: {e}", file=sys.stderr, flush=True)
             return 1
         return 0
 
-    return run_workers(config.workers, worker)
+    try:
+        return run_workers(config.workers, worker)
+    finally:
+        if peers is not None:
+            peers.close()

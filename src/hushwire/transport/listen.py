@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -36,8 +37,9 @@ class HttpReply:
     content_type: str = "text/plain; charset=utf-8"
 
 
-HttpHandler = Callable[[str], HttpReply | None]
-"""Called with the request path of a non-upgrade HTTP request; None means 404."""
+HttpHandler = Callable[[str], HttpReply | Awaitable[HttpReply | None] | None]
+"""Called with the request path of a non-upgrade HTTP request; None means 404. It may be a
+coroutine function (the admin listener's ``/metrics`` asks the other workers)."""
 
 HTTP_HEADER_TIMEOUT = 10.0
 SNIFF_TIMEOUT = 0.5
@@ -133,8 +135,11 @@ async def _http_upgrade(
     if (not wants_upgrade or not upgrade) and http is not None:
         path = request.path.split("?", 1)[0]
         reply = http(path)
+        if inspect.isawaitable(reply):
+            reply = await reply
         response = proto.reject(reply.status, reply.body) if reply else proto.reject(404, "")
         if reply is not None:
+            del response.headers["Content-Type"]  # websockets' Headers adds, not replaces
             response.headers["Content-Type"] = reply.content_type
         proto.send_response(response)
         for chunk in proto.data_to_send():

@@ -68,9 +68,9 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from hushwire.server.store.contract import (
-    COMMIT_LATENCY_BUCKETS,
     SELECT_MESSAGES,
     SELECT_QUEUES,
+    LatencyHistogram,
     NotifierRecord,
     QueueNotFoundError,
     QueueRecord,
@@ -85,9 +85,7 @@ from hushwire.server.store.contract import (
     check_new_queue,
     check_queue_id,
     check_recipient_keys,
-    cumulative_buckets,
     head_matches,
-    latency_bucket,
     link_update_allowed,
     queue_row,
     secured_with,
@@ -111,9 +109,12 @@ from hushwire.server.store.stream import (
     NOTIFYING,
     BatchOp,
     ClusterEvents,
+    OwnSubscriptions,
     StreamEvent,
+    StreamFigures,
     batch_columns,
     payload,
+    report_record_change,
 )
 from hushwire.server.store.view import (
     ReplicaView,
@@ -166,8 +167,8 @@ class ClusterStore(QueueStore):
         self._tokens = itertools.count(1)
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._own_msgs: dict[int, StoredMessage] = {}
-        self._own_subs: dict[bytes, int] = {}
-        self._inbox: list[str] = []
+        self._own_subs = OwnSubscriptions()
+        self._inbox: list[tuple[float, str]] = []  # (arrival time, notification) to apply
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.events: ClusterEvents | None = None
@@ -183,12 +184,9 @@ class ClusterStore(QueueStore):
         self._pending_high_water = 0
         self._commits = 0
         self._failed = 0
-        self._commit_seconds = 0.0
-        self._buckets = [0] * (len(COMMIT_LATENCY_BUCKETS) + 1)
-        self.stream_events = 0
-        """Notifications applied (``/metrics``)."""
-        self.resyncs = 0
-        """Times the view was reloaded after the stream was lost."""
+        self._commit_latency = LatencyHistogram()
+        self.figures = StreamFigures()
+        """What the change stream did here (``/metrics``)."""
 
     @property
     def where(self) -> str:
@@ -311,7 +309,7 @@ class ClusterStore(QueueStore):
                 await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT)
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self._inbox.append(payload)
+        self._inbox.append((time.perf_counter(), payload))
         self._wakeup.set()
 
     async def _watch_loop(self) -> None:
@@ -349,7 +347,7 @@ class ClusterStore(QueueStore):
                         self._listen = None
                     await asyncio.sleep(RECONNECT_DELAY)
             self._loading = False
-            self.resyncs += 1
+            self.figures.resyncs += 1
             log.warning("cluster store %s: stream back, view reloaded", self.where)
             # Commits whose notifications were lost are in the snapshot just loaded.
             for tok, fut in list(self._waiters.items()):
@@ -376,8 +374,8 @@ class ClusterStore(QueueStore):
                     if self._listen is not None:
                         self._listen.terminate()  # the watcher reloads everything
 
-    async def _apply(self, payloads: list[str], epoch: int) -> None:
-        events = [e for p in payloads if (e := StreamEvent.parse(p)) is not None]
+    async def _apply(self, received: list[tuple[float, str]], epoch: int) -> None:
+        events = [e for _, p in received if (e := StreamEvent.parse(p)) is not None]
         fetch_seqs = [
             int(e.arg.rstrip("Q"))
             for e in events
@@ -394,14 +392,14 @@ class ClusterStore(QueueStore):
         touched: set[bytes] = set()
         notify: list[tuple[bytes, StoredMessage]] = []
         for e in events:
-            self.stream_events += 1
+            self.figures.events += 1
             own = e.node == self.node
             if e.kind == "q":
                 new = rows.get(e.rid)
-                existed = e.rid in self._view.records
+                old = self._view.records.get(e.rid)
                 self._view.put(e.rid, new)
-                if new is None and existed and self.events is not None:
-                    self.events.deleted(e.rid)
+                if old is not None and self.events is not None:
+                    report_record_change(self.events, old, new)
             elif e.kind == "a":
                 seq = int(e.arg.rstrip("Q"))
                 m = self._own_msgs.pop(e.token, None) if own else None
@@ -416,27 +414,20 @@ class ClusterStore(QueueStore):
             elif e.kind == "d":
                 if self._view.delete(e.rid, [int(s) for s in e.arg.split(",") if s]):
                     touched.add(e.rid)
-            elif e.kind == "s":
-                self._subscribed(e.rid, own)
+            elif e.kind in ("s", "n"):
+                self._own_subs.seen((e.kind, e.rid), own, self.events)
             if own and e.final:
                 fut = self._waiters.pop(e.token, None) or self._waiters.pop(-e.token, None)
                 if fut is not None and not fut.done():
                     fut.set_result(None)
+        applied = time.perf_counter()
+        for arrived, _ in received:
+            self.figures.apply_lag.observe(applied - arrived)
         if self.events is not None:
             for rid in touched:
                 self.events.appended(rid)
             for rid, m in notify:
                 self.events.notification(rid, m)
-
-    def _subscribed(self, rid: bytes, own: bool) -> None:
-        if own:
-            left = self._own_subs.get(rid, 0) - 1
-            if left > 0:
-                self._own_subs[rid] = left
-            else:
-                self._own_subs.pop(rid, None)
-        elif rid not in self._own_subs and self.events is not None:
-            self.events.taken(rid)  # ours (if any) was announced before this one
 
     # ----------------------------------------------------------------- transactions
 
@@ -503,15 +494,20 @@ class ClusterStore(QueueStore):
         if token in self._waiters:
             # committed: from now on a reload of the view also covers it (see _watch_loop)
             self._waiters[-token] = self._waiters.pop(token)
-        await asyncio.shield(fut)
+        await self._roundtrip(fut)
         return result
+
+    async def _roundtrip(self, fut: asyncio.Future[None]) -> None:
+        """Wait for a committed command's own notification (timed for ``/metrics``)."""
+        start = time.perf_counter()
+        await asyncio.shield(fut)
+        self.figures.notify_roundtrip.observe(time.perf_counter() - start)
 
     def _count_commit(self, seconds: float, ops: int = 1) -> None:
         self._commits += 1
         self._committed_ops += ops
         self._max_batch = max(self._max_batch, ops)
-        self._commit_seconds += seconds
-        self._buckets[latency_bucket(seconds)] += 1
+        self._commit_latency.observe(seconds)
 
     def _fail_waiters(self, e: Exception) -> None:
         for fut in self._waiters.values():
@@ -529,13 +525,16 @@ class ClusterStore(QueueStore):
         await conn.execute(NOTIFY, payload("b", tag, True))
         return None, True
 
-    def announce_subscription(self, rid: bytes) -> None:
-        """Tell the other nodes this node's client subscribed to ``rid`` (they end theirs)."""
+    def announce_subscription(self, entity_id: bytes, *, notifier: bool = False) -> None:
+        """Tell the other nodes this node's client subscribed to the queue ``entity_id``
+        (SUB), or to the notifications of the notifier id ``entity_id`` (NSUB, ``notifier``);
+        they end theirs."""
         if not self.healthy:
             return
-        self._own_subs[rid] = self._own_subs.get(rid, 0) + 1
+        key = ("n" if notifier else "s", entity_id)
+        self._own_subs.announcing(key)
         task = asyncio.get_running_loop().create_task(
-            self._announce(rid), name="hushwire-cluster announce"
+            self._announce(key), name="hushwire-cluster announce"
         )
         self._tasks.append(task)
         task.add_done_callback(self._forget_task)
@@ -550,11 +549,12 @@ class ClusterStore(QueueStore):
         with contextlib.suppress(ValueError):
             self._tasks.remove(task)
 
-    async def _announce(self, rid: bytes) -> None:
+    async def _announce(self, key: tuple[str, bytes]) -> None:
+        note = payload(key[0], f"{self.node} 0", True, key[1])
         try:
-            await self._call(lambda c: c.execute(NOTIFY, payload("s", f"{self.node} 0", True, rid)))
+            await self._call(lambda c: c.execute(NOTIFY, note))
         except StoreError:
-            self._subscribed(rid, own=True)  # not announced: do not wait for it
+            self._own_subs.seen(key, True, None)  # not announced: do not wait for it
 
     # ----------------------------------------------------------------- queue records
 
@@ -738,7 +738,7 @@ class ClusterStore(QueueStore):
             return outcome
         if op.token in self._waiters:  # committed: a reload of the view now covers it
             self._waiters[-op.token] = self._waiters.pop(op.token)
-        await asyncio.shield(waiter)
+        await self._roundtrip(waiter)
         return outcome
 
     async def _flush(self) -> None:
@@ -794,6 +794,6 @@ class ClusterStore(QueueStore):
             committed_ops=self._committed_ops,
             failed_commits=self._failed,
             max_batch=self._max_batch,
-            commit_seconds_total=self._commit_seconds,
-            commit_latency_buckets=cumulative_buckets(self._buckets),
+            commit_seconds_total=self._commit_latency.total,
+            commit_latency_buckets=self._commit_latency.cumulative(),
         )

@@ -53,6 +53,7 @@ __all__ = [
     "CommitHook",
     "DeleteMessages",
     "DeleteQueue",
+    "LatencyHistogram",
     "NotifierRecord",
     "PutQueue",
     "QueueNotFoundError",
@@ -116,6 +117,22 @@ def cumulative_buckets(counts: Sequence[int]) -> tuple[tuple[float, int], ...]:
         total += count
         out.append((bound, total))
     return tuple(out)
+
+
+@dataclass(slots=True)
+class LatencyHistogram:
+    """Observed durations in the buckets of :data:`COMMIT_LATENCY_BUCKETS` (a Prometheus
+    histogram: per-bucket counts and the sum of what was observed)."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * (len(COMMIT_LATENCY_BUCKETS) + 1))
+    total: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[latency_bucket(seconds)] += 1
+        self.total += seconds
+
+    def cumulative(self) -> tuple[tuple[float, int], ...]:
+        return cumulative_buckets(self.counts)
 
 
 # --------------------------------------------------------------------------- errors
@@ -575,5 +592,9 @@ class QueueStore(abc.ABC):
         """Return once every change other processes committed before the call is visible
         to this one's reads (a look-up that missed may then be repeated)."""
 
-    def announce_subscription(self, recipient_id: bytes) -> None:  # noqa: B027
-        """Tell the other processes that a client of this one subscribed to the queue."""
+    def announce_subscription(  # noqa: B027
+        self, entity_id: bytes, *, notifier: bool = False
+    ) -> None:
+        """Tell the other processes that a client of this one subscribed to the queue
+        ``entity_id`` (its recipient id), or with ``notifier`` to its notifications
+        (``entity_id`` is then the notifier id)."""

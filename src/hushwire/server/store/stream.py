@@ -9,6 +9,8 @@ changed with ``pg_notify`` on :data:`CHANNEL`; the payload is one line of six fi
   to the FIFO of ``RID``;
 - ``d``: entries ``ARG`` (sequence numbers, comma-separated) deleted from that FIFO;
 - ``s``: a client of ``NODE`` subscribed to ``RID``;
+- ``n``: a client of ``NODE`` subscribed to the notifications of the notifier id ``RID``
+  (NSUB; nodes of an older release ignore the kind);
 - ``b``: nothing changed (a barrier: everything committed before it has been seen).
 
 ``NODE`` and ``TOKEN`` name the command that wrote it; ``FINAL`` is 1 on its last
@@ -24,7 +26,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
-from hushwire.server.store.contract import StoredMessage
+from hushwire.server.store.contract import LatencyHistogram, QueueRecord, StoredMessage
 
 __all__ = [
     "CHANNEL",
@@ -33,9 +35,12 @@ __all__ = [
     "NOTIFYING",
     "BatchOp",
     "ClusterEvents",
+    "OwnSubscriptions",
     "StreamEvent",
+    "StreamFigures",
     "batch_columns",
     "payload",
+    "report_record_change",
 ]
 
 CHANNEL: Final = "hushwire"
@@ -96,6 +101,13 @@ class ClusterEvents(Protocol):
     def taken(self, rid: bytes) -> None:
         """Another node's client subscribed to this queue after this node's client."""
 
+    def ntf_taken(self, notifier_id: bytes) -> None:
+        """Another node's client subscribed to these notifications (NSUB) after this
+        node's client."""
+
+    def ntf_deleted(self, notifier_id: bytes) -> None:
+        """The notifier was deleted or replaced (NDEL, DEL, NKEY on some node)."""
+
     def resynced(self) -> None:
         """The view was reloaded after the stream was lost: retry every delivery."""
 
@@ -126,3 +138,54 @@ class StreamEvent:
 
 def payload(kind: str, tag: str, final: bool, rid: bytes = b"", arg: str = "-") -> str:
     return f"{kind} {tag} {int(final)} {rid.hex() or '-'} {arg}"
+
+
+def report_record_change(events: ClusterEvents, old: QueueRecord, new: QueueRecord | None) -> None:
+    """Tell the relay what a changed queue record ends: the queue (deleted), its notifier
+    (deleted or replaced by another)."""
+    if new is None:
+        events.deleted(old.recipient_id)
+    gone, now = old.notifier, new.notifier if new is not None else None
+    if gone is not None and (now is None or now.notifier_id != gone.notifier_id):
+        events.ntf_deleted(gone.notifier_id)
+
+
+class OwnSubscriptions:
+    """This node's subscription announcements (``s`` SUB, ``n`` NSUB) not yet seen back on
+    the stream: another node's announcement ends this node's subscription only if this
+    node's own, if any, came before it (of two at once, the one committed last wins)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[str, bytes], int] = {}
+
+    def announcing(self, key: tuple[str, bytes]) -> None:
+        self._pending[key] = self._pending.get(key, 0) + 1
+
+    def seen(self, key: tuple[str, bytes], own: bool, events: ClusterEvents | None) -> None:
+        """An announcement came back (``own``) or arrived from another node."""
+        if own:
+            left = self._pending.pop(key, 0) - 1
+            if left > 0:
+                self._pending[key] = left
+        elif key not in self._pending and events is not None:
+            kind, eid = key
+            if kind == "n":
+                events.ntf_taken(eid)
+            else:
+                events.taken(eid)
+
+
+@dataclass(slots=True)
+class StreamFigures:
+    """What a node's change stream did (``/metrics``, ``hushwire.server.scrape``)."""
+
+    events: int = 0
+    """Notifications applied."""
+    resyncs: int = 0
+    """Reloads of the view after the stream was lost."""
+    notify_roundtrip: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """Per command: from its commit to this node applying its own notification (the wait
+    for read-your-writes, on top of the commit)."""
+    apply_lag: LatencyHistogram = field(default_factory=LatencyHistogram)
+    """Per notification: from its arrival at this node to its application to the view
+    (queueing behind earlier batches, fetching bodies)."""
