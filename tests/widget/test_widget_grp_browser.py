@@ -5,8 +5,9 @@ reach at all. The widget loads its ``grp`` and ``proxy`` modules, reaches E over
 (the page's one WebSocket, and the CSP's only ``connect-src``) and sends everything for D
 through E (PRXY/PFWD); D's counters show that every command it ran for the visitor came
 forwarded over E's one proxy connection. Both ways, at a test cover rate and once at the
-protocol's 1 frame/s with the snippet exactly as the inbox printed it. A visitor whose widget
-is not on GRP reads the inbox's refusal and the chat ends; the inbox stores nothing of it.
+protocol's 1 frame/s with the snippet exactly as the inbox printed it, and across a reload
+(``data-resume``). A visitor whose widget is not on GRP reads the inbox's refusal and the chat
+ends; the inbox stores nothing of it. The profile with a plain relay fails closed.
 """
 
 from __future__ import annotations
@@ -261,3 +262,35 @@ def test_the_grp_profile_with_a_plain_relay_fails_closed(tmp_path: Path) -> None
             assert s.entry.relay.metrics.connections_total == 0
 
     wb.run(main)
+
+
+def test_a_resumed_chat_on_grp_dials_grp_again(tmp_path: Path) -> None:
+    """``data-resume``: after a reload the stored session is restored in a worker with the
+    ``grp`` module and goes on over GRP through E, never over a plain WebSocket."""
+    from playwright.async_api import expect
+
+    async def main() -> None:
+        async with relays_and_inbox(tmp_path, FAST) as s:
+            tag = embed(s, FAST).replace(" async>", " data-resume async>", 1)
+            async with visitor_page(tmp_path, tag, s.grp_ws.removesuffix("/grp/1")) as (
+                page,
+                errors,
+                site,
+                sockets,
+            ):
+                conv = await chat_up(page, s.inbox, 60)
+                await exchange(page, s.inbox, conv, "Before the reload", "Seen")
+                stored = await wb.stored_sessions(page)
+                assert stored == [{"extractable": False, "alg": "AES-GCM", "sealed": True}]
+                await page.reload()
+                await page.get_by_role("button", name="Open chat").click()
+                log = page.get_by_role("log", name="Messages")
+                await expect(log.locator(".msg .text")).to_have_text(["Before the reload", "Seen"])
+                await exchange(page, s.inbox, conv, "After the reload", "Still over GRP")
+                await wb.csp_clean(page, site)
+                assert errors == []
+                assert len(sockets) >= 2 and set(sockets) == {s.grp_ws}
+            assert len(s.inbox.service.conversations()) == 1  # resumed, not joined again
+            assert s.dest.relay.metrics.connections_total == s.inbox_connections + 1
+
+    wb.run(main, timeout=240)
