@@ -15,7 +15,7 @@ import { KeyPair } from "../src/crypto/keys.js";
 import { latin1, toHex } from "../src/encoding.js";
 import { GrpSocket } from "../src/grp/transport.js";
 import { parseSMPServer, type SMPServer } from "../src/smp/address.js";
-import { decryptMessage, queueDhKey, SMPClient, type ClientEvent } from "../src/smp/client.js";
+import { Backoff, decryptMessage, queueDhKey, ReconnectingClient, SMPClient, type ClientEvent } from "../src/smp/client.js";
 import { HAVE_RELAY, type RelayProc, startRelayProc, stopRelayProc } from "./relayproc.js";
 
 const RATE = 50;
@@ -108,6 +108,47 @@ describe.runIf(HAVE_RELAY)("GRP/1 from TypeScript to the Python relay", () => {
       expect(s.readyState).toBe(3);
     }
     expect(hashes[0]).not.toBe(hashes[1]);
+  });
+
+  it("the reconnecting client dials GRP again at the maximum age and its queue is subscribed again", async () => {
+    let now = 0;
+    const hashes: string[] = [];
+    const events: ClientEvent[] = [];
+    let wake: () => void = () => {};
+    const rc = new ReconnectingClient(
+      (onEvent) => {
+        const s = new GrpSocket(new WebSocket(relay.grpUrl), relay.server.keyHash, relay.staticKey, { rate: RATE, clock: () => now });
+        sockets.push(s);
+        return SMPClient.connect(s, relay.server.keyHash, { config: { pingInterval: null }, onEvent }).then((c) => {
+          hashes.push(toHex(s.handshakeHash!));
+          return c;
+        });
+      },
+      { backoff: new Backoff(10, 10) },
+    );
+    rc.on((e) => {
+      events.push(e);
+      wake();
+    });
+    const until = async (f: () => boolean): Promise<void> => {
+      while (!f()) await new Promise<void>((r) => (wake = r));
+    };
+    await rc.start();
+    const rcvAuth = KeyPair.generate("Ed25519");
+    const rcvDh = KeyPair.generate("X25519");
+    const ids = await rc.createQueue(rcvAuth, rcvDh);
+    now += 6 * 3600 * 1000; // the connection is 6 hours old: CLOSE at its next tick
+    await until(() => events.some((e) => e.type === "reconnected"));
+    expect(hashes.length).toBe(2);
+    expect(hashes[0]).not.toBe(hashes[1]); // a new handshake
+    const sender = await SMPClient.connect(grp(), relay.server.keyHash, { config: { pingInterval: null } });
+    await sender.send(ids.sndId, latin1("after the new handshake"));
+    await until(() => events.some((e) => e.type === "message"));
+    const ev = events.find((e) => e.type === "message")!;
+    if (ev.type !== "message") throw new Error("unreachable");
+    expect(decryptMessage(queueDhKey(rcvDh, ids.srvDhKey), ev.msg)).toMatchObject({ body: latin1("after the new handshake") });
+    sender.close();
+    rc.close();
   });
 
   it("a wrong relay static key fails the handshake: the connection closes, never opens", async () => {
