@@ -151,6 +151,40 @@ describe.runIf(HAVE_RELAY)("GRP/1 from TypeScript to the Python relay", () => {
     rc.close();
   });
 
+  it("what the network sees is the same with and without messages: one frame size, only at ticks", async () => {
+    const TICKS = 40;
+    async function trace(chat: boolean): Promise<string[]> {
+      let i = 0;
+      let at = 0; // schedule time: the sum of the gaps asked for so far
+      const out: string[] = [];
+      const ws = new WebSocket(relay.grpUrl);
+      const send = ws.send.bind(ws);
+      ws.send = (d: Parameters<typeof ws.send>[0]) => {
+        out.push(`${(d as Uint8Array).length}@${at.toFixed(3)}`);
+        send(d);
+      };
+      const sleep = (ms: number): Promise<void> => {
+        at += ms;
+        return new Promise((r) => setTimeout(r, ms));
+      };
+      const s = new GrpSocket(ws, relay.server.keyHash, relay.staticKey, { rate: RATE, sleep, uniform: () => ((++i * 0.6180339887) % 1) });
+      sockets.push(s);
+      const c = await SMPClient.connect(s, relay.server.keyHash, { config: { pingInterval: null } });
+      if (chat) {
+        const ids = await c.createQueue(KeyPair.generate("Ed25519"), KeyPair.generate("X25519"));
+        for (const t of ["one", "two", "three"]) await c.send(ids.sndId, latin1(t));
+      }
+      while (out.length < TICKS + 1) await new Promise((r) => setTimeout(r, 20));
+      c.close();
+      return out.slice(0, TICKS + 1);
+    }
+    const quiet = await trace(false);
+    const talking = await trace(true);
+    expect(quiet[0]).toBe("1297@0.000"); // message 1 of the handshake
+    expect(new Set(quiet.slice(1).map((x) => x.split("@")[0]))).toEqual(new Set(["16401"]));
+    expect(talking).toEqual(quiet);
+  });
+
   it("a wrong relay static key fails the handshake: the connection closes, never opens", async () => {
     const other = KeyPair.generate("X25519").public.raw;
     const socket = grp(other);
