@@ -17,14 +17,17 @@ behave as in a browser people use.
   be exponential with mean 1 s (coefficient of variation 1); printed with the
   Kolmogorov-Smirnov distance to that law and its 5 % critical value, the shortest gap, and
   the share of gaps within 20 ms of a whole second (what timers clamped to one wake-up a
-  second would produce). The page's ``document.visibilityState`` during the run is printed
-  too: headless Chromium keeps every page visible (a background tab, a minimized window and
-  the lifecycle state ``frozen`` all leave it ``visible`` and its timers running), so a
-  hidden tab cannot be measured here; see docs/grp.md.
+  second would produce).
+- hidden tab (``--hidden-seconds``, needs a display, e.g. ``Xvfb :97`` and ``DISPLAY=:97``):
+  the same cover run in a tab that a second tab of its window hides, with a 200 ms timer on
+  the hidden page itself as a control (Chromium throttles a hidden page's timers, harder after
+  5 minutes). Headless Chromium keeps every page visible (a background tab, a minimized
+  window and the lifecycle state ``frozen`` all leave it ``visible``), and so does a headful
+  one driven by Playwright, so this part drives Chromium over the DevTools protocol itself.
 
 Prints figures only; nothing is asserted. The last line is ``RESULT`` and a JSON object.
 
-    .venv/bin/python benchmarks/grp_browser.py [--samples 5] [--seconds 60]
+    .venv/bin/python benchmarks/grp_browser.py [--samples 5] [--seconds 60] [--hidden-seconds 420]
 """
 
 from __future__ import annotations
@@ -34,12 +37,15 @@ import asyncio
 import itertools
 import json
 import math
+import os
+import re
 import statistics
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from widget_budget import chromium_version, page_server
 
 from hushwire.encoding.strings import b64url_encode
@@ -145,6 +151,117 @@ def bundle() -> str:
     return out.stdout
 
 
+HIDDEN_START = """async ([source, msg]) => {
+  window.__seen = [document.visibilityState];
+  // control: a 200 ms timer on the page itself (hidden pages' timers are throttled)
+  window.__page = [];
+  let last = performance.now();
+  setInterval(() => { const n = performance.now(); window.__page.push(n - last); last = n; }, 200);
+  document.addEventListener("visibilitychange", () => window.__seen.push(document.visibilityState));
+  const w = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+  window.__out = new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); });
+  w.postMessage(msg);
+}"""
+
+
+async def hidden_cover(source: str, msg: dict[str, Any], url: str) -> dict[str, Any]:
+    """The cover op in a tab that another tab of its window hides, in a Chromium with a
+    display (``DISPLAY``, e.g. Xvfb), driven over the DevTools protocol directly: under
+    Playwright the page stays ``visible`` even there."""
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.Popen(
+            [
+                CHROMIUM,
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stderr is not None
+            devtools = next(
+                m.group(1)
+                for line in proc.stderr
+                if (m := re.search(r"DevTools listening on (ws://\S+)", line))
+            )
+            ids = itertools.count(1)
+            async with (
+                aiohttp.ClientSession() as http,
+                http.ws_connect(devtools, max_msg_size=0) as ws,
+            ):
+
+                async def call(
+                    method: str, params: dict[str, Any], session: str | None = None
+                ) -> dict[str, Any]:
+                    i = next(ids)
+                    m: dict[str, Any] = {"id": i, "method": method, "params": params}
+                    if session is not None:
+                        m["sessionId"] = session
+                    await ws.send_str(json.dumps(m))
+                    while True:
+                        r = json.loads((await ws.receive()).data)
+                        if r.get("id") == i:
+                            if "error" in r:
+                                raise RuntimeError(f"{method}: {r['error']}")
+                            return dict(r["result"])
+
+                tab = (await call("Target.createTarget", {"url": url}))["targetId"]
+                sid = (await call("Target.attachToTarget", {"targetId": tab, "flatten": True}))[
+                    "sessionId"
+                ]
+                await asyncio.sleep(1)
+                start = f"({HIDDEN_START})({json.dumps([source, msg])})"
+                await call("Runtime.evaluate", {"expression": start, "awaitPromise": True}, sid)
+                # another tab in the same window: the first one is hidden from now on
+                await call("Target.createTarget", {"url": "about:blank", "newWindow": False})
+                expr = (
+                    "window.__out.then((o) => "
+                    "({ ...o, visibility: window.__seen, page: window.__page }))"
+                )
+                r = await call(
+                    "Runtime.evaluate",
+                    {"expression": expr, "awaitPromise": True, "returnByValue": True},
+                    sid,
+                )
+                return dict(r["result"]["value"])
+        finally:
+            proc.terminate()
+            proc.wait()
+
+
+def hidden_figures(hid: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """The hidden tab's figures, for the whole run and for its first and last 5 minutes
+    (Chromium throttles a page's own timers harder after 5 minutes hidden)."""
+    times: list[float] = hid["times"]
+    t0 = times[0]
+    early = [t for t in times if t - t0 < 300_000]
+    late = [t for t in times if t - t0 >= 300_000]
+    return {
+        "seconds": seconds,
+        "visibility": hid["visibility"],
+        "open_to_the_end": hid["open"],
+        "all": gap_figures(times, 1.0),
+        "first_5_min": gap_figures(early, 1.0) if len(early) > 2 else None,
+        "after_5_min": gap_figures(late, 1.0) if len(late) > 2 else None,
+        "timer_late_ms": late_figures(hid["late"]),
+        "page_timer_200ms": {
+            "median_ms": statistics.median(hid["page"]),
+            "max_ms": max(hid["page"]),
+            "median_after_5_min_ms": statistics.median(hid["page"][1500:])
+            if len(hid["page"]) > 1500
+            else None,
+        },
+    }
+
+
 def gap_figures(times: list[float], rate: float) -> dict[str, float]:
     gaps = sorted((b - a) / 1e3 for a, b in itertools.pairwise(times))
     n = len(gaps)
@@ -166,7 +283,15 @@ def gap_figures(times: list[float], rate: float) -> dict[str, float]:
     }
 
 
-async def run(samples: int, seconds: float) -> dict[str, Any]:
+def late_figures(late: list[float]) -> dict[str, float]:
+    return {
+        "median": statistics.median(late),
+        "p99": sorted(late)[int(0.99 * (len(late) - 1))],
+        "max": max(late),
+    }
+
+
+async def run(samples: int, seconds: float, hidden: float = 0) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
     source = bundle()
@@ -200,6 +325,9 @@ async def run(samples: int, seconds: float) -> dict[str, Any]:
                         cover = await page.evaluate(PAGE, [source, {**msg, "op": "cover"}])
                     finally:
                         await browser.close()
+                hid = None
+                if hidden > 0 and os.environ.get("DISPLAY"):
+                    hid = await hidden_cover(source, {**msg, "op": "cover", "seconds": hidden}, url)
     return {
         "chromium": await chromium_version(),
         "samples": samples,
@@ -209,11 +337,8 @@ async def run(samples: int, seconds: float) -> dict[str, Any]:
         "cover_seconds": seconds,
         "cover": gap_figures(cover["times"], 1.0),
         "cover_open_to_the_end": cover["open"],
-        "timer_late_ms": {
-            "median": statistics.median(cover["late"]),
-            "p99": sorted(cover["late"])[int(0.99 * (len(cover["late"]) - 1))],
-            "min": min(cover["late"]),
-        },
+        "timer_late_ms": late_figures(cover["late"]),
+        "hidden": None if hid is None else hidden_figures(hid, hidden),
         "visibility": sorted(set(hs["visibility"]) | set(cover["visibility"])),
     }
 
@@ -222,8 +347,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=5, help="handshakes of each kind")
     ap.add_argument("--seconds", type=float, default=60, help="how long the cover runs")
+    ap.add_argument(
+        "--hidden-seconds",
+        type=float,
+        default=0,
+        help="also run the cover this long in a hidden tab (needs a display: DISPLAY, e.g. "
+        "Xvfb; more than 300 to see Chromium's harder throttling after 5 minutes)",
+    )
     args = ap.parse_args()
-    r = asyncio.run(run(args.samples, args.seconds))
+    r = asyncio.run(run(args.samples, args.seconds, args.hidden_seconds))
     c = r["cover"]
     print(f"Chromium {r['chromium']}, median of {r['samples']} (ms):")
     print(f"  GRP: WebSocket + Noise IKhfs + key proof      {r['grp_open_ms']:8.1f}")
@@ -241,10 +373,34 @@ def main() -> None:
     late = r["timer_late_ms"]
     print(
         f"  the worker's timer woke {late['median']:.1f} ms late (median), "
-        f"{late['p99']:.1f} ms (p99), {late['min']:.1f} ms (least)"
+        f"{late['p99']:.1f} ms (p99), {late['max']:.1f} ms (most)"
     )
     print(f"  still open at the end: {r['cover_open_to_the_end']}")
     print(f"  page visibility during the run: {', '.join(r['visibility'])}")
+    h = r["hidden"]
+    if h is None:
+        print("hidden tab: not measured (give --hidden-seconds and a DISPLAY)")
+    else:
+        print(f"hidden tab, {h['seconds']:g} s (visibility {' -> '.join(h['visibility'])}):")
+        for part in ("all", "first_5_min", "after_5_min"):
+            g = h[part]
+            if g is not None:
+                print(
+                    f"  {part}: {g['frames']} frames, gaps mean {g['mean_s']:.3f} s, "
+                    f"CV {g['cv']:.2f}, KS {g['ks']:.3f} (crit {g['ks_crit_5pct']:.3f}), "
+                    f"{g['near_whole_second']:.0%} within 20 ms of a whole second"
+                )
+        hl = h["timer_late_ms"]
+        print(
+            f"  the worker's timer woke {hl['median']:.1f} ms late (median), "
+            f"{hl['p99']:.1f} ms (p99), {hl['max']:.1f} ms (most); "
+            f"still open at the end: {h['open_to_the_end']}"
+        )
+        pt = h["page_timer_200ms"]
+        print(
+            f"  control, a 200 ms timer on the hidden page: median {pt['median_ms']:.0f} ms, "
+            f"longest {pt['max_ms']:.0f} ms"
+        )
     print("RESULT " + json.dumps(r))
 
 
