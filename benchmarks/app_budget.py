@@ -37,13 +37,14 @@ import gzip
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from widget_budget import (
     ARGS,
-    CHROMIUM,
     FIGURES,
     chromium_version,
     drain,
@@ -55,6 +56,8 @@ from widget_budget import (
 from hushwire.agent.agent import Agent, ConnectionEstablished
 from hushwire.app.server import start_app
 from hushwire.bot.common import profile_info
+from hushwire.smp.address import SMPServer
+from hushwire.testing.browser import CHROMIUM
 from hushwire.widget import bundle_bytes
 
 
@@ -71,11 +74,12 @@ def size_report() -> None:
     )
 
 
-async def join_times(tmp: Path, rounds: int) -> None:
-    from playwright.async_api import async_playwright, expect
+@asynccontextmanager
+async def app_in_chromium(tmp: Path) -> AsyncIterator[tuple[SMPServer, str, str, Any]]:
+    """A relay on loopback, the app served on it, and Debian's Chromium: ``(the relay's
+    address, its WebSocket URL, the app's URL, the browser)``."""
+    from playwright.async_api import async_playwright
 
-    app_ms: list[float] = []
-    python_ms: list[float] = []
     with relay(tmp) as (server, ws_port):
         ws_url = f"ws://127.0.0.1:{ws_port}/"
         app = await start_app(server.encode(), ws_url)
@@ -83,27 +87,36 @@ async def join_times(tmp: Path, rounds: int) -> None:
             async with async_playwright() as p:
                 browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 try:
-                    a = await (await browser.new_context()).new_page()
-                    await a.goto(app.url)
-                    await expect(a.get_by_role("status")).to_contain_text("Online")
-                    box = a.get_by_role("textbox", name="Invitation link")
-                    link = ""
-                    for i in range(rounds + 1):  # round 0 warms up Chromium and the relay
-                        await a.get_by_role("button", name="New invitation").click()
-                        await expect(box).not_to_have_value(link)
-                        link = await box.input_value()
-                        b = await (await browser.new_context()).new_page()
-                        t0 = time.perf_counter()
-                        await b.goto(link)
-                        contacts = b.get_by_role("list", name="Contacts")
-                        await expect(contacts).to_contain_text("connected", timeout=30_000)
-                        if i > 0:
-                            app_ms.append((time.perf_counter() - t0) * 1000)
-                        await b.context.close()
+                    yield server, ws_url, app.url, browser
                 finally:
                     await browser.close()
         finally:
             await app.stop()
+
+
+async def join_times(tmp: Path, rounds: int) -> None:
+    from playwright.async_api import expect
+
+    app_ms: list[float] = []
+    python_ms: list[float] = []
+    async with app_in_chromium(tmp) as (server, ws_url, app_url, browser):
+        a = await (await browser.new_context()).new_page()
+        await a.goto(app_url)
+        await expect(a.get_by_role("status")).to_contain_text("Online")
+        box = a.get_by_role("textbox", name="Invitation link")
+        link = ""
+        for i in range(rounds + 1):  # round 0 warms up Chromium and the relay
+            await a.get_by_role("button", name="New invitation").click()
+            await expect(box).not_to_have_value(link)
+            link = await box.input_value()
+            b = await (await browser.new_context()).new_page()
+            t0 = time.perf_counter()
+            await b.goto(link)
+            contacts = b.get_by_role("list", name="Contacts")
+            await expect(contacts).to_contain_text("connected", timeout=30_000)
+            if i > 0:
+                app_ms.append((time.perf_counter() - t0) * 1000)
+            await b.context.close()
         for i in range(rounds):
             inviter = Agent(tmp / f"inviter-{i}", server, ws_url=ws_url)
             joiner = Agent(tmp / f"joiner-{i}", server, ws_url=ws_url)
@@ -138,81 +151,72 @@ new MutationObserver((records) => {
 
 
 async def room_times(tmp: Path, rounds: int, members: int) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     join_ms: list[float] = []
     deliveries: list[float] = []
     first: list[float] = []
     last: list[float] = []
-    with relay(tmp) as (server, ws_port):
-        app = await start_app(server.encode(), f"ws://127.0.0.1:{ws_port}/")
-        try:
-            async with async_playwright() as p:
-                browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                try:
+    async with app_in_chromium(tmp) as (_, _, app_url, browser):
 
-                    async def page() -> Any:
-                        ctx = await browser.new_context()
-                        await ctx.add_init_script(SEEN)
-                        pg = await ctx.new_page()
-                        await pg.goto(app.url)
-                        await expect(pg.get_by_role("status")).to_contain_text("Online")
-                        return pg
+        async def page() -> Any:
+            ctx = await browser.new_context()
+            await ctx.add_init_script(SEEN)
+            pg = await ctx.new_page()
+            await pg.goto(app_url)
+            await expect(pg.get_by_role("status")).to_contain_text("Online")
+            return pg
 
-                    async def joined(pg: Any) -> None:
-                        item = pg.get_by_role("list", name="Contacts").get_by_role("listitem")
-                        await expect(item).to_contain_text("connected", timeout=60_000)
+        async def joined(pg: Any) -> None:
+            item = pg.get_by_role("list", name="Contacts").get_by_role("listitem")
+            await expect(item).to_contain_text("connected", timeout=60_000)
 
-                    host = await page()
-                    await host.get_by_label("Room name").fill("Bench")
-                    await host.get_by_role("button", name="New room").click()
-                    box = host.get_by_role("textbox", name="Room link")
-                    await expect(box).not_to_have_value("")
-                    link = await box.input_value()
-                    pages = []
-                    for _ in range(members - 1):
-                        pg = await page()
-                        await pg.goto(link)
-                        await joined(pg)
-                        pages.append(pg)
-                        if len(pages) == 3:  # a room of 4: each newcomer makes it 5
-                            for i in range(rounds + 1):
-                                pg5 = await browser.new_page()
-                                await pg5.goto(app.url)
-                                await expect(pg5.get_by_role("status")).to_contain_text("Online")
-                                t0 = time.perf_counter()
-                                await pg5.goto(link)
-                                await joined(pg5)
-                                if i > 0:
-                                    join_ms.append((time.perf_counter() - t0) * 1000)
-                                await (
-                                    pg5.get_by_role("list", name="Contacts")
-                                    .get_by_role("button")
-                                    .click()
-                                )
-                                await pg5.get_by_role("button", name="Leave room").click()
-                                await pg5.close()
-                    members_list = host.get_by_role("list", name="Members").get_by_role("listitem")
-                    await expect(members_list).to_have_count(members, timeout=60_000)
-                    for i in range(rounds + 1):
-                        text = f"bench {i}"
-                        await host.get_by_label("Message", exact=True).fill(text)
-                        t0 = await host.evaluate("Date.now()")
-                        await host.keyboard.press("Enter")
-                        for pg in pages:
-                            await expect(
-                                pg.get_by_role("log", name="Messages").locator("li.in")
-                            ).to_have_count(i + 1, timeout=60_000)
-                        seen = [await pg.evaluate(f"window.__seen[{text!r}]") for pg in pages]
-                        ms = sorted(float(x - t0) for x in seen)
-                        if i > 0:
-                            deliveries.extend(ms)
-                            first.append(ms[0])
-                            last.append(ms[-1])
-                finally:
-                    await browser.close()
-        finally:
-            await app.stop()
+        host = await page()
+        await host.get_by_label("Room name").fill("Bench")
+        await host.get_by_role("button", name="New room").click()
+        box = host.get_by_role("textbox", name="Room link")
+        await expect(box).not_to_have_value("")
+        link = await box.input_value()
+        pages = []
+        for _ in range(members - 1):
+            pg = await page()
+            await pg.goto(link)
+            await joined(pg)
+            pages.append(pg)
+            if len(pages) == 3:  # a room of 4: each newcomer makes it 5
+                for i in range(rounds + 1):
+                    pg5 = await browser.new_page()
+                    await pg5.goto(app_url)
+                    await expect(pg5.get_by_role("status")).to_contain_text("Online")
+                    t0 = time.perf_counter()
+                    await pg5.goto(link)
+                    await joined(pg5)
+                    if i > 0:
+                        join_ms.append((time.perf_counter() - t0) * 1000)
+                    await pg5.get_by_role("list", name="Contacts").get_by_role("button").click()
+                    await pg5.get_by_role("button", name="Leave room").click()
+                    # left once the worker said so (the room's x.grp.leave is then sent)
+                    await expect(
+                        pg5.get_by_role("list", name="Contacts").get_by_role("listitem")
+                    ).to_have_count(0)
+                    await pg5.close()
+        members_list = host.get_by_role("list", name="Members").get_by_role("listitem")
+        await expect(members_list).to_have_count(members, timeout=60_000)
+        for i in range(rounds + 1):
+            text = f"bench {i}"
+            await host.get_by_label("Message", exact=True).fill(text)
+            t0 = await host.evaluate("Date.now()")
+            await host.keyboard.press("Enter")
+            for pg in pages:
+                await expect(pg.get_by_role("log", name="Messages").locator("li.in")).to_have_count(
+                    i + 1, timeout=60_000
+                )
+            seen = [await pg.evaluate(f"window.__seen[{text!r}]") for pg in pages]
+            ms = sorted(float(x - t0) for x in seen)
+            if i > 0:
+                deliveries.extend(ms)
+                first.append(ms[0])
+                last.append(ms[-1])
     n = members - 1
     print(f"rooms, Chromium {await chromium_version()}, loopback, the host in a browser:")
     print("  " + summary("open room link -> joined, room of 5", join_ms))

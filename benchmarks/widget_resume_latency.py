@@ -12,7 +12,8 @@ each message waits for one IndexedDB commit. Measured inside the page with
   shown message was processed, sealed, stored and acknowledged before the relay delivered the
   next one).
 
-Prints figures only; nothing is asserted (tests never assert on time).
+Prints figures only, the last line ``RESULT {json}``; nothing is asserted (tests never assert
+on time).
 
     .venv/bin/python benchmarks/widget_resume_latency.py [--messages N]
 """
@@ -21,22 +22,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from widget_budget import page_server
+from widget_budget import FIGURES, page_server, print_result
 
 from hushwire.agent.agent import Agent, ConnectionEstablished, MessageReceived
 from hushwire.bot.common import profile_info, text_message
 from hushwire.testing import start_relay_process
 from hushwire.testing.browser import CHROMIUM, CHROMIUM_ARGS
 from hushwire.widget import SnippetOptions, snippet
-
-FIGURES: dict[str, float | None] = {}
 
 SEND_TO_SENT = """(text) => new Promise((resolve) => {
   const root = document.querySelector("[data-hushwire]").shadowRoot;
@@ -55,10 +54,11 @@ SEND_TO_SENT = """(text) => new Promise((resolve) => {
   done();
 })"""
 
-COUNT_IN = """(n) => new Promise((resolve) => {
-  const log = document.querySelector("[data-hushwire]").shadowRoot.querySelector("ol");
+COUNT_IN = """([n, host, list, item]) => new Promise((resolve) => {
+  const root = host === null ? document : document.querySelector(host).shadowRoot;
+  const log = root.querySelector(list);
   const done = () => {
-    if (log.querySelectorAll(".msg.in").length < n) return;
+    if (log.querySelectorAll(item).length < n) return;
     mo.disconnect();
     resolve(performance.now());
   };
@@ -66,6 +66,8 @@ COUNT_IN = """(n) => new Promise((resolve) => {
   mo.observe(log, { childList: true });
   done();
 })"""
+"""Resolves at the time the ``n``-th incoming message (``item``) is in the page's ``list`` (in
+the shadow root of ``host`` unless it is null)."""
 
 
 def summary(name: str, xs: list[float]) -> str:
@@ -85,6 +87,26 @@ async def owner_loop(agent: Agent, conn: list[str], up: asyncio.Event) -> None:
             await agent.ack_message(ev.msg_id, receipt=True)
 
 
+async def send_and_burst(
+    page: Any, agent: Agent, conn: str, n: int, tag: str, send: str, log: list[str | None]
+) -> None:
+    """A page's two figures, as ``tag``: ``n`` messages sent one after the other (``send``:
+    a text to the time to its "sent" tick), then a burst of ``n`` from ``agent`` on ``conn``
+    until the last is shown (``log``: :data:`COUNT_IN`'s host, list and item)."""
+    sends = [float(await page.evaluate(send, f"message {i}")) for i in range(n)]
+    print(summary(f"{tag}: send to sent tick", sends))
+    FIGURES[f"{tag}_send_median_ms"] = statistics.median(sends)
+    await page.wait_for_timeout(1000)  # the receipts are in
+    waiting = page.evaluate(COUNT_IN, [n, *log])
+    t0 = float(await page.evaluate("performance.now()"))
+    for i in range(n):
+        await agent.send(conn, text_message(f"agent {i}"))
+    t1 = float(await waiting)
+    per = (t1 - t0) / n
+    print(f"{tag}: burst of {n} in: {t1 - t0:.0f} ms, {per:.1f} ms a message")
+    FIGURES[f"{tag}_burst_in_ms_per_message"] = per
+
+
 async def measure(ctx: Any, url: str, agent: Agent, n: int, tag: str) -> None:
     from playwright.async_api import expect
 
@@ -97,17 +119,9 @@ async def measure(ctx: Any, url: str, agent: Agent, n: int, tag: str) -> None:
         await page.get_by_role("button", name="Open chat").click()
         await asyncio.wait_for(up.wait(), 30)
         await expect(page.locator(".panel")).to_have_attribute("data-state", "chat")
-        sends = [float(await page.evaluate(SEND_TO_SENT, f"message {i}")) for i in range(n)]
-        print(summary(f"{tag}: send to sent tick", sends))
-        FIGURES[f"{tag}_send_median_ms"] = statistics.median(sends)
-        waiting = page.evaluate(COUNT_IN, n)
-        t0 = float(await page.evaluate("performance.now()"))
-        for i in range(n):
-            await agent.send(conn[-1], text_message(f"owner {i}"))
-        t1 = float(await waiting)
-        per = (t1 - t0) / n
-        print(f"{tag}: burst of {n} in: {t1 - t0:.0f} ms, {per:.1f} ms a message")
-        FIGURES[f"{tag}_burst_in_ms_per_message"] = per
+        await send_and_burst(
+            page, agent, conn[-1], n, tag, SEND_TO_SENT, ["[data-hushwire]", "ol", ".msg.in"]
+        )
         await page.close()
     finally:
         loop.cancel()
@@ -142,25 +156,33 @@ async def run(messages: int) -> None:
                     await browser.close()
             finally:
                 await agent.stop()
-    base, res = FIGURES.get("baseline_send_median_ms"), FIGURES.get("resume_send_median_ms")
-    if base is not None and res is not None:
-        FIGURES["send_cost_ms"] = res - base
-        print(f"write-ahead cost per message sent: {res - base:+.1f} ms (median)")
-    b_in = FIGURES.get("baseline_burst_in_ms_per_message")
-    r_in = FIGURES.get("resume_burst_in_ms_per_message")
-    if b_in is not None and r_in is not None:
-        FIGURES["receive_cost_ms"] = r_in - b_in
-        print(f"write-ahead cost per message received: {r_in - b_in:+.1f} ms")
+    costs("resume")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def costs(tag: str) -> None:
+    """What write-ahead costs per message sent and received: the figures of ``tag`` (send
+    median, burst in per message) less the baseline's."""
+    for what, key in (("send", "send_median_ms"), ("receive", "burst_in_ms_per_message")):
+        base, res = FIGURES.get(f"baseline_{key}"), FIGURES.get(f"{tag}_{key}")
+        if base is not None and res is not None:
+            FIGURES[f"{what}_cost_ms"] = res - base
+            print(f"write-ahead cost per message {what}: {res - base:+.1f} ms")
+
+
+def cli(run: Callable[[int], Coroutine[Any, Any, None]], doc: str) -> None:
+    """A latency benchmark's command line: ``--messages N`` (``doc``'s first line describes
+    it), then ``run(N)``, the time it took and the ``RESULT`` line."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--messages", type=int, default=30)
     args = ap.parse_args()
     t = time.perf_counter()
     asyncio.run(run(args.messages))
     print(f"(ran {time.perf_counter() - t:.0f} s)")
-    print("RESULT " + json.dumps(FIGURES, sort_keys=True), flush=True)
+    print_result()
+
+
+def main() -> None:
+    cli(run, __doc__ or "")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@
  * everything secret; the page shows names, texts and links, built with the DOM only (ui/dom.ts),
  * so a hostile name or text is shown as text. The profile, sealed by the worker, is kept in
  * IndexedDB with the non-extractable key that opens it (ui/resume.ts), and restored on load.
+ * Write-ahead (worker/durable.ts): the page answers the worker's `sealed` with `stored(seq)` once
+ * the IndexedDB transaction completed, and the worker sends and acknowledges nothing before; a
+ * write that fails is tried again and the person is told ({@link AppStrings.unsaved}).
  *
  * Configuration comes from the page's <meta name="hushwire-relay"> (the relay's SMP address) and
  * <meta name="hushwire-ws"> (its WebSocket URL). Opening /invitation#/?... joins that invitation
@@ -169,8 +172,6 @@ async function main(): Promise<void> {
   const contacts = new Map<string, ContactUI>();
   let selected: string | null = null;
   let ready = false;
-  /** The last write of the sealed profile to IndexedDB. */
-  let saving: Promise<void> = Promise.resolve();
 
   const status = h("p", { id: "conn", role: "status" }, t.connecting);
   const error = h("p", { id: "error", role: "alert" });
@@ -350,7 +351,12 @@ async function main(): Promise<void> {
         return;
       }
       case "sealed":
-        saving = store.save(key, e.data, (text) => showError(new Error(text))).catch(() => undefined);
+        // committed (or tried again until it is): only then may the worker send and acknowledge
+        // what this profile covers; a failure is said until a write succeeds
+        store.save(key, e.data, () => (error.textContent = t.unsaved)).then(() => {
+          if (error.textContent === t.unsaved) error.textContent = "";
+          void w.call({ op: "stored", seq: e.seq });
+        }, () => undefined);
         return;
     }
   };
@@ -422,8 +428,8 @@ async function main(): Promise<void> {
 
   saveName.addEventListener("click", () => {
     nameSaved.textContent = "";
-    // saved once the worker sealed the profile and the page stored it
-    w.call({ op: "setName", name: nameInput.value }).then(() => saving).then(() => {
+    // saved: the worker replies once the page stored the profile with the name
+    w.call({ op: "setName", name: nameInput.value }).then(() => {
       nameSaved.textContent = t.nameSaved;
     }, showError);
   });

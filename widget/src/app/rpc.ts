@@ -24,9 +24,12 @@
  * - `exportProfile(passphrase)`: the whole profile as one file, encrypted under the passphrase
  *   (to move it to another device); `importProfile(passphrase, data)` replaces this browser's
  *   profile with it and returns what `start` returns.
+ * - `stored(seq)`: the page committed the sealed profile `seq` (its IndexedDB transaction
+ *   completed). Write-ahead (worker/durable.ts): the worker sends and acknowledges nothing that
+ *   the stored profile does not cover, so each SEND and ACK waits for this answer.
  * - events: `status`, `lag` (keepalive round trip), `contact` (a contact's name or status
  *   changed), `message`, `tick`, `items` (a room's messages after a deletion), `sealed` (the
- *   profile, encrypted: store it as it is).
+ *   profile, encrypted, and its seq: store it as it is, then answer `stored(seq)`).
  */
 
 /** Longest text of one message, name, link (characters). */
@@ -82,6 +85,7 @@ export interface AppResults {
   importProfile: AppResults["start"];
   createRoom: { id: string; link: string };
   clearHistory: null;
+  stored: null;
 }
 
 export type AppOp = keyof AppResults;
@@ -99,7 +103,8 @@ export type AppRequest =
   | { id: number; op: "exportProfile"; passphrase: string }
   | { id: number; op: "importProfile"; passphrase: string; data: ArrayBuffer }
   | { id: number; op: "createRoom"; name: string }
-  | { id: number; op: "clearHistory"; contact: string };
+  | { id: number; op: "clearHistory"; contact: string }
+  | { id: number; op: "stored"; seq: number };
 
 export type AppEvent =
   | { event: "status"; status: "connected" | "disconnected" | "reconnected"; detail: string }
@@ -108,7 +113,7 @@ export type AppEvent =
   | { event: "message"; contact: string; item: Item }
   | { event: "tick"; contact: string; msgId: number; tick: Tick }
   | { event: "items"; contact: string; items: Item[] }
-  | { event: "sealed"; data: ArrayBuffer };
+  | { event: "sealed"; data: ArrayBuffer; seq: number };
 
 export type AppReply = { id: number; ok: true; result: AppResults[AppOp] } | { id: number; ok: false; error: string } | AppEvent;
 
@@ -178,6 +183,8 @@ export function parseAppRequest(x: unknown): AppRequest | null {
       return str(x.passphrase, MAX_PASSPHRASE, 1) ? { id, op: "exportProfile", passphrase: x.passphrase } : null;
     case "importProfile":
       return str(x.passphrase, MAX_PASSPHRASE, 1) && buffer(x.data) ? { id, op: "importProfile", passphrase: x.passphrase, data: x.data } : null;
+    case "stored":
+      return count(x.seq) ? { id, op: "stored", seq: x.seq } : null;
     default:
       return null;
   }
@@ -210,7 +217,7 @@ export function parseAppReply(x: unknown): AppReply | null {
       return str(x.contact, 64, 1) && !items.includes(null) ? { event: "items", contact: x.contact, items: items as Item[] } : null;
     }
     case "sealed":
-      return buffer(x.data) ? { event: "sealed", data: x.data } : null;
+      return buffer(x.data) && count(x.seq) ? { event: "sealed", data: x.data, seq: x.seq } : null;
     default:
       return null;
   }

@@ -12,8 +12,13 @@
  *
  * The profile is sealed as one blob: AES-256-GCM under the page's non-extractable key (random
  * 12-byte IV first), of the JSON of the name, our connInfo and each contact (its name, status,
- * link, last messages and the visitor's state). A visitor's `persist` seals it before anything
- * that depends on its state goes out (each SEND, each ACK); other changes are sealed soon after.
+ * link, last messages and the visitor's state). Write-ahead (worker/durable.ts): a visitor's
+ * `persist` takes the profile under the visitor's lock before anything that depends on its
+ * state goes out (each SEND, each ACK), and the SEND or ACK waits until the page answered
+ * `stored(seq)` for that profile or a newer one (its IndexedDB transaction completed); so do
+ * the ACK of a room's join request and the operations that reply once the profile is saved
+ * (invite, join, createRoom, setName, protect...). Other changes (ticks, renames) are sealed
+ * soon after. A profile the page cannot store holds every SEND and ACK back until it can.
  */
 
 import { parseSMPServer, type SMPServer } from "../smp/address.js";
@@ -26,6 +31,7 @@ import "../modules/restore.js"; // Visitor.load reads stored sessions with it (t
 import { chatMessage, encodeChatMessage, type ChatMessage, encodeConnInfo, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText } from "../chat.js";
 import { openText } from "../agent/state_read.js";
 import { chatViews, errorText, peerName, sealText, type SocketFactory } from "../worker/service.js";
+import { writeAhead, type WriteAhead } from "../worker/durable.js";
 import { parseLink } from "../agent/links.js";
 import { constantTimeEqual } from "../crypto/ct.js";
 import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";
@@ -59,6 +65,13 @@ interface Hosted {
   address: Address;
   link: string;
   peers: Map<string, Peer>;
+  /**
+   * Forwards decided (a member's message, the host's post) and not yet encrypted in the member's
+   * connection: [member id, body in base64url]. Sealed with the profile, so a profile that holds
+   * a member's message as processed (its ACK may go) also holds every forward of it, here or in
+   * that connection's outbox; a restored room sends these again.
+   */
+  out: [string, string][];
   /** Join requests are handled one at a time, in order. */
   queue: Promise<void>;
   off: (() => void) | null;
@@ -72,6 +85,9 @@ interface Peer {
   refused: boolean;
 }
 
+/** What the profile keeps of a visitor: its state, or null (none; still creating its queue; ended). */
+const saved = (v: Visitor | null): unknown => (v === null || v.status === "new" || v.status === "ended" ? null : v.state());
+
 /** Why a joiner waits: the room admits only while its host's browser is open. */
 const WAITING_FOR_HOST = "waiting for the room's host to admit you: its browser must be open (your request waits on the relay until then)";
 
@@ -81,14 +97,12 @@ export class AppService {
   readonly #sleep: (ms: number) => Promise<void>;
   #client: ReconnectingClient | null = null;
   #server: SMPServer | null = null;
-  #key: CryptoKey | null = null;
   /** The passphrase's key and salt of a protected profile, else null. */
   #lock: { key: CryptoKey; salt: Uint8Array } | null = null;
   #name = "";
   #contacts = new Map<string, Contact>();
-  #lastSealed = "";
-  #lastLock: { key: CryptoKey; salt: Uint8Array } | null = null;
-  #sealing: Promise<void> = Promise.resolve();
+  /** Write-ahead: the profiles sealed for the page and who waits for them (from `start` on). */
+  #wal: WriteAhead | null = null;
   #soon = false;
 
   constructor(post: (m: AppReply) => void, socket: SocketFactory, sleep?: (ms: number) => Promise<void>) {
@@ -111,6 +125,10 @@ export class AppService {
   }
 
   async #run(req: AppRequest): Promise<AppResults[AppRequest["op"]]> {
+    if (req.op === "stored") {
+      this.#wal?.stored(req.seq);
+      return null;
+    }
     if (req.op === "start") return this.#start(req.server, req.wsUrl, req.key, req.sealed, req.passphrase);
     if (this.#client === null) throw new Error("not started");
     switch (req.op) {
@@ -191,7 +209,7 @@ export class AppService {
     await rc.start();
     this.#client = rc;
     this.#server = server;
-    this.#key = key;
+    this.#wal = writeAhead((text) => this.#sealProfile(key, text), (data, seq) => this.#event({ event: "sealed", data, seq }));
     setInterval(() => {
       const lag = rc.client?.lag;
       if (lag !== null && lag !== undefined) this.#event({ event: "lag", ms: lag });
@@ -286,7 +304,7 @@ export class AppService {
   }
 
   #visitor(c: Contact): Visitor {
-    const v: Visitor = new Visitor(this.#client!, this.#ownInfo(), (e) => this.#onVisitorEvent(c, e), { sleep: this.#sleep, persist: () => this.#seal() });
+    const v: Visitor = new Visitor(this.#client!, this.#ownInfo(), (e) => this.#onVisitorEvent(c, e), { sleep: this.#sleep, persist: this.#persist });
     c.visitor = v;
     return v;
   }
@@ -502,7 +520,7 @@ export class AppService {
     c.view.owner = true;
     c.view.link = link;
     c.view.members = state.names();
-    c.host = { state, address, link, peers: new Map(), queue: Promise.resolve(), off: null };
+    c.host = { state, address, link, peers: new Map(), out: [], queue: Promise.resolve(), off: null };
     this.#listenAddress(c, c.host);
     this.#changed(c);
     await this.#seal();
@@ -510,10 +528,14 @@ export class AppService {
   }
 
   async #restoreHosted(c: Contact, x: unknown): Promise<void> {
-    const d = x as { s?: unknown; a?: unknown; l?: unknown; p?: unknown };
-    if (typeof d.l !== "string" || !Array.isArray(d.p)) throw new DecodeError("invalid stored room");
-    const h: Hosted = { state: RoomHost.fromJSON(d.s), address: addressFromJSON(d.a), link: d.l, peers: new Map(), queue: Promise.resolve(), off: null };
+    const d = x as { s?: unknown; a?: unknown; l?: unknown; p?: unknown; q?: unknown };
+    // rooms stored before forwards were kept have none (q)
+    const out = d.q ?? [];
+    const forward = (e: unknown): e is [string, string] => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && typeof e[1] === "string";
+    if (typeof d.l !== "string" || !Array.isArray(d.p) || !Array.isArray(out) || !out.every(forward)) throw new DecodeError("invalid stored room");
+    const h: Hosted = { state: RoomHost.fromJSON(d.s), address: addressFromJSON(d.a), link: d.l, peers: new Map(), out: [], queue: Promise.resolve(), off: null };
     c.host = h;
+    const loaded: Peer[] = [];
     for (const entry of d.p as unknown[]) {
       const [id, v, pending, refused] = Array.isArray(entry) && entry.length === 4 && typeof entry[0] === "string" ? entry : [null, null, null, null];
       if (typeof id !== "string") throw new DecodeError("invalid stored room");
@@ -523,11 +545,20 @@ export class AppService {
         const visitor = this.#peerVisitor(c, h, id, peer);
         try {
           visitor.load(v, this.#server!);
-          await visitor.resume();
+          loaded.push(peer);
         } catch {
           peer.visitor = null;
         }
       } else if (peer.pending !== null) void this.#admitted(c, h, id, true);
+    }
+    // the forwards not yet encrypted go first, before what the members' queues deliver again
+    for (const [id, body] of out as [string, string][]) this.#forward(h, id, base64urlDecode(body));
+    for (const peer of loaded) {
+      try {
+        await peer.visitor!.resume();
+      } catch {
+        peer.visitor = null;
+      }
     }
     this.#listenAddress(c, h);
     await this.#client!.subscribe(h.address.rcvId, h.address.auth);
@@ -598,24 +629,33 @@ export class AppService {
   #peerVisitor(c: Contact, h: Hosted, id: string, peer: Peer): Visitor {
     const v = new Visitor(this.#client!, this.#ownInfo(), (e) => {
       if (e.type === "message") this.#hostStep(c, h, h.state.receive(id, e.body, new Date().toISOString()));
-    }, { sleep: this.#sleep, persist: () => this.#seal() });
+    }, { sleep: this.#sleep, persist: this.#persist });
     peer.visitor = v;
     return v;
   }
 
   /** Send what a step of the hosted room decided, show what it shows, end what it ends. */
   #hostStep(c: Contact, h: Hosted, step: HostStep): void {
-    for (const [id, msgs] of step.sends) {
-      const v = h.peers.get(id)?.visitor;
-      if (v === null || v === undefined) continue;
-      for (const body of bodies(msgs)) v.send(body).catch(() => undefined);
-    }
+    for (const [id, msgs] of step.sends) for (const body of bodies(msgs)) this.#forward(h, id, body);
     for (const id of step.disconnect) {
       const v = h.peers.get(id)?.visitor;
       h.peers.delete(id);
       if (v !== null && v !== undefined) void v.end(null, 3000);
     }
     this.#shown(c, step.shown, h.state.names());
+  }
+
+  /** Send `body` to member `id`, kept in {@link Hosted.out} until its connection encrypted it. */
+  #forward(h: Hosted, id: string, body: Uint8Array): void {
+    const v = h.peers.get(id)?.visitor;
+    if (v === null || v === undefined) return;
+    const entry: [string, string] = [id, base64urlEncode(body)];
+    h.out.push(entry);
+    const done = (): void => {
+      const i = h.out.indexOf(entry);
+      if (i >= 0) h.out.splice(i, 1);
+    };
+    v.send(body, done).catch(done);
   }
 
   async #hostPost(c: Contact, h: Hosted, text: string): Promise<number> {
@@ -638,12 +678,20 @@ export class AppService {
     }, 0);
   }
 
-  /** Seal the profile and post it (in order; never throws: a profile not stored is not resumed). */
+  /**
+   * Write-ahead: the profile as it is now, to the page; resolves once the page stored it or a
+   * newer one (a profile the page does not store holds its waiters). The text names the
+   * passphrase's salt too, so a new passphrase seals the same profile again.
+   */
   #seal(): Promise<void> {
-    const next = this.#sealing.then(() => this.#sealNow());
-    this.#sealing = next.catch(() => undefined);
-    return next;
+    return this.#wal?.write(`${this.#lock === null ? "" : base64urlEncode(this.#lock.salt)}\n${this.#profileText()}`) ?? Promise.resolve();
   }
+
+  /** A visitor's `persist`: the profile now (under its lock), the wait for the page after it. */
+  #persist = async (): Promise<() => Promise<void>> => {
+    const stored = this.#seal();
+    return () => stored;
+  };
 
   /** The whole profile as JSON: it holds every secret (seal it, never log it). */
   #profileText(): string {
@@ -651,27 +699,20 @@ export class AppService {
       view: c.view,
       items: c.items,
       j: c.pending,
-      v: c.visitor !== null && c.visitor.status !== "ended" ? c.visitor.state() : null,
+      v: saved(c.visitor),
       g: c.room?.toJSON() ?? null,
-      H: c.host === null ? null : { s: c.host.state.toJSON(), a: addressToJSON(c.host.address), l: c.host.link, p: [...c.host.peers.entries()].map(([id, p]) => [id, p.visitor !== null && p.visitor.status !== "ended" ? p.visitor.state() : null, p.pending, p.refused]) },
+      H: c.host === null ? null : { s: c.host.state.toJSON(), a: addressToJSON(c.host.address), l: c.host.link, q: c.host.out, p: [...c.host.peers.entries()].map(([id, p]) => [id, saved(p.visitor), p.pending, p.refused]) },
     }));
     return JSON.stringify({ f: 1, n: this.#name, c: contacts });
   }
 
-  async #sealNow(): Promise<void> {
-    const key = this.#key;
-    if (key === null) return;
-    try {
-      const lock = this.#lock;
-      const inner = this.#profileText();
-      const text = lock === null ? inner : JSON.stringify({ f: 2, s: base64urlEncode(lock.salt), p: base64urlEncode(new Uint8Array(await sealText(lock.key, SEAL_AD, inner))) });
-      if (inner === this.#lastSealed && lock === this.#lastLock) return;
-      const data = await sealText(key, SEAL_AD, text);
-      this.#lastLock = lock;
-      this.#lastSealed = inner;
-      this.#event({ event: "sealed", data });
-    } catch {
-      // not sealed: the page keeps the previous profile
-    }
+  /**
+   * Seal a {@link #seal} text under `key`, and first under the passphrase's key as it is now (if
+   * it changed since the text was taken, the text that names the new one follows it).
+   */
+  async #sealProfile(key: CryptoKey, text: string): Promise<ArrayBuffer> {
+    const inner = text.slice(text.indexOf("\n") + 1);
+    const lock = this.#lock;
+    return sealText(key, SEAL_AD, lock === null ? inner : JSON.stringify({ f: 2, s: base64urlEncode(lock.salt), p: base64urlEncode(new Uint8Array(await sealText(lock.key, SEAL_AD, inner))) }));
   }
 }

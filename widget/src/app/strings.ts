@@ -83,6 +83,8 @@ export interface AppStrings {
   chooseFile: string;
   tooLarge: string;
   cannotStart: (why: string) => string;
+  /** IndexedDB refused the sealed profile (it is tried again; nothing is sent or acknowledged meanwhile). */
+  unsaved: string;
   language: string;
   /** The worker's names for a contact or a room not named yet ("New contact", "Room"). */
   newContact: string;
@@ -159,6 +161,7 @@ export const en: AppStrings = {
   chooseFile: "choose the profile file first",
   tooLarge: "this file is too large to be a profile",
   cannotStart: (why) => `The app could not start: ${why}`,
+  unsaved: "This browser could not save the conversation, so nothing is sent or confirmed until it can; it tries again every few seconds. Free some disk space or allow this site to store data, and keep this tab open.",
   language: "Language",
   newContact: "New contact",
   room: "Room",

@@ -69,6 +69,7 @@ export const de: AppStrings = {
   chooseFile: "Wählen Sie zuerst die Profildatei",
   tooLarge: "Diese Datei ist zu groß für ein Profil",
   cannotStart: (why) => `Die App konnte nicht starten: ${why}`,
+  unsaved: "Dieser Browser konnte die Unterhaltung nicht speichern, darum wird nichts gesendet oder bestätigt, bis er es kann; er versucht es alle paar Sekunden erneut. Geben Sie Speicherplatz frei oder erlauben Sie dieser Website, Daten zu speichern, und lassen Sie diesen Tab offen.",
   language: "Sprache",
   newContact: "Neuer Kontakt",
   room: "Raum",

@@ -6,7 +6,7 @@
  *
  * Resume (a `seal` key given to `join`, or `restore`): before anything that depends on the
  * session state goes out (each SEND, each ACK; see Visitor's `persist`) the worker posts
- * `sealed` and waits for the page's `stored` (write-ahead: IndexedDB committed it; #seal).
+ * `sealed` and waits for the page's `stored` (write-ahead: IndexedDB committed it; durable.ts).
  * The state is AES-256-GCM under the page's non-extractable key (random 12-byte IV first,
  * then the ciphertext) of the JSON of the visitor's state, the contact address, our connInfo, the
  * owner's name and the last messages with their ticks. `restore` opens it (a wrong key, a
@@ -35,6 +35,7 @@ import { base64urlDecode, base64urlEncode, concat, utf8 } from "../encoding.js";
 import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
 import { restorer } from "../modules/restore_hook.js";
+import { writeAhead, type WriteAhead } from "./durable.js";
 import { shortLink } from "../modules/short_hook.js";
 import { proxied } from "../modules/proxy_hook.js";
 import { grp } from "../modules/grp_hook.js";
@@ -117,12 +118,8 @@ export class WorkerService {
   #address = "";
   #peer = "";
   #transcript: TranscriptItem[] = [];
-  /** Write-ahead (see #seal): the last state text posted, its seq, the highest seq the page stored, the next text to post, who waits for which seq. */
-  #lastSealed = "";
-  #posted = 0;
-  #stored = 0;
-  #next: string | null = null;
-  #waits: [number, () => void][] = [];
+  /** Write-ahead (resume on): the states sealed for the page and who waits for them. */
+  #wal: WriteAhead | null = null;
   /** Business chats: the chat (module present), the bodies held for it (module absent). */
   #group: BusinessChat | null = null;
   /** A restored chat's state, kept as it is while the module is missing. */
@@ -227,9 +224,7 @@ export class WorkerService {
       case "restore":
         return this.#restore(req.relayUrl, req.key, req.sealed);
       case "stored":
-        // the page committed the state `seq`: who waited for it goes on, the next state goes
-        if (req.seq === this.#posted) this.#stored = req.seq;
-        void this.#pump();
+        this.#wal?.stored(req.seq);
         return null;
     }
   }
@@ -266,11 +261,7 @@ export class WorkerService {
   #start(rc: ReconnectingClient, address: string, key: CryptoKey | null): Visitor {
     this.#key = key;
     this.#address = address;
-    // seqs start at random: a confirmation meant for another worker (business hand-over) matches none of ours
-    this.#posted = this.#stored = new Uint32Array(randomBytes(4).buffer)[0]!;
-    this.#lastSealed = "";
-    this.#next = null;
-    this.#waits = [];
+    this.#wal = key && writeAhead((text) => sealText(key, SEAL_AD, text), (data, seq) => this.#key === key && this.#event({ event: "sealed", data, seq }));
     this.#lacks = null;
     const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, { relay: this.#own, proxy: proxied(rc) ?? (() => this.#lack(v)), persist: key === null ? undefined : async () => { const stored = this.#seal(v); return () => stored; } });
     this.#visitor = v;
@@ -293,41 +284,9 @@ export class WorkerService {
   }
 
 
-  /**
-   * Write-ahead: snapshot the state now (the visitor calls this under its lock) and resolve once
-   * the page confirmed (`stored`) that it committed this state or a newer one. One sealed
-   * state is in the page's hands at a time; the snapshots taken meanwhile collapse into the
-   * newest, posted when the page confirms, and whose waiters all resolve with it.
-   */
+  /** Write-ahead: the state now (under the visitor's lock); resolves once the page stored it or a newer one. */
   #seal(v: Visitor): Promise<void> {
-    if (v !== this.#visitor || v.status === "ended") return Promise.resolve();
-    const text = this.#text(v.state(), true);
-    if (this.#next !== null || text !== this.#lastSealed) this.#next = text;
-    return new Promise((go) => {
-      this.#waits.push([this.#posted + (this.#next === null ? 0 : 1), go]);
-      void this.#pump();
-    });
-  }
-
-  /**
-   * Who waits for a state the page stored goes on; the next state is sealed and posted unless
-   * one is in the page's hands (never throws: a state not posted holds its waiters).
-   */
-  async #pump(): Promise<void> {
-    const stored = this.#stored;
-    this.#waits = this.#waits.filter(([seq, go]) => seq > stored || go()); // go() is void: dropped
-    const key = this.#key;
-    const text = this.#next;
-    if (key === null || text === null || this.#posted > stored) return;
-    this.#next = null;
-    this.#lastSealed = text;
-    const seq = ++this.#posted;
-    try {
-      const data = await sealText(key, SEAL_AD, text);
-      if (this.#key === key) this.#event({ event: "sealed", data, seq });
-    } catch {
-      // not sealed: its waiters wait (nothing goes out that the stored state does not cover)
-    }
+    return v !== this.#visitor || v.status === "ended" ? Promise.resolve() : this.#wal!.write(this.#text(v.state(), true));
   }
 
   /** This is a business chat (the owner's confirmation was x.grp.link.inv). */
