@@ -45,6 +45,8 @@ class Setup:
     """data-relay of the GRP embed: E's GRP address, '#', E's SMP address."""
     grp_ws: str
     """E's GRP endpoint as the browser dials it."""
+    grp_origin: str
+    """Its origin, the page's only ``connect-src``."""
     inbox_connections: int
     """D's connections before any visitor (the inbox's own)."""
 
@@ -70,7 +72,8 @@ async def relays_and_inbox(
         )
         try:
             ws = e.grp_address.ws_url
-            yield Setup(e, d, inbox, grp, ws, d.relay.metrics.connections_total)
+            origin = ws.removesuffix("/grp/1")
+            yield Setup(e, d, inbox, grp, ws, origin, d.relay.metrics.connections_total)
         finally:
             await inbox.stop()
 
@@ -146,13 +149,8 @@ def test_a_visitor_on_grp_chats_with_the_inbox_through_two_relays(tmp_path: Path
     async def main() -> None:
         async with relays_and_inbox(tmp_path, FAST) as s:
             assert s.entry.ws_port is None and s.dest.ws_port is None  # nothing but GRP
-            ws_origin = s.grp_ws.removesuffix("/grp/1")
-            async with visitor_page(tmp_path, embed(s, FAST), ws_origin) as (
-                page,
-                errors,
-                site,
-                sockets,
-            ):
+            tag = embed(s, FAST)
+            async with visitor_page(tmp_path, tag, s.grp_origin) as (page, errors, site, sockets):
                 conv = await chat_up(page, s.inbox, 60)
                 paths = {p.split("?")[0] for p in site.paths}
                 assert {"/hushwire-widget-grp.js", "/hushwire-widget-proxy.js"} <= paths
@@ -198,12 +196,7 @@ def test_a_visitor_on_grp_at_the_protocol_rate_with_the_inbox_snippet(tmp_path: 
         async with relays_and_inbox(tmp_path, 1.0) as s:
             tag = s.inbox.service.snippet
             assert tag is not None and 'data-profile="grp"' in tag
-            async with visitor_page(tmp_path, tag, s.grp_ws.removesuffix("/grp/1")) as (
-                page,
-                errors,
-                site,
-                sockets,
-            ):
+            async with visitor_page(tmp_path, tag, s.grp_origin) as (page, errors, site, sockets):
                 conv = await chat_up(page, s.inbox, 120)
                 await exchange(page, s.inbox, conv, "At one frame a second", "Still here")
                 await wb.csp_clean(page, site)
@@ -272,12 +265,7 @@ def test_a_resumed_chat_on_grp_dials_grp_again(tmp_path: Path) -> None:
     async def main() -> None:
         async with relays_and_inbox(tmp_path, FAST) as s:
             tag = embed(s, FAST).replace(" async>", " data-resume async>", 1)
-            async with visitor_page(tmp_path, tag, s.grp_ws.removesuffix("/grp/1")) as (
-                page,
-                errors,
-                site,
-                sockets,
-            ):
+            async with visitor_page(tmp_path, tag, s.grp_origin) as (page, errors, site, sockets):
                 conv = await chat_up(page, s.inbox, 60)
                 await exchange(page, s.inbox, conv, "Before the reload", "Seen")
                 stored = await wb.stored_sessions(page)
