@@ -113,8 +113,9 @@ pytest: $(STAMP) $(NODE_STAMP) chromium postgresql haproxy
 test: lint typecheck pytest widget-test
 
 # Figures for the issue notes; each script prints its own baseline. BENCH_ARGS=--quick for a
-# short run (scripts without --quick ignore it).
-bench: $(STAMP) postgresql haproxy redis
+# short run (scripts without --quick ignore it). The browser benchmarks need chromium and the
+# widget's node_modules (grp_browser.py bundles the GRP client with esbuild).
+bench: $(STAMP) $(WIDGET_STAMP) chromium postgresql haproxy redis
 	@for b in benchmarks/*.py; do \
 		case $$(basename $$b) in _*) continue;; esac; \
 		echo "== $$b"; \

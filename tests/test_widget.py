@@ -68,6 +68,7 @@ def test_snippet_pins_the_shipped_bundle(capsys: pytest.CaptureFixture[str]) -> 
     assert set(modules) == {
         "business",
         "de",
+        "grp",
         "passphrase",
         "proxy",
         "restore",

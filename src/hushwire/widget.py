@@ -22,6 +22,11 @@ When the owner's address is on another relay than the widget's, ``--relay`` name
 widget's relay twice: its WebSocket URL, then ``#`` and its SMP address
 (``wss://relay/#smp://KEYHASH@relay``); the widget then loads its ``proxy`` module and sends
 to the owner's relay through its own (SMP private message routing, docs/widget.md).
+
+``--profile grp`` prints the tag of the high-security profile (``data-profile="grp"``,
+docs/grp.md): ``--relay`` is then the entry relay's GRP address, ``#`` and its SMP address
+(``grp://KEYHASH@relay:7443?nk=KEY#smp://KEYHASH@relay``), and the owner's address must be on
+another relay; the widget loads its ``grp`` module and reaches its relay over GRP/1 only.
 """
 
 from __future__ import annotations
@@ -36,15 +41,17 @@ from importlib import resources
 from typing import TextIO
 from urllib.parse import urljoin, urlsplit
 
-from hushwire.agent.links import LinkError
+from hushwire.agent.links import LinkError, parse_link
 from hushwire.agent.shortlinks import ShortLink, is_short_link, restore_short_link
 from hushwire.cliargs import add_command_group
 from hushwire.errors import ConfigError, DecodeError
+from hushwire.grp.address import GrpAddress, is_grp_url
 from hushwire.smp.address import SMPServer
 
 BUNDLE_NAME = "hushwire-widget.js"
 DEFAULT_SRC = "/" + BUNDLE_NAME
 LANGUAGES = ("en", "de")
+PROFILES = ("grp",)
 MODULE_PREFIX = "hushwire-widget-"
 
 
@@ -95,14 +102,16 @@ class SnippetOptions:
     """``data-resume="passphrase"``: resuming needs a passphrase the visitor chooses."""
     shop: bool = False
     """Shop mode (``data-mode="shop"``): the customer's shop instead of the chat."""
+    profile: str | None = None
+    """``grp``: the high-security profile (``data-profile="grp"``, docs/grp.md)."""
 
 
-def _check_short(address: str) -> None:
+def _check_short(address: str) -> SMPServer:
     """A short link the widget can join: a contact address (``/a#``) whose relay it can
-    identify (a key hash in the link, or a preset server's)."""
+    identify (a key hash in the link, or a preset server's); that relay."""
     try:
         link = restore_short_link(ShortLink.parse(address))
-        link.server.to_smp_server()
+        server = link.server.to_smp_server()
     except LinkError as e:
         raise ConfigError(f"--address: {e}") from None
     if link.contact_type != "A":
@@ -110,18 +119,49 @@ def _check_short(address: str) -> None:
             "--address must be a contact address: this short link is a one-time invitation, "
             "a group or a channel"
         )
+    return server
 
 
-def _check(opts: SnippetOptions) -> None:
-    if is_short_link(opts.address):
-        _check_short(opts.address)
-    elif not opts.address.startswith(("simplex:/", "https://")) or "#/?" not in opts.address:
+def _address_relay(address: str) -> SMPServer | None:
+    """The relay of a contact address (None if the full link does not parse: the widget
+    says why when it joins)."""
+    if is_short_link(address):
+        return _check_short(address)
+    try:
+        return parse_link(address).queues[0].server
+    except DecodeError:
+        return None
+
+
+def _check_grp(opts: SnippetOptions) -> None:
+    """``--profile grp``: the entry relay's GRP and SMP addresses, of one relay, and the
+    owner's address on another (two hops)."""
+    grp, _, smp = opts.relay.partition("#")
+    try:
+        entry = GrpAddress.parse(grp)
+        own = SMPServer.parse(smp)
+    except DecodeError as e:
         raise ConfigError(
-            "--address must be a contact address (its short link https://.../a#..., or "
-            "simplex:/contact#/?... or https://.../contact#/?...): the inbox and "
-            "`hushwire bot echo` print it"
+            "--profile grp: --relay must be the entry relay's GRP address, '#', its SMP "
+            "address (grp://KEYHASH@HOST:PORT?nk=KEY#smp://KEYHASH@HOST:PORT, what "
+            f"`hushwire relay --grp` prints): {e}"
+        ) from None
+    if entry.key_hash != own.key_hash:
+        raise ConfigError("--relay: the GRP address and the SMP address are of different relays")
+    owner = _address_relay(opts.address)
+    if owner is not None and owner.key_hash == own.key_hash:
+        raise ConfigError(
+            "--profile grp needs a distinct entry relay: the address is on the relay given "
+            "in --relay (GRP sends through a second relay, so that no relay sees both the "
+            "visitor and the owner's queue)"
         )
-    relay = urlsplit(opts.relay)
+
+
+def _check_ws_relay(text: str) -> None:
+    """The relay's WebSocket URL, maybe with ``#`` and its SMP address."""
+    if is_grp_url(text):
+        raise ConfigError("--relay: a grp:// address is for the GRP profile: add --profile grp")
+    relay = urlsplit(text)
     if relay.scheme not in ("wss", "ws") or not relay.netloc:
         raise ConfigError(
             "--relay must be the relay's WebSocket URL, e.g. wss://relay.example.com/ "
@@ -135,6 +175,23 @@ def _check(opts: SnippetOptions) -> None:
                 "--relay: after '#' comes the relay's own SMP address "
                 f"(smp://KEYHASH@host, what `hushwire relay` prints): {e}"
             ) from None
+
+
+def _check(opts: SnippetOptions) -> None:
+    if is_short_link(opts.address):
+        _check_short(opts.address)
+    elif not opts.address.startswith(("simplex:/", "https://")) or "#/?" not in opts.address:
+        raise ConfigError(
+            "--address must be a contact address (its short link https://.../a#..., or "
+            "simplex:/contact#/?... or https://.../contact#/?...): the inbox and "
+            "`hushwire bot echo` print it"
+        )
+    if opts.profile is not None and opts.profile not in PROFILES:
+        raise ConfigError(f"--profile must be one of {', '.join(PROFILES)}")
+    if opts.profile == "grp":
+        _check_grp(opts)
+    else:
+        _check_ws_relay(opts.relay)
     src = urlsplit(opts.src)
     if src.scheme not in ("", "https", "http") or opts.src.strip() == "":
         raise ConfigError("--src must be the URL the site serves hushwire-widget.js from")
@@ -173,6 +230,8 @@ def snippet(
         attrs.append(("data-resume", None))
     if opts.shop:
         attrs.append(("data-mode", "shop"))
+    if opts.profile is not None:
+        attrs.append(("data-profile", opts.profile))
     attrs.append(("async", None))
     lines = [_tag("script", attrs, close=True)]
     store = "passphrase" if opts.resume_passphrase else "resume" if opts.resume else None
@@ -244,6 +303,12 @@ def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "cannot resume it without the passphrase)",
     )
     snip.add_argument(
+        "--profile",
+        choices=PROFILES,
+        help="grp: the high-security profile (GRP/1, cover traffic, two relays; docs/grp.md); "
+        "--relay is then the entry relay's grp://...#smp://... address",
+    )
+    snip.add_argument(
         "--shop",
         action="store_true",
         help="shop mode: the catalog, cart and orders, end-to-end encrypted (docs/widget.md)",
@@ -260,6 +325,7 @@ def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> i
         resume=args.resume,
         resume_passphrase=args.resume_passphrase,
         shop=args.shop,
+        profile=args.profile,
     )
     print(snippet(opts), file=out or sys.stdout)
     return 0

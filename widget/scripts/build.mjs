@@ -77,6 +77,7 @@ const modules = new Map([
   ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
   ["business", `/*! Hushwire widget module business (AGPL-3.0-only) */\nwindow.Hushwire.define("business",${JSON.stringify(await moduleCode("src/modules/business.ts", { alias: { fzstd: "./src/modules/zstd_hook.ts" } }))});\n`],
   ["proxy", `/*! Hushwire widget module proxy (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("proxy",${JSON.stringify(await moduleCode("src/modules/proxy.ts"))});\n`],
+  ["grp", `/*! Hushwire widget module grp (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes, @noble/post-quantum: ${MIT_NOBLE} */\nwindow.Hushwire.define("grp",${JSON.stringify(await moduleCode("src/modules/grp.ts"))});\n`],
   ["restore", `/*! Hushwire widget module restore (AGPL-3.0-only) */\nwindow.Hushwire.define("restore",${JSON.stringify(await moduleCode("src/modules/restore.ts"))});\n`],
   ["short", `/*! Hushwire widget module short (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("short",${JSON.stringify(await moduleCode("src/modules/short.ts"))});\n`],
   ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],

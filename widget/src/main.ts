@@ -284,6 +284,8 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
   if (/^\s*(?:simplex:|https:\/\/[^/]+)\/[a-z]\/?#/i.test(address)) workerModules.add("short");
   // data-relay="wss://...#smp://...": the owner's address is on another relay (docs/widget.md)
   if (relay.includes("#")) workerModules.add("proxy");
+  // data-profile="grp": the relay only over GRP/1 (docs/grp.md)
+  if (d.profile == "grp") workerModules.add("grp");
   // The modules this embed needs from the start: German strings, the resume store. Without
   // them (a file not served) the widget speaks English and does not resume.
   const lang = chooseLanguage(d.lang, navigator.languages);

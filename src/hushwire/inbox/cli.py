@@ -72,6 +72,15 @@ def add_inbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     inbox.add_argument("--tracking", help="orders ship ORDER: the tracking number")
     inbox.add_argument("--csv", action="store_true", help="orders export ORDER: CSV, not JSON")
+    inbox.add_argument(
+        "--require-grp",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="take conversations only from the widget on its GRP profile (docs/grp.md): the "
+        'snippet gets data-profile="grp" (--widget-relay must then be the entry relay\'s '
+        "grp://...#smp://... address), other visitors are told so and refused; remembered "
+        "(--no-require-grp turns it off)",
+    )
     add_routing_option(inbox)
     add_team_options(inbox)
     inbox.add_argument(
@@ -125,6 +134,7 @@ def _serve(args: argparse.Namespace) -> int:
             qr=not args.no_qr,
             routing=args.private_routing,
             shop=args.shop,
+            require_grp=args.require_grp,
             **team_options(args),
         )
     except ShopError as e:  # a mistake in the catalog file: say where, no traceback

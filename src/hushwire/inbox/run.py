@@ -14,6 +14,7 @@ from hushwire.agent.routing import RoutingSettings
 from hushwire.client import ClientConfig
 from hushwire.datadir import DataDirLock, lock_data_dir, stop_on_signals
 from hushwire.inbox.auth import login_link, remove_service_file, write_service_file
+from hushwire.inbox.grpgate import NEEDS_GRP_RELAY
 from hushwire.inbox.service import WIDGET_NOTE, InboxService
 from hushwire.inbox.team import TeamHost
 from hushwire.inbox.team_common import TeamSettings
@@ -56,6 +57,7 @@ async def start_inbox(
     join_team: str | None = None,
     team_settings: TeamSettings | None = None,
     shop: Path | None = None,
+    require_grp: bool | None = None,
 ) -> RunningInbox:
     """``team``: ``host`` (``--team``) or ``operator`` (``--join-team LINK``, joined once)."""
     if join_team is not None:
@@ -76,6 +78,7 @@ async def start_inbox(
             team=team,
             team_settings=team_settings,
             shop=shop,
+            require_grp=require_grp,
         )
         # The history is sealed with the agent store's key under a passphrase.
         try:
@@ -118,7 +121,7 @@ def print_banner(
         print("Widget embed snippet (paste into your site's pages):", file=out)
         print(s.snippet, file=out)
     else:
-        print(WIDGET_NOTE, file=out)
+        print(NEEDS_GRP_RELAY if s.require_grp else WIDGET_NOTE, file=out)
     if isinstance(s.team, TeamHost):
         ops = ", ".join(o["name"] for o in s.team.operators_json()) or "none yet"
         print(
@@ -156,6 +159,7 @@ def serve_forever(
     join_team: str | None = None,
     team_settings: TeamSettings | None = None,
     shop: Path | None = None,
+    require_grp: bool | None = None,
 ) -> None:
     server = SMPServer.parse(relay)
 
@@ -174,6 +178,7 @@ def serve_forever(
             join_team=join_team,
             team_settings=team_settings,
             shop=shop,
+            require_grp=require_grp,
         )
         try:
             # The login link holds the secret: printed on a terminal, not into a log.

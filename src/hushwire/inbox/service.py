@@ -68,8 +68,9 @@ from hushwire.chat.messages import (
     x_msg_new_text,
 )
 from hushwire.client import ClientConfig
-from hushwire.errors import DecodeError, HushwireError
+from hushwire.errors import ConfigError, DecodeError, HushwireError
 from hushwire.inbox.auth import load_or_create_secret
+from hushwire.inbox.grpgate import NEEDS_GRP_RELAY, REFUSAL, on_grp
 from hushwire.inbox.store import Conversation, InboxStore, Message
 from hushwire.inbox.team import TeamHost
 from hushwire.inbox.team_common import TeamSettings, profile_name_in
@@ -143,16 +144,20 @@ class InboxService:
         team: str | None = None,
         team_settings: TeamSettings | None = None,
         shop: Path | None = None,
+        require_grp: bool | None = None,
     ) -> None:
         """``team``: ``host`` for a team inbox (a business address, hushwire.inbox.team),
         ``operator`` for an operator's inbox (hushwire.inbox.team_operator), None for 1:1.
-        ``shop``: a catalog file (hushwire.shop)."""
+        ``shop``: a catalog file (hushwire.shop). ``require_grp``: take only visitors on the
+        widget's GRP profile (hushwire.inbox.grpgate); None keeps what the inbox remembers."""
         # The catalog first: a mistake in it stops the start before anything is opened.
         self.shop_file = None if shop is None else CatalogFile(shop, shop_name=name or "Shop")
         data.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(data, 0o700)
         team = TeamStore.remembered_role(data / "team.sqlite3", team)
+        if require_grp and team is not None:
+            raise ConfigError("--require-grp is for a 1:1 inbox, not a team inbox (yet)")
         self.data = data
         self.relay = relay
         self.clock = clock
@@ -172,6 +177,13 @@ class InboxService:
         self.name = name or stored or DEFAULT_NAME
         if self.name != stored:
             self.store.set_meta("name", self.name)
+        if require_grp is not None:
+            self.store.set_meta("require_grp", "1" if require_grp else "0")
+        self.require_grp = team is None and self.store.get_meta("require_grp") == "1"
+        """Visitors without the widget's GRP mark are refused (hushwire.inbox.grpgate)."""
+        self._refused: set[str] = set()
+        """Connections of visitors refused for want of GRP (never conversations)."""
+        self._refusing: set[asyncio.Task[None]] = set()
         self.address = ""
         """The contact address's full link (older clients and the widget read only these)."""
         self.short_address: str | None = None
@@ -217,12 +229,22 @@ class InboxService:
                 clock=self.clock,
             )
         # The widget joins the short link too (its "short" module resolves it on the relay).
-        self.snippet = await widget_snippet(self.short_address or self.address, self.widget_relay)
+        self.snippet = await widget_snippet(
+            self.short_address or self.address, self.widget_relay, grp=self.require_grp
+        )
         if self.team is not None:
             await self.team.recover()
         self._task = asyncio.create_task(self._consume())
+        for conn_id in self._refused:  # refused before a restart and not deleted yet
+            st = self.agent.connection(conn_id)
+            if st is not None and st.status == "connected":
+                self._refuse(conn_id)
 
     async def stop(self) -> None:
+        for t in list(self._refusing):
+            t.cancel()
+        if self._refusing:
+            await asyncio.wait(self._refusing)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -248,6 +270,9 @@ class InboxService:
         live = set()
         for st in self.agent.store.all_connections():
             if st.kind != "duplex" or (self.team is not None and self.team.owns(st.conn_id)):
+                continue
+            if self.require_grp and not on_grp(st.peer_info or b""):
+                self._refused.add(st.conn_id)
                 continue
             live.add(st.conn_id)
             status = "online" if st.status == "connected" else "connecting"
@@ -319,6 +344,8 @@ class InboxService:
     async def _handle(self, ev: AgentEvent) -> None:
         if self.team is not None and await self.team.handle(ev):
             return
+        if self.require_grp and await self._gate(ev):
+            return
         now = self.clock()
         if isinstance(ev, ConnectionRequested):
             self.store.upsert_conversation(ev.conn_id, profile_name(ev.info), "connecting", now)
@@ -353,6 +380,50 @@ class InboxService:
                 f"A conversation's encryption is out of step ({ev.error}): a message from the "
                 "visitor could not be read. It can be repaired from the visitor's app.",
             )
+
+    async def _gate(self, ev: AgentEvent) -> bool:
+        """``--require-grp``: True if ``ev`` belongs to a visitor refused for want of GRP
+        (handled here: never a conversation)."""
+        if isinstance(ev, ConnectionRequested | ConnectionEstablished):
+            if ev.conn_id not in self._refused and on_grp(ev.info):
+                return False
+            if ev.conn_id not in self._refused:
+                log.info("%s: a visitor without GRP asks to connect: refused", ev.conn_id[:8])
+                self._refused.add(ev.conn_id)
+            if isinstance(ev, ConnectionEstablished):
+                self._refuse(ev.conn_id)
+            return True
+        if isinstance(ev, MessageReceived) and ev.conn_id in self._refused:
+            await self.agent.ack_message(ev.msg_id, receipt=False)  # unread
+            return True
+        if isinstance(ev, ConnectionDeleted) and ev.conn_id in self._refused:
+            self._refused.discard(ev.conn_id)
+            return True
+        return False
+
+    def _refuse(self, conn_id: str) -> None:
+        """Tell the refused visitor why (:data:`REFUSAL`), end and delete the connection; in a
+        task, since waiting for the relay needs this event loop's ``MessageSent``."""
+        task = asyncio.create_task(self._send_refusal(conn_id))
+        self._refusing.add(task)
+        task.add_done_callback(self._refusing.discard)
+
+    async def _send_refusal(self, conn_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await self.agent.send(conn_id, x_msg_new_text(REFUSAL, os.urandom(12)).encode())
+            snd_id = await self.agent.send(conn_id, x_direct_del().encode())
+            fut = self._sent.setdefault((conn_id, snd_id), loop.create_future())
+            try:
+                await asyncio.wait_for(asyncio.shield(fut), END_SEND_TIMEOUT)
+            finally:
+                self._sent.pop((conn_id, snd_id), None)
+        except (AgentError, TimeoutError) as e:
+            log.info("%s: the refusal did not reach the relay: %s", conn_id[:8], e)
+        finally:
+            with contextlib.suppress(AgentError):
+                await self.agent.delete(conn_id)
+        log.info("%s: refused (no GRP) and deleted", conn_id[:8])
 
     def _queue_lost(self, ev: SubscriptionEnded | QueueDeleted) -> None:
         st = self.agent.connection(ev.conn_id)
@@ -523,15 +594,21 @@ class InboxService:
             "address": self.address,
             "short_address": self.short_address,
             "snippet": self.snippet,
-            "snippet_note": None if self.snippet else WIDGET_NOTE,
+            "snippet_note": None
+            if self.snippet
+            else NEEDS_GRP_RELAY
+            if self.require_grp
+            else WIDGET_NOTE,
+            "require_grp": self.require_grp,
             "notices": list(self.notices),
             "data": str(self.data.resolve()),
         }
 
 
-async def widget_snippet(address: str, relay_url: str) -> str | None:
-    """The widget embed snippet from ``hushwire widget snippet``, when the widget is built;
-    None otherwise (the UI and the terminal then show :data:`WIDGET_NOTE`)."""
+async def widget_snippet(address: str, relay_url: str, *, grp: bool = False) -> str | None:
+    """The widget embed snippet from ``hushwire widget snippet`` (with ``--profile grp`` if
+    ``grp``), when the widget is built and takes the relay; None otherwise (the UI and the
+    terminal then show :data:`WIDGET_NOTE` or the GRP note)."""
     if importlib.util.find_spec("hushwire.widget") is None:
         return None
     try:
@@ -545,6 +622,7 @@ async def widget_snippet(address: str, relay_url: str) -> str | None:
             address,
             "--relay",
             relay_url,
+            *(["--profile", "grp"] if grp else []),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
         )

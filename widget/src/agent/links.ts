@@ -38,9 +38,8 @@ export const AGENT_LINK_VERSIONS = AGENT_VERSIONS;
 /** SMP client versions a queue URI offers (supportedSMPClientVRange). */
 export { SMP_CLIENT_VERSIONS };
 
-export const SHORT_LINK_MESSAGE =
-  "this is a SimpleX short link; Hushwire needs the full link for now: in the SimpleX app, " +
-  "share the address as a full link (or use the long link from the QR code)";
+/** A short link met without the "short" module (modules/short_hook.ts), which reads them. */
+export const SHORT_LINK_MESSAGE = "this is a SimpleX short link and the widget's short module is not loaded: use the full link";
 
 /** Onion hosts of preset servers (kept in smp/address.ts; `./presets.js` fills it). */
 export { EXTRA_HOSTS } from "../smp/address.js";

@@ -31,6 +31,8 @@ import {
 } from "./noise.js";
 
 export const CLIENT_RATE = 1.0;
+/** A client closes its connection after this long (a CLOSE at a tick) and dials again: a new handshake, new keys (cover.py CLIENT_MAX_AGE). */
+export const CLIENT_MAX_AGE_MS = 6 * 3600 * 1000;
 const REKEY_MS = 60_000;
 const QUEUE_LIMIT = 256;
 const WS_OPEN = 1;
@@ -53,8 +55,10 @@ export interface GrpOptions {
   uniform?: () => number;
   /** Wall clock in seconds, for the certificate dates of the key proof. */
   now?: () => number;
-  /** Monotonic milliseconds, for the rekey schedule. */
+  /** Monotonic milliseconds, for the rekey schedule and the connection's age. */
   clock?: () => number;
+  /** Milliseconds after which the connection closes itself (default CLIENT_MAX_AGE_MS). */
+  maxAge?: number;
   /** Test hooks: fixed handshake keys and KEM. */
   kem?: KemSuite;
 }
@@ -93,10 +97,12 @@ export class GrpSocket {
   readonly #uniform: () => number;
   readonly #now: () => number;
   readonly #clock: () => number;
+  readonly #maxAge: number;
   #hs: HandshakeState;
   #sender: FrameSender | null = null;
   #receiver: FrameReceiver | null = null;
   #lastRekey = 0;
+  #born = 0;
   #helloChecked = false;
   #closed = false;
 
@@ -107,6 +113,7 @@ export class GrpSocket {
     this.#uniform = options.uniform ?? cryptoUniform;
     this.#now = options.now ?? (() => Date.now() / 1000);
     this.#clock = options.clock ?? (() => globalThis.performance.now());
+    this.#maxAge = options.maxAge ?? CLIENT_MAX_AGE_MS;
     const kem = options.kem;
     this.#hs = grpInitiator(keyHash, rs, kem === undefined ? {} : { kem });
     ws.binaryType = "arraybuffer";
@@ -187,7 +194,7 @@ export class GrpSocket {
   #start(send: CipherState, recv: CipherState): void {
     this.#sender = new FrameSender(send);
     this.#receiver = new FrameReceiver(recv);
-    this.#lastRekey = this.#clock();
+    this.#lastRekey = this.#born = this.#clock();
     this.readyState = WS_OPEN;
     this.#emit("open", {});
     void this.#tickLoop();
@@ -200,7 +207,11 @@ export class GrpSocket {
       if (this.#closed || this.#ws.readyState !== WS_OPEN) return;
       const now = this.#clock();
       let wire: Bytes;
-      if (now - this.#lastRekey >= REKEY_MS) {
+      if (now - this.#born >= this.#maxAge && this.#queue.length === 0) {
+        // old enough: CLOSE at this tick once nothing is queued; the SMP client dials again
+        this.#ws.send(sender.seal(FrameType.CLOSE, Uint8Array.of(0, 0)));
+        return this.#fail();
+      } else if (now - this.#lastRekey >= REKEY_MS) {
         this.#lastRekey = now;
         wire = sender.seal(FrameType.REKEY);
       } else if (this.#queue.length > 0) {

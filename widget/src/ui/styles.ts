@@ -7,7 +7,7 @@
 
 const CSS = `
 :host{all:initial;display:block;position:fixed;right:16px;bottom:16px;z-index:2147483000;
-font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1b1f24;
+font:15px/1.4 system-ui,sans-serif;color:#1b1f24;
 --a:var(--hushwire-accent,#1f56c9);--b:#d7dce2}
 *,*::before,*::after{box-sizing:border-box}
 [hidden]{display:none!important}
@@ -35,7 +35,7 @@ background:#f4f6f8;border-bottom:1px solid var(--b)}
 .q{display:inline-flex;align-items:flex-end;gap:2px;height:12px}
 .q i{width:3px;border-radius:1px;background:#c3c9d0}
 .q i:nth-child(1){height:5px}.q i:nth-child(2){height:8px}.q i:nth-child(3){height:12px}
-.q[data-q="3"] i,.q[data-q="2"] i:nth-child(-n+2){background:#1e8e3e}
+.q[data-q="3"] i{background:#1e8e3e}
 .q[data-q="1"] i:nth-child(1){background:#c5221f}
 .q[data-q="2"] i:nth-child(-n+2){background:#e37400}
 .link{padding:4px 6px;border:0;border-radius:6px;background:none;color:#a11a17;font-size:12.5px;text-decoration:underline;cursor:pointer}

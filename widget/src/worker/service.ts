@@ -38,6 +38,7 @@ import { restorer } from "../modules/restore_hook.js";
 import { writeAhead, type WriteAhead } from "./durable.js";
 import { shortLink } from "../modules/short_hook.js";
 import { proxied } from "../modules/proxy_hook.js";
+import { grp } from "../modules/grp_hook.js";
 import { encodeChatMessage, encodeConnInfo, interpret, type JsonObject, parseChatElements, wellFormed, xDirectDel, xInfo, xMsgNewText, type ChatEvent, type Profile } from "../chat.js";
 import { type Results, type TranscriptItem, type WorkerEvent, type WorkerReply, type WorkerRequest } from "../rpc.js";
 import type { BusinessChat, GroupOut } from "../business.js";
@@ -45,7 +46,8 @@ import type { BusinessChat, GroupOut } from "../business.js";
 /** The business module's class, when this worker started with it (modules/business.ts). */
 const businessModule = (): typeof BusinessChat | undefined => (globalThis as { hushwireBusiness?: typeof BusinessChat }).hushwireBusiness;
 
-export type SocketFactory = (url: string) => WebSocketLike;
+/** `own` and `contact` (our relay, the owner's) are for the "grp" module's dialer (modules/grp_hook.ts). */
+export type SocketFactory = (url: string, own?: SMPServer, contact?: SMPServer) => WebSocketLike;
 
 export function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : "internal error";
@@ -165,9 +167,10 @@ export class WorkerService {
   #make(server: SMPServer, relayUrl: string): ReconnectingClient {
     if (this.#client !== null) throw new Error("already connected");
     const [wsUrl, smp] = relayUrl.split("#") as [string, string?];
-    server = this.#own = smp ? parseSMPServer(smp) : server;
-    if (!/^wss?:\/\//.test(wsUrl)) throw new Error("the WebSocket URL must start with ws:// or wss://");
-    const rc = new ReconnectingClient((onEvent) => SMPClient.connect(this.#socket(wsUrl), server.keyHash, { onEvent }));
+    const own = (this.#own = smp ? parseSMPServer(smp) : server);
+    if (!grp() && !/^wss?:\/\//.test(wsUrl)) throw new Error("the WebSocket URL must start with ws:// or wss://");
+    // with the "grp" module every connection is GRP/1, or none (modules/grp_hook.ts)
+    const rc = new ReconnectingClient((onEvent) => SMPClient.connect((grp() ?? this.#socket)(wsUrl, own, server), own.keyHash, { onEvent }));
     rc.on(this.#onClientEvent);
     return rc;
   }
@@ -234,7 +237,9 @@ export class WorkerService {
     const short = shortLink(address);
     const server = short?.server ?? contactServer(address);
     const profile: Profile = { displayName: wellFormed(name.trim()).slice(0, 100) || ANONYMOUS, fullName: "" };
-    this.#info = encodeConnInfo(xInfo(profile));
+    const info = xInfo(profile);
+    if (grp()) info.params["hw.grp"] = 1; // the inbox may require it (docs/grp.md, "In the widget")
+    this.#info = encodeConnInfo(info);
     const rc = await this.#connect(server, relayUrl);
     if (short !== null) {
       try {
