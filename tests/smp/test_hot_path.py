@@ -14,6 +14,7 @@ from hushwire.limits import MAX_BATCH_COUNT
 from hushwire.smp import transmission as t
 from hushwire.smp._reader import parse_all
 from hushwire.smp.block import Batch, _batch, batch_transmissions, decode_batch, encode_batch
+from hushwire.smp.commands import OK
 
 SESS = bytes(range(32))
 PREFIX = short_string(SESS)
@@ -165,3 +166,14 @@ def test_many_small_items_fill_several_batches() -> None:
     items = [b"x"] * (MAX_BATCH_COUNT + 1)
     got = batch_transmissions(items)
     assert [b.count for b in got if isinstance(b, Batch)] == [1, MAX_BATCH_COUNT]
+
+
+def test_server_transmission_ids_longer_than_a_short_string_are_refused() -> None:
+    for version in (6, 7, 18):
+        assert t.encode_server_transmission(version, SESS, b"c", b"e", OK()).endswith(
+            b"\x01c\x01eOK"
+        )
+        with pytest.raises(ValueError):
+            t.encode_server_transmission(version, SESS, b"c" * 256, b"", OK())
+        with pytest.raises(ValueError):
+            t.encode_server_transmission(version, SESS, b"", b"e" * 256, OK())

@@ -191,6 +191,9 @@ def encode_server_transmission(
     version: int, session_id: bytes, corr_id: bytes, entity_id: bytes, response: BrokerMsg
 ) -> bytes:
     """One server transmission: empty auth, [v6 session id], corrId, entityId, response."""
+    if version >= AUTH_CMDS_VERSION and len(corr_id) <= 255 and len(entity_id) <= 255:
+        head = bytes((0, len(corr_id))) + corr_id + bytes((len(entity_id),)) + entity_id
+        return head + response.encode(version)
     out = b"\x00"
     if version < AUTH_CMDS_VERSION:
         out += short_string(session_id)
