@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Self
+from typing import Final, Self
 
 from hushwire.crypto.nacl import AUTH_TAG_SIZE, cb_decrypt, cb_encrypt, sb_key
 from hushwire.crypto.padding import pad
@@ -32,6 +32,12 @@ _SB_CHAIN_T1 = SB_CHAIN_INFO + b"\x01"
 _SB_CHAIN_T2 = SB_CHAIN_INFO + b"\x02"
 
 _HASH_LEN = 64
+_HMAC_BLOCK = 128
+_EMPTY_KEY_INNER: Final = hashlib.sha512(b"\x36" * _HMAC_BLOCK)
+"""SHA-512 state after HMAC's inner pad of the empty key (RFC 2104: key zero-padded, xor
+0x36); copied, never updated in place."""
+_EMPTY_KEY_OUTER: Final = hashlib.sha512(b"\x5c" * _HMAC_BLOCK)
+"""The same for the outer pad (xor 0x5c)."""
 
 
 def sha256(b: bytes) -> bytes:
@@ -82,7 +88,13 @@ def sb_chain_step(ck: bytes) -> tuple[bytes, bytes, bytes]:
     """
     # hkdf_sha512(b"", ck, SB_CHAIN_INFO, 88) written out: one extract, two expand blocks
     # (every block of every v11+ connection takes one step, so the loop and copies count).
-    prk = hmac.digest(b"", ck, "sha512")
+    # The extract is HMAC under the empty salt, whose padded-key states are constant: start
+    # from copies of them instead of keying HMAC again for every block.
+    inner = _EMPTY_KEY_INNER.copy()
+    inner.update(ck)
+    outer = _EMPTY_KEY_OUTER.copy()
+    outer.update(inner.digest())
+    prk = outer.digest()
     t1 = hmac.digest(prk, _SB_CHAIN_T1, "sha512")
     t2 = hmac.digest(prk, t1 + _SB_CHAIN_T2, "sha512")
     return t1[:32], t1[32:], t2[:24]

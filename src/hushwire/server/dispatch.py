@@ -496,7 +496,7 @@ class Dispatcher:
             return err(ErrorType.AUTH)
         if q.link_id is not None and _secured_messaging(q):
             await self.store.delete_link_data(q.recipient_id)
-        if self.store.stats().bytes + len(cmd.body) > self.config.limits.max_stored_bytes:
+        if self.store.stored_bytes() + len(cmd.body) > self.config.limits.max_stored_bytes:
             return err(ErrorType.QUOTA)  # the relay's storage quota, not the queue's
         msg = StoredMessage(
             os.urandom(MSG_ID_SIZE), int(self.clock()), cmd.flags.notification, cmd.body

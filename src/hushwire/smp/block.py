@@ -55,8 +55,23 @@ def _batch(r: SmpReader) -> list[bytes]:
 
 
 def decode_batch(data: bytes) -> list[bytes]:
-    """The transmissions of an unpadded batch; DecodeError unless it parses exactly."""
-    return parse_all(data, _batch)
+    """The transmissions of an unpadded batch; DecodeError unless it parses exactly.
+
+    One pass with the lengths checked once at the end; a batch that does not parse exactly
+    is read again by the general reader, which raises its error.
+    """
+    try:
+        items = []
+        pos = 1
+        for _ in range(data[0]):
+            end = pos + 2 + ((data[pos] << 8) | data[pos + 1])
+            items.append(data[pos + 2 : end])
+            pos = end
+    except IndexError:
+        pos = -1
+    if pos != len(data) or not items:
+        return parse_all(data, _batch)
+    return items
 
 
 def pad_block(payload: bytes) -> bytes:
@@ -118,6 +133,11 @@ def batch_transmissions(
     and at most 255 items. Packing runs from the last transmission backwards, as
     ``batchTransmissions_`` (a ``foldr``) does; the output is in input order.
     """
+    count = len(transmissions)
+    if 0 < count <= MAX_BATCH_COUNT and sum(map(len, transmissions)) + 2 * count <= max_payload:
+        # Everything fits in one batch (the usual case): the fold below would give just this.
+        parts = [b for t in transmissions for b in (len(t).to_bytes(2, "big"), t)]
+        return [Batch(bytes((count,)) + b"".join(parts), tuple(range(count)))]
     out_rev: list[Batch | TooLarge] = []
     cur: list[tuple[int, bytes]] = []  # reversed
     cur_len = 0

@@ -37,6 +37,18 @@ Param: TypeAlias = Field[_V, SmpReader]
 its decoder, which may use the SMP reader's helpers."""
 
 
+_FIELD_NAMES: Final[dict[type, tuple[str, ...]]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The dataclass field names of a command or response class, in order (looked up once
+    per class: every response the relay sends is encoded with them)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cast(Any, cls)))
+    return names
+
+
 class Tagged:
     """Base of commands and responses: a class-level wire ``tag`` and ``params``, one
     :class:`Param` per dataclass field in field order. The default encoder writes the tag,
@@ -56,7 +68,7 @@ class Tagged:
     def _params(self, version: int) -> bytes:
         if not self.params:
             return b""
-        values = (getattr(self, f.name) for f in dataclasses.fields(cast(Any, self)))
+        values = (getattr(self, name) for name in _field_names(type(self)))
         return SP + b"".join(p.encode(v) for p, v in zip(self.params, values, strict=True))
 
     @classmethod

@@ -38,17 +38,22 @@ from hushwire.errors import DecodeError
 from hushwire.smp._reader import SmpReader, parse_all
 from hushwire.smp.block import decode_batch
 from hushwire.smp.commands import (
+    ACK,
     ERR,
+    PING,
+    SEND,
+    SUB,
     BrokerMsg,
     Command,
     CommandDecodeError,
+    MsgFlags,
     check_credentials,
     check_response_credentials,
     decode_command,
     decode_response,
 )
 from hushwire.smp.errors import CMD, ErrorType
-from hushwire.smp.ids import NO_CORR_ID, NO_ENTITY, CorrId, EntityId
+from hushwire.smp.ids import NO_CORR_ID, NO_ENTITY, CorrId, EntityId, MsgId
 from hushwire.smp.version import AUTH_CMDS_VERSION, SERVICE_CERTS_VERSION
 
 ED25519_SIGNATURE_SIZE: Final = KeyAlg.ED25519.signature_size
@@ -186,6 +191,9 @@ def encode_server_transmission(
     version: int, session_id: bytes, corr_id: bytes, entity_id: bytes, response: BrokerMsg
 ) -> bytes:
     """One server transmission: empty auth, [v6 session id], corrId, entityId, response."""
+    if version >= AUTH_CMDS_VERSION and len(corr_id) <= 255 and len(entity_id) <= 255:
+        head = bytes((0, len(corr_id))) + corr_id + bytes((len(entity_id),)) + entity_id
+        return head + response.encode(version)
     out = b"\x00"
     if version < AUTH_CMDS_VERSION:
         out += short_string(session_id)
@@ -239,11 +247,90 @@ class RequestError:
 def decode_client_transmission(
     data: bytes, version: int, session_id: bytes
 ) -> ClientRequest | RequestError:
-    """Server side: decode one client transmission (``tDecodeServer``); never raises."""
+    """Server side: decode one client transmission (``tDecodeServer``); never raises.
+
+    A well-formed SEND, ACK, SUB or PING at v7+ takes :func:`decode_hot_request`; anything
+    else, and every error, the general path, so the answers to bad input are the same.
+    """
+    return _decode_client(data, version, session_id, short_string(session_id))
+
+
+def _decode_client(
+    data: bytes, version: int, session_id: bytes, session_prefix: bytes
+) -> ClientRequest | RequestError:
+    if version >= AUTH_CMDS_VERSION:
+        hot = decode_hot_request(data, version, session_prefix)
+        if hot is not None:
+            return hot
     raw = _parse_in_session(data, version, session_id)
     if isinstance(raw, tuple):
         return RequestError(raw[0], NO_ENTITY, raw[1])
     return decode_request(raw, version)
+
+
+_FLAGS: Final = {b"T": MsgFlags(True), b"F": MsgFlags(False)}
+_SUB: Final = SUB()
+_PING: Final = PING()
+
+
+def decode_hot_request(data: bytes, version: int, session_prefix: bytes) -> ClientRequest | None:
+    """The relay's hot commands (SEND, ACK, SUB, PING) in one pass over a v7+ transmission,
+    lengths checked once; None for anything else or anything wrong (the caller then takes
+    the general path, which gives the same request or the protocol's error).
+
+    ``session_prefix`` is ``shortString(sessionId)``, the implied start of the authorized
+    bytes. On success the result equals what :func:`parse_transmission`,
+    :func:`decode_request` give.
+    """
+    try:
+        start = data[0] + 1
+        auth = data[1:start]
+        if auth and version >= SERVICE_CERTS_VERSION:
+            if data[start] != 0x30:  # Maybe tag '0': no service signature
+                return None
+            start += 1
+        corr_end = start + 1 + data[start]
+        ent_end = corr_end + 1 + data[corr_end]
+    except IndexError:
+        return None
+    if ent_end > len(data):
+        return None
+    kind = None
+    if auth:
+        kind = _AUTH_BY_SIZE.get(len(auth))
+        if kind is None:
+            return None
+    entity = data[corr_end + 1 : ent_end]
+    command = data[ent_end:]
+    cmd: Command
+    if command[:5] == b"SEND ":
+        flags = _FLAGS.get(command[5:6])
+        body_at = command.find(b" ", 6) + 1
+        if flags is None or not body_at or not entity:
+            return None
+        cmd = SEND(flags, command[body_at:])
+    elif command[:4] == b"ACK ":
+        if len(command) < 5 or len(command) != 5 + command[4] or not (auth and entity):
+            return None
+        cmd = ACK(MsgId(command[5:]))
+    elif command == b"SUB":
+        if not (auth and entity):
+            return None
+        cmd = _SUB
+    elif command == b"PING":
+        if auth or entity:
+            return None
+        cmd = _PING
+    else:
+        return None
+    return ClientRequest(
+        CorrId(data[start + 1 : corr_end]),
+        EntityId(entity),
+        cmd,
+        TransmissionAuth(kind, auth) if kind is not None else None,
+        None,
+        session_prefix + data[start:],
+    )
 
 
 def decode_request(raw: RawTransmission, version: int) -> ClientRequest | RequestError:
@@ -275,7 +362,8 @@ def decode_client_batch(
         items = decode_batch(batch)
     except DecodeError:
         return [RequestError(NO_CORR_ID, NO_ENTITY, ErrorType.BLOCK)]
-    return [decode_client_transmission(t, version, session_id) for t in items]
+    prefix = short_string(session_id)
+    return [_decode_client(t, version, session_id, prefix) for t in items]
 
 
 # --------------------------------------------------------------------------- client side

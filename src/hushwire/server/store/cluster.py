@@ -783,6 +783,9 @@ class ClusterStore(QueueStore):
 
     # ----------------------------------------------------------------- stats
 
+    def stored_bytes(self) -> int:
+        return self._view.bytes
+
     def stats(self) -> StoreStats:
         return StoreStats(
             queues=len(self._view.records),

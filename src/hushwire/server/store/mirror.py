@@ -712,6 +712,9 @@ class MirroredStore(QueueStore):
 
     # ----------------------------------------------------------------- stats
 
+    def stored_bytes(self) -> int:
+        return self._bytes
+
     def stats(self) -> StoreStats:
         return StoreStats(
             queues=len(self._records),
