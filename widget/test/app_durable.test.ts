@@ -13,24 +13,15 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
 
-import { AppService } from "../src/app/service.js";
-import { parseAppReply, parseAppRequest, type AppEvent, type AppReply, type Item } from "../src/app/rpc.js";
+import { parseAppReply, parseAppRequest, type Item } from "../src/app/rpc.js";
 import { writeAhead } from "../src/worker/durable.js";
 import { openText } from "../src/agent/state_read.js";
 import { utf8 } from "../src/encoding.js";
-import type { WebSocketLike } from "../src/smp/client.js";
+import { Page, until } from "./app_page.js";
 import { HAVE_RELAY, startRelay, stopRelay, type Relay } from "./relay_process.js";
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
-
-async function until(pred: () => boolean, what: string, ms = 20000): Promise<void> {
-  for (const end = Date.now() + ms; !pred(); ) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The page side of the handshake: what was posted, by seq. */
 function fakePage(): { posts: [string, number][]; seal: (text: string) => Promise<ArrayBuffer>; post: (data: ArrayBuffer, seq: number) => void } {
@@ -112,86 +103,6 @@ describe("write-ahead handshake", () => {
   });
 });
 
-/** A web app worker on `relay` and its page: holds `stored` while `hold`, keeps every blob it stored. */
-class Page {
-  readonly events: AppEvent[] = [];
-  readonly #replies = new Map<number, (r: AppReply) => void>();
-  readonly service: AppService;
-  /** The sealed profiles posted, by seq; the last one stored (what a reload opens). */
-  readonly blobs = new Map<number, ArrayBuffer>();
-  stored: ArrayBuffer | null = null;
-  /** While true the page does not answer `stored` (a write that has not committed, or fails). */
-  hold = false;
-  readonly held: number[] = [];
-  #next = 1;
-
-  readonly #sockets: WebSocket[] = [];
-  #dead = false;
-
-  constructor() {
-    this.service = new AppService((m) => this.#onReply(m), (url) => {
-      // a closed tab: nothing reaches the relay any more (its reconnects are refused)
-      const ws = new WebSocket(this.#dead ? "ws://127.0.0.1:9/" : url);
-      this.#sockets.push(ws);
-      return ws as unknown as WebSocketLike;
-    });
-  }
-
-  /** The tab is closed: its connection goes, and it confirms nothing more. */
-  kill(): void {
-    this.#dead = true;
-    this.hold = true;
-    for (const ws of this.#sockets) ws.terminate();
-  }
-
-  #onReply(m: AppReply): void {
-    if ("event" in m) {
-      this.events.push(m);
-      if (m.event === "sealed") {
-        this.blobs.set(m.seq, m.data);
-        if (this.hold) this.held.push(m.seq);
-        else setTimeout(() => this.confirm(m.seq), 0);
-      }
-      return;
-    }
-    this.#replies.get(m.id)?.(m);
-  }
-
-  /** The page's IndexedDB transaction for `seq` completed. */
-  confirm(seq: number): void {
-    this.stored = this.blobs.get(seq)!;
-    void this.service.handle({ id: 0, op: "stored", seq });
-  }
-
-  /** Let the held confirmations through (the write finally succeeded). */
-  release(): void {
-    this.hold = false;
-    for (const seq of this.held.splice(0)) this.confirm(seq);
-  }
-
-  call(req: Record<string, unknown>): Promise<unknown> {
-    const id = this.#next++;
-    const parsed = parseAppRequest({ ...req, id });
-    if (parsed === null) throw new Error(`invalid request ${String(req.op)}`);
-    return new Promise((resolve, reject) => {
-      this.#replies.set(id, (r) => ("ok" in r && r.ok ? resolve(r.result) : reject(new Error("error" in r ? r.error : "?"))));
-      void this.service.handle(parsed);
-    });
-  }
-
-  messages(contact: string, dir: "in" | "out"): string[] {
-    return this.events.flatMap((e) => (e.event === "message" && e.contact === contact && e.item.dir === dir ? [e.item.text] : []));
-  }
-
-  /** How many of our messages to `contact` were delivered (tick 2). */
-  delivered(contact: string): number {
-    return this.events.filter((e) => e.event === "tick" && e.contact === contact && e.tick === 2).length;
-  }
-
-  connected(contact: string): boolean {
-    return this.events.some((e) => e.event === "contact" && e.contact.id === contact && e.contact.status === "connected");
-  }
-}
 
 describe.runIf(HAVE_RELAY)("the web app's worker, write-ahead, on a real relay", () => {
   let relay: Relay;

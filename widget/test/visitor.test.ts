@@ -11,7 +11,7 @@
  *   then both processes get SIGTERM and must exit cleanly.
  */
 
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,10 +27,9 @@ import { parseRequest, type WorkerEvent, type WorkerReply } from "../src/rpc.js"
 import { WorkerService } from "../src/worker/service.js";
 import "../src/modules/restore.js"; // the widget's "restore" module: Visitor.load reads states with it
 import type { WebSocketLike } from "../src/smp/client.js";
-import { h, REPO_ROOT } from "./vectors.js";
+import { h } from "./vectors.js";
 
-const PYTHON = REPO_ROOT + ".venv/bin/python";
-const HUSHWIRE = REPO_ROOT + ".venv/bin/hushwire";
+import { HUSHWIRE, PYTHON, SLOW_OWNER, start, stop } from "./owner_process.js";
 
 // --------------------------------------------------------------------------- cross-checks
 
@@ -91,50 +90,8 @@ describe.runIf(existsSync(PYTHON))("cross-check with hushwire.agent.ratchet", ()
 
 // --------------------------------------------------------------------------- the echo bot
 
-interface Proc {
-  proc: ChildProcess;
-  out: string;
-}
 
-function start(args: string[], ready: RegExp, what: string, cmd = HUSHWIRE): Promise<Proc & { match: RegExpExecArray }> {
-  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
-  const p: Proc = { proc, out: "" };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`${what} did not start: ${p.out}`));
-    }, 30000);
-    proc.stdout!.setEncoding("utf8");
-    proc.stderr!.setEncoding("utf8");
-    proc.stderr!.on("data", (c: string) => {
-      p.out += c;
-    });
-    proc.stdout!.on("data", (c: string) => {
-      p.out += c;
-      const m = ready.exec(p.out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve({ ...p, match: m, proc });
-      }
-    });
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${what} exited with ${code}: ${p.out}`));
-    });
-  });
-}
 
-function stop(p: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (p.exitCode !== null) return resolve(p.exitCode);
-    const kill = setTimeout(() => p.kill("SIGKILL"), 20000);
-    p.once("exit", (code) => {
-      clearTimeout(kill);
-      resolve(code);
-    });
-    p.kill("SIGTERM");
-  });
-}
 
 /** The worker's replies and events, awaitable. */
 class Inbox {
@@ -173,31 +130,6 @@ class Inbox {
 
 const TEXTS = ['<b>bold</b> & <script>alert("x")</script>', "Grüße aus Köln, 你好, привет 🙂", "plain text, the third"];
 
-/** A Python owner whose reply queues are in contact mode: the visitor must take the slow path. */
-const SLOW_OWNER = String.raw`
-import asyncio, sys
-from pathlib import Path
-from hushwire.agent.agent import Agent, MessageReceived
-from hushwire.bot.common import chat_events, profile_info, text_message
-from hushwire.chat.messages import XMsgNew
-from hushwire.smp.address import SMPServer
-
-async def main():
-    agent = Agent(Path(sys.argv[1]), SMPServer.parse(sys.argv[2]), ws_url=sys.argv[3])
-    agent._reply_mode = "C"  # the owner's reply queue cannot be secured by the visitor: 'K' + HELLO
-    await agent.start()
-    _, link = await agent.create_address(profile_info("Slow owner"))
-    print(link, flush=True)
-    while True:
-        ev = await agent.events.get()
-        if isinstance(ev, MessageReceived):
-            for chat in chat_events(ev):
-                if isinstance(chat, XMsgNew) and chat.text:
-                    await agent.send(ev.conn_id, text_message(chat.text))
-            await agent.ack_message(ev.msg_id, receipt=True)
-
-asyncio.run(main())
-`;
 
 async function chat(ownerArgs: (address: string, wsUrl: string, data: string) => [string, string[]], peer: string, cleanExit: boolean): Promise<void> {
   const data = mkdtempSync(join(tmpdir(), "hushwire-widget-visitor-"));

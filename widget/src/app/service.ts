@@ -85,8 +85,34 @@ interface Peer {
   refused: boolean;
 }
 
-/** What the profile keeps of a visitor: its state, or null (none; still creating its queue; ended). */
-const saved = (v: Visitor | null): unknown => (v === null || v.status === "new" || v.status === "ended" ? null : v.state());
+/**
+ * A visitor state taken while the visitor answers the owner's HELLO on the slow handshake (our
+ * reply queue secured by the owner: 'K', KEY, HELLO both ways): the HELLO is processed (ratchet,
+ * counters, its hash among those seen) but our HELLO reply is still being encrypted, so it is in
+ * no outbox. Restored, such a state would take the HELLO, delivered again, as done and never
+ * answer it: the contact would never be connected.
+ */
+function helloUnanswered(state: unknown): boolean {
+  const s = state as { s: string; q: unknown[] | null; n: number[] };
+  return s.q?.[2] === "C" && (s.s === "wait_hello" || s.s === "confirming") && s.n[2]! >= 2 && s.n[0]! < 2;
+}
+
+/** The newest state of each visitor that a profile may hold (see {@link saved}). */
+const lastGood = new WeakMap<Visitor, unknown>();
+
+/**
+ * What the profile keeps of a visitor: its state, or null (none; still creating its queue; ended).
+ * A profile sealed for another part of the profile while this visitor is between taking the
+ * owner's HELLO and queueing its reply ({@link helloUnanswered}) keeps the visitor's state from
+ * before the HELLO instead: nothing went out since (the HELLO's ACK waits for the visitor's own
+ * seal, which comes after the reply is queued), so a reload gets the HELLO again and answers it.
+ */
+const saved = (v: Visitor | null): unknown => {
+  if (v === null || v.status === "new" || v.status === "ended") return null;
+  const s = v.state();
+  if (!helloUnanswered(s)) lastGood.set(v, s);
+  return lastGood.get(v) ?? null;
+};
 
 /** Why a joiner waits: the room admits only while its host's browser is open. */
 const WAITING_FOR_HOST = "waiting for the room's host to admit you: its browser must be open (your request waits on the relay until then)";

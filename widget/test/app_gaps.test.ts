@@ -1,0 +1,84 @@
+/**
+ * Two moments at which a web app tab that closes used to lose a conversation step, each with a
+ * fake page (app_page.ts) and a real relay (`.venv/bin/hushwire relay`):
+ *
+ * - the slow handshake with a Python owner whose reply queues are in contact mode ('K', KEY,
+ *   HELLO both ways): a profile sealed for something else (here: the name) while the app is
+ *   encrypting its answer to the owner's HELLO, and the tab closed right after that profile was
+ *   stored: the reloaded app must answer the HELLO and become connected;
+ * - a short one-time invitation (`/i#`): the tab closed right after LKEY went out; the reloaded
+ *   app must go on with the same sender key and join.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { HAVE_RELAY, startRelay, stopRelay, type Relay } from "./relay_process.js";
+import { PYTHON, SLOW_OWNER, start, stop } from "./owner_process.js";
+import { Page, until } from "./app_page.js";
+
+describe.runIf(HAVE_RELAY)("the web app's worker, a tab closed at the wrong moment", () => {
+  let relay: Relay;
+  let smp: string;
+  let key: CryptoKey;
+
+  beforeAll(async () => {
+    relay = await startRelay();
+    smp = /^(smp:\/\/\S+)$/m.exec(relay.out)![1]!;
+    key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  });
+
+  afterAll(async () => {
+    if (relay !== undefined) await stopRelay(relay);
+  });
+
+  const startPage = async (sealed: ArrayBuffer | null): Promise<Page> => {
+    const p = new Page();
+    await p.call({ op: "start", server: smp, wsUrl: relay.wsUrl, key, sealed, passphrase: null });
+    return p;
+  };
+
+  it("a profile sealed while the app answers a slow owner's HELLO: after a reload the HELLO is answered", async () => {
+    const data = mkdtempSync(join(tmpdir(), "hushwire-app-gaps-"));
+    const owner = await start(["-c", SLOW_OWNER, data, smp, relay.wsUrl], /^(simplex:\S+)$/m, "owner", PYTHON);
+    const subtle = crypto.subtle;
+    const encrypt = subtle.encrypt.bind(subtle);
+    try {
+      const a = await startPage(null);
+      // the app's ratchet encryptions (the profile's seal uses `key`): 1 and 2 are our 'K'
+      // confirmation (header, body), 3 the header of our HELLO reply, the owner's HELLO processed
+      let calls = 0;
+      let closed = false;
+      subtle.encrypt = async (alg, k, bytes) => {
+        if (k !== key && ++calls === 3) {
+          // another part of the profile changes and is sealed now; the tab closes once it is stored
+          a.hold = true;
+          void a.call({ op: "setName", name: "Ada" }).catch(() => undefined);
+          await until(() => a.held.length > 0, "the profile sealed during the HELLO reply");
+          a.confirm(a.held.shift()!);
+          a.kill();
+          closed = true;
+        }
+        return encrypt(alg, k, bytes);
+      };
+      const c = (await a.call({ op: "join", link: owner.match[1]! })) as { id: string };
+      await until(() => closed, "the tab closed during the HELLO reply");
+      await new Promise((r) => setTimeout(r, 500));
+      expect(a.connected(c.id)).toBe(false);
+      subtle.encrypt = encrypt;
+
+      const a2 = await startPage(a.stored);
+      await until(() => a2.connected(c.id), "connected after the reload", 15000);
+      await a2.call({ op: "send", contact: c.id, text: "after the reload" });
+      await until(() => a2.messages(c.id, "in").length > 0, "the owner's echo");
+      expect(a2.messages(c.id, "in")).toEqual(["after the reload"]);
+    } finally {
+      subtle.encrypt = encrypt;
+      await stop(owner.proc);
+      rmSync(data, { recursive: true, force: true });
+    }
+  }, 90000);
+});
