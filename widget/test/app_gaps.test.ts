@@ -16,6 +16,8 @@ import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { openText } from "../src/agent/state_read.js";
+import { utf8 } from "../src/encoding.js";
 import { HAVE_RELAY, startRelay, stopRelay, type Relay } from "./relay_process.js";
 import { PYTHON, SLOW_OWNER, start, stop } from "./owner_process.js";
 import { Page, until } from "./app_page.js";
@@ -78,6 +80,37 @@ describe.runIf(HAVE_RELAY)("the web app's worker, a tab closed at the wrong mome
     } finally {
       subtle.encrypt = encrypt;
       await stop(owner.proc);
+      rmSync(data, { recursive: true, force: true });
+    }
+  }, 90000);
+
+  it("a tab closed after LKEY of a short invitation, before its join was sealed: the reload joins with the same key", async () => {
+    const data = mkdtempSync(join(tmpdir(), "hushwire-app-gaps-"));
+    const inviter = await start(["-c", SLOW_OWNER, data, smp, relay.wsUrl, "short"], /^((?:simplex|https?):\S+)$/m, "inviter", PYTHON);
+    try {
+      const a = await startPage(null);
+      await a.call({ op: "setName", name: "Ada" });
+      // the page stores every profile of the join up to the first that holds the joined
+      // invitation (LKEY went out before it): that one is never stored, the tab closes
+      a.hold = true;
+      const c = (await a.call({ op: "join", link: inviter.match[1]! })) as { id: string };
+      const ad = utf8("hushwire app profile 1") as Uint8Array<ArrayBuffer>;
+      for (;;) {
+        await until(() => a.held.length > 0, "a profile of the join");
+        const seq = a.held.shift()!;
+        const profile = (await openText(key, ad, a.blobs.get(seq)!, new Error("does not open"))) as { c: { j: unknown }[] };
+        if (profile.c.some((x) => typeof x.j === "object" && x.j !== null && "r" in x.j)) break;
+        a.confirm(seq);
+      }
+      a.kill();
+
+      const a2 = await startPage(a.stored);
+      await until(() => a2.connected(c.id), "connected after the reload", 15000);
+      await a2.call({ op: "send", contact: c.id, text: "after the reload" });
+      await until(() => a2.messages(c.id, "in").length > 0, "the inviter's echo");
+      expect(a2.messages(c.id, "in")).toEqual(["after the reload"]);
+    } finally {
+      await stop(inviter.proc);
       rmSync(data, { recursive: true, force: true });
     }
   }, 90000);

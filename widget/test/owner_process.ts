@@ -57,7 +57,11 @@ export function stop(p: ChildProcess): Promise<number | null> {
   });
 }
 
-/** A Python owner whose reply queues are in contact mode: the visitor must take the slow path. */
+/**
+ * A Python echo peer: `PYTHON -c SLOW_OWNER DATA SMP_ADDRESS WS_URL [short]` prints a contact
+ * address whose reply queues are in contact mode (a visitor must take the slow path), or with
+ * `short` a short one-time invitation (opened with LKEY); then echoes every text.
+ */
 export const SLOW_OWNER = String.raw`
 import asyncio, sys
 from pathlib import Path
@@ -68,9 +72,14 @@ from hushwire.smp.address import SMPServer
 
 async def main():
     agent = Agent(Path(sys.argv[1]), SMPServer.parse(sys.argv[2]), ws_url=sys.argv[3])
-    agent._reply_mode = "C"  # the owner's reply queue cannot be secured by the visitor: 'K' + HELLO
+    short = sys.argv[4:] == ["short"]
+    if not short:
+        agent._reply_mode = "C"  # the owner's reply queue cannot be secured by the visitor: 'K' + HELLO
     await agent.start()
-    _, link = await agent.create_address(profile_info("Slow owner"))
+    if short:
+        _, _, link = await agent.create_short_invitation(profile_info("Short inviter"))
+    else:
+        _, link = await agent.create_address(profile_info("Slow owner"))
     print(link, flush=True)
     while True:
         ev = await agent.events.get()

@@ -34,6 +34,7 @@ import { chatViews, errorText, peerName, sealText, type SocketFactory } from "..
 import { writeAhead, type WriteAhead } from "../worker/durable.js";
 import { parseLink } from "../agent/links.js";
 import { constantTimeEqual } from "../crypto/ct.js";
+import { KeyPair, PrivateKey } from "../crypto/keys.js";
 import { completeJoin, createInvitation, InvitationError, prepareJoin, securityCode } from "./handshake.js";
 import { isShortLink, resolveShort } from "./short.js";
 import { exportProfile, importProfile, passphraseKey, SALT } from "./export.js";
@@ -291,9 +292,12 @@ export class AppService {
         continue;
       }
       if (e.v === null || e.v === undefined) {
-        if (e.j !== null && e.j !== undefined && view.status === "connecting") {
-          c.pending = e.j;
-          void this.#completeJoin(c, true);
+        const j = e.j as { s?: unknown; a?: unknown } | null | undefined;
+        if (j !== null && j !== undefined && view.status === "connecting") {
+          c.pending = j;
+          // a short link whose LKEY may have gone out: again, with the sealed key
+          if (typeof j.s === "string" && typeof j.a === "string") void this.#joining(c, j.s, new KeyPair(new PrivateKey("Ed25519", base64urlDecode(j.a))));
+          else void this.#completeJoin(c, true);
         } else if (view.status === "connecting") this.#fail(c, "the page was closed before the connection was made: ask for a new invitation");
         continue;
       }
@@ -361,33 +365,50 @@ export class AppService {
   #join(text: string): string {
     const c = this.#newContact("connecting", "New contact");
     this.#changed(c);
-    void (async () => {
-      try {
-        // a short link: its full link from the relay (LGET; LKEY secures an invitation's queue)
-        const { link, sndAuth } = isShortLink(text) ? await resolveShort(await this.#client!.waitConnected(), this.#server!, text) : { link: text, sndAuth: null };
-        const req = parseLink(link);
-        if (req.mode === "contact") {
-          // a contact address: the widget's visitor role as it is (the address's owner accepts)
-          if (!constantTimeEqual(req.queues[0]!.server.keyHash, this.#server!.keyHash)) throw new InvitationError("the address is on another relay than this app's");
-          if (isGroupLink(req.clientData)) {
-            c.view.kind = "room";
-            c.view.name = "Room";
-            c.view.detail = WAITING_FOR_HOST;
-            this.#changed(c);
-          }
-          await this.#visitor(c).join(link);
+    void this.#joining(c, text, null);
+    return c.view.id;
+  }
+
+  /**
+   * Join the link `text` as contact `c`. A short link's full link comes from the relay (LGET; an
+   * invitation's LKEY secures its queue with a sender key the join signs with later): the key is
+   * sealed with the link (`pending` `{ s, a }`) before LKEY goes out, so a tab closed after LKEY
+   * comes back with it (`key`) and goes on; otherwise the relay would hold a key nobody has.
+   */
+  async #joining(c: Contact, text: string, key: KeyPair | null): Promise<void> {
+    try {
+      let link = text;
+      let sndAuth: KeyPair | null = null;
+      if (isShortLink(text)) {
+        if (key === null) {
+          key = KeyPair.generate("Ed25519");
+          c.pending = { s: text, a: base64urlEncode(key.private.exportRaw()) };
           await this.#seal();
-          return;
         }
-        c.pending = await prepareJoin(this.#client!, this.#server!, link, this.#ownInfo(), sndAuth);
+        ({ link, sndAuth } = await resolveShort(await this.#client!.waitConnected(), this.#server!, text, key));
+      }
+      const req = parseLink(link);
+      if (req.mode === "contact") {
+        // a contact address: the widget's visitor role as it is (the address's owner accepts)
+        if (!constantTimeEqual(req.queues[0]!.server.keyHash, this.#server!.keyHash)) throw new InvitationError("the address is on another relay than this app's");
+        if (isGroupLink(req.clientData)) {
+          c.view.kind = "room";
+          c.view.name = "Room";
+          c.view.detail = WAITING_FOR_HOST;
+          this.#changed(c);
+        }
+        await this.#visitor(c).join(link);
+        c.pending = null;
         await this.#seal();
-      } catch (e) {
-        this.#fail(c, errorText(e));
         return;
       }
-      await this.#completeJoin(c, false);
-    })();
-    return c.view.id;
+      c.pending = await prepareJoin(this.#client!, this.#server!, link, this.#ownInfo(), sndAuth);
+      await this.#seal();
+    } catch (e) {
+      this.#fail(c, errorText(e));
+      return;
+    }
+    await this.#completeJoin(c, false);
   }
 
   /** The second step of joining an invitation (again after a reload: `resubscribe`). */

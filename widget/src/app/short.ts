@@ -91,15 +91,16 @@ async function linkRequest(send: () => Promise<BrokerMsg>): Promise<BrokerMsg> {
 /**
  * Resolve the short link `text` over `client` (connected to the app's relay `server`): the full
  * link to join, and the sender key of an invitation (LKEY secured its queue: keep it, it signs
- * the confirmation). {@link LinkError} for a link on another relay, unknown to the relay, or
- * whose data does not check.
+ * the confirmation; `key`, when given, is that key: one sealed before LKEY went out, so a reload
+ * goes on with it, LKEY again with the same key being accepted). {@link LinkError} for a link
+ * on another relay, unknown to the relay, or whose data does not check.
  */
-export async function resolveShort(client: SMPClient, server: SMPServer, text: string): Promise<ResolvedShort> {
+export async function resolveShort(client: SMPClient, server: SMPServer, text: string, key: KeyPair | null = null): Promise<ResolvedShort> {
   const link = restoreShortLink(parseShortLink(text));
   if (!constantTimeEqual(linkSMPServer(link.server).keyHash, server.keyHash)) throw new LinkError(OTHER_RELAY);
   if (client.version < SHORT_LINKS_VERSION) throw new LinkError(`the relay speaks SMP v${client.version}; short links need v${SHORT_LINKS_VERSION}`);
   if (link.type === null) {
-    const sndAuth = KeyPair.generate("Ed25519");
+    const sndAuth = key ?? KeyPair.generate("Ed25519");
     const linkId = link.linkId!;
     const reply = await linkRequest(() => client.request(linkId, { tag: "LKEY", senderKey: sndAuth.public }, sndAuth));
     if (reply.tag !== "LNK") throw new LinkError(`LKEY answered with ${reply.tag}`);
