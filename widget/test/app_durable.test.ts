@@ -12,14 +12,14 @@
  *   its forwards to the other members too, so a host restored from it sends them.
  */
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { parseAppReply, parseAppRequest, type Item } from "../src/app/rpc.js";
 import { writeAhead } from "../src/worker/durable.js";
 import { openText } from "../src/agent/state_read.js";
 import { utf8 } from "../src/encoding.js";
-import { Page, until } from "./app_page.js";
-import { HAVE_RELAY, startRelay, stopRelay, type Relay } from "./relay_process.js";
+import { appRelay, Page, until } from "./app_page.js";
+import { HAVE_RELAY } from "./relay_process.js";
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
@@ -103,27 +103,14 @@ describe("write-ahead handshake", () => {
   });
 });
 
-
 describe.runIf(HAVE_RELAY)("the web app's worker, write-ahead, on a real relay", () => {
-  let relay: Relay;
-  let smp: string;
-  let key: CryptoKey;
-
-  beforeAll(async () => {
-    relay = await startRelay();
-    smp = /^(smp:\/\/\S+)$/m.exec(relay.out)![1]!;
-    key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-  });
-
-  afterAll(async () => {
-    if (relay !== undefined) await stopRelay(relay);
-  });
+  const env = appRelay();
 
   async function pair(): Promise<{ a: Page; b: Page; ab: string; ba: string }> {
     const a = new Page();
     const b = new Page();
-    await a.call({ op: "start", server: smp, wsUrl: relay.wsUrl, key, sealed: null, passphrase: null });
-    await b.call({ op: "start", server: smp, wsUrl: relay.wsUrl, key, sealed: null, passphrase: null });
+    await env.start(a, null);
+    await env.start(b, null);
     const inv = (await a.call({ op: "invite" })) as { id: string; link: string };
     const joined = (await b.call({ op: "join", link: inv.link })) as { id: string };
     await until(() => a.connected(inv.id) && b.connected(joined.id), "both connected");
@@ -182,7 +169,7 @@ describe.runIf(HAVE_RELAY)("the web app's worker, write-ahead, on a real relay",
     a.kill();
     const last = a.stored!;
     const a2 = new Page();
-    const started = (await a2.call({ op: "start", server: smp, wsUrl: relay.wsUrl, key, sealed: last, passphrase: null })) as { contacts: { id: string; items: Item[] }[] };
+    const started = (await env.start(a2, last)) as { contacts: { id: string; items: Item[] }[] };
     const items = started.contacts.find((c) => c.id === ab)!.items;
     expect(items.map((x) => [x.dir, x.text])).toEqual([["out", "hello b"]]);
     // the message that was not acknowledged comes again, once
@@ -198,7 +185,7 @@ describe.runIf(HAVE_RELAY)("the web app's worker, write-ahead, on a real relay",
 
   it("a room's host restored from the profile that first holds a member's message forwards it to the others, once", async () => {
     const [host, m1, m2] = [new Page(), new Page(), new Page()];
-    for (const p of [host, m1, m2]) await p.call({ op: "start", server: smp, wsUrl: relay.wsUrl, key, sealed: null, passphrase: null });
+    for (const p of [host, m1, m2]) await env.start(p, null);
     const room = (await host.call({ op: "createRoom", name: "Durable" })) as { id: string; link: string };
     const j1 = (await m1.call({ op: "join", link: room.link })) as { id: string };
     await until(() => m1.connected(j1.id), "the first member in");
@@ -218,7 +205,7 @@ describe.runIf(HAVE_RELAY)("the web app's worker, write-ahead, on a real relay",
     while (!holds) {
       await until(() => host.held.length > 0, "a sealed profile of the host");
       const seq = host.held.shift()!;
-      const profile = JSON.stringify(await openText(key, ad, host.blobs.get(seq)!, new Error("does not open")));
+      const profile = JSON.stringify(await openText(env.key, ad, host.blobs.get(seq)!, new Error("does not open")));
       holds = profile.includes("forward me");
       host.confirm(seq);
     }
@@ -226,7 +213,7 @@ describe.runIf(HAVE_RELAY)("the web app's worker, write-ahead, on a real relay",
     // the host's tab goes before any later profile is stored; a new one opens the last stored
     host.kill();
     const host2 = new Page();
-    await host2.call({ op: "start", server: smp, wsUrl: relay.wsUrl, key, sealed: host.stored!, passphrase: null });
+    await env.start(host2, host.stored!);
     await until(() => m2.messages(j2.id, "in").includes("forward me"), "the forward, after the host's reload", 30000);
     await new Promise((r) => setTimeout(r, 1500));
     expect(m2.messages(j2.id, "in").filter((t) => t === "forward me")).toEqual(["forward me"]);

@@ -4,11 +4,13 @@
  * be "closed" (its sockets cut, nothing more confirmed) so a new page reloads the last profile.
  */
 
+import { afterAll, beforeAll } from "vitest";
 import { WebSocket } from "ws";
 
 import { AppService } from "../src/app/service.js";
 import { parseAppRequest, type AppEvent, type AppReply } from "../src/app/rpc.js";
 import type { WebSocketLike } from "../src/smp/client.js";
+import { startRelay, stopRelay, type Relay } from "./relay_process.js";
 
 /** Poll `pred` until it holds (`ms` at most). */
 export async function until(pred: () => boolean, what: string, ms = 20000): Promise<void> {
@@ -97,4 +99,33 @@ export class Page {
   connected(contact: string): boolean {
     return this.events.some((e) => e.event === "contact" && e.contact.id === contact && e.contact.status === "connected");
   }
+}
+
+/** A relay for the tests of the calling `describe` (started before them, stopped after) and the pages' key. */
+export interface AppRelay {
+  relay: Relay;
+  /** The relay's smp:// address. */
+  smp: string;
+  /** The browser's non-extractable key every page seals its profile under. */
+  key: CryptoKey;
+  /** Start `page`'s worker on the relay from the profile `sealed` (null: a new one). */
+  start(page: Page, sealed: ArrayBuffer | null): Promise<unknown>;
+}
+
+export function appRelay(): AppRelay {
+  const env: AppRelay = {
+    relay: undefined as unknown as Relay,
+    smp: "",
+    key: undefined as unknown as CryptoKey,
+    start: (page, sealed) => page.call({ op: "start", server: env.smp, wsUrl: env.relay.wsUrl, key: env.key, sealed, passphrase: null }),
+  };
+  beforeAll(async () => {
+    env.relay = await startRelay();
+    env.smp = /^(smp:\/\/\S+)$/m.exec(env.relay.out)![1]!;
+    env.key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  });
+  afterAll(async () => {
+    if (env.relay !== undefined) await stopRelay(env.relay);
+  });
+  return env;
 }

@@ -120,6 +120,12 @@ describe("resolveShort", () => {
     expect(key).toBe(r.sndAuth);
     expect((cmd as { senderKey: PublicKey }).senderKey.equals(r.sndAuth!.public)).toBe(true);
     expect(parseLink(r.link).queues[0]!.senderId).toEqual(SENDER_ID);
+    // the key sealed before LKEY (a reload going on): LKEY with that key, and it is the join's
+    const kept = KeyPair.generate("Ed25519");
+    const again = stub({ tag: "LNK", senderId: SENDER_ID, data });
+    expect((await resolveShort(again.client, SERVER, formatShortLink(link), kept)).sndAuth).toBe(kept);
+    expect(again.sent[0]![2]).toBe(kept);
+    expect((again.sent[0]![1] as { senderKey: PublicKey }).senderKey.equals(kept.public)).toBe(true);
   });
 
   it("refuses another queue, a link unknown to the relay, another relay, a channel", async () => {
