@@ -16,6 +16,7 @@
     ["Cancel order", "cancelled", ["received", "confirmed", "paid"]],
   ];
   const orders = new Map(); // number -> order
+  let updates = 0; // live order updates received, to spot one that races a load()
   let current = null;
   let view = null;
 
@@ -194,7 +195,11 @@
   }
 
   async function load() {
+    // A live update that arrives while the list is being fetched may be newer than the
+    // answer: fetch again rather than let the older answer hide it.
+    const seen = updates;
     const got = await api("GET", "/api/orders");
+    if (updates !== seen) return load();
     orders.clear();
     for (const o of got.orders) orders.set(o.number, o);
     if (!got.shop) document.getElementById("orders-hint").textContent = "This inbox has no shop: start it with --shop catalog.toml (see docs/inbox.md).";
@@ -244,9 +249,14 @@
     }
     const ws = new WebSocket(`ws://${location.host}/ws`, ["hushwire", `k.${key}`]);
     ws.onclose = () => setTimeout(connect, 2000);
+    // Orders placed before this socket opened were not pushed to it: load the list again.
+    ws.onopen = () => {
+      if (view && !view.hidden) route();
+    };
     ws.onmessage = (event) => {
       const u = JSON.parse(event.data);
       if (u.type === "order") {
+        updates++;
         orders.set(u.order.number, u.order);
         if (u.new) notify(u.order);
         renderList();
