@@ -5,6 +5,8 @@
 
 import { parseRequest } from "./rpc.js";
 import { WorkerService } from "./worker/service.js";
+import { prepareKeys } from "./crypto/keys.js";
+import { JOIN_KEYS } from "./agent/visitor.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -20,3 +22,5 @@ self.addEventListener("message", (ev: MessageEvent<unknown>) => {
 });
 
 self.postMessage({ event: "status", status: "ready", detail: "crypto worker started" });
+// the keys of a join, made while the worker waits (for the click, for the relay)
+prepareKeys(JOIN_KEYS);

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { concat, encode, toHex, utf8 } from "../src/encoding.js";
 import { sha256 } from "../src/crypto/hash.js";
 import { PrivateKey } from "../src/crypto/keys.js";
+import { privateKeyFromDer } from "../src/crypto/pkcs8.js";
 import { cbEncrypt, sbKey } from "../src/crypto/nacl.js";
 import { parseSMPServer } from "../src/smp/address.js";
 import type { BrokerMsg, Command } from "../src/smp/commands.js";
@@ -138,7 +139,7 @@ describe("contact link data", () => {
 
   it("opens, verifies and gives the full contact address", () => {
     const { fixed, user } = decryptContactLinkData(link(), { fixed: h(C.enc_fixed!), user: encUser() });
-    expect(toHex(fixed.rootKey.raw)).toBe(toHex(PrivateKey.fromDer(pkcs8(h(C.root_seed!))).public().raw));
+    expect(toHex(fixed.rootKey.raw)).toBe(toHex(privateKeyFromDer(pkcs8(h(C.root_seed!))).public().raw));
     expect(new TextDecoder().decode(user.userData)).toBe(C.user_data);
     expect(user.direct).toBe(true);
     const req = checkLinkServer(link(), fixed, h(C.sender_id!));
@@ -210,7 +211,7 @@ describe("LGET", () => {
     // direct = F and no relays: signed by the root key, yet not a 1:1 address
     const md = h(C.user_link_data!);
     md[5] = 0x46;
-    const root = PrivateKey.fromDer(pkcs8(h(C.root_seed!)));
+    const root = privateKeyFromDer(pkcs8(h(C.root_seed!)));
     const indirect = blob(h(C.box_key!), h(C.user_nonce!), root.sign(md), md, USER_PAD);
     const lnk2: BrokerMsg = { tag: "LNK", senderId: h(C.sender_id!), data: { fixed: h(C.enc_fixed!), user: indirect } };
     await expect(resolveContactLink(client(lnk2), link())).rejects.toThrow("not a direct contact address");

@@ -146,6 +146,14 @@ interface Waiting {
 
 const b64 = (x: Bytes): string => base64urlEncode(x);
 
+/**
+ * The key pairs a join makes, in the order it needs them (for crypto/keys.ts prepareKeys): the
+ * relay session's X25519 (smp/client/handshake.ts), our queue's Ed25519 and X25519 keys, its e2e
+ * key, the X3DH keys, the invitation's ephemeral key; after the owner's confirmation the
+ * ratchet's first own key, then the reply queue's Ed25519 and e2e keys.
+ */
+export const JOIN_KEYS = ["X25519", "Ed25519", "X25519", "X25519", "X448", "X448", "X25519", "X448", "Ed25519", "X25519"] as const;
+
 function sameServer(a: SMPServer, b: SMPServer): boolean {
   return constantTimeEqual(a.keyHash, b.keyHash);
 }
@@ -306,7 +314,7 @@ export class Visitor {
     const ownUri = new SMPQueueUri(new VersionRange(1, SMP_CLIENT_VERSION), this.#rcv.server, ids.sndId, this.#rcv.e2e.public, "M");
     const invitation = new ConnectionRequest("invitation", AGENT_VERSIONS, [ownUri], new E2ERatchetParamsUri(E2E_VERSIONS, k1.public, k2.public)).toUri();
     const inv = encodeAgentEnvelope({ tag: "I", agentVersion: agentV, connReq: new TextEncoder().encode(invitation), connInfo: this.#ownInfo });
-    const body = sealForQueue(target.dhPublicKey, PrivateKey.generate("X25519"), encodeClientMessage({ privHeader: { tag: "_" }, body: inv }), true);
+    const body = sealForQueue(target.dhPublicKey, KeyPair.generate("X25519").private, encodeClientMessage({ privHeader: { tag: "_" }, body: inv }), true);
     this.#status = step("joining", { input: "join" })[0] as VisitorStatus;
     const sent = this.#whenSent(0);
     this.#outbox.push({ id: 0, kind: "invitation", body, to: target.senderId, signed: false });
@@ -552,7 +560,7 @@ export class Visitor {
       peerE2e: target.dhPublicKey,
       mode: target.queueMode === "M" ? "M" : "C",
       auth: KeyPair.generate("Ed25519"),
-      e2e: PrivateKey.generate("X25519"),
+      e2e: KeyPair.generate("X25519").private,
       secured: false,
     };
     this.#peerInfo = reply.connInfo;

@@ -1,10 +1,16 @@
 /**
  * Asymmetric keys as SimpleX uses them: Ed25519, Ed448 (signing), X25519, X448 (DH).
  *
- * Mirrors src/hushwire/crypto/keys.py (simplexmq `Crypto.hs` `encodePubKey`/`decodePubKey`,
- * `encodePrivKey`): on the wire a public key is the DER of its X.509 SubjectPublicKeyInfo and
- * a private key is PKCS#8 DER. The curve arithmetic is @noble/curves; private key bytes never
+ * Mirrors src/hushwire/crypto/keys.py (simplexmq `Crypto.hs` `encodePubKey`/`decodePubKey`):
+ * on the wire a public key is the DER of its X.509 SubjectPublicKeyInfo (a private key's PKCS#8
+ * DER, which the widget never writes, is in pkcs8.ts). The curve arithmetic is @noble/curves; private key bytes never
  * appear in `toString`/`toJSON` output.
+ *
+ * Speed of a new worker (docs/widget.md, "Connect time"): an X25519/X448 public key comes from
+ * the Montgomery ladder (RFC 7748 section 6), as a DH does, not from noble's Edwards base tables,
+ * whose first build costs more than the few key pairs a visitor makes; Ed448 only verifies here
+ * (the relay's certificates), so its base point gets no table either. {@link prepareKeys} makes
+ * the key pairs of a join ahead, one per task, while the worker waits (for the click, the relay).
  */
 
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
@@ -19,6 +25,11 @@ export type KeyAlg = "Ed25519" | "Ed448" | "X25519" | "X448";
 export type SignatureAlg = "Ed25519" | "Ed448";
 export type DhAlg = "X25519" | "X448";
 
+// no precomputed Ed448 base tables: a verify without them costs less than building them
+ed448.Point.BASE.precompute(1);
+const EDDSA = { Ed25519: ed25519, Ed448: ed448 };
+const XDH = { X25519: x25519, X448: x448 };
+
 export const KEY_ALGS: readonly KeyAlg[] = ["Ed25519", "Ed448", "X25519", "X448"];
 
 export const RAW_SIZE: Readonly<Record<KeyAlg, number>> = { Ed25519: 32, Ed448: 57, X25519: 32, X448: 56 };
@@ -32,14 +43,6 @@ export const SPKI_PREFIX: Readonly<Record<KeyAlg, Uint8Array>> = {
   X448: fromHex("3042300506032b656f033900"),
 };
 
-/** PKCS#8 (OneAsymmetricKey v0) DER prefixes as cryptography and simplexmq write them. */
-export const PKCS8_PREFIX: Readonly<Record<KeyAlg, Uint8Array>> = {
-  Ed25519: fromHex("302e020100300506032b657004220420"),
-  Ed448: fromHex("3047020100300506032b6571043b0439"),
-  X25519: fromHex("302e020100300506032b656e04220420"),
-  X448: fromHex("3046020100300506032b656f043a0438"),
-};
-
 export function isSignatureAlg(alg: KeyAlg): alg is SignatureAlg {
   return alg === "Ed25519" || alg === "Ed448";
 }
@@ -48,10 +51,13 @@ export function isDhAlg(alg: KeyAlg): alg is DhAlg {
   return alg === "X25519" || alg === "X448";
 }
 
-function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
-  if (b.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
-  return true;
+/** The algorithm and raw key of `der`: one of `prefixes`, then a raw key of that algorithm's size. */
+export function unprefix(der: Uint8Array, prefixes: Readonly<Record<KeyAlg, Uint8Array>>): [KeyAlg, Uint8Array] | null {
+  for (const alg of KEY_ALGS) {
+    const p = prefixes[alg];
+    if (der.length === p.length + RAW_SIZE[alg] && p.every((b, i) => der[i] === b)) return [alg, der.subarray(p.length)];
+  }
+  return null;
 }
 
 function checkSize(alg: KeyAlg, raw: Uint8Array, what: string): void {
@@ -78,21 +84,16 @@ export class PublicKey {
 
   /** Parse SPKI DER of any of the four algorithms; anything else is a DecodeError. */
   static fromDer(der: Uint8Array): PublicKey {
-    for (const alg of KEY_ALGS) {
-      const prefix = SPKI_PREFIX[alg];
-      if (der.length === prefix.length + RAW_SIZE[alg] && startsWith(der, prefix)) {
-        return new PublicKey(alg, der.subarray(prefix.length));
-      }
-    }
-    throw new DecodeError("unsupported or malformed public key");
+    const k = unprefix(der, SPKI_PREFIX);
+    if (k === null) throw new DecodeError("unsupported or malformed public key");
+    return new PublicKey(...k);
   }
 
   /** True iff `signature` is a valid (RFC 8032, non-ZIP-215) signature of `data`. */
   verify(signature: Uint8Array, data: Uint8Array): boolean {
     if (!isSignatureAlg(this.alg) || signature.length !== SIGNATURE_SIZE[this.alg]) return false;
     try {
-      if (this.alg === "Ed25519") return ed25519.verify(signature, data, this.raw, { zip215: false });
-      return ed448.verify(signature, data, this.raw, { zip215: false });
+      return EDDSA[this.alg].verify(signature, data, this.raw, { zip215: false });
     } catch {
       return false;
     }
@@ -107,6 +108,7 @@ export class PublicKey {
 export class PrivateKey {
   readonly alg: KeyAlg;
   readonly #raw: Uint8Array;
+  #pub: PublicKey | undefined;
 
   constructor(alg: KeyAlg, raw: Uint8Array) {
     checkSize(alg, raw, "private");
@@ -131,23 +133,15 @@ export class PrivateKey {
     return new PrivateKey(alg, randomBytes(RAW_SIZE[alg]));
   }
 
+  /** The public key (computed once). */
   public(): PublicKey {
-    const raw = this.#raw;
-    switch (this.alg) {
-      case "Ed25519":
-        return new PublicKey("Ed25519", ed25519.getPublicKey(raw));
-      case "Ed448":
-        return new PublicKey("Ed448", ed448.getPublicKey(raw));
-      case "X25519":
-        return new PublicKey("X25519", x25519.getPublicKey(raw));
-      case "X448":
-        return new PublicKey("X448", x448.getPublicKey(raw));
-    }
+    const alg = this.alg;
+    const x = XDH[alg as DhAlg];
+    return (this.#pub ??= new PublicKey(alg, isSignatureAlg(alg) ? EDDSA[alg].getPublicKey(this.#raw) : x.scalarMult(this.#raw, x.GuBytes)));
   }
 
   sign(data: Uint8Array): Uint8Array {
-    if (this.alg === "Ed25519") return ed25519.sign(data, this.#raw);
-    if (this.alg === "Ed448") return ed448.sign(data, this.#raw);
+    if (isSignatureAlg(this.alg)) return EDDSA[this.alg].sign(data, this.#raw);
     throw new RangeError(`${this.alg} keys do not sign`);
   }
 
@@ -158,7 +152,7 @@ export class PrivateKey {
     }
     let out: Uint8Array;
     try {
-      out = this.alg === "X25519" ? x25519.getSharedSecret(this.#raw, peer.raw) : x448.getSharedSecret(this.#raw, peer.raw);
+      out = XDH[this.alg].getSharedSecret(this.#raw, peer.raw);
     } catch {
       throw new CryptoError();
     }
@@ -168,24 +162,6 @@ export class PrivateKey {
     return out;
   }
 
-  /** PKCS#8 DER, as simplexmq `encodePrivKey` writes it. */
-  toDer(): Uint8Array {
-    return concat(PKCS8_PREFIX[this.alg], this.#raw);
-  }
-
-  static fromDer(der: Uint8Array): PrivateKey {
-    for (const alg of KEY_ALGS) {
-      const prefix = PKCS8_PREFIX[alg];
-      if (der.length === prefix.length + RAW_SIZE[alg] && startsWith(der, prefix)) {
-        return new PrivateKey(alg, der.subarray(prefix.length));
-      }
-    }
-    throw new DecodeError("unsupported or malformed private key");
-  }
-
-  equals(other: PrivateKey): boolean {
-    return this.alg === other.alg && constantTimeEqual(this.#raw, other.#raw);
-  }
 }
 
 export class KeyPair {
@@ -197,8 +173,10 @@ export class KeyPair {
     this.public = pub ?? priv.public();
   }
 
+  /** A new key pair: one {@link prepareKeys} made, or made now. */
   static generate(alg: KeyAlg): KeyPair {
-    return new KeyPair(PrivateKey.generate(alg));
+    const i = ready.findIndex((k) => k.public.alg === alg);
+    return i < 0 ? new KeyPair(PrivateKey.generate(alg)) : ready.splice(i, 1)[0]!;
   }
 
   toString(): string {
@@ -208,4 +186,21 @@ export class KeyPair {
   toJSON(): string {
     return this.toString();
   }
+}
+
+/** Key pairs made ahead by {@link prepareKeys}, oldest first, each taken once. */
+const ready: KeyPair[] = [];
+
+/**
+ * Make key pairs of `algs` ahead, one per task, so that messages and socket events are handled
+ * in between; {@link KeyPair.generate} takes them in order (and makes its own while none is
+ * ready). As the Python agent's keypool: the keys are as fresh and as secret as made on demand.
+ */
+export function prepareKeys(algs: readonly KeyAlg[]): void {
+  const [alg, ...rest] = algs;
+  if (alg)
+    setTimeout(() => {
+      ready.push(new KeyPair(PrivateKey.generate(alg)));
+      prepareKeys(rest);
+    });
 }
