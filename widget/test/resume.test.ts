@@ -57,6 +57,19 @@ class FakeClient implements AgentClient {
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
+/** A FakeClient that also notes the algorithm of each auth key it is given. */
+class KeyLog extends FakeClient {
+  readonly algs: string[] = [];
+  override async createQueue(auth?: KeyPair): Promise<IdsResponse> {
+    this.algs.push(`NEW ${auth?.public.alg}`);
+    return super.createQueue();
+  }
+  override async subscribe(rid: Uint8Array, key?: KeyPair): Promise<void> {
+    this.algs.push(`SUB ${key?.public.alg}`);
+    return super.subscribe(rid);
+  }
+}
+
 describe("the visitor's state", () => {
   it("is persisted before the invitation goes out, and round-trips through JSON into a new visitor", async () => {
     const client = new FakeClient();
@@ -104,6 +117,25 @@ describe("the visitor's state", () => {
     await settle();
     expect(client2.log).toEqual(["SUB 1", expect.stringMatching(/^SEND /)]);
     expect(client2.log[1]).toBe(client.log[1]); // the same invitation bytes
+    await v2.close(false);
+  });
+
+  it("keeps X25519 auth keys marked 'x:', and reads a state from before them (unmarked Ed25519 keys) as Ed25519", async () => {
+    const client = new KeyLog();
+    const v = new Visitor(client, utf8("info"), () => undefined, { persist: async () => undefined });
+    await v.join(CONTACT);
+    expect(client.algs).toEqual(["NEW X25519"]);
+    const state = JSON.parse(JSON.stringify(v.state())) as { r: unknown[] };
+    const auth = state.r[2] as string;
+    expect(auth).toMatch(/^x:[\w-]{43}=$/);
+    const old = { ...state, r: state.r.map((x, i) => (i === 2 ? auth.slice(2) : x)) };
+    const c = new KeyLog();
+    const v2 = new Visitor(c, utf8("info"), () => undefined);
+    v2.load(old, SERVER);
+    await v2.resume();
+    expect(c.algs).toEqual(["SUB Ed25519"]);
+    expect((v2.state() as { r: unknown[] }).r[2]).toBe(auth.slice(2));
+    await v.close(false);
     await v2.close(false);
   });
 

@@ -163,6 +163,8 @@ export function readVisitorState(state: unknown, k: Kit): VisitorFields {
   const num = (x: unknown): number => (Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : bad());
   const bool = (x: unknown): boolean => (typeof x === "boolean" ? x : bad());
   const pair = (x: unknown, alg: "Ed25519" | "X25519" | "X448"): KeyPair => new k.KeyPair(new k.PrivateKey(alg, sized(x, alg === "X448" ? 56 : 32)));
+  // an auth key: X25519 marked "x:", else Ed25519 (the visitor's keys before X25519 auth)
+  const auth = (x: unknown): KeyPair => (typeof x === "string" && x.startsWith("x:") ? pair(x.slice(2), "X25519") : pair(x, "Ed25519"));
   const smpServer = (x: unknown): SMPServer => {
     try {
       return parseSMPServer(typeof x === "string" ? x : "");
@@ -173,11 +175,11 @@ export function readVisitorState(state: unknown, k: Kit): VisitorFields {
   const d = (typeof state === "object" && state !== null ? state : bad()) as Record<string, unknown>;
   const status = d.s;
   if (status !== "invited" && status !== "confirming" && status !== "wait_hello" && status !== "connected") return bad();
-  const [rcvId, sndId, auth, dh, boxKey, e2e, shared, secured] = arr(d.r, 8);
+  const [rcvId, sndId, rAuth, dh, boxKey, e2e, shared, secured] = arr(d.r, 8);
   const rcv = {
     rcvId: bytes(rcvId),
     sndId: bytes(sndId),
-    auth: pair(auth, "Ed25519"),
+    auth: auth(rAuth),
     dh: pair(dh, "X25519"),
     boxKey: sized(boxKey),
     e2e: pair(e2e, "X25519"),
@@ -193,7 +195,7 @@ export function readVisitorState(state: unknown, k: Kit): VisitorFields {
       senderId: bytes(senderId),
       peerE2e: new k.PublicKey("X25519", sized(peerE2e)),
       mode: mode === "M" || mode === "C" ? mode : bad(),
-      auth: pair(sAuth, "Ed25519"),
+      auth: auth(sAuth),
       e2e: pair(sE2e, "X25519").private,
       secured: bool(sSecured),
     };

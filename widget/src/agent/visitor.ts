@@ -148,11 +148,18 @@ const b64 = (x: Bytes): string => base64urlEncode(x);
 
 /**
  * The key pairs a join makes, in the order it needs them (for crypto/keys.ts prepareKeys): the
- * relay session's X25519 (smp/client/handshake.ts), our queue's Ed25519 and X25519 keys, its e2e
- * key, the X3DH keys, the invitation's ephemeral key; after the owner's confirmation the
- * ratchet's first own key, then the reply queue's Ed25519 and e2e keys.
+ * relay session's X25519 (smp/client/handshake.ts), our queue's auth and DH keys, its e2e key,
+ * the X3DH keys, the invitation's ephemeral key; after the owner's confirmation the ratchet's
+ * first own key, then the reply queue's auth and e2e keys.
+ *
+ * Our auth keys (recipient and sender) are X25519: SMP v7+ authorizes a command with them by a
+ * crypto_box authenticator under the relay's session key (simplexmq `CbAuthenticator`) instead
+ * of a signature, which spares a new worker the Ed25519 code and its base tables.
  */
-export const JOIN_KEYS = ["X25519", "Ed25519", "X25519", "X25519", "X448", "X448", "X25519", "X448", "Ed25519", "X25519"] as const;
+export const JOIN_KEYS = ["X25519", "X25519", "X25519", "X25519", "X448", "X448", "X25519", "X448", "X25519", "X25519"] as const;
+
+/** A sealed state's auth key: X25519 ones are marked "x:" (states before them hold Ed25519 keys). */
+const authRaw = (k: KeyPair): string => (k.public.alg === "X25519" ? "x:" : "") + b64(k.private.exportRaw());
 
 function sameServer(a: SMPServer, b: SMPServer): boolean {
   return constantTimeEqual(a.keyHash, b.keyHash);
@@ -291,7 +298,7 @@ export class Visitor {
     if (agentV === null) throw new VisitorError("this address needs a newer version of the SimpleX agent");
     this.#agentVersion = agentV;
     this.#listen();
-    const auth = KeyPair.generate("Ed25519");
+    const auth = KeyPair.generate("X25519");
     const dh = KeyPair.generate("X25519");
     this.#relay ??= target.server;
     if (!this.#via(target.server)) throw new VisitorError(ELSEWHERE);
@@ -559,7 +566,7 @@ export class Visitor {
       senderId: target.senderId,
       peerE2e: target.dhPublicKey,
       mode: target.queueMode === "M" ? "M" : "C",
-      auth: KeyPair.generate("Ed25519"),
+      auth: KeyPair.generate("X25519"),
       e2e: KeyPair.generate("X25519").private,
       secured: false,
     };
@@ -622,8 +629,8 @@ export class Visitor {
       s: this.#status,
       v: this.#agentVersion,
       x: this.#x3dh?.map(raw) ?? null,
-      r: [b64(rcv.rcvId), b64(rcv.sndId), raw(rcv.auth), raw(rcv.dh), b64(rcv.boxKey), raw(rcv.e2e), rcv.shared && b64(rcv.shared), rcv.secured],
-      q: snd && [b64(snd.senderId), b64(snd.peerE2e.raw), snd.mode, raw(snd.auth), raw(snd.e2e), snd.secured, `smp://${b64(snd.server.keyHash)}@${formatHosts(snd.server.hosts)}:${snd.server.port ?? 5223}`],
+      r: [b64(rcv.rcvId), b64(rcv.sndId), authRaw(rcv.auth), raw(rcv.dh), b64(rcv.boxKey), raw(rcv.e2e), rcv.shared && b64(rcv.shared), rcv.secured],
+      q: snd && [b64(snd.senderId), b64(snd.peerE2e.raw), snd.mode, authRaw(snd.auth), raw(snd.e2e), snd.secured, `smp://${b64(snd.server.keyHash)}@${formatHosts(snd.server.hosts)}:${snd.server.port ?? 5223}`],
       k: this.#ratchet && ratchetToJSON(this.#ratchet),
       i: b64(this.#peerInfo),
       n: [this.#lastSndId, b64(this.#lastSndHash), this.#lastRcvId, b64(this.#lastRcvHash)],
