@@ -382,6 +382,30 @@ describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot"
   }, 90000);
 });
 
+describe.runIf(existsSync(HUSHWIRE))("without the restore module, against the echo bot", () => {
+  it("a join with a sealing key seals nothing (no sealed state could open) and chats as without one", async () => {
+    await withEchoBot("hushwire-widget-norestore-", async (wsUrl, link) => {
+      const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+      const g = globalThis as { hushwireRestore?: unknown };
+      const reader = g.hushwireRestore;
+      delete g.hushwireRestore;
+      try {
+        const inbox = new Inbox();
+        const w = frozenService(inbox);
+        await w.call({ op: "join", address: link, relayUrl: wsUrl, name: "Ada", seal: key });
+        await inbox.wait((m) => "event" in m && m.event === "connected", "connected");
+        await w.call({ op: "send", text: "one" });
+        await inbox.wait(() => inbox.events("message").length === 1, "the echo of one");
+        expect(inbox.events("message").map((e) => e.text)).toEqual(["one"]);
+        expect(inbox.events("sealed")).toEqual([]);
+        await w.call({ op: "end" });
+      } finally {
+        g.hushwireRestore = reader;
+      }
+    });
+  }, 90000);
+});
+
 describe.runIf(existsSync(HUSHWIRE))("the TS visitor against Python owners over ws://", () => {
   it("the echo bot (fast handshake): three texts, echoes, receipts, end; both processes exit on SIGTERM", async () => {
     await chat((address, wsUrl, data) => [HUSHWIRE, ["bot", "echo", "--data", data, "--relay", address, "--ws", wsUrl]], "Echo bot", true);

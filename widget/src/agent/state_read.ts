@@ -14,6 +14,7 @@ import { base64urlDecode, type Bytes } from "../encoding.js";
 import { DecodeError } from "../errors.js";
 import { parseSMPServer, type SMPServer } from "../smp/address.js";
 import type { KeyPair, PrivateKey, PublicKey } from "../crypto/keys.js";
+import type { writeAhead } from "../worker/durable.js";
 import type { QueueMode } from "../smp/commands.js";
 import type { VersionRange } from "../smp/version.js";
 import { parseTranscriptItem, type TranscriptItem } from "../rpc.js";
@@ -33,6 +34,8 @@ export interface Kit {
 export interface Restorer {
   session: typeof readSession;
   visitor: typeof readVisitorState;
+  /** The write-ahead of sealed states (worker/durable.ts): only a session that can be read back is sealed. */
+  wal: typeof writeAhead;
 }
 
 /** A widget session's document beside the visitor's state (worker/service.ts #text), checked. */

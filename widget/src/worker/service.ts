@@ -6,7 +6,9 @@
  *
  * Resume (a `seal` key given to `join`, or `restore`): before anything that depends on the
  * session state goes out (each SEND, each ACK; see Visitor's `persist`) the worker posts
- * `sealed` and waits for the page's `stored` (write-ahead: IndexedDB committed it; durable.ts).
+ * `sealed` and waits for the page's `stored` (write-ahead: IndexedDB committed it; durable.ts,
+ * which comes with the "restore" module: a worker without it seals nothing, as nothing it sealed
+ * could open).
  * The state is AES-256-GCM under the page's non-extractable key (random 12-byte IV first,
  * then the ciphertext) of the JSON of the visitor's state, the contact address, our connInfo, the
  * owner's name and the last messages with their ticks. `restore` opens it (a wrong key, a
@@ -34,8 +36,8 @@ import { randomBytes } from "../crypto/random.js";
 import { base64urlDecode, base64urlEncode, concat, utf8 } from "../encoding.js";
 import { parseLink } from "../agent/links.js";
 import { Visitor, type VisitorEvent } from "../agent/visitor.js";
-import { restorer } from "../modules/restore_hook.js";
-import { writeAhead, type WriteAhead } from "./durable.js";
+import { restoreModule, restorer } from "../modules/restore_hook.js";
+import type { WriteAhead } from "./durable.js";
 import { shortLink } from "../modules/short_hook.js";
 import { proxied } from "../modules/proxy_hook.js";
 import { grp } from "../modules/grp_hook.js";
@@ -259,9 +261,12 @@ export class WorkerService {
   }
 
   #start(rc: ReconnectingClient, address: string, key: CryptoKey | null): Visitor {
+    // the write-ahead comes with the "restore" module: without it nothing is sealed (it could not open)
+    const wal = restoreModule()?.wal;
+    if (!wal) key = null;
     this.#key = key;
     this.#address = address;
-    this.#wal = key && writeAhead((text) => sealText(key, SEAL_AD, text), (data, seq) => this.#key === key && this.#event({ event: "sealed", data, seq }));
+    this.#wal = key && wal!((text) => sealText(key, SEAL_AD, text), (data, seq) => this.#key === key && this.#event({ event: "sealed", data, seq }));
     this.#lacks = null;
     const v: Visitor = new Visitor(rc, this.#info, this.#onVisitorEvent, { relay: this.#own, proxy: proxied(rc) ?? (() => this.#lack(v)), persist: key === null ? undefined : async () => { const stored = this.#seal(v); return () => stored; } });
     this.#visitor = v;
