@@ -6,7 +6,7 @@ import { aesGcmDecrypt, decryptAead, encryptAead } from "../src/crypto/aead.js";
 import { constantTimeEqual } from "../src/crypto/ct.js";
 import { sha256, sha512 } from "../src/crypto/hash.js";
 import { BlockCipherChain, hkdfSha512, sbChainInit, sbChainStep } from "../src/crypto/kdf.js";
-import { KeyPair, PrivateKey, PublicKey, type KeyAlg } from "../src/crypto/keys.js";
+import { KeyPair, prepareKeys, PrivateKey, PublicKey, type KeyAlg } from "../src/crypto/keys.js";
 import { privateKeyFromDer, privateKeyToDer } from "../src/crypto/pkcs8.js";
 import {
   cbAuthenticate,
@@ -119,6 +119,19 @@ describe("crypto_keys.json", () => {
       expect(a.public.verify(new Uint8Array(64), latin1("x"))).toBe(false);
     }
     expect(String(KeyPair.generate("X25519"))).toBe("KeyPair(X25519, <redacted>)");
+  });
+
+  it("makes key pairs ahead (prepareKeys): each taken once, of its algorithm, a working pair; then `then`", async () => {
+    const order: string[] = [];
+    const done = new Promise<void>((r) => prepareKeys(["X448", "X25519", "X448"], () => r(void order.push("then"))));
+    order.push("sync");
+    await done;
+    expect(order).toEqual(["sync", "then"]); // made in later tasks, not in the caller's
+    const pairs = [KeyPair.generate("X448"), KeyPair.generate("X448"), KeyPair.generate("X448"), KeyPair.generate("X25519"), KeyPair.generate("X25519")];
+    expect(pairs.map((k) => k.public.alg)).toEqual(["X448", "X448", "X448", "X25519", "X25519"]);
+    expect(new Set(pairs.map((k) => toHex(k.private.exportRaw()))).size).toBe(5);
+    for (const k of pairs) expect(k.private.public().equals(k.public)).toBe(true);
+    expect(pairs[0]!.private.dh(pairs[1]!.public)).toEqual(pairs[1]!.private.dh(pairs[0]!.public));
   });
 
   it("refuses low-order X25519 points and malformed DER", () => {

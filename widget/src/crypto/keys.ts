@@ -193,14 +193,15 @@ const ready: KeyPair[] = [];
 
 /**
  * Make key pairs of `algs` ahead, one per task, so that messages and socket events are handled
- * in between; {@link KeyPair.generate} takes them in order (and makes its own while none is
- * ready). As the Python agent's keypool: the keys are as fresh and as secret as made on demand.
+ * in between, then run `then`; {@link KeyPair.generate} takes them in order (and makes its own
+ * while none is ready). As the Python agent's keypool: the keys are as fresh and as secret as
+ * made on demand.
  */
-export function prepareKeys(algs: readonly KeyAlg[]): void {
+export function prepareKeys(algs: readonly KeyAlg[], then: () => void): void {
   const [alg, ...rest] = algs;
-  if (alg)
-    setTimeout(() => {
-      ready.push(new KeyPair(PrivateKey.generate(alg)));
-      prepareKeys(rest);
-    });
+  setTimeout(() => {
+    if (!alg) return then();
+    ready.push(new KeyPair(PrivateKey.generate(alg)));
+    prepareKeys(rest, then);
+  });
 }
