@@ -5,6 +5,8 @@
   ``__all__`` is re-exported here;
 - ``mirror``: :class:`MirroredStore`, the memory mirror with its committed and intended views
   and group commit, shared by every backend;
+- ``records``: the committed queue records with their sender, notifier and link indexes,
+  shared by the mirror and a cluster node's read view (``view``);
 - ``writer``: the group-commit writer thread of blocking database drivers;
 - ``memory``: :class:`MemoryStore`, no disk (tests, ``hushwire.testing``, reference);
 - ``sqlite``: :class:`SQLiteStore`, the embedded durable backend the relay runs with;
