@@ -68,7 +68,6 @@ from hushwire.server.store.contract import (
     QueueNotFoundError,
     QueueRecord,
     QueueStatus,
-    QueueStore,
     Row,
     StoreClosedError,
     StoredMessage,
@@ -91,7 +90,7 @@ from hushwire.server.store.contract import (
     without_link,
     without_notifier,
 )
-from hushwire.server.store.records import RecordIndex
+from hushwire.server.store.records import IndexedReads, RecordIndex
 
 __all__ = ["BatchDone", "Journal", "MirroredStore", "PendingOp", "Snapshot"]
 
@@ -202,7 +201,7 @@ class _MsgQueue:
         return len(self.entries) - self.pops
 
 
-class MirroredStore(QueueStore):
+class MirroredStore(IndexedReads):
     """:class:`QueueStore` as a memory mirror over a :class:`Journal` (module docstring).
 
     ``clock`` returns the current time in seconds (``updated_at`` of changed records);
@@ -477,18 +476,6 @@ class MirroredStore(QueueStore):
             return await self._settled(False)
         staged, apply = self._stage_record(rec.recipient_id, rec)
         return await self._submit((staged,), apply, True)
-
-    def get_by_recipient(self, recipient_id: bytes) -> QueueRecord | None:
-        return self._committed.records.get(recipient_id)
-
-    def get_by_sender(self, sender_id: bytes) -> QueueRecord | None:
-        return self._committed.by_sender(sender_id)
-
-    def get_by_notifier(self, notifier_id: bytes) -> QueueRecord | None:
-        return self._committed.by_notifier(notifier_id)
-
-    def get_by_link(self, link_id: bytes) -> QueueRecord | None:
-        return self._committed.by_link(link_id)
 
     async def secure(self, recipient_id: bytes, sender_key: bytes) -> QueueRecord:
         return await self._update(recipient_id, lambda rec: secured_with(rec, sender_key))

@@ -3,16 +3,16 @@
 :class:`RecordIndex` is the record half of the committed view that both memory views of the
 store keep: the memory mirror of every single-process backend
 (:class:`~hushwire.server.store.mirror.MirroredStore`) and the read view of a cluster node
-(:class:`~hushwire.server.store.view.ReplicaView`). It answers dispatch's synchronous
-``get_by_*`` look-ups (simplexmq ``Server.QueueStore``: ``getQueue`` by recipient, sender,
-notifier or link id) and keeps the three indexes in step with the records.
+(:class:`~hushwire.server.store.view.ReplicaView`). It keeps the three indexes in step with
+the records; :class:`IndexedReads` answers dispatch's synchronous ``get_by_*`` look-ups from
+it (simplexmq ``Server.QueueStore``: ``getQueue`` by recipient, sender, notifier or link id).
 """
 
 from __future__ import annotations
 
-from hushwire.server.store.contract import QueueRecord
+from hushwire.server.store.contract import QueueRecord, QueueStore
 
-__all__ = ["RecordIndex"]
+__all__ = ["IndexedReads", "RecordIndex"]
 
 
 class RecordIndex:
@@ -58,3 +58,22 @@ class RecordIndex:
             self.notifier_ids[new.notifier.notifier_id] = rid
         if new.link_id is not None:
             self.link_ids[new.link_id] = rid
+
+
+class IndexedReads(QueueStore):
+    """The :class:`~hushwire.server.store.contract.QueueStore` look-ups by id, answered from
+    the committed records in ``_committed`` (the base of the mirror and the cluster store)."""
+
+    _committed: RecordIndex
+
+    def get_by_recipient(self, recipient_id: bytes) -> QueueRecord | None:
+        return self._committed.records.get(recipient_id)
+
+    def get_by_sender(self, sender_id: bytes) -> QueueRecord | None:
+        return self._committed.by_sender(sender_id)
+
+    def get_by_notifier(self, notifier_id: bytes) -> QueueRecord | None:
+        return self._committed.by_notifier(notifier_id)
+
+    def get_by_link(self, link_id: bytes) -> QueueRecord | None:
+        return self._committed.by_link(link_id)
