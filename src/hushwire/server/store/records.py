@@ -25,18 +25,6 @@ class RecordIndex:
         self.notifier_ids: dict[bytes, bytes] = {}
         self.link_ids: dict[bytes, bytes] = {}
 
-    def by_sender(self, sender_id: bytes) -> QueueRecord | None:
-        rid = self.sender_ids.get(sender_id)
-        return None if rid is None else self.records.get(rid)
-
-    def by_notifier(self, notifier_id: bytes) -> QueueRecord | None:
-        rid = self.notifier_ids.get(notifier_id)
-        return None if rid is None else self.records.get(rid)
-
-    def by_link(self, link_id: bytes) -> QueueRecord | None:
-        rid = self.link_ids.get(link_id)
-        return None if rid is None else self.records.get(rid)
-
     def put(self, rid: bytes, new: QueueRecord | None) -> None:
         """Replace (``None``: remove) the record of ``rid``. An index entry of the old record
         is removed only while it still leads to ``rid``."""
@@ -69,11 +57,19 @@ class IndexedReads(QueueStore):
     def get_by_recipient(self, recipient_id: bytes) -> QueueRecord | None:
         return self._committed.records.get(recipient_id)
 
+    # Each look-up reads the dictionaries itself: one call per command on the relay's path.
+
     def get_by_sender(self, sender_id: bytes) -> QueueRecord | None:
-        return self._committed.by_sender(sender_id)
+        c = self._committed
+        rid = c.sender_ids.get(sender_id)
+        return None if rid is None else c.records.get(rid)
 
     def get_by_notifier(self, notifier_id: bytes) -> QueueRecord | None:
-        return self._committed.by_notifier(notifier_id)
+        c = self._committed
+        rid = c.notifier_ids.get(notifier_id)
+        return None if rid is None else c.records.get(rid)
 
     def get_by_link(self, link_id: bytes) -> QueueRecord | None:
-        return self._committed.by_link(link_id)
+        c = self._committed
+        rid = c.link_ids.get(link_id)
+        return None if rid is None else c.records.get(rid)
