@@ -8,9 +8,12 @@
  *
  * Speed of a new worker (docs/widget.md, "Connect time"): an X25519/X448 public key comes from
  * the Montgomery ladder (RFC 7748 section 6), as a DH does, not from noble's Edwards base tables,
- * whose first build costs more than the few key pairs a visitor makes; Ed448 only verifies here
- * (the relay's certificates), so its base point gets no table either. {@link prepareKeys} makes
- * the key pairs of a join ahead, one per task, while the worker waits (for the click, the relay).
+ * whose first build costs more than the few key pairs a visitor makes; the widget's worker only
+ * verifies with Ed448 (the relay's certificates), so {@link prepareKeys} drops its base-point
+ * tables too (a verify without them costs less than building them; a call, not a statement of
+ * this module, which would pull the curves into every bundle that imports a name from here).
+ * It makes the key pairs of a join ahead, one per task, while the worker waits (for the click,
+ * the relay).
  */
 
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
@@ -25,8 +28,6 @@ export type KeyAlg = "Ed25519" | "Ed448" | "X25519" | "X448";
 export type SignatureAlg = "Ed25519" | "Ed448";
 export type DhAlg = "X25519" | "X448";
 
-// no precomputed Ed448 base tables: a verify without them costs less than building them
-ed448.Point.BASE.precompute(1);
 const EDDSA = { Ed25519: ed25519, Ed448: ed448 };
 const XDH = { X25519: x25519, X448: x448 };
 
@@ -195,13 +196,16 @@ const ready: KeyPair[] = [];
  * Make key pairs of `algs` ahead, one per task, so that messages and socket events are handled
  * in between, then run `then`; {@link KeyPair.generate} takes them in order (and makes its own
  * while none is ready). As the Python agent's keypool: the keys are as fresh and as secret as
- * made on demand.
+ * made on demand. First it drops Ed448's base-point tables (see the module docstring).
  */
 export function prepareKeys(algs: readonly KeyAlg[], then: () => void): void {
-  const [alg, ...rest] = algs;
-  setTimeout(() => {
+  ed448.Point.BASE.precompute(1);
+  let i = 0;
+  const step = (): void => {
+    const alg = algs[i++];
     if (!alg) return then();
     ready.push(new KeyPair(PrivateKey.generate(alg)));
-    prepareKeys(rest, then);
-  });
+    setTimeout(step);
+  };
+  setTimeout(step);
 }
