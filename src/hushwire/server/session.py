@@ -313,7 +313,10 @@ class Session:
                 reqs = decode_client_batch(payload, self.version, self.session_id)
             delay = self._commands.take(len(reqs))
             if self.sig_budgets:
-                signed = sum(1 for r in reqs if isinstance(r, ClientRequest) and r.auth)
+                signed = 0
+                for r in reqs:
+                    if isinstance(r, ClientRequest) and r.auth:
+                        signed += 1
                 if signed:
                     for name, bucket in self.sig_budgets:
                         wait = bucket.take(signed)
@@ -359,14 +362,19 @@ class Session:
             done.set_result([(req.corr_id, req.entity_id, ERR(req.error))])
             return done
         key = bytes(req.entity_id)
-        barrier, sends = self._chains.get(key, (None, []))
+        chain = self._chains.get(key)
         is_send = isinstance(req.command, SEND)
-        waits = [barrier] if is_send else [barrier, *sends]
-        task = asyncio.create_task(self._run(req, [w for w in waits if w is not None]))
-        if is_send:
-            self._chains[key] = (barrier, [*sends, task])
+        if chain is None:  # nothing in progress on this id (the usual case): nothing to wait for
+            task = asyncio.create_task(self._run(req, []))
+            self._chains[key] = (None, [task]) if is_send else (task, [])
         else:
-            self._chains[key] = (task, [])
+            barrier, sends = chain
+            waits = [barrier] if is_send else [barrier, *sends]
+            task = asyncio.create_task(self._run(req, [w for w in waits if w is not None]))
+            if is_send:
+                sends.append(task)  # the list is this chain's own
+            else:
+                self._chains[key] = (task, [])
         task.add_done_callback(functools.partial(self._forget, key))
         return task
 
