@@ -173,8 +173,3 @@ GRP_HANDSHAKES_PER_SECOND: Final = 2.0
 """... refilled at this rate; past it the relay drops the connection unanswered."""
 GRP_HANDSHAKE_ADDRESSES: Final = 65536
 """Addresses whose GRP handshake budget the relay remembers; past it the table starts over."""
-STORE_COMMIT_INTERVAL: Final = 0.004
-"""Seconds the SQLite store's writer thread keeps between the starts of two commits under
-sustained load, so that one transaction (and one fsync) holds more writes: an operation that
-comes after a quiet interval is committed at once, one under load waits at most this long
-more (``hushwire.server.store.writer``)."""

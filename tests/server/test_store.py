@@ -25,7 +25,6 @@ from store_helpers import (
     make_rec,
     new_id,
     sqlite_backend,
-    sqlite_contents,
     with_store,
 )
 
@@ -306,35 +305,3 @@ def test_one_batch_of_mixed_changes_lands_as_in_order(tmp_path: Path) -> None:
         assert s.get_by_recipient(rb) is None and s.stats().queues == 1
 
     with_store(backend, reopened)
-
-
-def test_commit_interval_groups_concurrent_writes(tmp_path: Path) -> None:
-    """After a batch of more than one operation, what arrives within the commit interval
-    is committed as one batch, and each write is answered only once it is on disk."""
-    db = tmp_path / "s.db"
-    rec = make_rec()
-    rid = rec.recipient_id
-    batches: list[int] = []
-    msgs = [make_msg(i) for i in range(6)]
-
-    async def main() -> None:
-        s = SQLiteStore(db, commit_interval=2.0, before_commit=lambda c: batches.append(len(c)))
-        await s.open()
-        await s.create_queue(rec)
-        await asyncio.gather(*(s.write_message(rid, m, 100) for m in msgs[:2]))
-        later = []
-        for m in msgs[2:]:
-            later.append(asyncio.ensure_future(s.write_message(rid, m, 100)))
-            await asyncio.sleep(0.01)  # four separate hand-offs to the thread
-        await asyncio.gather(*later)
-        assert contents(s, rid) == msgs
-        await s.close()
-
-    asyncio.run(main())
-    assert batches == [1, 2, 4]
-    assert sqlite_contents(db) == {rid: [m.msg_id for m in msgs]}
-
-
-def test_commit_interval_must_not_be_negative(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="commit_interval"):
-        SQLiteStore(tmp_path / "s.db", commit_interval=-1.0)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from hushwire.limits import STORE_COMMIT_INTERVAL, STORE_MAX_PENDING_WRITES
+from hushwire.limits import STORE_MAX_PENDING_WRITES
 from hushwire.server.store.contract import (
     SELECT_MESSAGES,
     SELECT_QUEUES,
@@ -193,9 +193,7 @@ def _execute_all(conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
 class _SQLiteJournal(Journal):
     """Opens, loads and commits one SQLite file on a :class:`GroupCommitWriter` thread."""
 
-    def __init__(
-        self, path: Path, before_commit: CommitHook | None, commit_interval: float
-    ) -> None:
+    def __init__(self, path: Path, before_commit: CommitHook | None) -> None:
         self._path = path
         self._before_commit = before_commit
         self._writer: GroupCommitWriter[sqlite3.Connection] = GroupCommitWriter(
@@ -203,7 +201,6 @@ class _SQLiteJournal(Journal):
             connect=self._connect_and_load,
             commit=self._commit,
             disconnect=sqlite3.Connection.close,
-            commit_interval=commit_interval,
         )
 
     async def start(self, done: BatchDone) -> Snapshot:
@@ -311,9 +308,8 @@ class SQLiteStore(MirroredStore):
 
     ``clock`` returns the current time in seconds (``updated_at`` of changed records);
     ``max_pending`` caps mutations in flight (default ``STORE_MAX_PENDING_WRITES``);
-    ``commit_interval`` is the writer thread's (``hushwire.server.store.writer``; default
-    ``STORE_COMMIT_INTERVAL``, 0 commits every batch at once); ``before_commit`` is the
-    failure-injection seam of :data:`~hushwire.server.store.contract.CommitHook` (tests only).
+    ``before_commit`` is the failure-injection seam of
+    :data:`~hushwire.server.store.contract.CommitHook` (tests only).
     """
 
     def __init__(
@@ -323,13 +319,10 @@ class SQLiteStore(MirroredStore):
         clock: Callable[[], float] = time.time,
         max_pending: int = STORE_MAX_PENDING_WRITES,
         before_commit: CommitHook | None = None,
-        commit_interval: float = STORE_COMMIT_INTERVAL,
     ) -> None:
         self._path = Path(path)
         super().__init__(
-            _SQLiteJournal(self._path, before_commit, commit_interval),
-            clock=clock,
-            max_pending=max_pending,
+            _SQLiteJournal(self._path, before_commit), clock=clock, max_pending=max_pending
         )
 
     @property

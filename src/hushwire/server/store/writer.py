@@ -15,17 +15,8 @@ the commands that iteration ran). The thread blocks for the first hand-off, take
 else queued, and calls ``commit(conn, changes)`` once for the whole batch (which runs one
 transaction: all or nothing). The outcome goes back to the loop with one
 ``call_soon_threadsafe``. While a commit runs, new operations queue up for the next batch, so
-the commit rate follows the load. A batch of barriers only (no changes) is handed back
-without a transaction.
-
-Under concurrent load, batches are made larger by ``commit_interval``: when the previous
-batch held more than one operation and the next one arrives less than the interval after
-that batch's commit started, the thread waits out the rest of the interval before it takes
-what is queued. Operations that come one at a time (one client waiting for each answer, or
-further apart than the interval) are committed at once, as before; under concurrent load
-an operation waits at most one interval more, and the commits (whose CPU cost is mostly per
-transaction, not per row) stay at most ``1 / commit_interval`` per second. Durability is
-unchanged: every operation is still answered only after the commit that holds it.
+the commit rate follows the load with no timer. A batch of barriers only (no changes) is
+handed back without a transaction.
 
 After a failed batch the thread waits until the loop has taken the operations queued behind
 it (:meth:`take_queued`, they fail too) and calls :meth:`resume`. :meth:`stop` queues a stop
@@ -66,12 +57,8 @@ class GroupCommitWriter(Generic[_C]):
         connect: Callable[[], tuple[_C, Snapshot]],
         commit: Callable[[_C, Sequence[Change]], None],
         disconnect: Callable[[_C], None],
-        commit_interval: float = 0.0,
     ) -> None:
-        if commit_interval < 0:
-            raise ValueError("commit_interval must not be negative")
         self._name = name
-        self._interval = commit_interval
         self._connect = connect
         self._commit = commit
         self._disconnect = disconnect
@@ -155,20 +142,12 @@ class GroupCommitWriter(Generic[_C]):
         ready.set_result(snapshot)
         try:
             stop = False
-            last_start = 0.0
-            last_size = 0
             while not stop:
                 first = self._queue.get()
                 if first is _STOP:
                     break
-                if last_size > 1:  # concurrent load: let the batch grow for the interval
-                    wait = last_start + self._interval - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
                 batch = list(first)
                 stop = self._take_until_stop(batch)
-                last_start = time.monotonic()
-                last_size = len(batch)
                 seconds, error = self._run_batch(conn, batch)
                 try:
                     loop.call_soon_threadsafe(done, batch, seconds, error)
