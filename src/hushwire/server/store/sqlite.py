@@ -43,6 +43,7 @@ from hushwire.server.store.contract import (
     DeleteQueue,
     PutQueue,
     StoreError,
+    message_row,
     queue_row,
 )
 from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
@@ -144,19 +145,7 @@ def _execute_messages(
     both appended and deleted in the same run never touches the file (same end state).
     """
     gone = set(deletes)
-    rows = [
-        (
-            c.seq,
-            c.recipient_id,
-            c.msg.msg_id,
-            c.msg.ts,
-            c.msg.flags_notification,
-            c.msg.is_quota,
-            c.msg.body,
-        )
-        for c in inserts
-        if c.seq not in gone
-    ]
+    rows = [message_row(c) for c in inserts if c.seq not in gone]
     if rows:
         conn.executemany(_INSERT_MESSAGE, rows)
     if len(rows) < len(inserts):
@@ -170,9 +159,8 @@ def _execute_all(conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
     """Run the SQL of a batch (inside its transaction), in as few statements as it allows.
 
     Queue changes run one by one, in order; between two of them, the message changes run as
-    one insert and one delete (``_execute_messages``): a commit costs far more per call into
-    SQLite (each releases and takes back the GIL, which the event loop holds most of the
-    time) than per row.
+    one insert and one delete (``_execute_messages``): fewer calls into SQLite, each of which
+    releases and takes back the GIL that the event loop holds most of the time.
     """
     inserts: list[AppendMessage] = []
     deletes: list[int] = []
