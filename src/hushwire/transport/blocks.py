@@ -338,7 +338,10 @@ class WsBlockConn(BlockConn):
                 raise ConnectionClosedError(f"WebSocket framing error: {e}") from None
             except ConnectionClosedError:
                 self._closed = True
-                raise
+                if not self._ready:
+                    raise
+                # Blocks that came in the same read as the peer's close are still its data:
+                # they are returned first, the next call after them raises.
         return self._ready.popleft()
 
     def _send_closed(self) -> bool:
