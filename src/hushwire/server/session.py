@@ -157,6 +157,9 @@ class CommandRunner(Protocol):
     def count_error(self, e: ErrorType) -> None:
         """Count an error answered without running a command."""
 
+    def try_deliver(self, rid: bytes) -> None:
+        """Push queue ``rid``'s head message to its subscriber if it has nothing in flight."""
+
 
 class Session:
     """One client connection after the handshake (a :class:`~hushwire.server.dispatch.Client`)."""
@@ -191,6 +194,8 @@ class Session:
         self._out_bytes = 0
         self._flush_pending = False
         self._drained = Signal(True)
+        self.deferred: set[bytes] = set()
+        """Queues whose delivery waits until the send queue is no longer backlogged."""
         self._closing = False
         self._commands = TokenBucket(limits.commands_per_second, 1.0)
         self._new_queues = TokenBucket(limits.new_queues_per_minute, 60.0)
@@ -221,10 +226,25 @@ class Session:
     def _hard_cap(self) -> int:
         return self.limits.send_queue_blocks * SMP_BLOCK_SIZE
 
+    @property
+    def backlogged(self) -> bool:
+        """More is queued for the peer than half the send queue: deliveries wait (see
+        :attr:`deferred`) until what is queued has gone to the connection."""
+        return self._out_bytes >= self._soft_cap
+
     def push(self, corr_id: bytes, entity_id: bytes, msg: BrokerMsg) -> None:
-        """Queue one transmission; a session that lets too much pile up is closed."""
+        """Queue one push (not an answer to a command of this session); a session that lets
+        pushes pile up past the send queue is closed (deliveries wait instead: see
+        :attr:`backlogged`, so what piles up here are notices such as ``END``)."""
+        if self._queue(corr_id, entity_id, msg) > self._hard_cap:
+            self.metrics.disconnects["slow_reader"] += 1
+            log.info("%s: closed: client does not read its messages", self.cid)
+            self.close_now()
+
+    def _queue(self, corr_id: bytes, entity_id: bytes, msg: BrokerMsg) -> int:
+        """Queue one transmission; the bytes queued now (0 once the session is closing)."""
         if self._closing:
-            return
+            return 0
         t = encode_server_transmission(self.version, self.session_id, corr_id, entity_id, msg)
         self._out.append(t)
         self._out_bytes += len(t)
@@ -235,10 +255,7 @@ class Session:
             asyncio.get_running_loop().call_soon(self._flush)
         if self._out_bytes >= self._soft_cap:
             self._drained.clear()
-        if self._out_bytes > self._hard_cap:
-            self.metrics.disconnects["slow_reader"] += 1
-            log.info("%s: closed: client does not read its messages", self.cid)
-            self.close_now()
+        return self._out_bytes
 
     def close_now(self) -> None:
         self._closing = True
@@ -258,6 +275,8 @@ class Session:
         items, self._out = self._out, []
         self._out_bytes = 0
         self._drained.set()
+        if self.deferred:
+            asyncio.get_running_loop().call_soon(self._deliver_deferred)
         blocks: list[bytes] = []
         for part in batch_transmissions(items):
             if not isinstance(part, Batch):  # pragma: no cover - responses always fit
@@ -307,6 +326,14 @@ class Session:
             self.close_now()
         if self._writer_task is asyncio.current_task():
             self._writer_task = None
+
+    def _deliver_deferred(self) -> None:
+        """The deliveries that waited for the send queue are tried again, queue by queue."""
+        rids, self.deferred = self.deferred, set()
+        for rid in rids:
+            if self._closing:
+                return
+            self.runner.try_deliver(rid)
 
     def _send_timed_out(self) -> None:
         """The writer's send did not finish in ``send_timeout``: the client does not read."""
@@ -373,8 +400,10 @@ class Session:
                 replies = []
             else:
                 replies = fut.result()
+            # Answers never close the session: the reader takes no further block while
+            # they are more than half the send queue, so they are bounded by what it read.
             for corr, ent, msg in replies:
-                self.push(corr, ent, msg)
+                self._queue(corr, ent, msg)
             if ends_block:
                 self._blocks_in_progress -= 1
                 self._pipeline_free.set()
