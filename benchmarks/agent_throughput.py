@@ -839,6 +839,8 @@ def bench_owner(
         total = n * m
         opipe.send(("expect_msgs", total))
         _, commits0 = expect(owner, opipe, 30, "owner")
+        others = {"relay": [relay.pid], "visitors": [p.pid for p, _ in visitors]}
+        others0 = {k: sum(cpu_seconds(x) for x in v) for k, v in others.items()}
         cpu0, t0 = cpu_seconds(opid), time.monotonic()
         for _, pipe in visitors:
             pipe.send(("send", m))
@@ -848,6 +850,7 @@ def bench_owner(
         ]
         _, o_first, o_last, commits1 = expect(owner, opipe, args.timeout, "owner receiving")
         cpu1 = cpu_seconds(opid)
+        others1 = {k: sum(cpu_seconds(x) for x in v) for k, v in others.items()}
         rss2 = rss_kb(opid)
         t_enq = max(s[2] for s in sent) - t0
         t_back = max(s[3] for s in sent) - t0
@@ -865,6 +868,16 @@ def bench_owner(
             f"({100 * (cpu1 - cpu0) / o_secs:.0f}% of a core); owner VmRSS now {rss2} KB; "
             f"owner SQLite commits {commits1 - commits0} = "
             f"{(commits1 - commits0) / total:.2f} per message"
+        )
+        spent = {k: others1[k] - others0[k] for k in others}
+        machine = cpu1 - cpu0 + sum(spent.values())
+        print(
+            f"    CPU per message in the same interval: owner {1e6 * (cpu1 - cpu0) / total:.0f} "
+            f"us, relay {1e6 * spent['relay'] / total:.0f} us (the message and its receipt), "
+            f"visitors {1e6 * spent['visitors'] / total:.0f} us; all three "
+            f"{1e6 * machine / total:.0f} us = {machine / o_secs:.2f} of the "
+            f"{os.cpu_count()} cores (a ceiling of {os.cpu_count() * total / machine:.0f} msg/s "
+            "if they were the only load)"
         )
         # ---- profile
         slow = agent_rate < 500 or joins_s / n > 0.02
@@ -914,9 +927,12 @@ def bench_owner(
             expect(*s, 300, f"raw sender {i}")
             senders.append(s)
         results = {}
+        raw_pids = [relay.pid, rcv.pid, *(p.pid for p, _ in senders)]
+        raw_cpu = 0.0
         for mode in ("serial", "concurrent"):
             rpipe.send(("expect", total, mode))
             expect(rcv, rpipe, 30, "raw recipient")
+            raw_cpu = -sum(cpu_seconds(x) for x in raw_pids)
             t0 = time.monotonic()
             for _, pipe in senders:
                 pipe.send(("send", m, body_size))
@@ -924,6 +940,7 @@ def bench_owner(
                 expect(p, pipe, args.timeout, f"raw sender {i}")
             _, _f, last = expect(rcv, rpipe, args.timeout, "raw recipient")
             results[mode] = last - t0
+            raw_cpu += sum(cpu_seconds(x) for x in raw_pids)
     finally:
         for s in senders:
             _stop(children, *s)
@@ -940,6 +957,10 @@ def bench_owner(
         )
         print(f"    {how}: {secs:.2f} s = {total / secs:.0f} msg/s")
     print(
+        f"    CPU per message, concurrent ACKs (relay + recipient + senders): "
+        f"{1e6 * raw_cpu / total:.0f} us"
+    )
+    print(
         f"  -> the owner agent handles {agent_rate:.0f} msg/s = "
         f"{100 * agent_rate / (total / results['serial']):.0f}% of the raw serial floor, "
         f"{100 * agent_rate / (total / results['concurrent']):.0f}% of the raw concurrent floor"
@@ -950,6 +971,10 @@ def bench_owner(
         "raw_concurrent_msgs_per_s": round(total / results["concurrent"], 1),
         "owner_vs_raw_concurrent": round(agent_rate / (total / results["concurrent"]), 3),
         "owner_joins_per_s": round(n / joins_s, 1),
+        "owner_cpu_us_per_msg": round(1e6 * (cpu1 - cpu0) / total),
+        "owner_commits_per_msg": round((commits1 - commits0) / total, 2),
+        "all_cpu_us_per_msg": round(1e6 * machine / total),
+        "raw_all_cpu_us_per_msg": round(1e6 * raw_cpu / total),
     }
 
 
