@@ -15,8 +15,10 @@ makes a commit survive power loss.
 
 *Migrations.* A field added to :class:`ConnState` has a default and lives inside the sealed
 JSON document, so a state written before it existed loads with the default (the short link
-fields of a contact address made before short links: no short link). Only a change of the
-SQL tables bumps :data:`SCHEMA_VERSION`.
+fields of a contact address made before short links: no short link). The recent message
+hashes (``seen``) are written as one base64 string of the concatenated hashes; the list of
+strings written before still loads. Only a change of the SQL tables bumps
+:data:`SCHEMA_VERSION`.
 
 *Memory view.* The state of every connection written or read is also kept in memory (the
 last version written, committed or about to be), and so is the queue -> connection index:
@@ -40,9 +42,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import contextlib
-import copy
-import functools
 import hashlib
 import json
 import os
@@ -55,7 +56,7 @@ from typing import Any, Final, TypeVar
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hushwire.errors import ConfigError, CryptoError, HushwireError
+from hushwire.errors import ConfigError, CryptoError, DecodeError, HushwireError
 
 SCHEMA_VERSION: Final = 1
 
@@ -116,18 +117,32 @@ class Sealer:
 
 
 def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode("ascii")
+    return binascii.b2a_base64(b, newline=False).decode("ascii")
 
 
-class _Seen(list[bytes]):
-    """Marks ``ConnState.seen`` for :meth:`ConnState.to_json`."""
+_HASH_LEN: Final = 32
+"""Length of the SHA-256 hashes in ``ConnState.seen`` (stored as one base64 string)."""
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _b64_hash(h: bytes) -> str:
-    """Base64 of a received message hash (not a secret), cached: a connection writes the same
-    hashes with every step."""
-    return _b64(h)
+def _enc(v: Any) -> Any:
+    """A stored value as JSON: bytes as ``{"b": base64}``, a queue as an object of its fields."""
+    t = type(v)
+    if t is bytes:
+        return {"b": _b64(v)}
+    if t is RcvQueueState or t is SndQueueState:
+        return {k: {"b": _b64(x)} if type(x) is bytes else x for k, x in vars(v).items()}
+    return v
+
+
+_T = TypeVar("_T")
+
+
+def _shallow(obj: _T) -> _T:
+    """A shallow copy of a plain (non-slotted) dataclass instance, without ``copy.copy``'s
+    generic machinery (states are copied several times per message)."""
+    new: _T = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
 
 
 def _unb64(s: str) -> bytes:
@@ -234,20 +249,21 @@ class ConnState:
     """Rotation of our receive queue (:class:`hushwire.agent.machine.SwitchStatus`)."""
 
     def to_json(self) -> bytes:
-        def enc(v: Any) -> Any:
+        # vars() of a dataclass lists the fields in their order (set by __init__)
+        obj = {}
+        for k, v in vars(self).items():
             t = type(v)
             if t is bytes:
-                return {"b": _b64(v)}
-            if t is list or t is tuple:
-                return [enc(x) for x in v]
-            if t is _Seen:
-                return [{"b": _b64_hash(h)} for h in v]
-            if t is RcvQueueState or t is SndQueueState:
-                return {k: enc(x) for k, x in vars(v).items()}
-            return v
-
-        # vars() of a dataclass lists the fields in their order (set by __init__)
-        obj = {k: enc(_Seen(v) if k == "seen" else v) for k, v in vars(self).items()}
+                v = {"b": _b64(v)}
+            elif t is list or t is tuple:
+                if k == "seen" and all(len(h) == _HASH_LEN for h in v):
+                    # One base64 string of the concatenated hashes (a list of them before).
+                    v = {"b": _b64(b"".join(v))}
+                else:
+                    v = [_enc(x) for x in v]
+            elif t is RcvQueueState or t is SndQueueState:
+                v = _enc(v)
+            obj[k] = v
         return json.dumps(obj, separators=(",", ":")).encode()
 
     def queue_for(self, snd_id: int) -> SndQueueState | None:
@@ -259,10 +275,10 @@ class ConnState:
 
     def copy(self) -> ConnState:
         """An independent copy (queues and lists copied; bytes are immutable)."""
-        c = copy.copy(self)
-        c.rcv = [copy.copy(q) for q in self.rcv]
-        c.snd = copy.copy(self.snd)
-        c.snd_next = copy.copy(self.snd_next)
+        c = _shallow(self)
+        c.rcv = [_shallow(q) for q in self.rcv]
+        c.snd = None if self.snd is None else _shallow(self.snd)
+        c.snd_next = None if self.snd_next is None else _shallow(self.snd_next)
         c.seen = list(self.seen)
         c.ratchet_key_hashes = list(self.ratchet_key_hashes)
         return c
@@ -277,6 +293,11 @@ class ConnState:
             return v
 
         obj = {k: dec(v) for k, v in json.loads(data).items()}
+        seen = obj.get("seen")
+        if isinstance(seen, bytes):
+            if len(seen) % _HASH_LEN:
+                raise DecodeError("stored message hashes of a wrong length")
+            obj["seen"] = [seen[i : i + _HASH_LEN] for i in range(0, len(seen), _HASH_LEN)]
         obj["rcv"] = [RcvQueueState(**{k: dec(v) for k, v in q.items()}) for q in obj["rcv"]]
         for name in ("snd", "snd_next"):
             if obj.get(name) is not None:
