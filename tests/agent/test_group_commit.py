@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,67 @@ def test_a_failed_group_commit_fails_every_waiter_and_keeps_nothing(tmp_path: Pa
         store.save(_state("c"), 1)
         await store.durable()
         assert _committed(path, "SELECT conn_id FROM connections") == [("c",)]
+
+    asyncio.run(main())
+    store.close()
+
+
+def test_the_log_sync_runs_off_the_loop_and_steps_meanwhile_share_the_next_commit(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "agent.sqlite3"
+    store = AgentStore(path)
+    gate = threading.Event()
+    synced: list[list[Any]] = []
+    real_sync = store._sync_log
+
+    def slow_sync() -> None:
+        assert gate.wait(10)
+        synced.append(_committed(path, "SELECT conn_id FROM connections ORDER BY conn_id"))
+        real_sync()
+
+    async def main() -> None:
+        store.defer_commits()
+        store._sync_log = slow_sync  # type: ignore[method-assign]
+        before = store.commits
+        store.save(_state("a"), 1)
+        first = asyncio.ensure_future(store.durable())
+        for _ in range(20):  # the loop goes on while the first batch's log is synced
+            await asyncio.sleep(0)
+        assert store.commits == before + 1 and not first.done()
+        store.save(_state("b"), 1)
+        store.save(_state("c"), 1)
+        later = [asyncio.ensure_future(store.durable()) for _ in range(2)]
+        idle = asyncio.ensure_future(store.durable())  # asks only for what is committed
+        await asyncio.sleep(0.05)
+        assert not first.done() and not any(f.done() for f in [*later, idle])
+        gate.set()
+        await first
+        await asyncio.gather(*later, idle)
+        # b and c: one commit after the first sync, then a sync of their own
+        assert store.commits == before + 2
+        assert synced == [[("a",)], [("a",), ("b",), ("c",)]]
+        await store.durable()
+        assert store.commits == before + 2
+
+    asyncio.run(main())
+    store.close()
+
+
+def test_a_failed_log_sync_fails_its_waiters_and_every_later_one(tmp_path: Path) -> None:
+    store = AgentStore(tmp_path / "agent.sqlite3")
+
+    def failing_sync() -> None:
+        raise OSError(5, "Input/output error")
+
+    async def main() -> None:
+        store.defer_commits()
+        store._sync_log = failing_sync  # type: ignore[method-assign]
+        store.save(_state("a"), 1)
+        with pytest.raises(HushwireError, match="could not write to disk"):
+            await store.durable()
+        with pytest.raises(HushwireError, match="could not write to disk"):
+            await store.durable()  # nothing is confirmed as durable any more
 
     asyncio.run(main())
     store.close()

@@ -10,8 +10,11 @@ Theory of operation: each connection's whole state (:class:`ConnState`) is one s
 document, rewritten in the same transaction as whatever the step produced (a received
 message, an outgoing message ready to send). So a ratchet step, the message it decrypted
 and the counters of the hash chain are committed together, before the relay gets the ACK:
-a crash neither loses a message nor decrypts one twice. ``synchronous=FULL`` in WAL mode
-makes a commit survive power loss.
+a crash neither loses a message nor decrypts one twice. A commit counts as done once the
+write-ahead log is fsynced after it (:meth:`AgentStore._sync_log`): SQLite runs in WAL mode
+with ``synchronous=NORMAL`` (its COMMIT writes the log without syncing it; checkpoints still
+sync) and the store syncs the log itself, which makes a commit survive power loss as
+``synchronous=FULL`` would.
 
 *Migrations.* A field added to :class:`ConnState` has a default and lives inside the sealed
 JSON document, so a state written before it existed loads with the default (the short link
@@ -30,12 +33,17 @@ running on an event loop calls :meth:`AgentStore.defer_commits`: from then on ea
 transaction is a savepoint inside one open SQLite transaction (all or nothing per step, as
 before), and nothing is durable until :meth:`AgentStore.durable` (awaited before anything is
 done outside on the strength of the step: an ACK to the relay, a SEND, an event) commits
-everything written so far, for every connection, with one fsync. The commit runs on the loop
+everything written so far, for every connection, with one fsync. The COMMIT runs on the loop
 one turn after the first waiter asked for it, so every step that reached that point in the
-meantime shares it; while it runs nothing else writes. A failed commit rolls the whole batch
-back, drops the memory view and fails every waiter: nothing they wrote is kept, so nothing
-they would have acknowledged is lost. This is the agent's counterpart of the relay's group
-commit (docs/architecture.md), kept to what one SQLite connection on the loop needs.
+meantime shares it; the fsync of the log then runs on a worker thread while the loop goes on
+(it touches no SQLite object), and its waiters are released when it is done. Steps that
+write meanwhile open the next batch, committed as one when the sync ends: the commit rate
+follows the load, and the loop never waits for the disk. A failed COMMIT rolls the whole
+batch back, drops the memory view and fails every waiter: nothing they wrote is kept, so
+nothing they would have acknowledged is lost. A failed fsync fails its waiters and every
+later :meth:`AgentStore.durable` (what was committed may not be on disk: the agent must be
+restarted). This is the agent's counterpart of the relay's group commit
+(docs/architecture.md), kept to what one SQLite connection on the loop needs.
 """
 
 from __future__ import annotations
@@ -339,6 +347,7 @@ _SELECT: Final[dict[type, str]] = {
     "FROM rcv_messages ",
 }
 """The columns of each stored message record, in the order of its fields."""
+_NAMES: Final[dict[type, tuple[str, ...]]] = {r: tuple(f.name for f in fields(r)) for r in _SELECT}
 
 
 class AgentStore:
@@ -359,11 +368,19 @@ class AgentStore:
         """A step (transaction) is open."""
         self._waiters: list[asyncio.Future[None]] = []
         self._flush_scheduled = False
+        self._syncing = False
+        """A group commit's log sync runs on a worker thread (see the module docstring)."""
+        self._broken: HushwireError | None = None
+        """A log sync failed: what was committed may not be on disk, so nothing more is
+        confirmed as durable (the agent must be restarted)."""
+        self._dir_synced = False
+        self._closed = False
         self.commits = 0
         """Commits made (group commits count once): for tests and benchmarks."""
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        # The commit's fsync of the log is done by _sync_log (on a thread for group commits).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         # Erased rows are overwritten with zeros, not left in free pages (issue 16, B5).
         self._db.execute("PRAGMA secure_delete=ON")
@@ -422,6 +439,8 @@ class AgentStore:
     def close(self) -> None:
         if self._deferred and self._db.in_transaction:
             self._commit()
+            self._sync_log()
+        self._closed = True
         self._db.close()
 
     @contextlib.contextmanager
@@ -455,54 +474,95 @@ class AgentStore:
             self._db.execute("RELEASE step")
         else:
             self._commit()
+            self._sync_log()
 
     def defer_commits(self) -> None:
         """Group commit from now on (call on the event loop that will await :meth:`durable`)."""
         self._deferred = True
 
     async def durable(self) -> None:
-        """Return once everything written so far is committed (at once if it is).
+        """Return once everything written so far is committed and on disk (at once if it is).
 
         Raises the commit's error if the group commit failed (nothing of it is kept)."""
-        if not self._db.in_transaction:
+        if self._broken is not None:
+            raise self._broken
+        if not self._db.in_transaction and not self._syncing:
             return
-        fut = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
         self._waiters.append(fut)
-        if not self._flush_scheduled:
+        if not self._flush_scheduled and not self._syncing:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop.call_soon(self._flush)
         await fut
 
     def _flush(self) -> None:
+        """Commit the open batch and start its log sync on a worker thread; the waiters are
+        released when the sync is done (:meth:`_synced`)."""
         loop = asyncio.get_running_loop()
         if self._unit:  # pragma: no cover - steps never await inside a transaction
             loop.call_soon(self._flush)
             return
         self._flush_scheduled = False
         waiters, self._waiters = self._waiters, []
-        error: BaseException | None = None
-        if self._db.in_transaction:
-            try:
-                self._commit()
-            except sqlite3.Error as e:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                self._forget()
-                error = e
-        for fut in waiters:
-            if fut.done():
-                continue
-            if error is None:
-                fut.set_result(None)
-            else:
-                fut.set_exception(HushwireError(f"the agent store could not commit: {error}"))
+        if not self._db.in_transaction:
+            _release(waiters, None)  # nothing written since the last synced commit
+            return
+        try:
+            self._commit()
+        except sqlite3.Error as e:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            self._forget()
+            _release(waiters, HushwireError(f"the agent store could not commit: {e}"))
+            return
+        self._syncing = True
+        sync = loop.run_in_executor(None, self._sync_log)
+        sync.add_done_callback(lambda f: self._synced(f, waiters))
+
+    def _synced(self, sync: asyncio.Future[None], waiters: list[asyncio.Future[None]]) -> None:
+        """The log sync of a group commit ended: release its waiters, then commit what the
+        steps wrote meanwhile (one batch for all of them)."""
+        self._syncing = False
+        if self._closed:
+            return  # close() committed and synced everything
+        error = None if sync.cancelled() else sync.exception()
+        if error is not None:
+            self._broken = HushwireError(f"the agent store could not write to disk: {error}")
+            _release([*waiters, *self._waiters], self._broken)
+            self._waiters = []
+            return
+        _release(waiters, None)
+        if self._waiters and not self._flush_scheduled:
+            self._flush()
 
     def _commit(self) -> None:
+        """COMMIT: its log is written, not yet synced (:meth:`_sync_log` makes it durable)."""
         self._db.execute("COMMIT")
         self.commits += 1
         if self._checkpoint_due:
             self._checkpoint_due = False
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def _sync_log(self) -> None:
+        """fsync the write-ahead log (and once its directory): what was committed before is
+        then as durable as a ``synchronous=FULL`` commit. Touches no SQLite object, so it
+        runs on a worker thread while the loop goes on."""
+        try:
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+        except FileNotFoundError:  # pragma: no cover - the log exists while we are open
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not self._dir_synced:
+            fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._dir_synced = True
 
     def _forget(self) -> None:
         """Drop the memory view (after a rollback it may be ahead of SQLite)."""
@@ -629,7 +689,7 @@ class AgentStore:
         """The stored messages of ``record``'s table that ``where`` selects, their sealed
         bodies opened (the columns are named and ordered as the record's fields)."""
         rows = self._db.execute(_SELECT[record] + where, args).fetchall()
-        names = [f.name for f in fields(record)]
+        names = _NAMES[record]
         found = []
         for row in rows:
             values = dict(zip(names, row, strict=True))
@@ -645,16 +705,12 @@ class AgentStore:
 
     def set_snd_status(self, conn_id: str, snd_id: int, status: str) -> None:
         with self.transaction():
+            # The encrypted body is no longer needed once the relay has it.
             self._db.execute(
-                "UPDATE snd_messages SET status=? WHERE conn_id=? AND snd_id=?",
+                "UPDATE snd_messages SET status=?1, body=CASE WHEN ?1='sent' THEN x'' "
+                "ELSE body END WHERE conn_id=?2 AND snd_id=?3",
                 (status, conn_id, snd_id),
             )
-            if status == "sent":
-                # The encrypted body is no longer needed once the relay has it.
-                self._db.execute(
-                    "UPDATE snd_messages SET body=x'' WHERE conn_id=? AND snd_id=?",
-                    (conn_id, snd_id),
-                )
 
     def snd_message_hash(self, conn_id: str, snd_id: int) -> tuple[str, bytes] | None:
         row = self._db.execute(
@@ -699,6 +755,16 @@ class AgentStore:
         """The application has the message: its body is no longer kept here."""
         with self.transaction():
             self._db.execute("UPDATE rcv_messages SET app_acked=1, body=x'' WHERE id=?", (msg_id,))
+
+
+def _release(waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for fut in waiters:
+        if fut.done():
+            continue
+        if error is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(error)
 
 
 def _derive(passphrase: str, salt: bytes) -> bytes:
