@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_helpers import agent_for, connect, relay_at, run, wait_for
 
+from hushwire.agent.agent import MessageReceived, ReceiptReceived
 from hushwire.agent.outbox import Outbox
 from hushwire.agent.store import AgentStore, ConnState, SndMessage, SndQueueState
 from hushwire.crypto.keys import KeyAlg, PrivateKey
@@ -112,19 +114,21 @@ def test_a_failed_group_commit_fails_every_waiter_and_keeps_nothing(tmp_path: Pa
     store.close()
 
 
-def test_the_log_sync_runs_off_the_loop_and_steps_meanwhile_share_the_next_commit(
-    tmp_path: Path,
-) -> None:
+def test_the_log_sync_runs_off_the_loop_and_commits_go_on_meanwhile(tmp_path: Path) -> None:
     path = tmp_path / "agent.sqlite3"
     store = AgentStore(path)
     gate = threading.Event()
-    synced: list[list[Any]] = []
+    syncs: list[int] = []
     real_sync = store._sync_log
 
     def slow_sync() -> None:
         assert gate.wait(10)
-        synced.append(_committed(path, "SELECT conn_id FROM connections ORDER BY conn_id"))
+        syncs.append(len(_committed(path, "SELECT conn_id FROM connections")))
         real_sync()
+
+    async def turns() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
 
     async def main() -> None:
         store.defer_commits()
@@ -132,23 +136,25 @@ def test_the_log_sync_runs_off_the_loop_and_steps_meanwhile_share_the_next_commi
         before = store.commits
         store.save(_state("a"), 1)
         first = asyncio.ensure_future(store.durable())
-        for _ in range(20):  # the loop goes on while the first batch's log is synced
-            await asyncio.sleep(0)
+        await turns()  # the loop goes on while the log is synced
         assert store.commits == before + 1 and not first.done()
         store.save(_state("b"), 1)
         store.save(_state("c"), 1)
         later = [asyncio.ensure_future(store.durable()) for _ in range(2)]
-        idle = asyncio.ensure_future(store.durable())  # asks only for what is committed
-        await asyncio.sleep(0.05)
-        assert not first.done() and not any(f.done() for f in [*later, idle])
+        await turns()  # b and c are committed together without waiting for a's sync...
+        assert store.commits == before + 2
+        assert not first.done() and not any(f.done() for f in later)  # ...but not on disk
+        store.save(_state("d"), 1)
+        await store.committed()  # what survives a kill, not yet a power loss
+        assert store.commits == before + 3
+        assert len(_committed(path, "SELECT conn_id FROM connections")) == 4
+        assert not first.done() and not any(f.done() for f in later)
         gate.set()
         await first
-        await asyncio.gather(*later, idle)
-        # b and c: one commit after the first sync, then a sync of their own
-        assert store.commits == before + 2
-        assert synced == [[("a",)], [("a",), ("b",), ("c",)]]
-        await store.durable()
-        assert store.commits == before + 2
+        await asyncio.gather(*later)
+        assert syncs == [4, 4]  # a's sync, then one sync for every commit made meanwhile
+        await store.durable()  # d was covered by the second sync
+        assert syncs == [4, 4] and store.commits == before + 3
 
     asyncio.run(main())
     store.close()
@@ -375,3 +381,40 @@ def test_the_owner_s_confirmation_before_our_invitation_is_recorded_as_sent(
             await r.stop()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_an_ack_returns_once_committed_and_its_receipt_leaves_once_on_disk(
+    tmp_path: Path,
+) -> None:
+    synced = threading.Event()
+    synced.set()
+
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            owner, visitor = agent_for(r, tmp_path / "o"), agent_for(r, tmp_path / "v")
+            real_sync = owner.store._sync_log
+
+            def gated_sync() -> None:
+                assert synced.wait(10)
+                real_sync()
+
+            owner.store._sync_log = gated_sync  # type: ignore[method-assign]
+            try:
+                _, v_conn = await connect(owner, visitor)
+                snd_id = await visitor.send(v_conn, b"hello")
+                got = await wait_for(owner, MessageReceived)
+                synced.clear()  # the owner's disk stalls
+                await owner.ack_message(got.msg_id, receipt=True)
+                acked = f"SELECT app_acked FROM rcv_messages WHERE id={got.msg_id}"
+                assert _committed(tmp_path / "o" / "agent.sqlite3", acked) == [(1,)]
+                with pytest.raises(TimeoutError):  # no receipt before the ack is on disk
+                    await asyncio.wait_for(wait_for(visitor, ReceiptReceived), 0.5)
+                synced.set()
+                rcpt = await wait_for(visitor, ReceiptReceived)
+                assert (rcpt.conn_id, rcpt.snd_id, rcpt.ok) == (v_conn, snd_id, True)
+            finally:
+                synced.set()
+                await owner.stop()
+                await visitor.stop()
+
+    run(main)

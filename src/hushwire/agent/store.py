@@ -35,15 +35,18 @@ before), and nothing is durable until :meth:`AgentStore.durable` (awaited before
 done outside on the strength of the step: an ACK to the relay, a SEND, an event) commits
 everything written so far, for every connection, with one fsync. The COMMIT runs on the loop
 one turn after the first waiter asked for it, so every step that reached that point in the
-meantime shares it; the fsync of the log then runs on a worker thread while the loop goes on
-(it touches no SQLite object), and its waiters are released when it is done. Steps that
-write meanwhile open the next batch, committed as one when the sync ends: the commit rate
-follows the load, and the loop never waits for the disk. A failed COMMIT rolls the whole
-batch back, drops the memory view and fails every waiter: nothing they wrote is kept, so
-nothing they would have acknowledged is lost. A failed fsync fails its waiters and every
-later :meth:`AgentStore.durable` (what was committed may not be on disk: the agent must be
-restarted). This is the agent's counterpart of the relay's group commit
-(docs/architecture.md), kept to what one SQLite connection on the loop needs.
+meantime shares it. The fsync of the log runs on a worker thread while the loop goes on (it
+touches no SQLite object); one sync at a time, each covering every commit made before it
+started, and each waiter is released by the first sync that covers its commit. Commits made
+while a sync runs wait for the next one, which starts as soon as the running one ends: the
+sync rate follows the load, and the loop never waits for the disk.
+:meth:`AgentStore.committed` waits for the COMMIT only (what survives the process being
+killed, though not yet a power loss), for what may safely happen twice after a power loss.
+A failed COMMIT rolls the whole batch back, drops the memory view and fails every waiter:
+nothing they wrote is kept, so nothing they would have acknowledged is lost. A failed fsync
+fails every waiter and every later :meth:`AgentStore.durable` (what was committed may not
+be on disk: the agent must be restarted). This is the agent's counterpart of the relay's
+group commit (docs/architecture.md), kept to what one SQLite connection on the loop needs.
 """
 
 from __future__ import annotations
@@ -366,10 +369,15 @@ class AgentStore:
         self._deferred = False
         self._unit = False
         """A step (transaction) is open."""
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        """:meth:`durable` callers: (the commit they need on disk, their future)."""
+        self._commit_waiters: list[asyncio.Future[None]] = []
+        """:meth:`committed` callers: the next COMMIT releases them."""
         self._flush_scheduled = False
         self._syncing = False
-        """A group commit's log sync runs on a worker thread (see the module docstring)."""
+        """A log sync runs on a worker thread (see the module docstring)."""
+        self._synced = 0
+        """Commits up to this one (counted in :attr:`commits`) are on disk."""
         self._broken: HushwireError | None = None
         """A log sync failed: what was committed may not be on disk, so nothing more is
         confirmed as durable (the agent must be restarted)."""
@@ -439,6 +447,7 @@ class AgentStore:
     def close(self) -> None:
         if self._deferred and self._db.in_transaction:
             self._commit()
+        if self._deferred and self.commits > self._synced and self._broken is None:
             self._sync_log()
         self._closed = True
         self._db.close()
@@ -475,6 +484,7 @@ class AgentStore:
         else:
             self._commit()
             self._sync_log()
+            self._synced = self.commits
 
     def defer_commits(self) -> None:
         """Group commit from now on (call on the event loop that will await :meth:`durable`)."""
@@ -486,55 +496,84 @@ class AgentStore:
         Raises the commit's error if the group commit failed (nothing of it is kept)."""
         if self._broken is not None:
             raise self._broken
-        if not self._db.in_transaction and not self._syncing:
+        need = self.commits + 1 if self._db.in_transaction else self.commits
+        if need <= self._synced:
             return
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        self._waiters.append(fut)
-        if not self._flush_scheduled and not self._syncing:
-            self._flush_scheduled = True
-            loop.call_soon(self._flush)
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.append((need, fut))
+        if need > self.commits:
+            self._schedule_flush()
+        elif not self._syncing:
+            self._start_sync()
         await fut
 
+    async def committed(self) -> None:
+        """Return once everything written so far is committed, not waiting for the log sync
+        under way: it survives the process being killed, not yet a power loss (a few
+        milliseconds later it does). For what may happen twice after a power loss."""
+        if self._broken is not None:
+            raise self._broken
+        if not self._db.in_transaction:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._commit_waiters.append(fut)
+        self._schedule_flush()
+        await fut
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
     def _flush(self) -> None:
-        """Commit the open batch and start its log sync on a worker thread; the waiters are
-        released when the sync is done (:meth:`_synced`)."""
+        """COMMIT the open batch (also while a log sync runs: the sync after it covers it),
+        release :meth:`committed` callers, and start a log sync if one is needed."""
         loop = asyncio.get_running_loop()
         if self._unit:  # pragma: no cover - steps never await inside a transaction
             loop.call_soon(self._flush)
             return
         self._flush_scheduled = False
-        waiters, self._waiters = self._waiters, []
-        if not self._db.in_transaction:
-            _release(waiters, None)  # nothing written since the last synced commit
+        if self._closed:
             return
-        try:
-            self._commit()
-        except sqlite3.Error as e:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
-            self._forget()
-            _release(waiters, HushwireError(f"the agent store could not commit: {e}"))
-            return
-        self._syncing = True
-        sync = loop.run_in_executor(None, self._sync_log)
-        sync.add_done_callback(lambda f: self._synced(f, waiters))
+        error = None
+        if self._db.in_transaction:
+            try:
+                self._commit()
+            except sqlite3.Error as e:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                self._forget()
+                error = HushwireError(f"the agent store could not commit: {e}")
+                _release([f for n, f in self._waiters if n > self.commits], error)
+                self._waiters = [(n, f) for n, f in self._waiters if n <= self.commits]
+        waiting, self._commit_waiters = self._commit_waiters, []
+        _release(waiting, error)
+        if self._waiters and not self._syncing:
+            self._start_sync()
 
-    def _synced(self, sync: asyncio.Future[None], waiters: list[asyncio.Future[None]]) -> None:
-        """The log sync of a group commit ended: release its waiters, then commit what the
-        steps wrote meanwhile (one batch for all of them)."""
+    def _start_sync(self) -> None:
+        self._syncing = True
+        upto = self.commits
+        sync = asyncio.get_running_loop().run_in_executor(None, self._sync_log)
+        sync.add_done_callback(lambda f: self._log_synced(f, upto))
+
+    def _log_synced(self, sync: asyncio.Future[None], upto: int) -> None:
+        """The log sync that covers commits up to ``upto`` ended: release their waiters;
+        start the next sync if later commits are waited for."""
         self._syncing = False
         if self._closed:
             return  # close() committed and synced everything
         error = None if sync.cancelled() else sync.exception()
         if error is not None:
             self._broken = HushwireError(f"the agent store could not write to disk: {error}")
-            _release([*waiters, *self._waiters], self._broken)
-            self._waiters = []
+            waiting, self._waiters = self._waiters, []
+            _release([f for _, f in waiting], self._broken)
             return
-        _release(waiters, None)
-        if self._waiters and not self._flush_scheduled:
-            self._flush()
+        self._synced = max(self._synced, upto)
+        _release([f for n, f in self._waiters if n <= upto], None)
+        self._waiters = [(n, f) for n, f in self._waiters if n > upto]
+        if any(n <= self.commits for n, _ in self._waiters):
+            self._start_sync()
 
     def _commit(self) -> None:
         """COMMIT: its log is written, not yet synced (:meth:`_sync_log` makes it durable)."""
