@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from agent_helpers import agent_for, connect, relay_at, run, wait_for
 
+from hushwire.agent import store as store_module
 from hushwire.agent.agent import MessageReceived, ReceiptReceived
 from hushwire.agent.outbox import Outbox
 from hushwire.agent.store import AgentStore, ConnState, SndMessage, SndQueueState
@@ -177,6 +178,32 @@ def test_a_failed_log_sync_fails_its_waiters_and_every_later_one(tmp_path: Path)
 
     asyncio.run(main())
     store.close()
+
+
+@pytest.mark.parametrize("every", [4, 10_000])
+def test_the_log_is_checkpointed_by_the_sync_thread(
+    tmp_path: Path, every: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", every)
+    path = tmp_path / "agent.sqlite3"
+    store = AgentStore(path)
+
+    async def main() -> None:
+        store.defer_commits()
+        for i in range(60):
+            st = _state(f"c{i}")
+            st.peer_info = os.urandom(8000)  # a few pages per commit
+            store.save(st, 1)
+            await store.durable()
+
+    asyncio.run(main())
+    wal = Path(f"{path}-wal").stat().st_size
+    store.close()
+    assert len(_committed(path, "SELECT conn_id FROM connections")) == 60
+    if every == 4:  # checkpointed: the log is reused from its start
+        assert wal < 20 * 8000
+    else:  # never checkpointed while open: every commit's pages are in the log
+        assert wal > 60 * 8000
 
 
 def test_loaded_states_are_copies(tmp_path: Path) -> None:

@@ -57,6 +57,7 @@ import binascii
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -94,6 +95,10 @@ SCRYPT_N: Final = 2**15
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
 _VERIFIER: Final = b"hushwire agent store v1"
+CHECKPOINT_EVERY: Final = 64
+"""Group commits between two checkpoints of the log (run by the log sync's thread)."""
+
+log = logging.getLogger("hushwire.agent")
 
 
 class StoreLockedError(HushwireError):
@@ -383,6 +388,10 @@ class AgentStore:
         confirmed as durable (the agent must be restarted)."""
         self._dir_synced = False
         self._closed = False
+        self._checkpointer: sqlite3.Connection | None = None
+        """The log sync thread's own connection, for checkpoints (made when first needed)."""
+        self._checkpointed = 0
+        """:attr:`commits` when the last checkpoint was asked for."""
         self.commits = 0
         """Commits made (group commits count once): for tests and benchmarks."""
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -450,7 +459,14 @@ class AgentStore:
         if self._deferred and self.commits > self._synced and self._broken is None:
             self._sync_log()
         self._closed = True
+        if not self._syncing:
+            self._close_checkpointer()
         self._db.close()
+
+    def _close_checkpointer(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -489,6 +505,8 @@ class AgentStore:
     def defer_commits(self) -> None:
         """Group commit from now on (call on the event loop that will await :meth:`durable`)."""
         self._deferred = True
+        # Checkpoints are run by the log sync's thread from now on (_sync_then_checkpoint).
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
 
     async def durable(self) -> None:
         """Return once everything written so far is committed and on disk (at once if it is).
@@ -554,14 +572,35 @@ class AgentStore:
     def _start_sync(self) -> None:
         self._syncing = True
         upto = self.commits
-        sync = asyncio.get_running_loop().run_in_executor(None, self._sync_log)
+        checkpoint = upto - self._checkpointed >= CHECKPOINT_EVERY
+        if checkpoint:
+            self._checkpointed = upto
+        loop = asyncio.get_running_loop()
+        sync = loop.run_in_executor(None, self._sync_then_checkpoint, checkpoint)
         sync.add_done_callback(lambda f: self._log_synced(f, upto))
+
+    def _sync_then_checkpoint(self, checkpoint: bool) -> None:
+        """On the worker thread: sync the log; then, now and then, copy the log into the
+        database (a PASSIVE checkpoint on a connection of this thread's own, which does not
+        hold up the loop's connection), so the log does not grow without end."""
+        self._sync_log()
+        if not checkpoint:
+            return
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False
+                )
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as e:  # the commits are on disk all the same; retried later
+            log.warning("agent store: checkpoint failed: %s", e)
 
     def _log_synced(self, sync: asyncio.Future[None], upto: int) -> None:
         """The log sync that covers commits up to ``upto`` ended: release their waiters;
         start the next sync if later commits are waited for."""
         self._syncing = False
         if self._closed:
+            self._close_checkpointer()
             return  # close() committed and synced everything
         error = None if sync.cancelled() else sync.exception()
         if error is not None:
