@@ -26,6 +26,7 @@ from hushwire.chat.messages import (
     XMsgNew,
     XOk,
     XUnknown,
+    contact_link_data,
     encode_batch,
     hushwire_profile,
     interpret,
@@ -111,6 +112,15 @@ def test_typed_views_of_constructors() -> None:
     assert isinstance(new, XMsgNew) and new.content_type == "text"
     assert interpret(x_direct_del()) == XDirectDel()
     assert x_info(profile).chat_versions == CHAT_VERSIONS
+
+
+def test_contact_link_data_exact_bytes() -> None:
+    assert contact_link_data(Profile("Echo bot")) == (
+        b'{"profile":{"displayName":"Echo bot","fullName":""},"business":false}'
+    )
+    assert contact_link_data(Profile("Ann \u00e9"), business=True) == (
+        b'{"profile":{"displayName":"Ann \\u00e9","fullName":""},"business":true}'
+    )
 
 
 def test_x_contact_request_message() -> None:

@@ -186,6 +186,24 @@ describe("the room host's records", () => {
     expect(host.members.get(base64urlEncode(stay))?.status).toBe("connected");
   });
 
+  it("after a reload drops a member admitted whose connection never started, and only that one", () => {
+    const host = RoomHost.create("Room", "Ann", new Uint8Array(12).fill(1));
+    const info = utf8('{"v":"1-16","event":"x.info","params":{"profile":{"displayName":"x","fullName":""}}}');
+    const [joined, starting, ghost] = [2, 3, 4].map((n) => new Uint8Array(12).fill(n));
+    for (const id of [joined, starting, ghost]) host.admit(id!, info);
+    host.connected(base64urlEncode(joined!));
+    const back = RoomHost.fromJSON(JSON.parse(JSON.stringify(host)));
+    // the room's peers after the reload: the connected member and the one whose join is under way
+    const peers = new Set([joined, starting].map((id) => base64urlEncode(id!)));
+    expect(back.dropUnstarted((id) => peers.has(id))).toEqual([base64urlEncode(ghost!)]);
+    expect([...back.members.keys()]).toEqual([...peers]);
+    expect(back.current()).toHaveLength(2);
+    // the ghost's redelivered request is admitted afresh under a new id and counted once
+    const inv = back.admit(new Uint8Array(12).fill(5), info);
+    expect(inv.params.groupLinkInvitation).toMatchObject({ groupSize: 4 });
+    expect(back.dropUnstarted(() => true)).toEqual([]);
+  });
+
   it("shows a live message once, with its final text, on the host and on a member", () => {
     const v = loadVectors<Vectors>("app_rooms.json");
     const host = run(v, 5); // ada and bob connected

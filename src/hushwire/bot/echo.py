@@ -11,7 +11,6 @@ saying so.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sys
 from pathlib import Path
@@ -32,18 +31,11 @@ from hushwire.agent.agent import (
 from hushwire.agent.qr import qr_terminal
 from hushwire.agent.routing import RoutingSettings
 from hushwire.bot.common import chat_events, profile_info, text_message
-from hushwire.chat.messages import XDirectDel, XMsgNew
+from hushwire.chat.messages import Profile, XDirectDel, XMsgNew, contact_link_data
 from hushwire.datadir import lock_data_dir, stop_on_signals
 from hushwire.smp.address import SMPServer
 
 log = logging.getLogger("hushwire.bot")
-
-
-def link_data(name: str) -> bytes:
-    """The short link's user data: the profile apps show before joining (simplex-chat
-    ``ContactShortLinkData``)."""
-    profile = {"displayName": name, "fullName": ""}
-    return json.dumps({"profile": profile, "business": False}, separators=(",", ":")).encode()
 
 
 async def run_echo_bot(
@@ -76,7 +68,8 @@ async def _serve(
     agent = Agent(data, relay, ws_url=ws_url, passphrase=passphrase, routing=routing)
     await agent.start()
     try:
-        _, link = await agent.create_address(profile_info(name), link_data=link_data(name))
+        user_data = contact_link_data(Profile(display_name=name))
+        _, link = await agent.create_address(profile_info(name), link_data=user_data)
         short = agent.short_address()
         if short is not None:  # the short link first, the full one below for older clients
             print(short, file=out, flush=True)

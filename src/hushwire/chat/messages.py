@@ -53,6 +53,7 @@ __all__ = [
     "XMsgNew",
     "XOk",
     "XUnknown",
+    "contact_link_data",
     "encode_batch",
     "hushwire_profile",
     "interpret",
@@ -181,6 +182,13 @@ def hushwire_profile(
     """A profile advertising :data:`DEFAULT_PREFERENCES` (no voice, no calls)."""
     prefs = {k: dict(v) for k, v in DEFAULT_PREFERENCES.items()}
     return Profile(display_name, full_name, short_descr, image, None, prefs)
+
+
+def contact_link_data(profile: Profile, *, business: bool = False) -> bytes:
+    """The user data of a contact address's short link: the profile apps show before joining,
+    and whether it is a business address (simplex-chat ``ContactShortLinkData``)."""
+    obj = {"profile": profile.to_json(), "business": business}
+    return json.dumps(obj, separators=(",", ":")).encode()
 
 
 # ----------------------------------------------------------------------------- envelope

@@ -112,7 +112,8 @@ def run_inbox_command(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from hushwire.inbox.run import serve_forever
+    from hushwire.inbox.run import serve_forever, start_inbox
+    from hushwire.smp.address import SMPServer
 
     if args.args:
         raise ConfigError(f"unexpected arguments: {' '.join(args.args)}")
@@ -123,19 +124,23 @@ def _serve(args: argparse.Namespace) -> int:
     passphrase = passphrase_from_env(args)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        team = team_options(args)
+        server = SMPServer.parse(args.relay)
         serve_forever(
-            args.data,
-            args.relay,
-            ws_url=args.ws,
-            widget_relay=args.widget_relay,
-            name=args.name,
-            ui_port=args.ui_port,
-            passphrase=passphrase,
+            lambda: start_inbox(
+                args.data,
+                server,
+                ws_url=args.ws,
+                widget_relay=args.widget_relay,
+                name=args.name,
+                ui_port=args.ui_port,
+                passphrase=passphrase,
+                routing=args.private_routing,
+                shop=args.shop,
+                require_grp=args.require_grp,
+                **team,
+            ),
             qr=not args.no_qr,
-            routing=args.private_routing,
-            shop=args.shop,
-            require_grp=args.require_grp,
-            **team_options(args),
         )
     except ShopError as e:  # a mistake in the catalog file: say where, no traceback
         raise ConfigError(str(e)) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -144,42 +145,14 @@ def print_banner(
 
 
 def serve_forever(
-    data: Path,
-    relay: str,
-    *,
-    ws_url: str | None = None,
-    widget_relay: str | None = None,
-    name: str | None = None,
-    ui_port: int = 0,
-    passphrase: str | None = None,
-    qr: bool = True,
-    out: TextIO = sys.stdout,
-    routing: RoutingSettings | None = None,
-    team: str | None = None,
-    join_team: str | None = None,
-    team_settings: TeamSettings | None = None,
-    shop: Path | None = None,
-    require_grp: bool | None = None,
+    start: Callable[[], Awaitable[RunningInbox]], *, qr: bool = True, out: TextIO = sys.stdout
 ) -> None:
-    server = SMPServer.parse(relay)
+    """Start the inbox with ``start`` (a call of :func:`start_inbox`), print its banner and
+    run it until SIGTERM/SIGINT."""
 
     async def go() -> None:
         stop = stop_on_signals()
-        inbox = await start_inbox(
-            data,
-            server,
-            ws_url=ws_url,
-            name=name,
-            ui_port=ui_port,
-            passphrase=passphrase,
-            widget_relay=widget_relay,
-            routing=routing,
-            team=team,
-            join_team=join_team,
-            team_settings=team_settings,
-            shop=shop,
-            require_grp=require_grp,
-        )
+        inbox = await start()
         try:
             # The login link holds the secret: printed on a terminal, not into a log.
             print_banner(inbox, out, qr=qr, show_login=out.isatty())

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
-import json
 import logging
 import os
 import sys
@@ -60,6 +59,7 @@ from hushwire.chat.messages import (
     XDirectDel,
     XInfo,
     XMsgNew,
+    contact_link_data,
     hushwire_profile,
     interpret,
     parse_chat_elements,
@@ -211,10 +211,7 @@ class InboxService:
         await self.agent.start()
         profile = hushwire_profile(self.name)
         info = x_info(profile).encode_conn_info()
-        link_data = json.dumps(
-            {"profile": profile.to_json(), "business": isinstance(self.team, TeamHost)},
-            separators=(",", ":"),
-        ).encode()
+        link_data = contact_link_data(profile, business=isinstance(self.team, TeamHost))
         _, self.address = await self.agent.create_address(info, link_data=link_data)
         self.short_address = self.agent.short_address()
         self._reconcile()

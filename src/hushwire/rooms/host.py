@@ -60,6 +60,7 @@ from hushwire.chat.groups import XGrpMsgNew
 from hushwire.chat.messages import (
     ChatMessage,
     Profile,
+    contact_link_data,
     encode_batch,
     parse_chat_body,
     x_info,
@@ -154,11 +155,8 @@ class RoomHost:
             self.store.save_value("group_link_id", link_id)
         data = json.dumps({"type": "group", "groupLinkId": link_id}, separators=(",", ":"))
         profile = self.group.me.profile
-        link_data = json.dumps(
-            {"profile": profile.to_json(), "business": False}, separators=(",", ":")
-        ).encode()
         _, address = await self.agent.create_address(
-            x_info(profile).encode(), link_data=link_data, client_data=data
+            x_info(profile).encode(), link_data=contact_link_data(profile), client_data=data
         )
         req = parse_link(address)
         return replace(req, client_data=data).to_uri()

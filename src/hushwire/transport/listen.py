@@ -175,6 +175,26 @@ async def _serve_conn(conn: BlockConn, handler: ConnHandler) -> None:
         await conn.close()
 
 
+async def _upgrade_or_close(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    http: HttpHandler | None,
+    kind: str,
+    prefix: bytes = b"",
+) -> WsBlockConn | None:
+    """:func:`_http_upgrade` within ``HTTP_HEADER_TIMEOUT``: the WebSocket, or None with the
+    writer closed (the request was answered without an upgrade, timed out or failed)."""
+    try:
+        conn = await asyncio.wait_for(
+            _http_upgrade(reader, writer, http, kind, prefix), HTTP_HEADER_TIMEOUT
+        )
+    except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
+        conn = None
+    if conn is None:
+        await _close_writer(writer)
+    return conn
+
+
 async def serve_ws(
     host: str,
     port: int,
@@ -187,16 +207,9 @@ async def serve_ws(
     share the port with other processes (SO_REUSEPORT, the relay's ``--workers``)."""
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            conn = await asyncio.wait_for(
-                _http_upgrade(reader, writer, http, "ws"), HTTP_HEADER_TIMEOUT
-            )
-        except (TimeoutError, ConnectionError, OSError):
-            conn = None
-        if conn is None:
-            await _close_writer(writer)
-            return
-        await _serve_conn(conn, handler)
+        conn = await _upgrade_or_close(reader, writer, http, "ws")
+        if conn is not None:
+            await _serve_conn(conn, handler)
 
     return await asyncio.start_server(
         on_client, host, port, limit=SMP_BLOCK_SIZE * 2, reuse_port=reuse_port or None
@@ -255,14 +268,8 @@ async def serve_tls(
         if alpn == "smp/1" or (alpn is None and not prefix):
             conn = RawBlockConn(reader, writer)
         else:
-            try:
-                conn = await asyncio.wait_for(
-                    _http_upgrade(reader, writer, http, "wss", prefix), HTTP_HEADER_TIMEOUT
-                )
-            except (TimeoutError, ConnectionError, OSError, ssl.SSLError):
-                conn = None
+            conn = await _upgrade_or_close(reader, writer, http, "wss", prefix)
             if conn is None:
-                await _close_writer(writer)
                 return
         await _serve_conn(conn, handler)
 

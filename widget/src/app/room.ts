@@ -337,6 +337,16 @@ export class RoomHost {
     return { sends: dels.length === 0 ? [] : this.#toAll(dels), shown: [], disconnect: [] };
   }
 
+  /**
+   * After a reload: members admitted whose connection was never started (`has` says which
+   * ids have one) are dropped, so they do not hold a place; their join request comes again.
+   */
+  dropUnstarted(has: (id: string) => boolean): string[] {
+    const gone = [...this.members.values()].filter((m) => m.status === "accepted" && !has(m.id)).map((m) => m.id);
+    for (const id of gone) this.members.delete(id);
+    return gone;
+  }
+
   /** The owner deletes the room: each member is sent `x.grp.del` as its connection's last message. */
   deleteRoom(): void {
     for (const m of this.current()) m.status = "removed";

@@ -598,6 +598,8 @@ export class AppService {
         }
       } else if (peer.pending !== null) void this.#admitted(c, h, id, true);
     }
+    // admitted, then the tab closed before the connection was started: the request comes again
+    h.state.dropUnstarted((id) => h.peers.has(id));
     // the forwards not yet encrypted go first, before what the members' queues deliver again
     for (const [id, body] of out as [string, string][]) this.#forward(h, id, base64urlDecode(body));
     for (const peer of loaded) {

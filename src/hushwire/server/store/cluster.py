@@ -75,7 +75,6 @@ from hushwire.server.store.contract import (
     QueueNotFoundError,
     QueueRecord,
     QueueStatus,
-    QueueStore,
     StoreClosedError,
     StoredMessage,
     StoreError,
@@ -102,6 +101,7 @@ from hushwire.server.store.postgres import (
     redact_dsn,
     scrub,
 )
+from hushwire.server.store.records import IndexedReads
 from hushwire.server.store.stream import (
     CHANNEL,
     MAX_BATCH,
@@ -141,7 +141,7 @@ async def _keep_session(_conn: Any) -> None:
     """No reset on release (a round trip per command): pooled sessions never change."""
 
 
-class ClusterStore(QueueStore):
+class ClusterStore(IndexedReads):
     """:class:`QueueStore` shared by the nodes of a cluster (module docstring).
 
     ``dsn``: a libpq URI of an existing database; ``node``: this node's name in the stream
@@ -172,7 +172,7 @@ class ClusterStore(QueueStore):
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.events: ClusterEvents | None = None
-        self._view = ReplicaView()
+        self._committed: ReplicaView = ReplicaView()
         self._epoch = 0
         self._loading = False
         self._batch: list[BatchOp] = []
@@ -299,7 +299,7 @@ class ClusterStore(QueueStore):
         except Exception as e:
             conn.terminate()
             raise StoreError(f"cannot open the PostgreSQL store {self.where}: {self._s(e)}") from e
-        self._view.load(queues, msgs)
+        self._committed.load(queues, msgs)
         self._listen = conn
 
     async def _drop_listen(self) -> None:
@@ -396,8 +396,8 @@ class ClusterStore(QueueStore):
             own = e.node == self.node
             if e.kind == "q":
                 new = rows.get(e.rid)
-                old = self._view.records.get(e.rid)
-                self._view.put(e.rid, new)
+                old = self._committed.records.get(e.rid)
+                self._committed.put(e.rid, new)
                 if old is not None and self.events is not None:
                     report_record_change(self.events, old, new)
             elif e.kind == "a":
@@ -407,12 +407,12 @@ class ClusterStore(QueueStore):
                     m = StoredMessage(m.msg_id, m.ts, False, b"", is_quota=True)
                 if m is None:
                     m = bodies.get(seq)
-                if m is not None and self._view.append(e.rid, seq, m):
+                if m is not None and self._committed.append(e.rid, seq, m):
                     touched.add(e.rid)
                     if not own and m.flags_notification:
                         notify.append((e.rid, m))
             elif e.kind == "d":
-                if self._view.delete(e.rid, [int(s) for s in e.arg.split(",") if s]):
+                if self._committed.delete(e.rid, [int(s) for s in e.arg.split(",") if s]):
                     touched.add(e.rid)
             elif e.kind in ("s", "n"):
                 self._own_subs.seen((e.kind, e.rid), own, self.events)
@@ -570,18 +570,6 @@ class ClusterStore(QueueStore):
 
         return await self._txn(body)
 
-    def get_by_recipient(self, recipient_id: bytes) -> QueueRecord | None:
-        return self._view.records.get(recipient_id)
-
-    def get_by_sender(self, sender_id: bytes) -> QueueRecord | None:
-        return self._view.by_sender(sender_id)
-
-    def get_by_notifier(self, notifier_id: bytes) -> QueueRecord | None:
-        return self._view.by_notifier(notifier_id)
-
-    def get_by_link(self, link_id: bytes) -> QueueRecord | None:
-        return self._view.by_link(link_id)
-
     async def _update(
         self, rid: bytes, change: Callable[[QueueRecord], QueueRecord | None]
     ) -> tuple[QueueRecord, QueueRecord | None]:
@@ -693,13 +681,13 @@ class ClusterStore(QueueStore):
         return WriteResult(outcome)
 
     def peek(self, recipient_id: bytes) -> StoredMessage | None:
-        return self._view.head(recipient_id)
+        return self._committed.head(recipient_id)
 
     def messages(self, recipient_id: bytes) -> tuple[StoredMessage, ...]:
-        return self._view.fifo(recipient_id)
+        return self._committed.fifo(recipient_id)
 
     def queue_size(self, recipient_id: bytes) -> int:
-        return self._view.size(recipient_id)
+        return self._committed.size(recipient_id)
 
     async def delete_head(self, recipient_id: bytes, msg_id: bytes) -> bool:
         head = self.peek(recipient_id)
@@ -784,13 +772,13 @@ class ClusterStore(QueueStore):
     # ----------------------------------------------------------------- stats
 
     def stored_bytes(self) -> int:
-        return self._view.bytes
+        return self._committed.bytes
 
     def stats(self) -> StoreStats:
         return StoreStats(
-            queues=len(self._view.records),
-            messages=self._view.messages,
-            bytes=self._view.bytes,
+            queues=len(self._committed.records),
+            messages=self._committed.messages,
+            bytes=self._committed.bytes,
             pending_writes=self._pending,
             pending_high_water=self._pending_high_water,
             commits=self._commits,

@@ -75,6 +75,7 @@ __all__ = [
     "head_matches",
     "latency_bucket",
     "link_update_allowed",
+    "message_row",
     "queue_from_row",
     "queue_row",
     "quota_decision",
@@ -429,6 +430,21 @@ def queue_row(rec: QueueRecord, recipient_keys: object) -> tuple[object, ...]:
         user,
         rec.created_at,
         rec.updated_at,
+    )
+
+
+def message_row(change: AppendMessage) -> tuple[object, ...]:
+    """The ``messages`` columns of an appended entry, in the SQL backends' order (those of
+    :data:`SELECT_MESSAGES`: seq, recipient id, message id, time, notification, quota, body)."""
+    m = change.msg
+    return (
+        change.seq,
+        change.recipient_id,
+        m.msg_id,
+        m.ts,
+        m.flags_notification,
+        m.is_quota,
+        m.body,
     )
 
 

@@ -68,7 +68,6 @@ from hushwire.server.store.contract import (
     QueueNotFoundError,
     QueueRecord,
     QueueStatus,
-    QueueStore,
     Row,
     StoreClosedError,
     StoredMessage,
@@ -91,6 +90,7 @@ from hushwire.server.store.contract import (
     without_link,
     without_notifier,
 )
+from hushwire.server.store.records import IndexedReads, RecordIndex
 
 __all__ = ["BatchDone", "Journal", "MirroredStore", "PendingOp", "Snapshot"]
 
@@ -201,7 +201,7 @@ class _MsgQueue:
         return len(self.entries) - self.pops
 
 
-class MirroredStore(QueueStore):
+class MirroredStore(IndexedReads):
     """:class:`QueueStore` as a memory mirror over a :class:`Journal` (module docstring).
 
     ``clock`` returns the current time in seconds (``updated_at`` of changed records);
@@ -214,10 +214,7 @@ class MirroredStore(QueueStore):
         self._clock = clock
         self._max_pending = max_pending
         # committed view
-        self._records: dict[bytes, QueueRecord] = {}
-        self._by_sender: dict[bytes, bytes] = {}
-        self._by_notifier: dict[bytes, bytes] = {}
-        self._by_link: dict[bytes, bytes] = {}
+        self._committed = RecordIndex()
         self._msgs: dict[bytes, _MsgQueue] = {}
         self._messages = 0
         self._bytes = 0
@@ -263,12 +260,11 @@ class MirroredStore(QueueStore):
         self._started = True
         self._loop = asyncio.get_running_loop()
         snap = await self._journal.start(self._batch_done)
-        for rec in snap.records.values():
-            self._index(rec)
-        self._records = dict(snap.records)
+        for rid, rec in snap.records.items():
+            self._committed.put(rid, rec)
         msgs: dict[bytes, _MsgQueue] = {}
         for seq, rid, m in snap.messages:
-            if rid not in self._records:
+            if rid not in self._committed.records:
                 continue
             mq = msgs.get(rid)
             if mq is None:
@@ -409,7 +405,7 @@ class MirroredStore(QueueStore):
     def _intended_record(self, rid: bytes) -> QueueRecord | None:
         if rid in self._intended:
             return self._intended[rid]
-        return self._records.get(rid)
+        return self._committed.records.get(rid)
 
     @staticmethod
     def _ids(rec: QueueRecord) -> list[tuple[str, bytes]]:
@@ -424,27 +420,10 @@ class MirroredStore(QueueStore):
         if (kind, ident) in self._reserved:
             return True
         if kind == "r":
-            return ident in self._records
-        index = {"s": self._by_sender, "n": self._by_notifier, "l": self._by_link}[kind]
+            return ident in self._committed.records
+        c = self._committed
+        index = {"s": c.sender_ids, "n": c.notifier_ids, "l": c.link_ids}[kind]
         return ident in index
-
-    def _index(self, rec: QueueRecord) -> None:
-        rid = rec.recipient_id
-        self._by_sender[rec.sender_id] = rid
-        if rec.notifier is not None:
-            self._by_notifier[rec.notifier.notifier_id] = rid
-        if rec.link_id is not None:
-            self._by_link[rec.link_id] = rid
-
-    def _unindex(self, rec: QueueRecord) -> None:
-        rid = rec.recipient_id
-        for index, ident in (
-            (self._by_sender, rec.sender_id),
-            (self._by_notifier, rec.notifier.notifier_id if rec.notifier else None),
-            (self._by_link, rec.link_id),
-        ):
-            if ident is not None and index.get(ident) == rid:
-                del index[ident]
 
     def _stage_record(self, rid: bytes, new: QueueRecord | None) -> tuple[Change, _Apply]:
         """Put a record change into the intended view; return its change and apply step."""
@@ -466,18 +445,12 @@ class MirroredStore(QueueStore):
         return change, apply
 
     def _apply_record(self, rid: bytes, new: QueueRecord | None) -> None:
-        old = self._records.get(rid)
-        if old is not None:
-            self._unindex(old)
+        self._committed.put(rid, new)
         if new is None:
-            self._records.pop(rid, None)
             mq = self._msgs.pop(rid, None)
             if mq is not None:
                 self._messages -= mq.committed
                 self._bytes -= mq.bytes
-        else:
-            self._records[rid] = new
-            self._index(new)
 
     async def _update(
         self, rid: bytes, change: Callable[[QueueRecord], QueueRecord | None]
@@ -503,21 +476,6 @@ class MirroredStore(QueueStore):
             return await self._settled(False)
         staged, apply = self._stage_record(rec.recipient_id, rec)
         return await self._submit((staged,), apply, True)
-
-    def get_by_recipient(self, recipient_id: bytes) -> QueueRecord | None:
-        return self._records.get(recipient_id)
-
-    def get_by_sender(self, sender_id: bytes) -> QueueRecord | None:
-        rid = self._by_sender.get(sender_id)
-        return None if rid is None else self._records.get(rid)
-
-    def get_by_notifier(self, notifier_id: bytes) -> QueueRecord | None:
-        rid = self._by_notifier.get(notifier_id)
-        return None if rid is None else self._records.get(rid)
-
-    def get_by_link(self, link_id: bytes) -> QueueRecord | None:
-        rid = self._by_link.get(link_id)
-        return None if rid is None else self._records.get(rid)
 
     async def secure(self, recipient_id: bytes, sender_key: bytes) -> QueueRecord:
         return await self._update(recipient_id, lambda rec: secured_with(rec, sender_key))
@@ -593,7 +551,7 @@ class MirroredStore(QueueStore):
         await self._wait_room()
         victims = [
             rid
-            for rid in self._records
+            for rid in self._committed.records
             if (rec := self._intended_record(rid)) is not None
             and unsecured_expired(rec, created_before_ts)
         ]
@@ -717,7 +675,7 @@ class MirroredStore(QueueStore):
 
     def stats(self) -> StoreStats:
         return StoreStats(
-            queues=len(self._records),
+            queues=len(self._committed.records),
             messages=self._messages,
             bytes=self._bytes,
             pending_writes=self._pending,

@@ -64,6 +64,7 @@ from hushwire.server.store.contract import (
     DeleteQueue,
     PutQueue,
     StoreError,
+    message_row,
     queue_row,
 )
 from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
@@ -330,18 +331,7 @@ async def _execute(conn: Any, changes: Sequence[Change]) -> None:
         if isinstance(change, AppendMessage):
             rows = []
             while i < len(changes) and isinstance(c := changes[i], AppendMessage):
-                m = c.msg
-                rows.append(
-                    (
-                        c.seq,
-                        c.recipient_id,
-                        m.msg_id,
-                        m.ts,
-                        m.flags_notification,
-                        m.is_quota,
-                        m.body,
-                    )
-                )
+                rows.append(message_row(c))
                 i += 1
             await conn.executemany(_INSERT_MESSAGE, rows)
             continue

@@ -43,6 +43,7 @@ from hushwire.server.store.contract import (
     DeleteQueue,
     PutQueue,
     StoreError,
+    message_row,
     queue_row,
 )
 from hushwire.server.store.mirror import BatchDone, Journal, MirroredStore, PendingOp, Snapshot
@@ -132,19 +133,7 @@ def _execute(conn: sqlite3.Connection, change: Change) -> None:
         conn.execute("DELETE FROM messages WHERE recipient_id = ?", (change.recipient_id,))
         conn.execute("DELETE FROM queues WHERE recipient_id = ?", (change.recipient_id,))
     elif isinstance(change, AppendMessage):
-        m = change.msg
-        conn.execute(
-            _INSERT_MESSAGE,
-            (
-                change.seq,
-                change.recipient_id,
-                m.msg_id,
-                m.ts,
-                m.flags_notification,
-                m.is_quota,
-                m.body,
-            ),
-        )
+        conn.execute(_INSERT_MESSAGE, message_row(change))
     else:
         assert isinstance(change, DeleteMessages)
         conn.executemany("DELETE FROM messages WHERE seq = ?", [(s,) for s in change.seqs])

@@ -21,6 +21,7 @@ from hushwire.server.store.contract import (
     StoredMessage,
     queue_from_row,
 )
+from hushwire.server.store.records import RecordIndex
 
 __all__ = ["ReplicaView", "fetch_changed", "message_from_row", "record_from_row"]
 
@@ -57,15 +58,12 @@ async def fetch_changed(
     return bodies, rows
 
 
-class ReplicaView:
+class ReplicaView(RecordIndex):
     """Committed queue records and FIFOs, changed only by :meth:`put`, :meth:`append`,
     :meth:`delete` and :meth:`load`."""
 
     def __init__(self) -> None:
-        self.records: dict[bytes, QueueRecord] = {}
-        self._by_sender: dict[bytes, bytes] = {}
-        self._by_notifier: dict[bytes, bytes] = {}
-        self._by_link: dict[bytes, bytes] = {}
+        super().__init__()
         self._fifos: dict[bytes, OrderedDict[int, StoredMessage]] = {}
         self.messages = 0
         self.bytes = 0
@@ -78,43 +76,14 @@ class ReplicaView:
         for r in msg_rows:
             self.append(r["recipient_id"], int(r["seq"]), message_from_row(r))
 
-    def _lookup(self, index: dict[bytes, bytes], ident: bytes) -> QueueRecord | None:
-        rid = index.get(ident)
-        return None if rid is None else self.records.get(rid)
-
-    def by_sender(self, sender_id: bytes) -> QueueRecord | None:
-        return self._lookup(self._by_sender, sender_id)
-
-    def by_notifier(self, notifier_id: bytes) -> QueueRecord | None:
-        return self._lookup(self._by_notifier, notifier_id)
-
-    def by_link(self, link_id: bytes) -> QueueRecord | None:
-        return self._lookup(self._by_link, link_id)
-
     def put(self, rid: bytes, new: QueueRecord | None) -> None:
         """Replace (``None``: delete, with its FIFO) the record of ``rid``."""
-        old = self.records.get(rid)
-        if old is not None:
-            for index, ident in (
-                (self._by_sender, old.sender_id),
-                (self._by_notifier, old.notifier.notifier_id if old.notifier else None),
-                (self._by_link, old.link_id),
-            ):
-                if ident is not None and index.get(ident) == rid:
-                    del index[ident]
+        super().put(rid, new)
         if new is None:
-            self.records.pop(rid, None)
             fifo = self._fifos.pop(rid, None)
             if fifo is not None:
                 self.messages -= len(fifo)
                 self.bytes -= sum(len(m.body) for m in fifo.values())
-            return
-        self.records[rid] = new
-        self._by_sender[new.sender_id] = rid
-        if new.notifier is not None:
-            self._by_notifier[new.notifier.notifier_id] = rid
-        if new.link_id is not None:
-            self._by_link[new.link_id] = rid
 
     def append(self, rid: bytes, seq: int, m: StoredMessage) -> bool:
         """Add entry ``seq`` to the FIFO of a known queue; False if unknown or already there."""
