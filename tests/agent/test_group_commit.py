@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from agent_helpers import agent_for, connect, relay_at, run, wait_for
 
-from hushwire.agent import store as store_module
+from hushwire.agent import groupcommit
 from hushwire.agent.agent import MessageReceived, ReceiptReceived
 from hushwire.agent.outbox import Outbox
 from hushwire.agent.store import AgentStore, ConnState, SndMessage, SndQueueState
@@ -184,7 +184,7 @@ def test_a_failed_log_sync_fails_its_waiters_and_every_later_one(tmp_path: Path)
 def test_the_log_is_checkpointed_by_the_sync_thread(
     tmp_path: Path, every: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", every)
+    monkeypatch.setattr(groupcommit, "CHECKPOINT_EVERY", every)
     path = tmp_path / "agent.sqlite3"
     store = AgentStore(path)
 

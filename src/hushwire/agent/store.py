@@ -31,27 +31,12 @@ back drops the whole memory view, which is then read again from SQLite.
 *Group commit.* By default every :meth:`AgentStore.transaction` commits on exit. An agent
 running on an event loop calls :meth:`AgentStore.defer_commits`: from then on each
 transaction is a savepoint inside one open SQLite transaction (all or nothing per step, as
-before), and nothing is durable until :meth:`AgentStore.durable` (awaited before anything is
-done outside on the strength of the step: an ACK to the relay, a SEND, an event) commits
-everything written so far, for every connection, with one fsync. The COMMIT runs on the loop
-one turn after the first waiter asked for it, so every step that reached that point in the
-meantime shares it. The fsync of the log runs on a worker thread while the loop goes on (it
-touches no SQLite object); one sync at a time, each covering every commit made before it
-started, and each waiter is released by the first sync that covers its commit. Commits made
-while a sync runs wait for the next one, which starts as soon as the running one ends: the
-sync rate follows the load, and the loop never waits for the disk.
-:meth:`AgentStore.committed` waits for the COMMIT only (what survives the process being
-killed, though not yet a power loss), for what may safely happen twice after a power loss.
-A failed COMMIT rolls the whole batch back, drops the memory view and fails every waiter:
-nothing they wrote is kept, so nothing they would have acknowledged is lost. A failed fsync
-fails every waiter and every later :meth:`AgentStore.durable` (what was committed may not
-be on disk: the agent must be restarted). This is the agent's counterpart of the relay's
-group commit (docs/architecture.md), kept to what one SQLite connection on the loop needs.
+before), committed for every connection at once and synced off the loop when someone awaits
+:meth:`AgentStore.durable` (:mod:`hushwire.agent.groupcommit` decides when).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
@@ -68,6 +53,7 @@ from typing import Any, Final, TypeVar
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from hushwire.agent.groupcommit import GroupCommit
 from hushwire.errors import ConfigError, CryptoError, DecodeError, HushwireError
 
 SCHEMA_VERSION: Final = 1
@@ -95,9 +81,6 @@ SCRYPT_N: Final = 2**15
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
 _VERIFIER: Final = b"hushwire agent store v1"
-CHECKPOINT_EVERY: Final = 64
-"""Group commits between two checkpoints of the log (run by the log sync's thread)."""
-
 log = logging.getLogger("hushwire.agent")
 
 
@@ -374,26 +357,13 @@ class AgentStore:
         self._deferred = False
         self._unit = False
         """A step (transaction) is open."""
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
-        """:meth:`durable` callers: (the commit they need on disk, their future)."""
-        self._commit_waiters: list[asyncio.Future[None]] = []
-        """:meth:`committed` callers: the next COMMIT releases them."""
-        self._flush_scheduled = False
-        self._syncing = False
-        """A log sync runs on a worker thread (see the module docstring)."""
-        self._synced = 0
-        """Commits up to this one (counted in :attr:`commits`) are on disk."""
-        self._broken: HushwireError | None = None
-        """A log sync failed: what was committed may not be on disk, so nothing more is
-        confirmed as durable (the agent must be restarted)."""
         self._dir_synced = False
-        self._closed = False
-        self._checkpointer: sqlite3.Connection | None = None
-        """The log sync thread's own connection, for checkpoints (made when first needed)."""
-        self._checkpointed = 0
-        """:attr:`commits` when the last checkpoint was asked for."""
-        self.commits = 0
-        """Commits made (group commits count once): for tests and benchmarks."""
+        self._group = GroupCommit(
+            batch_open=lambda: self._db.in_transaction,
+            commit=lambda: self._commit(),
+            rollback=self._rollback_batch,
+            sync=lambda checkpoint: self._sync_then_checkpoint(checkpoint),
+        )
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # The commit's fsync of the log is done by _sync_log (on a thread for group commits).
@@ -453,20 +423,15 @@ class AgentStore:
     def _set_meta(self, key: str, value: bytes) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def close(self) -> None:
-        if self._deferred and self._db.in_transaction:
-            self._commit()
-        if self._deferred and self.commits > self._synced and self._broken is None:
-            self._sync_log()
-        self._closed = True
-        if not self._syncing:
-            self._close_checkpointer()
-        self._db.close()
+    @property
+    def commits(self) -> int:
+        """Commits made (a group commit counts once): for tests and benchmarks."""
+        return self._group.commits
 
-    def _close_checkpointer(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-            self._checkpointer = None
+    def close(self) -> None:
+        if self._deferred:
+            self._group.close()
+        self._db.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -498,9 +463,7 @@ class AgentStore:
         if deferred:
             self._db.execute("RELEASE step")
         else:
-            self._commit()
-            self._sync_log()
-            self._synced = self.commits
+            self._group.commit_now()
 
     def defer_commits(self) -> None:
         """Group commit from now on (call on the event loop that will await :meth:`durable`)."""
@@ -512,112 +475,37 @@ class AgentStore:
         """Return once everything written so far is committed and on disk (at once if it is).
 
         Raises the commit's error if the group commit failed (nothing of it is kept)."""
-        if self._broken is not None:
-            raise self._broken
-        need = self.commits + 1 if self._db.in_transaction else self.commits
-        if need <= self._synced:
-            return
-        fut = asyncio.get_running_loop().create_future()
-        self._waiters.append((need, fut))
-        if need > self.commits:
-            self._schedule_flush()
-        elif not self._syncing:
-            self._start_sync()
-        await fut
+        await self._group.durable()
 
     async def committed(self) -> None:
         """Return once everything written so far is committed, not waiting for the log sync
-        under way: it survives the process being killed, not yet a power loss (a few
-        milliseconds later it does). For what may happen twice after a power loss."""
-        if self._broken is not None:
-            raise self._broken
-        if not self._db.in_transaction:
-            return
-        fut = asyncio.get_running_loop().create_future()
-        self._commit_waiters.append(fut)
-        self._schedule_flush()
-        await fut
+        (safe from a killed process, not yet from a power loss)."""
+        await self._group.committed()
 
-    def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-
-    def _flush(self) -> None:
-        """COMMIT the open batch (also while a log sync runs: the sync after it covers it),
-        release :meth:`committed` callers, and start a log sync if one is needed."""
-        loop = asyncio.get_running_loop()
-        if self._unit:  # pragma: no cover - steps never await inside a transaction
-            loop.call_soon(self._flush)
-            return
-        self._flush_scheduled = False
-        if self._closed:
-            return
-        error = None
-        if self._db.in_transaction:
-            try:
-                self._commit()
-            except sqlite3.Error as e:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                self._forget()
-                error = HushwireError(f"the agent store could not commit: {e}")
-                _release([f for n, f in self._waiters if n > self.commits], error)
-                self._waiters = [(n, f) for n, f in self._waiters if n <= self.commits]
-        waiting, self._commit_waiters = self._commit_waiters, []
-        _release(waiting, error)
-        if self._waiters and not self._syncing:
-            self._start_sync()
-
-    def _start_sync(self) -> None:
-        self._syncing = True
-        upto = self.commits
-        checkpoint = upto - self._checkpointed >= CHECKPOINT_EVERY
-        if checkpoint:
-            self._checkpointed = upto
-        loop = asyncio.get_running_loop()
-        sync = loop.run_in_executor(None, self._sync_then_checkpoint, checkpoint)
-        sync.add_done_callback(lambda f: self._log_synced(f, upto))
+    def _rollback_batch(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
+        self._forget()
 
     def _sync_then_checkpoint(self, checkpoint: bool) -> None:
-        """On the worker thread: sync the log; then, now and then, copy the log into the
-        database (a PASSIVE checkpoint on a connection of this thread's own, which does not
-        hold up the loop's connection), so the log does not grow without end."""
+        """On the worker thread: sync the log; if asked, copy it into the database (a
+        PASSIVE checkpoint on a connection of this call's own, which does not hold up the
+        loop's connection), so the log does not grow without end."""
         self._sync_log()
         if not checkpoint:
             return
         try:
-            if self._checkpointer is None:
-                self._checkpointer = sqlite3.connect(
-                    self.path, isolation_level=None, check_same_thread=False
-                )
-            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            db = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                db.close()
         except sqlite3.Error as e:  # the commits are on disk all the same; retried later
             log.warning("agent store: checkpoint failed: %s", e)
-
-    def _log_synced(self, sync: asyncio.Future[None], upto: int) -> None:
-        """The log sync that covers commits up to ``upto`` ended: release their waiters;
-        start the next sync if later commits are waited for."""
-        self._syncing = False
-        if self._closed:
-            self._close_checkpointer()
-            return  # close() committed and synced everything
-        error = None if sync.cancelled() else sync.exception()
-        if error is not None:
-            self._broken = HushwireError(f"the agent store could not write to disk: {error}")
-            waiting, self._waiters = self._waiters, []
-            _release([f for _, f in waiting], self._broken)
-            return
-        self._synced = max(self._synced, upto)
-        _release([f for n, f in self._waiters if n <= upto], None)
-        self._waiters = [(n, f) for n, f in self._waiters if n > upto]
-        if any(n <= self.commits for n, _ in self._waiters):
-            self._start_sync()
 
     def _commit(self) -> None:
         """COMMIT: its log is written, not yet synced (:meth:`_sync_log` makes it durable)."""
         self._db.execute("COMMIT")
-        self.commits += 1
         if self._checkpoint_due:
             self._checkpoint_due = False
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
@@ -833,16 +721,6 @@ class AgentStore:
         """The application has the message: its body is no longer kept here."""
         with self.transaction():
             self._db.execute("UPDATE rcv_messages SET app_acked=1, body=x'' WHERE id=?", (msg_id,))
-
-
-def _release(waiters: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    for fut in waiters:
-        if fut.done():
-            continue
-        if error is None:
-            fut.set_result(None)
-        else:
-            fut.set_exception(error)
 
 
 def _derive(passphrase: str, salt: bytes) -> bytes:
