@@ -105,6 +105,12 @@ RELAY_LIMITS = {
     "commands_per_second": 1000000,
     "new_queues_per_minute": 1000000,
     "max_connections": 20000,
+    # Every process here connects from 127.0.0.1: the per-address limits would throttle the
+    # signed commands (4 per agent message with its receipt, 2 per raw one) and refuse NEW.
+    "new_queues_per_minute_per_address": 1000000,
+    "sig_checks_per_second_per_address": 10000000,
+    "sig_checks_per_second": 10000000,
+    "max_handshakes_per_address": 10000,
 }
 AGENT_CFG = ClientConfig(ping_interval=None, command_timeout=60)
 
