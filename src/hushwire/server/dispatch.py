@@ -121,13 +121,13 @@ NMSG_META_PAD: Final = 128
 ``mkMessageNotification``, a literal there)."""
 
 _ID_ATTEMPTS: Final = 3
+"""Random ids tried before NEW / NKEY answer ``INTERNAL`` (Server.hs ``addQueueRetry``)."""
 
 ACK_OK_THEN_PUSH_BELOW: Final = DELETED_EVENT_VERSION
 """Clients that negotiate a version below this get ``OK`` for ACK and the next message as a
 push, as with ``ack_next_as_push``. simplex-js 1.0.0 speaks 6..9 and takes only ``OK`` as
 ACK's reply; native clients accept both forms (simplexmq ``Client.hs`` ``ackSMPMessage``),
 and every current one negotiates 10 or later, so it keeps the reference's form."""
-"""Random ids tried before NEW / NKEY answer ``INTERNAL`` (Server.hs ``addQueueRetry``)."""
 
 Reply = tuple[CorrId, EntityId, BrokerMsg]
 """One transmission back: correlation id, entity id, response."""
