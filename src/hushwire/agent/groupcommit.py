@@ -66,6 +66,8 @@ class GroupCommit:
         """COMMITs made (a group commit counts once): for tests and benchmarks."""
         self.synced = 0
         """Commits up to this one are on disk."""
+        self.syncs = 0
+        """Log syncs run on the worker thread (one covers every commit before it)."""
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         """:meth:`durable` callers: (the commit they need on disk, their future)."""
         self._commit_waiters: list[asyncio.Future[None]] = []
@@ -152,6 +154,7 @@ class GroupCommit:
 
     def _start_sync(self) -> None:
         self._syncing = True
+        self.syncs += 1
         upto = self.commits
         checkpoint = upto - self._checkpointed >= CHECKPOINT_EVERY
         if checkpoint:

@@ -428,6 +428,11 @@ class AgentStore:
         """Commits made (a group commit counts once): for tests and benchmarks."""
         return self._group.commits
 
+    @property
+    def syncs(self) -> int:
+        """Group commits' log syncs (each covers every commit before it): for benchmarks."""
+        return self._group.syncs
+
     def close(self) -> None:
         if self._deferred:
             self._group.close()
