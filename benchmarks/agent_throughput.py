@@ -310,7 +310,7 @@ async def bench_setup(relay: Relay, tmp: Path, joins: int) -> dict[str, float]:
 
 def _syncs(agent: Agent) -> int:
     """Log fsyncs of the agent's group commit (0 where the store has no such count)."""
-    return int(getattr(agent.store, "syncs", 0))
+    return int(getattr(getattr(agent.store, "group", None), "syncs", 0))
 
 
 def _commits(agent: Agent) -> int:

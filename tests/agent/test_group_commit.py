@@ -155,7 +155,7 @@ def test_the_log_sync_runs_off_the_loop_and_commits_go_on_meanwhile(tmp_path: Pa
         await asyncio.gather(*later)
         assert syncs == [4, 4]  # a's sync, then one sync for every commit made meanwhile
         await store.durable()  # d was covered by the second sync
-        assert syncs == [4, 4] and store.commits == before + 3 and store.syncs == 2
+        assert syncs == [4, 4] and store.commits == before + 3 and store.group.syncs == 2
 
     asyncio.run(main())
     store.close()

@@ -358,12 +358,13 @@ class AgentStore:
         self._unit = False
         """A step (transaction) is open."""
         self._dir_synced = False
-        self._group = GroupCommit(
+        self.group = GroupCommit(
             batch_open=lambda: self._db.in_transaction,
             commit=lambda: self._commit(),
             rollback=self._rollback_batch,
             sync=lambda checkpoint: self._sync_then_checkpoint(checkpoint),
         )
+        """When commits are made and synced (its ``commits`` and ``syncs`` count them)."""
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # The commit's fsync of the log is done by _sync_log (on a thread for group commits).
@@ -426,16 +427,11 @@ class AgentStore:
     @property
     def commits(self) -> int:
         """Commits made (a group commit counts once): for tests and benchmarks."""
-        return self._group.commits
-
-    @property
-    def syncs(self) -> int:
-        """Group commits' log syncs (each covers every commit before it): for benchmarks."""
-        return self._group.syncs
+        return self.group.commits
 
     def close(self) -> None:
         if self._deferred:
-            self._group.close()
+            self.group.close()
         self._db.close()
 
     @contextlib.contextmanager
@@ -468,7 +464,7 @@ class AgentStore:
         if deferred:
             self._db.execute("RELEASE step")
         else:
-            self._group.commit_now()
+            self.group.commit_now()
 
     def defer_commits(self) -> None:
         """Group commit from now on (call on the event loop that will await :meth:`durable`)."""
@@ -480,12 +476,12 @@ class AgentStore:
         """Return once everything written so far is committed and on disk (at once if it is).
 
         Raises the commit's error if the group commit failed (nothing of it is kept)."""
-        await self._group.durable()
+        await self.group.durable()
 
     async def committed(self) -> None:
         """Return once everything written so far is committed, not waiting for the log sync
         (safe from a killed process, not yet from a power loss)."""
-        await self._group.committed()
+        await self.group.committed()
 
     def _rollback_batch(self) -> None:
         with contextlib.suppress(sqlite3.Error):
