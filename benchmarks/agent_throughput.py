@@ -111,9 +111,6 @@ RELAY_LIMITS = {
     "sig_checks_per_second_per_address": 10000000,
     "sig_checks_per_second": 10000000,
     "max_handshakes_per_address": 10000,
-    # 1,000 subscribed queues each get a message at once: the owner's session would pass the
-    # default 64 blocks queued and be closed as a slow reader.
-    "send_queue_blocks": 4096,
 }
 AGENT_CFG = ClientConfig(ping_interval=None, command_timeout=60)
 
