@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from hushwire.agent.store import (
     SndQueueState,
     StoreLockedError,
 )
-from hushwire.errors import ConfigError
+from hushwire.errors import ConfigError, DecodeError
 
 SECRET = b"PRIVATE-KEY-BYTES-\x00\x01"
 
@@ -53,6 +55,19 @@ def test_round_trip_and_restart(tmp_path: Path, passphrase: str | None) -> None:
     # With a passphrase nothing secret is on disk in the clear.
     if passphrase:
         assert SECRET not in raw and b"Ada" not in raw and b"hello" not in raw
+
+
+def test_seen_hashes_are_one_string_and_the_older_list_form_still_loads() -> None:
+    st = _state()
+    st.seen = [bytes([i]) * 32 for i in range(3)]
+    doc = json.loads(st.to_json())
+    assert doc["seen"] == {"b": base64.b64encode(b"".join(st.seen)).decode()}
+    assert ConnState.from_json(st.to_json()) == st
+    doc["seen"] = [{"b": base64.b64encode(h).decode()} for h in st.seen]  # written before
+    assert ConnState.from_json(json.dumps(doc).encode()) == st
+    doc["seen"] = {"b": base64.b64encode(b"x" * 33).decode()}
+    with pytest.raises(DecodeError):
+        ConnState.from_json(json.dumps(doc).encode())
 
 
 def test_passphrase_is_required_and_checked(tmp_path: Path) -> None:

@@ -10,11 +10,15 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_helpers import agent_for, connect, relay_at, run, wait_for
 
+from hushwire.agent import groupcommit
+from hushwire.agent.agent import MessageReceived, ReceiptReceived
 from hushwire.agent.outbox import Outbox
 from hushwire.agent.store import AgentStore, ConnState, SndMessage, SndQueueState
 from hushwire.crypto.keys import KeyAlg, PrivateKey
@@ -109,6 +113,97 @@ def test_a_failed_group_commit_fails_every_waiter_and_keeps_nothing(tmp_path: Pa
 
     asyncio.run(main())
     store.close()
+
+
+def test_the_log_sync_runs_off_the_loop_and_commits_go_on_meanwhile(tmp_path: Path) -> None:
+    path = tmp_path / "agent.sqlite3"
+    store = AgentStore(path)
+    gate = threading.Event()
+    syncs: list[int] = []
+    real_sync = store._sync_log
+
+    def slow_sync() -> None:
+        assert gate.wait(10)
+        syncs.append(len(_committed(path, "SELECT conn_id FROM connections")))
+        real_sync()
+
+    async def turns() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        store.defer_commits()
+        store._sync_log = slow_sync  # type: ignore[method-assign]
+        before = store.commits
+        store.save(_state("a"), 1)
+        first = asyncio.ensure_future(store.durable())
+        await turns()  # the loop goes on while the log is synced
+        assert store.commits == before + 1 and not first.done()
+        store.save(_state("b"), 1)
+        store.save(_state("c"), 1)
+        later = [asyncio.ensure_future(store.durable()) for _ in range(2)]
+        await turns()  # b and c are committed together without waiting for a's sync...
+        assert store.commits == before + 2
+        assert not first.done() and not any(f.done() for f in later)  # ...but not on disk
+        store.save(_state("d"), 1)
+        await store.committed()  # what survives a kill, not yet a power loss
+        assert store.commits == before + 3
+        assert len(_committed(path, "SELECT conn_id FROM connections")) == 4
+        assert not first.done() and not any(f.done() for f in later)
+        gate.set()
+        await first
+        await asyncio.gather(*later)
+        assert syncs == [4, 4]  # a's sync, then one sync for every commit made meanwhile
+        await store.durable()  # d was covered by the second sync
+        assert syncs == [4, 4] and store.commits == before + 3 and store.group.syncs == 2
+
+    asyncio.run(main())
+    store.close()
+
+
+def test_a_failed_log_sync_fails_its_waiters_and_every_later_one(tmp_path: Path) -> None:
+    store = AgentStore(tmp_path / "agent.sqlite3")
+
+    def failing_sync() -> None:
+        raise OSError(5, "Input/output error")
+
+    async def main() -> None:
+        store.defer_commits()
+        store._sync_log = failing_sync  # type: ignore[method-assign]
+        store.save(_state("a"), 1)
+        with pytest.raises(HushwireError, match="could not write to disk"):
+            await store.durable()
+        with pytest.raises(HushwireError, match="could not write to disk"):
+            await store.durable()  # nothing is confirmed as durable any more
+
+    asyncio.run(main())
+    store.close()
+
+
+@pytest.mark.parametrize("every", [4, 10_000])
+def test_the_log_is_checkpointed_by_the_sync_thread(
+    tmp_path: Path, every: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(groupcommit, "CHECKPOINT_EVERY", every)
+    path = tmp_path / "agent.sqlite3"
+    store = AgentStore(path)
+
+    async def main() -> None:
+        store.defer_commits()
+        for i in range(60):
+            st = _state(f"c{i}")
+            st.peer_info = os.urandom(8000)  # a few pages per commit
+            store.save(st, 1)
+            await store.durable()
+
+    asyncio.run(main())
+    wal = Path(f"{path}-wal").stat().st_size
+    store.close()
+    assert len(_committed(path, "SELECT conn_id FROM connections")) == 60
+    if every == 4:  # checkpointed: the log is reused from its start
+        assert wal < 20 * 8000
+    else:  # never checkpointed while open: every commit's pages are in the log
+        assert wal > 60 * 8000
 
 
 def test_loaded_states_are_copies(tmp_path: Path) -> None:
@@ -313,3 +408,40 @@ def test_the_owner_s_confirmation_before_our_invitation_is_recorded_as_sent(
             await r.stop()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_an_ack_returns_once_committed_and_its_receipt_leaves_once_on_disk(
+    tmp_path: Path,
+) -> None:
+    synced = threading.Event()
+    synced.set()
+
+    async def main() -> None:
+        async with relay_at(tmp_path / "relay") as r:
+            owner, visitor = agent_for(r, tmp_path / "o"), agent_for(r, tmp_path / "v")
+            real_sync = owner.store._sync_log
+
+            def gated_sync() -> None:
+                assert synced.wait(10)
+                real_sync()
+
+            owner.store._sync_log = gated_sync  # type: ignore[method-assign]
+            try:
+                _, v_conn = await connect(owner, visitor)
+                snd_id = await visitor.send(v_conn, b"hello")
+                got = await wait_for(owner, MessageReceived)
+                synced.clear()  # the owner's disk stalls
+                await owner.ack_message(got.msg_id, receipt=True)
+                acked = f"SELECT app_acked FROM rcv_messages WHERE id={got.msg_id}"
+                assert _committed(tmp_path / "o" / "agent.sqlite3", acked) == [(1,)]
+                with pytest.raises(TimeoutError):  # no receipt before the ack is on disk
+                    await asyncio.wait_for(wait_for(visitor, ReceiptReceived), 0.5)
+                synced.set()
+                rcpt = await wait_for(visitor, ReceiptReceived)
+                assert (rcpt.conn_id, rcpt.snd_id, rcpt.ok) == (v_conn, snd_id, True)
+            finally:
+                synced.set()
+                await owner.stop()
+                await visitor.stop()
+
+    run(main)

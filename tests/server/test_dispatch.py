@@ -68,6 +68,8 @@ class FakeClient:
         self.subs: dict[bytes, Sub] = {}
         self.pushed: list[tuple[bytes, bytes, BrokerMsg]] = []
         self.new_throttled = 0
+        self.deferred: set[bytes] = set()
+        self.backlogged = False
 
     def push(self, corr_id: bytes, entity_id: bytes, msg: BrokerMsg) -> None:
         self.pushed.append((corr_id, entity_id, msg))

@@ -44,6 +44,7 @@ from hushwire.smp.transmission import (
     encode_client_transmission,
 )
 from hushwire.smp.version import VersionRange
+from hushwire.testing.relay import MemoryRelay
 from hushwire.transport import ConnectionClosedError
 from hushwire.transport.connect import connect_ws
 from hushwire.transport.wsframes import OP_BINARY
@@ -378,6 +379,84 @@ def test_slow_reader_is_disconnected_without_losing_messages(tmp_path: Path) -> 
             assert msg is not None
             assert decrypt_message(msg, dh, q.srv_dh_key).body == b"x" * 8000  # type: ignore[union-attr]
             for c in (owner, snd, bystander):
+                await c.close()
+
+    run(main)
+
+
+def test_subscribing_many_queues_with_waiting_messages_is_not_a_slow_reader(
+    tmp_path: Path,
+) -> None:
+    """An owner back online subscribes all its queues at once, each with a message waiting:
+    the answers (one MSG of ~16 KB per SUB, many SUBs per block) are far more than the
+    session's send queue holds, and they are the client's own answers: the relay reads the
+    next block only when they are written, and closes nothing."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path, commands_per_second=100000) as r:
+            snd = await connect(r)
+            owner = await connect(r)
+            queues = []
+            for _ in range(120):
+                rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+                q = await owner.create_queue(rk, dh, subscribe=False)
+                queues.append((q, rk, dh))
+            body = {q.rcv_id: os.urandom(15000) for q, _, _ in queues}
+            await asyncio.gather(*(snd.send(q.snd_id, body[q.rcv_id]) for q, _, _ in queues))
+            await owner.close()
+            back = await connect(r)
+            assert back.events is not None
+            await asyncio.gather(*(back.subscribe(q.rcv_id, rk) for q, rk, _ in queues))
+            got: dict[bytes, bytes] = {}
+            keys = {q.rcv_id: (q, dh) for q, _, dh in queues}
+            while len(got) < len(queues):
+                ev = await asyncio.wait_for(back.events.get(), 10)
+                if isinstance(ev, MessageEvent):
+                    q, dh = keys[ev.recipient_id]
+                    got[ev.recipient_id] = decrypt_message(ev.msg, dh, q.srv_dh_key).body  # type: ignore[union-attr]
+            assert got == body
+            assert r.relay.metrics.disconnects["slow_reader"] == 0
+            assert await back.ping() >= 0
+            for c in (snd, back):
+                await c.close()
+
+    run(main)
+
+
+def test_a_burst_of_messages_to_a_subscriber_waits_for_it_instead_of_closing_it() -> None:
+    """Many senders write at once to queues a client is subscribed to while it is not
+    reading (busy, or a slow network): far more than its send queue holds becomes
+    deliverable. The deliveries past it wait in the store until the client has read what
+    went before; the client is not closed, and gets every message once it reads again."""
+
+    async def main() -> None:
+        async with MemoryRelay() as srv:
+            snd = await srv.connect(config=NO_PING)
+            owner = await srv.connect(config=NO_PING)
+            link = srv.links[-1]
+            assert owner.events is not None
+            queues = {}
+            for _ in range(150):
+                rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+                q = await owner.create_queue(rk, dh, subscribe=True)
+                queues[q.rcv_id] = (q, dh)
+            body = {rid: os.urandom(15000) for rid in queues}
+            link.hold("to_client")  # the owner reads nothing for now
+            await asyncio.gather(*(snd.send(q.snd_id, body[rid]) for rid, (q, _) in queues.items()))
+            for _ in range(20):
+                await asyncio.sleep(0.01)
+            assert srv.relay.metrics.disconnects["slow_reader"] == 0
+            link.release("to_client")
+            got: dict[bytes, bytes] = {}
+            while len(got) < len(queues):
+                ev = await asyncio.wait_for(owner.events.get(), 10)
+                if isinstance(ev, MessageEvent):
+                    q, dh = queues[ev.recipient_id]
+                    got[ev.recipient_id] = decrypt_message(ev.msg, dh, q.srv_dh_key).body  # type: ignore[union-attr]
+            assert got == body
+            assert srv.relay.metrics.disconnects["slow_reader"] == 0
+            assert await owner.ping() >= 0
+            for c in (snd, owner):
                 await c.close()
 
     run(main)

@@ -250,3 +250,58 @@ def test_second_memory_store_on_same_backing_is_refused() -> None:
         await again.close()
 
     asyncio.run(main())
+
+
+def test_one_batch_of_mixed_changes_lands_as_in_order(tmp_path: Path) -> None:
+    """A batch's message writes and deletions go to SQLite grouped, with the end state of
+    running them one by one: around a queue deletion, and with a message both written and
+    deleted inside the batch (which never reaches the file)."""
+    backend = sqlite_backend(tmp_path)
+    a, b = make_rec(), make_rec()
+    ra, rb = a.recipient_id, b.recipient_id
+    m0, m1, m2, m3, m4 = (make_msg(i) for i in range(5))
+    entered, release = threading.Event(), threading.Event()
+    batches: list[list[Change]] = []
+
+    def hold_first_write(changes: Sequence[Change]) -> None:
+        batches.append(list(changes))
+        if any(isinstance(c, AppendMessage) and c.msg == m0 for c in changes):
+            entered.set()
+            release.wait(10)
+
+    async def main() -> None:
+        s = backend.make(before_commit=hold_first_write)
+        await s.open()
+        await s.create_queue(a)
+        await s.create_queue(b)
+        first = asyncio.ensure_future(s.write_message(ra, m0, 100))
+        assert await asyncio.to_thread(entered.wait, 10)
+        ops = [
+            s.write_message(ra, m1, 100),
+            s.write_message(ra, m2, 100),
+            s.delete_head(ra, m0.msg_id),
+            s.delete_head(ra, m1.msg_id),
+            s.write_message(rb, m3, 100),
+            s.delete_queue(rb),
+            s.write_message(ra, m4, 100),
+        ]
+        tasks = [asyncio.ensure_future(op) for op in ops]
+        await asyncio.sleep(0)
+        release.set()
+        await first
+        results = await asyncio.gather(*tasks)
+        assert results[2:4] == [True, True] and results[5] is True
+        await s.close()
+        assert contents(s, ra) == [m2, m4]
+        assert s.get_by_recipient(rb) is None
+
+    asyncio.run(main())
+    grouped = batches[-1]
+    assert len(grouped) == 7  # the seven operations, committed as one batch
+    assert backend.durable() == {ra: [m2.msg_id, m4.msg_id]}
+
+    async def reopened(s: MirroredStore) -> None:
+        assert contents(s, ra) == [m2, m4]
+        assert s.get_by_recipient(rb) is None and s.stats().queues == 1
+
+    with_store(backend, reopened)

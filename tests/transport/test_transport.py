@@ -276,3 +276,39 @@ def test_tls_port_without_alpn_sniffs_http_or_smp(tmp_path: Path) -> None:
 
     run(main)
     assert kinds == ["tls", "wss"]
+
+
+def test_ws_write_now_reports_a_full_buffer_and_keeps_order() -> None:
+    """write_now puts blocks on the wire without waiting and says when the peer's side is
+    full (the caller must then wait for it); everything arrives, in order."""
+    written: list[asyncio.Future[int]] = []
+
+    async def flood(conn: BlockConn) -> None:
+        assert conn.can_write_now
+        with pytest.raises(ValueError):
+            conn.write_now([b"short"])
+        n = 0
+        while n < 4000:  # the client reads nothing yet: the buffers fill up
+            n += 1
+            if conn.write_now([block(n % 256)]):
+                break
+        written[0].set_result(n)
+        await conn.send_blocks([])  # returns once the client has taken enough
+        await conn.close()
+        with pytest.raises(ConnectionClosedError):
+            conn.write_now([block(0)])
+
+    async def main() -> None:
+        written.append(asyncio.get_running_loop().create_future())
+        server = await serve_ws("127.0.0.1", 0, flood, http)
+        async with server:
+            conn = await connect_ws(f"ws://127.0.0.1:{_port(server)}/")
+            n = await written[0]
+            assert n < 4000  # write_now said the buffer was full before the bound
+            got = [await conn.recv_block() for _ in range(n)]
+            assert got == [block(i % 256) for i in range(1, n + 1)]
+            with pytest.raises(ConnectionClosedError):  # the server's close, after its data
+                await conn.recv_block()
+            await conn.close()
+
+    run(main)

@@ -918,7 +918,12 @@ class Agent:
         return snd_id
 
     async def ack_message(self, msg_id: int, *, receipt: bool = True) -> None:
-        """The application has stored message ``msg_id``; optionally send a receipt."""
+        """The application has stored message ``msg_id``; optionally send a receipt.
+
+        Returns once the ack is committed (a killed process does not hand the message over
+        again), without waiting for the log sync: only a power loss in the next few
+        milliseconds hands it over again, as a crash between storing it and this call does.
+        The receipt itself is sent only once it is on disk (the outbox waits for that)."""
         msg = self.store.rcv_message(msg_id)
         if msg is None:
             return
@@ -938,7 +943,7 @@ class Agent:
                         SndKind.RECEIPT,
                     )
         self._kick(msg.conn_id)
-        await self.store.durable()
+        await self.store.committed()
 
     async def delete(self, conn_id: str) -> None:
         """Delete the connection: its queues on the relay and everything stored about it."""

@@ -10,13 +10,18 @@ Theory of operation: each connection's whole state (:class:`ConnState`) is one s
 document, rewritten in the same transaction as whatever the step produced (a received
 message, an outgoing message ready to send). So a ratchet step, the message it decrypted
 and the counters of the hash chain are committed together, before the relay gets the ACK:
-a crash neither loses a message nor decrypts one twice. ``synchronous=FULL`` in WAL mode
-makes a commit survive power loss.
+a crash neither loses a message nor decrypts one twice. A commit counts as done once the
+write-ahead log is fsynced after it (:meth:`AgentStore._sync_log`): SQLite runs in WAL mode
+with ``synchronous=NORMAL`` (its COMMIT writes the log without syncing it; checkpoints still
+sync) and the store syncs the log itself, which makes a commit survive power loss as
+``synchronous=FULL`` would.
 
 *Migrations.* A field added to :class:`ConnState` has a default and lives inside the sealed
 JSON document, so a state written before it existed loads with the default (the short link
-fields of a contact address made before short links: no short link). Only a change of the
-SQL tables bumps :data:`SCHEMA_VERSION`.
+fields of a contact address made before short links: no short link). The recent message
+hashes (``seen``) are written as one base64 string of the concatenated hashes; the list of
+strings written before still loads. Only a change of the SQL tables bumps
+:data:`SCHEMA_VERSION`.
 
 *Memory view.* The state of every connection written or read is also kept in memory (the
 last version written, committed or about to be), and so is the queue -> connection index:
@@ -26,25 +31,18 @@ back drops the whole memory view, which is then read again from SQLite.
 *Group commit.* By default every :meth:`AgentStore.transaction` commits on exit. An agent
 running on an event loop calls :meth:`AgentStore.defer_commits`: from then on each
 transaction is a savepoint inside one open SQLite transaction (all or nothing per step, as
-before), and nothing is durable until :meth:`AgentStore.durable` (awaited before anything is
-done outside on the strength of the step: an ACK to the relay, a SEND, an event) commits
-everything written so far, for every connection, with one fsync. The commit runs on the loop
-one turn after the first waiter asked for it, so every step that reached that point in the
-meantime shares it; while it runs nothing else writes. A failed commit rolls the whole batch
-back, drops the memory view and fails every waiter: nothing they wrote is kept, so nothing
-they would have acknowledged is lost. This is the agent's counterpart of the relay's group
-commit (docs/architecture.md), kept to what one SQLite connection on the loop needs.
+before), committed for every connection at once and synced off the loop when someone awaits
+:meth:`AgentStore.durable` (:mod:`hushwire.agent.groupcommit` decides when).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import binascii
 import contextlib
-import copy
-import functools
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -55,7 +53,8 @@ from typing import Any, Final, TypeVar
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hushwire.errors import ConfigError, CryptoError, HushwireError
+from hushwire.agent.groupcommit import GroupCommit
+from hushwire.errors import ConfigError, CryptoError, DecodeError, HushwireError
 
 SCHEMA_VERSION: Final = 1
 
@@ -82,6 +81,7 @@ SCRYPT_N: Final = 2**15
 SCRYPT_R: Final = 8
 SCRYPT_P: Final = 1
 _VERIFIER: Final = b"hushwire agent store v1"
+log = logging.getLogger("hushwire.agent")
 
 
 class StoreLockedError(HushwireError):
@@ -116,18 +116,32 @@ class Sealer:
 
 
 def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode("ascii")
+    return binascii.b2a_base64(b, newline=False).decode("ascii")
 
 
-class _Seen(list[bytes]):
-    """Marks ``ConnState.seen`` for :meth:`ConnState.to_json`."""
+_HASH_LEN: Final = 32
+"""Length of the SHA-256 hashes in ``ConnState.seen`` (stored as one base64 string)."""
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _b64_hash(h: bytes) -> str:
-    """Base64 of a received message hash (not a secret), cached: a connection writes the same
-    hashes with every step."""
-    return _b64(h)
+def _enc(v: Any) -> Any:
+    """A stored value as JSON: bytes as ``{"b": base64}``, a queue as an object of its fields."""
+    t = type(v)
+    if t is bytes:
+        return {"b": _b64(v)}
+    if t is RcvQueueState or t is SndQueueState:
+        return {k: {"b": _b64(x)} if type(x) is bytes else x for k, x in vars(v).items()}
+    return v
+
+
+_T = TypeVar("_T")
+
+
+def _shallow(obj: _T) -> _T:
+    """A shallow copy of a plain (non-slotted) dataclass instance, without ``copy.copy``'s
+    generic machinery (states are copied several times per message)."""
+    new: _T = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
 
 
 def _unb64(s: str) -> bytes:
@@ -234,20 +248,21 @@ class ConnState:
     """Rotation of our receive queue (:class:`hushwire.agent.machine.SwitchStatus`)."""
 
     def to_json(self) -> bytes:
-        def enc(v: Any) -> Any:
+        # vars() of a dataclass lists the fields in their order (set by __init__)
+        obj = {}
+        for k, v in vars(self).items():
             t = type(v)
             if t is bytes:
-                return {"b": _b64(v)}
-            if t is list or t is tuple:
-                return [enc(x) for x in v]
-            if t is _Seen:
-                return [{"b": _b64_hash(h)} for h in v]
-            if t is RcvQueueState or t is SndQueueState:
-                return {k: enc(x) for k, x in vars(v).items()}
-            return v
-
-        # vars() of a dataclass lists the fields in their order (set by __init__)
-        obj = {k: enc(_Seen(v) if k == "seen" else v) for k, v in vars(self).items()}
+                v = {"b": _b64(v)}
+            elif t is list or t is tuple:
+                if k == "seen" and all(len(h) == _HASH_LEN for h in v):
+                    # One base64 string of the concatenated hashes (a list of them before).
+                    v = {"b": _b64(b"".join(v))}
+                else:
+                    v = [_enc(x) for x in v]
+            elif t is RcvQueueState or t is SndQueueState:
+                v = _enc(v)
+            obj[k] = v
         return json.dumps(obj, separators=(",", ":")).encode()
 
     def queue_for(self, snd_id: int) -> SndQueueState | None:
@@ -259,10 +274,10 @@ class ConnState:
 
     def copy(self) -> ConnState:
         """An independent copy (queues and lists copied; bytes are immutable)."""
-        c = copy.copy(self)
-        c.rcv = [copy.copy(q) for q in self.rcv]
-        c.snd = copy.copy(self.snd)
-        c.snd_next = copy.copy(self.snd_next)
+        c = _shallow(self)
+        c.rcv = [_shallow(q) for q in self.rcv]
+        c.snd = None if self.snd is None else _shallow(self.snd)
+        c.snd_next = None if self.snd_next is None else _shallow(self.snd_next)
         c.seen = list(self.seen)
         c.ratchet_key_hashes = list(self.ratchet_key_hashes)
         return c
@@ -277,6 +292,11 @@ class ConnState:
             return v
 
         obj = {k: dec(v) for k, v in json.loads(data).items()}
+        seen = obj.get("seen")
+        if isinstance(seen, bytes):
+            if len(seen) % _HASH_LEN:
+                raise DecodeError("stored message hashes of a wrong length")
+            obj["seen"] = [seen[i : i + _HASH_LEN] for i in range(0, len(seen), _HASH_LEN)]
         obj["rcv"] = [RcvQueueState(**{k: dec(v) for k, v in q.items()}) for q in obj["rcv"]]
         for name in ("snd", "snd_next"):
             if obj.get(name) is not None:
@@ -318,6 +338,7 @@ _SELECT: Final[dict[type, str]] = {
     "FROM rcv_messages ",
 }
 """The columns of each stored message record, in the order of its fields."""
+_NAMES: Final[dict[type, tuple[str, ...]]] = {r: tuple(f.name for f in fields(r)) for r in _SELECT}
 
 
 class AgentStore:
@@ -336,13 +357,18 @@ class AgentStore:
         self._deferred = False
         self._unit = False
         """A step (transaction) is open."""
-        self._waiters: list[asyncio.Future[None]] = []
-        self._flush_scheduled = False
-        self.commits = 0
-        """Commits made (group commits count once): for tests and benchmarks."""
+        self._dir_synced = False
+        self.group = GroupCommit(
+            batch_open=lambda: self._db.in_transaction,
+            commit=lambda: self._commit(),
+            rollback=self._rollback_batch,
+            sync=lambda checkpoint: self._sync_then_checkpoint(checkpoint),
+        )
+        """When commits are made and synced (its ``commits`` and ``syncs`` count them)."""
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        # The commit's fsync of the log is done by _sync_log (on a thread for group commits).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         # Erased rows are overwritten with zeros, not left in free pages (issue 16, B5).
         self._db.execute("PRAGMA secure_delete=ON")
@@ -398,9 +424,14 @@ class AgentStore:
     def _set_meta(self, key: str, value: bytes) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    @property
+    def commits(self) -> int:
+        """Commits made (a group commit counts once): for tests and benchmarks."""
+        return self.group.commits
+
     def close(self) -> None:
-        if self._deferred and self._db.in_transaction:
-            self._commit()
+        if self._deferred:
+            self.group.close()
         self._db.close()
 
     @contextlib.contextmanager
@@ -433,55 +464,72 @@ class AgentStore:
         if deferred:
             self._db.execute("RELEASE step")
         else:
-            self._commit()
+            self.group.commit_now()
 
     def defer_commits(self) -> None:
         """Group commit from now on (call on the event loop that will await :meth:`durable`)."""
         self._deferred = True
+        # Checkpoints are run by the log sync's thread from now on (_sync_then_checkpoint).
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
 
     async def durable(self) -> None:
-        """Return once everything written so far is committed (at once if it is).
+        """Return once everything written so far is committed and on disk (at once if it is).
 
         Raises the commit's error if the group commit failed (nothing of it is kept)."""
-        if not self._db.in_transaction:
-            return
-        fut = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-        await fut
+        await self.group.durable()
 
-    def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._unit:  # pragma: no cover - steps never await inside a transaction
-            loop.call_soon(self._flush)
+    async def committed(self) -> None:
+        """Return once everything written so far is committed, not waiting for the log sync
+        (safe from a killed process, not yet from a power loss)."""
+        await self.group.committed()
+
+    def _rollback_batch(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
+        self._forget()
+
+    def _sync_then_checkpoint(self, checkpoint: bool) -> None:
+        """On the worker thread: sync the log; if asked, copy it into the database (a
+        PASSIVE checkpoint on a connection of this call's own, which does not hold up the
+        loop's connection), so the log does not grow without end."""
+        self._sync_log()
+        if not checkpoint:
             return
-        self._flush_scheduled = False
-        waiters, self._waiters = self._waiters, []
-        error: BaseException | None = None
-        if self._db.in_transaction:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None)
             try:
-                self._commit()
-            except sqlite3.Error as e:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                self._forget()
-                error = e
-        for fut in waiters:
-            if fut.done():
-                continue
-            if error is None:
-                fut.set_result(None)
-            else:
-                fut.set_exception(HushwireError(f"the agent store could not commit: {error}"))
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                db.close()
+        except sqlite3.Error as e:  # the commits are on disk all the same; retried later
+            log.warning("agent store: checkpoint failed: %s", e)
 
     def _commit(self) -> None:
+        """COMMIT: its log is written, not yet synced (:meth:`_sync_log` makes it durable)."""
         self._db.execute("COMMIT")
-        self.commits += 1
         if self._checkpoint_due:
             self._checkpoint_due = False
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def _sync_log(self) -> None:
+        """fsync the write-ahead log (and once its directory): what was committed before is
+        then as durable as a ``synchronous=FULL`` commit. Touches no SQLite object, so it
+        runs on a worker thread while the loop goes on."""
+        try:
+            fd = os.open(f"{self.path}-wal", os.O_RDONLY)
+        except FileNotFoundError:  # pragma: no cover - the log exists while we are open
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not self._dir_synced:
+            fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._dir_synced = True
 
     def _forget(self) -> None:
         """Drop the memory view (after a rollback it may be ahead of SQLite)."""
@@ -608,7 +656,7 @@ class AgentStore:
         """The stored messages of ``record``'s table that ``where`` selects, their sealed
         bodies opened (the columns are named and ordered as the record's fields)."""
         rows = self._db.execute(_SELECT[record] + where, args).fetchall()
-        names = [f.name for f in fields(record)]
+        names = _NAMES[record]
         found = []
         for row in rows:
             values = dict(zip(names, row, strict=True))
@@ -624,16 +672,12 @@ class AgentStore:
 
     def set_snd_status(self, conn_id: str, snd_id: int, status: str) -> None:
         with self.transaction():
+            # The encrypted body is no longer needed once the relay has it.
             self._db.execute(
-                "UPDATE snd_messages SET status=? WHERE conn_id=? AND snd_id=?",
+                "UPDATE snd_messages SET status=?1, body=CASE WHEN ?1='sent' THEN x'' "
+                "ELSE body END WHERE conn_id=?2 AND snd_id=?3",
                 (status, conn_id, snd_id),
             )
-            if status == "sent":
-                # The encrypted body is no longer needed once the relay has it.
-                self._db.execute(
-                    "UPDATE snd_messages SET body=x'' WHERE conn_id=? AND snd_id=?",
-                    (conn_id, snd_id),
-                )
 
     def snd_message_hash(self, conn_id: str, snd_id: int) -> tuple[str, bytes] | None:
         row = self._db.execute(

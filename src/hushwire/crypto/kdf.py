@@ -131,9 +131,9 @@ class BlockCipherChain:
 
         ``ValueError`` if the payload does not fit; the chain is not advanced then.
         """
-        pad(payload, block_size - AUTH_TAG_SIZE)  # fail before advancing the chain
+        padded = pad(payload, block_size - AUTH_TAG_SIZE)  # fails before the chain advances
         key, nonce = self._step()
-        return cb_encrypt(key, nonce, payload, pad_to=block_size - AUTH_TAG_SIZE)
+        return cb_encrypt(key, nonce, padded)
 
     def decrypt_block(self, block: bytes) -> bytes:
         """The unpadded payload of ``block`` (T.hs ``tGetBlock``); ``CryptoError`` on failure."""

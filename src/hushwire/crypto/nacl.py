@@ -145,6 +145,9 @@ def _sodium_hsalsa20() -> Callable[..., int] | None:
 
 
 _SODIUM_HSALSA20 = _sodium_hsalsa20()
+_HSALSA20_OUT = ctypes.c_char * 32
+"""The output buffer's type (made directly: ``create_string_buffer`` costs more than the
+HSalsa20 call itself)."""
 
 
 def hsalsa20(key: bytes, inp: bytes = bytes(16)) -> bytes:
@@ -157,7 +160,7 @@ def hsalsa20(key: bytes, inp: bytes = bytes(16)) -> bytes:
         raise ValueError("HSalsa20 takes a 32-byte key and a 16-byte input")
     if _SODIUM_HSALSA20 is None:  # pragma: no cover - depends on the PyNaCl build
         return _hsalsa20_py(key, inp)
-    out = ctypes.create_string_buffer(32)
+    out = _HSALSA20_OUT()
     _SODIUM_HSALSA20(out, inp, key, None)
     return out.raw
 

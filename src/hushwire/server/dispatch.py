@@ -121,13 +121,13 @@ NMSG_META_PAD: Final = 128
 ``mkMessageNotification``, a literal there)."""
 
 _ID_ATTEMPTS: Final = 3
+"""Random ids tried before NEW / NKEY answer ``INTERNAL`` (Server.hs ``addQueueRetry``)."""
 
 ACK_OK_THEN_PUSH_BELOW: Final = DELETED_EVENT_VERSION
 """Clients that negotiate a version below this get ``OK`` for ACK and the next message as a
 push, as with ``ack_next_as_push``. simplex-js 1.0.0 speaks 6..9 and takes only ``OK`` as
 ACK's reply; native clients accept both forms (simplexmq ``Client.hs`` ``ackSMPMessage``),
 and every current one negotiates 10 or later, so it keeps the reference's form."""
-"""Random ids tried before NEW / NKEY answer ``INTERNAL`` (Server.hs ``addQueueRetry``)."""
 
 Reply = tuple[CorrId, EntityId, BrokerMsg]
 """One transmission back: correlation id, entity id, response."""
@@ -155,6 +155,14 @@ class Client(Protocol):
     """The relay's per-connection X25519 key (``CbAuthenticator`` checks)."""
     subs: dict[bytes, Sub]
     """This client's subscriptions by recipient id."""
+    deferred: set[bytes]
+    """Queues whose delivery waits for the client to read what is queued for it; the
+    client tries them again with :meth:`Dispatcher.try_deliver` once it has caught up."""
+
+    @property
+    def backlogged(self) -> bool:
+        """Too much is queued for this client: a delivery now would wait in ``deferred``."""
+
     # Optional: a ``box_keys`` attribute (``auth.BoxKeys``) caches this client's X25519
     # authenticator box keys; a client without one is checked without the cache.
     # Optional: a ``new_queue_quota`` attribute (a ``TokenBucket`` with ``try_take``) shared
@@ -546,6 +554,12 @@ class Dispatcher:
             return
         sub = client.subs.get(rid)
         if sub is None or sub.prohibit or sub.delivered is not None:
+            return
+        if client.backlogged:
+            # Not pushed past what the client has yet to read: it stays in the store and is
+            # tried again when the client's send queue has gone out (a slow but reading
+            # client, such as an owner whose many visitors all write at once, is not closed).
+            client.deferred.add(rid)
             return
         q = self.store.get_by_recipient(rid)
         head = self.store.peek(rid)

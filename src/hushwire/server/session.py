@@ -6,12 +6,13 @@ docs/protocol/smp.md (transport blocks, batching) and docs/architecture.md.
 
 Theory of operation
 -------------------
-A :class:`Session` runs one reader loop and, from its first transmission out, one writer task
-(an idle connection has none). The reader decrypts (v11+) and
-decodes each block's batch, hands its commands to the :class:`CommandRunner` **in order** and
-queues the response transmissions; the writer packs everything queued into as few blocks as
-possible. Commands of one connection therefore keep their order; commands of different
-connections interleave only at store awaits.
+A :class:`Session` runs one reader loop. The reader decrypts (v11+) and decodes each block's
+batch, hands its commands to the :class:`CommandRunner` **in order** and queues the response
+transmissions; at the end of the loop iteration everything queued is packed into as few
+blocks as possible and written to the connection at once. Only when the connection's output
+buffer is full does a writer task wait for the peer to take it (and send what is queued
+meanwhile); an idle connection holds no task. Commands of one connection therefore keep
+their order; commands of different connections interleave only at store awaits.
 
 Pipelining: the commands of a block start at once, in order, so that their store writes share
 group commits instead of waiting for one commit each. Responses still go out in request order
@@ -113,7 +114,7 @@ class TokenBucket:
 class Signal:
     """A flag a task can wait for: ``asyncio.Event`` for one waiter, without its deque.
 
-    Every connection holds three of these, most of them idle; an ``Event`` (with its waiter
+    Every connection holds two of these, most of them idle; an ``Event`` (with its waiter
     deque) costs about 1 KB of memory, this under 0.1 KB. ``wait`` may be awaited by one task
     at a time.
     """
@@ -156,6 +157,9 @@ class CommandRunner(Protocol):
     def count_error(self, e: ErrorType) -> None:
         """Count an error answered without running a command."""
 
+    def try_deliver(self, rid: bytes) -> None:
+        """Push queue ``rid``'s head message to its subscriber if it has nothing in flight."""
+
 
 class Session:
     """One client connection after the handshake (a :class:`~hushwire.server.dispatch.Client`)."""
@@ -188,8 +192,10 @@ class Session:
         """X25519 authenticator box keys of this connection (``hushwire.server.auth``)."""
         self._out: list[bytes] = []
         self._out_bytes = 0
-        self._wake = Signal()
+        self._flush_pending = False
         self._drained = Signal(True)
+        self.deferred: set[bytes] = set()
+        """Queues whose delivery waits until the send queue is no longer backlogged."""
         self._closing = False
         self._commands = TokenBucket(limits.commands_per_second, 1.0)
         self._new_queues = TokenBucket(limits.new_queues_per_minute, 60.0)
@@ -220,27 +226,39 @@ class Session:
     def _hard_cap(self) -> int:
         return self.limits.send_queue_blocks * SMP_BLOCK_SIZE
 
+    @property
+    def backlogged(self) -> bool:
+        """More is queued for the peer than half the send queue: deliveries wait (see
+        :attr:`deferred`) until what is queued has gone to the connection."""
+        return self._out_bytes >= self._soft_cap
+
     def push(self, corr_id: bytes, entity_id: bytes, msg: BrokerMsg) -> None:
-        """Queue one transmission; a session that lets too much pile up is closed."""
-        if self._closing:
-            return
-        t = encode_server_transmission(self.version, self.session_id, corr_id, entity_id, msg)
-        self._out.append(t)
-        self._out_bytes += len(t)
-        self._wake.set()
-        if self._writer_task is None:
-            # Started with the first transmission: an idle connection holds no writer task.
-            self._writer_task = asyncio.get_running_loop().create_task(self.writer())
-        if self._out_bytes >= self._soft_cap:
-            self._drained.clear()
-        if self._out_bytes > self._hard_cap:
+        """Queue one push (not an answer to a command of this session); a session that lets
+        pushes pile up past the send queue is closed (deliveries wait instead: see
+        :attr:`backlogged`, so what piles up here are notices such as ``END``)."""
+        if self._queue(corr_id, entity_id, msg) > self._hard_cap:
             self.metrics.disconnects["slow_reader"] += 1
             log.info("%s: closed: client does not read its messages", self.cid)
             self.close_now()
 
+    def _queue(self, corr_id: bytes, entity_id: bytes, msg: BrokerMsg) -> int:
+        """Queue one transmission; the bytes queued now (0 once the session is closing)."""
+        if self._closing:
+            return 0
+        t = encode_server_transmission(self.version, self.session_id, corr_id, entity_id, msg)
+        self._out.append(t)
+        self._out_bytes += len(t)
+        if not self._flush_pending:
+            # Everything pushed in this loop iteration goes out together, in as few blocks
+            # as it fits in; an idle connection holds no task and no scheduled callback.
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        if self._out_bytes >= self._soft_cap:
+            self._drained.clear()
+        return self._out_bytes
+
     def close_now(self) -> None:
         self._closing = True
-        self._wake.set()
         self._drained.set()
         self.conn.abort()
 
@@ -252,37 +270,70 @@ class Session:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def writer(self) -> None:
-        """Send what :meth:`push` queued until the session closes (started by ``push``).
+    def _take_blocks(self) -> list[bytes]:
+        """Everything queued, packed into blocks (encrypted at v11+); the queue is then empty."""
+        items, self._out = self._out, []
+        self._out_bytes = 0
+        self._drained.set()
+        if self.deferred:
+            asyncio.get_running_loop().call_soon(self._deliver_deferred)
+        blocks: list[bytes] = []
+        for part in batch_transmissions(items):
+            if not isinstance(part, Batch):  # pragma: no cover - responses always fit
+                log.error("%s: a response did not fit in a block", self.cid)
+                continue
+            if self.send_chain is not None:
+                blocks.append(self.send_chain.encrypt(part.payload))
+            else:
+                blocks.append(pad_block(part.payload))
+        return blocks
+
+    def _flush(self) -> None:
+        """Send what :meth:`push` queued (scheduled by it): written at once when the
+        connection takes it, else handed to a writer task that waits for the peer's side."""
+        self._flush_pending = False
+        if self._closing or self._writer_task is not None or not self._out:
+            return  # a running writer task sends what is queued once its send completes
+        blocks = self._take_blocks()
+        if self.conn.can_write_now:
+            try:
+                if not self.conn.write_now(blocks):
+                    return
+            except (ConnectionClosedError, TransportFailure, OSError):
+                self.close_now()
+                return
+            blocks = []  # written; what is left is to wait until the peer takes them
+        self._writer_task = asyncio.get_running_loop().create_task(self.writer(blocks))
+
+    async def writer(self, blocks: list[bytes]) -> None:
+        """Send ``blocks``, then whatever was queued meanwhile, until nothing is left
+        (started by :meth:`_flush` when the connection cannot take data at once).
 
         A send that takes longer than ``send_timeout`` closes the session (a timer per send,
-        cheaper than a timeout context: almost every send completes at once)."""
+        cheaper than a timeout context)."""
         loop = asyncio.get_running_loop()
         try:
             while True:
-                await self._wake.wait()
-                self._wake.clear()
-                if self._closing:
-                    return
-                items, self._out = self._out, []
-                self._out_bytes = 0
-                self._drained.set()
-                blocks: list[bytes] = []
-                for part in batch_transmissions(items):
-                    if not isinstance(part, Batch):  # pragma: no cover - responses always fit
-                        log.error("%s: a response did not fit in a block", self.cid)
-                        continue
-                    if self.send_chain is not None:
-                        blocks.append(self.send_chain.encrypt(part.payload))
-                    else:
-                        blocks.append(pad_block(part.payload))
                 timer = loop.call_later(self.limits.send_timeout, self._send_timed_out)
                 try:
                     await self.conn.send_blocks(blocks)
                 finally:
                     timer.cancel()
+                if self._closing or not self._out:
+                    break
+                blocks = self._take_blocks()
         except (ConnectionClosedError, TransportFailure, OSError):
             self.close_now()
+        if self._writer_task is asyncio.current_task():
+            self._writer_task = None
+
+    def _deliver_deferred(self) -> None:
+        """The deliveries that waited for the send queue are tried again, queue by queue."""
+        rids, self.deferred = self.deferred, set()
+        for rid in rids:
+            if self._closing:
+                return
+            self.runner.try_deliver(rid)
 
     def _send_timed_out(self) -> None:
         """The writer's send did not finish in ``send_timeout``: the client does not read."""
@@ -313,7 +364,10 @@ class Session:
                 reqs = decode_client_batch(payload, self.version, self.session_id)
             delay = self._commands.take(len(reqs))
             if self.sig_budgets:
-                signed = sum(1 for r in reqs if isinstance(r, ClientRequest) and r.auth)
+                signed = 0
+                for r in reqs:
+                    if isinstance(r, ClientRequest) and r.auth:
+                        signed += 1
                 if signed:
                     for name, bucket in self.sig_budgets:
                         wait = bucket.take(signed)
@@ -346,8 +400,10 @@ class Session:
                 replies = []
             else:
                 replies = fut.result()
+            # Answers never close the session: the reader takes no further block while
+            # they are more than half the send queue, so they are bounded by what it read.
             for corr, ent, msg in replies:
-                self.push(corr, ent, msg)
+                self._queue(corr, ent, msg)
             if ends_block:
                 self._blocks_in_progress -= 1
                 self._pipeline_free.set()
@@ -359,14 +415,19 @@ class Session:
             done.set_result([(req.corr_id, req.entity_id, ERR(req.error))])
             return done
         key = bytes(req.entity_id)
-        barrier, sends = self._chains.get(key, (None, []))
+        chain = self._chains.get(key)
         is_send = isinstance(req.command, SEND)
-        waits = [barrier] if is_send else [barrier, *sends]
-        task = asyncio.create_task(self._run(req, [w for w in waits if w is not None]))
-        if is_send:
-            self._chains[key] = (barrier, [*sends, task])
+        if chain is None:  # nothing in progress on this id (the usual case): nothing to wait for
+            task = asyncio.create_task(self._run(req, []))
+            self._chains[key] = (None, [task]) if is_send else (task, [])
         else:
-            self._chains[key] = (task, [])
+            barrier, sends = chain
+            waits = [barrier] if is_send else [barrier, *sends]
+            task = asyncio.create_task(self._run(req, [w for w in waits if w is not None]))
+            if is_send:
+                sends.append(task)  # the list is this chain's own
+            else:
+                self._chains[key] = (task, [])
         task.add_done_callback(functools.partial(self._forget, key))
         return task
 

@@ -122,9 +122,35 @@ class BlockConn:
             self._closed = True
             raise ConnectionClosedError(str(e)) from e
 
+    can_write_now = False
+    """True when :meth:`write_now` is available (a stream of this process's own)."""
+
+    def write_now(self, blocks: list[bytes]) -> bool:
+        """Write every block without waiting (only where :attr:`can_write_now`).
+
+        True when the output buffer is then past its high-water mark: the caller must wait
+        for the peer's side (``await send_blocks([])``) before it writes more. A failure
+        closes the connection (:class:`ConnectionClosedError`), as in :meth:`send_blocks`.
+        """
+        if any(len(b) != SMP_BLOCK_SIZE for b in blocks):
+            raise ValueError("a block is exactly 16384 bytes")
+        if self._send_closed():
+            raise ConnectionClosedError("closed")
+        try:
+            self._put(blocks)
+        except (ConnectionError, OSError, ssl.SSLError) as e:
+            self._closed = True
+            raise ConnectionClosedError(str(e)) from e
+        transport = self._writer.transport
+        return transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]
+
     def _send_closed(self) -> bool:
         """True when nothing may be sent any more."""
         return self._closed
+
+    def _put(self, blocks: list[bytes]) -> None:  # pragma: no cover - abstract
+        """Put checked blocks on the wire without waiting (where :attr:`can_write_now`)."""
+        raise NotImplementedError
 
     async def _write(self, blocks: list[bytes]) -> None:  # pragma: no cover - abstract
         """Put checked blocks on the wire and wait until it takes them."""
@@ -170,9 +196,14 @@ class RawBlockConn(BlockConn):
             self._closed = True
             raise ConnectionClosedError(str(e)) from e
 
-    async def _write(self, blocks: list[bytes]) -> None:
+    can_write_now = True
+
+    def _put(self, blocks: list[bytes]) -> None:
         for block in blocks:
             self._writer.write(block)
+
+    async def _write(self, blocks: list[bytes]) -> None:
+        self._put(blocks)
         await self._writer.drain()
 
 
@@ -307,15 +338,23 @@ class WsBlockConn(BlockConn):
                 raise ConnectionClosedError(f"WebSocket framing error: {e}") from None
             except ConnectionClosedError:
                 self._closed = True
-                raise
+                if not self._ready:
+                    raise
+                # Blocks that came in the same read as the peer's close are still its data:
+                # they are returned first, the next call after them raises.
         return self._ready.popleft()
 
     def _send_closed(self) -> bool:
         return self._closed or self._close_sent
 
-    async def _write(self, blocks: list[bytes]) -> None:
+    can_write_now = True
+
+    def _put(self, blocks: list[bytes]) -> None:
         for block in blocks:
             self.send_raw_frame(OP_BINARY, block)
+
+    async def _write(self, blocks: list[bytes]) -> None:
+        self._put(blocks)
         async with self._send_lock:
             await self._writer.drain()
 

@@ -101,6 +101,8 @@ _INSERT_MESSAGE: Final = (
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
+_DELETE_MESSAGE: Final = "DELETE FROM messages WHERE seq = ?"
+
 _Row = tuple[object, ...]
 
 
@@ -121,22 +123,59 @@ def _decode_keys(data: bytes) -> tuple[bytes, ...]:
     return tuple(keys)
 
 
-def _execute(conn: sqlite3.Connection, change: Change) -> None:
-    """Run the SQL of one change (inside the batch's transaction)."""
+def _execute_queue_change(conn: sqlite3.Connection, change: PutQueue | DeleteQueue) -> None:
+    """Run the SQL of one queue change (inside the batch's transaction)."""
     if isinstance(change, PutQueue):
         row = queue_row(change.rec, _encode_keys(change.rec.recipient_keys))
         if change.new:
             conn.execute(_INSERT_QUEUE, row)
         else:
             conn.execute(_UPDATE_QUEUE, (*row[1:], row[0]))
-    elif isinstance(change, DeleteQueue):
+    else:
         conn.execute("DELETE FROM messages WHERE recipient_id = ?", (change.recipient_id,))
         conn.execute("DELETE FROM queues WHERE recipient_id = ?", (change.recipient_id,))
-    elif isinstance(change, AppendMessage):
-        conn.execute(_INSERT_MESSAGE, message_row(change))
-    else:
-        assert isinstance(change, DeleteMessages)
-        conn.executemany("DELETE FROM messages WHERE seq = ?", [(s,) for s in change.seqs])
+
+
+def _execute_messages(
+    conn: sqlite3.Connection, inserts: list[AppendMessage], deletes: list[int]
+) -> None:
+    """Message appends, then deletions, each as one ``executemany``.
+
+    Appends may go first: a deletion only ever names an entry appended before it. An entry
+    both appended and deleted in the same run never touches the file (same end state).
+    """
+    gone = set(deletes)
+    rows = [message_row(c) for c in inserts if c.seq not in gone]
+    if rows:
+        conn.executemany(_INSERT_MESSAGE, rows)
+    if len(rows) < len(inserts):
+        gone.difference_update(c.seq for c in inserts)
+        deletes = [s for s in deletes if s in gone]
+    if deletes:
+        conn.executemany(_DELETE_MESSAGE, [(s,) for s in deletes])
+
+
+def _execute_all(conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
+    """Run the SQL of a batch (inside its transaction), in as few statements as it allows.
+
+    Queue changes run one by one, in order; between two of them, the message changes run as
+    one insert and one delete (``_execute_messages``): fewer calls into SQLite, each of which
+    releases and takes back the GIL that the event loop holds most of the time.
+    """
+    inserts: list[AppendMessage] = []
+    deletes: list[int] = []
+    for change in changes:
+        if isinstance(change, AppendMessage):
+            inserts.append(change)
+        elif isinstance(change, DeleteMessages):
+            deletes.extend(change.seqs)
+        else:
+            if inserts or deletes:
+                _execute_messages(conn, inserts, deletes)
+                inserts, deletes = [], []
+            _execute_queue_change(conn, change)
+    if inserts or deletes:
+        _execute_messages(conn, inserts, deletes)
 
 
 class _SQLiteJournal(Journal):
@@ -242,8 +281,7 @@ class _SQLiteJournal(Journal):
     def _commit(self, conn: sqlite3.Connection, changes: Sequence[Change]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for change in changes:
-                _execute(conn, change)
+            _execute_all(conn, changes)
             if self._before_commit is not None:
                 self._before_commit(changes)
             conn.execute("COMMIT")
