@@ -38,6 +38,7 @@ from hushwire.smp.block import encode_block, pad_block, unpad_block
 from hushwire.smp.commands import ERR, GET, MSG, PING, PONG, SUB, MsgFlags
 from hushwire.smp.errors import CMD, CommandError, ErrorType
 from hushwire.smp.msgbody import RcvMsgBody, RcvMsgQuota
+from hushwire.smp.responses import IDS
 from hushwire.smp.transmission import (
     authorized_bytes,
     decode_server_batch,
@@ -384,6 +385,31 @@ def test_slow_reader_is_disconnected_without_losing_messages(tmp_path: Path) -> 
     run(main)
 
 
+Queues = dict[bytes, tuple[IDS, KeyPair, KeyPair]]
+"""Queues by recipient id: their ``IDS``, recipient key and DH key."""
+
+
+async def _queues(owner: SMPClient, n: int, *, subscribe: bool) -> Queues:
+    queues: Queues = {}
+    for _ in range(n):
+        rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
+        q = await owner.create_queue(rk, dh, subscribe=subscribe)
+        queues[q.rcv_id] = (q, rk, dh)
+    return queues
+
+
+async def _receive_all(client: SMPClient, queues: Queues) -> dict[bytes, bytes]:
+    """The body of one message from each of ``queues``, by recipient id."""
+    assert client.events is not None
+    got: dict[bytes, bytes] = {}
+    while len(got) < len(queues):
+        ev = await asyncio.wait_for(client.events.get(), 10)
+        if isinstance(ev, MessageEvent):
+            q, _, dh = queues[ev.recipient_id]
+            got[ev.recipient_id] = decrypt_message(ev.msg, dh, q.srv_dh_key).body  # type: ignore[union-attr]
+    return got
+
+
 def test_subscribing_many_queues_with_waiting_messages_is_not_a_slow_reader(
     tmp_path: Path,
 ) -> None:
@@ -396,25 +422,15 @@ def test_subscribing_many_queues_with_waiting_messages_is_not_a_slow_reader(
         async with relay_at(tmp_path, commands_per_second=100000) as r:
             snd = await connect(r)
             owner = await connect(r)
-            queues = []
-            for _ in range(120):
-                rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
-                q = await owner.create_queue(rk, dh, subscribe=False)
-                queues.append((q, rk, dh))
-            body = {q.rcv_id: os.urandom(15000) for q, _, _ in queues}
-            await asyncio.gather(*(snd.send(q.snd_id, body[q.rcv_id]) for q, _, _ in queues))
+            queues = await _queues(owner, 120, subscribe=False)
+            body = {rid: os.urandom(15000) for rid in queues}
+            await asyncio.gather(
+                *(snd.send(q.snd_id, body[rid]) for rid, (q, _, _) in queues.items())
+            )
             await owner.close()
             back = await connect(r)
-            assert back.events is not None
-            await asyncio.gather(*(back.subscribe(q.rcv_id, rk) for q, rk, _ in queues))
-            got: dict[bytes, bytes] = {}
-            keys = {q.rcv_id: (q, dh) for q, _, dh in queues}
-            while len(got) < len(queues):
-                ev = await asyncio.wait_for(back.events.get(), 10)
-                if isinstance(ev, MessageEvent):
-                    q, dh = keys[ev.recipient_id]
-                    got[ev.recipient_id] = decrypt_message(ev.msg, dh, q.srv_dh_key).body  # type: ignore[union-attr]
-            assert got == body
+            await asyncio.gather(*(back.subscribe(rid, rk) for rid, (_, rk, _) in queues.items()))
+            assert await _receive_all(back, queues) == body
             assert r.relay.metrics.disconnects["slow_reader"] == 0
             assert await back.ping() >= 0
             for c in (snd, back):
@@ -434,26 +450,17 @@ def test_a_burst_of_messages_to_a_subscriber_waits_for_it_instead_of_closing_it(
             snd = await srv.connect(config=NO_PING)
             owner = await srv.connect(config=NO_PING)
             link = srv.links[-1]
-            assert owner.events is not None
-            queues = {}
-            for _ in range(150):
-                rk, dh = KeyPair.generate(KeyAlg.ED25519), KeyPair.generate(KeyAlg.X25519)
-                q = await owner.create_queue(rk, dh, subscribe=True)
-                queues[q.rcv_id] = (q, dh)
+            queues = await _queues(owner, 150, subscribe=True)
             body = {rid: os.urandom(15000) for rid in queues}
             link.hold("to_client")  # the owner reads nothing for now
-            await asyncio.gather(*(snd.send(q.snd_id, body[rid]) for rid, (q, _) in queues.items()))
+            await asyncio.gather(
+                *(snd.send(q.snd_id, body[rid]) for rid, (q, _, _) in queues.items())
+            )
             for _ in range(20):
                 await asyncio.sleep(0.01)
             assert srv.relay.metrics.disconnects["slow_reader"] == 0
             link.release("to_client")
-            got: dict[bytes, bytes] = {}
-            while len(got) < len(queues):
-                ev = await asyncio.wait_for(owner.events.get(), 10)
-                if isinstance(ev, MessageEvent):
-                    q, dh = queues[ev.recipient_id]
-                    got[ev.recipient_id] = decrypt_message(ev.msg, dh, q.srv_dh_key).body  # type: ignore[union-attr]
-            assert got == body
+            assert await _receive_all(owner, queues) == body
             assert srv.relay.metrics.disconnects["slow_reader"] == 0
             assert await owner.ping() >= 0
             for c in (snd, owner):
