@@ -105,6 +105,14 @@ def test_modules_preloaded_when_the_embed_needs_them() -> None:
     assert "preload" not in snippet(SnippetOptions(LINK, RELAY, lang="en"), b"x", mods)
 
 
+def test_preload_snippet(capsys: pytest.CaptureFixture[str]) -> None:
+    """--preload: data-preload on the tag, no module loaded with the page for it."""
+    assert main(["widget", "snippet", "--address", LINK, "--relay", RELAY, "--preload"]) == 0
+    tag, *rest = capsys.readouterr().out.splitlines()
+    assert list(_parse(tag).items())[-2:] == [("data-preload", None), ("async", None)]
+    assert all(x.startswith("<!-- module ") for x in rest)
+
+
 def test_shop_snippet(capsys: pytest.CaptureFixture[str]) -> None:
     """--shop: the same tag with data-mode="shop", and the shop module preloaded with it."""
     assert main(["widget", "snippet", "--address", LINK, "--relay", RELAY, "--shop"]) == 0

@@ -104,6 +104,9 @@ class SnippetOptions:
     """Shop mode (``data-mode="shop"``): the customer's shop instead of the chat."""
     profile: str | None = None
     """``grp``: the high-security profile (``data-profile="grp"``, docs/grp.md)."""
+    preload: bool = False
+    """``data-preload``: start the crypto worker once the page is idle, not on the visitor's
+    intent (a faster first click; every page view pays for the worker and its modules)."""
 
 
 def _check_short(address: str) -> SMPServer:
@@ -232,6 +235,8 @@ def snippet(
         attrs.append(("data-mode", "shop"))
     if opts.profile is not None:
         attrs.append(("data-profile", opts.profile))
+    if opts.preload:
+        attrs.append(("data-preload", None))
     attrs.append(("async", None))
     lines = [_tag("script", attrs, close=True)]
     store = "passphrase" if opts.resume_passphrase else "resume" if opts.resume else None
@@ -309,6 +314,12 @@ def add_widget_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--relay is then the entry relay's grp://...#smp://... address",
     )
     snip.add_argument(
+        "--preload",
+        action="store_true",
+        help="start the widget's crypto worker when the page is idle: the chat opens faster, "
+        "every page view pays for the worker and its modules",
+    )
+    snip.add_argument(
         "--shop",
         action="store_true",
         help="shop mode: the catalog, cart and orders, end-to-end encrypted (docs/widget.md)",
@@ -326,6 +337,7 @@ def run_widget_command(args: argparse.Namespace, out: TextIO | None = None) -> i
         resume_passphrase=args.resume_passphrase,
         shop=args.shop,
         profile=args.profile,
+        preload=args.preload,
     )
     print(snippet(opts), file=out or sys.stdout)
     return 0

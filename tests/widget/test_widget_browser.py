@@ -469,6 +469,47 @@ def test_visitor_chats_through_the_relay_across_a_restart(tmp_path: Path) -> Non
     run(main)
 
 
+def test_preload_starts_the_worker_when_the_page_is_idle(tmp_path: Path) -> None:
+    """data-preload: the crypto worker (and the module it loads) starts with nothing touched;
+    without it, nothing starts until the visitor's intent. The chat then runs on that worker."""
+
+    async def workers_after_idle(page: Any) -> int:
+        await page.evaluate("new Promise((r) => requestIdleCallback(() => setTimeout(r, 300)))")
+        return len(page.workers)
+
+    async def main() -> None:
+        async with relay_and_owner(tmp_path) as (relay, owner, link, _):
+            with page_server() as site:
+                site.csp = strict_csp(f"ws://127.0.0.1:{relay.ws_port}")
+                async with chromium(tmp_path) as ctx:
+                    site.host_page(snippet(SnippetOptions(link, relay.ws_url, lang="en")))
+                    page, errors = await open_page(ctx, site)
+                    assert await workers_after_idle(page) == 0
+                    assert "/hushwire-widget-zstd.js" not in site.paths
+                    opts = SnippetOptions(link, relay.ws_url, lang="en", preload=True)
+                    site.host_page(snippet(opts))
+                    await page.reload()
+                    for _ in range(50):
+                        if await workers_after_idle(page) == 1:
+                            break
+                    assert len(page.workers) == 1
+                    assert "/hushwire-widget-zstd.js" in site.paths
+                    await page.get_by_role("button", name="Open chat").click()
+                    await chat_established(page, owner)
+                    assert len(page.workers) == 1  # the preloaded one
+                    await owner.say("Hello from the owner")
+                    log = page.get_by_role("log", name="Messages")
+                    from playwright.async_api import expect
+
+                    await expect(log.locator(".msg.in .text")).to_have_text(
+                        ["Hello from the owner"]
+                    )
+                    await csp_clean(page, site)
+                    assert errors == []
+
+    run(main)
+
+
 def test_hostile_content_from_the_owner_renders_inert(tmp_path: Path) -> None:
     from playwright.async_api import expect
 

@@ -306,6 +306,8 @@ if (script instanceof HTMLScriptElement && script.dataset.address !== undefined 
     const w = new ChatWidget(host, { address, relay, lang: d.lang, askName: flag(d.askName), store }, api.create, navigator.languages);
     api.widget = w;
     void w.resume();
+    // data-preload: the crypto worker starts once the page is idle, as on the visitor's intent
+    if (flag(d.preload)) (self.requestIdleCallback ?? setTimeout)(() => w.prewarm());
   };
   if (document.body !== null) void mount();
   else document.addEventListener("DOMContentLoaded", () => void mount(), { once: true });
