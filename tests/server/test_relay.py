@@ -398,6 +398,13 @@ async def _queues(owner: SMPClient, n: int, *, subscribe: bool) -> Queues:
     return queues
 
 
+async def _write_one_each(snd: SMPClient, queues: Queues) -> dict[bytes, bytes]:
+    """One ~15 KB message into each of ``queues``, all sent at once; the bodies by queue."""
+    body = {rid: os.urandom(15000) for rid in queues}
+    await asyncio.gather(*(snd.send(q.snd_id, body[rid]) for rid, (q, _, _) in queues.items()))
+    return body
+
+
 async def _receive_all(client: SMPClient, queues: Queues) -> dict[bytes, bytes]:
     """The body of one message from each of ``queues``, by recipient id."""
     assert client.events is not None
@@ -423,10 +430,7 @@ def test_subscribing_many_queues_with_waiting_messages_is_not_a_slow_reader(
             snd = await connect(r)
             owner = await connect(r)
             queues = await _queues(owner, 120, subscribe=False)
-            body = {rid: os.urandom(15000) for rid in queues}
-            await asyncio.gather(
-                *(snd.send(q.snd_id, body[rid]) for rid, (q, _, _) in queues.items())
-            )
+            body = await _write_one_each(snd, queues)
             await owner.close()
             back = await connect(r)
             await asyncio.gather(*(back.subscribe(rid, rk) for rid, (_, rk, _) in queues.items()))
@@ -451,11 +455,8 @@ def test_a_burst_of_messages_to_a_subscriber_waits_for_it_instead_of_closing_it(
             owner = await srv.connect(config=NO_PING)
             link = srv.links[-1]
             queues = await _queues(owner, 150, subscribe=True)
-            body = {rid: os.urandom(15000) for rid in queues}
             link.hold("to_client")  # the owner reads nothing for now
-            await asyncio.gather(
-                *(snd.send(q.snd_id, body[rid]) for rid, (q, _, _) in queues.items())
-            )
+            body = await _write_one_each(snd, queues)
             for _ in range(20):
                 await asyncio.sleep(0.01)
             assert srv.relay.metrics.disconnects["slow_reader"] == 0
