@@ -58,13 +58,11 @@ export const ED25519: EdCurve = {
   a: 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffecn,
   d: 0x52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3n,
   l: 0x1000000000000000000000000000000014def9dea2f79cd65812631a5cf5d3edn,
-  bx: 0x216936d3cd6e53fec0a4e231fdd6dc5c692cc7609525a7b2c9562d608f25d51an,
-  by: 0x6666666666666666666666666666666666666666666666666666666666666658n,
-  size: 32,
-  top: 254,
-  cofactorBits: 3,
   hash: (m) => sha512(m),
   dom: "",
+  bx: 0x216936d3cd6e53fec0a4e231fdd6dc5c692cc7609525a7b2c9562d608f25d51an,
+  by: 0x6666666666666666666666666666666666666666666666666666666666666658n,
+  size: 32, top: 254, cofactorBits: 3,
 };
 
 export const ED448: EdCurve = {
@@ -72,13 +70,11 @@ export const ED448: EdCurve = {
   a: 1n,
   d: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffffffffffffffffffffffffffffffffffffffffffffffff6756n,
   l: 0x3fffffffffffffffffffffffffffffffffffffffffffffffffffffff7cca23e9c44edb49aed63690216cc2728dc58f552378c292ab5844f3n,
-  bx: 0x4f1970c66bed0ded221d15a622bf36da9e146570470f1767ea6de324a3d3a46412ae1af72ab66511433b80e18b00938e2626a82bc70cc05en,
-  by: 0x693f46716eb6bc248876203756c9c7624bea73736ca3984087789c1e05a0c2d73ad3ff1ce67c39c4fdbd132c4ed7c8ad9808795bf230fa14n,
-  size: 57,
-  top: 447,
-  cofactorBits: 2,
   hash: (m) => shake256(m, { dkLen: 114 }),
   dom: "SigEd448\0\0", // dom4(0, ""): no pre-hash, empty context
+  bx: 0x4f1970c66bed0ded221d15a622bf36da9e146570470f1767ea6de324a3d3a46412ae1af72ab66511433b80e18b00938e2626a82bc70cc05en,
+  by: 0x693f46716eb6bc248876203756c9c7624bea73736ca3984087789c1e05a0c2d73ad3ff1ce67c39c4fdbd132c4ed7c8ad9808795bf230fa14n,
+  size: 57, top: 447, cofactorBits: 2,
 };
 
 const zero = (): Point => [0n, 1n, 1n, 0n];
