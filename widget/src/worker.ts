@@ -51,6 +51,4 @@ self.addEventListener("message", (ev: MessageEvent<unknown>) => {
   void service.handle(req);
 });
 
-// Ed448's base-point tables are dropped before anything verifies (crypto/keys.ts)
-prepareKeys([], () => undefined);
 self.postMessage({ event: "status", status: "ready", detail: "crypto worker started" });

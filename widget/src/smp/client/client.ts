@@ -67,7 +67,7 @@ function messageBytes(data: unknown): Bytes | null {
 // --------------------------------------------------------------------------- config
 
 export interface ClientConfig {
-  /** Versions the widget speaks: 11 (encrypted blocks) to 18; the handshake refuses a session without block encryption. */
+  /** Versions the widget speaks: 11 (encrypted blocks) to 18. */
   versionRange: VersionRange;
   /** Milliseconds for the WebSocket to open and the handshake to finish. */
   connectTimeout: number;
@@ -99,6 +99,7 @@ export function defaultConfig(overrides: Partial<ClientConfig> = {}): ClientConf
     clock: () => globalThis.performance.now(),
     ...overrides,
   };
+  if (c.versionRange.min < ENCRYPTED_BLOCK_VERSION) throw new RangeError("the widget needs SMP v11 or later (encrypted blocks)");
   if (!(c.pingCount >= 1)) throw new RangeError("pingCount must be at least 1");
   if (!(c.connectTimeout > 0) || !(c.commandTimeout > 0)) throw new RangeError("timeouts must be positive");
   return c;
