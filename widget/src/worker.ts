@@ -4,9 +4,9 @@
  *
  * The keys of a join are made ahead (crypto/keys.ts prepareKeys, one per task) while the worker
  * waits, never in front of a request: a worker with nothing to do makes them all (intent,
- * data-preload); a join that came with the worker (a click with nothing before it) goes first
- * and makes its first keys itself, the others are made in its waits for the relay, from its
- * first command on; a worker that restores a session makes none.
+ * data-preload); a join that came with the worker (a click with nothing before it) starts
+ * first (it opens the socket), its keys are made in its waits for the socket and the relay
+ * (a key not ready when needed is made then); a worker that restores a session makes none.
  */
 
 import { parseRequest } from "./rpc.js";
@@ -33,11 +33,7 @@ const prepare = (algs: readonly (typeof JOIN_KEYS)[number][]): void => {
 };
 
 const service = new WorkerService(
-  (m) => {
-    self.postMessage(m);
-    // our relay session is up: a join's NEW goes out in this turn, its other keys after it
-    if ((m as { status?: string }).status === "connected") setTimeout(() => prepare(JOIN_KEYS.slice(3)));
-  },
+  (m) => self.postMessage(m),
   (url) => new WebSocket(url),
 );
 
@@ -49,6 +45,8 @@ self.addEventListener("message", (ev: MessageEvent<unknown>) => {
   clearTimeout(idle);
   prepared ||= req.op === "restore";
   void service.handle(req);
+  // a join that came with the worker: its keys are made in its waits (the socket, the relay)
+  if (req.op === "join") setTimeout(() => prepare(JOIN_KEYS));
 });
 
 self.postMessage({ event: "status", status: "ready", detail: "crypto worker started" });
