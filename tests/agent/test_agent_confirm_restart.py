@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agent_helpers import agent_for, relay_at, run, wait_for
+from agent_helpers import agent_for, relay_at, run, started_pair, wait_for
 
 from hushwire.agent.agent import ConnectionEstablished, MessageReceived
 from hushwire.smp.commands import SKEY
@@ -22,10 +22,7 @@ def test_restart_before_skey_is_answered_secures_again_then_confirms(
 ) -> None:
     async def main() -> None:
         async with relay_at(tmp_path / "relay") as r:
-            owner = agent_for(r, tmp_path / "owner")
-            visitor = agent_for(r, tmp_path / "visitor")
-            await owner.start()
-            await visitor.start()
+            owner, visitor = await started_pair(r, tmp_path)
             (rc,) = visitor._clients.values()
             client = await rc.wait_connected()
             real_request = client.request
