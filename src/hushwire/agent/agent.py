@@ -1718,7 +1718,7 @@ class Agent:
         steps = []
         for e in effects:
             if e is Action.SECURE_SND_QUEUE and st.role == machine.Role.INITIATOR:
-                self._outbox.secure_ahead(server, snd.snd_id, key)
+                self._outbox.secure_ahead(st.conn_id, server, snd.snd_id, key)
                 await settle()  # on the wire before the confirmation is sealed
             elif e is Action.SECURE_SND_QUEUE:
                 steps.append(skey())

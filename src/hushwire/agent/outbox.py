@@ -119,8 +119,9 @@ class Outbox:
         self._after_sent = after_sent
         self._report = report
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._securing: dict[bytes, asyncio.Task[None]] = {}
-        """SKEYs sent ahead of the confirmation that needs them (sender id -> the command)."""
+        self._securing: dict[str, tuple[bytes, asyncio.Task[None]]] = {}
+        """SKEYs sent ahead of the confirmation that needs them: conn_id -> (the sender id
+        of the queue, the command)."""
         self.closing = False
 
     def kick(self, conn_id: str) -> None:
@@ -140,19 +141,22 @@ class Outbox:
         task = self._tasks.pop(conn_id, None)
         if task is not None:
             task.cancel()
+        ahead = self._securing.pop(conn_id, None)
+        if ahead is not None:
+            ahead[1].cancel()
 
     def tasks(self) -> list[asyncio.Task[None]]:
-        return [*self._tasks.values(), *self._securing.values()]
+        return [*self._tasks.values(), *(task for _, task in self._securing.values())]
 
-    def secure_ahead(self, server: SMPServer, sid: bytes, key: KeyPair) -> None:
+    def secure_ahead(self, conn_id: str, server: SMPServer, sid: bytes, key: KeyPair) -> None:
         """Start ``SKEY`` of the peer's queue ``sid`` now, without waiting for its answer:
         the confirmation it is for follows as soon as it is stored (:meth:`_send_secured`).
         Only on a direct route (through a proxy the two could overtake each other)."""
         if self.closing or not self._direct(server):
             return
-        task = self._securing.get(sid)
-        if task is None or (task.done() and not _succeeded(task)):
-            self._securing[sid] = asyncio.create_task(self.secure(server, sid, key))
+        ahead = self._securing.get(conn_id)
+        if ahead is None or ahead[0] != sid or (ahead[1].done() and not _succeeded(ahead[1])):
+            self._securing[conn_id] = (sid, asyncio.create_task(self.secure(server, sid, key)))
 
     async def _deliver(self, conn_id: str) -> None:
         delay = RETRY_FIRST
@@ -169,7 +173,7 @@ class Outbox:
                 await self._store.durable()
                 server = SMPServer.parse(q.server)
                 if m.kind == SndKind.CONF and not q.secured and key is not None:
-                    await self._send_secured(server, q.snd_id, m.body, key)
+                    await self._send_secured(conn_id, server, q.snd_id, m.body, key)
                 else:
                     await self.send(server, q.snd_id, m.body, key)
             except SMPCommandError as e:
@@ -189,7 +193,9 @@ class Outbox:
             self._store.set_snd_status(conn_id, m.snd_id, "sent")
             await self._after_sent(conn_id, m)
 
-    async def _send_secured(self, server: SMPServer, sid: bytes, body: bytes, key: KeyPair) -> None:
+    async def _send_secured(
+        self, conn_id: str, server: SMPServer, sid: bytes, body: bytes, key: KeyPair
+    ) -> None:
         """Our fast confirmation: ``SKEY`` of the peer's queue, then the signed ``SEND``.
 
         On a direct route the SEND does not wait for SKEY's answer: it follows the SKEY sent
@@ -203,7 +209,8 @@ class Outbox:
         answer was. SKEY again with the same key is accepted by both relays, so a retry
         after a lost connection or a restart sends both again.
         """
-        skey = self._securing.pop(sid, None)
+        ahead = self._securing.pop(conn_id, None)
+        skey = None if ahead is None or ahead[0] != sid else ahead[1]
         if skey is not None and skey.done() and not _succeeded(skey):
             skey = None
         if not self._direct(server):
