@@ -507,6 +507,12 @@ class QueueStore(abc.ABC):
     def get_by_notifier(self, notifier_id: bytes) -> QueueRecord | None:
         """The queue whose notifier has this id."""
 
+    def staged_sender_key(self, recipient_id: bytes) -> bytes | None:
+        """The sender key a ``secure`` of this queue has decided and not yet committed
+        (None: none, or a store that does not tell). A mutation decided after it commits
+        with it or later, never before."""
+        return None
+
     @abc.abstractmethod
     def get_by_link(self, link_id: bytes) -> QueueRecord | None:
         """The queue whose short link has this id."""

@@ -402,6 +402,10 @@ class MirroredStore(IndexedReads):
 
     # ----------------------------------------------------------------- record bookkeeping
 
+    def staged_sender_key(self, recipient_id: bytes) -> bytes | None:
+        rec = self._intended.get(recipient_id)
+        return None if rec is None else rec.sender_key
+
     def _intended_record(self, rid: bytes) -> QueueRecord | None:
         if rid in self._intended:
             return self._intended[rid]
