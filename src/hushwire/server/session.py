@@ -164,6 +164,11 @@ class CommandRunner(Protocol):
     def try_deliver(self, rid: bytes) -> None:
         """Push queue ``rid``'s head message to its subscriber if it has nothing in flight."""
 
+    @property
+    def stages_sender_keys(self) -> bool:
+        """The store shows an SKEY's key once decided, before its commit
+        (``QueueStore.staged_sender_key``)."""
+
 
 class Session:
     """One client connection after the handshake (a :class:`~hushwire.server.dispatch.Client`)."""
@@ -428,7 +433,7 @@ class Session:
             self._chains[key] = (None, [task]) if is_send else (task, [])
         else:
             barrier, sends = chain
-            if is_send and not sends and barrier in self._skeys:
+            if is_send and not sends and barrier in self._skeys and self.runner.stages_sender_keys:
                 assert barrier is not None
                 task = asyncio.create_task(self._run_behind_skey(req, barrier))
             else:
