@@ -2,7 +2,8 @@
 // Build the widget into ../src/hushwire/static/: the core, hushwire-widget.js, and its modules,
 // hushwire-widget-<name>.js (optional parts loaded on demand; src/modules.ts), which the Python
 // package ships:
-//   1. bundle src/worker.ts (the crypto worker: protocol, keys, noble) into a string, with
+//   1. bundle src/worker.ts (the crypto worker: protocol, keys, the curve code, noble's hashes and
+//      ciphers) into a string, with
 //      fzstd replaced by src/modules/zstd_hook.ts (the "zstd" module brings the decompressor);
 //   2. bundle each module: "zstd", "business", "restore" and "short" (worker side: its source as a
 //      string the page puts in front of the worker's) and the page-side "de", "resume",
@@ -76,10 +77,11 @@ const MIT_NOBLE = "MIT License (c) Paul Miller (paulmillr.com)";
 const modules = new Map([
   ["zstd", `/*! Hushwire widget module zstd (AGPL-3.0-only). Bundles fzstd: MIT License (c) Arjun Barrett */\nwindow.Hushwire.define("zstd",${JSON.stringify(await moduleCode("src/modules/zstd.ts"))});\n`],
   ["business", `/*! Hushwire widget module business (AGPL-3.0-only) */\nwindow.Hushwire.define("business",${JSON.stringify(await moduleCode("src/modules/business.ts", { alias: { fzstd: "./src/modules/zstd_hook.ts" } }))});\n`],
-  ["proxy", `/*! Hushwire widget module proxy (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("proxy",${JSON.stringify(await moduleCode("src/modules/proxy.ts"))});\n`],
+  ["proxy", `/*! Hushwire widget module proxy (AGPL-3.0-only). Bundles @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("proxy",${JSON.stringify(await moduleCode("src/modules/proxy.ts"))});\n`],
+  // @noble/curves stays in grp: @noble/post-quantum's ML-KEM takes its NTT from it
   ["grp", `/*! Hushwire widget module grp (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes, @noble/post-quantum: ${MIT_NOBLE} */\nwindow.Hushwire.define("grp",${JSON.stringify(await moduleCode("src/modules/grp.ts"))});\n`],
   ["restore", `/*! Hushwire widget module restore (AGPL-3.0-only) */\nwindow.Hushwire.define("restore",${JSON.stringify(await moduleCode("src/modules/restore.ts"))});\n`],
-  ["short", `/*! Hushwire widget module short (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("short",${JSON.stringify(await moduleCode("src/modules/short.ts"))});\n`],
+  ["short", `/*! Hushwire widget module short (AGPL-3.0-only). Bundles @noble/ciphers, @noble/hashes: ${MIT_NOBLE} */\nwindow.Hushwire.define("short",${JSON.stringify(await moduleCode("src/modules/short.ts"))});\n`],
   ["de", `/*! Hushwire widget module de (AGPL-3.0-only) */\n${await moduleCode("src/modules/de.ts")}\n`],
   ["resume", `/*! Hushwire widget module resume (AGPL-3.0-only) */\n${await moduleCode("src/modules/resume.ts")}\n`],
   ["passphrase", `/*! Hushwire widget module passphrase (AGPL-3.0-only) */\n${await moduleCode("src/modules/passphrase.ts")}\n`],
@@ -112,7 +114,7 @@ const main = await esbuild.build({
   ...common,
   entryPoints: ["src/main.ts"],
   plugins: [embedWorker, embedHashes, germanAbsent],
-  banner: { js: `/*! Hushwire widget (AGPL-3.0-only). Bundles @noble/curves, @noble/ciphers, @noble/hashes: ${MIT_NOBLE}; its module zstd bundles fzstd: MIT License (c) Arjun Barrett */` },
+  banner: { js: `/*! Hushwire widget (AGPL-3.0-only). Bundles @noble/ciphers, @noble/hashes: ${MIT_NOBLE}; its module zstd bundles fzstd: MIT License (c) Arjun Barrett */` },
 });
 const bundle = Buffer.from(await compress(main.outputFiles[0].text));
 

@@ -3,33 +3,30 @@
  *
  * Mirrors src/hushwire/crypto/keys.py (simplexmq `Crypto.hs` `encodePubKey`/`decodePubKey`):
  * on the wire a public key is the DER of its X.509 SubjectPublicKeyInfo (a private key's PKCS#8
- * DER, which the widget never writes, is in pkcs8.ts). The curve arithmetic is @noble/curves; private key bytes never
- * appear in `toString`/`toJSON` output.
+ * DER, which the widget never writes, is in pkcs8.ts). The curve arithmetic is the widget's own
+ * (montgomery.ts, edwards.ts; field.ts says why); private key bytes never appear in
+ * `toString`/`toJSON` output.
  *
- * Speed of a new worker (docs/widget.md, "Connect time"): an X25519/X448 public key comes from
- * the Montgomery ladder (RFC 7748 section 6), as a DH does, not from noble's Edwards base tables,
- * whose first build costs more than the few key pairs a visitor makes; the widget's worker only
- * verifies with Ed448 (the relay's certificates), so {@link prepareKeys} drops its base-point
- * tables too (a verify without them costs less than building them; a call, not a statement of
- * this module, which would pull the curves into every bundle that imports a name from here).
- * It makes the key pairs of a join ahead, one per task, while the worker waits (for the click,
- * the relay).
+ * Speed of a new worker (docs/widget.md, "Connect time"): no curve builds tables ahead; an
+ * X25519/X448 public key comes from the Montgomery ladder (RFC 7748 section 6), as a DH does, and
+ * a verification (the relay's Ed448 certificates) is one double-scalar multiplication.
+ * {@link prepareKeys} makes the key pairs of a join ahead, one per task, while the worker waits
+ * (for the click, the relay).
  */
-
-import { ed25519, x25519 } from "@noble/curves/ed25519.js";
-import { ed448, x448 } from "@noble/curves/ed448.js";
 
 import { concat, fromHex } from "../encoding.js";
 import { CryptoError, DecodeError } from "../errors.js";
 import { constantTimeEqual } from "./ct.js";
+import { ED25519, ED448, edPublic, edSign, edVerify } from "./edwards.js";
+import { X25519, X448, xdh, xPublic } from "./montgomery.js";
 import { randomBytes } from "./random.js";
 
 export type KeyAlg = "Ed25519" | "Ed448" | "X25519" | "X448";
 export type SignatureAlg = "Ed25519" | "Ed448";
 export type DhAlg = "X25519" | "X448";
 
-const EDDSA = { Ed25519: ed25519, Ed448: ed448 };
-const XDH = { X25519: x25519, X448: x448 };
+const EDDSA = { Ed25519: ED25519, Ed448: ED448 };
+const XDH = { X25519, X448 };
 
 export const KEY_ALGS: readonly KeyAlg[] = ["Ed25519", "Ed448", "X25519", "X448"];
 
@@ -90,14 +87,9 @@ export class PublicKey {
     return new PublicKey(...k);
   }
 
-  /** True iff `signature` is a valid (RFC 8032, non-ZIP-215) signature of `data`. */
+  /** True iff `signature` is a valid signature of `data` (RFC 8032, strict: edwards.ts says the rule). */
   verify(signature: Uint8Array, data: Uint8Array): boolean {
-    if (!isSignatureAlg(this.alg) || signature.length !== SIGNATURE_SIZE[this.alg]) return false;
-    try {
-      return EDDSA[this.alg].verify(signature, data, this.raw, { zip215: false });
-    } catch {
-      return false;
-    }
+    return isSignatureAlg(this.alg) && edVerify(EDDSA[this.alg], signature, data, this.raw);
   }
 
   equals(other: PublicKey): boolean {
@@ -137,12 +129,11 @@ export class PrivateKey {
   /** The public key (computed once). */
   public(): PublicKey {
     const alg = this.alg;
-    const x = XDH[alg as DhAlg];
-    return (this.#pub ??= new PublicKey(alg, isSignatureAlg(alg) ? EDDSA[alg].getPublicKey(this.#raw) : x.scalarMult(this.#raw, x.GuBytes)));
+    return (this.#pub ??= new PublicKey(alg, isSignatureAlg(alg) ? edPublic(EDDSA[alg], this.#raw) : xPublic(XDH[alg as DhAlg], this.#raw)));
   }
 
   sign(data: Uint8Array): Uint8Array {
-    if (isSignatureAlg(this.alg)) return EDDSA[this.alg].sign(data, this.#raw);
+    if (isSignatureAlg(this.alg)) return edSign(EDDSA[this.alg], this.#raw, data, this.public().raw);
     throw new RangeError(`${this.alg} keys do not sign`);
   }
 
@@ -151,12 +142,8 @@ export class PrivateKey {
     if (!isDhAlg(this.alg) || peer.alg !== this.alg) {
       throw new RangeError("DH needs two keys of the same DH algorithm");
     }
-    let out: Uint8Array;
-    try {
-      out = XDH[this.alg].getSharedSecret(this.#raw, peer.raw);
-    } catch {
-      throw new CryptoError();
-    }
+    const out = xdh(XDH[this.alg], this.#raw, peer.raw);
+    if (out === null) throw new CryptoError();
     let acc = 0;
     for (const b of out) acc |= b;
     if (acc === 0) throw new CryptoError();
@@ -196,10 +183,9 @@ const ready: KeyPair[] = [];
  * Make key pairs of `algs` ahead, one per task, so that messages and socket events are handled
  * in between, then run `then`; {@link KeyPair.generate} takes them in order (and makes its own
  * while none is ready). As the Python agent's keypool: the keys are as fresh and as secret as
- * made on demand. First it drops Ed448's base-point tables (see the module docstring).
+ * made on demand.
  */
 export function prepareKeys(algs: readonly KeyAlg[], then: () => void): void {
-  ed448.Point.BASE.precompute(1);
   let i = 0;
   const step = (): void => {
     const alg = algs[i++];

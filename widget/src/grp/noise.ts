@@ -7,11 +7,12 @@
  */
 
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { x25519 } from "@noble/curves/ed25519.js";
 import { blake2s } from "@noble/hashes/blake2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 
+import { X25519, xdh, xPublic } from "../crypto/montgomery.js";
+import { randomBytes } from "../crypto/random.js";
 import { type Bytes, concat } from "../encoding.js";
 
 export const HASHLEN = 32;
@@ -103,16 +104,19 @@ export interface DHKey {
 }
 
 export function dhKey(priv?: Bytes): DHKey {
-  const p = priv ?? x25519.utils.randomSecretKey();
-  return { priv: p, pub: x25519.getPublicKey(p) };
+  const p = priv ?? randomBytes(32);
+  return { priv: p, pub: xPublic(X25519, p) };
 }
 
 function dh(key: DHKey, pub: Bytes): Bytes {
+  let out: Bytes | null = null;
   try {
-    return x25519.getSharedSecret(key.priv, pub);
+    out = xdh(X25519, key.priv, pub);
   } catch {
-    throw new NoiseError("the peer's DH key is not usable");
+    // a key of the wrong size: as one of small order
   }
+  if (out === null) throw new NoiseError("the peer's DH key is not usable");
+  return out;
 }
 
 export interface Pattern {
