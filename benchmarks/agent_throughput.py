@@ -125,8 +125,12 @@ HANDSHAKE_STEPS = (
     ("visitor", "SEND AgentInvitation to the contact queue -> MSG to owner (Outbox)"),
     ("owner", "SKEY the visitor's queue + NEW the reply queue (_secure_and_create) + ACK"),
     ("owner", "SEND confirmation -> MSG to visitor (Outbox)"),
-    ("visitor", "SKEY the owner's reply queue (_handshake_step) + ACK the confirmation"),
-    ("visitor", "SEND confirmation: OK = visitor established; MSG to owner = owner established"),
+    (
+        "visitor",
+        "SKEY the owner's reply queue (_handshake_step) + ACK the confirmation; the SEND of "
+        "its confirmation follows SKEY once stored, without waiting for SKEY's OK (Outbox): "
+        "its OK = visitor established; MSG to owner = owner established",
+    ),
 )
 
 

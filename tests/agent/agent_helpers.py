@@ -36,6 +36,14 @@ def agent_for(r: RunningRelay, data: Path) -> Agent:
     return Agent(data, r.address, ws_url=f"ws://127.0.0.1:{r.ws_port}/", client_config=CFG)
 
 
+async def started_pair(r: RunningRelay, data: Path) -> tuple[Agent, Agent]:
+    """An owner and a visitor agent on ``r`` (under ``data/owner``, ``data/visitor``), started."""
+    owner, visitor = agent_for(r, data / "owner"), agent_for(r, data / "visitor")
+    await owner.start()
+    await visitor.start()
+    return owner, visitor
+
+
 async def wait_for(agent: Agent, kind: type[E], pred: Callable[[E], bool] = lambda e: True) -> E:
     while True:
         ev: AgentEvent = await asyncio.wait_for(agent.events.get(), 15)

@@ -167,3 +167,48 @@ def test_json_forms() -> None:
     assert m.effect_from_json(["set_slow", True]) == m.SetSlow(True)
     with pytest.raises(KeyError):
         m.input_from_json({"input": "nonsense"})
+
+
+PENDING_CONFIRMATION_TRANSCRIPT: dict[str, Any] = {
+    "name": "visitor, fast handshake: a restart finds the confirmation queued before SKEY's OK"
+    " was recorded",
+    "covers": "perf(agent): the confirmation's SEND does not wait for SKEY's answer; SKEY goes"
+    " again before a pending confirmation",
+    "role": "initiator",
+    "status": "confirming",
+    "steps": [
+        {
+            "input": {"input": "confirm_step", "fast": True, "secured": False, "queued": False},
+            "status": "confirming",
+            "effects": [["secure_snd"], ["set_slow", False], ["send_confirmation", "conf"]],
+        },
+        {
+            "input": {"input": "confirm_step", "fast": True, "secured": False, "queued": True},
+            "status": "confirming",
+            "effects": [["secure_snd"]],
+        },
+        {
+            "input": {"input": "confirm_step", "fast": False, "secured": False, "queued": True},
+            "status": "confirming",
+            "effects": [],
+        },
+        {
+            "input": {"input": "sent", "kind": "conf"},
+            "status": "connected",
+            "effects": [["mark_confirmed"], ["emit", "established"]],
+        },
+        {
+            "input": {"input": "confirm_step", "fast": True, "secured": False, "queued": True},
+            "status": "connected",
+            "effects": [],
+        },
+    ],
+}
+"""The Python agent's row for a confirmation queued to a queue not known to be secured (its
+SEND does not wait for SKEY's answer). Kept here until widget/src/agent/machine.ts has the
+same row; then it moves to tests/vectors/agent_transcripts.json (the widget's visitor still
+records SKEY's OK before it stores its confirmation, so it never reaches this state)."""
+
+
+def test_skey_goes_again_before_a_pending_confirmation() -> None:
+    test_transcript(PENDING_CONFIRMATION_TRANSCRIPT)

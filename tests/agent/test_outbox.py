@@ -18,13 +18,28 @@ SERVER = "smp://AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=@localhost:5223"
 
 
 class FakeClient:
-    """Answers each SEND with the next scripted outcome (None: OK)."""
+    """Answers each SEND with the next scripted outcome (None: OK), each SKEY with the next
+    of ``skey_outcomes``; ``log`` has the commands in the order they were sent."""
 
-    def __init__(self, outcomes: list[BaseException | None]) -> None:
+    def __init__(
+        self,
+        outcomes: list[BaseException | None],
+        skey_outcomes: list[BaseException | None] | None = None,
+    ) -> None:
         self.outcomes = outcomes
+        self.skey_outcomes = skey_outcomes or []
         self.sent: list[tuple[bytes, bytes, bool]] = []
+        self.log: list[str] = []
+
+    async def secure_sender(self, sid: bytes, key: Any) -> None:
+        self.log.append("SKEY")
+        await asyncio.sleep(0)  # the answer comes later than the SEND's is written
+        outcome = self.skey_outcomes.pop(0) if self.skey_outcomes else None
+        if outcome is not None:
+            raise outcome
 
     async def send(self, sid: bytes, body: bytes, *, key: Any) -> None:
+        self.log.append("SEND")
         outcome = self.outcomes.pop(0) if self.outcomes else None
         if outcome is not None:
             raise outcome
@@ -43,10 +58,13 @@ def _store(tmp_path: Path, kinds: list[str]) -> AgentStore:
 
 
 def _run(
-    tmp_path: Path, kinds: list[str], outcomes: list[BaseException | None]
+    tmp_path: Path,
+    kinds: list[str],
+    outcomes: list[BaseException | None],
+    skey_outcomes: list[BaseException | None] | None = None,
 ) -> tuple[FakeClient, list[Any], list[float], AgentStore]:
     store = _store(tmp_path, kinds)
-    client = FakeClient(outcomes)
+    client = FakeClient(outcomes, skey_outcomes)
     sent: list[tuple[str, int, str]] = []
     reports: list[Any] = []
     delays: list[float] = []
@@ -150,3 +168,43 @@ def test_closing_and_cancelling(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert len(store.pending_snd_messages()) == 1
+
+
+def test_a_fast_confirmation_to_an_unsecured_queue_goes_right_behind_its_skey(
+    tmp_path: Path,
+) -> None:
+    client, (sent, reports), delays, store = _run(tmp_path, ["conf", "msg"], [])
+    assert client.log == ["SKEY", "SEND", "SEND"]  # the SEND does not wait for SKEY's OK
+    assert [b for _, b, _ in client.sent] == [b"body0", b"body1"]
+    assert [s[1:] for s in sent] == [(0, "conf"), (1, "msg")]
+    assert reports == [] and delays == [] and store.pending_snd_messages() == []
+
+
+def test_a_confirmation_refused_before_its_skey_ran_goes_again(tmp_path: Path) -> None:
+    """simplexmq's server checks a block's signatures before it runs any of its commands:
+    the SEND gets AUTH while the SKEY succeeds; the SEND goes again, with no report."""
+    auth = SMPCommandError(ErrorType.AUTH)
+    client, (sent, reports), delays, _ = _run(tmp_path, ["conf"], [auth, None])
+    assert client.log == ["SKEY", "SEND", "SEND"]
+    assert [b for _, b, _ in client.sent] == [b"body0"]
+    assert [s[1:] for s in sent] == [(0, "conf")]
+    assert reports == [] and delays == []
+
+
+def test_a_lost_skey_is_sent_again_with_its_confirmation(tmp_path: Path) -> None:
+    lost = ConnectionLost("gone")
+    auth = SMPCommandError(ErrorType.AUTH)
+    client, (sent, reports), delays, _ = _run(tmp_path, ["conf"], [auth, None], [lost, None])
+    assert [s[1:] for s in sent] == [(0, "conf")]
+    assert client.log == ["SKEY", "SEND", "SKEY", "SEND"]
+    assert [b for _, b, _ in client.sent] == [b"body0"]
+    assert reports == [] and delays == [RETRY_FIRST]
+
+
+def test_an_skey_refused_fails_its_confirmation(tmp_path: Path) -> None:
+    """The queue is secured with another key: the confirmation is refused and reported."""
+    auth = SMPCommandError(ErrorType.AUTH)
+    client, (sent, reports), delays, store = _run(tmp_path, ["conf"], [auth], [auth])
+    assert client.log == ["SKEY", "SEND"] and client.sent == [] and sent == []
+    assert reports == [("c1", "the relay refused a message: b'AUTH'")]
+    assert delays == [] and store.pending_snd_messages() == []

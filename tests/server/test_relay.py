@@ -623,3 +623,67 @@ def test_no_message_is_delivered_twice_while_sends_and_acks_race(tmp_path: Path)
             await snd.close()
 
     run(main)
+
+
+def test_a_send_right_behind_its_skey_commits_with_it(tmp_path: Path) -> None:
+    """SKEY and a SEND signed with its key in one block: the SEND does not wait for the
+    SKEY's commit (one commit for both) and its message arrives; a SEND signed with another
+    key, or unsigned, behind an SKEY is refused."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            rcv, snd = await connect(r), await connect(r)
+            rk, dh, sk, other = (KeyPair.generate(KeyAlg.X25519) for _ in range(4))
+            ids = await rcv.create_queue(rk, dh, messaging=True)
+            commits = r.relay.store.stats().commits
+            await asyncio.gather(
+                snd.secure_sender(ids.snd_id, sk), snd.send(ids.snd_id, b"hello", key=sk)
+            )
+            assert r.relay.store.stats().commits == commits + 1
+            msg = (await next_message(rcv)).msg
+            assert decrypt_message(msg, dh, ids.srv_dh_key).body == b"hello"  # type: ignore[union-attr]
+            assert await rcv.ack(ids.rcv_id, rk, msg.msg_id) is None
+
+            rk2, dh2 = KeyPair.generate(KeyAlg.X25519), KeyPair.generate(KeyAlg.X25519)
+            ids2 = await rcv.create_queue(rk2, dh2, messaging=True)
+            results = await asyncio.gather(
+                snd.secure_sender(ids2.snd_id, sk),
+                snd.send(ids2.snd_id, b"wrong key", key=other),
+                snd.send(ids2.snd_id, b"unsigned"),
+                return_exceptions=True,
+            )
+            assert results[0] is None
+            for refused in results[1:]:
+                assert isinstance(refused, SMPCommandError) and refused.error == ErrorType.AUTH
+            assert (await rcv.queue_info(ids2.rcv_id, rk2)).size == 0
+            await rcv.close()
+            await snd.close()
+
+    run(main)
+
+
+def test_a_send_behind_an_skey_that_waits_runs_once_the_skey_is_done(tmp_path: Path) -> None:
+    """Unsigned SEND, SKEY, signed SEND on one queue in one block: the SKEY waits for the
+    first SEND, so the second one finds no key staged yet; it runs again once the SKEY is
+    done and is taken. Both messages arrive, in order."""
+
+    async def main() -> None:
+        async with relay_at(tmp_path) as r:
+            rcv, snd = await connect(r), await connect(r)
+            rk, dh, sk = (KeyPair.generate(KeyAlg.X25519) for _ in range(3))
+            ids = await rcv.create_queue(rk, dh, messaging=True)
+            await asyncio.gather(
+                snd.send(ids.snd_id, b"before"),
+                snd.secure_sender(ids.snd_id, sk),
+                snd.send(ids.snd_id, b"after", key=sk),
+            )
+            msg: MSG | None = (await next_message(rcv)).msg
+            got = []
+            while msg is not None:  # the next message comes with ACK's answer
+                got.append(decrypt_message(msg, dh, ids.srv_dh_key).body)  # type: ignore[union-attr]
+                msg = await rcv.ack(ids.rcv_id, rk, msg.msg_id)
+            assert got == [b"before", b"after"]
+            await rcv.close()
+            await snd.close()
+
+    run(main)

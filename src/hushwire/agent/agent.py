@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from hushwire.agent import machine, resync, rotation, sealing
-from hushwire.agent.keypool import KeyPool
+from hushwire.agent.keypool import KeyPool, settle
 from hushwire.agent.links import ConnectionRequest, SMPQueueUri, parse_link
 from hushwire.agent.machine import Action, ConnStatus, SndKind, step
 from hushwire.agent.outbox import Outbox
@@ -1199,6 +1199,8 @@ class Agent:
                 if e is Action.MARK_CONFIRMED and st.snd is not None:
                     changed = changed or not st.snd.confirmed
                     st.snd.confirmed = True
+                    # A signed SEND was taken: the queue is secured with our key.
+                    st.snd.secured = st.snd.secured or m.kind == SndKind.CONF
                 elif isinstance(e, machine.Emit) and e.event == "established":
                     events.append(ConnectionEstablished(conn_id, st.peer_info))
                 elif isinstance(e, machine.Emit) and e.event == "sent":
@@ -1698,21 +1700,30 @@ class Agent:
         (which raises nothing) run while they are under way. Each one that succeeded is
         recorded (written with the step's next commit) before a failure is raised; on
         success ``st`` is saved here only with ``save`` (else the caller saves it in the
-        same step)."""
+        same step).
+
+        The visitor's (initiator's) SKEY is not waited for: it goes now, and the outbox sends
+        the confirmation right behind it without waiting for its answer
+        (``Outbox.secure_ahead``); its OK is recorded with the confirmation's."""
+        key = self._key_pair(snd.snd_auth_key)
+        server = SMPServer.parse(snd.server)
 
         async def skey() -> None:
-            key = self._key_pair(snd.snd_auth_key)
-            await self._outbox.secure(SMPServer.parse(snd.server), snd.snd_id, key)
+            await self._outbox.secure(server, snd.snd_id, key)
             snd.secured = True
 
         async def new() -> None:
             st.rcv.append(await self._new_queue(self.server, mode=self._reply_mode))
 
-        steps = [
-            skey() if e is Action.SECURE_SND_QUEUE else new()
-            for e in effects
-            if e in (Action.SECURE_SND_QUEUE, Action.CREATE_REPLY_QUEUE)
-        ]
+        steps = []
+        for e in effects:
+            if e is Action.SECURE_SND_QUEUE and st.role == machine.Role.INITIATOR:
+                self._outbox.secure_ahead(st.conn_id, server, snd.snd_id, key)
+                await settle()  # on the wire before the confirmation is sealed
+            elif e is Action.SECURE_SND_QUEUE:
+                steps.append(skey())
+            elif e is Action.CREATE_REPLY_QUEUE:
+                steps.append(new())
         if not steps:
             prepare()
             if save:

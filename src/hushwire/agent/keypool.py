@@ -21,11 +21,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from hushwire.crypto.keys import KeyAlg, KeyPair
 
-__all__ = ["KEYS_AHEAD", "KeyPool"]
+__all__ = ["KEYS_AHEAD", "KeyPool", "settle"]
 
 T = TypeVar("T")
 
@@ -78,10 +78,7 @@ class KeyPool:
         fut = asyncio.ensure_future(aw)
         failed: Exception | None = None
         try:
-            for _ in range(SETTLE_TURNS):
-                if fut.done():
-                    break
-                await asyncio.sleep(0)
+            await settle(fut)
             if work is not None:
                 try:
                     work()
@@ -96,3 +93,12 @@ class KeyPool:
         if failed is not None:
             raise failed
         return result
+
+
+async def settle(fut: asyncio.Future[Any] | None = None) -> None:
+    """Let :data:`SETTLE_TURNS` event-loop turns pass (fewer if ``fut`` is done first): the
+    commands queued before are then on the wire."""
+    for _ in range(SETTLE_TURNS):
+        if fut is not None and fut.done():
+            return
+        await asyncio.sleep(0)

@@ -454,7 +454,8 @@ class Action(StrEnum):
     CONTINUE = "continue"
     """Run the connection's handshake step (:func:`continuation`) in the background."""
     SECURE_SND_QUEUE = "secure_snd"
-    """SKEY: secure the peer's queue with our sender key."""
+    """SKEY: secure the peer's queue with our sender key (initiator: before our confirmation's
+    SEND, which need not wait for SKEY's answer)."""
     SECURE_RCV_QUEUE = "secure_rcv"
     """KEY: secure our queue with the key the peer sent in its 'K' confirmation."""
     CREATE_REPLY_QUEUE = "reply_queue"
@@ -649,6 +650,11 @@ def _joiner_confirmation(status: ConnStatus, inp: ConfirmationReceived) -> Trans
 
 def _confirm_step(status: ConnStatus, inp: ConfirmStep) -> Transition:
     if inp.queued:
+        # The SEND of our fast confirmation does not wait for SKEY's answer, so a restart
+        # can find it queued to a queue not known to be secured: SKEY goes again before it
+        # (the relay accepts SKEY again with the same key).
+        if inp.fast and not inp.secured:
+            return Transition(status, (Action.SECURE_SND_QUEUE,))
         return Transition(status)
     effects: tuple[Effect, ...] = ()
     if inp.fast and not inp.secured:

@@ -36,7 +36,7 @@ import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Final
 
-from hushwire.agent.machine import signed
+from hushwire.agent.machine import SndKind, signed
 from hushwire.agent.routing import ProxyOutcome, RoutingSettings, after_proxy_error, route
 from hushwire.agent.sealing import key_pair
 from hushwire.agent.store import AgentStore, SndMessage
@@ -119,6 +119,9 @@ class Outbox:
         self._after_sent = after_sent
         self._report = report
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._securing: dict[str, tuple[bytes, asyncio.Task[None]]] = {}
+        """SKEYs sent ahead of the confirmation that needs them: conn_id -> (the sender id
+        of the queue, the command)."""
         self.closing = False
 
     def kick(self, conn_id: str) -> None:
@@ -138,9 +141,22 @@ class Outbox:
         task = self._tasks.pop(conn_id, None)
         if task is not None:
             task.cancel()
+        ahead = self._securing.pop(conn_id, None)
+        if ahead is not None:
+            ahead[1].cancel()
 
     def tasks(self) -> list[asyncio.Task[None]]:
-        return list(self._tasks.values())
+        return [*self._tasks.values(), *(task for _, task in self._securing.values())]
+
+    def secure_ahead(self, conn_id: str, server: SMPServer, sid: bytes, key: KeyPair) -> None:
+        """Start ``SKEY`` of the peer's queue ``sid`` now, without waiting for its answer:
+        the confirmation it is for follows as soon as it is stored (:meth:`_send_secured`).
+        Only on a direct route (through a proxy the two could overtake each other)."""
+        if self.closing or not self._direct(server):
+            return
+        ahead = self._securing.get(conn_id)
+        if ahead is None or ahead[0] != sid or (ahead[1].done() and not _succeeded(ahead[1])):
+            self._securing[conn_id] = (sid, asyncio.create_task(self.secure(server, sid, key)))
 
     async def _deliver(self, conn_id: str) -> None:
         delay = RETRY_FIRST
@@ -155,7 +171,11 @@ class Outbox:
             key = self._key_pair(q.snd_auth_key) if signed(m.kind) else None
             try:
                 await self._store.durable()
-                await self.send(SMPServer.parse(q.server), q.snd_id, m.body, key)
+                server = SMPServer.parse(q.server)
+                if m.kind == SndKind.CONF and not q.secured and key is not None:
+                    await self._send_secured(conn_id, server, q.snd_id, m.body, key)
+                else:
+                    await self.send(server, q.snd_id, m.body, key)
             except SMPCommandError as e:
                 if e.error == ErrorType.QUOTA:
                     await self._sleep(delay)
@@ -172,6 +192,43 @@ class Outbox:
             delay = RETRY_FIRST
             self._store.set_snd_status(conn_id, m.snd_id, "sent")
             await self._after_sent(conn_id, m)
+
+    async def _send_secured(
+        self, conn_id: str, server: SMPServer, sid: bytes, body: bytes, key: KeyPair
+    ) -> None:
+        """Our fast confirmation: ``SKEY`` of the peer's queue, then the signed ``SEND``.
+
+        On a direct route the SEND does not wait for SKEY's answer: it follows the SKEY sent
+        ahead (:meth:`secure_ahead`), or goes in the same block as a new one. Hushwire's relay
+        runs a command for a queue only after the ones before it for that queue, so the SEND
+        finds the queue secured. simplexmq's server checks the signatures of a block's
+        commands when it reads the block, before it runs any (and runs a block's commands
+        last first): there the SEND is refused with ``AUTH`` while the SKEY succeeds, and the
+        SEND goes again, now to the secured queue (one round trip more, as if sent in turn).
+        A SEND that succeeded proves the queue is secured with our key, whatever the SKEY's
+        answer was. SKEY again with the same key is accepted by both relays, so a retry
+        after a lost connection or a restart sends both again.
+        """
+        ahead = self._securing.pop(conn_id, None)
+        skey = None if ahead is None or ahead[0] != sid else ahead[1]
+        if skey is not None and skey.done() and not _succeeded(skey):
+            skey = None
+        if not self._direct(server):
+            await (skey if skey is not None else self.secure(server, sid, key))
+            await self.send(server, sid, body, key)
+            return
+        if skey is None:
+            skey = asyncio.create_task(self.secure(server, sid, key))
+        send = asyncio.create_task(self.send(server, sid, body, key))
+        secured, sent = await asyncio.gather(skey, send, return_exceptions=True)
+        if sent is None:
+            return
+        if isinstance(secured, BaseException):
+            raise secured
+        if isinstance(sent, SMPCommandError) and sent.error == ErrorType.AUTH:
+            await self.send(server, sid, body, key)
+            return
+        raise sent
 
     # ------------------------------------------------------------------ routing
 
@@ -198,10 +255,18 @@ class Outbox:
 
         await self._command(server, proxied, direct)
 
+    def _proxy(self, server: SMPServer) -> SMPServer | None:
+        """The proxy a command for ``server`` goes through (None: directly)."""
+        if self._own is None:
+            return None
+        return route(self._routing, server, self._own, self._known())
+
+    def _direct(self, server: SMPServer) -> bool:
+        """A command for ``server`` goes directly (not through a proxy, nor refused)."""
+        return self._proxy(server) is None and not self._routing.two_hop
+
     async def _command(self, server: SMPServer, proxied: Proxied, direct: Direct) -> None:
-        proxy = None
-        if self._own is not None:
-            proxy = route(self._routing, server, self._own, self._known())
+        proxy = self._proxy(server)
         if proxy is None and self._routing.two_hop:
             # GRP/1: no direct sends, and no "proxying" through the destination itself.
             log.warning("GRP needs a distinct entry relay: %s is the agent's own", server)
@@ -268,3 +333,8 @@ class Outbox:
         held = self._sessions.get(k)
         if held is not None and held[1] is relay:
             del self._sessions[k]
+
+
+def _succeeded(task: asyncio.Task[None]) -> bool:
+    """A finished task ended without an error (its error, if any, counts as retrieved)."""
+    return not task.cancelled() and task.exception() is None

@@ -35,7 +35,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 from hushwire.crypto.keys import KeyAlg, KeyPair, PrivateKey
@@ -269,6 +269,14 @@ class Dispatcher:
             return err(ErrorType.INTERNAL)  # a cluster node cut off from its store
         q = auth.lookup(self.store, party, ent) if party is not None else None
         box_keys = getattr(client, "box_keys", None)
+        staged = None
+        if isinstance(cmd, SEND) and q is not None and q.sender_key is None:
+            # An SKEY of this queue decided before this SEND and not yet committed (the
+            # session runs the first SEND behind an SKEY without waiting for its commit):
+            # the SEND is decided against it, and its write commits with the SKEY or later.
+            staged = self.store.staged_sender_key(q.recipient_id)
+            if staged is not None:
+                q = replace(q, sender_key=staged)
         ok = auth.authorized(client.session_key, req, q, box_keys)
         if not ok and self.store.shared and party is not None and ent:
             # Another relay process may have made or secured the queue a moment ago.

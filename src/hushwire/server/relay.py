@@ -126,6 +126,10 @@ class Relay:
             return await self.proxy.handle(session, req)
         return await self.dispatcher.process(session, req)
 
+    @property
+    def stages_sender_keys(self) -> bool:
+        return self.store.stages_sender_keys
+
     def try_deliver(self, rid: bytes) -> None:
         """Push the head message of ``rid`` to its subscriber if it has nothing in flight."""
         self.dispatcher.try_deliver(rid)

@@ -19,7 +19,11 @@ group commits instead of waiting for one commit each. Responses still go out in 
 (a command's replies are pushed once it and every command before it have finished; no task per
 block, only a done callback per command), and commands on one entity id keep their
 order: a command waits for the previous command on that id, except that consecutive SENDs run
-together (the store keeps their order). At most ``PIPELINED_BLOCKS`` blocks are in progress.
+together (the store keeps their order), and the first SEND behind an SKEY does not wait for the
+SKEY's commit: it is decided against the key the SKEY staged and its write commits with the
+SKEY's or after it (a client's confirmation sent right behind its SKEY costs one commit, not
+two; if the SKEY has not staged its key yet the SEND runs again once the SKEY is done). At
+most ``PIPELINED_BLOCKS`` blocks are in progress.
 
 A flooding client is slowed down by its own :class:`TokenBucket` (commands per second, NEW per
 minute), never anyone else. Signed commands (each costs a signature check) also draw on
@@ -47,7 +51,7 @@ from hushwire.server.config import RelayLimits
 from hushwire.server.dispatch import Reply, Sub
 from hushwire.server.metrics import Metrics
 from hushwire.smp.block import Batch, BlockChain, batch_transmissions, pad_block, unpad_block
-from hushwire.smp.commands import ERR, SEND, BrokerMsg
+from hushwire.smp.commands import ERR, SEND, SKEY, BrokerMsg
 from hushwire.smp.errors import ErrorType
 from hushwire.smp.ids import NO_CORR_ID, NO_ENTITY
 from hushwire.smp.transmission import (
@@ -160,6 +164,11 @@ class CommandRunner(Protocol):
     def try_deliver(self, rid: bytes) -> None:
         """Push queue ``rid``'s head message to its subscriber if it has nothing in flight."""
 
+    @property
+    def stages_sender_keys(self) -> bool:
+        """The store shows an SKEY's key once decided, before its commit
+        (``QueueStore.staged_sender_key``)."""
+
 
 class Session:
     """One client connection after the handshake (a :class:`~hushwire.server.dispatch.Client`)."""
@@ -215,6 +224,8 @@ class Session:
         self._chains: dict[
             bytes, tuple[asyncio.Future[list[Reply]] | None, list[asyncio.Future[list[Reply]]]]
         ] = {}
+        self._skeys: set[asyncio.Future[list[Reply]]] = set()
+        """SKEY commands in progress (a SEND behind one does not wait for its commit)."""
 
     # ------------------------------------------------------------------ output
 
@@ -422,14 +433,35 @@ class Session:
             self._chains[key] = (None, [task]) if is_send else (task, [])
         else:
             barrier, sends = chain
-            waits = [barrier] if is_send else [barrier, *sends]
-            task = asyncio.create_task(self._run(req, [w for w in waits if w is not None]))
+            if is_send and not sends and barrier in self._skeys and self.runner.stages_sender_keys:
+                assert barrier is not None
+                task = asyncio.create_task(self._run_behind_skey(req, barrier))
+            else:
+                waits = [barrier] if is_send else [barrier, *sends]
+                task = asyncio.create_task(self._run(req, [w for w in waits if w is not None]))
             if is_send:
                 sends.append(task)  # the list is this chain's own
             else:
                 self._chains[key] = (task, [])
+        if isinstance(req.command, SKEY):
+            self._skeys.add(task)
+            task.add_done_callback(self._skeys.discard)
         task.add_done_callback(functools.partial(self._forget, key))
         return task
+
+    async def _run_behind_skey(
+        self, req: ClientRequest, skey: asyncio.Future[list[Reply]]
+    ) -> list[Reply]:
+        """The first SEND behind an SKEY of the same queue: it starts after the SKEY's first
+        step, which staged its key unless it waits itself (for a command before it, or for
+        room in the store); then the SEND, refused, runs again once the SKEY is done (the
+        refused attempt counts in the command and error metrics)."""
+        replies = await self._run(req, [])
+        if skey.done() or not _refused(replies):
+            return replies
+        with contextlib.suppress(BaseException):
+            await skey
+        return await self._run(req, [])
 
     def _forget(self, key: bytes, task: asyncio.Future[list[Reply]]) -> None:
         chain = self._chains.get(key)
@@ -454,3 +486,12 @@ class Session:
         pending = [fut for fut, _ in self._answers]
         if pending:
             await asyncio.wait(pending, timeout=10)
+
+
+def _refused(replies: list[Reply]) -> bool:
+    """The replies are one ``ERR AUTH``."""
+    return (
+        len(replies) == 1
+        and isinstance(replies[0][2], ERR)
+        and replies[0][2].error == ErrorType.AUTH
+    )

@@ -39,7 +39,7 @@ import enum
 import hmac
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from hushwire.errors import HushwireError
 from hushwire.limits import MAX_MESSAGE_LENGTH_V6, MSG_ID_SIZE, QUEUE_ID_SIZE
@@ -506,6 +506,15 @@ class QueueStore(abc.ABC):
     @abc.abstractmethod
     def get_by_notifier(self, notifier_id: bytes) -> QueueRecord | None:
         """The queue whose notifier has this id."""
+
+    stages_sender_keys: ClassVar[bool] = False
+    """:meth:`staged_sender_key` tells (a store that decides in memory before it commits)."""
+
+    def staged_sender_key(self, recipient_id: bytes) -> bytes | None:
+        """The sender key a ``secure`` of this queue has decided and not yet committed
+        (None: none, or a store that does not tell). A mutation decided after it commits
+        with it or later, never before."""
+        return None
 
     @abc.abstractmethod
     def get_by_link(self, link_id: bytes) -> QueueRecord | None:

@@ -54,7 +54,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from hushwire.limits import STORE_MAX_PENDING_WRITES
 from hushwire.server.store.contract import (
@@ -401,6 +401,12 @@ class MirroredStore(IndexedReads):
         return int(self._clock())
 
     # ----------------------------------------------------------------- record bookkeeping
+
+    stages_sender_keys: ClassVar[bool] = True
+
+    def staged_sender_key(self, recipient_id: bytes) -> bytes | None:
+        rec = self._intended.get(recipient_id)
+        return None if rec is None else rec.sender_key
 
     def _intended_record(self, rid: bytes) -> QueueRecord | None:
         if rid in self._intended:
