@@ -13,6 +13,10 @@
    250 ms before the click as a mouse user's does (the widget starts its worker then); and
    "preload", an embed with ``data-preload`` (the worker starts once the page is idle)
    clicked half a second after its worker appeared.
+   For "cold" and "preload" it prints where the time goes: each step of the worker's join as
+   the page sees it (the worker made, ``ready``, the relay session up, the invitation taken,
+   the chat), logged by a script that runs in each page before the widget's (:data:`STEPS`);
+   RESULT has the cold ones as ``widget_cold_{ready,relay,invited}_ms``.
    Beside it, in the same run:
    - floor: a bare WebSocket from the same page to the same relay, from ``new WebSocket``
      to the relay's first frame (its SMP hello): one connection set-up, no crypto;
