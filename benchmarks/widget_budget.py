@@ -13,6 +13,10 @@
    250 ms before the click as a mouse user's does (the widget starts its worker then); and
    "preload", an embed with ``data-preload`` (the worker starts once the page is idle)
    clicked half a second after its worker appeared.
+   For "cold" and "preload" it prints where the time goes: each step of the worker's join as
+   the page sees it (the worker made, ``ready``, the relay session up, the invitation taken,
+   the chat), logged by a script that runs in each page before the widget's (:data:`STEPS`);
+   RESULT has the cold ones as ``widget_cold_{ready,relay,invited}_ms``.
    Beside it, in the same run:
    - floor: a bare WebSocket from the same page to the same relay, from ``new WebSocket``
      to the relay's first frame (its SMP hello): one connection set-up, no crypto;
@@ -69,6 +73,7 @@ OPEN_TO_CHAT = """(intentMs) => new Promise((resolve) => {
   const click = () => {
     mo.observe(panel, { attributes: true, attributeFilter: ["data-state"] });
     t0 = performance.now();
+    window.hwClick = t0;
     launcher.click();
   };
   if (intentMs > 0) {
@@ -92,6 +97,55 @@ WORKER_START = """() => new Promise((resolve) => {
   w.on((e) => { if (e.event === "status" && e.status === "ready") {
     resolve(performance.now() - t0); w.dispose(); } });
 })"""
+
+
+STEPS = """(() => {
+  const W = window.Worker;
+  const log = (what) => window.hwSteps.push([what, performance.now()]);
+  let join = -1;
+  window.hwSteps = [];
+  window.Worker = class extends W {
+    constructor(...args) {
+      super(...args);
+      log("worker");
+      this.addEventListener("message", ({ data: d }) => {
+        if (d?.event === "status") log(d.status === "connected" ? "relay" : d.status);
+        else if (d?.event === "connected") log("chat");
+        else if (d?.id === join) log("invited");
+      });
+    }
+    postMessage(m, ...rest) {
+      if (m?.op === "join") { join = m.id; log("join"); }
+      return super.postMessage(m, ...rest);
+    }
+  };
+})()"""
+"""Run in each page before its scripts: logs (page time) each step of the crypto worker's join
+as the page sees it: the worker made, its ``ready``, the ``join`` posted, ``relay`` (the relay
+session is up), ``invited`` (the relay took the invitation), ``chat`` (the owner accepted and
+our confirmation is sent)."""
+
+STEP_NAMES = ("worker", "ready", "join", "relay", "invited", "chat")
+
+
+async def steps(page: Any) -> dict[str, float]:
+    """Each step's first time after the last click, in ms after it."""
+    click: float = await page.evaluate("window.hwClick")
+    out: dict[str, float] = {}
+    for name, at in await page.evaluate("window.hwSteps"):
+        if at >= click and name in STEP_NAMES and name not in out:
+            out[name] = at - click
+    return out
+
+
+def steps_line(name: str, runs: list[dict[str, float]]) -> str:
+    """The median of each step over `runs`, in ms after the click."""
+    parts = [
+        f"{k} {statistics.median(xs):.0f}"
+        for k in STEP_NAMES
+        if (xs := [r[k] for r in runs if k in r])
+    ]
+    return f"{name} (ms after the click, median): " + ", ".join(parts)
 
 
 FIGURES: dict[str, float | None] = {}
@@ -202,12 +256,15 @@ async def connect_times(tmp: Path, rounds: int) -> None:
         floor_ms: list[float] = []
         worker_ms: list[float] = []
         python_ms: list[float] = []
+        cold_steps: list[dict[str, float]] = []
+        preload_steps: list[dict[str, float]] = []
         failure = ""
         with page_server(page_html, csp) as url, page_server(preload_html, csp) as url_pre:
             async with async_playwright() as p:
                 ctx = await p.chromium.launch_persistent_context(
                     str(tmp / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True
                 )
+                await ctx.add_init_script(script=STEPS)
                 try:
                     for i in range(rounds + 1):  # round 0 warms up Chromium and the relay
                         page = await ctx.new_page()
@@ -216,6 +273,7 @@ async def connect_times(tmp: Path, rounds: int) -> None:
                         floor: Any = await page.evaluate(WS_FLOOR, ws_url)
                         worker: Any = await page.evaluate(WORKER_START)
                         t: Any = await page.evaluate(OPEN_TO_CHAT, 0)
+                        cold = await steps(page)
                         await page.close()
                         page = await ctx.new_page()
                         await page.goto(url)
@@ -233,9 +291,12 @@ async def connect_times(tmp: Path, rounds: int) -> None:
                             await asyncio.sleep(0.02)
                         await asyncio.sleep(0.5)
                         t_pre: Any = await page.evaluate(OPEN_TO_CHAT, 0)
+                        preload = await steps(page)
                         await page.close()
                         if i == 0:
                             continue
+                        cold_steps.append(cold)
+                        preload_steps.append(preload)
                         floor_ms.append(floor)
                         worker_ms.append(worker)
                         for x, xs in ((t, widget_ms), (t_intent, intent_ms), (t_pre, preload_ms)):
@@ -269,6 +330,9 @@ async def connect_times(tmp: Path, rounds: int) -> None:
             print(f"  {line}; budget {BUDGET_CONNECT_MS} ms: {verdict}")
     else:
         print(f"  widget: not measurable: {failure or 'no round finished'}")
+    for name, runs in (("cold", cold_steps), ("data-preload", preload_steps)):
+        if runs:
+            print("  " + steps_line(f"where the time goes, {name}", runs))
     print("  " + summary("floor: bare WebSocket to the relay, open -> first frame", floor_ms))
     print("  " + summary("crypto worker start (create -> ready)", worker_ms))
     print("  " + summary("Python visitor Agent join -> ConnectionEstablished", python_ms))
@@ -281,6 +345,9 @@ async def connect_times(tmp: Path, rounds: int) -> None:
         ("python_join_ms", python_ms),
     ):
         FIGURES[key] = statistics.median(xs) if xs else None
+    for step in ("ready", "relay", "invited"):
+        xs = [r[step] for r in cold_steps if step in r]
+        FIGURES[f"widget_cold_{step}_ms"] = statistics.median(xs) if xs else None
 
 
 async def chromium_version() -> str:

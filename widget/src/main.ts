@@ -87,11 +87,14 @@ export class HushwireWidget implements Backend {
    * `modules`: the sources of the worker's modules (modules.ts), which run in the worker before
    * its own code; the worker starts when they are here, and requests wait for it.
    */
-  constructor(modules: Promise<readonly string[]> = Promise.resolve([])) {
-    modules.then(
-      (m) => this.#start(m),
-      (e: unknown) => this.#fail(new WidgetError(policyRefused ? TT_REFUSED : e instanceof Error ? e.message : "a module did not load")),
-    );
+  constructor(modules: readonly string[] | Promise<readonly string[]> = []) {
+    // sources already here: the worker starts now (a click's join then reaches it before the panel draws)
+    if (!(modules instanceof Promise)) this.#start(modules);
+    else
+      modules.then(
+        (m) => this.#start(m),
+        (e: unknown) => this.#fail(new WidgetError(policyRefused ? TT_REFUSED : e instanceof Error ? e.message : "a module did not load")),
+      );
   }
 
   #start(modules: readonly string[]): void {
@@ -263,9 +266,12 @@ const workerModules = new Set(["zstd", "restore"]);
 /** A worker module's source; without "restore" the worker still chats, a stored session just does not open. */
 const workerModule = (name: string): Promise<string> => module<string>(name).catch((e: unknown) => (name === "restore" ? "" : Promise.reject(e)));
 
+/** The worker's modules' sources, once loaded. */
+let loaded: readonly string[] | null = null;
+
 const api = {
   // The worker's modules load with the worker (intent or click), not with the page.
-  create: (): HushwireWidget => new HushwireWidget(Promise.all([...workerModules].map(workerModule))),
+  create: (): HushwireWidget => new HushwireWidget(loaded ?? Promise.all([...workerModules].map(workerModule)).then((m) => (loaded = m))),
   widget: null as ChatWidget | null,
   define,
 };

@@ -10,6 +10,7 @@ import { KeyPair, prepareKeys, PrivateKey, PublicKey, type KeyAlg } from "../src
 import { privateKeyFromDer, privateKeyToDer } from "../src/crypto/pkcs8.js";
 import {
   cbAuthenticate,
+  cbAuthenticateWith,
   cbDecrypt,
   cbEncrypt,
   cbNonce,
@@ -225,6 +226,8 @@ describe("crypto_nacl.json", () => {
     const nonce = cbNonce(h(c.corr_id_hex));
     const auth = cbAuthenticate(server.public(), queue, nonce, h(c.authorized_hex));
     expect(toHex(auth)).toBe(c.authenticator_hex);
+    // under the box key made once (the SMP client's per-session cache): the same bytes
+    expect(toHex(cbAuthenticateWith(dhBoxKey(server.public(), queue), nonce, h(c.authorized_hex)))).toBe(c.authenticator_hex);
     expect(cbVerify(queue.public(), server, nonce, h(c.authorized_hex), auth)).toBe(true);
     expect(cbVerify(queue.public(), server, nonce, h(c.authorized_hex + "00"), auth)).toBe(false);
     expect(cbVerify(queue.public(), server, nonce, h(c.authorized_hex), auth.subarray(1))).toBe(false);

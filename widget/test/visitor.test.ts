@@ -382,6 +382,44 @@ describe.runIf(existsSync(HUSHWIRE))("resume after reload, against the echo bot"
   }, 90000);
 });
 
+describe.runIf(existsSync(HUSHWIRE))("the confirmation right behind its SKEY, against the echo bot", () => {
+  it("a reload that finds the confirmation queued and the owner's queue not known to be secured sends both again (the relay took them already) and chats", async () => {
+    await withEchoBot("hushwire-widget-skey-", async (wsUrl, link) => {
+      const key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+      // The first page stores every state; kept: the first one with our confirmation queued
+      // (message 1 in the outbox) and the owner's queue not secured yet, sealed before its SEND.
+      const inbox1 = new Inbox();
+      const w1 = frozenService(inbox1);
+      const states: Promise<[ArrayBuffer, { s: string; q: unknown[] | null; b: unknown[][] }]>[] = [];
+      const post = inbox1.post;
+      inbox1.post = (m) => {
+        if ("event" in m && m.event === "sealed") {
+          const data = m.data;
+          const open = crypto.subtle.decrypt({ name: "AES-GCM", iv: new Uint8Array(data, 0, 12), additionalData: new TextEncoder().encode("hushwire session 1") }, key, new Uint8Array(data, 12));
+          states.push(open.then((plain) => [data, (JSON.parse(new TextDecoder().decode(plain)) as { v: { s: string; q: unknown[] | null; b: unknown[][] } }).v]));
+        }
+        post(m);
+      };
+      await w1.call({ op: "join", address: link, relayUrl: wsUrl, name: "Ada", seal: key });
+      await inbox1.wait((m) => "event" in m && m.event === "connected", "connected");
+      const pending = (await Promise.all(states)).find(([, v]) => v.s === "confirming" && v.q?.[5] === false && v.b.some((o) => o[1] === "conf"));
+      expect(pending).toBeDefined();
+      w1.freeze();
+      await w1.call({ op: "close" });
+
+      // The reload: the relay has our SKEY and our confirmation already; both go again.
+      const inbox2 = new Inbox();
+      const w2 = frozenService(inbox2);
+      await w2.call({ op: "restore", relayUrl: wsUrl, key, sealed: pending![0] });
+      await inbox2.wait((m) => "event" in m && m.event === "connected", "connected again");
+      await w2.call({ op: "send", text: "after the reload" });
+      await inbox2.wait(() => inbox2.events("message").length > 0, "the echo after the reload");
+      expect(inbox2.events("message").map((e) => e.text)).toEqual(["after the reload"]);
+      await w2.call({ op: "end" });
+    });
+  }, 90000);
+});
+
 describe.runIf(existsSync(HUSHWIRE))("without the restore module, against the echo bot", () => {
   it("a join with a sealing key seals nothing (no sealed state could open) and chats as without one", async () => {
     await withEchoBot("hushwire-widget-norestore-", async (wsUrl, link) => {

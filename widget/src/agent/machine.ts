@@ -52,7 +52,10 @@ export function step(s: string, i: MachineInput): Transition {
       if (v < E2E_VERSIONS.min) return to("refuse:e2e_version");
       return to(i.slow && !i.rcv_secured ? "open_confirmation secure_rcv" : "open_confirmation", "confirming");
     case "confirm_step":
-      return !c || i.queued ? to("") : to((i.fast && !i.secured ? "secure_snd " : "") + "set_slow:" + !i.fast + " send_confirmation:conf" + (i.fast ? "" : "_k"));
+      // our fast confirmation's SEND does not wait for SKEY's answer: queued to a queue not
+      // known to be secured (after a restart), SKEY goes again before it
+      if (!c || i.queued) return to(c && i.fast && !i.secured ? "secure_snd" : "");
+      return to((i.fast && !i.secured ? "secure_snd " : "") + "set_slow:" + !i.fast + " send_confirmation:conf" + (i.fast ? "" : "_k"));
     case "hello":
       // slow path: the OK for our 'K' confirmation (message 1) may still be on its way
       return to(s === "wait_hello" || (c && !i.fast && i.last_snd_id === 1) ? "send_hello:hello_reply" : "");

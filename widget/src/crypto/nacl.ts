@@ -130,10 +130,15 @@ export function cbDecrypt(key: Uint8Array, nonce: Uint8Array, data: Uint8Array, 
 export function cbAuthenticate(peer: PublicKey, own: PrivateKey, nonce: Uint8Array, msg: Uint8Array): Uint8Array {
   const key = dhBoxKey(peer, own);
   try {
-    return cbEncrypt(key, nonce, sha512(msg));
+    return cbAuthenticateWith(key, nonce, msg);
   } finally {
     key.fill(0);
   }
+}
+
+/** {@link cbAuthenticate} under a box key {@link dhBoxKey} made already (one DH for many commands). */
+export function cbAuthenticateWith(boxKey: Uint8Array, nonce: Uint8Array, msg: Uint8Array): Uint8Array {
+  return cbEncrypt(boxKey, nonce, sha512(msg));
 }
 
 /** True iff `authenticator` is cbAuthenticate of `msg` between these keys; never throws for bad input. */

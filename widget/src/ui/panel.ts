@@ -293,13 +293,18 @@ export class ChatWidget {
     this.#phase = "connecting";
     this.#asked = false;
     this.#detail = "";
+    const store = this.#cfg.store;
+    // without a resume store the join goes to the worker before the panel renders; with one,
+    // the key is asked for after it
+    const joined = (async () => {
+      const backend = this.#attach();
+      const key = store && (await null, await store.newKey(this.#ask).catch(() => null));
+      await backend.join(this.#cfg.address, this.#cfg.relay, name, (this.#key = key));
+    })();
     this.#render();
     this.#focusInside();
     try {
-      const backend = this.#attach();
-      const store = this.#cfg.store;
-      this.#key = store === null ? null : await store.newKey(this.#ask).catch(() => null);
-      await backend.join(this.#cfg.address, this.#cfg.relay, name, this.#key);
+      await joined;
       this.#asked = true;
       this.#render();
     } catch (e) {
@@ -329,7 +334,8 @@ export class ChatWidget {
       case "status":
         if (e.status === "connected" || e.status === "reconnected") {
           this.#online = true;
-          this.#measure();
+          // while joining, the chat's "connected" measures (a PING now would hold up the join)
+          if (this.#phase !== "connecting") this.#measure();
           void this.#flush();
         } else if (e.status === "disconnected" || e.status === "closed") {
           this.#online = false;

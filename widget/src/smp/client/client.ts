@@ -24,8 +24,8 @@
 import { DecodeError } from "../../errors.js";
 import { toHex, type Bytes } from "../../encoding.js";
 import { constantTimeEqual } from "../../crypto/ct.js";
-import type { KeyPair, PublicKey } from "../../crypto/keys.js";
-import { cbAuthenticate, cbDecrypt, cbNonce, dhBoxKey } from "../../crypto/nacl.js";
+import type { KeyPair, PrivateKey, PublicKey } from "../../crypto/keys.js";
+import { cbAuthenticateWith, cbDecrypt, cbNonce, dhBoxKey } from "../../crypto/nacl.js";
 import { randomBytes } from "../../crypto/random.js";
 import { CORR_ID_SIZE, SMP_BLOCK_SIZE } from "../../limits.js";
 import { batchTransmissions } from "../block.js";
@@ -123,6 +123,9 @@ export function decryptMessage(key: Bytes, msg: MsgResponse): RcvMessage {
 
 // --------------------------------------------------------------------------- session
 
+/** Box keys an SMPClient keeps for authorizing commands (a visitor uses two auth keys; an app may use more). */
+const MAX_BOX_KEYS = 64;
+
 interface Pending {
   entityId: Bytes;
   resolve: (m: BrokerMsg) => void;
@@ -155,6 +158,8 @@ export class SMPClient {
   #closeReason: SMPClientError | null = null;
   #resolveClosed!: (r: SMPClientError) => void;
   #keepalive: ReturnType<typeof setTimeout> | null = null;
+  /** The crypto_box key of each X25519 auth key with this session's server key: one DH per key, not per command (wiped at close). */
+  readonly #boxKeys = new Map<PrivateKey, Bytes>();
   // handshake-time inbox
   #inbox: Inbox[] = [];
   #waiter: ((x: Inbox) => void) | null = null;
@@ -300,9 +305,15 @@ export class SMPClient {
     this.#shutdown(reason);
   }
 
+  #wipeBoxKeys(): void {
+    for (const k of this.#boxKeys.values()) k.fill(0);
+    this.#boxKeys.clear();
+  }
+
   #shutdown(reason: SMPClientError): void {
     if (this.#closeReason !== null) return;
     this.#closeReason = reason;
+    this.#wipeBoxKeys();
     if (this.#keepalive !== null) clearTimeout(this.#keepalive);
     this.#keepalive = null;
     for (const p of this.#pending.values()) {
@@ -430,7 +441,15 @@ export class SMPClient {
     const data = authorizedBytes(session.sessionId, corrId, entityId, cmd);
     const alg = key.private.alg;
     if (alg === "Ed25519" || alg === "Ed448") return key.private.sign(data);
-    if (alg === "X25519") return cbAuthenticate(session.serverKey, key.private, cbNonce(corrId), data);
+    if (alg === "X25519") {
+      const keys = this.#boxKeys;
+      let box = keys.get(key.private);
+      if (box === undefined) {
+        if (keys.size >= MAX_BOX_KEYS) this.#wipeBoxKeys();
+        keys.set(key.private, (box = dhBoxKey(session.serverKey, key.private)));
+      }
+      return cbAuthenticateWith(box, cbNonce(corrId), data);
+    }
     throw new RangeError(`${alg} keys cannot authorize SMP commands`);
   }
 
